@@ -1,0 +1,133 @@
+/**
+ * Every failure the library reports is an RvcError with a stable code. The CLI maps codes to
+ * exit statuses in one place (src/cli/exit.ts); tests assert codes, never message wording.
+ */
+export type ErrorCode =
+  // usage and repository state
+  | 'USAGE'
+  | 'NOT_A_REPO'
+  | 'ALREADY_INITIALIZED'
+  | 'NOT_A_GIT_REPO'
+  | 'LOCKED'
+  | 'CONFIG_INVALID'
+  | 'CONFIG_KEY_UNKNOWN'
+  // paths and targets
+  | 'PATH_OUTSIDE_REPO'
+  | 'PATH_NOT_FOUND'
+  | 'PATH_UNSAFE'
+  | 'PATH_TRACKED_BY_GIT'
+  | 'PATH_IS_SYMLINK'
+  | 'PATH_IS_INTERNAL'
+  | 'PATH_OVERLAPS'
+  | 'NOT_TRACKED'
+  // formats
+  | 'POINTER_INVALID'
+  | 'TREE_INVALID'
+  | 'OID_INVALID'
+  | 'HASH_UNSUPPORTED'
+  | 'YAML_INVALID'
+  // objects and workspace
+  | 'OBJECT_MISSING'
+  | 'OBJECT_CORRUPT'
+  | 'CHECKOUT_WOULD_LOSE_DATA'
+  | 'NO_LINK_TYPE'
+  | 'IO'
+  | 'DISK_FULL'
+  | 'PERMISSION_DENIED'
+  // remotes
+  | 'REMOTE_UNKNOWN'
+  | 'REMOTE_NO_DEFAULT'
+  | 'REMOTE_URL_INVALID'
+  | 'REMOTE_NOT_FOUND'
+  | 'REMOTE_ACCESS_DENIED'
+  | 'REMOTE_UNREACHABLE'
+  | 'REMOTE_TRANSFER_FAILED'
+  // pipelines
+  | 'STAGE_INVALID'
+  | 'STAGE_NOT_FOUND'
+  | 'STAGE_FAILED'
+  | 'PIPELINE_CYCLE'
+  | 'PIPELINE_INVALID'
+  | 'PARAMS_INVALID'
+  // git
+  | 'GIT_FAILED'
+  | 'REV_NOT_FOUND'
+  | 'INTERRUPTED'
+  | 'INTERNAL';
+
+export interface RvcErrorOptions {
+  /** One sentence telling the user what to do next. */
+  hint?: string;
+  /** The file or path the error is about, relative to the repository root where possible. */
+  path?: string;
+  /** 1-based line in `path`, for parse errors. */
+  line?: number;
+  cause?: unknown;
+  /** Structured extra data for `--json` output (e.g. a list of failed objects). */
+  details?: unknown;
+}
+
+export class RvcError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly path?: string;
+  readonly line?: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, opts: RvcErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'RvcError';
+    this.code = code;
+    if (opts.hint !== undefined) this.hint = opts.hint;
+    if (opts.path !== undefined) this.path = opts.path;
+    if (opts.line !== undefined) this.line = opts.line;
+    if (opts.details !== undefined) this.details = opts.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.path !== undefined ? { path: this.path } : {}),
+      ...(this.line !== undefined ? { line: this.line } : {}),
+      ...(this.hint !== undefined ? { hint: this.hint } : {}),
+      ...(this.details !== undefined ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function isRvcError(e: unknown, code?: ErrorCode): e is RvcError {
+  return e instanceof RvcError && (code === undefined || e.code === code);
+}
+
+/** Node system error code (ENOENT, EEXIST…) of an unknown thrown value, if any. */
+export function errnoCode(e: unknown): string | undefined {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as { code: unknown }).code === 'string') {
+    return (e as { code: string }).code;
+  }
+  return undefined;
+}
+
+/** Turn an operating-system error on `path` into an RvcError with a useful code and hint. */
+export function fromFsError(e: unknown, path: string, action: string): RvcError {
+  if (e instanceof RvcError) return e;
+  const code = errnoCode(e);
+  const msg = e instanceof Error ? e.message : String(e);
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new RvcError('DISK_FULL', `no space left while trying to ${action} '${path}'`, {
+        path, cause: e, hint: 'free some disk space (for example `rvc gc --workspace`) and run the command again',
+      });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new RvcError('PERMISSION_DENIED', `permission denied while trying to ${action} '${path}'`, {
+        path, cause: e, hint: 'check the file and folder permissions (a file rvc protected may need `rvc unprotect`)',
+      });
+    case 'ENOENT':
+      return new RvcError('PATH_NOT_FOUND', `'${path}' does not exist (while trying to ${action} it)`, { path, cause: e });
+    default:
+      return new RvcError('IO', `could not ${action} '${path}': ${msg}`, { path, cause: e });
+  }
+}
