@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+import { fmtBytes, plural } from '../output.js';
+
+export function register(program: Command): void {
+  withGlobals(program.command('add'), { json: true })
+    .description('track files or folders: store their content in the cache and write <path>.rvc pointers')
+    .argument('<paths...>', 'files or folders inside the repository')
+    .option('--no-commit', 'write the pointer only; store the data later with `rvc commit`')
+    .option('--desc <text>', 'a description kept in the pointer file')
+    .action(action(async ({ lib, out, flags, common }, paths: string[]) => {
+      const r = await lib.add(paths, { ...common, noCommit: flags.commit === false, ...(flags.desc ? { desc: String(flags.desc) } : {}) });
+      if (flags.json) return out.json(r);
+      const toGit: string[] = [];
+      for (const a of r.added) {
+        const what = a.nfiles !== undefined ? `${plural(a.nfiles, 'file')}, ${fmtBytes(a.size)}` : fmtBytes(a.size);
+        out.info(`${a.changed ? 'Added' : 'Unchanged'} ${a.path} (${what}) → ${a.pointerFile}`);
+        if (a.changed) toGit.push(a.pointerFile);
+      }
+      if (toGit.length) {
+        const ignores = [...new Set(r.added.map((a) => (a.path.includes('/') ? `${a.path.slice(0, a.path.lastIndexOf('/'))}/.gitignore` : '.gitignore')))];
+        out.info('');
+        out.info('To track the changes with git, run:');
+        out.info(`    git add ${[...toGit, ...ignores].join(' ')}`);
+      }
+    }));
+}

@@ -1,0 +1,36 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+import { EXIT } from '../exit.js';
+
+export function register(program: Command): void {
+  withGlobals(program.command('checkout'), { json: true })
+    .description('make the workspace match the pointers (e.g. after `git checkout`)')
+    .argument('[targets...]', 'pointer files, tracked paths, or files inside a tracked folder (default: all)')
+    .option('-f, --force', 'overwrite or delete workspace changes that are not in the cache')
+    .option('--relink', 're-create every file with the configured link type')
+    .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+      const r = await lib.checkout({ ...common, targets, force: !!flags.force, relink: !!flags.relink });
+      if (flags.json) {
+        out.json(r);
+        return r.failed ? EXIT.FAILURE : EXIT.OK;
+      }
+      let changed = 0;
+      for (const o of r.outs) {
+        if (o.error) {
+          out.error(`${o.path}: ${o.error.message}`, o.error.hint);
+          continue;
+        }
+        if (o.added + o.modified + o.deleted === 0) {
+          out.detail(`    ${o.path}: unchanged`);
+          continue;
+        }
+        changed++;
+        out.info(`${o.added && !o.modified && !o.deleted && !o.unchanged ? 'A' : 'M'}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+      }
+      if (!changed && !r.failed) out.info('Workspace already matches the pointers.');
+      if (r.failed) {
+        out.error(`${r.failed} of ${r.outs.length} outputs could not be checked out`);
+        return EXIT.FAILURE;
+      }
+    }));
+}

@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+
+export function register(program: Command): void {
+  withGlobals(program.command('config'), { json: true })
+    .description('get or set configuration: core.hash, core.remote, cache.type, cache.jobs, remote.<name>.<option>')
+    .argument('[key]', 'section.key, e.g. cache.type')
+    .argument('[value]', 'new value (omit to print the current one)')
+    .option('--local', 'use .rvc/config.local.yaml (git-ignored; for credentials and machine settings)')
+    .option('--unset', 'remove the key')
+    .option('-l, --list', 'list every set key')
+    .addHelpText('after', `
+Examples:
+  rvc config cache.type hardlink,copy
+  rvc config core.remote storage
+  rvc config --local remote.storage.profile work
+  rvc config --list`)
+    .action(action(async ({ lib, out, flags, common }, key?: string, value?: string) => {
+      const local = !!flags.local;
+      if (flags.list) {
+        const all = lib.configList({ ...common, local });
+        if (flags.json) return out.json(all);
+        for (const [k, v] of Object.entries(all)) out.info(`${k}=${String(v)}`);
+        return;
+      }
+      const k = lib.assertKeyGiven(key);
+      if (flags.unset) return void (await lib.configSet(k, undefined, { ...common, local }));
+      if (value !== undefined) return void (await lib.configSet(k, value, { ...common, local }));
+      const v = lib.configGet(k, { ...common, local });
+      if (flags.json) return out.json({ [k]: v ?? null });
+      if (v !== undefined) out.info(Array.isArray(v) ? v.join(',') : String(v));
+    }));
+}

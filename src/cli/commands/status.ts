@@ -1,0 +1,41 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+import { plural } from '../output.js';
+
+export function register(program: Command): void {
+  withGlobals(program.command('status'), { json: true })
+    .description('show tracked data that changed in the workspace or is missing from the cache')
+    .argument('[targets...]', 'pointer files, tracked paths, or folders holding pointers (default: all)')
+    .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+      const r = await lib.status({ ...common, targets });
+      if (flags.json) return out.json(r);
+      if (r.outs.length === 0) return out.info('No data is tracked yet. Track some with `rvc add <path>`.');
+      if (r.clean) return out.info('Data is up to date.');
+      for (const o of r.outs) {
+        if (o.workspace === 'unchanged' && o.inCache) {
+          out.detail(`    ${o.path}: unchanged`);
+          continue;
+        }
+        const parts: string[] = [];
+        if (o.workspace !== 'unchanged') {
+          const c = o.changes;
+          parts.push(c ? `${o.workspace} (${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted)` : o.workspace);
+        }
+        if (!o.inCache) parts.push('not in cache');
+        out.info(`${o.pointerFile}:`);
+        out.info(`    ${o.path}: ${parts.join(', ')}`);
+        if (o.changes) {
+          const lines = [
+            ...o.changes.added.map((p) => `        added:    ${p}`),
+            ...o.changes.modified.map((p) => `        modified: ${p}`),
+            ...o.changes.deleted.map((p) => `        deleted:  ${p}`),
+          ];
+          const limit = flags.verbose ? lines.length : 10;
+          for (const l of lines.slice(0, limit)) out.info(l);
+          if (lines.length > limit) out.info(`        … and ${plural(lines.length - limit, 'more change')} (-v lists all)`);
+        }
+      }
+      out.info('');
+      out.info('Use `rvc commit` to record changes, or `rvc checkout` to restore the recorded data.');
+    }));
+}

@@ -1,0 +1,50 @@
+import { Command } from 'commander';
+import { Output, type GlobalFlags } from './output.js';
+import type { CommonOptions } from '../index.js';
+
+export type Lib = typeof import('../index.js');
+
+export interface Ctx {
+  out: Output;
+  lib: Lib;
+  /** Options every library call gets: progress, lock-wait notice. */
+  common: CommonOptions;
+  flags: GlobalFlags & Record<string, unknown>;
+}
+
+/** -q / -v on every command (and --json where a command has data to give scripts). */
+export function withGlobals(cmd: Command, opts: { json?: boolean } = {}): Command {
+  cmd.option('-q, --quiet', 'print only errors').option('-v, --verbose', 'print more detail');
+  if (opts.json) cmd.option('--json', 'print the result as JSON for scripts');
+  return cmd;
+}
+
+let lastCtx: Ctx | undefined;
+export function currentOutput(): Output | undefined {
+  return lastCtx?.out;
+}
+
+/**
+ * Wraps a command action: builds the context, loads the library lazily (so `rvc --help` stays
+ * instant), and stores the exit code for main() to use.
+ */
+export function action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promise<number | void>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const flags = cmd.optsWithGlobals() as GlobalFlags & Record<string, unknown>;
+    const out = new Output(flags);
+    const lib = await import('../index.js');
+    const progress = out.progress();
+    const lockWait = process.env.RVC_LOCK_WAIT ? Number(process.env.RVC_LOCK_WAIT) * 1000 : undefined;
+    const common: CommonOptions = {
+      ...(progress ? { onProgress: progress } : {}),
+      ...(lockWait !== undefined && Number.isFinite(lockWait) ? { lockWaitMs: lockWait } : {}),
+      onLockWait: (h) => out.warn(h ? `waiting for '${h.command}' (pid ${h.pid}) to release the repository lock…` : 'waiting for the repository lock…'),
+    };
+    const ctx: Ctx = { out, lib, common, flags };
+    lastCtx = ctx;
+    const code = await fn(ctx, ...(args.slice(0, -2) as A));
+    out.stopBar();
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}

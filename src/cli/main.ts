@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { currentOutput } from './context.js';
+import { EXIT, exitCodeFor } from './exit.js';
+import { Output } from './output.js';
+import * as init from './commands/init.js';
+import * as add from './commands/add.js';
+import * as status from './commands/status.js';
+import * as commit from './commands/commit.js';
+import * as checkout from './commands/checkout.js';
+import * as gc from './commands/gc.js';
+import * as fsck from './commands/fsck.js';
+import * as remove from './commands/remove.js';
+import * as move from './commands/move.js';
+import * as unprotect from './commands/unprotect.js';
+import * as config from './commands/config.js';
+import * as version from './commands/version.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string };
+
+function buildProgram(): Command {
+  const program = new Command('rvc')
+    .description('Version data and models next to git: a content-addressed cache, pointer files, remotes and pipelines.')
+    .version(pkg.version, '-V, --version', 'print the rvc version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const m of [init, add, status, commit, checkout, gc, fsck, remove, move, unprotect, config, version]) m.register(program);
+  program.commands.forEach((c) => c.exitOverride());
+  program.addHelpText('after', `
+Quick start:
+  git init && rvc init
+  rvc add data/            # hash and cache data/, write data.rvc
+  git add data.rvc .gitignore && git commit -m "data v1"
+  # …edit data/, then: rvc add data/ && git commit -am "data v2"
+  git checkout HEAD~1 && rvc checkout   # the data of v1 is back
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 repository locked, 130 interrupted.`);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    process.exitCode = handleError(e);
+  }
+}
+
+function handleError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+    return EXIT.USAGE;
+  }
+  const out = currentOutput() ?? new Output({});
+  const err = e as { name?: string; code?: string; message?: string; hint?: string; toJSON?: () => unknown };
+  if (err && err.name === 'RvcError') {
+    if (out.flags.json) process.stdout.write(JSON.stringify({ error: err.toJSON?.() }, null, 2) + '\n');
+    out.error(err.message ?? 'failed', err.hint);
+    return exitCodeFor(e as never);
+  }
+  out.error(`unexpected internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, 'please report this with the command you ran');
+  return EXIT.FAILURE;
+}
+
+void main();

@@ -1,0 +1,114 @@
+import cliProgress from 'cli-progress';
+import type { ProgressEvent, ProgressFn } from '../index.js';
+
+export interface GlobalFlags {
+  quiet?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+/** Everything the CLI writes goes through here, so -q, -v, --json and NO_COLOR apply everywhere. */
+export class Output {
+  readonly color: boolean;
+  private bar?: cliProgress.SingleBar;
+  private barPhase?: string;
+  private firstEventAt = 0;
+
+  constructor(readonly flags: GlobalFlags) {
+    this.color = !process.env.NO_COLOR && !!process.stdout.isTTY && process.env.TERM !== 'dumb';
+  }
+
+  /** Normal result lines (stdout); silent with -q or --json. */
+  info(line = ''): void {
+    if (this.flags.quiet || this.flags.json) return;
+    this.stopBar();
+    process.stdout.write(line + '\n');
+  }
+
+  /** Details shown only with -v. */
+  detail(line: string): void {
+    if (this.flags.verbose && !this.flags.json) {
+      this.stopBar();
+      process.stdout.write(line + '\n');
+    }
+  }
+
+  /** Warnings and notices (stderr); kept with -q only when they matter. */
+  warn(line: string): void {
+    if (this.flags.quiet) return;
+    this.stopBar();
+    process.stderr.write(this.paint('33', 'WARNING: ') + line + '\n');
+  }
+
+  error(line: string, hint?: string): void {
+    this.stopBar();
+    process.stderr.write(this.paint('31', 'ERROR: ') + line + '\n');
+    if (hint) process.stderr.write(this.paint('2', `hint: ${hint}`) + '\n');
+  }
+
+  json(value: unknown): void {
+    this.stopBar();
+    process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  }
+
+  paint(code: string, s: string): string {
+    return this.color ? `\u001b[${code}m${s}\u001b[0m` : s;
+  }
+
+  /**
+   * A progress callback for the library. On a TTY (and not -q), a bar appears once work has gone
+   * on for about a second, so quick commands print nothing extra.
+   */
+  progress(): ProgressFn | undefined {
+    if (this.flags.quiet || !process.stderr.isTTY) return undefined;
+    return (e: ProgressEvent) => this.onProgress(e);
+  }
+
+  private onProgress(e: ProgressEvent): void {
+    const now = Date.now();
+    if (!this.firstEventAt) this.firstEventAt = now;
+    if (!this.bar && now - this.firstEventAt < 1000) return;
+    if (this.bar && this.barPhase !== e.phase) this.stopBar();
+    if (!this.bar) {
+      this.bar = new cliProgress.SingleBar({
+        stream: process.stderr,
+        format: `${e.phase.padEnd(9)} [{bar}] {percentage}% | {value}/{total} | {bytesDone} | {rate} | ETA {eta_formatted}`,
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 10,
+      }, cliProgress.Presets.shades_classic);
+      this.barPhase = e.phase;
+      this.bar.start(e.total ?? 0, e.done, { bytesDone: fmtBytes(e.bytes ?? 0), rate: '' });
+    }
+    const secs = Math.max(0.001, (now - this.firstEventAt) / 1000);
+    if (e.total !== undefined) this.bar.setTotal(e.total);
+    this.bar.update(e.done, {
+      bytesDone: e.totalBytes ? `${fmtBytes(e.bytes ?? 0)}/${fmtBytes(e.totalBytes)}` : fmtBytes(e.bytes ?? 0),
+      rate: e.bytes ? `${fmtBytes((e.bytes ?? 0) / secs)}/s` : `${Math.round(e.done / secs)}/s`,
+    });
+  }
+
+  stopBar(): void {
+    if (this.bar) {
+      this.bar.stop();
+      this.bar = undefined;
+      this.barPhase = undefined;
+    }
+  }
+}
+
+export function fmtBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(n < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

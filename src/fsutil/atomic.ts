@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fromFsError } from '../errors.js';
+
+/** A unique name beside `target`, on the same filesystem so rename() is atomic. */
+export function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** True for names tempPathFor produces, so cleanup code can recognise leftovers of a killed run. */
+export function isTempName(name: string): boolean {
+  return /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name);
+}
+
+export interface AtomicWriteOptions {
+  mode?: number;
+  /** fsync before rename: metadata files (pointers, locks, config) are small, so this is cheap. */
+  fsync?: boolean;
+}
+
+/**
+ * Writes `data` to `target` so that readers (and a crash at any instant) see either the old
+ * file or the complete new one, never a prefix.
+ */
+export function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+  const tmp = tempPathFor(target);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    if (opts.fsync !== false) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    if (opts.mode !== undefined) fs.chmodSync(tmp, opts.mode);
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw fromFsError(e, target, 'write');
+  }
+}
+
+/** Reads a text file, or undefined when it does not exist. */
+export function readTextIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromFsError(e, file, 'read');
+  }
+}
+
+/** Removes empty parent folders of `file` up to (not including) `stop`. */
+export function pruneEmptyDirs(dir: string, stop: string): void {
+  let d = dir;
+  while (d.startsWith(stop + path.sep) && d !== stop) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return;
+    }
+    d = path.dirname(d);
+  }
+}

@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import { RvcError, fromFsError } from '../errors.js';
+
+export const IGNORE_FILE = '.rvcignore';
+/** Names never treated as data: version-control and rvc's own folders. */
+const ALWAYS_SKIPPED = new Set(['.git', '.rvc', IGNORE_FILE]);
+
+export interface FileStat {
+  ino: number;
+  mtimeMs: number;
+  size: number;
+  mode: number;
+}
+
+export interface WalkEntry extends FileStat {
+  /** POSIX path relative to the walked folder. */
+  rel: string;
+  abs: string;
+}
+
+interface Matcher {
+  /** Repository-relative folder the rules apply to ('' for the root). */
+  base: string;
+  ig: Ignore;
+}
+
+/**
+ * The `.rvcignore` rules of a repository: the root file and nested ones, each applying below
+ * its own folder, in gitignore syntax. Ignored paths are invisible to every command.
+ */
+export class IgnoreRules {
+  private matchers: Matcher[] = [];
+  private loadedDirs = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  /** Loads `<dir>/.rvcignore` once (dir repository-relative, '' for the root). */
+  load(dir: string): void {
+    if (this.loadedDirs.has(dir)) return;
+    this.loadedDirs.add(dir);
+    const file = path.join(this.root, dir, IGNORE_FILE);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw fromFsError(e, file, 'read');
+    }
+    if (text.trim() === '') return;
+    this.matchers.push({ base: dir, ig: ignore().add(text) });
+  }
+
+  /** Loads every ignore file on the way from the root down to `dir`. */
+  loadAncestors(dir: string): void {
+    this.load('');
+    if (dir === '' || dir === '.') return;
+    const parts = dir.split('/');
+    for (let i = 1; i <= parts.length; i++) this.load(parts.slice(0, i).join('/'));
+  }
+
+  get empty(): boolean {
+    return this.matchers.length === 0;
+  }
+
+  /** `rel` is repository-relative; `isDir` makes folder-only patterns (`foo/`) apply. */
+  ignores(rel: string, isDir: boolean): boolean {
+    for (const m of this.matchers) {
+      let sub: string;
+      if (m.base === '') sub = rel;
+      else if (rel.startsWith(m.base + '/')) sub = rel.slice(m.base.length + 1);
+      else continue;
+      if (m.ig.ignores(isDir ? sub + '/' : sub)) return true;
+    }
+    return false;
+  }
+}
+
+export interface WalkOptions {
+  /** Repository root, to resolve ignore rules and to keep symlinks inside it. */
+  repoRoot: string;
+  ignore: IgnoreRules;
+}
+
+/**
+ * Lists every regular file below `dir` with the stat fields the hash cache needs, sorted by
+ * POSIX path. Synchronous on purpose: for many small files the per-call cost of async fs
+ * dominates, and a single stat loop is what git does too.
+ *
+ * Symlinks: a link to a file inside the repository is followed (its content is tracked); a link
+ * that leaves the repository, a dangling link, or a link to a folder is refused, because
+ * following it could read (and later write) data outside the workspace.
+ */
+export function walkFiles(dir: string, opts: WalkOptions): WalkEntry[] {
+  const out: WalkEntry[] = [];
+  const dirRel = path.relative(opts.repoRoot, dir).split(path.sep).join('/');
+  opts.ignore.loadAncestors(dirRel);
+  const rec = (absDir: string, relDir: string, repoRelDir: string): void => {
+    if (repoRelDir) opts.ignore.load(repoRelDir);
+    let ents: fs.Dirent[];
+    try {
+      ents = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (e) {
+      throw fromFsError(e, absDir, 'list');
+    }
+    for (const d of ents) {
+      const name = d.name;
+      if (ALWAYS_SKIPPED.has(name)) continue;
+      const rel = relDir ? `${relDir}/${name}` : name;
+      const repoRel = repoRelDir ? `${repoRelDir}/${name}` : name;
+      const abs = path.join(absDir, name);
+      if (d.isDirectory()) {
+        if (!opts.ignore.empty && opts.ignore.ignores(repoRel, true)) continue;
+        rec(abs, rel, repoRel);
+        continue;
+      }
+      if (!opts.ignore.empty && opts.ignore.ignores(repoRel, false)) continue;
+      let st: fs.Stats;
+      try {
+        st = d.isSymbolicLink() ? statSymlinkInside(abs, opts.repoRoot, repoRel) : fs.lstatSync(abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed while we walked
+        throw fromFsError(e, abs, 'stat');
+      }
+      if (!st.isFile()) continue; // sockets, fifos, devices are not data
+      out.push({ rel, abs, ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, mode: st.mode });
+    }
+  };
+  rec(dir, '', dirRel === '' ? '' : dirRel);
+  out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return out;
+}
+
+function statSymlinkInside(abs: string, repoRoot: string, repoRel: string): fs.Stats {
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a dangling symbolic link`, { path: repoRel, hint: 'remove the link or add it to .rvcignore' });
+  }
+  const rootReal = fs.realpathSync(repoRoot);
+  if (real !== rootReal && !real.startsWith(rootReal + path.sep)) {
+    throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a symbolic link to '${real}', outside the repository`, {
+      path: repoRel, hint: 'copy the data into the repository, or add the link to .rvcignore',
+    });
+  }
+  const st = fs.statSync(abs);
+  if (st.isDirectory()) {
+    throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a symbolic link to a folder`, { path: repoRel, hint: 'track the folder it points to instead, or add the link to .rvcignore' });
+  }
+  return st;
+}
+
+export function statToFileStat(st: fs.Stats): FileStat {
+  return { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, mode: st.mode };
+}

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
+import { fromFsError } from '../errors.js';
+import type { HashAlgo } from '../model/oid.js';
+
+/**
+ * Files up to this size are read whole and hashed in one call: one open and one read syscall,
+ * which is what makes 50,000 small files fast.
+ */
+export const SMALL_FILE = 4 * 1024 * 1024;
+/** Chunk for large files. Native BLAKE3 runs ~5 GB/s on 4 MiB buffers but far slower on 64 KiB. */
+const CHUNK = 4 * 1024 * 1024;
+
+export interface IncrementalHash {
+  update(b: Uint8Array): void;
+  digest(): string;
+}
+
+export function createHasher(algo: HashAlgo): IncrementalHash {
+  if (algo === 'blake3') {
+    const h = new Blake3Hasher();
+    return { update: (b) => void h.update(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), digest: () => h.digest('hex') };
+  }
+  const h = createHash('sha256');
+  return { update: (b) => void h.update(b), digest: () => h.digest('hex') };
+}
+
+export function hashBuffer(algo: HashAlgo, data: Uint8Array | string): string {
+  if (algo === 'blake3') return blake3(typeof data === 'string' ? Buffer.from(data) : data).toString('hex');
+  return createHash('sha256').update(data).digest('hex');
+}
+
+let chunkBuf: Buffer | undefined;
+function sharedChunk(): Buffer {
+  return (chunkBuf ??= Buffer.allocUnsafe(CHUNK));
+}
+
+/** Hashes a file's content. */
+export function hashFile(algo: HashAlgo, file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw fromFsError(e, file, 'read');
+  }
+  try {
+    const h = createHasher(algo);
+    const buf = sharedChunk();
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+    return h.digest();
+  } catch (e) {
+    throw fromFsError(e, file, 'read');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Reads `src` once, hashing it while writing the same bytes to `dest` (an exclusive new file).
+ * Storing a large file in the cache this way costs one read and one write, like `cp`, instead
+ * of a hashing pass followed by a copying pass.
+ */
+export function hashCopyFile(algo: HashAlgo, src: string, dest: string, mode: number, onBytes?: (n: number) => void): { oid: string; size: number } {
+  let rfd: number | undefined;
+  let wfd: number | undefined;
+  try {
+    rfd = fs.openSync(src, 'r');
+    wfd = fs.openSync(dest, 'wx', mode);
+    const h = createHasher(algo);
+    const buf = sharedChunk();
+    let size = 0;
+    for (;;) {
+      const n = fs.readSync(rfd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      h.update(chunk);
+      let off = 0;
+      while (off < n) off += fs.writeSync(wfd, chunk, off, n - off);
+      size += n;
+      onBytes?.(n);
+    }
+    return { oid: h.digest(), size };
+  } catch (e) {
+    throw fromFsError(e, wfd === undefined && rfd !== undefined ? dest : src, 'copy');
+  } finally {
+    if (rfd !== undefined) fs.closeSync(rfd);
+    if (wfd !== undefined) fs.closeSync(wfd);
+  }
+}

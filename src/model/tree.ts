@@ -1,0 +1,148 @@
+import { RvcError } from '../errors.js';
+import { assertOid, isTreeOid, type HashAlgo } from './oid.js';
+import { unsafeRelPathReason, foldedPath } from './paths.js';
+
+/** One file in a directory manifest. Paths are POSIX, relative to the tracked directory. */
+export interface TreeEntry {
+  path: string;
+  oid: string;
+  size: number;
+  exec?: boolean;
+}
+
+/** Code-unit order, the same on every platform and locale. */
+export function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The canonical bytes of a manifest: entries sorted by path, one JSON object per line in a
+ * fixed key order. The tree's oid is the hash of exactly these bytes, so equal directories
+ * get equal oids whoever builds them.
+ */
+export function serializeTree(entries: readonly TreeEntry[]): string {
+  const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
+  let out = '';
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!;
+    if (i > 0 && sorted[i - 1]!.path === e.path) {
+      throw new RvcError('TREE_INVALID', `duplicate path '${e.path}' in tree`, { hint: 'this is a bug in the caller' });
+    }
+    out += JSON.stringify(e.exec ? { path: e.path, oid: e.oid, size: e.size, exec: true } : { path: e.path, oid: e.oid, size: e.size });
+    out += '\n';
+  }
+  return out;
+}
+
+const ENTRY_KEYS = new Set(['path', 'oid', 'size', 'exec']);
+
+/**
+ * Parses and validates a manifest from the cache or a remote. Everything that could make a
+ * checkout write outside its folder is rejected here, before any file is touched: '..',
+ * absolute paths, duplicates, entries colliding after case-folding/Unicode normalisation,
+ * and a file that is also used as a folder.
+ */
+export function parseTree(text: string, algo: HashAlgo, file: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const line = i + 1;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(lines[i]!);
+    } catch {
+      throw invalid(file, line, 'not a JSON object');
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(file, line, 'not a JSON object');
+    const o = raw as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!ENTRY_KEYS.has(k)) throw invalid(file, line, `unknown field '${k}'`);
+    if (typeof o.path !== 'string') throw invalid(file, line, "missing 'path'");
+    const why = unsafeRelPathReason(o.path);
+    if (why) {
+      throw new RvcError('PATH_UNSAFE', `${file}:${line}: refusing tree entry '${o.path.slice(0, 200)}' (${why})`, {
+        path: file, line, hint: 'the manifest was crafted or damaged; it will not be checked out',
+      });
+    }
+    const oid = assertOid(o.oid, algo, file, line);
+    if (isTreeOid(oid)) throw invalid(file, line, 'nested tree oids are not allowed in a manifest');
+    if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) throw invalid(file, line, "'size' must be a non-negative integer");
+    if (o.exec !== undefined && o.exec !== true) throw invalid(file, line, "'exec' must be true when present");
+    entries.push(o.exec ? { path: o.path, oid, size: o.size, exec: true } : { path: o.path, oid, size: o.size });
+  }
+  validateTreePaths(entries, file);
+  return entries;
+}
+
+/** Rejects unsorted, duplicate, colliding and file-as-folder entries. */
+export function validateTreePaths(entries: readonly TreeEntry[], file: string): void {
+  const folded = new Map<string, string>();
+  const paths = new Set<string>();
+  for (let i = 0; i < entries.length; i++) {
+    const p = entries[i]!.path;
+    if (i > 0 && comparePaths(entries[i - 1]!.path, p) >= 0) {
+      throw invalid(file, i + 1, `entries not in canonical order at '${p}'`);
+    }
+    const f = foldedPath(p);
+    const other = folded.get(f);
+    if (other !== undefined) {
+      throw new RvcError('PATH_UNSAFE', `${file}: tree entries '${other}' and '${p}' collide after case-folding or Unicode normalisation`, {
+        path: file, line: i + 1, hint: 'such a tree would overwrite one file with another on many filesystems; it is refused',
+      });
+    }
+    folded.set(f, p);
+    paths.add(p);
+  }
+  for (const p of paths) {
+    let idx = p.indexOf('/');
+    while (idx !== -1) {
+      const dir = p.slice(0, idx);
+      if (paths.has(dir)) {
+        throw new RvcError('TREE_INVALID', `${file}: '${dir}' is both a file and a folder in the tree`, { path: file, hint: 'the manifest was crafted or damaged' });
+      }
+      idx = p.indexOf('/', idx + 1);
+    }
+  }
+}
+
+function invalid(file: string, line: number, what: string): RvcError {
+  return new RvcError('TREE_INVALID', `${file}:${line}: invalid tree manifest entry: ${what}`, {
+    path: file, line, hint: 'the manifest is damaged; `rvc fsck --repair` removes it from the cache',
+  });
+}
+
+export interface TreeDiff {
+  added: TreeEntry[];
+  modified: { old: TreeEntry; new: TreeEntry }[];
+  deleted: TreeEntry[];
+}
+
+/** Differences between two manifests (both sorted). Mode-only changes count as modified. */
+export function diffTrees(oldEntries: readonly TreeEntry[], newEntries: readonly TreeEntry[]): TreeDiff {
+  const d: TreeDiff = { added: [], modified: [], deleted: [] };
+  let i = 0;
+  let j = 0;
+  while (i < oldEntries.length || j < newEntries.length) {
+    const a = oldEntries[i];
+    const b = newEntries[j];
+    const c = a && b ? comparePaths(a.path, b.path) : a ? -1 : 1;
+    if (c < 0) {
+      d.deleted.push(a!);
+      i++;
+    } else if (c > 0) {
+      d.added.push(b!);
+      j++;
+    } else {
+      if (a!.oid !== b!.oid || !!a!.exec !== !!b!.exec) d.modified.push({ old: a!, new: b! });
+      i++;
+      j++;
+    }
+  }
+  return d;
+}
+
+export function treeSize(entries: readonly TreeEntry[]): number {
+  let s = 0;
+  for (const e of entries) s += e.size;
+  return s;
+}

@@ -1,0 +1,227 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, errnoCode, fromFsError } from '../errors.js';
+import type { LinkType } from '../model/config.js';
+import { isTreeOid } from '../model/oid.js';
+import { isInside } from '../model/paths.js';
+import type { TreeEntry } from '../model/tree.js';
+import { placeFile, isSharedLink } from '../fsutil/link.js';
+import { pruneEmptyDirs } from '../fsutil/atomic.js';
+import { walkFiles, statToFileStat, type IgnoreRules, type FileStat } from '../fsutil/walk.js';
+import type { HashState } from '../hashing/state.js';
+import { ProgressTicker, type ProgressFn } from '../progress.js';
+import { hashWorkspaceFile, settleAfterWrites } from './build.js';
+import type { Odb } from './odb.js';
+
+export interface CheckoutTarget {
+  /** Absolute workspace path of the output. */
+  abs: string;
+  /** Repository-relative path, for messages. */
+  repoRel: string;
+  oid: string;
+  exec?: boolean;
+}
+
+export interface CheckoutOptions {
+  odb: Odb;
+  state: HashState;
+  ignore: IgnoreRules;
+  repoRoot: string;
+  linkTypes: readonly LinkType[];
+  /** Overwrite or delete workspace files whose content is not in the cache. */
+  force?: boolean;
+  /** Re-place unchanged files too (after changing cache.type). */
+  relink?: boolean;
+  /** Only this part of a directory output (POSIX, relative to the output). */
+  subpath?: string;
+  onProgress?: ProgressFn;
+}
+
+export interface CheckoutResult {
+  added: string[];
+  modified: string[];
+  deleted: string[];
+  unchanged: number;
+  linkType?: LinkType;
+}
+
+interface Plan {
+  place: TreeEntry[];
+  placeIsNew: boolean[];
+  remove: string[];
+  unsafe: string[];
+  unchanged: number;
+  removeWholePath: boolean;
+}
+
+/**
+ * Makes the workspace copy of one output match `target.oid`.
+ *
+ * It first plans every change, then refuses (before touching anything) if a change would destroy
+ * a workspace file whose content is not in the cache — unless `force`. Files that already match
+ * are not touched (same inode), files are replaced atomically, and files a directory's manifest
+ * no longer lists are removed.
+ */
+export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): CheckoutResult {
+  const { odb } = opts;
+  const isDir = isTreeOid(target.oid);
+  const wanted: TreeEntry[] = isDir
+    ? odb.readTree(target.oid)
+    : [{ path: '', oid: target.oid, size: 0, ...(target.exec ? { exec: true } : {}) }];
+  if (!isDir && !odb.hasSync(target.oid)) throw missingObject(target.repoRel, target.oid);
+
+  const sub = opts.subpath;
+  const inScope = (p: string): boolean => sub === undefined || sub === '' || isInside(p, sub);
+  const plan: Plan = { place: [], placeIsNew: [], remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
+
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(target.abs);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw fromFsError(e, target.repoRel, 'read');
+  }
+
+  const present = new Map<string, FileStat>();
+  if (st) {
+    if (isDir && st.isDirectory()) {
+      for (const f of walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore })) present.set(f.rel, f);
+    } else if (!isDir && st.isFile()) {
+      present.set('', statToFileStat(st));
+    } else {
+      // A file where a folder should be, or the reverse: the whole path is replaced.
+      plan.removeWholePath = true;
+      if (!opts.force && !wholePathIsSafe(target.abs, opts)) plan.unsafe.push(target.repoRel);
+    }
+  }
+
+  const wantedPaths = new Set<string>();
+  for (const e of wanted) {
+    if (!inScope(e.path)) continue;
+    wantedPaths.add(e.path);
+    const cur = present.get(e.path);
+    if (!cur) {
+      plan.place.push(e);
+      plan.placeIsNew.push(true);
+      continue;
+    }
+    const abs = e.path ? path.join(target.abs, e.path) : target.abs;
+    const curOid = hashWorkspaceFile(abs, e.path, cur, odb, opts.state);
+    const sameExec = !!e.exec === ((cur.mode & 0o100) !== 0);
+    if (curOid === e.oid && (sameExec || isSharedLinkMode(cur)) && !opts.relink) {
+      plan.unchanged++;
+      continue;
+    }
+    if (curOid !== e.oid && !opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, e.path));
+    plan.place.push(e);
+    plan.placeIsNew.push(false);
+  }
+  for (const [p, cur] of present) {
+    if (wantedPaths.has(p) || !inScope(p) || (!isDir && p === '')) continue;
+    const abs = path.join(target.abs, p);
+    const curOid = hashWorkspaceFile(abs, p, cur, odb, opts.state);
+    if (!opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, p));
+    plan.remove.push(p);
+  }
+
+  if (plan.unsafe.length) {
+    opts.state.save();
+    const shown = plan.unsafe.slice(0, 10).join(', ') + (plan.unsafe.length > 10 ? ` and ${plan.unsafe.length - 10} more` : '');
+    throw new RvcError('CHECKOUT_WOULD_LOSE_DATA', `checkout would overwrite or delete changes that are not in the cache: ${shown}`, {
+      path: plan.unsafe[0],
+      hint: 'save them first with `rvc commit` (or `rvc add`), or discard them with `rvc checkout --force`',
+      details: { paths: plan.unsafe },
+    });
+  }
+
+  // Execute.
+  const res: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: plan.unchanged };
+  if (plan.removeWholePath) {
+    fs.rmSync(target.abs, { recursive: true, force: true });
+  }
+  for (const p of plan.remove) {
+    const abs = path.join(target.abs, p);
+    try {
+      fs.rmSync(abs, { force: true });
+    } catch (e) {
+      throw fromFsError(e, displayPath(target.repoRel, p), 'remove');
+    }
+    pruneEmptyDirs(path.dirname(abs), target.abs);
+    res.deleted.push(p);
+  }
+  const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'checkout', plan.place.length, plan.place.reduce((s, e) => s + e.size, 0));
+  const placedStats: [string, string, string][] = [];
+  const madeDirs = new Set<string>();
+  let lastWrite = 0;
+  for (let i = 0; i < plan.place.length; i++) {
+    const e = plan.place[i]!;
+    const abs = e.path ? path.join(target.abs, e.path) : target.abs;
+    const dir = path.dirname(abs);
+    if (!madeDirs.has(dir)) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+      } catch (err) {
+        throw fromFsError(err, displayPath(target.repoRel, path.dirname(e.path)), 'create folder');
+      }
+      madeDirs.add(dir);
+    }
+    const src = odb.objectPath(e.oid);
+    let used: LinkType;
+    try {
+      used = placeFile(src, abs, opts.linkTypes, e.exec ? { exec: true } : {});
+    } catch (err) {
+      if (err instanceof RvcError && err.code === 'PATH_NOT_FOUND' && !odb.hasSync(e.oid)) throw missingObject(displayPath(target.repoRel, e.path), e.oid);
+      throw err;
+    }
+    res.linkType = used;
+    lastWrite = Date.now();
+    (plan.placeIsNew[i] ? res.added : res.modified).push(e.path);
+    placedStats.push([e.path, abs, e.oid]);
+    tick.tick(1, e.size);
+  }
+  tick.finish();
+  if (placedStats.length) {
+    // Record what we just wrote, once its timestamps can be trusted, so the next status does
+    // not re-read every restored file.
+    const recordedAt = settleAfterWrites(lastWrite);
+    for (const [rel, abs, oid] of placedStats) {
+      try {
+        const s = fs.statSync(abs);
+        opts.state.set(rel, statToFileStat(s), oid, recordedAt);
+      } catch {
+        // a file removed meanwhile is simply not recorded
+      }
+    }
+  }
+  opts.state.save();
+  return res;
+}
+
+function isSharedLinkMode(st: FileStat): boolean {
+  // A hard link to a read-only cache object carries the object's mode, not the recorded one.
+  return (st.mode & 0o222) === 0;
+}
+
+function displayPath(repoRel: string, p: string): string {
+  return p ? `${repoRel}/${p}` : repoRel;
+}
+
+function missingObject(what: string, oid: string): RvcError {
+  return new RvcError('OBJECT_MISSING', `the content of '${what}' (${oid.slice(0, 12)}…) is not in the cache`, {
+    path: what, hint: 'fetch it with `rvc pull` (or `rvc fetch`) from the remote it was pushed to',
+  });
+}
+
+/** A path about to be replaced whole is safe if every file in it is in the cache. */
+function wholePathIsSafe(abs: string, opts: CheckoutOptions): boolean {
+  const st = fs.lstatSync(abs);
+  if (st.isSymbolicLink()) return true;
+  if (st.isFile()) {
+    return opts.odb.hasSync(hashWorkspaceFile(abs, '', statToFileStat(st), opts.odb, opts.state));
+  }
+  for (const f of walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore })) {
+    if (!opts.odb.hasSync(hashWorkspaceFile(f.abs, f.rel, f, opts.odb, opts.state))) return false;
+  }
+  return true;
+}
+
+export { isSharedLink };

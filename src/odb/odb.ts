@@ -1,0 +1,238 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, errnoCode, fromFsError } from '../errors.js';
+import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
+import { parseTree, serializeTree, type TreeEntry } from '../model/tree.js';
+import { tempPathFor, isTempName } from '../fsutil/atomic.js';
+import { hashBuffer, hashFile, hashCopyFile, SMALL_FILE } from '../hashing/hash.js';
+
+/** Cache objects are read-only so that a hard- or sym-linked workspace file cannot be edited into corruption. */
+const OBJECT_MODE = 0o444;
+
+/**
+ * The local content-addressed object database: `<cache>/<algo>/ab/cdef…`. Every write goes to a
+ * temp file in the object's own folder and is renamed into place, so an object either exists
+ * complete or not at all; writing an object that exists is a no-op.
+ */
+export class Odb {
+  readonly algoDir: string;
+  private readonly knownDirs = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    readonly algo: HashAlgo,
+    private readonly tmpRoot: string,
+  ) {
+    this.algoDir = path.join(root, algo);
+  }
+
+  objectPath(oid: string): string {
+    return path.join(this.root, objectKey(this.algo, oid));
+  }
+
+  hasSync(oid: string): boolean {
+    return fs.existsSync(this.objectPath(oid));
+  }
+
+  async has(oid: string): Promise<boolean> {
+    return this.hasSync(oid);
+  }
+
+  tmpDir(): string {
+    fs.mkdirSync(this.tmpRoot, { recursive: true });
+    return this.tmpRoot;
+  }
+
+  private ensureDir(file: string): void {
+    const dir = path.dirname(file);
+    if (this.knownDirs.has(dir)) return;
+    fs.mkdirSync(dir, { recursive: true });
+    this.knownDirs.add(dir);
+  }
+
+  /** Stores bytes whose oid the caller computed. */
+  putBuffer(oid: string, data: Uint8Array | string): void {
+    const dest = this.objectPath(oid);
+    if (fs.existsSync(dest)) return;
+    this.ensureDir(dest);
+    const tmp = tempPathFor(dest);
+    try {
+      const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
+      try {
+        fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, dest);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw fromFsError(e, dest, 'write cache object');
+    }
+  }
+
+  /**
+   * Hashes a workspace file and stores its content, reading it once. Returns its oid.
+   * Small files are read whole; large ones are hashed while being copied to a temp file.
+   */
+  addFile(src: string, size: number, onBytes?: (n: number) => void): string {
+    if (size <= SMALL_FILE) {
+      let buf: Buffer;
+      try {
+        buf = fs.readFileSync(src);
+      } catch (e) {
+        throw fromFsError(e, src, 'read');
+      }
+      const oid = hashBuffer(this.algo, buf);
+      this.putBuffer(oid, buf);
+      onBytes?.(buf.length);
+      return oid;
+    }
+    const tmp = tempPathFor(path.join(this.tmpDir(), 'object'));
+    try {
+      const { oid } = hashCopyFile(this.algo, src, tmp, OBJECT_MODE, onBytes);
+      const dest = this.objectPath(oid);
+      if (fs.existsSync(dest)) {
+        fs.rmSync(tmp, { force: true });
+      } else {
+        this.ensureDir(dest);
+        fs.renameSync(tmp, dest);
+      }
+      return oid;
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw fromFsError(e, src, 'store');
+    }
+  }
+
+  /** Writes a manifest object and returns its oid (`<hash>.tree`). */
+  writeTree(entries: readonly TreeEntry[]): string {
+    const text = serializeTree(entries);
+    const oid = treeOidOf(this.algo, text);
+    this.putBuffer(oid, text);
+    return oid;
+  }
+
+  readTree(oid: string): TreeEntry[] {
+    const p = this.objectPath(oid);
+    let text: string;
+    try {
+      text = fs.readFileSync(p, 'utf8');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') {
+        throw new RvcError('OBJECT_MISSING', `directory manifest ${oid} is not in the cache`, {
+          path: p, hint: 'fetch it from a remote with `rvc pull` (or `rvc fetch`)',
+        });
+      }
+      throw fromFsError(e, p, 'read');
+    }
+    return parseTree(text, this.algo, `cache object ${oid}`);
+  }
+
+  async readTreeEntries(oid: string): Promise<{ oid: string; size: number }[]> {
+    return this.readTree(oid);
+  }
+
+  /** Re-hashes an object: 'ok', 'corrupt' (content does not match the name) or 'missing'. */
+  verify(oid: string): 'ok' | 'corrupt' | 'missing' {
+    const p = this.objectPath(oid);
+    let actual: string;
+    try {
+      actual = hashFile(this.algo, p);
+    } catch (e) {
+      if (e instanceof RvcError && e.code === 'PATH_NOT_FOUND') return 'missing';
+      throw e;
+    }
+    if (actual !== oidDigest(oid)) return 'corrupt';
+    if (isTreeOid(oid)) {
+      try {
+        parseTree(fs.readFileSync(p, 'utf8'), this.algo, oid);
+      } catch {
+        return 'corrupt';
+      }
+    }
+    return 'ok';
+  }
+
+  /**
+   * Moves a downloaded file into the cache if its content hashes to `oid`; deletes it otherwise.
+   * This is the only way remote data enters the cache.
+   */
+  async importVerified(tmpPath: string, oid: string): Promise<boolean> {
+    let actual: string;
+    try {
+      actual = hashFile(this.algo, tmpPath);
+    } catch (e) {
+      fs.rmSync(tmpPath, { force: true });
+      throw e;
+    }
+    let ok = actual === oidDigest(oid);
+    if (ok && isTreeOid(oid)) {
+      try {
+        parseTree(fs.readFileSync(tmpPath, 'utf8'), this.algo, oid);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      fs.rmSync(tmpPath, { force: true });
+      return false;
+    }
+    const dest = this.objectPath(oid);
+    try {
+      fs.chmodSync(tmpPath, OBJECT_MODE);
+      this.ensureDir(dest);
+      fs.renameSync(tmpPath, dest);
+    } catch (e) {
+      fs.rmSync(tmpPath, { force: true });
+      throw fromFsError(e, dest, 'write cache object');
+    }
+    return true;
+  }
+
+  /** Every object name in the cache; leftovers of killed writes are reported separately. */
+  *list(): Generator<{ oid: string } | { leftover: string }> {
+    let shards: string[];
+    try {
+      shards = fs.readdirSync(this.algoDir);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw fromFsError(e, this.algoDir, 'list');
+    }
+    for (const shard of shards.sort()) {
+      const dir = path.join(this.algoDir, shard);
+      if (shard.length !== 2) continue;
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names.sort()) {
+        const oid = shard + n;
+        if (isValidOid(oid, this.algo)) yield { oid };
+        else if (isTempName(n)) yield { leftover: path.join(dir, n) };
+      }
+    }
+  }
+
+  remove(oid: string): void {
+    const p = this.objectPath(oid);
+    try {
+      fs.rmSync(p, { force: true });
+    } catch (e) {
+      throw fromFsError(e, p, 'remove');
+    }
+  }
+
+  sizeOf(oid: string): number {
+    try {
+      return fs.statSync(this.objectPath(oid)).size;
+    } catch {
+      return 0;
+    }
+  }
+}
+
+export function treeOidOf(algo: HashAlgo, manifestText: string): string {
+  return hashBuffer(algo, manifestText) + TREE_SUFFIX;
+}

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, fromFsError } from '../errors.js';
+import { POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
+import { isInside } from '../model/paths.js';
+import { readTextIfExists, writeFileAtomic } from '../fsutil/atomic.js';
+import { buildOut, type BuiltOut } from '../odb/build.js';
+import { checkoutOut } from '../odb/checkout.js';
+import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
+import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
+import { effectiveLinkType } from './links.js';
+
+export interface AddOptions extends CommonOptions {
+  /** Write the pointer only; do not store the data in the cache (`rvc commit` does later). */
+  noCommit?: boolean;
+  desc?: string;
+}
+
+export interface AddedOut {
+  path: string;
+  pointerFile: string;
+  oid: string;
+  size: number;
+  nfiles?: number;
+  /** False when the pointer already recorded exactly this content. */
+  changed: boolean;
+}
+
+export interface AddResult {
+  added: AddedOut[];
+}
+
+interface Candidate {
+  userPath: string;
+  abs: string;
+  rel: string;
+  pointerFile: string;
+}
+
+/**
+ * Tracks files and folders: hash, store each content once in the cache, write `<path>.rvc`
+ * beside the data and git-ignore the data. Every target is checked before anything is written.
+ */
+export async function add(paths: string[], opts: AddOptions = {}): Promise<AddResult> {
+  if (paths.length === 0) throw new RvcError('USAGE', 'nothing to add', { hint: 'name the files or folders to track: `rvc add data/`' });
+  const repo = Repo.open(opts.cwd);
+  return repo.withLock(`rvc add ${paths.join(' ')}`, opts, () => {
+    const cands = paths.map((p) => checkCandidate(repo, p, opts.cwd ?? process.cwd()));
+    checkOverlaps(repo, cands);
+    const added: AddedOut[] = [];
+    for (const c of cands) added.push(addOne(repo, c, opts));
+    return { added };
+  });
+}
+
+function checkCandidate(repo: Repo, userPath: string, cwd: string): Candidate {
+  const { abs, rel } = repo.resolve(userPath, cwd);
+  if (rel === '') throw new RvcError('PATH_OVERLAPS', 'cannot track the whole repository', { path: userPath, hint: 'track a data folder inside it, e.g. `rvc add data`' });
+  if (rel.endsWith(POINTER_EXT)) throw new RvcError('USAGE', `'${userPath}' is a pointer file`, { path: userPath, hint: 'name the data it tracks instead' });
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(abs);
+  } catch (e) {
+    throw fromFsError(e, userPath, 'add');
+  }
+  if (st.isSymbolicLink()) {
+    throw new RvcError('PATH_IS_SYMLINK', `'${userPath}' is a symbolic link`, { path: userPath, hint: 'track the file or folder it points to (inside the repository) instead' });
+  }
+  if (!st.isFile() && !st.isDirectory()) throw new RvcError('USAGE', `'${userPath}' is not a regular file or folder`, { path: userPath });
+  // A parent folder that is a symlink would make the pointer and the data live elsewhere.
+  const realParent = fs.realpathSync(path.dirname(abs));
+  if (realParent !== path.join(fs.realpathSync(repo.root), path.relative(repo.root, path.dirname(abs)))) {
+    throw new RvcError('PATH_IS_SYMLINK', `a folder above '${userPath}' is a symbolic link`, { path: userPath, hint: 'add the data through its real path' });
+  }
+  if (!repo.ignore.empty || repo.ignoreFileExists()) {
+    repo.ignore.loadAncestors(path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel));
+    if (repo.ignore.ignores(rel, st.isDirectory())) {
+      throw new RvcError('USAGE', `'${userPath}' is ignored by .rvcignore`, { path: userPath, hint: 'remove the matching rule from .rvcignore to track it' });
+    }
+  }
+  if (repo.scm) {
+    const tracked = gitTrackedUnder(repo.root, [rel]);
+    if (tracked.length) {
+      throw new RvcError('PATH_TRACKED_BY_GIT', `'${userPath}' is tracked by git (${tracked.length} file${tracked.length > 1 ? 's' : ''}, e.g. '${tracked[0]}')`, {
+        path: userPath, hint: `stop tracking it in git first: \`git rm -r --cached '${rel}'\` and commit`,
+      });
+    }
+  }
+  return { userPath, abs, rel, pointerFile: `${rel}${POINTER_EXT}` };
+}
+
+function checkOverlaps(repo: Repo, cands: Candidate[]): void {
+  const outs = repo.allOuts();
+  for (const c of cands) {
+    for (const o of outs) {
+      if (o.rel === c.rel) continue; // re-adding an output updates its pointer
+      if (isInside(c.rel, o.rel)) {
+        throw new RvcError('PATH_OVERLAPS', `'${c.userPath}' is inside '${o.rel}', which '${o.pointerFile}' already tracks`, {
+          path: c.userPath, hint: `re-add the whole folder instead: \`rvc add ${o.rel}\``,
+        });
+      }
+      if (isInside(o.rel, c.rel)) {
+        throw new RvcError('PATH_OVERLAPS', `'${c.userPath}' contains '${o.rel}', which '${o.pointerFile}' already tracks`, {
+          path: c.userPath, hint: `stop tracking it first: \`rvc remove ${o.pointerFile}\``,
+        });
+      }
+    }
+    for (const d of cands) {
+      if (d !== c && isInside(d.rel, c.rel)) {
+        throw new RvcError('PATH_OVERLAPS', `'${d.userPath}' and '${c.userPath}' overlap`, { path: d.userPath, hint: 'add one of them' });
+      }
+    }
+  }
+}
+
+function addOne(repo: Repo, c: Candidate, opts: AddOptions): AddedOut {
+  const state = repo.stateFor(c.rel);
+  const built = buildOut(c.abs, c.rel, {
+    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, store: !opts.noCommit,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  const out = outFromBuilt(path.posix.basename(c.rel), repo.odb.algo, built);
+  const pointerAbs = path.join(repo.root, c.pointerFile);
+  const previousText = readTextIfExists(pointerAbs);
+  let previous: Pointer | undefined;
+  if (previousText !== undefined) {
+    try {
+      previous = repo.readPointer(c.pointerFile);
+    } catch {
+      previous = undefined; // a damaged pointer is replaced
+    }
+  }
+  const pointer: Pointer = { outs: [out] };
+  const desc = opts.desc ?? previous?.desc;
+  if (desc !== undefined) pointer.desc = desc;
+  const changed = !previous || previous.outs[0]?.oid !== out.oid || previous.outs[0]?.exec !== out.exec;
+  repo.writePointer(c.pointerFile, pointer);
+  try {
+    if (repo.scm) addGitignoreEntry(path.dirname(c.abs), path.basename(c.abs));
+  } catch (e) {
+    // Leave no pointer behind for data git would now commit by accident.
+    if (previousText === undefined) fs.rmSync(pointerAbs, { force: true });
+    else writeFileAtomic(pointerAbs, previousText);
+    throw e;
+  }
+  if (!opts.noCommit) relinkFromCache(repo, c, out, state);
+  return { path: c.rel, pointerFile: c.pointerFile, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), changed };
+}
+
+export function outFromBuilt(name: string, algo: PointerOut['hash'], b: BuiltOut): PointerOut {
+  const out: PointerOut = { path: name, hash: algo, oid: b.oid, size: b.size };
+  if (b.nfiles !== undefined) out.nfiles = b.nfiles;
+  if (b.exec) out.exec = true;
+  return out;
+}
+
+/**
+ * With a link type other than copy, the workspace files are replaced by links to the cache (so
+ * the data is stored once). With copy the workspace already holds the same bytes.
+ */
+export function relinkFromCache(repo: Repo, t: { abs: string; rel: string }, out: PointerOut, state: ReturnType<Repo['stateFor']>): void {
+  if (effectiveLinkType(repo) === 'copy') return;
+  checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
+    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, relink: true,
+  });
+}
+
+export type { TrackedOut };

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import { ProgressTicker } from '../progress.js';
+import { Repo, type CommonOptions } from './repo.js';
+
+export interface FsckOptions extends CommonOptions {
+  repair?: boolean;
+}
+
+export interface FsckResult {
+  checked: number;
+  corrupt: string[];
+  leftovers: string[];
+  repaired: boolean;
+}
+
+/** Re-hashes every cache object; with `repair`, removes corrupt objects and temp leftovers. */
+export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
+  const repo = Repo.open(opts.cwd);
+  const run = (): FsckResult => {
+    const items = [...repo.odb.list()];
+    const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'fsck', items.length);
+    const corrupt: string[] = [];
+    const leftovers: string[] = [];
+    let checked = 0;
+    for (const item of items) {
+      if ('leftover' in item) {
+        leftovers.push(item.leftover);
+        if (opts.repair) fs.rmSync(item.leftover, { force: true });
+        continue;
+      }
+      checked++;
+      const size = repo.odb.sizeOf(item.oid);
+      if (repo.odb.verify(item.oid) === 'corrupt') {
+        corrupt.push(item.oid);
+        if (opts.repair) repo.odb.remove(item.oid);
+      }
+      tick.tick(1, size);
+    }
+    tick.finish();
+    return { checked, corrupt, leftovers, repaired: !!opts.repair };
+  };
+  // Only repairing writes; a plain check can run beside other commands.
+  return opts.repair ? repo.withLock('rvc fsck --repair', opts, run) : run();
+}

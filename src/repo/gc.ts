@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import { RvcError } from '../errors.js';
+import { isTreeOid } from '../model/oid.js';
+import { ProgressTicker } from '../progress.js';
+import { Repo, type CommonOptions } from './repo.js';
+
+export interface GcOptions extends CommonOptions {
+  workspace?: boolean;
+  dryRun?: boolean;
+}
+
+export interface GcResult {
+  /** Objects removed (or, with dryRun, that would be). */
+  removed: { oid: string; size: number }[];
+  bytes: number;
+  kept: number;
+  /** Temp files of interrupted writes that were cleaned. */
+  leftovers: number;
+  dryRun: boolean;
+}
+
+/**
+ * Collects every oid the chosen scope references (folders expand to their files). Refuses if a
+ * referenced manifest is missing: its files could not be told apart from garbage.
+ */
+export function referencedOids(repo: Repo): Set<string> {
+  const keep = new Set<string>();
+  for (const t of repo.allOuts()) {
+    keep.add(t.out.oid);
+    if (isTreeOid(t.out.oid)) {
+      if (!repo.odb.hasSync(t.out.oid)) {
+        throw new RvcError('OBJECT_MISSING', `the manifest of '${t.rel}' (${t.pointerFile}) is not in the cache, so gc cannot tell which files it needs`, {
+          path: t.pointerFile, hint: 'fetch it first (`rvc fetch`), or remove the pointer if the data is gone for good',
+        });
+      }
+      for (const e of repo.odb.readTree(t.out.oid)) keep.add(e.oid);
+    }
+  }
+  return keep;
+}
+
+/** Deletes cache objects nothing in the scope references. Without a scope it refuses. */
+export async function gc(opts: GcOptions = {}): Promise<GcResult> {
+  if (!opts.workspace) {
+    throw new RvcError('USAGE', 'gc needs a scope: which references to keep', {
+      hint: 'use `rvc gc --workspace` to keep only what the current pointers use (add --dry-run to see first)',
+    });
+  }
+  const repo = Repo.open(opts.cwd);
+  return repo.withLock('rvc gc', opts, () => {
+    const keep = referencedOids(repo);
+    const removed: { oid: string; size: number }[] = [];
+    let kept = 0;
+    let leftovers = 0;
+    const trees: string[] = [];
+    const files: string[] = [];
+    for (const item of repo.odb.list()) {
+      if ('leftover' in item) {
+        leftovers++;
+        if (!opts.dryRun) fs.rmSync(item.leftover, { force: true });
+        continue;
+      }
+      if (keep.has(item.oid)) kept++;
+      else (isTreeOid(item.oid) ? trees : files).push(item.oid);
+    }
+    // Trees go before their files, so a crash midway never leaves a tree whose files are gone.
+    const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'gc', trees.length + files.length);
+    for (const oid of [...trees, ...files]) {
+      const size = repo.odb.sizeOf(oid);
+      if (!opts.dryRun) repo.odb.remove(oid);
+      removed.push({ oid, size });
+      tick.tick();
+    }
+    tick.finish();
+    return { removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun };
+  });
+}

@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError } from '../errors.js';
+import { POINTER_EXT } from '../model/pointer.js';
+import { HashState } from '../hashing/state.js';
+import { addGitignoreEntry, removeGitignoreEntry } from '../scm/git.js';
+import { Repo, type CommonOptions } from './repo.js';
+
+export interface MoveResult {
+  from: string;
+  to: string;
+  pointerFile: string;
+}
+
+/** Renames tracked data and its pointer together, keeping .gitignore lines right. */
+export async function move(src: string, dst: string, opts: CommonOptions = {}): Promise<MoveResult> {
+  const repo = Repo.open(opts.cwd);
+  return repo.withLock('rvc move', opts, () => {
+    const [hit] = repo.resolveTargets([src], opts.cwd).filter((t) => t.subpath === undefined);
+    if (!hit) throw new RvcError('NOT_TRACKED', `'${src}' is not a tracked output`, { path: src, hint: 'name the data (or its .rvc file), not a file inside it' });
+    const t = hit.tracked;
+    if (t.pointer.outs.length !== 1) throw new RvcError('USAGE', `'${t.pointerFile}' tracks several outputs`, { hint: 'edit the pointer by hand' });
+    let { abs: dstAbs, rel: dstRel } = repo.resolve(dst, opts.cwd);
+    if (fs.existsSync(dstAbs) && fs.statSync(dstAbs).isDirectory()) {
+      dstAbs = path.join(dstAbs, path.basename(t.abs));
+      dstRel = path.posix.join(dstRel, path.posix.basename(t.rel));
+    }
+    if (fs.existsSync(dstAbs)) throw new RvcError('PATH_OVERLAPS', `'${dstRel}' already exists`, { path: dstRel, hint: 'choose a new name' });
+    const newPointer = `${dstRel}${POINTER_EXT}`;
+    fs.mkdirSync(path.dirname(dstAbs), { recursive: true });
+    if (fs.existsSync(t.abs)) fs.renameSync(t.abs, dstAbs);
+    const pointer = { ...t.pointer, outs: [{ ...t.out, path: path.posix.basename(dstRel) }] };
+    repo.writePointer(newPointer, pointer);
+    if (newPointer !== t.pointerFile) fs.rmSync(path.join(repo.root, t.pointerFile), { force: true });
+    if (repo.scm) {
+      removeGitignoreEntry(path.dirname(t.abs), path.basename(t.abs));
+      addGitignoreEntry(path.dirname(dstAbs), path.basename(dstAbs));
+    }
+    // Keep the hash cache: the files did not change, only their folder's name.
+    const stateDir = path.join(repo.tmpDir, 'state');
+    const oldState = HashState.fileFor(stateDir, repo.odb.algo, t.rel);
+    if (fs.existsSync(oldState)) fs.renameSync(oldState, HashState.fileFor(stateDir, repo.odb.algo, dstRel));
+    return { from: t.rel, to: dstRel, pointerFile: newPointer };
+  });
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import { errnoCode, fromFsError } from '../errors.js';
+import { isTreeOid } from '../model/oid.js';
+import { diffTrees, type TreeEntry } from '../model/tree.js';
+import { buildOut } from '../odb/build.js';
+import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
+
+export type WorkspaceState = 'unchanged' | 'modified' | 'deleted';
+
+export interface OutStatus {
+  pointerFile: string;
+  path: string;
+  workspace: WorkspaceState;
+  /** False when the recorded content (or, for a folder, its manifest or any file) is missing from the cache. */
+  inCache: boolean;
+  /** For folders that changed: which files, relative to the folder. */
+  changes?: { added: string[]; modified: string[]; deleted: string[] };
+}
+
+export interface StatusResult {
+  outs: OutStatus[];
+  /** True when every output is unchanged and in the cache. */
+  clean: boolean;
+}
+
+export interface StatusOptions extends CommonOptions {
+  targets?: string[];
+}
+
+/**
+ * Compares every tracked output with the workspace. Read-only: it takes no lock (it only
+ * refreshes the hash cache, whose writes are atomic), so it can run beside a long `add`.
+ */
+export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
+  const repo = Repo.open(opts.cwd);
+  const targets = repo.resolveTargets(opts.targets ?? [], opts.cwd);
+  const seen = new Set<string>();
+  const outs: OutStatus[] = [];
+  for (const { tracked } of targets) {
+    const key = `${tracked.pointerFile}\0${tracked.index}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    outs.push(outStatus(repo, tracked, opts));
+  }
+  return { outs, clean: outs.every((o) => o.workspace === 'unchanged' && o.inCache) };
+}
+
+export function outStatus(repo: Repo, t: TrackedOut, opts: CommonOptions = {}): OutStatus {
+  const { out } = t;
+  const isDir = isTreeOid(out.oid);
+  let cached: TreeEntry[] | undefined;
+  let inCache = repo.odb.hasSync(out.oid);
+  if (inCache && isDir) {
+    try {
+      cached = repo.odb.readTree(out.oid);
+      inCache = cached.every((e) => repo.odb.hasSync(e.oid));
+    } catch {
+      inCache = false;
+    }
+  }
+  const res: OutStatus = { pointerFile: t.pointerFile, path: t.rel, workspace: 'unchanged', inCache };
+  try {
+    fs.lstatSync(t.abs);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') {
+      res.workspace = 'deleted';
+      return res;
+    }
+    throw fromFsError(e, t.rel, 'read');
+  }
+  const built = buildOut(t.abs, t.rel, {
+    odb: repo.odb, state: repo.stateFor(t.rel), ignore: repo.ignore, repoRoot: repo.root, store: false,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  if (built.oid === out.oid && !!built.exec === !!out.exec) return res;
+  res.workspace = 'modified';
+  if (isDir && built.entries) {
+    const d = diffTrees(cached ?? [], built.entries);
+    if (cached || built.kind === 'dir') {
+      res.changes = {
+        added: d.added.map((e) => e.path),
+        modified: d.modified.map((m) => m.new.path),
+        deleted: d.deleted.map((e) => e.path),
+      };
+    }
+  }
+  return res;
+}

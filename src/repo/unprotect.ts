@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fromFsError } from '../errors.js';
+import { tempPathFor } from '../fsutil/atomic.js';
+import { walkFiles } from '../fsutil/walk.js';
+import { Repo, type CommonOptions } from './repo.js';
+
+export interface UnprotectResult {
+  unprotected: string[];
+}
+
+/**
+ * Turns linked workspace files (hard links or symlinks to read-only cache objects) into private
+ * writable copies, so they can be edited without touching the cache.
+ */
+export async function unprotect(targets: string[], opts: CommonOptions = {}): Promise<UnprotectResult> {
+  const repo = Repo.open(opts.cwd);
+  return repo.withLock('rvc unprotect', opts, () => {
+    const done: string[] = [];
+    for (const { tracked: t, subpath } of repo.resolveTargets(targets, opts.cwd)) {
+      const base = subpath ? path.join(t.abs, subpath) : t.abs;
+      if (!fs.existsSync(base)) continue;
+      const files = fs.statSync(base).isDirectory()
+        ? walkFiles(base, { repoRoot: repo.root, ignore: repo.ignore }).map((f) => f.abs)
+        : [base];
+      for (const f of files) {
+        unprotectFile(f);
+        done.push(path.relative(repo.root, f).split(path.sep).join('/'));
+      }
+    }
+    return { unprotected: done };
+  });
+}
+
+function unprotectFile(file: string): void {
+  try {
+    const lst = fs.lstatSync(file);
+    if (lst.isSymbolicLink() || lst.nlink > 1) {
+      const tmp = tempPathFor(file);
+      fs.copyFileSync(file, tmp);
+      fs.chmodSync(tmp, (fs.statSync(file).mode & 0o111) ? 0o755 : 0o644);
+      fs.renameSync(tmp, file);
+    } else if ((lst.mode & 0o200) === 0) {
+      fs.chmodSync(file, lst.mode | 0o200);
+    }
+  } catch (e) {
+    throw fromFsError(e, file, 'unprotect');
+  }
+}

@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError } from '../errors.js';
+import { writeFileAtomic } from '../fsutil/atomic.js';
+
+function git(args: string[], cwd: string, input?: string): string {
+  try {
+    return execFileSync('git', args, {
+      cwd, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+      ...(input !== undefined ? { input } : {}),
+    });
+  } catch (e) {
+    const err = e as { status?: number; stderr?: string; code?: string };
+    if (err.code === 'ENOENT') {
+      throw new RvcError('GIT_FAILED', 'git is not installed or not on PATH', { hint: 'install git, or use `rvc init --no-scm`' });
+    }
+    const msg = (err.stderr ?? '').trim().split('\n')[0] ?? '';
+    throw new RvcError('GIT_FAILED', `git ${args[0]} failed: ${msg}`, { cause: e, details: { status: err.status } });
+  }
+}
+
+/** The top folder of the git work tree containing `dir`, or undefined outside git. */
+export function gitToplevel(dir: string): string | undefined {
+  try {
+    return git(['rev-parse', '--show-toplevel'], dir).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Of `paths` (repository-relative), those git tracks (or has staged), as git reports them. */
+export function gitTrackedUnder(root: string, paths: string[]): string[] {
+  if (paths.length === 0) return [];
+  const out = git(['ls-files', '-z', '--cached', '--', ...paths.map((p) => `:(literal)${p}`)], root);
+  return out.split('\0').filter(Boolean);
+}
+
+/** Every pointer file git can see: tracked, or untracked but not ignored. */
+export function gitListFiles(root: string, patterns: string[]): string[] {
+  const out = git(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...patterns], root);
+  return [...new Set(out.split('\0').filter(Boolean))];
+}
+
+/**
+ * Adds `/<name>` to the .gitignore in `dir` unless a line already says so. The rest of the file
+ * is kept byte for byte.
+ */
+export function addGitignoreEntry(dir: string, name: string): boolean {
+  const file = path.join(dir, '.gitignore');
+  const entry = `/${escapeGitignore(name)}`;
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    // a new .gitignore
+  }
+  const lines = text.split('\n');
+  if (lines.includes(entry)) return false;
+  const next = text === '' || text.endsWith('\n') ? `${text}${entry}\n` : `${text}\n${entry}\n`;
+  writeFileAtomic(file, next);
+  return true;
+}
+
+/** Removes the `/<name>` line added by addGitignoreEntry; deletes the file if nothing is left. */
+export function removeGitignoreEntry(dir: string, name: string): boolean {
+  const file = path.join(dir, '.gitignore');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  const entry = `/${escapeGitignore(name)}`;
+  const lines = text.split('\n');
+  const kept = lines.filter((l) => l !== entry);
+  if (kept.length === lines.length) return false;
+  const next = kept.join('\n');
+  if (next.trim() === '') fs.rmSync(file, { force: true });
+  else writeFileAtomic(file, next);
+  return true;
+}
+
+function escapeGitignore(name: string): string {
+  return name.replace(/([\\*?[\]!#])/g, '\\$1').replace(/^ | $/g, (m) => `\\${m}`);
+}
+
+/** Whether `rel` (repository-relative) is ignored by git, as `git check-ignore` decides. */
+export function gitIsIgnored(root: string, rel: string): boolean {
+  try {
+    git(['check-ignore', '-q', '--no-index', '--', rel], root);
+    return true;
+  } catch {
+    return false;
+  }
+}
