@@ -1,0 +1,80 @@
+import { spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const RVC_BIN = path.join(ROOT, 'dist/cli/main.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real built `rvc` binary. */
+export function rvc(cwd: string, args: string[], env: Record<string, string> = {}): RunResult {
+  const r = spawnSync(process.execPath, [RVC_BIN, ...args], {
+    cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 1 << 28,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs rvc and fails the test with its output if it does not exit 0. */
+export function rvcOk(cwd: string, args: string[], env: Record<string, string> = {}): RunResult {
+  const r = rvc(cwd, args, env);
+  if (r.code !== 0) throw new Error(`rvc ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+export function git(cwd: string, args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A fresh temp folder; removed by the returned cleanup. */
+export function tmpDir(prefix = 'rvc-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A temp git repository with an identity, initialised with `rvc init` unless told otherwise. */
+export function makeRepo(opts: { rvcInit?: boolean; initArgs?: string[] } = {}): string {
+  const dir = tmpDir();
+  git(dir, ['init', '-q', '-b', 'main']);
+  git(dir, ['config', 'user.email', 'test@example.com']);
+  git(dir, ['config', 'user.name', 'rvc test']);
+  git(dir, ['config', 'commit.gpgsign', 'false']);
+  if (opts.rvcInit !== false) {
+    rvcOk(dir, ['init', ...(opts.initArgs ?? [])]);
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-q', '-m', 'init']);
+  }
+  return dir;
+}
+
+/** Writes files from a declared tree: { 'data/a.txt': 'content' }. */
+export function writeTree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const p = path.join(root, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, content);
+  }
+}
+
+/** Every file below `dir` as { relPath: content } (for byte-exact comparisons). */
+export function readTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const rec = (d: string, rel: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) rec(path.join(d, e.name), r);
+      else out[r] = fs.readFileSync(path.join(d, e.name), 'latin1');
+    }
+  };
+  if (fs.existsSync(dir)) rec(dir, '');
+  return out;
+}
+
+export function rmrf(p: string): void {
+  fs.rmSync(p, { recursive: true, force: true });
+}

@@ -1,0 +1,75 @@
+import { describe, it, expect } from 'vitest';
+import { parseTree, serializeTree, diffTrees, type TreeEntry } from '../../src/model/tree.js';
+import { RvcError } from '../../src/errors.js';
+import { hashBuffer } from '../../src/hashing/hash.js';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+
+function err(fn: () => unknown): RvcError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(RvcError);
+    return e as RvcError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('tree manifest', () => {
+  it('serializes canonically whatever the input order, and parses back', () => {
+    const entries: TreeEntry[] = [
+      { path: 'b/x', oid: B, size: 2 },
+      { path: 'a', oid: A, size: 1, exec: true },
+      { path: 'B', oid: A, size: 1 },
+    ];
+    const text = serializeTree(entries);
+    expect(text).toBe(
+      `{"path":"B","oid":"${A}","size":1}\n{"path":"a","oid":"${A}","size":1,"exec":true}\n{"path":"b/x","oid":"${B}","size":2}\n`,
+    );
+    expect(serializeTree([...entries].reverse())).toBe(text);
+    expect(parseTree(text, 'blake3', 't')).toEqual([entries[2], entries[1], entries[0]]);
+  });
+
+  it('gives a known digest for a known manifest (BLAKE3 and SHA-256)', () => {
+    const text = serializeTree([{ path: 'hello.txt', oid: A, size: 5 }]);
+    expect(hashBuffer('sha256', '')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(hashBuffer('blake3', '')).toBe('af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262');
+    expect(hashBuffer('blake3', text)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('rejects ../ and absolute paths before anything is written', () => {
+    for (const p of ['../evil', 'a/../../evil', '/etc/passwd', 'a//b', './a', 'a\\..\\b']) {
+      const e = err(() => parseTree(`{"path":${JSON.stringify(p)},"oid":"${A}","size":1}\n`, 'blake3', 'x.tree'));
+      expect(e.code, p).toBe('PATH_UNSAFE');
+    }
+  });
+
+  it('rejects entries that collide after case-folding or Unicode normalisation', () => {
+    const text = `{"path":"Data","oid":"${A}","size":1}\n{"path":"data","oid":"${A}","size":1}\n`;
+    expect(err(() => parseTree(text, 'blake3', 'x')).code).toBe('PATH_UNSAFE');
+    const nfc = 'caf\u00e9';
+    const nfd = 'cafe\u0301';
+    const t2 = serializeTree([{ path: nfc, oid: A, size: 1 }, { path: nfd, oid: A, size: 1 }]);
+    expect(err(() => parseTree(t2, 'blake3', 'x')).code).toBe('PATH_UNSAFE');
+  });
+
+  it('rejects bad oids, sizes, unknown fields, unsorted and file-as-folder entries', () => {
+    expect(err(() => parseTree(`{"path":"a","oid":"${A.slice(1)}","size":1}\n`, 'blake3', 'x')).code).toBe('OID_INVALID');
+    expect(err(() => parseTree(`{"path":"a","oid":"${A}.tree","size":1}\n`, 'blake3', 'x')).code).toBe('TREE_INVALID');
+    expect(err(() => parseTree(`{"path":"a","oid":"${A}","size":-4}\n`, 'blake3', 'x')).code).toBe('TREE_INVALID');
+    expect(err(() => parseTree(`{"path":"a","oid":"${A}","size":1,"mode":7}\n`, 'blake3', 'x')).code).toBe('TREE_INVALID');
+    expect(err(() => parseTree(`{"path":"b","oid":"${A}","size":1}\n{"path":"a","oid":"${A}","size":1}\n`, 'blake3', 'x')).code).toBe('TREE_INVALID');
+    expect(err(() => parseTree(`{"path":"a","oid":"${A}","size":1}\n{"path":"a/b","oid":"${A}","size":1}\n`, 'blake3', 'x')).code).toBe('TREE_INVALID');
+    expect(err(() => parseTree('not json\n', 'blake3', 'x')).line).toBe(1);
+  });
+
+  it('diffs two manifests', () => {
+    const old: TreeEntry[] = [{ path: 'a', oid: A, size: 1 }, { path: 'b', oid: A, size: 1 }, { path: 'c', oid: A, size: 1 }];
+    const neu: TreeEntry[] = [{ path: 'a', oid: A, size: 1 }, { path: 'b', oid: B, size: 1 }, { path: 'd', oid: A, size: 1 }];
+    const d = diffTrees(old, neu);
+    expect(d.added.map((e) => e.path)).toEqual(['d']);
+    expect(d.deleted.map((e) => e.path)).toEqual(['c']);
+    expect(d.modified.map((m) => m.new.path)).toEqual(['b']);
+  });
+});
