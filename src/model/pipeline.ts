@@ -1,7 +1,7 @@
 import { Document, parseDocument, isMap } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
 import { isPlainObject, type ParsedYaml } from './yaml.js';
-import { canonicalJson, parseYamlLocated, compareStrings, describe, isSupportedParamsFile, PARAMS_EXTENSIONS, sortKeysDeep, type ParamsByFile } from './params.js';
+import { canonicalJson, deepEqual, parseYamlLocated, compareStrings, describe, isSupportedParamsFile, PARAMS_EXTENSIONS, sortKeysDeep, type ParamsByFile } from './params.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
   type Context, type LoadVarsFile, type TemplateWhere,
@@ -714,9 +714,8 @@ export function addStage(text: string, name: string, def: StageDef, file: string
     });
   }
 
-  const doc = parseDocument(text, { keepSourceTokens: false });
-  setStageNode(doc, name, normalizeDef(def));
-  const out = doc.toString({ lineWidth: 0, indent: 2 });
+  const clean = normalizeDef(def);
+  const out = (!taken && appendStageText(text, name, clean, file)) || editWithDocument(text, name, clean);
 
   const after = parsePipeline(out, file, opts);
   const mine = after.stages.filter((s) => s.name === name || s.generatedFrom?.name === name);
@@ -752,6 +751,68 @@ function rawStageNames(text: string, file: string): Set<string> {
   const v = parseYamlLocated(text, file).value;
   const st = isPlainObject(v) ? v['stages'] : undefined;
   return new Set(isPlainObject(st) ? Object.keys(st) : []);
+}
+
+/**
+ * Appends the stage as text after the last stage, leaving every existing byte as it was (the
+ * Document API re-prints the whole file and normalises spacing). Returns undefined when the
+ * layout is unusual (flow style, no stages yet) or the result does not read back as intended;
+ * the caller then falls back to editing through the Document API.
+ */
+function appendStageText(text: string, name: string, def: StageDef, file: string): string | undefined {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
+  const stages = doc.get('stages', true);
+  if (!isMap(stages) || stages.flow || stages.items.length === 0 || !stages.range) return undefined;
+  const keyStart = (stages.items[0]!.key as { range?: [number, number, number] } | null)?.range?.[0];
+  if (keyStart === undefined) return undefined;
+  const col = keyStart - (text.lastIndexOf('\n', keyStart - 1) + 1);
+  // The user's nesting width, taken from the first stage's first field when it is a block map.
+  let step = 2;
+  const firstVal = stages.items[0]!.value;
+  if (isMap(firstVal) && !firstVal.flow && firstVal.items.length > 0) {
+    const k = (firstVal.items[0]!.key as { range?: [number, number, number] } | null)?.range?.[0];
+    if (k !== undefined) {
+      const c = k - (text.lastIndexOf('\n', k - 1) + 1);
+      if (c > col && c - col <= 8) step = c - col;
+    }
+  }
+  const spaced = stages.items.slice(1).some((item, i) => {
+    const prevEnd = (stages.items[i]!.value as { range?: [number, number, number] } | null)?.range?.[1];
+    const start = (item.key as { range?: [number, number, number] } | null)?.range?.[0];
+    return prevEnd !== undefined && start !== undefined && /\n[ \t]*\n/.test(text.slice(Math.max(0, prevEnd - 1), start));
+  });
+  const one: Record<string, unknown> = {};
+  setOwnValue(one, name, def);
+  const body = new Document(one).toString({ lineWidth: 0, indent: step })
+    .split('\n').map((l) => (l === '' ? l : ' '.repeat(col) + l)).join('\n');
+  const at = stages.range[2];
+  let before = text.slice(0, at);
+  if (before !== '' && !before.endsWith('\n')) before += '\n';
+  if (spaced && !before.endsWith('\n\n')) before += '\n';
+  const out = before + body + text.slice(at);
+  try {
+    const v = parseYamlLocated(out, file).value;
+    const st = isPlainObject(v) ? v['stages'] : undefined;
+    const before2 = isPlainObject(doc.toJS()) ? (doc.toJS() as Record<string, unknown>) : {};
+    if (!isPlainObject(st) || !deepEqual(st[name], JSON.parse(JSON.stringify(def)))) return undefined;
+    // Everything else must read back unchanged.
+    const rest = { ...v as Record<string, unknown>, stages: Object.fromEntries(Object.entries(st).filter(([k]) => k !== name)) };
+    if (!deepEqual(rest, before2)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return out;
+}
+
+function editWithDocument(text: string, name: string, def: StageDef): string {
+  const doc = parseDocument(text);
+  setStageNode(doc, name, def);
+  return doc.toString({ lineWidth: 0, indent: 2 });
+}
+
+function setOwnValue(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function setStageNode(doc: Document, name: string, def: StageDef): void {
