@@ -1,0 +1,52 @@
+/**
+ * The one interface every remote implements. Keys are object keys as produced by
+ * `objectKey(algo, oid)` (`<algo>/ab/cdef…`), relative to the remote's own prefix; an
+ * implementation never sees the repository or the cache.
+ */
+export interface RemoteObjectInfo {
+  key: string;
+  size?: number;
+}
+
+export interface UploadOptions {
+  /** Size of the local file when the caller already knows it (saves a stat). */
+  size?: number;
+  /** Called with the number of new bytes sent; never counts a retried byte twice. */
+  onBytes?: (n: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface DownloadOptions {
+  /** Called with the number of new bytes received; never counts a retried byte twice. */
+  onBytes?: (n: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface Remote {
+  /** The URL as configured, never with credentials. */
+  readonly url: string;
+  /** Default concurrency for transfers to and from this remote. */
+  readonly jobs: number;
+  /**
+   * Which of `keys` exist. Implementations pick one request per key for few keys and prefix
+   * listing for many (see query.ts), so asking about 50,000 keys costs a few hundred requests.
+   */
+  existing(keys: string[], onProgress?: (done: number) => void): Promise<Set<string>>;
+  /** Every key under an optional sub-prefix (e.g. 'blake3/'), streamed page by page. */
+  list(prefix?: string): AsyncIterable<string>;
+  /**
+   * Upload a local file to `key`. Streams the file (multipart or resumable for large files);
+   * memory use does not grow with the file size. Overwriting an existing key is allowed: keys
+   * name content, so the bytes are the same.
+   */
+  upload(key: string, localPath: string, opts?: UploadOptions): Promise<void>;
+  /**
+   * Download `key` into `destPath` (a temporary path chosen by the caller) by streaming.
+   * Throws RvcError OBJECT_MISSING when the key is absent. The caller verifies the content.
+   */
+  download(key: string, destPath: string, opts?: DownloadOptions): Promise<void>;
+  /** Delete `key`; deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Release sockets and clients. The remote must not be used afterwards. */
+  close(): Promise<void>;
+}

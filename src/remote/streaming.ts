@@ -1,0 +1,66 @@
+import { createWriteStream } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TruncatedBodyError } from './retry.js';
+
+/**
+ * Reports transferred bytes across retries without counting any byte twice: a retried transfer
+ * starts again from zero, and only bytes beyond the best earlier attempt are reported. Progress
+ * bars therefore never run backwards or past 100 %.
+ */
+export class ByteMeter {
+  private best = 0;
+  private current = 0;
+  constructor(private readonly onBytes?: (n: number) => void) {}
+
+  /** Start counting a new attempt from zero. */
+  restart(): void {
+    this.current = 0;
+  }
+
+  /** The attempt has now moved `n` more bytes. */
+  add(n: number): void {
+    this.set(this.current + n);
+  }
+
+  /** The attempt has moved `total` bytes in all. */
+  set(total: number): void {
+    this.current = total;
+    if (total > this.best) {
+      const delta = total - this.best;
+      this.best = total;
+      this.onBytes?.(delta);
+    }
+  }
+}
+
+/**
+ * Stream a response body into `destPath` (truncating whatever an earlier attempt left there).
+ * When the server announced a length, a shorter body is a TruncatedBodyError, which the retry
+ * loop treats as transient: proxies and load balancers can end a response early without an error.
+ */
+export async function streamToFile(
+  body: Readable | AsyncIterable<Uint8Array>,
+  destPath: string,
+  opts: {
+    /** The announced length, or a function returning it once the response headers have arrived. */
+    expected?: number | (() => number | undefined);
+    meter?: ByteMeter;
+    signal?: AbortSignal;
+  },
+): Promise<number> {
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      received += chunk.length;
+      opts.meter?.add(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  await pipeline(body, counter, createWriteStream(destPath, { flags: 'w' }), opts.signal ? { signal: opts.signal } : {});
+  const expected = typeof opts.expected === 'function' ? opts.expected() : opts.expected;
+  if (expected !== undefined && received !== expected) {
+    throw new TruncatedBodyError(received, expected);
+  }
+  return received;
+}

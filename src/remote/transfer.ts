@@ -1,0 +1,415 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { RvcError, isRvcError, type ErrorCode } from '../errors.js';
+import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
+import { ProgressTicker, type ProgressFn } from '../progress.js';
+import type { Remote } from './remote.js';
+import { interrupted } from './retry.js';
+
+/**
+ * What the transfer engine needs from the local object database. The odb implements it; tests
+ * implement it over a temporary folder.
+ */
+export interface LocalObjectStore {
+  readonly algo: HashAlgo;
+  has(oid: string): Promise<boolean>;
+  /** Path of the object file in the cache. */
+  objectPath(oid: string): string;
+  /**
+   * Hash `tmpPath`; if it matches `oid` move it into the cache (atomic rename, read-only) and
+   * return true; otherwise delete it and return false.
+   */
+  importVerified(tmpPath: string, oid: string): Promise<boolean>;
+  /** A folder on the cache's filesystem for downloads, so importing is a rename. */
+  tmpDir(): string;
+  /** Children of a tree object, which must be in the cache. */
+  readTreeEntries(oid: string): Promise<{ oid: string; size: number }[]>;
+}
+
+export interface TransferOptions {
+  /** Concurrent network transfers; defaults to the remote's `jobs`. */
+  jobs?: number;
+  /** Concurrent local checks (stat, tree reads); separate from network concurrency. */
+  localJobs?: number;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface TransferFailure {
+  oid: string;
+  error: RvcError;
+}
+
+export interface TransferResult {
+  /** Objects moved by this call, in completion order. */
+  transferred: string[];
+  /** Objects that were already at the destination (children of a tree found complete at the destination are not counted). */
+  skipped: number;
+  /** Objects that could not be moved; the others were still attempted. */
+  failed: TransferFailure[];
+}
+
+/**
+ * Failures that say the whole remote (or local disk) is unusable: once one is seen, starting
+ * more transfers would only repeat it, so the run stops and throws it.
+ */
+const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'REMOTE_NOT_FOUND', 'REMOTE_UNREACHABLE', 'INTERRUPTED', 'CONFIG_INVALID', 'DISK_FULL',
+]);
+/** Access can be denied per object (KMS keys, object ACLs); only a run of denials and no success stops the run. */
+const DENIALS_BEFORE_GIVING_UP = 8;
+
+function asRvcError(e: unknown, oid: string, fallback: ErrorCode): RvcError {
+  if (isRvcError(e)) {
+    if (e.code === 'PATH_NOT_FOUND') {
+      return new RvcError('OBJECT_MISSING', `object ${oid} is not in the local cache`, {
+        cause: e, hint: 'fetch it from a remote that has it, or re-add the data it belongs to',
+      });
+    }
+    return e;
+  }
+  return new RvcError(fallback, `${oid}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+/** Shared state of one push or fetch: limits, results, progress and the stop switch. */
+class Run {
+  readonly transferred: string[] = [];
+  readonly failed: TransferFailure[] = [];
+  skipped = 0;
+  readonly net: LimitFunction;
+  readonly local: LimitFunction;
+  readonly controller = new AbortController();
+  private fatal: RvcError | undefined;
+  private denials = 0;
+  private successes = 0;
+  private readonly failedOids = new Set<string>();
+
+  constructor(
+    readonly remote: Remote,
+    readonly algo: HashAlgo,
+    readonly opts: TransferOptions,
+  ) {
+    this.net = pLimit(Math.max(1, opts.jobs ?? remote.jobs));
+    this.local = pLimit(Math.max(1, opts.localJobs ?? 32));
+    if (opts.signal) {
+      if (opts.signal.aborted) this.controller.abort();
+      else opts.signal.addEventListener('abort', () => this.stop(interrupted()), { once: true });
+    }
+  }
+
+  get stopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  key(oid: string): string {
+    return objectKey(this.algo, oid);
+  }
+
+  stop(e: RvcError): void {
+    this.fatal ??= e;
+    this.controller.abort();
+  }
+
+  succeeded(oid: string): void {
+    this.successes++;
+    this.transferred.push(oid);
+  }
+
+  fail(oid: string, e: unknown, fallback: ErrorCode = 'REMOTE_TRANSFER_FAILED'): void {
+    const err = asRvcError(e, oid, fallback);
+    // Work cancelled because of an earlier fatal error is not a failure of its own.
+    if (this.stopped && err.code === 'INTERRUPTED') return;
+    if (FATAL.has(err.code)) {
+      this.stop(err);
+      return;
+    }
+    if (err.code === 'REMOTE_ACCESS_DENIED' && ++this.denials >= DENIALS_BEFORE_GIVING_UP && this.successes === 0) {
+      this.stop(err);
+      return;
+    }
+    if (this.failedOids.has(oid)) return;
+    this.failedOids.add(oid);
+    this.failed.push({ oid, error: err });
+  }
+
+  async query(keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    if (this.stopped) throw this.fatal ?? interrupted();
+    const ticker = this.opts.onProgress ? new ProgressTicker(this.opts.onProgress, 'query', keys.length) : undefined;
+    let last = 0;
+    const found = await this.remote.existing(keys, (done) => {
+      ticker?.tick(done - last);
+      last = done;
+    });
+    ticker?.finish();
+    return found;
+  }
+
+  /** The result, or the fatal error carrying the partial result in `details`. */
+  finish(): TransferResult {
+    const result: TransferResult = { transferred: this.transferred, skipped: this.skipped, failed: this.failed };
+    if (this.fatal) {
+      throw new RvcError(this.fatal.code, this.fatal.message, {
+        ...(this.fatal.hint !== undefined ? { hint: this.fatal.hint } : {}),
+        cause: this.fatal,
+        details: {
+          ...(typeof this.fatal.details === 'object' && this.fatal.details !== null ? this.fatal.details : {}),
+          transferred: result.transferred.length,
+          failed: result.failed.map((f) => ({ oid: f.oid, code: f.error.code, message: f.error.message })),
+        },
+      });
+    }
+    return result;
+  }
+}
+
+function splitValid(run: Run, oids: string[]): { trees: string[]; files: string[] } {
+  const trees: string[] = [];
+  const files: string[] = [];
+  for (const oid of new Set(oids)) {
+    const valid: boolean = isValidOid(oid, run.algo);
+    if (!valid) {
+      run.fail(oid, new RvcError('OID_INVALID', `'${oid.slice(0, 80)}' is not a valid ${run.algo} oid`), 'OID_INVALID');
+    } else if (isTreeOid(oid)) trees.push(oid);
+    else files.push(oid);
+  }
+  return { trees, files };
+}
+
+/**
+ * Upload the objects in `oids` (files and trees) that the remote lacks.
+ *
+ * Invariant kept on the remote: a tree object is present only if every object it lists is.
+ * Hence a tree found on the remote ends the search below it (a no-op push of a 50,000-file
+ * folder costs one query), and a tree is uploaded only after all its children are confirmed
+ * there, now or earlier. A failed child keeps its tree off the remote and is reported; the rest
+ * of the transfer goes on.
+ */
+export async function push(store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions = {}): Promise<TransferResult> {
+  const run = new Run(remote, store.algo, opts);
+  const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
+
+  // 1. Trees, one level at a time, each level one query.
+  const onRemote = new Set<string>();
+  const children = new Map<string, string[]>();
+  const seenTrees = new Set(rootTrees);
+  const unreadable = new Set<string>();
+  let level = rootTrees;
+  while (level.length > 0 && !run.stopped) {
+    const present = await run.query(level.map((t) => run.key(t)));
+    const next: string[] = [];
+    await Promise.all(
+      level.map((t) =>
+        run.local(async () => {
+          if (present.has(run.key(t))) {
+            onRemote.add(t);
+            run.skipped++;
+            return;
+          }
+          try {
+            const entries = await store.readTreeEntries(t);
+            children.set(t, entries.map((e) => e.oid));
+            for (const e of entries) {
+              if (isTreeOid(e.oid) && !seenTrees.has(e.oid)) {
+                seenTrees.add(e.oid);
+                next.push(e.oid);
+              }
+            }
+          } catch (e) {
+            unreadable.add(t);
+            run.fail(t, e, 'OBJECT_MISSING');
+          }
+        }),
+      ),
+    );
+    level = next;
+  }
+
+  // 2. Files: those named directly plus the children of trees the remote lacks; one query.
+  const files = new Set(looseFiles);
+  for (const list of children.values()) for (const c of list) if (!isTreeOid(c)) files.add(c);
+  const presentFiles = run.stopped ? new Set<string>() : await run.query([...files].map((f) => run.key(f)));
+  const missing = [...files].filter((f) => !presentFiles.has(run.key(f)));
+  for (const f of files) {
+    if (presentFiles.has(run.key(f))) {
+      onRemote.add(f);
+      run.skipped++;
+    }
+  }
+  const missingTrees = [...children.keys()];
+
+  // Sizes for the progress total; a local stat is cheap next to any upload.
+  const sizes = new Map<string, number>();
+  await Promise.all(
+    [...missing, ...missingTrees].map((oid) =>
+      run.local(async () => {
+        try {
+          sizes.set(oid, (await stat(store.objectPath(oid))).size);
+        } catch {
+          // Reported by the upload itself, with the right code.
+        }
+      }),
+    ),
+  );
+  let totalBytes = 0;
+  for (const s of sizes.values()) totalBytes += s;
+  const ticker = opts.onProgress
+    ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length, totalBytes)
+    : undefined;
+
+  const upload = (oid: string): Promise<boolean> =>
+    run.net(async () => {
+      if (run.stopped) return false;
+      try {
+        const size = sizes.get(oid);
+        await remote.upload(run.key(oid), store.objectPath(oid), {
+          ...(size !== undefined ? { size } : {}),
+          onBytes: (n) => ticker?.tick(0, n),
+          signal: run.controller.signal,
+        });
+        run.succeeded(oid);
+        return true;
+      } catch (e) {
+        run.fail(oid, e);
+        return false;
+      } finally {
+        ticker?.tick(1);
+      }
+    });
+
+  // 3. Files upload concurrently; each tree waits for its children, then takes a slot itself.
+  const done = new Map<string, Promise<boolean>>();
+  for (const f of files) done.set(f, onRemote.has(f) ? Promise.resolve(true) : upload(f));
+  const ensureTree = (t: string): Promise<boolean> => {
+    let p = done.get(t);
+    if (p) return p;
+    p = (async () => {
+      if (onRemote.has(t)) return true;
+      if (unreadable.has(t)) return false;
+      const kids = children.get(t) ?? [];
+      const results = await Promise.all(kids.map((c) => (isTreeOid(c) ? ensureTree(c) : done.get(c)!)));
+      const bad = results.filter((ok) => !ok).length;
+      if (bad > 0) {
+        if (!run.stopped) {
+          run.fail(
+            t,
+            new RvcError('REMOTE_TRANSFER_FAILED', `tree ${t} was not uploaded because ${bad} of its ${kids.length} objects failed`, {
+              hint: 'fix the failures listed for its objects and push again; only what is missing is sent',
+            }),
+          );
+        }
+        ticker?.tick(1);
+        return false;
+      }
+      return upload(t);
+    })();
+    done.set(t, p);
+    return p;
+  };
+  await Promise.all([...done.values(), ...rootTrees.map(ensureTree)]);
+  ticker?.finish();
+  return run.finish();
+}
+
+/**
+ * Download the objects in `oids` (files and trees) that the local store lacks. Trees come first
+ * since their entries name the files to get; every download is hashed on import, so a damaged
+ * or wrong object never enters the cache (it is reported as OBJECT_CORRUPT with its key).
+ */
+export async function fetch(store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions = {}): Promise<TransferResult> {
+  const run = new Run(remote, store.algo, opts);
+  const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
+  let tmpReady: Promise<unknown> | undefined;
+  const sizes = new Map<string, number>();
+  let ticker: ProgressTicker | undefined;
+
+  const download = (oid: string): Promise<boolean> =>
+    run.net(async () => {
+      if (run.stopped) return false;
+      const key = run.key(oid);
+      const tmp = path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}-${randomUUID()}`);
+      try {
+        await (tmpReady ??= mkdir(store.tmpDir(), { recursive: true }));
+        await remote.download(key, tmp, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
+        if (!(await store.importVerified(tmp, oid))) {
+          run.fail(
+            oid,
+            new RvcError('OBJECT_CORRUPT', `'${key}' on remote ${remote.url} does not match its oid; it was not stored`, {
+              hint: 'the remote copy is damaged: push it again from a clone that has a good copy',
+              details: { key, url: remote.url },
+            }),
+          );
+          return false;
+        }
+        run.succeeded(oid);
+        return true;
+      } catch (e) {
+        run.fail(oid, e);
+        return false;
+      } finally {
+        await rm(tmp, { force: true }).catch(() => undefined);
+        ticker?.tick(1);
+      }
+    });
+
+  const hasLocally = (oid: string): Promise<boolean> => run.local(() => store.has(oid));
+
+  // 1. Trees, level by level: a tree already in the cache still has its entries checked, since an
+  //    earlier fetch may have stopped half-way through its files.
+  ticker = opts.onProgress ? new ProgressTicker(opts.onProgress, 'download') : undefined;
+  const files = new Set(looseFiles);
+  const seenTrees = new Set(rootTrees);
+  let level = rootTrees;
+  while (level.length > 0 && !run.stopped) {
+    const next: string[] = [];
+    await Promise.all(
+      level.map(async (t) => {
+        let ok: boolean;
+        if (await hasLocally(t)) {
+          run.skipped++;
+          ok = true;
+        } else {
+          ok = await download(t);
+        }
+        if (!ok) return;
+        try {
+          const entries = await run.local(() => store.readTreeEntries(t));
+          for (const e of entries) {
+            if (isTreeOid(e.oid)) {
+              if (!seenTrees.has(e.oid)) {
+                seenTrees.add(e.oid);
+                next.push(e.oid);
+              }
+            } else {
+              files.add(e.oid);
+              sizes.set(e.oid, e.size);
+            }
+          }
+        } catch (e) {
+          run.fail(t, e, 'TREE_INVALID');
+        }
+      }),
+    );
+    level = next;
+  }
+  ticker?.finish();
+
+  // 2. Files missing locally.
+  const missing: string[] = [];
+  await Promise.all(
+    [...files].map(async (f) => {
+      if (await hasLocally(f)) run.skipped++;
+      else missing.push(f);
+    }),
+  );
+  if (opts.onProgress) {
+    const known = missing.every((f) => sizes.has(f));
+    const totalBytes = known ? missing.reduce((a, f) => a + (sizes.get(f) ?? 0), 0) : undefined;
+    ticker = new ProgressTicker(opts.onProgress, 'download', missing.length, totalBytes);
+  }
+  await Promise.all(missing.map(download));
+  ticker?.finish();
+  return run.finish();
+}
