@@ -1,6 +1,6 @@
 import { RvcError } from '../errors.js';
 import { compareStrings } from './params.js';
-import { allOutputs, isInside, stageInputs, type Stage } from './pipeline.js';
+import { allOutputs, stageInputs, type Stage } from './pipeline.js';
 
 /**
  * The stage graph: an edge A → B when B reads something A writes (the same path, a file inside

@@ -2,7 +2,8 @@ import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { toYaml, isPlainObject, type ParsedYaml } from './yaml.js';
 import { compareStrings, parseYamlLocated, describe, setOwn, sortKeysDeep } from './params.js';
-import { ANY_STAGE_NAME_RE, normalizePath } from './pipeline.js';
+import { unsafeRelPathReason } from './paths.js';
+import { ANY_STAGE_NAME_RE, isInternalPath } from './pipeline.js';
 
 /**
  * rvc.lock: what each stage last ran with and produced. It is committed to git, so the
@@ -20,6 +21,8 @@ export interface LockFileEntry {
   size: number;
   /** Number of files, for a directory (tree oid). */
   nfiles?: number;
+  /** Executable bit of a single file (as in pointer files). */
+  exec?: boolean;
 }
 
 export interface LockStage {
@@ -40,7 +43,7 @@ export interface Lock {
 
 const LOCK_FIELDS = ['schema', 'stages'];
 const STAGE_FIELDS = ['cmd', 'deps', 'params', 'env', 'outs'];
-const ENTRY_FIELDS = ['path', 'hash', 'oid', 'size', 'nfiles'];
+const ENTRY_FIELDS = ['path', 'hash', 'oid', 'size', 'nfiles', 'exec'];
 
 export function emptyLock(): Lock {
   return { schema: LOCK_SCHEMA, stages: {} };
@@ -149,8 +152,13 @@ function parseEntries(raw: unknown, at: (string | number)[], sc: LockScope): Loc
       if (!ENTRY_FIELDS.includes(k)) throw sc.error([...here, k], `unknown field '${k}'`, `allowed fields: ${ENTRY_FIELDS.join(', ')}`);
     }
     const path = e['path'];
-    if (typeof path !== 'string' || path === '' || normalizePath(path) !== path || path === '..' || path.startsWith('../') || path.startsWith('/')) {
-      throw sc.error([...here, 'path'], `'path' must be a normalised path inside the repository, not ${describe(path)}`);
+    if (typeof path !== 'string') throw sc.error([...here, 'path'], `'path' must be a path, not ${describe(path)}`);
+    const why = unsafeRelPathReason(path) ?? (isInternalPath(path) ? 'inside .git or .rvc' : undefined);
+    if (why) {
+      const line = sc.line([...here, 'path']);
+      throw new RvcError('PATH_UNSAFE', `${sc.file}${line ? `:${line}` : ''}: refusing path '${path.slice(0, 200)}' (${why})`, {
+        path: sc.file, ...(line ? { line } : {}), hint: 'paths in rvc.lock are normalised, relative and inside the repository; restore the file from git',
+      });
     }
     if (seen.has(path)) throw sc.error([...here, 'path'], `'${path}' is listed twice`);
     seen.add(path);
@@ -169,6 +177,11 @@ function parseEntries(raw: unknown, at: (string | number)[], sc: LockScope): Loc
       if (!isTreeOid(oid)) throw sc.error([...here, 'nfiles'], `'nfiles' is only recorded for directories (tree oids)`);
       entry.nfiles = n;
     }
+    if (e['exec'] !== undefined) {
+      if (typeof e['exec'] !== 'boolean') throw sc.error([...here, 'exec'], `'exec' must be true or false, not ${describe(e['exec'])}`);
+      if (isTreeOid(oid)) throw sc.error([...here, 'exec'], `'exec' is only recorded for single files`);
+      entry.exec = e['exec'];
+    }
     return entry;
   });
 }
@@ -176,6 +189,7 @@ function parseEntries(raw: unknown, at: (string | number)[], sc: LockScope): Loc
 function canonicalEntry(e: LockFileEntry): Record<string, unknown> {
   const o: Record<string, unknown> = { path: e.path, hash: e.hash, oid: e.oid, size: e.size };
   if (e.nfiles !== undefined) o['nfiles'] = e.nfiles;
+  if (e.exec !== undefined) o['exec'] = e.exec;
   return o;
 }
 

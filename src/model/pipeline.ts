@@ -126,14 +126,14 @@ export function joinRepoPath(base: string, rel: string): string | undefined {
 }
 
 /** True when `child` is strictly inside the directory `parent` (both repository paths). */
-export function isInside(child: string, parent: string): boolean {
+export function isStrictlyInside(child: string, parent: string): boolean {
   if (parent === '.') return child !== '.';
   return child.length > parent.length && child.startsWith(parent) && child[parent.length] === '/';
 }
 
 /** Same path, or one inside the other. */
 export function pathsOverlap(a: string, b: string): boolean {
-  return a === b || isInside(a, b) || isInside(b, a);
+  return a === b || isStrictlyInside(a, b) || isStrictlyInside(b, a);
 }
 
 function isAbsoluteLike(p: string): boolean {
@@ -141,7 +141,7 @@ function isAbsoluteLike(p: string): boolean {
 }
 
 /** Directories rvc and git own; a stage writing there could rewrite hooks or the cache. */
-function isInternal(repoPath: string): boolean {
+export function isInternalPath(repoPath: string): boolean {
   const first = repoPath.split('/')[0]!.toLowerCase();
   return first === '.git' || first === '.rvc';
 }
@@ -376,7 +376,7 @@ function checkWdir(v: unknown, scope: StageScope): string {
   if (isAbsoluteLike(v) || v.includes('\0')) throw unsafe('must be relative');
   const r = joinRepoPath('.', v);
   if (r === undefined) throw unsafe('is outside the repository');
-  if (isInternal(r)) throw unsafe('is inside .git or .rvc');
+  if (isInternalPath(r)) throw unsafe('is inside .git or .rvc');
   return r;
 }
 
@@ -393,7 +393,7 @@ function checkPath(v: unknown, wdir: string, scope: StageScope, sub: (string | n
   const repoPath = joinRepoPath(wdir, path);
   if (repoPath === undefined) throw unsafe(`is outside the repository (wdir '${wdir}')`, "paths may use '..' only within the repository");
   if (repoPath === '.') throw unsafe('is the whole repository', 'name a file or directory inside it');
-  if (isInternal(repoPath)) throw unsafe('is inside .git or .rvc', 'those directories belong to git and rvc');
+  if (isInternalPath(repoPath)) throw unsafe('is inside .git or .rvc', 'those directories belong to git and rvc');
   return { path, repoPath };
 }
 
@@ -525,7 +525,7 @@ function checkOwnOverlaps(stage: Stage, scope: StageScope): void {
       const a = outs[i]!.repoPath;
       const b = outs[j]!.repoPath;
       if (pathsOverlap(a, b)) {
-        throw scope.error('PATH_OVERLAPS', [], a === b ? `output '${a}' is listed twice` : `output '${isInside(a, b) ? a : b}' is inside output '${isInside(a, b) ? b : a}'`, 'list the directory or the files in it, not both');
+        throw scope.error('PATH_OVERLAPS', [], a === b ? `output '${a}' is listed twice` : `output '${isStrictlyInside(a, b) ? a : b}' is inside output '${isStrictlyInside(a, b) ? b : a}'`, 'list the directory or the files in it, not both');
       }
     }
   }

@@ -123,9 +123,8 @@ describe('parseLock', () => {
       "schema: '1.0'\nstages:\n  a: {cmd: x, deps: {}}\n",
       "schema: '1.0'\nstages:\n  a: {cmd: x, params: {p.yaml: 3}}\n",
       "schema: '1.0'\nstages:\n  a: {cmd: x, env: {A: 3}}\n",
-      `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: /abs, hash: blake3, oid: ${H1}, size: 1}]}\n`,
-      `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: ../up, hash: blake3, oid: ${H1}, size: 1}]}\n`,
-      `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: a//b, hash: blake3, oid: ${H1}, size: 1}]}\n`,
+      `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: a, hash: blake3, oid: ${H1}, size: 1, exec: 1}]}\n`,
+      `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: a, hash: blake3, oid: ${H3}, size: 1, exec: true}]}\n`,
       `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: a, hash: blake3, oid: ${H1}, size: -1}]}\n`,
       `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: a, hash: blake3, oid: ${H1}, size: 1.5}]}\n`,
       `schema: '1.0'\nstages:\n  a: {cmd: x, outs: [{path: a, hash: blake3, oid: ${H1}, size: 1, nfiles: 2}]}\n`,
@@ -136,6 +135,21 @@ describe('parseLock', () => {
       expect(e.code, b).toBe('PIPELINE_INVALID');
       expect(e.path, b).toBe('rvc.lock');
     }
+  });
+
+  it('refuses unsafe paths with the line', () => {
+    for (const p of ['/abs', '../up', 'a//b', 'a/./b', 'a\\\\b', '.git/hooks/post-checkout', '.rvc/config.yaml', '""']) {
+      const text = `schema: '1.0'\nstages:\n  a:\n    cmd: x\n    outs:\n      - path: ${p}\n        hash: blake3\n        oid: ${H1}\n        size: 1\n`;
+      const e = rvcError(() => parseLock(text, 'rvc.lock'));
+      expect(e.code, p).toBe('PATH_UNSAFE');
+      expect(e.line, p).toBe(6);
+    }
+  });
+
+  it('keeps the executable bit of single files', () => {
+    const text = `schema: "1.0"\nstages:\n  a:\n    cmd: x\n    outs:\n      - path: run.sh\n        hash: blake3\n        oid: ${H1}\n        size: 1\n        exec: true\n`;
+    expect(parseLock(text, 'rvc.lock').stages['a']!.outs[0]!.exec).toBe(true);
+    expect(serializeLock(parseLock(text, 'rvc.lock'))).toBe(text);
   });
 
   it('reports YAML syntax errors with the line', () => {
@@ -247,7 +261,10 @@ describe('canonical form (property)', () => {
       tree: fc.boolean(),
       size: fc.nat(),
       nfiles: fc.nat({ max: 1000 }),
-    }).map(({ digest, tree, nfiles, ...e }): LockFileEntry => (tree ? { ...e, oid: `${digest}.tree`, nfiles } : { ...e, oid: digest })),
+      exec: fc.option(fc.boolean(), { nil: undefined }),
+    }).map(({ digest, tree, nfiles, exec, ...e }): LockFileEntry => (tree
+      ? { ...e, oid: `${digest}.tree`, nfiles }
+      : { ...e, oid: digest, ...(exec === undefined ? {} : { exec }) })),
     { selector: (e) => e.path, maxLength: 5 },
   );
   const value = fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== undefined);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { parse as parseYamlPlain } from 'yaml';
 import { RvcError } from '../../src/errors.js';
 import {
-  addStage, allOutputs, isInside, joinRepoPath, normalizePath, parsePipeline, pathsOverlap, removeStage,
+  addStage, allOutputs, isStrictlyInside, joinRepoPath, normalizePath, parsePipeline, pathsOverlap, removeStage,
   resolveEnv, serializePipeline, stageFingerprint, stageInputs, stageToDef, STAGE_FIELDS, type Stage,
 } from '../../src/model/pipeline.js';
 import { buildGraph, topoOrder } from '../../src/model/dag.js';
@@ -46,9 +46,9 @@ describe('paths', () => {
     expect(joinRepoPath('.', '..')).toBeUndefined();
   });
   it('tells containment apart from a shared prefix', () => {
-    expect(isInside('data/a', 'data')).toBe(true);
-    expect(isInside('data-2/a', 'data')).toBe(false);
-    expect(isInside('data', 'data')).toBe(false);
+    expect(isStrictlyInside('data/a', 'data')).toBe(true);
+    expect(isStrictlyInside('data-2/a', 'data')).toBe(false);
+    expect(isStrictlyInside('data', 'data')).toBe(false);
     expect(pathsOverlap('data', 'data')).toBe(true);
     expect(pathsOverlap('data', 'data/x/y')).toBe(true);
     expect(pathsOverlap('data', 'database')).toBe(false);
