@@ -17,3 +17,5 @@ export { version, rvcVersion, type VersionInfo } from './repo/version.js';
 export { parsePointer, serializePointer, type Pointer, type PointerOut } from './model/pointer.js';
 export { parseTree, serializeTree, type TreeEntry } from './model/tree.js';
 export { parseConfigLayer, type Config } from './model/config.js';
+export { remoteAdd, remoteList, remoteDefault, remoteModify, remoteRemove, remoteRename, type RemoteInfo, type RemoteEditOptions } from './repo/remotes.js';
+export { push, fetch, pull, statusCloud, type SyncOptions, type SyncResult, type SyncFailure, type PullResult, type CloudStatusResult, type CloudState } from './repo/sync.js';

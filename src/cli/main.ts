@@ -16,6 +16,8 @@ import * as move from './commands/move.js';
 import * as unprotect from './commands/unprotect.js';
 import * as config from './commands/config.js';
 import * as version from './commands/version.js';
+import * as remote from './commands/remote.js';
+import * as sync from './commands/sync.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -27,8 +29,12 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const m of [init, add, status, commit, checkout, gc, fsck, remove, move, unprotect, config, version]) m.register(program);
-  program.commands.forEach((c) => c.exitOverride());
+  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version]) m.register(program);
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   program.addHelpText('after', `
 Quick start:
   git init && rvc init

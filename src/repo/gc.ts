@@ -7,6 +7,10 @@ import { Repo, type CommonOptions } from './repo.js';
 export interface GcOptions extends CommonOptions {
   workspace?: boolean;
   dryRun?: boolean;
+  /** Also delete unreferenced objects from a remote. */
+  cloud?: boolean;
+  remote?: string;
+  jobs?: number;
 }
 
 export interface GcResult {
@@ -17,6 +21,8 @@ export interface GcResult {
   /** Temp files of interrupted writes that were cleaned. */
   leftovers: number;
   dryRun: boolean;
+  /** With `cloud`: what was (or would be) removed from the remote. */
+  cloud?: { remote: string; removed: string[]; kept: number };
 }
 
 /**
@@ -47,7 +53,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     });
   }
   const repo = Repo.open(opts.cwd);
-  return repo.withLock('rvc gc', opts, () => {
+  return repo.withLock('rvc gc', opts, async () => {
     const keep = referencedOids(repo);
     const removed: { oid: string; size: number }[] = [];
     let kept = 0;
@@ -72,6 +78,12 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       tick.tick();
     }
     tick.finish();
-    return { removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun };
+    const res: GcResult = { removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun };
+    if (opts.cloud) {
+      const { gcCloud } = await import('./sync.js');
+      const c = await gcCloud(repo, opts);
+      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept };
+    }
+    return res;
   });
 }

@@ -6,7 +6,19 @@ export function register(program: Command): void {
   withGlobals(program.command('status'), { json: true })
     .description('show tracked data that changed in the workspace or is missing from the cache')
     .argument('[targets...]', 'pointer files, tracked paths, or folders holding pointers (default: all)')
+    .option('-c, --cloud', 'compare the cache with a remote instead of the workspace')
+    .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+      if (flags.cloud) {
+        const c = await lib.statusCloud({ ...common, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}) });
+        if (flags.json) return out.json(c);
+        const changed = c.objects.filter((o) => o.state !== 'in sync');
+        if (!changed.length) return out.info(`Cache and remote '${c.remote}' are in sync.`);
+        for (const o of changed.slice(0, flags.verbose ? undefined : 50)) out.info(`    ${o.state.padEnd(9)} ${o.paths[0] ?? o.oid}`);
+        if (!flags.verbose && changed.length > 50) out.info(`    … and ${changed.length - 50} more (-v lists all)`);
+        out.info(`new: ${c.counts.new}, deleted: ${c.counts.deleted}, missing: ${c.counts.missing}, in sync: ${c.counts['in sync']} (remote '${c.remote}')`);
+        return;
+      }
       const r = await lib.status({ ...common, targets });
       if (flags.json) return out.json(r);
       if (r.outs.length === 0) return out.info('No data is tracked yet. Track some with `rvc add <path>`.');

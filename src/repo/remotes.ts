@@ -1,0 +1,141 @@
+import { RvcError } from '../errors.js';
+import { SECRET_REMOTE_KEYS, setConfigKey, type ConfigLayer, type RemoteConfig } from '../model/config.js';
+import { parseRemoteUrl, openRemote, type Remote, type RemoteOptions } from '../remote/index.js';
+import { Repo, type CommonOptions } from './repo.js';
+
+export interface RemoteEditOptions extends CommonOptions {
+  /** Write to the git-ignored config.local.yaml. */
+  local?: boolean;
+}
+
+export interface RemoteInfo {
+  name: string;
+  url: string;
+  isDefault: boolean;
+  options: Record<string, string | number | boolean>;
+}
+
+function layerIndex(local?: boolean): 0 | 1 {
+  return local ? 1 : 0;
+}
+
+async function editLayer(repo: Repo, opts: RemoteEditOptions, fn: (l: ConfigLayer, other: ConfigLayer) => ConfigLayer): Promise<void> {
+  await repo.withLock('rvc remote', opts, () => {
+    const layers = Repo.readConfigLayers(repo.root);
+    const i = layerIndex(opts.local);
+    repo.writeConfigLayer(!!opts.local, fn(layers[i], layers[1 - i]!));
+  });
+}
+
+function where(local?: boolean): string {
+  return local ? '.rvc/config.local.yaml' : '.rvc/config.yaml';
+}
+
+/** `rvc remote add [-d] [--local] [-f] <name> <url>` */
+export async function remoteAdd(name: string, url: string, opts: RemoteEditOptions & { makeDefault?: boolean; force?: boolean } = {}): Promise<RemoteInfo> {
+  const repo = Repo.open(opts.cwd);
+  parseRemoteUrl(url, repo.root); // rejects bad schemes and credentials in the URL, without echoing them
+  await editLayer(repo, opts, (l, other) => {
+    if (!opts.force && (l.remote?.[name]?.url !== undefined || other.remote?.[name]?.url !== undefined)) {
+      throw new RvcError('USAGE', `remote '${name}' already exists`, { hint: `use \`rvc remote modify ${name} url <url>\`, or add -f to replace it` });
+    }
+    let next = setConfigKey(l, `remote.${name}.url`, url, where(opts.local), { allowSecrets: !!opts.local });
+    if (opts.makeDefault) next = setConfigKey(next, 'core.remote', name, where(opts.local), { allowSecrets: !!opts.local });
+    return next;
+  });
+  return remoteList(opts).find((r) => r.name === name)!;
+}
+
+/** Every configured remote (tracked and local merged), secrets masked. */
+export function remoteList(opts: CommonOptions = {}): RemoteInfo[] {
+  const repo = Repo.open(opts.cwd);
+  return Object.entries(repo.config.remote).map(([name, rc]) => {
+    const options: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries(rc)) if (k !== 'url') options[k] = SECRET_REMOTE_KEYS.has(k) ? '***' : v;
+    return { name, url: String(rc.url ?? ''), isDefault: repo.config.core.remote === name, options };
+  });
+}
+
+export async function remoteDefault(name: string | undefined, opts: RemoteEditOptions & { unset?: boolean } = {}): Promise<string | undefined> {
+  const repo = Repo.open(opts.cwd);
+  if (name === undefined && !opts.unset) return repo.config.core.remote;
+  if (name !== undefined) requireRemote(repo, name);
+  await editLayer(repo, opts, (l) => setConfigKey(l, 'core.remote', opts.unset ? undefined : name, where(opts.local), { allowSecrets: true }));
+  return opts.unset ? undefined : name;
+}
+
+export async function remoteModify(name: string, option: string, value: string | undefined, opts: RemoteEditOptions & { unset?: boolean } = {}): Promise<void> {
+  const repo = Repo.open(opts.cwd);
+  requireRemote(repo, name);
+  if (option === 'url' && value !== undefined) parseRemoteUrl(value, repo.root);
+  await editLayer(repo, opts, (l) => setConfigKey(l, `remote.${name}.${option}`, opts.unset ? undefined : value, where(opts.local), { allowSecrets: !!opts.local }));
+}
+
+export async function remoteRemove(name: string, opts: CommonOptions = {}): Promise<void> {
+  const repo = Repo.open(opts.cwd);
+  requireRemote(repo, name);
+  await repo.withLock('rvc remote remove', opts, () => {
+    const layers = Repo.readConfigLayers(repo.root);
+    layers.forEach((l, i) => {
+      if (!l.remote?.[name] && l.core?.remote !== name) return;
+      const next: ConfigLayer = JSON.parse(JSON.stringify(l)) as ConfigLayer;
+      delete next.remote?.[name];
+      if (next.core?.remote === name) delete next.core.remote;
+      repo.writeConfigLayer(i === 1, next);
+    });
+  });
+}
+
+export async function remoteRename(oldName: string, newName: string, opts: CommonOptions = {}): Promise<void> {
+  const repo = Repo.open(opts.cwd);
+  requireRemote(repo, oldName);
+  if (repo.config.remote[newName]) throw new RvcError('USAGE', `remote '${newName}' already exists`, { hint: 'choose another name or remove it first' });
+  await repo.withLock('rvc remote rename', opts, () => {
+    const layers = Repo.readConfigLayers(repo.root);
+    layers.forEach((l, i) => {
+      if (!l.remote?.[oldName] && l.core?.remote !== oldName) return;
+      let next: ConfigLayer = JSON.parse(JSON.stringify(l)) as ConfigLayer;
+      const rc = next.remote?.[oldName];
+      if (rc) {
+        delete next.remote![oldName];
+        for (const [k, v] of Object.entries(rc)) next = setConfigKey(next, `remote.${newName}.${k}`, v, where(i === 1), { allowSecrets: i === 1 });
+      }
+      if (next.core?.remote === oldName) next.core.remote = newName;
+      repo.writeConfigLayer(i === 1, next);
+    });
+  });
+}
+
+function requireRemote(repo: Repo, name: string): RemoteConfig {
+  const rc = repo.config.remote[name];
+  if (!rc?.url) {
+    const known = Object.keys(repo.config.remote);
+    throw new RvcError('REMOTE_UNKNOWN', `no remote named '${name}'`, {
+      hint: known.length ? `configured remotes: ${known.join(', ')}` : 'add one with `rvc remote add -d <name> <url>`',
+    });
+  }
+  return rc;
+}
+
+/** The remote to use: the named one, else the default; opened with its options. */
+export async function openRepoRemote(repo: Repo, name: string | undefined, overrides: { jobs?: number } = {}): Promise<{ name: string; remote: Remote }> {
+  const chosen = name ?? repo.config.core.remote;
+  if (!chosen) {
+    throw new RvcError('REMOTE_NO_DEFAULT', 'no remote given and no default remote is set', {
+      hint: 'add one with `rvc remote add -d <name> <url>`, or name one with `-r <name>`',
+    });
+  }
+  const rc = requireRemote(repo, chosen);
+  const o: RemoteOptions = { baseDir: repo.root };
+  const map: Record<string, keyof RemoteOptions> = {
+    jobs: 'jobs', endpointurl: 'endpointurl', region: 'region', profile: 'profile', projectid: 'projectid',
+    credentialpath: 'credentialpath', connecttimeout: 'connecttimeout', readtimeout: 'readtimeout', retries: 'retries',
+    access_key_id: 'accesskeyid', secret_access_key: 'secretaccesskey', session_token: 'sessiontoken',
+  };
+  for (const [k, v] of Object.entries(rc)) {
+    const key = map[k];
+    if (key) (o as Record<string, unknown>)[key] = v;
+  }
+  if (overrides.jobs !== undefined) o.jobs = overrides.jobs;
+  return { name: chosen, remote: await openRemote(String(rc.url), o) };
+}
