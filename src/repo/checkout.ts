@@ -36,7 +36,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       const row: OutCheckout = { pointerFile: t.pointerFile, path: subpath ? `${t.rel}/${subpath}` : t.rel, added: 0, modified: 0, deleted: 0, unchanged: 0 };
       try {
         const r = checkoutOut({ abs: t.abs, repoRel: t.rel, oid: t.out.oid, ...(t.out.exec ? { exec: true } : {}) }, {
-          odb: repo.odb, state: repo.stateFor(t.rel), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
+          odb: repo.odbFor(t.out.hash), state: repo.stateFor(t.rel, t.out.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
           ...(opts.force ? { force: true } : {}), ...(opts.relink ? { relink: true } : {}),
           ...(subpath !== undefined ? { subpath } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

@@ -17,22 +17,22 @@ export interface FsckResult {
 export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
   const repo = Repo.open(opts.cwd);
   const run = (): FsckResult => {
-    const items = [...repo.odb.list()];
+    const items = repo.allOdbs().flatMap((odb) => [...odb.list()].map((item) => ({ odb, item })));
     const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'fsck', items.length);
     const corrupt: string[] = [];
     const leftovers: string[] = [];
     let checked = 0;
-    for (const item of items) {
+    for (const { odb, item } of items) {
       if ('leftover' in item) {
         leftovers.push(item.leftover);
         if (opts.repair) fs.rmSync(item.leftover, { force: true });
         continue;
       }
       checked++;
-      const size = repo.odb.sizeOf(item.oid);
-      if (repo.odb.verify(item.oid) === 'corrupt') {
+      const size = odb.sizeOf(item.oid);
+      if (odb.verify(item.oid) === 'corrupt') {
         corrupt.push(item.oid);
-        if (opts.repair) repo.odb.remove(item.oid);
+        if (opts.repair) odb.remove(item.oid);
       }
       tick.tick(1, size);
     }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { RvcError } from '../errors.js';
-import { isTreeOid } from '../model/oid.js';
+import { isTreeOid, type HashAlgo } from '../model/oid.js';
+import type { Odb } from '../odb/odb.js';
 import { ProgressTicker } from '../progress.js';
 import { Repo, type CommonOptions } from './repo.js';
 
@@ -29,17 +30,19 @@ export interface GcResult {
  * Collects every oid the chosen scope references (folders expand to their files). Refuses if a
  * referenced manifest is missing: its files could not be told apart from garbage.
  */
-export function referencedOids(repo: Repo): Set<string> {
+export function referencedOids(repo: Repo, algo: HashAlgo = repo.odb.algo): Set<string> {
   const keep = new Set<string>();
+  const odb = repo.odbFor(algo);
   for (const t of repo.allOuts()) {
+    if (t.out.hash !== algo) continue;
     keep.add(t.out.oid);
     if (isTreeOid(t.out.oid)) {
-      if (!repo.odb.hasSync(t.out.oid)) {
+      if (!odb.hasSync(t.out.oid)) {
         throw new RvcError('OBJECT_MISSING', `the manifest of '${t.rel}' (${t.pointerFile}) is not in the cache, so gc cannot tell which files it needs`, {
           path: t.pointerFile, hint: 'fetch it first (`rvc fetch`), or remove the pointer if the data is gone for good',
         });
       }
-      for (const e of repo.odb.readTree(t.out.oid)) keep.add(e.oid);
+      for (const e of odb.readTree(t.out.oid)) keep.add(e.oid);
     }
   }
   return keep;
@@ -54,26 +57,28 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   }
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc gc', opts, async () => {
-    const keep = referencedOids(repo);
     const removed: { oid: string; size: number }[] = [];
     let kept = 0;
     let leftovers = 0;
-    const trees: string[] = [];
-    const files: string[] = [];
-    for (const item of repo.odb.list()) {
-      if ('leftover' in item) {
-        leftovers++;
-        if (!opts.dryRun) fs.rmSync(item.leftover, { force: true });
-        continue;
+    const trees: [Odb, string][] = [];
+    const files: [Odb, string][] = [];
+    for (const odb of repo.allOdbs()) {
+      const keep = referencedOids(repo, odb.algo);
+      for (const item of odb.list()) {
+        if ('leftover' in item) {
+          leftovers++;
+          if (!opts.dryRun) fs.rmSync(item.leftover, { force: true });
+          continue;
+        }
+        if (keep.has(item.oid)) kept++;
+        else (isTreeOid(item.oid) ? trees : files).push([odb, item.oid]);
       }
-      if (keep.has(item.oid)) kept++;
-      else (isTreeOid(item.oid) ? trees : files).push(item.oid);
     }
     // Trees go before their files, so a crash midway never leaves a tree whose files are gone.
     const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'gc', trees.length + files.length);
-    for (const oid of [...trees, ...files]) {
-      const size = repo.odb.sizeOf(oid);
-      if (!opts.dryRun) repo.odb.remove(oid);
+    for (const [odb, oid] of [...trees, ...files]) {
+      const size = odb.sizeOf(oid);
+      if (!opts.dryRun) odb.remove(oid);
       removed.push({ oid, size });
       tick.tick();
     }

@@ -9,6 +9,7 @@ import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
 import { Odb } from '../odb/odb.js';
+import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import { gitListFiles } from '../scm/git.js';
 import type { ProgressFn } from '../progress.js';
 
@@ -45,7 +46,9 @@ export class Repo {
   readonly cacheDir: string;
   readonly tmpDir: string;
   readonly config: Config;
+  /** The object database of the repository's hash algorithm (for new objects). */
   readonly odb: Odb;
+  private readonly odbs = new Map<HashAlgo, Odb>();
   private ignoreRules?: IgnoreRules;
 
   private constructor(readonly root: string, config: Config) {
@@ -54,6 +57,25 @@ export class Repo {
     this.tmpDir = path.join(this.rvcDir, 'tmp');
     this.config = config;
     this.odb = new Odb(this.cacheDir, config.core.hash, path.join(this.tmpDir, 'objects'));
+    this.odbs.set(config.core.hash, this.odb);
+  }
+
+  /**
+   * The object database for `algo`. Pointers record their algorithm, so data added before
+   * `core.hash` changed is still found under its own algorithm's folder.
+   */
+  odbFor(algo: HashAlgo): Odb {
+    let o = this.odbs.get(algo);
+    if (!o) {
+      o = new Odb(this.cacheDir, algo, path.join(this.tmpDir, 'objects'));
+      this.odbs.set(algo, o);
+    }
+    return o;
+  }
+
+  /** Object databases of every algorithm that has a folder in the cache (and the default). */
+  allOdbs(): Odb[] {
+    return HASH_ALGOS.filter((a) => a === this.odb.algo || fs.existsSync(path.join(this.cacheDir, a))).map((a) => this.odbFor(a));
   }
 
   /** Finds the repository containing `cwd` (walking up to the first folder with `.rvc/`). */
@@ -123,8 +145,8 @@ export class Repo {
     }
   }
 
-  stateFor(outRel: string): HashState {
-    return HashState.load(path.join(this.tmpDir, 'state'), this.odb.algo, outRel);
+  stateFor(outRel: string, algo: HashAlgo = this.odb.algo): HashState {
+    return HashState.load(path.join(this.tmpDir, 'state'), algo, outRel);
   }
 
   /**

@@ -47,13 +47,14 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
 
 export function outStatus(repo: Repo, t: TrackedOut, opts: CommonOptions = {}): OutStatus {
   const { out } = t;
+  const odb = repo.odbFor(out.hash);
   const isDir = isTreeOid(out.oid);
   let cached: TreeEntry[] | undefined;
-  let inCache = repo.odb.hasSync(out.oid);
+  let inCache = odb.hasSync(out.oid);
   if (inCache && isDir) {
     try {
-      cached = repo.odb.readTree(out.oid);
-      inCache = cached.every((e) => repo.odb.hasSync(e.oid));
+      cached = odb.readTree(out.oid);
+      inCache = cached.every((e) => odb.hasSync(e.oid));
     } catch {
       inCache = false;
     }
@@ -69,7 +70,7 @@ export function outStatus(repo: Repo, t: TrackedOut, opts: CommonOptions = {}): 
     throw fromFsError(e, t.rel, 'read');
   }
   const built = buildOut(t.abs, t.rel, {
-    odb: repo.odb, state: repo.stateFor(t.rel), ignore: repo.ignore, repoRoot: repo.root, store: false,
+    odb, state: repo.stateFor(t.rel, out.hash), ignore: repo.ignore, repoRoot: repo.root, store: false,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   if (built.oid === out.oid && !!built.exec === !!out.exec) return res;

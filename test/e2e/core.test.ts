@@ -51,6 +51,24 @@ describe('rvc init', () => {
   });
 });
 
+describe('hash algorithms', () => {
+  it('keeps finding data added before core.hash changed', () => {
+    const d = repo();
+    writeTree(d, { 'old/a': 'blake3 era' });
+    rvcOk(d, ['add', 'old']);
+    rvcOk(d, ['config', 'core.hash', 'sha256']);
+    writeTree(d, { 'new/b': 'sha256 era' });
+    rvcOk(d, ['add', 'new']);
+    expect(fs.readFileSync(path.join(d, 'new.rvc'), 'utf8')).toContain('hash: sha256');
+    expect(json(rvcOk(d, ['status', '--json'])).clean).toBe(true);
+    rmrf(path.join(d, 'old'));
+    rvcOk(d, ['checkout']);
+    expect(readTree(path.join(d, 'old'))).toEqual({ a: 'blake3 era' });
+    expect(json(rvcOk(d, ['gc', '--workspace', '--json'])).removed).toEqual([]);
+    expect(json(rvcOk(d, ['fsck', '--json'])).checked).toBe(4);
+  });
+});
+
 describe('the quick start', () => {
   it('add → commit → change → add → git checkout + rvc checkout moves between versions byte-exactly', () => {
     const d = repo();
