@@ -556,7 +556,7 @@ export function resolveEnv(stage: Stage, environ: Readonly<Record<string, string
   const out: Record<string, string | null> = {};
   for (const e of stage.env) {
     const v = Object.hasOwn(environ, e.name) ? environ[e.name] : undefined;
-    out[e.name] = v ?? e.default ?? null;
+    setOwnValue(out, e.name, v ?? e.default ?? null);
   }
   return out;
 }
@@ -593,11 +593,11 @@ export function stageFingerprint(stage: Stage, inputs: FingerprintInputs): Finge
   const params: Record<string, unknown> = {};
   for (const p of [...stage.params].sort((a, b) => compareStrings(a.repoPath, b.repoPath))) {
     const vals = Object.hasOwn(inputs.params, p.repoPath) ? inputs.params[p.repoPath] : undefined;
-    Object.defineProperty(params, p.repoPath, { value: sortKeysDeep(vals ?? {}), enumerable: true });
+    setOwnValue(params, p.repoPath, sortKeysDeep(vals ?? {}));
   }
   const env: Record<string, string | null> = {};
   for (const e of stage.env) {
-    env[e.name] = Object.hasOwn(inputs.env, e.name) ? inputs.env[e.name] ?? null : null;
+    setOwnValue(env, e.name, Object.hasOwn(inputs.env, e.name) ? inputs.env[e.name] ?? null : null);
   }
   const outs = allOutputs(stage)
     .map((o) => ({ path: o.repoPath, cache: o.cache, persist: o.persist, metric: o.metric }))
@@ -683,7 +683,7 @@ export function serializePipeline(stages: Record<string, StageDef> | readonly St
   const top: Record<string, unknown> = {};
   if (opts.vars && opts.vars.length) top['vars'] = opts.vars;
   const st: Record<string, unknown> = {};
-  for (const [n, d] of entries) Object.defineProperty(st, n, { value: d, enumerable: true });
+  for (const [n, d] of entries) setOwnValue(st, n, d);
   top['stages'] = st;
   return new Document(top).toString({ lineWidth: 0, indent: 2 });
 }

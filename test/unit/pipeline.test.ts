@@ -362,6 +362,14 @@ describe('fingerprint and env', () => {
     expect(stageFingerprint({ ...s, cmd: ['python t.py --fast'] }, base).text).not.toBe(t);
   });
 
+  it('keeps an env variable named __proto__ as data', () => {
+    const st = one('cmd: x\nenv: [__proto__]');
+    const env = resolveEnv(st, {});
+    expect(Object.keys(env)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(env)).toBe(Object.prototype);
+    expect(stageFingerprint(st, { deps: {}, params: {}, env }).text).toContain('"env":{"__proto__":null}');
+  });
+
   it('needs an oid for every dependency', () => {
     expect(rvcError(() => stageFingerprint(s, { deps: { a: 'aa' }, params: {}, env: {} })).code).toBe('INTERNAL');
   });
