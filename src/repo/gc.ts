@@ -74,6 +74,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
         else (isTreeOid(item.oid) ? trees : files).push([odb, item.oid]);
       }
     }
+    if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     // Trees go before their files, so a crash midway never leaves a tree whose files are gone.
     const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'gc', trees.length + files.length);
     for (const [odb, oid] of [...trees, ...files]) {

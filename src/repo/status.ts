@@ -51,10 +51,11 @@ export function outStatus(repo: Repo, t: TrackedOut, opts: CommonOptions = {}): 
   const isDir = isTreeOid(out.oid);
   let cached: TreeEntry[] | undefined;
   let inCache = odb.hasSync(out.oid);
-  if (inCache && isDir) {
+  if (inCache && isDir && !odb.isMarkedComplete(out.oid)) {
     try {
       cached = odb.readTree(out.oid);
       inCache = cached.every((e) => odb.hasSync(e.oid));
+      if (inCache) odb.markComplete(out.oid);
     } catch {
       inCache = false;
     }
@@ -75,6 +76,13 @@ export function outStatus(repo: Repo, t: TrackedOut, opts: CommonOptions = {}): 
   });
   if (built.oid === out.oid && !!built.exec === !!out.exec) return res;
   res.workspace = 'modified';
+  if (isDir && !cached && inCache) {
+    try {
+      cached = odb.readTree(out.oid);
+    } catch {
+      cached = undefined;
+    }
+  }
   if (isDir && built.entries) {
     const d = diffTrees(cached ?? [], built.entries);
     if (cached || built.kind === 'dir') {
