@@ -390,10 +390,15 @@ export interface AsciiOptions {
   unicode?: boolean;
 }
 
+/** Deeper than this, a subtree continues as a tree of its own below, so lines stay short. */
+export const ASCII_MAX_DEPTH = 24;
+
 /**
  * An indented tree for the terminal, one tree per stage with no upstream stage. A stage reached
  * a second time is shown with "(see above)" and not expanded again, so every stage and every
- * edge appears exactly once as an expanded line.
+ * edge appears exactly once as an expanded line. Past ASCII_MAX_DEPTH levels a stage is shown
+ * with "(continued below)" and expanded as a tree of its own after the current one; without
+ * that a long chain would print a quadratic amount of indentation.
  *
  *     prepare
  *     +-- featurize
@@ -405,14 +410,28 @@ export function renderAscii(g: Graph, opts: AsciiOptions = {}): string {
   const [tee, last, bar, gap] = opts.unicode ? ['├── ', '└── ', '│   ', '    '] : ['+-- ', '`-- ', '|   ', '    '];
   const lines: string[] = [];
   const expanded = new Set<string>();
+  const deferred = new Set<string>();
+  type Frame = { name: string; prefix: string; connector: string; childPrefix: string; depth: number };
+  const roots = g.names.filter((n) => g.parents.get(n)!.length === 0);
+  const pending = [...roots].reverse();
   // Iterative so a long chain of stages cannot overflow the stack.
-  type Frame = { name: string; prefix: string; connector: string; childPrefix: string };
-  for (const root of g.names.filter((n) => g.parents.get(n)!.length === 0)) {
-    const stack: Frame[] = [{ name: root, prefix: '', connector: '', childPrefix: '' }];
+  while (pending.length > 0) {
+    const root = pending.pop()!;
+    if (expanded.has(root)) continue;
+    const stack: Frame[] = [{ name: root, prefix: '', connector: '', childPrefix: '', depth: 0 }];
+    const later: string[] = [];
     while (stack.length > 0) {
       const f = stack.pop()!;
       if (expanded.has(f.name)) {
         lines.push(`${f.prefix}${f.connector}${f.name} (see above)`);
+        continue;
+      }
+      if (f.depth > ASCII_MAX_DEPTH) {
+        lines.push(`${f.prefix}${f.connector}${f.name} (continued below)`);
+        if (!deferred.has(f.name)) {
+          deferred.add(f.name);
+          later.push(f.name);
+        }
         continue;
       }
       expanded.add(f.name);
@@ -422,10 +441,11 @@ export function renderAscii(g: Graph, opts: AsciiOptions = {}): string {
         const isLast = i === kids.length - 1;
         stack.push({
           name: kids[i]!, prefix: f.childPrefix, connector: isLast ? last : tee,
-          childPrefix: f.childPrefix + (isLast ? gap : bar),
+          childPrefix: f.childPrefix + (isLast ? gap : bar), depth: f.depth + 1,
         });
       }
     }
+    for (let i = later.length - 1; i >= 0; i--) pending.push(later[i]!);
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
 }

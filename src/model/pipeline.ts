@@ -164,9 +164,16 @@ class StageScope {
     }
     return undefined;
   }
+  /** The line is looked up only if an error needs it: lookups walk the YAML tree. */
   where(sub: (string | number)[] = []): TemplateWhere {
-    const line = this.line(sub);
-    return { file: this.file, stage: this.stage, ...(line ? { line } : {}) };
+    const line = () => this.line(sub);
+    return {
+      file: this.file,
+      stage: this.stage,
+      get line() {
+        return line();
+      },
+    };
   }
   error(code: ErrorCode, sub: (string | number)[], msg: string, hint?: string): RvcError {
     const line = this.line(sub);
@@ -181,7 +188,7 @@ class StageScope {
  * Every error is an RvcError naming the file and, where known, the line and the stage.
  */
 export function parsePipeline(text: string, file: string, opts: ParseOptions = {}): Pipeline {
-  const yaml = parseYamlLocated(text, file);
+  const yaml = memoizeLines(parseYamlLocated(text, file));
   const top = yaml.value ?? {};
   if (!isPlainObject(top)) {
     throw new RvcError('PIPELINE_INVALID', `${file}: the top level must be a mapping with 'stages:', not ${describe(top)}`, {
@@ -247,6 +254,19 @@ export function parsePipeline(text: string, file: string, opts: ParseOptions = {
     }
   }
   return { file, stages };
+}
+
+/** Stages generated from one definition share its lines; each is looked up once. */
+function memoizeLines(y: ParsedYaml): ParsedYaml {
+  const memo = new Map<string, number | undefined>();
+  return {
+    value: y.value,
+    lineOf(path) {
+      const k = JSON.stringify(path);
+      if (!memo.has(k)) memo.set(k, y.lineOf(path));
+      return memo.get(k);
+    },
+  };
 }
 
 function checkStageName(name: string, scope: StageScope): void {

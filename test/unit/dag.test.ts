@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RvcError } from '../../src/errors.js';
 import { parsePipeline, type Stage } from '../../src/model/pipeline.js';
 import {
-  ancestors, buildGraph, descendants, levels, missingDeps, producerOf, renderAscii, renderDot, renderMermaid,
+  ASCII_MAX_DEPTH, ancestors, buildGraph, descendants, levels, missingDeps, producerOf, renderAscii, renderDot, renderMermaid,
   Scheduler, selectStages, topoOrder, type Graph,
 } from '../../src/model/dag.js';
 
@@ -145,7 +145,11 @@ describe('ordering', () => {
     const g = graph(spec);
     expect(topoOrder(g)).toHaveLength(n);
     expect(ancestors(g, 's04999')).toHaveLength(n - 1);
-    expect(renderAscii(g).split('\n')).toHaveLength(n + 1);
+    const lines = renderAscii(g).trimEnd().split('\n');
+    const plain = lines.filter((l) => !l.endsWith(')'));
+    expect(plain).toHaveLength(n);
+    expect(new Set(plain.map((l) => l.trim().replace(/^`-- /, ''))).size).toBe(n);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(4 * (ASCII_MAX_DEPTH + 1) + 30);
   });
 });
 
@@ -296,6 +300,15 @@ describe('renderers', () => {
     expect([...ids.keys()].sort()).toEqual([...g.names]);
     for (const [a, b] of edges) expect(m).toContain(`${ids.get(a)} --> ${ids.get(b)}`);
     expect(m.match(/-->/g)).toHaveLength(edges.length);
+  });
+
+  it('continues deep trees below instead of indenting without end', () => {
+    const spec: Record<string, [string[], string[]]> = {};
+    const n = ASCII_MAX_DEPTH + 5;
+    for (let i = 0; i < n; i++) spec[`c${String(i).padStart(2, '0')}`] = [i === 0 ? [] : [`f${i - 1}`], [`f${i}`]];
+    const out = renderAscii(graph(spec)).split('\n');
+    const cut = `c${String(ASCII_MAX_DEPTH + 1).padStart(2, '0')}`;
+    expect(out.filter((l) => l.includes(cut))).toEqual([`${' '.repeat(4 * ASCII_MAX_DEPTH)}\`-- ${cut} (continued below)`, cut]);
   });
 
   it('renders generated stage names', () => {
