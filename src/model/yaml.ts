@@ -1,4 +1,4 @@
-import { parseDocument, stringify, isMap, LineCounter } from 'yaml';
+import { parseDocument, stringify, isMap, isCollection, visit, LineCounter } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
 
 /** Documents bigger than this are refused before parsing: no pointer, lock or config is this large. */
@@ -22,12 +22,29 @@ export function parseYaml(text: string, file: string, code: ErrorCode = 'YAML_IN
     });
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true });
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0]?.line;
-    throw new RvcError(code, `${file}${line ? `:${line}` : ''}: invalid YAML: ${firstLine(err.message)}`, {
+    throw new RvcError(code, `${file}${line ? `:${line}` : ''}: invalid YAML: ${firstLine(err.message).replace(/ at line \d+, column \d+:?$/, '')}`, {
       path: file, ...(line ? { line } : {}), hint: 'fix the YAML syntax at that line',
+    });
+  }
+  // A list or map used as a key has no meaning in any rvc file; the library would stringify it.
+  let badKeyLine: number | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) {
+        const r = (pair.key as { range?: [number, number, number] }).range;
+        badKeyLine = r ? lineCounter.linePos(r[0]).line : 0;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (badKeyLine !== undefined) {
+    throw new RvcError(code, `${file}${badKeyLine ? `:${badKeyLine}` : ''}: invalid YAML: a list or mapping cannot be a key`, {
+      path: file, ...(badKeyLine ? { line: badKeyLine } : {}), hint: 'keys must be plain strings',
     });
   }
   let value: unknown;
