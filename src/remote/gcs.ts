@@ -94,7 +94,8 @@ class GcsRemote implements Remote {
     const msg = e instanceof Error ? e.message : String(e);
     const ctx = { url: this.url, cause: e, ...(key !== undefined ? { key } : {}) };
     if (codes.includes('AbortError')) return interrupted();
-    if (codes.includes('NoSuchBucket')) {
+    // An upload names no existing object, so its 404 can only be about the bucket.
+    if (codes.includes('NoSuchBucket') || (status === 404 && action === 'upload')) {
       return remoteError('REMOTE_NOT_FOUND', `bucket '${this.opts.bucket}' of remote ${this.url} does not exist`, {
         ...ctx, hint: 'check the bucket name in the remote URL (and the endpointurl), or create the bucket',
       });
@@ -115,7 +116,7 @@ class GcsRemote implements Remote {
     if (isConnectionError(e)) {
       return remoteError('REMOTE_UNREACHABLE', `could not reach ${this.opts.endpointurl ?? 'Google Cloud Storage'} for remote ${this.url} (${describeCause(e)})`, {
         ...ctx,
-        hint: `check the network connection${this.opts.endpointurl ? ' and the endpointurl option' : ''}; rvc retried ${this.opts.retry.retries} times`,
+        hint: `check the network connection${this.opts.endpointurl ? ' and the endpointurl option' : ''} (gave up after ${this.opts.retry.retries} retries)`,
       });
     }
     return remoteError('REMOTE_TRANSFER_FAILED', `could not ${action} ${this.where(key)}: ${describeCause(e)}`, ctx);
@@ -272,7 +273,12 @@ class GcsRemote implements Remote {
             // A transcoded (gzip) body has no announced length to compare against.
             if ((encoding === undefined || encoding === 'identity') && len !== undefined && /^\d+$/.test(len)) expected = Number(len);
           });
-          await streamToFile(body, destPath, { expected: () => expected, meter, ...(opts.signal ? { signal: opts.signal } : {}) });
+          await streamToFile(body, destPath, {
+            expected: () => expected,
+            meter,
+            idleMs: this.opts.timeoutMs,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          });
         },
         opts.signal,
       );

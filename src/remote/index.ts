@@ -72,6 +72,19 @@ function intOption(opts: RemoteOptions, name: keyof RemoteOptions, min: number, 
   return n;
 }
 
+/** Seconds (fractions allowed) → milliseconds. */
+function secondsOption(opts: RemoteOptions, name: 'connecttimeout' | 'readtimeout', fallback: number): number {
+  const raw = opts[name];
+  if (raw === undefined || raw === '') return fallback * 1000;
+  const n = typeof raw === 'number' ? raw : /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new RvcError('CONFIG_INVALID', `remote option '${name}' must be a positive number of seconds, not '${String(raw)}'`, {
+      hint: `set ${name} to a number of seconds, or remove it to use the default (${fallback})`,
+    });
+  }
+  return Math.round(n * 1000);
+}
+
 function checkEndpoint(endpoint: string | undefined): string | undefined {
   if (endpoint === undefined || endpoint === '') return undefined;
   let u: URL;
@@ -136,8 +149,8 @@ export async function openRemote(url: string, options: RemoteOptions = {}): Prom
         ...(options.sessiontoken ? { sessiontoken: options.sessiontoken } : {}),
         retry,
         requestRetries: intOption(options, 'requestretries', 0, 2),
-        connectTimeoutMs: intOption(options, 'connecttimeout', 1, 10) * 1000,
-        readTimeoutMs: intOption(options, 'readtimeout', 1, 60) * 1000,
+        connectTimeoutMs: secondsOption(options, 'connecttimeout', 10),
+        readTimeoutMs: secondsOption(options, 'readtimeout', 60),
         headThreshold,
         pageSize: Math.min(1000, intOption(options, 'pagesize', 1, 1000)),
         partSize: intOption(options, 'partsize', 5 * MIB, S3_DEFAULT_PART_SIZE),
@@ -156,7 +169,7 @@ export async function openRemote(url: string, options: RemoteOptions = {}): Prom
         ...(credentialpath !== undefined ? { credentialpath } : {}),
         retry,
         requestRetries: intOption(options, 'requestretries', 0, 2),
-        timeoutMs: intOption(options, 'readtimeout', 1, 60) * 1000,
+        timeoutMs: secondsOption(options, 'readtimeout', 60),
         headThreshold,
         pageSize: Math.min(1000, intOption(options, 'pagesize', 1, 1000)),
         resumableThreshold: intOption(options, 'resumablethreshold', 1, 8 * MIB),

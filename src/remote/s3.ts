@@ -159,7 +159,7 @@ class S3Remote implements Remote {
     if (isConnectionError(e)) {
       return remoteError('REMOTE_UNREACHABLE', `could not reach ${endpoint} for remote ${this.url} (${describeCause(e)})`, {
         ...ctx,
-        hint: `check the network connection${this.opts.endpointurl ? ' and the endpointurl option' : ''}; rvc retried ${this.opts.retry.retries} times`,
+        hint: `check the network connection${this.opts.endpointurl ? ' and the endpointurl option' : ''} (gave up after ${this.opts.retry.retries} retries)`,
       });
     }
     return remoteError('REMOTE_TRANSFER_FAILED', `could not ${action} ${this.where(key)}: ${describeCause(e)}`, ctx);
@@ -324,6 +324,7 @@ class S3Remote implements Remote {
         await streamToFile(res.Body as Readable, destPath, {
           ...(res.ContentLength !== undefined ? { expected: res.ContentLength } : {}),
           meter,
+          idleMs: this.opts.readTimeoutMs,
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
       },

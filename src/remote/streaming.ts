@@ -47,17 +47,38 @@ export async function streamToFile(
     expected?: number | (() => number | undefined);
     meter?: ByteMeter;
     signal?: AbortSignal;
+    /**
+     * Fail when no byte arrives for this long. Some HTTP stacks (node-fetch 2, under the GCS
+     * client) never end or fail a body whose connection dropped mid-way; without this a cut
+     * connection would hang the download forever instead of being retried.
+     */
+    idleMs?: number;
   },
 ): Promise<number> {
   let received = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (opts.idleMs === undefined) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const err = Object.assign(new Error(`no data received for ${opts.idleMs} ms`), { code: 'ETIMEDOUT' });
+      counter.destroy(err);
+    }, opts.idleMs);
+  };
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       received += chunk.length;
       opts.meter?.add(chunk.length);
+      arm();
       cb(null, chunk);
     },
   });
-  await pipeline(body, counter, createWriteStream(destPath, { flags: 'w' }), opts.signal ? { signal: opts.signal } : {});
+  arm();
+  try {
+    await pipeline(body, counter, createWriteStream(destPath, { flags: 'w' }), opts.signal ? { signal: opts.signal } : {});
+  } finally {
+    clearTimeout(timer);
+  }
   const expected = typeof opts.expected === 'function' ? opts.expected() : opts.expected;
   if (expected !== undefined && received !== expected) {
     throw new TruncatedBodyError(received, expected);

@@ -432,6 +432,8 @@ export function fakeGcsOptions(endpoint: string): import('../../src/remote/index
     // The library's own retries start at a 1 s delay; rvc's retry loop is enough and tunable.
     requestretries: 0,
     retry: { retries: 6, baseMs: 2, maxMs: 40 },
-    readtimeout: 20,
+    // A cut connection shows up only as silence under this client (see streaming.ts), so the
+    // fault tests need a short one; the in-memory server answers in milliseconds.
+    readtimeout: 1,
   };
 }
