@@ -93,11 +93,11 @@ class Run {
   ) {
     this.net = pLimit(Math.max(1, opts.jobs ?? remote.jobs));
     this.local = pLimit(Math.max(1, opts.localJobs ?? 32));
-    if (opts.signal) {
-      if (opts.signal.aborted) this.controller.abort();
-      else opts.signal.addEventListener('abort', () => this.stop(interrupted()), { once: true });
-    }
+    if (opts.signal?.aborted) this.stop(interrupted());
+    else opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
+
+  private readonly onAbort = (): void => this.stop(interrupted());
 
   get stopped(): boolean {
     return this.controller.signal.aborted;
@@ -148,6 +148,11 @@ class Run {
   }
 
   /** The result, or the fatal error carrying the partial result in `details`. */
+  /** Detach from the caller's signal, which may outlive this run. */
+  dispose(): void {
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+  }
+
   finish(): TransferResult {
     const result: TransferResult = { transferred: this.transferred, skipped: this.skipped, failed: this.failed };
     if (this.fatal) {
@@ -189,6 +194,14 @@ function splitValid(run: Run, oids: string[]): { trees: string[]; files: string[
  */
 export async function push(store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions = {}): Promise<TransferResult> {
   const run = new Run(remote, store.algo, opts);
+  try {
+    return await pushWith(run, store, remote, oids, opts);
+  } finally {
+    run.dispose();
+  }
+}
+
+async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions): Promise<TransferResult> {
   const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
 
   // 1. Trees, one level at a time, each level one query.
@@ -320,6 +333,14 @@ export async function push(store: LocalObjectStore, remote: Remote, oids: string
  */
 export async function fetch(store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions = {}): Promise<TransferResult> {
   const run = new Run(remote, store.algo, opts);
+  try {
+    return await fetchWith(run, store, remote, oids, opts);
+  } finally {
+    run.dispose();
+  }
+}
+
+async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions): Promise<TransferResult> {
   const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
   let tmpReady: Promise<unknown> | undefined;
   const sizes = new Map<string, number>();

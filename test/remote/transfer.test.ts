@@ -243,6 +243,17 @@ describe('push and fetch against a memory remote', () => {
     expect(remote.calls.upload).toBeLessThan(6);
   });
 
+  it('does nothing when the signal is already aborted', async () => {
+    const store = await newStore();
+    const { tree } = await dataset(store, 3);
+    const remote = new MemoryRemote('memory://pre-aborted');
+    const ac = new AbortController();
+    ac.abort();
+    expect(isRvcError(await push(store, remote, [tree], { signal: ac.signal }).catch((e: unknown) => e), 'INTERRUPTED')).toBe(true);
+    expect(isRvcError(await fetch(store, remote, [tree], { signal: ac.signal }).catch((e: unknown) => e), 'INTERRUPTED')).toBe(true);
+    expect(remote.calls.upload + remote.calls.download).toBe(0);
+  });
+
   it('fetches only what the store lacks and reports progress', async () => {
     const a = await newStore();
     const { files, tree } = await dataset(a, 25);
