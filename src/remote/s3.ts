@@ -3,9 +3,9 @@ import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
+import { MemoryBudget } from './memory-budget.js';
 import { queryExisting } from './query.js';
 import { describeCause, remoteError } from './remote-error.js';
 import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
@@ -41,8 +41,14 @@ export interface S3RemoteOptions {
 const MIB = 1024 * 1024;
 /** S3 refuses more parts than this in one multipart upload. */
 const MAX_PARTS = 10_000;
-/** Parts one multipart upload keeps in flight (lib-storage buffers this many × partSize). */
+/** Parts one multipart upload keeps in flight. */
 const QUEUE_SIZE = 4;
+/**
+ * lib-storage reads the body into part-sized buffers: a file below the part size is held whole,
+ * a multipart upload holds QUEUE_SIZE parts in flight plus the one being filled. All uploads of a
+ * remote share this many buffered bytes, whatever `jobs` is.
+ */
+const UPLOAD_BUFFER_BUDGET = 256 * MIB;
 
 const DENIED_CODES = new Set([
   'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken',
@@ -70,7 +76,7 @@ class S3Remote implements Remote {
   readonly jobs: number;
   private readonly client: S3Client;
   private readonly base: string;
-  private readonly multipart: LimitFunction;
+  private readonly buffers = new MemoryBudget(UPLOAD_BUFFER_BUDGET);
   private bucketChecked: Promise<void> | undefined;
 
   constructor(
@@ -81,9 +87,6 @@ class S3Remote implements Remote {
   ) {
     this.jobs = opts.jobs;
     this.base = opts.prefix === '' ? '' : `${opts.prefix}/`;
-    // Each multipart upload buffers QUEUE_SIZE parts; bounding how many run at once bounds memory
-    // (at most 4 × 4 × partSize) while the other workers keep sending small objects.
-    this.multipart = pLimit(Math.min(4, Math.max(1, Math.floor(opts.jobs / QUEUE_SIZE))));
     const agentOpts = { keepAlive: true, maxSockets: Math.max(opts.jobs + QUEUE_SIZE * 4, 16) };
     const custom = opts.endpointurl !== undefined;
     this.client = new sdk.S3Client({
@@ -260,7 +263,7 @@ class S3Remote implements Remote {
     const meter = new ByteMeter(opts.onBytes);
     const attempt = (): Promise<void> =>
       this.run('upload', key, () => this.uploadOnce(key, localPath, size, partSize, meter, opts.signal), opts.signal);
-    await (size >= partSize ? this.multipart(attempt) : attempt());
+    await this.buffers.run(size < partSize ? size : partSize * (QUEUE_SIZE + 1), attempt);
   }
 
   private async uploadOnce(

@@ -415,7 +415,6 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     );
     level = next;
   }
-  ticker?.finish();
 
   // 2. Files missing locally.
   const missing: string[] = [];
@@ -426,9 +425,14 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     }),
   );
   if (opts.onProgress) {
+    // One count for the whole phase: the files continue where the trees left off, so a bar
+    // never runs backwards between the two steps.
+    const trees = ticker!;
     const known = missing.every((f) => sizes.has(f));
-    const totalBytes = known ? missing.reduce((a, f) => a + (sizes.get(f) ?? 0), 0) : undefined;
-    ticker = new ProgressTicker(opts.onProgress, 'download', missing.length, totalBytes);
+    const totalBytes = known ? trees.bytes + missing.reduce((a, f) => a + (sizes.get(f) ?? 0), 0) : undefined;
+    ticker = new ProgressTicker(opts.onProgress, 'download', trees.done + missing.length, totalBytes);
+    ticker.done = trees.done;
+    ticker.bytes = trees.bytes;
   }
   await Promise.all(missing.map(download));
   ticker?.finish();
