@@ -85,6 +85,7 @@ class Run {
   private denials = 0;
   private successes = 0;
   private readonly failedOids = new Set<string>();
+  private readonly onAbort = (): void => this.stop(interrupted());
 
   constructor(
     readonly remote: Remote,
@@ -96,8 +97,6 @@ class Run {
     if (opts.signal?.aborted) this.stop(interrupted());
     else opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
-
-  private readonly onAbort = (): void => this.stop(interrupted());
 
   get stopped(): boolean {
     return this.controller.signal.aborted;
@@ -147,12 +146,12 @@ class Run {
     return found;
   }
 
-  /** The result, or the fatal error carrying the partial result in `details`. */
   /** Detach from the caller's signal, which may outlive this run. */
   dispose(): void {
     this.opts.signal?.removeEventListener('abort', this.onAbort);
   }
 
+  /** The result, or the fatal error carrying the partial result in `details`. */
   finish(): TransferResult {
     const result: TransferResult = { transferred: this.transferred, skipped: this.skipped, failed: this.failed };
     if (this.fatal) {
