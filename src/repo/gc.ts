@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
+import { parseLock, type LockFileEntry } from '../model/lock.js';
+import { readTextIfExists } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import { ProgressTicker } from '../progress.js';
 import { Repo, type CommonOptions } from './repo.js';
@@ -45,7 +48,53 @@ export function referencedOids(repo: Repo, algo: HashAlgo = repo.odb.algo): Set<
       for (const e of odb.readTree(t.out.oid)) keep.add(e.oid);
     }
   }
+  keepPipelineOids(repo, algo, keep);
   return keep;
+}
+
+/**
+ * Pipeline outputs are referenced by rvc.lock (no pointer files) and by run-cache entries
+ * (`.rvc/cache/runs/<algo>/ab/…`, JSON with a lock entry under `stage`). A folder output keeps
+ * its files. An output whose manifest is not in the cache (a `cache: false` output, or one
+ * never fetched) keeps nothing below it: without the manifest it cannot be checked out anyway,
+ * and fetching it again brings its files too.
+ */
+function keepPipelineOids(repo: Repo, algo: HashAlgo, keep: Set<string>): void {
+  const odb = repo.odbFor(algo);
+  const keepOut = (o: LockFileEntry): void => {
+    if (o.hash !== algo) return;
+    keep.add(o.oid);
+    if (isTreeOid(o.oid) && odb.hasSync(o.oid)) for (const e of odb.readTree(o.oid)) keep.add(e.oid);
+  };
+  const lockText = readTextIfExists(path.join(repo.root, 'rvc.lock'));
+  if (lockText !== undefined && lockText.trim() !== '') {
+    for (const st of Object.values(parseLock(lockText, 'rvc.lock').stages)) for (const o of st.outs) keepOut(o);
+  }
+  const runs = path.join(repo.cacheDir, 'runs', algo);
+  let shards: string[] = [];
+  try {
+    shards = fs.readdirSync(runs);
+  } catch {
+    // no run-cache
+  }
+  for (const shard of shards) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.join(runs, shard));
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const file = path.join(runs, shard, n);
+      try {
+        const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as { stage?: unknown };
+        const st = parseLock(JSON.stringify({ schema: '1.0', stages: { run: raw.stage } }), file).stages['run'];
+        for (const o of st?.outs ?? []) keepOut(o);
+      } catch {
+        // a damaged entry references nothing
+      }
+    }
+  }
 }
 
 /** Deletes cache objects nothing in the scope references. Without a scope it refuses. */

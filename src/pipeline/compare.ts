@@ -1,0 +1,248 @@
+import fs from 'node:fs';
+import { RvcError, isRvcError } from '../errors.js';
+import { isTreeOid } from '../model/oid.js';
+import { parseLock, type Lock } from '../model/lock.js';
+import {
+  compareStrings, deepEqual, diffMetrics, flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, setOwn,
+  type MetricChange, type ParamsByFile,
+} from '../model/params.js';
+import { parsePipeline, type Pipeline } from '../model/pipeline.js';
+import { gitShowFile } from '../scm/git.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { LOCK_FILE, PIPELINE_FILE, readRepoText, varsLoader } from './project.js';
+
+/**
+ * Params and metrics of the workspace and of git revisions, for `rvc params diff`,
+ * `rvc metrics show` and `rvc metrics diff`. A file is read from git at a revision; a file git
+ * does not have there (a cached output, git-ignored) is read from the cache through that
+ * revision's rvc.lock, so metrics written by a stage can be compared with past commits.
+ */
+interface Source {
+  /** 'workspace' or the revision as given. */
+  label: string;
+  read(rel: string): string | undefined;
+}
+
+function workspaceSource(repo: Repo): Source {
+  return { label: 'workspace', read: (rel) => readRepoText(repo, rel) };
+}
+
+function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Source {
+  let lock: Lock | undefined | null = null;
+  let absent = false;
+  const memo = new Map<string, string | undefined>();
+  const show = (rel: string): string | undefined => {
+    if (absent) return undefined;
+    if (memo.has(rel)) return memo.get(rel);
+    try {
+      const t = gitShowFile(repo.root, rev, rel);
+      memo.set(rel, t);
+      return t;
+    } catch (e) {
+      // `HEAD` of a repository without commits: everything is new.
+      if (emptyIfMissing && isRvcError(e, 'REV_NOT_FOUND')) {
+        absent = true;
+        return undefined;
+      }
+      throw e;
+    }
+  };
+  const fromCache = (rel: string): string | undefined => {
+    if (lock === null) {
+      const t = show(LOCK_FILE);
+      try {
+        lock = t === undefined ? undefined : parseLock(t, `${LOCK_FILE} at ${rev}`);
+      } catch {
+        lock = undefined;
+      }
+    }
+    if (!lock) return undefined;
+    for (const st of Object.values(lock.stages)) {
+      const e = st.outs.find((o) => o.path === rel);
+      if (!e || isTreeOid(e.oid)) continue;
+      try {
+        return fs.readFileSync(repo.odbFor(e.hash).objectPath(e.oid), 'utf8');
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  };
+  show(PIPELINE_FILE); // fails early on an unknown revision
+  return { label: rev, read: (rel) => show(rel) ?? fromCache(rel) };
+}
+
+function pipelineAt(src: Source): Pipeline | undefined {
+  const text = src.read(PIPELINE_FILE);
+  if (text === undefined) return undefined;
+  return atRevision(src, () => parsePipeline(text, PIPELINE_FILE, { loadVarsFile: varsLoader(src.read) }));
+}
+
+/** Errors about a file at a revision say which revision (parsers name the file only). */
+function atRevision<T>(src: Source, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof RvcError) || src.label === 'workspace') throw e;
+    throw new RvcError(e.code, `${e.message} (at revision ${src.label})`, {
+      ...(e.path !== undefined ? { path: e.path } : {}), ...(e.line !== undefined ? { line: e.line } : {}),
+      ...(e.hint !== undefined ? { hint: e.hint } : {}), cause: e,
+    });
+  }
+}
+
+export interface CompareOptions extends CommonOptions {
+  /** The old side: a git revision; default HEAD. */
+  a?: string;
+  /** The new side: a git revision; default the workspace. */
+  b?: string;
+  /** List unchanged values too. */
+  all?: boolean;
+}
+
+function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
+  const a = revisionSource(repo, opts.a ?? 'HEAD', opts.a === undefined);
+  const b = opts.b === undefined ? workspaceSource(repo) : revisionSource(repo, opts.b, false);
+  return [a, b];
+}
+
+// ---------------------------------------------------------------------------------------------
+// params
+
+export interface ParamRow {
+  file: string;
+  key: string;
+  change: 'added' | 'removed' | 'modified' | 'unchanged';
+  old?: unknown;
+  new?: unknown;
+}
+
+export interface ParamsDiffResult {
+  a: string;
+  b: string;
+  changes: ParamRow[];
+}
+
+/** params file → keys read (null: every top-level key), over the stages of both sides. */
+function trackedParams(pipes: (Pipeline | undefined)[]): Map<string, Set<string> | null> {
+  const m = new Map<string, Set<string> | null>();
+  for (const p of pipes) {
+    for (const s of p?.stages ?? []) {
+      for (const x of s.params) {
+        const cur = m.get(x.repoPath);
+        if (x.keys === null || cur === null) m.set(x.repoPath, null);
+        else m.set(x.repoPath, new Set([...(cur ?? []), ...x.keys]));
+      }
+    }
+  }
+  return m;
+}
+
+function paramValues(src: Source, tracked: Map<string, Set<string> | null>): ParamsByFile {
+  const out: ParamsByFile = {};
+  for (const [file, keys] of tracked) {
+    const text = src.read(file);
+    if (text === undefined) continue;
+    const obj = atRevision(src, () => parseParamsFile(text, file));
+    const picked: Record<string, unknown> = {};
+    if (keys === null) {
+      for (const k of Object.keys(obj)) setOwn(picked, k, obj[k]);
+    } else {
+      for (const k of keys) {
+        const v = getByDotPath(obj, k);
+        if (v !== undefined) setOwn(picked, k, v);
+      }
+    }
+    setOwn(out, file, flattenValues(picked));
+  }
+  return out;
+}
+
+/** `rvc params diff [a] [b]`: the params stages read, compared between two revisions. */
+export function paramsDiff(opts: CompareOptions = {}): ParamsDiffResult {
+  const repo = Repo.open(opts.cwd);
+  const [a, b] = sources(repo, opts);
+  const tracked = trackedParams([pipelineAt(a), pipelineAt(b)]);
+  const va = paramValues(a, tracked);
+  const vb = paramValues(b, tracked);
+  const changes: ParamRow[] = [];
+  const files = [...new Set([...Object.keys(va), ...Object.keys(vb)])].sort(compareStrings);
+  for (const file of files) {
+    const x = Object.hasOwn(va, file) ? va[file]! : {};
+    const y = Object.hasOwn(vb, file) ? vb[file]! : {};
+    for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort(compareStrings)) {
+      const inA = Object.hasOwn(x, key);
+      const inB = Object.hasOwn(y, key);
+      const change = !inA ? 'added' : !inB ? 'removed' : deepEqual(x[key], y[key]) ? 'unchanged' : 'modified';
+      if (change === 'unchanged' && !opts.all) continue;
+      const row: ParamRow = { file, key, change };
+      if (inA) row.old = x[key];
+      if (inB) row.new = y[key];
+      changes.push(row);
+    }
+  }
+  return { a: a.label, b: b.label, changes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics
+
+function metricsFiles(pipes: (Pipeline | undefined)[]): string[] {
+  const s = new Set<string>();
+  for (const p of pipes) for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);
+  return [...s].sort(compareStrings);
+}
+
+export interface MetricsRead {
+  values: ParamsByFile;
+  /** Files listed in rvc.yaml that could not be read or parsed. */
+  errors: { path: string; code: string; message: string }[];
+}
+
+function metricValues(src: Source, files: string[]): MetricsRead {
+  const values: ParamsByFile = {};
+  const errors: MetricsRead['errors'] = [];
+  for (const f of files) {
+    const text = src.read(f);
+    if (text === undefined) {
+      if (src.label === 'workspace') errors.push({ path: f, code: 'PATH_NOT_FOUND', message: `metrics file '${f}' does not exist` });
+      continue;
+    }
+    try {
+      setOwn(values, f, flattenValues(atRevision(src, () => parseMetricsFile(text, f))));
+    } catch (e) {
+      if (!(e instanceof RvcError)) throw e;
+      errors.push({ path: f, code: e.code, message: e.message });
+    }
+  }
+  return { values, errors };
+}
+
+export interface MetricsShowResult extends MetricsRead {
+  files: string[];
+}
+
+/** `rvc metrics show`: the metrics files rvc.yaml lists, as they are in the workspace. */
+export function metricsShow(opts: CommonOptions & { rev?: string } = {}): MetricsShowResult {
+  const repo = Repo.open(opts.cwd);
+  const src = opts.rev ? revisionSource(repo, opts.rev, false) : workspaceSource(repo);
+  const files = metricsFiles([pipelineAt(src)]);
+  return { files, ...metricValues(src, files) };
+}
+
+export interface MetricsDiffResult {
+  a: string;
+  b: string;
+  changes: MetricChange[];
+  errors: MetricsRead['errors'];
+}
+
+/** `rvc metrics diff [a] [b]`: metrics compared between two revisions (default HEAD and the workspace). */
+export function metricsDiff(opts: CompareOptions = {}): MetricsDiffResult {
+  const repo = Repo.open(opts.cwd);
+  const [a, b] = sources(repo, opts);
+  const files = metricsFiles([pipelineAt(a), pipelineAt(b)]);
+  const ma = metricValues(a, files);
+  const mb = metricValues(b, files);
+  return { a: a.label, b: b.label, changes: diffMetrics(ma.values, mb.values, opts.all ? { all: true } : {}), errors: [...ma.errors, ...mb.errors] };
+}

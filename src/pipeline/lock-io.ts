@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseLock, serializeLock, withStage, emptyLock, type Lock, type LockStage } from '../model/lock.js';
+import { writeFileAtomic } from '../fsutil/atomic.js';
+import { acquireLock } from '../fsutil/lockfile.js';
+import { hashBuffer } from '../hashing/hash.js';
+import type { CommonOptions, Repo } from '../repo/repo.js';
+import { LOCK_FILE, lockStamp, type FileStamp } from './project.js';
+
+/** Serialises async sections within this process (the file lock does it across processes). */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+const lockWrites = new Mutex();
+
+/**
+ * Rewrites the entry of one stage in rvc.lock: read, replace that entry, write the canonical
+ * text atomically — under the repository lock, held only for this, so parallel stages and
+ * other rvc processes never lose each other's entries. `alsoUnderLock` runs in the same
+ * critical section (for .gitignore edits). Returns the lock as written and its new stamp.
+ */
+export async function writeLockEntry(
+  repo: Repo, name: string, entry: LockStage, opts: CommonOptions, alsoUnderLock?: () => void,
+): Promise<{ lock: Lock; stamp: FileStamp | undefined }> {
+  return lockWrites.run(() => repo.withLock(`rvc repro (writing ${LOCK_FILE})`, opts, () => {
+    const abs = path.join(repo.root, LOCK_FILE);
+    let text = '';
+    try {
+      text = fs.readFileSync(abs, 'utf8');
+    } catch {
+      // no lock yet
+    }
+    const lock = text.trim() === '' ? emptyLock() : parseLock(text, LOCK_FILE);
+    const next = withStage(lock, name, entry);
+    alsoUnderLock?.();
+    writeFileAtomic(abs, serializeLock(next));
+    return { lock: next, stamp: lockStamp(repo) };
+  }));
+}
+
+/**
+ * Per-output locks (`.rvc/tmp/locks/…`), taken while a stage runs instead of the repository
+ * lock: two `rvc repro` of independent stages run side by side, two of the same stage (or of
+ * stages writing the same path) take turns. Keys are taken in sorted order, so two processes
+ * cannot each hold one and wait for the other.
+ */
+export async function lockOutputs(
+  repo: Repo, stage: string, outs: readonly string[], onWait?: (holder: string) => void,
+): Promise<() => void> {
+  const dir = path.join(repo.tmpDir, 'locks');
+  fs.mkdirSync(dir, { recursive: true });
+  const keys = [...new Set([`stage:${stage}`, ...outs.map((o) => `out:${o}`)])].sort();
+  const releases: (() => void)[] = [];
+  try {
+    for (const k of keys) {
+      releases.push(await acquireLock(path.join(dir, hashBuffer('blake3', k).slice(0, 32)), {
+        command: `rvc repro (stage '${stage}')`,
+        // A training run can take days; the other process's stage finishes when it finishes.
+        waitMs: Number.POSITIVE_INFINITY,
+        pollMs: 200,
+        onWait: (h) => onWait?.(h ? `${h.command}, pid ${h.pid}` : 'another rvc process'),
+      }));
+    }
+  } catch (e) {
+    for (const r of releases.reverse()) r();
+    throw e;
+  }
+  return () => {
+    for (const r of releases.reverse()) r();
+  };
+}

@@ -1,0 +1,459 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, isRvcError, fromFsError, errnoCode } from '../errors.js';
+import { lockCmd, lockedStage, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
+import { allOutputs, stageFingerprint, type Stage } from '../model/pipeline.js';
+import { Scheduler, selectStages } from '../model/dag.js';
+import { buildOut } from '../odb/build.js';
+import { checkoutOut } from '../odb/checkout.js';
+import { addGitignoreEntry } from '../scm/git.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { relinkFromCache } from '../repo/add.js';
+import { checkStage, type StageCheck, type StaleReason } from './check.js';
+import { ChildGroup, runShell, type OutputStream } from './exec.js';
+import { lockOutputs, writeLockEntry } from './lock-io.js';
+import { checkMissingDeps, loadProject, lockStamp, readLock, resolveStageTargets, sameStamp, LOCK_FILE, type FileStamp, type LoadedProject } from './project.js';
+import { readRunEntry, runKey, saveRunEntry } from './run-cache.js';
+import { Workspace, entryFromBuilt } from './workspace.js';
+
+export type StageRunStatus =
+  | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run';
+
+export interface StageRunResult {
+  name: string;
+  status: StageRunStatus;
+  /** Why the stage ran (or would run); empty when it did not need to. */
+  reasons: StaleReason[];
+  /** For a failed command: its exit code (null when a signal ended it) and the signal. */
+  exitCode?: number | null;
+  signal?: string;
+  /** The command that failed (one of the stage's commands). */
+  failedCmd?: string;
+  /** The last lines the failed command wrote to stderr. */
+  stderrTail?: string;
+  /** A failure that was not the command's exit status (missing dep, output not created…). */
+  error?: { code: string; message: string; hint?: string };
+  /** For a skipped stage: the upstream stage that failed. */
+  blockedBy?: string;
+  durationMs?: number;
+}
+
+export interface ReproResult {
+  stages: StageRunResult[];
+  /** True when rvc.lock was rewritten. */
+  lockChanged: boolean;
+  /** .gitignore files that gained an entry (repository paths). */
+  gitignores: string[];
+  interrupted: boolean;
+  failed: number;
+}
+
+export interface StageStartEvent {
+  stage: string;
+  cmd: string[];
+  reasons: StaleReason[];
+}
+
+export interface ReproOptions extends CommonOptions {
+  /** Stage names, foreach groups, or output paths; default: every stage. */
+  targets?: string[];
+  /** Run the selected stages even when nothing changed (`-f`). */
+  force?: boolean;
+  /** Only the targets, not what they depend on (`-s`). */
+  single?: boolean;
+  /** The targets and everything that depends on them (`--downstream`). */
+  downstream?: boolean;
+  /** Report what would run; run nothing, write nothing (`--dry`). */
+  dry?: boolean;
+  /** After a failure, go on with stages that do not depend on it (`-k`). */
+  keepGoing?: boolean;
+  /** Stages run at once when independent (`-j N`); default 1. */
+  jobs?: number;
+  /** Never restore outputs from the run-cache; always run the command. */
+  noRunCache?: boolean;
+  /** Environment for the commands and `env:` values; default process.env. */
+  environ?: NodeJS.ProcessEnv;
+  /** Stop running commands on SIGINT/SIGTERM during the run (default true). */
+  handleSignals?: boolean;
+  onStageStart?: (e: StageStartEvent) => void;
+  onCommand?: (stage: string, cmd: string) => void;
+  onStageOutput?: (stage: string, chunk: Buffer, stream: OutputStream) => void;
+  onStageEnd?: (r: StageRunResult) => void;
+  /** Another process holds a lock on this stage's outputs; the run waits for it. */
+  onStageWait?: (stage: string, holder: string) => void;
+}
+
+/**
+ * `rvc repro`: brings the selected stages up to date, upstream first. A stage runs when
+ * checkStage finds it stale; a stage whose inputs were seen before has its outputs restored
+ * from the run-cache instead. After a run its outputs are stored in the cache, git-ignored and
+ * recorded in rvc.lock (only that stage's entry is rewritten).
+ *
+ * Concurrency: the repository lock is taken only for the moment an entry is written, never
+ * while a command runs; each running stage holds locks on its outputs instead. Stopping
+ * (SIGINT/SIGTERM) signals the running commands' process groups and writes nothing for them.
+ */
+export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
+  const repo = Repo.open(opts.cwd);
+  const project = loadProject(repo);
+  const selected = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), {
+    ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
+  });
+  checkMissingDeps(project, selected);
+  const runner = new Runner(project, opts);
+  return runner.run(selected);
+}
+
+class Runner {
+  private readonly repo: Repo;
+  private readonly ws: Workspace;
+  private lock: Lock;
+  private stamp: FileStamp | undefined;
+  private readonly environ: NodeJS.ProcessEnv;
+  private readonly children = new ChildGroup();
+  private interrupted = false;
+  private lockChanged = false;
+  private readonly gitignores = new Set<string>();
+  private readonly wouldRun = new Set<string>();
+
+  constructor(private readonly project: LoadedProject, private readonly opts: ReproOptions) {
+    this.repo = project.repo;
+    this.ws = new Workspace(project.repo);
+    this.lock = project.lock;
+    this.stamp = project.stamp;
+    this.environ = opts.environ ?? process.env;
+  }
+
+  async run(selected: string[]): Promise<ReproResult> {
+    const onSignal = (sig: NodeJS.Signals) => {
+      this.interrupted = true;
+      this.children.stop(sig);
+    };
+    const handle = this.opts.handleSignals !== false && !this.opts.dry;
+    if (handle) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    try {
+      return await this.schedule(selected);
+    } finally {
+      if (handle) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    }
+  }
+
+  private async schedule(selected: string[]): Promise<ReproResult> {
+    const jobs = Math.max(1, Math.floor(this.opts.jobs ?? 1));
+    const sched = new Scheduler(this.project.graph, selected);
+    const results = new Map<string, StageRunResult>();
+    const running = new Map<string, Promise<void>>();
+    let failedAny = false;
+    const end = (r: StageRunResult) => {
+      results.set(r.name, r);
+      this.opts.onStageEnd?.(r);
+    };
+    for (;;) {
+      if (!this.interrupted && (this.opts.keepGoing || !failedAny)) {
+        for (const name of sched.ready()) {
+          if (running.size >= jobs) break;
+          sched.start(name);
+          const p = this.runOne(name).catch((e: unknown) => failure(name, e)).then((r) => {
+            running.delete(name);
+            end(r);
+            const ok = r.status !== 'failed' && r.status !== 'interrupted';
+            if (!ok) failedAny = true;
+            for (const s of sched.finish(name, ok)) {
+              end({ name: s, status: 'skipped', reasons: [], blockedBy: name });
+            }
+          });
+          running.set(name, p);
+        }
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    // Stages never started: the run was stopped by a failure (without -k) or interrupted.
+    for (const name of selected) {
+      if (!results.has(name)) end({ name, status: 'skipped', reasons: [] });
+    }
+    const stages = selected.map((n) => results.get(n)!);
+    return {
+      stages,
+      lockChanged: this.lockChanged,
+      gitignores: [...this.gitignores].sort(),
+      interrupted: this.interrupted,
+      failed: stages.filter((s) => s.status === 'failed').length,
+    };
+  }
+
+  /** Re-reads rvc.lock when another process rewrote it since we last read or wrote it. */
+  private refreshLock(): boolean {
+    const now = lockStamp(this.repo);
+    if (sameStamp(now, this.stamp)) return false;
+    const l = readLock(this.repo);
+    this.lock = l.lock;
+    this.stamp = l.stamp;
+    // That process may also have rewritten outputs we hashed.
+    this.ws.invalidate(['.']);
+    return true;
+  }
+
+  private check(stage: Stage): StageCheck {
+    return checkStage(this.ws, stage, lockedStage(this.lock, stage.name), { environ: this.environ });
+  }
+
+  private async runOne(name: string): Promise<StageRunResult> {
+    const stage = this.project.graph.stages.get(name)!;
+    if (stage.frozen) return { name, status: 'frozen', reasons: [] };
+    this.refreshLock();
+    let check = this.check(stage);
+    if (this.opts.dry) return this.dryResult(stage, check);
+    if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+
+    const outs = allOutputs(stage);
+    const release = await lockOutputs(this.repo, name, outs.map((o) => o.repoPath), (h) => this.opts.onStageWait?.(name, h));
+    const started = Date.now();
+    try {
+      if (this.interrupted) return { name, status: 'interrupted', reasons: check.reasons };
+      if (this.refreshLock()) {
+        // Another process wrote rvc.lock while we waited: it may have run this very stage.
+        check = this.check(stage);
+        if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+      }
+      const reasons: StaleReason[] = this.opts.force ? [{ kind: 'forced' }, ...check.reasons] : check.reasons;
+      if (check.blocker || !check.inputs) {
+        const e = check.blocker ?? new RvcError('INTERNAL', `stage '${name}' has no inputs`);
+        return { name, status: 'failed', reasons, error: errorInfo(e) };
+      }
+      const inputs = check.inputs;
+      const algo = this.repo.odb.algo;
+      const fp = stageFingerprint(stage, {
+        deps: Object.fromEntries(inputs.deps.map((d) => [d.path, d.oid])), params: inputs.params, env: inputs.env,
+      });
+      const key = runKey(algo, fp.text);
+      // Outputs that are not cached, or that the command updates in place, cannot be restored
+      // from a previous run; always_changed stages must run by definition.
+      const cacheable = !stage.alwaysChanged && outs.every((o) => o.cache && !o.persist);
+      const entryBase = { cmd: lockCmd(stage.cmd), deps: inputs.deps, params: inputs.params, env: inputs.env };
+
+      // Only outputs are missing and rvc.lock's record of them is in the cache: the inputs are
+      // exactly those recorded, so the recorded outputs are what a run would produce.
+      const locked = lockedStage(this.lock, name);
+      if (cacheable && !this.opts.force && !this.opts.noRunCache && locked && reasons.every((r) => r.kind === 'out-missing')
+        && this.restorable(stage, locked)) {
+        this.opts.onStageStart?.({ stage: name, cmd: [...stage.cmd], reasons });
+        await this.restore(stage, locked, { ...entryBase, outs: locked.outs });
+        return { name, status: 'restored', reasons, durationMs: Date.now() - started };
+      }
+      if (cacheable && !this.opts.force && !this.opts.noRunCache) {
+        const cached = readRunEntry(this.repo, algo, key);
+        if (cached && this.restorable(stage, cached)) {
+          this.opts.onStageStart?.({ stage: name, cmd: [...stage.cmd], reasons });
+          await this.restore(stage, cached, { ...entryBase, outs: cached.outs });
+          return { name, status: 'restored', reasons, durationMs: Date.now() - started };
+        }
+      }
+
+      this.opts.onStageStart?.({ stage: name, cmd: [...stage.cmd], reasons });
+      const wdir = path.join(this.repo.root, stage.wdir);
+      if (!isDir(wdir)) {
+        return {
+          name, status: 'failed', reasons,
+          error: { code: 'PATH_NOT_FOUND', message: `working directory '${stage.wdir}' of stage '${name}' does not exist`, hint: 'create it or fix wdir in rvc.yaml' },
+        };
+      }
+      this.prepareOutputs(stage);
+      const env: NodeJS.ProcessEnv = { ...this.environ };
+      for (const e of stage.env) if (env[e.name] === undefined && e.default !== undefined) env[e.name] = e.default;
+      env['RVC_ROOT'] = this.repo.root;
+      env['RVC_STAGE'] = name;
+      for (const cmd of stage.cmd) {
+        this.opts.onCommand?.(name, cmd);
+        const r = await runShell(cmd, {
+          cwd: wdir, env, children: this.children,
+          ...(this.opts.onStageOutput ? { onOutput: (chunk: Buffer, stream: OutputStream) => this.opts.onStageOutput!(name, chunk, stream) } : {}),
+        });
+        if (this.interrupted) {
+          return { name, status: 'interrupted', reasons, exitCode: r.code, ...(r.signal ? { signal: r.signal } : {}), failedCmd: cmd, durationMs: Date.now() - started };
+        }
+        if (r.code !== 0) {
+          return {
+            name, status: 'failed', reasons, exitCode: r.code, ...(r.signal ? { signal: r.signal } : {}),
+            failedCmd: cmd, stderrTail: r.stderrTail, durationMs: Date.now() - started,
+          };
+        }
+      }
+      const missing = outs.filter((o) => !exists(path.join(this.repo.root, o.repoPath)));
+      if (missing.length) {
+        return {
+          name, status: 'failed', reasons, durationMs: Date.now() - started,
+          error: {
+            code: 'STAGE_FAILED',
+            message: `stage '${name}' did not create ${missing.length > 1 ? 'its outputs' : 'its output'} ${missing.map((o) => `'${o.repoPath}'`).join(', ')}`,
+            hint: 'the command succeeded but did not write every path listed in outs/metrics; fix the command or the paths in rvc.yaml',
+          },
+        };
+      }
+      const entry: LockStage = { ...entryBase, outs: this.commitOutputs(stage) };
+      await this.record(stage, entry);
+      if (cacheable) {
+        try {
+          saveRunEntry(this.repo, algo, key, fp.text, entry);
+        } catch {
+          // the run-cache is an optimisation; the run itself succeeded
+        }
+      }
+      this.relink(stage, entry);
+      return { name, status: 'ran', reasons, durationMs: Date.now() - started };
+    } finally {
+      release();
+    }
+  }
+
+  private dryResult(stage: Stage, check: StageCheck): StageRunResult {
+    let reasons = this.opts.force ? [{ kind: 'forced' } as StaleReason, ...check.reasons] : check.reasons;
+    if (reasons.length === 0) {
+      const up = this.project.graph.parents.get(stage.name)!.find((p) => this.wouldRun.has(p));
+      if (up) reasons = [{ kind: 'upstream', stage: up }];
+    }
+    if (reasons.length === 0) return { name: stage.name, status: 'up to date', reasons };
+    this.wouldRun.add(stage.name);
+    return { name: stage.name, status: 'would run', reasons };
+  }
+
+  /** A run-cache entry is used only when it lists exactly the stage's outputs, all in the cache. */
+  private restorable(stage: Stage, entry: LockStage): boolean {
+    const want = allOutputs(stage).map((o) => o.repoPath).sort();
+    const have = entry.outs.map((o) => o.path).sort();
+    if (want.length !== have.length || want.some((p, i) => p !== have[i])) return false;
+    return entry.outs.every((o) => this.ws.inCache(o));
+  }
+
+  private async restore(stage: Stage, cached: LockStage, entry: LockStage): Promise<void> {
+    const outPaths = cached.outs.map((o) => o.path);
+    this.ws.invalidate(outPaths);
+    for (const o of cached.outs) {
+      const abs = path.join(this.repo.root, o.path);
+      removePath(abs, o.path);
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
+        odb: this.repo.odbFor(o.hash), state: this.ws.state(o.path, o.hash), ignore: this.repo.ignore,
+        repoRoot: this.repo.root, linkTypes: this.repo.linkTypes,
+      });
+      this.ws.remember(o.path, o.hash, { kind: o.nfiles !== undefined ? 'dir' : 'file', oid: o.oid, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}), ...(o.exec ? { exec: true } : {}) });
+    }
+    await this.record(stage, entry);
+  }
+
+  /** Outputs are removed before the command runs (unless persist), and their folders made. */
+  private prepareOutputs(stage: Stage): void {
+    const outs = allOutputs(stage);
+    this.ws.invalidate(outs.map((o) => o.repoPath));
+    for (const o of outs) {
+      const abs = path.join(this.repo.root, o.repoPath);
+      if (!o.persist) removePath(abs, o.repoPath);
+      try {
+        fs.mkdirSync(path.dirname(abs), { recursive: true });
+      } catch (e) {
+        throw fromFsError(e, path.posix.dirname(o.repoPath), 'create folder');
+      }
+    }
+  }
+
+  /** Hashes the outputs a command wrote and stores the cached ones. */
+  private commitOutputs(stage: Stage): LockFileEntry[] {
+    const algo = this.repo.odb.algo;
+    const entries: LockFileEntry[] = [];
+    for (const o of allOutputs(stage)) {
+      const abs = path.join(this.repo.root, o.repoPath);
+      const b = buildOut(abs, o.repoPath, {
+        odb: this.repo.odb, state: this.ws.state(o.repoPath, algo), ignore: this.repo.ignore, repoRoot: this.repo.root, store: o.cache,
+        ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
+      });
+      this.ws.remember(o.repoPath, algo, b);
+      entries.push(entryFromBuilt(o.repoPath, algo, b));
+    }
+    return entries;
+  }
+
+  /** Writes the stage's rvc.lock entry and git-ignores its cached outputs, under the repository lock. */
+  private async record(stage: Stage, entry: LockStage): Promise<void> {
+    const ignoreOuts = this.repo.scm ? allOutputs(stage).filter((o) => o.cache) : [];
+    const r = await writeLockEntry(this.repo, stage.name, entry, this.opts, () => {
+      for (const o of ignoreOuts) {
+        const abs = path.join(this.repo.root, o.repoPath);
+        if (addGitignoreEntry(path.dirname(abs), path.basename(abs))) {
+          const dir = path.posix.dirname(o.repoPath);
+          this.gitignores.add(dir === '.' ? '.gitignore' : `${dir}/.gitignore`);
+        }
+      }
+    });
+    this.lock = r.lock;
+    this.stamp = r.stamp;
+    this.lockChanged = true;
+  }
+
+  /** With a link type other than copy, cached outputs become links to the cache, as after `rvc add`. */
+  private relink(stage: Stage, entry: LockStage): void {
+    for (const o of allOutputs(stage)) {
+      if (!o.cache || o.persist) continue;
+      const e = entry.outs.find((x) => x.path === o.repoPath);
+      if (!e) continue;
+      relinkFromCache(this.repo, { abs: path.join(this.repo.root, o.repoPath), rel: o.repoPath },
+        { path: path.posix.basename(o.repoPath), hash: e.hash, oid: e.oid, size: e.size, ...(e.nfiles !== undefined ? { nfiles: e.nfiles } : {}), ...(e.exec ? { exec: true } : {}) },
+        this.ws.state(o.repoPath, e.hash));
+    }
+  }
+}
+
+function failure(name: string, e: unknown): StageRunResult {
+  return { name, status: 'failed', reasons: [], error: errorInfo(e) };
+}
+
+function errorInfo(e: unknown): { code: string; message: string; hint?: string } {
+  if (isRvcError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  return { code: 'INTERNAL', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+}
+
+function removePath(abs: string, rel: string): void {
+  try {
+    fs.rmSync(abs, { recursive: true, force: true });
+  } catch (e) {
+    // Read-only cache links inside a folder: make the folder writable and try again.
+    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw fromFsError(e, rel, 'remove');
+    chmodTree(abs);
+    fs.rmSync(abs, { recursive: true, force: true });
+  }
+}
+
+function chmodTree(abs: string): void {
+  try {
+    const st = fs.lstatSync(abs);
+    if (!st.isDirectory()) return;
+    fs.chmodSync(abs, 0o755);
+    for (const n of fs.readdirSync(abs)) chmodTree(path.join(abs, n));
+  } catch {
+    // best effort
+  }
+}
+
+function exists(abs: string): boolean {
+  try {
+    fs.lstatSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isDir(abs: string): boolean {
+  try {
+    return fs.statSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export { LOCK_FILE };

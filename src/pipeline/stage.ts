@@ -1,0 +1,197 @@
+import path from 'node:path';
+import { RvcError } from '../errors.js';
+import { addStage, allOutputs, parsePipeline, pathsOverlap, type StageDef, type OutOptions, type Stage } from '../model/pipeline.js';
+import { buildGraph, renderAscii, renderDot, renderMermaid, selectStages } from '../model/dag.js';
+import { isInside, toPosix } from '../model/paths.js';
+import { writeFileAtomic } from '../fsutil/atomic.js';
+import { gitTrackedUnder } from '../scm/git.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { PIPELINE_FILE, loadProject, readRepoText, resolveStageTargets, varsLoader } from './project.js';
+
+export interface StageAddOptions extends CommonOptions {
+  name: string;
+  /** One command, or several run in order. */
+  cmd: string | string[];
+  deps?: string[];
+  outs?: string[];
+  outsNoCache?: string[];
+  outsPersist?: string[];
+  outsPersistNoCache?: string[];
+  metrics?: string[];
+  metricsNoCache?: string[];
+  /** `-p` specs: `lr,epochs` (params.yaml), `conf.json:lr,epochs`, `conf.json:` (every key). */
+  params?: string[];
+  /** `NAME` or `NAME=default`. */
+  env?: string[];
+  /** Working directory (relative to cwd); default: the folder the command is given in. */
+  wdir?: string;
+  desc?: string;
+  alwaysChanged?: boolean;
+  /** Replace a stage of the same name. */
+  force?: boolean;
+}
+
+export interface StageAddResult {
+  name: string;
+  file: string;
+  /** True when rvc.yaml did not exist before. */
+  created: boolean;
+  replaced: boolean;
+  stage: Stage;
+}
+
+/** Parses one `-p` spec into the rvc.yaml form. */
+export function parseParamsSpec(spec: string): (string | Record<string, string[] | null>)[] {
+  const colon = spec.indexOf(':');
+  const keys = (s: string) => s.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (colon < 0) {
+    const ks = keys(spec);
+    if (ks.length === 0) throw new RvcError('USAGE', `-p '${spec}' names no parameter`, { hint: 'write `-p lr,epochs` or `-p params.json:lr`' });
+    return ks;
+  }
+  const file = spec.slice(0, colon).trim();
+  if (file === '') throw new RvcError('USAGE', `-p '${spec}' names no params file`, { hint: 'write `-p file.yaml:key` or `-p key`' });
+  const ks = keys(spec.slice(colon + 1));
+  return [{ [file]: ks.length ? ks : null }];
+}
+
+function envSpec(list: string[]): StageDef['env'] {
+  const parsed = list.map((s) => {
+    const eq = s.indexOf('=');
+    return eq < 0 ? { name: s, value: undefined } : { name: s.slice(0, eq), value: s.slice(eq + 1) };
+  });
+  if (parsed.every((p) => p.value === undefined)) return parsed.map((p) => p.name);
+  const m: Record<string, string | null> = {};
+  for (const p of parsed) Object.defineProperty(m, p.name, { value: p.value ?? null, enumerable: true, writable: true, configurable: true });
+  return m;
+}
+
+/**
+ * `rvc stage add`: writes a stage into rvc.yaml (keeping the rest of the file as it is).
+ * Refuses a name in use (unless force), outputs that overlap another stage's outputs or data
+ * tracked by a pointer or by git, and a stage that would close a cycle.
+ */
+export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
+  const repo = Repo.open(opts.cwd);
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const wdirAbs = path.resolve(cwd, opts.wdir ?? '.');
+  const wdirRel = repo.resolve(wdirAbs, cwd).rel;
+  const outsOf = (list: string[] | undefined, o: OutOptions) => (list ?? []).map((p) => (Object.keys(o).length ? { [p]: o } : p));
+  const def: StageDef = {
+    cmd: opts.cmd,
+    ...(opts.desc !== undefined ? { desc: opts.desc } : {}),
+    ...(wdirRel !== '' ? { wdir: toPosix(wdirRel) } : {}),
+    deps: opts.deps ?? [],
+    params: (opts.params ?? []).flatMap(parseParamsSpec),
+    outs: [
+      ...outsOf(opts.outs, {}), ...outsOf(opts.outsNoCache, { cache: false }),
+      ...outsOf(opts.outsPersist, { persist: true }), ...outsOf(opts.outsPersistNoCache, { cache: false, persist: true }),
+    ],
+    metrics: [...outsOf(opts.metrics, {}), ...outsOf(opts.metricsNoCache, { cache: false })],
+    ...(opts.env?.length ? { env: envSpec(opts.env) } : {}),
+    ...(opts.alwaysChanged ? { always_changed: true } : {}),
+  };
+  if ((Array.isArray(def.cmd) ? def.cmd : [def.cmd]).every((c) => c.trim() === '')) {
+    throw new RvcError('USAGE', 'the stage has no command', { hint: 'write the command after the options: `rvc stage add -n train -d data python train.py`' });
+  }
+
+  return repo.withLock(`rvc stage add ${opts.name}`, opts, () => {
+    const before = readRepoText(repo, PIPELINE_FILE);
+    const load = varsLoader((rel) => readRepoText(repo, rel));
+    const replaced = before !== undefined && parsePipeline(before, PIPELINE_FILE, { loadVarsFile: load }).stages.some((s) => s.name === opts.name);
+    const text = addStage(before ?? '', opts.name, def, PIPELINE_FILE, { loadVarsFile: load, ...(opts.force ? { force: true } : {}) });
+    const after = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: load });
+    buildGraph(after.stages, { file: PIPELINE_FILE });
+    const stage = after.stages.find((s) => s.name === opts.name)!;
+    const outs = allOutputs(stage);
+    if (outs.length) {
+      for (const t of repo.allOuts()) {
+        const hit = outs.find((o) => pathsOverlap(o.repoPath, t.rel));
+        if (hit) {
+          throw new RvcError('PATH_OVERLAPS', `output '${hit.repoPath}' of stage '${opts.name}' overlaps '${t.rel}', which '${t.pointerFile}' tracks`, {
+            path: hit.repoPath,
+            hint: isInside(hit.repoPath, t.rel) || hit.repoPath === t.rel
+              ? `use '${t.rel}' as a dependency (-d) instead, or stop tracking it with \`rvc remove ${t.pointerFile}\``
+              : `stop tracking '${t.rel}' with \`rvc remove ${t.pointerFile}\` first`,
+          });
+        }
+      }
+      if (repo.scm) {
+        const cached = outs.filter((o) => o.cache).map((o) => o.repoPath);
+        const tracked = cached.length ? gitTrackedUnder(repo.root, cached) : [];
+        if (tracked.length) {
+          throw new RvcError('PATH_TRACKED_BY_GIT', `output of stage '${opts.name}' is tracked by git ('${tracked[0]}')`, {
+            path: tracked[0]!, hint: `stop tracking it in git (\`git rm -r --cached ${tracked[0]}\`), or declare it with cache: false (-O)`,
+          });
+        }
+      }
+    }
+    writeFileAtomic(path.join(repo.root, PIPELINE_FILE), text);
+    return { name: opts.name, file: PIPELINE_FILE, created: before === undefined, replaced, stage };
+  });
+}
+
+export interface StageInfo {
+  name: string;
+  desc?: string;
+  cmd: string[];
+  wdir: string;
+  deps: string[];
+  outs: string[];
+  metrics: string[];
+  params: { file: string; keys: string[] | null }[];
+  env: string[];
+  frozen: boolean;
+  alwaysChanged: boolean;
+  generatedFrom?: string;
+}
+
+/** `rvc stage list`: the stages of rvc.yaml, in file order, with templates resolved. */
+export function stageList(opts: CommonOptions = {}): StageInfo[] {
+  const repo = Repo.open(opts.cwd);
+  const text = readRepoText(repo, PIPELINE_FILE);
+  if (text === undefined) return [];
+  const p = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: varsLoader((rel) => readRepoText(repo, rel)) });
+  return p.stages.map((s) => ({
+    name: s.name,
+    ...(s.desc !== undefined ? { desc: s.desc } : {}),
+    cmd: s.cmd,
+    wdir: s.wdir,
+    deps: s.deps.map((d) => d.repoPath),
+    outs: s.outs.map((o) => o.repoPath),
+    metrics: s.metrics.map((o) => o.repoPath),
+    params: s.params.map((x) => ({ file: x.repoPath, keys: x.keys })),
+    env: s.env.map((e) => e.name),
+    frozen: s.frozen,
+    alwaysChanged: s.alwaysChanged,
+    ...(s.generatedFrom ? { generatedFrom: s.generatedFrom.name } : {}),
+  }));
+}
+
+export interface DagOptions extends CommonOptions {
+  /** Show only this stage with what it depends on (or, with downstream, what depends on it). */
+  target?: string;
+  downstream?: boolean;
+  format?: 'ascii' | 'dot' | 'mermaid';
+}
+
+export interface DagResult {
+  stages: string[];
+  edges: [string, string][];
+  text: string;
+}
+
+/** `rvc dag`: the stage graph as a terminal tree, Graphviz DOT or Mermaid. */
+export function dag(opts: DagOptions = {}): DagResult {
+  const repo = Repo.open(opts.cwd);
+  const project = loadProject(repo);
+  let g = project.graph;
+  if (opts.target) {
+    const names = selectStages(g, resolveStageTargets(project, [opts.target], opts.cwd ?? process.cwd()), opts.downstream ? { downstream: true } : {});
+    g = buildGraph(names.map((n) => g.stages.get(n)!), { file: PIPELINE_FILE });
+  }
+  const text = opts.format === 'dot' ? renderDot(g) : opts.format === 'mermaid' ? renderMermaid(g) : renderAscii(g, { unicode: false });
+  const edges: [string, string][] = [];
+  for (const n of g.names) for (const c of g.children.get(n)!) edges.push([n, c]);
+  return { stages: [...g.names], edges, text };
+}

@@ -1,0 +1,51 @@
+import { lockedStage } from '../model/lock.js';
+import { selectStages } from '../model/dag.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { checkStage, type StaleReason } from './check.js';
+import { loadProject, loadProjectIfAny, resolveStageTargets, type LoadedProject } from './project.js';
+import { Workspace } from './workspace.js';
+
+export type StageState = 'up to date' | 'stale' | 'frozen';
+
+export interface StageStatus {
+  name: string;
+  state: StageState;
+  reasons: StaleReason[];
+}
+
+export interface PipelineStatusResult {
+  stages: StageStatus[];
+  /** True when no stage is stale. */
+  clean: boolean;
+}
+
+export interface PipelineStatusOptions extends CommonOptions {
+  targets?: string[];
+  environ?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Which stages are stale and why, comparing rvc.lock with the workspace as it is (a stage whose
+ * upstream is stale is judged on its own inputs, as `repro` would find them if the upstream
+ * produced the same outputs). Read-only and lock-free, like `status`; undefined when the
+ * repository has no rvc.yaml.
+ */
+export async function pipelineStatus(opts: PipelineStatusOptions = {}): Promise<PipelineStatusResult | undefined> {
+  const repo = Repo.open(opts.cwd);
+  const project = opts.targets?.length ? loadProject(repo) : loadProjectIfAny(repo);
+  if (!project) return undefined;
+  return statusOf(project, opts);
+}
+
+export function statusOf(project: LoadedProject, opts: PipelineStatusOptions = {}): PipelineStatusResult {
+  const names = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()));
+  const ws = new Workspace(project.repo);
+  const environ = opts.environ ?? process.env;
+  const stages: StageStatus[] = names.map((name) => {
+    const stage = project.graph.stages.get(name)!;
+    if (stage.frozen) return { name, state: 'frozen', reasons: [] };
+    const { reasons } = checkStage(ws, stage, lockedStage(project.lock, name), { environ });
+    return { name, state: reasons.length ? 'stale' : 'up to date', reasons };
+  });
+  return { stages, clean: stages.every((s) => s.state !== 'stale') };
+}
