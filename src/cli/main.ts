@@ -18,6 +18,11 @@ import * as config from './commands/config.js';
 import * as version from './commands/version.js';
 import * as remote from './commands/remote.js';
 import * as sync from './commands/sync.js';
+import * as stage from './commands/stage.js';
+import * as repro from './commands/repro.js';
+import * as dag from './commands/dag.js';
+import * as params from './commands/params.js';
+import * as metrics from './commands/metrics.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -29,7 +34,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version]) m.register(program);
+  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, params, metrics]) m.register(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

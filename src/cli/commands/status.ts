@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 import { plural } from '../output.js';
+import { describeReasons } from './repro.js';
 
 export function register(program: Command): void {
   withGlobals(program.command('status'), { json: true })
@@ -20,7 +21,19 @@ export function register(program: Command): void {
         return;
       }
       const r = await lib.status({ ...common, targets });
-      if (flags.json) return out.json(r);
+      // Stale stages of rvc.yaml are reported with the data when no target narrows the status.
+      const ps = targets.length ? undefined : await lib.pipelineStatus(common);
+      if (flags.json) return out.json(ps ? { ...r, pipeline: ps } : r);
+      if (ps) {
+        for (const st of ps.stages.filter((x) => x.state === 'stale')) {
+          out.info(`${st.name}:`);
+          for (const l of describeReasons(st.reasons)) out.info(`    ${l}`);
+        }
+        if (!ps.clean) out.info('Use `rvc repro` to bring the stale stages up to date.');
+        else if (ps.stages.length) out.info('Pipelines are up to date.');
+        if (r.outs.length === 0) return;
+        out.info('');
+      }
       if (r.outs.length === 0) return out.info('No data is tracked yet. Track some with `rvc add <path>`.');
       if (r.clean) return out.info('Data is up to date.');
       for (const o of r.outs) {

@@ -2,12 +2,13 @@ import { Command } from 'commander';
 import { action, withGlobals, type Ctx } from '../context.js';
 import { EXIT } from '../exit.js';
 import { plural } from '../output.js';
-import type { SyncResult } from '../../index.js';
+import type { PipelineSyncResult, SyncResult } from '../../index.js';
 
 function syncOptions(cmd: Command): Command {
   return cmd
     .argument('[targets...]', 'pointer files, tracked paths, or files inside a tracked folder (default: all)')
     .option('-r, --remote <name>', 'remote to use (default: core.remote)')
+    .option('--run-cache', 'also transfer the run-cache (earlier runs of pipeline stages and their outputs)')
     .option('-j, --jobs <n>', 'concurrent transfers (default: the remote\'s jobs, 4 × cores)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
@@ -26,14 +27,39 @@ function report(ctx: Ctx, r: SyncResult, verb: string): number {
   return EXIT.OK;
 }
 
+/**
+ * Pipeline outputs (recorded in rvc.lock, not in pointers) travel with the data when no target
+ * narrows the command; `--run-cache` adds the run-cache. The counts are merged into `r`, so one
+ * summary line covers both.
+ */
+async function pipelineSync(ctx: Ctx, dir: 'push' | 'fetch', targets: string[], r: SyncResult): Promise<PipelineSyncResult | undefined> {
+  const { lib, out, flags, common } = ctx;
+  if (targets.length && !flags.runCache) return undefined;
+  const o = {
+    ...common, runCache: !!flags.runCache,
+    ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
+  };
+  const p = dir === 'push' ? await lib.pushPipeline(o) : await lib.fetchPipeline(o);
+  r.transferred += p.transferred;
+  r.skipped += p.skipped;
+  r.failed.push(...p.failed);
+  if (flags.runCache) {
+    const entries = (n: number) => `${n} run-cache ${n === 1 ? 'entry' : 'entries'}`;
+    out.info(`${entries(p.runs.transferred)} ${dir === 'push' ? 'pushed' : 'fetched'}${p.runs.skipped ? `, ${p.runs.skipped} already there` : ''}`);
+    if (p.runs.invalid) out.warn(`${entries(p.runs.invalid)} skipped: invalid`);
+  }
+  return p;
+}
+
 export function register(program: Command): void {
   syncOptions(withGlobals(program.command('push'), { json: true }))
     .description('upload the cache objects of tracked data to a remote (only what it lacks)')
     .action(action(async (ctx, targets: string[]) => {
       const { lib, out, flags, common } = ctx;
       const r = await lib.push({ ...common, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
+      const p = await pipelineSync(ctx, 'push', targets, r);
       if (flags.json) {
-        out.json(r);
+        out.json(p ? { ...r, pipeline: p } : r);
         return r.failed.length ? EXIT.FAILURE : EXIT.OK;
       }
       return report(ctx, r, 'pushed');
@@ -43,8 +69,9 @@ export function register(program: Command): void {
     .action(action(async (ctx, targets: string[]) => {
       const { lib, out, flags, common } = ctx;
       const r = await lib.fetch({ ...common, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
+      const p = await pipelineSync(ctx, 'fetch', targets, r);
       if (flags.json) {
-        out.json(r);
+        out.json(p ? { ...r, pipeline: p } : r);
         return r.failed.length ? EXIT.FAILURE : EXIT.OK;
       }
       return report(ctx, r, 'fetched');
@@ -55,14 +82,18 @@ export function register(program: Command): void {
     .action(action(async (ctx, targets: string[]) => {
       const { lib, out, flags, common } = ctx;
       const r = await lib.pull({ ...common, targets, force: !!flags.force, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
+      const p = await pipelineSync(ctx, 'fetch', targets, r);
+      const restored = p ? await lib.checkoutPipeline(common) : undefined;
       if (flags.json) {
-        out.json(r);
+        out.json(p ? { ...r, pipeline: { ...p, checkout: restored } } : r);
         return r.failed.length || r.checkout.failed ? EXIT.FAILURE : EXIT.OK;
       }
       for (const o of r.checkout.outs) {
         if (o.error) out.error(`${o.path}: ${o.error.message}`, o.error.hint);
         else if (o.added + o.modified + o.deleted) out.info(`M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
       }
+      for (const o of restored?.restored ?? []) out.info(`A       ${o}`);
+      for (const f of restored?.failed ?? []) out.error(`${f.path}: ${f.message}`);
       const code = report(ctx, r, 'fetched');
       return code || (r.checkout.failed ? EXIT.FAILURE : EXIT.OK);
     }));

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+
+export function register(program: Command): void {
+  withGlobals(program.command('dag'), { json: true })
+    .description('show the stage graph of rvc.yaml (a tree, Graphviz DOT or Mermaid)')
+    .argument('[target]', 'show only this stage and the stages it depends on')
+    .option('--downstream', 'with a target: the stages that depend on it instead')
+    .option('--dot', 'print Graphviz DOT (`rvc dag --dot | dot -Tsvg > dag.svg`)')
+    .option('--mermaid', 'print a Mermaid flowchart (renders in GitHub and GitLab Markdown)')
+    .action(action(async ({ lib, out, flags, common }, target: string | undefined) => {
+      const r = lib.dag({
+        ...common,
+        ...(target ? { target } : {}),
+        downstream: !!flags.downstream,
+        format: flags.dot ? 'dot' : flags.mermaid ? 'mermaid' : 'ascii',
+      });
+      if (flags.json) return out.json({ stages: r.stages, edges: r.edges });
+      if (r.stages.length === 0) return out.info('No stages yet. Add one with `rvc stage add`.');
+      process.stdout.write(r.text);
+    }));
+}

@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+import { fmtValue } from './repro.js';
+
+/** Left-aligned columns separated by two spaces; the header is part of `rows`. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export function register(program: Command): void {
+  const params = program.command('params').description('compare the params stages read between git revisions and the workspace');
+  withGlobals(params.command('diff'), { json: true })
+    .description('params that differ between two revisions (default: HEAD and the workspace)')
+    .argument('[a_rev]', 'the old side (default HEAD)')
+    .argument('[b_rev]', 'the new side (default: the workspace)')
+    .option('-a, --all', 'list unchanged params too')
+    .action(action(async ({ lib, out, flags, common }, a: string | undefined, b: string | undefined) => {
+      const r = lib.paramsDiff({ ...common, ...(a ? { a } : {}), ...(b ? { b } : {}), all: !!flags.all });
+      if (flags.json) return out.json(r);
+      if (r.changes.length === 0) return out.info(`No params changed between ${r.a} and ${r.b}.`);
+      const rows = [['Path', 'Param', r.a, r.b], ...r.changes.map((c) => [c.file, c.key, fmtValue(c.old), fmtValue(c.new)])];
+      if (!flags.quiet) process.stdout.write(table(rows));
+    }));
+}

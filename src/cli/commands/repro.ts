@@ -1,0 +1,166 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+import { EXIT } from '../exit.js';
+import { plural, type Output } from '../output.js';
+import type { StaleReason, StageRunResult } from '../../index.js';
+
+/** A param or env value as the user wrote it: strings bare, everything else as JSON. */
+export function fmtValue(v: unknown): string {
+  if (v === undefined) return '(none)';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+/**
+ * One line per kind of reason, in the order checkStage found them:
+ * "changed params: lr 0.1 → 0.01, epochs 10 → 20".
+ */
+export function describeReasons(reasons: readonly StaleReason[]): string[] {
+  const groups = new Map<string, string[]>();
+  const add = (label: string, item?: string) => {
+    const g = groups.get(label) ?? [];
+    if (item !== undefined) g.push(item);
+    groups.set(label, g);
+  };
+  for (const r of reasons) {
+    switch (r.kind) {
+      case 'not-in-lock': add('not in rvc.lock (never run)'); break;
+      case 'always-changed': add('always changed'); break;
+      case 'forced': add('forced'); break;
+      case 'cmd-changed': add('changed command'); break;
+      case 'dep-changed': add('changed deps', r.path); break;
+      case 'dep-missing': add('missing deps', r.path); break;
+      case 'dep-added': add('new deps', r.path); break;
+      case 'dep-removed': add('removed deps', r.path); break;
+      case 'param-changed': add('changed params', `${r.key} ${fmtValue(r.old)} → ${fmtValue(r.new)}`); break;
+      case 'params-unreadable': add('params unreadable', r.message); break;
+      case 'env-changed': add('changed env', `${r.name} ${r.old === null ? '(unset)' : fmtValue(r.old)} → ${r.new === null ? '(unset)' : fmtValue(r.new)}`); break;
+      case 'out-missing': add('missing outs', r.path); break;
+      case 'out-modified': add('modified outs', r.path); break;
+      case 'out-not-cached': add('outs not in cache', r.path); break;
+      case 'out-added': add('new outs', r.path); break;
+      case 'out-removed': add('removed outs', r.path); break;
+      case 'upstream': add(`upstream stage '${r.stage}' would run`); break;
+    }
+  }
+  return [...groups].map(([label, items]) => (items.length ? `${label}: ${items.join(', ')}` : label));
+}
+
+/** Splits a stage's output into lines and prefixes each with `[stage]` (for -j > 1). */
+class Prefixer {
+  private readonly partial = new Map<string, string>();
+  constructor(private readonly write: (stream: 'stdout' | 'stderr', s: string) => void) {}
+  push(stage: string, chunk: Buffer, stream: 'stdout' | 'stderr'): void {
+    const key = `${stream}\0${stage}`;
+    const text = (this.partial.get(key) ?? '') + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.partial.set(key, lines.pop()!);
+    if (lines.length) this.write(stream, lines.map((l) => `[${stage}] ${l}\n`).join(''));
+  }
+  flush(stage: string): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const key = `${stream}\0${stage}`;
+      const rest = this.partial.get(key);
+      if (rest) this.write(stream, `[${stage}] ${rest}\n`);
+      this.partial.delete(key);
+    }
+  }
+}
+
+function reportFailure(out: Output, r: StageRunResult): void {
+  if (r.error) {
+    out.error(`stage '${r.name}' failed: ${r.error.message}`, r.error.hint);
+    return;
+  }
+  const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+  out.error(`stage '${r.name}' failed: \`${r.failedCmd}\` ${how}`);
+  if (r.stderrTail && r.stderrTail.trim() !== '') {
+    process.stderr.write(`  stderr (last lines):\n${r.stderrTail.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
+  }
+}
+
+export function register(program: Command): void {
+  withGlobals(program.command('repro'), { json: true })
+    .description('run the stages of rvc.yaml whose inputs changed, upstream first, and record them in rvc.lock')
+    .argument('[targets...]', 'stage names, foreach groups or output paths (default: every stage)')
+    .option('-f, --force', 'run the selected stages even if nothing changed')
+    .option('-s, --single-item', 'only the targets, not the stages they depend on')
+    .option('--downstream', 'the targets and every stage that depends on them')
+    .option('--dry', 'show what would run, and why; run nothing')
+    .option('-k, --keep-going', 'after a failure, go on with stages that do not depend on it')
+    .option('-j, --jobs <n>', 'run up to N independent stages at once', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
+      return n;
+    })
+    .option('--no-run-cache', 'always run commands; never restore outputs from earlier runs')
+    .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+      const jobs = (flags.jobs as number | undefined) ?? 1;
+      const json = !!flags.json;
+      const write = (stream: 'stdout' | 'stderr', s: string) => {
+        // Keep stdout for the JSON document; with -q the commands' own stdout is dropped.
+        if (stream === 'stdout' && flags.quiet) return;
+        (json || stream === 'stderr' ? process.stderr : process.stdout).write(s);
+      };
+      const prefixer = jobs > 1 ? new Prefixer(write) : undefined;
+      const tag = (stage: string) => (jobs > 1 ? `[${stage}] ` : '');
+      const r = await lib.repro({
+        ...common,
+        targets,
+        force: !!flags.force,
+        single: !!flags.singleItem,
+        downstream: !!flags.downstream,
+        dry: !!flags.dry,
+        keepGoing: !!flags.keepGoing,
+        jobs,
+        noRunCache: flags.runCache === false,
+        onStageStart: (e) => {
+          if (flags.dry) return;
+          out.info(`${tag(e.stage)}Running stage '${e.stage}':`);
+          for (const l of describeReasons(e.reasons)) out.detail(`${tag(e.stage)}  because: ${l}`);
+        },
+        onCommand: (stage, cmd) => out.info(`${tag(stage)}> ${cmd}`),
+        onStageOutput: (stage, chunk, stream) => {
+          if (prefixer) prefixer.push(stage, chunk, stream);
+          else write(stream, chunk.toString('utf8'));
+        },
+        onStageWait: (stage, holder) => out.warn(`stage '${stage}': waiting for ${holder} to finish with its outputs…`),
+        onStageEnd: (s) => {
+          prefixer?.flush(s.name);
+          switch (s.status) {
+            case 'up to date': out.info(`Stage '${s.name}' didn't change, skipping`); break;
+            case 'frozen': out.info(`Stage '${s.name}' is frozen, skipping`); break;
+            case 'restored': out.info(`Stage '${s.name}' is cached — restored outputs`); break;
+            case 'would run': {
+              out.info(`Would run stage '${s.name}':`);
+              for (const l of describeReasons(s.reasons)) out.info(`    ${l}`);
+              break;
+            }
+            case 'failed': if (!json) reportFailure(out, s); break;
+            case 'skipped': if (s.blockedBy) out.warn(`stage '${s.name}' skipped: upstream stage '${s.blockedBy}' failed`); break;
+            default: break;
+          }
+        },
+      });
+      if (json) out.json(r);
+      if (r.interrupted) {
+        out.error('interrupted: the running commands were stopped', 'rvc.lock holds the entries of the stages that finished; run `rvc repro` again to go on');
+        return EXIT.INTERRUPTED;
+      }
+      if (r.failed) {
+        const names = r.stages.filter((s) => s.status === 'failed').map((s) => s.name);
+        const notRun = r.stages.filter((s) => s.status === 'skipped').length;
+        out.error(`${plural(r.failed, 'stage')} failed: ${names.join(', ')}${notRun ? ` (${plural(notRun, 'stage')} not run)` : ''}`,
+          flags.keepGoing || notRun === 0 ? 'fix the command and run `rvc repro` again' : 'fix the command and run `rvc repro` again; `-k` goes on with independent stages');
+        return EXIT.FAILURE;
+      }
+      if (r.lockChanged) {
+        out.info('');
+        out.info('To track the changes with git, run:');
+        out.info(`    git add rvc.lock${r.gitignores.length ? ` ${r.gitignores.join(' ')}` : ''}`);
+      } else if (!flags.dry && r.stages.every((s) => s.status === 'up to date' || s.status === 'frozen')) {
+        out.info('Data and pipelines are up to date.');
+      }
+      return EXIT.OK;
+    }));
+}
