@@ -49,24 +49,30 @@ export class ChildGroup {
   }
 
   /**
-   * Sends `signal` to every running group; what is still running `graceMs` later gets SIGKILL.
+   * Sends `signal` to every running group, SIGTERM a second later to what still runs (the
+   * background jobs of a non-interactive shell ignore SIGINT), and SIGKILL after `graceMs`.
    * A second call (a second Ctrl-C) kills at once.
    */
-  stop(signal: NodeJS.Signals, graceMs = 3000): void {
+  stop(signal: NodeJS.Signals, graceMs = 5000): void {
     const again = this.stopped;
     this.stopped = true;
     for (const c of this.running) killGroup(c, again ? 'SIGKILL' : signal);
-    if (!again && this.running.size > 0) {
-      this.escalation = setTimeout(() => {
-        for (const c of this.running) killGroup(c, 'SIGKILL');
-      }, graceMs);
-      this.escalation.unref();
-    }
+    if (again || this.running.size === 0) return;
+    const term = setTimeout(() => {
+      for (const c of this.running) killGroup(c, 'SIGTERM');
+    }, Math.min(1000, graceMs));
+    term.unref();
+    this.escalation = setTimeout(() => {
+      for (const c of this.running) killGroup(c, 'SIGKILL');
+    }, graceMs);
+    this.escalation.unref();
   }
 }
 
 function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {
-  if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
+  // The shell may have exited while programs it started still hold the group (and our pipes):
+  // the group is signalled as long as the child is running, i.e. until its pipes close.
+  if (c.pid === undefined) return;
   try {
     process.kill(-c.pid, signal);
   } catch {
