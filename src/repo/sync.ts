@@ -94,8 +94,8 @@ function childrenUnder(repo: Repo, tracked: TrackedOut, subpaths: string[], path
 }
 
 /** Downloads one object (a manifest) without its children, verified like every download. */
-async function fetchOne(repo: Repo, remote: Remote, oid: string): Promise<void> {
-  if (repo.odb.hasSync(oid)) return;
+async function fetchOne(repo: Repo, remote: Remote, oid: string): Promise<boolean> {
+  if (repo.odb.hasSync(oid)) return false;
   const tmp = path.join(repo.odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
   try {
     await remote.download(objectKey(repo.odb.algo, oid), tmp);
@@ -108,6 +108,7 @@ async function fetchOne(repo: Repo, remote: Remote, oid: string): Promise<void> 
       hint: 'the remote object is damaged; push it again from a machine that has the data',
     });
   }
+  return true;
 }
 
 /** Uploads the cache objects of the targets that the remote lacks. Trees go after their files. */
@@ -136,9 +137,10 @@ export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
   try {
     const oids = [...w.whole];
     const early: SyncResult['failed'] = [];
+    let manifests = 0;
     for (const p of w.partial) {
       try {
-        await fetchOne(repo, remote, p.tracked.out.oid);
+        if (await fetchOne(repo, remote, p.tracked.out.oid)) manifests++;
         oids.push(...childrenUnder(repo, p.tracked, p.subpaths, w.paths));
       } catch (e) {
         if (!isRvcError(e)) throw e;
@@ -150,6 +152,7 @@ export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const res = toSyncResult(name, r, w.paths);
+    res.transferred += manifests;
     res.failed.unshift(...early);
     return res;
   } finally {

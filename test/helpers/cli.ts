@@ -1,4 +1,4 @@
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +17,36 @@ export interface RunResult {
 export function rvc(cwd: string, args: string[], env: Record<string, string> = {}): RunResult {
   const r = spawnSync(process.execPath, [RVC_BIN, ...args], {
     cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 1 << 28,
+    // A hung rvc must fail the test, not block the whole run.
+    timeout: 120_000, killSignal: 'SIGKILL',
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr + (r.error ? `\n[runner] ${r.error.message}` : '') };
+}
+
+/**
+ * Runs rvc without blocking this process's event loop: needed whenever the test itself serves
+ * the requests rvc makes (an in-process fake server or fault proxy).
+ */
+export function rvcAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RVC_BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+export async function rvcAsyncOk(cwd: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const r = await rvcAsync(cwd, args, env);
+  if (r.code !== 0) throw new Error(`rvc ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
 }
 
 /** Runs rvc and fails the test with its output if it does not exit 0. */

@@ -23,6 +23,8 @@ export interface S3Server {
   endpoint: string;
   port: number;
   bucket: string;
+  /** The server's storage folder (objects are files below `<dir>/<bucket>/`). */
+  dir: string;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
     endpoint: `http://127.0.0.1:${port}`,
     port,
     bucket: buckets[0]!,
+    dir,
     async stop() {
       child.stdin!.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
