@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { RvcError, fromFsError } from '../errors.js';
+import { isTempName } from './atomic.js';
 
 export const IGNORE_FILE = '.rvcignore';
 /** Names never treated as data: version-control and rvc's own folders. */
@@ -107,6 +108,8 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkEntry[] {
     for (const d of ents) {
       const name = d.name;
       if (ALWAYS_SKIPPED.has(name)) continue;
+      // rvc's own temp files (a killed checkout can leave one beside its target) are not data.
+      if (name.charCodeAt(0) === 46 /* . */ && name.endsWith('.tmp') && isTempName(name)) continue;
       const rel = relDir ? `${relDir}/${name}` : name;
       const repoRel = repoRelDir ? `${repoRelDir}/${name}` : name;
       const abs = path.join(absDir, name);
