@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseLock, serializeLock, withStage, emptyLock, type Lock, type LockStage } from '../model/lock.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
-import { acquireLock } from '../fsutil/lockfile.js';
+import { RvcError, isRvcError } from '../errors.js';
+import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import { LOCK_FILE, lockStamp, type FileStamp } from './project.js';
@@ -51,27 +52,40 @@ export async function writeLockEntry(
  * cannot each hold one and wait for the other.
  */
 export async function lockOutputs(
-  repo: Repo, stage: string, outs: readonly string[], onWait?: (holder: string) => void,
+  repo: Repo, stage: string, outs: readonly string[], opts: { onWait?: (holder: string) => void; stopped?: () => boolean } = {},
 ): Promise<() => void> {
   const dir = path.join(repo.tmpDir, 'locks');
   fs.mkdirSync(dir, { recursive: true });
   const keys = [...new Set([`stage:${stage}`, ...outs.map((o) => `out:${o}`)])].sort();
   const releases: (() => void)[] = [];
-  try {
-    for (const k of keys) {
-      releases.push(await acquireLock(path.join(dir, hashBuffer('blake3', k).slice(0, 32)), {
-        command: `rvc repro (stage '${stage}')`,
-        // A training run can take days; the other process's stage finishes when it finishes.
-        waitMs: Number.POSITIVE_INFINITY,
-        pollMs: 200,
-        onWait: (h) => onWait?.(h ? `${h.command}, pid ${h.pid}` : 'another rvc process'),
-      }));
-    }
-  } catch (e) {
-    for (const r of releases.reverse()) r();
-    throw e;
-  }
-  return () => {
+  const releaseAll = () => {
     for (const r of releases.reverse()) r();
   };
+  let told = false;
+  try {
+    for (const k of keys) {
+      const file = path.join(dir, hashBuffer('blake3', k).slice(0, 32));
+      // A training run can take days: wait as long as the other process's stage runs, but
+      // poll here rather than inside acquireLock, so a Ctrl-C while waiting is heard.
+      for (;;) {
+        try {
+          releases.push(await acquireLock(file, { command: `rvc repro (stage '${stage}')`, waitMs: 0 }));
+          break;
+        } catch (e) {
+          if (!isRvcError(e, 'LOCKED')) throw e;
+          if (opts.stopped?.()) throw new RvcError('INTERRUPTED', `interrupted while waiting for the outputs of stage '${stage}'`);
+          if (!told) {
+            told = true;
+            const h = e.details as LockHolder | undefined;
+            opts.onWait?.(h ? `${h.command}, pid ${h.pid}` : 'another rvc process');
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+  } catch (e) {
+    releaseAll();
+    throw e;
+  }
+  return releaseAll;
 }

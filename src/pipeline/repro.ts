@@ -75,6 +75,7 @@ export interface ReproOptions extends CommonOptions {
   environ?: NodeJS.ProcessEnv;
   /** Stop running commands on SIGINT/SIGTERM during the run (default true). */
   handleSignals?: boolean;
+  /** A stage's commands are about to run (not called for outputs restored from the cache). */
   onStageStart?: (e: StageStartEvent) => void;
   onCommand?: (stage: string, cmd: string) => void;
   onStageOutput?: (stage: string, chunk: Buffer, stream: OutputStream) => void;
@@ -213,7 +214,15 @@ class Runner {
     if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
 
     const outs = allOutputs(stage);
-    const release = await lockOutputs(this.repo, name, outs.map((o) => o.repoPath), (h) => this.opts.onStageWait?.(name, h));
+    let release: () => void;
+    try {
+      release = await lockOutputs(this.repo, name, outs.map((o) => o.repoPath), {
+        onWait: (h) => this.opts.onStageWait?.(name, h), stopped: () => this.interrupted,
+      });
+    } catch (e) {
+      if (isRvcError(e, 'INTERRUPTED')) return { name, status: 'interrupted', reasons: check.reasons };
+      throw e;
+    }
     const started = Date.now();
     try {
       if (this.interrupted) return { name, status: 'interrupted', reasons: check.reasons };
@@ -243,14 +252,12 @@ class Runner {
       const locked = lockedStage(this.lock, name);
       if (cacheable && !this.opts.force && !this.opts.noRunCache && locked && reasons.every((r) => r.kind === 'out-missing')
         && this.restorable(stage, locked)) {
-        this.opts.onStageStart?.({ stage: name, cmd: [...stage.cmd], reasons });
         await this.restore(stage, locked, { ...entryBase, outs: locked.outs });
         return { name, status: 'restored', reasons, durationMs: Date.now() - started };
       }
       if (cacheable && !this.opts.force && !this.opts.noRunCache) {
         const cached = readRunEntry(this.repo, algo, key);
         if (cached && this.restorable(stage, cached)) {
-          this.opts.onStageStart?.({ stage: name, cmd: [...stage.cmd], reasons });
           await this.restore(stage, cached, { ...entryBase, outs: cached.outs });
           return { name, status: 'restored', reasons, durationMs: Date.now() - started };
         }

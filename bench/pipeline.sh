@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# bench/pipeline.sh: what a no-op `rvc repro` and `rvc status` cost on big pipelines.
+#
+# Run it (node, git and bash only):
+#
+#   node node_modules/typescript/bin/tsc -p tsconfig.json   # build dist/ once
+#   bash bench/pipeline.sh
+#
+# Projects (bench/pipeline-gen.mjs): STAGES trivial stages (`cp`), each with a small dependency
+# and a small output,
+#   chain   s000 → s001 → … (each reads the output of the one before)
+#   fanout  one stage, then STAGES-1 stages each reading its output and an input of their own
+# Each project is filled by one `rvc repro`; then, after one warm-up run of each, RUNS timed
+# runs of a no-op `rvc repro` and of `rvc status`. Process start is measured too:
+#   rvc --version          node start-up and argument parsing, no library loaded
+#   rvc status (empty)     the same plus loading the library, in a repository with no pipeline
+# "per stage" is (median − `rvc --version`) / STAGES, the cost beyond process start.
+#
+# Targets: a no-op repro costs at most 2× the status of the same project, and both stay under
+# 1 ms per stage beyond process start.
+#
+# Wall time is what users wait for, but it swings when the machine is busy; CPU time (user +
+# system of the rvc process) is reported beside it and is the steadier figure on a shared host.
+#
+# Results: Markdown on stdout and in bench/out/pipeline.md; progress on stderr.
+#
+# Environment:
+#   RVC=...        the rvc command (default: node "$(dirname "$0")/../dist/cli/main.js")
+#   BENCH_DIR=...  where the temporary work folder is made (default /tmp); removed at exit
+#   RUNS=5         timed runs per operation; the median is reported
+#   STAGES=200     stages per project
+
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+RVC_FROM_ENV=${RVC:-}
+RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+RUNS=${RUNS:-5}
+STAGES=${STAGES:-200}
+OUT_DIR=$HERE/out
+
+case "${1:-}" in
+  -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  '') ;;
+  *) echo "pipeline.sh: no arguments expected (see --help)" >&2; exit 2 ;;
+esac
+
+log() { printf '%s\n' "$*" >&2; }
+rvc() { eval "$RVC"' "$@"'; }
+
+command -v git >/dev/null || { log "pipeline.sh: git is required"; exit 2; }
+command -v node >/dev/null || { log "pipeline.sh: node is required"; exit 2; }
+if [ -z "$RVC_FROM_ENV" ] && [ ! -f "$ROOT/dist/cli/main.js" ]; then
+  log "pipeline.sh: $ROOT/dist/cli/main.js is missing; build it first: node node_modules/typescript/bin/tsc -p tsconfig.json"
+  exit 2
+fi
+
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-pipeline.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# One run of `rvc ARGS` in DIR; prints "wall_ms cpu_ms".
+once() {
+  local dir=$1; shift
+  local t
+  t=$( { TIMEFORMAT='%R %U %S'; time (cd "$dir" && rvc "$@" >/dev/null 2>&1); } 2>&1 )
+  awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.1f %.1f\n", a[1] * 1000, (a[2] + a[3]) * 1000 }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# measure DIR ARGS…: one warm-up, RUNS timed runs; prints "wall_median cpu_median".
+measure() {
+  local dir=$1; shift
+  once "$dir" "$@" >/dev/null
+  local runs=()
+  for ((i = 0; i < RUNS; i++)); do runs+=("$(once "$dir" "$@")"); done
+  local wall cpu
+  wall=$(printf '%s\n' "${runs[@]}" | awk '{ print $1 }' | median)
+  cpu=$(printf '%s\n' "${runs[@]}" | awk '{ print $2 }' | median)
+  echo "$wall $cpu"
+}
+
+new_repo() {
+  local dir=$1
+  mkdir -p "$dir"
+  git -C "$dir" init -q -b main
+  git -C "$dir" config user.email bench@example.com
+  git -C "$dir" config user.name bench
+  (cd "$dir" && rvc init -q)
+}
+
+log "process start…"
+new_repo "$WORK/empty"
+read -r V_WALL V_CPU < <(measure "$WORK/empty" --version)
+read -r E_WALL E_CPU < <(measure "$WORK/empty" status)
+
+ROWS=()
+for shape in chain fanout; do
+  dir=$WORK/$shape
+  new_repo "$dir"
+  node "$HERE/pipeline-gen.mjs" "$dir" "$shape" "$STAGES"
+  log "$shape: filling ($STAGES stages)…"
+  start=$(date +%s%N)
+  (cd "$dir" && rvc repro -q)
+  fill_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  (cd "$dir" && git add -A && git commit -qm bench)
+  log "$shape: no-op repro and status…"
+  read -r R_WALL R_CPU < <(measure "$dir" repro -q)
+  read -r S_WALL S_CPU < <(measure "$dir" status -q)
+  # The no-op must really be one: status reports nothing stale.
+  if ! (cd "$dir" && rvc status --json | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>process.exit(JSON.parse(s).pipeline.clean?0:1))'); then
+    log "pipeline.sh: $shape is not up to date after repro"; exit 1
+  fi
+  ROWS+=("$shape $fill_ms $R_WALL $R_CPU $S_WALL $S_CPU")
+done
+
+mkdir -p "$OUT_DIR"
+{
+  echo "### rvc pipelines: no-op \`repro\` and \`status\`, $STAGES stages"
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| machine | $(nproc) cores, $(uname -sr), node $(node --version), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') |"
+  echo "| timing | bash \`time\`, median of $RUNS runs after one warm-up; wall / CPU (user + sys) in ms |"
+  echo "| process start | \`rvc --version\` $V_WALL / $V_CPU; \`rvc status\` in an empty repository $E_WALL / $E_CPU |"
+  echo
+  echo "| project | fill (first repro) | no-op \`repro\` | \`status\` | repro ÷ status (≤ 2) | repro per stage beyond start (≤ 1 ms) | status per stage beyond start (≤ 1 ms) |"
+  echo "|---|---|---|---|---|---|---|"
+  for row in "${ROWS[@]}"; do
+    read -r shape fill rw rc sw sc <<<"$row"
+    awk -v shape="$shape" -v n="$STAGES" -v fill="$fill" -v rw="$rw" -v rc="$rc" -v sw="$sw" -v sc="$sc" -v vw="$V_WALL" -v vc="$V_CPU" '
+      function mark(ok) { return ok ? "✓" : "✗" }
+      BEGIN {
+        ratio_w = rw / sw; ratio_c = rc / sc
+        prw = (rw - vw) / n; prc = (rc - vc) / n; psw = (sw - vw) / n; psc = (sc - vc) / n
+        printf "| %s | %.1f s | %.0f / %.0f ms | %.0f / %.0f ms | %.2f %s / %.2f %s | %.2f %s / %.2f %s ms | %.2f %s / %.2f %s ms |\n",
+          shape, fill / 1000, rw, rc, sw, sc, ratio_w, mark(ratio_w <= 2), ratio_c, mark(ratio_c <= 2),
+          prw, mark(prw <= 1), prc, mark(prc <= 1), psw, mark(psw <= 1), psc, mark(psc <= 1)
+      }'
+  done
+  echo
+  echo "Each cell: wall / CPU, each marked against its target. On a busy host wall time includes waiting for a core; CPU time does not."
+} | tee "$OUT_DIR/pipeline.md"
