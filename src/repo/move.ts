@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import fse from 'fs-extra';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
@@ -28,7 +29,8 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
     if (fs.existsSync(dstAbs)) throw new RvcError('PATH_OVERLAPS', `'${dstRel}' already exists`, { path: dstRel, hint: 'choose a new name' });
     const newPointer = `${dstRel}${POINTER_EXT}`;
     fs.mkdirSync(path.dirname(dstAbs), { recursive: true });
-    if (fs.existsSync(t.abs)) fs.renameSync(t.abs, dstAbs);
+    // fs-extra falls back to copy + remove when the destination is on another filesystem.
+    if (fs.existsSync(t.abs)) fse.moveSync(t.abs, dstAbs);
     const pointer = { ...t.pointer, outs: [{ ...t.out, path: path.posix.basename(dstRel) }] };
     repo.writePointer(newPointer, pointer);
     if (newPointer !== t.pointerFile) fs.rmSync(path.join(repo.root, t.pointerFile), { force: true });
