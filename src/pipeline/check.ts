@@ -1,6 +1,6 @@
 import { RvcError } from '../errors.js';
 import { cmdEquals, type LockFileEntry, type LockStage } from '../model/lock.js';
-import { compareStrings, deepEqual, diffParams, selectParams, type ParamsByFile } from '../model/params.js';
+import { compareStrings, diffParams, selectParams, setOwn, type ParamsByFile } from '../model/params.js';
 import { allOutputs, resolveEnv, type Stage } from '../model/pipeline.js';
 import { entryFromBuilt, type Workspace } from './workspace.js';
 
@@ -57,7 +57,7 @@ export function currentParams(ws: Workspace, stage: Stage): ParamsByFile {
   for (const p of stage.params) {
     const obj = ws.paramsFile(p.repoPath);
     const vals = selectParams(obj, p.keys, p.repoPath);
-    Object.defineProperty(out, p.repoPath, { value: vals, enumerable: true, writable: true, configurable: true });
+    setOwn(out, p.repoPath, vals);
   }
   return out;
 }
@@ -157,11 +157,4 @@ export function checkStage(ws: Workspace, stage: Stage, locked: LockStage | unde
   if (blocker) res.blocker = blocker;
   else res.inputs = { deps, params, env };
   return res;
-}
-
-/** True when the recorded inputs of a lock entry equal `inputs` (used to trust a run-cache entry). */
-export function sameInputs(entry: LockStage, inputs: StageInputs): boolean {
-  const a = new Map(entry.deps.map((d) => [d.path, d.oid]));
-  if (a.size !== inputs.deps.length || inputs.deps.some((d) => a.get(d.path) !== d.oid)) return false;
-  return deepEqual(entry.params, inputs.params) && deepEqual(entry.env, inputs.env);
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, errnoCode } from '../errors.js';
+import { RvcError } from '../errors.js';
 import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import { canonicalStage, parseLock, LOCK_SCHEMA, type LockStage } from '../model/lock.js';
 import { isPlainObject } from '../model/yaml.js';
@@ -69,8 +69,8 @@ export function readRunEntry(repo: Repo, algo: HashAlgo, key: string): LockStage
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
+  } catch {
+    // none, or unreadable: either way the stage runs
     return undefined;
   }
   try {
