@@ -28,7 +28,7 @@ const lockWrites = new Mutex();
  */
 export async function writeLockEntry(
   repo: Repo, name: string, entry: LockStage, opts: CommonOptions, alsoUnderLock?: () => void,
-): Promise<{ lock: Lock; stamp: FileStamp | undefined }> {
+): Promise<{ lock: Lock; stamp: FileStamp | undefined; changed: boolean }> {
   return lockWrites.run(() => repo.withLock(`rvc repro (writing ${LOCK_FILE})`, opts, () => {
     const abs = path.join(repo.root, LOCK_FILE);
     let text = '';
@@ -40,8 +40,11 @@ export async function writeLockEntry(
     const lock = text.trim() === '' ? emptyLock() : parseLock(text, LOCK_FILE);
     const next = withStage(lock, name, entry);
     alsoUnderLock?.();
-    writeFileAtomic(abs, serializeLock(next));
-    return { lock: next, stamp: lockStamp(repo) };
+    const out = serializeLock(next);
+    // A restored stage usually gets back the very entry it had: leave the file (and its mtime) alone.
+    if (out === text) return { lock: next, stamp: lockStamp(repo), changed: false };
+    writeFileAtomic(abs, out);
+    return { lock: next, stamp: lockStamp(repo), changed: true };
   }));
 }
 

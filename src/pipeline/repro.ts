@@ -399,7 +399,7 @@ class Runner {
     });
     this.lock = r.lock;
     this.stamp = r.stamp;
-    this.lockChanged = true;
+    if (r.changed) this.lockChanged = true;
   }
 
   /** With a link type other than copy, cached outputs become links to the cache, as after `rvc add`. */
