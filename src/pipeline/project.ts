@@ -23,8 +23,30 @@ export const LOCK_FILE = 'rvc.lock';
 const PARSE_CACHE = 'pipeline-parsed.json';
 const PARSE_CACHE_VERSION = 1;
 
+/**
+ * The parsers' own files (compiled), by size and mtime: an upgraded or rebuilt rvc may parse
+ * the same text into a different shape, so its cache entries must not be taken for ours.
+ */
+const PARSER_MODULES = ['pipeline', 'template', 'lock', 'params', 'yaml'];
+let codeStampMemo: string | undefined;
+function codeStamp(): string {
+  if (codeStampMemo === undefined) {
+    codeStampMemo = PARSER_MODULES.map((m) => {
+      try {
+        const st = fs.statSync(new URL(`../model/${m}.js`, import.meta.url));
+        return `${st.size}:${st.mtimeMs}`;
+      } catch {
+        return '?';
+      }
+    }).join(',');
+  }
+  return codeStampMemo;
+}
+
 interface ParseCache {
   v: number;
+  /** codeStamp() of the rvc that wrote it. */
+  code?: string;
   pipeline?: { key: string; vars: Record<string, string | null>; value: Pipeline };
   lock?: { key: string; value: Lock };
 }
@@ -49,11 +71,11 @@ function textKey(algoText: string): string {
 function readParseCache(repo: Repo): ParseCache {
   try {
     const c = JSON.parse(fs.readFileSync(path.join(repo.tmpDir, PARSE_CACHE), 'utf8')) as ParseCache;
-    if (c && c.v === PARSE_CACHE_VERSION) return c;
+    if (c && c.v === PARSE_CACHE_VERSION && c.code === codeStamp()) return c;
   } catch {
     // missing or damaged: parse again
   }
-  return { v: PARSE_CACHE_VERSION };
+  return { v: PARSE_CACHE_VERSION, code: codeStamp() };
 }
 
 /**
