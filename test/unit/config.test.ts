@@ -1,16 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseConfigLayer, mergeConfig, setConfigKey, serializeConfigLayer, resolveConfigKey } from '../../src/model/config.js';
-import { RvcError } from '../../src/errors.js';
+import { codeOf as code } from '../helpers/errors.js';
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RvcError);
-    return (e as RvcError).code;
-  }
-  return undefined;
-}
 
 describe('config', () => {
   it('parses, merges local over tracked, and applies defaults', () => {

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RvcError } from '../../src/errors.js';
+import { rvcError } from '../helpers/errors.js';
 import { parsePipeline, type Stage } from '../../src/model/pipeline.js';
 import {
   ASCII_MAX_DEPTH, ancestors, buildGraph, descendants, levels, missingDeps, producerOf, renderAscii, renderDot, renderMermaid,
   Scheduler, selectStages, topoOrder, type Graph,
 } from '../../src/model/dag.js';
 
-function rvcError(fn: () => unknown): RvcError {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof RvcError)) throw e;
-    return e;
-  }
-  throw new Error('expected an RvcError');
-}
 
 /** Stages from a compact spec: name → [deps, outs]. */
 function stages(spec: Record<string, [string[], string[]]>): Stage[] {

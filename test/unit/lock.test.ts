@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { RvcError } from '../../src/errors.js';
+import { rvcError } from '../helpers/errors.js';
 import {
   cmdEquals, emptyLock, lockCmd, lockedStage, parseLock, serializeLock, withoutStage, withStage,
   type Lock, type LockFileEntry, type LockStage,
 } from '../../src/model/lock.js';
 
-function rvcError(fn: () => unknown): RvcError {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof RvcError)) throw e;
-    return e;
-  }
-  throw new Error('expected an RvcError');
-}
 
 const H1 = 'a'.repeat(64);
 const H2 = 'b'.repeat(64);

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RvcError } from '../../src/errors.js';
+import { rvcError } from '../helpers/errors.js';
 import {
   canonicalJson, deepEqual, diffMetrics, diffParams, flattenValues, getByDotPath, locateJsonError,
   parseParamsFile, parseYamlLocated, selectParams, sortKeysDeep, splitKeyPath,
 } from '../../src/model/params.js';
 
-function rvcError(fn: () => unknown): RvcError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RvcError);
-    return e as RvcError;
-  }
-  throw new Error('expected an RvcError');
-}
 
 describe('parseParamsFile', () => {
   it('reads YAML by extension (.yaml and .yml)', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parse as parseYamlPlain } from 'yaml';
 import { RvcError } from '../../src/errors.js';
+import { rvcError } from '../helpers/errors.js';
 import {
   addStage, allOutputs, isStrictlyInside, joinRepoPath, normalizePath, parsePipeline, pathsOverlap, removeStage,
   resolveEnv, serializePipeline, stageFingerprint, stageInputs, stageToDef, STAGE_FIELDS, type Stage,
@@ -14,15 +15,6 @@ import { parseParamsFile } from '../../src/model/params.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'pipelines');
 
-function rvcError(fn: () => unknown): RvcError {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof RvcError)) throw e;
-    return e;
-  }
-  throw new Error('expected an RvcError');
-}
 
 const parse = (text: string, opts = {}) => parsePipeline(text, 'rvc.yaml', opts);
 const one = (body: string): Stage => {

@@ -1,18 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { parsePointer, serializePointer } from '../../src/model/pointer.js';
 import { RvcError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
 const OID = 'a'.repeat(64);
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RvcError);
-    return (e as RvcError).code;
-  }
-  return undefined;
-}
 
 describe('pointer format', () => {
   it('round-trips a file and a folder pointer canonically', () => {

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RvcError } from '../../src/errors.js';
+import { rvcError } from '../helpers/errors.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, hasTemplate, matrixExpansions, parseTemplate,
   resolveString, resolveValue, MAX_GENERATED_STAGES, MAX_STRING_LENGTH, type Context,
 } from '../../src/model/template.js';
 
-function rvcError(fn: () => unknown): RvcError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RvcError);
-    return e as RvcError;
-  }
-  throw new Error('expected an RvcError');
-}
 
 const where = { file: 'rvc.yaml', stage: 'train', line: 7 };
 const ctx: Context = {

@@ -1,20 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { parseTree, serializeTree, diffTrees, type TreeEntry } from '../../src/model/tree.js';
-import { RvcError } from '../../src/errors.js';
+import { rvcError as err } from '../helpers/errors.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 
-function err(fn: () => unknown): RvcError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RvcError);
-    return e as RvcError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('tree manifest', () => {
   it('serializes canonically whatever the input order, and parses back', () => {
