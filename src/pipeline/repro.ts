@@ -243,8 +243,9 @@ class Runner {
       });
       const key = runKey(algo, fp.text);
       // Outputs that are not cached, or that the command updates in place, cannot be restored
-      // from a previous run; always_changed stages must run by definition.
-      const cacheable = !stage.alwaysChanged && outs.every((o) => o.cache && !o.persist);
+      // from a previous run; always_changed stages must run by definition; a stage without
+      // outputs runs for its side effects, which no cache can replay.
+      const cacheable = !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist);
       const entryBase = { cmd: lockCmd(stage.cmd), deps: inputs.deps, params: inputs.params, env: inputs.env };
 
       // Only outputs are missing and rvc.lock's record of them is in the cache: the inputs are
