@@ -34,7 +34,7 @@ export function action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promis
     const flags = cmd.optsWithGlobals() as GlobalFlags & Record<string, unknown>;
     const out = new Output(flags);
     const lib = await import('../index.js');
-    const progress = out.progress();
+    const progress = await out.progress();
     const lockWait = process.env.RVC_LOCK_WAIT ? Number(process.env.RVC_LOCK_WAIT) * 1000 : undefined;
     const common: CommonOptions = {
       ...(progress ? { onProgress: progress } : {}),

@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { ProgressEvent, ProgressFn } from '../index.js';
 
 export interface GlobalFlags {
@@ -10,7 +10,9 @@ export interface GlobalFlags {
 /** Everything the CLI writes goes through here, so -q, -v, --json and NO_COLOR apply everywhere. */
 export class Output {
   readonly color: boolean;
-  private bar?: cliProgress.SingleBar;
+  private bar?: SingleBar;
+  /** Loaded only when a bar can be shown (stderr is a TTY), to keep scripted runs' start-up short. */
+  private barLib?: typeof import('cli-progress');
   private barPhase?: string;
   private firstEventAt = 0;
 
@@ -59,8 +61,9 @@ export class Output {
    * A progress callback for the library. On a TTY (and not -q), a bar appears once work has gone
    * on for about a second, so quick commands print nothing extra.
    */
-  progress(): ProgressFn | undefined {
+  async progress(): Promise<ProgressFn | undefined> {
     if (this.flags.quiet || !process.stderr.isTTY) return undefined;
+    this.barLib = (await import('cli-progress')).default;
     return (e: ProgressEvent) => this.onProgress(e);
   }
 
@@ -69,7 +72,8 @@ export class Output {
     if (!this.firstEventAt) this.firstEventAt = now;
     if (!this.bar && now - this.firstEventAt < 1000) return;
     if (this.bar && this.barPhase !== e.phase) this.stopBar();
-    if (!this.bar) {
+    if (!this.bar && this.barLib) {
+      const cliProgress = this.barLib;
       this.bar = new cliProgress.SingleBar({
         stream: process.stderr,
         format: `${e.phase.padEnd(9)} [{bar}] {percentage}% | {value}/{total} | {bytesDone} | {rate} | ETA {eta_formatted}`,
@@ -82,6 +86,7 @@ export class Output {
       this.barPhase = e.phase;
       this.bar.start(e.total ?? 0, e.done, { bytesDone: fmtBytes(e.bytes ?? 0), rate: '' });
     }
+    if (!this.bar) return;
     const secs = Math.max(0.001, (now - this.firstEventAt) / 1000);
     if (e.total !== undefined) this.bar.setTotal(e.total);
     this.bar.update(e.done, {

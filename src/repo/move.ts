@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import fse from 'fs-extra';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
@@ -16,6 +15,8 @@ export interface MoveResult {
 /** Renames tracked data and its pointer together, keeping .gitignore lines right. */
 export async function move(src: string, dst: string, opts: CommonOptions = {}): Promise<MoveResult> {
   const repo = Repo.open(opts.cwd);
+  // fs-extra costs ~40 ms to load, so only the command that needs it pays for it.
+  const { default: fse } = await import('fs-extra');
   return repo.withLock('rvc move', opts, () => {
     const [hit] = repo.resolveTargets([src], opts.cwd).filter((t) => t.subpath === undefined);
     if (!hit) throw new RvcError('NOT_TRACKED', `'${src}' is not a tracked output`, { path: src, hint: 'name the data (or its .rvc file), not a file inside it' });
