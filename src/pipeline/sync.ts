@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import { isRvcError, errnoCode } from '../errors.js';
+import { isRvcError } from '../errors.js';
 import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { allOutputs } from '../model/pipeline.js';
@@ -186,11 +186,12 @@ export interface PipelineCheckoutResult {
 }
 
 /**
- * Puts back the cached outputs rvc.lock records that are missing from the workspace (after a
- * clone and a fetch). Outputs present in the workspace are left alone: `rvc repro` decides
- * about those.
+ * Makes the cached outputs rvc.lock records match the workspace — after a clone and a fetch, or
+ * after `git checkout <commit>` brought an older rvc.lock. Files that already match are left
+ * alone; an output with unsaved changes (content not in the cache) is reported, not overwritten,
+ * unless `force`.
  */
-export async function checkoutPipeline(opts: CommonOptions = {}): Promise<PipelineCheckoutResult> {
+export async function checkoutPipeline(opts: CommonOptions & { force?: boolean } = {}): Promise<PipelineCheckoutResult> {
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc checkout (pipeline outputs)', opts, () => {
     const ws = new Workspace(repo);
@@ -198,17 +199,12 @@ export async function checkoutPipeline(opts: CommonOptions = {}): Promise<Pipeli
     for (const o of lockOuts(repo)) {
       const abs = path.join(repo.root, o.path);
       try {
-        fs.lstatSync(abs);
-        continue;
-      } catch (e) {
-        if (errnoCode(e) !== 'ENOENT') continue;
-      }
-      try {
         fs.mkdirSync(path.dirname(abs), { recursive: true });
-        checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
+        const r = checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
           odb: repo.odbFor(o.hash), state: ws.state(o.path, o.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
+          ...(opts.force ? { force: true } : {}),
         });
-        res.restored.push(o.path);
+        if (r.added.length + r.modified.length + r.deleted.length) res.restored.push(o.path);
       } catch (e) {
         if (!isRvcError(e)) throw e;
         res.failed.push({ path: o.path, code: e.code, message: e.message });

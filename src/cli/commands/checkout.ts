@@ -10,9 +10,12 @@ export function register(program: Command): void {
     .option('--relink', 're-create every file with the configured link type')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const r = await lib.checkout({ ...common, targets, force: !!flags.force, relink: !!flags.relink });
+      // Without targets, the outputs rvc.lock records are part of "the workspace" too.
+      const pipeline = targets.length === 0 ? await lib.checkoutPipeline({ ...common, force: !!flags.force }) : undefined;
+      const failed = r.failed + (pipeline?.failed.length ?? 0);
       if (flags.json) {
-        out.json(r);
-        return r.failed ? EXIT.FAILURE : EXIT.OK;
+        out.json(pipeline ? { ...r, pipeline } : r);
+        return failed ? EXIT.FAILURE : EXIT.OK;
       }
       let changed = 0;
       for (const o of r.outs) {
@@ -27,9 +30,14 @@ export function register(program: Command): void {
         changed++;
         out.info(`${o.added && !o.modified && !o.deleted && !o.unchanged ? 'A' : 'M'}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
       }
-      if (!changed && !r.failed) out.info('Workspace already matches the pointers.');
-      if (r.failed) {
-        out.error(`${r.failed} of ${r.outs.length} outputs could not be checked out`);
+      for (const p of pipeline?.restored ?? []) {
+        changed++;
+        out.info(`M       ${p}`);
+      }
+      for (const f of pipeline?.failed ?? []) out.error(`${f.path}: ${f.message}`);
+      if (!changed && !failed) out.info('Workspace already matches the pointers.');
+      if (failed) {
+        out.error(`${failed} of ${r.outs.length + (pipeline ? pipeline.restored.length + pipeline.failed.length : 0)} outputs could not be checked out`);
         return EXIT.FAILURE;
       }
     }));
