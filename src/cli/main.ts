@@ -53,6 +53,13 @@ Exit codes: 0 ok, 1 failure, 2 usage error, 3 repository locked, 130 interrupted
 }
 
 async function main(): Promise<void> {
+  // `rvc status | head`: when the reader goes away, stop quietly like other Unix tools.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(EXIT.OK);
+      throw e;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
