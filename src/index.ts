@@ -1,7 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 /** rvc's public library API. The CLI (src/cli) uses only what is exported here. */
 export { RvcError, isRvcError, type ErrorCode } from './errors.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
-export { Repo, type CommonOptions, type TrackedOut } from './repo/repo.js';
+import { Repo } from './repo/repo.js';
+export { Repo };
+export type { CommonOptions, TrackedOut } from './repo/repo.js';
 export { init, type InitOptions, type InitResult } from './repo/init.js';
 export { add, type AddOptions, type AddResult, type AddedOut } from './repo/add.js';
 export { status, type StatusOptions, type StatusResult, type OutStatus } from './repo/status.js';
@@ -17,12 +21,67 @@ export { version, rvcVersion, type VersionInfo } from './repo/version.js';
 export { parsePointer, serializePointer, type Pointer, type PointerOut } from './model/pointer.js';
 export { parseTree, serializeTree, type TreeEntry } from './model/tree.js';
 export { parseConfigLayer, type Config } from './model/config.js';
-export { remoteAdd, remoteList, remoteDefault, remoteModify, remoteRemove, remoteRename, type RemoteInfo, type RemoteEditOptions } from './repo/remotes.js';
-export { push, fetch, pull, statusCloud, type SyncOptions, type SyncResult, type SyncFailure, type PullResult, type CloudStatusResult, type CloudState } from './repo/sync.js';
-export { repro, type ReproOptions, type ReproResult, type StageRunResult, type StageRunStatus, type StageStartEvent } from './pipeline/repro.js';
-export { pipelineStatus, type PipelineStatusResult, type PipelineStatusOptions, type StageStatus, type StageState } from './pipeline/status.js';
+export type { RemoteInfo, RemoteEditOptions } from './repo/remotes.js';
+export type { SyncOptions, SyncResult, SyncFailure, PullResult, CloudStatusResult, CloudState } from './repo/sync.js';
+export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageStartEvent } from './pipeline/repro.js';
+export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageState } from './pipeline/status.js';
+export type { StageAddOptions, StageAddResult, StageInfo, DagOptions, DagResult } from './pipeline/stage.js';
+export type { CompareOptions, ParamRow, ParamsDiffResult, MetricsShowResult, MetricsDiffResult } from './pipeline/compare.js';
+export type { PipelineSyncOptions, PipelineSyncResult, PipelineCheckoutResult } from './pipeline/sync.js';
+
+/*
+ * Remote and pipeline verbs are loaded on first use: together with their dependencies they are
+ * a large part of start-up, and `rvc status` or `rvc checkout` in a repository without a
+ * pipeline needs none of them.
+ */
+type Fn = (...args: never[]) => unknown;
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): M[K] extends Fn ? (...a: Parameters<M[K]>) => Promise<Awaited<ReturnType<M[K]>>> : never {
+  return (async (...a: unknown[]) => ((await load())[name] as unknown as (...x: unknown[]) => unknown)(...a)) as never;
+}
+const remotes = () => import('./repo/remotes.js');
+const sync = () => import('./repo/sync.js');
+const pipelineRepro = () => import('./pipeline/repro.js');
+const pipelineStage = () => import('./pipeline/stage.js');
+const pipelineCompare = () => import('./pipeline/compare.js');
+const pipelineSync = () => import('./pipeline/sync.js');
+
+export const remoteAdd = lazy(remotes, 'remoteAdd');
+export const remoteList = lazy(remotes, 'remoteList');
+export const remoteDefault = lazy(remotes, 'remoteDefault');
+export const remoteModify = lazy(remotes, 'remoteModify');
+export const remoteRemove = lazy(remotes, 'remoteRemove');
+export const remoteRename = lazy(remotes, 'remoteRename');
+export const push = lazy(sync, 'push');
+export const fetch = lazy(sync, 'fetch');
+export const pull = lazy(sync, 'pull');
+export const statusCloud = lazy(sync, 'statusCloud');
+export const repro = lazy(pipelineRepro, 'repro');
+export const stageAdd = lazy(pipelineStage, 'stageAdd');
+export const stageList = lazy(pipelineStage, 'stageList');
+export const dag = lazy(pipelineStage, 'dag');
+export const parseParamsSpec = lazy(pipelineStage, 'parseParamsSpec');
+export const paramsDiff = lazy(pipelineCompare, 'paramsDiff');
+export const metricsShow = lazy(pipelineCompare, 'metricsShow');
+export const metricsDiff = lazy(pipelineCompare, 'metricsDiff');
+export const pushPipeline = lazy(pipelineSync, 'pushPipeline');
+export const fetchPipeline = lazy(pipelineSync, 'fetchPipeline');
+
+function hasPipeline(opts: { cwd?: string }): boolean {
+  const root = Repo.open(opts.cwd).root;
+  return fs.existsSync(path.join(root, 'rvc.yaml')) || fs.existsSync(path.join(root, 'rvc.lock'));
+}
+
+/** Stale stages and why; undefined when the repository has no pipeline. */
+export async function pipelineStatus(opts: import('./pipeline/status.js').PipelineStatusOptions = {}): Promise<import('./pipeline/status.js').PipelineStatusResult | undefined> {
+  if (!hasPipeline(opts)) return undefined;
+  return (await import('./pipeline/status.js')).pipelineStatus(opts);
+}
+
+/** Restores the outputs rvc.lock records (see pipeline/sync.ts); nothing to do without a pipeline. */
+export async function checkoutPipeline(opts: Parameters<typeof import('./pipeline/sync.js').checkoutPipeline>[0] = {}): Promise<import('./pipeline/sync.js').PipelineCheckoutResult> {
+  if (!hasPipeline(opts ?? {})) return { restored: [], failed: [] };
+  return (await pipelineSync()).checkoutPipeline(opts);
+}
+
 export type { StaleReason } from './pipeline/check.js';
-export { stageAdd, stageList, dag, parseParamsSpec, type StageAddOptions, type StageAddResult, type StageInfo, type DagOptions, type DagResult } from './pipeline/stage.js';
-export { paramsDiff, metricsShow, metricsDiff, type CompareOptions, type ParamRow, type ParamsDiffResult, type MetricsShowResult, type MetricsDiffResult } from './pipeline/compare.js';
-export { pushPipeline, fetchPipeline, checkoutPipeline, type PipelineSyncOptions, type PipelineSyncResult, type PipelineCheckoutResult } from './pipeline/sync.js';
 export type { MetricChange } from './model/params.js';

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .option('--dot', 'print Graphviz DOT (`rvc dag --dot | dot -Tsvg > dag.svg`)')
     .option('--mermaid', 'print a Mermaid flowchart (renders in GitHub and GitLab Markdown)')
     .action(action(async ({ lib, out, flags, common }, target: string | undefined) => {
-      const r = lib.dag({
+      const r = await lib.dag({
         ...common,
         ...(target ? { target } : {}),
         downstream: !!flags.downstream,

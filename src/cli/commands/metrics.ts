@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .description('the metrics files listed in rvc.yaml, with their values')
     .argument('[rev]', 'show them as of a git revision instead of the workspace')
     .action(action(async ({ lib, out, flags, common }, rev: string | undefined) => {
-      const r = lib.metricsShow({ ...common, ...(rev ? { rev } : {}) });
+      const r = await lib.metricsShow({ ...common, ...(rev ? { rev } : {}) });
       if (flags.json) {
         out.json({ metrics: r.values, errors: r.errors });
         return r.errors.length ? EXIT.FAILURE : EXIT.OK;
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .argument('[b_rev]', 'the new side (default: the workspace)')
     .option('-a, --all', 'list unchanged metrics too')
     .action(action(async ({ lib, out, flags, common }, a: string | undefined, b: string | undefined) => {
-      const r = lib.metricsDiff({ ...common, ...(a ? { a } : {}), ...(b ? { b } : {}), all: !!flags.all });
+      const r = await lib.metricsDiff({ ...common, ...(a ? { a } : {}), ...(b ? { b } : {}), all: !!flags.all });
       if (flags.json) return out.json(r);
       for (const e of r.errors) out.warn(e.message);
       if (r.changes.length === 0) return out.info(`No metrics changed between ${r.a} and ${r.b}.`);

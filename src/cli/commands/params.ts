@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .argument('[b_rev]', 'the new side (default: the workspace)')
     .option('-a, --all', 'list unchanged params too')
     .action(action(async ({ lib, out, flags, common }, a: string | undefined, b: string | undefined) => {
-      const r = lib.paramsDiff({ ...common, ...(a ? { a } : {}), ...(b ? { b } : {}), all: !!flags.all });
+      const r = await lib.paramsDiff({ ...common, ...(a ? { a } : {}), ...(b ? { b } : {}), all: !!flags.all });
       if (flags.json) return out.json(r);
       if (r.changes.length === 0) return out.info(`No params changed between ${r.a} and ${r.b}.`);
       const rows = [['Path', 'Param', r.a, r.b], ...r.changes.map((c) => [c.file, c.key, fmtValue(c.old), fmtValue(c.new)])];

@@ -16,7 +16,7 @@ export function register(program: Command): void {
   withGlobals(remote.command('list'), { json: true })
     .description('list remotes (secrets masked)')
     .action(action(async ({ lib, out, flags, common }) => {
-      const list = lib.remoteList(common);
+      const list = await lib.remoteList(common);
       if (flags.json) return out.json(list);
       if (!list.length) return out.info('No remotes. Add one with `rvc remote add -d <name> <url>`.');
       for (const r of list) {

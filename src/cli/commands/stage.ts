@@ -49,7 +49,7 @@ export function register(program: Command): void {
   withGlobals(stage.command('list'), { json: true })
     .description('list the stages of rvc.yaml with what they read and write')
     .action(action(async ({ lib, out, flags, common }) => {
-      const stages = lib.stageList(common);
+      const stages = await lib.stageList(common);
       if (flags.json) return out.json({ stages });
       if (stages.length === 0) return out.info('No stages yet. Add one with `rvc stage add -n <name> -d <dep> -o <out> <command>`.');
       const width = Math.min(40, Math.max(...stages.map((s) => s.name.length)));
