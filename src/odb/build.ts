@@ -61,18 +61,48 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), opts.store ? 'add' : 'hash', files.length, totalBytes);
   const entries: TreeEntry[] = new Array(files.length);
+  /** Files the hash cache vouched for: their objects are checked once the tree is known. */
+  const vouched: number[] = [];
   let size = 0;
   for (let i = 0; i < files.length; i++) {
     const f: WalkEntry = files[i]!;
-    const oid = hashOne(opts, f.rel, f.abs, f, started);
+    let oid = opts.state.get(f.rel, f);
+    if (oid !== undefined) {
+      if (opts.store) vouched.push(i);
+    } else {
+      oid = opts.store ? opts.odb.addFile(f.abs, f.size) : hashFile(opts.odb.algo, f.abs);
+    }
+    opts.state.set(f.rel, f, oid, started);
     entries[i] = isExec(f.mode) ? { path: f.rel, oid, size: f.size, exec: true } : { path: f.rel, oid, size: f.size };
     size += f.size;
     tick.tick(1, f.size);
   }
   tick.finish();
+  let text = serializeTree(entries);
+  let oid = treeOidOf(opts.odb.algo, text);
+  // A manifest marked complete vouches for every object it lists, which spares re-adding an
+  // unchanged folder of 50,000 files one existence check per file. Otherwise each object the
+  // hash cache vouched for is checked, and stored if missing.
+  if (opts.store && vouched.length && !opts.odb.isMarkedComplete(oid)) {
+    let changed = false;
+    for (const i of vouched) {
+      const e = entries[i]!;
+      if (opts.odb.hasSync(e.oid)) continue;
+      const stored = opts.odb.addFile(files[i]!.abs, e.size);
+      if (stored !== e.oid) {
+        // The file changed after it was stat'ed: the tree lists what was actually stored, and
+        // the hash-cache entry is made unmatchable (mtime -1) so the file is re-read next time.
+        e.oid = stored;
+        opts.state.set(e.path, { ...files[i]!, mtimeMs: -1 }, stored, started);
+        changed = true;
+      }
+    }
+    if (changed) {
+      text = serializeTree(entries);
+      oid = treeOidOf(opts.odb.algo, text);
+    }
+  }
   opts.state.save({ prune: true });
-  const text = serializeTree(entries);
-  const oid = treeOidOf(opts.odb.algo, text);
   if (opts.store) {
     opts.odb.putBuffer(oid, text);
     opts.odb.markComplete(oid);

@@ -37,7 +37,9 @@ export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
       tick.tick(1, size);
     }
     tick.finish();
-    if (opts.repair && corrupt.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
+    // Marks say "every file of this manifest is in the cache"; after objects were removed (here,
+    // or by hand) that may no longer hold, so fsck always drops them and status re-checks.
+    for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     return { checked, corrupt, leftovers, repaired: !!opts.repair };
   };
   // Only repairing writes; a plain check can run beside other commands.

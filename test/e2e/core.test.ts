@@ -347,6 +347,25 @@ describe('rvc gc and fsck', () => {
   });
 });
 
+describe('objects removed from the cache by hand', () => {
+  it('after rvc fsck, status reports them missing and re-adding stores them again', () => {
+    const d = repo();
+    writeTree(d, { 'data/a': 'aaa', 'data/b': 'bbb' });
+    rvcOk(d, ['add', 'data']);
+    expect(json(rvcOk(d, ['status', '--json'])).outs[0].inCache).toBe(true);
+    const obj = path.join(d, '.rvc/cache/blake3');
+    const shard = fs.readdirSync(obj).find((s) => fs.readdirSync(path.join(obj, s)).some((n) => !n.endsWith('.tree')))!;
+    for (const n of fs.readdirSync(path.join(obj, shard))) if (!n.endsWith('.tree')) fs.rmSync(path.join(obj, shard, n), { force: true });
+    rvcOk(d, ['fsck']);
+    expect(json(rvcOk(d, ['status', '--json'])).outs[0].inCache).toBe(false);
+    rvcOk(d, ['add', 'data']);
+    expect(json(rvcOk(d, ['status', '--json'])).outs[0].inCache).toBe(true);
+    rmrf(path.join(d, 'data'));
+    rvcOk(d, ['checkout']);
+    expect(readTree(path.join(d, 'data'))).toEqual({ a: 'aaa', b: 'bbb' });
+  });
+});
+
 describe('rvc remove and move', () => {
   it('remove drops the pointer and the .gitignore line, keeping the data', () => {
     const d = repo();
