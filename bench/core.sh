@@ -23,6 +23,7 @@
 #   RUNS=3         timed runs per operation; the median is reported
 #   SLOW=60        an operation whose first run takes longer than this many seconds is run once
 #   NO_HYPERFINE=1 time with the built-in bash timer even when hyperfine is installed
+#   NO_ANNEX=1     skip the git annex peer (its add of 50,000 files takes several minutes)
 #
 # Optional tools; each one missing is skipped with a note (install on Debian/Ubuntu with
 # `apt-get install b3sum hyperfine git-lfs git-annex`; elsewhere `cargo install b3sum
@@ -76,7 +77,7 @@ fi
 HAVE_HYPERFINE=0; [ -z "${NO_HYPERFINE:-}" ] && have hyperfine && HAVE_HYPERFINE=1
 HAVE_B3SUM=0; have b3sum && HAVE_B3SUM=1
 HAVE_LFS=0; git lfs version >/dev/null 2>&1 && HAVE_LFS=1
-HAVE_ANNEX=0; git annex version >/dev/null 2>&1 && HAVE_ANNEX=1
+HAVE_ANNEX=0; [ -z "${NO_ANNEX:-}" ] && git annex version >/dev/null 2>&1 && HAVE_ANNEX=1
 if [ -n "${NO_HYPERFINE:-}" ]; then log "note: NO_HYPERFINE is set: using the bash timer"
 elif [ $HAVE_HYPERFINE = 0 ]; then log "note: hyperfine not found (apt-get install hyperfine / cargo install hyperfine): using the bash timer"; fi
 [ $HAVE_B3SUM = 1 ] || log "note: b3sum not found (apt-get install b3sum / cargo install b3sum): skipping the hashing limit"
