@@ -82,7 +82,7 @@ if [ -n "${NO_HYPERFINE:-}" ]; then log "note: NO_HYPERFINE is set: using the ba
 elif [ $HAVE_HYPERFINE = 0 ]; then log "note: hyperfine not found (apt-get install hyperfine / cargo install hyperfine): using the bash timer"; fi
 [ $HAVE_B3SUM = 1 ] || log "note: b3sum not found (apt-get install b3sum / cargo install b3sum): skipping the hashing limit"
 [ $HAVE_LFS = 1 ] || log "note: git-lfs not found (apt-get install git-lfs): skipping the git lfs peer"
-[ $HAVE_ANNEX = 1 ] || log "note: git-annex not found (apt-get install git-annex): skipping the git annex peer"
+[ $HAVE_ANNEX = 1 ] || log "note: skipping the git annex peer (NO_ANNEX is set, or git-annex is not installed: apt-get install git-annex)"
 
 WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench.XXXXXX")
 cleanup() { chmod -R u+w "$WORK" 2>/dev/null || true; rm -rf "$WORK"; }
