@@ -3,7 +3,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
-import { isTreeOid, objectKey } from '../model/oid.js';
+import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
+import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
 import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
@@ -40,6 +41,8 @@ export interface SyncResult {
 interface Wanted {
   /** Whole outputs: file oids and tree oids (the transfer engine expands trees). */
   whole: string[];
+  /** The hash algorithm of each wanted oid (pointers record their own). */
+  algoOf: Map<string, HashAlgo>;
   /** Parts of folders: the folder's tree oid and the sub-paths wanted. */
   partial: { tracked: TrackedOut; subpaths: string[] }[];
   /** oid → workspace paths, for messages. */
@@ -47,7 +50,7 @@ interface Wanted {
 }
 
 function wanted(repo: Repo, targets: string[] | undefined, cwd?: string): Wanted {
-  const w: Wanted = { whole: [], partial: [], paths: new Map() };
+  const w: Wanted = { whole: [], algoOf: new Map(), partial: [], paths: new Map() };
   const partial = new Map<string, { tracked: TrackedOut; subpaths: string[] }>();
   const seen = new Set<string>();
   for (const { tracked, subpath } of repo.resolveTargets(targets ?? [], cwd)) {
@@ -66,6 +69,7 @@ function wanted(repo: Repo, targets: string[] | undefined, cwd?: string): Wanted
     if (seen.has(tracked.out.oid)) continue;
     seen.add(tracked.out.oid);
     w.whole.push(tracked.out.oid);
+    w.algoOf.set(tracked.out.oid, tracked.out.hash);
     note(tracked.out.oid, tracked.rel);
   }
   w.partial = [...partial.values()];
@@ -84,7 +88,7 @@ function toSyncResult(name: string, r: TransferResult, paths: Map<string, string
 /** Children of a folder's manifest under the wanted sub-paths. */
 function childrenUnder(repo: Repo, tracked: TrackedOut, subpaths: string[], paths: Map<string, string[]>): string[] {
   const out = new Set<string>();
-  for (const e of repo.odb.readTree(tracked.out.oid)) {
+  for (const e of repo.odbFor(tracked.out.hash).readTree(tracked.out.oid)) {
     if (subpaths.some((s) => isInside(e.path, s))) {
       out.add(e.oid);
       if (!paths.has(e.oid)) paths.set(e.oid, [`${tracked.rel}/${e.path}`]);
@@ -94,16 +98,17 @@ function childrenUnder(repo: Repo, tracked: TrackedOut, subpaths: string[], path
 }
 
 /** Downloads one object (a manifest) without its children, verified like every download. */
-async function fetchOne(repo: Repo, remote: Remote, oid: string): Promise<boolean> {
-  if (repo.odb.hasSync(oid)) return false;
-  const tmp = path.join(repo.odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
+async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: HashAlgo = repo.odb.algo): Promise<boolean> {
+  const odb = repo.odbFor(algo);
+  if (odb.hasSync(oid)) return false;
+  const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
   try {
-    await remote.download(objectKey(repo.odb.algo, oid), tmp);
+    await remote.download(objectKey(algo, oid), tmp);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  if (!(await repo.odb.importVerified(tmp, oid))) {
+  if (!(await odb.importVerified(tmp, oid))) {
     throw new RvcError('OBJECT_CORRUPT', `the remote copy of ${oid} does not match its hash`, {
       hint: 'the remote object is damaged; push it again from a machine that has the data',
     });
@@ -111,18 +116,41 @@ async function fetchOne(repo: Repo, remote: Remote, oid: string): Promise<boolea
   return true;
 }
 
+/**
+ * One transfer per hash algorithm, each against that algorithm's object database (pointers
+ * written before `core.hash` changed keep their own), merged into one result.
+ */
+async function perAlgo(repo: Repo, groups: Map<HashAlgo, string[]>, run: (odb: Odb, oids: string[]) => Promise<TransferResult>): Promise<TransferResult> {
+  const all: TransferResult = { transferred: [], skipped: 0, failed: [] };
+  for (const [algo, oids] of groups) {
+    if (!oids.length) continue;
+    const r = await run(repo.odbFor(algo), oids);
+    all.transferred.push(...r.transferred);
+    all.skipped += r.skipped;
+    all.failed.push(...r.failed);
+  }
+  return all;
+}
+
+function group(groups: Map<HashAlgo, string[]>, algo: HashAlgo, oids: string[]): void {
+  const list = groups.get(algo) ?? [];
+  list.push(...oids);
+  groups.set(algo, list);
+}
+
 /** Uploads the cache objects of the targets that the remote lacks. Trees go after their files. */
 export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
   const w = wanted(repo, opts.targets, opts.cwd);
-  const oids = [...w.whole];
-  for (const p of w.partial) oids.push(...childrenUnder(repo, p.tracked, p.subpaths, w.paths));
+  const groups = new Map<HashAlgo, string[]>();
+  for (const oid of w.whole) group(groups, w.algoOf.get(oid)!, [oid]);
+  for (const p of w.partial) group(groups, p.tracked.out.hash, childrenUnder(repo, p.tracked, p.subpaths, w.paths));
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const r = await pushObjects(repo.odb, remote, oids, {
+    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, {
       ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
+    }));
     return toSyncResult(name, r, w.paths);
   } finally {
     await remote.close();
@@ -135,22 +163,23 @@ export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
   const w = wanted(repo, opts.targets, opts.cwd);
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const oids = [...w.whole];
+    const groups = new Map<HashAlgo, string[]>();
+    for (const oid of w.whole) group(groups, w.algoOf.get(oid)!, [oid]);
     const early: SyncResult['failed'] = [];
     let manifests = 0;
     for (const p of w.partial) {
       try {
-        if (await fetchOne(repo, remote, p.tracked.out.oid)) manifests++;
-        oids.push(...childrenUnder(repo, p.tracked, p.subpaths, w.paths));
+        if (await fetchOne(repo, remote, p.tracked.out.oid, p.tracked.out.hash)) manifests++;
+        group(groups, p.tracked.out.hash, childrenUnder(repo, p.tracked, p.subpaths, w.paths));
       } catch (e) {
         if (!isRvcError(e)) throw e;
         early.push({ oid: p.tracked.out.oid, paths: [p.tracked.rel], code: e.code, message: e.message });
       }
     }
-    const r = await fetchObjects(repo.odb, remote, oids, {
+    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, {
       ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
+    }));
     const res = toSyncResult(name, r, w.paths);
     res.transferred += manifests;
     res.failed.unshift(...early);

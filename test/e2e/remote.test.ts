@@ -76,6 +76,21 @@ describe('a local folder remote', () => {
     expect(readTree(path.join(c, 'data'))).toEqual({ 'part1/f4.txt': files['data/part1/f4.txt'] });
   });
 
+  it('pushes and pulls data added under two hash algorithms', () => {
+    const { dir, files } = dataRepo(3);
+    rvcOk(dir, ['config', 'core.hash', 'sha256']);
+    writeTree(dir, { 'later/x.txt': 'added after the switch' });
+    rvcOk(dir, ['add', 'later']);
+    const store = track(tmpDir('rvc-store-'));
+    rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
+    rvcOk(dir, ['push']);
+    expect(rvcOk(dir, ['push']).stdout).toMatch(/Everything is up to date/);
+    const c = cloneOf(dir);
+    rvcOk(c, ['pull']);
+    expect(workspaceData(c)).toEqual(files);
+    expect(readTree(path.join(c, 'later'))).toEqual({ 'x.txt': 'added after the switch' });
+  });
+
   it('status --cloud tells new, deleted and missing apart', () => {
     const { dir } = dataRepo(3);
     const store = track(tmpDir('rvc-store-'));
