@@ -118,3 +118,63 @@ export function gitShowFile(root: string, rev: string, rel: string): string | un
   }
   return undefined;
 }
+
+function assertRevName(rev: string): void {
+  if (rev === '' || rev.startsWith('-') || /[\0\n\r]/.test(rev)) {
+    throw new RvcError('REV_NOT_FOUND', `'${rev}' is not a git revision`, { hint: 'name a commit, branch or tag, e.g. HEAD~1' });
+  }
+}
+
+/** The commit `rev` names (full oid). An unknown revision is a REV_NOT_FOUND error. */
+export function gitResolveCommit(root: string, rev: string): string {
+  assertRevName(rev);
+  try {
+    return git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], root).trim();
+  } catch (e) {
+    if (e instanceof RvcError && e.code === 'GIT_FAILED' && (e.details as { status?: number } | undefined)?.status !== undefined) {
+      throw new RvcError('REV_NOT_FOUND', `git revision '${rev}' not found`, { hint: 'name a commit, branch or tag, e.g. HEAD~1 (`git log --oneline` lists them)' });
+    }
+    throw e;
+  }
+}
+
+/** The commit HEAD points at, or undefined in a repository without commits. */
+export function gitHead(root: string): string | undefined {
+  try {
+    return git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], root).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The commits at the tips of local branches (`heads`) or tags (`tags`), with their ref names.
+ * Annotated tags are peeled; tags of anything but a commit are skipped.
+ */
+export function gitRefCommits(root: string, kind: 'heads' | 'tags'): { name: string; commit: string }[] {
+  const out = git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname:short)', `refs/${kind}`], root);
+  const res: { name: string; commit: string }[] = [];
+  for (const line of out.split('\n')) {
+    if (!line) continue;
+    const [oid, type, peeled, peeledType, ...name] = line.split(' ');
+    if (type === 'commit') res.push({ name: name.join(' '), commit: oid! });
+    else if (type === 'tag' && peeledType === 'commit') res.push({ name: name.join(' '), commit: peeled! });
+  }
+  return res;
+}
+
+/** Every commit reachable from any ref (branches, tags, remotes, stash) and HEAD. */
+export function gitAllCommits(root: string): string[] {
+  const out = git(['rev-list', '--all', ...(gitHead(root) ? ['HEAD'] : [])], root);
+  return [...new Set(out.split('\n').filter(Boolean))];
+}
+
+/** Where `root` sits inside its git work tree ('' at the top, else `sub/dir/`). */
+export function gitPrefix(root: string): string {
+  return git(['rev-parse', '--show-prefix'], root).trim();
+}
+
+/** Runs a git command in `cwd` and returns its output; errors become GIT_FAILED. */
+export function gitRun(cwd: string, args: string[], input?: string): string {
+  return git(args, cwd, input);
+}

@@ -1,0 +1,155 @@
+import path from 'node:path';
+import { RvcError } from '../errors.js';
+import { parsePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
+import { parseLock, type Lock } from '../model/lock.js';
+import { isInside } from '../model/paths.js';
+import { GitCatFile, GitTreeWalker } from '../scm/catfile.js';
+import { gitAllCommits, gitHead, gitPrefix, gitRefCommits, gitResolveCommit } from '../scm/git.js';
+import { RVC_DIR } from './repo.js';
+
+/** Which revisions a command looks at, besides (or instead of) the workspace. */
+export interface RevScope {
+  /** The pointers in the working tree (the default when nothing else is chosen). */
+  workspace?: boolean;
+  /** The tip commit of every local branch. */
+  allBranches?: boolean;
+  /** The commit of every tag. */
+  allTags?: boolean;
+  /** Every commit reachable from any ref. */
+  allCommits?: boolean;
+  /** Named revisions (commits, branches, tags, `HEAD~3`). */
+  revs?: string[];
+}
+
+/** Whether the scope names any git revision (rather than only the workspace). */
+export function scopeHasRevs(s: RevScope): boolean {
+  return !!(s.allBranches || s.allTags || s.allCommits || s.revs?.length);
+}
+
+/** One output recorded at a revision: by a pointer file, or by a stage in rvc.lock. */
+export interface RevOut {
+  /** The commit it was read at. */
+  commit: string;
+  /** Repository-relative path of the pointer file or rvc.lock. */
+  file: string;
+  /** Repository-relative POSIX path of the data. */
+  rel: string;
+  out: PointerOut;
+  /** The whole pointer, for pointer outputs. */
+  pointer?: Pointer;
+  /** A pipeline output recorded in rvc.lock (which may have `cache: false`). */
+  fromLock: boolean;
+}
+
+const LOCK_NAME = 'rvc.lock';
+
+/**
+ * Reads rvc's files as they were at any git revision, straight from git objects: one long-lived
+ * `git cat-file --batch`, git trees walked once per distinct subtree, and each distinct pointer
+ * blob parsed once. Nothing is checked out. Call close() when done.
+ */
+export class History {
+  private readonly cat: GitCatFile;
+  private readonly walker: GitTreeWalker;
+  private readonly prefix: string;
+  private readonly parsed = new Map<string, { pointer?: Pointer; lock?: Lock }>();
+
+  /** `root` is the rvc repository root; it may sit below the git top level. */
+  constructor(readonly root: string) {
+    this.prefix = gitPrefix(root);
+    this.cat = new GitCatFile(root);
+    this.walker = new GitTreeWalker(this.cat, (n) => (n.endsWith(POINTER_EXT) && n !== POINTER_EXT) || n === LOCK_NAME);
+  }
+
+  close(): void {
+    this.cat.close();
+  }
+
+  /** The commits the scope names, each once, with a label for messages (first name wins). */
+  resolveScope(scope: RevScope): Map<string, string> {
+    const revs = new Map<string, string>();
+    const add = (commit: string, label: string): void => {
+      if (!revs.has(commit)) revs.set(commit, label);
+    };
+    for (const r of scope.revs ?? []) add(gitResolveCommit(this.root, r), r);
+    if (scope.allBranches) for (const b of gitRefCommits(this.root, 'heads')) add(b.commit, b.name);
+    if (scope.allTags) for (const t of gitRefCommits(this.root, 'tags')) add(t.commit, t.name);
+    if (scope.allCommits) for (const c of gitAllCommits(this.root)) add(c, c.slice(0, 8));
+    return revs;
+  }
+
+  resolve(rev: string): string {
+    return gitResolveCommit(this.root, rev);
+  }
+
+  head(): string | undefined {
+    return gitHead(this.root);
+  }
+
+  /** The bytes of repository-relative `rel` at `commit`, or undefined when it does not exist there. */
+  async readFile(commit: string, rel: string): Promise<Buffer | undefined> {
+    const o = await this.cat.read(`${commit}:${this.prefix}${rel}`);
+    return o && o.type === 'blob' ? o.data : undefined;
+  }
+
+  /** Repository-relative paths and blob oids of the pointer files and rvc.lock at `commit`. */
+  async filesAt(commit: string): Promise<{ rel: string; oid: string }[]> {
+    const all = await this.walker.filesAt(commit);
+    const res: { rel: string; oid: string }[] = [];
+    for (const f of all) {
+      if (this.prefix && !f.path.startsWith(this.prefix)) continue;
+      const rel = f.path.slice(this.prefix.length);
+      if (rel === RVC_DIR || isInside(rel, RVC_DIR)) continue;
+      const base = path.posix.basename(rel);
+      // Only the root rvc.lock belongs to this repository's pipeline.
+      if (base === LOCK_NAME && rel !== LOCK_NAME) continue;
+      res.push({ rel, oid: f.oid });
+    }
+    return res;
+  }
+
+  /**
+   * Every output recorded at `commit`. A pointer that does not parse is an error naming the
+   * revision and file: a command deciding what to keep must not guess.
+   */
+  async outsAt(commit: string, label: string = commit.slice(0, 8)): Promise<RevOut[]> {
+    const res: RevOut[] = [];
+    for (const f of await this.filesAt(commit)) {
+      let p = this.parsed.get(f.oid);
+      if (!p) {
+        const blob = await this.cat.read(f.oid);
+        const text = blob ? blob.data.toString('utf8') : '';
+        const where = `${label}:${f.rel}`;
+        p = f.rel === LOCK_NAME
+          ? { lock: text.trim() === '' ? { schema: '1.0', stages: {} } : parseLock(text, where) }
+          : { pointer: parsePointer(text, where) };
+        this.parsed.set(f.oid, p);
+      }
+      if (p.pointer) {
+        const dir = path.posix.dirname(f.rel);
+        for (const out of p.pointer.outs) {
+          res.push({ commit, file: f.rel, rel: dir === '.' ? out.path : `${dir}/${out.path}`, out, pointer: p.pointer, fromLock: false });
+        }
+      } else if (p.lock) {
+        for (const st of Object.values(p.lock.stages)) {
+          for (const o of st.outs) res.push({ commit, file: f.rel, rel: o.path, out: { ...o }, fromLock: true });
+        }
+      }
+    }
+    return res;
+  }
+}
+
+/** Opens a History for `root`, refusing clearly when it is not inside a git work tree. */
+export function openHistory(root: string): History {
+  try {
+    return new History(root);
+  } catch (e) {
+    if (e instanceof RvcError && e.code === 'GIT_FAILED') {
+      throw new RvcError('GIT_FAILED', `'${root}' is not inside a git repository, so it has no revisions to read`, {
+        path: root, hint: 'revisions need git: run `git init` and commit the pointer files', cause: e,
+      });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,162 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { RvcError } from '../errors.js';
+
+/** One object read from git's object database. */
+export interface GitObject {
+  oid: string;
+  type: 'blob' | 'tree' | 'commit' | 'tag';
+  data: Buffer;
+}
+
+interface Pending {
+  spec: string;
+  resolve: (o: GitObject | undefined) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A long-lived `git cat-file --batch`: one process answers every object read, so reading the
+ * pointers of hundreds of revisions costs one process start, not one per file. Requests are
+ * pipelined and answered in order.
+ */
+export class GitCatFile {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly queue: Pending[] = [];
+  private buf: Buffer = Buffer.alloc(0);
+  private failed: Error | undefined;
+  private stderr = '';
+  private closed = false;
+
+  constructor(readonly cwd: string) {
+    this.child = spawn('git', ['cat-file', '--batch'], {
+      cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+    });
+    this.child.stdout.on('data', (d: Buffer) => this.onData(d));
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.child.on('error', (e: NodeJS.ErrnoException) => this.fail(e.code === 'ENOENT'
+      ? new RvcError('GIT_FAILED', 'git is not installed or not on PATH', { hint: 'install git' })
+      : new RvcError('GIT_FAILED', `git cat-file failed: ${e.message}`, { cause: e })));
+    this.child.on('close', (code) => {
+      if (!this.closed || this.queue.length) this.fail(new RvcError('GIT_FAILED', `git cat-file exited (${code}): ${this.stderr.trim().split('\n')[0] ?? ''}`, { hint: 'is this a git repository?' }));
+    });
+    this.child.stdin.on('error', () => { /* reported through 'close' */ });
+  }
+
+  /** The object named by `spec` (an oid, or `rev:path`), or undefined when git has none. */
+  read(spec: string): Promise<GitObject | undefined> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (/[\n\r]/.test(spec)) return Promise.reject(new RvcError('GIT_FAILED', `cannot read '${spec}' from git: a name with a line break`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ spec, resolve, reject });
+      this.child.stdin.write(`${spec}\n`);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.child.stdin.end();
+    if (!this.queue.length) this.child.kill();
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const p of this.queue.splice(0)) p.reject(this.failed);
+  }
+
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    for (;;) {
+      const head = this.queue[0];
+      if (!head) return;
+      const nl = this.buf.indexOf(0x0a);
+      if (nl < 0) return;
+      const header = this.buf.subarray(0, nl).toString('utf8');
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        this.buf = this.buf.subarray(nl + 1);
+        this.queue.shift();
+        head.resolve(undefined);
+        continue;
+      }
+      const m = /^([0-9a-f]+) (blob|tree|commit|tag) (\d+)$/.exec(header);
+      if (!m) {
+        this.fail(new RvcError('GIT_FAILED', `unexpected answer from git cat-file: '${header.slice(0, 100)}'`));
+        return;
+      }
+      const size = Number(m[3]);
+      if (this.buf.length < nl + 1 + size + 1) return;
+      const data = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
+      this.buf = this.buf.subarray(nl + 1 + size + 1);
+      this.queue.shift();
+      head.resolve({ oid: m[1]!, type: m[2] as GitObject['type'], data });
+    }
+  }
+}
+
+export interface GitTreeEntry {
+  mode: string;
+  name: string;
+  oid: string;
+}
+
+/** Parses a raw git tree object (`<mode> <name>\0<binary oid>` repeated). */
+export function parseGitTree(data: Buffer, oidBytes: number): GitTreeEntry[] {
+  const out: GitTreeEntry[] = [];
+  let i = 0;
+  while (i < data.length) {
+    const sp = data.indexOf(0x20, i);
+    const nul = data.indexOf(0, sp + 1);
+    if (sp < 0 || nul < 0 || nul + 1 + oidBytes > data.length) throw new RvcError('GIT_FAILED', 'a git tree object could not be read');
+    out.push({
+      mode: data.subarray(i, sp).toString('latin1'),
+      name: data.subarray(sp + 1, nul).toString('utf8'),
+      oid: data.subarray(nul + 1, nul + 1 + oidBytes).toString('hex'),
+    });
+    i = nul + 1 + oidBytes;
+  }
+  return out;
+}
+
+/** The root tree oid of a raw commit object. */
+export function commitTree(data: Buffer): string {
+  const m = /^tree ([0-9a-f]+)\n/.exec(data.subarray(0, 200).toString('latin1'));
+  if (!m) throw new RvcError('GIT_FAILED', 'a git commit object could not be read');
+  return m[1]!;
+}
+
+/**
+ * Lists, at one commit, the blobs whose file name `match` accepts, with their paths from the
+ * root of the git tree. Subtrees are read once per oid across calls (they are shared between
+ * commits), so walking hundreds of commits of a large tree reads only what changed.
+ */
+export class GitTreeWalker {
+  private readonly memo = new Map<string, { path: string; oid: string }[]>();
+
+  constructor(private readonly cat: GitCatFile, private readonly match: (name: string) => boolean) {}
+
+  async filesAt(commit: string): Promise<{ path: string; oid: string }[]> {
+    const c = await this.cat.read(`${commit}^{commit}`);
+    if (!c || c.type !== 'commit') throw new RvcError('REV_NOT_FOUND', `git revision '${commit}' not found`, { hint: 'name a commit, branch or tag' });
+    return this.walk(commitTree(c.data), c.oid.length / 2);
+  }
+
+  private async walk(tree: string, oidBytes: number): Promise<{ path: string; oid: string }[]> {
+    const hit = this.memo.get(tree);
+    if (hit) return hit;
+    const t = await this.cat.read(tree);
+    if (!t || t.type !== 'tree') throw new RvcError('GIT_FAILED', `git tree ${tree} is missing`, { hint: 'the git repository may be shallow or damaged' });
+    const entries = parseGitTree(t.data, oidBytes);
+    const subs = entries.filter((e) => e.mode === '40000');
+    const subLists = await Promise.all(subs.map((e) => this.walk(e.oid, oidBytes)));
+    const res: { path: string; oid: string }[] = [];
+    for (const e of entries) {
+      // Regular and executable files; symlinks (120000) and submodules (160000) are not pointers.
+      if ((e.mode === '100644' || e.mode === '100755') && this.match(e.name)) res.push({ path: e.name, oid: e.oid });
+    }
+    subs.forEach((s, i) => {
+      for (const f of subLists[i]!) res.push({ path: `${s.name}/${f.path}`, oid: f.oid });
+    });
+    this.memo.set(tree, res);
+    return res;
+  }
+}
