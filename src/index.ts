@@ -29,6 +29,7 @@ export type { StageAddOptions, StageAddResult, StageInfo, DagOptions, DagResult 
 export type { CompareOptions, ParamRow, ParamsDiffResult, MetricsShowResult, MetricsDiffResult } from './pipeline/compare.js';
 export type { PipelineSyncOptions, PipelineSyncResult, PipelineCheckoutResult } from './pipeline/sync.js';
 export type { GetOptions, GetResult, ObjectSource, MaterialiseOptions, MaterialiseResult } from './repo/get.js';
+export type { DiffOptions, DiffResult, DiffFile, DiffModified, DiffRenamed } from './repo/diff.js';
 
 /*
  * Remote and pipeline verbs are loaded on first use: together with their dependencies they are
@@ -46,6 +47,7 @@ const pipelineStage = () => import('./pipeline/stage.js');
 const pipelineCompare = () => import('./pipeline/compare.js');
 const pipelineSync = () => import('./pipeline/sync.js');
 const revGet = () => import('./repo/get.js');
+const revDiff = () => import('./repo/diff.js');
 
 export const remoteAdd = lazy(remotes, 'remoteAdd');
 export const remoteList = lazy(remotes, 'remoteList');
@@ -69,6 +71,7 @@ export const pushPipeline = lazy(pipelineSync, 'pushPipeline');
 export const fetchPipeline = lazy(pipelineSync, 'fetchPipeline');
 export const get = lazy(revGet, 'get');
 export const materialise = lazy(revGet, 'materialise');
+export const diff = lazy(revDiff, 'diff');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
   const root = Repo.open(opts.cwd).root;
