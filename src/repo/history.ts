@@ -114,10 +114,14 @@ export class History {
    */
   async outsAt(commit: string, label: string = commit.slice(0, 8)): Promise<RevOut[]> {
     const res: RevOut[] = [];
-    for (const f of await this.filesAt(commit)) {
+    const files = await this.filesAt(commit);
+    // Blobs not parsed yet are requested together: git answers them in one pipelined stream.
+    const fresh = files.filter((f) => !this.parsed.has(f.oid));
+    const blobs = new Map(await Promise.all(fresh.map(async (f) => [f.oid, await this.cat.read(f.oid)] as const)));
+    for (const f of files) {
       let p = this.parsed.get(f.oid);
       if (!p) {
-        const blob = await this.cat.read(f.oid);
+        const blob = blobs.get(f.oid);
         const text = blob ? blob.data.toString('utf8') : '';
         const where = `${label}:${f.rel}`;
         p = f.rel === LOCK_NAME
