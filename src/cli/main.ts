@@ -23,6 +23,9 @@ import * as repro from './commands/repro.js';
 import * as dag from './commands/dag.js';
 import * as params from './commands/params.js';
 import * as metrics from './commands/metrics.js';
+import * as install from './commands/install.js';
+import * as mergeDriver from './commands/merge-driver.js';
+import * as gitHook from './commands/git-hook.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -34,7 +37,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, params, metrics]) m.register(program);
+  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, params, metrics, install, mergeDriver, gitHook]) m.register(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);
