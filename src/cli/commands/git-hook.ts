@@ -62,7 +62,13 @@ async function pushAll(ctx: Ctx, cwd: string): Promise<number> {
   }
   for (const f of r.failed) out.error(`rvc (pre-push hook): ${f.paths.length ? f.paths.join(', ') : f.oid}: ${f.message}`);
   if (r.failed.length) {
-    out.error(`rvc (pre-push hook): ${plural(r.failed.length, 'object')} could not be pushed to '${r.remote}', so git will not push`, 'run `git push` again to retry, or skip the check with `git push --no-verify`');
+    const nowhere = r.failed.every((f) => f.code === 'OBJECT_MISSING');
+    out.error(
+      `rvc (pre-push hook): ${plural(r.failed.length, 'object')} could not be pushed to '${r.remote}', so git will not push`,
+      nowhere
+        ? 'that data is neither in this cache nor on the remote: get it (`rvc pull` from another remote) or push without it with `git push --no-verify`'
+        : 'run `git push` again to retry, or skip the check with `git push --no-verify`',
+    );
     return EXIT.FAILURE;
   }
   if (r.transferred) out.info(`rvc: ${plural(r.transferred, 'file')} pushed to '${r.remote}'`);
