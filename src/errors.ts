@@ -52,6 +52,7 @@ export type ErrorCode =
   // git
   | 'GIT_FAILED'
   | 'REV_NOT_FOUND'
+  | 'HOOK_EXISTS'
   | 'INTERRUPTED'
   | 'INTERNAL';
 

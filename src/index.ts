@@ -91,4 +91,12 @@ export async function checkoutPipeline(opts: Parameters<typeof import('./pipelin
 }
 
 export type { StaleReason } from './pipeline/check.js';
+
+// git integration: hooks, merge driver (loaded on first use).
+export type { InstallOptions, InstallResult, InstallAction, RvcCommand, RvcHookName } from './repo/install.js';
+export type { MergeDriverOptions, MergeDriverResult, MergeDriverConflict, MergedTree } from './repo/merge.js';
+const gitInstall = () => import('./repo/install.js');
+export const install = lazy(gitInstall, 'install');
+export const uninstall = lazy(gitInstall, 'uninstall');
+export const mergeDriver = lazy(() => import('./repo/merge.js'), 'mergeDriver');
 export type { MetricChange } from './model/params.js';

@@ -25,6 +25,9 @@ import * as params from './commands/params.js';
 import * as metrics from './commands/metrics.js';
 import * as get from './commands/get.js';
 import * as diff from './commands/diff.js';
+import * as install from './commands/install.js';
+import * as mergeDriver from './commands/merge-driver.js';
+import * as gitHook from './commands/git-hook.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -37,7 +40,10 @@ function buildProgram(): Command {
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, params, metrics]) m.register(program);
+  // Data across git history.
   for (const m of [diff, get]) m.register(program);
+  // Git integration.
+  for (const m of [install, mergeDriver, gitHook]) m.register(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

@@ -98,7 +98,7 @@ function childrenUnder(repo: Repo, tracked: TrackedOut, subpaths: string[], path
 }
 
 /** Downloads one object (a manifest) without its children, verified like every download. */
-async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: HashAlgo = repo.odb.algo): Promise<boolean> {
+export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: HashAlgo = repo.odb.algo): Promise<boolean> {
   const odb = repo.odbFor(algo);
   if (odb.hasSync(oid)) return false;
   const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);

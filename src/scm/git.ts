@@ -178,3 +178,71 @@ export function gitPrefix(root: string): string {
 export function gitRun(cwd: string, args: string[], input?: string): string {
   return git(args, cwd, input);
 }
+
+/**
+ * The folder git runs hooks from: `core.hooksPath` when set, else the common git dir's `hooks`
+ * (shared by every worktree). Absolute.
+ */
+export function gitHooksDir(root: string): string {
+  return path.resolve(root, git(['rev-parse', '--git-path', 'hooks'], root).trim());
+}
+
+/** A key of the repository's own git config (`--local`), or undefined when unset. */
+export function gitConfigGet(root: string, key: string): string | undefined {
+  try {
+    return git(['config', '--local', '--get', key], root).replace(/\n$/, '');
+  } catch (e) {
+    if (e instanceof RvcError && (e.details as { status?: number } | undefined)?.status === 1) return undefined;
+    throw e;
+  }
+}
+
+export function gitConfigSet(root: string, key: string, value: string): void {
+  git(['config', '--local', key, value], root);
+}
+
+/** Removes a whole section (`merge.rvc`) of the local git config; false when it was not there. */
+export function gitConfigRemoveSection(root: string, section: string): boolean {
+  try {
+    git(['config', '--local', '--remove-section', section], root);
+    return true;
+  } catch (e) {
+    if (e instanceof RvcError && e.code === 'GIT_FAILED') return false;
+    throw e;
+  }
+}
+
+/** Adds the lines missing from `.gitattributes` in `dir`, keeping every other line. Returns the lines added. */
+export function addGitattributesLines(dir: string, lines: readonly string[]): string[] {
+  const file = path.join(dir, '.gitattributes');
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    // a new .gitattributes
+  }
+  const have = new Set(text.split('\n').map((l) => l.trim()));
+  const missing = lines.filter((l) => !have.has(l));
+  if (!missing.length) return [];
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  writeFileAtomic(file, `${text}${sep}${missing.join('\n')}\n`);
+  return missing;
+}
+
+/** Removes exactly `lines` from `.gitattributes` in `dir`; deletes the file if nothing is left. */
+export function removeGitattributesLines(dir: string, lines: readonly string[]): string[] {
+  const file = path.join(dir, '.gitattributes');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const all = text.split('\n');
+  const removed = all.filter((l) => lines.includes(l.trim())).map((l) => l.trim());
+  if (!removed.length) return [];
+  const next = all.filter((l) => !lines.includes(l.trim())).join('\n');
+  if (next.trim() === '') fs.rmSync(file, { force: true });
+  else writeFileAtomic(file, next);
+  return removed;
+}

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { action, type Ctx } from '../context.js';
+import { EXIT } from '../exit.js';
+import { plural } from '../output.js';
+
+/**
+ * git exports GIT_DIR and friends to hooks, sometimes as paths relative to the folder it ran the
+ * hook in. rvc may work in another folder (a project below the git top level), so they are made
+ * absolute first.
+ */
+function absolutiseGitEnv(): void {
+  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY']) {
+    const v = process.env[k];
+    if (v && !path.isAbsolute(v)) process.env[k] = path.resolve(v);
+  }
+}
+
+/** `rvc checkout` of the whole workspace; git's own command has already succeeded, so failures only warn. */
+async function checkoutAll(ctx: Ctx, cwd: string, hook: string): Promise<number> {
+  const { lib, out, common } = ctx;
+  try {
+    const r = await lib.checkout({ ...common, cwd });
+    const p = await lib.checkoutPipeline({ ...common, cwd });
+    for (const o of r.outs) {
+      if (o.error) out.warn(`rvc (${hook} hook): ${o.path}: ${o.error.message}`);
+      else if (o.added + o.modified + o.deleted) out.info(`rvc: M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+    }
+    for (const x of p.restored) out.info(`rvc: M       ${x}`);
+    for (const f of p.failed) out.warn(`rvc (${hook} hook): ${f.path}: ${f.message}`);
+    if (r.failed || p.failed.length) out.warn('the data of the outputs above was not updated; fix what is reported and run `rvc checkout` (or `rvc pull`)');
+  } catch (e) {
+    const err = e as { name?: string; code?: string; message?: string; hint?: string };
+    if (err?.name !== 'RvcError') throw e;
+    // A hooks folder shared through core.hooksPath also serves git repositories without rvc.
+    if (err.code === 'NOT_A_REPO') return EXIT.OK;
+    out.warn(`rvc (${hook} hook): the data in the workspace was not updated: ${err.message}`);
+    out.warn(err.hint ? `${err.hint}; then run \`rvc checkout\`` : 'run `rvc checkout` when this is fixed');
+  }
+  return EXIT.OK;
+}
+
+/** `rvc push` to the default remote before git pushes commits that refer to the data. */
+async function pushAll(ctx: Ctx, cwd: string): Promise<number> {
+  const { lib, out, common } = ctx;
+  let r;
+  try {
+    r = await lib.push({ ...common, cwd });
+    const p = await lib.pushPipeline({ ...common, cwd });
+    r.transferred += p.transferred;
+    r.failed.push(...p.failed);
+  } catch (e) {
+    const err = e as { name?: string; code?: string; message?: string; hint?: string };
+    if (err?.name !== 'RvcError') throw e;
+    if (err.code === 'NOT_A_REPO') return EXIT.OK;
+    if (err.code === 'REMOTE_NO_DEFAULT') {
+      out.warn('rvc (pre-push hook): no default rvc remote is set, so no data was pushed (`rvc remote add -d <name> <url>` sets one)');
+      return EXIT.OK;
+    }
+    out.error(`rvc (pre-push hook): pushing the data failed, so git will not push: ${err.message}`, 'fix it and push again, or skip the check with `git push --no-verify`');
+    return EXIT.FAILURE;
+  }
+  for (const f of r.failed) out.error(`rvc (pre-push hook): ${f.paths.length ? f.paths.join(', ') : f.oid}: ${f.message}`);
+  if (r.failed.length) {
+    const nowhere = r.failed.every((f) => f.code === 'OBJECT_MISSING');
+    out.error(
+      `rvc (pre-push hook): ${plural(r.failed.length, 'object')} could not be pushed to '${r.remote}', so git will not push`,
+      nowhere
+        ? 'that data is neither in this cache nor on the remote: get it (`rvc pull` from another remote) or push without it with `git push --no-verify`'
+        : 'run `git push` again to retry, or skip the check with `git push --no-verify`',
+    );
+    return EXIT.FAILURE;
+  }
+  if (r.transferred) out.info(`rvc: ${plural(r.transferred, 'file')} pushed to '${r.remote}'`);
+  return EXIT.OK;
+}
+
+/** Hidden: what the hook scripts `rvc install` writes run. */
+export function register(program: Command): void {
+  program.command('git-hook', { hidden: true })
+    .description('run the work of an rvc git hook (called by the hook scripts `rvc install` writes)')
+    .argument('<hook>', 'post-checkout | post-merge | pre-push')
+    .argument('[args...]', 'the arguments git gave the hook')
+    .option('--dir <dir>', 'the rvc project folder, relative to where git runs hooks')
+    .option('-q, --quiet', 'print only errors')
+    .option('-v, --verbose', 'print more detail')
+    .action(action(async (ctx, hook: string, args: string[]) => {
+      absolutiseGitEnv();
+      const cwd = path.resolve(typeof ctx.flags.dir === 'string' ? ctx.flags.dir : '.');
+      switch (hook) {
+        case 'post-checkout': {
+          // args: previous HEAD, new HEAD, 1 for a branch checkout (0 for `git checkout -- file`).
+          const [prev, next, branch] = args;
+          if (branch !== '1' || prev === next) return EXIT.OK;
+          return checkoutAll(ctx, cwd, hook);
+        }
+        case 'post-merge':
+          return checkoutAll(ctx, cwd, hook);
+        case 'pre-push':
+          return pushAll(ctx, cwd);
+        default:
+          ctx.out.error(`unknown hook '${hook}'`, 'rvc installs post-checkout, post-merge and pre-push');
+          return EXIT.USAGE;
+      }
+    }));
+}
