@@ -109,7 +109,13 @@ function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): S
     for (const [algo, oids] of w.groups) {
       for (const t of oids) {
         if (!isTreeOid(t) || !repo.odbFor(algo).hasSync(t)) continue;
-        for (const e of repo.odbFor(algo).readTree(t)) if (unnamed.has(e.oid)) note(w.paths, e.oid, `${w.paths.get(t)?.[0] ?? t}/${e.path}`);
+        let entries: { path: string; oid: string }[];
+        try {
+          entries = repo.odbFor(algo).readTree(t);
+        } catch {
+          continue; // a damaged manifest only costs the name here; fsck reports it
+        }
+        for (const e of entries) if (unnamed.has(e.oid)) note(w.paths, e.oid, `${w.paths.get(t)?.[0] ?? t}/${e.path}`);
       }
     }
   }
@@ -222,11 +228,22 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
     // An rvc.lock output never produced here is not an error (as for the workspace's pipeline).
     group(groups, algo, [...oids].filter((o) => !w.optional.has(o) || repo.odbFor(algo).hasSync(o)));
   }
-  for (const p of w.partial) group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
+  const early: SyncResult['failed'] = [];
+  for (const p of w.partial) {
+    try {
+      group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
+    } catch (e) {
+      // Part of a folder whose manifest is not in the cache: reported, the rest still goes.
+      if (!isRvcError(e)) throw e;
+      early.push({ oid: p.out.oid, paths: [p.where], code: e.code, message: e.message });
+    }
+  }
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
     const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts)));
-    return toSyncResult(repo, name, r, w);
+    const res = toSyncResult(repo, name, r, w);
+    res.failed.unshift(...early);
+    return res;
   } finally {
     await remote.close();
   }

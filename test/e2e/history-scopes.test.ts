@@ -251,3 +251,32 @@ describe('push, fetch, pull and status --cloud over revisions; gc --cloud', () =
     expect(objectKeys(cache())).toEqual(union(S.W, S.C1));
   });
 });
+
+describe('rvc.lock outputs at revisions', () => {
+  it('gc and push cover the pipeline outputs an older rvc.lock records', () => {
+    const d = track(makeRepo());
+    const cacheKeys = (): Set<string> => objectKeys(path.join(d, '.rvc/cache'));
+    writeTree(d, { 'in.txt': 'one' });
+    rvcOk(d, ['stage', 'add', '-n', 'copy', '-d', 'in.txt', '-o', 'out.txt', 'cp in.txt out.txt']);
+    rvcOk(d, ['repro']);
+    const first = cacheKeys();
+    git(d, ['add', '-A']);
+    git(d, ['commit', '-q', '-m', 'one']);
+    writeTree(d, { 'in.txt': 'two' });
+    rvcOk(d, ['repro']);
+    const second = new Set([...cacheKeys()].filter((k) => !first.has(k)));
+    git(d, ['add', '-A']);
+    git(d, ['commit', '-q', '-m', 'two']);
+    expect(first.size).toBe(1);
+    expect(second.size).toBe(1);
+    // Without the run-cache, only the first commit's rvc.lock still refers to the first output.
+    rmrf(path.join(d, '.rvc/cache/runs'));
+    const dry = json(rvcOk(d, ['gc', '--workspace', '--dry-run', '--json']));
+    expect(dry.removed.map((x: { oid: string }) => key(x.oid))).toEqual([...first]);
+    expect(json(rvcOk(d, ['gc', '--all-commits', '--dry-run', '--json'])).removed).toEqual([]);
+    const store = track(tmpDir('rvc-store-'));
+    rvcOk(d, ['remote', 'add', '-d', 'store', store]);
+    rvcOk(d, ['push', '--all-commits']);
+    expect(objectKeys(store)).toEqual(union(first, second));
+  });
+});
