@@ -12,6 +12,7 @@ export { status, type StatusOptions, type StatusResult, type OutStatus } from '.
 export { commit, type CommitOptions, type CommitResult } from './repo/commit.js';
 export { checkout, type CheckoutOptions, type CheckoutResult, type OutCheckout } from './repo/checkout.js';
 export { gc, type GcOptions, type GcResult } from './repo/gc.js';
+export type { RevScope } from './repo/history.js';
 export { fsck, type FsckOptions, type FsckResult } from './repo/fsck.js';
 export { remove, type RemoveOptions, type RemoveResult } from './repo/remove.js';
 export { move, type MoveResult } from './repo/move.js';

@@ -7,49 +7,94 @@ import { readTextIfExists } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import { ProgressTicker } from '../progress.js';
 import { Repo, type CommonOptions } from './repo.js';
+import { scopeHasRevs, type RevScope } from './history.js';
+import { scopedOuts } from './scope.js';
 
-export interface GcOptions extends CommonOptions {
-  workspace?: boolean;
+export interface GcOptions extends CommonOptions, RevScope {
   dryRun?: boolean;
   /** Also delete unreferenced objects from a remote. */
   cloud?: boolean;
+  /**
+   * The remote for `cloud`, and the one a referenced manifest missing from the cache is fetched
+   * from (default: core.remote).
+   */
   remote?: string;
   jobs?: number;
 }
 
 export interface GcResult {
   /** Objects removed (or, with dryRun, that would be). */
-  removed: { oid: string; size: number }[];
+  removed: { oid: string; algo: HashAlgo; size: number }[];
   bytes: number;
   kept: number;
   /** Temp files of interrupted writes that were cleaned. */
   leftovers: number;
   dryRun: boolean;
+  /** The revisions the scope covered (labels), besides the workspace. */
+  revisions: string[];
+  /** Manifests referenced in the scope that were fetched from the remote to see their files. */
+  fetchedManifests: number;
   /** With `cloud`: what was (or would be) removed from the remote. */
   cloud?: { remote: string; removed: string[]; kept: number };
 }
 
+/** The oids a scope keeps, per hash algorithm. */
+export type KeepSet = Map<HashAlgo, Set<string>>;
+
+function keepFor(keep: KeepSet, algo: HashAlgo): Set<string> {
+  let s = keep.get(algo);
+  if (!s) keep.set(algo, (s = new Set()));
+  return s;
+}
+
 /**
- * Collects every oid the chosen scope references (folders expand to their files). Refuses if a
- * referenced manifest is missing: its files could not be told apart from garbage.
+ * Every oid the scope references, per algorithm: the pointer outputs of the workspace and of
+ * each revision in the scope, the rvc.lock outputs of the workspace and of those revisions, and
+ * the run-cache. Folders expand to their files. A pointer's manifest missing from the cache is
+ * fetched (alone, verified) from the remote; if that fails gc refuses, naming the revision and
+ * path: without the manifest its files could not be told apart from garbage.
  */
-export function referencedOids(repo: Repo, algo: HashAlgo = repo.odb.algo): Set<string> {
-  const keep = new Set<string>();
-  const odb = repo.odbFor(algo);
-  for (const t of repo.allOuts()) {
-    if (t.out.hash !== algo) continue;
-    keep.add(t.out.oid);
-    if (isTreeOid(t.out.oid)) {
-      if (!odb.hasSync(t.out.oid)) {
-        throw new RvcError('OBJECT_MISSING', `the manifest of '${t.rel}' (${t.pointerFile}) is not in the cache, so gc cannot tell which files it needs`, {
-          path: t.pointerFile, hint: 'fetch it first (`rvc fetch`), or remove the pointer if the data is gone for good',
-        });
-      }
-      for (const e of odb.readTree(t.out.oid)) keep.add(e.oid);
+export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote?: string; jobs?: number } = {}): Promise<{ keep: KeepSet; revisions: string[]; fetched: number }> {
+  const keep: KeepSet = new Map();
+  keepFor(keep, repo.odb.algo);
+  const { outs, revisions } = await scopedOuts(repo, [], undefined, scope);
+  const expanded = new Set<string>();
+  const expand = (algo: HashAlgo, oid: string): void => {
+    if (expanded.has(`${algo}:${oid}`)) return;
+    expanded.add(`${algo}:${oid}`);
+    const k = keepFor(keep, algo);
+    for (const e of repo.odbFor(algo).readTree(oid)) k.add(e.oid);
+  };
+  const missing = new Map<string, { algo: HashAlgo; oid: string; where: string[] }>();
+  for (const o of outs) {
+    const { hash: algo, oid } = o.out;
+    keepFor(keep, algo).add(oid);
+    if (!isTreeOid(oid)) continue;
+    if (repo.odbFor(algo).hasSync(oid)) expand(algo, oid);
+    else if (!o.fromLock) {
+      // (An rvc.lock output without its manifest keeps nothing below it: see keepPipelineOids.)
+      const m = missing.get(`${algo}:${oid}`) ?? { algo, oid, where: [] };
+      m.where.push(`${o.where} (${o.file})`);
+      missing.set(`${algo}:${oid}`, m);
     }
   }
-  keepPipelineOids(repo, algo, keep);
-  return keep;
+  let fetched = 0;
+  if (missing.size) {
+    const { fetchManifests } = await import('./sync.js');
+    const r = await fetchManifests(repo, [...missing.values()], opts);
+    const first = r.failed[0];
+    if (first) {
+      const m = missing.get(`${first.algo}:${first.oid}`)!;
+      const more = r.failed.length > 1 ? ` (and ${r.failed.length - 1} more)` : '';
+      throw new RvcError('OBJECT_MISSING', `the manifest of ${m.where[0]}${more} is not in the cache and could not be fetched${r.remote ? ` from remote '${r.remote}'` : ''}: ${first.message}; gc cannot tell which files it needs, so it removed nothing`, {
+        hint: 'fetch it (`rvc fetch` with the same scope), or narrow the scope; a pointer whose data is gone for good must be removed from that revision',
+      });
+    }
+    fetched = r.fetched;
+    for (const m of missing.values()) expand(m.algo, m.oid);
+  }
+  for (const algo of keep.keys()) keepPipelineOids(repo, algo, keepFor(keep, algo));
+  return { keep, revisions, fetched };
 }
 
 /**
@@ -97,29 +142,38 @@ function keepPipelineOids(repo: Repo, algo: HashAlgo, keep: Set<string>): void {
   }
 }
 
-/** Deletes cache objects nothing in the scope references. Without a scope it refuses. */
+/** Whether the options name any scope at all. */
+function hasScope(s: RevScope): boolean {
+  return !!s.workspace || scopeHasRevs(s);
+}
+
+/**
+ * Deletes cache objects nothing in the scope references. Without a scope it refuses. Any scope
+ * with revisions keeps the workspace too (as DVC does): data checked out now is never garbage.
+ */
 export async function gc(opts: GcOptions = {}): Promise<GcResult> {
-  if (!opts.workspace) {
+  if (!hasScope(opts)) {
     throw new RvcError('USAGE', 'gc needs a scope: which references to keep', {
-      hint: 'use `rvc gc --workspace` to keep only what the current pointers use (add --dry-run to see first)',
+      hint: 'use `rvc gc --workspace` to keep only what the current pointers use, or add --all-branches, --all-tags, --all-commits or --rev <rev> (try --dry-run first)',
     });
   }
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc gc', opts, async () => {
-    const removed: { oid: string; size: number }[] = [];
+    const { keep, revisions, fetched } = await referencedOids(repo, opts, opts);
+    const removed: GcResult['removed'] = [];
     let kept = 0;
     let leftovers = 0;
     const trees: [Odb, string][] = [];
     const files: [Odb, string][] = [];
     for (const odb of repo.allOdbs()) {
-      const keep = referencedOids(repo, odb.algo);
+      const k = keep.get(odb.algo) ?? new Set<string>();
       for (const item of odb.list()) {
         if ('leftover' in item) {
           leftovers++;
           if (!opts.dryRun) fs.rmSync(item.leftover, { force: true });
           continue;
         }
-        if (keep.has(item.oid)) kept++;
+        if (k.has(item.oid)) kept++;
         else (isTreeOid(item.oid) ? trees : files).push([odb, item.oid]);
       }
     }
@@ -129,14 +183,16 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     for (const [odb, oid] of [...trees, ...files]) {
       const size = odb.sizeOf(oid);
       if (!opts.dryRun) odb.remove(oid);
-      removed.push({ oid, size });
+      removed.push({ oid, algo: odb.algo, size });
       tick.tick();
     }
     tick.finish();
-    const res: GcResult = { removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun };
+    const res: GcResult = {
+      removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun, revisions, fetchedManifests: fetched,
+    };
     if (opts.cloud) {
       const { gcCloud } = await import('./sync.js');
-      const c = await gcCloud(repo, opts);
+      const c = await gcCloud(repo, keep, opts);
       res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept };
     }
     return res;

@@ -256,16 +256,10 @@ export class Repo {
       const { rel } = this.resolve(t, cwd);
       let found = false;
       for (const tr of all) {
-        if (tr.pointerFile === rel || tr.rel === rel || rel === '' ) {
-          res.push({ tracked: tr });
-          found = true;
-        } else if (isInside(rel, tr.rel)) {
-          res.push({ tracked: tr, subpath: rel.slice(tr.rel.length + 1) });
-          found = true;
-        } else if (isInside(tr.rel, rel) && isInside(tr.pointerFile, rel)) {
-          res.push({ tracked: tr });
-          found = true;
-        }
+        const m = matchTarget(rel, tr.pointerFile, tr.rel);
+        if (!m) continue;
+        res.push(m.subpath !== undefined ? { tracked: tr, subpath: m.subpath } : { tracked: tr });
+        found = true;
       }
       if (!found) {
         const ptr = rel.endsWith(POINTER_EXT) ? rel : `${rel}${POINTER_EXT}`;
@@ -283,6 +277,19 @@ export class Repo {
   ignoreFileExists(): boolean {
     return fs.existsSync(path.join(this.root, IGNORE_FILE));
   }
+}
+
+/**
+ * Whether the repository-relative target `rel` selects the output at `outRel` recorded in
+ * `file`: the pointer file or the data itself (or the repository root) select it whole, a path
+ * inside a tracked folder selects part of it (`subpath`), a folder holding both the pointer and
+ * the data selects it whole. Pure, so outputs read at git revisions match the same way.
+ */
+export function matchTarget(rel: string, file: string, outRel: string): { subpath?: string } | undefined {
+  if (file === rel || outRel === rel || rel === '') return {};
+  if (isInside(rel, outRel)) return { subpath: rel.slice(outRel.length + 1) };
+  if (isInside(outRel, rel) && isInside(file, rel)) return {};
+  return undefined;
 }
 
 function isRvcDir(p: string): boolean {

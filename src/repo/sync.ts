@@ -3,27 +3,33 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
-import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
+import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
+import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
+import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
 import { checkout, type CheckoutResult } from './checkout.js';
-import { referencedOids } from './gc.js';
+import type { KeepSet } from './gc.js';
+import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
-import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
+import { Repo, type CommonOptions } from './repo.js';
+import { scopedOuts } from './scope.js';
 
-export interface SyncOptions extends CommonOptions {
+export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
   /** Remote name; default: core.remote. */
   remote?: string;
   jobs?: number;
-  /** Pointer files, tracked paths, or files/folders inside a tracked folder. Default: everything. */
+  /**
+   * Pointer files, tracked paths, or files/folders inside a tracked folder. Default: everything.
+   * With revisions in the scope, they narrow the outputs at every revision the same way.
+   */
   targets?: string[];
 }
 
 export interface SyncFailure {
   oid: string;
-  /** Workspace paths that use this object, for the message. */
+  /** Paths that use this object (`rev:path` for one recorded at a revision), for the message. */
   paths: string[];
   code: string;
   message: string;
@@ -36,62 +42,99 @@ export interface SyncResult {
   /** Objects already at the destination. */
   skipped: number;
   failed: SyncFailure[];
+  /** The revisions the scope covered (labels), besides the workspace. */
+  revisions?: string[];
 }
 
+/** What a command moves: built once from the outputs in scope, whatever recorded them. */
 interface Wanted {
-  /** Whole outputs: file oids and tree oids (the transfer engine expands trees). */
-  whole: string[];
-  /** The hash algorithm of each wanted oid (pointers record their own). */
-  algoOf: Map<string, HashAlgo>;
-  /** Parts of folders: the folder's tree oid and the sub-paths wanted. */
-  partial: { tracked: TrackedOut; subpaths: string[] }[];
-  /** oid → workspace paths, for messages. */
+  /** Whole outputs by algorithm: file and tree oids (the transfer engine expands trees). */
+  groups: Map<HashAlgo, Set<string>>;
+  /** Parts of folders: the folder's output and the sub-paths wanted. */
+  partial: { out: PointerOut; where: string; subpaths: string[] }[];
+  /** oid → paths that use it, for messages (at most three). */
   paths: Map<string, string[]>;
+  /**
+   * oids only rvc.lock outputs at revisions ask for: such an output may be `cache: false` (only
+   * rvc.yaml at that revision says), so its absence from cache and remote is not a failure.
+   */
+  optional: Set<string>;
+  revisions: string[];
 }
 
-function wanted(repo: Repo, targets: string[] | undefined, cwd?: string): Wanted {
-  const w: Wanted = { whole: [], algoOf: new Map(), partial: [], paths: new Map() };
-  const partial = new Map<string, { tracked: TrackedOut; subpaths: string[] }>();
-  const seen = new Set<string>();
-  for (const { tracked, subpath } of repo.resolveTargets(targets ?? [], cwd)) {
-    const note = (oid: string, p: string): void => {
-      const list = w.paths.get(oid) ?? [];
-      if (list.length < 3) list.push(p);
-      w.paths.set(oid, list);
-    };
-    if (subpath !== undefined) {
-      const key = `${tracked.pointerFile}\0${tracked.index}`;
-      const e = partial.get(key) ?? { tracked, subpaths: [] };
-      e.subpaths.push(subpath);
+function note(paths: Map<string, string[]>, oid: string, p: string): void {
+  const list = paths.get(oid) ?? [];
+  if (list.length < 3 && !list.includes(p)) list.push(p);
+  paths.set(oid, list);
+}
+
+function group(groups: Map<HashAlgo, Set<string>>, algo: HashAlgo, oids: Iterable<string>): void {
+  let set = groups.get(algo);
+  if (!set) groups.set(algo, (set = new Set()));
+  for (const o of oids) set.add(o);
+}
+
+/** The outputs in scope (workspace targets and, with revisions, the outputs recorded there). */
+async function wanted(repo: Repo, opts: SyncOptions): Promise<Wanted> {
+  const { outs, revisions } = await scopedOuts(repo, opts.targets, opts.cwd, opts);
+  const w: Wanted = { groups: new Map(), partial: [], paths: new Map(), optional: new Set(), revisions };
+  const partial = new Map<string, Wanted['partial'][number]>();
+  const required = new Set<string>();
+  for (const o of outs) {
+    if (o.subpath !== undefined) {
+      const key = `${o.out.hash}\0${o.out.oid}\0${o.where}`;
+      const e = partial.get(key) ?? { out: o.out, where: o.where, subpaths: [] };
+      e.subpaths.push(o.subpath);
       partial.set(key, e);
       continue;
     }
-    if (seen.has(tracked.out.oid)) continue;
-    seen.add(tracked.out.oid);
-    w.whole.push(tracked.out.oid);
-    w.algoOf.set(tracked.out.oid, tracked.out.hash);
-    note(tracked.out.oid, tracked.rel);
+    group(w.groups, o.out.hash, [o.out.oid]);
+    note(w.paths, o.out.oid, o.where);
+    (o.fromLock ? w.optional : required).add(o.out.oid);
   }
+  for (const oid of required) w.optional.delete(oid);
   w.partial = [...partial.values()];
   return w;
 }
 
-function toSyncResult(name: string, r: TransferResult, paths: Map<string, string[]>): SyncResult {
+/**
+ * The result, with failures named by path. A file inside a folder has no path of its own in
+ * `paths`; only when such a failure exists are the folders' manifests read to name it. An
+ * optional object absent everywhere is dropped (see Wanted.optional).
+ */
+function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): SyncResult {
+  const failed = r.failed.filter((f) => !(w.optional.has(f.oid) && f.error.code === 'OBJECT_MISSING'));
+  if (failed.some((f) => !w.paths.has(f.oid))) {
+    const unnamed = new Set(failed.filter((f) => !w.paths.has(f.oid)).map((f) => f.oid));
+    for (const [algo, oids] of w.groups) {
+      for (const t of oids) {
+        if (!isTreeOid(t) || !repo.odbFor(algo).hasSync(t)) continue;
+        let entries: { path: string; oid: string }[];
+        try {
+          entries = repo.odbFor(algo).readTree(t);
+        } catch {
+          continue; // a damaged manifest only costs the name here; fsck reports it
+        }
+        for (const e of entries) if (unnamed.has(e.oid)) note(w.paths, e.oid, `${w.paths.get(t)?.[0] ?? t}/${e.path}`);
+      }
+    }
+  }
   return {
     remote: name,
     transferred: r.transferred.length,
     skipped: r.skipped,
-    failed: r.failed.map((f) => ({ oid: f.oid, paths: paths.get(f.oid) ?? [], code: f.error.code, message: f.error.message })),
+    failed: failed.map((f) => ({ oid: f.oid, paths: w.paths.get(f.oid) ?? [], code: f.error.code, message: f.error.message })),
+    ...(w.revisions.length ? { revisions: w.revisions } : {}),
   };
 }
 
 /** Children of a folder's manifest under the wanted sub-paths. */
-function childrenUnder(repo: Repo, tracked: TrackedOut, subpaths: string[], paths: Map<string, string[]>): string[] {
+function childrenUnder(repo: Repo, p: Wanted['partial'][number], paths: Map<string, string[]>): string[] {
   const out = new Set<string>();
-  for (const e of repo.odbFor(tracked.out.hash).readTree(tracked.out.oid)) {
-    if (subpaths.some((s) => isInside(e.path, s))) {
+  for (const e of repo.odbFor(p.out.hash).readTree(p.out.oid)) {
+    if (p.subpaths.some((s) => isInside(e.path, s))) {
       out.add(e.oid);
-      if (!paths.has(e.oid)) paths.set(e.oid, [`${tracked.rel}/${e.path}`]);
+      if (!paths.has(e.oid)) paths.set(e.oid, [`${p.where}/${e.path}`]);
     }
   }
   return [...out];
@@ -103,6 +146,7 @@ export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: Ha
   if (odb.hasSync(oid)) return false;
   const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
   try {
+    fs.mkdirSync(odb.tmpDir(), { recursive: true });
     await remote.download(objectKey(algo, oid), tmp);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
@@ -117,14 +161,49 @@ export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: Ha
 }
 
 /**
+ * Fetches manifests (each alone, verified) from the remote `opts.remote` or the default one.
+ * Failures, including having no remote to ask, are returned rather than thrown, for the caller
+ * to name the outputs concerned.
+ */
+export async function fetchManifests(
+  repo: Repo, manifests: { algo: HashAlgo; oid: string }[], opts: { remote?: string; jobs?: number } = {},
+): Promise<{ remote?: string; fetched: number; failed: { algo: HashAlgo; oid: string; message: string }[] }> {
+  let opened: Awaited<ReturnType<typeof openRepoRemote>>;
+  try {
+    opened = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
+  } catch (e) {
+    if (!isRvcError(e)) throw e;
+    return { fetched: 0, failed: manifests.map((m) => ({ ...m, message: e.message })) };
+  }
+  const { name, remote } = opened;
+  try {
+    let fetched = 0;
+    const failed: { algo: HashAlgo; oid: string; message: string }[] = [];
+    const limit = pLimit(opts.jobs ?? remote.jobs);
+    await Promise.all(manifests.map((m) => limit(async () => {
+      try {
+        if (await fetchOne(repo, remote, m.oid, m.algo)) fetched++;
+        repo.odbFor(m.algo).readTree(m.oid); // it must also parse
+      } catch (e) {
+        if (!isRvcError(e)) throw e;
+        failed.push({ ...m, message: e.message });
+      }
+    })));
+    return { remote: name, fetched, failed };
+  } finally {
+    await remote.close();
+  }
+}
+
+/**
  * One transfer per hash algorithm, each against that algorithm's object database (pointers
  * written before `core.hash` changed keep their own), merged into one result.
  */
-async function perAlgo(repo: Repo, groups: Map<HashAlgo, string[]>, run: (odb: Odb, oids: string[]) => Promise<TransferResult>): Promise<TransferResult> {
+async function perAlgo(repo: Repo, groups: Map<HashAlgo, Set<string>>, run: (odb: Odb, oids: string[]) => Promise<TransferResult>): Promise<TransferResult> {
   const all: TransferResult = { transferred: [], skipped: 0, failed: [] };
   for (const [algo, oids] of groups) {
-    if (!oids.length) continue;
-    const r = await run(repo.odbFor(algo), oids);
+    if (!oids.size) continue;
+    const r = await run(repo.odbFor(algo), [...oids]);
     all.transferred.push(...r.transferred);
     all.skipped += r.skipped;
     all.failed.push(...r.failed);
@@ -132,55 +211,65 @@ async function perAlgo(repo: Repo, groups: Map<HashAlgo, string[]>, run: (odb: O
   return all;
 }
 
-function group(groups: Map<HashAlgo, string[]>, algo: HashAlgo, oids: string[]): void {
-  const list = groups.get(algo) ?? [];
-  list.push(...oids);
-  groups.set(algo, list);
+function transferOptions(opts: SyncOptions): TransferOptions {
+  return { ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
 }
 
-/** Uploads the cache objects of the targets that the remote lacks. Trees go after their files. */
+/**
+ * Uploads the cache objects of the outputs in scope that the remote lacks; trees go after their
+ * files. An object in neither the cache nor the remote is reported as a failure with the paths
+ * (and revisions) that use it; the rest is still uploaded.
+ */
 export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
-  const w = wanted(repo, opts.targets, opts.cwd);
-  const groups = new Map<HashAlgo, string[]>();
-  for (const oid of w.whole) group(groups, w.algoOf.get(oid)!, [oid]);
-  for (const p of w.partial) group(groups, p.tracked.out.hash, childrenUnder(repo, p.tracked, p.subpaths, w.paths));
+  const w = await wanted(repo, opts);
+  const groups = new Map<HashAlgo, Set<string>>();
+  for (const [algo, oids] of w.groups) {
+    // An rvc.lock output never produced here is not an error (as for the workspace's pipeline).
+    group(groups, algo, [...oids].filter((o) => !w.optional.has(o) || repo.odbFor(algo).hasSync(o)));
+  }
+  const early: SyncResult['failed'] = [];
+  for (const p of w.partial) {
+    try {
+      group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
+    } catch (e) {
+      // Part of a folder whose manifest is not in the cache: reported, the rest still goes.
+      if (!isRvcError(e)) throw e;
+      early.push({ oid: p.out.oid, paths: [p.where], code: e.code, message: e.message });
+    }
+  }
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, {
-      ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    }));
-    return toSyncResult(name, r, w.paths);
+    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts)));
+    const res = toSyncResult(repo, name, r, w);
+    res.failed.unshift(...early);
+    return res;
   } finally {
     await remote.close();
   }
 }
 
-/** Downloads the objects of the targets that the cache lacks, verifying each by hash. */
+/** Downloads the objects of the outputs in scope that the cache lacks, manifests first, each verified by hash. */
 export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
-  const w = wanted(repo, opts.targets, opts.cwd);
+  const w = await wanted(repo, opts);
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const groups = new Map<HashAlgo, string[]>();
-    for (const oid of w.whole) group(groups, w.algoOf.get(oid)!, [oid]);
+    const groups = new Map<HashAlgo, Set<string>>();
+    for (const [algo, oids] of w.groups) group(groups, algo, oids);
     const early: SyncResult['failed'] = [];
     let manifests = 0;
     for (const p of w.partial) {
       try {
-        if (await fetchOne(repo, remote, p.tracked.out.oid, p.tracked.out.hash)) manifests++;
-        group(groups, p.tracked.out.hash, childrenUnder(repo, p.tracked, p.subpaths, w.paths));
+        if (await fetchOne(repo, remote, p.out.oid, p.out.hash)) manifests++;
+        group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
       } catch (e) {
         if (!isRvcError(e)) throw e;
-        early.push({ oid: p.tracked.out.oid, paths: [p.tracked.rel], code: e.code, message: e.message });
+        early.push({ oid: p.out.oid, paths: [p.where], code: e.code, message: e.message });
       }
     }
-    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, {
-      ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    }));
-    const res = toSyncResult(name, r, w.paths);
+    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts)));
+    const res = toSyncResult(repo, name, r, w);
     res.transferred += manifests;
     res.failed.unshift(...early);
     return res;
@@ -193,7 +282,10 @@ export interface PullResult extends SyncResult {
   checkout: CheckoutResult;
 }
 
-/** fetch, then checkout of the same targets (what could be fetched is checked out even if some failed). */
+/**
+ * fetch over the scope, then checkout of the same targets in the workspace only (what could be
+ * fetched is checked out even if some failed). Revisions in the scope only fill the cache.
+ */
 export async function pull(opts: SyncOptions & { force?: boolean } = {}): Promise<PullResult> {
   const f = await fetch(opts);
   const co = await checkout({ ...opts, ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.force ? { force: true } : {}) }).catch((e) => {
@@ -209,6 +301,8 @@ export interface CloudStatusResult {
   remote: string;
   objects: { oid: string; state: CloudState; paths: string[] }[];
   counts: Record<CloudState, number>;
+  /** The revisions the scope covered (labels), besides the workspace. */
+  revisions?: string[];
 }
 
 /**
@@ -218,43 +312,44 @@ export interface CloudStatusResult {
  */
 export async function statusCloud(opts: SyncOptions = {}): Promise<CloudStatusResult> {
   const repo = Repo.open(opts.cwd);
-  const w = wanted(repo, opts.targets, opts.cwd);
+  const w = await wanted(repo, opts);
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const all = new Set<string>();
+    const all = new Map<HashAlgo, Set<string>>();
     const paths = w.paths;
-    const expand = async (tracked: TrackedOut | undefined, oid: string, subpaths?: string[]): Promise<void> => {
-      all.add(oid);
+    const expand = async (algo: HashAlgo, oid: string, where: string, subpaths?: string[]): Promise<void> => {
+      group(all, algo, [oid]);
       if (!isTreeOid(oid)) return;
       try {
-        await fetchOne(repo, remote, oid);
+        await fetchOne(repo, remote, oid, algo);
       } catch (e) {
         if (isRvcError(e) && (e.code === 'OBJECT_MISSING' || e.code === 'OBJECT_CORRUPT')) return;
         throw e;
       }
-      for (const e of repo.odb.readTree(oid)) {
-        if (subpaths && !subpaths.some((s) => isInside(e.path, s))) continue;
-        all.add(e.oid);
-        if (!paths.has(e.oid)) paths.set(e.oid, [tracked ? `${tracked.rel}/${e.path}` : e.path]);
-      }
+      const entries = repo.odbFor(algo).readTree(oid).filter((e) => !subpaths || subpaths.some((s) => isInside(e.path, s)));
+      group(all, algo, entries.map((e) => e.oid));
+      for (const e of entries) if (!paths.has(e.oid)) paths.set(e.oid, [`${where}/${e.path}`]);
     };
-    const outs = repo.resolveTargets(opts.targets ?? [], opts.cwd);
-    for (const oid of w.whole) await expand(outs.find((o) => o.tracked.out.oid === oid)?.tracked, oid);
-    for (const p of w.partial) await expand(p.tracked, p.tracked.out.oid, p.subpaths);
-    const list = [...all];
+    const limit = pLimit(opts.jobs ?? remote.jobs);
+    const jobs: Promise<void>[] = [];
+    for (const [algo, oids] of w.groups) for (const oid of oids) jobs.push(limit(() => expand(algo, oid, paths.get(oid)?.[0] ?? oid)));
+    for (const p of w.partial) jobs.push(limit(() => expand(p.out.hash, p.out.oid, p.where, p.subpaths)));
+    await Promise.all(jobs);
+    const list = [...all].flatMap(([algo, oids]) => [...oids].map((oid) => ({ algo, oid, key: objectKey(algo, oid) })));
     const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'query', list.length);
-    const keys = list.map((o) => objectKey(repo.odb.algo, o));
-    const onRemote = await remote.existing(keys, (n) => tick.tick(n));
+    const onRemote = await remote.existing(list.map((x) => x.key), (n) => tick.tick(n));
     tick.finish();
     const counts: Record<CloudState, number> = { new: 0, deleted: 0, missing: 0, 'in sync': 0 };
-    const objects = list.map((oid, i) => {
-      const local = repo.odb.hasSync(oid);
-      const there = onRemote.has(keys[i]!);
+    const objects: CloudStatusResult['objects'] = [];
+    for (const { algo, oid, key } of list) {
+      const local = repo.odbFor(algo).hasSync(oid);
+      const there = onRemote.has(key);
       const state: CloudState = local && there ? 'in sync' : local ? 'new' : there ? 'deleted' : 'missing';
+      if (state === 'missing' && w.optional.has(oid)) continue;
       counts[state]++;
-      return { oid, state, paths: paths.get(oid) ?? [] };
-    });
-    return { remote: name, objects, counts };
+      objects.push({ oid, state, paths: paths.get(oid) ?? [] });
+    }
+    return { remote: name, objects, counts, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
   } finally {
     await remote.close();
   }
@@ -268,23 +363,28 @@ export interface CloudGcResult {
 }
 
 /**
- * Deletes remote objects that nothing in the scope references. Manifests go first, so that a
- * manifest on the remote still implies all its files are there if this is interrupted.
+ * Deletes remote objects that nothing in the scope references (`keep`, from the same scope as
+ * the local gc). Manifests go first, so that a manifest on the remote still implies all its
+ * files are there if this is interrupted. Each algorithm the scope uses (and the repository's
+ * own) is listed under its prefix.
  */
-export async function gcCloud(repo: Repo, opts: { remote?: string; dryRun?: boolean; jobs?: number } & CommonOptions): Promise<CloudGcResult> {
-  const keep = referencedOids(repo);
+export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string; dryRun?: boolean; jobs?: number } & CommonOptions): Promise<CloudGcResult> {
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const prefix = `${repo.odb.algo}/`;
     const trees: string[] = [];
     const files: string[] = [];
     let kept = 0;
-    for await (const key of remote.list(prefix)) {
-      const rest = key.slice(prefix.length);
-      const oid = rest.replace('/', '');
-      if (!/^[0-9a-f]{2}\//.test(rest)) continue; // not an object key
-      if (keep.has(oid)) kept++;
-      else (isTreeOid(oid) ? trees : files).push(key);
+    for (const algo of HASH_ALGOS.filter((a) => a === repo.odb.algo || keep.has(a))) {
+      const k = keep.get(algo) ?? new Set<string>();
+      const prefix = `${algo}/`;
+      for await (const key of remote.list(prefix)) {
+        const rest = key.slice(prefix.length);
+        if (!/^[0-9a-f]{2}\/[^/]+$/.test(rest)) continue; // not an object key
+        const oid = rest.replace('/', '');
+        if (!isValidOid(oid, algo)) continue;
+        if (k.has(oid)) kept++;
+        else (isTreeOid(oid) ? trees : files).push(key);
+      }
     }
     if (!opts.dryRun) {
       const limit = pLimit(opts.jobs ?? remote.jobs);

@@ -1,20 +1,29 @@
 import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 import { fmtBytes, plural } from '../output.js';
+import { scopeFrom, scopeOptions } from '../scope.js';
 
 export function register(program: Command): void {
-  withGlobals(program.command('gc'), { json: true })
+  scopeOptions(withGlobals(program.command('gc'), { json: true }), 'keep what is referenced')
     .description('delete cache objects that nothing in the chosen scope references')
-    .option('-w, --workspace', 'keep what the pointers in the workspace reference')
-    .option('--dry-run', 'list what would be removed, remove nothing')
+    .option('-w, --workspace', 'keep what the pointers in the workspace reference (always kept with any other scope)')
+    .option('--dry-run', 'list what would be removed and how much it would free; remove nothing')
     .option('-c, --cloud', 'also delete unreferenced objects from the remote')
-    .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
+    .option('-r, --remote <name>', 'remote for --cloud and for fetching missing manifests (default: core.remote)')
     .action(action(async ({ lib, out, flags, common }) => {
-      const r = await lib.gc({ ...common, workspace: !!flags.workspace, dryRun: !!flags.dryRun, cloud: !!flags.cloud, ...(flags.remote ? { remote: String(flags.remote) } : {}) });
+      const r = await lib.gc({
+        ...common, ...scopeFrom(flags), workspace: !!flags.workspace, dryRun: !!flags.dryRun, cloud: !!flags.cloud,
+        ...(flags.remote ? { remote: String(flags.remote) } : {}),
+      });
       if (flags.json) return out.json(r);
-      for (const x of r.removed) out.detail(`${r.dryRun ? 'would remove' : 'removed'} ${x.oid} (${fmtBytes(x.size)})`);
+      // A dry run is for reading, so it lists every object; a real run lists them with -v.
+      const list = r.dryRun ? out.info.bind(out) : out.detail.bind(out);
+      for (const x of r.removed) list(`${r.dryRun ? 'would remove' : 'removed'} ${x.algo}/${x.oid.slice(0, 2)}/${x.oid.slice(2)} (${fmtBytes(x.size)})`);
+      if (r.cloud && r.dryRun) for (const k of r.cloud.removed) list(`would remove ${k} from remote '${r.cloud.remote}'`);
+      if (r.revisions.length) out.detail(`scope: the workspace and ${plural(r.revisions.length, 'revision')} (${r.revisions.slice(0, 5).join(', ')}${r.revisions.length > 5 ? ', …' : ''})`);
+      if (r.fetchedManifests) out.info(`Fetched ${plural(r.fetchedManifests, 'manifest')} referenced in the scope from the remote.`);
       const verb = r.dryRun ? 'Would remove' : 'Removed';
-      out.info(`${verb} ${plural(r.removed.length, 'object')} (${fmtBytes(r.bytes)}); kept ${plural(r.kept, 'object')}.`);
+      out.info(`${verb} ${plural(r.removed.length, 'object')} (${r.dryRun ? 'would free ' : ''}${fmtBytes(r.bytes)}); kept ${plural(r.kept, 'object')}.`);
       if (r.cloud) out.info(`${verb} ${plural(r.cloud.removed.length, 'object')} from remote '${r.cloud.remote}'; kept ${plural(r.cloud.kept, 'object')} there.`);
       if (r.leftovers) out.info(`${r.dryRun ? 'Would clean' : 'Cleaned'} ${plural(r.leftovers, 'temporary file')} of interrupted writes.`);
     }));

@@ -2,16 +2,23 @@ import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 import { plural } from '../output.js';
 import { describeReasons } from './repro.js';
+import { scopeFrom, scopeOptions } from '../scope.js';
 
 export function register(program: Command): void {
-  withGlobals(program.command('status'), { json: true })
+  scopeOptions(withGlobals(program.command('status'), { json: true }), 'with --cloud: also compare the data recorded')
     .description('show tracked data that changed in the workspace or is missing from the cache')
     .argument('[targets...]', 'pointer files, tracked paths, or folders holding pointers (default: all)')
     .option('-c, --cloud', 'compare the cache with a remote instead of the workspace')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+      const scope = scopeFrom(flags);
+      if (!flags.cloud && Object.keys(scope).length) {
+        throw new lib.RvcError('USAGE', 'revision scopes (--all-branches, --all-tags, --all-commits, --rev) apply only to `status --cloud`', {
+          hint: 'add --cloud to compare the data recorded at those revisions with a remote',
+        });
+      }
       if (flags.cloud) {
-        const c = await lib.statusCloud({ ...common, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}) });
+        const c = await lib.statusCloud({ ...common, ...scope, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}) });
         if (flags.json) return out.json(c);
         const changed = c.objects.filter((o) => o.state !== 'in sync');
         if (!changed.length) return out.info(`Cache and remote '${c.remote}' are in sync.`);

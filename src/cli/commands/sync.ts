@@ -3,9 +3,10 @@ import { action, withGlobals, type Ctx } from '../context.js';
 import { EXIT } from '../exit.js';
 import { plural } from '../output.js';
 import type { PipelineSyncResult, SyncResult } from '../../index.js';
+import { scopeFrom, scopeOptions } from '../scope.js';
 
-function syncOptions(cmd: Command): Command {
-  return cmd
+function syncOptions(cmd: Command, verb: string): Command {
+  return scopeOptions(cmd, `also ${verb} the data recorded`)
     .argument('[targets...]', 'pointer files, tracked paths, or files inside a tracked folder (default: all)')
     .option('-r, --remote <name>', 'remote to use (default: core.remote)')
     .option('--run-cache', 'also transfer the run-cache (earlier runs of pipeline stages and their outputs)')
@@ -52,11 +53,11 @@ async function pipelineSync(ctx: Ctx, dir: 'push' | 'fetch', targets: string[], 
 }
 
 export function register(program: Command): void {
-  syncOptions(withGlobals(program.command('push'), { json: true }))
+  syncOptions(withGlobals(program.command('push'), { json: true }), 'push')
     .description('upload the cache objects of tracked data to a remote (only what it lacks)')
     .action(action(async (ctx, targets: string[]) => {
       const { lib, out, flags, common } = ctx;
-      const r = await lib.push({ ...common, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
+      const r = await lib.push({ ...common, ...scopeFrom(flags), targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
       const p = await pipelineSync(ctx, 'push', targets, r);
       if (flags.json) {
         out.json(p ? { ...r, pipeline: p } : r);
@@ -64,11 +65,11 @@ export function register(program: Command): void {
       }
       return report(ctx, r, 'pushed');
     }));
-  syncOptions(withGlobals(program.command('fetch'), { json: true }))
+  syncOptions(withGlobals(program.command('fetch'), { json: true }), 'fetch')
     .description('download missing cache objects of tracked data from a remote (the workspace is not changed)')
     .action(action(async (ctx, targets: string[]) => {
       const { lib, out, flags, common } = ctx;
-      const r = await lib.fetch({ ...common, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
+      const r = await lib.fetch({ ...common, ...scopeFrom(flags), targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
       const p = await pipelineSync(ctx, 'fetch', targets, r);
       if (flags.json) {
         out.json(p ? { ...r, pipeline: p } : r);
@@ -76,12 +77,12 @@ export function register(program: Command): void {
       }
       return report(ctx, r, 'fetched');
     }));
-  syncOptions(withGlobals(program.command('pull'), { json: true }))
+  syncOptions(withGlobals(program.command('pull'), { json: true }), 'pull')
     .description('fetch, then checkout: get the data of the current pointers into the workspace')
     .option('-f, --force', 'overwrite workspace changes that are not in the cache')
     .action(action(async (ctx, targets: string[]) => {
       const { lib, out, flags, common } = ctx;
-      const r = await lib.pull({ ...common, targets, force: !!flags.force, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
+      const r = await lib.pull({ ...common, ...scopeFrom(flags), targets, force: !!flags.force, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
       const p = await pipelineSync(ctx, 'fetch', targets, r);
       const restored = p ? await lib.checkoutPipeline(common) : undefined;
       if (flags.json) {
