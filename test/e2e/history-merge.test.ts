@@ -123,6 +123,16 @@ describe('git hooks', () => {
     for (const oid of Object.values(pointerTree(dir, 'data.rvc'))) expect(onRemote(oid)).toBe(true);
     expect(git(bare, ['rev-parse', 'v2'])).toBe(git(dir, ['rev-parse', 'v2']));
 
+    // The data of the commits being pushed goes too, not only the workspace's: pushing a branch
+    // at v1 (while v2 is checked out) uploads v1's objects.
+    const v1Tree = parsePointer(git(dir, ['show', 'main:data.rvc']), 'data.rvc').outs[0]!.oid;
+    expect(onRemote(v1Tree)).toBe(false);
+    git(dir, ['branch', 'old', 'main']);
+    const pushedOld = gitRun(dir, ['push', 'origin', 'old']);
+    expect(pushedOld.code, pushedOld.out).toBe(0);
+    expect(onRemote(v1Tree)).toBe(true);
+    expect(onRemote(parsePointer(fs.readFileSync(path.join(dir, 'data.rvc'), 'utf8'), 'data.rvc').outs[0]!.oid)).toBe(true);
+
     // When the data cannot be pushed, neither are the commits.
     rvcOk(dir, ['remote', 'modify', 'store', 'url', '/dev/null/not-a-folder']);
     writeTree(dir, { 'data/d.txt': 'v3\n' });

@@ -40,12 +40,32 @@ async function checkoutAll(ctx: Ctx, cwd: string, hook: string): Promise<number>
   return EXIT.OK;
 }
 
-/** `rvc push` to the default remote before git pushes commits that refer to the data. */
+/**
+ * The commits git is about to push: pre-push gets `<local ref> <local oid> <remote ref> <remote
+ * oid>` lines on stdin; a local oid of zeros deletes a remote ref and pushes nothing.
+ */
+async function pushedCommits(): Promise<string[]> {
+  if (process.stdin.isTTY) return [];
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  const revs = new Set<string>();
+  for (const line of text.split('\n')) {
+    const local = line.trim().split(/\s+/)[1];
+    if (local && /^[0-9a-f]{40,64}$/.test(local) && !/^0+$/.test(local)) revs.add(local);
+  }
+  return [...revs];
+}
+
+/**
+ * `rvc push` to the default remote before git pushes commits that refer to the data: the data of
+ * the commits being pushed (their pointers, read from git) and of the workspace.
+ */
 async function pushAll(ctx: Ctx, cwd: string): Promise<number> {
   const { lib, out, common } = ctx;
   let r;
   try {
-    r = await lib.push({ ...common, cwd });
+    const revs = await pushedCommits();
+    r = await lib.push({ ...common, cwd, ...(revs.length ? { revs } : {}) });
     const p = await lib.pushPipeline({ ...common, cwd });
     r.transferred += p.transferred;
     r.failed.push(...p.failed);
