@@ -14,6 +14,7 @@ export type ErrorCode =
   // paths and targets
   | 'PATH_OUTSIDE_REPO'
   | 'PATH_NOT_FOUND'
+  | 'PATH_EXISTS'
   | 'PATH_UNSAFE'
   | 'PATH_TRACKED_BY_GIT'
   | 'PATH_IS_SYMLINK'

@@ -112,9 +112,11 @@ export class History {
    * Every output recorded at `commit`. A pointer that does not parse is an error naming the
    * revision and file: a command deciding what to keep must not guess.
    */
-  async outsAt(commit: string, label: string = commit.slice(0, 8)): Promise<RevOut[]> {
+  async outsAt(commit: string, label: string = commit.slice(0, 8), onlyFiles?: (rel: string) => boolean): Promise<RevOut[]> {
     const res: RevOut[] = [];
     for (const f of await this.filesAt(commit)) {
+      // Callers interested in one part of the tree parse only the files that can matter there.
+      if (onlyFiles && !onlyFiles(f.rel)) continue;
       let p = this.parsed.get(f.oid);
       if (!p) {
         const blob = await this.cat.read(f.oid);
