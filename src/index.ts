@@ -28,6 +28,8 @@ export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageSta
 export type { StageAddOptions, StageAddResult, StageInfo, DagOptions, DagResult } from './pipeline/stage.js';
 export type { CompareOptions, ParamRow, ParamsDiffResult, MetricsShowResult, MetricsDiffResult } from './pipeline/compare.js';
 export type { PipelineSyncOptions, PipelineSyncResult, PipelineCheckoutResult } from './pipeline/sync.js';
+export type { GetOptions, GetResult, ObjectSource, MaterialiseOptions, MaterialiseResult } from './repo/get.js';
+export type { DiffOptions, DiffResult, DiffFile, DiffModified, DiffRenamed } from './repo/diff.js';
 
 /*
  * Remote and pipeline verbs are loaded on first use: together with their dependencies they are
@@ -44,6 +46,8 @@ const pipelineRepro = () => import('./pipeline/repro.js');
 const pipelineStage = () => import('./pipeline/stage.js');
 const pipelineCompare = () => import('./pipeline/compare.js');
 const pipelineSync = () => import('./pipeline/sync.js');
+const revGet = () => import('./repo/get.js');
+const revDiff = () => import('./repo/diff.js');
 
 export const remoteAdd = lazy(remotes, 'remoteAdd');
 export const remoteList = lazy(remotes, 'remoteList');
@@ -65,6 +69,9 @@ export const metricsShow = lazy(pipelineCompare, 'metricsShow');
 export const metricsDiff = lazy(pipelineCompare, 'metricsDiff');
 export const pushPipeline = lazy(pipelineSync, 'pushPipeline');
 export const fetchPipeline = lazy(pipelineSync, 'fetchPipeline');
+export const get = lazy(revGet, 'get');
+export const materialise = lazy(revGet, 'materialise');
+export const diff = lazy(revDiff, 'diff');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
   const root = Repo.open(opts.cwd).root;

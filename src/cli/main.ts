@@ -23,6 +23,8 @@ import * as repro from './commands/repro.js';
 import * as dag from './commands/dag.js';
 import * as params from './commands/params.js';
 import * as metrics from './commands/metrics.js';
+import * as get from './commands/get.js';
+import * as diff from './commands/diff.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -35,6 +37,7 @@ function buildProgram(): Command {
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, params, metrics]) m.register(program);
+  for (const m of [diff, get]) m.register(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

@@ -1,0 +1,323 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { RvcError, errnoCode, fromFsError, isRvcError } from '../errors.js';
+import { isTreeOid, objectKey } from '../model/oid.js';
+import { isInside, toPosix } from '../model/paths.js';
+import type { PointerOut } from '../model/pointer.js';
+import type { TreeEntry } from '../model/tree.js';
+import { tempPathFor } from '../fsutil/atomic.js';
+import type { Odb } from '../odb/odb.js';
+import type { Remote } from '../remote/remote.js';
+import { ProgressTicker, type ProgressFn } from '../progress.js';
+import { openHistory } from './history.js';
+import { Repo, RVC_DIR, type CommonOptions } from './repo.js';
+import { findOut, sideAt } from './revouts.js';
+
+/** Where `materialise` reads objects from. */
+export interface ObjectSource {
+  odb: Odb;
+  /**
+   * Downloads exactly `oids` into `odb`, each verified by hash before it enters it (a manifest
+   * comes without its files). Objects it cannot find are left missing; other failures throw.
+   */
+  fetch?: (oids: string[]) => Promise<void>;
+  /** Named in the hint when objects are missing and cannot be fetched. */
+  describe?: string;
+}
+
+export interface MaterialiseOptions {
+  /** Replace an existing destination (file or folder). */
+  force?: boolean;
+  /** How the output is named in messages (e.g. `data at v1`). */
+  label?: string;
+  onProgress?: ProgressFn;
+}
+
+export interface MaterialiseResult {
+  /** Absolute destination path. */
+  dest: string;
+  kind: 'file' | 'dir';
+  files: number;
+  bytes: number;
+  /** Objects downloaded into the cache for this. */
+  fetched: number;
+}
+
+/**
+ * Writes one tracked output — or the part of a tracked folder below `subpath` — to `dest` as
+ * plain files (never links into the cache), with executable bits restored. A folder is built in
+ * a hidden temp folder beside `dest` and renamed into place; a file is written beside it and
+ * renamed: a reader sees no half-written destination. Objects missing from `src.odb` are
+ * fetched through `src.fetch` first. An existing `dest` is refused unless `force`.
+ */
+export async function materialise(out: PointerOut, subpath: string | undefined, dest: string, src: ObjectSource, opts: MaterialiseOptions = {}): Promise<MaterialiseResult> {
+  const label = opts.label ?? out.path;
+  const { odb } = src;
+  let fetched = 0;
+  const fetchMissing = async (oids: string[]): Promise<void> => {
+    const missing = [...new Set(oids)].filter((o) => !odb.hasSync(o));
+    if (!missing.length || !src.fetch) return;
+    await src.fetch(missing);
+    fetched += missing.filter((o) => odb.hasSync(o)).length;
+  };
+
+  // What to write: one file, or the entries of a folder (paths relative to `dest`).
+  let kind: 'file' | 'dir';
+  let entries: TreeEntry[];
+  const sub = subpath === undefined || subpath === '' ? undefined : toPosix(subpath).replace(/\/+$/, '');
+  if (isTreeOid(out.oid)) {
+    await fetchMissing([out.oid]);
+    if (!odb.hasSync(out.oid)) throw missingObjects([label], src);
+    const all = odb.readTree(out.oid);
+    if (sub === undefined) {
+      kind = 'dir';
+      entries = all;
+    } else {
+      const exact = all.find((e) => e.path === sub);
+      if (exact) {
+        kind = 'file';
+        entries = [{ ...exact, path: '' }];
+      } else {
+        kind = 'dir';
+        entries = all.filter((e) => isInside(e.path, sub)).map((e) => ({ ...e, path: e.path.slice(sub.length + 1) }));
+        if (!entries.length) {
+          throw new RvcError('NOT_TRACKED', `'${sub}' is not inside ${label}`, {
+            path: sub, hint: 'name a file or folder the tracked folder holds at that revision',
+          });
+        }
+      }
+    }
+  } else {
+    if (sub !== undefined) {
+      throw new RvcError('NOT_TRACKED', `${label} is a file, so it has no '${sub}' inside`, { path: sub, hint: 'name the tracked file itself' });
+    }
+    kind = 'file';
+    entries = [{ path: '', oid: out.oid, size: out.size, ...(out.exec ? { exec: true } : {}) }];
+  }
+
+  let existing: fs.Stats | undefined;
+  try {
+    existing = fs.lstatSync(dest);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw fromFsError(e, dest, 'read');
+  }
+  if (existing && !opts.force) {
+    throw new RvcError('PATH_OVERLAPS', `'${dest}' already exists`, {
+      path: dest, hint: 'choose another destination with -o, or add --force to replace it',
+    });
+  }
+
+  await fetchMissing(entries.map((e) => e.oid));
+  const absent = entries.filter((e) => !odb.hasSync(e.oid));
+  if (absent.length) throw missingObjects(absent.map((e) => (e.path ? `${label}/${e.path}` : label)), src);
+
+  const totalBytes = entries.reduce((s, e) => s + e.size, 0);
+  const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'get', entries.length, totalBytes);
+  try {
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+  } catch (e) {
+    throw fromFsError(e, path.dirname(dest), 'create folder');
+  }
+  const tmp = tempPathFor(dest);
+  try {
+    if (kind === 'file') {
+      copyObject(odb, entries[0]!, tmp);
+      tick.tick(1, entries[0]!.size);
+    } else {
+      fs.mkdirSync(tmp);
+      const made = new Set<string>([tmp]);
+      for (const e of entries) {
+        const target = path.join(tmp, e.path);
+        const dir = path.dirname(target);
+        if (!made.has(dir)) {
+          fs.mkdirSync(dir, { recursive: true });
+          made.add(dir);
+        }
+        copyObject(odb, e, target);
+        tick.tick(1, e.size);
+      }
+    }
+    replace(tmp, dest, existing);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw fromFsError(e, dest, 'write');
+  }
+  tick.finish();
+  return { dest, kind, files: entries.length, bytes: totalBytes, fetched };
+}
+
+/** A private copy of a cache object (a reflink where the filesystem offers one, else bytes). */
+function copyObject(odb: Odb, e: TreeEntry, target: string): void {
+  fs.copyFileSync(odb.objectPath(e.oid), target, fs.constants.COPYFILE_FICLONE);
+  fs.chmodSync(target, e.exec ? 0o755 : 0o644);
+}
+
+/**
+ * Puts the finished `tmp` at `dest`. A file replaces a file in one rename; anything else that
+ * is in the way is first renamed aside, so `dest` is missing only between two renames.
+ */
+function replace(tmp: string, dest: string, existing: fs.Stats | undefined): void {
+  const tmpIsDir = fs.lstatSync(tmp).isDirectory();
+  if (!existing || (!tmpIsDir && !existing.isDirectory())) {
+    fs.renameSync(tmp, dest);
+    return;
+  }
+  const aside = tempPathFor(dest);
+  fs.renameSync(dest, aside);
+  try {
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    fs.renameSync(aside, dest);
+    throw e;
+  }
+  fs.rmSync(aside, { recursive: true, force: true });
+}
+
+function missingObjects(paths: string[], src: ObjectSource): RvcError {
+  const shown = paths.slice(0, 3).join(', ') + (paths.length > 3 ? ` and ${paths.length - 3} more` : '');
+  return new RvcError('OBJECT_MISSING', `the content of ${shown} is not in the cache${src.fetch ? ` nor on ${src.describe ?? 'the remote'}` : ''}`, {
+    path: paths[0],
+    hint: src.fetch
+      ? 'push it from a machine that has the data (`rvc push`), or name another remote with -r'
+      : 'configure a remote that has it (`rvc remote add -d <name> <url>`), or name one with -r',
+  });
+}
+
+/**
+ * A fetcher over `remote` into `odb`: manifests one by one (without their files), files through
+ * the transfer engine. Each download is hashed before it enters the cache. An object the
+ * remote lacks is left missing for the caller to report; any other failure is thrown.
+ */
+export function remoteFetcher(odb: Odb, remote: Remote, opts: { onProgress?: ProgressFn } = {}): (oids: string[]) => Promise<void> {
+  return async (oids) => {
+    const trees = oids.filter(isTreeOid);
+    const files = oids.filter((o) => !isTreeOid(o));
+    for (const t of trees) {
+      if (odb.hasSync(t)) continue;
+      const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
+      try {
+        await remote.download(objectKey(odb.algo, t), tmp);
+      } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        if (isRvcError(e, 'OBJECT_MISSING')) continue;
+        throw e;
+      }
+      if (!(await odb.importVerified(tmp, t))) {
+        throw new RvcError('OBJECT_CORRUPT', `the remote copy of ${t} does not match its hash`, {
+          hint: 'the remote object is damaged; push it again from a machine that has the data',
+        });
+      }
+    }
+    if (files.length) {
+      const { fetch } = await import('../remote/transfer.js');
+      const r = await fetch(odb, remote, files, opts.onProgress ? { onProgress: opts.onProgress } : {});
+      const bad = r.failed.find((f) => f.error.code !== 'OBJECT_MISSING');
+      if (bad) throw bad.error;
+    }
+  };
+}
+
+export interface GetOptions extends CommonOptions {
+  /** A tracked path (or a file/folder inside a tracked folder), relative to `cwd`. */
+  path: string;
+  /** Git revision; default: the pointers in the workspace as they are now. */
+  rev?: string;
+  /** Destination; an existing folder receives the output under its own name. Default: its name in `cwd`. */
+  out?: string;
+  force?: boolean;
+  /** Remote to fetch missing objects from; default: core.remote (if set). */
+  remote?: string;
+}
+
+export interface GetResult {
+  /** The tracked path that was written, repository-relative. */
+  path: string;
+  /** The revision as given, or 'workspace'. */
+  rev: string;
+  /** The commit it resolved to (absent for the workspace). */
+  commit?: string;
+  /** Absolute destination. */
+  out: string;
+  kind: 'file' | 'dir';
+  files: number;
+  bytes: number;
+  fetched: number;
+}
+
+/**
+ * `rvc get --rev <rev> <path> [-o out]`: writes a tracked path as it was at a revision somewhere
+ * else, reading the pointers from git objects. The workspace, HEAD and the index are not
+ * touched; objects the cache lacks are fetched (verified) from the remote into the cache.
+ */
+export async function get(opts: GetOptions): Promise<GetResult> {
+  const cwd = opts.cwd ?? process.cwd();
+  const repo = Repo.open(cwd);
+  const { rel } = repo.resolve(opts.path, cwd);
+  const history = opts.rev !== undefined ? openHistory(repo.root) : undefined;
+  let side;
+  try {
+    side = await sideAt(repo, history, opts.rev);
+  } finally {
+    history?.close();
+  }
+  const hit = findOut(side.outs, rel);
+  if (!hit || rel === '') {
+    throw new RvcError('NOT_TRACKED', `'${opts.path}' is not tracked by rvc ${side.commit ? `at ${side.label}` : 'in the workspace'}`, {
+      path: opts.path,
+      hint: 'name an output of a .rvc pointer or of rvc.lock, or a file or folder inside a tracked folder (files git tracks: `git show <rev>:<path>`)',
+    });
+  }
+  const shownRel = hit.subpath ? `${hit.out.rel}/${hit.subpath}` : hit.out.rel;
+  const name = path.posix.basename(hit.subpath ?? hit.out.rel);
+  let dest = path.resolve(cwd, opts.out ?? name);
+  if (opts.out !== undefined && isDir(dest)) dest = path.join(dest, name);
+  refuseDangerousDest(repo, dest);
+
+  const odb = repo.odbFor(hit.out.out.hash);
+  let opened: { name: string; remote: Remote } | undefined;
+  const remoteName = opts.remote ?? repo.config.core.remote;
+  const src: ObjectSource = { odb, ...(remoteName ? { describe: `remote '${remoteName}'` } : {}) };
+  if (remoteName) {
+    src.fetch = async (oids) => {
+      if (!opened) {
+        const { openRepoRemote } = await import('./remotes.js');
+        opened = await openRepoRemote(repo, remoteName);
+      }
+      await remoteFetcher(odb, opened.remote, opts.onProgress ? { onProgress: opts.onProgress } : {})(oids);
+    };
+  }
+  try {
+    const r = await materialise(hit.out.out, hit.subpath, dest, src, {
+      label: side.commit ? `'${shownRel}' at ${side.label}` : `'${shownRel}'`,
+      ...(opts.force ? { force: true } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return {
+      path: shownRel, rev: side.label, ...(side.commit ? { commit: side.commit } : {}),
+      out: r.dest, kind: r.kind, files: r.files, bytes: r.bytes, fetched: r.fetched,
+    };
+  } finally {
+    await opened?.remote.close();
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The destination must not be rvc's own folder, nor the repository or a folder holding it. */
+function refuseDangerousDest(repo: Repo, dest: string): void {
+  const rvcDir = path.join(repo.root, RVC_DIR);
+  if (dest === rvcDir || dest.startsWith(rvcDir + path.sep)) {
+    throw new RvcError('PATH_IS_INTERNAL', `'${dest}' is inside rvc's own ${RVC_DIR}/ folder`, { path: dest, hint: 'choose another destination with -o' });
+  }
+  const up = path.relative(dest, repo.root);
+  if (up === '' || (!up.startsWith('..') && !path.isAbsolute(up))) {
+    throw new RvcError('PATH_OVERLAPS', `'${dest}' contains the repository itself`, { path: dest, hint: 'choose another destination with -o' });
+  }
+}
