@@ -14,7 +14,6 @@ export type ErrorCode =
   // paths and targets
   | 'PATH_OUTSIDE_REPO'
   | 'PATH_NOT_FOUND'
-  | 'PATH_EXISTS'
   | 'PATH_UNSAFE'
   | 'PATH_TRACKED_BY_GIT'
   | 'PATH_IS_SYMLINK'

@@ -25,6 +25,9 @@ import * as params from './commands/params.js';
 import * as metrics from './commands/metrics.js';
 import * as get from './commands/get.js';
 import * as diff from './commands/diff.js';
+import * as ls from './commands/ls.js';
+import * as importCmd from './commands/import.js';
+import * as update from './commands/update.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -38,6 +41,7 @@ function buildProgram(): Command {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, params, metrics]) m.register(program);
   for (const m of [diff, get]) m.register(program);
+  for (const m of [ls, importCmd, update]) m.register(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

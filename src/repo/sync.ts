@@ -47,10 +47,12 @@ interface Wanted {
   partial: { tracked: TrackedOut; subpaths: string[] }[];
   /** oid → workspace paths, for messages. */
   paths: Map<string, string[]>;
+  /** Outputs of `rvc import` pointers: their data belongs to (and comes from) another repository. */
+  imports: TrackedOut[];
 }
 
 function wanted(repo: Repo, targets: string[] | undefined, cwd?: string): Wanted {
-  const w: Wanted = { whole: [], algoOf: new Map(), partial: [], paths: new Map() };
+  const w: Wanted = { whole: [], algoOf: new Map(), partial: [], paths: new Map(), imports: [] };
   const partial = new Map<string, { tracked: TrackedOut; subpaths: string[] }>();
   const seen = new Set<string>();
   for (const { tracked, subpath } of repo.resolveTargets(targets ?? [], cwd)) {
@@ -59,6 +61,10 @@ function wanted(repo: Repo, targets: string[] | undefined, cwd?: string): Wanted
       if (list.length < 3) list.push(p);
       w.paths.set(oid, list);
     };
+    if (tracked.pointer.import) {
+      w.imports.push(tracked);
+      continue;
+    }
     if (subpath !== undefined) {
       const key = `${tracked.pointerFile}\0${tracked.index}`;
       const e = partial.get(key) ?? { tracked, subpaths: [] };
@@ -142,6 +148,8 @@ function group(groups: Map<HashAlgo, string[]>, algo: HashAlgo, oids: string[]):
 export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
   const w = wanted(repo, opts.targets, opts.cwd);
+  // Imported data is not pushed (as in DVC): it lives in, and is restored from, its source.
+  if (w.imports.length && !w.whole.length && !w.partial.length) return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, failed: [] };
   const groups = new Map<HashAlgo, string[]>();
   for (const oid of w.whole) group(groups, w.algoOf.get(oid)!, [oid]);
   for (const p of w.partial) group(groups, p.tracked.out.hash, childrenUnder(repo, p.tracked, p.subpaths, w.paths));
@@ -161,6 +169,11 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
 export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
   const w = wanted(repo, opts.targets, opts.cwd);
+  if (w.imports.length) return withImports(repo, w, opts);
+  return fetchWanted(repo, w, opts);
+}
+
+async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<SyncResult> {
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
     const groups = new Map<HashAlgo, string[]>();
@@ -187,6 +200,18 @@ export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
   } finally {
     await remote.close();
   }
+}
+
+/**
+ * Imported outputs are fetched from their source repositories (see imports.ts); the rest from
+ * this project's remote, which is not needed at all when only imports are wanted.
+ */
+async function withImports(repo: Repo, w: Wanted, opts: SyncOptions): Promise<SyncResult> {
+  const { fetchImports } = await import('./imports.js');
+  const imp = await fetchImports(repo, w.imports, opts);
+  if (!w.whole.length && !w.partial.length) return imp;
+  const own = await fetchWanted(repo, w, opts);
+  return { ...own, transferred: own.transferred + imp.transferred, skipped: own.skipped + imp.skipped, failed: [...own.failed, ...imp.failed] };
 }
 
 export interface PullResult extends SyncResult {
