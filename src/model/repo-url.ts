@@ -53,7 +53,10 @@ export function repoUrlProblem(repo: string): string | undefined {
   return undefined;
 }
 
-/** Hides the user-info part of a URL (everything before '@' in the authority) for messages. */
+/** Hides the user-info part of a URL (before '@' in the authority) and any query string, for messages. */
 export function redactRepoUrl(repo: string): string {
-  return repo.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@').replace(/^[^@/:\s]*:[^@/\s]*@/, '***@');
+  return repo
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/i, '$1***@')
+    .replace(/^[^/\s]*:[^/\s]*@/, '***@')
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^?#]*)[?#].*$/i, '$1?***');
 }

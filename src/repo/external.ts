@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { RvcError, isRvcError } from '../errors.js';
 import { mergeConfig, parseConfigLayer, type Config } from '../model/config.js';
-import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
+import { isTreeOid, objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
 import { isInside, toPosix, unsafeRelPathReason } from '../model/paths.js';
 import type { PointerOut } from '../model/pointer.js';
 import { repoAddressKind, repoUrlProblem, redactRepoUrl } from '../model/repo-url.js';
-import type { TreeEntry } from '../model/tree.js';
+import { parseTree, type TreeEntry } from '../model/tree.js';
+import { hashFile } from '../hashing/hash.js';
 import { Odb } from '../odb/odb.js';
 import { LocalRemote, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
 import type { ProgressFn } from '../progress.js';
@@ -327,13 +328,17 @@ export class SourceObjects {
       const tmp = path.join(store.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
       try {
         await remote.download(key, tmp);
+        if (isTreeOid(oid) && hashFile(store.algo, tmp) === oidDigest(oid)) {
+          // The bytes are the named manifest: a refusal of its content is final (and precise).
+          parseTree(fs.readFileSync(tmp, 'utf8'), store.algo, `manifest ${oid.slice(0, 12)}… of '${this.src.label}'`);
+        }
         if (await store.importVerified(tmp, oid)) return;
         lastError = new RvcError('OBJECT_CORRUPT', `the copy of ${oid} in ${remote.url} does not match its hash`, {
           hint: 'the source\'s copy is damaged; it must push a good copy again',
         });
       } catch (e) {
         fs.rmSync(tmp, { force: true });
-        if (!isRvcError(e)) throw e;
+        if (!isRvcError(e) || e.code === 'PATH_UNSAFE' || e.code === 'TREE_INVALID') throw e;
         lastError = e;
       }
     }
@@ -362,6 +367,8 @@ export function tempOdb(algo: HashAlgo, parent: string = os.tmpdir()): { odb: Od
 export async function outForSource(data: Extract<SourceData, { kind: 'rvc' }>, name: string, store: Odb, objects: SourceObjects): Promise<{ out: PointerOut; fetch: string[] }> {
   const o = data.out;
   if (data.subpath === undefined) {
+    // The manifest first, on its own: a crafted one is refused with the reason, before any file moves.
+    if (isTreeOid(o.oid)) await objects.fetchOne(store, o.oid);
     const out: PointerOut = { path: name, hash: o.hash, oid: o.oid, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}), ...(o.exec ? { exec: true } : {}) };
     return { out, fetch: [o.oid] };
   }
