@@ -161,11 +161,10 @@ export class ExternalRepo {
    * folder above or below it (and rvc.lock). A damaged pointer elsewhere does not get in the way.
    */
   async outsNear(commit: string, rel: string): Promise<RevOut[]> {
-    const outs = await this.history.outsAt(commit, `${this.label}@${commit.slice(0, 8)}`, (file) => {
+    return this.history.outsAt(commit, `${this.label}@${commit.slice(0, 8)}`, (file) => {
       const dir = path.posix.dirname(file) === '.' ? '' : path.posix.dirname(file);
       return isInside(rel, dir) || isInside(dir, rel);
     });
-    return outs.filter((o) => !('cache' in o.out && (o.out as { cache?: boolean }).cache === false));
   }
 
   /** What `rel` is at `commit`: rvc-tracked data (or a part of it), or a git file. */
