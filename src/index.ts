@@ -31,6 +31,10 @@ export type { CompareOptions, ParamRow, ParamsDiffResult, MetricsShowResult, Met
 export type { PipelineSyncOptions, PipelineSyncResult, PipelineCheckoutResult } from './pipeline/sync.js';
 export type { GetOptions, GetResult, ObjectSource, MaterialiseOptions, MaterialiseResult } from './repo/get.js';
 export type { DiffOptions, DiffResult, DiffFile, DiffModified, DiffRenamed } from './repo/diff.js';
+export type { LsOptions, LsResult, LsEntry } from './repo/ls.js';
+export type { GetExternalOptions, GetExternalResult } from './repo/get-external.js';
+export type { ImportOptions, ImportResult, UpdateOptions, UpdatedImport } from './repo/imports.js';
+export type { PointerImport } from './model/pointer.js';
 
 /*
  * Remote and pipeline verbs are loaded on first use: together with their dependencies they are
@@ -49,6 +53,9 @@ const pipelineCompare = () => import('./pipeline/compare.js');
 const pipelineSync = () => import('./pipeline/sync.js');
 const revGet = () => import('./repo/get.js');
 const revDiff = () => import('./repo/diff.js');
+const extLs = () => import('./repo/ls.js');
+const extGet = () => import('./repo/get-external.js');
+const extImports = () => import('./repo/imports.js');
 
 export const remoteAdd = lazy(remotes, 'remoteAdd');
 export const remoteList = lazy(remotes, 'remoteList');
@@ -73,6 +80,10 @@ export const fetchPipeline = lazy(pipelineSync, 'fetchPipeline');
 export const get = lazy(revGet, 'get');
 export const materialise = lazy(revGet, 'materialise');
 export const diff = lazy(revDiff, 'diff');
+export const ls = lazy(extLs, 'ls');
+export const getExternal = lazy(extGet, 'getExternal');
+export const importData = lazy(extImports, 'importData');
+export const update = lazy(extImports, 'update');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
   const root = Repo.open(opts.cwd).root;

@@ -28,6 +28,9 @@ import * as diff from './commands/diff.js';
 import * as install from './commands/install.js';
 import * as mergeDriver from './commands/merge-driver.js';
 import * as gitHook from './commands/git-hook.js';
+import * as ls from './commands/ls.js';
+import * as importCmd from './commands/import.js';
+import * as update from './commands/update.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -41,7 +44,7 @@ function buildProgram(): Command {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, params, metrics]) m.register(program);
   // Data across git history.
-  for (const m of [diff, get]) m.register(program);
+  for (const m of [diff, get, ls, importCmd, update]) m.register(program);
   // Git integration.
   for (const m of [install, mergeDriver, gitHook]) m.register(program);
   const override = (c: Command): void => {

@@ -2,6 +2,7 @@ import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { assertSafeRelPath } from './paths.js';
 import { parseYaml, toYaml, isPlainObject } from './yaml.js';
+import { repoUrlProblem, redactRepoUrl } from './repo-url.js';
 
 /** Extension of pointer files: `data.rvc` tracks `data`. */
 export const POINTER_EXT = '.rvc';
@@ -19,12 +20,27 @@ export interface PointerOut {
   exec?: boolean;
 }
 
+/** Where an imported output comes from (`rvc import`): another git repository at a revision. */
+export interface PointerImport {
+  /** The source repository as given (a URL), or a local path (relative ones are relative to the repository root). */
+  repo: string;
+  /** The path inside the source repository (POSIX, relative to its root). */
+  path: string;
+  /** The revision asked for (branch, tag, commit); absent means the source's HEAD. */
+  rev?: string;
+  /** The commit `rev` resolved to when the data was last imported or updated. */
+  rev_lock: string;
+}
+
 export interface Pointer {
   outs: PointerOut[];
   desc?: string;
+  /** Present on pointers written by `rvc import`. */
+  import?: PointerImport;
 }
 
-const TOP_KEYS = ['outs', 'desc'];
+const TOP_KEYS = ['outs', 'desc', 'import'];
+const IMPORT_KEYS = ['repo', 'path', 'rev', 'rev_lock'];
 const OUT_KEYS = ['path', 'hash', 'oid', 'size', 'nfiles', 'exec'];
 
 /** Parses a pointer file's text. Pure: `file` is only used in messages. */
@@ -76,6 +92,25 @@ export function parsePointer(text: string, file: string): Pointer {
   });
   const p: Pointer = { outs };
   if (typeof v.desc === 'string') p.desc = v.desc;
+  if (v.import !== undefined) {
+    const im = v.import;
+    const at = ['import'];
+    if (!isPlainObject(im)) throw bad('`import` must be a mapping with repo, path and rev_lock', at);
+    for (const k of Object.keys(im)) if (!IMPORT_KEYS.includes(k)) throw bad(`unknown field '${k}' in import (allowed: ${IMPORT_KEYS.join(', ')})`, [...at, k]);
+    if (typeof im.repo !== 'string') throw bad('import.repo must be a string', [...at, 'repo']);
+    const problem = repoUrlProblem(im.repo);
+    if (problem) throw bad(`import.repo '${redactRepoUrl(im.repo).slice(0, 200)}' is not usable: ${problem}`, [...at, 'repo']);
+    if (typeof im.path !== 'string') throw bad('import.path must be a string', [...at, 'path']);
+    assertSafeRelPath(im.path, file, doc.lineOf([...at, 'path']));
+    if (im.rev !== undefined && (typeof im.rev !== 'string' || im.rev === '' || im.rev.startsWith('-') || /[\0\n\r]/.test(im.rev))) {
+      throw bad('import.rev must be a git revision name', [...at, 'rev']);
+    }
+    if (typeof im.rev_lock !== 'string' || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(im.rev_lock)) {
+      throw bad('import.rev_lock must be a full git commit id (40 or 64 hex digits)', [...at, 'rev_lock']);
+    }
+    if (outs.length !== 1) throw bad('an imported pointer has exactly one out', ['outs']);
+    p.import = { repo: im.repo, path: im.path, ...(typeof im.rev === 'string' ? { rev: im.rev } : {}), rev_lock: im.rev_lock };
+  }
   return p;
 }
 
@@ -83,6 +118,9 @@ export function parsePointer(text: string, file: string): Pointer {
 export function serializePointer(p: Pointer): string {
   const doc: Record<string, unknown> = {};
   if (p.desc !== undefined) doc.desc = p.desc;
+  if (p.import) {
+    doc.import = { repo: p.import.repo, path: p.import.path, ...(p.import.rev !== undefined ? { rev: p.import.rev } : {}), rev_lock: p.import.rev_lock };
+  }
   doc.outs = p.outs.map((o) => {
     const r: Record<string, unknown> = { path: o.path, hash: o.hash, oid: o.oid, size: o.size };
     if (o.nfiles !== undefined) r.nfiles = o.nfiles;

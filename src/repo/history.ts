@@ -112,9 +112,10 @@ export class History {
    * Every output recorded at `commit`. A pointer that does not parse is an error naming the
    * revision and file: a command deciding what to keep must not guess.
    */
-  async outsAt(commit: string, label: string = commit.slice(0, 8)): Promise<RevOut[]> {
+  async outsAt(commit: string, label: string = commit.slice(0, 8), onlyFiles?: (rel: string) => boolean): Promise<RevOut[]> {
     const res: RevOut[] = [];
-    const files = await this.filesAt(commit);
+    // Callers interested in one part of the tree parse only the files that can matter there.
+    const files = (await this.filesAt(commit)).filter((f) => !onlyFiles || onlyFiles(f.rel));
     // Blobs not parsed yet are requested together: git answers them in one pipelined stream.
     const fresh = files.filter((f) => !this.parsed.has(f.oid));
     const blobs = new Map(await Promise.all(fresh.map(async (f) => [f.oid, await this.cat.read(f.oid)] as const)));

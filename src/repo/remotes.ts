@@ -1,5 +1,5 @@
 import { RvcError } from '../errors.js';
-import { SECRET_REMOTE_KEYS, setConfigKey, type ConfigLayer, type RemoteConfig } from '../model/config.js';
+import { SECRET_REMOTE_KEYS, setConfigKey, type Config, type ConfigLayer, type RemoteConfig } from '../model/config.js';
 import { parseRemoteUrl, openRemote, type Remote, type RemoteOptions } from '../remote/index.js';
 import { Repo, type CommonOptions } from './repo.js';
 
@@ -107,9 +107,13 @@ export async function remoteRename(oldName: string, newName: string, opts: Commo
 }
 
 function requireRemote(repo: Repo, name: string): RemoteConfig {
-  const rc = repo.config.remote[name];
+  return requireRemoteIn(repo.config, name);
+}
+
+function requireRemoteIn(config: Config, name: string): RemoteConfig {
+  const rc = config.remote[name];
   if (!rc?.url) {
-    const known = Object.keys(repo.config.remote);
+    const known = Object.keys(config.remote);
     throw new RvcError('REMOTE_UNKNOWN', `no remote named '${name}'`, {
       hint: known.length ? `configured remotes: ${known.join(', ')}` : 'add one with `rvc remote add -d <name> <url>`',
     });
@@ -119,14 +123,22 @@ function requireRemote(repo: Repo, name: string): RemoteConfig {
 
 /** The remote to use: the named one, else the default; opened with its options. */
 export async function openRepoRemote(repo: Repo, name: string | undefined, overrides: { jobs?: number } = {}): Promise<{ name: string; remote: Remote }> {
-  const chosen = name ?? repo.config.core.remote;
+  return openConfiguredRemote(repo.config, name, repo.root, overrides);
+}
+
+/**
+ * Opens the named (or default) remote of a configuration; relative folder remotes are resolved
+ * against `baseDir`, the root of the repository the configuration belongs to.
+ */
+export async function openConfiguredRemote(config: Config, name: string | undefined, baseDir: string, overrides: { jobs?: number } = {}): Promise<{ name: string; remote: Remote }> {
+  const chosen = name ?? config.core.remote;
   if (!chosen) {
     throw new RvcError('REMOTE_NO_DEFAULT', 'no remote given and no default remote is set', {
       hint: 'add one with `rvc remote add -d <name> <url>`, or name one with `-r <name>`',
     });
   }
-  const rc = requireRemote(repo, chosen);
-  const o: RemoteOptions = { baseDir: repo.root };
+  const rc = requireRemoteIn(config, chosen);
+  const o: RemoteOptions = { baseDir };
   const map: Record<string, keyof RemoteOptions> = {
     jobs: 'jobs', endpointurl: 'endpointurl', region: 'region', profile: 'profile', projectid: 'projectid',
     credentialpath: 'credentialpath', connecttimeout: 'connecttimeout', readtimeout: 'readtimeout', retries: 'retries',

@@ -1,7 +1,7 @@
 import { RvcError, isRvcError } from '../errors.js';
 import type { PointerOut } from '../model/pointer.js';
 import { openHistory, scopeHasRevs, type RevScope } from './history.js';
-import { matchTarget, type Repo } from './repo.js';
+import { matchTarget, type Repo, type TrackedOut } from './repo.js';
 
 /** One output a command works on, recorded in the workspace or at a git revision. */
 export interface ScopedOut {
@@ -16,6 +16,10 @@ export interface ScopedOut {
   fromLock: boolean;
   /** Only this part of a tracked folder is wanted. */
   subpath?: string;
+  /** Recorded by an `rvc import` pointer: the data belongs to another repository. */
+  imported?: boolean;
+  /** The workspace output, for outputs recorded in the workspace. */
+  tracked?: TrackedOut;
 }
 
 /**
@@ -35,7 +39,7 @@ export async function revisionOuts(repo: Repo, scope: RevScope): Promise<{ outs:
         const key = `${o.file}\0${o.rel}\0${o.out.hash}\0${o.out.oid}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        res.push({ rel: o.rel, file: o.file, out: o.out, where: `${label}:${o.rel}`, fromLock: o.fromLock });
+        res.push({ rel: o.rel, file: o.file, out: o.out, where: `${label}:${o.rel}`, fromLock: o.fromLock, ...(o.pointer?.import ? { imported: true } : {}) });
       }
     }
     return { outs: res, revisions: [...revs.values()] };
@@ -53,7 +57,8 @@ export async function revisionOuts(repo: Repo, scope: RevScope): Promise<{ outs:
  */
 export async function scopedOuts(repo: Repo, targets: string[] = [], cwd: string | undefined, scope: RevScope = {}): Promise<{ outs: ScopedOut[]; revisions: string[] }> {
   const fromWorkspace = (t: string[]): ScopedOut[] => repo.resolveTargets(t, cwd).map(({ tracked, subpath }) => ({
-    rel: tracked.rel, file: tracked.pointerFile, out: tracked.out, where: tracked.rel, fromLock: false,
+    rel: tracked.rel, file: tracked.pointerFile, out: tracked.out, where: tracked.rel, fromLock: false, tracked,
+    ...(tracked.pointer.import ? { imported: true } : {}),
     ...(subpath !== undefined ? { subpath } : {}),
   }));
   if (!scopeHasRevs(scope)) return { outs: fromWorkspace(targets), revisions: [] };

@@ -13,7 +13,7 @@ import { checkout, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
 import { scopedOuts } from './scope.js';
 
 export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
@@ -60,6 +60,12 @@ interface Wanted {
    */
   optional: Set<string>;
   revisions: string[];
+  /**
+   * Workspace outputs of `rvc import` pointers: their data belongs to, and is restored from,
+   * their source repository, never this project's remote. Imports recorded only at other
+   * revisions are left out of every transfer.
+   */
+  imports: TrackedOut[];
 }
 
 function note(paths: Map<string, string[]>, oid: string, p: string): void {
@@ -77,10 +83,16 @@ function group(groups: Map<HashAlgo, Set<string>>, algo: HashAlgo, oids: Iterabl
 /** The outputs in scope (workspace targets and, with revisions, the outputs recorded there). */
 async function wanted(repo: Repo, opts: SyncOptions): Promise<Wanted> {
   const { outs, revisions } = await scopedOuts(repo, opts.targets, opts.cwd, opts);
-  const w: Wanted = { groups: new Map(), partial: [], paths: new Map(), optional: new Set(), revisions };
+  const w: Wanted = { groups: new Map(), partial: [], paths: new Map(), optional: new Set(), revisions, imports: [] };
   const partial = new Map<string, Wanted['partial'][number]>();
   const required = new Set<string>();
+  const importSeen = new Set<TrackedOut>();
   for (const o of outs) {
+    if (o.imported) {
+      if (o.tracked && !importSeen.has(o.tracked)) w.imports.push(o.tracked);
+      if (o.tracked) importSeen.add(o.tracked);
+      continue;
+    }
     if (o.subpath !== undefined) {
       const key = `${o.out.hash}\0${o.out.oid}\0${o.where}`;
       const e = partial.get(key) ?? { out: o.out, where: o.where, subpaths: [] };
@@ -223,6 +235,10 @@ function transferOptions(opts: SyncOptions): TransferOptions {
 export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
   const w = await wanted(repo, opts);
+  // Imported data is not pushed (as in DVC): it lives in, and is restored from, its source.
+  if (w.imports.length && !w.groups.size && !w.partial.length) {
+    return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, failed: [], ...(w.revisions.length ? { revisions: w.revisions } : {}) };
+  }
   const groups = new Map<HashAlgo, Set<string>>();
   for (const [algo, oids] of w.groups) {
     // An rvc.lock output never produced here is not an error (as for the workspace's pipeline).
@@ -253,6 +269,11 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
 export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
   const w = await wanted(repo, opts);
+  if (w.imports.length) return withImports(repo, w, opts);
+  return fetchWanted(repo, w, opts);
+}
+
+async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<SyncResult> {
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
     const groups = new Map<HashAlgo, Set<string>>();
@@ -276,6 +297,18 @@ export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
   } finally {
     await remote.close();
   }
+}
+
+/**
+ * Imported outputs are fetched from their source repositories (see imports.ts); the rest from
+ * this project's remote, which is not needed at all when only imports are wanted.
+ */
+async function withImports(repo: Repo, w: Wanted, opts: SyncOptions): Promise<SyncResult> {
+  const { fetchImports } = await import('./imports.js');
+  const imp = await fetchImports(repo, w.imports, opts);
+  if (!w.groups.size && !w.partial.length) return imp;
+  const own = await fetchWanted(repo, w, opts);
+  return { ...own, transferred: own.transferred + imp.transferred, skipped: own.skipped + imp.skipped, failed: [...own.failed, ...imp.failed] };
 }
 
 export interface PullResult extends SyncResult {

@@ -246,3 +246,21 @@ export function removeGitattributesLines(dir: string, lines: readonly string[]):
   else writeFileAtomic(file, next);
   return removed;
 }
+
+/**
+ * Clones `url` bare into `dest` (which must not exist) for reading another repository's files at
+ * any revision. Never prompts: a repository that needs a password fails instead of hanging.
+ */
+export function gitCloneBare(url: string, dest: string): void {
+  try {
+    execFileSync('git', ['clone', '--bare', '--quiet', '--', url, dest], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'echo', SSH_ASKPASS: 'echo', GCM_INTERACTIVE: 'never' },
+    });
+  } catch (e) {
+    const err = e as { stderr?: string; code?: string };
+    if (err.code === 'ENOENT') throw new RvcError('GIT_FAILED', 'git is not installed or not on PATH', { hint: 'install git' });
+    const lines = (err.stderr ?? '').trim().split('\n').filter((l) => l.trim() !== '');
+    throw new RvcError('GIT_FAILED', `git clone failed: ${lines[lines.length - 1] ?? 'unknown error'}`);
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { parsePointer, serializePointer } from '../../src/model/pointer.js';
 import { RvcError } from '../../src/errors.js';
-import { codeOf } from '../helpers/errors.js';
+import { codeOf, rvcError } from '../helpers/errors.js';
 
 const OID = 'a'.repeat(64);
 
@@ -70,5 +70,42 @@ describe('pointer format', () => {
     const t0 = Date.now();
     expect(codeOf(() => parsePointer(text, 'bomb.rvc'))).toBe('POINTER_INVALID');
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('import pointers', () => {
+  const LOCK = 'c'.repeat(40);
+  const head = (imp: string): string => `import:\n${imp}outs:\n- path: data\n  hash: blake3\n  oid: ${OID}\n  size: 1\n`;
+
+  it('round-trip with the source, the path, the rev and the resolved commit', () => {
+    const p = { outs: [{ path: 'data', hash: 'blake3' as const, oid: OID, size: 1 }], import: { repo: '../first', path: 'data/sub', rev: 'v1', rev_lock: LOCK } };
+    const text = serializePointer(p);
+    expect(text).toBe(`import:\n  repo: ../first\n  path: data/sub\n  rev: v1\n  rev_lock: ${LOCK}\nouts:\n  - path: data\n    hash: blake3\n    oid: ${OID}\n    size: 1\n`);
+    expect(parsePointer(text, 'data.rvc')).toEqual(p);
+    const noRev = { ...p, import: { repo: 'https://example.com/r.git', path: 'data', rev_lock: 'd'.repeat(64) } };
+    expect(parsePointer(serializePointer(noRev), 'data.rvc')).toEqual(noRev);
+  });
+
+  it('are as strict as the rest: unknown fields, unsafe paths, bad commits, several outs', () => {
+    expect(codeOf(() => parsePointer(head(`  repo: r\n  path: d\n  rev_lock: ${LOCK}\n  branch: x\n`), 'p.rvc'))).toBe('POINTER_INVALID');
+    expect(codeOf(() => parsePointer(head(`  repo: r\n  path: ../d\n  rev_lock: ${LOCK}\n`), 'p.rvc'))).toBe('PATH_UNSAFE');
+    expect(codeOf(() => parsePointer(head(`  repo: r\n  path: /etc\n  rev_lock: ${LOCK}\n`), 'p.rvc'))).toBe('PATH_UNSAFE');
+    expect(codeOf(() => parsePointer(head(`  repo: r\n  path: d\n  rev_lock: abc\n`), 'p.rvc'))).toBe('POINTER_INVALID');
+    expect(codeOf(() => parsePointer(head(`  repo: r\n  path: d\n  rev: --upload-pack=x\n  rev_lock: ${LOCK}\n`), 'p.rvc'))).toBe('POINTER_INVALID');
+    expect(codeOf(() => parsePointer(head(`  repo: --upload-pack=x\n  path: d\n  rev_lock: ${LOCK}\n`), 'p.rvc'))).toBe('POINTER_INVALID');
+    expect(codeOf(() => parsePointer(head(`  path: d\n  rev_lock: ${LOCK}\n`), 'p.rvc'))).toBe('POINTER_INVALID');
+    const two = `import:\n  repo: r\n  path: d\n  rev_lock: ${LOCK}\nouts:\n- path: a\n  hash: blake3\n  oid: ${OID}\n  size: 1\n- path: b\n  hash: blake3\n  oid: ${OID}\n  size: 1\n`;
+    expect(codeOf(() => parsePointer(two, 'p.rvc'))).toBe('POINTER_INVALID');
+  });
+
+  it('refuse credentials in the source URL without repeating them', () => {
+    for (const repo of ['https://user:pw-secret@host/r.git', 'https://tok-secret@host/r.git', 'ssh://u:pw-secret@host/r', 'u:pw-secret@host:r.git', 'file://u@/tmp/r', 'https://host/r.git?token=tok-secret']) {
+      const e = rvcError(() => parsePointer(head(`  repo: ${JSON.stringify(repo)}\n  path: d\n  rev_lock: ${LOCK}\n`), 'p.rvc'));
+      expect(e.code, repo).toBe('POINTER_INVALID');
+      expect(e.message).not.toContain('secret');
+    }
+    for (const repo of ['git@github.com:org/r.git', 'ssh://git@host/r', '../first', '/abs/repo', 'file:///tmp/r', 'https://host/r.git']) {
+      expect(parsePointer(head(`  repo: ${JSON.stringify(repo)}\n  path: d\n  rev_lock: ${LOCK}\n`), 'p.rvc').import?.repo, repo).toBe(repo);
+    }
   });
 });

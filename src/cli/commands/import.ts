@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import { action, withGlobals } from '../context.js';
+import { fmtBytes, plural } from '../output.js';
+
+export function register(program: Command): void {
+  withGlobals(program.command('import'), { json: true })
+    .description('copy tracked data from another repository into this one and record where it came from (`rvc update` moves it later)')
+    .argument('<repo>', 'a local path or any URL git can clone')
+    .argument('<path>', 'tracked data in that repository, or a file or folder inside a tracked folder')
+    .option('--rev <rev>', 'branch, tag or commit to follow (default: the source\'s HEAD)')
+    .option('-o, --out <path>', 'where to put it in this repository (default: its name in the current folder)')
+    .option('-f, --force', 'replace an existing pointer or workspace copy')
+    .option('-j, --jobs <n>', 'concurrent transfers', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
+      return n;
+    })
+    .action(action(async ({ lib, out, flags, common }, repo: string, p: string) => {
+      const r = await lib.importData({
+        ...common, repo, path: p,
+        ...(flags.rev !== undefined ? { rev: String(flags.rev) } : {}),
+        ...(flags.out !== undefined ? { out: String(flags.out) } : {}),
+        ...(flags.force ? { force: true } : {}),
+        ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
+      });
+      if (flags.json) return out.json(r);
+      const what = r.nfiles !== undefined ? `${plural(r.nfiles, 'file')}, ${fmtBytes(r.size)}` : fmtBytes(r.size);
+      out.info(`Imported ${r.import.path} from ${r.import.repo} at ${r.import.rev ?? 'HEAD'} (${r.import.rev_lock.slice(0, 8)}) → ${r.path} (${what})`);
+      out.info(`To track it in git: git add ${r.pointerFile} .gitignore`);
+    }));
+}
