@@ -1,7 +1,7 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { assertSafeRelPath } from './paths.js';
-import { parseYaml, toYaml, isPlainObject } from './yaml.js';
+import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
 
 /** Extension of pointer files: `data.rvc` tracks `data`. */
 export const POINTER_EXT = '.rvc';
@@ -32,9 +32,9 @@ export function parsePointer(text: string, file: string): Pointer {
   const doc = parseYaml(text, file, 'POINTER_INVALID');
   const v = doc.value;
   const bad = (msg: string, path: (string | number)[] = []): RvcError => {
-    const line = doc.lineOf(path);
-    return new RvcError('POINTER_INVALID', `${file}${line ? `:${line}` : ''}: ${msg}`, {
-      path: file, ...(line ? { line } : {}),
+    const line = nearestLine(doc, path);
+    return new RvcError('POINTER_INVALID', `${file}:${line}: ${msg}`, {
+      path: file, line,
       hint: 'a pointer file is written by `rvc add`; restore it from git or re-add the data',
     });
   };
@@ -49,8 +49,7 @@ export function parsePointer(text: string, file: string): Pointer {
     if (!isPlainObject(o)) throw bad(`outs[${i}] must be a mapping`, at);
     for (const k of Object.keys(o)) if (!OUT_KEYS.includes(k)) throw bad(`unknown field '${k}' in outs[${i}] (allowed: ${OUT_KEYS.join(', ')})`, [...at, k]);
     if (typeof o.path !== 'string') throw bad(`outs[${i}].path must be a string`, at);
-    const line = doc.lineOf([...at, 'path']);
-    assertSafeRelPath(o.path, file, line);
+    assertSafeRelPath(o.path, file, nearestLine(doc, [...at, 'path']));
     if (seen.has(o.path)) throw bad(`duplicate out '${o.path}'`, at);
     seen.add(o.path);
     const hash = (() => {
@@ -60,7 +59,7 @@ export function parsePointer(text: string, file: string): Pointer {
         throw bad(`outs[${i}].hash: ${(e as Error).message}`, [...at, 'hash']);
       }
     })();
-    const oid = assertOid(o.oid, hash, file, doc.lineOf([...at, 'oid']));
+    const oid = assertOid(o.oid, hash, file, nearestLine(doc, [...at, 'oid']));
     if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) throw bad(`outs[${i}].size must be a non-negative integer`, [...at, 'size']);
     const out: PointerOut = { path: o.path, hash, oid, size: o.size };
     if (o.nfiles !== undefined) {

@@ -3,6 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { parseYaml, MAX_YAML_DEPTH } from '../../src/model/yaml.js';
 import { parsePointer } from '../../src/model/pointer.js';
 import { parseLock } from '../../src/model/lock.js';
+import { parseConfigLayer } from '../../src/model/config.js';
 import { rvcError } from '../helpers/errors.js';
 
 // The subprocess test loads the built library (dist/): run `npm run build` first.
@@ -61,5 +62,20 @@ describe('YAML limits (regressions found by fuzzing)', () => {
     expect(b.code).toBe('POINTER_INVALID');
     expect(b.line).toBeGreaterThan(1);
     expect(b.message).toContain(`x.rvc:${b.line}:`);
+  });
+
+  it('every error names the line (inputs the fuzzer found without one)', () => {
+    const cases: [() => unknown, string, number][] = [
+      [() => parsePointer('', 'p.rvc'), 'p.rvc', 1],
+      [() => parseLock(`schema: "1.0"\nstages:\n  a:\n    cmd: x\n    outs:\n      - path: "0"\n`, 'rvc.lock'), 'rvc.lock', 6],
+      [() => parseConfigLayer('.', 'c.yaml', { allowSecrets: false }), 'c.yaml', 1],
+      [() => parseConfigLayer('core:\n  hash: blake3\ncache:\n  jobs: many\n', 'c.yaml', { allowSecrets: false }), 'c.yaml', 4],
+      [() => parseConfigLayer('remote:\n  s:\n    url: s3://b\n    secret_access_key: x\n', 'c.yaml', { allowSecrets: false }), 'c.yaml', 4],
+    ];
+    for (const [fn, file, line] of cases) {
+      const e = rvcError(fn);
+      expect(e.line, e.message).toBe(line);
+      expect(e.message).toContain(`${file}:${line}`);
+    }
   });
 });
