@@ -1,6 +1,6 @@
 import { RvcError } from '../errors.js';
 import { DEFAULT_HASH, isHashAlgo, HASH_ALGOS, type HashAlgo } from './oid.js';
-import { parseYaml, toYaml, isPlainObject } from './yaml.js';
+import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
 
 export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
 export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'symlink', 'copy'];
@@ -20,7 +20,7 @@ export interface Config {
 
 /** The schema of every settable key, for validation and `rvc config`. */
 interface KeySpec {
-  type: 'string' | 'number' | 'boolean' | 'hash' | 'linktypes';
+  type: 'string' | 'number' | 'seconds' | 'boolean' | 'hash' | 'linktypes';
   help: string;
 }
 const CORE_KEYS: Record<string, KeySpec> = {
@@ -41,8 +41,8 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
   jobs: { type: 'number', help: 'concurrent transfers for this remote' },
   projectid: { type: 'string', help: 'GCS project id' },
   credentialpath: { type: 'string', help: 'path of a credentials file (keep it in config.local.yaml)' },
-  connecttimeout: { type: 'number', help: 'seconds to wait for a connection' },
-  readtimeout: { type: 'number', help: 'seconds to wait for data on an open connection' },
+  connecttimeout: { type: 'seconds', help: 'seconds to wait for a connection' },
+  readtimeout: { type: 'seconds', help: 'seconds to wait for data on an open connection' },
   retries: { type: 'number', help: 'retries of a failed transfer (exponential backoff with jitter)' },
   access_key_id: { type: 'string', help: 'S3 access key (only in config.local.yaml)' },
   secret_access_key: { type: 'string', help: 'S3 secret key (only in config.local.yaml)' },
@@ -67,14 +67,24 @@ export function parseLinkTypes(v: unknown, where: string): LinkType[] {
   return out;
 }
 
-function coerce(spec: KeySpec, v: unknown, key: string, where: string): unknown {
+/** Bounds of numeric settings: larger values are typos, and would overflow timers or limits. */
+const MAX_NUMBER = 1_000_000;
+const MAX_SECONDS = 7 * 24 * 3600;
+
+function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: number): unknown {
+  const keyError = (w: string, msg: string): RvcError => lineError(w, line, msg);
   switch (spec.type) {
     case 'string':
       if (typeof v !== 'string' && typeof v !== 'number') throw keyError(where, `'${key}' must be a string`);
       return String(v);
     case 'number': {
       const n = typeof v === 'string' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw keyError(where, `'${key}' must be a positive integer`);
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_NUMBER) throw keyError(where, `'${key}' must be a positive integer (at most ${MAX_NUMBER})`);
+      return n;
+    }
+    case 'seconds': {
+      const n = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) throw keyError(where, `'${key}' must be a positive number of seconds (at most ${MAX_SECONDS})`);
       return n;
     }
     case 'boolean':
@@ -85,12 +95,22 @@ function coerce(spec: KeySpec, v: unknown, key: string, where: string): unknown 
       if (!isHashAlgo(v)) throw keyError(where, `'${key}' must be one of ${HASH_ALGOS.join(', ')}`);
       return v;
     case 'linktypes':
-      return parseLinkTypes(v, where);
+      try {
+        return parseLinkTypes(v, where);
+      } catch (e) {
+        throw e instanceof RvcError ? lineError(where, line, e.message.slice(where.length + 2)) : e;
+      }
   }
 }
 
 function keyError(where: string, msg: string): RvcError {
-  return new RvcError('CONFIG_INVALID', `${where}: ${msg}`, { path: where, hint: 'fix the value with `rvc config` or by editing the file' });
+  return lineError(where, undefined, msg);
+}
+
+function lineError(where: string, line: number | undefined, msg: string, hint = 'fix the value with `rvc config` or by editing the file'): RvcError {
+  return new RvcError('CONFIG_INVALID', `${where}${line !== undefined ? `:${line}` : ''}: ${msg}`, {
+    path: where, ...(line !== undefined ? { line } : {}), hint,
+  });
 }
 
 /** A raw config file as written on disk (one layer), validated. */
@@ -104,42 +124,44 @@ const REMOTE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function parseConfigLayer(text: string, file: string, opts: { allowSecrets: boolean }): ConfigLayer {
   const doc = parseYaml(text, file, 'CONFIG_INVALID');
+  const at = (...path: string[]): number => nearestLine(doc, path);
   const v = doc.value ?? {};
-  if (!isPlainObject(v)) throw keyError(file, 'expected a mapping of sections (core, cache, remote)');
+  if (!isPlainObject(v)) throw lineError(file, at(), 'expected a mapping of sections (core, cache, remote)');
   const layer: ConfigLayer = {};
   for (const [section, body] of Object.entries(v)) {
     if (body === null || body === undefined) continue;
-    if (!isPlainObject(body)) throw keyError(file, `section '${section}' must be a mapping`);
+    if (section !== 'core' && section !== 'cache' && section !== 'remote') {
+      throw lineError(file, at(section), `unknown section '${section.slice(0, 100)}'`, 'known sections: core, cache, remote');
+    }
+    if (!isPlainObject(body)) throw lineError(file, at(section), `section '${section}' must be a mapping`);
     if (section === 'core' || section === 'cache') {
       const keys = section === 'core' ? CORE_KEYS : CACHE_KEYS;
       const out: Record<string, unknown> = {};
       for (const [k, val] of Object.entries(body)) {
-        const spec = keys[k];
-        if (!spec) throw new RvcError('CONFIG_INVALID', `${file}: unknown key '${section}.${k}'`, { path: file, hint: `known keys: ${Object.keys(keys).map((x) => `${section}.${x}`).join(', ')}` });
-        out[k] = coerce(spec, val, `${section}.${k}`, file);
+        const spec = Object.hasOwn(keys, k) ? keys[k] : undefined;
+        if (!spec) throw lineError(file, at(section, k), `unknown key '${section}.${k.slice(0, 100)}'`, `known keys: ${Object.keys(keys).map((x) => `${section}.${x}`).join(', ')}`);
+        out[k] = coerce(spec, val, `${section}.${k}`, file, at(section, k));
       }
       (layer as Record<string, unknown>)[section] = out;
-    } else if (section === 'remote') {
+    } else {
       const remotes: Record<string, Partial<RemoteConfig>> = {};
       for (const [name, rc] of Object.entries(body)) {
-        if (!REMOTE_NAME_RE.test(name)) throw keyError(file, `invalid remote name '${name}'`);
-        if (!isPlainObject(rc)) throw keyError(file, `remote '${name}' must be a mapping`);
+        if (!REMOTE_NAME_RE.test(name)) throw lineError(file, at(section, name), `invalid remote name '${name.slice(0, 100)}'`);
+        if (!isPlainObject(rc)) throw lineError(file, at(section, name), `remote '${name}' must be a mapping`);
         const out: Partial<RemoteConfig> = {};
         for (const [k, val] of Object.entries(rc)) {
-          const spec = REMOTE_KEYS[k];
-          if (!spec) throw new RvcError('CONFIG_INVALID', `${file}: unknown option '${k}' for remote '${name}'`, { path: file, hint: `known options: ${Object.keys(REMOTE_KEYS).join(', ')}` });
+          const spec = Object.hasOwn(REMOTE_KEYS, k) ? REMOTE_KEYS[k] : undefined;
+          const line = at(section, name, k);
+          if (!spec) throw lineError(file, line, `unknown option '${k.slice(0, 100)}' for remote '${name}'`, `known options: ${Object.keys(REMOTE_KEYS).join(', ')}`);
           if (SECRET_REMOTE_KEYS.has(k) && !opts.allowSecrets) {
-            throw new RvcError('CONFIG_INVALID', `${file}: '${k}' of remote '${name}' is a secret and must not be in the tracked config`, {
-              path: file, hint: `remove it and set it with \`rvc remote modify --local ${name} ${k} …\` (stored in .rvc/config.local.yaml, which git ignores)`,
-            });
+            throw lineError(file, line, `'${k}' of remote '${name}' is a secret and must not be in the tracked config`,
+              `remove it and set it with \`rvc remote modify --local ${name} ${k} …\` (stored in .rvc/config.local.yaml, which git ignores)`);
           }
-          out[k] = coerce(spec, val, `remote.${name}.${k}`, file) as string | number | boolean;
+          out[k] = coerce(spec, val, `remote.${name}.${k}`, file, line) as string | number | boolean;
         }
         remotes[name] = out;
       }
       layer.remote = remotes;
-    } else {
-      throw new RvcError('CONFIG_INVALID', `${file}: unknown section '${section}'`, { path: file, hint: 'known sections: core, cache, remote' });
     }
   }
   return layer;

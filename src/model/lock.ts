@@ -1,6 +1,6 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
-import { toYaml, isPlainObject, type ParsedYaml } from './yaml.js';
+import { toYaml, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
 import { compareStrings, parseYamlLocated, describe, setOwn, sortKeysDeep } from './params.js';
 import { unsafeRelPathReason } from './paths.js';
 import { ANY_STAGE_NAME_RE, isInternalPath } from './pipeline.js';
@@ -62,12 +62,8 @@ export function cmdEquals(locked: string | readonly string[], cmd: readonly stri
 
 class LockScope {
   constructor(readonly file: string, private readonly yaml: ParsedYaml) {}
-  line(path: (string | number)[]): number | undefined {
-    for (let n = path.length; n >= 0; n--) {
-      const l = this.yaml.lineOf(path.slice(0, n));
-      if (l !== undefined) return l;
-    }
-    return undefined;
+  line(path: (string | number)[]): number {
+    return nearestLine(this.yaml, path);
   }
   error(path: (string | number)[], msg: string, hint?: string): RvcError {
     const line = this.line(path);
@@ -162,7 +158,7 @@ function parseEntries(raw: unknown, at: (string | number)[], sc: LockScope): Loc
     }
     if (seen.has(path)) throw sc.error([...here, 'path'], `'${path}' is listed twice`);
     seen.add(path);
-    const hash = assertHashAlgo(e['hash'], sc.file);
+    const hash = assertHashAlgo(e['hash'], sc.file, sc.line([...here, 'hash']));
     const oid = assertOid(e['oid'], hash, sc.file, sc.line([...here, 'oid']));
     const size = e['size'];
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {

@@ -17,11 +17,13 @@ export function isHashAlgo(s: unknown): s is HashAlgo {
   return typeof s === 'string' && (HASH_ALGOS as readonly string[]).includes(s);
 }
 
-export function assertHashAlgo(s: unknown, where?: string): HashAlgo {
+export function assertHashAlgo(s: unknown, where?: string, line?: number): HashAlgo {
   if (!isHashAlgo(s)) {
-    throw new RvcError('HASH_UNSUPPORTED', `unknown hash algorithm '${String(s)}'${where ? ` in ${where}` : ''}`, {
+    const shown = typeof s === 'string' ? s.slice(0, 80) : String(s);
+    throw new RvcError('HASH_UNSUPPORTED', `unknown hash algorithm '${shown}'${where ? ` in ${where}${line !== undefined ? `:${line}` : ''}` : ''}`, {
       hint: `use one of: ${HASH_ALGOS.join(', ')}`,
       ...(where ? { path: where } : {}),
+      ...(line !== undefined ? { line } : {}),
     });
   }
   return s;
@@ -46,7 +48,7 @@ export function isValidOid(oid: unknown, algo: HashAlgo): oid is string {
 export function assertOid(oid: unknown, algo: HashAlgo, where?: string, line?: number): string {
   if (!isValidOid(oid, algo)) {
     const shown = typeof oid === 'string' ? oid.slice(0, 80) : String(oid);
-    throw new RvcError('OID_INVALID', `invalid ${algo} oid '${shown}'${where ? ` in ${where}` : ''}`, {
+    throw new RvcError('OID_INVALID', `invalid ${algo} oid '${shown}'${where ? ` in ${where}${line !== undefined ? `:${line}` : ''}` : ''}`, {
       hint: `an oid is ${HEX_LENGTH[algo]} lowercase hex digits, with '${TREE_SUFFIX}' for a directory`,
       ...(where ? { path: where } : {}),
       ...(line !== undefined ? { line } : {}),

@@ -41,7 +41,7 @@ export function parseParamsFile(text: string, file: string): Record<string, unkn
     });
   }
   if (!isPlainObject(value)) {
-    throw new RvcError('PARAMS_INVALID', `${file}: the top level must be a mapping of names to values, not ${describe(value)}`, {
+    throw new RvcError('PARAMS_INVALID', `${file}:1: the top level must be a mapping of names to values, not ${describe(value)}`, {
       path: file, line: 1, hint: 'write the parameters as `name: value` pairs at the top level',
     });
   }

@@ -21,7 +21,7 @@ export function unsafeRelPathReason(p: string): string | undefined {
 export function assertSafeRelPath(p: string, file: string, line?: number): string {
   const why = unsafeRelPathReason(p);
   if (why) {
-    throw new RvcError('PATH_UNSAFE', `${file}: refusing path '${String(p).slice(0, 200)}' (${why})`, {
+    throw new RvcError('PATH_UNSAFE', `${file}${line !== undefined ? `:${line}` : ''}: refusing path '${String(p).slice(0, 200)}' (${why})`, {
       path: file, ...(line !== undefined ? { line } : {}),
       hint: 'paths in rvc files must be relative, use / and stay inside the repository',
     });

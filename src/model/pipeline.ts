@@ -1,6 +1,6 @@
 import { Document, parseDocument, isMap } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
-import { isPlainObject, type ParsedYaml } from './yaml.js';
+import { isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
 import { canonicalJson, deepEqual, parseYamlLocated, compareStrings, describe, isSupportedParamsFile, PARAMS_EXTENSIONS, sortKeysDeep, type ParamsByFile } from './params.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
@@ -157,12 +157,8 @@ class StageScope {
     readonly base: (string | number)[],
     private readonly yaml: ParsedYaml,
   ) {}
-  line(sub: (string | number)[] = []): number | undefined {
-    for (let n = sub.length; n >= 0; n--) {
-      const l = this.yaml.lineOf([...this.base, ...sub.slice(0, n)]);
-      if (l !== undefined) return l;
-    }
-    return undefined;
+  line(sub: (string | number)[] = []): number {
+    return nearestLine(this.yaml, [...this.base, ...sub]);
   }
   /** The line is looked up only if an error needs it: lookups walk the YAML tree. */
   where(sub: (string | number)[] = []): TemplateWhere {
@@ -191,13 +187,13 @@ export function parsePipeline(text: string, file: string, opts: ParseOptions = {
   const yaml = memoizeLines(parseYamlLocated(text, file));
   const top = yaml.value ?? {};
   if (!isPlainObject(top)) {
-    throw new RvcError('PIPELINE_INVALID', `${file}: the top level must be a mapping with 'stages:', not ${describe(top)}`, {
+    throw new RvcError('PIPELINE_INVALID', `${file}:1: the top level must be a mapping with 'stages:', not ${describe(top)}`, {
       path: file, line: 1, hint: 'start the file with `stages:`',
     });
   }
   for (const k of Object.keys(top)) {
     if (!TOP_FIELDS.includes(k)) {
-      const line = yaml.lineOf([k]);
+      const line = nearestLine(yaml, [k]);
       throw new RvcError('PIPELINE_INVALID', `${file}${line ? `:${line}` : ''}: unknown top-level field '${k}'`, {
         path: file, ...(line ? { line } : {}), hint: `allowed top-level fields: ${TOP_FIELDS.join(', ')}`,
       });
@@ -205,7 +201,7 @@ export function parsePipeline(text: string, file: string, opts: ParseOptions = {
   }
   const stagesRaw = top['stages'] ?? {};
   if (!isPlainObject(stagesRaw)) {
-    const line = yaml.lineOf(['stages']);
+    const line = nearestLine(yaml, ['stages']);
     throw new RvcError('PIPELINE_INVALID', `${file}${line ? `:${line}` : ''}: 'stages' must be a mapping of stage names to definitions, not ${describe(stagesRaw)}`, {
       path: file, ...(line ? { line } : {}),
     });

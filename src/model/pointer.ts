@@ -1,7 +1,7 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { assertSafeRelPath } from './paths.js';
-import { parseYaml, toYaml, isPlainObject } from './yaml.js';
+import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
 import { repoUrlProblem, redactRepoUrl } from './repo-url.js';
 
 /** Extension of pointer files: `data.rvc` tracks `data`. */
@@ -48,9 +48,9 @@ export function parsePointer(text: string, file: string): Pointer {
   const doc = parseYaml(text, file, 'POINTER_INVALID');
   const v = doc.value;
   const bad = (msg: string, path: (string | number)[] = []): RvcError => {
-    const line = doc.lineOf(path);
-    return new RvcError('POINTER_INVALID', `${file}${line ? `:${line}` : ''}: ${msg}`, {
-      path: file, ...(line ? { line } : {}),
+    const line = nearestLine(doc, path);
+    return new RvcError('POINTER_INVALID', `${file}:${line}: ${msg}`, {
+      path: file, line,
       hint: 'a pointer file is written by `rvc add`; restore it from git or re-add the data',
     });
   };
@@ -65,8 +65,7 @@ export function parsePointer(text: string, file: string): Pointer {
     if (!isPlainObject(o)) throw bad(`outs[${i}] must be a mapping`, at);
     for (const k of Object.keys(o)) if (!OUT_KEYS.includes(k)) throw bad(`unknown field '${k}' in outs[${i}] (allowed: ${OUT_KEYS.join(', ')})`, [...at, k]);
     if (typeof o.path !== 'string') throw bad(`outs[${i}].path must be a string`, at);
-    const line = doc.lineOf([...at, 'path']);
-    assertSafeRelPath(o.path, file, line);
+    assertSafeRelPath(o.path, file, nearestLine(doc, [...at, 'path']));
     if (seen.has(o.path)) throw bad(`duplicate out '${o.path}'`, at);
     seen.add(o.path);
     const hash = (() => {
@@ -76,7 +75,7 @@ export function parsePointer(text: string, file: string): Pointer {
         throw bad(`outs[${i}].hash: ${(e as Error).message}`, [...at, 'hash']);
       }
     })();
-    const oid = assertOid(o.oid, hash, file, doc.lineOf([...at, 'oid']));
+    const oid = assertOid(o.oid, hash, file, nearestLine(doc, [...at, 'oid']));
     if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) throw bad(`outs[${i}].size must be a non-negative integer`, [...at, 'size']);
     const out: PointerOut = { path: o.path, hash, oid, size: o.size };
     if (o.nfiles !== undefined) {
@@ -101,7 +100,7 @@ export function parsePointer(text: string, file: string): Pointer {
     const problem = repoUrlProblem(im.repo);
     if (problem) throw bad(`import.repo '${redactRepoUrl(im.repo).slice(0, 200)}' is not usable: ${problem}`, [...at, 'repo']);
     if (typeof im.path !== 'string') throw bad('import.path must be a string', [...at, 'path']);
-    assertSafeRelPath(im.path, file, doc.lineOf([...at, 'path']));
+    assertSafeRelPath(im.path, file, nearestLine(doc, [...at, 'path']));
     if (im.rev !== undefined && (typeof im.rev !== 'string' || im.rev === '' || im.rev.startsWith('-') || /[\0\n\r]/.test(im.rev))) {
       throw bad('import.rev must be a git revision name', [...at, 'rev']);
     }

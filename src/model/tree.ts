@@ -87,19 +87,20 @@ export function validateTreePaths(entries: readonly TreeEntry[], file: string): 
     const f = foldedPath(p);
     const other = folded.get(f);
     if (other !== undefined) {
-      throw new RvcError('PATH_UNSAFE', `${file}: tree entries '${other}' and '${p}' collide after case-folding or Unicode normalisation`, {
+      throw new RvcError('PATH_UNSAFE', `${file}:${i + 1}: tree entries '${other.slice(0, 200)}' and '${p.slice(0, 200)}' collide after case-folding or Unicode normalisation`, {
         path: file, line: i + 1, hint: 'such a tree would overwrite one file with another on many filesystems; it is refused',
       });
     }
     folded.set(f, p);
     paths.add(p);
   }
-  for (const p of paths) {
+  for (let i = 0; i < entries.length; i++) {
+    const p = entries[i]!.path;
     let idx = p.indexOf('/');
     while (idx !== -1) {
       const dir = p.slice(0, idx);
       if (paths.has(dir)) {
-        throw new RvcError('TREE_INVALID', `${file}: '${dir}' is both a file and a folder in the tree`, { path: file, hint: 'the manifest was crafted or damaged' });
+        throw new RvcError('TREE_INVALID', `${file}:${i + 1}: '${dir.slice(0, 200)}' is both a file and a folder in the tree`, { path: file, line: i + 1, hint: 'the manifest was crafted or damaged' });
       }
       idx = p.indexOf('/', idx + 1);
     }

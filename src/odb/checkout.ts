@@ -64,6 +64,7 @@ interface Plan {
  */
 export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): CheckoutResult {
   const { odb } = opts;
+  assertNoSymlinkAbove(target, opts.repoRoot);
   const isDir = isTreeOid(target.oid);
   const wanted: TreeEntry[] = isDir
     ? odb.readTree(target.oid)
@@ -194,6 +195,37 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   }
   opts.state.save();
   return res;
+}
+
+/**
+ * Refuses an output whose parent folders include a symbolic link (as git checks out a committed
+ * link): writing the output would write wherever the link points, possibly outside the
+ * workspace. Folders that do not exist yet are created by checkout itself, as real folders.
+ */
+function assertNoSymlinkAbove(target: CheckoutTarget, repoRoot: string): void {
+  const rel = path.relative(repoRoot, path.dirname(target.abs));
+  if (rel === '') return;
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new RvcError('PATH_OUTSIDE_REPO', `'${target.repoRel}' is outside the repository`, { path: target.repoRel });
+  }
+  let cur = repoRoot;
+  const segs = rel.split(path.sep);
+  for (let i = 0; i < segs.length; i++) {
+    cur = path.join(cur, segs[i]!);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(cur);
+    } catch {
+      return;
+    }
+    if (st.isSymbolicLink()) {
+      const link = segs.slice(0, i + 1).join('/');
+      throw new RvcError('PATH_IS_SYMLINK', `'${link}' is a symbolic link; rvc will not write '${target.repoRel}' through it`, {
+        path: target.repoRel, hint: `replace the link '${link}' with a real folder, or remove it, and run the command again`,
+      });
+    }
+    if (!st.isDirectory()) return;
+  }
 }
 
 function isSharedLinkMode(st: FileStat): boolean {

@@ -125,6 +125,14 @@ export class Odb {
       }
       throw fromFsError(e, p, 'read');
     }
+    // A manifest decides where checkout writes, so it is trusted only if it is the one its name
+    // promises (hashing a manifest costs little next to parsing it). Downloads were verified,
+    // but the cache folder itself may have been tampered with or damaged.
+    if (treeOidOf(this.algo, text) !== oid) {
+      throw new RvcError('OBJECT_CORRUPT', `directory manifest ${oid} in the cache does not match its name`, {
+        path: p, hint: '`rvc fsck --repair` removes it; then `rvc pull` fetches a good copy',
+      });
+    }
     return parseTree(text, this.algo, `cache object ${oid}`);
   }
 

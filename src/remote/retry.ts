@@ -161,8 +161,20 @@ export function isTransientError(e: unknown): boolean {
   return false;
 }
 
+/**
+ * A connection was open and then went quiet past the read timeout. That is a fault of one
+ * request (a stuck object, a slow shard), not proof that the endpoint is unreachable.
+ */
+const READ_TIMEOUT_MESSAGE = /of inactivity|no data received for/i;
+
+export function isReadTimeout(e: unknown): boolean {
+  for (const err of causeChain(e)) if (err instanceof Error && READ_TIMEOUT_MESSAGE.test(err.message)) return true;
+  return false;
+}
+
 /** True when `e` says the endpoint could not be reached at all (as opposed to answering no). */
 export function isConnectionError(e: unknown): boolean {
+  if (isReadTimeout(e)) return false;
   for (const err of causeChain(e)) {
     // Any HTTP status means something answered; that is not an unreachable endpoint.
     if (httpStatusOf(err) !== undefined) return false;

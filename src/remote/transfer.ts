@@ -60,6 +60,12 @@ const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 /** Access can be denied per object (KMS keys, object ACLs); only a run of denials and no success stops the run. */
 const DENIALS_BEFORE_GIVING_UP = 8;
+/**
+ * A read timeout fails one object (the others may well answer); only a run of them with no
+ * success says the remote as a whole has stopped answering.
+ */
+const TIMEOUTS_BEFORE_GIVING_UP = 8;
+const TIMEOUT_MESSAGE = /of inactivity|no data received for/i;
 
 function asRvcError(e: unknown, oid: string, fallback: ErrorCode): RvcError {
   if (isRvcError(e)) {
@@ -83,6 +89,7 @@ class Run {
   readonly controller = new AbortController();
   private fatal: RvcError | undefined;
   private denials = 0;
+  private timeouts = 0;
   private successes = 0;
   private readonly failedOids = new Set<string>();
   private readonly onAbort = (): void => this.stop(interrupted());
@@ -126,6 +133,12 @@ class Run {
     }
     if (err.code === 'REMOTE_ACCESS_DENIED' && ++this.denials >= DENIALS_BEFORE_GIVING_UP && this.successes === 0) {
       this.stop(err);
+      return;
+    }
+    if (err.code === 'REMOTE_TRANSFER_FAILED' && TIMEOUT_MESSAGE.test(err.message) && ++this.timeouts >= TIMEOUTS_BEFORE_GIVING_UP && this.successes === 0) {
+      this.stop(new RvcError('REMOTE_UNREACHABLE', `remote ${this.remote.url} accepts connections but does not answer (${err.message})`, {
+        cause: err, hint: 'check the endpoint, or raise the remote’s readtimeout option if it is just slow',
+      }));
       return;
     }
     if (this.failedOids.has(oid)) return;

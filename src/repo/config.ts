@@ -1,5 +1,6 @@
 import { RvcError } from '../errors.js';
 import { getConfigKey, setConfigKey, SECRET_REMOTE_KEYS, type Config } from '../model/config.js';
+import { redact } from '../remote/remote-error.js';
 import { Repo, type CommonOptions } from './repo.js';
 
 export interface ConfigOptions extends CommonOptions {
@@ -12,9 +13,9 @@ export function configGet(key: string, opts: ConfigOptions = {}): unknown {
   if (opts.local) {
     const [, local] = Repo.readConfigLayers(repo.root);
     const c = { core: {}, cache: {}, remote: {}, ...local } as Config;
-    return getConfigKey(c, key);
+    return masked(getConfigKey(c, key));
   }
-  return getConfigKey(repo.config, key);
+  return masked(getConfigKey(repo.config, key));
 }
 
 export async function configSet(key: string, value: string | undefined, opts: ConfigOptions = {}): Promise<void> {
@@ -38,9 +39,14 @@ export function configList(opts: ConfigOptions = {}): Record<string, unknown> {
     for (const [k, v] of Object.entries(src[section] ?? {})) out[`${section}.${k}`] = Array.isArray(v) ? v.join(',') : v;
   }
   for (const [name, rc] of Object.entries(src.remote ?? {})) {
-    for (const [k, v] of Object.entries(rc ?? {})) out[`remote.${name}.${k}`] = SECRET_REMOTE_KEYS.has(k) ? '***' : v;
+    for (const [k, v] of Object.entries(rc ?? {})) out[`remote.${name}.${k}`] = SECRET_REMOTE_KEYS.has(k) ? '***' : masked(v);
   }
   return out;
+}
+
+/** A URL someone wrote with credentials in it (rvc refuses to use it) is shown without them. */
+function masked(v: unknown): unknown {
+  return typeof v === 'string' ? redact(v) : v;
 }
 
 export function assertKeyGiven(key: string | undefined): string {

@@ -1,6 +1,7 @@
 import { RvcError } from '../errors.js';
 import { SECRET_REMOTE_KEYS, setConfigKey, type Config, type ConfigLayer, type RemoteConfig } from '../model/config.js';
 import { parseRemoteUrl, openRemote, type Remote, type RemoteOptions } from '../remote/index.js';
+import { redact } from '../remote/remote-error.js';
 import { Repo, type CommonOptions } from './repo.js';
 
 export interface RemoteEditOptions extends CommonOptions {
@@ -51,8 +52,9 @@ export function remoteList(opts: CommonOptions = {}): RemoteInfo[] {
   const repo = Repo.open(opts.cwd);
   return Object.entries(repo.config.remote).map(([name, rc]) => {
     const options: Record<string, string | number | boolean> = {};
-    for (const [k, v] of Object.entries(rc)) if (k !== 'url') options[k] = SECRET_REMOTE_KEYS.has(k) ? '***' : v;
-    return { name, url: String(rc.url ?? ''), isDefault: repo.config.core.remote === name, options };
+    for (const [k, v] of Object.entries(rc)) if (k !== 'url') options[k] = SECRET_REMOTE_KEYS.has(k) ? '***' : typeof v === 'string' ? redact(v) : v;
+    // A URL with credentials (refused when used) is listed without them.
+    return { name, url: redact(String(rc.url ?? '')), isDefault: repo.config.core.remote === name, options };
   });
 }
 

@@ -225,6 +225,50 @@ describe('an S3 remote (s3rver on loopback)', () => {
     }
   });
 
+  it('slow responses past the read timeout: retried to a byte-exact result; a stuck object is named and the cache stays clean', async () => {
+    // Every stall is held 4 s, far past the 0.4 s read timeout the remote is given.
+    const proxy = await startFaultProxy({ target: s3.endpoint, flavor: 's3', faultRate: 0.15, seed: 11, kinds: ['stall', 'status', 'reset', 'truncate'], stallMs: 4000 });
+    try {
+      const { dir, files } = dataRepo(30);
+      s3Remote(dir, 'slow', proxy.url);
+      rvcOk(dir, ['remote', 'modify', 's3', 'retries', '10']);
+      rvcOk(dir, ['remote', 'modify', 's3', 'readtimeout', '0.4']);
+      await rvcAsyncOk(dir, ['push'], S3_ENV);
+      const c = cloneOf(dir);
+      rvcOk(c, ['remote', 'modify', 's3', 'readtimeout', '0.4']);
+      rvcOk(c, ['remote', 'modify', 's3', 'retries', '10']);
+      await rvcAsyncOk(c, ['pull'], S3_ENV);
+      expect(workspaceData(c)).toEqual(files);
+      expect(rvc(c, ['fsck']).code).toBe(0);
+      expect(proxy.stats.stall, 'stalls injected').toBeGreaterThan(2);
+
+      // One object never answers: the rest arrive, the failure is named, nothing partial is
+      // left in the cache, and a re-run finishes once the object answers again.
+      const oid = /oid: (\w+)/.exec(fs.readFileSync(path.join(dir, 'model.bin.rvc'), 'utf8'))![1]!;
+      proxy.setFaultRate(0);
+      proxy.addRule({ match: new RegExp(oid.slice(2)), status: 0, stall: true, methods: ['GET'] });
+      const c2 = cloneOf(dir);
+      rvcOk(c2, ['remote', 'modify', 's3', 'readtimeout', '0.4']);
+      rvcOk(c2, ['remote', 'modify', 's3', 'retries', '2']);
+      const t0 = Date.now();
+      const r = await rvcAsync(c2, ['pull', '--json'], S3_ENV);
+      expect(r.code).toBe(1);
+      expect(Date.now() - t0, 'the timeout, not the 4 s stall, ends each attempt').toBeLessThan(30_000);
+      expect(r.stdout + r.stderr).toContain('model.bin');
+      expect(r.stdout + r.stderr, r.stdout + r.stderr).toMatch(/timed? ?out|no data received|ETIMEDOUT|inactivity/i);
+      expect(readTree(path.join(c2, 'data'))).toEqual(readTree(path.join(dir, 'data')));
+      expect(fs.existsSync(path.join(c2, `.rvc/cache/blake3/${oid.slice(0, 2)}/${oid.slice(2)}`))).toBe(false);
+      expect(rvc(c2, ['fsck']).code).toBe(0);
+      proxy.clearRules();
+      await rvcAsyncOk(c2, ['pull'], S3_ENV);
+      expect(workspaceData(c2)).toEqual(files);
+      expect(rvc(c2, ['fsck']).code).toBe(0);
+      console.info(`remote faults injected (slow-response test): ${JSON.stringify(proxy.stats)}`);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('names a missing bucket and an unreachable endpoint, with hints', () => {
     const d = track(makeRepo());
     writeTree(d, { f: 'x' });

@@ -8,6 +8,9 @@
  *   - 'reset':    the connection is destroyed before anything is forwarded;
  *   - 'truncate': (GET with a body only) the real response starts, then the connection is cut
  *                 half-way through the body, after Content-Length announced the full size.
+ *   - 'stall':    the answer does not come: either nothing is forwarded and no byte is sent, or
+ *                 (for half of the GETs with a body) the response stops half-way; the connection
+ *                 is only cut after `stallMs`, long past a client timeout set below it;
  * Faults never hit a request after the server has acted on it, except for a truncated GET, which
  * has no effect on the server; so every injected fault is one a correct client can retry.
  *
@@ -17,13 +20,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FaultKind = 'status' | 'reset' | 'truncate';
+export type FaultKind = 'status' | 'reset' | 'truncate' | 'stall';
 export type Flavor = 's3' | 'gcs';
 
 export interface FaultRule {
   /** Matched against the decoded request path and query. */
   match: RegExp;
   status: number;
+  /** Stall instead of answering with `status` (the connection is cut after stallMs). */
+  stall?: boolean;
   /** Only these methods (upper case); all when omitted. */
   methods?: string[];
 }
@@ -37,12 +42,14 @@ export interface FaultProxyOptions {
   faultRate?: number;
   seed?: number;
   kinds?: FaultKind[];
+  /** How long a stalled request is held before its connection is cut (default 5000 ms). */
+  stallMs?: number;
 }
 
 export interface FaultProxy {
   /** http://127.0.0.1:port — use as the remote's endpointurl. */
   url: string;
-  readonly stats: { requests: number; status: number; reset: number; truncate: number; rule: number };
+  readonly stats: { requests: number; status: number; reset: number; truncate: number; stall: number; rule: number };
   setFaultRate(rate: number): void;
   addRule(rule: FaultRule): void;
   clearRules(): void;
@@ -97,10 +104,25 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const kinds = opts.kinds ?? ['status', 'reset', 'truncate'];
   let rate = opts.faultRate ?? 0;
   let rules: FaultRule[] = [];
-  const stats = { requests: 0, status: 0, reset: 0, truncate: 0, rule: 0 };
+  const stats = { requests: 0, status: 0, reset: 0, truncate: 0, stall: 0, rule: 0 };
+  const stallMs = opts.stallMs ?? 5000;
+  const stalled = new Set<NodeJS.Timeout>();
+  const later = (fn: () => void): void => {
+    const t = setTimeout(() => {
+      stalled.delete(t);
+      fn();
+    }, stallMs);
+    stalled.add(t);
+  };
+  /** Holds a request without answering, then drops its connection. */
+  const stall = (req: http.IncomingMessage, random = true): void => {
+    if (random) stats.stall++;
+    req.resume();
+    later(() => req.socket.destroy());
+  };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, truncate: boolean): void => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, truncate: boolean, stallBody = false): void => {
     const upstream = http.request(
       {
         host: target.hostname,
@@ -124,7 +146,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
           req.socket.destroy();
           return;
         }
-        stats.truncate++;
+        if (stallBody) stats.stall++;
+        else stats.truncate++;
         res.writeHead(up.statusCode ?? 502, up.headers);
         const limit = Math.floor(len / 2);
         let sent = 0;
@@ -134,6 +157,12 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
           sent += part.length;
           res.write(part);
           if (sent >= limit) {
+            if (stallBody) {
+              // Send no more; the client's read timeout must notice.
+              up.destroy();
+              later(() => res.socket?.destroy());
+              return;
+            }
             // Give the partial body a moment to reach the client, then cut the connection.
             setTimeout(() => {
               res.socket?.destroy();
@@ -161,6 +190,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       // Keep the raw form; rules are still matched against it.
     }
     const rule = rules.find((r) => r.match.test(where) && (!r.methods || r.methods.includes(method)));
+    if (rule?.stall) {
+      stats.rule++;
+      stall(req, false);
+      return;
+    }
     if (rule) {
       stats.rule++;
       req.resume();
@@ -184,6 +218,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
           return;
         case 'truncate':
           forward(req, res, true);
+          return;
+        case 'stall':
+          if (method === 'GET' && random() < 0.5) forward(req, res, true, true);
+          else stall(req);
           return;
       }
     }
@@ -209,6 +247,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const t of stalled) clearTimeout(t);
+        stalled.clear();
         server.close(() => resolve());
         server.closeAllConnections();
         agent.destroy();

@@ -38,4 +38,17 @@ describe('config', () => {
     expect(code(() => resolveConfigKey('core.nope'))).toBe('CONFIG_KEY_UNKNOWN');
     expect(code(() => setConfigKey({}, 'cache.jobs', 'many', 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
   });
+
+  it('takes fractional timeouts and refuses numbers that would overflow timers', () => {
+    // Inputs that broke it: `readtimeout: 0.5` was refused although remotes take fractions of a
+    // second, and `jobs: 1e300` / `connecttimeout: 1e300` were accepted.
+    const l = parseConfigLayer('remote:\n  s:\n    url: s3://b\n    readtimeout: 0.5\n', 'c', { allowSecrets: false });
+    expect(l.remote?.s?.readtimeout).toBe(0.5);
+    expect(setConfigKey({}, 'remote.s.connecttimeout', '1.5', 'c', { allowSecrets: false }).remote?.s?.connecttimeout).toBe(1.5);
+    expect(code(() => parseConfigLayer('cache:\n  jobs: 1e300\n', 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
+    expect(code(() => parseConfigLayer('remote:\n  s:\n    connecttimeout: 1e300\n', 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
+    expect(code(() => setConfigKey({}, 'remote.s.readtimeout', '0', 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
+    // Inherited property names are not keys.
+    expect(code(() => parseConfigLayer('core:\n  toString: 1\n', 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
+  });
 });
