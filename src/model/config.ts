@@ -52,7 +52,9 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
 export const SECRET_REMOTE_KEYS = new Set(['access_key_id', 'secret_access_key', 'session_token']);
 
 export function defaultConfig(): Config {
-  return { core: { hash: DEFAULT_HASH }, cache: { type: [...DEFAULT_LINK_TYPES] }, remote: {} };
+  // Remote names come from files: a map without a prototype, so a remote called `constructor`
+  // or `toString` is just a name.
+  return { core: { hash: DEFAULT_HASH }, cache: { type: [...DEFAULT_LINK_TYPES] }, remote: Object.create(null) as Config['remote'] };
 }
 
 export function parseLinkTypes(v: unknown, where: string): LinkType[] {
@@ -144,7 +146,7 @@ export function parseConfigLayer(text: string, file: string, opts: { allowSecret
       }
       (layer as Record<string, unknown>)[section] = out;
     } else {
-      const remotes: Record<string, Partial<RemoteConfig>> = {};
+      const remotes: Record<string, Partial<RemoteConfig>> = Object.create(null) as Record<string, Partial<RemoteConfig>>;
       for (const [name, rc] of Object.entries(body)) {
         if (!REMOTE_NAME_RE.test(name)) throw lineError(file, at(section, name), `invalid remote name '${name.slice(0, 100)}'`);
         if (!isPlainObject(rc)) throw lineError(file, at(section, name), `remote '${name}' must be a mapping`);
@@ -222,7 +224,7 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
     if (SECRET_REMOTE_KEYS.has(k.key) && !opts.allowSecrets && value !== undefined) {
       throw new RvcError('CONFIG_INVALID', `'${k.key}' is a secret and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml' });
     }
-    next.remote ??= {};
+    next.remote = Object.assign(Object.create(null) as NonNullable<ConfigLayer['remote']>, next.remote ?? {});
     const rc = (next.remote[k.name!] ??= {});
     if (value === undefined) delete rc[k.key];
     else rc[k.key] = coerce(REMOTE_KEYS[k.key]!, value, key, where) as string | number | boolean;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { parseConfigLayer, mergeConfig, setConfigKey, serializeConfigLayer, resolveConfigKey } from '../../src/model/config.js';
+import { parseConfigLayer, mergeConfig, setConfigKey, serializeConfigLayer, resolveConfigKey, getConfigKey } from '../../src/model/config.js';
 import { codeOf as code } from '../helpers/errors.js';
 
 
@@ -37,6 +37,19 @@ describe('config', () => {
     expect(l.remote).toEqual({});
     expect(code(() => resolveConfigKey('core.nope'))).toBe('CONFIG_KEY_UNKNOWN');
     expect(code(() => setConfigKey({}, 'cache.jobs', 'many', 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
+  });
+
+  it('treats remote names like constructor or toString as plain names', () => {
+    const tracked = parseConfigLayer('core:\n  remote: constructor\nremote:\n  constructor:\n    url: /tmp/a\n', 'config.yaml', { allowSecrets: false });
+    const c = mergeConfig(tracked, {});
+    expect(Object.keys(c.remote)).toEqual(['constructor']);
+    expect(c.remote['constructor']).toEqual({ url: '/tmp/a' });
+    expect(c.remote['toString']).toBeUndefined();
+    expect(c.remote['hasOwnProperty']).toBeUndefined();
+    expect(getConfigKey(c, 'remote.toString.url')).toBeUndefined();
+    const set = setConfigKey({}, 'remote.constructor.url', '/tmp/b', 'config.yaml', { allowSecrets: false });
+    expect(mergeConfig(set).remote['constructor']).toEqual({ url: '/tmp/b' });
+    expect((Object as unknown as Record<string, unknown>)['url']).toBeUndefined();
   });
 
   it('takes fractional timeouts and refuses numbers that would overflow timers', () => {
