@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
 import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
@@ -8,6 +7,7 @@ import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
 import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
+import { tempPathFor } from '../fsutil/atomic.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import { referencedOids } from './gc.js';
 import { openRepoRemote } from './remotes.js';
@@ -101,7 +101,7 @@ function childrenUnder(repo: Repo, tracked: TrackedOut, subpaths: string[], path
 async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: HashAlgo = repo.odb.algo): Promise<boolean> {
   const odb = repo.odbFor(algo);
   if (odb.hasSync(oid)) return false;
-  const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
+  const tmp = tempPathFor(path.join(odb.tmpDir(), `fetch-${oid.slice(0, 16)}`));
   try {
     await remote.download(objectKey(algo, oid), tmp);
   } catch (e) {
