@@ -13,9 +13,10 @@
  *     bytes, cache objects and run-cache entries, and no temp file anywhere.
  *
  * Kill points are spread over the duration of an uninterrupted run of the same command. Sizes:
- *   RVC_STRESS_KILLS     kills per command (default 12)
+ *   RVC_STRESS_KILLS     kills per command (default 8)
  *   RVC_STRESS_BIG_MB    the large file of `add` (default 256)
- *   RVC_STRESS_FILES     the many small files of `add` (default 20000)
+ *   RVC_STRESS_FILES     the many small files of `add` (default 10000); the other commands
+ *                        work on a fifth of that (a twentieth for S3, where each object costs a request)
  *   RVC_STRESS_REPORT    write the figures as JSON to this file
  */
 import fs from 'node:fs';
@@ -29,12 +30,13 @@ import {
 } from '../helpers/crash.js';
 import { startS3Server, S3RVER_KEY, type S3Server } from '../helpers/s3-server.js';
 
-const KILLS = Number(process.env.RVC_STRESS_KILLS ?? 12);
+const KILLS = Number(process.env.RVC_STRESS_KILLS ?? 8);
 const BIG = Number(process.env.RVC_STRESS_BIG_MB ?? 256) << 20;
-const MANY = Number(process.env.RVC_STRESS_FILES ?? 20000);
+const MANY = Number(process.env.RVC_STRESS_FILES ?? 10000);
 /** The data of checkout, commit, pull and gc: a folder of this many files plus one mid-size file. */
 const FILES = Math.max(200, Math.round(MANY / 5));
 const MID = Math.max(1 << 20, BIG >> 2);
+const S3_FILES = Math.max(100, Math.round(MANY / 20));
 const S3_ENV = { AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_KEY, AWS_REGION: 'us-east-1' };
 
 interface Figures {
@@ -282,9 +284,9 @@ describe('crash safety: SIGKILL at many points, then fsck, inspect and re-run', 
   });
 
   /** A repository with data pushed to `remoteUrl`, and a clone of it without data. */
-  function pushedClone(remote: (d: string) => void, env: Record<string, string> = {}): string {
+  function pushedClone(remote: (d: string) => void, env: Record<string, string> = {}, files = FILES): string {
     const src = repo();
-    writeManyFiles(path.join(src, 'data'), FILES);
+    writeManyFiles(path.join(src, 'data'), files);
     writeBigFile(path.join(src, 'model.bin'), MID, 4);
     rvcOk(src, ['add', 'data', 'model.bin']);
     remote(src);
@@ -324,8 +326,8 @@ describe('crash safety: SIGKILL at many points, then fsck, inspect and re-run', 
       const dir = pushedClone((d) => {
         rvcOk(d, ['remote', 'add', '-d', 's3', 's3://rvc-crash/data']);
         rvcOk(d, ['remote', 'modify', 's3', 'endpointurl', endpoint]);
-      }, S3_ENV);
-      await killLoop({ command: 'rvc pull (S3)', data: `${FILES} files + ${MID >> 20} MiB`, dir, args: ['pull'], env: S3_ENV, reset: pullReset(dir) });
+      }, S3_ENV, S3_FILES);
+      await killLoop({ command: 'rvc pull (S3)', data: `${S3_FILES} files + ${MID >> 20} MiB`, dir, args: ['pull'], env: S3_ENV, reset: pullReset(dir) });
     });
   });
 
