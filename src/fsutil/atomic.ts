@@ -14,9 +14,54 @@ export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${processTag}${counter.toString(16).padStart(4, '0')}.tmp`);
 }
 
+const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
 /** True for names tempPathFor produces, so cleanup code can recognise leftovers of a killed run. */
 export function isTempName(name: string): boolean {
-  return /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name);
+  return TEMP_RE.test(name);
+}
+
+/**
+ * True for a temp file whose writer is gone: its name carries the PID of the process that
+ * made it, and no such process runs. A live writer's temp file is never judged stale, so this
+ * is safe to use while other rvc processes work in the same repository.
+ */
+export function isStaleTempName(name: string): boolean {
+  const m = TEMP_RE.exec(name);
+  if (!m) return false;
+  const pid = Number(m[1]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temp files killed processes left directly in `dir` (optionally only those made
+ * for files whose name is `forName`). Returns how many were removed; never throws.
+ */
+export function sweepStaleTemps(dir: string, forName?: string): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  const prefix = forName === undefined ? undefined : `.${forName}.`;
+  for (const name of names) {
+    if (!name.endsWith('.tmp') || (prefix !== undefined && !name.startsWith(prefix)) || !isStaleTempName(name)) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { force: true });
+      n++;
+    } catch {
+      // best effort: the next sweep tries again
+    }
+  }
+  return n;
 }
 
 export interface AtomicWriteOptions {

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
-import { tempPathFor } from './atomic.js';
+import { tempPathFor, sweepStaleTemps } from './atomic.js';
 
 export interface LockHolder {
   pid: number;
@@ -18,6 +19,11 @@ export interface LockOptions {
   /** Called once when we start waiting, so the CLI can say so. */
   onWait?: (holder: LockHolder | undefined) => void;
   pollMs?: number;
+  /**
+   * Called after a lock left by a dead process was removed: that process may have left
+   * half-finished temp files, which the caller can now sweep.
+   */
+  onStale?: (holder: LockHolder) => void;
 }
 
 function readHolder(file: string): LockHolder | undefined {
@@ -69,6 +75,9 @@ export async function acquireLock(file: string, opts: LockOptions): Promise<() =
       const holder = readHolder(file);
       if (isStale(holder)) {
         breakStale(file, holder!);
+        // The dead holder's own temp lock file, beside the lock.
+        sweepStaleTemps(path.dirname(file), path.basename(file));
+        opts.onStale?.(holder!);
         continue;
       }
       if (Date.now() >= deadline) {

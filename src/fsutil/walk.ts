@@ -84,6 +84,8 @@ export interface WalkOptions {
   /** Repository root, to resolve ignore rules and to keep symlinks inside it. */
   repoRoot: string;
   ignore: IgnoreRules;
+  /** Called with each rvc temp file met on the way (they are never listed as data). */
+  onTemp?: (abs: string) => void;
 }
 
 /**
@@ -111,7 +113,10 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkEntry[] {
       const name = d.name;
       if (ALWAYS_SKIPPED.has(name)) continue;
       // rvc's own temp files (a killed checkout can leave one beside its target) are not data.
-      if (name.charCodeAt(0) === 46 /* . */ && name.endsWith('.tmp') && isTempName(name)) continue;
+      if (name.charCodeAt(0) === 46 /* . */ && name.endsWith('.tmp') && isTempName(name)) {
+        opts.onTemp?.(absDir + path.sep + name);
+        continue;
+      }
       const rel = relDir ? `${relDir}/${name}` : name;
       const repoRel = repoRelDir ? `${repoRelDir}/${name}` : name;
       // absDir is already absolute and normalised: concatenation avoids path.join's re-parsing,

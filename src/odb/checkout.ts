@@ -6,7 +6,7 @@ import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
 import { placeFile, isSharedLink } from '../fsutil/link.js';
-import { pruneEmptyDirs } from '../fsutil/atomic.js';
+import { pruneEmptyDirs, isStaleTempName, sweepStaleTemps } from '../fsutil/atomic.js';
 import { walkFiles, statToFileStat, type IgnoreRules, type FileStat } from '../fsutil/walk.js';
 import type { HashState } from '../hashing/state.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
@@ -32,6 +32,12 @@ export interface CheckoutOptions {
   force?: boolean;
   /** Re-place unchanged files too (after changing cache.type). */
   relink?: boolean;
+  /**
+   * Also remove temp files a killed process left beside the output (a partial copy of a large
+   * file). Costs a listing of the output's parent folder, so callers ask for it after a crash;
+   * leftovers inside a folder output are removed on every checkout (the walk meets them).
+   */
+  sweepTemps?: boolean;
   /** Only this part of a directory output (POSIX, relative to the output). */
   subpath?: string;
   onProgress?: ProgressFn;
@@ -75,6 +81,7 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   const inScope = (p: string): boolean => sub === undefined || sub === '' || isInside(p, sub);
   const plan: Plan = { place: [], placeIsNew: [], remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
 
+  if (opts.sweepTemps) sweepStaleTemps(path.dirname(target.abs), path.basename(target.abs));
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(target.abs);
@@ -85,7 +92,14 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   const present = new Map<string, FileStat>();
   if (st) {
     if (isDir && st.isDirectory()) {
-      for (const f of walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore })) present.set(f.rel, f);
+      const onTemp = (abs: string): void => {
+        try {
+          if (isStaleTempName(path.basename(abs))) fs.rmSync(abs, { force: true });
+        } catch {
+          // a leftover that cannot be removed is still never data
+        }
+      };
+      for (const f of walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp })) present.set(f.rel, f);
     } else if (!isDir && st.isFile()) {
       present.set('', statToFileStat(st));
     } else {

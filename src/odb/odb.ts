@@ -3,8 +3,10 @@ import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
 import { parseTree, serializeTree, type TreeEntry } from '../model/tree.js';
-import { tempPathFor, isTempName } from '../fsutil/atomic.js';
+import { tempPathFor, isStaleTempName, sweepStaleTemps } from '../fsutil/atomic.js';
 import { hashBuffer, hashFile, hashCopyFile, SMALL_FILE } from '../hashing/hash.js';
+
+const tmpSwept = new Set<string>();
 
 /** Cache objects are read-only so that a hard- or sym-linked workspace file cannot be edited into corruption. */
 const OBJECT_MODE = 0o444;
@@ -38,8 +40,17 @@ export class Odb {
     return this.hasSync(oid);
   }
 
+  /**
+   * The folder for objects being written or downloaded. The first use in a process also removes
+   * what killed processes left there (a large file's partial copy, a partial download): those
+   * temp names carry their writer's PID, and only those whose writer is gone are removed.
+   */
   tmpDir(): string {
-    fs.mkdirSync(this.tmpRoot, { recursive: true });
+    if (!tmpSwept.has(this.tmpRoot)) {
+      fs.mkdirSync(this.tmpRoot, { recursive: true });
+      sweepStaleTemps(this.tmpRoot);
+      tmpSwept.add(this.tmpRoot);
+    }
     return this.tmpRoot;
   }
 
@@ -197,7 +208,10 @@ export class Odb {
     return true;
   }
 
-  /** Every object name in the cache; leftovers of killed writes are reported separately. */
+  /**
+   * Every object name in the cache; temp files of killed writes (whose writer's PID is gone) are
+   * reported separately. A live writer's temp file is neither.
+   */
   *list(): Generator<{ oid: string } | { leftover: string }> {
     let shards: string[];
     try {
@@ -218,7 +232,7 @@ export class Odb {
       for (const n of names.sort()) {
         const oid = shard + n;
         if (isValidOid(oid, this.algo)) yield { oid };
-        else if (isTempName(n)) yield { leftover: path.join(dir, n) };
+        else if (isStaleTempName(n)) yield { leftover: path.join(dir, n) };
       }
     }
   }

@@ -72,7 +72,7 @@ export async function lockOutputs(
       // poll here rather than inside acquireLock, so a Ctrl-C while waiting is heard.
       for (;;) {
         try {
-          releases.push(await acquireLock(file, { command: `rvc repro (stage '${stage}')`, waitMs: 0 }));
+          releases.push(await acquireLock(file, { command: `rvc repro (stage '${stage}')`, waitMs: 0, onStale: () => repo.recoverAfterCrash() }));
           break;
         } catch (e) {
           if (!isRvcError(e, 'LOCKED')) throw e;

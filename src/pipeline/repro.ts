@@ -349,6 +349,7 @@ class Runner {
       checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
         odb: this.repo.odbFor(o.hash), state: this.ws.state(o.path, o.hash), ignore: this.repo.ignore,
         repoRoot: this.repo.root, linkTypes: this.repo.linkTypes,
+        ...(this.repo.recoveredFromCrash ? { sweepTemps: true } : {}),
       });
       this.ws.remember(o.path, o.hash, { kind: o.nfiles !== undefined ? 'dir' : 'file', oid: o.oid, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}), ...(o.exec ? { exec: true } : {}) });
     }

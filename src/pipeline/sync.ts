@@ -202,7 +202,7 @@ export async function checkoutPipeline(opts: CommonOptions & { force?: boolean }
         fs.mkdirSync(path.dirname(abs), { recursive: true });
         const r = checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
           odb: repo.odbFor(o.hash), state: ws.state(o.path, o.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
-          ...(opts.force ? { force: true } : {}),
+          ...(opts.force ? { force: true } : {}), ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
         });
         if (r.added.length + r.modified.length + r.deleted.length) res.restored.push(o.path);
       } catch (e) {

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RvcError, isRvcError, type ErrorCode } from '../errors.js';
 import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
+import { tempPathFor } from '../fsutil/atomic.js';
 import type { Remote } from './remote.js';
 import { interrupted } from './retry.js';
 
@@ -362,7 +362,8 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     run.net(async () => {
       if (run.stopped) return false;
       const key = run.key(oid);
-      const tmp = path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}-${randomUUID()}`);
+      // A name carrying our PID, so a later run can tell a killed download from a live one.
+      const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
       try {
         await (tmpReady ??= mkdir(store.tmpDir(), { recursive: true }));
         await remote.download(key, tmp, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });

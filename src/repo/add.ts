@@ -162,6 +162,7 @@ export function relinkFromCache(repo: Repo, t: { abs: string; rel: string }, out
   if (effectiveLinkType(repo) === 'copy') return;
   checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
     odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, relink: true,
+    ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
   });
 }
 

@@ -38,6 +38,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
         const r = checkoutOut({ abs: t.abs, repoRel: t.rel, oid: t.out.oid, ...(t.out.exec ? { exec: true } : {}) }, {
           odb: repo.odbFor(t.out.hash), state: repo.stateFor(t.rel, t.out.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
           ...(opts.force ? { force: true } : {}), ...(opts.relink ? { relink: true } : {}),
+          ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
           ...(subpath !== undefined ? { subpath } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });

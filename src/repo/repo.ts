@@ -4,7 +4,8 @@ import { RvcError, fromFsError } from '../errors.js';
 import { mergeConfig, parseConfigLayer, serializeConfigLayer, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
 import { parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { isInside, toPosix } from '../model/paths.js';
-import { writeFileAtomic, readTextIfExists } from '../fsutil/atomic.js';
+import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
+import { parseLock } from '../model/lock.js';
 import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
@@ -50,6 +51,8 @@ export class Repo {
   readonly odb: Odb;
   private readonly odbs = new Map<HashAlgo, Odb>();
   private ignoreRules?: IgnoreRules;
+  /** Repositories in which this process found a lock left by a killed rvc (and swept). */
+  private static recovered = new Set<string>();
 
   private constructor(readonly root: string, config: Config) {
     this.rvcDir = path.join(root, RVC_DIR);
@@ -133,7 +136,69 @@ export class Repo {
       command,
       waitMs: opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
       ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}),
+      onStale: () => this.recoverAfterCrash(),
     });
+  }
+
+  /** True once this process found (and cleared) a lock a killed rvc left in this repository. */
+  get recoveredFromCrash(): boolean {
+    return Repo.recovered.has(this.root);
+  }
+
+  /**
+   * After finding a lock whose holder was killed: removes the temp files that process (or any
+   * other dead one) left half-written — in rvc's transient folder, in the cache and run-cache
+   * shards, and beside the pointers, .gitignore files and rvc.lock in the workspace. Only temp
+   * files whose writer's PID is gone are touched, so a live process is never disturbed. It runs
+   * once per process and costs one listing of the cache, paid only after a crash.
+   */
+  recoverAfterCrash(): void {
+    if (this.recoveredFromCrash) return;
+    Repo.recovered.add(this.root);
+    const sweepTree = (dir: string): void => {
+      let ents: fs.Dirent[];
+      try {
+        ents = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of ents) {
+        if (e.isDirectory()) sweepTree(path.join(dir, e.name));
+        else if (e.name.endsWith('.tmp') && isStaleTempName(e.name)) {
+          try {
+            fs.rmSync(path.join(dir, e.name), { force: true });
+          } catch {
+            // best effort: gc and fsck --repair report what is left
+          }
+        }
+      }
+    };
+    sweepTree(this.tmpDir);
+    sweepTree(this.cacheDir);
+    const dirs = new Set<string>([this.root]);
+    try {
+      for (const f of this.pointerFiles()) {
+        dirs.add(path.dirname(path.join(this.root, f)));
+        try {
+          for (const t of this.outsOf(f)) dirs.add(path.dirname(t.abs));
+        } catch {
+          // a damaged pointer: its folder is swept anyway
+        }
+      }
+    } catch {
+      // no pointers to find: the root is still swept
+    }
+    try {
+      const text = readTextIfExists(path.join(this.root, 'rvc.lock'));
+      if (text !== undefined && text.trim() !== '') {
+        for (const st of Object.values(parseLock(text, 'rvc.lock').stages)) {
+          for (const o of st.outs) dirs.add(path.dirname(path.join(this.root, o.path)));
+        }
+      }
+    } catch {
+      // a damaged rvc.lock is reported by the command that reads it
+    }
+    for (const d of dirs) sweepStaleTemps(d);
   }
 
   async withLock<T>(command: string, opts: CommonOptions, fn: () => Promise<T> | T): Promise<T> {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
@@ -9,6 +8,7 @@ import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
 import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
+import { tempPathFor } from '../fsutil/atomic.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
@@ -156,7 +156,7 @@ function childrenUnder(repo: Repo, p: Wanted['partial'][number], paths: Map<stri
 export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: HashAlgo = repo.odb.algo): Promise<boolean> {
   const odb = repo.odbFor(algo);
   if (odb.hasSync(oid)) return false;
-  const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
+  const tmp = tempPathFor(path.join(odb.tmpDir(), `fetch-${oid.slice(0, 16)}`));
   try {
     fs.mkdirSync(odb.tmpDir(), { recursive: true });
     await remote.download(objectKey(algo, oid), tmp);
