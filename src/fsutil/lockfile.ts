@@ -9,6 +9,12 @@ export interface LockHolder {
   host: string;
   command: string;
   started: string;
+  /**
+   * Process groups the holder started while holding the lock (a stage's command). The lock
+   * stays live while any of them runs, even after the holder itself was killed: an orphaned
+   * command still writing the outputs must not race a re-run.
+   */
+  groups?: number[];
 }
 
 export interface LockOptions {
@@ -44,9 +50,38 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** A lock whose holder was on this host and whose process is gone. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
+  }
+}
+
+/** A lock whose holder was on this host and whose process, and every group it started, is gone. */
 function isStale(h: LockHolder | undefined): boolean {
-  return h !== undefined && h.host === os.hostname() && h.pid !== process.pid && !pidAlive(h.pid);
+  return h !== undefined && h.host === os.hostname() && h.pid !== process.pid && !pidAlive(h.pid)
+    && !(h.groups ?? []).some((g) => Number.isSafeInteger(g) && g > 1 && groupAlive(g));
+}
+
+/**
+ * Records in a lock this process holds that it started process group `pgid`, so the lock is not
+ * judged stale while that group runs (see LockHolder.groups). The lock file is replaced whole
+ * (temp + rename), so readers see the old or the new holder. A lock not ours is left alone.
+ */
+export function recordLockGroup(file: string, pgid: number): void {
+  const h = readHolder(file);
+  if (!h || h.pid !== process.pid) return;
+  const next: LockHolder = { ...h, groups: [...new Set([...(h.groups ?? []), pgid])] };
+  const tmp = tempPathFor(file);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(next));
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+    // without the record, only a crash of this process while the command runs is less safe
+  }
 }
 
 /**

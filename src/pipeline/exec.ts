@@ -15,6 +15,8 @@ export interface ShellOptions {
   env: NodeJS.ProcessEnv;
   onOutput?: (chunk: Buffer, stream: OutputStream) => void;
   children: ChildGroup;
+  /** Called with the command's process group id as soon as it started. */
+  onSpawn?: (pgid: number) => void;
 }
 
 /** How much of stderr a failure keeps: enough for a traceback, bounded for a chatty command. */
@@ -96,6 +98,7 @@ export function runShell(cmd: string, opts: ShellOptions): Promise<ShellRun> {
       return;
     }
     opts.children.add(child);
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     child.stdout!.on('data', (b: Buffer) => opts.onOutput?.(b, 'stdout'));
     child.stderr!.on('data', (b: Buffer) => {
       opts.onOutput?.(b, 'stderr');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseLock, serializeLock, withStage, emptyLock, type Lock, type LockStage } from '../model/lock.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { RvcError, isRvcError } from '../errors.js';
-import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
+import { acquireLock, recordLockGroup, type LockHolder } from '../fsutil/lockfile.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import { LOCK_FILE, lockStamp, type FileStamp } from './project.js';
@@ -54,16 +54,23 @@ export async function writeLockEntry(
  * stages writing the same path) take turns. Keys are taken in sorted order, so two processes
  * cannot each hold one and wait for the other.
  */
+export interface OutputLocks {
+  (): void;
+  /** Records a process group the stage started in every lock (see LockHolder.groups). */
+  recordGroup(pgid: number): void;
+}
+
 export async function lockOutputs(
   repo: Repo, stage: string, outs: readonly string[], opts: { onWait?: (holder: string) => void; stopped?: () => boolean } = {},
-): Promise<() => void> {
+): Promise<OutputLocks> {
   const dir = path.join(repo.tmpDir, 'locks');
   fs.mkdirSync(dir, { recursive: true });
   const keys = [...new Set([`stage:${stage}`, ...outs.map((o) => `out:${o}`)])].sort();
   const releases: (() => void)[] = [];
-  const releaseAll = () => {
+  const files: string[] = [];
+  const releaseAll = Object.assign(() => {
     for (const r of releases.reverse()) r();
-  };
+  }, { recordGroup: (pgid: number) => files.forEach((f) => recordLockGroup(f, pgid)) });
   let told = false;
   try {
     for (const k of keys) {
@@ -73,6 +80,7 @@ export async function lockOutputs(
       for (;;) {
         try {
           releases.push(await acquireLock(file, { command: `rvc repro (stage '${stage}')`, waitMs: 0, onStale: () => repo.recoverAfterCrash() }));
+          files.push(file);
           break;
         } catch (e) {
           if (!isRvcError(e, 'LOCKED')) throw e;

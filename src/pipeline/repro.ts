@@ -11,7 +11,7 @@ import { Repo, type CommonOptions } from '../repo/repo.js';
 import { relinkFromCache } from '../repo/add.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
-import { lockOutputs, writeLockEntry } from './lock-io.js';
+import { lockOutputs, writeLockEntry, type OutputLocks } from './lock-io.js';
 import { checkMissingDeps, loadProject, lockStamp, readLock, resolveStageTargets, sameStamp, LOCK_FILE, type FileStamp, type LoadedProject } from './project.js';
 import { readRunEntry, runKey, saveRunEntry } from './run-cache.js';
 import { Workspace, entryFromBuilt } from './workspace.js';
@@ -214,7 +214,7 @@ class Runner {
     if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
 
     const outs = allOutputs(stage);
-    let release: () => void;
+    let release: OutputLocks;
     try {
       release = await lockOutputs(this.repo, name, outs.map((o) => o.repoPath), {
         onWait: (h) => this.opts.onStageWait?.(name, h), stopped: () => this.interrupted,
@@ -280,7 +280,7 @@ class Runner {
       for (const cmd of stage.cmd) {
         this.opts.onCommand?.(name, cmd);
         const r = await runShell(cmd, {
-          cwd: wdir, env, children: this.children,
+          cwd: wdir, env, children: this.children, onSpawn: (pgid) => release.recordGroup(pgid),
           ...(this.opts.onStageOutput ? { onOutput: (chunk: Buffer, stream: OutputStream) => this.opts.onStageOutput!(name, chunk, stream) } : {}),
         });
         if (this.interrupted) {

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { git, makeRepo, rmrf, rvcOk, writeTree } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { RVC_BIN, git, makeRepo, rmrf, rvcOk, writeTree } from '../helpers/cli.js';
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmrf(d)));
@@ -94,4 +95,35 @@ describe('recovery from a killed rvc', () => {
     expect(fs.existsSync(dead)).toBe(false);
     expect(fs.existsSync(live)).toBe(true);
   });
+
+  it('a stage command orphaned by a killed repro keeps its outputs locked until it ends', async () => {
+    const d = repo();
+    // Each run logs when it starts and ends (ns); the end lands 2 s after the start.
+    writeTree(d, { 'rvc.yaml': 'stages:\n  slow:\n    cmd: date +%s%N >> starts; sleep 2; date +%s%N >> ends; echo done > out.txt\n    outs:\n      - out.txt\n' });
+    git(d, ['add', '-A']);
+    git(d, ['commit', '-qm', 'pipeline']);
+    const first = spawn(process.execPath, [RVC_BIN, 'repro'], { cwd: d, stdio: 'ignore' });
+    const startedAt = Date.now();
+    while (!fs.existsSync(path.join(d, 'starts')) && Date.now() - startedAt < 20_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    // The stage's shell lives on in its own process group; a re-run must wait for it.
+    const rerun = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const c = spawn(process.execPath, [RVC_BIN, 'repro'], { cwd: d, env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      c.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toContain('waiting for');
+    const starts = fs.readFileSync(path.join(d, 'starts'), 'utf8').trim().split('\n').map(BigInt);
+    const ends = fs.readFileSync(path.join(d, 'ends'), 'utf8').trim().split('\n').map(BigInt);
+    expect(starts).toHaveLength(2);
+    expect(ends).toHaveLength(2);
+    // The re-run's command started only after the orphan's ended.
+    expect(starts[1]! >= ends[0]!).toBe(true);
+    expect(fs.readFileSync(path.join(d, 'out.txt'), 'utf8')).toBe('done\n');
+    expect(fs.readFileSync(path.join(d, 'rvc.lock'), 'utf8')).toContain('slow:');
+  }, 60_000);
 });
