@@ -19,6 +19,17 @@ export function isTempName(name: string): boolean {
   return /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name);
 }
 
+/**
+ * Writes all of `data` at the file's current position. One write(2) may store only part of a
+ * buffer (a disk filling up, a file-size limit) and report the count instead of failing; the
+ * next call then fails with the real error. Ignoring the count would leave a short file.
+ */
+export function writeAll(fd: number, data: string | Uint8Array): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
+
 export interface AtomicWriteOptions {
   mode?: number;
   /** fsync before rename: metadata files (pointers, locks, config) are small, so this is cheap. */
@@ -34,7 +45,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, opts:
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAll(fd, data);
     if (opts.fsync !== false) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
 import { parseTree, serializeTree, type TreeEntry } from '../model/tree.js';
-import { tempPathFor, isTempName } from '../fsutil/atomic.js';
+import { tempPathFor, isTempName, writeAll } from '../fsutil/atomic.js';
 import { hashBuffer, hashFile, hashCopyFile, SMALL_FILE } from '../hashing/hash.js';
 
 /** Cache objects are read-only so that a hard- or sym-linked workspace file cannot be edited into corruption. */
@@ -39,14 +39,22 @@ export class Odb {
   }
 
   tmpDir(): string {
-    fs.mkdirSync(this.tmpRoot, { recursive: true });
+    try {
+      fs.mkdirSync(this.tmpRoot, { recursive: true });
+    } catch (e) {
+      throw fromFsError(e, this.tmpRoot, 'create folder');
+    }
     return this.tmpRoot;
   }
 
   private ensureDir(file: string): void {
     const dir = path.dirname(file);
     if (this.knownDirs.has(dir)) return;
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw fromFsError(e, dir, 'create cache folder');
+    }
     this.knownDirs.add(dir);
   }
 
@@ -59,7 +67,7 @@ export class Odb {
     try {
       const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
       try {
-        fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+        writeAll(fd, data);
       } finally {
         fs.closeSync(fd);
       }
