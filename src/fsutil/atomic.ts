@@ -58,6 +58,37 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, opts:
   }
 }
 
+/**
+ * writeFileAtomic for content produced piece by piece: `produce` calls `write` as often as it
+ * likes, and the pieces go to the temp file in 1 MiB batches, so a large file (the hash cache of
+ * a million files is over 100 MB of JSON) is never one string in memory.
+ */
+export function writeFileAtomicChunks(target: string, produce: (write: (text: string) => void) => void, opts: AtomicWriteOptions = {}): void {
+  const tmp = tempPathFor(target);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
+    let pending = '';
+    produce((text) => {
+      pending += text;
+      if (pending.length >= 1 << 20) {
+        writeAll(fd!, pending);
+        pending = '';
+      }
+    });
+    writeAll(fd, pending);
+    if (opts.fsync !== false) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    if (opts.mode !== undefined) fs.chmodSync(tmp, opts.mode);
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw fromFsError(e, target, 'write');
+  }
+}
+
 /** Reads a text file, or undefined when it does not exist. */
 export function readTextIfExists(file: string): string | undefined {
   try {
