@@ -125,16 +125,17 @@ async function perAlgo(repo: Repo, groups: Map<HashAlgo, string[]>, run: (odb: O
   for (const [algo, oids] of groups) {
     if (!oids.length) continue;
     const r = await run(repo.odbFor(algo), oids);
-    all.transferred.push(...r.transferred);
+    // A loop, not push(...list): spreading a million oids as arguments overflows the stack.
+    for (const o of r.transferred) all.transferred.push(o);
     all.skipped += r.skipped;
-    all.failed.push(...r.failed);
+    for (const f of r.failed) all.failed.push(f);
   }
   return all;
 }
 
 function group(groups: Map<HashAlgo, string[]>, algo: HashAlgo, oids: string[]): void {
   const list = groups.get(algo) ?? [];
-  list.push(...oids);
+  for (const o of oids) list.push(o);
   groups.set(algo, list);
 }
 
