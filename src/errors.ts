@@ -120,6 +120,16 @@ export function fromFsError(e: unknown, path: string, action: string): RvcError 
       return new RvcError('DISK_FULL', `no space left while trying to ${action} '${path}'`, {
         path, cause: e, hint: 'free some disk space (for example `rvc gc --workspace`) and run the command again',
       });
+    case 'EFBIG':
+      // The file-size limit (`ulimit -f`) or the filesystem's largest file: no room for this file.
+      return new RvcError('DISK_FULL', `file too large for the filesystem or the file-size limit while trying to ${action} '${path}'`, {
+        path, cause: e, hint: 'raise the file-size limit (`ulimit -f`) or use a filesystem that allows larger files, then run the command again',
+      });
+    case 'EMFILE':
+    case 'ENFILE':
+      return new RvcError('IO', `too many open files while trying to ${action} '${path}'`, {
+        path, cause: e, hint: 'raise the open-file limit (`ulimit -n`) or lower `cache.jobs` / the remote\'s `jobs`',
+      });
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':

@@ -64,6 +64,17 @@ export function sweepStaleTemps(dir: string, forName?: string): number {
   return n;
 }
 
+/**
+ * Writes all of `data` at the file's current position. One write(2) may store only part of a
+ * buffer (a disk filling up, a file-size limit) and report the count instead of failing; the
+ * next call then fails with the real error. Ignoring the count would leave a short file.
+ */
+export function writeAll(fd: number, data: string | Uint8Array): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
+
 export interface AtomicWriteOptions {
   mode?: number;
   /** fsync before rename: metadata files (pointers, locks, config) are small, so this is cheap. */
@@ -79,7 +90,38 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, opts:
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAll(fd, data);
+    if (opts.fsync !== false) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    if (opts.mode !== undefined) fs.chmodSync(tmp, opts.mode);
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw fromFsError(e, target, 'write');
+  }
+}
+
+/**
+ * writeFileAtomic for content produced piece by piece: `produce` calls `write` as often as it
+ * likes, and the pieces go to the temp file in 1 MiB batches, so a large file (the hash cache of
+ * a million files is over 100 MB of JSON) is never one string in memory.
+ */
+export function writeFileAtomicChunks(target: string, produce: (write: (text: string) => void) => void, opts: AtomicWriteOptions = {}): void {
+  const tmp = tempPathFor(target);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
+    let pending = '';
+    produce((text) => {
+      pending += text;
+      if (pending.length >= 1 << 20) {
+        writeAll(fd!, pending);
+        pending = '';
+      }
+    });
+    writeAll(fd, pending);
     if (opts.fsync !== false) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;

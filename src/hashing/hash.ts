@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
 import { fromFsError } from '../errors.js';
@@ -80,7 +81,12 @@ export function hashCopyFile(algo: HashAlgo, src: string, dest: string, mode: nu
       const chunk = buf.subarray(0, n);
       h.update(chunk);
       let off = 0;
-      while (off < n) off += fs.writeSync(wfd, chunk, off, n - off);
+      try {
+        while (off < n) off += fs.writeSync(wfd, chunk, off, n - off);
+      } catch (e) {
+        // The disk (or file-size limit) is where the copy goes: name that place, and the source.
+        throw fromFsError(e, path.dirname(dest), `store '${src}' in`);
+      }
       size += n;
       onBytes?.(n);
     }

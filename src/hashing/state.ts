@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../fsutil/atomic.js';
+import { writeFileAtomicChunks } from '../fsutil/atomic.js';
 import type { FileStat } from '../fsutil/walk.js';
 import { hashBuffer } from './hash.js';
 
@@ -128,35 +128,61 @@ export class HashState {
       }
     }
     if (!this.dirty) return;
-    const out: StateFile = { v: 2, algo: this.algo, paths: '', ino: [], mtime: [], size: [], oids: '', at: [] };
-    const paths: string[] = [];
-    const oids: string[] = [];
-    const push = (p: string, e: Entry): void => {
-      paths.push(p);
-      out.ino.push(e.ino);
-      out.mtime.push(e.mtimeMs);
-      out.size.push(e.size);
-      oids.push(e.oid);
-      out.at.push(e.at);
-    };
-    for (const p of this.basePaths) {
+    // The kept entries: base rows by index (read straight from the columns) and changed ones.
+    const b = this.base;
+    const keepBase: number[] = [];
+    for (let i = 0; i < this.basePaths.length; i++) {
+      const p = this.basePaths[i]!;
       if (this.changed.has(p) || (opts.prune && !this.seen.has(p))) continue;
-      push(p, this.entry(p)!);
+      keepBase.push(i);
     }
+    const keepChanged: [string, Entry][] = [];
     for (const [p, e] of this.changed) {
       if (opts.prune && !this.seen.has(p)) continue;
-      push(p, e);
+      keepChanged.push([p, e]);
     }
-    out.paths = paths.join('\0');
-    out.oids = oids.join('');
+    // Written column by column in pieces (see writeFileAtomicChunks): for a million files the
+    // whole JSON text, built at once, cost several hundred MB at the moment memory peaks.
+    const column = (write: (t: string) => void, fromBase: (i: number) => number, fromEntry: (e: Entry) => number): void => {
+      let sep = '';
+      for (const i of keepBase) {
+        write(sep + String(fromBase(i)));
+        sep = ',';
+      }
+      for (const [, e] of keepChanged) {
+        write(sep + String(fromEntry(e)));
+        sep = ',';
+      }
+    };
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       // The hash cache is an optimisation: no fsync, and a failed save is not an error.
-      writeFileAtomic(this.file, JSON.stringify(out), { fsync: false });
-      // What is on disk is now the base.
-      this.base = out;
-      this.index = undefined;
-      this.changed.clear();
+      writeFileAtomicChunks(this.file, (write) => {
+        write(`{"v":2,"algo":${JSON.stringify(this.algo)},"paths":"`);
+        let sep = '';
+        for (const i of keepBase) {
+          write(sep + JSON.stringify(this.basePaths[i]!).slice(1, -1));
+          sep = '\\u0000';
+        }
+        for (const [p] of keepChanged) {
+          write(sep + JSON.stringify(p).slice(1, -1));
+          sep = '\\u0000';
+        }
+        write('","oids":"');
+        for (const i of keepBase) write(b!.oids.slice(i * OID_LEN, (i + 1) * OID_LEN));
+        for (const [, e] of keepChanged) write(e.oid);
+        write('","ino":[');
+        column(write, (i) => b!.ino[i]!, (e) => e.ino);
+        write('],"mtime":[');
+        column(write, (i) => b!.mtime[i]!, (e) => e.mtimeMs);
+        write('],"size":[');
+        column(write, (i) => b!.size[i]!, (e) => e.size);
+        write('],"at":[');
+        column(write, (i) => b!.at[i]!, (e) => e.at);
+        write(']}');
+      }, { fsync: false });
+      // Memory still holds what is on disk (plus entries pruned from the file, which stay
+      // correct for as long as their keys match).
       this.dirty = false;
     } catch {
       // ignore: the next run re-hashes

@@ -21,7 +21,26 @@ export function comparePaths(a: string, b: string): number {
  * get equal oids whoever builds them.
  */
 export function serializeTree(entries: readonly TreeEntry[]): string {
-  const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
+  const parts: string[] = [];
+  serializeTreeChunks(entries, (s) => parts.push(s));
+  return parts.join('');
+}
+
+/** How much manifest text serializeTreeChunks gathers before handing it on. */
+const CHUNK_CHARS = 1 << 20;
+
+/**
+ * The bytes of serializeTree, handed to `sink` in pieces of about 1 MiB, so a manifest of a
+ * million files (over 100 MB of text) is hashed or written without ever being one string.
+ */
+export function serializeTreeChunks(entries: readonly TreeEntry[], sink: (text: string) => void): void {
+  let sorted = entries;
+  for (let i = 1; i < entries.length; i++) {
+    if (comparePaths(entries[i - 1]!.path, entries[i]!.path) > 0) {
+      sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
+      break;
+    }
+  }
   let out = '';
   for (let i = 0; i < sorted.length; i++) {
     const e = sorted[i]!;
@@ -31,8 +50,12 @@ export function serializeTree(entries: readonly TreeEntry[]): string {
     // Same bytes as JSON.stringify of {path, oid, size[, exec]}; only the path needs escaping
     // (oids are hex, sizes integers), and skipping the object allocation halves the cost.
     out += `{"path":${JSON.stringify(e.path)},"oid":"${e.oid}","size":${e.size}${e.exec ? ',"exec":true' : ''}}\n`;
+    if (out.length >= CHUNK_CHARS) {
+      sink(out);
+      out = '';
+    }
   }
-  return out;
+  if (out !== '') sink(out);
 }
 
 const ENTRY_KEYS = new Set(['path', 'oid', 'size', 'exec']);

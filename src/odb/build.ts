@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { RvcError, fromFsError } from '../errors.js';
-import { type TreeEntry, serializeTree } from '../model/tree.js';
+import type { TreeEntry } from '../model/tree.js';
 import { walkFiles, statToFileStat, type IgnoreRules, type WalkEntry } from '../fsutil/walk.js';
 import { hashFile, hashBuffer } from '../hashing/hash.js';
 import { RACY_MS, type HashState } from '../hashing/state.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
-import { treeOidOf, type Odb } from './odb.js';
+import type { Odb } from './odb.js';
 
 export interface BuiltOut {
   kind: 'file' | 'dir';
@@ -78,8 +78,7 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
     tick.tick(1, f.size);
   }
   tick.finish();
-  let text = serializeTree(entries);
-  let oid = treeOidOf(opts.odb.algo, text);
+  let oid = opts.odb.treeOid(entries);
   // A manifest marked complete vouches for every object it lists, which spares re-adding an
   // unchanged folder of 50,000 files one existence check per file. Otherwise each object the
   // hash cache vouched for is checked, and stored if missing.
@@ -97,14 +96,11 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
         changed = true;
       }
     }
-    if (changed) {
-      text = serializeTree(entries);
-      oid = treeOidOf(opts.odb.algo, text);
-    }
+    if (changed) oid = opts.odb.treeOid(entries);
   }
   opts.state.save({ prune: true });
   if (opts.store) {
-    opts.odb.putBuffer(oid, text);
+    opts.odb.writeTree(entries);
     opts.odb.markComplete(oid);
   }
   return { kind: 'dir', oid, size, nfiles: entries.length, entries };

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
-import { parseTree, serializeTree, type TreeEntry } from '../model/tree.js';
-import { tempPathFor, isStaleTempName, sweepStaleTemps } from '../fsutil/atomic.js';
-import { hashBuffer, hashFile, hashCopyFile, SMALL_FILE } from '../hashing/hash.js';
+import { parseTree, serializeTreeChunks, type TreeEntry } from '../model/tree.js';
+import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll } from '../fsutil/atomic.js';
+import { hashBuffer, hashFile, hashCopyFile, createHasher, SMALL_FILE } from '../hashing/hash.js';
 
 const tmpSwept = new Set<string>();
 
@@ -47,7 +47,11 @@ export class Odb {
    */
   tmpDir(): string {
     if (!tmpSwept.has(this.tmpRoot)) {
-      fs.mkdirSync(this.tmpRoot, { recursive: true });
+      try {
+        fs.mkdirSync(this.tmpRoot, { recursive: true });
+      } catch (e) {
+        throw fromFsError(e, this.tmpRoot, 'create folder');
+      }
       sweepStaleTemps(this.tmpRoot);
       tmpSwept.add(this.tmpRoot);
     }
@@ -57,7 +61,11 @@ export class Odb {
   private ensureDir(file: string): void {
     const dir = path.dirname(file);
     if (this.knownDirs.has(dir)) return;
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw fromFsError(e, dir, 'create cache folder');
+    }
     this.knownDirs.add(dir);
   }
 
@@ -70,7 +78,7 @@ export class Odb {
     try {
       const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
       try {
-        fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+        writeAll(fd, data);
       } finally {
         fs.closeSync(fd);
       }
@@ -117,10 +125,41 @@ export class Odb {
 
   /** Writes a manifest object and returns its oid (`<hash>.tree`). */
   writeTree(entries: readonly TreeEntry[]): string {
-    const text = serializeTree(entries);
-    const oid = treeOidOf(this.algo, text);
-    this.putBuffer(oid, text);
-    return oid;
+    const known = this.treeOid(entries);
+    if (this.hasSync(known)) return known;
+    // Streamed to a temp file while hashed: a manifest of a million files is over 100 MB.
+    const tmp = tempPathFor(path.join(this.tmpDir(), 'tree'));
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
+      const h = createHasher(this.algo);
+      serializeTreeChunks(entries, (text) => {
+        const b = Buffer.from(text);
+        h.update(b);
+        writeAll(fd!, b);
+      });
+      fs.closeSync(fd);
+      fd = undefined;
+      const oid = h.digest() + TREE_SUFFIX;
+      const dest = this.objectPath(oid);
+      if (fs.existsSync(dest)) fs.rmSync(tmp, { force: true });
+      else {
+        this.ensureDir(dest);
+        fs.renameSync(tmp, dest);
+      }
+      return oid;
+    } catch (e) {
+      if (fd !== undefined) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw fromFsError(e, this.objectPath(known), 'write cache object');
+    }
+  }
+
+  /** The oid a manifest of `entries` has, without building its text as one string. */
+  treeOid(entries: readonly TreeEntry[]): string {
+    const h = createHasher(this.algo);
+    serializeTreeChunks(entries, (text) => h.update(Buffer.from(text)));
+    return h.digest() + TREE_SUFFIX;
   }
 
   readTree(oid: string): TreeEntry[] {

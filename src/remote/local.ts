@@ -14,6 +14,9 @@ export interface LocalRemoteOptions {
   headThreshold?: number;
 }
 
+/** Errors of a download that are about the local file being written. */
+const LOCAL_WRITE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
 /** Temporary upload files start with this, so list() and other readers can skip them. */
 const TMP_PREFIX = '.rvc-tmp-';
 
@@ -186,6 +189,8 @@ export class LocalRemote implements Remote {
         }
         throw fromFsError(e, destPath, 'write');
       }
+      // Only the destination can run out of room: that is the local disk, not the remote.
+      if (LOCAL_WRITE_ERRNOS.has(errnoCode(e) ?? '')) throw fromFsError(e, destPath, 'write');
       throw this.fail(e, 'download', key);
     }
     if (opts.onBytes) {

@@ -1,7 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { errnoCode, fromFsError } from '../errors.js';
 import { TruncatedBodyError } from './retry.js';
+
+/** Errors writing the downloaded file that are about the local disk. */
+const LOCAL_WRITE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
 
 /**
  * Reports transferred bytes across retries without counting any byte twice: a retried transfer
@@ -76,6 +80,10 @@ export async function streamToFile(
   arm();
   try {
     await pipeline(body, counter, createWriteStream(destPath, { flags: 'w' }), opts.signal ? { signal: opts.signal } : {});
+  } catch (e) {
+    // A full local disk is the user's to fix, not a network fault to retry or blame on the remote.
+    if (LOCAL_WRITE_ERRNOS.has(errnoCode(e) ?? '')) throw fromFsError(e, destPath, 'write');
+    throw e;
   } finally {
     clearTimeout(timer);
   }

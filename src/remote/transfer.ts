@@ -86,6 +86,8 @@ class Run {
   skipped = 0;
   readonly net: LimitFunction;
   readonly local: LimitFunction;
+  readonly netJobs: number;
+  readonly localJobs: number;
   readonly controller = new AbortController();
   private fatal: RvcError | undefined;
   private denials = 0;
@@ -99,8 +101,10 @@ class Run {
     readonly algo: HashAlgo,
     readonly opts: TransferOptions,
   ) {
-    this.net = pLimit(Math.max(1, opts.jobs ?? remote.jobs));
-    this.local = pLimit(Math.max(1, opts.localJobs ?? 32));
+    this.netJobs = Math.max(1, opts.jobs ?? remote.jobs);
+    this.localJobs = Math.max(1, opts.localJobs ?? 32);
+    this.net = pLimit(this.netJobs);
+    this.local = pLimit(this.localJobs);
     if (opts.signal?.aborted) this.stop(interrupted());
     else opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -255,58 +259,59 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   // 2. Files: those named directly plus the children of trees the remote lacks; one query.
   const files = new Set(looseFiles);
   for (const list of children.values()) for (const c of list) if (!isTreeOid(c)) files.add(c);
-  const presentFiles = run.stopped ? new Set<string>() : await run.query([...files].map((f) => run.key(f)));
-  const missing = [...files].filter((f) => !presentFiles.has(run.key(f)));
-  for (const f of files) {
-    if (presentFiles.has(run.key(f))) {
-      onRemote.add(f);
-      run.skipped++;
+  const missing: string[] = [];
+  {
+    const list = [...files];
+    const keys = list.map((f) => run.key(f));
+    const present = run.stopped ? new Set<string>() : await run.query(keys);
+    for (let i = 0; i < list.length; i++) {
+      if (present.has(keys[i]!)) run.skipped++;
+      else missing.push(list[i]!);
     }
   }
   const missingTrees = [...children.keys()];
 
-  // Sizes for the progress total; a local stat is cheap next to any upload.
-  const sizes = new Map<string, number>();
-  await Promise.all(
-    [...missing, ...missingTrees].map((oid) =>
-      run.local(async () => {
-        try {
-          sizes.set(oid, (await stat(store.objectPath(oid))).size);
-        } catch {
-          // Reported by the upload itself, with the right code.
-        }
-      }),
-    ),
-  );
+  // Sizes only for a progress total; a local stat is cheap next to any upload, but a million of
+  // them are not free, so without a progress display the remote stats what it uploads itself.
   let totalBytes = 0;
-  for (const s of sizes.values()) totalBytes += s;
+  if (opts.onProgress) {
+    await eachLimit([...missing, ...missingTrees], run.localJobs, async (oid) => {
+      try {
+        const { size } = await stat(store.objectPath(oid));
+        totalBytes += size; // not `+= await`, which would read the total before waiting
+      } catch {
+        // Reported by the upload itself, with the right code.
+      }
+    });
+  }
   const ticker = opts.onProgress
     ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length, totalBytes)
     : undefined;
 
-  const upload = (oid: string): Promise<boolean> =>
-    run.net(async () => {
-      if (run.stopped) return false;
-      try {
-        const size = sizes.get(oid);
-        await remote.upload(run.key(oid), store.objectPath(oid), {
-          ...(size !== undefined ? { size } : {}),
-          onBytes: (n) => ticker?.tick(0, n),
-          signal: run.controller.signal,
-        });
-        run.succeeded(oid);
-        return true;
-      } catch (e) {
-        run.fail(oid, e);
-        return false;
-      } finally {
-        ticker?.tick(1);
-      }
-    });
+  const upload = async (oid: string): Promise<boolean> => {
+    if (run.stopped) return false;
+    try {
+      await remote.upload(run.key(oid), store.objectPath(oid), {
+        onBytes: (n) => ticker?.tick(0, n),
+        signal: run.controller.signal,
+      });
+      run.succeeded(oid);
+      return true;
+    } catch (e) {
+      run.fail(oid, e);
+      return false;
+    } finally {
+      ticker?.tick(1);
+    }
+  };
 
-  // 3. Files upload concurrently; each tree waits for its children, then takes a slot itself.
+  // 3. Files upload through a fixed pool of workers (a promise per file would cost a million
+  //    closures on a million files); then each tree whose children all made it.
+  const failedFiles = new Set<string>();
+  await eachLimit(missing, run.netJobs, async (f) => {
+    if (!(await upload(f))) failedFiles.add(f);
+  });
   const done = new Map<string, Promise<boolean>>();
-  for (const f of files) done.set(f, onRemote.has(f) ? Promise.resolve(true) : upload(f));
   const ensureTree = (t: string): Promise<boolean> => {
     let p = done.get(t);
     if (p) return p;
@@ -314,9 +319,14 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       if (onRemote.has(t)) return true;
       if (unreadable.has(t)) return false;
       const kids = children.get(t) ?? [];
-      const results = await Promise.all(kids.map((c) => (isTreeOid(c) ? ensureTree(c) : done.get(c)!)));
-      const bad = results.filter((ok) => !ok).length;
-      if (bad > 0) {
+      let bad = 0;
+      const subtrees: string[] = [];
+      for (const c of kids) {
+        if (isTreeOid(c)) subtrees.push(c);
+        else if (failedFiles.has(c)) bad++;
+      }
+      for (const ok of await Promise.all(subtrees.map(ensureTree))) if (!ok) bad++;
+      if (bad > 0 || run.stopped) {
         if (!run.stopped) {
           run.fail(
             t,
@@ -328,14 +338,23 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
         ticker?.tick(1);
         return false;
       }
-      return upload(t);
+      return run.net(() => upload(t));
     })();
     done.set(t, p);
     return p;
   };
-  await Promise.all([...done.values(), ...rootTrees.map(ensureTree)]);
+  await Promise.all(rootTrees.map(ensureTree));
   ticker?.finish();
   return run.finish();
+}
+
+/** Runs `fn` over `items` with at most `n` at a time, from a fixed pool of `n` workers. */
+async function eachLimit<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
 
 /**

@@ -216,9 +216,10 @@ async function perAlgo(repo: Repo, groups: Map<HashAlgo, Set<string>>, run: (odb
   for (const [algo, oids] of groups) {
     if (!oids.size) continue;
     const r = await run(repo.odbFor(algo), [...oids]);
-    all.transferred.push(...r.transferred);
+    // A loop, not push(...list): spreading a million oids as arguments overflows the stack.
+    for (const o of r.transferred) all.transferred.push(o);
     all.skipped += r.skipped;
-    all.failed.push(...r.failed);
+    for (const f of r.failed) all.failed.push(f);
   }
   return all;
 }

@@ -43,7 +43,7 @@ async function pipelineSync(ctx: Ctx, dir: 'push' | 'fetch', targets: string[], 
   const p = dir === 'push' ? await lib.pushPipeline(o) : await lib.fetchPipeline(o);
   r.transferred += p.transferred;
   r.skipped += p.skipped;
-  r.failed.push(...p.failed);
+  for (const f of p.failed) r.failed.push(f);
   if (flags.runCache) {
     const entries = (n: number) => `${n} run-cache ${n === 1 ? 'entry' : 'entries'}`;
     out.info(`${entries(p.runs.transferred)} ${dir === 'push' ? 'pushed' : 'fetched'}${p.runs.skipped ? `, ${p.runs.skipped} already there` : ''}`);
