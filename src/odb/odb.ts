@@ -287,11 +287,27 @@ export class Odb {
 
   /**
    * Marks a manifest whose every file was seen in the cache, so `status` need not stat 50,000
-   * objects to say "in cache". Anything that deletes objects (gc, fsck --repair) clears all
-   * marks; a mark is only ever a shortcut for a check that checkout repeats when it matters.
+   * objects to say "in cache". A mark is only ever a shortcut for a check that checkout repeats
+   * when it matters.
+   *
+   * Marks live in a numbered generation folder (`complete/<algo>/<gen>/`); only the current
+   * generation counts. Anything that deletes objects (gc, fsck) moves to a new generation before
+   * it deletes and again after. A checker that takes no lock (status) reads the generation
+   * *before* it looks at the objects and writes its mark into that generation: if any deletion
+   * overlapped its check, that generation is no longer current and the mark is ignored.
    */
-  markComplete(treeOid: string): void {
-    const p = this.completeMarkPath(treeOid);
+  markGeneration(): number {
+    try {
+      const n = Number(fs.readFileSync(this.generationFile(), 'utf8'));
+      return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Marks `treeOid` complete in generation `gen` (read with markGeneration() before checking). */
+  markComplete(treeOid: string, gen: number = this.markGeneration()): void {
+    const p = this.completeMarkPath(treeOid, gen);
     try {
       fs.mkdirSync(path.dirname(p), { recursive: true });
       fs.writeFileSync(p, '');
@@ -301,23 +317,57 @@ export class Odb {
   }
 
   isMarkedComplete(treeOid: string): boolean {
-    return fs.existsSync(this.completeMarkPath(treeOid));
+    return fs.existsSync(this.completeMarkPath(treeOid, this.markGeneration()));
   }
 
   /**
-   * Drops every mark. Safe beside a writer that is adding marks (a plain `fsck` takes no lock):
-   * a mark created meanwhile may survive or go, and a lost mark only costs a slower status.
+   * Invalidates every mark by moving to the next generation, then removes old generations'
+   * folders. Safe beside a checker adding marks (a plain `fsck` takes no lock): its marks land
+   * in a generation that is no longer current.
    */
   clearCompleteMarks(): void {
+    const root = this.marksRoot();
+    const next = this.markGeneration() + 1;
     try {
-      fs.rmSync(path.join(this.tmpRoot, '..', 'complete', this.algo), { recursive: true, force: true, maxRetries: 3 });
+      fs.mkdirSync(root, { recursive: true });
+      const tmp = tempPathFor(this.generationFile());
+      fs.writeFileSync(tmp, String(next));
+      fs.renameSync(tmp, this.generationFile());
     } catch {
-      // ENOTEMPTY from a mark written during the removal: the marks are hints, not data
+      // cannot move on: fall back to removing every mark
+      try {
+        fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // the marks are hints, not data
+      }
+      return;
+    }
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(root);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (n === String(next) || !/^\d+$|^[0-9a-f]{64}\.tree$/.test(n)) continue;
+      try {
+        fs.rmSync(path.join(root, n), { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // a mark written into an old generation meanwhile: ignored anyway
+      }
     }
   }
 
-  private completeMarkPath(treeOid: string): string {
-    return path.join(this.tmpRoot, '..', 'complete', this.algo, treeOid);
+  private marksRoot(): string {
+    return path.join(this.tmpRoot, '..', 'complete', this.algo);
+  }
+
+  private generationFile(): string {
+    return path.join(this.marksRoot(), 'generation');
+  }
+
+  private completeMarkPath(treeOid: string, gen: number): string {
+    return path.join(this.marksRoot(), String(gen), treeOid);
   }
 
   sizeOf(oid: string): number {

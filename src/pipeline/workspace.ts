@@ -113,9 +113,10 @@ export class Workspace {
     const odb = this.repo.odbFor(e.hash);
     if (!odb.hasSync(e.oid)) return false;
     if (!isTreeOid(e.oid) || odb.isMarkedComplete(e.oid)) return true;
+    const gen = odb.markGeneration();
     try {
       const ok = odb.readTree(e.oid).every((x) => odb.hasSync(x.oid));
-      if (ok) odb.markComplete(e.oid);
+      if (ok) odb.markComplete(e.oid, gen);
       return ok;
     } catch {
       return false;

@@ -17,6 +17,8 @@ export interface FsckResult {
 export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
   const repo = Repo.open(opts.cwd);
   const run = (): FsckResult => {
+    // With --repair objects may be deleted: marks are voided before and after (Odb.markComplete).
+    if (opts.repair) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     const items = repo.allOdbs().flatMap((odb) => [...odb.list()].map((item) => ({ odb, item })));
     const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'fsck', items.length);
     const corrupt: string[] = [];

@@ -187,6 +187,9 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       tick.tick();
     }
     tick.finish();
+    // Again after deleting: a status that checked a manifest's files while they were being
+    // deleted wrote its mark into the generation this ends (see Odb.markComplete).
+    if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     const res: GcResult = {
       removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun, revisions, fetchedManifests: fetched,
     };

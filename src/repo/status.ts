@@ -52,10 +52,12 @@ export function outStatus(repo: Repo, t: TrackedOut, opts: CommonOptions = {}): 
   let cached: TreeEntry[] | undefined;
   let inCache = odb.hasSync(out.oid);
   if (inCache && isDir && !odb.isMarkedComplete(out.oid)) {
+    // Read before looking at the objects: a gc overlapping this check voids the mark.
+    const gen = odb.markGeneration();
     try {
       cached = odb.readTree(out.oid);
       inCache = cached.every((e) => odb.hasSync(e.oid));
-      if (inCache) odb.markComplete(out.oid);
+      if (inCache) odb.markComplete(out.oid, gen);
     } catch {
       inCache = false;
     }
