@@ -224,7 +224,18 @@ const pointerArb: fc.Arbitrary<Pointer> = fc.record({
     { minLength: 1, maxLength: 4, selector: (o) => o.path },
   ),
   desc: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
-}).map(({ desc, outs }) => (desc === undefined ? { outs } : { outs, desc }));
+  // `rvc import` pointers: one out and where it came from.
+  import: fc.option(fc.record({
+    repo: fc.constantFrom('../source', '/srv/data/repo', 'https://example.com/org/repo.git', 'git@example.com:org/repo.git', 'file:///srv/repo', 'ssh://git@example.com/repo'),
+    path: REL_PATH,
+    rev: fc.option(fc.constantFrom('main', 'v1.0', 'HEAD~2', 'feature/x'), { nil: undefined }),
+    rev_lock: fc.oneof(fc.stringMatching(/^[0-9a-f]{40}$/), HEX),
+  }).map(({ rev, ...im }) => (rev === undefined ? im : { ...im, rev })), { nil: undefined }),
+}).map(({ desc, outs, import: im }) => ({
+  outs: im ? outs.slice(0, 1) : outs,
+  ...(desc === undefined ? {} : { desc }),
+  ...(im ? { import: im } : {}),
+}));
 
 const treeArb: fc.Arbitrary<TreeEntry[]> = fc.uniqueArray(
   fc.record({ path: REL_PATH, oid: HEX, size: fc.maxSafeNat(), exec: fc.boolean() })
