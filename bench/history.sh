@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/history.sh: reading rvc's pointers across a long git history, without checking out.
 #
-#   node node_modules/typescript/bin/tsc -p tsconfig.json   # build dist/ once
+#   npm run build                       # build dist/ once
 #   bash bench/history.sh               # 500 commits, 50 pointer files
 #   COMMITS=2000 POINTERS=200 bash bench/history.sh
 #
