@@ -50,13 +50,35 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether any live process is still in group `pgid`. Signal 0 also succeeds for zombies (exited,
+ * not yet reaped — common for orphans in containers whose init does not reap), so where /proc
+ * exists its members are checked for one that is not a zombie.
+ */
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (e) {
-    return errnoCode(e) === 'EPERM';
+    if (errnoCode(e) !== 'EPERM') return false;
   }
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return true; // no /proc: trust the signal
+  }
+  for (const p of pids) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // `pid (comm) state ppid pgrp …`; comm may hold spaces and parentheses.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(rest[2]) === pgid && rest[0] !== 'Z' && rest[0] !== 'X') return true;
+  }
+  return false;
 }
 
 /** A lock whose holder was on this host and whose process, and every group it started, is gone. */
