@@ -40,7 +40,7 @@ describe('locks of a dead holder whose stage commands may live on', () => {
 
   it.skipIf(!fs.existsSync('/proc/self/stat'))('are stale once the group holds only zombies (exited, never reaped)', async () => {
     // perl forks a child into its own group; the child exits and perl never reaps it.
-    const parent = spawn('perl', ['-e', 'my $p = fork(); if ($p == 0) { setpgrp(0, 0); exit 0 } print "$p\\n"; sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawn('perl', ['-e', '$| = 1; my $p = fork(); if ($p == 0) { setpgrp(0, 0); exit 0 } print "$p\\n"; sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     kids.push(parent);
     const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (b: Buffer) => resolve(Number(String(b).trim()))));
     await sleep(200);
