@@ -9,7 +9,8 @@
 # tenth of POINTERS pointer files (one in ten tracks a folder of 200 files whose manifest is in
 # the cache, the others one file) and one of 100 source files (bench/history-gen.mjs, git
 # fast-import, same history every run). Then times:
-#   1. `rvc diff <first> <last> --json`: a whole command, node start-up included (median of RUNS)
+#   1. `rvc diff <first> <last> --json` and `rvc gc --all-commits --dry-run`: whole commands,
+#      node start-up included (median of RUNS)
 #   2. a walk of every commit reachable from any ref, reading every output each records
 #      (History.outsAt, one git cat-file --batch for the whole walk), in one node process
 #   3. the library's diff between PAIRS consecutive commits, in the same process
@@ -64,6 +65,15 @@ done
 DIFF_S=$(printf '%s\n' "${times[@]}" | median)
 DIFF_N=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.added.length+r.modified.length+r.deleted.length+r.renamed.length)' "$WORK/diff.json")
 
+log "rvc gc --all-commits --dry-run ($RUNS runs)"
+times=()
+for _ in $(seq "$RUNS"); do
+  t0=$(now)
+  $RVC gc --all-commits --dry-run -q > /dev/null
+  times+=("$(secs "$t0" "$(now)")")
+done
+GC_S=$(printf '%s\n' "${times[@]}" | median)
+
 log "walk of every commit + $PAIRS consecutive diffs"
 WALK=$(node "$HERE/history-walk.mjs" "$REPO" "$PAIRS")
 field() { node -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])' "$WALK" "$1"; }
@@ -86,6 +96,7 @@ BASE_ALL=$(awk -v s="$BASE_S" -v n="$BASELINE_COMMITS" -v all="$NCOMMITS" 'BEGIN
   echo "| operation | time |"
   echo "|---|---|"
   echo "| \`rvc diff <first> <last> --json\` ($DIFF_N files changed; whole command, median of $RUNS) | $DIFF_S s |"
+  echo "| \`rvc gc --all-commits --dry-run\` (every output at every commit, manifests expanded; whole command, median of $RUNS) | $GC_S s |"
   echo "| read every output at all $(field commits) commits ($(field outs) outputs; one process, History) | $WALK_S s |"
   echo "| library diff between $(field pairs) consecutive commit pairs ($(field changed) changes; one process) | $PAIRS_S s |"
   echo "| baseline: \`git show\` per pointer file, $BASELINE_COMMITS commits | $BASE_S s (≈ $BASE_ALL s for all $NCOMMITS) |"
