@@ -32,14 +32,6 @@ interface StateFile {
   at: number[];
 }
 
-interface Entry {
-  ino: number;
-  mtimeMs: number;
-  size: number;
-  oid: string;
-  at: number;
-}
-
 /**
  * The hash cache of one tracked output: what each file hashed to when its (path, inode, mtime,
  * size) were what they are now. It lets status and re-add skip reading unchanged files.
@@ -47,13 +39,24 @@ interface Entry {
  * Safety: the file is replaced atomically, so a killed process leaves the previous complete
  * state; an entry is only used when all four keys match and it is not racy, so a stale or
  * lost entry can only cost a re-hash, never give a wrong oid.
+ *
+ * Memory: a million files pass through here on `add` and `checkout`, so entries are kept in
+ * columns (one array per field, numbers stored unboxed) indexed by a map from path to row,
+ * not as an object per file; which loaded rows were looked at is one byte per row.
  */
 export class HashState {
   private base: StateFile | undefined;
   private index: Map<string, number> | undefined;
   private basePaths: string[] = [];
-  private readonly changed = new Map<string, Entry>();
-  private readonly seen = new Set<string>();
+  /** Per base row: 1 once get/set looked at its path in this run. */
+  private baseSeen: Uint8Array = new Uint8Array(0);
+  /** Rows recorded in this run (each was looked at, by definition). */
+  private readonly changed = new Map<string, number>();
+  private readonly cIno: number[] = [];
+  private readonly cMtime: number[] = [];
+  private readonly cSize: number[] = [];
+  private readonly cAt: number[] = [];
+  private readonly cOid: string[] = [];
   private dirty = false;
 
   private constructor(private readonly file: string, private readonly algo: string, base: StateFile | undefined) {
@@ -83,74 +86,100 @@ export class HashState {
       if (this.base) {
         this.basePaths = this.base.paths === '' ? [] : this.base.paths.split('\0');
         for (let i = 0; i < this.basePaths.length; i++) this.index.set(this.basePaths[i]!, i);
+        this.baseSeen = new Uint8Array(this.basePaths.length);
       }
     }
     return this.index;
   }
 
-  private entry(rel: string): Entry | undefined {
+  /** The row of `rel`: >= 0 in `changed`, -1 - i for base row i, or undefined. */
+  private row(rel: string): number | undefined {
     const c = this.changed.get(rel);
-    if (c) return c;
+    if (c !== undefined) return c;
     const i = this.baseIndex().get(rel);
-    if (i === undefined || !this.base) return undefined;
-    const b = this.base;
-    return { ino: b.ino[i]!, mtimeMs: b.mtime[i]!, size: b.size[i]!, oid: b.oids.slice(i * OID_LEN, (i + 1) * OID_LEN), at: b.at[i]! };
+    return i === undefined || !this.base ? undefined : -1 - i;
+  }
+
+  /** Marks `rel` as looked at in this run, so `save({ prune })` keeps it. */
+  private see(rel: string): void {
+    const i = this.baseIndex().get(rel);
+    if (i !== undefined) this.baseSeen[i] = 1;
   }
 
   /** The recorded oid for `rel` if the file is provably unchanged since it was hashed. */
   get(rel: string, st: FileStat): string | undefined {
-    const e = this.entry(rel);
-    if (!e || e.ino !== st.ino || e.mtimeMs !== st.mtimeMs || e.size !== st.size) return undefined;
-    if (st.mtimeMs + RACY_MS >= e.at) return undefined;
-    this.seen.add(rel);
-    return e.oid;
+    const r = this.row(rel);
+    if (r === undefined || !this.matches(r, st)) return undefined;
+    this.see(rel);
+    return r >= 0 ? this.cOid[r]! : this.baseOid(-1 - r);
+  }
+
+  /** Keys equal and not racy. */
+  private matches(r: number, st: FileStat): boolean {
+    if (r >= 0) {
+      return this.cIno[r] === st.ino && this.cMtime[r] === st.mtimeMs && this.cSize[r] === st.size && st.mtimeMs + RACY_MS < this.cAt[r]!;
+    }
+    const b = this.base!;
+    const i = -1 - r;
+    return b.ino[i] === st.ino && b.mtime[i] === st.mtimeMs && b.size[i] === st.size && st.mtimeMs + RACY_MS < b.at[i]!;
+  }
+
+  private baseOid(i: number): string {
+    return this.base!.oids.slice(i * OID_LEN, (i + 1) * OID_LEN);
   }
 
   /** `recordedAt` must be taken before the file was read (see RACY_MS). */
   set(rel: string, st: FileStat, oid: string, recordedAt: number): void {
-    this.seen.add(rel);
+    this.see(rel);
+    const r = this.row(rel);
     if (oid.length !== OID_LEN) return;
-    const prev = this.entry(rel);
-    if (prev && prev.ino === st.ino && prev.mtimeMs === st.mtimeMs && prev.size === st.size && prev.oid === oid && st.mtimeMs + RACY_MS < prev.at) return;
-    this.changed.set(rel, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, oid, at: recordedAt });
+    if (r !== undefined && this.matches(r, st) && (r >= 0 ? this.cOid[r] === oid : this.base!.oids.startsWith(oid, (-1 - r) * OID_LEN))) return;
+    let c = r !== undefined && r >= 0 ? r : undefined;
+    if (c === undefined) {
+      c = this.cOid.length;
+      this.changed.set(rel, c);
+    }
+    this.cIno[c] = st.ino;
+    this.cMtime[c] = st.mtimeMs;
+    this.cSize[c] = st.size;
+    this.cAt[c] = recordedAt;
+    this.cOid[c] = oid;
     this.dirty = true;
   }
 
   /** With `prune`, forgets entries for files not looked at in this run (deleted files); saves if changed. */
   save(opts: { prune?: boolean } = {}): void {
     this.baseIndex();
+    const n = this.basePaths.length;
     if (opts.prune && !this.dirty) {
-      for (const p of this.basePaths) {
-        if (!this.seen.has(p)) {
+      for (let i = 0; i < n; i++) {
+        if (!this.baseSeen[i]) {
           this.dirty = true;
           break;
         }
       }
     }
     if (!this.dirty) return;
-    // The kept entries: base rows by index (read straight from the columns) and changed ones.
+    // The kept base rows (read straight from the columns), then every changed row: each of
+    // those was looked at in this run, so pruning never drops one.
+    const keepBase = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if ((opts.prune && !this.baseSeen[i]) || this.changed.has(this.basePaths[i]!)) continue;
+      keepBase[i] = 1;
+    }
     const b = this.base;
-    const keepBase: number[] = [];
-    for (let i = 0; i < this.basePaths.length; i++) {
-      const p = this.basePaths[i]!;
-      if (this.changed.has(p) || (opts.prune && !this.seen.has(p))) continue;
-      keepBase.push(i);
-    }
-    const keepChanged: [string, Entry][] = [];
-    for (const [p, e] of this.changed) {
-      if (opts.prune && !this.seen.has(p)) continue;
-      keepChanged.push([p, e]);
-    }
+    const changedPaths = this.changed.keys();
     // Written column by column in pieces (see writeFileAtomicChunks): for a million files the
     // whole JSON text, built at once, cost several hundred MB at the moment memory peaks.
-    const column = (write: (t: string) => void, fromBase: (i: number) => number, fromEntry: (e: Entry) => number): void => {
+    const column = (write: (t: string) => void, fromBase: readonly number[] | undefined, fromChanged: readonly number[]): void => {
       let sep = '';
-      for (const i of keepBase) {
-        write(sep + String(fromBase(i)));
+      for (let i = 0; i < n; i++) {
+        if (!keepBase[i]) continue;
+        write(sep + String(fromBase![i]!));
         sep = ',';
       }
-      for (const [, e] of keepChanged) {
-        write(sep + String(fromEntry(e)));
+      for (let c = 0; c < fromChanged.length; c++) {
+        write(sep + String(fromChanged[c]!));
         sep = ',';
       }
     };
@@ -160,25 +189,27 @@ export class HashState {
       writeFileAtomicChunks(this.file, (write) => {
         write(`{"v":2,"algo":${JSON.stringify(this.algo)},"paths":"`);
         let sep = '';
-        for (const i of keepBase) {
+        for (let i = 0; i < n; i++) {
+          if (!keepBase[i]) continue;
           write(sep + JSON.stringify(this.basePaths[i]!).slice(1, -1));
           sep = '\\u0000';
         }
-        for (const [p] of keepChanged) {
+        // Map keys come in insertion order, which is row order.
+        for (const p of changedPaths) {
           write(sep + JSON.stringify(p).slice(1, -1));
           sep = '\\u0000';
         }
         write('","oids":"');
-        for (const i of keepBase) write(b!.oids.slice(i * OID_LEN, (i + 1) * OID_LEN));
-        for (const [, e] of keepChanged) write(e.oid);
+        for (let i = 0; i < n; i++) if (keepBase[i]) write(b!.oids.slice(i * OID_LEN, (i + 1) * OID_LEN));
+        for (let c = 0; c < this.cOid.length; c++) write(this.cOid[c]!);
         write('","ino":[');
-        column(write, (i) => b!.ino[i]!, (e) => e.ino);
+        column(write, b?.ino, this.cIno);
         write('],"mtime":[');
-        column(write, (i) => b!.mtime[i]!, (e) => e.mtimeMs);
+        column(write, b?.mtime, this.cMtime);
         write('],"size":[');
-        column(write, (i) => b!.size[i]!, (e) => e.size);
+        column(write, b?.size, this.cSize);
         write('],"at":[');
-        column(write, (i) => b!.at[i]!, (e) => e.at);
+        column(write, b?.at, this.cAt);
         write(']}');
       }, { fsync: false });
       // Memory still holds what is on disk (plus entries pruned from the file, which stay
