@@ -46,10 +46,23 @@ interface StateFile {
  */
 export class HashState {
   private base: StateFile | undefined;
+  /** Rows in the loaded file. */
+  private readonly baseRows: number;
+  /**
+   * Loaded rows are found by walking the NUL-separated path column alongside the caller, who
+   * asks in path order (the order rows are saved in), so a million-row file costs no string and
+   * no map entry per row; a path asked out of order falls back to a map built on first need.
+   */
+  private cursorRow = 0;
+  private cursorOff = 0;
+  /** The last path found, which set() asks again right after get(). */
+  private lastRel: string | undefined;
+  private lastRow = -1;
   private index: Map<string, number> | undefined;
-  private basePaths: string[] = [];
-  /** Per base row: 1 once get/set looked at its path in this run. */
-  private baseSeen: Uint8Array = new Uint8Array(0);
+  /** Offset of each loaded row's path in the path column, with the map. */
+  private offsets: Float64Array | undefined;
+  /** Per loaded row: 1 once get/set looked at its path in this run. */
+  private readonly baseSeen: Uint8Array;
   /** Rows recorded in this run (each was looked at, by definition). */
   private readonly changed = new Map<string, number>();
   private readonly cIno: number[] = [];
@@ -61,6 +74,8 @@ export class HashState {
 
   private constructor(private readonly file: string, private readonly algo: string, base: StateFile | undefined) {
     this.base = base;
+    this.baseRows = base ? countRows(base.paths) : 0;
+    this.baseSeen = new Uint8Array(this.baseRows);
   }
 
   /** State file for the output at repository-relative `outPath`. */
@@ -80,37 +95,59 @@ export class HashState {
     return new HashState(file, algo, base);
   }
 
-  private baseIndex(): Map<string, number> {
-    if (!this.index) {
-      this.index = new Map();
-      if (this.base) {
-        this.basePaths = this.base.paths === '' ? [] : this.base.paths.split('\0');
-        for (let i = 0; i < this.basePaths.length; i++) this.index.set(this.basePaths[i]!, i);
-        this.baseSeen = new Uint8Array(this.basePaths.length);
+  /** The loaded row of `rel`, or undefined. */
+  private baseRow(rel: string): number | undefined {
+    if (rel === this.lastRel) return this.lastRow;
+    const i = this.findBaseRow(rel);
+    if (i !== undefined) {
+      this.lastRel = rel;
+      this.lastRow = i;
+    }
+    return i;
+  }
+
+  private findBaseRow(rel: string): number | undefined {
+    if (this.cursorRow >= this.baseRows) {
+      if (this.cursorRow === 0) return undefined; // nothing loaded
+    } else {
+      const paths = this.base!.paths;
+      const off = this.cursorOff;
+      const end = off + rel.length;
+      if (paths.startsWith(rel, off) && (end === paths.length || paths.charCodeAt(end) === 0)) {
+        this.cursorRow++;
+        this.cursorOff = end + 1;
+        return this.cursorRow - 1;
       }
     }
-    return this.index;
-  }
-
-  /** The row of `rel`: >= 0 in `changed`, -1 - i for base row i, or undefined. */
-  private row(rel: string): number | undefined {
-    const c = this.changed.get(rel);
-    if (c !== undefined) return c;
-    const i = this.baseIndex().get(rel);
-    return i === undefined || !this.base ? undefined : -1 - i;
-  }
-
-  /** Marks `rel` as looked at in this run, so `save({ prune })` keeps it. */
-  private see(rel: string): void {
-    const i = this.baseIndex().get(rel);
-    if (i !== undefined) this.baseSeen[i] = 1;
+    if (!this.index) {
+      const paths = this.base!.paths;
+      this.index = new Map();
+      this.offsets = new Float64Array(this.baseRows + 1);
+      let off = 0;
+      for (let i = 0; i < this.baseRows; i++) {
+        let nul = paths.indexOf('\0', off);
+        if (nul === -1) nul = paths.length;
+        this.offsets[i] = off;
+        this.index.set(paths.slice(off, nul), i);
+        off = nul + 1;
+      }
+      this.offsets[this.baseRows] = off;
+    }
+    const i = this.index.get(rel);
+    if (i !== undefined) {
+      this.cursorRow = i + 1;
+      this.cursorOff = this.offsets![i + 1]!;
+    }
+    return i;
   }
 
   /** The recorded oid for `rel` if the file is provably unchanged since it was hashed. */
   get(rel: string, st: FileStat): string | undefined {
-    const r = this.row(rel);
+    const c = this.changed.get(rel);
+    const b = this.baseRow(rel);
+    const r = c !== undefined ? c : b !== undefined ? -1 - b : undefined;
     if (r === undefined || !this.matches(r, st)) return undefined;
-    this.see(rel);
+    if (b !== undefined) this.baseSeen[b] = 1;
     return r >= 0 ? this.cOid[r]! : this.baseOid(-1 - r);
   }
 
@@ -130,8 +167,10 @@ export class HashState {
 
   /** `recordedAt` must be taken before the file was read (see RACY_MS). */
   set(rel: string, st: FileStat, oid: string, recordedAt: number): void {
-    this.see(rel);
-    const r = this.row(rel);
+    const c0 = this.changed.get(rel);
+    const b = this.baseRow(rel);
+    if (b !== undefined) this.baseSeen[b] = 1;
+    const r = c0 !== undefined ? c0 : b !== undefined ? -1 - b : undefined;
     if (oid.length !== OID_LEN) return;
     if (r !== undefined && this.matches(r, st) && (r >= 0 ? this.cOid[r] === oid : this.base!.oids.startsWith(oid, (-1 - r) * OID_LEN))) return;
     let c = r !== undefined && r >= 0 ? r : undefined;
@@ -149,8 +188,7 @@ export class HashState {
 
   /** With `prune`, forgets entries for files not looked at in this run (deleted files); saves if changed. */
   save(opts: { prune?: boolean } = {}): void {
-    this.baseIndex();
-    const n = this.basePaths.length;
+    const n = this.baseRows;
     if (opts.prune && !this.dirty) {
       for (let i = 0; i < n; i++) {
         if (!this.baseSeen[i]) {
@@ -160,13 +198,13 @@ export class HashState {
       }
     }
     if (!this.dirty) return;
-    // The kept base rows (read straight from the columns), then every changed row: each of
+    // The kept loaded rows (read straight from the columns), then every changed row: each of
     // those was looked at in this run, so pruning never drops one.
     const keepBase = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      if ((opts.prune && !this.baseSeen[i]) || this.changed.has(this.basePaths[i]!)) continue;
+    eachPath(this.base?.paths ?? '', n, (p, i) => {
+      if ((opts.prune && !this.baseSeen[i]) || this.changed.has(p)) return;
       keepBase[i] = 1;
-    }
+    });
     const b = this.base;
     const changedPaths = this.changed.keys();
     // Written column by column in pieces (see writeFileAtomicChunks): for a million files the
@@ -189,11 +227,11 @@ export class HashState {
       writeFileAtomicChunks(this.file, (write) => {
         write(`{"v":2,"algo":${JSON.stringify(this.algo)},"paths":"`);
         let sep = '';
-        for (let i = 0; i < n; i++) {
-          if (!keepBase[i]) continue;
-          write(sep + JSON.stringify(this.basePaths[i]!).slice(1, -1));
+        eachPath(b?.paths ?? '', n, (p, i) => {
+          if (!keepBase[i]) return;
+          write(sep + JSON.stringify(p).slice(1, -1));
           sep = '\\u0000';
-        }
+        });
         // Map keys come in insertion order, which is row order.
         for (const p of changedPaths) {
           write(sep + JSON.stringify(p).slice(1, -1));
@@ -221,10 +259,29 @@ export class HashState {
   }
 }
 
+/** Rows in a NUL-separated path column. */
+function countRows(paths: string): number {
+  if (paths === '') return 0;
+  let n = 1;
+  for (let i = paths.indexOf('\0'); i !== -1; i = paths.indexOf('\0', i + 1)) n++;
+  return n;
+}
+
+/** Calls `fn` with each of the `n` paths of a NUL-separated column and its row. */
+function eachPath(paths: string, n: number, fn: (p: string, i: number) => void): void {
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    let nul = paths.indexOf('\0', off);
+    if (nul === -1) nul = paths.length;
+    fn(paths.slice(off, nul), i);
+    off = nul + 1;
+  }
+}
+
 function isStateFile(v: unknown, algo: string): v is StateFile {
   if (!v || typeof v !== 'object') return false;
   const s = v as StateFile;
   if (s.v !== 2 || s.algo !== algo || typeof s.paths !== 'string' || typeof s.oids !== 'string') return false;
-  const n = s.paths === '' ? 0 : s.paths.split('\0', -1).length;
+  const n = countRows(s.paths);
   return [s.ino, s.mtime, s.size, s.at].every((a) => Array.isArray(a) && a.length === n) && s.oids.length === n * OID_LEN && /^[0-9a-f]*$/.test(s.oids);
 }
