@@ -41,8 +41,10 @@ interface StateFile {
  * lost entry can only cost a re-hash, never give a wrong oid.
  *
  * Memory: a million files pass through here on `add` and `checkout`, so entries are kept in
- * columns (one array per field, numbers stored unboxed) indexed by a map from path to row,
- * not as an object per file; which loaded rows were looked at is one byte per row.
+ * columns (one array per field, numbers stored unboxed), not as an object per file. Loaded
+ * rows are found without a map (see cursorRow) and updated in place when only their stat
+ * changed; rows for new paths or contents are indexed by a map from path to row. Which
+ * loaded rows were looked at is one byte per row.
  */
 export class HashState {
   private base: StateFile | undefined;
@@ -173,6 +175,17 @@ export class HashState {
     const r = c0 !== undefined ? c0 : b !== undefined ? -1 - b : undefined;
     if (oid.length !== OID_LEN) return;
     if (r !== undefined && this.matches(r, st) && (r >= 0 ? this.cOid[r] === oid : this.base!.oids.startsWith(oid, (-1 - r) * OID_LEN))) return;
+    if (c0 === undefined && b !== undefined && this.base!.oids.startsWith(oid, b * OID_LEN)) {
+      // Same content, new stat (a checkout restored the file): the loaded row is updated in
+      // place, which costs no map entry per file.
+      const base = this.base!;
+      base.ino[b] = st.ino;
+      base.mtime[b] = st.mtimeMs;
+      base.size[b] = st.size;
+      base.at[b] = recordedAt;
+      this.dirty = true;
+      return;
+    }
     let c = r !== undefined && r >= 0 ? r : undefined;
     if (c === undefined) {
       c = this.cOid.length;

@@ -53,7 +53,8 @@ export interface CheckoutResult {
 
 interface Plan {
   place: TreeEntry[];
-  placeIsNew: boolean[];
+  /** Per entry of `place`: 1 if nothing is there yet (one byte each, for a million files). */
+  placeIsNew: Uint8Array;
   remove: string[];
   unsafe: string[];
   unchanged: number;
@@ -79,7 +80,7 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
 
   const sub = opts.subpath;
   const inScope = (p: string): boolean => sub === undefined || sub === '' || isInside(p, sub);
-  const plan: Plan = { place: [], placeIsNew: [], remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
+  const plan: Plan = { place: [], placeIsNew: new Uint8Array(wanted.length), remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
 
   if (opts.sweepTemps) sweepStaleTemps(path.dirname(target.abs), path.basename(target.abs));
   let st: fs.Stats | undefined;
@@ -120,8 +121,8 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     if (!inScope(e.path)) continue;
     const row = present.get(e.path);
     if (row === undefined) {
+      plan.placeIsNew[plan.place.length] = 1;
       plan.place.push(e);
-      plan.placeIsNew.push(true);
       continue;
     }
     // What is left in `present` afterwards is what the target does not list.
@@ -136,7 +137,6 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     }
     if (curOid !== e.oid && !opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, e.path));
     plan.place.push(e);
-    plan.placeIsNew.push(false);
   }
   for (const [p, row] of present) {
     if (!inScope(p) || (!isDir && p === '')) continue;
@@ -174,9 +174,6 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     res.deleted.push(p);
   }
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'checkout', plan.place.length, plan.place.reduce((s, e) => s + e.size, 0));
-  // Indexes into plan.place (small integers): a tuple with the absolute path per file cost
-  // over 100 bytes each on a million files.
-  const placed: number[] = [];
   const madeDirs = new Set<string>();
   let lastWrite = 0;
   for (let i = 0; i < plan.place.length; i++) {
@@ -202,16 +199,15 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     res.linkType = used;
     lastWrite = Date.now();
     (plan.placeIsNew[i] ? res.added : res.modified).push(e.path);
-    placed.push(i);
     tick.tick(1, e.size);
   }
   tick.finish();
-  if (placed.length) {
+  // Every entry of plan.place was placed (a failure throws above).
+  if (plan.place.length) {
     // Record what we just wrote, once its timestamps can be trusted, so the next status does
     // not re-read every restored file.
     const recordedAt = settleAfterWrites(lastWrite);
-    for (const i of placed) {
-      const e = plan.place[i]!;
+    for (const e of plan.place) {
       try {
         const s = fs.statSync(e.path ? path.join(target.abs, e.path) : target.abs);
         opts.state.set(e.path, statToFileStat(s), e.oid, recordedAt);

@@ -88,7 +88,8 @@ describe('hash cache', () => {
     const s3 = HashState.load(d, 'blake3', 'o');
     paths.forEach((p, i) => {
       if (p === 'ab') return;
-      s3.set(p, st(i + 1, old, i), p === 'a-b' ? OID_B : oid(i), Date.now());
+      if (p === 'a b') s3.set(p, st(50, old, i), oid(i), Date.now()); // restored: new inode, same content
+      else s3.set(p, st(i + 1, old, i), p === 'a-b' ? OID_B : oid(i), Date.now());
     });
     s3.set('new', st(99, old, 1), OID_A, Date.now());
     s3.save({ prune: true });
@@ -98,5 +99,7 @@ describe('hash cache', () => {
     expect(s4.get('new', st(99, old, 1))).toBe(OID_A);
     expect(s4.get('é', st(7, old, 6))).toBe(oid(6));
     expect(s4.get('a', st(1, old, 0))).toBe(oid(0));
+    expect(s4.get('a b', st(50, old, 1))).toBe(oid(1));
+    expect(s4.get('a b', st(2, old, 1))).toBeUndefined();
   });
 });
