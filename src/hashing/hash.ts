@@ -46,8 +46,20 @@ export function hashFile(algo: HashAlgo, file: string): string {
     throw fromFsError(e, file, 'read');
   }
   try {
-    const h = createHasher(algo);
     const buf = sharedChunk();
+    let filled = 0;
+    while (filled < buf.length) {
+      const n = fs.readSync(fd, buf, filled, buf.length - filled, null);
+      if (n === 0) break;
+      filled += n;
+    }
+    // A file that fits one chunk is hashed in one call, without a hasher object: each native
+    // BLAKE3 hasher holds about 2 KB outside the JS heap that only a garbage collection frees,
+    // and over a million small files (fsck, a pull's verification) that grew to gigabytes
+    // while the heap itself stayed too small to trigger one.
+    if (filled < buf.length) return hashBuffer(algo, buf.subarray(0, filled));
+    const h = createHasher(algo);
+    h.update(buf);
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;

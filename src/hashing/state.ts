@@ -32,14 +32,6 @@ interface StateFile {
   at: number[];
 }
 
-interface Entry {
-  ino: number;
-  mtimeMs: number;
-  size: number;
-  oid: string;
-  at: number;
-}
-
 /**
  * The hash cache of one tracked output: what each file hashed to when its (path, inode, mtime,
  * size) were what they are now. It lets status and re-add skip reading unchanged files.
@@ -47,17 +39,45 @@ interface Entry {
  * Safety: the file is replaced atomically, so a killed process leaves the previous complete
  * state; an entry is only used when all four keys match and it is not racy, so a stale or
  * lost entry can only cost a re-hash, never give a wrong oid.
+ *
+ * Memory: a million files pass through here on `add` and `checkout`, so entries are kept in
+ * columns (one array per field, numbers stored unboxed), not as an object per file. Loaded
+ * rows are found without a map (see cursorRow) and updated in place when only their stat
+ * changed; rows for new paths or contents are indexed by a map from path to row. Which
+ * loaded rows were looked at is one byte per row.
  */
 export class HashState {
   private base: StateFile | undefined;
+  /** Rows in the loaded file. */
+  private readonly baseRows: number;
+  /**
+   * Loaded rows are found by walking the NUL-separated path column alongside the caller, who
+   * asks in path order (the order rows are saved in), so a million-row file costs no string and
+   * no map entry per row; a path asked out of order falls back to a map built on first need.
+   */
+  private cursorRow = 0;
+  private cursorOff = 0;
+  /** The last path found, which set() asks again right after get(). */
+  private lastRel: string | undefined;
+  private lastRow = -1;
   private index: Map<string, number> | undefined;
-  private basePaths: string[] = [];
-  private readonly changed = new Map<string, Entry>();
-  private readonly seen = new Set<string>();
+  /** Offset of each loaded row's path in the path column, with the map. */
+  private offsets: Float64Array | undefined;
+  /** Per loaded row: 1 once get/set looked at its path in this run. */
+  private readonly baseSeen: Uint8Array;
+  /** Rows recorded in this run (each was looked at, by definition). */
+  private readonly changed = new Map<string, number>();
+  private readonly cIno: number[] = [];
+  private readonly cMtime: number[] = [];
+  private readonly cSize: number[] = [];
+  private readonly cAt: number[] = [];
+  private readonly cOid: string[] = [];
   private dirty = false;
 
   private constructor(private readonly file: string, private readonly algo: string, base: StateFile | undefined) {
     this.base = base;
+    this.baseRows = base ? countRows(base.paths) : 0;
+    this.baseSeen = new Uint8Array(this.baseRows);
   }
 
   /** State file for the output at repository-relative `outPath`. */
@@ -77,80 +97,140 @@ export class HashState {
     return new HashState(file, algo, base);
   }
 
-  private baseIndex(): Map<string, number> {
-    if (!this.index) {
-      this.index = new Map();
-      if (this.base) {
-        this.basePaths = this.base.paths === '' ? [] : this.base.paths.split('\0');
-        for (let i = 0; i < this.basePaths.length; i++) this.index.set(this.basePaths[i]!, i);
-      }
+  /** The loaded row of `rel`, or undefined. */
+  private baseRow(rel: string): number | undefined {
+    if (rel === this.lastRel) return this.lastRow;
+    const i = this.findBaseRow(rel);
+    if (i !== undefined) {
+      this.lastRel = rel;
+      this.lastRow = i;
     }
-    return this.index;
+    return i;
   }
 
-  private entry(rel: string): Entry | undefined {
-    const c = this.changed.get(rel);
-    if (c) return c;
-    const i = this.baseIndex().get(rel);
-    if (i === undefined || !this.base) return undefined;
-    const b = this.base;
-    return { ino: b.ino[i]!, mtimeMs: b.mtime[i]!, size: b.size[i]!, oid: b.oids.slice(i * OID_LEN, (i + 1) * OID_LEN), at: b.at[i]! };
+  private findBaseRow(rel: string): number | undefined {
+    if (this.cursorRow >= this.baseRows) {
+      if (this.cursorRow === 0) return undefined; // nothing loaded
+    } else {
+      const paths = this.base!.paths;
+      const off = this.cursorOff;
+      const end = off + rel.length;
+      if (paths.startsWith(rel, off) && (end === paths.length || paths.charCodeAt(end) === 0)) {
+        this.cursorRow++;
+        this.cursorOff = end + 1;
+        return this.cursorRow - 1;
+      }
+    }
+    if (!this.index) {
+      const paths = this.base!.paths;
+      this.index = new Map();
+      this.offsets = new Float64Array(this.baseRows + 1);
+      let off = 0;
+      for (let i = 0; i < this.baseRows; i++) {
+        let nul = paths.indexOf('\0', off);
+        if (nul === -1) nul = paths.length;
+        this.offsets[i] = off;
+        this.index.set(paths.slice(off, nul), i);
+        off = nul + 1;
+      }
+      this.offsets[this.baseRows] = off;
+    }
+    const i = this.index.get(rel);
+    if (i !== undefined) {
+      this.cursorRow = i + 1;
+      this.cursorOff = this.offsets![i + 1]!;
+    }
+    return i;
   }
 
   /** The recorded oid for `rel` if the file is provably unchanged since it was hashed. */
   get(rel: string, st: FileStat): string | undefined {
-    const e = this.entry(rel);
-    if (!e || e.ino !== st.ino || e.mtimeMs !== st.mtimeMs || e.size !== st.size) return undefined;
-    if (st.mtimeMs + RACY_MS >= e.at) return undefined;
-    this.seen.add(rel);
-    return e.oid;
+    const c = this.changed.get(rel);
+    const b = this.baseRow(rel);
+    const r = c !== undefined ? c : b !== undefined ? -1 - b : undefined;
+    if (r === undefined || !this.matches(r, st)) return undefined;
+    if (b !== undefined) this.baseSeen[b] = 1;
+    return r >= 0 ? this.cOid[r]! : this.baseOid(-1 - r);
+  }
+
+  /** Keys equal and not racy. */
+  private matches(r: number, st: FileStat): boolean {
+    if (r >= 0) {
+      return this.cIno[r] === st.ino && this.cMtime[r] === st.mtimeMs && this.cSize[r] === st.size && st.mtimeMs + RACY_MS < this.cAt[r]!;
+    }
+    const b = this.base!;
+    const i = -1 - r;
+    return b.ino[i] === st.ino && b.mtime[i] === st.mtimeMs && b.size[i] === st.size && st.mtimeMs + RACY_MS < b.at[i]!;
+  }
+
+  private baseOid(i: number): string {
+    return this.base!.oids.slice(i * OID_LEN, (i + 1) * OID_LEN);
   }
 
   /** `recordedAt` must be taken before the file was read (see RACY_MS). */
   set(rel: string, st: FileStat, oid: string, recordedAt: number): void {
-    this.seen.add(rel);
+    const c0 = this.changed.get(rel);
+    const b = this.baseRow(rel);
+    if (b !== undefined) this.baseSeen[b] = 1;
+    const r = c0 !== undefined ? c0 : b !== undefined ? -1 - b : undefined;
     if (oid.length !== OID_LEN) return;
-    const prev = this.entry(rel);
-    if (prev && prev.ino === st.ino && prev.mtimeMs === st.mtimeMs && prev.size === st.size && prev.oid === oid && st.mtimeMs + RACY_MS < prev.at) return;
-    this.changed.set(rel, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, oid, at: recordedAt });
+    if (r !== undefined && this.matches(r, st) && (r >= 0 ? this.cOid[r] === oid : this.base!.oids.startsWith(oid, (-1 - r) * OID_LEN))) return;
+    if (c0 === undefined && b !== undefined && this.base!.oids.startsWith(oid, b * OID_LEN)) {
+      // Same content, new stat (a checkout restored the file): the loaded row is updated in
+      // place, which costs no map entry per file.
+      const base = this.base!;
+      base.ino[b] = st.ino;
+      base.mtime[b] = st.mtimeMs;
+      base.size[b] = st.size;
+      base.at[b] = recordedAt;
+      this.dirty = true;
+      return;
+    }
+    let c = r !== undefined && r >= 0 ? r : undefined;
+    if (c === undefined) {
+      c = this.cOid.length;
+      this.changed.set(rel, c);
+    }
+    this.cIno[c] = st.ino;
+    this.cMtime[c] = st.mtimeMs;
+    this.cSize[c] = st.size;
+    this.cAt[c] = recordedAt;
+    this.cOid[c] = oid;
     this.dirty = true;
   }
 
   /** With `prune`, forgets entries for files not looked at in this run (deleted files); saves if changed. */
   save(opts: { prune?: boolean } = {}): void {
-    this.baseIndex();
+    const n = this.baseRows;
     if (opts.prune && !this.dirty) {
-      for (const p of this.basePaths) {
-        if (!this.seen.has(p)) {
+      for (let i = 0; i < n; i++) {
+        if (!this.baseSeen[i]) {
           this.dirty = true;
           break;
         }
       }
     }
     if (!this.dirty) return;
-    // The kept entries: base rows by index (read straight from the columns) and changed ones.
+    // The kept loaded rows (read straight from the columns), then every changed row: each of
+    // those was looked at in this run, so pruning never drops one.
+    const keepBase = new Uint8Array(n);
+    eachPath(this.base?.paths ?? '', n, (p, i) => {
+      if ((opts.prune && !this.baseSeen[i]) || this.changed.has(p)) return;
+      keepBase[i] = 1;
+    });
     const b = this.base;
-    const keepBase: number[] = [];
-    for (let i = 0; i < this.basePaths.length; i++) {
-      const p = this.basePaths[i]!;
-      if (this.changed.has(p) || (opts.prune && !this.seen.has(p))) continue;
-      keepBase.push(i);
-    }
-    const keepChanged: [string, Entry][] = [];
-    for (const [p, e] of this.changed) {
-      if (opts.prune && !this.seen.has(p)) continue;
-      keepChanged.push([p, e]);
-    }
+    const changedPaths = this.changed.keys();
     // Written column by column in pieces (see writeFileAtomicChunks): for a million files the
     // whole JSON text, built at once, cost several hundred MB at the moment memory peaks.
-    const column = (write: (t: string) => void, fromBase: (i: number) => number, fromEntry: (e: Entry) => number): void => {
+    const column = (write: (t: string) => void, fromBase: readonly number[] | undefined, fromChanged: readonly number[]): void => {
       let sep = '';
-      for (const i of keepBase) {
-        write(sep + String(fromBase(i)));
+      for (let i = 0; i < n; i++) {
+        if (!keepBase[i]) continue;
+        write(sep + String(fromBase![i]!));
         sep = ',';
       }
-      for (const [, e] of keepChanged) {
-        write(sep + String(fromEntry(e)));
+      for (let c = 0; c < fromChanged.length; c++) {
+        write(sep + String(fromChanged[c]!));
         sep = ',';
       }
     };
@@ -160,25 +240,27 @@ export class HashState {
       writeFileAtomicChunks(this.file, (write) => {
         write(`{"v":2,"algo":${JSON.stringify(this.algo)},"paths":"`);
         let sep = '';
-        for (const i of keepBase) {
-          write(sep + JSON.stringify(this.basePaths[i]!).slice(1, -1));
+        eachPath(b?.paths ?? '', n, (p, i) => {
+          if (!keepBase[i]) return;
+          write(sep + JSON.stringify(p).slice(1, -1));
           sep = '\\u0000';
-        }
-        for (const [p] of keepChanged) {
+        });
+        // Map keys come in insertion order, which is row order.
+        for (const p of changedPaths) {
           write(sep + JSON.stringify(p).slice(1, -1));
           sep = '\\u0000';
         }
         write('","oids":"');
-        for (const i of keepBase) write(b!.oids.slice(i * OID_LEN, (i + 1) * OID_LEN));
-        for (const [, e] of keepChanged) write(e.oid);
+        for (let i = 0; i < n; i++) if (keepBase[i]) write(b!.oids.slice(i * OID_LEN, (i + 1) * OID_LEN));
+        for (let c = 0; c < this.cOid.length; c++) write(this.cOid[c]!);
         write('","ino":[');
-        column(write, (i) => b!.ino[i]!, (e) => e.ino);
+        column(write, b?.ino, this.cIno);
         write('],"mtime":[');
-        column(write, (i) => b!.mtime[i]!, (e) => e.mtimeMs);
+        column(write, b?.mtime, this.cMtime);
         write('],"size":[');
-        column(write, (i) => b!.size[i]!, (e) => e.size);
+        column(write, b?.size, this.cSize);
         write('],"at":[');
-        column(write, (i) => b!.at[i]!, (e) => e.at);
+        column(write, b?.at, this.cAt);
         write(']}');
       }, { fsync: false });
       // Memory still holds what is on disk (plus entries pruned from the file, which stay
@@ -190,10 +272,29 @@ export class HashState {
   }
 }
 
+/** Rows in a NUL-separated path column. */
+function countRows(paths: string): number {
+  if (paths === '') return 0;
+  let n = 1;
+  for (let i = paths.indexOf('\0'); i !== -1; i = paths.indexOf('\0', i + 1)) n++;
+  return n;
+}
+
+/** Calls `fn` with each of the `n` paths of a NUL-separated column and its row. */
+function eachPath(paths: string, n: number, fn: (p: string, i: number) => void): void {
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    let nul = paths.indexOf('\0', off);
+    if (nul === -1) nul = paths.length;
+    fn(paths.slice(off, nul), i);
+    off = nul + 1;
+  }
+}
+
 function isStateFile(v: unknown, algo: string): v is StateFile {
   if (!v || typeof v !== 'object') return false;
   const s = v as StateFile;
   if (s.v !== 2 || s.algo !== algo || typeof s.paths !== 'string' || typeof s.oids !== 'string') return false;
-  const n = s.paths === '' ? 0 : s.paths.split('\0', -1).length;
+  const n = countRows(s.paths);
   return [s.ino, s.mtime, s.size, s.at].every((a) => Array.isArray(a) && a.length === n) && s.oids.length === n * OID_LEN && /^[0-9a-f]*$/.test(s.oids);
 }

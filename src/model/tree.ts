@@ -66,15 +66,23 @@ const ENTRY_KEYS = new Set(['path', 'oid', 'size', 'exec']);
  * absolute paths, duplicates, entries colliding after case-folding/Unicode normalisation,
  * and a file that is also used as a folder.
  */
-export function parseTree(text: string, algo: HashAlgo, file: string): TreeEntry[] {
+export function parseTree(text: string | Buffer, algo: HashAlgo, file: string): TreeEntry[] {
   const entries: TreeEntry[] = [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
+  // Line by line, never the whole list of lines: a manifest of a million files is over 100 MB,
+  // and splitting it kept a string per line alive until the last one was parsed. A Buffer is
+  // decoded one line at a time ('\n' never occurs inside a UTF-8 sequence).
+  const isText = typeof text === 'string';
+  const nextNewline = (from: number): number => (isText ? text.indexOf('\n', from) : text.indexOf(10, from));
+  const end = text.length;
+  let pos = 0;
+  for (let line = 1; pos < end; line++) {
+    let nl = nextNewline(pos);
+    if (nl === -1) nl = end;
+    const lineText = isText ? text.slice(pos, nl) : text.toString('utf8', pos, nl);
+    pos = nl + 1;
     let raw: unknown;
     try {
-      raw = JSON.parse(lines[i]!);
+      raw = JSON.parse(lineText);
     } catch {
       throw invalid(file, line, 'not a JSON object');
     }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { RvcError, fromFsError } from '../errors.js';
 import type { TreeEntry } from '../model/tree.js';
-import { walkFiles, statToFileStat, type IgnoreRules, type WalkEntry } from '../fsutil/walk.js';
+import { walkFiles, statToFileStat, type IgnoreRules, type WalkList } from '../fsutil/walk.js';
 import { hashFile, hashBuffer } from '../hashing/hash.js';
 import { RACY_MS, type HashState } from '../hashing/state.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
@@ -57,27 +57,33 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   if (!st.isDirectory()) {
     throw new RvcError('PATH_NOT_FOUND', `'${repoRel}' is neither a file nor a folder`, { path: repoRel });
   }
-  const files = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
-  const totalBytes = files.reduce((s, f) => s + f.size, 0);
-  const tick = new ProgressTicker(opts.onProgress ?? (() => {}), opts.store ? 'add' : 'hash', files.length, totalBytes);
-  const entries: TreeEntry[] = new Array(files.length);
+  let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
+  const n = files.length;
+  let totalBytes = 0;
+  for (let i = 0; i < n; i++) totalBytes += files.size[i]!;
+  const tick = new ProgressTicker(opts.onProgress ?? (() => {}), opts.store ? 'add' : 'hash', n, totalBytes);
+  const entries: TreeEntry[] = new Array(n);
   /** Files the hash cache vouched for: their objects are checked once the tree is known. */
   const vouched: number[] = [];
   let size = 0;
-  for (let i = 0; i < files.length; i++) {
-    const f: WalkEntry = files[i]!;
-    let oid = opts.state.get(f.rel, f);
+  for (let i = 0; i < n; i++) {
+    const rel = files.rel[i]!;
+    const fst = files.stat(i);
+    let oid = opts.state.get(rel, fst);
     if (oid !== undefined) {
       if (opts.store) vouched.push(i);
     } else {
-      oid = opts.store ? opts.odb.addFile(f.abs, f.size) : hashFile(opts.odb.algo, f.abs);
+      oid = opts.store ? opts.odb.addFile(files.abs(i), fst.size) : hashFile(opts.odb.algo, files.abs(i));
     }
-    opts.state.set(f.rel, f, oid, started);
-    entries[i] = isExec(f.mode) ? { path: f.rel, oid, size: f.size, exec: true } : { path: f.rel, oid, size: f.size };
-    size += f.size;
-    tick.tick(1, f.size);
+    opts.state.set(rel, fst, oid, started);
+    entries[i] = isExec(fst.mode) ? { path: rel, oid, size: fst.size, exec: true } : { path: rel, oid, size: fst.size };
+    size += fst.size;
+    tick.tick(1, fst.size);
   }
   tick.finish();
+  // The walk is only needed again for files the hash cache vouched for; a million rows of it
+  // are not kept alive through hashing and writing the manifest otherwise.
+  if (!vouched.length) files = undefined;
   let oid = opts.odb.treeOid(entries);
   // A manifest marked complete vouches for every object it lists, which spares re-adding an
   // unchanged folder of 50,000 files one existence check per file. Otherwise each object the
@@ -87,17 +93,18 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
     for (const i of vouched) {
       const e = entries[i]!;
       if (opts.odb.hasSync(e.oid)) continue;
-      const stored = opts.odb.addFile(files[i]!.abs, e.size);
+      const stored = opts.odb.addFile(files!.abs(i), e.size);
       if (stored !== e.oid) {
         // The file changed after it was stat'ed: the tree lists what was actually stored, and
         // the hash-cache entry is made unmatchable (mtime -1) so the file is re-read next time.
         e.oid = stored;
-        opts.state.set(e.path, { ...files[i]!, mtimeMs: -1 }, stored, started);
+        opts.state.set(e.path, { ...files!.stat(i), mtimeMs: -1 }, stored, started);
         changed = true;
       }
     }
     if (changed) oid = opts.odb.treeOid(entries);
   }
+  files = undefined;
   opts.state.save({ prune: true });
   if (opts.store) {
     opts.odb.writeTree(entries);

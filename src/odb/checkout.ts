@@ -7,7 +7,7 @@ import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
 import { placeFile, isSharedLink } from '../fsutil/link.js';
 import { pruneEmptyDirs, isStaleTempName, sweepStaleTemps } from '../fsutil/atomic.js';
-import { walkFiles, statToFileStat, type IgnoreRules, type FileStat } from '../fsutil/walk.js';
+import { walkFiles, statToFileStat, type IgnoreRules, type FileStat, type WalkList } from '../fsutil/walk.js';
 import type { HashState } from '../hashing/state.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { hashWorkspaceFile, settleAfterWrites } from './build.js';
@@ -53,7 +53,8 @@ export interface CheckoutResult {
 
 interface Plan {
   place: TreeEntry[];
-  placeIsNew: boolean[];
+  /** Per entry of `place`: 1 if nothing is there yet (one byte each, for a million files). */
+  placeIsNew: Uint8Array;
   remove: string[];
   unsafe: string[];
   unchanged: number;
@@ -79,7 +80,7 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
 
   const sub = opts.subpath;
   const inScope = (p: string): boolean => sub === undefined || sub === '' || isInside(p, sub);
-  const plan: Plan = { place: [], placeIsNew: [], remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
+  const plan: Plan = { place: [], placeIsNew: new Uint8Array(wanted.length), remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
 
   if (opts.sweepTemps) sweepStaleTemps(path.dirname(target.abs), path.basename(target.abs));
   let st: fs.Stats | undefined;
@@ -89,7 +90,11 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     if (errnoCode(e) !== 'ENOENT') throw fromFsError(e, target.repoRel, 'read');
   }
 
-  const present = new Map<string, FileStat>();
+  // Workspace files by path: a row of the walk (a million of them for a big folder), or -1
+  // for a single-file output.
+  const present = new Map<string, number>();
+  let walked: WalkList | undefined;
+  let single: FileStat | undefined;
   if (st) {
     if (isDir && st.isDirectory()) {
       const onTemp = (abs: string): void => {
@@ -99,26 +104,30 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
           // a leftover that cannot be removed is still never data
         }
       };
-      for (const f of walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp })) present.set(f.rel, f);
+      walked = walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp });
+      for (let i = 0; i < walked.length; i++) present.set(walked.rel[i]!, i);
     } else if (!isDir && st.isFile()) {
-      present.set('', statToFileStat(st));
+      single = statToFileStat(st);
+      present.set('', -1);
     } else {
       // A file where a folder should be, or the reverse: the whole path is replaced.
       plan.removeWholePath = true;
       if (!opts.force && !wholePathIsSafe(target.abs, opts)) plan.unsafe.push(target.repoRel);
     }
   }
+  const statOf = (row: number): FileStat => (row < 0 ? single! : walked!.stat(row));
 
-  const wantedPaths = new Set<string>();
   for (const e of wanted) {
     if (!inScope(e.path)) continue;
-    wantedPaths.add(e.path);
-    const cur = present.get(e.path);
-    if (!cur) {
+    const row = present.get(e.path);
+    if (row === undefined) {
+      plan.placeIsNew[plan.place.length] = 1;
       plan.place.push(e);
-      plan.placeIsNew.push(true);
       continue;
     }
+    // What is left in `present` afterwards is what the target does not list.
+    present.delete(e.path);
+    const cur = statOf(row);
     const abs = e.path ? path.join(target.abs, e.path) : target.abs;
     const curOid = hashWorkspaceFile(abs, e.path, cur, odb, opts.state);
     const sameExec = !!e.exec === ((cur.mode & 0o100) !== 0);
@@ -128,15 +137,16 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     }
     if (curOid !== e.oid && !opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, e.path));
     plan.place.push(e);
-    plan.placeIsNew.push(false);
   }
-  for (const [p, cur] of present) {
-    if (wantedPaths.has(p) || !inScope(p) || (!isDir && p === '')) continue;
+  for (const [p, row] of present) {
+    if (!inScope(p) || (!isDir && p === '')) continue;
     const abs = path.join(target.abs, p);
-    const curOid = hashWorkspaceFile(abs, p, cur, odb, opts.state);
+    const curOid = hashWorkspaceFile(abs, p, statOf(row), odb, opts.state);
     if (!opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, p));
     plan.remove.push(p);
   }
+  present.clear();
+  walked = undefined;
 
   if (plan.unsafe.length) {
     opts.state.save();
@@ -164,9 +174,6 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     res.deleted.push(p);
   }
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'checkout', plan.place.length, plan.place.reduce((s, e) => s + e.size, 0));
-  // Indexes into plan.place (small integers): a tuple with the absolute path per file cost
-  // over 100 bytes each on a million files.
-  const placed: number[] = [];
   const madeDirs = new Set<string>();
   let lastWrite = 0;
   for (let i = 0; i < plan.place.length; i++) {
@@ -192,16 +199,15 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     res.linkType = used;
     lastWrite = Date.now();
     (plan.placeIsNew[i] ? res.added : res.modified).push(e.path);
-    placed.push(i);
     tick.tick(1, e.size);
   }
   tick.finish();
-  if (placed.length) {
+  // Every entry of plan.place was placed (a failure throws above).
+  if (plan.place.length) {
     // Record what we just wrote, once its timestamps can be trusted, so the next status does
     // not re-read every restored file.
     const recordedAt = settleAfterWrites(lastWrite);
-    for (const i of placed) {
-      const e = plan.place[i]!;
+    for (const e of plan.place) {
       try {
         const s = fs.statSync(e.path ? path.join(target.abs, e.path) : target.abs);
         opts.state.set(e.path, statToFileStat(s), e.oid, recordedAt);
@@ -267,8 +273,9 @@ function wholePathIsSafe(abs: string, opts: CheckoutOptions): boolean {
   if (st.isFile()) {
     return opts.odb.hasSync(hashWorkspaceFile(abs, '', statToFileStat(st), opts.odb, opts.state));
   }
-  for (const f of walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore })) {
-    if (!opts.odb.hasSync(hashWorkspaceFile(f.abs, f.rel, f, opts.odb, opts.state))) return false;
+  const files = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
+  for (let i = 0; i < files.length; i++) {
+    if (!opts.odb.hasSync(hashWorkspaceFile(files.abs(i), files.rel[i]!, files.stat(i), opts.odb, opts.state))) return false;
   }
   return true;
 }

@@ -19,24 +19,29 @@ export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
   const run = (): FsckResult => {
     // With --repair objects may be deleted: marks are voided before and after (Odb.markComplete).
     if (opts.repair) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
-    const items = repo.allOdbs().flatMap((odb) => [...odb.list()].map((item) => ({ odb, item })));
-    const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'fsck', items.length);
+    // The cache is listed as it is checked, not gathered first: a million objects made a
+    // million-entry array of objects. A progress display gets its total from a counting pass.
+    let total = 0;
+    if (opts.onProgress) for (const odb of repo.allOdbs()) for (const _ of odb.list()) total++;
+    const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'fsck', total);
     const corrupt: string[] = [];
     const leftovers: string[] = [];
     let checked = 0;
-    for (const { odb, item } of items) {
-      if ('leftover' in item) {
-        leftovers.push(item.leftover);
-        if (opts.repair) fs.rmSync(item.leftover, { force: true });
-        continue;
+    for (const odb of repo.allOdbs()) {
+      for (const item of odb.list()) {
+        if ('leftover' in item) {
+          leftovers.push(item.leftover);
+          if (opts.repair) fs.rmSync(item.leftover, { force: true });
+          continue;
+        }
+        checked++;
+        const size = odb.sizeOf(item.oid);
+        if (odb.verify(item.oid) === 'corrupt') {
+          corrupt.push(item.oid);
+          if (opts.repair) odb.remove(item.oid);
+        }
+        tick.tick(1, size);
       }
-      checked++;
-      const size = odb.sizeOf(item.oid);
-      if (odb.verify(item.oid) === 'corrupt') {
-        corrupt.push(item.oid);
-        if (opts.repair) odb.remove(item.oid);
-      }
-      tick.tick(1, size);
     }
     tick.finish();
     // Marks say "every file of this manifest is in the cache"; after objects were removed (here,

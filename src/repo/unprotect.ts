@@ -21,7 +21,10 @@ export async function unprotect(targets: string[], opts: CommonOptions = {}): Pr
       const base = subpath ? path.join(t.abs, subpath) : t.abs;
       if (!fs.existsSync(base)) continue;
       const files = fs.statSync(base).isDirectory()
-        ? walkFiles(base, { repoRoot: repo.root, ignore: repo.ignore }).map((f) => f.abs)
+        ? (() => {
+            const list = walkFiles(base, { repoRoot: repo.root, ignore: repo.ignore });
+            return list.rel.map((_, i) => list.abs(i));
+          })()
         : [base];
       for (const f of files) {
         unprotectFile(f);

@@ -9,9 +9,14 @@ import { git, rvcOk, tmpDir, rmrf, RVC_BIN, ROOT } from '../helpers/cli.js';
  * Many tiny files: add, a no-op status, push to a folder remote and checkout into an empty
  * workspace each stay under 1 GiB of resident memory and never run out of file descriptors
  * (every command runs under `ulimit -n 1024`). bench/scale.sh measures the same at 10^6 files.
+ *
+ * 30,000 files by default, about a minute with cleanup on two busy cores, so the test fits in
+ * CI's stress budget beside the kill loops; `RVC_SCALE_FILES=1000000 npm run test:stress` runs
+ * the full size (about 40 minutes). The budget asserted is the issue's 1 GiB at every size, not
+ * a scaled-down one.
  */
 
-const N = Number(process.env.RVC_SCALE_FILES ?? 200_000);
+const N = Number(process.env.RVC_SCALE_FILES ?? 30_000);
 const RSS_LIMIT_KB = 1024 * 1024;
 const hasTime = fs.existsSync('/usr/bin/time');
 if (!hasTime) console.warn('scale.test.ts: skipped: needs GNU time at /usr/bin/time for peak RSS');

@@ -64,4 +64,42 @@ describe('hash cache', () => {
     expect(HashState.load(d, 'blake3', 'x').get('keep', st(1, old, 1))).toBeUndefined();
     expect(path.basename(file)).toMatch(/^[0-9a-f]{32}\.json$/);
   });
+
+  it('finds rows asked in order, out of order and by prefix-sharing paths; updates and prunes them alike', () => {
+    const d = tmpDir();
+    dirs.push(d);
+    const old = Date.now() - 10_000;
+    const paths = ['a', 'a b', 'a-b', 'a/x', 'ab', 'b/c/d', 'é'];
+    const oid = (i: number) => String(i % 10).repeat(64);
+    const s1 = HashState.load(d, 'blake3', 'o');
+    paths.forEach((p, i) => s1.set(p, st(i + 1, old, i), oid(i), Date.now()));
+    s1.save();
+    // In order (get then set of each, as add does), then backwards, then skipping about.
+    const s2 = HashState.load(d, 'blake3', 'o');
+    paths.forEach((p, i) => {
+      expect(s2.get(p, st(i + 1, old, i))).toBe(oid(i));
+      s2.set(p, st(i + 1, old, i), oid(i), Date.now());
+    });
+    expect(s2.get('a/', st(1, old, 0))).toBeUndefined();
+    expect(s2.get('', st(1, old, 0))).toBeUndefined();
+    for (let i = paths.length - 1; i >= 0; i--) expect(s2.get(paths[i]!, st(i + 1, old, i))).toBe(oid(i));
+    for (const i of [4, 0, 6, 3, 3, 1]) expect(s2.get(paths[i]!, st(i + 1, old, i))).toBe(oid(i));
+    // A changed row wins over the loaded one; a file not looked at is pruned.
+    const s3 = HashState.load(d, 'blake3', 'o');
+    paths.forEach((p, i) => {
+      if (p === 'ab') return;
+      if (p === 'a b') s3.set(p, st(50, old, i), oid(i), Date.now()); // restored: new inode, same content
+      else s3.set(p, st(i + 1, old, i), p === 'a-b' ? OID_B : oid(i), Date.now());
+    });
+    s3.set('new', st(99, old, 1), OID_A, Date.now());
+    s3.save({ prune: true });
+    const s4 = HashState.load(d, 'blake3', 'o');
+    expect(s4.get('a-b', st(3, old, 2))).toBe(OID_B);
+    expect(s4.get('ab', st(5, old, 4))).toBeUndefined();
+    expect(s4.get('new', st(99, old, 1))).toBe(OID_A);
+    expect(s4.get('é', st(7, old, 6))).toBe(oid(6));
+    expect(s4.get('a', st(1, old, 0))).toBe(oid(0));
+    expect(s4.get('a b', st(50, old, 1))).toBe(oid(1));
+    expect(s4.get('a b', st(2, old, 1))).toBeUndefined();
+  });
 });
