@@ -48,3 +48,10 @@ export function action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promis
     if (typeof code === 'number') process.exitCode = code;
   };
 }
+
+/** commander parser for `-j, --jobs <n>`: a positive integer. */
+export function parseJobs(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
+  return n;
+}

@@ -86,11 +86,16 @@ export interface AtomicWriteOptions {
  * file or the complete new one, never a prefix.
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+  writeThroughTemp(target, opts, (fd) => writeAll(fd, data));
+}
+
+/** Creates a temp file beside `target`, lets `fill` write it, syncs it and renames it over `target`. */
+function writeThroughTemp(target: string, opts: AtomicWriteOptions, fill: (fd: number) => void): void {
   const tmp = tempPathFor(target);
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
-    writeAll(fd, data);
+    fill(fd);
     if (opts.fsync !== false) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
@@ -109,29 +114,17 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, opts:
  * a million files is over 100 MB of JSON) is never one string in memory.
  */
 export function writeFileAtomicChunks(target: string, produce: (write: (text: string) => void) => void, opts: AtomicWriteOptions = {}): void {
-  const tmp = tempPathFor(target);
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
+  writeThroughTemp(target, opts, (fd) => {
     let pending = '';
     produce((text) => {
       pending += text;
       if (pending.length >= 1 << 20) {
-        writeAll(fd!, pending);
+        writeAll(fd, pending);
         pending = '';
       }
     });
     writeAll(fd, pending);
-    if (opts.fsync !== false) fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    if (opts.mode !== undefined) fs.chmodSync(tmp, opts.mode);
-    fs.renameSync(tmp, target);
-  } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw fromFsError(e, target, 'write');
-  }
+  });
 }
 
 /** Reads a text file, or undefined when it does not exist. */

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import path from 'node:path';
-import { action, withGlobals, type Ctx } from '../context.js';
+import { action, withGlobals, type Ctx, parseJobs } from '../context.js';
 import { fmtBytes, plural } from '../output.js';
 
 export function register(program: Command): void {
@@ -12,11 +12,7 @@ export function register(program: Command): void {
     .option('-o, --out <path>', 'destination (an existing folder receives it under its own name); default: its name in the current folder')
     .option('-f, --force', 'replace an existing destination')
     .option('-r, --remote <name>', 'remote to fetch objects the cache lacks from (default: core.remote)')
-    .option('-j, --jobs <n>', 'concurrent transfers (another repository only)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
-      return n;
-    })
+    .option('-j, --jobs <n>', 'concurrent transfers (another repository only)', parseJobs)
     .action(action(async (ctx, first: string, second: string | undefined) => {
       if (second !== undefined) return getExternal(ctx, first, second);
       const { lib, out, flags, common } = ctx;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
+import { action, withGlobals, parseJobs } from '../context.js';
 import { fmtBytes, plural } from '../output.js';
 
 export function register(program: Command): void {
@@ -10,11 +10,7 @@ export function register(program: Command): void {
     .option('--rev <rev>', 'branch, tag or commit to follow (default: the source\'s HEAD)')
     .option('-o, --out <path>', 'where to put it in this repository (default: its name in the current folder)')
     .option('-f, --force', 'replace an existing pointer or workspace copy')
-    .option('-j, --jobs <n>', 'concurrent transfers', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
-      return n;
-    })
+    .option('-j, --jobs <n>', 'concurrent transfers', parseJobs)
     .action(action(async ({ lib, out, flags, common }, repo: string, p: string) => {
       const r = await lib.importData({
         ...common, repo, path: p,

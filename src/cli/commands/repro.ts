@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
+import { action, withGlobals, parseJobs } from '../context.js';
 import { EXIT } from '../exit.js';
 import { plural, type Output } from '../output.js';
 import type { StaleReason, StageRunResult } from '../../index.js';
@@ -88,11 +88,7 @@ export function register(program: Command): void {
     .option('--downstream', 'the targets and every stage that depends on them')
     .option('--dry', 'show what would run, and why; run nothing')
     .option('-k, --keep-going', 'after a failure, go on with stages that do not depend on it')
-    .option('-j, --jobs <n>', 'run up to N independent stages at once', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
-      return n;
-    })
+    .option('-j, --jobs <n>', 'run up to N independent stages at once', parseJobs)
     .option('--no-run-cache', 'always run commands; never restore outputs from earlier runs')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const jobs = (flags.jobs as number | undefined) ?? 1;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, withGlobals, type Ctx } from '../context.js';
+import { action, withGlobals, type Ctx, parseJobs } from '../context.js';
 import { EXIT } from '../exit.js';
 import { plural } from '../output.js';
 import type { PipelineSyncResult, SyncResult } from '../../index.js';
@@ -10,11 +10,7 @@ function syncOptions(cmd: Command, verb: string): Command {
     .argument('[targets...]', 'pointer files, tracked paths, or files inside a tracked folder (default: all)')
     .option('-r, --remote <name>', 'remote to use (default: core.remote)')
     .option('--run-cache', 'also transfer the run-cache (earlier runs of pipeline stages and their outputs)')
-    .option('-j, --jobs <n>', 'concurrent transfers (default: the remote\'s jobs, 4 × cores)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
-      return n;
-    });
+    .option('-j, --jobs <n>', 'concurrent transfers (default: the remote\'s jobs, 4 × cores)', parseJobs);
 }
 
 function report(ctx: Ctx, r: SyncResult, verb: string): number {
