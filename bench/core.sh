@@ -45,8 +45,8 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 GEN="node $(printf %q "$HERE/gen.mjs")"
-RVC_FROM_ENV=${RVC:-}
-RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 RUNS=${RUNS:-3}
 SLOW=${SLOW:-60}
 OUT_DIR=$HERE/out
@@ -61,18 +61,7 @@ case "${1:-all}" in
   *) echo "core.sh: unknown dataset '$1' (small, medium, large or all)" >&2; exit 2 ;;
 esac
 
-log() { printf '%s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
-q() { printf '%q' "$1"; }
-# rvc as a shell function, for the untimed steps run from this script
-rvc() { eval "$RVC"' "$@"'; }
-
-have git || { log "core.sh: git is required"; exit 2; }
-have node || { log "core.sh: node is required"; exit 2; }
-if [ -z "$RVC_FROM_ENV" ] && [ ! -f "$ROOT/dist/cli/main.js" ]; then
-  log "core.sh: $ROOT/dist/cli/main.js is missing; build it first: node node_modules/typescript/bin/tsc -p tsconfig.json"
-  exit 2
-fi
+require_tools core.sh
 
 HAVE_HYPERFINE=0; [ -z "${NO_HYPERFINE:-}" ] && have hyperfine && HAVE_HYPERFINE=1
 HAVE_B3SUM=0; have b3sum && HAVE_B3SUM=1

@@ -35,8 +35,8 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-RVC_FROM_ENV=${RVC:-}
-RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 RUNS=${RUNS:-5}
 STAGES=${STAGES:-200}
 OUT_DIR=$HERE/out
@@ -47,15 +47,8 @@ case "${1:-}" in
   *) echo "pipeline.sh: no arguments expected (see --help)" >&2; exit 2 ;;
 esac
 
-log() { printf '%s\n' "$*" >&2; }
-rvc() { eval "$RVC"' "$@"'; }
 
-command -v git >/dev/null || { log "pipeline.sh: git is required"; exit 2; }
-command -v node >/dev/null || { log "pipeline.sh: node is required"; exit 2; }
-if [ -z "$RVC_FROM_ENV" ] && [ ! -f "$ROOT/dist/cli/main.js" ]; then
-  log "pipeline.sh: $ROOT/dist/cli/main.js is missing; build it first: node node_modules/typescript/bin/tsc -p tsconfig.json"
-  exit 2
-fi
+require_tools pipeline.sh
 
 WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-pipeline.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

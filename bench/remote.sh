@@ -47,8 +47,8 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-RVC_FROM_ENV=${RVC:-}
-RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 RUNS=${RUNS:-1}
 NOOP_RUNS=${NOOP_RUNS:-5}
 OUT_DIR=$HERE/out
@@ -64,17 +64,7 @@ case "${1:-all}" in
   *) echo "remote.sh: unknown dataset '$1' (small, large or all)" >&2; exit 2 ;;
 esac
 
-log() { printf '%s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
-q() { printf '%q' "$1"; }
-rvc() { eval "$RVC"' "$@"'; }
-
-have git || { log "remote.sh: git is required"; exit 2; }
-have node || { log "remote.sh: node is required"; exit 2; }
-if [ -z "$RVC_FROM_ENV" ] && [ ! -f "$ROOT/dist/cli/main.js" ]; then
-  log "remote.sh: $ROOT/dist/cli/main.js is missing; build it first: node node_modules/typescript/bin/tsc -p tsconfig.json"
-  exit 2
-fi
+require_tools remote.sh
 [ -f "$HERE/gen.mjs" ] || { log "remote.sh: bench/gen.mjs is missing"; exit 2; }
 [ -d "$ROOT/node_modules/s3rver" ] || { log "remote.sh: node_modules/s3rver is missing (npm ci)"; exit 2; }
 

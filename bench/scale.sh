@@ -36,15 +36,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 N=${1:-1000000}
 FD_LIMIT=${FD_LIMIT:-1024}
-RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 OUT_DIR=$HERE/out
 
 case "$N" in -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 [[ "$N" =~ ^[0-9]+$ ]] || { echo "usage: bash bench/scale.sh [N]" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
-log() { printf '%s\n' "$*" >&2; }
-rvc() { eval "$RVC"' "$@"'; }
 
 WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-scale.XXXXXX")
 cleanup() { [ -n "${KEEP:-}" ] && { log "kept $WORK"; return; }; rm -rf "$WORK"; }

@@ -55,3 +55,13 @@ export function parseJobs(v: string): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
   return n;
 }
+
+/** `--rev`, `-o/--out`, `-f/--force` and `-j/--jobs` as library options (get, import). */
+export function copyFlags(flags: Record<string, unknown>): { rev?: string; out?: string; force?: boolean; jobs?: number } {
+  return {
+    ...(flags.rev !== undefined ? { rev: String(flags.rev) } : {}),
+    ...(flags.out !== undefined ? { out: String(flags.out) } : {}),
+    ...(flags.force ? { force: true } : {}),
+    ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
+  };
+}

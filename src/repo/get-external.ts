@@ -9,18 +9,22 @@ import { ExternalRepo, normaliseSourcePath, tempOdb, type SourceObjects } from '
 import { materialise, type ObjectSource } from './get.js';
 import type { CommonOptions } from './repo.js';
 
-export interface GetExternalOptions extends CommonOptions {
+/** Where data comes from in another repository, and where it goes (get and import). */
+export interface FromRepoOptions extends CommonOptions {
   /** Another repository: a local path or a URL git can clone. */
   repo: string;
-  /** Path inside that repository: tracked data, a file or folder inside it, or a file git stores. */
+  /** Path inside that repository: tracked data, a file or folder inside it (get: or a file git stores). */
   path: string;
   /** Branch, tag or commit of the source (default: its HEAD). */
   rev?: string;
-  /** Destination; an existing folder receives it under its own name. Default: its name in `cwd`. */
+  /** Destination; default: its name in `cwd`. For get, an existing folder receives it under its own name. */
   out?: string;
+  /** Replace an existing destination (import: an existing pointer or workspace copy). */
   force?: boolean;
   jobs?: number;
 }
+
+export type GetExternalOptions = FromRepoOptions;
 
 export interface GetExternalResult {
   repo: string;

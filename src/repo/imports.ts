@@ -10,23 +10,11 @@ import type { Odb } from '../odb/odb.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { assertFetched, assertRepoAddress, ExternalRepo, normaliseSourcePath, outForSource } from './external.js';
-import { overlaps } from './get-external.js';
+import { overlaps, type FromRepoOptions } from './get-external.js';
 import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
 import type { SyncResult } from './sync.js';
 
-export interface ImportOptions extends CommonOptions {
-  /** Another repository: a local path or a URL git can clone. */
-  repo: string;
-  /** Path inside it: tracked data, or a file or folder inside a tracked folder. */
-  path: string;
-  /** Branch, tag or commit to follow (default: the source's HEAD). */
-  rev?: string;
-  /** Where the data goes in this project (default: its name in `cwd`). */
-  out?: string;
-  /** Replace an existing pointer or workspace copy. */
-  force?: boolean;
-  jobs?: number;
-}
+export type ImportOptions = FromRepoOptions;
 
 export interface ImportResult {
   pointerFile: string;

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import path from 'node:path';
-import { action, withGlobals, type Ctx, parseJobs } from '../context.js';
+import { action, withGlobals, type Ctx, parseJobs, copyFlags } from '../context.js';
 import { fmtBytes, plural } from '../output.js';
 
 export function register(program: Command): void {
@@ -36,10 +36,7 @@ async function getExternal({ lib, out, flags, common }: Ctx, repo: string, p: st
   if (flags.remote) throw new lib.RvcError('USAGE', '-r/--remote does not apply to another repository', { hint: 'its data comes from its own cache or default remote' });
   const r = await lib.getExternal({
     ...common, repo, path: p,
-    ...(flags.rev !== undefined ? { rev: String(flags.rev) } : {}),
-    ...(flags.out !== undefined ? { out: String(flags.out) } : {}),
-    ...(flags.force ? { force: true } : {}),
-    ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
+    ...copyFlags(flags),
   });
   if (flags.json) return out.json(r);
   const where = path.relative(process.cwd(), r.out) || '.';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, withGlobals, parseJobs } from '../context.js';
+import { action, withGlobals, parseJobs, copyFlags } from '../context.js';
 import { fmtBytes, plural } from '../output.js';
 
 export function register(program: Command): void {
@@ -14,10 +14,7 @@ export function register(program: Command): void {
     .action(action(async ({ lib, out, flags, common }, repo: string, p: string) => {
       const r = await lib.importData({
         ...common, repo, path: p,
-        ...(flags.rev !== undefined ? { rev: String(flags.rev) } : {}),
-        ...(flags.out !== undefined ? { out: String(flags.out) } : {}),
-        ...(flags.force ? { force: true } : {}),
-        ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
+        ...copyFlags(flags),
       });
       if (flags.json) return out.json(r);
       const what = r.nfiles !== undefined ? `${plural(r.nfiles, 'file')}, ${fmtBytes(r.size)}` : fmtBytes(r.size);

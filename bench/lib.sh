@@ -1,0 +1,22 @@
+# Shared by the bench scripts (sourced after they set HERE and ROOT): the rvc under test,
+# logging, and the checks every script makes before it starts.
+# shellcheck shell=bash
+
+RVC_FROM_ENV=${RVC:-}
+RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+
+log() { printf '%s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+q() { printf '%q' "$1"; }
+# rvc as a shell function, for the untimed steps a script runs itself
+rvc() { eval "$RVC"' "$@"'; }
+
+# require_tools NAME: git and node on PATH, and a built rvc unless RVC names another one.
+require_tools() {
+  have git || { log "$1: git is required"; exit 2; }
+  have node || { log "$1: node is required"; exit 2; }
+  if [ -z "$RVC_FROM_ENV" ] && [ ! -f "$ROOT/dist/cli/main.js" ]; then
+    log "$1: $ROOT/dist/cli/main.js is missing; build it first: npm run build"
+    exit 2
+  fi
+}
