@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { Output, type GlobalFlags } from './output.js';
 import type { CommonOptions } from '../index.js';
 
@@ -52,7 +52,8 @@ export function action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promis
 /** commander parser for `-j, --jobs <n>`: a positive integer. */
 export function parseJobs(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--jobs must be a positive integer, not '${v}'`);
+  // commander reports InvalidArgumentError as a usage error (exit 2), naming the option.
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`a positive integer is needed, not '${v}'`);
   return n;
 }
 

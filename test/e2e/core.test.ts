@@ -392,6 +392,16 @@ describe('rvc remove and move', () => {
 });
 
 describe('CLI conventions', () => {
+  it('a bad --jobs value is a usage error naming the option, not an internal error', () => {
+    const dir = repo();
+    for (const args of [['push', '-j', '0'], ['repro', '-j', 'abc'], ['import', 'src', 'data', '-j', '-1']]) {
+      const r = rvc(dir, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('--jobs');
+      expect(r.stderr).not.toContain('internal error');
+    }
+  });
+
   it('exit codes, --help, -q, unknown commands and a hint on every error', () => {
     const d = repo();
     expect(rvc(d, ['--help']).code).toBe(0);
