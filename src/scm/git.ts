@@ -102,20 +102,14 @@ export function gitIsIgnored(root: string, rel: string): boolean {
  * inside the work tree: `rev:./path` is resolved against it.
  */
 export function gitShowFile(root: string, rev: string, rel: string): string | undefined {
-  if (rev.startsWith('-')) throw new RvcError('REV_NOT_FOUND', `'${rev}' is not a git revision`, { hint: 'name a commit, branch or tag, e.g. HEAD~1' });
+  assertRevName(rev);
   try {
     return git(['cat-file', 'blob', `${rev}:./${rel}`], root);
   } catch (e) {
     if (!(e instanceof RvcError) || e.code !== 'GIT_FAILED') throw e;
   }
-  try {
-    git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], root);
-  } catch (e) {
-    if (e instanceof RvcError && e.code === 'GIT_FAILED' && (e.details as { status?: number } | undefined)?.status !== undefined) {
-      throw new RvcError('REV_NOT_FOUND', `git revision '${rev}' not found`, { hint: 'name a commit, branch or tag, e.g. HEAD~1 (`git log --oneline` lists them)' });
-    }
-    throw e;
-  }
+  // The file is not there, or the revision is unknown (REV_NOT_FOUND).
+  gitResolveCommit(root, rev);
   return undefined;
 }
 
