@@ -233,11 +233,17 @@ export class Repo {
     return { abs, rel };
   }
 
-  /** Repository-relative paths of every pointer file in the workspace. */
+  /**
+   * Repository-relative paths of every pointer file in the workspace. A pointer git still has in
+   * its index but that is gone from the workspace (`rvc remove`, or deleted by hand, before the
+   * deletion is committed) is not tracked any more: the workspace is what rvc works on.
+   */
   pointerFiles(): string[] {
     if (this.scm) {
       try {
-        return gitListFiles(this.root, [`*${POINTER_EXT}`]).filter((f) => f.endsWith(POINTER_EXT) && !isInside(f, RVC_DIR)).sort();
+        return gitListFiles(this.root, [`*${POINTER_EXT}`])
+          .filter((f) => f.endsWith(POINTER_EXT) && !isInside(f, RVC_DIR) && isFile(path.join(this.root, f)))
+          .sort();
       } catch (e) {
         if (!(e instanceof RvcError && e.code === 'GIT_FAILED')) throw e;
       }
@@ -355,6 +361,14 @@ export function matchTarget(rel: string, file: string, outRel: string): { subpat
   if (isInside(rel, outRel)) return { subpath: rel.slice(outRel.length + 1) };
   if (isInside(outRel, rel) && isInside(file, rel)) return {};
   return undefined;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function isRvcDir(p: string): boolean {
