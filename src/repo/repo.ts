@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
-import { mergeConfig, parseConfigLayer, serializeConfigLayer, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
+import { mergeConfig, parseConfigLayer, serializeConfigLayerChecked, defaultConfig, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
 import { parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { isInside, toPosix } from '../model/paths.js';
 import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
@@ -83,11 +83,23 @@ export class Repo {
 
   /** Finds the repository containing `cwd` (walking up to the first folder with `.rvc/`). */
   static open(cwd: string = process.cwd()): Repo {
+    const root = Repo.findRoot(cwd);
+    return new Repo(root, Repo.loadConfig(root));
+  }
+
+  /**
+   * Opens the repository without reading its configuration, which may be one rvc refuses: only
+   * for the verbs that edit the configuration itself (and so must be able to repair it). They
+   * read the file they edit under the lock; `config` here is only the defaults.
+   */
+  static openUnconfigured(cwd: string = process.cwd()): Repo {
+    return new Repo(Repo.findRoot(cwd), defaultConfig());
+  }
+
+  private static findRoot(cwd: string): string {
     let dir = path.resolve(cwd);
     for (;;) {
-      if (fs.existsSync(path.join(dir, RVC_DIR, CONFIG_FILE)) || isRvcDir(path.join(dir, RVC_DIR))) {
-        return new Repo(dir, Repo.loadConfig(dir));
-      }
+      if (fs.existsSync(path.join(dir, RVC_DIR, CONFIG_FILE)) || isRvcDir(path.join(dir, RVC_DIR))) return dir;
       const up = path.dirname(dir);
       if (up === dir) break;
       dir = up;
@@ -102,19 +114,37 @@ export class Repo {
   }
 
   static readConfigLayers(root: string): [ConfigLayer, ConfigLayer] {
-    const f = path.join(root, RVC_DIR, CONFIG_FILE);
-    const l = path.join(root, RVC_DIR, LOCAL_CONFIG_FILE);
-    const tracked = readTextIfExists(f);
-    const local = readTextIfExists(l);
-    return [
-      tracked ? parseConfigLayer(tracked, `${RVC_DIR}/${CONFIG_FILE}`, { allowSecrets: false }) : {},
-      local ? parseConfigLayer(local, `${RVC_DIR}/${LOCAL_CONFIG_FILE}`, { allowSecrets: true }) : {},
-    ];
+    return [Repo.readConfigLayer(root, false), Repo.readConfigLayer(root, true)];
   }
 
+  /** The repository-relative name of the tracked or the local config file. */
+  static configFileName(local: boolean): string {
+    return `${RVC_DIR}/${local ? LOCAL_CONFIG_FILE : CONFIG_FILE}`;
+  }
+
+  /** The text of the tracked or local config file, or undefined when there is none. */
+  static readConfigText(root: string, local: boolean): string | undefined {
+    return readTextIfExists(path.join(root, Repo.configFileName(local)));
+  }
+
+  static readConfigLayer(root: string, local: boolean): ConfigLayer {
+    const text = Repo.readConfigText(root, local);
+    return text ? parseConfigLayer(text, Repo.configFileName(local), Repo.configReadOptions(local)) : {};
+  }
+
+  static configReadOptions(local: boolean): { allowSecrets: boolean; fixWith: 'tracked' | 'local' } {
+    return { allowSecrets: local, fixWith: local ? 'local' : 'tracked' };
+  }
+
+  /** Writes a config layer, after checking that it reads back (else nothing is written). */
   writeConfigLayer(local: boolean, layer: ConfigLayer): void {
-    const file = path.join(this.rvcDir, local ? LOCAL_CONFIG_FILE : CONFIG_FILE);
-    writeFileAtomic(file, serializeConfigLayer(layer), local ? { mode: 0o600 } : {});
+    const text = serializeConfigLayerChecked(layer, Repo.configFileName(local), Repo.configReadOptions(local));
+    this.writeConfigText(local, text);
+  }
+
+  /** Writes a config file's text as it is: only for repairs, whose callers check what they write. */
+  writeConfigText(local: boolean, text: string): void {
+    writeFileAtomic(path.join(this.root, Repo.configFileName(local)), text, local ? { mode: 0o600 } : {});
   }
 
   get scm(): boolean {
