@@ -98,7 +98,7 @@ export async function remoteRemove(name: string, opts: CommonOptions = {}): Prom
         writes.push(() => repo.writeConfigText(local, next));
         continue;
       }
-      known.push(...Object.keys(l.remote ?? {}));
+      for (const n of Object.keys(l.remote ?? {})) known.push(n);
       if (!l.remote?.[name] && l.core?.remote !== name) continue;
       found ||= !!l.remote?.[name];
       const next: ConfigLayer = JSON.parse(JSON.stringify(l)) as ConfigLayer;

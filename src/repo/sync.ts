@@ -259,7 +259,7 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   try {
     const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts)));
     const res = toSyncResult(repo, name, r, w);
-    res.failed.unshift(...early);
+    res.failed = early.concat(res.failed); // not unshift(...early): one failure per object can be a million
     return res;
   } finally {
     await remote.close();
@@ -293,7 +293,7 @@ async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
     const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts)));
     const res = toSyncResult(repo, name, r, w);
     res.transferred += manifests;
-    res.failed.unshift(...early);
+    res.failed = early.concat(res.failed); // not unshift(...early): one failure per object can be a million
     return res;
   } finally {
     await remote.close();

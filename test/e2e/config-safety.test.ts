@@ -169,3 +169,23 @@ describe('secrets in the configuration', () => {
     rvcOk(d, ['status']);
   });
 });
+
+describe('data-sized inputs', () => {
+  it('params diff lists 200,000 changed keys (the table overflowed the stack at ~125,000)', () => {
+    const d = repo();
+    const params = (add: number) => {
+      const o: Record<string, number> = {};
+      for (let i = 0; i < 200_000; i++) o[`k${i}`] = i + add;
+      return JSON.stringify(o);
+    };
+    writeTree(d, { 'rvc.yaml': 'stages:\n  s:\n    cmd: echo hi\n    params:\n      - params.json:\n', 'params.json': params(0) });
+    git(d, ['add', '-A']);
+    git(d, ['commit', '-q', '-m', 'params']);
+    writeTree(d, { 'params.json': params(1) });
+    const r = rvcOk(d, ['params', 'diff']);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(200_001);
+    expect(lines[0]).toMatch(/^Path {9}Param {4}HEAD {4}workspace$/);
+    expect(lines).toContain('params.json  k199999  199999  200000');
+  });
+});
