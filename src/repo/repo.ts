@@ -10,7 +10,7 @@ import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
 import { Odb } from '../odb/odb.js';
-import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
+import { HASH_ALGOS, isTreeOid, type HashAlgo } from '../model/oid.js';
 import { gitListFiles } from '../scm/git.js';
 import type { ProgressFn } from '../progress.js';
 
@@ -347,7 +347,11 @@ export class Repo {
 
   /**
    * Maps user targets to tracked outputs. A target may be a pointer file, a tracked path, a path
-   * inside a tracked folder (giving a `subpath`), or a folder containing pointers.
+   * inside a tracked folder (giving a `subpath`), or a folder containing pointers. A path inside
+   * a tracked folder must exist there: in the workspace or in the folder's recorded manifest (a
+   * deleted file is a valid target); one that is in neither is PATH_NOT_FOUND. This is the one
+   * target resolution of status, checkout, commit, unprotect and the workspace side of
+   * push/fetch/pull.
    */
   resolveTargets(targets: string[], cwd: string = process.cwd()): { tracked: TrackedOut; subpath?: string }[] {
     const all = this.allOuts();
@@ -359,6 +363,7 @@ export class Repo {
       for (const tr of all) {
         const m = matchTarget(rel, tr.pointerFile, tr.rel);
         if (!m) continue;
+        if (m.subpath !== undefined) this.assertSubpathExists(tr, m.subpath, t);
         res.push(m.subpath !== undefined ? { tracked: tr, subpath: m.subpath } : { tracked: tr });
         found = true;
       }
@@ -375,9 +380,45 @@ export class Repo {
     return res;
   }
 
+  /**
+   * Refuses a target inside tracked output `t` that names nothing: not in the workspace, and not
+   * in the recorded manifest. When the manifest is not in the cache it cannot be told yet, and
+   * the target is accepted (fetch checks it once the manifest is there).
+   */
+  private assertSubpathExists(t: TrackedOut, subpath: string, userPath: string): void {
+    try {
+      fs.lstatSync(path.join(t.abs, subpath));
+      return;
+    } catch {
+      // not in the workspace: is it recorded?
+    }
+    const odb = this.odbFor(t.out.hash);
+    if (isTreeOid(t.out.oid)) {
+      if (!odb.hasSync(t.out.oid)) return;
+      let entries: { path: string }[];
+      try {
+        entries = odb.readTree(t.out.oid);
+      } catch {
+        return; // a damaged manifest is reported by the command that reads it
+      }
+      if (entries.some((e) => isInside(e.path, subpath))) return;
+    }
+    throw subpathNotFound(userPath, t, isTreeOid(t.out.oid));
+  }
+
   ignoreFileExists(): boolean {
     return fs.existsSync(path.join(this.root, IGNORE_FILE));
   }
+}
+
+/** A target inside a tracked output that names nothing recorded there nor in the workspace. */
+export function subpathNotFound(userPath: string, t: { rel: string; pointerFile: string }, isDir: boolean): RvcError {
+  return new RvcError('PATH_NOT_FOUND', isDir
+    ? `'${userPath}' is not in the tracked folder '${t.rel}': neither in the workspace nor recorded in ${t.pointerFile}`
+    : `'${userPath}' does not exist: '${t.rel}' (tracked by ${t.pointerFile}) is a file`, {
+    path: userPath,
+    hint: isDir ? `check the path; \`rvc status\` lists what is tracked, \`rvc ls . ${t.rel}\` the files recorded at HEAD` : 'check the path; `rvc status` lists what is tracked',
+  });
 }
 
 /**

@@ -189,3 +189,44 @@ describe('data-sized inputs', () => {
     expect(lines).toContain('params.json  k199999  199999  200000');
   });
 });
+
+describe('targets that name nothing', () => {
+  it('a path inside a tracked output that is neither in the workspace nor recorded fails, for every verb taking targets', () => {
+    const d = repo();
+    const store = tmpDir('rvc-store-');
+    made.push(store);
+    writeTree(d, { 'd/a': 'a\n', 'd/sub/b': 'b\n', 'x': 'x\n' });
+    rvcOk(d, ['add', 'd', 'x']);
+    rvcOk(d, ['remote', 'add', '-d', 'store', store]);
+    rvcOk(d, ['push']);
+    for (const [args, target] of [
+      [['status'], 'd/nope'], [['checkout'], 'd/nope'], [['commit'], 'd/nope'], [['push'], 'd/nope'],
+      [['fetch'], 'd/sub/nope'], [['pull'], 'd/nope'], [['status'], 'x/nope'], [['checkout'], 'x/nope'],
+    ] as const) {
+      const r = rvc(d, [...args, target, '--json']);
+      expect(r.code, `${args.join(' ')} ${target}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(errorOf(r)).toMatchObject({ code: 'PATH_NOT_FOUND' });
+      expect(errorOf(r).message).toContain(`'${target}'`);
+      expect(errorOf(r).hint).toContain('rvc status');
+    }
+    // Recorded but deleted from the workspace, or new in the workspace: valid targets.
+    fs.rmSync(path.join(d, 'd/a'));
+    writeTree(d, { 'd/new': 'new\n' });
+    expect(JSON.parse(rvcOk(d, ['status', 'd/a', '--json']).stdout).outs[0].changes.deleted).toEqual(['a']);
+    rvcOk(d, ['status', 'd/new']);
+    rvcOk(d, ['checkout', 'd/a']);
+    expect(fs.readFileSync(path.join(d, 'd/a'), 'utf8')).toBe('a\n');
+    rvcOk(d, ['checkout', 'd/sub']);
+
+    // With the manifest not in the cache yet, fetch finds out once it has it.
+    fs.rmSync(path.join(d, 'd/new'));
+    for (const f of fs.readdirSync(path.join(d, '.rvc/cache'), { recursive: true }) as string[]) {
+      fs.chmodSync(path.join(d, '.rvc/cache', f), 0o755);
+    }
+    fs.rmSync(path.join(d, '.rvc/cache/blake3'), { recursive: true });
+    const f = rvc(d, ['fetch', 'd/nope', '--json']);
+    expect(f.code).toBe(1);
+    expect(JSON.parse(f.stdout).failed).toMatchObject([{ code: 'PATH_NOT_FOUND', paths: ['d'] }]);
+    rvcOk(d, ['pull', 'd/sub/b']);
+  });
+});
