@@ -139,9 +139,9 @@ export type ConfigLayer = {
 const REMOTE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const REMOTE_NAME_RULE = 'a remote name starts with a letter or digit and holds only letters, digits, `.`, `_` and `-`';
 
-/** Whether `name` can name a remote (and so be written into a config file rvc reads back). */
-export function isRemoteName(name: string): boolean {
-  return REMOTE_NAME_RE.test(name);
+/** Refuses a name no remote can have (the config reader would refuse the file holding it). */
+export function assertRemoteName(name: string): void {
+  if (!REMOTE_NAME_RE.test(name)) throw new RvcError('USAGE', `invalid remote name '${name.slice(0, 100)}'`, { hint: REMOTE_NAME_RULE });
 }
 
 export interface ParseConfigOptions {

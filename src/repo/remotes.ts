@@ -1,5 +1,5 @@
 import { RvcError } from '../errors.js';
-import { setConfigKey, shownRemoteOption, parseConfigLayer, removeRemoteInText, type Config, type ConfigLayer, type RemoteConfig } from '../model/config.js';
+import { assertRemoteName, setConfigKey, shownRemoteOption, parseConfigLayer, removeRemoteInText, type Config, type ConfigLayer, type RemoteConfig } from '../model/config.js';
 import { parseRemoteUrl, openRemote, type Remote, type RemoteOptions } from '../remote/index.js';
 import { Repo, type CommonOptions } from './repo.js';
 
@@ -33,6 +33,7 @@ function where(local?: boolean): string {
 
 /** `rvc remote add [-d] [--local] [-f] <name> <url>` */
 export async function remoteAdd(name: string, url: string, opts: RemoteEditOptions & { makeDefault?: boolean; force?: boolean } = {}): Promise<RemoteInfo> {
+  assertRemoteName(name);
   const repo = Repo.open(opts.cwd);
   parseRemoteUrl(url, repo.root); // rejects bad schemes and credentials in the URL, without echoing them
   await editLayer(repo, opts, (l, other) => {
@@ -118,6 +119,7 @@ export async function remoteRemove(name: string, opts: CommonOptions = {}): Prom
 export async function remoteRename(oldName: string, newName: string, opts: CommonOptions = {}): Promise<void> {
   const repo = Repo.open(opts.cwd);
   requireRemote(repo, oldName);
+  assertRemoteName(newName);
   if (repo.config.remote[newName]) throw new RvcError('USAGE', `remote '${newName}' already exists`, { hint: 'choose another name or remove it first' });
   await repo.withLock('rvc remote rename', opts, () => {
     const layers = Repo.readConfigLayers(repo.root);
