@@ -280,12 +280,6 @@ export function resolveConfigKey(key: string): ConfigKey {
   throw keyProblem(key, `unknown config key %k (no section '${(section ?? '').slice(0, 100)}')`, known);
 }
 
-/** Whether `key` names a secret (its value is refused in the tracked config and never printed). */
-export function isSecretConfigKey(key: string): boolean {
-  const parts = key.split('.');
-  return parts[0] === 'remote' && parts.length >= 3 && SECRET_REMOTE_KEYS.has(parts[parts.length - 1]!);
-}
-
 /** Refuses a value that must not be stored where it is going: a secret, or a URL with credentials. */
 function checkStorable(k: ConfigKey, spec: KeySpec, value: unknown, opts: { allowSecrets: boolean }): void {
   if (spec.secret && !opts.allowSecrets) {
