@@ -1,4 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { RvcError } from '../../src/errors.js';
 import {
   parseConfigLayer, mergeConfig, setConfigKey, serializeConfigLayer, serializeConfigLayerChecked, resolveConfigKey, getConfigKey,
   unsetConfigKeyInText, removeRemoteInText, setConfigKeyInText, shownRemoteOption, type ConfigLayer,
@@ -140,5 +142,23 @@ describe('config', () => {
     expect(shownRemoteOption('secret_access_key', 'SECRET')).toBe('***');
     expect(shownRemoteOption('endpointurl', 'http://k:SECRET@h')).toBe('http://***@h');
     expect(shownRemoteOption('region', 'eu-west-1')).toBe('eu-west-1');
+  });
+
+  it('property: whatever key and value a set is given, it throws or yields a layer that reads back', () => {
+    const part = fc.oneof(fc.constantFrom('core', 'cache', 'remote', 'hash', 'type', 'url', 'endpointurl', 'secret_access_key', 'jobs', 'r', 'a.b', ''), fc.string({ maxLength: 6 }));
+    const key = fc.array(part, { minLength: 1, maxLength: 4 }).map((ps) => ps.join('.'));
+    const value = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('blake3', 'copy,hardlink', '8', '0.5', 'true', 's3://b/p', 'http://u:p@h', 'null', '~', '- x', '{a: 1}'));
+    fc.assert(fc.property(fc.array(fc.tuple(key, value), { maxLength: 5 }), fc.boolean(), (sets, local) => {
+      let l: ConfigLayer = {};
+      for (const [k, v] of sets) {
+        try {
+          l = setConfigKey(l, k, v, 'c', { allowSecrets: local });
+        } catch (e) {
+          if (!(e instanceof RvcError)) throw e;
+        }
+        const back = parseConfigLayer(serializeConfigLayer(l), 'c', { allowSecrets: local });
+        expect(serializeConfigLayer(back)).toBe(serializeConfigLayer(l));
+      }
+    }), { numRuns: 500, seed: 7 });
   });
 });
