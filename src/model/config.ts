@@ -1,6 +1,7 @@
 import { RvcError } from '../errors.js';
 import { DEFAULT_HASH, isHashAlgo, HASH_ALGOS, type HashAlgo } from './oid.js';
 import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
+import { urlHasCredentials, maskUrlCredentials } from './secrets.js';
 
 export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
 export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'symlink', 'copy'];
@@ -22,6 +23,10 @@ export interface Config {
 interface KeySpec {
   type: 'string' | 'number' | 'seconds' | 'boolean' | 'hash' | 'linktypes';
   help: string;
+  /** The value is a URL: one carrying credentials is refused wherever it would be stored. */
+  url?: true;
+  /** The value is a secret: refused in the tracked config, never printed. */
+  secret?: true;
 }
 const CORE_KEYS: Record<string, KeySpec> = {
   hash: { type: 'hash', help: `hash algorithm for new objects (${HASH_ALGOS.join(', ')})` },
@@ -34,8 +39,8 @@ const CACHE_KEYS: Record<string, KeySpec> = {
   jobs: { type: 'number', help: 'how many files to hash or copy at once' },
 };
 export const REMOTE_KEYS: Record<string, KeySpec> = {
-  url: { type: 'string', help: 'a path, file://, s3://bucket/prefix or gs://bucket/prefix' },
-  endpointurl: { type: 'string', help: 'S3-compatible or GCS API endpoint' },
+  url: { type: 'string', url: true, help: 'a path, file://, s3://bucket/prefix or gs://bucket/prefix' },
+  endpointurl: { type: 'string', url: true, help: 'S3-compatible or GCS API endpoint' },
   region: { type: 'string', help: 'S3 region' },
   profile: { type: 'string', help: 'AWS credentials profile' },
   jobs: { type: 'number', help: 'concurrent transfers for this remote' },
@@ -44,12 +49,21 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
   connecttimeout: { type: 'seconds', help: 'seconds to wait for a connection' },
   readtimeout: { type: 'seconds', help: 'seconds to wait for data on an open connection' },
   retries: { type: 'number', help: 'retries of a failed transfer (exponential backoff with jitter)' },
-  access_key_id: { type: 'string', help: 'S3 access key (only in config.local.yaml)' },
-  secret_access_key: { type: 'string', help: 'S3 secret key (only in config.local.yaml)' },
-  session_token: { type: 'string', help: 'S3 session token (only in config.local.yaml)' },
+  access_key_id: { type: 'string', secret: true, help: 'S3 access key (only in config.local.yaml)' },
+  secret_access_key: { type: 'string', secret: true, help: 'S3 secret key (only in config.local.yaml)' },
+  session_token: { type: 'string', secret: true, help: 'S3 session token (only in config.local.yaml)' },
 };
 /** Options that are secrets: refused in the tracked config and never printed. */
-export const SECRET_REMOTE_KEYS = new Set(['access_key_id', 'secret_access_key', 'session_token']);
+export const SECRET_REMOTE_KEYS = new Set(Object.keys(REMOTE_KEYS).filter((k) => REMOTE_KEYS[k]!.secret));
+
+/**
+ * How a remote option's value may be shown: a secret as `***`, a URL without its credentials.
+ * The one rule for `config <key>`, `config --list` and `remote list`, human or `--json`.
+ */
+export function shownRemoteOption(option: string, v: unknown): unknown {
+  if (SECRET_REMOTE_KEYS.has(option)) return '***';
+  return typeof v === 'string' ? maskUrlCredentials(v) : v;
+}
 
 export function defaultConfig(): Config {
   // Remote names come from files: a map without a prototype, so a remote called `constructor`
@@ -73,8 +87,8 @@ export function parseLinkTypes(v: unknown, where: string): LinkType[] {
 const MAX_NUMBER = 1_000_000;
 const MAX_SECONDS = 7 * 24 * 3600;
 
-function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: number): unknown {
-  const keyError = (w: string, msg: string): RvcError => lineError(w, line, msg);
+function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: number, hint?: string): unknown {
+  const keyError = (w: string, msg: string): RvcError => lineError(w, line, msg, hint);
   switch (spec.type) {
     case 'string':
       if (typeof v !== 'string' && typeof v !== 'number') throw keyError(where, `'${key}' must be a string`);
@@ -100,7 +114,7 @@ function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: nu
       try {
         return parseLinkTypes(v, where);
       } catch (e) {
-        throw e instanceof RvcError ? lineError(where, line, e.message.slice(where.length + 2)) : e;
+        throw e instanceof RvcError ? lineError(where, line, e.message.slice(where.length + 2), hint) : e;
       }
   }
 }
@@ -123,43 +137,76 @@ export type ConfigLayer = {
 };
 
 const REMOTE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const REMOTE_NAME_RULE = 'a remote name starts with a letter or digit and holds only letters, digits, `.`, `_` and `-`';
 
-export function parseConfigLayer(text: string, file: string, opts: { allowSecrets: boolean }): ConfigLayer {
+/** Refuses a name no remote can have (the config reader would refuse the file holding it). */
+export function assertRemoteName(name: string): void {
+  if (!REMOTE_NAME_RE.test(name)) throw new RvcError('USAGE', `invalid remote name '${name.slice(0, 100)}'`, { hint: REMOTE_NAME_RULE });
+}
+
+export interface ParseConfigOptions {
+  /** Secrets (and nothing else) are allowed only in the git-ignored local file. */
+  allowSecrets: boolean;
+  /**
+   * The file is this repository's own tracked or local config: errors then name the `rvc config`
+   * command that repairs it (which works on a file rvc otherwise refuses to read).
+   */
+  fixWith?: 'tracked' | 'local';
+}
+
+/** A word of shell: quoted unless plainly safe. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9._\/:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function parseConfigLayer(text: string, file: string, opts: ParseConfigOptions): ConfigLayer {
   const doc = parseYaml(text, file, 'CONFIG_INVALID');
   const at = (...path: string[]): number => nearestLine(doc, path);
+  const local = opts.fixWith === 'local' ? ' --local' : '';
+  /** The hint for a key that must go: the command removing it, or what the key may be. */
+  const unsetHint = (key: string, otherwise: string): string =>
+    opts.fixWith ? `remove it with \`rvc config${local} --unset ${shellWord(key.slice(0, 200))}\` (${otherwise})` : otherwise;
+  const valueHint = (key: string): string | undefined =>
+    opts.fixWith ? `set a valid value with \`rvc config${local} ${key} <value>\` or remove it with \`rvc config${local} --unset ${key}\`` : undefined;
   const v = doc.value ?? {};
   if (!isPlainObject(v)) throw lineError(file, at(), 'expected a mapping of sections (core, cache, remote)');
   const layer: ConfigLayer = {};
   for (const [section, body] of Object.entries(v)) {
     if (body === null || body === undefined) continue;
     if (section !== 'core' && section !== 'cache' && section !== 'remote') {
-      throw lineError(file, at(section), `unknown section '${section.slice(0, 100)}'`, 'known sections: core, cache, remote');
+      throw lineError(file, at(section), `unknown section '${section.slice(0, 100)}'`, unsetHint(section, 'known sections: core, cache, remote'));
     }
-    if (!isPlainObject(body)) throw lineError(file, at(section), `section '${section}' must be a mapping`);
+    if (!isPlainObject(body)) throw lineError(file, at(section), `section '${section}' must be a mapping`, unsetHint(section, 'a section is a mapping of keys'));
     if (section === 'core' || section === 'cache') {
       const keys = section === 'core' ? CORE_KEYS : CACHE_KEYS;
       const out: Record<string, unknown> = {};
       for (const [k, val] of Object.entries(body)) {
         const spec = Object.hasOwn(keys, k) ? keys[k] : undefined;
-        if (!spec) throw lineError(file, at(section, k), `unknown key '${section}.${k.slice(0, 100)}'`, `known keys: ${Object.keys(keys).map((x) => `${section}.${x}`).join(', ')}`);
-        out[k] = coerce(spec, val, `${section}.${k}`, file, at(section, k));
+        if (!spec) throw lineError(file, at(section, k), `unknown key '${section}.${k.slice(0, 100)}'`, unsetHint(`${section}.${k}`, `known keys: ${Object.keys(keys).map((x) => `${section}.${x}`).join(', ')}`));
+        out[k] = coerce(spec, val, `${section}.${k}`, file, at(section, k), valueHint(`${section}.${k}`));
       }
       (layer as Record<string, unknown>)[section] = out;
     } else {
       const remotes: Record<string, Partial<RemoteConfig>> = Object.create(null) as Record<string, Partial<RemoteConfig>>;
       for (const [name, rc] of Object.entries(body)) {
-        if (!REMOTE_NAME_RE.test(name)) throw lineError(file, at(section, name), `invalid remote name '${name.slice(0, 100)}'`);
-        if (!isPlainObject(rc)) throw lineError(file, at(section, name), `remote '${name}' must be a mapping`);
+        const removeRemote = opts.fixWith ? `remove it with \`rvc remote remove ${shellWord(name.slice(0, 200))}\`` : undefined;
+        if (!REMOTE_NAME_RE.test(name)) throw lineError(file, at(section, name), `invalid remote name '${name.slice(0, 100)}'`, removeRemote ? `${removeRemote} (${REMOTE_NAME_RULE})` : REMOTE_NAME_RULE);
+        if (!isPlainObject(rc)) throw lineError(file, at(section, name), `remote '${name}' must be a mapping`, removeRemote ? `${removeRemote}, then add it again` : 'a remote is a mapping of options (url, …)');
         const out: Partial<RemoteConfig> = {};
         for (const [k, val] of Object.entries(rc)) {
           const spec = Object.hasOwn(REMOTE_KEYS, k) ? REMOTE_KEYS[k] : undefined;
           const line = at(section, name, k);
-          if (!spec) throw lineError(file, line, `unknown option '${k.slice(0, 100)}' for remote '${name}'`, `known options: ${Object.keys(REMOTE_KEYS).join(', ')}`);
-          if (SECRET_REMOTE_KEYS.has(k) && !opts.allowSecrets) {
+          const key = `remote.${name}.${k}`;
+          if (!spec) throw lineError(file, line, `unknown option '${k.slice(0, 100)}' for remote '${name}'`, unsetHint(key, `known options: ${Object.keys(REMOTE_KEYS).join(', ')}`));
+          if (spec.secret && !opts.allowSecrets) {
             throw lineError(file, line, `'${k}' of remote '${name}' is a secret and must not be in the tracked config`,
-              `remove it and set it with \`rvc remote modify --local ${name} ${k} …\` (stored in .rvc/config.local.yaml, which git ignores)`);
+              `${opts.fixWith ? `remove it with \`rvc config --unset ${key}\`, ` : 'remove it, '}set it again with \`rvc remote modify --local ${name} ${k} …\` (stored in .rvc/config.local.yaml, which git ignores)`);
           }
-          out[k] = coerce(spec, val, `remote.${name}.${k}`, file, line) as string | number | boolean;
+          if (spec.url && !opts.allowSecrets && typeof val === 'string' && urlHasCredentials(val)) {
+            throw lineError(file, line, `'${k}' of remote '${name}' contains credentials and must not be in the tracked config`,
+              `${opts.fixWith ? `remove it with \`rvc config --unset ${key}\` and ` : ''}set it again without them; credentials belong in the environment, the provider's credential files or \`rvc remote modify --local ${name} …\``);
+          }
+          out[k] = coerce(spec, val, key, file, line, valueHint(key)) as string | number | boolean;
         }
         remotes[name] = out;
       }
@@ -196,24 +243,54 @@ export function serializeConfigLayer(l: ConfigLayer): string {
   return Object.keys(out).length ? toYaml(out) : '';
 }
 
-/** Splits `section.key` / `remote.name.key` and validates the key exists. */
-export function resolveConfigKey(key: string): { section: 'core' | 'cache' | 'remote'; name?: string; key: string } {
+export interface ConfigKey {
+  section: 'core' | 'cache' | 'remote';
+  /** The remote's name (it may contain dots: the option is always the last part). */
+  name?: string;
+  key: string;
+}
+
+function keyProblem(key: string, msg: string, hint: string): RvcError {
+  return new RvcError('CONFIG_KEY_UNKNOWN', `${msg.replace('%k', `'${key.slice(0, 200)}'`)}`, { hint });
+}
+
+/**
+ * Splits `section.key` / `remote.<name>.<option>` and validates every part, so that no key can
+ * put into a file something its reader refuses (an empty part, an unknown section or option,
+ * a name no remote can have).
+ */
+export function resolveConfigKey(key: string): ConfigKey {
+  const known = `known keys: ${[...Object.keys(CORE_KEYS).map((k) => `core.${k}`), ...Object.keys(CACHE_KEYS).map((k) => `cache.${k}`), 'remote.<name>.<option>'].join(', ')}`;
   const parts = key.split('.');
-  const fail = (): never => {
-    throw new RvcError('CONFIG_KEY_UNKNOWN', `unknown config key '${key}'`, {
-      hint: `known keys: ${[...Object.keys(CORE_KEYS).map((k) => `core.${k}`), ...Object.keys(CACHE_KEYS).map((k) => `cache.${k}`), 'remote.<name>.<option>'].join(', ')}`,
+  if (parts.some((p) => p === '')) throw keyProblem(key, 'config key %k has an empty part', `write it as section.key or remote.<name>.<option>; ${known}`);
+  const [section] = parts;
+  if (section === 'core' || section === 'cache') {
+    const keys = section === 'core' ? CORE_KEYS : CACHE_KEYS;
+    if (parts.length !== 2 || !Object.hasOwn(keys, parts[1]!)) throw keyProblem(key, 'unknown config key %k', known);
+    return { section, key: parts[1]! };
+  }
+  if (section === 'remote') {
+    if (parts.length < 3) throw keyProblem(key, 'config key %k names no remote option', `write it as remote.<name>.<option>; options: ${Object.keys(REMOTE_KEYS).join(', ')}`);
+    const name = parts.slice(1, -1).join('.');
+    const option = parts[parts.length - 1]!;
+    if (!REMOTE_NAME_RE.test(name)) throw keyProblem(key, `config key %k: invalid remote name '${name.slice(0, 100)}'`, REMOTE_NAME_RULE);
+    if (!Object.hasOwn(REMOTE_KEYS, option)) throw keyProblem(key, `unknown remote option '${option.slice(0, 100)}' in %k`, `options: ${Object.keys(REMOTE_KEYS).join(', ')}`);
+    return { section: 'remote', name, key: option };
+  }
+  throw keyProblem(key, `unknown config key %k (no section '${(section ?? '').slice(0, 100)}')`, known);
+}
+
+/** Refuses a value that must not be stored where it is going: a secret, or a URL with credentials. */
+function checkStorable(k: ConfigKey, spec: KeySpec, value: unknown, opts: { allowSecrets: boolean }): void {
+  if (spec.secret && !opts.allowSecrets) {
+    throw new RvcError('CONFIG_INVALID', `'${k.key}' is a secret and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml (git-ignored)' });
+  }
+  // Never useful anywhere (rvc refuses such a URL when it opens the remote), so never stored.
+  if (spec.url && typeof value === 'string' && urlHasCredentials(value)) {
+    throw new RvcError('REMOTE_URL_INVALID', `'${k.key}' of remote '${k.name!}' contains credentials: not stored`, {
+      hint: 'remove them from the URL; credentials belong in the environment, the provider\u2019s credential files or the local config (`rvc remote modify --local <name> access_key_id …`)',
     });
-  };
-  if (parts.length === 2 && (parts[0] === 'core' || parts[0] === 'cache')) {
-    const keys = parts[0] === 'core' ? CORE_KEYS : CACHE_KEYS;
-    if (!keys[parts[1]!]) fail();
-    return { section: parts[0], key: parts[1]! };
   }
-  if (parts.length === 3 && parts[0] === 'remote') {
-    if (!REMOTE_KEYS[parts[2]!]) fail();
-    return { section: 'remote', name: parts[1]!, key: parts[2]! };
-  }
-  return fail();
 }
 
 /** Sets (or with value undefined, unsets) a key in a layer, validating the value. */
@@ -221,13 +298,12 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
   const k = resolveConfigKey(key);
   const next: ConfigLayer = JSON.parse(JSON.stringify(l)) as ConfigLayer;
   if (k.section === 'remote') {
-    if (SECRET_REMOTE_KEYS.has(k.key) && !opts.allowSecrets && value !== undefined) {
-      throw new RvcError('CONFIG_INVALID', `'${k.key}' is a secret and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml' });
-    }
+    const spec = REMOTE_KEYS[k.key]!;
+    if (value !== undefined) checkStorable(k, spec, value, opts);
     next.remote = Object.assign(Object.create(null) as NonNullable<ConfigLayer['remote']>, next.remote ?? {});
     const rc = (next.remote[k.name!] ??= {});
     if (value === undefined) delete rc[k.key];
-    else rc[k.key] = coerce(REMOTE_KEYS[k.key]!, value, key, where) as string | number | boolean;
+    else rc[k.key] = coerce(spec, value, key, where) as string | number | boolean;
     if (Object.keys(rc).length === 0) delete next.remote[k.name!];
   } else {
     const spec = (k.section === 'core' ? CORE_KEYS : CACHE_KEYS)[k.key]!;
@@ -236,6 +312,112 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
     else sec[k.key] = coerce(spec, value, key, where);
   }
   return next;
+}
+
+/**
+ * The text of a config layer, checked by reading it back with the same reader the next command
+ * will use: rvc never writes a config file it would refuse to read.
+ */
+export function serializeConfigLayerChecked(l: ConfigLayer, file: string, opts: ParseConfigOptions): string {
+  const text = serializeConfigLayer(l);
+  try {
+    parseConfigLayer(text, file, opts);
+  } catch (e) {
+    if (!(e instanceof RvcError)) throw e;
+    throw new RvcError('CONFIG_INVALID', `not writing ${file}: rvc could not read it back (${e.message})`, {
+      path: file, hint: 'the file was left unchanged; give a valid key and value (`rvc config --help`)', cause: e,
+    });
+  }
+  return text;
+}
+
+/**
+ * The path in a config document a key names, read leniently (any non-empty section, key or
+ * name), for repairing a file rvc refuses to read: `colour` (a whole section), `core.x`,
+ * `remote.<name>` (a whole remote, the name may be empty or contain dots), `remote.<name>.<option>`.
+ */
+function rawKeyPath(key: string): string[] {
+  const parts = key.split('.');
+  if (parts.length === 1) return parts;
+  if (parts[0] === 'remote') return parts.length === 2 ? parts : ['remote', parts.slice(1, -1).join('.'), parts[parts.length - 1]!];
+  return [parts[0]!, parts.slice(1).join('.')];
+}
+
+/** The config document's top-level mapping, read without validation (only the YAML must parse). */
+function rawRoot(text: string, file: string): Record<string, unknown> | undefined {
+  const v = parseYaml(text, file, 'CONFIG_INVALID').value ?? {};
+  return isPlainObject(v) ? v : undefined;
+}
+
+function rawText(root: Record<string, unknown>): string {
+  return Object.keys(root).length ? toYaml(root) : '';
+}
+
+/** Deletes the value at `p` from `root`, dropping mappings left empty; false when it is not there. */
+function rawDelete(root: Record<string, unknown>, p: string[]): boolean {
+  const chain: Record<string, unknown>[] = [root];
+  for (const part of p.slice(0, -1)) {
+    const cur = chain[chain.length - 1]!;
+    const next = Object.hasOwn(cur, part) ? cur[part] : undefined;
+    if (!isPlainObject(next)) return false;
+    chain.push(next);
+  }
+  const last = p[p.length - 1]!;
+  if (!Object.hasOwn(chain[chain.length - 1]!, last)) return false;
+  delete chain[chain.length - 1]![last];
+  for (let i = chain.length - 1; i > 0; i--) {
+    if (Object.keys(chain[i]!).length === 0) delete chain[i - 1]![p[i - 1]!];
+  }
+  return true;
+}
+
+/**
+ * Removes `key` from the text of a config file that may not validate: the repair path of
+ * `rvc config --unset`. Only the YAML has to parse; mappings left empty are dropped. Returns the
+ * new text, or undefined when the key is not in the file.
+ */
+export function unsetConfigKeyInText(text: string, file: string, key: string): string | undefined {
+  const root = rawRoot(text, file);
+  if (!root || !rawDelete(root, rawKeyPath(key))) return undefined;
+  return rawText(root);
+}
+
+/**
+ * Removes remote `name` (whatever its name or content) and a `core.remote` naming it from the
+ * text of a config file that may not validate: the repair path of `rvc remote remove`.
+ * Undefined when the file holds neither.
+ */
+export function removeRemoteInText(text: string, file: string, name: string): string | undefined {
+  const root = rawRoot(text, file);
+  if (!root) return undefined;
+  const removed = rawDelete(root, ['remote', name]);
+  const core = root.core;
+  const wasDefault = isPlainObject(core) && core.remote === name && rawDelete(root, ['core', 'remote']);
+  return removed || wasDefault ? rawText(root) : undefined;
+}
+
+/**
+ * Sets a valid `key` to a valid `value` in the text of a config file that may not validate (the
+ * rest of the file is kept as it is). The caller writes the result only if it reads back.
+ * Undefined when the file is not a mapping at all.
+ */
+export function setConfigKeyInText(text: string, file: string, key: string, value: unknown, opts: { allowSecrets: boolean }): string | undefined {
+  const k = resolveConfigKey(key);
+  // The value as the writer stores it (validated, `cache.type` as a string, …).
+  const alone = rawRoot(serializeConfigLayer(setConfigKey({}, key, value, file, opts)), file)!;
+  const p = k.section === 'remote' ? ['remote', k.name!, k.key] : [k.section, k.key];
+  let leaf: unknown = alone;
+  for (const part of p) leaf = (leaf as Record<string, unknown>)[part];
+  const root = rawRoot(text, file);
+  if (!root) return undefined;
+  let cur = root;
+  for (const part of p.slice(0, -1)) {
+    const next = Object.hasOwn(cur, part) ? cur[part] : undefined;
+    if (isPlainObject(next)) cur = next;
+    else cur = cur[part] = {};
+  }
+  cur[p[p.length - 1]!] = leaf;
+  return rawText(root);
 }
 
 export function getConfigKey(c: Config, key: string): unknown {

@@ -218,7 +218,7 @@ function reach(g: Graph, start: string, next: ReadonlyMap<string, readonly strin
     const n = todo.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
-    todo.push(...next.get(n)!);
+    for (const m of next.get(n)!) todo.push(m);
   }
   return [...seen].sort(compareStrings);
 }

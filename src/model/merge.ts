@@ -69,7 +69,7 @@ export function mergeTrees(base: readonly TreeEntry[], ours: readonly TreeEntry[
     if ('conflict' in r) conflicts.push({ path: p, kind: r.conflict });
     else if (r.value) entries.push(r.value);
   }
-  conflicts.push(...pathClashes(entries));
+  for (const c of pathClashes(entries)) conflicts.push(c); // a loop: a manifest can clash in a million places
   conflicts.sort((x, y) => comparePaths(x.path, y.path));
   return { entries, conflicts };
 }

@@ -241,11 +241,11 @@ export function resolveStageTargets(project: Project, targets: readonly string[]
     }
     const group = graph.names.filter((n) => graph.stages.get(n)!.generatedFrom?.name === t);
     if (group.length) {
-      out.push(...group);
+      for (const n of group) out.push(n);
       continue;
     }
     if (t === PIPELINE_FILE || path.resolve(cwd, t) === path.join(repo.root, PIPELINE_FILE)) {
-      out.push(...graph.names);
+      for (const n of graph.names) out.push(n);
       continue;
     }
     let rel: string | undefined;

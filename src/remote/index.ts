@@ -3,6 +3,7 @@ import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { LocalRemote } from './local.js';
 import { namedMemoryRemote } from './memory.js';
+import { urlHasCredentials } from '../model/secrets.js';
 import { redact } from './remote-error.js';
 import type { Remote } from './remote.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
@@ -95,7 +96,7 @@ function checkEndpoint(endpoint: string | undefined): string | undefined {
       hint: 'write it as http://host:port or https://host',
     });
   }
-  if (u.username !== '' || u.password !== '') {
+  if (urlHasCredentials(endpoint)) {
     throw new RvcError('REMOTE_URL_INVALID', `endpointurl '${redact(endpoint)}' contains credentials`, {
       hint: 'remove them from the URL; put credentials in the untracked local config (`--local`) or the environment',
     });

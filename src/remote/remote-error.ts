@@ -1,4 +1,5 @@
 import { RvcError, type ErrorCode } from '../errors.js';
+import { maskUrlCredentials } from '../model/secrets.js';
 import { errorCodesOf, httpStatusOf } from './retry.js';
 
 /**
@@ -6,8 +7,7 @@ import { errorCodesOf, httpStatusOf } from './retry.js';
  * (`s3://key:secret@bucket`), presigned-URL signatures and bearer tokens.
  */
 export function redact(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@')
+  return maskUrlCredentials(text)
     .replace(/((?:X-Amz-)?(?:Signature|Credential|Security-Token)=)[^&\s]+/gi, '$1***')
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1***');
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RvcError } from '../errors.js';
+import { urlHasCredentials } from '../model/secrets.js';
 import { redact } from './remote-error.js';
 
 export type ParsedRemoteUrl =
@@ -40,6 +41,7 @@ export function parseRemoteUrl(url: string, baseDir?: string): ParsedRemoteUrl {
     const expanded = trimmed === '~' || trimmed.startsWith('~/') ? path.join(os.homedir(), trimmed.slice(1)) : trimmed;
     return { scheme: 'local', path: path.resolve(baseDir ?? process.cwd(), expanded) };
   }
+  if (urlHasCredentials(trimmed)) throw credentialsInUrl(trimmed);
   const scheme = m[1]!.toLowerCase();
   const rest = trimmed.slice(m[0].length);
   switch (scheme) {
@@ -47,15 +49,12 @@ export function parseRemoteUrl(url: string, baseDir?: string): ParsedRemoteUrl {
     case 'gs': {
       const slash = rest.indexOf('/');
       const authority = slash === -1 ? rest : rest.slice(0, slash);
-      if (authority.includes('@')) throw credentialsInUrl(trimmed);
       if (/[?#]/.test(rest)) throw invalid(trimmed, 'query strings and fragments are not allowed', `write it as ${scheme}://bucket/prefix`);
       if (!BUCKET_RE.test(authority)) throw invalid(trimmed, `'${authority}' is not a bucket name`, `write it as ${scheme}://bucket/prefix`);
       const prefix = (slash === -1 ? '' : rest.slice(slash + 1)).split('/').filter(Boolean).join('/');
       return { scheme, bucket: authority, prefix };
     }
     case 'file': {
-      const authority = rest.split('/')[0] ?? '';
-      if (authority.includes('@')) throw credentialsInUrl(trimmed);
       try {
         return { scheme: 'local', path: fileURLToPath(trimmed) };
       } catch (e) {
@@ -63,10 +62,8 @@ export function parseRemoteUrl(url: string, baseDir?: string): ParsedRemoteUrl {
       }
     }
     case 'memory':
-      if (rest.includes('@')) throw credentialsInUrl(trimmed);
       return { scheme: 'memory', name: rest };
     default:
-      if (rest.split('/')[0]?.includes('@')) throw credentialsInUrl(trimmed);
       throw invalid(trimmed, `unsupported scheme '${scheme}'`);
   }
 }

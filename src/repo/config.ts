@@ -1,6 +1,9 @@
 import { RvcError } from '../errors.js';
-import { getConfigKey, setConfigKey, SECRET_REMOTE_KEYS, type Config } from '../model/config.js';
-import { redact } from '../remote/remote-error.js';
+import {
+  getConfigKey, setConfigKey, parseConfigLayer, shownRemoteOption, resolveConfigKey, unsetConfigKeyInText, setConfigKeyInText,
+  type Config, type ConfigLayer,
+} from '../model/config.js';
+import { maskUrlCredentials } from '../model/secrets.js';
 import { Repo, type CommonOptions } from './repo.js';
 
 export interface ConfigOptions extends CommonOptions {
@@ -8,45 +11,88 @@ export interface ConfigOptions extends CommonOptions {
   local?: boolean;
 }
 
-export function configGet(key: string, opts: ConfigOptions = {}): unknown {
-  const repo = Repo.open(opts.cwd);
-  if (opts.local) {
-    const [, local] = Repo.readConfigLayers(repo.root);
-    const c = { core: {}, cache: {}, remote: {}, ...local } as Config;
-    return masked(getConfigKey(c, key));
-  }
-  return masked(getConfigKey(repo.config, key));
+export interface ConfigEditResult {
+  /**
+   * Set when the edit repaired part of a config file rvc could not read, but the file still has
+   * another problem (the error it now gives, naming the key to fix next).
+   */
+  stillInvalid?: RvcError;
 }
 
-export async function configSet(key: string, value: string | undefined, opts: ConfigOptions = {}): Promise<void> {
+/** The value of `key`; a secret is shown as `***`, a URL without credentials. */
+export function configGet(key: string, opts: ConfigOptions = {}): unknown {
   const repo = Repo.open(opts.cwd);
-  await repo.withLock('rvc config', opts, () => {
-    const layers = Repo.readConfigLayers(repo.root);
-    const idx = opts.local ? 1 : 0;
-    const next = setConfigKey(layers[idx], key, value, opts.local ? '.rvc/config.local.yaml' : '.rvc/config.yaml', { allowSecrets: !!opts.local });
-    repo.writeConfigLayer(!!opts.local, next);
+  const k = resolveConfigKey(key);
+  const c = opts.local ? ({ core: {}, cache: {}, remote: {}, ...Repo.readConfigLayer(repo.root, true) } as Config) : repo.config;
+  const v = getConfigKey(c, key);
+  return shown(k.section === 'remote' ? k.key : undefined, v);
+}
+
+/**
+ * Sets (or with value undefined, unsets) `key` in the tracked or local config file. Only that
+ * file is read, so a broken other file is no obstacle. A file rvc refuses to read can still be
+ * repaired: `--unset` removes the named key from it whatever else is wrong, and a set is made
+ * when the result reads back.
+ */
+export async function configSet(key: string, value: string | undefined, opts: ConfigOptions = {}): Promise<ConfigEditResult> {
+  const repo = Repo.openUnconfigured(opts.cwd);
+  const local = !!opts.local;
+  const file = Repo.configFileName(local);
+  const readOpts = Repo.configReadOptions(local);
+  return repo.withLock('rvc config', opts, () => {
+    const text = Repo.readConfigText(repo.root, local) ?? '';
+    let broken: RvcError | undefined;
+    let layer: ConfigLayer | undefined;
+    try {
+      layer = parseConfigLayer(text, file, readOpts);
+    } catch (e) {
+      if (!(e instanceof RvcError && e.code === 'CONFIG_INVALID')) throw e;
+      broken = e;
+    }
+    if (layer) {
+      repo.writeConfigLayer(local, setConfigKey(layer, key, value, file, { allowSecrets: local }));
+      return {};
+    }
+    // Repair: the file does not validate.
+    if (value === undefined) {
+      const next = unsetConfigKeyInText(text, file, key);
+      if (next === undefined) throw broken!; // the key is not there; the error names what is wrong
+      repo.writeConfigText(local, next);
+      try {
+        parseConfigLayer(next, file, readOpts);
+        return {};
+      } catch (e) {
+        if (e instanceof RvcError) return { stillInvalid: e };
+        throw e;
+      }
+    }
+    const next = setConfigKeyInText(text, file, key, value, { allowSecrets: local });
+    if (next === undefined) throw broken!;
+    parseConfigLayer(next, file, readOpts); // still broken elsewhere: that error says what to fix first
+    repo.writeConfigText(local, next);
+    return {};
   });
 }
 
 /** Every set key as `section.key` → value, secrets masked. */
 export function configList(opts: ConfigOptions = {}): Record<string, unknown> {
   const repo = Repo.open(opts.cwd);
-  const [tracked, local] = Repo.readConfigLayers(repo.root);
+  const src = opts.local ? Repo.readConfigLayer(repo.root, true) : repo.config;
   const out: Record<string, unknown> = {};
-  const layer = opts.local ? local : { ...tracked, ...{} };
-  const src = opts.local ? layer : repo.config;
   for (const section of ['core', 'cache'] as const) {
-    for (const [k, v] of Object.entries(src[section] ?? {})) out[`${section}.${k}`] = Array.isArray(v) ? v.join(',') : v;
+    for (const [k, v] of Object.entries(src[section] ?? {})) out[`${section}.${k}`] = shown(undefined, Array.isArray(v) ? v.join(',') : v);
   }
   for (const [name, rc] of Object.entries(src.remote ?? {})) {
-    for (const [k, v] of Object.entries(rc ?? {})) out[`remote.${name}.${k}`] = SECRET_REMOTE_KEYS.has(k) ? '***' : masked(v);
+    for (const [k, v] of Object.entries(rc ?? {})) out[`remote.${name}.${k}`] = shown(k, v);
   }
   return out;
 }
 
-/** A URL someone wrote with credentials in it (rvc refuses to use it) is shown without them. */
-function masked(v: unknown): unknown {
-  return typeof v === 'string' ? redact(v) : v;
+/** A value as it may be shown: a remote's secret masked, a URL without its credentials. */
+function shown(remoteOption: string | undefined, v: unknown): unknown {
+  if (v === undefined) return undefined;
+  if (remoteOption !== undefined) return shownRemoteOption(remoteOption, v);
+  return typeof v === 'string' ? maskUrlCredentials(v) : v;
 }
 
 export function assertKeyGiven(key: string | undefined): string {

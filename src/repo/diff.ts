@@ -236,7 +236,7 @@ function targetFilter(repo: Repo, cwd: string, targets: string[], fromArgs: Set<
     const outs = sides.flatMap((s) => s.outs);
     const ptr = outs.filter((o) => !o.fromLock && o.file === rel);
     if (ptr.length) {
-      rels.push(...ptr.map((o) => o.rel));
+      for (const o of ptr) rels.push(o.rel);
       continue;
     }
     if (!outs.some((o) => rel === '' || isInside(rel, o.rel) || isInside(o.rel, rel))) {

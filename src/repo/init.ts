@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { DEFAULT_HASH, assertHashAlgo, type HashAlgo } from '../model/oid.js';
-import { serializeConfigLayer, type ConfigLayer } from '../model/config.js';
+import { serializeConfigLayerChecked, type ConfigLayer } from '../model/config.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { IGNORE_FILE } from '../fsutil/walk.js';
 import { gitToplevel } from '../scm/git.js';
@@ -47,7 +47,7 @@ export function init(opts: InitOptions = {}): InitResult {
   if (hash !== DEFAULT_HASH) layer.core!.hash = hash;
   if (opts.noScm) layer.core!.no_scm = true;
   if (!layer.core!.hash && !layer.core!.no_scm) delete layer.core;
-  writeFileAtomic(path.join(rvcDir, CONFIG_FILE), serializeConfigLayer(layer) || '# rvc configuration (see `rvc config --help`)\n');
+  writeFileAtomic(path.join(rvcDir, CONFIG_FILE), serializeConfigLayerChecked(layer, `${RVC_DIR}/${CONFIG_FILE}`, { allowSecrets: false }) || '# rvc configuration (see `rvc config --help`)\n');
   writeFileAtomic(path.join(rvcDir, '.gitignore'), `/${LOCAL_CONFIG_FILE}\n/tmp\n/cache\n`);
   const ignoreFile = path.join(root, IGNORE_FILE);
   if (!fs.existsSync(ignoreFile)) writeFileAtomic(ignoreFile, RVCIGNORE_TEMPLATE);

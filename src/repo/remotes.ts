@@ -1,7 +1,6 @@
 import { RvcError } from '../errors.js';
-import { SECRET_REMOTE_KEYS, setConfigKey, type Config, type ConfigLayer, type RemoteConfig } from '../model/config.js';
+import { assertRemoteName, setConfigKey, shownRemoteOption, parseConfigLayer, removeRemoteInText, type Config, type ConfigLayer, type RemoteConfig } from '../model/config.js';
 import { parseRemoteUrl, openRemote, type Remote, type RemoteOptions } from '../remote/index.js';
-import { redact } from '../remote/remote-error.js';
 import { Repo, type CommonOptions } from './repo.js';
 
 export interface RemoteEditOptions extends CommonOptions {
@@ -34,6 +33,7 @@ function where(local?: boolean): string {
 
 /** `rvc remote add [-d] [--local] [-f] <name> <url>` */
 export async function remoteAdd(name: string, url: string, opts: RemoteEditOptions & { makeDefault?: boolean; force?: boolean } = {}): Promise<RemoteInfo> {
+  assertRemoteName(name);
   const repo = Repo.open(opts.cwd);
   parseRemoteUrl(url, repo.root); // rejects bad schemes and credentials in the URL, without echoing them
   await editLayer(repo, opts, (l, other) => {
@@ -52,9 +52,9 @@ export function remoteList(opts: CommonOptions = {}): RemoteInfo[] {
   const repo = Repo.open(opts.cwd);
   return Object.entries(repo.config.remote).map(([name, rc]) => {
     const options: Record<string, string | number | boolean> = {};
-    for (const [k, v] of Object.entries(rc)) if (k !== 'url') options[k] = SECRET_REMOTE_KEYS.has(k) ? '***' : typeof v === 'string' ? redact(v) : v;
+    for (const [k, v] of Object.entries(rc)) if (k !== 'url') options[k] = shownRemoteOption(k, v) as string | number | boolean;
     // A URL with credentials (refused when used) is listed without them.
-    return { name, url: redact(String(rc.url ?? '')), isDefault: repo.config.core.remote === name, options };
+    return { name, url: String(shownRemoteOption('url', String(rc.url ?? ''))), isDefault: repo.config.core.remote === name, options };
   });
 }
 
@@ -73,24 +73,53 @@ export async function remoteModify(name: string, option: string, value: string |
   await editLayer(repo, opts, (l) => setConfigKey(l, `remote.${name}.${option}`, opts.unset ? undefined : value, where(opts.local), { allowSecrets: !!opts.local }));
 }
 
+/**
+ * Removes a remote from both config files. It also repairs: a file rvc refuses to read (a remote
+ * with a name or options it does not accept, say) has the remote removed from its text, whatever
+ * else is wrong in it.
+ */
 export async function remoteRemove(name: string, opts: CommonOptions = {}): Promise<void> {
-  const repo = Repo.open(opts.cwd);
-  requireRemote(repo, name);
+  const repo = Repo.openUnconfigured(opts.cwd);
   await repo.withLock('rvc remote remove', opts, () => {
-    const layers = Repo.readConfigLayers(repo.root);
-    layers.forEach((l, i) => {
-      if (!l.remote?.[name] && l.core?.remote !== name) return;
+    let found = false;
+    const known: string[] = [];
+    const writes: (() => void)[] = [];
+    for (const local of [false, true]) {
+      const text = Repo.readConfigText(repo.root, local);
+      if (!text) continue;
+      const file = Repo.configFileName(local);
+      let l: ConfigLayer;
+      try {
+        l = parseConfigLayer(text, file, Repo.configReadOptions(local));
+      } catch (e) {
+        if (!(e instanceof RvcError && e.code === 'CONFIG_INVALID')) throw e;
+        const next = removeRemoteInText(text, file, name);
+        if (next === undefined) continue;
+        found = true;
+        writes.push(() => repo.writeConfigText(local, next));
+        continue;
+      }
+      for (const n of Object.keys(l.remote ?? {})) known.push(n);
+      if (!l.remote?.[name] && l.core?.remote !== name) continue;
+      found ||= !!l.remote?.[name];
       const next: ConfigLayer = JSON.parse(JSON.stringify(l)) as ConfigLayer;
       delete next.remote?.[name];
       if (next.core?.remote === name) delete next.core.remote;
-      repo.writeConfigLayer(i === 1, next);
-    });
+      writes.push(() => repo.writeConfigLayer(local, next));
+    }
+    if (!found) {
+      throw new RvcError('REMOTE_UNKNOWN', `no remote named '${name}'`, {
+        hint: known.length ? `configured remotes: ${[...new Set(known)].join(', ')}` : 'add one with `rvc remote add -d <name> <url>`',
+      });
+    }
+    for (const w of writes) w();
   });
 }
 
 export async function remoteRename(oldName: string, newName: string, opts: CommonOptions = {}): Promise<void> {
   const repo = Repo.open(opts.cwd);
   requireRemote(repo, oldName);
+  assertRemoteName(newName);
   if (repo.config.remote[newName]) throw new RvcError('USAGE', `remote '${newName}' already exists`, { hint: 'choose another name or remove it first' });
   await repo.withLock('rvc remote rename', opts, () => {
     const layers = Repo.readConfigLayers(repo.root);

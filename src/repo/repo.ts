@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
-import { mergeConfig, parseConfigLayer, serializeConfigLayer, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
+import { mergeConfig, parseConfigLayer, serializeConfigLayerChecked, defaultConfig, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
 import { parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { isInside, toPosix } from '../model/paths.js';
 import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
@@ -10,7 +10,7 @@ import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
 import { Odb } from '../odb/odb.js';
-import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
+import { HASH_ALGOS, isTreeOid, type HashAlgo } from '../model/oid.js';
 import { gitListFiles } from '../scm/git.js';
 import type { ProgressFn } from '../progress.js';
 
@@ -83,11 +83,23 @@ export class Repo {
 
   /** Finds the repository containing `cwd` (walking up to the first folder with `.rvc/`). */
   static open(cwd: string = process.cwd()): Repo {
+    const root = Repo.findRoot(cwd);
+    return new Repo(root, Repo.loadConfig(root));
+  }
+
+  /**
+   * Opens the repository without reading its configuration, which may be one rvc refuses: only
+   * for the verbs that edit the configuration itself (and so must be able to repair it). They
+   * read the file they edit under the lock; `config` here is only the defaults.
+   */
+  static openUnconfigured(cwd: string = process.cwd()): Repo {
+    return new Repo(Repo.findRoot(cwd), defaultConfig());
+  }
+
+  private static findRoot(cwd: string): string {
     let dir = path.resolve(cwd);
     for (;;) {
-      if (fs.existsSync(path.join(dir, RVC_DIR, CONFIG_FILE)) || isRvcDir(path.join(dir, RVC_DIR))) {
-        return new Repo(dir, Repo.loadConfig(dir));
-      }
+      if (fs.existsSync(path.join(dir, RVC_DIR, CONFIG_FILE)) || isRvcDir(path.join(dir, RVC_DIR))) return dir;
       const up = path.dirname(dir);
       if (up === dir) break;
       dir = up;
@@ -102,19 +114,37 @@ export class Repo {
   }
 
   static readConfigLayers(root: string): [ConfigLayer, ConfigLayer] {
-    const f = path.join(root, RVC_DIR, CONFIG_FILE);
-    const l = path.join(root, RVC_DIR, LOCAL_CONFIG_FILE);
-    const tracked = readTextIfExists(f);
-    const local = readTextIfExists(l);
-    return [
-      tracked ? parseConfigLayer(tracked, `${RVC_DIR}/${CONFIG_FILE}`, { allowSecrets: false }) : {},
-      local ? parseConfigLayer(local, `${RVC_DIR}/${LOCAL_CONFIG_FILE}`, { allowSecrets: true }) : {},
-    ];
+    return [Repo.readConfigLayer(root, false), Repo.readConfigLayer(root, true)];
   }
 
+  /** The repository-relative name of the tracked or the local config file. */
+  static configFileName(local: boolean): string {
+    return `${RVC_DIR}/${local ? LOCAL_CONFIG_FILE : CONFIG_FILE}`;
+  }
+
+  /** The text of the tracked or local config file, or undefined when there is none. */
+  static readConfigText(root: string, local: boolean): string | undefined {
+    return readTextIfExists(path.join(root, Repo.configFileName(local)));
+  }
+
+  static readConfigLayer(root: string, local: boolean): ConfigLayer {
+    const text = Repo.readConfigText(root, local);
+    return text ? parseConfigLayer(text, Repo.configFileName(local), Repo.configReadOptions(local)) : {};
+  }
+
+  static configReadOptions(local: boolean): { allowSecrets: boolean; fixWith: 'tracked' | 'local' } {
+    return { allowSecrets: local, fixWith: local ? 'local' : 'tracked' };
+  }
+
+  /** Writes a config layer, after checking that it reads back (else nothing is written). */
   writeConfigLayer(local: boolean, layer: ConfigLayer): void {
-    const file = path.join(this.rvcDir, local ? LOCAL_CONFIG_FILE : CONFIG_FILE);
-    writeFileAtomic(file, serializeConfigLayer(layer), local ? { mode: 0o600 } : {});
+    const text = serializeConfigLayerChecked(layer, Repo.configFileName(local), Repo.configReadOptions(local));
+    this.writeConfigText(local, text);
+  }
+
+  /** Writes a config file's text as it is: only for repairs, whose callers check what they write. */
+  writeConfigText(local: boolean, text: string): void {
+    writeFileAtomic(path.join(this.root, Repo.configFileName(local)), text, local ? { mode: 0o600 } : {});
   }
 
   get scm(): boolean {
@@ -233,11 +263,17 @@ export class Repo {
     return { abs, rel };
   }
 
-  /** Repository-relative paths of every pointer file in the workspace. */
+  /**
+   * Repository-relative paths of every pointer file in the workspace. A pointer git still has in
+   * its index but that is gone from the workspace (`rvc remove`, or deleted by hand, before the
+   * deletion is committed) is not tracked any more: the workspace is what rvc works on.
+   */
   pointerFiles(): string[] {
     if (this.scm) {
       try {
-        return gitListFiles(this.root, [`*${POINTER_EXT}`]).filter((f) => f.endsWith(POINTER_EXT) && !isInside(f, RVC_DIR)).sort();
+        return gitListFiles(this.root, [`*${POINTER_EXT}`])
+          .filter((f) => f.endsWith(POINTER_EXT) && !isInside(f, RVC_DIR) && isFile(path.join(this.root, f)))
+          .sort();
       } catch (e) {
         if (!(e instanceof RvcError && e.code === 'GIT_FAILED')) throw e;
       }
@@ -311,7 +347,11 @@ export class Repo {
 
   /**
    * Maps user targets to tracked outputs. A target may be a pointer file, a tracked path, a path
-   * inside a tracked folder (giving a `subpath`), or a folder containing pointers.
+   * inside a tracked folder (giving a `subpath`), or a folder containing pointers. A path inside
+   * a tracked folder must exist there: in the workspace or in the folder's recorded manifest (a
+   * deleted file is a valid target); one that is in neither is PATH_NOT_FOUND. This is the one
+   * target resolution of status, checkout, commit, unprotect and the workspace side of
+   * push/fetch/pull.
    */
   resolveTargets(targets: string[], cwd: string = process.cwd()): { tracked: TrackedOut; subpath?: string }[] {
     const all = this.allOuts();
@@ -323,6 +363,7 @@ export class Repo {
       for (const tr of all) {
         const m = matchTarget(rel, tr.pointerFile, tr.rel);
         if (!m) continue;
+        if (m.subpath !== undefined) this.assertSubpathExists(tr, m.subpath, t);
         res.push(m.subpath !== undefined ? { tracked: tr, subpath: m.subpath } : { tracked: tr });
         found = true;
       }
@@ -339,9 +380,45 @@ export class Repo {
     return res;
   }
 
+  /**
+   * Refuses a target inside tracked output `t` that names nothing: not in the workspace, and not
+   * in the recorded manifest. When the manifest is not in the cache it cannot be told yet, and
+   * the target is accepted (fetch checks it once the manifest is there).
+   */
+  private assertSubpathExists(t: TrackedOut, subpath: string, userPath: string): void {
+    try {
+      fs.lstatSync(path.join(t.abs, subpath));
+      return;
+    } catch {
+      // not in the workspace: is it recorded?
+    }
+    const odb = this.odbFor(t.out.hash);
+    if (isTreeOid(t.out.oid)) {
+      if (!odb.hasSync(t.out.oid)) return;
+      let entries: { path: string }[];
+      try {
+        entries = odb.readTree(t.out.oid);
+      } catch {
+        return; // a damaged manifest is reported by the command that reads it
+      }
+      if (entries.some((e) => isInside(e.path, subpath))) return;
+    }
+    throw subpathNotFound(userPath, t, isTreeOid(t.out.oid));
+  }
+
   ignoreFileExists(): boolean {
     return fs.existsSync(path.join(this.root, IGNORE_FILE));
   }
+}
+
+/** A target inside a tracked output that names nothing recorded there nor in the workspace. */
+export function subpathNotFound(userPath: string, t: { rel: string; pointerFile: string }, isDir: boolean): RvcError {
+  return new RvcError('PATH_NOT_FOUND', isDir
+    ? `'${userPath}' is not in the tracked folder '${t.rel}': neither in the workspace nor recorded in ${t.pointerFile}`
+    : `'${userPath}' does not exist: '${t.rel}' (tracked by ${t.pointerFile}) is a file`, {
+    path: userPath,
+    hint: isDir ? `check the path; \`rvc status\` lists what is tracked, \`rvc ls . ${t.rel}\` the files recorded at HEAD` : 'check the path; `rvc status` lists what is tracked',
+  });
 }
 
 /**
@@ -355,6 +432,14 @@ export function matchTarget(rel: string, file: string, outRel: string): { subpat
   if (isInside(rel, outRel)) return { subpath: rel.slice(outRel.length + 1) };
   if (isInside(outRel, rel) && isInside(file, rel)) return {};
   return undefined;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function isRvcDir(p: string): boolean {

@@ -64,10 +64,11 @@ export async function scopedOuts(repo: Repo, targets: string[] = [], cwd: string
   if (!scopeHasRevs(scope)) return { outs: fromWorkspace(targets), revisions: [] };
   const res: ScopedOut[] = [];
   const unmatched = new Set<string>();
-  if (!targets.length) res.push(...fromWorkspace([]));
+  // Loops, not push(...): the workspace can hold more outputs than a call takes arguments.
+  if (!targets.length) for (const o of fromWorkspace([])) res.push(o);
   for (const t of targets) {
     try {
-      res.push(...fromWorkspace([t]));
+      for (const o of fromWorkspace([t])) res.push(o);
     } catch (e) {
       if (!isRvcError(e) || e.code !== 'NOT_TRACKED') throw e;
       unmatched.add(t);

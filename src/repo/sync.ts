@@ -13,7 +13,7 @@ import { checkout, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
-import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
+import { Repo, subpathNotFound, type CommonOptions, type TrackedOut } from './repo.js';
 import { scopedOuts } from './scope.js';
 
 export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
@@ -51,7 +51,7 @@ interface Wanted {
   /** Whole outputs by algorithm: file and tree oids (the transfer engine expands trees). */
   groups: Map<HashAlgo, Set<string>>;
   /** Parts of folders: the folder's output and the sub-paths wanted. */
-  partial: { out: PointerOut; where: string; subpaths: string[] }[];
+  partial: { out: PointerOut; where: string; subpaths: string[]; file: string; workspace: boolean }[];
   /** oid → paths that use it, for messages (at most three). */
   paths: Map<string, string[]>;
   /**
@@ -95,7 +95,7 @@ async function wanted(repo: Repo, opts: SyncOptions): Promise<Wanted> {
     }
     if (o.subpath !== undefined) {
       const key = `${o.out.hash}\0${o.out.oid}\0${o.where}`;
-      const e = partial.get(key) ?? { out: o.out, where: o.where, subpaths: [] };
+      const e = partial.get(key) ?? { out: o.out, where: o.where, subpaths: [], file: o.file, workspace: o.tracked !== undefined };
       e.subpaths.push(o.subpath);
       partial.set(key, e);
       continue;
@@ -140,15 +140,24 @@ function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): S
   };
 }
 
-/** Children of a folder's manifest under the wanted sub-paths. */
+/**
+ * Children of a folder's manifest under the wanted sub-paths. A workspace target that matches
+ * nothing in the manifest is PATH_NOT_FOUND (target resolution accepted it only because the
+ * manifest was not in the cache yet).
+ */
 function childrenUnder(repo: Repo, p: Wanted['partial'][number], paths: Map<string, string[]>): string[] {
   const out = new Set<string>();
+  const matched = new Set<string>();
   for (const e of repo.odbFor(p.out.hash).readTree(p.out.oid)) {
-    if (p.subpaths.some((s) => isInside(e.path, s))) {
+    for (const s of p.subpaths) {
+      if (!isInside(e.path, s)) continue;
+      matched.add(s);
       out.add(e.oid);
       if (!paths.has(e.oid)) paths.set(e.oid, [`${p.where}/${e.path}`]);
     }
   }
+  const missing = p.workspace ? p.subpaths.find((s) => !matched.has(s)) : undefined;
+  if (missing !== undefined) throw subpathNotFound(`${p.where}/${missing}`, { rel: p.where, pointerFile: p.file }, true);
   return [...out];
 }
 
@@ -259,7 +268,7 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   try {
     const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts)));
     const res = toSyncResult(repo, name, r, w);
-    res.failed.unshift(...early);
+    res.failed = early.concat(res.failed); // not unshift(...early): one failure per object can be a million
     return res;
   } finally {
     await remote.close();
@@ -293,7 +302,7 @@ async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
     const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts)));
     const res = toSyncResult(repo, name, r, w);
     res.transferred += manifests;
-    res.failed.unshift(...early);
+    res.failed = early.concat(res.failed); // not unshift(...early): one failure per object can be a million
     return res;
   } finally {
     await remote.close();

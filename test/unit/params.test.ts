@@ -4,6 +4,7 @@ import {
   canonicalJson, deepEqual, diffMetrics, diffParams, flattenValues, getByDotPath, locateJsonError,
   parseParamsFile, parseYamlLocated, selectParams, sortKeysDeep, splitKeyPath,
 } from '../../src/model/params.js';
+import { table } from '../../src/cli/commands/params.js';
 
 
 describe('parseParamsFile', () => {
@@ -202,5 +203,18 @@ describe('value helpers', () => {
     expect(Object.keys(sortKeysDeep({ b: 1, a: { d: 1, c: 2 } }) as object)).toEqual(['a', 'b']);
     expect(canonicalJson({ b: [1, { y: 1, x: 2 }], a: 1 })).toBe('{"a":1,"b":[1,{"x":2,"y":1}]}');
     expect(canonicalJson({ x: Infinity })).toBe('{"x":"number:Infinity"}');
+  });
+});
+
+describe('table (params, metrics and diff output)', () => {
+  it('pads columns to their widest cell, for more rows than a call takes arguments', () => {
+    // Math.max(...column) overflowed the stack at about 125,000 rows.
+    expect(table([['Path', 'Param'], ['params.yaml', 'lr'], ['p', 'epochs']])).toBe('Path         Param\nparams.yaml  lr\np            epochs\n');
+    const rows = [['Key', 'Value']];
+    for (let i = 0; i < 300_000; i++) rows.push([`k${i}`, String(i)]);
+    const lines = table(rows).split('\n');
+    expect(lines).toHaveLength(300_002);
+    expect(lines[1]).toBe('k0       0');
+    expect(lines[300_000]).toBe('k299999  299999');
   });
 });

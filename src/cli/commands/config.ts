@@ -24,8 +24,11 @@ Examples:
         return;
       }
       const k = lib.assertKeyGiven(key);
-      if (flags.unset) return void (await lib.configSet(k, undefined, { ...common, local }));
-      if (value !== undefined) return void (await lib.configSet(k, value, { ...common, local }));
+      if (flags.unset || value !== undefined) {
+        const r = await lib.configSet(k, flags.unset ? undefined : value, { ...common, local });
+        if (r.stillInvalid) out.warn(`the configuration still has a problem: ${r.stillInvalid.message}${r.stillInvalid.hint ? ` (${r.stillInvalid.hint})` : ''}`);
+        return;
+      }
       const v = lib.configGet(k, { ...common, local });
       if (flags.json) return out.json({ [k]: v ?? null });
       if (v !== undefined) out.info(Array.isArray(v) ? v.join(',') : String(v));

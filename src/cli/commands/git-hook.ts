@@ -68,7 +68,7 @@ async function pushAll(ctx: Ctx, cwd: string): Promise<number> {
     r = await lib.push({ ...common, cwd, ...(revs.length ? { revs } : {}) });
     const p = await lib.pushPipeline({ ...common, cwd });
     r.transferred += p.transferred;
-    r.failed.push(...p.failed);
+    for (const f of p.failed) r.failed.push(f); // not push(...): a failure per object can be a million
   } catch (e) {
     const err = e as { name?: string; code?: string; message?: string; hint?: string };
     if (err?.name !== 'RvcError') throw e;

@@ -4,7 +4,11 @@ import { fmtValue } from './repro.js';
 
 /** Left-aligned columns separated by two spaces; the header is part of `rows`. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  // Loops, not Math.max(...column): spreading 125,000 rows as arguments overflows the stack.
+  const widths = rows[0]!.map(() => 0);
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? '').length);
+  }
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 

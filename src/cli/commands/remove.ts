@@ -10,5 +10,10 @@ export function register(program: Command): void {
       const r = await lib.remove(targets, { ...common, outs: !!flags.outs });
       if (flags.json) return out.json(r);
       for (const x of r.removed) out.info(`Removed ${x.pointerFile}${x.dataDeleted ? ` and ${x.paths.join(', ')}` : ''}`);
+      if (r.toGit.length) {
+        out.info('');
+        out.info('To record the removal in git, run:');
+        out.info(`    git add ${r.toGit.join(' ')}`);
+      }
     }));
 }
