@@ -184,7 +184,7 @@ export function mergeConfig(...layers: ConfigLayer[]): Config {
   return c;
 }
 
-export function serializeConfigLayer(l: ConfigLayer): string {
+export function serializeConfigLayer(l: ConfigLayer, file = '.rvc/config.yaml'): string {
   const out: Record<string, unknown> = {};
   const cache = l.cache ? { ...l.cache } : undefined;
   if (l.core && Object.keys(l.core).length) out.core = l.core;
@@ -193,7 +193,7 @@ export function serializeConfigLayer(l: ConfigLayer): string {
     out.cache = cache;
   }
   if (l.remote && Object.keys(l.remote).length) out.remote = l.remote;
-  return Object.keys(out).length ? toYaml(out) : '';
+  return Object.keys(out).length ? toYaml(out, file) : '';
 }
 
 /** Splits `section.key` / `remote.name.key` and validates the key exists. */

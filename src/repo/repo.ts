@@ -114,7 +114,7 @@ export class Repo {
 
   writeConfigLayer(local: boolean, layer: ConfigLayer): void {
     const file = path.join(this.rvcDir, local ? LOCAL_CONFIG_FILE : CONFIG_FILE);
-    writeFileAtomic(file, serializeConfigLayer(layer), local ? { mode: 0o600 } : {});
+    writeFileAtomic(file, serializeConfigLayer(layer, `${RVC_DIR}/${local ? LOCAL_CONFIG_FILE : CONFIG_FILE}`), local ? { mode: 0o600 } : {});
   }
 
   get scm(): boolean {
@@ -293,7 +293,7 @@ export class Repo {
   }
 
   writePointer(pointerFile: string, p: Pointer): void {
-    writeFileAtomic(path.join(this.root, pointerFile), serializePointer(p));
+    writeFileAtomic(path.join(this.root, pointerFile), serializePointer(p, pointerFile));
   }
 
   outsOf(pointerFile: string, pointer: Pointer = this.readPointer(pointerFile)): TrackedOut[] {
