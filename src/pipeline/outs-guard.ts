@@ -6,7 +6,8 @@ import type { LockFileEntry } from '../model/lock.js';
 import { pathsOverlap, type StageOut } from '../model/pipeline.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
-import { isTempName } from '../fsutil/atomic.js';
+import { isTempName, writeFileAtomic } from '../fsutil/atomic.js';
+import { hashBuffer } from '../hashing/hash.js';
 import { IGNORE_FILE } from '../fsutil/walk.js';
 import { buildOut } from '../odb/build.js';
 import { gitTrackedUnder } from '../scm/git.js';
@@ -92,6 +93,12 @@ export interface DeleteCheck {
   state: (rel: string, algo: HashAlgo) => import('../hashing/state.js').HashState;
   /** Delete content saved nowhere (`repro --force`). */
   force: boolean;
+  /**
+   * Outputs an earlier run of this stage deleted and then let its command (or a restore) write,
+   * without recording the result (it failed or was killed): what is there now is the command's
+   * leftover, which the stage regenerates. See markRegenerating.
+   */
+  regenerating?: ReadonlySet<string>;
 }
 
 /**
@@ -116,7 +123,7 @@ export function checkDeletable(outs: readonly { repoPath: string }[], c: DeleteC
     }
     if (st.isSymbolicLink()) continue; // removing a link loses no content
     const all = st.isDirectory() ? listAll(abs, o.repoPath, c.stage) : undefined;
-    if (c.force) continue;
+    if (c.force || c.regenerating?.has(o.repoPath)) continue;
     const rec = c.recorded.find((r) => r.path === o.repoPath);
     const algo = rec?.hash ?? c.repo.odb.algo;
     const odb = c.repo.odbFor(algo);
@@ -181,4 +188,43 @@ function listAll(absDir: string, repoRel: string, stage: string): string[] {
   };
   rec(absDir, '');
   return out;
+}
+
+/**
+ * A stage's outputs between the moment repro deletes them and the moment the new result is
+ * recorded in rvc.lock are the command's to write: `.rvc/tmp/regen/<key>` lists them, written
+ * before the first deletion and removed once the rvc.lock entry is written. A run that failed
+ * or was killed leaves it, so the next run replaces the leftovers without asking.
+ */
+function regenFile(repo: Repo, stage: string): string {
+  return path.join(repo.tmpDir, 'regen', hashBuffer('blake3', stage).slice(0, 32));
+}
+
+export function markRegenerating(repo: Repo, stage: string, outs: readonly string[]): void {
+  const f = regenFile(repo, stage);
+  try {
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+  } catch (e) {
+    throw fromFsError(e, path.dirname(f), 'create folder');
+  }
+  writeFileAtomic(f, JSON.stringify({ stage, outs: [...outs] }), { fsync: false });
+}
+
+export function clearRegenerating(repo: Repo, stage: string): void {
+  try {
+    fs.rmSync(regenFile(repo, stage), { force: true });
+  } catch {
+    // a leftover mark only spares the next run of this stage the content check
+  }
+}
+
+/** The outputs a failed or killed run of `stage` left to be regenerated (see markRegenerating). */
+export function regenerating(repo: Repo, stage: string): Set<string> {
+  try {
+    const v = JSON.parse(fs.readFileSync(regenFile(repo, stage), 'utf8')) as { stage?: unknown; outs?: unknown };
+    if (v.stage !== stage || !Array.isArray(v.outs)) return new Set();
+    return new Set(v.outs.filter((x): x is string => typeof x === 'string'));
+  } catch {
+    return new Set();
+  }
 }

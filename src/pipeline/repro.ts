@@ -9,7 +9,7 @@ import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { relinkFromCache } from '../repo/add.js';
-import { checkDeletable, refuseForeignOutputs } from './outs-guard.js';
+import { checkDeletable, clearRegenerating, markRegenerating, refuseForeignOutputs, regenerating } from './outs-guard.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
 import { lockOutputs, pinObjects, writeLockEntry, type OutputLocks } from './lock-io.js';
@@ -372,8 +372,10 @@ class Runner {
   private checkDeletable(stage: Stage, outs: readonly { repoPath: string }[]): void {
     checkDeletable(outs, {
       repo: this.repo, stage: stage.name, recorded: lockedStage(this.lock, stage.name)?.outs ?? [],
-      state: (rel, algo) => this.ws.state(rel, algo), force: !!this.opts.force,
+      state: (rel, algo) => this.ws.state(rel, algo), force: !!this.opts.force, regenerating: regenerating(this.repo, stage.name),
     });
+    // From here until rvc.lock records the result, the outputs are the stage's to rewrite.
+    markRegenerating(this.repo, stage.name, outs.map((o) => o.repoPath));
   }
 
   /** Outputs are removed before the command runs (unless persist), and their folders made. */
@@ -450,6 +452,7 @@ class Runner {
     this.lock = r.lock;
     this.stamp = r.stamp;
     if (r.changed) this.lockChanged = true;
+    clearRegenerating(this.repo, stage.name);
   }
 
   /** With a link type other than copy, cached outputs become links to the cache, as after `rvc add`. */

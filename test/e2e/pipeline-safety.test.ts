@@ -120,7 +120,7 @@ describe('repro deletes only content it can get back', () => {
       'rvc.yaml': `stages:
   train:
     cmd: sh train.sh
-    deps: [in.txt]
+    deps: [in.txt, train.sh]
     outs: [model.bin]
     metrics:
       - metrics.json:
@@ -138,6 +138,15 @@ describe('repro deletes only content it can get back', () => {
     // And back to the first input (a cache: false output: never restored, always run).
     writeTree(d, { 'in.txt': 'v1\n' });
     expect(json(rvcOk(d, ['repro', '--json'])).stages[0].status).toBe('ran');
+
+    // A run that fails after writing part of its outputs: the next run replaces the leftovers
+    // (written by the command, never recorded) without asking.
+    writeTree(d, { 'train.sh': 'cat in.txt > model.bin; echo partial > metrics.json; exit 1\n' });
+    expect(json(rvc(d, ['repro', '--json'])).stages[0].status).toBe('failed');
+    expect(read(d, 'metrics.json')).toBe('partial\n');
+    writeTree(d, { 'train.sh': 'cat in.txt > model.bin; echo \'{"acc": 1}\' > metrics.json\n' });
+    expect(json(rvcOk(d, ['repro', '--json'])).stages[0].status).toBe('ran');
+    expect(JSON.parse(read(d, 'metrics.json'))).toEqual({ acc: 1 });
   });
 });
 

@@ -310,7 +310,7 @@ fs.writeFileSync('metrics.json', JSON.stringify({ n, size }) + '\\n');
       }
       return problems;
     },
-  });
+  };
 }
 
 /** `rvc gc --workspace` over and over until stopped; returns the failures. */
