@@ -103,7 +103,7 @@ export interface DeleteCheck {
 
 /**
  * Called just before repro deletes outputs: refuses (PATH_OVERLAPS, whatever `force` says) a
- * folder that holds a pointer, rvc.yaml/rvc.lock, `.gitignore`/`.rvcignore`, `.git` or `.rvc`;
+ * folder that holds a pointer, an rvc.yaml or rvc.lock, a `.git` or `.rvc` folder;
  * and unless `force`, refuses (CHECKOUT_WOULD_LOSE_DATA, naming the files) to delete a file
  * whose content is neither in the cache nor what rvc.lock records for the output (which the
  * stage is about to regenerate). Files the walk does not hash (ignored by `.rvcignore`) count
@@ -163,7 +163,7 @@ export function checkDeletable(outs: readonly { repoPath: string }[], c: DeleteC
 
 /**
  * Every file under a folder output (relative to it), without stats, except rvc's temp files;
- * refuses a folder holding files or folders that are not data (see reservedReason).
+ * refuses a folder holding rvc's or git's own files or folders.
  */
 function listAll(absDir: string, repoRel: string, stage: string): string[] {
   const out: string[] = [];
@@ -176,7 +176,11 @@ function listAll(absDir: string, repoRel: string, stage: string): string[] {
     }
     for (const d of ents) {
       const r = rel ? `${rel}/${d.name}` : d.name;
-      const why = reservedReason(d.name) ?? (d.name === PIPELINE_FILE || d.name === LOCK_FILE ? `an ${d.name} file` : undefined);
+      // A .gitignore or .rvcignore a command writes into its output folder (a virtualenv does) is
+      // content like any other; these never are.
+      const why = d.name === PIPELINE_FILE || d.name === LOCK_FILE ? `an ${d.name} file`
+        : d.name === '.git' || d.name === RVC_DIR ? `a ${d.name} folder`
+          : d.name.endsWith(POINTER_EXT) && d.name !== POINTER_EXT ? 'a pointer file' : undefined;
       if (why) {
         throw new RvcError('PATH_OVERLAPS', `output '${repoRel}' of stage '${stage}' holds ${why} ('${repoRel}/${r}'), so repro will not delete it`, {
           path: `${repoRel}/${r}`, details: { stage, paths: [repoRel, `${repoRel}/${r}`] }, hint: `move '${repoRel}/${r}' out of the output, or fix the path in ${PIPELINE_FILE}`,

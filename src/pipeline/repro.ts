@@ -58,7 +58,7 @@ export interface StageStartEvent {
 export interface ReproOptions extends CommonOptions {
   /** Stage names, foreach groups, or output paths; default: every stage. */
   targets?: string[];
-  /** Run the selected stages even when nothing changed (`-f`). */
+  /** Run the selected stages even when nothing changed, and delete output content saved nowhere (`-f`). */
   force?: boolean;
   /** Only the targets, not what they depend on (`-s`). */
   single?: boolean;
