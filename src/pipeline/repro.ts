@@ -7,6 +7,7 @@ import { Scheduler, selectStages } from '../model/dag.js';
 import { buildOut } from '../odb/build.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry } from '../scm/git.js';
+import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { relinkFromCache } from '../repo/add.js';
 import { checkDeletable, clearRegenerating, markRegenerating, refuseForeignOutputs, regenerating } from './outs-guard.js';
@@ -102,6 +103,8 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
     ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
   });
   checkMissingDeps(project, selected);
+  // Pins a killed run left (its PID is gone) protect nothing; gc would remove them too.
+  sweepStaleTemps(repo.pinDir);
   // Before any stage runs: no selected stage may own rvc's files, git-tracked or pointer-tracked data.
   refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
     .map((s) => ({ name: s.name, outs: allOutputs(s) })));
@@ -313,6 +316,8 @@ class Runner {
       unpin = committed.release;
       const entry: LockStage = { ...entryBase, outs: committed.outs };
       await this.record(stage, entry);
+      // rvc.lock names the objects now.
+      unpin();
       if (cacheable) {
         try {
           saveRunEntry(this.repo, algo, key, fp.text, entry);

@@ -106,6 +106,14 @@ describe('repro deletes only content it can get back', () => {
     expect(json(r2).stages[0].error.message).toContain("'one.txt'");
     expect(read(d, 'one.txt')).toBe('precious\n');
 
+    // A pointer inside the output folder is never deleted, --force or not.
+    writeTree(d, { 'out/sub/data.rvc': 'outs: []\n' });
+    const r3 = rvc(d, ['repro', '--force', '--json']);
+    expect(json(r3).stages[0].error.code).toBe('PATH_OVERLAPS');
+    expect(json(r3).stages[0].error.message).toContain('out/sub/data.rvc');
+    expect(read(d, 'out/sub/data.rvc')).toBe('outs: []\n');
+    rmrf(path.join(d, 'out/sub'));
+
     writeTree(d, { 'out/new.txt': 'x\n' });
     rvcOk(d, ['repro', '--force']);
     expect(readTree(path.join(d, 'out'))).toEqual({ 'a.txt': 'v2\n', 'b.txt': 'b\n' });
