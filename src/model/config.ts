@@ -231,7 +231,7 @@ export function mergeConfig(...layers: ConfigLayer[]): Config {
   return c;
 }
 
-export function serializeConfigLayer(l: ConfigLayer): string {
+export function serializeConfigLayer(l: ConfigLayer, file = '.rvc/config.yaml'): string {
   const out: Record<string, unknown> = {};
   const cache = l.cache ? { ...l.cache } : undefined;
   if (l.core && Object.keys(l.core).length) out.core = l.core;
@@ -240,7 +240,7 @@ export function serializeConfigLayer(l: ConfigLayer): string {
     out.cache = cache;
   }
   if (l.remote && Object.keys(l.remote).length) out.remote = l.remote;
-  return Object.keys(out).length ? toYaml(out) : '';
+  return Object.keys(out).length ? toYaml(out, file) : '';
 }
 
 export interface ConfigKey {
@@ -319,7 +319,7 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
  * will use: rvc never writes a config file it would refuse to read.
  */
 export function serializeConfigLayerChecked(l: ConfigLayer, file: string, opts: ParseConfigOptions): string {
-  const text = serializeConfigLayer(l);
+  const text = serializeConfigLayer(l, file);
   try {
     parseConfigLayer(text, file, opts);
   } catch (e) {

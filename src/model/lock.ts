@@ -214,10 +214,11 @@ export function canonicalStage(s: LockStage): Record<string, unknown> {
 }
 
 /** Canonical rvc.lock text: equal locks give equal bytes, whatever order they were built in. */
-export function serializeLock(lock: Lock): string {
+export function serializeLock(lock: Lock, file = 'rvc.lock'): string {
   const stages: Record<string, unknown> = {};
   for (const n of Object.keys(lock.stages).sort(compareStrings)) setOwn(stages, n, canonicalStage(lock.stages[n]!));
-  return toYaml({ schema: LOCK_SCHEMA, stages });
+  return toYaml({ schema: LOCK_SCHEMA, stages }, file,
+    'nothing was written; rvc.lock records the value of every parameter a stage reads: list only the keys the stage uses (`params: - file.yaml: [key]`) rather than a whole large or deep params file');
 }
 
 /** A new lock with `name` set to `entry`; the other stages are shared, not copied. */

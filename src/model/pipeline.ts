@@ -1,6 +1,6 @@
 import { Document, parseDocument, isMap } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
-import { isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
+import { guardYamlOutput, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
 import { canonicalJson, deepEqual, parseYamlLocated, compareStrings, describe, isSupportedParamsFile, PARAMS_EXTENSIONS, sortKeysDeep, type ParamsByFile } from './params.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
@@ -701,7 +701,7 @@ export function serializePipeline(stages: Record<string, StageDef> | readonly St
   const st: Record<string, unknown> = {};
   for (const [n, d] of entries) setOwnValue(st, n, d);
   top['stages'] = st;
-  return new Document(top).toString({ lineWidth: 0, indent: 2 });
+  return guardYamlOutput(new Document(top).toString({ lineWidth: 0, indent: 2 }), 'rvc.yaml');
 }
 
 export interface EditOptions extends ParseOptions {
@@ -731,7 +731,7 @@ export function addStage(text: string, name: string, def: StageDef, file: string
   }
 
   const clean = normalizeDef(def);
-  const out = (!taken && appendStageText(text, name, clean, file)) || editWithDocument(text, name, clean);
+  const out = guardYamlOutput((!taken && appendStageText(text, name, clean, file)) || editWithDocument(text, name, clean), file);
 
   const after = parsePipeline(out, file, opts);
   const mine = after.stages.filter((s) => s.name === name || s.generatedFrom?.name === name);
@@ -760,7 +760,7 @@ export function removeStage(text: string, name: string, file: string): string {
   }
   const doc = parseDocument(text);
   doc.deleteIn(['stages', name]);
-  return doc.toString({ lineWidth: 0, indent: 2 });
+  return guardYamlOutput(doc.toString({ lineWidth: 0, indent: 2 }), file);
 }
 
 function rawStageNames(text: string, file: string): Set<string> {

@@ -114,7 +114,7 @@ export function parsePointer(text: string, file: string): Pointer {
 }
 
 /** Canonical pointer text: fixed field order, so re-adding unchanged data rewrites identical bytes. */
-export function serializePointer(p: Pointer): string {
+export function serializePointer(p: Pointer, file = 'pointer file'): string {
   const doc: Record<string, unknown> = {};
   if (p.desc !== undefined) doc.desc = p.desc;
   if (p.import) {
@@ -126,5 +126,5 @@ export function serializePointer(p: Pointer): string {
     if (o.exec) r.exec = true;
     return r;
   });
-  return toYaml(doc);
+  return toYaml(doc, file);
 }

@@ -126,8 +126,35 @@ export function parseYaml(text: string, file: string, code: ErrorCode = 'YAML_IN
   };
 }
 
-export function toYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0, indent: 2 });
+/**
+ * Serialises a value for one of rvc's YAML files, refusing (through guardYamlOutput) a document
+ * that parseYaml would refuse to read back.
+ */
+export function toYaml(value: unknown, file = 'YAML document', hint?: string): string {
+  return guardYamlOutput(stringify(value, { lineWidth: 0, indent: 2 }), file, hint);
+}
+
+/**
+ * The one gate every writer of rvc's YAML files passes its text through before writing it:
+ * rvc never writes a file its own reader refuses. A document over MAX_YAML_BYTES (measured as
+ * parseYaml measures it) or nested deeper than MAX_YAML_DEPTH is refused with YAML_INVALID
+ * naming the file and the cause; nothing is written. Returns the text unchanged otherwise.
+ */
+export function guardYamlOutput(text: string, file: string, hint?: string): string {
+  const what = hint ?? 'nothing was written; make the content smaller or shallower';
+  if (text.length > MAX_YAML_BYTES) {
+    throw new RvcError('YAML_INVALID', `refusing to write ${file}: it would be ${text.length} bytes, over the ${MAX_YAML_BYTES}-byte limit rvc reads back`, {
+      path: file, hint: what,
+    });
+  }
+  // Depth is counted on the syntax tree exactly as parseYaml counts it (without recursion).
+  const tokens = Array.from(new Parser().parse(text));
+  if (deepestOffset(tokens, MAX_YAML_DEPTH) !== undefined) {
+    throw new RvcError('YAML_INVALID', `refusing to write ${file}: it would nest more than ${MAX_YAML_DEPTH} levels deep, which rvc refuses to read`, {
+      path: file, hint: what,
+    });
+  }
+  return text;
 }
 
 /**

@@ -57,6 +57,9 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   if (!st.isDirectory()) {
     throw new RvcError('PATH_NOT_FOUND', `'${repoRel}' is neither a file nor a folder`, { path: repoRel });
   }
+  // Read before any object is stored or checked: a gc deleting meanwhile moves to a later
+  // generation, so the mark written below is void unless every check came after the deletion.
+  const gen = opts.store ? opts.odb.markGeneration() : 0;
   let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
   const n = files.length;
   let totalBytes = 0;
@@ -108,7 +111,7 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   opts.state.save({ prune: true });
   if (opts.store) {
     opts.odb.writeTree(entries);
-    opts.odb.markComplete(oid);
+    opts.odb.markComplete(oid, gen);
   }
   return { kind: 'dir', oid, size, nfiles: entries.length, entries };
 }

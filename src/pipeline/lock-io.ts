@@ -6,6 +6,7 @@ import { RvcError, isRvcError } from '../errors.js';
 import { acquireLock, recordLockGroup, type LockHolder } from '../fsutil/lockfile.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
+import type { PinEntry } from '../odb/pins.js';
 import { LOCK_FILE, lockStamp, type FileStamp } from './project.js';
 
 /** Serialises async sections within this process (the file lock does it across processes). */
@@ -46,6 +47,15 @@ export async function writeLockEntry(
     writeFileAtomic(abs, out);
     return { lock: next, stamp: lockStamp(repo), changed: true };
   }));
+}
+
+/**
+ * Pins objects a stage stored until its rvc.lock entry is written (Repo.pinObjects), taking the
+ * repository lock through the same in-process queue as writeLockEntry, so parallel stages of
+ * this process never wait for each other's file lock.
+ */
+export function pinObjects(repo: Repo, entries: readonly PinEntry[], opts: CommonOptions): Promise<{ missing: PinEntry[]; release: () => void }> {
+  return lockWrites.run(() => repo.pinObjects(entries, 'rvc repro (pinning outputs)', opts));
 }
 
 /**

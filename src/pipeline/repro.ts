@@ -7,11 +7,13 @@ import { Scheduler, selectStages } from '../model/dag.js';
 import { buildOut } from '../odb/build.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry } from '../scm/git.js';
+import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { relinkFromCache } from '../repo/add.js';
+import { checkDeletable, clearRegenerating, markRegenerating, refuseForeignOutputs, regenerating } from './outs-guard.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
-import { lockOutputs, writeLockEntry, type OutputLocks } from './lock-io.js';
+import { lockOutputs, pinObjects, writeLockEntry, type OutputLocks } from './lock-io.js';
 import { checkMissingDeps, loadProject, lockStamp, readLock, resolveStageTargets, sameStamp, LOCK_FILE, type FileStamp, type LoadedProject } from './project.js';
 import { readRunEntry, runKey, saveRunEntry } from './run-cache.js';
 import { Workspace, entryFromBuilt } from './workspace.js';
@@ -57,7 +59,7 @@ export interface StageStartEvent {
 export interface ReproOptions extends CommonOptions {
   /** Stage names, foreach groups, or output paths; default: every stage. */
   targets?: string[];
-  /** Run the selected stages even when nothing changed (`-f`). */
+  /** Run the selected stages even when nothing changed, and delete output content saved nowhere (`-f`). */
   force?: boolean;
   /** Only the targets, not what they depend on (`-s`). */
   single?: boolean;
@@ -101,6 +103,11 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
     ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
   });
   checkMissingDeps(project, selected);
+  // Pins a killed run left (its PID is gone) protect nothing; gc would remove them too.
+  sweepStaleTemps(repo.pinDir);
+  // Before any stage runs: no selected stage may own rvc's files, git-tracked or pointer-tracked data.
+  refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
+    .map((s) => ({ name: s.name, outs: allOutputs(s) })));
   const runner = new Runner(project, opts);
   return runner.run(selected);
 }
@@ -224,6 +231,7 @@ class Runner {
       throw e;
     }
     const started = Date.now();
+    let unpin = (): void => {};
     try {
       if (this.interrupted) return { name, status: 'interrupted', reasons: check.reasons };
       if (this.refreshLock()) {
@@ -304,8 +312,12 @@ class Runner {
           },
         };
       }
-      const entry: LockStage = { ...entryBase, outs: this.commitOutputs(stage) };
+      const committed = await this.commitOutputs(stage);
+      unpin = committed.release;
+      const entry: LockStage = { ...entryBase, outs: committed.outs };
       await this.record(stage, entry);
+      // rvc.lock names the objects now.
+      unpin();
       if (cacheable) {
         try {
           saveRunEntry(this.repo, algo, key, fp.text, entry);
@@ -316,6 +328,7 @@ class Runner {
       this.relink(stage, entry);
       return { name, status: 'ran', reasons, durationMs: Date.now() - started };
     } finally {
+      unpin();
       release();
     }
   }
@@ -341,6 +354,7 @@ class Runner {
 
   private async restore(stage: Stage, cached: LockStage, entry: LockStage): Promise<void> {
     const outPaths = cached.outs.map((o) => o.path);
+    this.checkDeletable(stage, outPaths.map((repoPath) => ({ repoPath })));
     this.ws.invalidate(outPaths);
     for (const o of cached.outs) {
       const abs = path.join(this.repo.root, o.path);
@@ -356,9 +370,23 @@ class Runner {
     await this.record(stage, entry);
   }
 
+  /**
+   * Before outputs are deleted: refuses content that is saved nowhere (neither in the cache nor
+   * what rvc.lock records for the stage, which the run regenerates) unless `--force`.
+   */
+  private checkDeletable(stage: Stage, outs: readonly { repoPath: string }[]): void {
+    checkDeletable(outs, {
+      repo: this.repo, stage: stage.name, recorded: lockedStage(this.lock, stage.name)?.outs ?? [],
+      state: (rel, algo) => this.ws.state(rel, algo), force: !!this.opts.force, regenerating: regenerating(this.repo, stage.name),
+    });
+    // From here until rvc.lock records the result, the outputs are the stage's to rewrite.
+    markRegenerating(this.repo, stage.name, outs.map((o) => o.repoPath));
+  }
+
   /** Outputs are removed before the command runs (unless persist), and their folders made. */
   private prepareOutputs(stage: Stage): void {
     const outs = allOutputs(stage);
+    this.checkDeletable(stage, outs.filter((o) => !o.persist));
     this.ws.invalidate(outs.map((o) => o.repoPath));
     for (const o of outs) {
       const abs = path.join(this.repo.root, o.repoPath);
@@ -371,20 +399,47 @@ class Runner {
     }
   }
 
-  /** Hashes the outputs a command wrote and stores the cached ones. */
-  private commitOutputs(stage: Stage): LockFileEntry[] {
+  /**
+   * Hashes the outputs a command wrote, stores the cached ones, and pins their objects (see
+   * Repo.pinObjects) until the caller has written the rvc.lock entry naming them and calls
+   * `release`. A gc that ended between storing and pinning may have deleted some: they are
+   * stored again, now under the pin.
+   */
+  private async commitOutputs(stage: Stage): Promise<{ outs: LockFileEntry[]; release: () => void }> {
     const algo = this.repo.odb.algo;
-    const entries: LockFileEntry[] = [];
-    for (const o of allOutputs(stage)) {
-      const abs = path.join(this.repo.root, o.repoPath);
-      const b = buildOut(abs, o.repoPath, {
-        odb: this.repo.odb, state: this.ws.state(o.repoPath, algo), ignore: this.repo.ignore, repoRoot: this.repo.root, store: o.cache,
-        ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
-      });
-      this.ws.remember(o.repoPath, algo, b);
-      entries.push(entryFromBuilt(o.repoPath, algo, b));
+    const releases: (() => void)[] = [];
+    const release = (): void => {
+      for (const r of releases.splice(0)) r();
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const entries: LockFileEntry[] = [];
+        const pins = new Set<string>();
+        for (const o of allOutputs(stage)) {
+          const abs = path.join(this.repo.root, o.repoPath);
+          const b = buildOut(abs, o.repoPath, {
+            odb: this.repo.odb, state: this.ws.state(o.repoPath, algo), ignore: this.repo.ignore, repoRoot: this.repo.root, store: o.cache,
+            ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
+          });
+          this.ws.remember(o.repoPath, algo, b);
+          entries.push(entryFromBuilt(o.repoPath, algo, b));
+          if (!o.cache) continue;
+          pins.add(b.oid);
+          for (const e of b.entries ?? []) pins.add(e.oid);
+        }
+        const p = await pinObjects(this.repo, [...pins].map((oid) => ({ hash: algo, oid })), this.opts);
+        releases.push(p.release);
+        if (p.missing.length === 0) return { outs: entries, release };
+        if (attempt >= 3) {
+          throw new RvcError('OBJECT_MISSING', `the outputs of stage '${stage.name}' kept disappearing from the cache while being stored (${p.missing.length} object${p.missing.length > 1 ? 's' : ''}, e.g. ${p.missing[0]!.oid})`, {
+            hint: 'another process is deleting cache objects (a gc, or something outside rvc); run `rvc repro` again once it has finished',
+          });
+        }
+      }
+    } catch (e) {
+      release();
+      throw e;
     }
-    return entries;
   }
 
   /** Writes the stage's rvc.lock entry and git-ignores its cached outputs, under the repository lock. */
@@ -402,6 +457,7 @@ class Runner {
     this.lock = r.lock;
     this.stamp = r.stamp;
     if (r.changed) this.lockChanged = true;
+    clearRegenerating(this.repo, stage.name);
   }
 
   /** With a link type other than copy, cached outputs become links to the cache, as after `rvc add`. */

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { RvcError } from '../errors.js';
-import { addStage, allOutputs, parsePipeline, pathsOverlap, type StageDef, type OutOptions, type Stage } from '../model/pipeline.js';
+import { addStage, allOutputs, parsePipeline, type StageDef, type OutOptions, type Stage } from '../model/pipeline.js';
 import { buildGraph, renderAscii, renderDot, renderMermaid, selectStages } from '../model/dag.js';
-import { isInside, toPosix } from '../model/paths.js';
+import { toPosix } from '../model/paths.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
-import { gitTrackedUnder } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
+import { refuseForeignOutputs } from './outs-guard.js';
 import { PIPELINE_FILE, loadProject, readRepoText, resolveStageTargets, varsLoader } from './project.js';
 
 export interface StageAddOptions extends CommonOptions {
@@ -103,29 +103,7 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     const after = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: load });
     buildGraph(after.stages, { file: PIPELINE_FILE });
     const stage = after.stages.find((s) => s.name === opts.name)!;
-    const outs = allOutputs(stage);
-    if (outs.length) {
-      for (const t of repo.allOuts()) {
-        const hit = outs.find((o) => pathsOverlap(o.repoPath, t.rel));
-        if (hit) {
-          throw new RvcError('PATH_OVERLAPS', `output '${hit.repoPath}' of stage '${opts.name}' overlaps '${t.rel}', which '${t.pointerFile}' tracks`, {
-            path: hit.repoPath,
-            hint: isInside(hit.repoPath, t.rel) || hit.repoPath === t.rel
-              ? `use '${t.rel}' as a dependency (-d) instead, or stop tracking it with \`rvc remove ${t.pointerFile}\``
-              : `stop tracking '${t.rel}' with \`rvc remove ${t.pointerFile}\` first`,
-          });
-        }
-      }
-      if (repo.scm) {
-        const cached = outs.filter((o) => o.cache).map((o) => o.repoPath);
-        const tracked = cached.length ? gitTrackedUnder(repo.root, cached) : [];
-        if (tracked.length) {
-          throw new RvcError('PATH_TRACKED_BY_GIT', `output of stage '${opts.name}' is tracked by git ('${tracked[0]}')`, {
-            path: tracked[0]!, hint: `stop tracking it in git (\`git rm -r --cached ${tracked[0]}\`), or declare it with cache: false (-O)`,
-          });
-        }
-      }
-    }
+    refuseForeignOutputs(repo, [{ name: opts.name, outs: allOutputs(stage) }]);
     writeFileAtomic(path.join(repo.root, PIPELINE_FILE), text);
     return { name: opts.name, file: PIPELINE_FILE, created: before === undefined, replaced, stage };
   });

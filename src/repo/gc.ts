@@ -160,6 +160,8 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc gc', opts, async () => {
     const { keep, revisions, fetched } = await referencedOids(repo, opts, opts);
+    // Objects a running command stored (or found) and relies on before its reference is written.
+    for (const [algo, oids] of repo.pinnedObjects()) for (const oid of oids) keepFor(keep, algo).add(oid);
     const removed: GcResult['removed'] = [];
     let kept = 0;
     let leftovers = 0;

@@ -10,6 +10,7 @@ import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
 import { Odb } from '../odb/odb.js';
+import { livePins, removePin, writePin, type PinEntry } from '../odb/pins.js';
 import { HASH_ALGOS, isTreeOid, type HashAlgo } from '../model/oid.js';
 import { gitListFiles } from '../scm/git.js';
 import type { ProgressFn } from '../progress.js';
@@ -240,6 +241,42 @@ export class Repo {
     }
   }
 
+  /** Where live processes record the objects they rely on (see src/odb/pins.ts). */
+  get pinDir(): string {
+    return path.join(this.tmpDir, 'pins');
+  }
+
+  /**
+   * Holds `entries` safe from gc until `release()` is called — which the caller does once the
+   * reference that keeps them (pointer, rvc.lock entry) is written. The pin is registered under
+   * the repository lock, which gc holds for its whole run, so a gc either ended before (and may
+   * have deleted some: they are returned in `missing`, and the caller stores them again — the pin
+   * already covers them) or starts after and keeps every pinned object. Objects that already
+   * existed before the writer came (identical content) are covered the same way.
+   */
+  async pinObjects(entries: readonly PinEntry[], command: string, opts: CommonOptions): Promise<{ missing: PinEntry[]; release: () => void }> {
+    if (entries.length === 0) return { missing: [], release: () => {} };
+    return this.withLock(command, opts, () => {
+      const file = writePin(this.pinDir, command, entries);
+      const missing = entries.filter((e) => !this.odbFor(e.hash).hasSync(e.oid));
+      return { missing, release: () => removePin(file) };
+    });
+  }
+
+  /**
+   * Objects live processes have pinned, per algorithm. Call under the repository lock (gc does)
+   * so the set cannot grow while it is used. A pin that cannot be read is refused, named.
+   */
+  pinnedObjects(): Map<HashAlgo, Set<string>> {
+    const { objects, unreadable } = livePins(this.pinDir);
+    if (unreadable.length) {
+      throw new RvcError('IO', `cannot read '${path.relative(this.root, unreadable[0]!)}', which lists objects a running rvc process relies on; nothing was deleted`, {
+        path: path.relative(this.root, unreadable[0]!), hint: 'if no rvc process is running, delete that file and run the command again',
+      });
+    }
+    return objects;
+  }
+
   stateFor(outRel: string, algo: HashAlgo = this.odb.algo): HashState {
     return HashState.load(path.join(this.tmpDir, 'state'), algo, outRel);
   }
@@ -329,7 +366,7 @@ export class Repo {
   }
 
   writePointer(pointerFile: string, p: Pointer): void {
-    writeFileAtomic(path.join(this.root, pointerFile), serializePointer(p));
+    writeFileAtomic(path.join(this.root, pointerFile), serializePointer(p, pointerFile));
   }
 
   outsOf(pointerFile: string, pointer: Pointer = this.readPointer(pointerFile)): TrackedOut[] {

@@ -26,7 +26,7 @@ import { parse as parseYaml } from 'yaml';
 import { git, makeRepo, rvcOk, tmpDir, writeTree } from '../helpers/cli.js';
 import {
   TEMP_NAME, corruptObjects, diffSnapshots, forceRemove, killPoints, neitherOldNorNew, runRvc, snapshot,
-  treesWithMissingFiles, writeBigFile, writeManyFiles, type Snapshot,
+  treesWithMissingFiles, waitForOrphans, writeBigFile, writeManyFiles, type Snapshot,
 } from '../helpers/crash.js';
 import { startS3Server, S3RVER_KEY, type S3Server } from '../helpers/s3-server.js';
 
@@ -75,6 +75,34 @@ interface Scenario {
   skip?(p: string): boolean;
   /** Called once after the uninterrupted run, to keep what checkMid compares with. */
   afterRef?(): void;
+  /**
+   * Started beside every run of the command (uninterrupted and killed) and stopped once it
+   * ended, before the checks: another rvc command racing it. Returns its problems.
+   */
+  beside?(): () => Promise<string[]>;
+  /** Kills for this command (default RVC_STRESS_KILLS). */
+  kills?: number;
+}
+
+/** Runs the command, with sc.beside racing it; the race's problems are returned. */
+async function runBeside(sc: Scenario, killAfterMs?: number): Promise<{ run: Awaited<ReturnType<typeof runRvc>>; raced: string[] }> {
+  const stop = sc.beside?.();
+  // With a racer in the same folder, orphans are awaited only once it stopped.
+  const run = await runRvc(sc.dir, sc.args, {
+    ...(killAfterMs !== undefined ? { killAfterMs } : {}), ...(sc.env ? { env: sc.env } : {}), ...(stop ? { waitDir: emptyDir() } : {}),
+  });
+  const raced = stop ? await stop() : [];
+  if (stop) await waitForOrphans(sc.dir);
+  return { run, raced };
+}
+
+let empty: string | undefined;
+function emptyDir(): string {
+  if (!empty) {
+    empty = tmpDir();
+    dirs.push(empty);
+  }
+  return empty;
 }
 
 function removeTemps(root: string): void {
@@ -92,8 +120,9 @@ function removeTemps(root: string): void {
 /** The whole kill loop for one command. */
 async function killLoop(sc: Scenario): Promise<void> {
   const before = snapshot(sc.dir);
-  const ref = await runRvc(sc.dir, sc.args, sc.env ? { env: sc.env } : {});
+  const { run: ref, raced: refRaced } = await runBeside(sc);
   expect(ref.code, `uninterrupted rvc ${sc.args.join(' ')}: ${ref.stderr}`).toBe(0);
+  expect(refRaced).toEqual([]);
   const after = snapshot(sc.dir);
   expect(after.temps).toEqual([]);
   sc.afterRef?.();
@@ -102,10 +131,10 @@ async function killLoop(sc: Scenario): Promise<void> {
   removeTemps(sc.dir);
   expect(diffSnapshots(snapshot(sc.dir), before, { runs: true }), 'reset restores the state before the command').toEqual([]);
 
-  const points = killPoints(ref.ms, KILLS);
+  const points = killPoints(ref.ms, sc.kills ?? KILLS);
   const fig: Figures = { command: sc.command, data: sc.data, uninterruptedMs: ref.ms, kills: 0, finishedFirst: 0, pointsMs: points, rerunMs: { min: Infinity, max: 0 }, clean: 0 };
   for (const ms of points) {
-    const run = await runRvc(sc.dir, sc.args, { killAfterMs: ms, ...(sc.env ? { env: sc.env } : {}) });
+    const { run, raced } = await runBeside(sc, ms);
     fig.kills++;
     if (!run.killed) {
       fig.finishedFirst++;
@@ -113,7 +142,7 @@ async function killLoop(sc: Scenario): Promise<void> {
     }
     const where = `after a kill at ${ms} ms of rvc ${sc.args.join(' ')}`;
     const mid = snapshot(sc.dir);
-    const problems: string[] = [];
+    const problems: string[] = [...raced];
     const fsck = await runRvc(sc.dir, ['fsck', '--json']);
     if (fsck.code !== 0) problems.push(`rvc fsck exited ${fsck.code}: ${fsck.stderr}`);
     for (const o of corruptObjects(sc.dir)) problems.push(`corrupt object ${o}`);
@@ -192,6 +221,130 @@ function editManyFiles(dir: string, n: number, version: number): void {
     else fs.writeFileSync(f, `file ${i} version ${version}\n`);
   }
   writeTree(dir, { [`new-v${version}/a.txt`]: `added in ${version}\n`, [`new-v${version}/b.txt`]: `also added in ${version}\n` });
+}
+
+/**
+ * The three-stage pipeline of the repro kill loops (written and committed in `dir`) and its
+ * scenario: rvc.lock gains one stage at a time, and a recorded stage's outputs are final.
+ */
+function reproScenario(dir: string, files: number, mib: number, command: string): Scenario {
+  writeTree(dir, {
+    'gen.mjs': `import fs from 'node:fs';
+fs.mkdirSync('raw', { recursive: true });
+for (let i = 0; i < ${files}; i++) fs.writeFileSync('raw/r' + i + '.csv', 'row,' + i + '\\n'.repeat(1 + (i % 50)));
+`,
+    'big.mjs': `import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+const block = Buffer.alloc(1 << 20);
+let s = createHash('sha256').update('big').digest();
+for (let o = 0; o < block.length; o += 32) { s = createHash('sha256').update(s).digest(); s.copy(block, o); }
+const fd = fs.openSync('features.bin', 'w');
+for (let i = 0; i < ${mib}; i++) { block.writeUInt32LE(i, 0); fs.writeSync(fd, block); }
+fs.closeSync(fd);
+`,
+    'train.mjs': `import fs from 'node:fs';
+const n = fs.readdirSync('raw').length;
+const size = fs.statSync('features.bin').size;
+fs.writeFileSync('model.bin', Buffer.alloc(1 << 22, n % 251));
+fs.writeFileSync('metrics.json', JSON.stringify({ n, size }) + '\\n');
+`,
+    'rvc.yaml': `stages:
+  gen:
+    cmd: node gen.mjs
+    deps: [gen.mjs]
+    outs: [raw]
+  features:
+    cmd: node big.mjs
+    deps: [big.mjs]
+    outs: [features.bin]
+  train:
+    cmd: node train.mjs
+    deps: [train.mjs, raw, features.bin]
+    outs: [model.bin, metrics.json]
+`,
+  });
+  git(dir, ['add', '-A']);
+  git(dir, ['commit', '-qm', 'pipeline']);
+  const outputsOf: Record<string, string[]> = { gen: ['raw'], features: ['features.bin'], train: ['model.bin', 'metrics.json'] };
+  let finalLock: { stages: Record<string, unknown> } = { stages: {} };
+  let finalIgnore = new Set<string>();
+  const isOutput = (p: string): boolean => Object.values(outputsOf).flat().some((o) => p === o || p.startsWith(`${o}/`));
+  return {
+    command, data: `3 stages: ${files} files, ${mib} MiB, 4 MiB`, dir, args: ['repro'], storesTrees: true,
+    reset() {
+      for (const f of ['rvc.lock', '.gitignore', 'raw', 'features.bin', 'model.bin', 'metrics.json']) forceRemove(path.join(dir, f));
+      forceRemove(path.join(dir, '.rvc/cache'));
+      forceRemove(path.join(dir, '.rvc/tmp'));
+    },
+    // rvc.lock gains one stage at a time and .gitignore one line at a time: judged below.
+    // Outputs of a stage that was running when rvc died are whatever its command wrote.
+    skip: (p) => p === 'rvc.lock' || p === '.gitignore' || isOutput(p),
+    afterRef() {
+      finalLock = parseYaml(fs.readFileSync(path.join(dir, 'rvc.lock'), 'utf8')) as typeof finalLock;
+      finalIgnore = new Set(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n'));
+    },
+    checkMid(mid, _before, after) {
+      const problems: string[] = [];
+      const text = fs.existsSync(path.join(dir, 'rvc.lock')) ? fs.readFileSync(path.join(dir, 'rvc.lock'), 'utf8') : undefined;
+      const done: string[] = [];
+      if (text !== undefined) {
+        let lock: { stages?: Record<string, unknown> };
+        try {
+          lock = parseYaml(text) as typeof lock;
+        } catch (e) {
+          return [`rvc.lock does not parse: ${String(e)}`];
+        }
+        for (const [name, entry] of Object.entries(lock.stages ?? {})) {
+          if (JSON.stringify(entry) !== JSON.stringify(finalLock.stages[name])) problems.push(`rvc.lock entry of stage ${name} is not the final one`);
+          else done.push(name);
+        }
+      }
+      // A stage recorded in rvc.lock has its outputs in their final state.
+      for (const name of done) {
+        for (const o of outputsOf[name]!) {
+          for (const p of new Set([...after.files.keys(), ...mid.files.keys()])) {
+            if ((p === o || p.startsWith(`${o}/`)) && mid.files.get(p) !== after.files.get(p)) problems.push(`${p} (output of recorded stage ${name}) is not final`);
+          }
+        }
+      }
+      if (mid.files.has('.gitignore')) {
+        for (const l of fs.readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n')) if (!finalIgnore.has(l)) problems.push(`.gitignore line '${l}' is not in the final one`);
+      }
+      return problems;
+    },
+  };
+}
+
+/** `rvc gc --workspace` over and over until stopped; returns the failures. */
+function gcLoop(dir: string): () => Promise<string[]> {
+  let stopped = false;
+  const problems: string[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      const g = await runRvc(dir, ['gc', '--workspace', '-q'], { env: { RVC_LOCK_WAIT: '60' }, waitDir: emptyDir() });
+      if (g.code !== 0) problems.push(`a racing gc exited ${g.code}: ${g.stderr}`);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    return problems;
+  };
+}
+
+/** Objects rvc.lock names (a folder's manifest and its files) that are not in the cache. */
+function lockedObjectsMissing(dir: string, mid: Snapshot): string[] {
+  const f = path.join(dir, 'rvc.lock');
+  if (!fs.existsSync(f)) return [];
+  const lock = parseYaml(fs.readFileSync(f, 'utf8')) as { stages?: Record<string, { outs?: { path: string; hash: string; oid: string }[] }> };
+  const missing: string[] = [];
+  for (const [name, st] of Object.entries(lock.stages ?? {})) {
+    for (const o of st.outs ?? []) {
+      const key = `${o.hash}/${o.oid}`;
+      if (!mid.objects.has(key)) missing.push(`rvc.lock names ${o.path} of stage ${name}, whose object ${key} is not in the cache`);
+    }
+  }
+  return missing;
 }
 
 describe('crash safety: SIGKILL at many points, then fsck, inspect and re-run', () => {
@@ -363,91 +516,21 @@ describe('crash safety: SIGKILL at many points, then fsck, inspect and re-run', 
 
   it('repro of a pipeline with three stages', async () => {
     const dir = repo();
-    const files = Math.max(100, Math.round(MANY / 20));
-    writeTree(dir, {
-      'gen.mjs': `import fs from 'node:fs';
-fs.mkdirSync('raw', { recursive: true });
-for (let i = 0; i < ${files}; i++) fs.writeFileSync('raw/r' + i + '.csv', 'row,' + i + '\\n'.repeat(1 + (i % 50)));
-`,
-      'big.mjs': `import fs from 'node:fs';
-import { createHash } from 'node:crypto';
-const block = Buffer.alloc(1 << 20);
-let s = createHash('sha256').update('big').digest();
-for (let o = 0; o < block.length; o += 32) { s = createHash('sha256').update(s).digest(); s.copy(block, o); }
-const fd = fs.openSync('features.bin', 'w');
-for (let i = 0; i < ${Math.max(1, MID >> 20)}; i++) { block.writeUInt32LE(i, 0); fs.writeSync(fd, block); }
-fs.closeSync(fd);
-`,
-      'train.mjs': `import fs from 'node:fs';
-const n = fs.readdirSync('raw').length;
-const size = fs.statSync('features.bin').size;
-fs.writeFileSync('model.bin', Buffer.alloc(1 << 22, n % 251));
-fs.writeFileSync('metrics.json', JSON.stringify({ n, size }) + '\\n');
-`,
-      'rvc.yaml': `stages:
-  gen:
-    cmd: node gen.mjs
-    deps: [gen.mjs]
-    outs: [raw]
-  features:
-    cmd: node big.mjs
-    deps: [big.mjs]
-    outs: [features.bin]
-  train:
-    cmd: node train.mjs
-    deps: [train.mjs, raw, features.bin]
-    outs: [model.bin, metrics.json]
-`,
-    });
-    git(dir, ['add', '-A']);
-    git(dir, ['commit', '-qm', 'pipeline']);
-    const outputsOf: Record<string, string[]> = { gen: ['raw'], features: ['features.bin'], train: ['model.bin', 'metrics.json'] };
-    let finalLock: { stages: Record<string, unknown> } = { stages: {} };
-    let finalIgnore = new Set<string>();
-    const isOutput = (p: string): boolean => Object.values(outputsOf).flat().some((o) => p === o || p.startsWith(`${o}/`));
+    await killLoop(reproScenario(dir, Math.max(100, Math.round(MANY / 20)), Math.max(1, MID >> 20), 'rvc repro'));
+  });
+
+  it('repro racing gc --workspace', async () => {
+    // gc runs over and over beside every run of repro, killed or not: objects repro stored are
+    // pinned until rvc.lock names them, so after every kill each object rvc.lock (or a
+    // run-cache entry) names is in the cache, and no gc fails.
+    const dir = repo();
+    // A quarter of the kills and small data: the race, not the volume, is what this case is about.
+    const sc = reproScenario(dir, Math.max(100, Math.round(MANY / 50)), 4, 'rvc repro racing gc');
     await killLoop({
-      command: 'rvc repro', data: `3 stages: ${files} files, ${MID >> 20} MiB, 4 MiB`, dir, args: ['repro'], storesTrees: true,
-      reset() {
-        for (const f of ['rvc.lock', '.gitignore', 'raw', 'features.bin', 'model.bin', 'metrics.json']) forceRemove(path.join(dir, f));
-        forceRemove(path.join(dir, '.rvc/cache'));
-        forceRemove(path.join(dir, '.rvc/tmp'));
-      },
-      // rvc.lock gains one stage at a time and .gitignore one line at a time: judged below.
-      // Outputs of a stage that was running when rvc died are whatever its command wrote.
-      skip: (p) => p === 'rvc.lock' || p === '.gitignore' || isOutput(p),
-      afterRef() {
-        finalLock = parseYaml(fs.readFileSync(path.join(dir, 'rvc.lock'), 'utf8')) as typeof finalLock;
-        finalIgnore = new Set(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n'));
-      },
-      checkMid(mid, _before, after) {
-        const problems: string[] = [];
-        const text = fs.existsSync(path.join(dir, 'rvc.lock')) ? fs.readFileSync(path.join(dir, 'rvc.lock'), 'utf8') : undefined;
-        const done: string[] = [];
-        if (text !== undefined) {
-          let lock: { stages?: Record<string, unknown> };
-          try {
-            lock = parseYaml(text) as typeof lock;
-          } catch (e) {
-            return [`rvc.lock does not parse: ${String(e)}`];
-          }
-          for (const [name, entry] of Object.entries(lock.stages ?? {})) {
-            if (JSON.stringify(entry) !== JSON.stringify(finalLock.stages[name])) problems.push(`rvc.lock entry of stage ${name} is not the final one`);
-            else done.push(name);
-          }
-        }
-        // A stage recorded in rvc.lock has its outputs in their final state.
-        for (const name of done) {
-          for (const o of outputsOf[name]!) {
-            for (const p of new Set([...after.files.keys(), ...mid.files.keys()])) {
-              if ((p === o || p.startsWith(`${o}/`)) && mid.files.get(p) !== after.files.get(p)) problems.push(`${p} (output of recorded stage ${name}) is not final`);
-            }
-          }
-        }
-        if (mid.files.has('.gitignore')) {
-          for (const l of fs.readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n')) if (!finalIgnore.has(l)) problems.push(`.gitignore line '${l}' is not in the final one`);
-        }
-        return problems;
-      },
+      ...sc,
+      kills: Math.max(2, Math.round(KILLS / 4)),
+      beside: () => gcLoop(dir),
+      checkMid: (mid, before, after) => [...sc.checkMid!(mid, before, after), ...lockedObjectsMissing(dir, mid)],
     });
   });
 });

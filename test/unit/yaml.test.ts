@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, it, expect } from 'vitest';
-import { parseYaml, MAX_YAML_DEPTH } from '../../src/model/yaml.js';
+import { parseYaml, toYaml, guardYamlOutput, MAX_YAML_DEPTH, MAX_YAML_BYTES } from '../../src/model/yaml.js';
 import { parsePointer } from '../../src/model/pointer.js';
-import { parseLock } from '../../src/model/lock.js';
+import { parseLock, serializeLock, type Lock } from '../../src/model/lock.js';
 import { parseConfigLayer } from '../../src/model/config.js';
 import { rvcError } from '../helpers/errors.js';
 
@@ -77,5 +77,27 @@ describe('YAML limits (regressions found by fuzzing)', () => {
       expect(e.line, e.message).toBe(line);
       expect(e.message).toContain(`${file}:${line}`);
     }
+  });
+});
+
+describe('writing: rvc never writes YAML its own reader refuses', () => {
+  it('serialising a lock, pointer or config nested past the limit or over the size cap is refused, naming the file', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < MAX_YAML_DEPTH; i++) deep = { k: deep };
+    const lock = { schema: '1.0', stages: { s: { cmd: 'x', deps: [], params: { 'p.yaml': { deep } }, env: {}, outs: [] } } } as unknown as Lock;
+    const e = rvcError(() => serializeLock(lock));
+    expect(e.code).toBe('YAML_INVALID');
+    expect(e.path).toBe('rvc.lock');
+    expect(e.message).toMatch(/more than 100 levels/);
+    expect(e.hint).toMatch(/params/);
+    // One level less reads back.
+    let ok: unknown = 1;
+    for (let i = 0; i < MAX_YAML_DEPTH - 6; i++) ok = { k: ok };
+    const text = serializeLock({ schema: '1.0', stages: { s: { cmd: 'x', deps: [], params: { 'p.yaml': { ok } }, env: {}, outs: [] } } } as unknown as Lock);
+    expect(() => parseLock(text, 'rvc.lock')).not.toThrow();
+    const big = rvcError(() => toYaml({ desc: 'x'.repeat(MAX_YAML_BYTES) }, 'data.rvc'));
+    expect(big.code).toBe('YAML_INVALID');
+    expect(big.message).toMatch(/^refusing to write data\.rvc: it would be \d+ bytes/);
+    expect(() => guardYamlOutput('a: 1\n', 'f')).not.toThrow();
   });
 });

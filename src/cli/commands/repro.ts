@@ -83,7 +83,7 @@ export function register(program: Command): void {
   withGlobals(program.command('repro'), { json: true })
     .description('run the stages of rvc.yaml whose inputs changed, upstream first, and record them in rvc.lock')
     .argument('[targets...]', 'stage names, foreach groups or output paths (default: every stage)')
-    .option('-f, --force', 'run the selected stages even if nothing changed')
+    .option('-f, --force', 'run the selected stages even if nothing changed, and delete outputs holding content saved nowhere')
     .option('-s, --single-item', 'only the targets, not the stages they depend on')
     .option('--downstream', 'the targets and every stage that depends on them')
     .option('--dry', 'show what would run, and why; run nothing')
