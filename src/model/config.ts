@@ -319,8 +319,10 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
  * will use: rvc never writes a config file it would refuse to read.
  */
 export function serializeConfigLayerChecked(l: ConfigLayer, file: string, opts: ParseConfigOptions): string {
-  const text = serializeConfigLayer(l, file);
+  let text: string;
   try {
+    // The writer's own guard (size, depth) and the reader must both accept the text.
+    text = serializeConfigLayer(l, file);
     parseConfigLayer(text, file, opts);
   } catch (e) {
     if (!(e instanceof RvcError)) throw e;
