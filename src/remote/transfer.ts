@@ -219,6 +219,8 @@ export async function push(store: LocalObjectStore, remote: Remote, oids: string
 
 async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions): Promise<TransferResult> {
   const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
+  // What a killed push left (a folder remote's partial copies) goes before we add our own.
+  await remote.sweepLeftovers?.();
 
   // 1. Trees, one level at a time, each level one query.
   const onRemote = new Set<string>();

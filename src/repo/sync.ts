@@ -394,6 +394,8 @@ export interface CloudGcResult {
   removed: string[];
   kept: number;
   dryRun: boolean;
+  /** Temp files of interrupted pushes removed from the remote (not with dryRun). */
+  leftovers: number;
 }
 
 /**
@@ -420,12 +422,14 @@ export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string
         else (isTreeOid(oid) ? trees : files).push(key);
       }
     }
+    let leftovers = 0;
     if (!opts.dryRun) {
       const limit = pLimit(opts.jobs ?? remote.jobs);
       await Promise.all(trees.map((k) => limit(() => remote.delete(k))));
       await Promise.all(files.map((k) => limit(() => remote.delete(k))));
+      leftovers = (await remote.sweepLeftovers?.({ everywhere: true })) ?? 0;
     }
-    return { remote: name, removed: [...trees, ...files], kept, dryRun: !!opts.dryRun };
+    return { remote: name, removed: [...trees, ...files], kept, dryRun: !!opts.dryRun, leftovers };
   } finally {
     await remote.close();
   }

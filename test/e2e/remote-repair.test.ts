@@ -1,0 +1,108 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { rvc, rvcOk, git, makeRepo, writeTree, rmrf, tmpDir, RVC_BIN } from '../helpers/cli.js';
+
+const made: string[] = [];
+const track = (d: string): string => (made.push(d), d);
+afterEach(() => {
+  while (made.length) rmrf(made.pop()!);
+});
+
+function json<T = any>(r: { stdout: string }): T {
+  return JSON.parse(r.stdout) as T;
+}
+
+/** The remote key of a pointer's single output: `<algo>/ab/cdef…`. */
+function keyOf(dir: string, pointer: string): string {
+  const text = fs.readFileSync(path.join(dir, pointer), 'utf8');
+  const oid = /oid: (\S+)/.exec(text)![1]!;
+  const algo = /hash: (\S+)/.exec(text)?.[1] ?? 'blake3';
+  return `${algo}/${oid.slice(0, 2)}/${oid.slice(2)}`;
+}
+
+function listDir(d: string): string[] {
+  try {
+    return fs.readdirSync(d).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Starts `rvc push` and SIGKILLs it as soon as its temp file shows up in the remote's `.rvc-tmp`
+ * folder (busy-polling, so the copy of a large file is caught half-way). Returns whether the
+ * kill landed while the upload was in progress; false when the push got done first.
+ */
+async function killPushMidUpload(dir: string, store: string, objectFile: string): Promise<boolean> {
+  const child = spawn(process.execPath, [RVC_BIN, 'push'], { cwd: dir, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } });
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const tmp = path.join(store, '.rvc-tmp');
+  let caught = false;
+  const deadline = Date.now() + 60_000; // a guard against a hang, not an assertion
+  while (Date.now() < deadline) {
+    if (listDir(tmp).length > 0) {
+      child.kill('SIGKILL');
+      caught = true;
+      break;
+    }
+    if (fs.existsSync(objectFile)) break;
+  }
+  if (!caught) child.kill('SIGKILL');
+  await closed;
+  return caught && !fs.existsSync(objectFile);
+}
+
+describe('an interrupted push to a folder remote', () => {
+  it('leaves a temp file the next push removes; the remote object is complete', async () => {
+    const dir = track(makeRepo());
+    const store = track(tmpDir('rvc-store-'));
+    const big = randomBytes(128 << 20);
+    writeTree(dir, { 'big.bin': big });
+    rvcOk(dir, ['add', 'big.bin']);
+    rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
+    const objectFile = path.join(store, ...keyOf(dir, 'big.bin.rvc').split('/'));
+    const tmp = path.join(store, '.rvc-tmp');
+
+    let interrupted = false;
+    for (let attempt = 0; attempt < 5 && !interrupted; attempt++) {
+      rmrf(objectFile);
+      interrupted = await killPushMidUpload(dir, store, objectFile);
+    }
+    expect(interrupted, 'a push killed during the upload').toBe(true);
+    const left = listDir(tmp);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/^[A-Za-z0-9-]+\.\d+\.[0-9a-f]+\.tmp$/);
+    expect(fs.existsSync(objectFile)).toBe(false);
+    // Not objects: status --cloud and a listing never see a temp file.
+    expect(json(rvcOk(dir, ['status', '--cloud', '--json'])).counts.new).toBe(1);
+
+    // Other writers' temp files: a live process of this machine (this test), another machine's
+    // fresh one (it may be uploading right now) stay; another machine's file unchanged for two
+    // days goes, as does a file older versions left beside the objects (by gc --cloud).
+    const host = os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64);
+    const live = `${host}.${process.pid}.00aa.tmp`;
+    const foreignFresh = 'another-machine.4242.00bb.tmp';
+    const foreignOld = 'another-machine.4243.00cc.tmp';
+    writeTree(tmp, { [live]: 'x', [foreignFresh]: 'x', [foreignOld]: 'x' });
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    fs.utimesSync(path.join(tmp, foreignOld), twoDaysAgo, twoDaysAgo);
+    const legacy = path.join(path.dirname(objectFile), '.rvc-tmp-1b4e28ba-2fa1-11d2-883f-0016d3cca427');
+    writeTree(path.dirname(legacy), { [path.basename(legacy)]: 'partial' });
+    fs.utimesSync(legacy, twoDaysAgo, twoDaysAgo);
+
+    const r = rvcOk(dir, ['push']);
+    expect(r.stdout).toMatch(/1 file pushed/);
+    expect(listDir(tmp)).toEqual([foreignFresh, live].sort());
+    expect(fs.readFileSync(objectFile).equals(big)).toBe(true);
+
+    const gc = json(rvcOk(dir, ['gc', '--workspace', '--cloud', '--json']));
+    expect(gc.cloud.leftovers).toBe(1);
+    expect(fs.existsSync(legacy)).toBe(false);
+    expect(listDir(tmp)).toEqual([foreignFresh, live].sort());
+    expect(gc.cloud.removed).toEqual([]);
+  });
+});
