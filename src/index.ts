@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 /** rvc's public library API. The CLI (src/cli) uses only what is exported here. */
-export { RvcError, isRvcError, type ErrorCode } from './errors.js';
+export { RvcError, isRvcError, mergeFailures, FAILURE_SAMPLE, type ErrorCode, type FailureSummary } from './errors.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
 import { Repo } from './repo/repo.js';
 export { Repo };

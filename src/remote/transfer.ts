@@ -1,7 +1,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { RvcError, isRvcError, type ErrorCode } from '../errors.js';
+import { RvcError, addFailure, isRvcError, type ErrorCode, type FailureSummary } from '../errors.js';
 import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
@@ -35,6 +35,11 @@ export interface TransferOptions {
   localJobs?: number;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
+  /**
+   * oids whose absence from the source is not a failure (fetch): left out of the result. Outputs
+   * recorded only in rvc.lock at other revisions may never have been cached.
+   */
+  optional?: ReadonlySet<string>;
 }
 
 export interface TransferFailure {
@@ -42,14 +47,24 @@ export interface TransferFailure {
   error: RvcError;
 }
 
-export interface TransferResult {
+/**
+ * `failed` is a bounded sample of the objects that could not be moved (the others were still
+ * attempted); `failedCount` and `failedByCode` count them all (see FailureSummary).
+ */
+export interface TransferResult extends FailureSummary<TransferFailure> {
   /** Objects moved by this call, in completion order. */
   transferred: string[];
   /** Objects that were already at the destination (children of a tree found complete at the destination are not counted). */
   skipped: number;
-  /** Objects that could not be moved; the others were still attempted. */
-  failed: TransferFailure[];
 }
+
+/**
+ * A fetch asks the remote which of the objects it still has to download exist once this many
+ * downloads found their object missing: past that point a remote that lacks many objects costs
+ * one listing instead of one failing request (and an error record) per object, while a normal
+ * fetch never pays for the query.
+ */
+export const MISSES_BEFORE_QUERY = 32;
 
 /**
  * Failures that say the whole remote (or local disk) is unusable: once one is seen, starting
@@ -82,8 +97,10 @@ function asRvcError(e: unknown, oid: string, fallback: ErrorCode): RvcError {
 /** Shared state of one push or fetch: limits, results, progress and the stop switch. */
 class Run {
   readonly transferred: string[] = [];
-  readonly failed: TransferFailure[] = [];
+  readonly failures: FailureSummary<TransferFailure> = { failed: [], failedCount: 0, failedByCode: {} };
   skipped = 0;
+  /** Objects found missing at the source so far. */
+  misses = 0;
   readonly net: LimitFunction;
   readonly local: LimitFunction;
   readonly netJobs: number;
@@ -93,7 +110,12 @@ class Run {
   private denials = 0;
   private timeouts = 0;
   private successes = 0;
-  private readonly failedOids = new Set<string>();
+  /**
+   * Trees already reported: a tree can fail in more than one step. A file oid fails at most once
+   * (each is attempted once), so files are not remembered: a million of them would be a million
+   * strings.
+   */
+  private readonly failedTrees = new Set<string>();
   private readonly onAbort = (): void => this.stop(interrupted());
 
   constructor(
@@ -129,6 +151,10 @@ class Run {
 
   fail(oid: string, e: unknown, fallback: ErrorCode = 'REMOTE_TRANSFER_FAILED'): void {
     const err = asRvcError(e, oid, fallback);
+    if (err.code === 'OBJECT_MISSING') {
+      this.misses++;
+      if (this.opts.optional?.has(oid)) return;
+    }
     // Work cancelled because of an earlier fatal error is not a failure of its own.
     if (this.stopped && err.code === 'INTERRUPTED') return;
     if (FATAL.has(err.code)) {
@@ -145,9 +171,25 @@ class Run {
       }));
       return;
     }
-    if (this.failedOids.has(oid)) return;
-    this.failedOids.add(oid);
-    this.failed.push({ oid, error: err });
+    if (isTreeOid(oid)) {
+      if (this.failedTrees.has(oid)) return;
+      this.failedTrees.add(oid);
+    }
+    addFailure(this.failures, err.code, { oid, error: err });
+  }
+
+  /** An object the remote's listing lacks: counted, and an error built only for the sample. */
+  absent(oid: string): void {
+    this.misses++;
+    if (this.opts.optional?.has(oid)) return;
+    const key = this.key(oid);
+    addFailure(this.failures, 'OBJECT_MISSING', () => ({
+      oid,
+      error: new RvcError('OBJECT_MISSING', `'${key}' is not on remote ${this.remote.url}`, {
+        hint: 'push it from a clone that has it, or check that this is the right remote',
+        details: { url: this.remote.url, key },
+      }),
+    }));
   }
 
   async query(keys: string[]): Promise<Set<string>> {
@@ -170,7 +212,7 @@ class Run {
 
   /** The result, or the fatal error carrying the partial result in `details`. */
   finish(): TransferResult {
-    const result: TransferResult = { transferred: this.transferred, skipped: this.skipped, failed: this.failed };
+    const result: TransferResult = { transferred: this.transferred, skipped: this.skipped, ...this.failures };
     if (this.fatal) {
       throw new RvcError(this.fatal.code, this.fatal.message, {
         ...(this.fatal.hint !== undefined ? { hint: this.fatal.hint } : {}),
@@ -178,6 +220,7 @@ class Run {
         details: {
           ...(typeof this.fatal.details === 'object' && this.fatal.details !== null ? this.fatal.details : {}),
           transferred: result.transferred.length,
+          failedCount: result.failedCount,
           failed: result.failed.map((f) => ({ oid: f.oid, code: f.error.code, message: f.error.message })),
         },
       });
@@ -439,7 +482,7 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
               }
             } else {
               files.add(e.oid);
-              sizes.set(e.oid, e.size);
+              if (opts.onProgress) sizes.set(e.oid, e.size); // only a progress total needs them
             }
           }
         } catch (e) {
@@ -450,14 +493,13 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     level = next;
   }
 
-  // 2. Files missing locally.
+  // 2. Files missing locally (a fixed pool of workers: a promise per file would cost a million
+  //    closures on a million files).
   const missing: string[] = [];
-  await Promise.all(
-    [...files].map(async (f) => {
-      if (await hasLocally(f)) run.skipped++;
-      else missing.push(f);
-    }),
-  );
+  await eachLimit([...files], run.localJobs, async (f) => {
+    if (await store.has(f)) run.skipped++;
+    else missing.push(f);
+  });
   if (opts.onProgress) {
     // One count for the whole phase: the files continue where the trees left off, so a bar
     // never runs backwards between the two steps.
@@ -468,7 +510,26 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     ticker.done = trees.done;
     ticker.bytes = trees.bytes;
   }
-  await Promise.all(missing.map(download));
+  // 3. Downloads. Once MISSES_BEFORE_QUERY of them found nothing, the remote is asked in one
+  //    query which of the rest it has, and those it lacks are reported without a request each.
+  //    A failed query only means each object is tried after all.
+  let present: Promise<Set<string> | undefined> | undefined;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < missing.length && !run.stopped) {
+      const i = next++;
+      const f = missing[i]!;
+      if (!present && run.misses >= MISSES_BEFORE_QUERY) present = run.query(missing.slice(i).map((o) => run.key(o))).catch(() => undefined);
+      const known = present ? await present : undefined;
+      if (known && !known.has(run.key(f))) {
+        run.absent(f);
+        ticker?.tick(1);
+        continue;
+      }
+      await download(f);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(run.netJobs, missing.length)) }, worker));
   ticker?.finish();
   return run.finish();
 }

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { RvcError, isRvcError } from '../errors.js';
+import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferOptions, type TransferResult } from '../remote/index.js';
+import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { checkout, type CheckoutResult } from './checkout.js';
@@ -33,15 +33,20 @@ export interface SyncFailure {
   paths: string[];
   code: string;
   message: string;
+  /** What helps, when the error says (e.g. for an object damaged on the remote). */
+  hint?: string;
 }
 
-export interface SyncResult {
+/**
+ * `failed` is a bounded sample (the first FAILURE_SAMPLE failures of each error code);
+ * `failedCount` and `failedByCode` count every failure.
+ */
+export interface SyncResult extends FailureSummary<SyncFailure> {
   remote: string;
   /** Objects moved. */
   transferred: number;
   /** Objects already at the destination. */
   skipped: number;
-  failed: SyncFailure[];
   /** The revisions the scope covered (labels), besides the workspace. */
   revisions?: string[];
 }
@@ -115,7 +120,7 @@ async function wanted(repo: Repo, opts: SyncOptions): Promise<Wanted> {
  * optional object absent everywhere is dropped (see Wanted.optional).
  */
 function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): SyncResult {
-  const failed = r.failed.filter((f) => !(w.optional.has(f.oid) && f.error.code === 'OBJECT_MISSING'));
+  const failed = r.failed;
   if (failed.some((f) => !w.paths.has(f.oid))) {
     const unnamed = new Set(failed.filter((f) => !w.paths.has(f.oid)).map((f) => f.oid));
     for (const [algo, oids] of w.groups) {
@@ -135,9 +140,20 @@ function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): S
     remote: name,
     transferred: r.transferred.length,
     skipped: r.skipped,
-    failed: failed.map((f) => ({ oid: f.oid, paths: w.paths.get(f.oid) ?? [], code: f.error.code, message: f.error.message })),
+    failed: failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])),
+    failedCount: r.failedCount,
+    failedByCode: r.failedByCode,
     ...(w.revisions.length ? { revisions: w.revisions } : {}),
   };
+}
+
+export function toSyncFailure(f: TransferFailure, paths: string[]): SyncFailure {
+  return { oid: f.oid, paths, code: f.error.code, message: f.error.message, ...(f.error.hint !== undefined ? { hint: f.error.hint } : {}) };
+}
+
+/** Counts a failure that happened outside the transfer engine. */
+function earlyFailure(into: FailureSummary<SyncFailure>, oid: string, where: string, e: RvcError): void {
+  addFailure(into, e.code, { oid, paths: [where], code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) });
 }
 
 /** Children of a folder's manifest under the wanted sub-paths. */
@@ -212,20 +228,23 @@ export async function fetchManifests(
  * written before `core.hash` changed keep their own), merged into one result.
  */
 async function perAlgo(repo: Repo, groups: Map<HashAlgo, Set<string>>, run: (odb: Odb, oids: string[]) => Promise<TransferResult>): Promise<TransferResult> {
-  const all: TransferResult = { transferred: [], skipped: 0, failed: [] };
+  const all: TransferResult = { transferred: [], skipped: 0, ...emptyFailures<TransferFailure>() };
   for (const [algo, oids] of groups) {
     if (!oids.size) continue;
     const r = await run(repo.odbFor(algo), [...oids]);
     // A loop, not push(...list): spreading a million oids as arguments overflows the stack.
     for (const o of r.transferred) all.transferred.push(o);
     all.skipped += r.skipped;
-    for (const f of r.failed) all.failed.push(f);
+    mergeFailures(all, r, (f) => f.error.code);
   }
   return all;
 }
 
-function transferOptions(opts: SyncOptions): TransferOptions {
-  return { ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+function transferOptions(opts: SyncOptions, optional?: ReadonlySet<string>): TransferOptions {
+  return {
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(optional?.size ? { optional } : {}),
+  };
 }
 
 /**
@@ -238,29 +257,28 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   const w = await wanted(repo, opts);
   // Imported data is not pushed (as in DVC): it lives in, and is restored from, its source.
   if (w.imports.length && !w.groups.size && !w.partial.length) {
-    return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, failed: [], ...(w.revisions.length ? { revisions: w.revisions } : {}) };
+    return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}) };
   }
   const groups = new Map<HashAlgo, Set<string>>();
   for (const [algo, oids] of w.groups) {
     // An rvc.lock output never produced here is not an error (as for the workspace's pipeline).
     group(groups, algo, [...oids].filter((o) => !w.optional.has(o) || repo.odbFor(algo).hasSync(o)));
   }
-  const early: SyncResult['failed'] = [];
+  const early = emptyFailures<SyncFailure>();
   for (const p of w.partial) {
     try {
       group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
     } catch (e) {
       // Part of a folder whose manifest is not in the cache: reported, the rest still goes.
       if (!isRvcError(e)) throw e;
-      early.push({ oid: p.out.oid, paths: [p.where], code: e.code, message: e.message });
+      earlyFailure(early, p.out.oid, p.where, e);
     }
   }
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
     const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts)));
     const res = toSyncResult(repo, name, r, w);
-    res.failed.unshift(...early);
-    return res;
+    return withEarly(res, early);
   } finally {
     await remote.close();
   }
@@ -279,7 +297,7 @@ async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
   try {
     const groups = new Map<HashAlgo, Set<string>>();
     for (const [algo, oids] of w.groups) group(groups, algo, oids);
-    const early: SyncResult['failed'] = [];
+    const early = emptyFailures<SyncFailure>();
     let manifests = 0;
     for (const p of w.partial) {
       try {
@@ -287,14 +305,13 @@ async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
         group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
       } catch (e) {
         if (!isRvcError(e)) throw e;
-        early.push({ oid: p.out.oid, paths: [p.where], code: e.code, message: e.message });
+        earlyFailure(early, p.out.oid, p.where, e);
       }
     }
-    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts)));
+    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts, w.optional)));
     const res = toSyncResult(repo, name, r, w);
     res.transferred += manifests;
-    res.failed.unshift(...early);
-    return res;
+    return withEarly(res, early);
   } finally {
     await remote.close();
   }
@@ -309,7 +326,18 @@ async function withImports(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
   const imp = await fetchImports(repo, w.imports, opts);
   if (!w.groups.size && !w.partial.length) return imp;
   const own = await fetchWanted(repo, w, opts);
-  return { ...own, transferred: own.transferred + imp.transferred, skipped: own.skipped + imp.skipped, failed: [...own.failed, ...imp.failed] };
+  const res = { ...own, transferred: own.transferred + imp.transferred, skipped: own.skipped + imp.skipped };
+  mergeFailures(res, imp, (f) => f.code);
+  return res;
+}
+
+/** The result with the failures found before the transfer listed first. */
+function withEarly(res: SyncResult, early: FailureSummary<SyncFailure>): SyncResult {
+  if (!early.failedCount) return res;
+  const { failed, failedCount, failedByCode } = res;
+  Object.assign(res, early);
+  mergeFailures(res, { failed, failedCount, failedByCode }, (f) => f.code);
+  return res;
 }
 
 export interface PullResult extends SyncResult {

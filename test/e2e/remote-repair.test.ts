@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { rvc, rvcOk, git, makeRepo, writeTree, rmrf, tmpDir, RVC_BIN } from '../helpers/cli.js';
+import { serializeTree, type TreeEntry } from '../../src/model/tree.js';
+import { hashBuffer } from '../../src/hashing/hash.js';
 
 const made: string[] = [];
 const track = (d: string): string => (made.push(d), d);
@@ -104,5 +106,42 @@ describe('an interrupted push to a folder remote', () => {
     expect(fs.existsSync(legacy)).toBe(false);
     expect(listDir(tmp)).toEqual([foreignFresh, live].sort());
     expect(gc.cloud.removed).toEqual([]);
+  });
+});
+
+describe('a remote lacking many objects', () => {
+  it('fetch of a manifest whose 50,000 files are all missing reports them in a few lines', () => {
+    const n = 50_000;
+    const entries: TreeEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      entries.push({ path: `d${String(i % 100).padStart(2, '0')}/f${String(i).padStart(5, '0')}.bin`, oid: hashBuffer('blake3', `content ${i}`), size: 10 });
+    }
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const text = serializeTree(entries);
+    const oid = `${hashBuffer('blake3', text)}.tree`;
+    // The remote holds the manifest alone, as a push interrupted between it and its files never
+    // could leave it, but a remote damaged by hand or by another tool can.
+    const store = track(tmpDir('rvc-store-'));
+    writeTree(store, { [`blake3/${oid.slice(0, 2)}/${oid.slice(2)}`]: text });
+    const dir = track(makeRepo());
+    writeTree(dir, { 'data.rvc': `outs:\n  - path: data\n    hash: blake3\n    oid: ${oid}\n    size: ${10 * n}\n    nfiles: ${n}\n` });
+    rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
+
+    const r = rvc(dir, ['fetch']);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.length).toBeLessThan(30);
+    expect(r.stderr).toMatch(/data\/d\d\d\/f\d{5}\.bin: '.*' is not on remote/);
+    expect(r.stderr).toMatch(/… and 49980 more OBJECT_MISSING failures/);
+    expect(r.stderr).toMatch(/50000 objects failed \(50000 OBJECT_MISSING\); 1 file fetched/);
+    expect(r.stderr).toMatch(/hint: push it from a clone that has it/);
+
+    const j = rvc(dir, ['fetch', '--json']);
+    expect(j.code).toBe(1);
+    const res = json(j);
+    expect(res.failedCount).toBe(n);
+    expect(res.failedByCode).toEqual({ OBJECT_MISSING: n });
+    expect(res.failed).toHaveLength(20);
+    expect(res.failed[0].paths[0]).toMatch(/^data\/d\d\d\/f\d{5}\.bin$/);
   });
 });
