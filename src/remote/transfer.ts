@@ -22,6 +22,8 @@ export interface LocalObjectStore {
    * return true; otherwise delete it and return false.
    */
   importVerified(tmpPath: string, oid: string): Promise<boolean>;
+  /** Hash `tmpPath` like importVerified, then delete it; true when it matches `oid`. */
+  verifyDownload(tmpPath: string, oid: string): Promise<boolean>;
   /** A folder on the cache's filesystem for downloads, so importing is a rename. */
   tmpDir(): string;
   /** Children of a tree object, which must be in the cache. */
@@ -144,9 +146,9 @@ class Run {
     this.controller.abort();
   }
 
-  succeeded(oid: string): void {
+  succeeded(oid?: string): void {
     this.successes++;
-    this.transferred.push(oid);
+    if (oid !== undefined) this.transferred.push(oid);
   }
 
   fail(oid: string, e: unknown, fallback: ErrorCode = 'REMOTE_TRANSFER_FAILED'): void {
@@ -402,6 +404,44 @@ async function eachLimit<T>(items: readonly T[], n: number, fn: (item: T) => Pro
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
 
+/** A remote copy that does not hash to its name: pushing again cannot fix it (push trusts it). */
+export function corruptOnRemote(remote: Remote, key: string): RvcError {
+  return new RvcError('OBJECT_CORRUPT', `'${key}' on remote ${remote.url} does not match its oid; it was not stored`, {
+    hint: 'the copy on the remote is damaged and `rvc push` will not replace it: from a clone whose cache has a good copy, run `rvc fsck --cloud --repair` (removes damaged remote copies), then `rvc push`',
+    details: { key, url: remote.url },
+  });
+}
+
+const tmpDirsReady = new WeakMap<LocalObjectStore, Promise<unknown>>();
+
+/**
+ * The one download path: `oid` streamed from the remote into a temp file beside the cache (its
+ * name carries our PID, so a later run can tell a killed download from a live one), then hashed
+ * — `import` moves a matching file into the cache, `check` only compares and deletes it. 'failed'
+ * means the error was reported to the run; 'corrupt' is left to the caller.
+ */
+function downloadVerified(run: Run, store: LocalObjectStore, oid: string, mode: 'import' | 'check', ticker?: ProgressTicker): Promise<'ok' | 'corrupt' | 'failed'> {
+  return run.net(async () => {
+    if (run.stopped) return 'failed';
+    const key = run.key(oid);
+    const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
+    try {
+      let ready = tmpDirsReady.get(store);
+      if (!ready) tmpDirsReady.set(store, (ready = mkdir(store.tmpDir(), { recursive: true })));
+      await ready;
+      await run.remote.download(key, tmp, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
+      const ok = mode === 'import' ? await store.importVerified(tmp, oid) : await store.verifyDownload(tmp, oid);
+      return ok ? 'ok' : 'corrupt';
+    } catch (e) {
+      run.fail(oid, e);
+      return 'failed';
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      ticker?.tick(1);
+    }
+  });
+}
+
 /**
  * Download the objects in `oids` (files and trees) that the local store lacks. Trees come first
  * since their entries name the files to get; every download is hashed on import, so a damaged
@@ -418,39 +458,15 @@ export async function fetch(store: LocalObjectStore, remote: Remote, oids: strin
 
 async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions): Promise<TransferResult> {
   const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
-  let tmpReady: Promise<unknown> | undefined;
   const sizes = new Map<string, number>();
   let ticker: ProgressTicker | undefined;
 
-  const download = (oid: string): Promise<boolean> =>
-    run.net(async () => {
-      if (run.stopped) return false;
-      const key = run.key(oid);
-      // A name carrying our PID, so a later run can tell a killed download from a live one.
-      const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
-      try {
-        await (tmpReady ??= mkdir(store.tmpDir(), { recursive: true }));
-        await remote.download(key, tmp, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
-        if (!(await store.importVerified(tmp, oid))) {
-          run.fail(
-            oid,
-            new RvcError('OBJECT_CORRUPT', `'${key}' on remote ${remote.url} does not match its oid; it was not stored`, {
-              hint: 'the remote copy is damaged: push it again from a clone that has a good copy',
-              details: { key, url: remote.url },
-            }),
-          );
-          return false;
-        }
-        run.succeeded(oid);
-        return true;
-      } catch (e) {
-        run.fail(oid, e);
-        return false;
-      } finally {
-        await rm(tmp, { force: true }).catch(() => undefined);
-        ticker?.tick(1);
-      }
-    });
+  const download = async (oid: string): Promise<boolean> => {
+    const r = await downloadVerified(run, store, oid, 'import', ticker);
+    if (r === 'corrupt') run.fail(oid, corruptOnRemote(remote, run.key(oid)));
+    else if (r === 'ok') run.succeeded(oid);
+    return r === 'ok';
+  };
 
   const hasLocally = (oid: string): Promise<boolean> => run.local(() => store.has(oid));
 
@@ -532,4 +548,147 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
   await Promise.all(Array.from({ length: Math.max(1, Math.min(run.netJobs, missing.length)) }, worker));
   ticker?.finish();
   return run.finish();
+}
+
+export interface VerifyOptions extends TransferOptions {
+  /** Delete corrupt objects, and manifests listing an object the remote lacks or holds damaged. */
+  repair?: boolean;
+}
+
+/**
+ * `failed` (bounded, see FailureSummary) holds objects that could not be checked (transfer
+ * errors); objects absent from the remote are only counted in `missing`.
+ */
+export interface VerifyResult extends FailureSummary<TransferFailure> {
+  /** Remote copies downloaded and found to match their oid. */
+  checked: number;
+  /** Objects whose remote copy does not match its oid (trees included). */
+  corrupt: string[];
+  /**
+   * Trees on the remote, themselves intact, that list an object the remote lacks or holds damaged
+   * (directly or below): push trusts a tree it finds there and would never complete it.
+   */
+  incomplete: string[];
+  /** Objects in scope that the remote does not have (`push` uploads them; not damage). */
+  missing: number;
+  /** With repair: the keys deleted from the remote, trees first. */
+  removed: string[];
+}
+
+/**
+ * Downloads every object of `oids` (trees expanded) that the remote has, through the same
+ * verified download path as fetch, and re-hashes it. The local cache is not needed and is not
+ * filled, except with manifests (verified, to read their entries); a corrupt manifest's entries
+ * are read from the local copy when there is one. With `repair`, manifests first, then the
+ * objects are deleted — the remote then simply lacks them, which `push` repairs from a cache
+ * holding good copies.
+ */
+export async function verify(store: LocalObjectStore, remote: Remote, oids: string[], opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const run = new Run(remote, store.algo, opts);
+  try {
+    return await verifyWith(run, store, remote, oids, opts);
+  } finally {
+    run.dispose();
+  }
+}
+
+async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: VerifyOptions): Promise<VerifyResult> {
+  const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
+  const ticker = opts.onProgress ? new ProgressTicker(opts.onProgress, 'verify') : undefined;
+  let checked = 0;
+  let missing = 0;
+  const corrupt = new Set<string>();
+  const unchecked = new Set<string>(); // trees whose download failed: neither good nor bad
+  const treesThere = new Set<string>();
+  const children = new Map<string, string[]>();
+  const note = (oid: string, r: 'ok' | 'corrupt' | 'failed'): void => {
+    if (r === 'ok') {
+      checked++;
+      run.succeeded();
+    } else if (r === 'corrupt') corrupt.add(oid);
+    else unchecked.add(oid);
+  };
+
+  // 1. Trees, level by level: which exist, then each downloaded and re-hashed.
+  const seen = new Set(rootTrees);
+  let level = rootTrees;
+  while (level.length > 0 && !run.stopped) {
+    const present = await run.query(level.map((t) => run.key(t)));
+    const next: string[] = [];
+    await Promise.all(level.map(async (t) => {
+      if (!present.has(run.key(t))) {
+        missing++;
+        return;
+      }
+      treesThere.add(t);
+      const local = await run.local(() => store.has(t));
+      note(t, await downloadVerified(run, store, t, local ? 'check' : 'import', ticker));
+      if (!(await run.local(() => store.has(t)))) return; // corrupt or failed, and no local copy
+      try {
+        const entries = await run.local(() => store.readTreeEntries(t));
+        children.set(t, entries.map((e) => e.oid));
+        for (const e of entries) {
+          if (isTreeOid(e.oid) && !seen.has(e.oid)) {
+            seen.add(e.oid);
+            next.push(e.oid);
+          }
+        }
+      } catch (e) {
+        run.fail(t, e, 'TREE_INVALID');
+      }
+    }));
+    level = next;
+  }
+
+  // 2. Files: one query, then each present one downloaded and re-hashed (nothing kept).
+  const files = new Set(looseFiles);
+  for (const list of children.values()) for (const c of list) if (!isTreeOid(c)) files.add(c);
+  const list = [...files];
+  const filesThere = run.stopped ? new Set<string>() : await run.query(list.map((f) => run.key(f)));
+  await eachLimit(list, run.netJobs, async (f) => {
+    if (run.stopped) return;
+    if (!filesThere.has(run.key(f))) {
+      missing++;
+      return;
+    }
+    note(f, await downloadVerified(run, store, f, 'check', ticker));
+  });
+
+  // 3. Trees that list something missing or damaged, directly or below.
+  const incomplete = new Set<string>();
+  const bad = new Map<string, boolean>();
+  const isBad = (oid: string): boolean => {
+    if (corrupt.has(oid)) return true;
+    if (!isTreeOid(oid)) return !filesThere.has(run.key(oid));
+    if (!treesThere.has(oid)) return true;
+    let b = bad.get(oid);
+    if (b !== undefined) return b;
+    bad.set(oid, false); // manifests cannot nest themselves; this only guards a forged one
+    b = (children.get(oid) ?? []).some((c) => isBad(c) && !unchecked.has(c));
+    bad.set(oid, b);
+    if (b) incomplete.add(oid);
+    return b;
+  };
+  if (!run.stopped) for (const t of treesThere) if (!corrupt.has(t)) isBad(t);
+
+  // 4. Repair: manifests first, so an interruption never leaves a manifest without its files.
+  const removed: string[] = [];
+  if (opts.repair && !run.stopped) {
+    const drop = async (oids: string[]): Promise<void> => {
+      await eachLimit(oids, run.netJobs, async (oid) => {
+        try {
+          await remote.delete(run.key(oid));
+          removed.push(run.key(oid));
+        } catch (e) {
+          run.fail(oid, e);
+        }
+      });
+    };
+    const all = [...corrupt, ...incomplete];
+    await drop(all.filter(isTreeOid));
+    await drop(all.filter((o) => !isTreeOid(o)));
+  }
+  ticker?.finish();
+  const { failed, failedCount, failedByCode } = run.finish();
+  return { failed, failedCount, failedByCode, checked, corrupt: [...corrupt], incomplete: [...incomplete], missing, removed };
 }

@@ -6,7 +6,7 @@ import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, type HashAlgo } from '../
 import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
+import { corruptOnRemote, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { checkout, type CheckoutResult } from './checkout.js';
@@ -121,8 +121,22 @@ async function wanted(repo: Repo, opts: SyncOptions): Promise<Wanted> {
  */
 function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): SyncResult {
   const failed = r.failed;
-  if (failed.some((f) => !w.paths.has(f.oid))) {
-    const unnamed = new Set(failed.filter((f) => !w.paths.has(f.oid)).map((f) => f.oid));
+  nameInFolders(repo, w, failed.map((f) => f.oid));
+  return {
+    remote: name,
+    transferred: r.transferred.length,
+    skipped: r.skipped,
+    failed: failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])),
+    failedCount: r.failedCount,
+    failedByCode: r.failedByCode,
+    ...(w.revisions.length ? { revisions: w.revisions } : {}),
+  };
+}
+
+/** Adds to `w.paths` a name for each of `oids` that is a file inside a folder in scope. */
+function nameInFolders(repo: Repo, w: Wanted, oids: string[]): void {
+  if (oids.some((o) => !w.paths.has(o))) {
+    const unnamed = new Set(oids.filter((o) => !w.paths.has(o)));
     for (const [algo, oids] of w.groups) {
       for (const t of oids) {
         if (!isTreeOid(t) || !repo.odbFor(algo).hasSync(t)) continue;
@@ -136,15 +150,6 @@ function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): S
       }
     }
   }
-  return {
-    remote: name,
-    transferred: r.transferred.length,
-    skipped: r.skipped,
-    failed: failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])),
-    failedCount: r.failedCount,
-    failedByCode: r.failedByCode,
-    ...(w.revisions.length ? { revisions: w.revisions } : {}),
-  };
 }
 
 export function toSyncFailure(f: TransferFailure, paths: string[]): SyncFailure {
@@ -180,11 +185,7 @@ export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: Ha
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  if (!(await odb.importVerified(tmp, oid))) {
-    throw new RvcError('OBJECT_CORRUPT', `the remote copy of ${oid} does not match its hash`, {
-      hint: 'the remote object is damaged; push it again from a machine that has the data',
-    });
-  }
+  if (!(await odb.importVerified(tmp, oid))) throw corruptOnRemote(remote, objectKey(algo, oid));
   return true;
 }
 
@@ -458,6 +459,74 @@ export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string
       leftovers = (await remote.sweepLeftovers?.({ everywhere: true })) ?? 0;
     }
     return { remote: name, removed: [...trees, ...files], kept, dryRun: !!opts.dryRun, leftovers };
+  } finally {
+    await remote.close();
+  }
+}
+
+export interface CloudFsckOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
+  remote?: string;
+  jobs?: number;
+  /** Delete corrupt remote copies and the manifests that list missing or corrupt objects. */
+  repair?: boolean;
+}
+
+export interface CloudFsckObject {
+  oid: string;
+  /** The remote key. */
+  key: string;
+  /** Paths that use it (`rev:path` at a revision), for messages. */
+  paths: string[];
+}
+
+/** `failed` (bounded) lists objects that could not be checked (transfer errors). */
+export interface CloudFsckResult extends FailureSummary<SyncFailure> {
+  remote: string;
+  /** Remote objects downloaded and found intact. */
+  checked: number;
+  corrupt: CloudFsckObject[];
+  /** Intact manifests listing an object the remote lacks or holds damaged. */
+  incomplete: CloudFsckObject[];
+  /** Objects of the scope the remote does not have (`rvc push` uploads them). */
+  missing: number;
+  /** With repair: remote keys deleted (manifests first). */
+  removed: string[];
+  repaired: boolean;
+  revisions?: string[];
+}
+
+/**
+ * `rvc fsck --cloud`: downloads every remote object the scope uses (the workspace, and the
+ * revisions the scope names) and re-hashes it, through the transfer engine's verified download.
+ * push and status --cloud trust what the remote holds, so a damaged copy there would stay
+ * forever; `repair` deletes it (and every manifest listing it, which push would otherwise take
+ * as proof its files are there), after which `rvc push` from a cache holding good copies uploads
+ * them again.
+ */
+export async function fsckCloud(opts: CloudFsckOptions = {}): Promise<CloudFsckResult> {
+  const repo = Repo.open(opts.cwd);
+  const w = await wanted(repo, { ...opts, targets: [] });
+  const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
+  try {
+    const res: CloudFsckResult = {
+      remote: name, checked: 0, corrupt: [], incomplete: [], missing: 0, removed: [], repaired: !!opts.repair,
+      ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}),
+    };
+    for (const [algo, oids] of w.groups) {
+      if (!oids.size) continue;
+      const r = await verifyObjects(repo.odbFor(algo), remote, [...oids], {
+        ...transferOptions(opts, w.optional), ...(opts.repair ? { repair: true } : {}),
+      });
+      nameInFolders(repo, w, [...r.corrupt, ...r.incomplete, ...r.failed.map((f) => f.oid)]);
+      const named = (oid: string): CloudFsckObject => ({ oid, key: objectKey(algo, oid), paths: w.paths.get(oid) ?? [] });
+      res.checked += r.checked;
+      res.missing += r.missing;
+      for (const o of r.corrupt) res.corrupt.push(named(o));
+      for (const o of r.incomplete) res.incomplete.push(named(o));
+      for (const k of r.removed) res.removed.push(k);
+      mergeFailures(res, { ...r, failed: r.failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])) }, (f) => f.code);
+    }
+    return res;
   } finally {
     await remote.close();
   }

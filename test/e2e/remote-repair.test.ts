@@ -1,10 +1,11 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, afterEach, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rvc, rvcOk, git, makeRepo, writeTree, rmrf, tmpDir, RVC_BIN } from '../helpers/cli.js';
+import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir, RVC_BIN } from '../helpers/cli.js';
+import { startS3Server, S3RVER_KEY, type S3Server } from '../helpers/s3-server.js';
 import { serializeTree, type TreeEntry } from '../../src/model/tree.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
 
@@ -143,5 +144,102 @@ describe('a remote lacking many objects', () => {
     expect(res.failedByCode).toEqual({ OBJECT_MISSING: n });
     expect(res.failed).toHaveLength(20);
     expect(res.failed[0].paths[0]).toMatch(/^data\/d\d\d\/f\d{5}\.bin$/);
+  });
+});
+
+const S3_ENV = { AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_KEY, AWS_REGION: 'us-east-1' };
+
+/** Flips the first byte of a file in place (same length, so no size check can notice). */
+function damage(file: string): void {
+  fs.chmodSync(file, 0o644);
+  const b = fs.readFileSync(file);
+  b[0] = b[0]! ^ 0xff;
+  fs.writeFileSync(file, b);
+}
+
+/**
+ * A remote copy of one file inside a tracked folder is damaged: fetch names it with a hint that
+ * helps, push from the clone holding the good copy does not fix it (it trusts the remote),
+ * `fsck --cloud` reports the file and the manifest listing it, `--repair` removes both, `push`
+ * uploads good copies and a fresh clone pulls byte-exact data.
+ */
+function corruptAndRepair(addRemote: (dir: string) => void, env: Record<string, string>, objectFileOf: (key: string) => string): void {
+  const dir = track(makeRepo());
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 6; i++) files[`data/part${i % 2}/f${i}.txt`] = `content ${i}\n`.repeat(50 + i);
+  files['model.bin'] = 'weights'.repeat(1000);
+  writeTree(dir, files);
+  rvcOk(dir, ['add', 'data', 'model.bin']);
+  addRemote(dir);
+  rvcOk(dir, ['push'], env);
+  git(dir, ['add', '-A']);
+  git(dir, ['commit', '-q', '-m', 'data']);
+  const clone = (): string => {
+    const c = track(tmpDir('rvc-clone-'));
+    git(c, ['clone', '-q', dir, '.']);
+    return c;
+  };
+
+  const oid = hashBuffer('blake3', files['data/part1/f3.txt']!);
+  const key = `blake3/${oid.slice(0, 2)}/${oid.slice(2)}`;
+  damage(objectFileOf(key));
+
+  const c1 = clone();
+  const r = rvc(c1, ['fetch'], env);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/data\/part1\/f3\.txt: .* does not match its oid/);
+  expect(r.stderr).toMatch(/hint: .*rvc fsck --cloud --repair.*rvc push/);
+  expect(r.stderr).not.toMatch(/run the same command again/);
+
+  // Pushing again from the good copy changes nothing: the remote has an object by that name.
+  expect(rvcOk(dir, ['push'], env).stdout).toMatch(/Everything is up to date/);
+  const check = rvc(dir, ['fsck', '--cloud'], env);
+  expect(check.code).toBe(1);
+  expect(check.stdout).toMatch(/corrupt on remote .*data\/part1\/f3\.txt/);
+  expect(check.stdout).toMatch(/manifest listing missing or corrupt objects on remote .*: data \(/);
+  expect(check.stderr).toMatch(/rvc fsck --cloud --repair/);
+  const repaired = json(rvcOk(dir, ['fsck', '--cloud', '--repair', '--json'], env));
+  expect(repaired.corrupt.map((o: any) => o.key)).toEqual([key]);
+  expect(repaired.incomplete).toHaveLength(1);
+  expect(repaired.removed).toHaveLength(2);
+  expect(repaired.removed[0]).toMatch(/\.tree$/); // the manifest first
+  expect(repaired.removed[1]).toBe(key);
+  expect(rvcOk(dir, ['push'], env).stdout).toMatch(/2 files pushed/);
+  const clean = json(rvcOk(dir, ['fsck', '--cloud', '--json'], env));
+  expect(clean).toMatchObject({ corrupt: [], incomplete: [], missing: 0, failedCount: 0 });
+  expect(clean.checked).toBe(8); // 6 files, their manifest, the model
+
+  const c2 = clone();
+  rvcOk(c2, ['pull'], env);
+  expect({ ...Object.fromEntries(Object.entries(readTree(path.join(c2, 'data'))).map(([k, v]) => [`data/${k}`, v])), 'model.bin': fs.readFileSync(path.join(c2, 'model.bin'), 'latin1') }).toEqual(files);
+}
+
+describe('a corrupt object on the remote', () => {
+  it('folder remote: fetch says how to repair it; fsck --cloud --repair then push fix it', () => {
+    const store = track(tmpDir('rvc-store-'));
+    corruptAndRepair((d) => rvcOk(d, ['remote', 'add', '-d', 'store', store]), {}, (key) => path.join(store, ...key.split('/')));
+  });
+
+  describe('S3 (s3rver)', () => {
+    let s3: S3Server;
+    beforeAll(async () => {
+      s3 = await startS3Server({ buckets: ['rvc-repair'] });
+    });
+    afterAll(async () => {
+      await s3?.stop();
+    });
+
+    it('fetch says how to repair it; fsck --cloud --repair then push fix it', () => {
+      corruptAndRepair((d) => {
+        rvcOk(d, ['remote', 'add', '-d', 's3', 's3://rvc-repair/p']);
+        rvcOk(d, ['remote', 'modify', 's3', 'endpointurl', s3.endpoint]);
+      }, S3_ENV, (key) => {
+        // s3rver keeps each object as a file named after its key.
+        const name = `${key.split('/').pop()}._S3rver_object`;
+        const found = (fs.readdirSync(s3.dir, { recursive: true }) as string[]).find((p) => p.endsWith(name));
+        expect(found, 'the object in the s3rver folder').toBeDefined();
+        return path.join(s3.dir, found!);
+      });
+    });
   });
 });

@@ -65,6 +65,12 @@ class FsStore implements LocalObjectStore {
     return true;
   }
 
+  async verifyDownload(tmpPath: string, oid: string): Promise<boolean> {
+    const ok = (await hashFile(tmpPath)) === oidDigest(oid);
+    await rm(tmpPath, { force: true });
+    return ok;
+  }
+
   async readTreeEntries(oid: string): Promise<{ oid: string; size: number }[]> {
     const entries = JSON.parse(await readFile(this.objectPath(oid), 'utf8')) as Entry[];
     return entries.map((e) => ({ oid: e.oid, size: e.size }));
