@@ -335,7 +335,7 @@ export class SourceObjects {
         }
         if (await store.importVerified(tmp, oid)) return;
         lastError = new RvcError('OBJECT_CORRUPT', `the copy of ${oid} in ${remote.url} does not match its hash`, {
-          hint: 'the source\'s copy is damaged; it must push a good copy again',
+          hint: 'the source\'s copy is damaged and pushing again will not replace it: in a clone of the source whose cache has a good copy, run `rvc fsck --cloud --repair`, then `rvc push`',
         });
       } catch (e) {
         fs.rmSync(tmp, { force: true });

@@ -277,7 +277,7 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   }
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts)));
+    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts, w.optional)));
     const res = toSyncResult(repo, name, r, w);
     return withEarly(res, early);
   } finally {
