@@ -32,7 +32,7 @@ async function cloud(ctx: Ctx): Promise<number> {
     out.info(`Removed ${plural(r.removed.length, 'object')} from remote '${r.remote}'; run \`rvc push\` from a clone whose cache has good copies to upload them again.`);
     return EXIT.OK;
   }
-  out.error(`remote '${r.remote}' holds ${plural(damaged, 'damaged object')}; \`rvc push\` will not replace them`,
+  out.error(`remote '${r.remote}' holds ${plural(damaged, 'damaged object')}; \`rvc push\` will not replace ${damaged === 1 ? 'it' : 'them'}`,
     'from a clone whose cache has good copies (check it with `rvc fsck`), run `rvc fsck --cloud --repair` to remove them from the remote, then `rvc push`');
   return EXIT.FAILURE;
 }
