@@ -142,3 +142,51 @@ export function fromFsError(e: unknown, path: string, action: string): RvcError 
       return new RvcError('IO', `could not ${action} '${path}': ${msg}`, { path, cause: e });
   }
 }
+
+/** How many failures of each cause (error code) a result keeps in full; the others are counted. */
+export const FAILURE_SAMPLE = 20;
+
+/**
+ * The failures of a command over many objects, with memory bounded whatever their number: every
+ * failure counted (in total and per error code), only the first FAILURE_SAMPLE of each code kept.
+ * A million objects missing from a remote cost a million counter increments, not a million
+ * records — nor a million lines of output.
+ */
+export interface FailureSummary<T> {
+  /** The sample, in order of occurrence: at most FAILURE_SAMPLE per code. */
+  failed: T[];
+  /** Every failure, including those not in the sample. */
+  failedCount: number;
+  /** failedCount per error code. */
+  failedByCode: Record<string, number>;
+}
+
+export function emptyFailures<T>(): FailureSummary<T> {
+  return { failed: [], failedCount: 0, failedByCode: {} };
+}
+
+/**
+ * Counts one failure of `code`; keeps it in the sample if there is room for its code. `item` may
+ * be a function, called only then, so that an uncounted failure costs no record at all.
+ */
+export function addFailure<T>(into: FailureSummary<T>, code: string, item: T | (() => T)): void {
+  const n = into.failedByCode[code] ?? 0;
+  into.failedByCode[code] = n + 1;
+  into.failedCount++;
+  if (n < FAILURE_SAMPLE) into.failed.push(typeof item === 'function' ? (item as () => T)() : item);
+}
+
+/** Adds the failures of `from` to `into`: counts summed, samples joined within the per-code bound. */
+export function mergeFailures<T>(into: FailureSummary<T>, from: FailureSummary<T>, codeOf: (t: T) => string): void {
+  const kept: Record<string, number> = {};
+  for (const f of into.failed) kept[codeOf(f)] = (kept[codeOf(f)] ?? 0) + 1;
+  for (const f of from.failed) {
+    const c = codeOf(f);
+    if ((kept[c] ?? 0) < FAILURE_SAMPLE) {
+      into.failed.push(f);
+      kept[c] = (kept[c] ?? 0) + 1;
+    }
+  }
+  for (const [c, n] of Object.entries(from.failedByCode)) into.failedByCode[c] = (into.failedByCode[c] ?? 0) + n;
+  into.failedCount += from.failedCount;
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 /** rvc's public library API. The CLI (src/cli) uses only what is exported here. */
-export { RvcError, isRvcError, type ErrorCode } from './errors.js';
+export { RvcError, isRvcError, mergeFailures, FAILURE_SAMPLE, type ErrorCode, type FailureSummary } from './errors.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
 import { Repo } from './repo/repo.js';
 export { Repo };
@@ -23,7 +23,7 @@ export { parsePointer, serializePointer, type Pointer, type PointerOut } from '.
 export { parseTree, serializeTree, type TreeEntry } from './model/tree.js';
 export { parseConfigLayer, type Config } from './model/config.js';
 export type { RemoteInfo, RemoteEditOptions } from './repo/remotes.js';
-export type { SyncOptions, SyncResult, SyncFailure, PullResult, CloudStatusResult, CloudState } from './repo/sync.js';
+export type { SyncOptions, SyncResult, SyncFailure, PullResult, CloudStatusResult, CloudState, CloudFsckOptions, CloudFsckResult, CloudFsckObject } from './repo/sync.js';
 export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageStartEvent } from './pipeline/repro.js';
 export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageState } from './pipeline/status.js';
 export type { StageAddOptions, StageAddResult, StageInfo, DagOptions, DagResult } from './pipeline/stage.js';
@@ -67,6 +67,7 @@ export const push = lazy(sync, 'push');
 export const fetch = lazy(sync, 'fetch');
 export const pull = lazy(sync, 'pull');
 export const statusCloud = lazy(sync, 'statusCloud');
+export const fsckCloud = lazy(sync, 'fsckCloud');
 export const repro = lazy(pipelineRepro, 'repro');
 export const stageAdd = lazy(pipelineStage, 'stageAdd');
 export const stageList = lazy(pipelineStage, 'stageList');

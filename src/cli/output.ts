@@ -1,5 +1,5 @@
 import type { SingleBar } from 'cli-progress';
-import type { ProgressEvent, ProgressFn } from '../index.js';
+import type { FailureSummary, ProgressEvent, ProgressFn, SyncFailure } from '../index.js';
 
 export interface GlobalFlags {
   quiet?: boolean;
@@ -116,4 +116,28 @@ export function fmtBytes(n: number): string {
 
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** What to do about failures of one cause, when the failures themselves do not say. */
+export const RETRY_HINT = 'run the same command again to retry what is missing';
+
+/**
+ * Prints failures as the library keeps them: the bounded sample per cause (error code), then
+ * "… and N more" for each cause. Returns the hints of the causes seen (a corrupt remote copy is
+ * not helped by retrying). A million failures print a few dozen lines.
+ */
+export function printFailures(out: Output, r: FailureSummary<SyncFailure>, prefix = ''): string[] {
+  const shown: Record<string, number> = {};
+  const hints: string[] = [];
+  for (const f of r.failed) {
+    out.error(`${prefix}${f.paths.length ? f.paths.join(', ') : f.oid}: ${f.message}`);
+    shown[f.code] = (shown[f.code] ?? 0) + 1;
+    const hint = f.code === 'REMOTE_TRANSFER_FAILED' ? RETRY_HINT : (f.hint ?? RETRY_HINT);
+    if (!hints.includes(hint)) hints.push(hint);
+  }
+  for (const [code, n] of Object.entries(r.failedByCode)) {
+    const more = n - (shown[code] ?? 0);
+    if (more > 0) out.error(`${prefix}… and ${more} more ${code} ${more === 1 ? 'failure' : 'failures'}`);
+  }
+  return hints;
 }

@@ -29,8 +29,15 @@ export function isTempName(name: string): boolean {
 export function isStaleTempName(name: string): boolean {
   const m = TEMP_RE.exec(name);
   if (!m) return false;
-  const pid = Number(m[1]);
-  if (pid === process.pid) return false;
+  return processGone(Number(m[1]));
+}
+
+/**
+ * True when no process `pid` runs on this machine (never for this process). Only meaningful for
+ * a PID recorded on this machine: another host's PIDs say nothing here.
+ */
+export function processGone(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return false;

@@ -213,11 +213,8 @@ export class Odb {
     return 'ok';
   }
 
-  /**
-   * Moves a downloaded file into the cache if its content hashes to `oid`; deletes it otherwise.
-   * This is the only way remote data enters the cache.
-   */
-  async importVerified(tmpPath: string, oid: string): Promise<boolean> {
+  /** Whether a downloaded file hashes to `oid` (and, for a manifest, parses); deleted if it throws. */
+  private downloadMatches(tmpPath: string, oid: string): boolean {
     let actual: string;
     try {
       actual = hashFile(this.algo, tmpPath);
@@ -225,15 +222,32 @@ export class Odb {
       fs.rmSync(tmpPath, { force: true });
       throw e;
     }
-    let ok = actual === oidDigest(oid);
-    if (ok && isTreeOid(oid)) {
+    if (actual !== oidDigest(oid)) return false;
+    if (isTreeOid(oid)) {
       try {
         parseTree(fs.readFileSync(tmpPath), this.algo, oid);
       } catch {
-        ok = false;
+        return false;
       }
     }
-    if (!ok) {
+    return true;
+  }
+
+  /** Checks a downloaded file like importVerified, then deletes it: for checking a remote's copy. */
+  async verifyDownload(tmpPath: string, oid: string): Promise<boolean> {
+    try {
+      return this.downloadMatches(tmpPath, oid);
+    } finally {
+      fs.rmSync(tmpPath, { force: true });
+    }
+  }
+
+  /**
+   * Moves a downloaded file into the cache if its content hashes to `oid`; deletes it otherwise.
+   * This is the only way remote data enters the cache.
+   */
+  async importVerified(tmpPath: string, oid: string): Promise<boolean> {
+    if (!this.downloadMatches(tmpPath, oid)) {
       fs.rmSync(tmpPath, { force: true });
       return false;
     }

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import { isRvcError } from '../errors.js';
-import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
+import { emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
+import { HASH_ALGOS, objectKey, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { allOutputs } from '../model/pipeline.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
@@ -11,6 +11,7 @@ import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferR
 import { checkoutOut } from '../odb/checkout.js';
 import { openRepoRemote } from '../repo/remotes.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
+import { toSyncFailure, type SyncFailure } from '../repo/sync.js';
 import { loadProjectIfAny, readLock } from './project.js';
 import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey } from './run-cache.js';
 import { Workspace } from './workspace.js';
@@ -22,12 +23,12 @@ export interface PipelineSyncOptions extends CommonOptions {
   runCache?: boolean;
 }
 
-export interface PipelineSyncResult {
+/** `failed` is a bounded sample; `failedCount` and `failedByCode` count every failure. */
+export interface PipelineSyncResult extends FailureSummary<SyncFailure> {
   remote: string;
   /** Objects of rvc.lock outputs (and run-cache outputs) moved / already there / failed. */
   transferred: number;
   skipped: number;
-  failed: { oid: string; paths: string[]; code: string; message: string }[];
   /** Run-cache entries moved and already there (with runCache). */
   runs: { transferred: number; skipped: number; invalid: number };
 }
@@ -48,7 +49,7 @@ class Wanted {
 
 /** Nothing to transfer: no remote is opened (a repository without a pipeline pays nothing). */
 function emptyResult(repo: Repo, opts: PipelineSyncOptions, invalid: number): PipelineSyncResult {
-  return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, failed: [], runs: { transferred: 0, skipped: 0, invalid } };
+  return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>(), runs: { transferred: 0, skipped: 0, invalid } };
 }
 
 /** Cached outputs recorded in rvc.lock (cache: false outputs are not in the cache). */
@@ -71,7 +72,7 @@ async function transfer(
     const r: TransferResult = dir === 'push' ? await pushObjects(odb, remote, oids, topts) : await fetchObjects(odb, remote, oids, topts);
     into.transferred += r.transferred.length;
     into.skipped += r.skipped;
-    for (const f of r.failed) into.failed.push({ oid: f.oid, paths: w.paths.get(f.oid) ?? [], code: f.error.code, message: f.error.message });
+    mergeFailures(into, { ...r, failed: r.failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])) }, (f) => f.code);
   }
 }
 
@@ -100,13 +101,20 @@ export async function pushPipeline(opts: PipelineSyncOptions = {}): Promise<Pipe
   }
   if (w.oids.size === 0 && valid.length === 0) return emptyResult(repo, opts, invalid);
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
-  const res: PipelineSyncResult = { remote: name, transferred: 0, skipped: 0, failed: [], runs: { transferred: 0, skipped: 0, invalid } };
+  const res: PipelineSyncResult = { remote: name, transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>(), runs: { transferred: 0, skipped: 0, invalid } };
   try {
     await transfer(repo, remote, w, 'push', opts, res);
     if (valid.length) {
-      const failedOids = new Set(res.failed.map((f) => f.oid));
       const keys = valid.map((e) => runObjectKey(e.algo, e.key));
       const there = await remote.existing(keys);
+      // An entry goes up only when the remote has every output it records (failures are only
+      // sampled, so the remote is asked rather than the list of failures).
+      const outKeys = new Set<string>();
+      for (const e of valid) {
+        const st = parseRunEntry(fs.readFileSync(e.file, 'utf8'), e.algo, e.key, e.file);
+        for (const o of st.outs) outKeys.add(objectKey(o.hash, o.oid));
+      }
+      const outsThere = res.failedCount ? await remote.existing([...outKeys]) : outKeys;
       const limit = pLimit(opts.jobs ?? remote.jobs);
       await Promise.all(valid.map((e, i) => limit(async () => {
         const key = keys[i]!;
@@ -115,7 +123,7 @@ export async function pushPipeline(opts: PipelineSyncOptions = {}): Promise<Pipe
           return;
         }
         const st = parseRunEntry(fs.readFileSync(e.file, 'utf8'), e.algo, e.key, e.file);
-        if (st.outs.some((o) => failedOids.has(o.oid))) return;
+        if (st.outs.some((o) => !outsThere.has(objectKey(o.hash, o.oid)))) return;
         await remote.upload(key, e.file);
         res.runs.transferred++;
       })));
@@ -136,7 +144,7 @@ export async function fetchPipeline(opts: PipelineSyncOptions = {}): Promise<Pip
   for (const o of lockOuts(repo)) w.add(o);
   if (w.oids.size === 0 && !opts.runCache) return emptyResult(repo, opts, 0);
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
-  const res: PipelineSyncResult = { remote: name, transferred: 0, skipped: 0, failed: [], runs: { transferred: 0, skipped: 0, invalid: 0 } };
+  const res: PipelineSyncResult = { remote: name, transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>(), runs: { transferred: 0, skipped: 0, invalid: 0 } };
   try {
     if (opts.runCache) {
       const limit = pLimit(opts.jobs ?? remote.jobs);

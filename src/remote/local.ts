@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
+import { processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
 import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
@@ -17,8 +19,29 @@ export interface LocalRemoteOptions {
 /** Errors of a download that are about the local file being written. */
 const LOCAL_WRITE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
-/** Temporary upload files start with this, so list() and other readers can skip them. */
-const TMP_PREFIX = '.rvc-tmp-';
+/**
+ * Uploads are written into this folder of the remote and renamed into their shard folder, so
+ * one readdir finds every leftover of an interrupted push. list() skips every name starting with
+ * `.rvc-tmp` (older versions wrote `.rvc-tmp-<uuid>` files beside the objects).
+ */
+const TMP_DIR = '.rvc-tmp';
+/** A leftover of another machine (or with an unknown writer) is removed only after this long unchanged. */
+export const FOREIGN_TEMP_MAX_AGE_MS = 24 * 3600 * 1000;
+
+/** This machine's name as it goes into temp names: only `[A-Za-z0-9-]`, so names parse back. */
+function hostTag(): string {
+  return os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64) || 'unknown';
+}
+
+/** `<host>.<pid>.<random>.tmp`: who wrote it, so a sweep can tell a dead writer from a live one. */
+const TEMP_RE = /^([A-Za-z0-9-]+)\.(\d+)\.[0-9a-f]+\.tmp$/;
+
+export interface SweepOptions {
+  /** Also look through every shard folder for temp files older versions left beside objects. */
+  everywhere?: boolean;
+  /** The clock, for tests. */
+  now?: number;
+}
 
 /** Reject keys that could step outside the remote folder; object keys never look like this. */
 function assertSafeKey(key: string): void {
@@ -32,12 +55,17 @@ function assertSafeKey(key: string): void {
 
 /**
  * A remote that is a folder: another disk, a network mount, a shared drive. Objects are written
- * to a temporary file next to their final place and renamed, so a reader never sees half an
- * object and an interrupted push leaves only `.rvc-tmp-*` files, which are ignored.
+ * to a temporary file in `.rvc-tmp/` and renamed into place, so a reader never sees half an
+ * object. A temp name carries the writer's host and PID; an interrupted push's leftovers are
+ * removed by the next push or `gc --cloud` (sweepLeftovers): at once when the writer was a
+ * process of this machine that is gone, after a day unchanged when it was another machine's
+ * (a folder remote may be shared over a network filesystem, where a PID proves nothing).
  */
 export class LocalRemote implements Remote {
   readonly jobs: number;
   private readonly headThreshold: number;
+  private readonly tmpRoot: string;
+  private tmpReady: Promise<unknown> | undefined;
 
   constructor(
     readonly url: string,
@@ -46,6 +74,7 @@ export class LocalRemote implements Remote {
   ) {
     this.jobs = opts.jobs;
     this.headThreshold = opts.headThreshold ?? 64;
+    this.tmpRoot = path.join(root, TMP_DIR);
   }
 
   private pathOf(key: string): string {
@@ -125,7 +154,7 @@ export class LocalRemote implements Remote {
       throw this.fail(e, 'list');
     }
     for await (const ent of dir) {
-      if (ent.name.startsWith(TMP_PREFIX)) continue;
+      if (ent.name.startsWith(TMP_DIR)) continue;
       if (ent.isDirectory()) yield* this.walk(`${rel}${ent.name}/`);
       else if (ent.isFile()) yield `${rel}${ent.name}`;
     }
@@ -142,11 +171,15 @@ export class LocalRemote implements Remote {
         throw fromFsError(e, localPath, 'read');
       }
     }
-    const tmp = path.join(path.dirname(dest), `${TMP_PREFIX}${randomUUID()}`);
+    const tmp = path.join(this.tmpRoot, `${hostTag()}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
     try {
-      await mkdir(path.dirname(dest), { recursive: true });
+      await (this.tmpReady ??= mkdir(this.tmpRoot, { recursive: true }).catch((e: unknown) => {
+        this.tmpReady = undefined;
+        throw e;
+      }));
       // FICLONE makes the copy a reflink where the filesystem supports it, a plain copy elsewhere.
       await copyFile(localPath, tmp, fsConstants.COPYFILE_FICLONE);
+      await mkdir(path.dirname(dest), { recursive: true });
       await rename(tmp, dest);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -206,6 +239,57 @@ export class LocalRemote implements Remote {
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw this.fail(e, 'delete', key);
     }
+  }
+
+  /**
+   * Removes what interrupted uploads left: temp files in `.rvc-tmp/` whose writer was a process
+   * of this machine that is gone, and any (another machine's, or of unknown origin) unchanged
+   * for a day — a live upload keeps its file's mtime fresh. With `everywhere`, also the
+   * `.rvc-tmp-*` files older versions wrote beside the objects, by the same age rule. Best
+   * effort: returns how many were removed and never throws.
+   */
+  async sweepLeftovers(opts: SweepOptions = {}): Promise<number> {
+    const now = opts.now ?? Date.now();
+    const host = hostTag();
+    let removed = 0;
+    const removeIf = async (file: string, stale: (mtimeMs: number) => boolean): Promise<void> => {
+      try {
+        if (!stale((await stat(file)).mtimeMs)) return;
+        await rm(file, { force: true });
+        removed++;
+      } catch {
+        // gone already, or not ours to remove: the next sweep tries again
+      }
+    };
+    let names: string[] = [];
+    try {
+      names = await readdir(this.tmpRoot);
+    } catch {
+      // no temp folder: nothing was ever interrupted here
+    }
+    for (const name of names) {
+      const m = TEMP_RE.exec(name);
+      const deadHere = m !== null && m[1] === host && processGone(Number(m[2]));
+      await removeIf(path.join(this.tmpRoot, name), (mtime) => deadHere || now - mtime > FOREIGN_TEMP_MAX_AGE_MS);
+    }
+    if (opts.everywhere) {
+      const walk = async (dir: string, depth: number): Promise<void> => {
+        let ents;
+        try {
+          ents = await readdir(dir, { withFileTypes: true });
+        } catch {
+          return;
+        }
+        for (const e of ents) {
+          const p = path.join(dir, e.name);
+          if (e.name === TMP_DIR) continue;
+          if (e.isDirectory() && depth < 2) await walk(p, depth + 1);
+          else if (e.isFile() && e.name.startsWith(`${TMP_DIR}-`)) await removeIf(p, (mtime) => now - mtime > FOREIGN_TEMP_MAX_AGE_MS);
+        }
+      };
+      await walk(this.root, 0);
+    }
+    return removed;
   }
 
   async close(): Promise<void> {}

@@ -47,6 +47,12 @@ export interface Remote {
   download(key: string, destPath: string, opts?: DownloadOptions): Promise<void>;
   /** Delete `key`; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Remove what interrupted uploads left on the remote, where the remote can have such things
+   * (a folder remote's temp files); returns how many were removed and never throws. `everywhere`
+   * asks for a thorough pass (gc), not just the cheap one push makes when it starts.
+   */
+  sweepLeftovers?(opts?: { everywhere?: boolean }): Promise<number>;
   /** Release sockets and clients. The remote must not be used afterwards. */
   close(): Promise<void>;
 }

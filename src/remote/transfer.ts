@@ -1,7 +1,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { RvcError, isRvcError, type ErrorCode } from '../errors.js';
+import { RvcError, addFailure, isRvcError, type ErrorCode, type FailureSummary } from '../errors.js';
 import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
@@ -22,6 +22,8 @@ export interface LocalObjectStore {
    * return true; otherwise delete it and return false.
    */
   importVerified(tmpPath: string, oid: string): Promise<boolean>;
+  /** Hash `tmpPath` like importVerified, then delete it; true when it matches `oid`. */
+  verifyDownload(tmpPath: string, oid: string): Promise<boolean>;
   /** A folder on the cache's filesystem for downloads, so importing is a rename. */
   tmpDir(): string;
   /** Children of a tree object, which must be in the cache. */
@@ -35,6 +37,11 @@ export interface TransferOptions {
   localJobs?: number;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
+  /**
+   * oids whose absence from the source is not a failure (fetch): left out of the result. Outputs
+   * recorded only in rvc.lock at other revisions may never have been cached.
+   */
+  optional?: ReadonlySet<string>;
 }
 
 export interface TransferFailure {
@@ -42,14 +49,24 @@ export interface TransferFailure {
   error: RvcError;
 }
 
-export interface TransferResult {
+/**
+ * `failed` is a bounded sample of the objects that could not be moved (the others were still
+ * attempted); `failedCount` and `failedByCode` count them all (see FailureSummary).
+ */
+export interface TransferResult extends FailureSummary<TransferFailure> {
   /** Objects moved by this call, in completion order. */
   transferred: string[];
   /** Objects that were already at the destination (children of a tree found complete at the destination are not counted). */
   skipped: number;
-  /** Objects that could not be moved; the others were still attempted. */
-  failed: TransferFailure[];
 }
+
+/**
+ * A fetch asks the remote which of the objects it still has to download exist once this many
+ * downloads found their object missing: past that point a remote that lacks many objects costs
+ * one listing instead of one failing request (and an error record) per object, while a normal
+ * fetch never pays for the query.
+ */
+export const MISSES_BEFORE_QUERY = 32;
 
 /**
  * Failures that say the whole remote (or local disk) is unusable: once one is seen, starting
@@ -82,8 +99,10 @@ function asRvcError(e: unknown, oid: string, fallback: ErrorCode): RvcError {
 /** Shared state of one push or fetch: limits, results, progress and the stop switch. */
 class Run {
   readonly transferred: string[] = [];
-  readonly failed: TransferFailure[] = [];
+  readonly failures: FailureSummary<TransferFailure> = { failed: [], failedCount: 0, failedByCode: {} };
   skipped = 0;
+  /** Objects found missing at the source so far. */
+  misses = 0;
   readonly net: LimitFunction;
   readonly local: LimitFunction;
   readonly netJobs: number;
@@ -93,7 +112,12 @@ class Run {
   private denials = 0;
   private timeouts = 0;
   private successes = 0;
-  private readonly failedOids = new Set<string>();
+  /**
+   * Trees already reported: a tree can fail in more than one step. A file oid fails at most once
+   * (each is attempted once), so files are not remembered: a million of them would be a million
+   * strings.
+   */
+  private readonly failedTrees = new Set<string>();
   private readonly onAbort = (): void => this.stop(interrupted());
 
   constructor(
@@ -122,13 +146,17 @@ class Run {
     this.controller.abort();
   }
 
-  succeeded(oid: string): void {
+  succeeded(oid?: string): void {
     this.successes++;
-    this.transferred.push(oid);
+    if (oid !== undefined) this.transferred.push(oid);
   }
 
   fail(oid: string, e: unknown, fallback: ErrorCode = 'REMOTE_TRANSFER_FAILED'): void {
     const err = asRvcError(e, oid, fallback);
+    if (err.code === 'OBJECT_MISSING') {
+      this.misses++;
+      if (this.opts.optional?.has(oid)) return;
+    }
     // Work cancelled because of an earlier fatal error is not a failure of its own.
     if (this.stopped && err.code === 'INTERRUPTED') return;
     if (FATAL.has(err.code)) {
@@ -145,9 +173,25 @@ class Run {
       }));
       return;
     }
-    if (this.failedOids.has(oid)) return;
-    this.failedOids.add(oid);
-    this.failed.push({ oid, error: err });
+    if (isTreeOid(oid)) {
+      if (this.failedTrees.has(oid)) return;
+      this.failedTrees.add(oid);
+    }
+    addFailure(this.failures, err.code, { oid, error: err });
+  }
+
+  /** An object the remote's listing lacks: counted, and an error built only for the sample. */
+  absent(oid: string): void {
+    this.misses++;
+    if (this.opts.optional?.has(oid)) return;
+    const key = this.key(oid);
+    addFailure(this.failures, 'OBJECT_MISSING', () => ({
+      oid,
+      error: new RvcError('OBJECT_MISSING', `'${key}' is not on remote ${this.remote.url}`, {
+        hint: 'push it from a clone that has it, or check that this is the right remote',
+        details: { url: this.remote.url, key },
+      }),
+    }));
   }
 
   async query(keys: string[]): Promise<Set<string>> {
@@ -170,7 +214,7 @@ class Run {
 
   /** The result, or the fatal error carrying the partial result in `details`. */
   finish(): TransferResult {
-    const result: TransferResult = { transferred: this.transferred, skipped: this.skipped, failed: this.failed };
+    const result: TransferResult = { transferred: this.transferred, skipped: this.skipped, ...this.failures };
     if (this.fatal) {
       throw new RvcError(this.fatal.code, this.fatal.message, {
         ...(this.fatal.hint !== undefined ? { hint: this.fatal.hint } : {}),
@@ -178,6 +222,7 @@ class Run {
         details: {
           ...(typeof this.fatal.details === 'object' && this.fatal.details !== null ? this.fatal.details : {}),
           transferred: result.transferred.length,
+          failedCount: result.failedCount,
           failed: result.failed.map((f) => ({ oid: f.oid, code: f.error.code, message: f.error.message })),
         },
       });
@@ -219,6 +264,8 @@ export async function push(store: LocalObjectStore, remote: Remote, oids: string
 
 async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions): Promise<TransferResult> {
   const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
+  // What a killed push left (a folder remote's partial copies) goes before we add our own.
+  await remote.sweepLeftovers?.();
 
   // 1. Trees, one level at a time, each level one query.
   const onRemote = new Set<string>();
@@ -357,6 +404,44 @@ async function eachLimit<T>(items: readonly T[], n: number, fn: (item: T) => Pro
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
 
+/** A remote copy that does not hash to its name: pushing again cannot fix it (push trusts it). */
+export function corruptOnRemote(remote: Remote, key: string): RvcError {
+  return new RvcError('OBJECT_CORRUPT', `'${key}' on remote ${remote.url} does not match its oid; it was not stored`, {
+    hint: 'the copy on the remote is damaged and `rvc push` will not replace it: from a clone whose cache has a good copy, run `rvc fsck --cloud --repair` (removes damaged remote copies), then `rvc push`',
+    details: { key, url: remote.url },
+  });
+}
+
+const tmpDirsReady = new WeakMap<LocalObjectStore, Promise<unknown>>();
+
+/**
+ * The one download path: `oid` streamed from the remote into a temp file beside the cache (its
+ * name carries our PID, so a later run can tell a killed download from a live one), then hashed
+ * — `import` moves a matching file into the cache, `check` only compares and deletes it. 'failed'
+ * means the error was reported to the run; 'corrupt' is left to the caller.
+ */
+function downloadVerified(run: Run, store: LocalObjectStore, oid: string, mode: 'import' | 'check', ticker?: ProgressTicker): Promise<'ok' | 'corrupt' | 'failed'> {
+  return run.net(async () => {
+    if (run.stopped) return 'failed';
+    const key = run.key(oid);
+    const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
+    try {
+      let ready = tmpDirsReady.get(store);
+      if (!ready) tmpDirsReady.set(store, (ready = mkdir(store.tmpDir(), { recursive: true })));
+      await ready;
+      await run.remote.download(key, tmp, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
+      const ok = mode === 'import' ? await store.importVerified(tmp, oid) : await store.verifyDownload(tmp, oid);
+      return ok ? 'ok' : 'corrupt';
+    } catch (e) {
+      run.fail(oid, e);
+      return 'failed';
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      ticker?.tick(1);
+    }
+  });
+}
+
 /**
  * Download the objects in `oids` (files and trees) that the local store lacks. Trees come first
  * since their entries name the files to get; every download is hashed on import, so a damaged
@@ -373,39 +458,15 @@ export async function fetch(store: LocalObjectStore, remote: Remote, oids: strin
 
 async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: TransferOptions): Promise<TransferResult> {
   const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
-  let tmpReady: Promise<unknown> | undefined;
   const sizes = new Map<string, number>();
   let ticker: ProgressTicker | undefined;
 
-  const download = (oid: string): Promise<boolean> =>
-    run.net(async () => {
-      if (run.stopped) return false;
-      const key = run.key(oid);
-      // A name carrying our PID, so a later run can tell a killed download from a live one.
-      const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
-      try {
-        await (tmpReady ??= mkdir(store.tmpDir(), { recursive: true }));
-        await remote.download(key, tmp, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
-        if (!(await store.importVerified(tmp, oid))) {
-          run.fail(
-            oid,
-            new RvcError('OBJECT_CORRUPT', `'${key}' on remote ${remote.url} does not match its oid; it was not stored`, {
-              hint: 'the remote copy is damaged: push it again from a clone that has a good copy',
-              details: { key, url: remote.url },
-            }),
-          );
-          return false;
-        }
-        run.succeeded(oid);
-        return true;
-      } catch (e) {
-        run.fail(oid, e);
-        return false;
-      } finally {
-        await rm(tmp, { force: true }).catch(() => undefined);
-        ticker?.tick(1);
-      }
-    });
+  const download = async (oid: string): Promise<boolean> => {
+    const r = await downloadVerified(run, store, oid, 'import', ticker);
+    if (r === 'corrupt') run.fail(oid, corruptOnRemote(remote, run.key(oid)));
+    else if (r === 'ok') run.succeeded(oid);
+    return r === 'ok';
+  };
 
   const hasLocally = (oid: string): Promise<boolean> => run.local(() => store.has(oid));
 
@@ -437,7 +498,7 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
               }
             } else {
               files.add(e.oid);
-              sizes.set(e.oid, e.size);
+              if (opts.onProgress) sizes.set(e.oid, e.size); // only a progress total needs them
             }
           }
         } catch (e) {
@@ -448,14 +509,13 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     level = next;
   }
 
-  // 2. Files missing locally.
+  // 2. Files missing locally (a fixed pool of workers: a promise per file would cost a million
+  //    closures on a million files).
   const missing: string[] = [];
-  await Promise.all(
-    [...files].map(async (f) => {
-      if (await hasLocally(f)) run.skipped++;
-      else missing.push(f);
-    }),
-  );
+  await eachLimit([...files], run.localJobs, async (f) => {
+    if (await store.has(f)) run.skipped++;
+    else missing.push(f);
+  });
   if (opts.onProgress) {
     // One count for the whole phase: the files continue where the trees left off, so a bar
     // never runs backwards between the two steps.
@@ -466,7 +526,169 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     ticker.done = trees.done;
     ticker.bytes = trees.bytes;
   }
-  await Promise.all(missing.map(download));
+  // 3. Downloads. Once MISSES_BEFORE_QUERY of them found nothing, the remote is asked in one
+  //    query which of the rest it has, and those it lacks are reported without a request each.
+  //    A failed query only means each object is tried after all.
+  let present: Promise<Set<string> | undefined> | undefined;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < missing.length && !run.stopped) {
+      const i = next++;
+      const f = missing[i]!;
+      if (!present && run.misses >= MISSES_BEFORE_QUERY) present = run.query(missing.slice(i).map((o) => run.key(o))).catch(() => undefined);
+      const known = present ? await present : undefined;
+      if (known && !known.has(run.key(f))) {
+        run.absent(f);
+        ticker?.tick(1);
+        continue;
+      }
+      await download(f);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(run.netJobs, missing.length)) }, worker));
   ticker?.finish();
   return run.finish();
+}
+
+export interface VerifyOptions extends TransferOptions {
+  /** Delete corrupt objects, and manifests listing an object the remote lacks or holds damaged. */
+  repair?: boolean;
+}
+
+/**
+ * `failed` (bounded, see FailureSummary) holds objects that could not be checked (transfer
+ * errors); objects absent from the remote are only counted in `missing`.
+ */
+export interface VerifyResult extends FailureSummary<TransferFailure> {
+  /** Remote copies downloaded and found to match their oid. */
+  checked: number;
+  /** Objects whose remote copy does not match its oid (trees included). */
+  corrupt: string[];
+  /**
+   * Trees on the remote, themselves intact, that list an object the remote lacks or holds damaged
+   * (directly or below): push trusts a tree it finds there and would never complete it.
+   */
+  incomplete: string[];
+  /** Objects in scope that the remote does not have (`push` uploads them; not damage). */
+  missing: number;
+  /** With repair: the keys deleted from the remote, trees first. */
+  removed: string[];
+}
+
+/**
+ * Downloads every object of `oids` (trees expanded) that the remote has, through the same
+ * verified download path as fetch, and re-hashes it. The local cache is not needed and is not
+ * filled, except with manifests (verified, to read their entries); a corrupt manifest's entries
+ * are read from the local copy when there is one. With `repair`, manifests first, then the
+ * objects are deleted — the remote then simply lacks them, which `push` repairs from a cache
+ * holding good copies.
+ */
+export async function verify(store: LocalObjectStore, remote: Remote, oids: string[], opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const run = new Run(remote, store.algo, opts);
+  try {
+    return await verifyWith(run, store, remote, oids, opts);
+  } finally {
+    run.dispose();
+  }
+}
+
+async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oids: string[], opts: VerifyOptions): Promise<VerifyResult> {
+  const { trees: rootTrees, files: looseFiles } = splitValid(run, oids);
+  const ticker = opts.onProgress ? new ProgressTicker(opts.onProgress, 'verify') : undefined;
+  let checked = 0;
+  let missing = 0;
+  const corrupt = new Set<string>();
+  const unchecked = new Set<string>(); // trees whose download failed: neither good nor bad
+  const treesThere = new Set<string>();
+  const children = new Map<string, string[]>();
+  const note = (oid: string, r: 'ok' | 'corrupt' | 'failed'): void => {
+    if (r === 'ok') {
+      checked++;
+      run.succeeded();
+    } else if (r === 'corrupt') corrupt.add(oid);
+    else unchecked.add(oid);
+  };
+
+  // 1. Trees, level by level: which exist, then each downloaded and re-hashed.
+  const seen = new Set(rootTrees);
+  let level = rootTrees;
+  while (level.length > 0 && !run.stopped) {
+    const present = await run.query(level.map((t) => run.key(t)));
+    const next: string[] = [];
+    await Promise.all(level.map(async (t) => {
+      if (!present.has(run.key(t))) {
+        missing++;
+        return;
+      }
+      treesThere.add(t);
+      const local = await run.local(() => store.has(t));
+      note(t, await downloadVerified(run, store, t, local ? 'check' : 'import', ticker));
+      if (!(await run.local(() => store.has(t)))) return; // corrupt or failed, and no local copy
+      try {
+        const entries = await run.local(() => store.readTreeEntries(t));
+        children.set(t, entries.map((e) => e.oid));
+        for (const e of entries) {
+          if (isTreeOid(e.oid) && !seen.has(e.oid)) {
+            seen.add(e.oid);
+            next.push(e.oid);
+          }
+        }
+      } catch (e) {
+        run.fail(t, e, 'TREE_INVALID');
+      }
+    }));
+    level = next;
+  }
+
+  // 2. Files: one query, then each present one downloaded and re-hashed (nothing kept).
+  const files = new Set(looseFiles);
+  for (const list of children.values()) for (const c of list) if (!isTreeOid(c)) files.add(c);
+  const list = [...files];
+  const filesThere = run.stopped ? new Set<string>() : await run.query(list.map((f) => run.key(f)));
+  await eachLimit(list, run.netJobs, async (f) => {
+    if (run.stopped) return;
+    if (!filesThere.has(run.key(f))) {
+      missing++;
+      return;
+    }
+    note(f, await downloadVerified(run, store, f, 'check', ticker));
+  });
+
+  // 3. Trees that list something missing or damaged, directly or below.
+  const incomplete = new Set<string>();
+  const bad = new Map<string, boolean>();
+  const isBad = (oid: string): boolean => {
+    if (corrupt.has(oid)) return true;
+    if (!isTreeOid(oid)) return !filesThere.has(run.key(oid));
+    if (!treesThere.has(oid)) return true;
+    let b = bad.get(oid);
+    if (b !== undefined) return b;
+    bad.set(oid, false); // manifests cannot nest themselves; this only guards a forged one
+    b = (children.get(oid) ?? []).some((c) => isBad(c) && !unchecked.has(c));
+    bad.set(oid, b);
+    if (b) incomplete.add(oid);
+    return b;
+  };
+  if (!run.stopped) for (const t of treesThere) if (!corrupt.has(t)) isBad(t);
+
+  // 4. Repair: manifests first, so an interruption never leaves a manifest without its files.
+  const removed: string[] = [];
+  if (opts.repair && !run.stopped) {
+    const drop = async (oids: string[]): Promise<void> => {
+      await eachLimit(oids, run.netJobs, async (oid) => {
+        try {
+          await remote.delete(run.key(oid));
+          removed.push(run.key(oid));
+        } catch (e) {
+          run.fail(oid, e);
+        }
+      });
+    };
+    const all = [...corrupt, ...incomplete];
+    await drop(all.filter(isTreeOid));
+    await drop(all.filter((o) => !isTreeOid(o)));
+  }
+  ticker?.finish();
+  const { failed, failedCount, failedByCode } = run.finish();
+  return { failed, failedCount, failedByCode, checked, corrupt: [...corrupt], incomplete: [...incomplete], missing, removed };
 }

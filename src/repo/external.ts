@@ -312,6 +312,8 @@ export class SourceObjects {
       transferred: [...(first?.transferred ?? []), ...second.transferred],
       skipped: second.skipped,
       failed: second.failed,
+      failedCount: second.failedCount,
+      failedByCode: second.failedByCode,
     };
   }
 
@@ -333,7 +335,7 @@ export class SourceObjects {
         }
         if (await store.importVerified(tmp, oid)) return;
         lastError = new RvcError('OBJECT_CORRUPT', `the copy of ${oid} in ${remote.url} does not match its hash`, {
-          hint: 'the source\'s copy is damaged; it must push a good copy again',
+          hint: 'the source\'s copy is damaged and pushing again will not replace it: in a clone of the source whose cache has a good copy, run `rvc fsck --cloud --repair`, then `rvc push`',
         });
       } catch (e) {
         fs.rmSync(tmp, { force: true });
@@ -392,7 +394,7 @@ export async function outForSource(data: Extract<SourceData, { kind: 'rvc' }>, n
 export function assertFetched(r: TransferResult, what: string, label: string): void {
   if (!r.failed.length) return;
   const f = r.failed[0]!;
-  throw new RvcError(f.error.code === 'OBJECT_CORRUPT' ? 'OBJECT_CORRUPT' : 'OBJECT_MISSING', `${r.failed.length} object${r.failed.length > 1 ? 's' : ''} of '${what}' could not be fetched from '${label}': ${f.error.message}`, {
+  throw new RvcError(f.error.code === 'OBJECT_CORRUPT' ? 'OBJECT_CORRUPT' : 'OBJECT_MISSING', `${r.failedCount} object${r.failedCount > 1 ? 's' : ''} of '${what}' could not be fetched from '${label}': ${f.error.message}`, {
     hint: 'the source repository must have pushed this data to its default remote (or, for a local path, have it in its cache)',
     details: { failed: r.failed.map((x) => ({ oid: x.oid, code: x.error.code })) },
   });

@@ -35,7 +35,7 @@ export interface GcResult {
   /** Manifests referenced in the scope that were fetched from the remote to see their files. */
   fetchedManifests: number;
   /** With `cloud`: what was (or would be) removed from the remote. */
-  cloud?: { remote: string; removed: string[]; kept: number };
+  cloud?: { remote: string; removed: string[]; kept: number; leftovers: number };
 }
 
 /** The oids a scope keeps, per hash algorithm. */
@@ -198,7 +198,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     if (opts.cloud) {
       const { gcCloud } = await import('./sync.js');
       const c = await gcCloud(repo, keep, opts);
-      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept };
+      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, leftovers: c.leftovers };
     }
     return res;
   });

@@ -204,9 +204,7 @@ export function remoteFetcher(odb: Odb, remote: Remote, opts: { onProgress?: Pro
         throw e;
       }
       if (!(await odb.importVerified(tmp, t))) {
-        throw new RvcError('OBJECT_CORRUPT', `the remote copy of ${t} does not match its hash`, {
-          hint: 'the remote object is damaged; push it again from a machine that has the data',
-        });
+        throw (await import('../remote/transfer.js')).corruptOnRemote(remote, objectKey(odb.algo, t));
       }
     }
     if (files.length) {

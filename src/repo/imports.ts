@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RvcError, isRvcError } from '../errors.js';
+import { RvcError, addFailure, emptyFailures, isRvcError } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { isInside, toPosix } from '../model/paths.js';
 import { POINTER_EXT, type Pointer, type PointerImport, type PointerOut } from '../model/pointer.js';
@@ -12,7 +12,7 @@ import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { assertFetched, assertRepoAddress, ExternalRepo, normaliseSourcePath, outForSource } from './external.js';
 import { overlaps, type FromRepoOptions } from './get-external.js';
 import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
-import type { SyncResult } from './sync.js';
+import type { SyncFailure, SyncResult } from './sync.js';
 
 export type ImportOptions = FromRepoOptions;
 
@@ -206,7 +206,7 @@ function complete(odb: Odb, oid: string): boolean {
  * project's remote. The source is only opened when something is missing.
  */
 export async function fetchImports(project: Repo, outs: TrackedOut[], opts: CommonOptions & { jobs?: number } = {}): Promise<SyncResult> {
-  const res: SyncResult = { remote: 'import sources', transferred: 0, skipped: 0, failed: [] };
+  const res: SyncResult = { remote: 'import sources', transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>() };
   const seen = new Set<string>();
   for (const t of outs) {
     const imp = t.pointer.import;
@@ -230,7 +230,7 @@ export async function fetchImports(project: Repo, outs: TrackedOut[], opts: Comm
       res.transferred += fetched;
     } catch (e) {
       if (!isRvcError(e)) throw e;
-      res.failed.push({ oid: t.out.oid, paths: [t.rel], code: e.code, message: e.message });
+      addFailure(res, e.code, { oid: t.out.oid, paths: [t.rel], code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) });
     } finally {
       src?.close();
     }

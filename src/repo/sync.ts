@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { RvcError, isRvcError } from '../errors.js';
+import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferOptions, type TransferResult } from '../remote/index.js';
+import { corruptOnRemote, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
-import { tempPathFor } from '../fsutil/atomic.js';
+import { readTextIfExists, tempPathFor } from '../fsutil/atomic.js';
+import { parseLock } from '../model/lock.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
@@ -33,15 +34,20 @@ export interface SyncFailure {
   paths: string[];
   code: string;
   message: string;
+  /** What helps, when the error says (e.g. for an object damaged on the remote). */
+  hint?: string;
 }
 
-export interface SyncResult {
+/**
+ * `failed` is a bounded sample (the first FAILURE_SAMPLE failures of each error code);
+ * `failedCount` and `failedByCode` count every failure.
+ */
+export interface SyncResult extends FailureSummary<SyncFailure> {
   remote: string;
   /** Objects moved. */
   transferred: number;
   /** Objects already at the destination. */
   skipped: number;
-  failed: SyncFailure[];
   /** The revisions the scope covered (labels), besides the workspace. */
   revisions?: string[];
 }
@@ -115,9 +121,23 @@ async function wanted(repo: Repo, opts: SyncOptions): Promise<Wanted> {
  * optional object absent everywhere is dropped (see Wanted.optional).
  */
 function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): SyncResult {
-  const failed = r.failed.filter((f) => !(w.optional.has(f.oid) && f.error.code === 'OBJECT_MISSING'));
-  if (failed.some((f) => !w.paths.has(f.oid))) {
-    const unnamed = new Set(failed.filter((f) => !w.paths.has(f.oid)).map((f) => f.oid));
+  const failed = r.failed;
+  nameInFolders(repo, w, failed.map((f) => f.oid));
+  return {
+    remote: name,
+    transferred: r.transferred.length,
+    skipped: r.skipped,
+    failed: failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])),
+    failedCount: r.failedCount,
+    failedByCode: r.failedByCode,
+    ...(w.revisions.length ? { revisions: w.revisions } : {}),
+  };
+}
+
+/** Adds to `w.paths` a name for each of `oids` that is a file inside a folder in scope. */
+function nameInFolders(repo: Repo, w: Wanted, oids: string[]): void {
+  if (oids.some((o) => !w.paths.has(o))) {
+    const unnamed = new Set(oids.filter((o) => !w.paths.has(o)));
     for (const [algo, oids] of w.groups) {
       for (const t of oids) {
         if (!isTreeOid(t) || !repo.odbFor(algo).hasSync(t)) continue;
@@ -131,13 +151,15 @@ function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): S
       }
     }
   }
-  return {
-    remote: name,
-    transferred: r.transferred.length,
-    skipped: r.skipped,
-    failed: failed.map((f) => ({ oid: f.oid, paths: w.paths.get(f.oid) ?? [], code: f.error.code, message: f.error.message })),
-    ...(w.revisions.length ? { revisions: w.revisions } : {}),
-  };
+}
+
+export function toSyncFailure(f: TransferFailure, paths: string[]): SyncFailure {
+  return { oid: f.oid, paths, code: f.error.code, message: f.error.message, ...(f.error.hint !== undefined ? { hint: f.error.hint } : {}) };
+}
+
+/** Counts a failure that happened outside the transfer engine. */
+function earlyFailure(into: FailureSummary<SyncFailure>, oid: string, where: string, e: RvcError): void {
+  addFailure(into, e.code, { oid, paths: [where], code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) });
 }
 
 /**
@@ -173,11 +195,7 @@ export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: Ha
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  if (!(await odb.importVerified(tmp, oid))) {
-    throw new RvcError('OBJECT_CORRUPT', `the remote copy of ${oid} does not match its hash`, {
-      hint: 'the remote object is damaged; push it again from a machine that has the data',
-    });
-  }
+  if (!(await odb.importVerified(tmp, oid))) throw corruptOnRemote(remote, objectKey(algo, oid));
   return true;
 }
 
@@ -221,20 +239,23 @@ export async function fetchManifests(
  * written before `core.hash` changed keep their own), merged into one result.
  */
 async function perAlgo(repo: Repo, groups: Map<HashAlgo, Set<string>>, run: (odb: Odb, oids: string[]) => Promise<TransferResult>): Promise<TransferResult> {
-  const all: TransferResult = { transferred: [], skipped: 0, failed: [] };
+  const all: TransferResult = { transferred: [], skipped: 0, ...emptyFailures<TransferFailure>() };
   for (const [algo, oids] of groups) {
     if (!oids.size) continue;
     const r = await run(repo.odbFor(algo), [...oids]);
     // A loop, not push(...list): spreading a million oids as arguments overflows the stack.
     for (const o of r.transferred) all.transferred.push(o);
     all.skipped += r.skipped;
-    for (const f of r.failed) all.failed.push(f);
+    mergeFailures(all, r, (f) => f.error.code);
   }
   return all;
 }
 
-function transferOptions(opts: SyncOptions): TransferOptions {
-  return { ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+function transferOptions(opts: SyncOptions, optional?: ReadonlySet<string>): TransferOptions {
+  return {
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(optional?.size ? { optional } : {}),
+  };
 }
 
 /**
@@ -247,29 +268,28 @@ export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   const w = await wanted(repo, opts);
   // Imported data is not pushed (as in DVC): it lives in, and is restored from, its source.
   if (w.imports.length && !w.groups.size && !w.partial.length) {
-    return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, failed: [], ...(w.revisions.length ? { revisions: w.revisions } : {}) };
+    return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}) };
   }
   const groups = new Map<HashAlgo, Set<string>>();
   for (const [algo, oids] of w.groups) {
     // An rvc.lock output never produced here is not an error (as for the workspace's pipeline).
     group(groups, algo, [...oids].filter((o) => !w.optional.has(o) || repo.odbFor(algo).hasSync(o)));
   }
-  const early: SyncResult['failed'] = [];
+  const early = emptyFailures<SyncFailure>();
   for (const p of w.partial) {
     try {
       group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
     } catch (e) {
       // Part of a folder whose manifest is not in the cache: reported, the rest still goes.
       if (!isRvcError(e)) throw e;
-      early.push({ oid: p.out.oid, paths: [p.where], code: e.code, message: e.message });
+      earlyFailure(early, p.out.oid, p.where, e);
     }
   }
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
-    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts)));
+    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts, w.optional)));
     const res = toSyncResult(repo, name, r, w);
-    res.failed = early.concat(res.failed); // not unshift(...early): one failure per object can be a million
-    return res;
+    return withEarly(res, early);
   } finally {
     await remote.close();
   }
@@ -288,7 +308,7 @@ async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
   try {
     const groups = new Map<HashAlgo, Set<string>>();
     for (const [algo, oids] of w.groups) group(groups, algo, oids);
-    const early: SyncResult['failed'] = [];
+    const early = emptyFailures<SyncFailure>();
     let manifests = 0;
     for (const p of w.partial) {
       try {
@@ -296,14 +316,13 @@ async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
         group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
       } catch (e) {
         if (!isRvcError(e)) throw e;
-        early.push({ oid: p.out.oid, paths: [p.where], code: e.code, message: e.message });
+        earlyFailure(early, p.out.oid, p.where, e);
       }
     }
-    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts)));
+    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts, w.optional)));
     const res = toSyncResult(repo, name, r, w);
     res.transferred += manifests;
-    res.failed = early.concat(res.failed); // not unshift(...early): one failure per object can be a million
-    return res;
+    return withEarly(res, early);
   } finally {
     await remote.close();
   }
@@ -318,7 +337,18 @@ async function withImports(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
   const imp = await fetchImports(repo, w.imports, opts);
   if (!w.groups.size && !w.partial.length) return imp;
   const own = await fetchWanted(repo, w, opts);
-  return { ...own, transferred: own.transferred + imp.transferred, skipped: own.skipped + imp.skipped, failed: [...own.failed, ...imp.failed] };
+  const res = { ...own, transferred: own.transferred + imp.transferred, skipped: own.skipped + imp.skipped };
+  mergeFailures(res, imp, (f) => f.code);
+  return res;
+}
+
+/** The result with the failures found before the transfer listed first. */
+function withEarly(res: SyncResult, early: FailureSummary<SyncFailure>): SyncResult {
+  if (!early.failedCount) return res;
+  const { failed, failedCount, failedByCode } = res;
+  Object.assign(res, early);
+  mergeFailures(res, { failed, failedCount, failedByCode }, (f) => f.code);
+  return res;
 }
 
 export interface PullResult extends SyncResult {
@@ -403,6 +433,8 @@ export interface CloudGcResult {
   removed: string[];
   kept: number;
   dryRun: boolean;
+  /** Temp files of interrupted pushes removed from the remote (not with dryRun). */
+  leftovers: number;
 }
 
 /**
@@ -429,12 +461,95 @@ export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string
         else (isTreeOid(oid) ? trees : files).push(key);
       }
     }
+    let leftovers = 0;
     if (!opts.dryRun) {
       const limit = pLimit(opts.jobs ?? remote.jobs);
       await Promise.all(trees.map((k) => limit(() => remote.delete(k))));
       await Promise.all(files.map((k) => limit(() => remote.delete(k))));
+      leftovers = (await remote.sweepLeftovers?.({ everywhere: true })) ?? 0;
     }
-    return { remote: name, removed: [...trees, ...files], kept, dryRun: !!opts.dryRun };
+    return { remote: name, removed: [...trees, ...files], kept, dryRun: !!opts.dryRun, leftovers };
+  } finally {
+    await remote.close();
+  }
+}
+
+export interface CloudFsckOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
+  remote?: string;
+  jobs?: number;
+  /** Delete corrupt remote copies and the manifests that list missing or corrupt objects. */
+  repair?: boolean;
+}
+
+export interface CloudFsckObject {
+  oid: string;
+  /** The remote key. */
+  key: string;
+  /** Paths that use it (`rev:path` at a revision), for messages. */
+  paths: string[];
+}
+
+/** `failed` (bounded) lists objects that could not be checked (transfer errors). */
+export interface CloudFsckResult extends FailureSummary<SyncFailure> {
+  remote: string;
+  /** Remote objects downloaded and found intact. */
+  checked: number;
+  corrupt: CloudFsckObject[];
+  /** Intact manifests listing an object the remote lacks or holds damaged. */
+  incomplete: CloudFsckObject[];
+  /** Objects of the scope the remote does not have (`rvc push` uploads them). */
+  missing: number;
+  /** With repair: remote keys deleted (manifests first). */
+  removed: string[];
+  repaired: boolean;
+  revisions?: string[];
+}
+
+/**
+ * `rvc fsck --cloud`: downloads every remote object the scope uses (the workspace, and the
+ * revisions the scope names) and re-hashes it, through the transfer engine's verified download.
+ * push and status --cloud trust what the remote holds, so a damaged copy there would stay
+ * forever; `repair` deletes it (and every manifest listing it, which push would otherwise take
+ * as proof its files are there), after which `rvc push` from a cache holding good copies uploads
+ * them again.
+ */
+export async function fsckCloud(opts: CloudFsckOptions = {}): Promise<CloudFsckResult> {
+  const repo = Repo.open(opts.cwd);
+  const w = await wanted(repo, { ...opts, targets: [] });
+  // The workspace's pipeline outputs too (push sends them along): rvc.lock records them. One
+  // may be `cache: false` (only rvc.yaml says), so its absence from the remote is no failure.
+  const lockText = readTextIfExists(path.join(repo.root, 'rvc.lock'));
+  if (lockText !== undefined && lockText.trim() !== '') {
+    for (const st of Object.values(parseLock(lockText, 'rvc.lock').stages)) {
+      for (const o of st.outs) {
+        if (w.groups.get(o.hash)?.has(o.oid)) continue;
+        group(w.groups, o.hash, [o.oid]);
+        note(w.paths, o.oid, o.path);
+        w.optional.add(o.oid);
+      }
+    }
+  }
+  const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
+  try {
+    const res: CloudFsckResult = {
+      remote: name, checked: 0, corrupt: [], incomplete: [], missing: 0, removed: [], repaired: !!opts.repair,
+      ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}),
+    };
+    for (const [algo, oids] of w.groups) {
+      if (!oids.size) continue;
+      const r = await verifyObjects(repo.odbFor(algo), remote, [...oids], {
+        ...transferOptions(opts, w.optional), ...(opts.repair ? { repair: true } : {}),
+      });
+      nameInFolders(repo, w, [...r.corrupt, ...r.incomplete, ...r.failed.map((f) => f.oid)]);
+      const named = (oid: string): CloudFsckObject => ({ oid, key: objectKey(algo, oid), paths: w.paths.get(oid) ?? [] });
+      res.checked += r.checked;
+      res.missing += r.missing;
+      for (const o of r.corrupt) res.corrupt.push(named(o));
+      for (const o of r.incomplete) res.incomplete.push(named(o));
+      for (const k of r.removed) res.removed.push(k);
+      mergeFailures(res, { ...r, failed: r.failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])) }, (f) => f.code);
+    }
+    return res;
   } finally {
     await remote.close();
   }

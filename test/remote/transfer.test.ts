@@ -8,7 +8,7 @@ import { RvcError, isRvcError } from '../../src/errors.js';
 import { objectKey, oidDigest } from '../../src/model/oid.js';
 import type { ProgressEvent } from '../../src/progress.js';
 import { MemoryRemote, openRemote, type Remote, type RemoteOptions } from '../../src/remote/index.js';
-import { fetch, push, type LocalObjectStore } from '../../src/remote/transfer.js';
+import { MISSES_BEFORE_QUERY, fetch, push, verify, type LocalObjectStore } from '../../src/remote/transfer.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { fakeGcsOptions, startGcsServer, type GcsServer } from '../helpers/gcs-server.js';
 import { s3rverOptions, startS3Server, type S3Server } from '../helpers/s3-server.js';
@@ -63,6 +63,12 @@ class FsStore implements LocalObjectStore {
     await rename(tmpPath, dest);
     await chmod(dest, 0o444);
     return true;
+  }
+
+  async verifyDownload(tmpPath: string, oid: string): Promise<boolean> {
+    const ok = (await hashFile(tmpPath)) === oidDigest(oid);
+    await rm(tmpPath, { force: true });
+    return ok;
   }
 
   async readTreeEntries(oid: string): Promise<{ oid: string; size: number }[]> {
@@ -148,6 +154,43 @@ describe('push and fetch against a memory remote', () => {
     for (const f of files) expect(remote.get(key(f.oid))).toEqual(f.data);
   });
 
+  it('a fetch that keeps finding objects missing asks the listing about the rest, and keeps a bounded sample', async () => {
+    const src = await newStore();
+    const { files, tree } = await dataset(src, 500, { seed: 'gone' });
+    const remote = new MemoryRemote('memory://gone', { jobs: 4 });
+    remote.put(key(tree), await src.read(tree));
+    for (const f of files.slice(0, 5)) remote.put(key(f.oid), f.data);
+    const dst = await newStore();
+    const res = await fetch(dst, remote, [tree], { jobs: 4 });
+    expect(res.failedCount).toBe(495);
+    expect(res.failedByCode).toEqual({ OBJECT_MISSING: 495 });
+    expect(res.failed).toHaveLength(20);
+    // Downloads stop once MISSES_BEFORE_QUERY failed (plus those already under way).
+    expect(remote.calls.download).toBeLessThanOrEqual(1 + 5 + MISSES_BEFORE_QUERY + 4);
+    expect(new Set(res.transferred)).toEqual(new Set([tree, ...files.slice(0, 5).map((f) => f.oid)]));
+  });
+
+  it('verify finds corrupt copies and manifests listing missing ones; repair deletes them, manifests first', async () => {
+    const store = await newStore();
+    const { files, tree } = await dataset(store, 10, { seed: 'verify' });
+    const remote = new MemoryRemote('memory://verify');
+    await push(store, remote, [tree]);
+    remote.put(key(files[3]!.oid), 'damaged');
+    let res = await verify(store, remote, [tree]);
+    expect(res).toMatchObject({ checked: 10, corrupt: [files[3]!.oid], incomplete: [tree], missing: 0, removed: [], failedCount: 0 });
+    const deleted: string[] = [];
+    const del = remote.delete.bind(remote);
+    remote.delete = async (k) => {
+      deleted.push(k);
+      await del(k);
+    };
+    res = await verify(store, remote, [tree], { repair: true });
+    expect(deleted).toEqual([key(tree), key(files[3]!.oid)]);
+    expect(res.removed).toEqual(deleted);
+    await push(store, remote, [tree]);
+    expect(await verify(store, remote, [tree])).toMatchObject({ checked: 11, corrupt: [], incomplete: [], missing: 0 });
+  });
+
   it('makes a no-op push of a 50,000-file tree cost one query', async () => {
     const store = await newStore();
     const remote = new MemoryRemote('memory://noop');
@@ -162,7 +205,7 @@ describe('push and fetch against a memory remote', () => {
     remote.resetCalls();
 
     const res = await push(store, remote, [tree]);
-    expect(res).toEqual({ transferred: [], skipped: 1, failed: [] });
+    expect(res).toEqual({ transferred: [], skipped: 1, failed: [], failedCount: 0, failedByCode: {} });
     expect(remote.calls.head + remote.calls.list).toBe(1);
     expect(remote.calls.upload).toBe(0);
   });

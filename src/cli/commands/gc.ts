@@ -25,6 +25,7 @@ export function register(program: Command): void {
       const verb = r.dryRun ? 'Would remove' : 'Removed';
       out.info(`${verb} ${plural(r.removed.length, 'object')} (${r.dryRun ? 'would free ' : ''}${fmtBytes(r.bytes)}); kept ${plural(r.kept, 'object')}.`);
       if (r.cloud) out.info(`${verb} ${plural(r.cloud.removed.length, 'object')} from remote '${r.cloud.remote}'; kept ${plural(r.cloud.kept, 'object')} there.`);
+      if (r.cloud?.leftovers) out.info(`Cleaned ${plural(r.cloud.leftovers, 'temporary file')} of interrupted pushes from remote '${r.cloud.remote}'.`);
       if (r.leftovers) out.info(`${r.dryRun ? 'Would clean' : 'Cleaned'} ${plural(r.leftovers, 'temporary file')} of interrupted writes.`);
     }));
 }

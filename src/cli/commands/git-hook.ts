@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { action, type Ctx } from '../context.js';
 import { EXIT } from '../exit.js';
-import { plural } from '../output.js';
+import { plural, printFailures } from '../output.js';
 
 /**
  * git exports GIT_DIR and friends to hooks, sometimes as paths relative to the folder it ran the
@@ -68,7 +68,7 @@ async function pushAll(ctx: Ctx, cwd: string): Promise<number> {
     r = await lib.push({ ...common, cwd, ...(revs.length ? { revs } : {}) });
     const p = await lib.pushPipeline({ ...common, cwd });
     r.transferred += p.transferred;
-    for (const f of p.failed) r.failed.push(f); // not push(...): a failure per object can be a million
+    lib.mergeFailures(r, p, (f) => f.code);
   } catch (e) {
     const err = e as { name?: string; code?: string; message?: string; hint?: string };
     if (err?.name !== 'RvcError') throw e;
@@ -80,11 +80,11 @@ async function pushAll(ctx: Ctx, cwd: string): Promise<number> {
     out.error(`rvc (pre-push hook): pushing the data failed, so git will not push: ${err.message}`, 'fix it and push again, or skip the check with `git push --no-verify`');
     return EXIT.FAILURE;
   }
-  for (const f of r.failed) out.error(`rvc (pre-push hook): ${f.paths.length ? f.paths.join(', ') : f.oid}: ${f.message}`);
-  if (r.failed.length) {
-    const nowhere = r.failed.every((f) => f.code === 'OBJECT_MISSING');
+  if (r.failedCount) {
+    printFailures(out, r, 'rvc (pre-push hook): ');
+    const nowhere = Object.keys(r.failedByCode).every((c) => c === 'OBJECT_MISSING');
     out.error(
-      `rvc (pre-push hook): ${plural(r.failed.length, 'object')} could not be pushed to '${r.remote}', so git will not push`,
+      `rvc (pre-push hook): ${plural(r.failedCount, 'object')} could not be pushed to '${r.remote}', so git will not push`,
       nowhere
         ? 'that data is neither in this cache nor on the remote: get it (`rvc pull` from another remote) or push without it with `git push --no-verify`'
         : 'run `git push` again to retry, or skip the check with `git push --no-verify`',

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { action, withGlobals, type Ctx, parseJobs } from '../context.js';
 import { EXIT } from '../exit.js';
-import { plural } from '../output.js';
-import type { PipelineSyncResult, SyncResult } from '../../index.js';
+import { RETRY_HINT, plural, printFailures } from '../output.js';
+import type { FailureSummary, PipelineSyncResult, SyncFailure, SyncResult } from '../../index.js';
 import { scopeFrom, scopeOptions } from '../scope.js';
 
 function syncOptions(cmd: Command, verb: string): Command {
@@ -13,11 +13,18 @@ function syncOptions(cmd: Command, verb: string): Command {
     .option('-j, --jobs <n>', 'concurrent transfers (default: the remote\'s jobs, 4 × cores)', parseJobs);
 }
 
+/** printFailures, then one summary line with the count per cause and their hints. */
+function reportFailures(out: Ctx['out'], r: FailureSummary<SyncFailure>, tail: string): void {
+  const hints = printFailures(out, r);
+  const causes = Object.entries(r.failedByCode);
+  const breakdown = causes.length > 1 || r.failedCount > r.failed.length ? ` (${causes.map(([c, n]) => `${n} ${c}`).join(', ')})` : '';
+  out.error(`${plural(r.failedCount, 'object')} failed${breakdown}; ${tail}`, hints.join('; ') || RETRY_HINT);
+}
+
 function report(ctx: Ctx, r: SyncResult, verb: string): number {
   const { out } = ctx;
-  for (const f of r.failed) out.error(`${f.paths.length ? f.paths.join(', ') : f.oid}: ${f.message}`);
-  if (r.failed.length) {
-    out.error(`${plural(r.failed.length, 'object')} failed; ${plural(r.transferred, 'file')} ${verb}`, 'run the same command again to retry what is missing');
+  if (r.failedCount) {
+    reportFailures(out, r, `${plural(r.transferred, 'file')} ${verb}`);
     return EXIT.FAILURE;
   }
   out.info(r.transferred ? `${plural(r.transferred, 'file')} ${verb}` : 'Everything is up to date.');
@@ -39,7 +46,7 @@ async function pipelineSync(ctx: Ctx, dir: 'push' | 'fetch', targets: string[], 
   const p = dir === 'push' ? await lib.pushPipeline(o) : await lib.fetchPipeline(o);
   r.transferred += p.transferred;
   r.skipped += p.skipped;
-  for (const f of p.failed) r.failed.push(f);
+  lib.mergeFailures(r, p, (f) => f.code);
   if (flags.runCache) {
     const entries = (n: number) => `${n} run-cache ${n === 1 ? 'entry' : 'entries'}`;
     out.info(`${entries(p.runs.transferred)} ${dir === 'push' ? 'pushed' : 'fetched'}${p.runs.skipped ? `, ${p.runs.skipped} already there` : ''}`);
@@ -57,7 +64,7 @@ export function register(program: Command): void {
       const p = await pipelineSync(ctx, 'push', targets, r);
       if (flags.json) {
         out.json(p ? { ...r, pipeline: p } : r);
-        return r.failed.length ? EXIT.FAILURE : EXIT.OK;
+        return r.failedCount ? EXIT.FAILURE : EXIT.OK;
       }
       return report(ctx, r, 'pushed');
     }));
@@ -69,7 +76,7 @@ export function register(program: Command): void {
       const p = await pipelineSync(ctx, 'fetch', targets, r);
       if (flags.json) {
         out.json(p ? { ...r, pipeline: p } : r);
-        return r.failed.length ? EXIT.FAILURE : EXIT.OK;
+        return r.failedCount ? EXIT.FAILURE : EXIT.OK;
       }
       return report(ctx, r, 'fetched');
     }));
@@ -83,7 +90,7 @@ export function register(program: Command): void {
       const restored = p ? await lib.checkoutPipeline(common) : undefined;
       if (flags.json) {
         out.json(p ? { ...r, pipeline: { ...p, checkout: restored } } : r);
-        return r.failed.length || r.checkout.failed ? EXIT.FAILURE : EXIT.OK;
+        return r.failedCount || r.checkout.failed ? EXIT.FAILURE : EXIT.OK;
       }
       for (const o of r.checkout.outs) {
         if (o.error) out.error(`${o.path}: ${o.error.message}`, o.error.hint);
