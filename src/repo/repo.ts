@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
 import { mergeConfig, parseConfigLayer, serializeConfigLayer, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
 import { parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
-import { isInside, toPosix } from '../model/paths.js';
+import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
 import { parseLock } from '../model/lock.js';
 import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
@@ -227,8 +227,11 @@ export class Repo {
       });
     }
     const rel = toPosix(relNative);
-    if (rel === RVC_DIR || isInside(rel, RVC_DIR)) {
-      throw new RvcError('PATH_IS_INTERNAL', `'${userPath}' is inside rvc's own ${RVC_DIR}/ folder`, { path: userPath, hint: 'rvc cannot track its own files' });
+    const reserved = reservedComponentOf(rel);
+    if (reserved !== undefined) {
+      throw new RvcError('PATH_IS_INTERNAL', `'${userPath}' is inside '${reserved}', a folder git or rvc keeps its own files in`, {
+        path: userPath, hint: 'rvc cannot track or write the files of git or rvc themselves; name a path outside .git and .rvc',
+      });
     }
     return { abs, rel };
   }
