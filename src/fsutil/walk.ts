@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { isUtf8 } from 'node:buffer';
 import { RvcError, fromFsError } from '../errors.js';
+import { foldedPath, reservedNameOf } from '../model/paths.js';
 import { isTempName } from './atomic.js';
 
 export const IGNORE_FILE = '.rvcignore';
@@ -124,6 +126,12 @@ export interface WalkOptions {
   ignore: IgnoreRules;
   /** Called with each rvc temp file met on the way (they are never listed as data). */
   onTemp?: (abs: string) => void;
+  /**
+   * Refuse (PATH_UNSAFE, naming the file) a name that a manifest could not carry back to the
+   * same file on checkout: see `unstorableNameReason`. Set by add, commit and status, which
+   * build manifests; checkout's own walk of the workspace only looks.
+   */
+  storable?: boolean;
 }
 
 /**
@@ -156,6 +164,7 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
       ents = order.map((i) => ents[i]!);
     }
+    const siblings = opts.storable && ents.length > 1 ? new Map<string, string>() : undefined;
     for (const d of ents) {
       const name = d.name;
       if (ALWAYS_SKIPPED.has(name)) continue;
@@ -171,12 +180,13 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       // absDir is already absolute and normalised: concatenation avoids path.join's re-parsing,
       // which cost as much as the stat itself over 50,000 files.
       const abs = absDir + path.sep + name;
-      if (d.isDirectory()) {
-        if (!opts.ignore.empty && opts.ignore.ignores(repoRel, true)) continue;
+      const isDir = d.isDirectory();
+      if (!opts.ignore.empty && opts.ignore.ignores(repoRel, isDir)) continue;
+      if (opts.storable) assertStorableName(name, absDir, repoRelDir, siblings);
+      if (isDir) {
         rec(abs, rel, repoRel);
         continue;
       }
-      if (!opts.ignore.empty && opts.ignore.ignores(repoRel, false)) continue;
       let st: fs.Stats | undefined;
       try {
         st = d.isSymbolicLink() ? statSymlinkInside(abs, opts.repoRoot, repoRel) : fs.lstatSync(abs, { throwIfNoEntry: false });
@@ -190,6 +200,61 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
     }
   };
   rec(out.root, '', dirRel === '' ? '' : dirRel);
+  return out;
+}
+
+/**
+ * Why a name found in a folder could not be stored in a manifest and restored as the same file,
+ * or undefined when it can:
+ * - a backslash: a folder separator on Windows, refused in manifests;
+ * - a spelling of `.git` or `.rvc` other than the exact one (`.GIT`, `.git.`, `git~1`, …), which
+ *   checkout must refuse since on some filesystem it opens git's or rvc's own folder (the exact
+ *   names are never data: a nested repository's `.git` is skipped);
+ * - bytes that are not UTF-8: manifests are UTF-8 text, and the name would come back different;
+ * - a sibling with the same name after case-folding and Unicode (NFC) normalisation: a manifest
+ *   holding both is refused at checkout, since one would overwrite the other on macOS and Windows.
+ * Such names are refused at add rather than dropped; `.rvcignore` can exclude them.
+ */
+function assertStorableName(name: string, absDir: string, repoRelDir: string, siblings: Map<string, string> | undefined): void {
+  const shown = (n: string): string => (repoRelDir ? `${repoRelDir}/${n}` : n);
+  const refuse = (n: string, why: string): never => {
+    throw new RvcError('PATH_UNSAFE', `'${shown(n)}' cannot be stored: ${why}`, {
+      path: shown(n), hint: `rename it, or list it in ${IGNORE_FILE} to leave it out`,
+    });
+  };
+  if (name.includes('\\')) refuse(name, 'its name holds a backslash, a folder separator on Windows');
+  if (name.includes('\ufffd')) {
+    const raw = nonUtf8Name(absDir, name);
+    if (raw) refuse(raw, 'its name is not valid UTF-8');
+  }
+  const reserved = reservedNameOf(name);
+  if (reserved) refuse(name, `its name is a spelling of '${reserved}', which some filesystems open as ${reserved === '.git' ? "git's" : "rvc's"} own folder`);
+  if (siblings) {
+    const f = foldedPath(name);
+    const other = siblings.get(f);
+    if (other !== undefined) refuse(name, `its name differs from '${shown(other)}' only by case or Unicode normalisation; one would overwrite the other on macOS and Windows`);
+    siblings.set(f, name);
+  }
+}
+
+/**
+ * `name` came from a string listing and holds U+FFFD: if that stands for bytes that are not
+ * UTF-8, the name with those bytes written as `\xNN`; undefined if it is a real U+FFFD.
+ */
+function nonUtf8Name(absDir: string, name: string): string | undefined {
+  let raw: Buffer[];
+  try {
+    raw = fs.readdirSync(absDir, { encoding: 'buffer' });
+  } catch {
+    return undefined;
+  }
+  const bad = raw.filter((b) => !isUtf8(b));
+  // The decoder of a string listing and Buffer's may replace bad bytes differently: prefer the
+  // exact match, else any name of this folder that is not UTF-8.
+  const b = bad.find((x) => x.toString('utf8') === name) ?? bad[0];
+  if (!b) return undefined;
+  let out = '';
+  for (const byte of b) out += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
   return out;
 }
 

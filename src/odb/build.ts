@@ -57,7 +57,7 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   if (!st.isDirectory()) {
     throw new RvcError('PATH_NOT_FOUND', `'${repoRel}' is neither a file nor a folder`, { path: repoRel });
   }
-  let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
+  let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, storable: true });
   const n = files.length;
   let totalBytes = 0;
   for (let i = 0; i < n; i++) totalBytes += files.size[i]!;

@@ -215,24 +215,21 @@ export class Odb {
 
   /**
    * Moves a downloaded file into the cache if its content hashes to `oid`; deletes it otherwise.
-   * This is the only way remote data enters the cache.
+   * This is the only way remote data enters the cache. A manifest that is the one its name
+   * promises but that rvc refuses (an entry with '..' or under '.git', colliding entries) is not
+   * damaged: it was built that way, and its parse error (PATH_UNSAFE or TREE_INVALID, naming the
+   * entry) is thrown rather than reported as a mismatch.
    */
   async importVerified(tmpPath: string, oid: string): Promise<boolean> {
     let actual: string;
     try {
       actual = hashFile(this.algo, tmpPath);
+      if (actual === oidDigest(oid) && isTreeOid(oid)) parseTree(fs.readFileSync(tmpPath), this.algo, `manifest ${oid}`);
     } catch (e) {
       fs.rmSync(tmpPath, { force: true });
       throw e;
     }
-    let ok = actual === oidDigest(oid);
-    if (ok && isTreeOid(oid)) {
-      try {
-        parseTree(fs.readFileSync(tmpPath), this.algo, oid);
-      } catch {
-        ok = false;
-      }
-    }
+    const ok = actual === oidDigest(oid);
     if (!ok) {
       fs.rmSync(tmpPath, { force: true });
       return false;
