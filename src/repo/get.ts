@@ -319,7 +319,7 @@ function isDir(p: string): boolean {
 export function refuseInternalDest(typed: string): void {
   const reserved = reservedComponentOf(toPosix(path.normalize(typed)));
   if (reserved !== undefined) {
-    throw new RvcError('PATH_IS_INTERNAL', `'${typed}' is inside '${reserved}', a folder git or rvc keeps its own files in`, {
+    throw new RvcError('PATH_IS_INTERNAL', `refusing destination '${typed}': '${reserved}' is a folder git or rvc keeps its own files in`, {
       path: typed, hint: 'choose another destination with -o',
     });
   }

@@ -229,7 +229,7 @@ export class Repo {
     const rel = toPosix(relNative);
     const reserved = reservedComponentOf(rel);
     if (reserved !== undefined) {
-      throw new RvcError('PATH_IS_INTERNAL', `'${userPath}' is inside '${reserved}', a folder git or rvc keeps its own files in`, {
+      throw new RvcError('PATH_IS_INTERNAL', `refusing '${userPath}': '${reserved}' is a folder git or rvc keeps its own files in`, {
         path: userPath, hint: 'rvc cannot track or write the files of git or rvc themselves; name a path outside .git and .rvc',
       });
     }
