@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
 import { mergeConfig, parseConfigLayer, serializeConfigLayer, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
-import { parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
+import { outRepoPath, parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
 import { parseLock } from '../model/lock.js';
@@ -300,9 +300,8 @@ export class Repo {
   }
 
   outsOf(pointerFile: string, pointer: Pointer = this.readPointer(pointerFile)): TrackedOut[] {
-    const dir = path.posix.dirname(pointerFile);
     return pointer.outs.map((out, index) => {
-      const rel = dir === '.' ? out.path : `${dir}/${out.path}`;
+      const rel = outRepoPath(pointerFile, out.path);
       return { pointerFile, pointer, index, out, rel, abs: path.join(this.root, rel) };
     });
   }

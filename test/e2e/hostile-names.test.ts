@@ -157,14 +157,17 @@ describe('pointers naming .git or .rvc, in every spelling', () => {
       ['cache', ['.rvc']],
       ['spellings', ['.GIT/hooks/post-checkout', '.git./hooks/post-checkout', '.git /hooks/post-checkout', 'GIT~1/hooks/post-checkout',
         '.git::$INDEX_ALLOCATION/hooks/post-checkout', '.g\u200cit/hooks/post-checkout', 'sub/.git/hooks/post-checkout', 'sub/.rvc/config.yaml']],
+      // A pointer file kept in a folder spelled like rvc's own (which it is on macOS and Windows).
+      ['.RVC/inside', ['config.yaml']],
     ];
     for (const [name, outs] of cases) {
       const pointers = Object.fromEntries(outs.map((out, i) => [`${name}${i}.rvc`, pointerText({ path: out, oid: hookOid, size: hook.length, exec: true })]));
-      const victim = commitAndClone(w, pointers, name);
+      const victim = commitAndClone(w, pointers, path.basename(name));
       const gitBefore = gitDirSnapshot(victim);
       for (const args of [['pull'], ['checkout', '--force']]) {
-        expectRefused(rvc(victim, args), new RegExp(`${name}\\d\\.rvc.*refusing path.*(\\.git|\\.rvc|GIT~1)`));
+        expectRefused(rvc(victim, args), new RegExp(`${name.replace('.', '\\.')}\\d\\.rvc.*refusing (path|a pointer file).*(\\.git|\\.rvc|\\.RVC|GIT~1)`));
       }
+      expect(fs.existsSync(path.join(victim, '.RVC/config.yaml'))).toBe(false);
       expectNothingPlanted(w, victim, gitBefore);
       for (const f of Object.keys(pointers)) fs.rmSync(path.join(w.attacker, f));
     }
