@@ -226,7 +226,8 @@ export class Repo {
         path: userPath, hint: 'move or copy the data into the repository first',
       });
     }
-    const rel = toPosix(relNative);
+    // A backslash is a separator only on Windows; elsewhere it is part of a name.
+    const rel = path.sep === '\\' ? toPosix(relNative) : relNative;
     const reserved = reservedComponentOf(rel);
     if (reserved !== undefined) {
       throw new RvcError('PATH_IS_INTERNAL', `refusing '${userPath}': '${reserved}' is a folder git or rvc keeps its own files in`, {

@@ -251,6 +251,13 @@ describe('names add would store but checkout could not restore', () => {
       expect(fs.existsSync(path.join(repo, 'data.rvc'))).toBe(false);
       rmrf(path.join(repo, 'data'));
     }
+    // The same for a target itself, and a name whose pointer file could not exist.
+    writeTree(repo, { 'a\\b': 'x', [`${'m'.repeat(252)}`]: 'x' });
+    expectRefused(rvc(repo, ['add', 'a\\b']), /'a\\b' cannot be tracked.*backslash/);
+    expectRefused(rvc(repo, ['add', 'm'.repeat(252)]), /cannot be tracked: its pointer file .* longer than 255 bytes/);
+    expect(fs.readdirSync(repo).filter((n) => n.endsWith('.rvc') && n !== '.rvc')).toEqual([]);
+    fs.rmSync(path.join(repo, 'a\\b'));
+    fs.rmSync(path.join(repo, 'm'.repeat(252)));
     // A name that is not UTF-8 (made through a Buffer path: a string cannot hold it) appearing in
     // tracked data: status must not call the folder up to date, and add must not drop the file.
     writeTree(repo, { 'data/ok': 'fine\n' });
