@@ -128,7 +128,7 @@ export interface WalkOptions {
   onTemp?: (abs: string) => void;
   /**
    * Refuse (PATH_UNSAFE, naming the file) a name that a manifest could not carry back to the
-   * same file on checkout: see `unstorableNameReason`. Set by add, commit and status, which
+   * same file on checkout: see `assertStorableName` and `assertNoFoldedTwins`. Set by add, commit and status, which
    * build manifests; checkout's own walk of the workspace only looks.
    */
   storable?: boolean;
@@ -164,7 +164,7 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
       ents = order.map((i) => ents[i]!);
     }
-    const siblings = opts.storable && ents.length > 1 ? new Map<string, string>() : undefined;
+    if (opts.storable && ents.length > 1) assertNoFoldedTwins(ents, repoRelDir, opts.ignore);
     for (const d of ents) {
       const name = d.name;
       if (ALWAYS_SKIPPED.has(name)) continue;
@@ -182,7 +182,7 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       const abs = absDir + path.sep + name;
       const isDir = d.isDirectory();
       if (!opts.ignore.empty && opts.ignore.ignores(repoRel, isDir)) continue;
-      if (opts.storable) assertStorableName(name, absDir, repoRelDir, siblings);
+      if (opts.storable) assertStorableName(name, absDir, repoRelDir);
       if (isDir) {
         rec(abs, rel, repoRel);
         continue;
@@ -204,36 +204,53 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
 }
 
 /**
- * Why a name found in a folder could not be stored in a manifest and restored as the same file,
- * or undefined when it can:
+ * Refuses a name found in a folder that could not be stored in a manifest and restored as the
+ * same file (PATH_UNSAFE, naming it; `.rvcignore` can exclude it):
  * - a backslash: a folder separator on Windows, refused in manifests;
  * - a spelling of `.git` or `.rvc` other than the exact one (`.GIT`, `.git.`, `git~1`, …), which
  *   checkout must refuse since on some filesystem it opens git's or rvc's own folder (the exact
  *   names are never data: a nested repository's `.git` is skipped);
- * - bytes that are not UTF-8: manifests are UTF-8 text, and the name would come back different;
- * - a sibling with the same name after case-folding and Unicode (NFC) normalisation: a manifest
- *   holding both is refused at checkout, since one would overwrite the other on macOS and Windows.
- * Such names are refused at add rather than dropped; `.rvcignore` can exclude them.
+ * - bytes that are not UTF-8: manifests are UTF-8 text, and the name would come back different.
+ * Siblings equal after folding are refused by assertNoFoldedTwins.
  */
-function assertStorableName(name: string, absDir: string, repoRelDir: string, siblings: Map<string, string> | undefined): void {
-  const shown = (n: string): string => (repoRelDir ? `${repoRelDir}/${n}` : n);
-  const refuse = (n: string, why: string): never => {
-    throw new RvcError('PATH_UNSAFE', `'${shown(n)}' cannot be stored: ${why}`, {
-      path: shown(n), hint: `rename it, or list it in ${IGNORE_FILE} to leave it out`,
-    });
-  };
-  if (name.includes('\\')) refuse(name, 'its name holds a backslash, a folder separator on Windows');
+function assertStorableName(name: string, absDir: string, repoRelDir: string): void {
+  if (name.includes('\\')) throw unstorable(repoRelDir, name, 'its name holds a backslash, a folder separator on Windows');
   if (name.includes('\ufffd')) {
     const raw = nonUtf8Name(absDir, name);
-    if (raw) refuse(raw, 'its name is not valid UTF-8');
+    if (raw) throw unstorable(repoRelDir, raw, 'its name is not valid UTF-8');
   }
   const reserved = reservedNameOf(name);
-  if (reserved) refuse(name, `its name is a spelling of '${reserved}', which some filesystems open as ${reserved === '.git' ? "git's" : "rvc's"} own folder`);
-  if (siblings) {
+  if (reserved) throw unstorable(repoRelDir, name, `its name is a spelling of '${reserved}', which some filesystems open as ${reserved === '.git' ? "git's" : "rvc's"} own folder`);
+}
+
+function unstorable(repoRelDir: string, name: string, why: string): RvcError {
+  const shown = repoRelDir ? `${repoRelDir}/${name}` : name;
+  return new RvcError('PATH_UNSAFE', `'${shown}' cannot be stored: ${why}`, { path: shown, hint: `rename it, or list it in ${IGNORE_FILE} to leave it out` });
+}
+
+/** A name whose case-folded, NFC form may differ from itself: upper-case ASCII or not ASCII. */
+const MAY_FOLD = /[A-Z\u0080-\uffff]/;
+
+/**
+ * Refuses two names of one folder that are equal after case-folding and Unicode (NFC)
+ * normalisation: a manifest holding both is refused at checkout, since one would overwrite the
+ * other on macOS and Windows. Two paths collide exactly when two siblings do, so checking each
+ * folder's names suffices; and a folder whose names are all lower-case ASCII (most) has no such
+ * pair, so it costs one regular-expression test per name.
+ */
+function assertNoFoldedTwins(ents: fs.Dirent[], repoRelDir: string, ignore: IgnoreRules): void {
+  if (!ents.some((d) => MAY_FOLD.test(d.name))) return;
+  const seen = new Map<string, string>();
+  for (const d of ents) {
+    const name = d.name;
+    if (ALWAYS_SKIPPED.has(name) || isTempName(name)) continue;
+    if (!ignore.empty && ignore.ignores(repoRelDir ? `${repoRelDir}/${name}` : name, d.isDirectory())) continue;
     const f = foldedPath(name);
-    const other = siblings.get(f);
-    if (other !== undefined) refuse(name, `its name differs from '${shown(other)}' only by case or Unicode normalisation; one would overwrite the other on macOS and Windows`);
-    siblings.set(f, name);
+    const other = seen.get(f);
+    if (other !== undefined) {
+      throw unstorable(repoRelDir, name, `its name differs from '${repoRelDir ? `${repoRelDir}/${other}` : other}' only by case or Unicode normalisation; one would overwrite the other on macOS and Windows`);
+    }
+    seen.set(f, name);
   }
 }
 
