@@ -128,8 +128,8 @@ export interface WalkOptions {
   onTemp?: (abs: string) => void;
   /**
    * Refuse (PATH_UNSAFE, naming the file) a name that a manifest could not carry back to the
-   * same file on checkout: see `assertStorableName` and `assertNoFoldedTwins`. Set by add, commit and status, which
-   * build manifests; checkout's own walk of the workspace only looks.
+   * same file on checkout: see `assertStorableName` and `assertNoFoldedTwins`. Set by add,
+   * commit and status, which build manifests; checkout's own walk of the workspace only looks.
    */
   storable?: boolean;
 }

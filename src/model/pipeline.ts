@@ -141,7 +141,6 @@ function isAbsoluteLike(p: string): boolean {
   return p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // parsing
 

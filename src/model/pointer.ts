@@ -113,7 +113,6 @@ export function parsePointer(text: string, file: string): Pointer {
   return p;
 }
 
-/** Canonical pointer text: fixed field order, so re-adding unchanged data rewrites identical bytes. */
 /**
  * The repository-relative path of an out of the pointer file `pointerFile` (both POSIX). The out
  * path itself was checked when the pointer was parsed; a pointer file kept in a folder spelled
@@ -133,6 +132,7 @@ export function outRepoPath(pointerFile: string, outPath: string, shownAs: strin
   return `${dir}/${outPath}`;
 }
 
+/** Canonical pointer text: fixed field order, so re-adding unchanged data rewrites identical bytes. */
 export function serializePointer(p: Pointer): string {
   const doc: Record<string, unknown> = {};
   if (p.desc !== undefined) doc.desc = p.desc;
