@@ -367,3 +367,17 @@ function isRvcDir(p: string): boolean {
     return false;
   }
 }
+
+/**
+ * Refuses an output path (repository-relative, from `resolve`) that a pointer cannot name: a
+ * backslash (a folder separator on Windows, refused in every pointer), or a name whose
+ * `<name>.rvc` would be longer than the 255 bytes a file name may have. The same names a
+ * folder's manifest refuses (walkFiles' `storable`), for the output itself; add and move check
+ * it before changing anything.
+ */
+export function assertTrackableRel(userPath: string, rel: string): void {
+  const cannot = (why: string): RvcError => new RvcError('PATH_UNSAFE', `'${userPath}' cannot be tracked: ${why}`, { path: userPath, hint: 'choose another name' });
+  if (rel.includes('\\')) throw cannot('its path holds a backslash, a folder separator on Windows');
+  const name = path.posix.basename(rel);
+  if (Buffer.byteLength(name + POINTER_EXT) > 255) throw cannot(`its pointer file '${name}${POINTER_EXT}' would be longer than 255 bytes, the most a file name may have`);
+}

@@ -209,7 +209,7 @@ describe('manifests on a remote with entries under .git or outside the folder', 
 });
 
 describe('paths typed by the user into .git or .rvc', () => {
-  it('add, remove --outs, move, get -o and a stage output are refused; a hand-written .git pointer deletes nothing', () => {
+  it('add, remove --outs, move, get -o and a stage output are refused (and a move to a name no pointer can carry); a hand-written .git pointer deletes nothing', () => {
     const w = world();
     const repo = w.attacker;
     const gitBefore = gitDirSnapshot(repo);
@@ -225,6 +225,8 @@ describe('paths typed by the user into .git or .rvc', () => {
     fs.rmSync(path.join(repo, 'data/.Git'), { recursive: true });
     rvcOk(repo, ['add', 'data']);
     expectRefused(rvc(repo, ['move', 'data', '.git/hooks']), /'\.git' is a folder/);
+    // Refused before the data moves: a pointer could not be written for this name.
+    expectRefused(rvc(repo, ['move', 'data', 'q'.repeat(253)]), /cannot be tracked: its pointer file .* longer than 255 bytes/);
     expectRefused(rvc(repo, ['get', 'data', '-o', '.git/hooks/data']), /refusing destination.*'\.git'/);
     expectRefused(rvc(repo, ['get', 'data', '-o', '.GIT.']), /refusing destination.*'\.GIT\.'/);
     fs.writeFileSync(path.join(repo, 'rvc.yaml'), 'stages:\n  s:\n    cmd: cp data/a out/.GIT/config\n    deps: [data]\n    outs: [out/.GIT/config]\n');
