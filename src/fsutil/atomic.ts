@@ -8,10 +8,30 @@ import { fromFsError } from '../errors.js';
 const processTag = randomBytes(2).toString('hex');
 let counter = 0;
 
+/**
+ * The longest name part (in UTF-8 bytes) a temp name keeps: a name may be 255 bytes, and
+ * `.<name>.<pid>.<8 hex>.tmp` adds up to 22 (a PID has at most 7 digits on Linux), so a longer
+ * name is cut here, on a character boundary, and the temp file still fits its folder.
+ */
+const TEMP_STEM_BYTES = 200;
+
+/** The part of a temp name taken from the target's name: all of it, or its first 200 bytes. */
+function tempStem(name: string): string {
+  if (name.length <= TEMP_STEM_BYTES / 4 || Buffer.byteLength(name) <= TEMP_STEM_BYTES) return name;
+  let out = '';
+  let bytes = 0;
+  for (const ch of name) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > TEMP_STEM_BYTES) break;
+    out += ch;
+  }
+  return out;
+}
+
 /** A unique name beside `target`, on the same filesystem so rename() is atomic. */
 export function tempPathFor(target: string): string {
   counter = (counter + 1) % 0x10000;
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${processTag}${counter.toString(16).padStart(4, '0')}.tmp`);
+  return path.join(path.dirname(target), `.${tempStem(path.basename(target))}.${process.pid}.${processTag}${counter.toString(16).padStart(4, '0')}.tmp`);
 }
 
 const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
@@ -58,7 +78,7 @@ export function sweepStaleTemps(dir: string, forName?: string): number {
     return 0;
   }
   let n = 0;
-  const prefix = forName === undefined ? undefined : `.${forName}.`;
+  const prefix = forName === undefined ? undefined : `.${tempStem(forName)}.`;
   for (const name of names) {
     if (!name.endsWith('.tmp') || (prefix !== undefined && !name.startsWith(prefix)) || !isStaleTempName(name)) continue;
     try {

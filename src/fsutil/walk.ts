@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { isUtf8 } from 'node:buffer';
 import { RvcError, fromFsError } from '../errors.js';
+import { foldedPath, reservedNameOf } from '../model/paths.js';
 import { isTempName } from './atomic.js';
 
 export const IGNORE_FILE = '.rvcignore';
@@ -124,6 +126,12 @@ export interface WalkOptions {
   ignore: IgnoreRules;
   /** Called with each rvc temp file met on the way (they are never listed as data). */
   onTemp?: (abs: string) => void;
+  /**
+   * Refuse (PATH_UNSAFE, naming the file) a name that a manifest could not carry back to the
+   * same file on checkout: see `assertStorableName` and `assertNoFoldedTwins`. Set by add,
+   * commit and status, which build manifests; checkout's own walk of the workspace only looks.
+   */
+  storable?: boolean;
 }
 
 /**
@@ -156,6 +164,7 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
       ents = order.map((i) => ents[i]!);
     }
+    if (opts.storable && ents.length > 1) assertNoFoldedTwins(ents, repoRelDir, opts.ignore);
     for (const d of ents) {
       const name = d.name;
       if (ALWAYS_SKIPPED.has(name)) continue;
@@ -171,12 +180,13 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       // absDir is already absolute and normalised: concatenation avoids path.join's re-parsing,
       // which cost as much as the stat itself over 50,000 files.
       const abs = absDir + path.sep + name;
-      if (d.isDirectory()) {
-        if (!opts.ignore.empty && opts.ignore.ignores(repoRel, true)) continue;
+      const isDir = d.isDirectory();
+      if (!opts.ignore.empty && opts.ignore.ignores(repoRel, isDir)) continue;
+      if (opts.storable) assertStorableName(name, absDir, repoRelDir);
+      if (isDir) {
         rec(abs, rel, repoRel);
         continue;
       }
-      if (!opts.ignore.empty && opts.ignore.ignores(repoRel, false)) continue;
       let st: fs.Stats | undefined;
       try {
         st = d.isSymbolicLink() ? statSymlinkInside(abs, opts.repoRoot, repoRel) : fs.lstatSync(abs, { throwIfNoEntry: false });
@@ -190,6 +200,78 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
     }
   };
   rec(out.root, '', dirRel === '' ? '' : dirRel);
+  return out;
+}
+
+/**
+ * Refuses a name found in a folder that could not be stored in a manifest and restored as the
+ * same file (PATH_UNSAFE, naming it; `.rvcignore` can exclude it):
+ * - a backslash: a folder separator on Windows, refused in manifests;
+ * - a spelling of `.git` or `.rvc` other than the exact one (`.GIT`, `.git.`, `git~1`, …), which
+ *   checkout must refuse since on some filesystem it opens git's or rvc's own folder (the exact
+ *   names are never data: a nested repository's `.git` is skipped);
+ * - bytes that are not UTF-8: manifests are UTF-8 text, and the name would come back different.
+ * Siblings equal after folding are refused by assertNoFoldedTwins.
+ */
+function assertStorableName(name: string, absDir: string, repoRelDir: string): void {
+  if (name.includes('\\')) throw unstorable(repoRelDir, name, 'its name holds a backslash, a folder separator on Windows');
+  if (name.includes('\ufffd')) {
+    const raw = nonUtf8Name(absDir, name);
+    if (raw) throw unstorable(repoRelDir, raw, 'its name is not valid UTF-8');
+  }
+  const reserved = reservedNameOf(name);
+  if (reserved) throw unstorable(repoRelDir, name, `its name is a spelling of '${reserved}', which some filesystems open as ${reserved === '.git' ? "git's" : "rvc's"} own folder`);
+}
+
+function unstorable(repoRelDir: string, name: string, why: string): RvcError {
+  const shown = repoRelDir ? `${repoRelDir}/${name}` : name;
+  return new RvcError('PATH_UNSAFE', `'${shown}' cannot be stored: ${why}`, { path: shown, hint: `rename it, or list it in ${IGNORE_FILE} to leave it out` });
+}
+
+/** A name whose case-folded, NFC form may differ from itself: upper-case ASCII or not ASCII. */
+const MAY_FOLD = /[A-Z\u0080-\uffff]/;
+
+/**
+ * Refuses two names of one folder that are equal after case-folding and Unicode (NFC)
+ * normalisation: a manifest holding both is refused at checkout, since one would overwrite the
+ * other on macOS and Windows. Two paths collide exactly when two siblings do, so checking each
+ * folder's names suffices; and a folder whose names are all lower-case ASCII (most) has no such
+ * pair, so it costs one regular-expression test per name.
+ */
+function assertNoFoldedTwins(ents: fs.Dirent[], repoRelDir: string, ignore: IgnoreRules): void {
+  if (!ents.some((d) => MAY_FOLD.test(d.name))) return;
+  const seen = new Map<string, string>();
+  for (const d of ents) {
+    const name = d.name;
+    if (ALWAYS_SKIPPED.has(name) || isTempName(name)) continue;
+    if (!ignore.empty && ignore.ignores(repoRelDir ? `${repoRelDir}/${name}` : name, d.isDirectory())) continue;
+    const f = foldedPath(name);
+    const other = seen.get(f);
+    if (other !== undefined) {
+      throw unstorable(repoRelDir, name, `its name differs from '${repoRelDir ? `${repoRelDir}/${other}` : other}' only by case or Unicode normalisation; one would overwrite the other on macOS and Windows`);
+    }
+    seen.set(f, name);
+  }
+}
+
+/**
+ * `name` came from a string listing and holds U+FFFD: if that stands for bytes that are not
+ * UTF-8, the name with those bytes written as `\xNN`; undefined if it is a real U+FFFD.
+ */
+function nonUtf8Name(absDir: string, name: string): string | undefined {
+  let raw: Buffer[];
+  try {
+    raw = fs.readdirSync(absDir, { encoding: 'buffer' });
+  } catch {
+    return undefined;
+  }
+  const bad = raw.filter((b) => !isUtf8(b));
+  // The decoder of a string listing and Buffer's may replace bad bytes differently: prefer the
+  // exact match, else any name of this folder that is not UTF-8.
+  const b = bad.find((x) => x.toString('utf8') === name) ?? bad[0];
+  if (!b) return undefined;
+  let out = '';
+  for (const byte of b) out += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
   return out;
 }
 

@@ -3,7 +3,7 @@ import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { toYaml, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
 import { compareStrings, parseYamlLocated, describe, setOwn, sortKeysDeep } from './params.js';
 import { unsafeRelPathReason } from './paths.js';
-import { ANY_STAGE_NAME_RE, isInternalPath } from './pipeline.js';
+import { ANY_STAGE_NAME_RE } from './pipeline.js';
 
 /**
  * rvc.lock: what each stage last ran with and produced. It is committed to git, so the
@@ -149,7 +149,7 @@ function parseEntries(raw: unknown, at: (string | number)[], sc: LockScope): Loc
     }
     const path = e['path'];
     if (typeof path !== 'string') throw sc.error([...here, 'path'], `'path' must be a path, not ${describe(path)}`);
-    const why = unsafeRelPathReason(path) ?? (isInternalPath(path) ? 'inside .git or .rvc' : undefined);
+    const why = unsafeRelPathReason(path);
     if (why) {
       const line = sc.line([...here, 'path']);
       throw new RvcError('PATH_UNSAFE', `${sc.file}${line ? `:${line}` : ''}: refusing path '${path.slice(0, 200)}' (${why})`, {

@@ -1,6 +1,7 @@
 import { Document, parseDocument, isMap } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
 import { guardYamlOutput, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
+import { reservedComponentOf } from './paths.js';
 import { canonicalJson, deepEqual, parseYamlLocated, compareStrings, describe, isSupportedParamsFile, PARAMS_EXTENSIONS, sortKeysDeep, type ParamsByFile } from './params.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
@@ -138,12 +139,6 @@ export function pathsOverlap(a: string, b: string): boolean {
 
 function isAbsoluteLike(p: string): boolean {
   return p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
-}
-
-/** Directories rvc and git own; a stage writing there could rewrite hooks or the cache. */
-export function isInternalPath(repoPath: string): boolean {
-  const first = repoPath.split('/')[0]!.toLowerCase();
-  return first === '.git' || first === '.rvc';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +387,9 @@ function checkWdir(v: unknown, scope: StageScope): string {
   if (isAbsoluteLike(v) || v.includes('\0')) throw unsafe('must be relative');
   const r = joinRepoPath('.', v);
   if (r === undefined) throw unsafe('is outside the repository');
-  if (isInternalPath(r)) throw unsafe('is inside .git or .rvc');
+  // Directories rvc and git own: a stage writing there could rewrite hooks or the cache.
+  const reserved = reservedComponentOf(r);
+  if (reserved !== undefined) throw unsafe(`is inside .git or .rvc ('${reserved}')`);
   return r;
 }
 
@@ -409,7 +406,8 @@ function checkPath(v: unknown, wdir: string, scope: StageScope, sub: (string | n
   const repoPath = joinRepoPath(wdir, path);
   if (repoPath === undefined) throw unsafe(`is outside the repository (wdir '${wdir}')`, "paths may use '..' only within the repository");
   if (repoPath === '.') throw unsafe('is the whole repository', 'name a file or directory inside it');
-  if (isInternalPath(repoPath)) throw unsafe('is inside .git or .rvc', 'those directories belong to git and rvc');
+  const reserved = reservedComponentOf(repoPath);
+  if (reserved !== undefined) throw unsafe(`is inside .git or .rvc ('${reserved}')`, 'those directories belong to git and rvc');
   return { path, repoPath };
 }
 

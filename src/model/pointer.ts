@@ -1,6 +1,6 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
-import { assertSafeRelPath } from './paths.js';
+import { assertSafeRelPath, reservedComponentOf } from './paths.js';
 import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
 import { repoUrlProblem, redactRepoUrl } from './repo-url.js';
 
@@ -111,6 +111,25 @@ export function parsePointer(text: string, file: string): Pointer {
     p.import = { repo: im.repo, path: im.path, ...(typeof im.rev === 'string' ? { rev: im.rev } : {}), rev_lock: im.rev_lock };
   }
   return p;
+}
+
+/**
+ * The repository-relative path of an out of the pointer file `pointerFile` (both POSIX). The out
+ * path itself was checked when the pointer was parsed; a pointer file kept in a folder spelled
+ * like `.git` or `.rvc` (`.RVC/x.rvc`, which is rvc's own folder on macOS and Windows) would still
+ * write there, so its folder is checked too (PATH_UNSAFE, naming the pointer file).
+ */
+export function outRepoPath(pointerFile: string, outPath: string, shownAs: string = pointerFile): string {
+  const slash = pointerFile.lastIndexOf('/');
+  if (slash === -1) return outPath;
+  const dir = pointerFile.slice(0, slash);
+  const reserved = reservedComponentOf(dir);
+  if (reserved !== undefined) {
+    throw new RvcError('PATH_UNSAFE', `${shownAs}: refusing a pointer file inside '${reserved}', a folder git or rvc keeps its own files in`, {
+      path: shownAs, hint: 'pointer files belong in the workspace; remove this one',
+    });
+  }
+  return `${dir}/${outPath}`;
 }
 
 /** Canonical pointer text: fixed field order, so re-adding unchanged data rewrites identical bytes. */

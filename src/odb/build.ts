@@ -60,7 +60,7 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   // Read before any object is stored or checked: a gc deleting meanwhile moves to a later
   // generation, so the mark written below is void unless every check came after the deletion.
   const gen = opts.store ? opts.odb.markGeneration() : 0;
-  let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
+  let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, storable: true });
   const n = files.length;
   let totalBytes = 0;
   for (let i = 0; i < n; i++) totalBytes += files.size[i]!;

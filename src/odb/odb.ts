@@ -213,24 +213,22 @@ export class Odb {
     return 'ok';
   }
 
-  /** Whether a downloaded file hashes to `oid` (and, for a manifest, parses); deleted if it throws. */
+  /**
+   * Whether a downloaded file hashes to `oid`; deleted if it throws. A manifest that is the one
+   * its name promises but that rvc refuses (an entry with '..' or under '.git', colliding
+   * entries) is not damaged: it was built that way, and its parse error (PATH_UNSAFE or
+   * TREE_INVALID, naming the entry) is thrown rather than reported as a mismatch.
+   */
   private downloadMatches(tmpPath: string, oid: string): boolean {
     let actual: string;
     try {
       actual = hashFile(this.algo, tmpPath);
+      if (actual === oidDigest(oid) && isTreeOid(oid)) parseTree(fs.readFileSync(tmpPath), this.algo, `manifest ${oid}`);
     } catch (e) {
       fs.rmSync(tmpPath, { force: true });
       throw e;
     }
-    if (actual !== oidDigest(oid)) return false;
-    if (isTreeOid(oid)) {
-      try {
-        parseTree(fs.readFileSync(tmpPath), this.algo, oid);
-      } catch {
-        return false;
-      }
-    }
-    return true;
+    return actual === oidDigest(oid);
   }
 
   /** Checks a downloaded file like importVerified, then deletes it: for checking a remote's copy. */

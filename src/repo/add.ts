@@ -7,7 +7,7 @@ import { readTextIfExists, writeFileAtomic } from '../fsutil/atomic.js';
 import { buildOut, type BuiltOut } from '../odb/build.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
-import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
+import { Repo, assertTrackableRel, type CommonOptions, type TrackedOut } from './repo.js';
 import { effectiveLinkType } from './links.js';
 
 export interface AddOptions extends CommonOptions {
@@ -67,6 +67,7 @@ function checkCandidate(repo: Repo, userPath: string, cwd: string): Candidate {
     throw new RvcError('PATH_IS_SYMLINK', `'${userPath}' is a symbolic link`, { path: userPath, hint: 'track the file or folder it points to (inside the repository) instead' });
   }
   if (!st.isFile() && !st.isDirectory()) throw new RvcError('USAGE', `'${userPath}' is not a regular file or folder`, { path: userPath });
+  assertTrackableRel(userPath, rel);
   // A parent folder that is a symlink would make the pointer and the data live elsewhere.
   const realParent = fs.realpathSync(path.dirname(abs));
   if (realParent !== path.join(fs.realpathSync(repo.root), path.relative(repo.root, path.dirname(abs)))) {

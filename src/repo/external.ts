@@ -5,12 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { RvcError, isRvcError } from '../errors.js';
 import { mergeConfig, parseConfigLayer, type Config } from '../model/config.js';
-import { isTreeOid, objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
+import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
 import { isInside, toPosix, unsafeRelPathReason } from '../model/paths.js';
 import type { PointerOut } from '../model/pointer.js';
 import { repoAddressKind, repoUrlProblem, redactRepoUrl } from '../model/repo-url.js';
-import { parseTree, type TreeEntry } from '../model/tree.js';
-import { hashFile } from '../hashing/hash.js';
+import type { TreeEntry } from '../model/tree.js';
 import { Odb } from '../odb/odb.js';
 import { LocalRemote, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
 import type { ProgressFn } from '../progress.js';
@@ -329,10 +328,7 @@ export class SourceObjects {
       const tmp = path.join(store.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
       try {
         await remote.download(key, tmp);
-        if (isTreeOid(oid) && hashFile(store.algo, tmp) === oidDigest(oid)) {
-          // The bytes are the named manifest: a refusal of its content is final (and precise).
-          parseTree(fs.readFileSync(tmp, 'utf8'), store.algo, `manifest ${oid.slice(0, 12)}… of '${this.src.label}'`);
-        }
+        // A manifest that hashes right but is refused throws (PATH_UNSAFE, TREE_INVALID): final.
         if (await store.importVerified(tmp, oid)) return;
         lastError = new RvcError('OBJECT_CORRUPT', `the copy of ${oid} in ${remote.url} does not match its hash`, {
           hint: 'the source\'s copy is damaged and pushing again will not replace it: in a clone of the source whose cache has a good copy, run `rvc fsck --cloud --repair`, then `rvc push`',

@@ -6,7 +6,7 @@ import { tempPathFor } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import type { ProgressFn } from '../progress.js';
 import { ExternalRepo, normaliseSourcePath, tempOdb, type SourceObjects } from './external.js';
-import { materialise, type ObjectSource } from './get.js';
+import { materialise, refuseInternalDest, type ObjectSource } from './get.js';
 import type { CommonOptions } from './repo.js';
 
 /** Where data comes from in another repository, and where it goes (get and import). */
@@ -57,6 +57,7 @@ export async function getExternal(opts: GetExternalOptions): Promise<GetExternal
     const commit = src.resolve(opts.rev);
     const data = await src.findData(commit, rel);
     const name = path.posix.basename(rel);
+    if (opts.out !== undefined) refuseInternalDest(opts.out);
     let dest = path.resolve(cwd, opts.out ?? name);
     if (opts.out !== undefined && isDir(dest)) dest = path.join(dest, name);
     if (src.localRoot && (overlaps(dest, src.localRoot))) {

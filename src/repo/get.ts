@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RvcError, errnoCode, fromFsError, isRvcError } from '../errors.js';
 import { isTreeOid, objectKey } from '../model/oid.js';
-import { isInside, toPosix } from '../model/paths.js';
+import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { TreeEntry } from '../model/tree.js';
 import { tempPathFor } from '../fsutil/atomic.js';
@@ -11,7 +11,7 @@ import type { Odb } from '../odb/odb.js';
 import type { Remote } from '../remote/remote.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { openHistory } from './history.js';
-import { Repo, RVC_DIR, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from './repo.js';
 import { findOut, sideAt } from './revouts.js';
 
 /** Where `materialise` reads objects from. */
@@ -268,6 +268,7 @@ export async function get(opts: GetOptions): Promise<GetResult> {
   }
   const shownRel = hit.subpath ? `${hit.out.rel}/${hit.subpath}` : hit.out.rel;
   const name = path.posix.basename(hit.subpath ?? hit.out.rel);
+  if (opts.out !== undefined) refuseInternalDest(opts.out);
   let dest = path.resolve(cwd, opts.out ?? name);
   if (opts.out !== undefined && isDir(dest)) dest = path.join(dest, name);
   refuseDangerousDest(repo, dest);
@@ -308,12 +309,24 @@ function isDir(p: string): boolean {
   }
 }
 
-/** The destination must not be rvc's own folder, nor the repository or a folder holding it. */
-function refuseDangerousDest(repo: Repo, dest: string): void {
-  const rvcDir = path.join(repo.root, RVC_DIR);
-  if (dest === rvcDir || dest.startsWith(rvcDir + path.sep)) {
-    throw new RvcError('PATH_IS_INTERNAL', `'${dest}' is inside rvc's own ${RVC_DIR}/ folder`, { path: dest, hint: 'choose another destination with -o' });
+/**
+ * Refuses a destination typed with `-o` that goes through a `.git` or `.rvc` folder (in any
+ * spelling a filesystem folds to one): written there, data could become a git hook or
+ * configuration, or replace rvc's cache.
+ */
+export function refuseInternalDest(typed: string): void {
+  const reserved = reservedComponentOf(toPosix(path.normalize(typed)));
+  if (reserved !== undefined) {
+    throw new RvcError('PATH_IS_INTERNAL', `refusing destination '${typed}': '${reserved}' is a folder git or rvc keeps its own files in`, {
+      path: typed, hint: 'choose another destination with -o',
+    });
   }
+}
+
+/** The destination must not be inside `.git` or `.rvc`, nor the repository or a folder holding it. */
+function refuseDangerousDest(repo: Repo, dest: string): void {
+  const inRepo = path.relative(repo.root, dest);
+  if (!inRepo.startsWith('..') && !path.isAbsolute(inRepo)) refuseInternalDest(inRepo);
   const up = path.relative(dest, repo.root);
   if (up === '' || (!up.startsWith('..') && !path.isAbsolute(up))) {
     throw new RvcError('PATH_OVERLAPS', `'${dest}' contains the repository itself`, { path: dest, hint: 'choose another destination with -o' });

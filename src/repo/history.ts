@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { RvcError } from '../errors.js';
-import { parsePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
+import { outRepoPath, parsePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { parseLock, type Lock } from '../model/lock.js';
 import { isInside } from '../model/paths.js';
 import { GitCatFile, GitTreeWalker } from '../scm/catfile.js';
@@ -131,9 +131,8 @@ export class History {
         this.parsed.set(f.oid, p);
       }
       if (p.pointer) {
-        const dir = path.posix.dirname(f.rel);
         for (const out of p.pointer.outs) {
-          res.push({ commit, file: f.rel, rel: dir === '.' ? out.path : `${dir}/${out.path}`, out, pointer: p.pointer, fromLock: false });
+          res.push({ commit, file: f.rel, rel: outRepoPath(f.rel, out.path, `${label}:${f.rel}`), out, pointer: p.pointer, fromLock: false });
         }
       } else if (p.lock) {
         for (const st of Object.values(p.lock.stages)) {

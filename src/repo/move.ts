@@ -4,7 +4,7 @@ import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { HashState } from '../hashing/state.js';
 import { addGitignoreEntry, removeGitignoreEntry } from '../scm/git.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, assertTrackableRel, type CommonOptions } from './repo.js';
 
 export interface MoveResult {
   from: string;
@@ -28,6 +28,7 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
       dstRel = path.posix.join(dstRel, path.posix.basename(t.rel));
     }
     if (fs.existsSync(dstAbs)) throw new RvcError('PATH_OVERLAPS', `'${dstRel}' already exists`, { path: dstRel, hint: 'choose a new name' });
+    assertTrackableRel(dst, dstRel);
     const newPointer = `${dstRel}${POINTER_EXT}`;
     fs.mkdirSync(path.dirname(dstAbs), { recursive: true });
     // fs-extra falls back to copy + remove when the destination is on another filesystem.

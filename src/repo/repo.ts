@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
 import { mergeConfig, parseConfigLayer, serializeConfigLayerChecked, defaultConfig, type Config, type ConfigLayer, type LinkType } from '../model/config.js';
-import { parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
-import { isInside, toPosix } from '../model/paths.js';
+import { outRepoPath, parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
+import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
 import { parseLock } from '../model/lock.js';
 import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
@@ -293,9 +293,13 @@ export class Repo {
         path: userPath, hint: 'move or copy the data into the repository first',
       });
     }
-    const rel = toPosix(relNative);
-    if (rel === RVC_DIR || isInside(rel, RVC_DIR)) {
-      throw new RvcError('PATH_IS_INTERNAL', `'${userPath}' is inside rvc's own ${RVC_DIR}/ folder`, { path: userPath, hint: 'rvc cannot track its own files' });
+    // A backslash is a separator only on Windows; elsewhere it is part of a name.
+    const rel = path.sep === '\\' ? toPosix(relNative) : relNative;
+    const reserved = reservedComponentOf(rel);
+    if (reserved !== undefined) {
+      throw new RvcError('PATH_IS_INTERNAL', `refusing '${userPath}': '${reserved}' is a folder git or rvc keeps its own files in`, {
+        path: userPath, hint: 'rvc cannot track or write the files of git or rvc themselves; name a path outside .git and .rvc',
+      });
     }
     return { abs, rel };
   }
@@ -370,9 +374,8 @@ export class Repo {
   }
 
   outsOf(pointerFile: string, pointer: Pointer = this.readPointer(pointerFile)): TrackedOut[] {
-    const dir = path.posix.dirname(pointerFile);
     return pointer.outs.map((out, index) => {
-      const rel = dir === '.' ? out.path : `${dir}/${out.path}`;
+      const rel = outRepoPath(pointerFile, out.path);
       return { pointerFile, pointer, index, out, rel, abs: path.join(this.root, rel) };
     });
   }
@@ -485,4 +488,18 @@ function isRvcDir(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Refuses an output path (repository-relative, from `resolve`) that a pointer cannot name: a
+ * backslash (a folder separator on Windows, refused in every pointer), or a name whose
+ * `<name>.rvc` would be longer than the 255 bytes a file name may have. The same names a
+ * folder's manifest refuses (walkFiles' `storable`), for the output itself; add and move check
+ * it before changing anything.
+ */
+export function assertTrackableRel(userPath: string, rel: string): void {
+  const cannot = (why: string): RvcError => new RvcError('PATH_UNSAFE', `'${userPath}' cannot be tracked: ${why}`, { path: userPath, hint: 'choose another name' });
+  if (rel.includes('\\')) throw cannot('its path holds a backslash, a folder separator on Windows');
+  const name = path.posix.basename(rel);
+  if (Buffer.byteLength(name + POINTER_EXT) > 255) throw cannot(`its pointer file '${name}${POINTER_EXT}' would be longer than 255 bytes, the most a file name may have`);
 }

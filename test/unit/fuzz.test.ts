@@ -21,6 +21,7 @@ import { parsePipeline, serializePipeline, type StageDef } from '../../src/model
 import { parseConfigLayer, serializeConfigLayer, setConfigKey, type ConfigLayer } from '../../src/model/config.js';
 import { parseParamsFile, deepEqual } from '../../src/model/params.js';
 import { toYaml } from '../../src/model/yaml.js';
+import { reservedNameOf } from '../../src/model/paths.js';
 import { IgnoreRules } from '../../src/fsutil/walk.js';
 import { HashState } from '../../src/hashing/state.js';
 import { tmpDir, rmrf } from '../helpers/cli.js';
@@ -83,9 +84,9 @@ function check(t: Target, text: string): unknown {
 // generators
 
 const HEX = fc.stringMatching(/^[0-9a-f]{64}$/);
-const SEG = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,7}$/).filter((s) => !s.endsWith(' ') && s !== '.' && s !== '..');
+const SEG = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,7}$/).filter((s) => !s.endsWith(' ') && s !== '.' && s !== '..' && !reservedNameOf(s));
 const UNICODE_SEG = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 })
-  .filter((s) => !/[/\\\0]/.test(s) && s !== '.' && s !== '..');
+  .filter((s) => !/[/\\\0]/.test(s) && s !== '.' && s !== '..' && !reservedNameOf(s));
 const REL_PATH = fc.array(fc.oneof(SEG, UNICODE_SEG), { minLength: 1, maxLength: 3 }).map((s) => s.join('/'));
 
 /** Arbitrary text: any UTF-16 (lone surrogates too), and arbitrary bytes read as UTF-8. */
@@ -377,6 +378,46 @@ const TREE_ATTACKS = [
   `{"path":"\\ud800","oid":"${'a'.repeat(64)}","size":1}\n`,
   Array.from({ length: 50_000 }, (_, i) => `{"path":"f${String(i).padStart(6, '0')}","oid":"${'a'.repeat(64)}","size":1}`).join('\n') + '\n',
 ];
+
+/**
+ * A component naming `.git` or `.rvc` on some filesystem: either name or an NTFS short name, in
+ * any letter case, with code points HFS+ ignores slipped in, trailing dots and spaces, and an
+ * NTFS alternate-stream suffix.
+ */
+const RESERVED_SEG = fc.record({
+  base: fc.constantFrom('.git', '.rvc', 'git~1', 'rvc~1', 'GIT~2', 'rvc~9'),
+  upper: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+  ignorable: fc.array(fc.tuple(fc.nat(5), fc.constantFrom('\u200c', '\u200d', '\u200e', '\u200f', '\u202a', '\u202e', '\u206a', '\u206f', '\ufeff')), { maxLength: 2 }),
+  trailing: fc.stringMatching(/^[. ]{0,3}$/),
+  stream: fc.constantFrom('', '', '::$INDEX_ALLOCATION', ':$DATA', ':x'),
+}).map(({ base, upper, ignorable, trailing, stream }) => {
+  let s = [...base].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join('');
+  for (const [at, ch] of ignorable) s = s.slice(0, at) + ch + s.slice(at);
+  return s + trailing + stream;
+});
+const RESERVED_PATH = fc.tuple(fc.array(SEG, { maxLength: 2 }), RESERVED_SEG, fc.array(SEG, { maxLength: 2 }))
+  .map(([before, seg, after]) => [...before, seg, ...after].join('/'));
+
+describe('.git and .rvc components in every spelling', () => {
+  const refused = (t: Target, text: string): void => {
+    const v = check(t, text);
+    expect(v, text).toBeInstanceOf(RvcError);
+    expect((v as RvcError).code, (v as RvcError).message).toBe('PATH_UNSAFE');
+  };
+  const oid = 'a'.repeat(64);
+
+  it('are refused in pointers, manifests, rvc.lock and rvc.yaml (deps, outs, wdir)', () => {
+    fc.assert(fc.property(RESERVED_PATH, fc.nat(2), (p, where) => {
+      expect(reservedNameOf(p.split('/').find((x) => reservedNameOf(x))!)).toBeDefined();
+      refused(TARGETS.pointer, serializePointer({ outs: [{ path: p, hash: 'blake3', oid, size: 1 }] }));
+      refused(TARGETS.tree, serializeTree([{ path: p, oid, size: 1 }]));
+      const entry = { path: p, hash: 'blake3' as const, oid, size: 1 };
+      refused(TARGETS.lock, serializeLock({ schema: '1.0', stages: { s: { cmd: 'c', deps: where ? [entry] : [], outs: where ? [] : [entry], params: {}, env: {} } } }));
+      const def: StageDef = where === 0 ? { cmd: 'c', outs: [p] } : where === 1 ? { cmd: 'c', deps: [p] } : { cmd: 'c', wdir: p };
+      refused(TARGETS.pipeline, serializePipeline({ s: def }));
+    }), { numRuns: runs(300), seed: 3 });
+  });
+});
 
 describe('valid documents round-trip', () => {
   it('pointer', () => {
