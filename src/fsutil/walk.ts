@@ -3,6 +3,7 @@ import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { RvcError, fromFsError } from '../errors.js';
 import { isTempName } from './atomic.js';
+import { isInsideReal } from './link.js';
 
 export const IGNORE_FILE = '.rvcignore';
 /** Names never treated as data: version-control and rvc's own folders. */
@@ -124,6 +125,11 @@ export interface WalkOptions {
   ignore: IgnoreRules;
   /** Called with each rvc temp file met on the way (they are never listed as data). */
   onTemp?: (abs: string) => void;
+  /**
+   * The cache folder: a symlink to a file inside it (what `cache.type symlink` makes) is
+   * followed even when the cache lies outside the repository.
+   */
+  cacheRoot?: string;
 }
 
 /**
@@ -179,7 +185,7 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       if (!opts.ignore.empty && opts.ignore.ignores(repoRel, false)) continue;
       let st: fs.Stats | undefined;
       try {
-        st = d.isSymbolicLink() ? statSymlinkInside(abs, opts.repoRoot, repoRel) : fs.lstatSync(abs, { throwIfNoEntry: false });
+        st = d.isSymbolicLink() ? statSymlinkInside(abs, opts.repoRoot, repoRel, opts.cacheRoot) : fs.lstatSync(abs, { throwIfNoEntry: false });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw fromFsError(e, abs, 'stat');
@@ -193,12 +199,16 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
   return out;
 }
 
-function statSymlinkInside(abs: string, repoRoot: string, repoRel: string): fs.Stats {
+function statSymlinkInside(abs: string, repoRoot: string, repoRel: string, cacheRoot?: string): fs.Stats {
   let real: string;
   try {
     real = fs.realpathSync(abs);
   } catch {
     throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a dangling symbolic link`, { path: repoRel, hint: 'remove the link or add it to .rvcignore' });
+  }
+  if (cacheRoot !== undefined && isInsideReal(real, cacheRoot)) {
+    const st = fs.statSync(real);
+    if (st.isFile()) return st;
   }
   const rootReal = fs.realpathSync(repoRoot);
   if (real !== rootReal && !real.startsWith(rootReal + path.sep)) {

@@ -5,7 +5,7 @@ import type { LinkType } from '../model/config.js';
 import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
-import { placeFile, isSharedLink } from '../fsutil/link.js';
+import { placeFile, isSharedLink, statCacheLink } from '../fsutil/link.js';
 import { pruneEmptyDirs, isStaleTempName, sweepStaleTemps } from '../fsutil/atomic.js';
 import { walkFiles, statToFileStat, type IgnoreRules, type FileStat, type WalkList } from '../fsutil/walk.js';
 import type { HashState } from '../hashing/state.js';
@@ -95,6 +95,7 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   const present = new Map<string, number>();
   let walked: WalkList | undefined;
   let single: FileStat | undefined;
+  let linked: fs.Stats | undefined;
   if (st) {
     if (isDir && st.isDirectory()) {
       const onTemp = (abs: string): void => {
@@ -104,10 +105,11 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
           // a leftover that cannot be removed is still never data
         }
       };
-      walked = walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp });
+      walked = walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp, cacheRoot: odb.root });
       for (let i = 0; i < walked.length; i++) present.set(walked.rel[i]!, i);
-    } else if (!isDir && st.isFile()) {
-      single = statToFileStat(st);
+    } else if (!isDir && (st.isFile() || (st.isSymbolicLink() && (linked = statCacheLink(target.abs, odb.root))))) {
+      // A link into the cache is what `cache.type symlink` made: judged by the file it names.
+      single = statToFileStat(linked ?? st);
       present.set('', -1);
     } else {
       // A file where a folder should be, or the reverse: the whole path is replaced.
@@ -273,7 +275,7 @@ function wholePathIsSafe(abs: string, opts: CheckoutOptions): boolean {
   if (st.isFile()) {
     return opts.odb.hasSync(hashWorkspaceFile(abs, '', statToFileStat(st), opts.odb, opts.state));
   }
-  const files = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
+  const files = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, cacheRoot: opts.odb.root });
   for (let i = 0; i < files.length; i++) {
     if (!opts.odb.hasSync(hashWorkspaceFile(files.abs(i), files.rel[i]!, files.stat(i), opts.odb, opts.state))) return false;
   }

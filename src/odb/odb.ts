@@ -90,10 +90,12 @@ export class Odb {
   }
 
   /**
-   * Hashes a workspace file and stores its content, reading it once. Returns its oid.
-   * Small files are read whole; large ones are hashed while being copied to a temp file.
+   * Hashes a workspace file and stores its content, reading it once. Returns its oid and the
+   * number of bytes stored, which differs from `size` (the caller's earlier stat) when the file
+   * was written to meanwhile. Small files are read whole; large ones are hashed while being
+   * copied to a temp file.
    */
-  addFile(src: string, size: number, onBytes?: (n: number) => void): string {
+  addFile(src: string, size: number, onBytes?: (n: number) => void): { oid: string; size: number } {
     if (size <= SMALL_FILE) {
       let buf: Buffer;
       try {
@@ -104,19 +106,19 @@ export class Odb {
       const oid = hashBuffer(this.algo, buf);
       this.putBuffer(oid, buf);
       onBytes?.(buf.length);
-      return oid;
+      return { oid, size: buf.length };
     }
     const tmp = tempPathFor(path.join(this.tmpDir(), 'object'));
     try {
-      const { oid } = hashCopyFile(this.algo, src, tmp, OBJECT_MODE, onBytes);
-      const dest = this.objectPath(oid);
+      const stored = hashCopyFile(this.algo, src, tmp, OBJECT_MODE, onBytes);
+      const dest = this.objectPath(stored.oid);
       if (fs.existsSync(dest)) {
         fs.rmSync(tmp, { force: true });
       } else {
         this.ensureDir(dest);
         fs.renameSync(tmp, dest);
       }
-      return oid;
+      return stored;
     } catch (e) {
       fs.rmSync(tmp, { force: true });
       throw fromFsError(e, src, 'store');

@@ -11,6 +11,7 @@ import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferR
 import { checkoutOut } from '../odb/checkout.js';
 import { openRepoRemote } from '../repo/remotes.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
+import { noteLinkUse } from '../repo/links.js';
 import { loadProjectIfAny, readLock } from './project.js';
 import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey } from './run-cache.js';
 import { Workspace } from './workspace.js';
@@ -204,6 +205,7 @@ export async function checkoutPipeline(opts: CommonOptions & { force?: boolean }
           odb: repo.odbFor(o.hash), state: ws.state(o.path, o.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
           ...(opts.force ? { force: true } : {}), ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
         });
+        noteLinkUse(repo, r.linkType, opts);
         if (r.added.length + r.modified.length + r.deleted.length) res.restored.push(o.path);
       } catch (e) {
         if (!isRvcError(e)) throw e;

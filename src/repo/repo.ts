@@ -26,6 +26,8 @@ export interface CommonOptions {
   /** How long to wait for another rvc process holding the repository lock. */
   lockWaitMs?: number;
   onLockWait?: (holder: LockHolder | undefined) => void;
+  /** Told about something the user should know that does not stop the command. */
+  onWarning?: (message: string) => void;
 }
 
 export const DEFAULT_LOCK_WAIT_MS = 10_000;
