@@ -5,6 +5,9 @@ import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
 export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
 export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'symlink', 'copy'];
 export const DEFAULT_LINK_TYPES: LinkType[] = ['reflink', 'copy'];
+/** `cache.shared`: who else may use the cache. Only `group` (as DVC): folders group-writable and setgid. */
+export type CacheSharing = 'group';
+export const CACHE_SHARING: readonly CacheSharing[] = ['group'];
 
 export interface RemoteConfig {
   url: string;
@@ -14,13 +17,13 @@ export interface RemoteConfig {
 /** The merged configuration (tracked config.yaml overlaid by untracked config.local.yaml). */
 export interface Config {
   core: { hash: HashAlgo; remote?: string; no_scm?: boolean; check_update?: boolean };
-  cache: { type: LinkType[]; jobs?: number };
+  cache: { type: LinkType[]; jobs?: number; dir?: string; shared?: CacheSharing };
   remote: Record<string, RemoteConfig>;
 }
 
 /** The schema of every settable key, for validation and `rvc config`. */
 interface KeySpec {
-  type: 'string' | 'number' | 'seconds' | 'boolean' | 'hash' | 'linktypes';
+  type: 'string' | 'number' | 'seconds' | 'boolean' | 'hash' | 'linktypes' | 'path' | 'sharing';
   help: string;
 }
 const CORE_KEYS: Record<string, KeySpec> = {
@@ -32,6 +35,8 @@ const CORE_KEYS: Record<string, KeySpec> = {
 const CACHE_KEYS: Record<string, KeySpec> = {
   type: { type: 'linktypes', help: `link types to try in order, comma separated (${LINK_TYPES.join(', ')})` },
   jobs: { type: 'number', help: 'how many files to hash or copy at once' },
+  dir: { type: 'path', help: 'folder of the cache (default: cache); a relative path is resolved against .rvc/' },
+  shared: { type: 'sharing', help: `share the cache with other users: ${CACHE_SHARING.join(', ')} (folders group-writable and setgid, objects group-readable)` },
 };
 export const REMOTE_KEYS: Record<string, KeySpec> = {
   url: { type: 'string', help: 'a path, file://, s3://bucket/prefix or gs://bucket/prefix' },
@@ -95,6 +100,12 @@ function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: nu
       throw keyError(where, `'${key}' must be true or false`);
     case 'hash':
       if (!isHashAlgo(v)) throw keyError(where, `'${key}' must be one of ${HASH_ALGOS.join(', ')}`);
+      return v;
+    case 'path':
+      if (typeof v !== 'string' || v.trim() === '' || v.includes('\0')) throw keyError(where, `'${key}' must be a folder path`);
+      return v;
+    case 'sharing':
+      if (!(CACHE_SHARING as readonly unknown[]).includes(v)) throw keyError(where, `'${key}' must be ${CACHE_SHARING.join(' or ')}`);
       return v;
     case 'linktypes':
       try {

@@ -6,14 +6,13 @@ import { isRvcError } from '../errors.js';
 import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { allOutputs } from '../model/pipeline.js';
-import { writeFileAtomic } from '../fsutil/atomic.js';
 import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { openRepoRemote } from '../repo/remotes.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { noteLinkUse } from '../repo/links.js';
 import { loadProjectIfAny, readLock } from './project.js';
-import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey } from './run-cache.js';
+import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from './run-cache.js';
 import { Workspace } from './workspace.js';
 
 export interface PipelineSyncOptions extends CommonOptions {
@@ -159,8 +158,7 @@ export async function fetchPipeline(opts: PipelineSyncOptions = {}): Promise<Pip
             const text = fs.readFileSync(tmp, 'utf8');
             const st = parseRunEntry(text, algo, digest, key);
             for (const o of st.outs) w.add(o);
-            fs.mkdirSync(path.dirname(dest), { recursive: true });
-            writeFileAtomic(dest, text, { fsync: false });
+            writeRunEntryFile(repo, dest, text);
             res.runs.transferred++;
           } catch (e) {
             if (!isRvcError(e)) throw e;
