@@ -122,10 +122,24 @@ export function isInsideReal(real: string, root: string): boolean {
   return real.startsWith(r + path.sep);
 }
 
+/** `<algo>/ab/<62 hex digits>`: where a file object lies in a cache. */
+const OBJECT_PATH_RE = /^[a-z0-9]+\/[0-9a-f]{2}\/[0-9a-f]{62}$/;
+
+/**
+ * True when the real path `real` is a file object's place in the cache at `cacheRoot`. Only such
+ * paths count as rvc's own links: whatever `cache.dir` says, a link to any other file (say
+ * `/etc/shadow` with a cache at `/`) is not followed on the cache's account.
+ */
+export function isCacheObjectPath(real: string, cacheRoot: string): boolean {
+  if (!isInsideReal(real, cacheRoot)) return false;
+  return OBJECT_PATH_RE.test(path.relative(realRoots.get(cacheRoot)!, real).split(path.sep).join('/'));
+}
+
 /**
  * With `cache.type symlink` a workspace file is a symbolic link into the cache, made by rvc.
- * Returns the stat of the cache file `abs` links to, or undefined when `abs` is not a link to a
- * regular file inside `cacheRoot`. Only ever read through: rvc never writes via such a link.
+ * Returns the stat of the cache object `abs` links to, or undefined when `abs` is not a link to
+ * a regular file at an object's place in `cacheRoot`. Only ever read through: rvc never writes
+ * via such a link.
  */
 export function statCacheLink(abs: string, cacheRoot: string): fs.Stats | undefined {
   let real: string;
@@ -134,7 +148,7 @@ export function statCacheLink(abs: string, cacheRoot: string): fs.Stats | undefi
   } catch {
     return undefined;
   }
-  if (!isInsideReal(real, cacheRoot)) return undefined;
+  if (!isCacheObjectPath(real, cacheRoot)) return undefined;
   const st = fs.statSync(real, { throwIfNoEntry: false });
   return st?.isFile() ? st : undefined;
 }

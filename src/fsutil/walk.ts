@@ -3,7 +3,7 @@ import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { RvcError, fromFsError } from '../errors.js';
 import { isTempName } from './atomic.js';
-import { isInsideReal } from './link.js';
+import { isCacheObjectPath } from './link.js';
 
 export const IGNORE_FILE = '.rvcignore';
 /** Names never treated as data: version-control and rvc's own folders. */
@@ -206,7 +206,7 @@ function statSymlinkInside(abs: string, repoRoot: string, repoRel: string, cache
   } catch {
     throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a dangling symbolic link`, { path: repoRel, hint: 'remove the link or add it to .rvcignore' });
   }
-  if (cacheRoot !== undefined && isInsideReal(real, cacheRoot)) {
+  if (cacheRoot !== undefined && isCacheObjectPath(real, cacheRoot)) {
     const st = fs.statSync(real);
     if (st.isFile()) return st;
   }

@@ -64,11 +64,12 @@ describe('links to the cache', () => {
     expect(fs.statSync(obj).nlink).toBe(2);
   });
 
-  it('statCacheLink follows a symlink to a file inside the cache only', () => {
+  it('statCacheLink follows a symlink to an object in the cache only', () => {
     const cache = path.join(work, 'cache');
     fs.mkdirSync(path.join(cache, 'blake3', 'ab'), { recursive: true });
-    const obj = path.join(cache, 'blake3', 'ab', 'cdef');
+    const obj = path.join(cache, 'blake3', 'ab', 'cd'.repeat(31));
     fs.writeFileSync(obj, 'object');
+    fs.writeFileSync(path.join(cache, 'config'), 'not an object');
     const ws = path.join(work, 'ws');
     fs.mkdirSync(ws);
     fs.symlinkSync(obj, path.join(ws, 'in'));
@@ -76,8 +77,12 @@ describe('links to the cache', () => {
     fs.writeFileSync(path.join(work, 'outside'), 'x');
     fs.symlinkSync(path.join(work, 'outside'), path.join(ws, 'out'));
     fs.symlinkSync(path.join(cache, 'blake3'), path.join(ws, 'folder'));
+    fs.symlinkSync(path.join(cache, 'config'), path.join(ws, 'not-object'));
     expect(statCacheLink(path.join(ws, 'in'), cache)?.size).toBe(6);
-    for (const n of ['dangling', 'out', 'folder']) expect(statCacheLink(path.join(ws, n), cache), n).toBeUndefined();
+    for (const n of ['dangling', 'out', 'folder', 'not-object']) expect(statCacheLink(path.join(ws, n), cache), n).toBeUndefined();
+    // Whatever the cache's location, only an object's place counts: a cache at / does not make
+    // every file on the system rvc's own.
+    expect(statCacheLink(path.join(ws, 'out'), '/')).toBeUndefined();
   });
 });
 
