@@ -33,6 +33,12 @@ export interface CheckoutOptions {
   /** Re-place unchanged files too (after changing cache.type). */
   relink?: boolean;
   /**
+   * Touch only files whose content is the one the target lists (add and commit replacing what
+   * they just stored by links): anything written, created or deleted since is left as it is and
+   * reported in `kept`, never refused.
+   */
+  onlyMatching?: boolean;
+  /**
    * Also remove temp files a killed process left beside the output (a partial copy of a large
    * file). Costs a listing of the output's parent folder, so callers ask for it after a crash;
    * leftovers inside a folder output are removed on every checkout (the walk meets them).
@@ -49,6 +55,8 @@ export interface CheckoutResult {
   deleted: string[];
   unchanged: number;
   linkType?: LinkType;
+  /** With onlyMatching: paths (relative to the output) left as they were. */
+  kept?: string[];
 }
 
 interface Plan {
@@ -59,6 +67,7 @@ interface Plan {
   unsafe: string[];
   unchanged: number;
   removeWholePath: boolean;
+  kept: string[];
 }
 
 /**
@@ -80,7 +89,8 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
 
   const sub = opts.subpath;
   const inScope = (p: string): boolean => sub === undefined || sub === '' || isInside(p, sub);
-  const plan: Plan = { place: [], placeIsNew: new Uint8Array(wanted.length), remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
+  const plan: Plan = { place: [], placeIsNew: new Uint8Array(wanted.length), remove: [], unsafe: [], unchanged: 0, removeWholePath: false, kept: [] };
+  const only = !!opts.onlyMatching;
 
   if (opts.sweepTemps) sweepStaleTemps(path.dirname(target.abs), path.basename(target.abs));
   let st: fs.Stats | undefined;
@@ -111,6 +121,8 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
       // A link into the cache is what `cache.type symlink` made: judged by the file it names.
       single = statToFileStat(linked ?? st);
       present.set('', -1);
+    } else if (only) {
+      return { added: [], modified: [], deleted: [], unchanged: 0, kept: [''] };
     } else {
       // A file where a folder should be, or the reverse: the whole path is replaced.
       plan.removeWholePath = true;
@@ -123,6 +135,10 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     if (!inScope(e.path)) continue;
     const row = present.get(e.path);
     if (row === undefined) {
+      if (only) {
+        plan.kept.push(e.path);
+        continue;
+      }
       plan.placeIsNew[plan.place.length] = 1;
       plan.place.push(e);
       continue;
@@ -137,11 +153,19 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
       plan.unchanged++;
       continue;
     }
+    if (curOid !== e.oid && only) {
+      plan.kept.push(e.path);
+      continue;
+    }
     if (curOid !== e.oid && !opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, e.path));
     plan.place.push(e);
   }
   for (const [p, row] of present) {
     if (!inScope(p) || (!isDir && p === '')) continue;
+    if (only) {
+      plan.kept.push(p);
+      continue;
+    }
     const abs = path.join(target.abs, p);
     const curOid = hashWorkspaceFile(abs, p, statOf(row), odb, opts.state);
     if (!opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, p));
@@ -161,7 +185,7 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   }
 
   // Execute.
-  const res: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: plan.unchanged };
+  const res: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: plan.unchanged, ...(only ? { kept: plan.kept } : {}) };
   if (plan.removeWholePath) {
     fs.rmSync(target.abs, { recursive: true, force: true });
   }

@@ -163,10 +163,14 @@ export function outFromBuilt(name: string, algo: PointerOut['hash'], b: BuiltOut
 export function relinkFromCache(repo: Repo, t: { abs: string; rel: string }, out: PointerOut, state: ReturnType<Repo['stateFor']>, opts: CommonOptions = {}): void {
   if (effectiveLinkType(repo) === 'copy') return;
   const r = checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
-    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, relink: true,
+    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, relink: true, onlyMatching: true,
     ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
   });
   noteLinkUse(repo, r.linkType, opts);
+  if (r.kept?.length) {
+    const shown = r.kept.slice(0, 5).map((p) => (p ? `${t.rel}/${p}` : t.rel)).join(', ') + (r.kept.length > 5 ? ` and ${r.kept.length - 5} more` : '');
+    opts.onWarning?.(`${shown} changed after being stored, so it was left as it is (not linked to the cache) and shows as modified`);
+  }
 }
 
 export type { TrackedOut };
