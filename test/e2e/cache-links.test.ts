@@ -96,6 +96,8 @@ describe('a file written to while add reads it', () => {
     // With hard links, a file that changed is not replaced by a link to what was stored.
     setCache(d, { type: 'hardlink,copy' });
     writeTree(d, { 'big.bin': bytes(9 * MiB), 'data/grows.log': bytes(2 * MiB), 'data/still.txt': 'still' });
+    // Files walked after grows.log widen the time between its stat and its read.
+    for (let i = 0; i < 300; i++) writeTree(d, { [`data/z/${i}`]: `small ${i}` });
     const growing = ['big.bin', 'data/grows.log'];
     const ws = await Promise.all(growing.map((f) => startAppending(path.join(d, f))));
     // The writers append every millisecond, so a run almost surely reads each file while it
