@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { LinkType } from '../model/config.js';
 import { probeLinkTypes, isSharedLink } from '../fsutil/link.js';
+import { makeDirs } from '../fsutil/atomic.js';
 import type { Repo, CommonOptions } from './repo.js';
 
 const memo = new Map<string, LinkType[]>();
@@ -10,7 +11,7 @@ export function workingLinkTypes(repo: Repo): LinkType[] {
   let w = memo.get(repo.root);
   if (!w) {
     fs.mkdirSync(repo.tmpDir, { recursive: true });
-    fs.mkdirSync(repo.cacheDir, { recursive: true });
+    makeDirs(repo.cacheDir, repo.cacheShared);
     w = probeLinkTypes(repo.cacheDir, repo.tmpDir);
     memo.set(repo.root, w);
   }
