@@ -53,6 +53,13 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
   secret_access_key: { type: 'string', help: 'S3 secret key (only in config.local.yaml)' },
   session_token: { type: 'string', help: 'S3 session token (only in config.local.yaml)' },
 };
+/**
+ * Keys that name places on this machine: only in config.local.yaml, and `rvc config` stores them
+ * there. A committed `cache.dir` would let any repository make rvc create folders and write
+ * objects wherever it names.
+ */
+export const LOCAL_ONLY_KEYS: ReadonlySet<string> = new Set(['cache.dir']);
+
 /** Options that are secrets: refused in the tracked config and never printed. */
 export const SECRET_REMOTE_KEYS = new Set(['access_key_id', 'secret_access_key', 'session_token']);
 
@@ -153,6 +160,10 @@ export function parseConfigLayer(text: string, file: string, opts: { allowSecret
       for (const [k, val] of Object.entries(body)) {
         const spec = Object.hasOwn(keys, k) ? keys[k] : undefined;
         if (!spec) throw lineError(file, at(section, k), `unknown key '${section}.${k.slice(0, 100)}'`, `known keys: ${Object.keys(keys).map((x) => `${section}.${x}`).join(', ')}`);
+        if (LOCAL_ONLY_KEYS.has(`${section}.${k}`) && !opts.allowSecrets) {
+          throw lineError(file, at(section, k), `'${section}.${k}' names a folder on this machine and must not be in the tracked config`,
+            `remove it and set it with \`rvc config ${section}.${k} …\` (stored in .rvc/config.local.yaml, which git ignores)`);
+        }
         out[k] = coerce(spec, val, `${section}.${k}`, file, at(section, k));
       }
       (layer as Record<string, unknown>)[section] = out;
@@ -241,6 +252,9 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
     else rc[k.key] = coerce(REMOTE_KEYS[k.key]!, value, key, where) as string | number | boolean;
     if (Object.keys(rc).length === 0) delete next.remote[k.name!];
   } else {
+    if (LOCAL_ONLY_KEYS.has(`${k.section}.${k.key}`) && !opts.allowSecrets && value !== undefined) {
+      throw new RvcError('CONFIG_INVALID', `'${key}' names a folder on this machine and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml' });
+    }
     const spec = (k.section === 'core' ? CORE_KEYS : CACHE_KEYS)[k.key]!;
     const sec = ((next as Record<string, Record<string, unknown>>)[k.section] ??= {});
     if (value === undefined) delete sec[k.key];

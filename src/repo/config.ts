@@ -1,5 +1,5 @@
 import { RvcError } from '../errors.js';
-import { getConfigKey, setConfigKey, SECRET_REMOTE_KEYS, type Config } from '../model/config.js';
+import { getConfigKey, setConfigKey, SECRET_REMOTE_KEYS, LOCAL_ONLY_KEYS, type Config } from '../model/config.js';
 import { redact } from '../remote/remote-error.js';
 import { Repo, type CommonOptions } from './repo.js';
 
@@ -22,9 +22,10 @@ export async function configSet(key: string, value: string | undefined, opts: Co
   const repo = Repo.open(opts.cwd);
   await repo.withLock('rvc config', opts, () => {
     const layers = Repo.readConfigLayers(repo.root);
-    const idx = opts.local ? 1 : 0;
-    const next = setConfigKey(layers[idx], key, value, opts.local ? '.rvc/config.local.yaml' : '.rvc/config.yaml', { allowSecrets: !!opts.local });
-    repo.writeConfigLayer(!!opts.local, next);
+    // A key naming a place on this machine always goes to the untracked file.
+    const local = !!opts.local || LOCAL_ONLY_KEYS.has(key);
+    const next = setConfigKey(layers[local ? 1 : 0], key, value, local ? '.rvc/config.local.yaml' : '.rvc/config.yaml', { allowSecrets: local });
+    repo.writeConfigLayer(local, next);
   });
 }
 

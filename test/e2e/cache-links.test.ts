@@ -254,7 +254,8 @@ describe('the cache on another filesystem', () => {
     // The same with cache.dir, and a hard link that cannot cross filesystems: copied instead.
     const e = repo();
     const configured = path.join(mnt.dir!, 'configured');
-    setCache(e, { type: 'hardlink,copy', dir: configured });
+    setCache(e, { type: 'hardlink,copy' });
+    fs.writeFileSync(path.join(e, '.rvc/config.local.yaml'), `cache:\n  dir: ${configured}\n`);
     const big2 = bytes(5 * MiB);
     writeTree(e, { 'big.bin': big2 });
     rvcOk(e, ['add', 'big.bin']);
@@ -273,8 +274,19 @@ describe('the cache on another filesystem', () => {
   it('cache.dir shared by two clones (relative to .rvc/, group-shared): what one adds the other checks out without a pull', () => {
     const shared = track(tmpDir());
     const a = repo();
-    rvcOk(a, ['config', '--local', 'cache.dir', shared]);
+    // cache.dir names a place on this machine: `rvc config` keeps it out of the tracked file,
+    // and a tracked one is refused (a repository must not choose where rvc writes).
+    rvcOk(a, ['config', 'cache.dir', shared]);
     expect(rvcOk(a, ['config', 'cache.dir']).stdout.trim()).toBe(shared);
+    expect(fs.readFileSync(path.join(a, '.rvc/config.local.yaml'), 'utf8')).toContain(shared);
+    expect(fs.readFileSync(path.join(a, '.rvc/config.yaml'), 'utf8')).not.toContain('dir:');
+    const tracked = path.join(a, '.rvc/config.yaml');
+    const before = fs.readFileSync(tracked, 'utf8');
+    fs.writeFileSync(tracked, 'cache:\n  dir: /etc\n');
+    const refused = rvc(a, ['status']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cache\.dir.*tracked config/);
+    fs.writeFileSync(tracked, before);
     setCache(a, { shared: 'group' });
     writeTree(a, { 'data/x.txt': 'x', 'data/deep/y.bin': bytes(5 * MiB) });
     // Under a umask that would leave folders and objects private to their owner.

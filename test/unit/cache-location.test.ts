@@ -12,20 +12,24 @@ import { tmpDir, rmrf } from '../helpers/cli.js';
 const work = tmpDir('rvc-cacheloc-');
 afterAll(() => rmrf(work));
 const opts = { allowSecrets: false };
+const local = { allowSecrets: true };
 
 describe('cache.dir and cache.shared', () => {
-  it('are validated, set, serialised and read back', () => {
-    const l = parseConfigLayer('cache:\n  dir: ../../big/cache\n  shared: group\n', 'c', opts);
-    const c = mergeConfig(l);
+  it('are validated, set, serialised and read back; cache.dir only in the local file', () => {
+    const l = parseConfigLayer('cache:\n  dir: ../../big/cache\n  shared: group\n', 'c', local);
+    const c = mergeConfig(parseConfigLayer('cache:\n  shared: group\n', 'c', opts), l);
     expect(c.cache.dir).toBe('../../big/cache');
     expect(c.cache.shared).toBe('group');
-    let s = setConfigKey({}, 'cache.dir', '/mnt/big/rvc-cache', 'c', opts);
-    s = setConfigKey(s, 'cache.shared', 'group', 'c', opts);
+    // A committed cache.dir would let a repository choose where rvc writes.
+    expect(code(() => parseConfigLayer('cache:\n  dir: /etc\n', 'c', opts))).toBe('CONFIG_INVALID');
+    expect(code(() => setConfigKey({}, 'cache.dir', '/etc', 'c', opts))).toBe('CONFIG_INVALID');
+    let s = setConfigKey({}, 'cache.dir', '/mnt/big/rvc-cache', 'c', local);
+    s = setConfigKey(s, 'cache.shared', 'group', 'c', local);
     expect(serializeConfigLayer(s)).toBe('cache:\n  dir: /mnt/big/rvc-cache\n  shared: group\n');
     expect(getConfigKey(mergeConfig(s), 'cache.dir')).toBe('/mnt/big/rvc-cache');
     expect(code(() => parseConfigLayer('cache:\n  shared: world\n', 'c', opts))).toBe('CONFIG_INVALID');
-    expect(code(() => parseConfigLayer('cache:\n  dir: ""\n', 'c', opts))).toBe('CONFIG_INVALID');
-    expect(code(() => parseConfigLayer('cache:\n  dir: [a]\n', 'c', opts))).toBe('CONFIG_INVALID');
+    expect(code(() => parseConfigLayer('cache:\n  dir: ""\n', 'c', local))).toBe('CONFIG_INVALID');
+    expect(code(() => parseConfigLayer('cache:\n  dir: [a]\n', 'c', local))).toBe('CONFIG_INVALID');
     expect(code(() => setConfigKey({}, 'cache.shared', 'yes', 'c', opts))).toBe('CONFIG_INVALID');
   });
 
