@@ -152,7 +152,8 @@ function warnChanged(opts: BuildOptions, repoRel: string, rels: string[], size?:
   if (!opts.store || !opts.onWarning) return;
   const shown = rels.slice(0, 5).map((r) => (r ? `${repoRel}/${r}` : repoRel)).join(', ') + (rels.length > 5 ? ` and ${rels.length - 5} more` : '');
   const what = size !== undefined ? `the ${size} bytes read were stored` : 'the bytes read were stored';
-  opts.onWarning(`${shown} changed while being stored: ${what}, so it now shows as modified; run the command again once the writing has finished`);
+  const shows = rels.length > 1 ? 'they now show' : 'it now shows';
+  opts.onWarning(`${shown} changed while being stored: ${what}, so ${shows} as modified; run the command again once the writing has finished`);
 }
 
 /** Hashes a file's content without storing it (used by checkout to judge workspace files). */

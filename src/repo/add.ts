@@ -169,7 +169,8 @@ export function relinkFromCache(repo: Repo, t: { abs: string; rel: string }, out
   noteLinkUse(repo, r.linkType, opts);
   if (r.kept?.length) {
     const shown = r.kept.slice(0, 5).map((p) => (p ? `${t.rel}/${p}` : t.rel)).join(', ') + (r.kept.length > 5 ? ` and ${r.kept.length - 5} more` : '');
-    opts.onWarning?.(`${shown} changed after being stored, so it was left as it is (not linked to the cache) and shows as modified`);
+    const was = r.kept.length > 1 ? 'they were left as they are (not linked to the cache) and show' : 'it was left as it is (not linked to the cache) and shows';
+    opts.onWarning?.(`${shown} changed after being stored, so ${was} as modified`);
   }
 }
 
