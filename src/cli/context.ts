@@ -40,6 +40,7 @@ export function action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promis
       ...(progress ? { onProgress: progress } : {}),
       ...(lockWait !== undefined && Number.isFinite(lockWait) ? { lockWaitMs: lockWait } : {}),
       onLockWait: (h) => out.warn(h ? `waiting for '${h.command}' (pid ${h.pid}) to release the repository lock…` : 'waiting for the repository lock…'),
+      onWarning: (m) => out.warn(m),
     };
     const ctx: Ctx = { out, lib, common, flags };
     lastCtx = ctx;

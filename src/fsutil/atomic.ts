@@ -176,3 +176,19 @@ export function pruneEmptyDirs(dir: string, stop: string): void {
     d = path.dirname(d);
   }
 }
+
+/** Folders of a cache shared with a group: group-writable, setgid so new files keep the folder's group. */
+export const SHARED_DIR_MODE = 0o2775;
+
+/**
+ * Creates `dir` and its missing parents. With `shared`, each folder it created gets
+ * SHARED_DIR_MODE whatever the umask; folders that existed are left as they are.
+ */
+export function makeDirs(dir: string, shared = false): void {
+  const first = fs.mkdirSync(dir, { recursive: true });
+  if (!shared || first === undefined) return;
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    fs.chmodSync(d, SHARED_DIR_MODE);
+    if (d === first || d === path.dirname(d)) break;
+  }
+}

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import type { LinkType } from '../model/config.js';
 import { tempPathFor } from './atomic.js';
@@ -24,10 +25,15 @@ export function placeFile(src: string, dest: string, types: readonly LinkType[],
   let lastErr: unknown;
   for (const t of types) {
     if (unsupported.has(t)) continue;
+    // rename(2) of a hard link over another link to the same inode succeeds and does nothing,
+    // leaving the temp link behind: a file that already is the cache object stays as it is.
+    if (t === 'hardlink' && sameInode(src, dest)) return t;
     const tmp = tempPathFor(dest);
     try {
       makeLink(t, src, tmp, opts);
       fs.renameSync(tmp, dest);
+      // Should dest have become a link to src meanwhile, the rename was such a no-op.
+      if (t === 'hardlink') fs.rmSync(tmp, { force: true });
       return t;
     } catch (e) {
       fs.rmSync(tmp, { force: true });
@@ -43,6 +49,14 @@ export function placeFile(src: string, dest: string, types: readonly LinkType[],
   throw new RvcError('NO_LINK_TYPE', `none of the link types '${types.join(',')}' works for '${dest}'`, {
     path: dest, cause: lastErr, hint: 'add copy to the list: `rvc config cache.type reflink,copy`',
   });
+}
+
+/** True when both paths exist and are the same file (dest not followed if it is a symlink). */
+function sameInode(a: string, b: string): boolean {
+  const sb = fs.lstatSync(b, { throwIfNoEntry: false });
+  if (!sb) return false;
+  const sa = fs.statSync(a, { throwIfNoEntry: false });
+  return !!sa && sa.ino === sb.ino && sa.dev === sb.dev;
 }
 
 function makeLink(t: LinkType, src: string, tmp: string, opts: PlaceOptions): void {
@@ -90,4 +104,51 @@ export function probeLinkTypes(cacheDir: string, workDir: string): LinkType[] {
     fs.rmSync(src, { force: true });
   }
   return works;
+}
+
+const realRoots = new Map<string, string>();
+
+/** True when the real path `real` lies inside the folder `root` (symlinks in `root` resolved). */
+export function isInsideReal(real: string, root: string): boolean {
+  let r = realRoots.get(root);
+  if (r === undefined) {
+    try {
+      r = fs.realpathSync(root);
+    } catch {
+      r = path.resolve(root);
+    }
+    realRoots.set(root, r);
+  }
+  return real.startsWith(r + path.sep);
+}
+
+/** `<algo>/ab/<62 hex digits>`: where a file object lies in a cache. */
+const OBJECT_PATH_RE = /^[a-z0-9]+\/[0-9a-f]{2}\/[0-9a-f]{62}$/;
+
+/**
+ * True when the real path `real` is a file object's place in the cache at `cacheRoot`. Only such
+ * paths count as rvc's own links: whatever `cache.dir` says, a link to any other file (say
+ * `/etc/shadow` with a cache at `/`) is not followed on the cache's account.
+ */
+export function isCacheObjectPath(real: string, cacheRoot: string): boolean {
+  if (!isInsideReal(real, cacheRoot)) return false;
+  return OBJECT_PATH_RE.test(path.relative(realRoots.get(cacheRoot)!, real).split(path.sep).join('/'));
+}
+
+/**
+ * With `cache.type symlink` a workspace file is a symbolic link into the cache, made by rvc.
+ * Returns the stat of the cache object `abs` links to, or undefined when `abs` is not a link to
+ * a regular file at an object's place in `cacheRoot`. Only ever read through: rvc never writes
+ * via such a link.
+ */
+export function statCacheLink(abs: string, cacheRoot: string): fs.Stats | undefined {
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    return undefined;
+  }
+  if (!isCacheObjectPath(real, cacheRoot)) return undefined;
+  const st = fs.statSync(real, { throwIfNoEntry: false });
+  return st?.isFile() ? st : undefined;
 }

@@ -5,6 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { RvcError, fromFsError } from '../errors.js';
 import { foldedPath, reservedNameOf } from '../model/paths.js';
 import { isTempName } from './atomic.js';
+import { isCacheObjectPath } from './link.js';
 
 export const IGNORE_FILE = '.rvcignore';
 /** Names never treated as data: version-control and rvc's own folders. */
@@ -132,6 +133,11 @@ export interface WalkOptions {
    * commit and status, which build manifests; checkout's own walk of the workspace only looks.
    */
   storable?: boolean;
+  /**
+   * The cache folder: a symlink to a file inside it (what `cache.type symlink` makes) is
+   * followed even when the cache lies outside the repository.
+   */
+  cacheRoot?: string;
 }
 
 /**
@@ -189,7 +195,7 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
       }
       let st: fs.Stats | undefined;
       try {
-        st = d.isSymbolicLink() ? statSymlinkInside(abs, opts.repoRoot, repoRel) : fs.lstatSync(abs, { throwIfNoEntry: false });
+        st = d.isSymbolicLink() ? statSymlinkInside(abs, opts.repoRoot, repoRel, opts.cacheRoot) : fs.lstatSync(abs, { throwIfNoEntry: false });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw fromFsError(e, abs, 'stat');
@@ -275,12 +281,16 @@ function nonUtf8Name(absDir: string, name: string): string | undefined {
   return out;
 }
 
-function statSymlinkInside(abs: string, repoRoot: string, repoRel: string): fs.Stats {
+function statSymlinkInside(abs: string, repoRoot: string, repoRel: string, cacheRoot?: string): fs.Stats {
   let real: string;
   try {
     real = fs.realpathSync(abs);
   } catch {
     throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a dangling symbolic link`, { path: repoRel, hint: 'remove the link or add it to .rvcignore' });
+  }
+  if (cacheRoot !== undefined && isCacheObjectPath(real, cacheRoot)) {
+    const st = fs.statSync(real);
+    if (st.isFile()) return st;
   }
   const rootReal = fs.realpathSync(repoRoot);
   if (real !== rootReal && !real.startsWith(rootReal + path.sep)) {

@@ -39,6 +39,14 @@ function sharedChunk(): Buffer {
 
 /** Hashes a file's content. */
 export function hashFile(algo: HashAlgo, file: string): string {
+  return hashFileSized(algo, file).oid;
+}
+
+/**
+ * Hashes a file's content and counts the bytes hashed: a file written to while it is read has
+ * a size that is neither its earlier nor its later stat, and only this count matches the oid.
+ */
+export function hashFileSized(algo: HashAlgo, file: string): { oid: string; size: number } {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -57,15 +65,17 @@ export function hashFile(algo: HashAlgo, file: string): string {
     // BLAKE3 hasher holds about 2 KB outside the JS heap that only a garbage collection frees,
     // and over a million small files (fsck, a pull's verification) that grew to gigabytes
     // while the heap itself stayed too small to trigger one.
-    if (filled < buf.length) return hashBuffer(algo, buf.subarray(0, filled));
+    if (filled < buf.length) return { oid: hashBuffer(algo, buf.subarray(0, filled)), size: filled };
     const h = createHasher(algo);
     h.update(buf);
+    let size = filled;
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       h.update(buf.subarray(0, n));
+      size += n;
     }
-    return h.digest();
+    return { oid: h.digest(), size };
   } catch (e) {
     throw fromFsError(e, file, 'read');
   } finally {

@@ -6,6 +6,9 @@ import { urlHasCredentials, maskUrlCredentials } from './secrets.js';
 export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
 export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'symlink', 'copy'];
 export const DEFAULT_LINK_TYPES: LinkType[] = ['reflink', 'copy'];
+/** `cache.shared`: who else may use the cache. Only `group` (as DVC): folders group-writable and setgid. */
+export type CacheSharing = 'group';
+export const CACHE_SHARING: readonly CacheSharing[] = ['group'];
 
 export interface RemoteConfig {
   url: string;
@@ -15,13 +18,13 @@ export interface RemoteConfig {
 /** The merged configuration (tracked config.yaml overlaid by untracked config.local.yaml). */
 export interface Config {
   core: { hash: HashAlgo; remote?: string; no_scm?: boolean; check_update?: boolean };
-  cache: { type: LinkType[]; jobs?: number };
+  cache: { type: LinkType[]; jobs?: number; dir?: string; shared?: CacheSharing };
   remote: Record<string, RemoteConfig>;
 }
 
 /** The schema of every settable key, for validation and `rvc config`. */
 interface KeySpec {
-  type: 'string' | 'number' | 'seconds' | 'boolean' | 'hash' | 'linktypes';
+  type: 'string' | 'number' | 'seconds' | 'boolean' | 'hash' | 'linktypes' | 'path' | 'sharing';
   help: string;
   /** The value is a URL: one carrying credentials is refused wherever it would be stored. */
   url?: true;
@@ -37,6 +40,8 @@ const CORE_KEYS: Record<string, KeySpec> = {
 const CACHE_KEYS: Record<string, KeySpec> = {
   type: { type: 'linktypes', help: `link types to try in order, comma separated (${LINK_TYPES.join(', ')})` },
   jobs: { type: 'number', help: 'how many files to hash or copy at once' },
+  dir: { type: 'path', help: 'folder of the cache (default: cache); a relative path is resolved against .rvc/' },
+  shared: { type: 'sharing', help: `share the cache with other users: ${CACHE_SHARING.join(', ')} (folders group-writable and setgid, objects group-readable)` },
 };
 export const REMOTE_KEYS: Record<string, KeySpec> = {
   url: { type: 'string', url: true, help: 'a path, file://, s3://bucket/prefix or gs://bucket/prefix' },
@@ -53,6 +58,13 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
   secret_access_key: { type: 'string', secret: true, help: 'S3 secret key (only in config.local.yaml)' },
   session_token: { type: 'string', secret: true, help: 'S3 session token (only in config.local.yaml)' },
 };
+/**
+ * Keys that name places on this machine: only in config.local.yaml, and `rvc config` stores them
+ * there. A committed `cache.dir` would let any repository make rvc create folders and write
+ * objects wherever it names.
+ */
+export const LOCAL_ONLY_KEYS: ReadonlySet<string> = new Set(['cache.dir']);
+
 /** Options that are secrets: refused in the tracked config and never printed. */
 export const SECRET_REMOTE_KEYS = new Set(Object.keys(REMOTE_KEYS).filter((k) => REMOTE_KEYS[k]!.secret));
 
@@ -109,6 +121,12 @@ function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: nu
       throw keyError(where, `'${key}' must be true or false`);
     case 'hash':
       if (!isHashAlgo(v)) throw keyError(where, `'${key}' must be one of ${HASH_ALGOS.join(', ')}`);
+      return v;
+    case 'path':
+      if (typeof v !== 'string' || v.trim() === '' || v.includes('\0')) throw keyError(where, `'${key}' must be a folder path`);
+      return v;
+    case 'sharing':
+      if (!(CACHE_SHARING as readonly unknown[]).includes(v)) throw keyError(where, `'${key}' must be ${CACHE_SHARING.join(' or ')}`);
       return v;
     case 'linktypes':
       try {
@@ -183,6 +201,10 @@ export function parseConfigLayer(text: string, file: string, opts: ParseConfigOp
       for (const [k, val] of Object.entries(body)) {
         const spec = Object.hasOwn(keys, k) ? keys[k] : undefined;
         if (!spec) throw lineError(file, at(section, k), `unknown key '${section}.${k.slice(0, 100)}'`, unsetHint(`${section}.${k}`, `known keys: ${Object.keys(keys).map((x) => `${section}.${x}`).join(', ')}`));
+        if (LOCAL_ONLY_KEYS.has(`${section}.${k}`) && !opts.allowSecrets) {
+          throw lineError(file, at(section, k), `'${section}.${k}' names a folder on this machine and must not be in the tracked config`,
+            `remove it with \`rvc config --unset ${section}.${k}\` and set it again with \`rvc config ${section}.${k} …\` (stored in .rvc/config.local.yaml, which git ignores)`);
+        }
         out[k] = coerce(spec, val, `${section}.${k}`, file, at(section, k), valueHint(`${section}.${k}`));
       }
       (layer as Record<string, unknown>)[section] = out;
@@ -306,6 +328,9 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
     else rc[k.key] = coerce(spec, value, key, where) as string | number | boolean;
     if (Object.keys(rc).length === 0) delete next.remote[k.name!];
   } else {
+    if (LOCAL_ONLY_KEYS.has(`${k.section}.${k.key}`) && !opts.allowSecrets && value !== undefined) {
+      throw new RvcError('CONFIG_INVALID', `'${key}' names a folder on this machine and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml' });
+    }
     const spec = (k.section === 'core' ? CORE_KEYS : CACHE_KEYS)[k.key]!;
     const sec = ((next as Record<string, Record<string, unknown>>)[k.section] ??= {});
     if (value === undefined) delete sec[k.key];

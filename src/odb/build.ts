@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { RvcError, fromFsError } from '../errors.js';
 import type { TreeEntry } from '../model/tree.js';
 import { walkFiles, statToFileStat, type IgnoreRules, type WalkList } from '../fsutil/walk.js';
-import { hashFile, hashBuffer } from '../hashing/hash.js';
+import { statCacheLink } from '../fsutil/link.js';
+import { hashFileSized, hashBuffer } from '../hashing/hash.js';
 import { RACY_MS, type HashState } from '../hashing/state.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import type { Odb } from './odb.js';
@@ -25,6 +26,8 @@ export interface BuildOptions {
   /** Store file contents and the manifest in the cache (add/commit) or only hash (status). */
   store: boolean;
   onProgress?: ProgressFn;
+  /** Told (once per output) when files changed while they were being stored. */
+  onWarning?: (message: string) => void;
 }
 
 function isExec(mode: number): boolean {
@@ -43,14 +46,18 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
     throw fromFsError(e, repoRel, 'read');
   }
   if (st.isSymbolicLink()) {
-    throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a symbolic link`, { path: repoRel, hint: 'track the file or folder it points to instead' });
+    // A link into the cache is what `cache.type symlink` makes of a single-file output.
+    const target = statCacheLink(abs, opts.odb.root);
+    if (!target) throw new RvcError('PATH_IS_SYMLINK', `'${repoRel}' is a symbolic link`, { path: repoRel, hint: 'track the file or folder it points to instead' });
+    st = target;
   }
   const started = Date.now();
   if (st.isFile()) {
     const fst = statToFileStat(st);
-    const oid = hashOne(opts, '', abs, fst, started);
+    const { oid, size } = hashOne(opts, '', abs, fst, started);
     opts.state.save({ prune: true });
-    const out: BuiltOut = { kind: 'file', oid, size: st.size };
+    if (size !== fst.size) warnChanged(opts, repoRel, [''], size);
+    const out: BuiltOut = { kind: 'file', oid, size };
     if (isExec(st.mode)) out.exec = true;
     return out;
   }
@@ -60,7 +67,7 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   // Read before any object is stored or checked: a gc deleting meanwhile moves to a later
   // generation, so the mark written below is void unless every check came after the deletion.
   const gen = opts.store ? opts.odb.markGeneration() : 0;
-  let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, storable: true });
+  let files: WalkList | undefined = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, storable: true, cacheRoot: opts.odb.root });
   const n = files.length;
   let totalBytes = 0;
   for (let i = 0; i < n; i++) totalBytes += files.size[i]!;
@@ -68,20 +75,26 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   const entries: TreeEntry[] = new Array(n);
   /** Files the hash cache vouched for: their objects are checked once the tree is known. */
   const vouched: number[] = [];
+  /** Files whose size while read differed from their stat: written to meanwhile. */
+  const moving: string[] = [];
   let size = 0;
   for (let i = 0; i < n; i++) {
     const rel = files.rel[i]!;
     const fst = files.stat(i);
     let oid = opts.state.get(rel, fst);
+    let fsize = fst.size;
     if (oid !== undefined) {
       if (opts.store) vouched.push(i);
+      opts.state.set(rel, fst, oid, started);
     } else {
-      oid = opts.store ? opts.odb.addFile(files.abs(i), fst.size) : hashFile(opts.odb.algo, files.abs(i));
+      ({ oid, size: fsize } = opts.store ? opts.odb.addFile(files.abs(i), fst.size) : hashFileSized(opts.odb.algo, files.abs(i)));
+      // The stat does not describe the bytes read: nothing is recorded for this file.
+      if (fsize === fst.size) opts.state.set(rel, fst, oid, started);
+      else moving.push(rel);
     }
-    opts.state.set(rel, fst, oid, started);
-    entries[i] = isExec(fst.mode) ? { path: rel, oid, size: fst.size, exec: true } : { path: rel, oid, size: fst.size };
-    size += fst.size;
-    tick.tick(1, fst.size);
+    entries[i] = isExec(fst.mode) ? { path: rel, oid, size: fsize, exec: true } : { path: rel, oid, size: fsize };
+    size += fsize;
+    tick.tick(1, fsize);
   }
   tick.finish();
   // The walk is only needed again for files the hash cache vouched for; a million rows of it
@@ -97,11 +110,13 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
       const e = entries[i]!;
       if (opts.odb.hasSync(e.oid)) continue;
       const stored = opts.odb.addFile(files!.abs(i), e.size);
-      if (stored !== e.oid) {
+      if (stored.oid !== e.oid) {
         // The file changed after it was stat'ed: the tree lists what was actually stored, and
         // the hash-cache entry is made unmatchable (mtime -1) so the file is re-read next time.
-        e.oid = stored;
-        opts.state.set(e.path, { ...files!.stat(i), mtimeMs: -1 }, stored, started);
+        size += stored.size - e.size;
+        e.oid = stored.oid;
+        e.size = stored.size;
+        opts.state.set(e.path, { ...files!.stat(i), mtimeMs: -1 }, stored.oid, started);
         changed = true;
       }
     }
@@ -109,6 +124,7 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   }
   files = undefined;
   opts.state.save({ prune: true });
+  if (moving.length) warnChanged(opts, repoRel, moving);
   if (opts.store) {
     opts.odb.writeTree(entries);
     opts.odb.markComplete(oid, gen);
@@ -116,16 +132,31 @@ export function buildOut(abs: string, repoRel: string, opts: BuildOptions): Buil
   return { kind: 'dir', oid, size, nfiles: entries.length, entries };
 }
 
-function hashOne(opts: BuildOptions, rel: string, abs: string, st: { ino: number; mtimeMs: number; size: number; mode: number }, started: number): string {
-  let oid = opts.state.get(rel, st);
-  if (oid !== undefined) {
+/**
+ * The oid of one file and the size of the bytes it names. A file whose size while read is not
+ * its stat's was written to meanwhile: what was read is what is recorded (oid and size agree),
+ * and the hash cache is told nothing, so the next run reads it again.
+ */
+function hashOne(opts: BuildOptions, rel: string, abs: string, st: { ino: number; mtimeMs: number; size: number; mode: number }, started: number): { oid: string; size: number } {
+  const known = opts.state.get(rel, st);
+  let r: { oid: string; size: number };
+  if (known !== undefined) {
     // The hash cache vouches for the content; when storing, the object must also exist.
-    if (opts.store && !opts.odb.hasSync(oid)) oid = opts.odb.addFile(abs, st.size);
+    r = opts.store && !opts.odb.hasSync(known) ? opts.odb.addFile(abs, st.size) : { oid: known, size: st.size };
   } else {
-    oid = opts.store ? opts.odb.addFile(abs, st.size) : hashFile(opts.odb.algo, abs);
+    r = opts.store ? opts.odb.addFile(abs, st.size) : hashFileSized(opts.odb.algo, abs);
   }
-  opts.state.set(rel, st, oid, started);
-  return oid;
+  if (r.size === st.size) opts.state.set(rel, st, r.oid, started);
+  return r;
+}
+
+/** Tells the caller (when storing) which files were written to while they were being read. */
+function warnChanged(opts: BuildOptions, repoRel: string, rels: string[], size?: number): void {
+  if (!opts.store || !opts.onWarning) return;
+  const shown = rels.slice(0, 5).map((r) => (r ? `${repoRel}/${r}` : repoRel)).join(', ') + (rels.length > 5 ? ` and ${rels.length - 5} more` : '');
+  const what = size !== undefined ? `the ${size} bytes read were stored` : 'the bytes read were stored';
+  const shows = rels.length > 1 ? 'they now show' : 'it now shows';
+  opts.onWarning(`${shown} changed while being stored: ${what}, so ${shows} as modified; run the command again once the writing has finished`);
 }
 
 /** Hashes a file's content without storing it (used by checkout to judge workspace files). */
@@ -133,8 +164,15 @@ export function hashWorkspaceFile(abs: string, rel: string, st: { ino: number; m
   const started = Date.now();
   let oid = state.get(rel, st);
   if (oid === undefined) {
-    oid = st.size === 0 ? hashBuffer(odb.algo, '') : hashFile(odb.algo, abs);
-    state.set(rel, st, oid, started);
+    if (st.size === 0) {
+      oid = hashBuffer(odb.algo, '');
+      state.set(rel, st, oid, started);
+    } else {
+      const r = hashFileSized(odb.algo, abs);
+      oid = r.oid;
+      // Written to while read: the stat does not describe what was hashed.
+      if (r.size === st.size) state.set(rel, st, oid, started);
+    }
   }
   return oid;
 }

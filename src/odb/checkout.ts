@@ -5,7 +5,7 @@ import type { LinkType } from '../model/config.js';
 import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
-import { placeFile, isSharedLink } from '../fsutil/link.js';
+import { placeFile, isSharedLink, statCacheLink } from '../fsutil/link.js';
 import { pruneEmptyDirs, isStaleTempName, sweepStaleTemps } from '../fsutil/atomic.js';
 import { walkFiles, statToFileStat, type IgnoreRules, type FileStat, type WalkList } from '../fsutil/walk.js';
 import type { HashState } from '../hashing/state.js';
@@ -33,6 +33,12 @@ export interface CheckoutOptions {
   /** Re-place unchanged files too (after changing cache.type). */
   relink?: boolean;
   /**
+   * Touch only files whose content is the one the target lists (add and commit replacing what
+   * they just stored by links): anything written, created or deleted since is left as it is and
+   * reported in `kept`, never refused.
+   */
+  onlyMatching?: boolean;
+  /**
    * Also remove temp files a killed process left beside the output (a partial copy of a large
    * file). Costs a listing of the output's parent folder, so callers ask for it after a crash;
    * leftovers inside a folder output are removed on every checkout (the walk meets them).
@@ -49,6 +55,8 @@ export interface CheckoutResult {
   deleted: string[];
   unchanged: number;
   linkType?: LinkType;
+  /** With onlyMatching: paths (relative to the output) left as they were. */
+  kept?: string[];
 }
 
 interface Plan {
@@ -59,6 +67,7 @@ interface Plan {
   unsafe: string[];
   unchanged: number;
   removeWholePath: boolean;
+  kept: string[];
 }
 
 /**
@@ -80,7 +89,8 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
 
   const sub = opts.subpath;
   const inScope = (p: string): boolean => sub === undefined || sub === '' || isInside(p, sub);
-  const plan: Plan = { place: [], placeIsNew: new Uint8Array(wanted.length), remove: [], unsafe: [], unchanged: 0, removeWholePath: false };
+  const plan: Plan = { place: [], placeIsNew: new Uint8Array(wanted.length), remove: [], unsafe: [], unchanged: 0, removeWholePath: false, kept: [] };
+  const only = !!opts.onlyMatching;
 
   if (opts.sweepTemps) sweepStaleTemps(path.dirname(target.abs), path.basename(target.abs));
   let st: fs.Stats | undefined;
@@ -95,6 +105,7 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   const present = new Map<string, number>();
   let walked: WalkList | undefined;
   let single: FileStat | undefined;
+  let linked: fs.Stats | undefined;
   if (st) {
     if (isDir && st.isDirectory()) {
       const onTemp = (abs: string): void => {
@@ -104,11 +115,14 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
           // a leftover that cannot be removed is still never data
         }
       };
-      walked = walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp });
+      walked = walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp, cacheRoot: odb.root });
       for (let i = 0; i < walked.length; i++) present.set(walked.rel[i]!, i);
-    } else if (!isDir && st.isFile()) {
-      single = statToFileStat(st);
+    } else if (!isDir && (st.isFile() || (st.isSymbolicLink() && (linked = statCacheLink(target.abs, odb.root))))) {
+      // A link into the cache is what `cache.type symlink` made: judged by the file it names.
+      single = statToFileStat(linked ?? st);
       present.set('', -1);
+    } else if (only) {
+      return { added: [], modified: [], deleted: [], unchanged: 0, kept: [''] };
     } else {
       // A file where a folder should be, or the reverse: the whole path is replaced.
       plan.removeWholePath = true;
@@ -121,6 +135,10 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     if (!inScope(e.path)) continue;
     const row = present.get(e.path);
     if (row === undefined) {
+      if (only) {
+        plan.kept.push(e.path);
+        continue;
+      }
       plan.placeIsNew[plan.place.length] = 1;
       plan.place.push(e);
       continue;
@@ -135,11 +153,19 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
       plan.unchanged++;
       continue;
     }
+    if (curOid !== e.oid && only) {
+      plan.kept.push(e.path);
+      continue;
+    }
     if (curOid !== e.oid && !opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, e.path));
     plan.place.push(e);
   }
   for (const [p, row] of present) {
     if (!inScope(p) || (!isDir && p === '')) continue;
+    if (only) {
+      plan.kept.push(p);
+      continue;
+    }
     const abs = path.join(target.abs, p);
     const curOid = hashWorkspaceFile(abs, p, statOf(row), odb, opts.state);
     if (!opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, p));
@@ -159,7 +185,7 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   }
 
   // Execute.
-  const res: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: plan.unchanged };
+  const res: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: plan.unchanged, ...(only ? { kept: plan.kept } : {}) };
   if (plan.removeWholePath) {
     fs.rmSync(target.abs, { recursive: true, force: true });
   }
@@ -273,7 +299,7 @@ function wholePathIsSafe(abs: string, opts: CheckoutOptions): boolean {
   if (st.isFile()) {
     return opts.odb.hasSync(hashWorkspaceFile(abs, '', statToFileStat(st), opts.odb, opts.state));
   }
-  const files = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore });
+  const files = walkFiles(abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, cacheRoot: opts.odb.root });
   for (let i = 0; i < files.length; i++) {
     if (!opts.odb.hasSync(hashWorkspaceFile(files.abs(i), files.rel[i]!, files.stat(i), opts.odb, opts.state))) return false;
   }

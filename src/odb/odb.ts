@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
 import { parseTree, serializeTreeChunks, type TreeEntry } from '../model/tree.js';
-import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll } from '../fsutil/atomic.js';
+import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll, makeDirs } from '../fsutil/atomic.js';
 import { hashBuffer, hashFile, hashCopyFile, createHasher, SMALL_FILE } from '../hashing/hash.js';
 
 const tmpSwept = new Set<string>();
@@ -11,10 +11,17 @@ const tmpSwept = new Set<string>();
 /** Cache objects are read-only so that a hard- or sym-linked workspace file cannot be edited into corruption. */
 const OBJECT_MODE = 0o444;
 
+export interface OdbOptions {
+  /** `cache.shared: group`: folders made group-writable and setgid, objects readable by all. */
+  shared?: boolean;
+}
+
 /**
  * The local content-addressed object database: `<cache>/<algo>/ab/cdef…`. Every write goes to a
- * temp file in the object's own folder and is renamed into place, so an object either exists
- * complete or not at all; writing an object that exists is a no-op.
+ * temp file in the object's own folder, or in `tmpRoot`, which callers keep inside the cache
+ * folder (so on its filesystem: the cache may be a mount or symlink to another disk), and is
+ * renamed into place, so an object either exists complete or not at all; writing an object that
+ * exists is a no-op.
  */
 export class Odb {
   readonly algoDir: string;
@@ -24,8 +31,19 @@ export class Odb {
     readonly root: string,
     readonly algo: HashAlgo,
     private readonly tmpRoot: string,
+    private readonly opts: OdbOptions = {},
   ) {
     this.algoDir = path.join(root, algo);
+  }
+
+  /** Creates a folder of the cache (with the shared mode when configured). */
+  private makeDir(dir: string): void {
+    makeDirs(dir, !!this.opts.shared);
+  }
+
+  /** An object's mode before it is renamed into place: umask-proof when the cache is shared. */
+  private setObjectMode(tmp: string): void {
+    if (this.opts.shared) fs.chmodSync(tmp, OBJECT_MODE);
   }
 
   objectPath(oid: string): string {
@@ -48,7 +66,7 @@ export class Odb {
   tmpDir(): string {
     if (!tmpSwept.has(this.tmpRoot)) {
       try {
-        fs.mkdirSync(this.tmpRoot, { recursive: true });
+        this.makeDir(this.tmpRoot);
       } catch (e) {
         throw fromFsError(e, this.tmpRoot, 'create folder');
       }
@@ -62,7 +80,7 @@ export class Odb {
     const dir = path.dirname(file);
     if (this.knownDirs.has(dir)) return;
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      this.makeDir(dir);
     } catch (e) {
       throw fromFsError(e, dir, 'create cache folder');
     }
@@ -82,6 +100,7 @@ export class Odb {
       } finally {
         fs.closeSync(fd);
       }
+      this.setObjectMode(tmp);
       fs.renameSync(tmp, dest);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
@@ -90,10 +109,12 @@ export class Odb {
   }
 
   /**
-   * Hashes a workspace file and stores its content, reading it once. Returns its oid.
-   * Small files are read whole; large ones are hashed while being copied to a temp file.
+   * Hashes a workspace file and stores its content, reading it once. Returns its oid and the
+   * number of bytes stored, which differs from `size` (the caller's earlier stat) when the file
+   * was written to meanwhile. Small files are read whole; large ones are hashed while being
+   * copied to a temp file.
    */
-  addFile(src: string, size: number, onBytes?: (n: number) => void): string {
+  addFile(src: string, size: number, onBytes?: (n: number) => void): { oid: string; size: number } {
     if (size <= SMALL_FILE) {
       let buf: Buffer;
       try {
@@ -104,19 +125,20 @@ export class Odb {
       const oid = hashBuffer(this.algo, buf);
       this.putBuffer(oid, buf);
       onBytes?.(buf.length);
-      return oid;
+      return { oid, size: buf.length };
     }
     const tmp = tempPathFor(path.join(this.tmpDir(), 'object'));
     try {
-      const { oid } = hashCopyFile(this.algo, src, tmp, OBJECT_MODE, onBytes);
-      const dest = this.objectPath(oid);
+      const stored = hashCopyFile(this.algo, src, tmp, OBJECT_MODE, onBytes);
+      const dest = this.objectPath(stored.oid);
       if (fs.existsSync(dest)) {
         fs.rmSync(tmp, { force: true });
       } else {
+        this.setObjectMode(tmp);
         this.ensureDir(dest);
         fs.renameSync(tmp, dest);
       }
-      return oid;
+      return stored;
     } catch (e) {
       fs.rmSync(tmp, { force: true });
       throw fromFsError(e, src, 'store');
@@ -144,6 +166,7 @@ export class Odb {
       const dest = this.objectPath(oid);
       if (fs.existsSync(dest)) fs.rmSync(tmp, { force: true });
       else {
+        this.setObjectMode(tmp);
         this.ensureDir(dest);
         fs.renameSync(tmp, dest);
       }
@@ -323,7 +346,7 @@ export class Odb {
   markComplete(treeOid: string, gen: number = this.markGeneration()): void {
     const p = this.completeMarkPath(treeOid, gen);
     try {
-      fs.mkdirSync(path.dirname(p), { recursive: true });
+      this.makeDir(path.dirname(p));
       fs.writeFileSync(p, '');
     } catch {
       // a missing mark only costs a slower status
@@ -343,7 +366,7 @@ export class Odb {
     const root = this.marksRoot();
     const next = this.markGeneration() + 1;
     try {
-      fs.mkdirSync(root, { recursive: true });
+      this.makeDir(root);
       const tmp = tempPathFor(this.generationFile());
       fs.writeFileSync(tmp, String(next));
       fs.renameSync(tmp, this.generationFile());

@@ -11,6 +11,7 @@ import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { relinkFromCache } from '../repo/add.js';
 import { checkDeletable, clearRegenerating, markRegenerating, refuseForeignOutputs, regenerating } from './outs-guard.js';
+import { noteLinkUse } from '../repo/links.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
 import { lockOutputs, pinObjects, writeLockEntry, type OutputLocks } from './lock-io.js';
@@ -360,11 +361,12 @@ class Runner {
       const abs = path.join(this.repo.root, o.path);
       removePath(abs, o.path);
       fs.mkdirSync(path.dirname(abs), { recursive: true });
-      checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
+      const r = checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
         odb: this.repo.odbFor(o.hash), state: this.ws.state(o.path, o.hash), ignore: this.repo.ignore,
         repoRoot: this.repo.root, linkTypes: this.repo.linkTypes,
         ...(this.repo.recoveredFromCrash ? { sweepTemps: true } : {}),
       });
+      noteLinkUse(this.repo, r.linkType, this.opts);
       this.ws.remember(o.path, o.hash, { kind: o.nfiles !== undefined ? 'dir' : 'file', oid: o.oid, size: o.size, ...(o.nfiles !== undefined ? { nfiles: o.nfiles } : {}), ...(o.exec ? { exec: true } : {}) });
     }
     await this.record(stage, entry);
@@ -419,7 +421,7 @@ class Runner {
           const abs = path.join(this.repo.root, o.repoPath);
           const b = buildOut(abs, o.repoPath, {
             odb: this.repo.odb, state: this.ws.state(o.repoPath, algo), ignore: this.repo.ignore, repoRoot: this.repo.root, store: o.cache,
-            ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
+            ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}), ...(this.opts.onWarning ? { onWarning: this.opts.onWarning } : {}),
           });
           this.ws.remember(o.repoPath, algo, b);
           entries.push(entryFromBuilt(o.repoPath, algo, b));
@@ -468,7 +470,7 @@ class Runner {
       if (!e) continue;
       relinkFromCache(this.repo, { abs: path.join(this.repo.root, o.repoPath), rel: o.repoPath },
         { path: path.posix.basename(o.repoPath), hash: e.hash, oid: e.oid, size: e.size, ...(e.nfiles !== undefined ? { nfiles: e.nfiles } : {}), ...(e.exec ? { exec: true } : {}) },
-        this.ws.state(o.repoPath, e.hash));
+        this.ws.state(o.repoPath, e.hash), this.opts);
     }
   }
 }

@@ -4,7 +4,7 @@ import { RvcError } from '../errors.js';
 import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import { canonicalStage, parseLock, LOCK_SCHEMA, type LockStage } from '../model/lock.js';
 import { isPlainObject } from '../model/yaml.js';
-import { writeFileAtomic } from '../fsutil/atomic.js';
+import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { Repo } from '../repo/repo.js';
 
@@ -82,9 +82,13 @@ export function readRunEntry(repo: Repo, algo: HashAlgo, key: string): LockStage
 }
 
 export function saveRunEntry(repo: Repo, algo: HashAlgo, key: string, fingerprintText: string, stage: LockStage): void {
-  const file = runEntryPath(repo, algo, key);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic(file, serializeRunEntry(fingerprintText, stage), { fsync: false });
+  writeRunEntryFile(repo, runEntryPath(repo, algo, key), serializeRunEntry(fingerprintText, stage));
+}
+
+/** Writes a run-cache entry (made here or downloaded) at `file`, readable by the group when the cache is shared. */
+export function writeRunEntryFile(repo: Repo, file: string, text: string): void {
+  makeDirs(path.dirname(file), repo.cacheShared);
+  writeFileAtomic(file, text, { fsync: false, ...(repo.cacheShared ? { mode: 0o664 } : {}) });
 }
 
 export interface RunEntryRef {

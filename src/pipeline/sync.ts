@@ -6,14 +6,14 @@ import { emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '.
 import { HASH_ALGOS, objectKey, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { allOutputs } from '../model/pipeline.js';
-import { writeFileAtomic } from '../fsutil/atomic.js';
 import { push as pushObjects, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { openRepoRemote } from '../repo/remotes.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { toSyncFailure, type SyncFailure } from '../repo/sync.js';
+import { noteLinkUse } from '../repo/links.js';
 import { loadProjectIfAny, readLock } from './project.js';
-import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey } from './run-cache.js';
+import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from './run-cache.js';
 import { Workspace } from './workspace.js';
 
 export interface PipelineSyncOptions extends CommonOptions {
@@ -166,8 +166,7 @@ export async function fetchPipeline(opts: PipelineSyncOptions = {}): Promise<Pip
             const text = fs.readFileSync(tmp, 'utf8');
             const st = parseRunEntry(text, algo, digest, key);
             for (const o of st.outs) w.add(o);
-            fs.mkdirSync(path.dirname(dest), { recursive: true });
-            writeFileAtomic(dest, text, { fsync: false });
+            writeRunEntryFile(repo, dest, text);
             res.runs.transferred++;
           } catch (e) {
             if (!isRvcError(e)) throw e;
@@ -212,6 +211,7 @@ export async function checkoutPipeline(opts: CommonOptions & { force?: boolean }
           odb: repo.odbFor(o.hash), state: ws.state(o.path, o.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
           ...(opts.force ? { force: true } : {}), ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
         });
+        noteLinkUse(repo, r.linkType, opts);
         if (r.added.length + r.modified.length + r.deleted.length) res.restored.push(o.path);
       } catch (e) {
         if (!isRvcError(e)) throw e;

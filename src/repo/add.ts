@@ -4,11 +4,12 @@ import { RvcError, fromFsError } from '../errors.js';
 import { POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
 import { readTextIfExists, writeFileAtomic } from '../fsutil/atomic.js';
+import { statCacheLink } from '../fsutil/link.js';
 import { buildOut, type BuiltOut } from '../odb/build.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { Repo, assertTrackableRel, type CommonOptions, type TrackedOut } from './repo.js';
-import { effectiveLinkType } from './links.js';
+import { effectiveLinkType, noteLinkUse } from './links.js';
 
 export interface AddOptions extends CommonOptions {
   /** Write the pointer only; do not store the data in the cache (`rvc commit` does later). */
@@ -63,10 +64,11 @@ function checkCandidate(repo: Repo, userPath: string, cwd: string): Candidate {
   } catch (e) {
     throw fromFsError(e, userPath, 'add');
   }
-  if (st.isSymbolicLink()) {
+  // A link into the cache is what `cache.type symlink` made of a tracked file: re-adding it is fine.
+  if (st.isSymbolicLink() && !statCacheLink(abs, repo.cacheDir)) {
     throw new RvcError('PATH_IS_SYMLINK', `'${userPath}' is a symbolic link`, { path: userPath, hint: 'track the file or folder it points to (inside the repository) instead' });
   }
-  if (!st.isFile() && !st.isDirectory()) throw new RvcError('USAGE', `'${userPath}' is not a regular file or folder`, { path: userPath });
+  if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) throw new RvcError('USAGE', `'${userPath}' is not a regular file or folder`, { path: userPath });
   assertTrackableRel(userPath, rel);
   // A parent folder that is a symlink would make the pointer and the data live elsewhere.
   const realParent = fs.realpathSync(path.dirname(abs));
@@ -118,7 +120,7 @@ function addOne(repo: Repo, c: Candidate, opts: AddOptions): AddedOut {
   const state = repo.stateFor(c.rel);
   const built = buildOut(c.abs, c.rel, {
     odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, store: !opts.noCommit,
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   const out = outFromBuilt(path.posix.basename(c.rel), repo.odb.algo, built);
   const pointerAbs = path.join(repo.root, c.pointerFile);
@@ -144,7 +146,7 @@ function addOne(repo: Repo, c: Candidate, opts: AddOptions): AddedOut {
     else writeFileAtomic(pointerAbs, previousText);
     throw e;
   }
-  if (!opts.noCommit) relinkFromCache(repo, c, out, state);
+  if (!opts.noCommit) relinkFromCache(repo, c, out, state, opts);
   return { path: c.rel, pointerFile: c.pointerFile, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), changed };
 }
 
@@ -159,12 +161,18 @@ export function outFromBuilt(name: string, algo: PointerOut['hash'], b: BuiltOut
  * With a link type other than copy, the workspace files are replaced by links to the cache (so
  * the data is stored once). With copy the workspace already holds the same bytes.
  */
-export function relinkFromCache(repo: Repo, t: { abs: string; rel: string }, out: PointerOut, state: ReturnType<Repo['stateFor']>): void {
+export function relinkFromCache(repo: Repo, t: { abs: string; rel: string }, out: PointerOut, state: ReturnType<Repo['stateFor']>, opts: CommonOptions = {}): void {
   if (effectiveLinkType(repo) === 'copy') return;
-  checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
-    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, relink: true,
+  const r = checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
+    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, relink: true, onlyMatching: true,
     ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
   });
+  noteLinkUse(repo, r.linkType, opts);
+  if (r.kept?.length) {
+    const shown = r.kept.slice(0, 5).map((p) => (p ? `${t.rel}/${p}` : t.rel)).join(', ') + (r.kept.length > 5 ? ` and ${r.kept.length - 5} more` : '');
+    const was = r.kept.length > 1 ? 'they were left as they are (not linked to the cache) and show' : 'it was left as it is (not linked to the cache) and shows';
+    opts.onWarning?.(`${shown} changed after being stored, so ${was} as modified`);
+  }
 }
 
 export type { TrackedOut };

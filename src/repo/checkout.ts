@@ -1,6 +1,7 @@
 import { RvcError, isRvcError } from '../errors.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { Repo, type CommonOptions } from './repo.js';
+import { noteLinkUse } from './links.js';
 
 export interface CheckoutOptions extends CommonOptions {
   targets?: string[];
@@ -42,6 +43,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
           ...(subpath !== undefined ? { subpath } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });
+        noteLinkUse(repo, r.linkType, opts);
         row.added = r.added.length;
         row.modified = r.modified.length;
         row.deleted = r.deleted.length;

@@ -28,7 +28,7 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
       const state = repo.stateFor(t.rel);
       const built = buildOut(t.abs, t.rel, {
         odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, store: true,
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
       });
       const out = outFromBuilt(t.out.path, repo.odb.algo, built);
       // Re-read: an earlier out of the same pointer may have been rewritten in this loop.
@@ -36,7 +36,7 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
       const changed = pointer.outs[t.index]?.oid !== out.oid || pointer.outs[t.index]?.exec !== out.exec;
       pointer.outs[t.index] = out;
       if (changed) repo.writePointer(t.pointerFile, pointer);
-      relinkFromCache(repo, t, out, state);
+      relinkFromCache(repo, t, out, state, opts);
       committed.push({ path: t.rel, pointerFile: t.pointerFile, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), changed });
     }
     return { committed };

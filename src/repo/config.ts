@@ -1,6 +1,6 @@
 import { RvcError } from '../errors.js';
 import {
-  getConfigKey, setConfigKey, parseConfigLayer, shownRemoteOption, resolveConfigKey, unsetConfigKeyInText, setConfigKeyInText,
+  getConfigKey, setConfigKey, parseConfigLayer, shownRemoteOption, resolveConfigKey, LOCAL_ONLY_KEYS, unsetConfigKeyInText, setConfigKeyInText,
   type Config, type ConfigLayer,
 } from '../model/config.js';
 import { maskUrlCredentials } from '../model/secrets.js';
@@ -36,7 +36,9 @@ export function configGet(key: string, opts: ConfigOptions = {}): unknown {
  */
 export async function configSet(key: string, value: string | undefined, opts: ConfigOptions = {}): Promise<ConfigEditResult> {
   const repo = Repo.openUnconfigured(opts.cwd);
-  const local = !!opts.local;
+  // A key naming a place on this machine goes to the untracked file; unsetting one that a
+  // tracked file holds (which rvc refuses to read) removes it from there.
+  const local = !!opts.local || (LOCAL_ONLY_KEYS.has(key) && (value !== undefined || !trackedFileHolds(repo.root, key)));
   const file = Repo.configFileName(local);
   const readOpts = Repo.configReadOptions(local);
   return repo.withLock('rvc config', opts, () => {
@@ -98,4 +100,13 @@ function shown(remoteOption: string | undefined, v: unknown): unknown {
 export function assertKeyGiven(key: string | undefined): string {
   if (!key) throw new RvcError('USAGE', 'no config key given', { hint: 'e.g. `rvc config cache.type hardlink,copy`, or `rvc config --list`' });
   return key;
+}
+
+/** Whether the tracked config file names `key`, read leniently (it may not validate). */
+function trackedFileHolds(root: string, key: string): boolean {
+  try {
+    return unsetConfigKeyInText(Repo.readConfigText(root, false) ?? '', Repo.configFileName(false), key) !== undefined;
+  } catch {
+    return false;
+  }
 }

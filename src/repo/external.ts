@@ -16,7 +16,7 @@ import type { ProgressFn } from '../progress.js';
 import { gitCloneBare, gitRun } from '../scm/git.js';
 import { History, type RevOut } from './history.js';
 import { openConfiguredRemote } from './remotes.js';
-import { CONFIG_FILE, RVC_DIR } from './repo.js';
+import { CONFIG_FILE, RVC_DIR, DEFAULT_CACHE_DIR, Repo, cacheDirOf } from './repo.js';
 
 export interface OpenExternalOptions {
   /** Folder a relative local path is resolved against. Default: process.cwd(). */
@@ -256,7 +256,7 @@ export class SourceObjects {
 
   private cache(): Remote | undefined {
     if (this.cacheRemote === undefined) {
-      const dir = this.src.localRoot ? path.join(this.src.localRoot, RVC_DIR, 'cache') : undefined;
+      const dir = this.src.localRoot ? localCacheDir(this.src.localRoot) : undefined;
       this.cacheRemote = dir && fs.existsSync(dir) ? new LocalRemote(dir, dir, { jobs: this.jobs ?? 8 }) : null;
     }
     return this.cacheRemote ?? undefined;
@@ -394,4 +394,14 @@ export function assertFetched(r: TransferResult, what: string, label: string): v
     hint: 'the source repository must have pushed this data to its default remote (or, for a local path, have it in its cache)',
     details: { failed: r.failed.map((x) => ({ oid: x.oid, code: x.error.code })) },
   });
+}
+
+/** The cache folder of a local source repository: its own `cache.dir`, or `.rvc/cache`. */
+function localCacheDir(root: string): string {
+  try {
+    return cacheDirOf(root, Repo.loadConfig(root));
+  } catch {
+    // a damaged configuration: the objects are still looked for in the usual place
+    return path.join(root, RVC_DIR, DEFAULT_CACHE_DIR);
+  }
 }

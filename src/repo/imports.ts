@@ -12,6 +12,7 @@ import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { assertFetched, assertRepoAddress, ExternalRepo, normaliseSourcePath, outForSource } from './external.js';
 import { overlaps, type FromRepoOptions } from './get-external.js';
 import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
+import { noteLinkUse } from './links.js';
 import type { SyncFailure, SyncResult } from './sync.js';
 
 export type ImportOptions = FromRepoOptions;
@@ -60,11 +61,12 @@ async function bring(project: Repo, src: ExternalRepo, commit: string, srcRel: s
   }
 }
 
-function placeInWorkspace(project: Repo, t: { abs: string; rel: string }, out: PointerOut, force: boolean): void {
-  checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
+function placeInWorkspace(project: Repo, t: { abs: string; rel: string }, out: PointerOut, force: boolean, opts: CommonOptions): void {
+  const r = checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
     odb: project.odbFor(out.hash), state: project.stateFor(t.rel, out.hash), ignore: project.ignore, repoRoot: project.root,
     linkTypes: project.linkTypes, ...(force ? { force: true } : {}),
   });
+  noteLinkUse(project, r.linkType, opts);
 }
 
 /**
@@ -111,7 +113,7 @@ export async function importData(opts: ImportOptions): Promise<ImportResult> {
     const commit = src.resolve(opts.rev);
     return await project.withLock(`rvc import ${opts.path}`, opts, async () => {
       const { out, fetched } = await bring(project, src, commit, srcRel, path.posix.basename(rel), opts);
-      placeInWorkspace(project, { abs, rel }, out, !!opts.force);
+      placeInWorkspace(project, { abs, rel }, out, !!opts.force, opts);
       const imp: PointerImport = { repo: stored, path: srcRel, ...(opts.rev !== undefined ? { rev: opts.rev } : {}), rev_lock: commit };
       const pointer: Pointer = { outs: [out], import: imp };
       project.writePointer(pointerFile, pointer);
@@ -178,7 +180,7 @@ export async function update(opts: UpdateOptions): Promise<{ updated: UpdatedImp
         const row = { pointerFile: t.pointerFile, path: t.rel, ...(rev !== undefined ? { rev } : {}), from: imp.rev_lock, to: commit };
         if (commit === imp.rev_lock && rev === imp.rev) return { ...row, changed: false, dataChanged: false, fetched: 0 };
         const { out, fetched } = await bring(project, src, commit, imp.path, t.out.path, opts);
-        placeInWorkspace(project, t, out, !!opts.force);
+        placeInWorkspace(project, t, out, !!opts.force, opts);
         const next: PointerImport = { repo: imp.repo, path: imp.path, ...(rev !== undefined ? { rev } : {}), rev_lock: commit };
         project.writePointer(t.pointerFile, { ...t.pointer, outs: [out], import: next });
         return { ...row, changed: commit !== imp.rev_lock, dataChanged: out.oid !== t.out.oid || !!out.exec !== !!t.out.exec, fetched };

@@ -6,7 +6,7 @@ import { serializeConfigLayerChecked, type ConfigLayer } from '../model/config.j
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { IGNORE_FILE } from '../fsutil/walk.js';
 import { gitToplevel } from '../scm/git.js';
-import { RVC_DIR, CONFIG_FILE, LOCAL_CONFIG_FILE, type CommonOptions } from './repo.js';
+import { RVC_DIR, CONFIG_FILE, LOCAL_CONFIG_FILE, DEFAULT_CACHE_DIR, type CommonOptions } from './repo.js';
 
 export interface InitOptions extends CommonOptions {
   noScm?: boolean;
@@ -41,7 +41,7 @@ export function init(opts: InitOptions = {}): InitResult {
       hint: 'run `git init` first, or `rvc init --no-scm` to use rvc without git',
     });
   }
-  fs.mkdirSync(path.join(rvcDir, 'cache'), { recursive: true });
+  fs.mkdirSync(path.join(rvcDir, DEFAULT_CACHE_DIR), { recursive: true });
   fs.mkdirSync(path.join(rvcDir, 'tmp'), { recursive: true });
   const layer: ConfigLayer = { core: {} };
   if (hash !== DEFAULT_HASH) layer.core!.hash = hash;

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type { LinkType } from '../model/config.js';
-import { probeLinkTypes } from '../fsutil/link.js';
-import type { Repo } from './repo.js';
+import { probeLinkTypes, isSharedLink } from '../fsutil/link.js';
+import { makeDirs } from '../fsutil/atomic.js';
+import type { Repo, CommonOptions } from './repo.js';
 
 const memo = new Map<string, LinkType[]>();
 
@@ -10,7 +11,7 @@ export function workingLinkTypes(repo: Repo): LinkType[] {
   let w = memo.get(repo.root);
   if (!w) {
     fs.mkdirSync(repo.tmpDir, { recursive: true });
-    fs.mkdirSync(repo.cacheDir, { recursive: true });
+    makeDirs(repo.cacheDir, repo.cacheShared);
     w = probeLinkTypes(repo.cacheDir, repo.tmpDir);
     memo.set(repo.root, w);
   }
@@ -21,4 +22,21 @@ export function workingLinkTypes(repo: Repo): LinkType[] {
 export function effectiveLinkType(repo: Repo): LinkType | undefined {
   const works = workingLinkTypes(repo);
   return repo.linkTypes.find((t) => works.includes(t));
+}
+
+/** Repositories (one object per command) already warned about below. */
+const warnedRoot = new WeakSet<Repo>();
+
+/**
+ * Warns once per command when a workspace file was just made a hard link or symlink to a cache
+ * object while running as root: the object's read-only mode does not stop root, so writing to
+ * the workspace file in place would change the cache object too.
+ */
+export function noteLinkUse(repo: Repo, used: LinkType | undefined, opts: Pick<CommonOptions, 'onWarning'>): void {
+  if (!used || !isSharedLink(used) || process.getuid?.() !== 0 || warnedRoot.has(repo)) return;
+  warnedRoot.add(repo);
+  opts.onWarning?.(
+    `running as root with cache.type ${used}: workspace files are links to the cache objects, whose read-only mode does not stop root, ` +
+    'so editing one in place would corrupt the cache; run `rvc unprotect <path>` before editing, or use `rvc config cache.type reflink,copy`',
+  );
 }

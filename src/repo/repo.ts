@@ -18,6 +18,18 @@ import type { ProgressFn } from '../progress.js';
 export const RVC_DIR = '.rvc';
 export const CONFIG_FILE = 'config.yaml';
 export const LOCAL_CONFIG_FILE = 'config.local.yaml';
+/** The cache folder inside `.rvc/` unless `cache.dir` says otherwise. */
+export const DEFAULT_CACHE_DIR = 'cache';
+/** Temp files of objects being written or downloaded: inside the cache, so on its filesystem. */
+const CACHE_TMP_DIR = 'tmp';
+
+/**
+ * The cache folder of the repository at `root`: `cache.dir` resolved against `.rvc/` (an
+ * absolute path as it is), or `.rvc/cache`. The one place the cache's location is decided.
+ */
+export function cacheDirOf(root: string, config: Config): string {
+  return path.resolve(root, RVC_DIR, config.cache.dir ?? DEFAULT_CACHE_DIR);
+}
 
 /** Options every library verb accepts. */
 export interface CommonOptions {
@@ -27,6 +39,8 @@ export interface CommonOptions {
   /** How long to wait for another rvc process holding the repository lock. */
   lockWaitMs?: number;
   onLockWait?: (holder: LockHolder | undefined) => void;
+  /** Told about something the user should know that does not stop the command. */
+  onWarning?: (message: string) => void;
 }
 
 export const DEFAULT_LOCK_WAIT_MS = 10_000;
@@ -57,11 +71,20 @@ export class Repo {
 
   private constructor(readonly root: string, config: Config) {
     this.rvcDir = path.join(root, RVC_DIR);
-    this.cacheDir = path.join(this.rvcDir, 'cache');
+    this.cacheDir = cacheDirOf(root, config);
     this.tmpDir = path.join(this.rvcDir, 'tmp');
     this.config = config;
-    this.odb = new Odb(this.cacheDir, config.core.hash, path.join(this.tmpDir, 'objects'));
+    this.odb = this.newOdb(config.core.hash);
     this.odbs.set(config.core.hash, this.odb);
+  }
+
+  private newOdb(algo: HashAlgo): Odb {
+    return new Odb(this.cacheDir, algo, path.join(this.cacheDir, CACHE_TMP_DIR), { shared: this.cacheShared });
+  }
+
+  /** `cache.shared: group`: folders made in the cache are group-writable and setgid. */
+  get cacheShared(): boolean {
+    return this.config.cache.shared === 'group';
   }
 
   /**
@@ -71,7 +94,7 @@ export class Repo {
   odbFor(algo: HashAlgo): Odb {
     let o = this.odbs.get(algo);
     if (!o) {
-      o = new Odb(this.cacheDir, algo, path.join(this.tmpDir, 'objects'));
+      o = this.newOdb(algo);
       this.odbs.set(algo, o);
     }
     return o;
@@ -484,7 +507,7 @@ function isFile(p: string): boolean {
 
 function isRvcDir(p: string): boolean {
   try {
-    return fs.statSync(path.join(p, 'cache')).isDirectory();
+    return fs.statSync(path.join(p, DEFAULT_CACHE_DIR)).isDirectory();
   } catch {
     return false;
   }

@@ -22,7 +22,7 @@ export async function unprotect(targets: string[], opts: CommonOptions = {}): Pr
       if (!fs.existsSync(base)) continue;
       const files = fs.statSync(base).isDirectory()
         ? (() => {
-            const list = walkFiles(base, { repoRoot: repo.root, ignore: repo.ignore });
+            const list = walkFiles(base, { repoRoot: repo.root, ignore: repo.ignore, cacheRoot: repo.cacheDir });
             return list.rel.map((_, i) => list.abs(i));
           })()
         : [base];

@@ -41,12 +41,12 @@ describe('recovery from a killed rvc', () => {
       `data/sub/${temp('b.txt', DEAD, 3)}`,
       temp('data.rvc', DEAD, 4), // a pointer being replaced
       temp('.gitignore', DEAD, 5),
-      `.rvc/tmp/objects/${temp('object', DEAD, 6)}`,
+      `.rvc/cache/tmp/${temp('object', DEAD, 6)}`,
       `.rvc/cache/blake3/${shard}/${temp('0123abcd', DEAD, 7)}`,
       `.rvc/tmp/${temp('lock', DEAD, 8)}`,
     ];
-    const live = [temp('model.bin', process.pid, 9), `data/${temp('a.txt', process.pid, 10)}`, `.rvc/tmp/objects/${temp('object', process.pid, 11)}`];
-    fs.mkdirSync(path.join(d, '.rvc/tmp/objects'), { recursive: true });
+    const live = [temp('model.bin', process.pid, 9), `data/${temp('a.txt', process.pid, 10)}`, `.rvc/cache/tmp/${temp('object', process.pid, 11)}`];
+    fs.mkdirSync(path.join(d, '.rvc/cache/tmp'), { recursive: true });
     for (const f of [...dead, ...live]) fs.writeFileSync(path.join(d, f), 'partial');
     staleLock(d);
     fs.rmSync(path.join(d, 'model.bin'));
@@ -70,10 +70,10 @@ describe('recovery from a killed rvc', () => {
     expect(fs.existsSync(left)).toBe(false);
   });
 
-  it('a partial large object from a killed add is removed by the next add, not left in .rvc/tmp', () => {
+  it('a partial large object from a killed add is removed by the next add, not left in the cache\'s temp folder', () => {
     const d = repo();
     writeTree(d, { 'big.bin': Buffer.alloc(5 << 20, 7) });
-    const objects = path.join(d, '.rvc/tmp/objects');
+    const objects = path.join(d, '.rvc/cache/tmp');
     fs.mkdirSync(objects, { recursive: true });
     fs.writeFileSync(path.join(objects, temp('object', DEAD, 1)), Buffer.alloc(1 << 20));
     fs.writeFileSync(path.join(objects, temp('fetch-0123456789abcdef', DEAD, 2)), 'partial download');
