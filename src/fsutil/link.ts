@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import type { LinkType } from '../model/config.js';
-import { tempPathFor } from './atomic.js';
+import { sweepStaleTemps, tempPathFor } from './atomic.js';
 
 /** Link types found not to work here, so each failure is paid once per process. */
 const unsupported = new Set<LinkType>();
@@ -86,6 +86,10 @@ export function isSharedLink(t: LinkType): boolean {
 /** Which link types work between `dirA` (cache) and `dirB` (workspace), tested with real files. */
 export function probeLinkTypes(cacheDir: string, workDir: string): LinkType[] {
   const works: LinkType[] = [];
+  // A process killed while probing leaves its probe files; no lock covers this moment, so
+  // the next probe clears them itself.
+  sweepStaleTemps(cacheDir, 'probe');
+  sweepStaleTemps(workDir, 'probe');
   const src = tempPathFor(cacheDir + '/probe');
   try {
     fs.writeFileSync(src, 'rvc link probe\n');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfigLayer, mergeConfig, setConfigKey, serializeConfigLayer, getConfigKey } from '../../src/model/config.js';
 import { makeDirs, SHARED_DIR_MODE, isTempName } from '../../src/fsutil/atomic.js';
-import { placeFile, statCacheLink } from '../../src/fsutil/link.js';
+import { placeFile, probeLinkTypes, statCacheLink } from '../../src/fsutil/link.js';
 import { hashFileSized, hashBuffer } from '../../src/hashing/hash.js';
 import { cacheDirOf } from '../../src/repo/repo.js';
 import { codeOf as code } from '../helpers/errors.js';
@@ -87,6 +87,21 @@ describe('links to the cache', () => {
     // Whatever the cache's location, only an object's place counts: a cache at / does not make
     // every file on the system rvc's own.
     expect(statCacheLink(path.join(ws, 'out'), '/')).toBeUndefined();
+  });
+});
+
+describe('probeLinkTypes', () => {
+  it('removes the probe files a killed process left (no lock covers the probe)', () => {
+    const cache = path.join(work, 'probe-cache');
+    const ws = path.join(work, 'probe-ws');
+    fs.mkdirSync(cache, { recursive: true });
+    fs.mkdirSync(ws, { recursive: true });
+    // PID 2^22 + 1 is above Linux's pid_max limit, so no process has it.
+    const stale = ['.probe.4194305.0000abcd.tmp'];
+    for (const d of [cache, ws]) fs.writeFileSync(path.join(d, stale[0]!), 'rvc link probe\n');
+    expect(probeLinkTypes(cache, ws)).toContain('copy');
+    expect(fs.readdirSync(cache)).toEqual([]);
+    expect(fs.readdirSync(ws)).toEqual([]);
   });
 });
 
