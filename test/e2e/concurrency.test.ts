@@ -97,9 +97,18 @@ describe('parallel add of different paths', () => {
     const d = track(makeRepo());
     writeTree(d, { ...files('a', 20), ...files('b', 20) });
     const release = holdRepoLock(d, 'rvc add big');
-    const runs = ['a', 'b'].map((n) => rvcAsync(d, ['add', n], WAIT));
+    // Released only once both have said they wait (a fixed sleep lost the race on a loaded
+    // machine: a process that had not started yet then found the other add holding the lock).
+    const said: Promise<void>[] = [];
+    const runs = ['a', 'b'].map((n) => {
+      let saidIt!: () => void;
+      said.push(new Promise<void>((r) => (saidIt = r)));
+      return rvcAsync(d, ['add', n], WAIT, (soFar) => {
+        if (/waiting for 'rvc add big'/.test(soFar)) saidIt();
+      });
+    });
+    await Promise.race([Promise.all(said), Promise.all(runs)]);
     // While the lock is held neither writes anything.
-    await new Promise((r) => setTimeout(r, 1500));
     expect(fs.existsSync(path.join(d, 'a.rvc'))).toBe(false);
     expect(fs.existsSync(path.join(d, 'b.rvc'))).toBe(false);
     release();

@@ -27,13 +27,16 @@ export function rvc(cwd: string, args: string[], env: Record<string, string> = {
  * Runs rvc without blocking this process's event loop: needed whenever the test itself serves
  * the requests rvc makes (an in-process fake server or fault proxy).
  */
-export function rvcAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+export function rvcAsync(cwd: string, args: string[], env: Record<string, string> = {}, onStderr?: (soFar: string) => void): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [RVC_BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
