@@ -30,6 +30,8 @@ interface KeySpec {
   url?: true;
   /** The value is a secret: refused in the tracked config, never printed. */
   secret?: true;
+  /** The value names a place on this machine: only in config.local.yaml (see LOCAL_ONLY_KEYS). */
+  localOnly?: true;
 }
 const CORE_KEYS: Record<string, KeySpec> = {
   hash: { type: 'hash', help: `hash algorithm for new objects (${HASH_ALGOS.join(', ')})` },
@@ -40,7 +42,7 @@ const CORE_KEYS: Record<string, KeySpec> = {
 const CACHE_KEYS: Record<string, KeySpec> = {
   type: { type: 'linktypes', help: `link types to try in order, comma separated (${LINK_TYPES.join(', ')})` },
   jobs: { type: 'number', help: 'how many files to hash or copy at once' },
-  dir: { type: 'path', help: 'folder of the cache (default: cache); a relative path is resolved against .rvc/' },
+  dir: { type: 'path', localOnly: true, help: 'folder of the cache (default: cache); a relative path is resolved against .rvc/' },
   shared: { type: 'sharing', help: `share the cache with other users: ${CACHE_SHARING.join(', ')} (folders group-writable and setgid, objects group-readable)` },
 };
 export const REMOTE_KEYS: Record<string, KeySpec> = {
@@ -63,7 +65,7 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
  * there. A committed `cache.dir` would let any repository make rvc create folders and write
  * objects wherever it names.
  */
-export const LOCAL_ONLY_KEYS: ReadonlySet<string> = new Set(['cache.dir']);
+export const LOCAL_ONLY_KEYS: ReadonlySet<string> = new Set(Object.keys(CACHE_KEYS).filter((k) => CACHE_KEYS[k]!.localOnly).map((k) => `cache.${k}`));
 
 /** Options that are secrets: refused in the tracked config and never printed. */
 export const SECRET_REMOTE_KEYS = new Set(Object.keys(REMOTE_KEYS).filter((k) => REMOTE_KEYS[k]!.secret));
@@ -201,7 +203,7 @@ export function parseConfigLayer(text: string, file: string, opts: ParseConfigOp
       for (const [k, val] of Object.entries(body)) {
         const spec = Object.hasOwn(keys, k) ? keys[k] : undefined;
         if (!spec) throw lineError(file, at(section, k), `unknown key '${section}.${k.slice(0, 100)}'`, unsetHint(`${section}.${k}`, `known keys: ${Object.keys(keys).map((x) => `${section}.${x}`).join(', ')}`));
-        if (LOCAL_ONLY_KEYS.has(`${section}.${k}`) && !opts.allowSecrets) {
+        if (spec.localOnly && !opts.allowSecrets) {
           throw lineError(file, at(section, k), `'${section}.${k}' names a folder on this machine and must not be in the tracked config`,
             `remove it with \`rvc config --unset ${section}.${k}\` and set it again with \`rvc config ${section}.${k} …\` (stored in .rvc/config.local.yaml, which git ignores)`);
         }
@@ -302,8 +304,14 @@ export function resolveConfigKey(key: string): ConfigKey {
   throw keyProblem(key, `unknown config key %k (no section '${(section ?? '').slice(0, 100)}')`, known);
 }
 
-/** Refuses a value that must not be stored where it is going: a secret, or a URL with credentials. */
+/**
+ * Refuses a value that must not be stored where it is going: a secret or a place on this machine
+ * in the tracked config, or a URL with credentials anywhere.
+ */
 function checkStorable(k: ConfigKey, spec: KeySpec, value: unknown, opts: { allowSecrets: boolean }): void {
+  if (spec.localOnly && !opts.allowSecrets) {
+    throw new RvcError('CONFIG_INVALID', `'${k.section}.${k.key}' names a folder on this machine and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml' });
+  }
   if (spec.secret && !opts.allowSecrets) {
     throw new RvcError('CONFIG_INVALID', `'${k.key}' is a secret and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml (git-ignored)' });
   }
@@ -328,10 +336,8 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
     else rc[k.key] = coerce(spec, value, key, where) as string | number | boolean;
     if (Object.keys(rc).length === 0) delete next.remote[k.name!];
   } else {
-    if (LOCAL_ONLY_KEYS.has(`${k.section}.${k.key}`) && !opts.allowSecrets && value !== undefined) {
-      throw new RvcError('CONFIG_INVALID', `'${key}' names a folder on this machine and must not go into the tracked config`, { hint: 'add --local to store it in .rvc/config.local.yaml' });
-    }
     const spec = (k.section === 'core' ? CORE_KEYS : CACHE_KEYS)[k.key]!;
+    if (value !== undefined) checkStorable(k, spec, value, opts);
     const sec = ((next as Record<string, Record<string, unknown>>)[k.section] ??= {});
     if (value === undefined) delete sec[k.key];
     else sec[k.key] = coerce(spec, value, key, where);

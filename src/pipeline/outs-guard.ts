@@ -5,13 +5,13 @@ import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { pathsOverlap, type StageOut } from '../model/pipeline.js';
 import { POINTER_EXT } from '../model/pointer.js';
-import { isInside } from '../model/paths.js';
+import { isInside, reservedNameOf } from '../model/paths.js';
 import { isTempName, writeFileAtomic } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import { IGNORE_FILE } from '../fsutil/walk.js';
 import { buildOut } from '../odb/build.js';
 import { gitTrackedUnder } from '../scm/git.js';
-import { RVC_DIR, type Repo } from '../repo/repo.js';
+import type { Repo } from '../repo/repo.js';
 import { LOCK_FILE, PIPELINE_FILE } from './project.js';
 
 /**
@@ -25,7 +25,8 @@ export function reservedReason(rel: string): string | undefined {
   const base = rel.slice(rel.lastIndexOf('/') + 1);
   if (rel === PIPELINE_FILE || rel === LOCK_FILE) return `rvc's own ${rel}`;
   if (base === '.gitignore' || base === IGNORE_FILE) return `a ${base} file`;
-  if (base === '.git' || base === RVC_DIR) return `the ${base} folder`;
+  const reserved = reservedNameOf(base);
+  if (reserved) return `the ${reserved} folder`;
   if (base.endsWith(POINTER_EXT) && base !== POINTER_EXT) return 'a pointer file';
   return undefined;
 }
@@ -179,7 +180,7 @@ function listAll(absDir: string, repoRel: string, stage: string): string[] {
       // A .gitignore or .rvcignore a command writes into its output folder (a virtualenv does) is
       // content like any other; these never are.
       const why = d.name === PIPELINE_FILE || d.name === LOCK_FILE ? `an ${d.name} file`
-        : d.name === '.git' || d.name === RVC_DIR ? `a ${d.name} folder`
+        : reservedNameOf(d.name) ? `a ${reservedNameOf(d.name)} folder`
           : d.name.endsWith(POINTER_EXT) && d.name !== POINTER_EXT ? 'a pointer file' : undefined;
       if (why) {
         throw new RvcError('PATH_OVERLAPS', `output '${repoRel}' of stage '${stage}' holds ${why} ('${repoRel}/${r}'), so repro will not delete it`, {

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import { parseLock, type LockFileEntry } from '../model/lock.js';
-import { readTextIfExists } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import { ProgressTicker } from '../progress.js';
 import { Repo, type CommonOptions } from './repo.js';
@@ -111,10 +110,7 @@ function keepPipelineOids(repo: Repo, algo: HashAlgo, keep: Set<string>): void {
     keep.add(o.oid);
     if (isTreeOid(o.oid) && odb.hasSync(o.oid)) for (const e of odb.readTree(o.oid)) keep.add(e.oid);
   };
-  const lockText = readTextIfExists(path.join(repo.root, 'rvc.lock'));
-  if (lockText !== undefined && lockText.trim() !== '') {
-    for (const st of Object.values(parseLock(lockText, 'rvc.lock').stages)) for (const o of st.outs) keepOut(o);
-  }
+  for (const o of repo.workspaceLockOuts()) keepOut(o);
   const runs = path.join(repo.cacheDir, 'runs', algo);
   let shards: string[] = [];
   try {

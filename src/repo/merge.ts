@@ -8,9 +8,8 @@ import { parsePointer, serializePointer, type Pointer, type PointerOut } from '.
 import { toPosix } from '../model/paths.js';
 import { treeSize, type TreeEntry } from '../model/tree.js';
 import type { Remote } from '../remote/index.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, LOCK_FILE_NAME, type CommonOptions } from './repo.js';
 
-export const LOCK_FILE_NAME = 'rvc.lock';
 
 export interface MergeDriverOptions extends CommonOptions {
   /** The merge base's version (git's %O; an empty file when the path is new on both sides). */

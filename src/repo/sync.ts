@@ -8,8 +8,7 @@ import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
 import { corruptOnRemote, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
-import { readTextIfExists, tempPathFor } from '../fsutil/atomic.js';
-import { parseLock } from '../model/lock.js';
+import { tempPathFor } from '../fsutil/atomic.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
@@ -518,16 +517,11 @@ export async function fsckCloud(opts: CloudFsckOptions = {}): Promise<CloudFsckR
   const w = await wanted(repo, { ...opts, targets: [] });
   // The workspace's pipeline outputs too (push sends them along): rvc.lock records them. One
   // may be `cache: false` (only rvc.yaml says), so its absence from the remote is no failure.
-  const lockText = readTextIfExists(path.join(repo.root, 'rvc.lock'));
-  if (lockText !== undefined && lockText.trim() !== '') {
-    for (const st of Object.values(parseLock(lockText, 'rvc.lock').stages)) {
-      for (const o of st.outs) {
-        if (w.groups.get(o.hash)?.has(o.oid)) continue;
-        group(w.groups, o.hash, [o.oid]);
-        note(w.paths, o.oid, o.path);
-        w.optional.add(o.oid);
-      }
-    }
+  for (const o of repo.workspaceLockOuts()) {
+    if (w.groups.get(o.hash)?.has(o.oid)) continue;
+    group(w.groups, o.hash, [o.oid]);
+    note(w.paths, o.oid, o.path);
+    w.optional.add(o.oid);
   }
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {

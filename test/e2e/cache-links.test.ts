@@ -1,9 +1,10 @@
 import { describe, it, expect, afterEach, afterAll } from 'vitest';
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { rvc, rvcOk, rvcAsync, git, makeRepo, writeTree, rmrf, tmpDir, RVC_BIN, type RunResult } from '../helpers/cli.js';
+import { isRoot, tryMountTmpfs } from '../helpers/tmpfs.js';
 
 /**
  * Where the cache is and how workspace files are linked to it: files written to while they are
@@ -182,7 +183,7 @@ describe('link types', () => {
     expect(r.stderr).toMatch(/symbolic link/);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('as root, a link type sharing the cache\'s files gets one warning per command; copy gets none', () => {
+  it.skipIf(!isRoot)('as root, a link type sharing the cache\'s files gets one warning per command; copy gets none', () => {
     const d = repo();
     writeTree(d, { 'a.txt': 'a', 'b.txt': 'b', 'data/c': 'c' });
     const plain = rvcOk(d, ['add', 'a.txt']);
@@ -203,21 +204,7 @@ describe('link types', () => {
 
 // --- the cache's location ---------------------------------------------------------------------
 
-const isRoot = process.getuid?.() === 0;
-
-function tryMountTmpfs(): { dir?: string; reason?: string } {
-  if (!isRoot) return { reason: 'not running as root, so no tmpfs can be mounted' };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rvc-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (e) {
-    fs.rmdirSync(dir);
-    return { reason: `mount -t tmpfs failed: ${(e as Error).message.split('\n')[0]}` };
-  }
-}
-
-const mnt = tryMountTmpfs();
+const mnt = tryMountTmpfs(48);
 if (mnt.reason) console.warn(`cache-links.test.ts: skipping the other-filesystem tests: ${mnt.reason}`);
 afterAll(() => {
   if (mnt.dir) {

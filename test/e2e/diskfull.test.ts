@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir, RVC_BIN, type RunResult } from '../helpers/cli.js';
+import { isRoot, tryMountTmpfs } from '../helpers/tmpfs.js';
 
 /**
  * Disk full and permission errors: a clear error with a stable code naming the path, no half
@@ -81,20 +82,6 @@ function readIfExists(p: string): string {
 
 // --- privileges and tools -------------------------------------------------------------------
 
-const isRoot = process.getuid?.() === 0;
-
-function tryMountTmpfs(): { dir?: string; reason?: string } {
-  if (!isRoot) return { reason: 'not running as root, so no tmpfs can be mounted' };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rvc-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (e) {
-    fs.rmdirSync(dir);
-    return { reason: `mount -t tmpfs failed: ${(e as Error).message.split('\n')[0]}` };
-  }
-}
-
 function chattr(flag: string, p: string): void {
   execFileSync('chattr', [flag, p], { stdio: 'pipe' });
 }
@@ -115,7 +102,7 @@ function probeChattr(): string | undefined {
   }
 }
 
-const mnt = tryMountTmpfs();
+const mnt = tryMountTmpfs(24);
 const noTmpfs = mnt.reason;
 const noChattr = probeChattr();
 if (noTmpfs) console.warn(`diskfull.test.ts: skipping the tmpfs tests: ${noTmpfs}`);

@@ -3,7 +3,7 @@ import { action, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
   withGlobals(program.command('config'), { json: true })
-    .description('get or set configuration: core.hash, core.remote, cache.type, cache.jobs, remote.<name>.<option>')
+    .description('get or set configuration: core.hash, core.remote, cache.type, cache.jobs, cache.dir, cache.shared, remote.<name>.<option>')
     .argument('[key]', 'section.key, e.g. cache.type')
     .argument('[value]', 'new value (omit to print the current one)')
     .option('--local', 'use .rvc/config.local.yaml (git-ignored; for credentials and machine settings)')
@@ -14,6 +14,7 @@ Examples:
   rvc config cache.type hardlink,copy
   rvc config core.remote storage
   rvc config --local remote.storage.profile work
+  rvc config cache.dir /mnt/big/rvc-cache   (stored in config.local.yaml)
   rvc config --list`)
     .action(action(async ({ lib, out, flags, common }, key?: string, value?: string) => {
       const local = !!flags.local;
