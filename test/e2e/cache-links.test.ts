@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rvc, rvcOk, rvcAsync, git, makeRepo, writeTree, rmrf, tmpDir, RVC_BIN, type RunResult } from '../helpers/cli.js';
+import { rvc, rvcOk, rvcAsync, git, makeRepo, writeTree, rmrf, tmpDir, RVC_BIN, distinctBytes, type RunResult } from '../helpers/cli.js';
 import { isRoot, tryMountTmpfs } from '../helpers/tmpfs.js';
 
 /**
@@ -29,14 +29,6 @@ function json<T = any>(r: { stdout: string }): T {
 }
 
 const MiB = 1024 * 1024;
-let seed = 0;
-/** Bytes that differ per call, so every file is a new object. */
-function bytes(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  const s = ++seed;
-  for (let i = 0; i + 4 <= n; i += 4) b.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ s) >>> 0, i);
-  return b;
-}
 
 /** The (single) output recorded in a pointer file. */
 function pointerOut(file: string): { oid: string; size: number; nfiles?: number } {
@@ -96,7 +88,7 @@ describe('a file written to while add reads it', () => {
     const cache = path.join(d, '.rvc/cache');
     // With hard links, a file that changed is not replaced by a link to what was stored.
     setCache(d, { type: 'hardlink,copy' });
-    writeTree(d, { 'big.bin': bytes(9 * MiB), 'data/grows.log': bytes(2 * MiB), 'data/still.txt': 'still' });
+    writeTree(d, { 'big.bin': distinctBytes(9 * MiB), 'data/grows.log': distinctBytes(2 * MiB), 'data/still.txt': 'still' });
     // Files walked after grows.log widen the time between its stat and its read.
     for (let i = 0; i < 300; i++) writeTree(d, { [`data/z/${i}`]: `small ${i}` });
     const growing = ['big.bin', 'data/grows.log'];
@@ -228,8 +220,8 @@ describe('the cache on another filesystem', () => {
     fs.mkdirSync(linked);
     rmrf(path.join(d, '.rvc/cache'));
     fs.symlinkSync(linked, path.join(d, '.rvc/cache'));
-    const big = bytes(5 * MiB);
-    writeTree(d, { 'big.bin': big, 'data/large': bytes(6 * MiB), 'data/small': 'small' });
+    const big = distinctBytes(5 * MiB);
+    writeTree(d, { 'big.bin': big, 'data/large': distinctBytes(6 * MiB), 'data/small': 'small' });
     rvcOk(d, ['add', 'big.bin', 'data']);
     expect(fs.existsSync(objectPath(linked, pointerOut(path.join(d, 'big.bin.rvc')).oid))).toBe(true);
     rmrf(path.join(d, 'big.bin'));
@@ -242,7 +234,7 @@ describe('the cache on another filesystem', () => {
     const configured = path.join(mnt.dir!, 'configured');
     setCache(e, { type: 'hardlink,copy' });
     fs.writeFileSync(path.join(e, '.rvc/config.local.yaml'), `cache:\n  dir: ${configured}\n`);
-    const big2 = bytes(5 * MiB);
+    const big2 = distinctBytes(5 * MiB);
     writeTree(e, { 'big.bin': big2 });
     rvcOk(e, ['add', 'big.bin']);
     const oid = pointerOut(path.join(e, 'big.bin.rvc')).oid;
@@ -274,7 +266,7 @@ describe('the cache on another filesystem', () => {
     expect(refused.stderr).toMatch(/cache\.dir.*tracked config/);
     fs.writeFileSync(tracked, before);
     setCache(a, { shared: 'group' });
-    writeTree(a, { 'data/x.txt': 'x', 'data/deep/y.bin': bytes(5 * MiB) });
+    writeTree(a, { 'data/x.txt': 'x', 'data/deep/y.bin': distinctBytes(5 * MiB) });
     // Under a umask that would leave folders and objects private to their owner.
     const added = rvcUmask(a, ['add', 'data'], '077');
     expect(added.code, added.stderr).toBe(0);

@@ -3,7 +3,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir, RVC_BIN, type RunResult } from '../helpers/cli.js';
+import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir, RVC_BIN, distinctBytes, type RunResult } from '../helpers/cli.js';
 import { isRoot, tryMountTmpfs } from '../helpers/tmpfs.js';
 
 /**
@@ -31,14 +31,6 @@ function json<T = any>(r: { stdout: string }): T {
 }
 
 const MiB = 1024 * 1024;
-/** Bytes that differ per call, so every file is a new object. */
-let seed = 0;
-function bytes(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  const s = ++seed;
-  for (let i = 0; i < n; i += 4) b.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ s) >>> 0, i);
-  return b;
-}
 
 /** rvc under a file-size limit of `kib` KiB. */
 function rvcLimited(cwd: string, args: string[], kib: number): RunResult {
@@ -139,8 +131,8 @@ function fillLeaving(dir: string, leave: number): string {
 describe('a write that runs out of room (file-size limit: always runs)', () => {
   it('add of a small file and of a large one: DISK_FULL naming the file, no half object, no pointer; then add succeeds', () => {
     const d = track(makeRepo());
-    const small = bytes(2 * MiB); // read whole and written in one call
-    const large = bytes(6 * MiB); // hashed while copied in chunks
+    const small = distinctBytes(2 * MiB); // read whole and written in one call
+    const large = distinctBytes(6 * MiB); // hashed while copied in chunks
     writeTree(d, { 'small.bin': small, 'large.bin': large, 'ok.txt': 'fits' });
     rvcOk(d, ['add', 'ok.txt']);
     for (const f of ['small.bin', 'large.bin']) {
@@ -164,7 +156,7 @@ describe('a write that runs out of room (file-size limit: always runs)', () => {
 
   it('checkout of a file larger than the limit: DISK_FULL naming the file, cache intact, no temp file left', () => {
     const d = track(makeRepo());
-    const big = bytes(3 * MiB);
+    const big = distinctBytes(3 * MiB);
     writeTree(d, { 'data/big.bin': big, 'data/a.txt': 'a' });
     rvcOk(d, ['add', 'data']);
     rmrf(path.join(d, 'data'));
@@ -181,8 +173,8 @@ describe('a write that runs out of room (file-size limit: always runs)', () => {
 describe('a nearly full filesystem (tmpfs)', () => {
   it.skipIf(!!noTmpfs)('add of more than the free space: DISK_FULL, nothing half-written; after freeing space add succeeds', () => {
     const d = repoOnTmpfs();
-    const files: Record<string, Buffer> = { 'data/big.bin': bytes(5 * MiB) };
-    for (let i = 0; i < 40; i++) files[`data/small/s${i}.bin`] = bytes(64 * 1024);
+    const files: Record<string, Buffer> = { 'data/big.bin': distinctBytes(5 * MiB) };
+    for (let i = 0; i < 40; i++) files[`data/small/s${i}.bin`] = distinctBytes(64 * 1024);
     writeTree(d, files);
     const filler = fillLeaving(mnt.dir!, 3 * MiB);
     const err = failure(rvc(d, ['add', 'data', '--json']));
@@ -215,7 +207,7 @@ describe('a nearly full filesystem (tmpfs)', () => {
   it.skipIf(!!noTmpfs)('pull into a full cache: DISK_FULL (not a remote error), nothing corrupt stored, a re-run finishes', () => {
     const src = track(makeRepo());
     const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 12; i++) files[`data/f${i}.bin`] = bytes(512 * 1024);
+    for (let i = 0; i < 12; i++) files[`data/f${i}.bin`] = distinctBytes(512 * 1024);
     writeTree(src, files);
     rvcOk(src, ['add', 'data']);
     const store = track(tmpDir('rvc-store-'));

@@ -109,3 +109,12 @@ export function readTree(dir: string): Record<string, string> {
 export function rmrf(p: string): void {
   fs.rmSync(p, { recursive: true, force: true });
 }
+
+let distinctSeed = 0;
+/** `n` bytes that differ from every earlier call's, so every file made of them is a new object. */
+export function distinctBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  const s = ++distinctSeed;
+  for (let i = 0; i + 4 <= n; i += 4) b.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ s) >>> 0, i);
+  return b;
+}
