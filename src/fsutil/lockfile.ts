@@ -125,6 +125,9 @@ export async function acquireLock(file: string, opts: LockOptions): Promise<() =
     for (;;) {
       try {
         fs.linkSync(tmp, file);
+        // A process killed between writing its temp lock file and linking it left that file
+        // with no lock to point at it: swept here, now that we hold the lock.
+        sweepStaleTemps(path.dirname(file), path.basename(file));
         break;
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw fromFsError(e, file, 'create lock');

@@ -50,3 +50,17 @@ describe('locks of a dead holder whose stage commands may live on', () => {
     release();
   });
 });
+
+describe('a process killed while taking a lock', () => {
+  it('leaves a temp lock file that the next holder removes (there was no lock to find it by)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rvc-lock-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'lock');
+    const leftover = path.join(dir, `.lock.${DEAD}.0000abcd.tmp`);
+    fs.writeFileSync(leftover, JSON.stringify({ pid: DEAD, host: os.hostname(), command: 'rvc add', started: 'then' }));
+    const release = await acquireLock(file, { command: 'test', waitMs: 0 });
+    expect(fs.existsSync(leftover)).toBe(false);
+    release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
