@@ -4,6 +4,7 @@ import path from 'node:path';
 export { RvcError, isRvcError, mergeFailures, FAILURE_SAMPLE, type ErrorCode, type FailureSummary } from './errors.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
 import { Repo } from './repo/repo.js';
+import { LOCK_FILE, PIPELINE_FILE } from './model/names.js';
 export { Repo };
 export type { CommonOptions, TrackedOut } from './repo/repo.js';
 export { init, type InitOptions, type InitResult } from './repo/init.js';
@@ -88,7 +89,7 @@ export const update = lazy(extImports, 'update');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
   const root = Repo.open(opts.cwd).root;
-  return fs.existsSync(path.join(root, 'rvc.yaml')) || fs.existsSync(path.join(root, 'rvc.lock'));
+  return fs.existsSync(path.join(root, PIPELINE_FILE)) || fs.existsSync(path.join(root, LOCK_FILE));
 }
 
 /** Stale stages and why; undefined when the repository has no pipeline. */

@@ -4,6 +4,8 @@ import { toYaml, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
 import { compareStrings, parseYamlLocated, describe, setOwn, sortKeysDeep } from './params.js';
 import { unsafeRelPathReason } from './paths.js';
 import { ANY_STAGE_NAME_RE } from './pipeline.js';
+import { LOCK_FILE } from './names.js';
+export { LOCK_FILE };
 
 /**
  * rvc.lock: what each stage last ran with and produced. It is committed to git, so the
@@ -214,7 +216,7 @@ export function canonicalStage(s: LockStage): Record<string, unknown> {
 }
 
 /** Canonical rvc.lock text: equal locks give equal bytes, whatever order they were built in. */
-export function serializeLock(lock: Lock, file = 'rvc.lock'): string {
+export function serializeLock(lock: Lock, file = LOCK_FILE): string {
   const stages: Record<string, unknown> = {};
   for (const n of Object.keys(lock.stages).sort(compareStrings)) setOwn(stages, n, canonicalStage(lock.stages[n]!));
   return toYaml({ schema: LOCK_SCHEMA, stages }, file,

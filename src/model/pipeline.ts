@@ -7,6 +7,8 @@ import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
   type Context, type LoadVarsFile, type TemplateWhere,
 } from './template.js';
+import { PIPELINE_FILE } from './names.js';
+export { PIPELINE_FILE };
 
 /**
  * rvc.yaml: the stages of a pipeline. Parsing expands foreach/matrix, resolves `${…}`, checks
@@ -699,7 +701,7 @@ export function serializePipeline(stages: Record<string, StageDef> | readonly St
   const st: Record<string, unknown> = {};
   for (const [n, d] of entries) setOwnValue(st, n, d);
   top['stages'] = st;
-  return guardYamlOutput(new Document(top).toString({ lineWidth: 0, indent: 2 }), 'rvc.yaml');
+  return guardYamlOutput(new Document(top).toString({ lineWidth: 0, indent: 2 }), PIPELINE_FILE);
 }
 
 export interface EditOptions extends ParseOptions {

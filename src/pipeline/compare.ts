@@ -9,7 +9,7 @@ import {
 import { parsePipeline, type Pipeline } from '../model/pipeline.js';
 import { gitShowFile } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { LOCK_FILE, PIPELINE_FILE, readRepoText, varsLoader } from './project.js';
+import { LOCK_FILE, PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
 
 /**
  * Params and metrics of the workspace and of git revisions, for `rvc params diff`,

@@ -7,7 +7,7 @@ import { acquireLock, recordLockGroup, type LockHolder } from '../fsutil/lockfil
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import type { PinEntry } from '../odb/pins.js';
-import { LOCK_FILE, lockStamp, type FileStamp } from './project.js';
+import { LOCK_FILE, lockStamp, type FileStamp } from '../repo/project.js';
 
 /** Serialises async sections within this process (the file lock does it across processes). */
 export class Mutex {

@@ -12,7 +12,7 @@ import { IGNORE_FILE } from '../fsutil/walk.js';
 import { buildOut } from '../odb/build.js';
 import { gitTrackedUnder } from '../scm/git.js';
 import type { Repo } from '../repo/repo.js';
-import { LOCK_FILE, PIPELINE_FILE } from './project.js';
+import { LOCK_FILE, PIPELINE_FILE } from '../repo/project.js';
 
 /**
  * What a stage's output may be, and what repro may delete. One owner for both `stage add`

@@ -6,7 +6,7 @@ import { toPosix } from '../model/paths.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { refuseForeignOutputs } from './outs-guard.js';
-import { PIPELINE_FILE, loadProject, readRepoText, resolveStageTargets, varsLoader } from './project.js';
+import { PIPELINE_FILE, loadProject, readRepoText, resolveStageTargets, varsLoader } from '../repo/project.js';
 
 export interface StageAddOptions extends CommonOptions {
   name: string;

@@ -2,7 +2,7 @@ import { lockedStage } from '../model/lock.js';
 import { selectStages } from '../model/dag.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { checkStage, type StaleReason } from './check.js';
-import { loadProject, loadProjectIfAny, resolveStageTargets, type LoadedProject } from './project.js';
+import { loadProject, loadProjectIfAny, resolveStageTargets, type LoadedProject } from '../repo/project.js';
 import { Workspace } from './workspace.js';
 
 export type StageState = 'up to date' | 'stale' | 'frozen';

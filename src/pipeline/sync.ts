@@ -12,7 +12,7 @@ import { openRepoRemote } from '../repo/remotes.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { toSyncFailure, type SyncFailure } from '../repo/sync.js';
 import { noteLinkUse } from '../repo/links.js';
-import { loadProjectIfAny, readLock } from './project.js';
+import { loadProjectIfAny, readLock } from '../repo/project.js';
 import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from './run-cache.js';
 import { Workspace } from './workspace.js';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { outRepoPath, parsePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
-import { parseLock, type Lock } from '../model/lock.js';
+import { parseLock, LOCK_FILE, type Lock } from '../model/lock.js';
 import { isInside } from '../model/paths.js';
 import { GitCatFile, GitTreeWalker } from '../scm/catfile.js';
 import { gitAllCommits, gitHead, gitPrefix, gitRefCommits, gitResolveCommit } from '../scm/git.js';
@@ -41,7 +41,6 @@ export interface RevOut {
   fromLock: boolean;
 }
 
-const LOCK_NAME = 'rvc.lock';
 
 /**
  * Reads rvc's files as they were at any git revision, straight from git objects: one long-lived
@@ -58,7 +57,7 @@ export class History {
   constructor(readonly root: string) {
     this.prefix = gitPrefix(root);
     this.cat = new GitCatFile(root);
-    this.walker = new GitTreeWalker(this.cat, (n) => (n.endsWith(POINTER_EXT) && n !== POINTER_EXT) || n === LOCK_NAME);
+    this.walker = new GitTreeWalker(this.cat, (n) => (n.endsWith(POINTER_EXT) && n !== POINTER_EXT) || n === LOCK_FILE);
   }
 
   close(): void {
@@ -102,7 +101,7 @@ export class History {
       if (rel === RVC_DIR || isInside(rel, RVC_DIR)) continue;
       const base = path.posix.basename(rel);
       // Only the root rvc.lock belongs to this repository's pipeline.
-      if (base === LOCK_NAME && rel !== LOCK_NAME) continue;
+      if (base === LOCK_FILE && rel !== LOCK_FILE) continue;
       res.push({ rel, oid: f.oid });
     }
     return res;
@@ -125,7 +124,7 @@ export class History {
         const blob = blobs.get(f.oid);
         const text = blob ? blob.data.toString('utf8') : '';
         const where = `${label}:${f.rel}`;
-        p = f.rel === LOCK_NAME
+        p = f.rel === LOCK_FILE
           ? { lock: text.trim() === '' ? { schema: '1.0', stages: {} } : parseLock(text, where) }
           : { pointer: parsePointer(text, where) };
         this.parsed.set(f.oid, p);

@@ -8,7 +8,8 @@ import { parsePointer, serializePointer, type Pointer, type PointerOut } from '.
 import { toPosix } from '../model/paths.js';
 import { treeSize, type TreeEntry } from '../model/tree.js';
 import type { Remote } from '../remote/index.js';
-import { Repo, LOCK_FILE_NAME, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from './repo.js';
+import { LOCK_FILE } from '../model/lock.js';
 
 
 export interface MergeDriverOptions extends CommonOptions {
@@ -73,7 +74,7 @@ function readSide(cwd: string, file: string): string {
 export async function mergeDriver(opts: MergeDriverOptions): Promise<MergeDriverResult> {
   const cwd = opts.cwd ?? process.cwd();
   const file = toPosix(opts.path);
-  const kind = path.posix.basename(file) === LOCK_FILE_NAME ? 'lock' : 'pointer';
+  const kind = path.posix.basename(file) === LOCK_FILE ? 'lock' : 'pointer';
   const res: MergeDriverResult = { file, kind, merged: false, trees: [], conflicts: [] };
   const texts = { base: readSide(cwd, opts.base), ours: readSide(cwd, opts.ours), theirs: readSide(cwd, opts.theirs) };
 

@@ -5,7 +5,7 @@ import { mergeConfig, parseConfigLayer, serializeConfigLayerChecked, defaultConf
 import { outRepoPath, parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
-import { parseLock, type LockFileEntry } from '../model/lock.js';
+import { parseLock, LOCK_FILE, type LockFileEntry } from '../model/lock.js';
 import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
@@ -18,8 +18,6 @@ import type { ProgressFn } from '../progress.js';
 export const RVC_DIR = '.rvc';
 export const CONFIG_FILE = 'config.yaml';
 export const LOCAL_CONFIG_FILE = 'config.local.yaml';
-/** The pipeline's lock file at the repository root. */
-export const LOCK_FILE_NAME = 'rvc.lock';
 /** The cache folder inside `.rvc/` unless `cache.dir` says otherwise. */
 export const DEFAULT_CACHE_DIR = 'cache';
 /** Temp files of objects being written or downloaded: inside the cache, so on its filesystem. */
@@ -263,10 +261,10 @@ export class Repo {
 
   /** Every output the workspace's rvc.lock records (none without one); a damaged file throws. */
   workspaceLockOuts(): LockFileEntry[] {
-    const text = readTextIfExists(path.join(this.root, LOCK_FILE_NAME));
+    const text = readTextIfExists(path.join(this.root, LOCK_FILE));
     if (text === undefined || text.trim() === '') return [];
     const outs: LockFileEntry[] = [];
-    for (const st of Object.values(parseLock(text, LOCK_FILE_NAME).stages)) for (const o of st.outs) outs.push(o);
+    for (const st of Object.values(parseLock(text, LOCK_FILE).stages)) for (const o of st.outs) outs.push(o);
     return outs;
   }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { RvcError } from '../errors.js';
-import { parseLock } from '../model/lock.js';
+import { parseLock, LOCK_FILE } from '../model/lock.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
 import { readTextIfExists } from '../fsutil/atomic.js';
@@ -19,7 +19,6 @@ export interface Side {
   outs: SideOut[];
 }
 
-const LOCK_NAME = 'rvc.lock';
 
 /**
  * The outputs the workspace records: every pointer file as it is on disk now (whether or not
@@ -27,10 +26,10 @@ const LOCK_NAME = 'rvc.lock';
  */
 export function workspaceOuts(repo: Repo): SideOut[] {
   const outs: SideOut[] = repo.allOuts().map((t) => ({ file: t.pointerFile, rel: t.rel, out: t.out, fromLock: false }));
-  const text = readTextIfExists(path.join(repo.root, LOCK_NAME));
+  const text = readTextIfExists(path.join(repo.root, LOCK_FILE));
   if (text !== undefined && text.trim() !== '') {
-    for (const st of Object.values(parseLock(text, LOCK_NAME).stages)) {
-      for (const o of st.outs) outs.push({ file: LOCK_NAME, rel: o.path, out: { ...o }, fromLock: true });
+    for (const st of Object.values(parseLock(text, LOCK_FILE).stages)) {
+      for (const o of st.outs) outs.push({ file: LOCK_FILE, rel: o.path, out: { ...o }, fromLock: true });
     }
   }
   return outs;

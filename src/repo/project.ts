@@ -1,17 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
-import { parsePipeline, type Pipeline, type Stage } from '../model/pipeline.js';
-import { parseLock, emptyLock, type Lock } from '../model/lock.js';
+import { parsePipeline, PIPELINE_FILE, type Pipeline, type Stage } from '../model/pipeline.js';
+import { parseLock, emptyLock, LOCK_FILE, type Lock } from '../model/lock.js';
 import { deepEqual, parseParamsFile } from '../model/params.js';
 import { buildGraph, missingDeps, type Graph } from '../model/dag.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
-import type { Repo } from '../repo/repo.js';
+import type { Repo } from './repo.js';
 
-/** The pipeline file and its lock, both at the repository root. */
-export const PIPELINE_FILE = 'rvc.yaml';
-export const LOCK_FILE = 'rvc.lock';
+/** The pipeline file and its lock, both at the repository root (their names are the model's). */
+export { PIPELINE_FILE, LOCK_FILE };
 
 /**
  * Parsed forms of rvc.yaml and rvc.lock, kept in `.rvc/tmp` keyed by a hash of the texts they
