@@ -16,7 +16,7 @@ import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
 import { lockOutputs, pinObjects, writeLockEntry, type OutputLocks } from './lock-io.js';
 import { checkMissingDeps, loadProject, lockStamp, readLock, resolveStageTargets, sameStamp, LOCK_FILE, type FileStamp, type LoadedProject } from '../repo/project.js';
-import { readRunEntry, runKey, saveRunEntry } from './run-cache.js';
+import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace, entryFromBuilt } from './workspace.js';
 
 export type StageRunStatus =

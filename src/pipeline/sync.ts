@@ -13,7 +13,7 @@ import { Repo, type CommonOptions } from '../repo/repo.js';
 import { toSyncFailure, type SyncFailure } from '../repo/sync.js';
 import { noteLinkUse } from '../repo/links.js';
 import { loadProjectIfAny, readLock } from '../repo/project.js';
-import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from './run-cache.js';
+import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from '../repo/run-cache.js';
 import { Workspace } from './workspace.js';
 
 export interface PipelineSyncOptions extends CommonOptions {

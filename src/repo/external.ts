@@ -14,7 +14,8 @@ import { Odb } from '../odb/odb.js';
 import { LocalRemote, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
 import type { ProgressFn } from '../progress.js';
 import { gitCloneBare, gitRun } from '../scm/git.js';
-import { History, type RevOut } from './history.js';
+import { History } from './history.js';
+import type { Output } from '../model/output.js';
 import { openConfiguredRemote } from './remotes.js';
 import { CONFIG_FILE, RVC_DIR, DEFAULT_CACHE_DIR, Repo, cacheDirOf } from './repo.js';
 
@@ -159,7 +160,7 @@ export class ExternalRepo {
    * The outputs recorded at `commit` that can matter for `rel`: those of pointer files in a
    * folder above or below it (and rvc.lock). A damaged pointer elsewhere does not get in the way.
    */
-  async outsNear(commit: string, rel: string): Promise<RevOut[]> {
+  async outsNear(commit: string, rel: string): Promise<Output[]> {
     return this.history.outsAt(commit, `${this.label}@${commit.slice(0, 8)}`, (file) => {
       const dir = path.posix.dirname(file) === '.' ? '' : path.posix.dirname(file);
       return isInside(rel, dir) || isInside(dir, rel);

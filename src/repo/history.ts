@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { RvcError } from '../errors.js';
-import { outRepoPath, parsePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
+import { outRepoPath, parsePointer, POINTER_EXT, type Pointer } from '../model/pointer.js';
+import type { Output } from '../model/output.js';
 import { parseLock, LOCK_FILE, type Lock } from '../model/lock.js';
 import { isInside } from '../model/paths.js';
 import { GitCatFile, GitTreeWalker } from '../scm/catfile.js';
@@ -25,22 +26,6 @@ export interface RevScope {
 export function scopeHasRevs(s: RevScope): boolean {
   return !!(s.allBranches || s.allTags || s.allCommits || s.revs?.length);
 }
-
-/** One output recorded at a revision: by a pointer file, or by a stage in rvc.lock. */
-export interface RevOut {
-  /** The commit it was read at. */
-  commit: string;
-  /** Repository-relative path of the pointer file or rvc.lock. */
-  file: string;
-  /** Repository-relative POSIX path of the data. */
-  rel: string;
-  out: PointerOut;
-  /** The whole pointer, for pointer outputs. */
-  pointer?: Pointer;
-  /** A pipeline output recorded in rvc.lock (which may have `cache: false`). */
-  fromLock: boolean;
-}
-
 
 /**
  * Reads rvc's files as they were at any git revision, straight from git objects: one long-lived
@@ -111,8 +96,8 @@ export class History {
    * Every output recorded at `commit`. A pointer that does not parse is an error naming the
    * revision and file: a command deciding what to keep must not guess.
    */
-  async outsAt(commit: string, label: string = commit.slice(0, 8), onlyFiles?: (rel: string) => boolean): Promise<RevOut[]> {
-    const res: RevOut[] = [];
+  async outsAt(commit: string, label: string = commit.slice(0, 8), onlyFiles?: (rel: string) => boolean): Promise<Output[]> {
+    const res: Output[] = [];
     // Callers interested in one part of the tree parse only the files that can matter there.
     const files = (await this.filesAt(commit)).filter((f) => !onlyFiles || onlyFiles(f.rel));
     // Blobs not parsed yet are requested together: git answers them in one pipelined stream.
@@ -130,12 +115,16 @@ export class History {
         this.parsed.set(f.oid, p);
       }
       if (p.pointer) {
-        for (const out of p.pointer.outs) {
-          res.push({ commit, file: f.rel, rel: outRepoPath(f.rel, out.path, `${label}:${f.rel}`), out, pointer: p.pointer, fromLock: false });
+        for (const [index, out] of p.pointer.outs.entries()) {
+          const rel = outRepoPath(f.rel, out.path, `${label}:${f.rel}`);
+          res.push({
+            kind: 'pointer', commit, file: f.rel, rel, out, where: `${label}:${rel}`, pointer: p.pointer, index,
+            ...(p.pointer.import ? { imported: true } : {}),
+          });
         }
       } else if (p.lock) {
-        for (const st of Object.values(p.lock.stages)) {
-          for (const o of st.outs) res.push({ commit, file: f.rel, rel: o.path, out: { ...o }, fromLock: true });
+        for (const [stage, st] of Object.entries(p.lock.stages)) {
+          for (const o of st.outs) res.push({ kind: 'stage', commit, file: f.rel, rel: o.path, out: { ...o }, where: `${label}:${o.path}`, stage });
         }
       }
     }

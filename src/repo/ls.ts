@@ -4,7 +4,7 @@ import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
 import { ExternalRepo, normaliseSourcePath, tempOdb } from './external.js';
-import type { RevOut } from './history.js';
+import type { Output } from '../model/output.js';
 
 export interface LsOptions {
   /** Folder a relative repository path is resolved against. */
@@ -51,7 +51,7 @@ export async function ls(repo: string, opts: LsOptions = {}): Promise<LsResult> 
   try {
     const commit = src.resolve(opts.rev);
     const outs = await src.outsNear(commit, rel);
-    const manifest = async (o: RevOut): Promise<TreeEntry[]> => {
+    const manifest = async (o: Output): Promise<TreeEntry[]> => {
       const t = tempOdb(o.out.hash);
       stores.push(t.remove);
       const obj = src.objects(commit);

@@ -4,11 +4,12 @@ import { parseLock, LOCK_FILE } from '../model/lock.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
 import { readTextIfExists } from '../fsutil/atomic.js';
-import type { History, RevOut } from './history.js';
+import type { History } from './history.js';
+import type { Output } from '../model/output.js';
 import type { Repo } from './repo.js';
 
 /** An output as one side of a comparison sees it: from the workspace's pointers or a commit's. */
-export type SideOut = Pick<RevOut, 'file' | 'rel' | 'out' | 'fromLock'>;
+export type SideOut = Pick<Output, 'file' | 'rel' | 'out'> & { fromLock: boolean };
 
 /** The outputs of one side: the workspace (no commit) or a git revision. */
 export interface Side {
@@ -44,7 +45,7 @@ export async function sideAt(repo: Repo, history: History | undefined, rev: stri
   if (!history) throw new RvcError('GIT_FAILED', `cannot read revision '${rev}' without git`, { hint: 'revisions need a git repository' });
   if (opts.emptyIfNoCommits && rev === 'HEAD' && history.head() === undefined) return { label: rev, outs: [] };
   const commit = history.resolve(rev);
-  return { label: rev, commit, outs: await history.outsAt(commit, rev) };
+  return { label: rev, commit, outs: (await history.outsAt(commit, rev)).map((o) => ({ file: o.file, rel: o.rel, out: o.out, fromLock: o.kind !== 'pointer' })) };
 }
 
 /**

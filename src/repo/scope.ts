@@ -39,7 +39,7 @@ export async function revisionOuts(repo: Repo, scope: RevScope): Promise<{ outs:
         const key = `${o.file}\0${o.rel}\0${o.out.hash}\0${o.out.oid}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        res.push({ rel: o.rel, file: o.file, out: o.out, where: `${label}:${o.rel}`, fromLock: o.fromLock, ...(o.pointer?.import ? { imported: true } : {}) });
+        res.push({ rel: o.rel, file: o.file, out: o.out, where: `${label}:${o.rel}`, fromLock: o.kind !== 'pointer', ...(o.pointer?.import ? { imported: true } : {}) });
       }
     }
     return { outs: res, revisions: [...revs.values()] };

@@ -6,7 +6,7 @@ import { canonicalStage, parseLock, LOCK_SCHEMA, type LockStage } from '../model
 import { isPlainObject } from '../model/yaml.js';
 import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
-import type { Repo } from '../repo/repo.js';
+import type { Repo } from './repo.js';
 
 /**
  * The run-cache: for every run rvc has seen succeed, the stage fingerprint's hash names a file

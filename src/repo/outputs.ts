@@ -1,0 +1,371 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, isRvcError } from '../errors.js';
+import type { Output, OutputSelection } from '../model/output.js';
+import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
+import { allOutputs, parsePipeline, type Pipeline } from '../model/pipeline.js';
+import { POINTER_EXT, type PointerOut } from '../model/pointer.js';
+import { isInside } from '../model/paths.js';
+import { isTreeOid } from '../model/oid.js';
+import { gitShowFile } from '../scm/git.js';
+import type { LockFileEntry } from '../model/lock.js';
+import { openHistory, scopeHasRevs, type History, type RevScope } from './history.js';
+import { readLock, readPipeline, varsLoader } from './project.js';
+import { listRunEntries, parseRunEntry } from './run-cache.js';
+import { matchTarget, subpathNotFound, type Repo, type TrackedOut } from './repo.js';
+
+/**
+ * The one index of what a project records: every output of every pointer file, every output
+ * rvc.lock records for a stage, and (when asked) the outputs of run-cache entries — in the
+ * workspace, or at any git revision (read from git objects, nothing checked out). gc, push,
+ * fetch, pull, status, checkout, commit, diff and the git hooks all take their outputs, and
+ * resolve their targets, here, so they cannot disagree about what a scope contains.
+ */
+
+export type { Output, OutputSelection };
+
+export interface ListOptions {
+  /** Also the outputs of the run-cache's entries (earlier runs of stages). */
+  runCache?: boolean;
+}
+
+/** A pointer output of the workspace as an Output. */
+export function pointerOutput(t: TrackedOut): Output {
+  return {
+    kind: 'pointer', rel: t.rel, file: t.pointerFile, out: t.out, where: t.rel, pointer: t.pointer, index: t.index,
+    ...(t.pointer.import ? { imported: true } : {}),
+  };
+}
+
+function stageOutput(o: LockFileEntry, stage: string, file: string, where: string, cached: boolean | undefined, commit?: string): Output {
+  // rvc.lock names each output by its repository path, and so does the output here.
+  const out: PointerOut = { ...o };
+  return { kind: 'stage', rel: o.path, file, out, where, stage, ...(cached !== undefined ? { cached } : {}), ...(commit ? { commit } : {}) };
+}
+
+/** `cache:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
+function cacheFlags(pipeline: Pipeline | undefined): Map<string, boolean> | undefined {
+  if (!pipeline) return undefined;
+  const m = new Map<string, boolean>();
+  for (const s of pipeline.stages) for (const o of allOutputs(s)) m.set(o.repoPath, o.cache);
+  return m;
+}
+
+/**
+ * The stage outputs the workspace's rvc.lock records, with what rvc.yaml says of each
+ * (`cache: false`). rvc.yaml is read through the parse cache; one that does not parse leaves
+ * `cached` unknown rather than hiding the outputs.
+ */
+export function workspaceStageOutputs(repo: Repo): Output[] {
+  const { lock } = readLock(repo);
+  const stages = Object.entries(lock.stages);
+  if (!stages.length) return [];
+  let flags: Map<string, boolean> | undefined;
+  try {
+    flags = cacheFlags(readPipeline(repo).pipeline);
+  } catch (e) {
+    if (!isRvcError(e)) throw e;
+  }
+  const res: Output[] = [];
+  for (const [name, st] of stages) {
+    for (const o of st.outs) res.push(stageOutput(o, name, LOCK_FILE, o.path, flags ? flags.get(o.path) : undefined));
+  }
+  return res;
+}
+
+/** The outputs of the local run-cache's entries (damaged entries are skipped: they record nothing). */
+export function runCacheOutputs(repo: Repo): Output[] {
+  const res: Output[] = [];
+  for (const e of listRunEntries(repo)) {
+    const file = path.relative(repo.root, e.file).split(path.sep).join('/');
+    let st;
+    try {
+      st = parseRunEntry(fs.readFileSync(e.file, 'utf8'), e.algo, e.key, file);
+    } catch {
+      continue;
+    }
+    for (const o of st.outs) {
+      res.push({ kind: 'run', rel: o.path, file, out: { ...o }, where: `run-cache:${o.path}`, cached: true });
+    }
+  }
+  return res;
+}
+
+/** Every output the workspace records: pointers (as on disk now), rvc.lock, and with `runCache` the run-cache. */
+export function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Output[] {
+  const res: Output[] = [];
+  for (const t of repo.allOuts()) res.push(pointerOutput(t));
+  for (const o of workspaceStageOutputs(repo)) res.push(o);
+  if (opts.runCache) for (const o of runCacheOutputs(repo)) res.push(o);
+  return res;
+}
+
+/**
+ * What rvc.yaml at `commit` says of each output's `cache:`; undefined when it has none or it
+ * does not parse there (vars files are read at the same commit).
+ */
+async function cacheFlagsAt(history: History, commit: string): Promise<Map<string, boolean> | undefined> {
+  const text = await history.readFile(commit, PIPELINE_FILE);
+  if (text === undefined) return undefined;
+  try {
+    // The parser reads vars files synchronously; they are few and small.
+    const read = (rel: string): string | undefined => gitShowFile(history.root, commit, rel);
+    return cacheFlags(parsePipeline(text.toString('utf8'), `${commit.slice(0, 8)}:${PIPELINE_FILE}`, { loadVarsFile: varsLoader(read) }));
+  } catch (e) {
+    if (!isRvcError(e)) throw e;
+    return undefined;
+  }
+}
+
+/**
+ * The outputs recorded at `commit` (pointers and rvc.lock), labelled `label:path`. With
+ * `cacheFlags`, rvc.yaml at that commit is read to tell `cache: false` stage outputs apart.
+ */
+export async function outputsAt(history: History, commit: string, label: string, opts: { cacheFlags?: boolean; onlyFiles?: (rel: string) => boolean } = {}): Promise<Output[]> {
+  const outs = await history.outsAt(commit, label, opts.onlyFiles);
+  if (!opts.cacheFlags || !outs.some((o) => o.kind === 'stage')) return outs;
+  const flags = await cacheFlagsAt(history, commit);
+  if (!flags) return outs;
+  return outs.map((o) => (o.kind === 'stage' && flags.has(o.rel) ? { ...o, cached: flags.get(o.rel)! } : o));
+}
+
+/** The outputs of one side of a comparison: the workspace (no commit) or a git revision. */
+export interface Side {
+  /** 'workspace', or the revision as the user named it. */
+  label: string;
+  /** The resolved commit; undefined for the workspace (and for HEAD of a repository without commits). */
+  commit?: string;
+  outs: Output[];
+}
+
+/**
+ * The outputs at `rev` (read from git objects), or in the workspace when `rev` is undefined.
+ * `emptyIfNoCommits`: HEAD of a repository without commits is an empty side rather than an error.
+ */
+export async function sideAt(repo: Repo, history: History | undefined, rev: string | undefined, opts: { emptyIfNoCommits?: boolean; cacheFlags?: boolean } = {}): Promise<Side> {
+  if (rev === undefined) return { label: 'workspace', outs: workspaceOutputs(repo) };
+  if (!history) throw new RvcError('GIT_FAILED', `cannot read revision '${rev}' without git`, { hint: 'revisions need a git repository' });
+  if (opts.emptyIfNoCommits && rev === 'HEAD' && history.head() === undefined) return { label: rev, outs: [] };
+  const commit = history.resolve(rev);
+  return { label: rev, commit, outs: await outputsAt(history, commit, rev, { ...(opts.cacheFlags ? { cacheFlags: true } : {}) }) };
+}
+
+/**
+ * The output holding repository-relative `rel` on a side: the output itself (no subpath), a
+ * path inside a tracked folder (with its subpath), or the output of a pointer file named
+ * directly (when it has exactly one).
+ */
+export function findOutput(outs: readonly Output[], rel: string): OutputSelection | undefined {
+  for (const o of outs) if (o.rel === rel) return { output: o };
+  for (const o of outs) if (rel !== '' && isInside(rel, o.rel)) return { output: o, subpath: rel.slice(o.rel.length + 1) };
+  if (rel.endsWith(POINTER_EXT)) {
+    const of = outs.filter((o) => o.kind === 'pointer' && o.file === rel);
+    if (of.length === 1) return { output: of[0]! };
+  }
+  return undefined;
+}
+
+/**
+ * Whether target `rel` selects output `o`: a pointer output by its pointer file, its data, a
+ * path inside it, or a folder holding both pointer and data; a stage output by its data, a path
+ * inside it, or a folder holding it. Pure, so outputs read at revisions match the same way.
+ */
+export function matchOutput(rel: string, o: Output): { subpath?: string } | undefined {
+  return matchTarget(rel, o.kind === 'pointer' ? o.file : o.rel, o.rel);
+}
+
+/**
+ * A target naming stages rather than paths: `train`, `train@small`, a foreach/matrix group
+ * (`train` for every `train@…`), `rvc.yaml` (every stage), `rvc.yaml:train`. Returns the
+ * predicate over stage names, or undefined when `t` names no stage of rvc.yaml.
+ */
+function stageTarget(t: string, pipeline: Pipeline | undefined, lockStages: readonly string[]): ((stage: string) => boolean) | undefined {
+  let name = t;
+  const colon = t.lastIndexOf(':');
+  if (colon > 0 && t.slice(0, colon).replace(/^\.\//, '') === PIPELINE_FILE) name = t.slice(colon + 1);
+  else if (t.replace(/^\.\//, '') === PIPELINE_FILE) return () => true;
+  const declared = pipeline?.stages ?? [];
+  if (declared.some((s) => s.name === name) || lockStages.includes(name)) return (s) => s === name;
+  const group = declared.filter((s) => s.generatedFrom?.name === name).map((s) => s.name);
+  const recorded = lockStages.filter((s) => s.startsWith(`${name}@`));
+  if (group.length || recorded.length) {
+    const all = new Set([...group, ...recorded]);
+    return (s) => all.has(s);
+  }
+  return undefined;
+}
+
+export interface SelectOptions {
+  /** Folder relative targets are resolved against. */
+  cwd?: string;
+  /**
+   * What to say when a target matches nothing; default NOT_TRACKED naming `rvc add`. Callers
+   * whose outputs are not the workspace's (revisions only) pass their own.
+   */
+  notFound?: (target: string) => RvcError;
+  /** Check that a path inside a tracked folder names something there (workspace outputs). */
+  checkSubpaths?: boolean;
+}
+
+/**
+ * Maps user targets to the outputs they select among `outs`. A target may be a pointer file,
+ * a tracked path, a path inside a tracked folder (giving a `subpath`), a folder holding tracked
+ * data, a stage output, or a stage (`train`, `train@small`, a foreach group, `rvc.yaml`,
+ * `rvc.yaml:train`). No targets select every output. Each selection appears once.
+ */
+export function selectOutputs(repo: Repo, outs: readonly Output[], targets: readonly string[], opts: SelectOptions = {}): OutputSelection[] {
+  if (targets.length === 0) return outs.map((output) => ({ output }));
+  const cwd = opts.cwd ?? process.cwd();
+  const res: OutputSelection[] = [];
+  const seen = new Set<string>();
+  const push = (s: OutputSelection): void => {
+    const k = `${s.output.kind}\0${s.output.file}\0${s.output.rel}\0${s.output.commit ?? ''}\0${s.output.out.oid}\0${s.subpath ?? ''}`;
+    if (seen.has(k)) return;
+    seen.add(k);
+    res.push(s);
+  };
+  let pipeline: Pipeline | undefined | null = null;
+  const lockStages = (): string[] => [...new Set(outs.filter((o) => o.stage !== undefined).map((o) => o.stage!))];
+  for (const t of targets) {
+    const { rel } = repo.resolve(t, cwd);
+    let found = false;
+    for (const o of outs) {
+      const m = matchOutput(rel, o);
+      if (!m) continue;
+      if (m.subpath !== undefined && opts.checkSubpaths && o.commit === undefined && o.kind === 'pointer') assertSubpathExists(repo, o, m.subpath, t);
+      push(m.subpath !== undefined ? { output: o, subpath: m.subpath } : { output: o });
+      found = true;
+    }
+    if (found) continue;
+    if (pipeline === null) {
+      try {
+        pipeline = readPipeline(repo).pipeline;
+      } catch (e) {
+        if (!isRvcError(e)) throw e;
+        pipeline = undefined;
+      }
+    }
+    const isStage = stageTarget(t, pipeline, lockStages());
+    if (isStage) {
+      for (const o of outs) if (o.stage !== undefined && isStage(o.stage)) push({ output: o });
+      continue;
+    }
+    if (rel.endsWith(POINTER_EXT) || fs.existsSync(path.join(repo.root, `${rel}${POINTER_EXT}`))) {
+      // A pointer git ignores (so not listed) but named explicitly.
+      const ptr = rel.endsWith(POINTER_EXT) ? rel : `${rel}${POINTER_EXT}`;
+      if (fs.existsSync(path.join(repo.root, ptr))) {
+        for (const tr of repo.outsOf(ptr)) push({ output: pointerOutput(tr) });
+        continue;
+      }
+    }
+    throw (opts.notFound ?? notTracked)(t);
+  }
+  return res;
+}
+
+function notTracked(t: string): RvcError {
+  return new RvcError('NOT_TRACKED', `'${t}' is not tracked by rvc: no pointer, stage output or stage has that name`, {
+    path: t, hint: `track it with \`rvc add ${t}\`, or name a stage (\`rvc stage list\`)`,
+  });
+}
+
+/**
+ * Refuses a target inside a tracked folder that names nothing: not in the workspace, and not
+ * in the recorded manifest. When the manifest is not in the cache it cannot be told yet, and
+ * the target is accepted (fetch checks it once the manifest is there).
+ */
+function assertSubpathExists(repo: Repo, o: Output, subpath: string, userPath: string): void {
+  try {
+    fs.lstatSync(path.join(repo.root, o.rel, subpath));
+    return;
+  } catch {
+    // not in the workspace: is it recorded?
+  }
+  const odb = repo.odbFor(o.out.hash);
+  const isDir = isTreeOid(o.out.oid);
+  if (isDir) {
+    if (!odb.hasSync(o.out.oid)) return;
+    let entries: { path: string }[];
+    try {
+      entries = odb.readTree(o.out.oid);
+    } catch {
+      return; // a damaged manifest is reported by the command that reads it
+    }
+    if (entries.some((e) => isInside(e.path, subpath))) return;
+  }
+  throw subpathNotFound(userPath, { rel: o.rel, pointerFile: o.file }, isDir);
+}
+
+/**
+ * The outputs recorded at the revisions `scope` names, read from git objects without a
+ * checkout. Each distinct (file, path, oid) appears once, labelled by the first revision that
+ * records it, so 500 commits sharing most pointers cost little more than one.
+ */
+export async function revisionOutputs(repo: Repo, scope: RevScope): Promise<{ outs: Output[]; revisions: string[] }> {
+  if (!scopeHasRevs(scope)) return { outs: [], revisions: [] };
+  const history = openHistory(repo.root);
+  try {
+    const seen = new Set<string>();
+    const res: Output[] = [];
+    const revs = history.resolveScope(scope);
+    for (const [commit, label] of revs) {
+      for (const o of await history.outsAt(commit, label)) {
+        const key = `${o.file}\0${o.rel}\0${o.out.hash}\0${o.out.oid}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        res.push(o);
+      }
+    }
+    return { outs: res, revisions: [...revs.values()] };
+  } finally {
+    history.close();
+  }
+}
+
+export interface ScopeOptions extends ListOptions {
+  targets?: readonly string[];
+  cwd?: string;
+}
+
+/**
+ * The outputs a command covers: the workspace's (pointers, rvc.lock, and with `runCache` the
+ * run-cache) narrowed by `targets` and, when `scope` names revisions, the outputs recorded at
+ * each of them, narrowed by the same targets. The workspace is always part of a scope with
+ * revisions (as in DVC), so `push --all-tags` never leaves the current data behind. With
+ * revisions, a target needs to be recorded in the workspace or at one of them; only one
+ * recorded nowhere is an error.
+ */
+export async function scopedOutputs(repo: Repo, scope: RevScope, opts: ScopeOptions = {}): Promise<{ outs: OutputSelection[]; revisions: string[] }> {
+  const targets = opts.targets ?? [];
+  const cwd = opts.cwd ?? process.cwd();
+  const ws = workspaceOutputs(repo, opts);
+  if (!scopeHasRevs(scope)) return { outs: selectOutputs(repo, ws, targets, { cwd, checkSubpaths: true }), revisions: [] };
+  const atRevs = await revisionOutputs(repo, scope);
+  const res: OutputSelection[] = [];
+  const unmatched: string[] = [];
+  // Loops, not push(...): the workspace can hold more outputs than a call takes arguments.
+  if (!targets.length) {
+    for (const o of ws) res.push({ output: o });
+    for (const o of atRevs.outs) res.push({ output: o });
+    return { outs: res, revisions: atRevs.revisions };
+  }
+  for (const t of targets) {
+    let any = false;
+    for (const outs of [ws, atRevs.outs]) {
+      try {
+        for (const s of selectOutputs(repo, outs, [t], { cwd, checkSubpaths: outs === ws })) res.push(s);
+        any = true;
+      } catch (e) {
+        if (!isRvcError(e, 'NOT_TRACKED')) throw e;
+      }
+    }
+    if (!any) unmatched.push(t);
+  }
+  const t = unmatched[0];
+  if (t !== undefined) {
+    throw new RvcError('NOT_TRACKED', `'${t}' is not tracked by rvc in the workspace or at the chosen revisions`, {
+      path: t, hint: 'check the path, or widen the revisions (--all-commits)',
+    });
+  }
+  return { outs: res, revisions: atRevs.revisions };
+}
