@@ -9,9 +9,10 @@ export { Repo };
 export type { CommonOptions, TrackedOut } from './repo/repo.js';
 export { init, type InitOptions, type InitResult } from './repo/init.js';
 export { add, type AddOptions, type AddResult, type AddedOut } from './repo/add.js';
-export { status, type StatusOptions, type StatusResult, type OutStatus } from './repo/status.js';
-export { commit, type CommitOptions, type CommitResult } from './repo/commit.js';
-export { checkout, type CheckoutOptions, type CheckoutResult, type OutCheckout } from './repo/checkout.js';
+export { status, type StatusOptions, type StatusResult, type OutStatus } from './verbs/status.js';
+export { commit, type CommitOptions, type CommitResult, type CommittedOut } from './verbs/commit.js';
+export { checkout, type CheckoutOptions, type CheckoutResult, type OutCheckout } from './verbs/checkout.js';
+export type { Output, OutputKind, OutputSelection } from './model/output.js';
 export { gc, type GcOptions, type GcResult } from './repo/gc.js';
 export type { RevScope } from './repo/history.js';
 export { fsck, type FsckOptions, type FsckResult } from './repo/fsck.js';
@@ -24,12 +25,12 @@ export { parsePointer, serializePointer, type Pointer, type PointerOut } from '.
 export { parseTree, serializeTree, type TreeEntry } from './model/tree.js';
 export { parseConfigLayer, type Config } from './model/config.js';
 export type { RemoteInfo, RemoteEditOptions } from './repo/remotes.js';
-export type { SyncOptions, SyncResult, SyncFailure, PullResult, CloudStatusResult, CloudState, CloudFsckOptions, CloudFsckResult, CloudFsckObject } from './repo/sync.js';
+export type { SyncOptions, SyncResult, SyncFailure, CloudStatusResult, CloudState, CloudFsckOptions, CloudFsckResult, CloudFsckObject } from './repo/sync.js';
+export type { PullResult } from './verbs/pull.js';
 export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageStartEvent } from './pipeline/repro.js';
 export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageState } from './pipeline/status.js';
 export type { StageAddOptions, StageAddResult, StageInfo, DagOptions, DagResult } from './pipeline/stage.js';
 export type { CompareOptions, ParamRow, ParamsDiffResult, MetricsShowResult, MetricsDiffResult } from './pipeline/compare.js';
-export type { PipelineSyncOptions, PipelineSyncResult, PipelineCheckoutResult } from './pipeline/sync.js';
 export type { GetOptions, GetResult, ObjectSource, MaterialiseOptions, MaterialiseResult } from './repo/get.js';
 export type { DiffOptions, DiffResult, DiffFile, DiffModified, DiffRenamed } from './repo/diff.js';
 export type { LsOptions, LsResult, LsEntry } from './repo/ls.js';
@@ -47,11 +48,9 @@ function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): M[K] exten
   return (async (...a: unknown[]) => ((await load())[name] as unknown as (...x: unknown[]) => unknown)(...a)) as never;
 }
 const remotes = () => import('./repo/remotes.js');
-const sync = () => import('./repo/sync.js');
 const pipelineRepro = () => import('./pipeline/repro.js');
 const pipelineStage = () => import('./pipeline/stage.js');
 const pipelineCompare = () => import('./pipeline/compare.js');
-const pipelineSync = () => import('./pipeline/sync.js');
 const revGet = () => import('./repo/get.js');
 const revDiff = () => import('./repo/diff.js');
 const extLs = () => import('./repo/ls.js');
@@ -64,11 +63,11 @@ export const remoteDefault = lazy(remotes, 'remoteDefault');
 export const remoteModify = lazy(remotes, 'remoteModify');
 export const remoteRemove = lazy(remotes, 'remoteRemove');
 export const remoteRename = lazy(remotes, 'remoteRename');
-export const push = lazy(sync, 'push');
-export const fetch = lazy(sync, 'fetch');
-export const pull = lazy(sync, 'pull');
-export const statusCloud = lazy(sync, 'statusCloud');
-export const fsckCloud = lazy(sync, 'fsckCloud');
+export const push = lazy(() => import('./verbs/push.js'), 'push');
+export const fetch = lazy(() => import('./verbs/fetch.js'), 'fetch');
+export const pull = lazy(() => import('./verbs/pull.js'), 'pull');
+export const statusCloud = lazy(() => import('./verbs/status-cloud.js'), 'statusCloud');
+export const fsckCloud = lazy(() => import('./verbs/fsck-cloud.js'), 'fsckCloud');
 export const repro = lazy(pipelineRepro, 'repro');
 export const stageAdd = lazy(pipelineStage, 'stageAdd');
 export const stageList = lazy(pipelineStage, 'stageList');
@@ -77,8 +76,6 @@ export const parseParamsSpec = lazy(pipelineStage, 'parseParamsSpec');
 export const paramsDiff = lazy(pipelineCompare, 'paramsDiff');
 export const metricsShow = lazy(pipelineCompare, 'metricsShow');
 export const metricsDiff = lazy(pipelineCompare, 'metricsDiff');
-export const pushPipeline = lazy(pipelineSync, 'pushPipeline');
-export const fetchPipeline = lazy(pipelineSync, 'fetchPipeline');
 export const get = lazy(revGet, 'get');
 export const materialise = lazy(revGet, 'materialise');
 export const diff = lazy(revDiff, 'diff');
@@ -96,12 +93,6 @@ function hasPipeline(opts: { cwd?: string }): boolean {
 export async function pipelineStatus(opts: import('./pipeline/status.js').PipelineStatusOptions = {}): Promise<import('./pipeline/status.js').PipelineStatusResult | undefined> {
   if (!hasPipeline(opts)) return undefined;
   return (await import('./pipeline/status.js')).pipelineStatus(opts);
-}
-
-/** Restores the outputs rvc.lock records (see pipeline/sync.ts); nothing to do without a pipeline. */
-export async function checkoutPipeline(opts: Parameters<typeof import('./pipeline/sync.js').checkoutPipeline>[0] = {}): Promise<import('./pipeline/sync.js').PipelineCheckoutResult> {
-  if (!hasPipeline(opts ?? {})) return { restored: [], failed: [] };
-  return (await pipelineSync()).checkoutPipeline(opts);
 }
 
 export type { StaleReason } from './pipeline/check.js';

@@ -141,3 +141,8 @@ export function printFailures(out: Output, r: FailureSummary<SyncFailure>, prefi
   }
   return hints;
 }
+
+/** `A` for an output checked out whole where nothing was (a fresh clone), `M` for one changed. */
+export function changeLetter(o: { added: number; modified: number; deleted: number; unchanged: number }): 'A' | 'M' {
+  return o.added && !o.modified && !o.deleted && !o.unchanged ? 'A' : 'M';
+}

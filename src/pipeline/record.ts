@@ -107,7 +107,11 @@ export interface CommittedStageOut {
  * workspace now (storing cached outputs), so outputs edited by hand become the recorded
  * result, as `dvc commit` does. Nothing runs. A stage whose entry already matches is left as it
  * is. `required`: the user named these stages, so one that cannot be recorded (a dependency or
- * output missing) is an error; otherwise such a stage is skipped and returned in `skipped`.
+ * output missing) is an error, and any difference is recorded. Otherwise (a commit of
+ * everything) only stages whose outputs alone were edited are recorded: a stage whose command,
+ * dependencies, params or environment changed needs `repro`, and recording it unasked would
+ * hide that (DVC asks first; rvc never prompts) — it is returned in `skipped`, as is one that
+ * cannot be recorded.
  */
 export async function commitStages(
   repo: Repo, ws: Workspace, lock: Lock, stages: readonly Stage[], opts: CommonOptions & { environ?: NodeJS.ProcessEnv; required?: boolean },
@@ -128,6 +132,11 @@ export async function commitStages(
           hint: `run the stage (\`rvc repro ${stage.name}\`), or restore its outputs (\`rvc checkout ${stage.name}\`)`,
         });
       }
+      skipped.push({ stage: stage.name, reasons: check.reasons });
+      continue;
+    }
+    const outputEdits = check.reasons.every((r) => r.kind === 'out-modified' || r.kind === 'out-not-cached');
+    if (!opts.required && !outputEdits) {
       skipped.push({ stage: stage.name, reasons: check.reasons });
       continue;
     }

@@ -22,6 +22,8 @@ export interface PipelineStatusResult {
 export interface PipelineStatusOptions extends CommonOptions {
   targets?: string[];
   environ?: NodeJS.ProcessEnv;
+  /** Only the stages the targets name, not their upstream stages. */
+  single?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function pipelineStatus(opts: PipelineStatusOptions = {}): Promise<
 }
 
 export function statusOf(project: LoadedProject, opts: PipelineStatusOptions = {}): PipelineStatusResult {
-  const names = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()));
+  const names = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), opts.single ? { single: true } : {});
   const ws = new Workspace(project.repo);
   const environ = opts.environ ?? process.env;
   const stages: StageStatus[] = names.map((name) => {

@@ -7,7 +7,7 @@ import type { Remote } from '../remote/remote.js';
 import { remoteFetcher } from './get.js';
 import { openHistory, type History } from './history.js';
 import { Repo, type CommonOptions } from './repo.js';
-import { sideAt, type Side, type SideOut } from './revouts.js';
+import { sideAt, type Output, type Side } from './outputs.js';
 
 export interface DiffOptions extends CommonOptions {
   /** The old side (default HEAD). */
@@ -75,13 +75,14 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
   let remote: { name: string; remote: Remote } | undefined;
   try {
     const { a, b, targets, fromArgs } = splitArgs(history, opts, repo, cwd);
-    const sideA = await sideAt(repo, history, a, { emptyIfNoCommits: opts.a === undefined && a === 'HEAD' });
-    const sideB = await sideAt(repo, history, b);
+    // A `cache: false` output (rvc.yaml at each side says) has no manifest in any cache: left out.
+    const sideA = await sideAt(repo, history, a, { emptyIfNoCommits: opts.a === undefined && a === 'HEAD', cacheFlags: true });
+    const sideB = await sideAt(repo, history, b, { cacheFlags: true });
     const filter = targetFilter(repo, cwd, targets, fromArgs, [sideA, sideB]);
 
     const remoteName = opts.remote ?? repo.config.core.remote;
     const manifests = new Map<string, TreeEntry[]>();
-    const readManifest = async (o: SideOut, side: Side): Promise<TreeEntry[]> => {
+    const readManifest = async (o: Output, side: Side): Promise<TreeEntry[]> => {
       const hit = manifests.get(o.out.oid);
       if (hit) return hit;
       const odb = repo.odbFor(o.out.hash);
@@ -106,15 +107,15 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
     };
 
     // Outputs recorded identically on both sides contribute nothing; skip them unread.
-    const key = (o: SideOut): string => `${o.out.hash}:${o.out.oid}:${o.out.exec ? 1 : 0}`;
-    const byRel = (s: Side): Map<string, SideOut> => {
-      const m = new Map<string, SideOut>();
-      for (const o of s.outs) if (filter.out(o.rel) && !m.has(o.rel)) m.set(o.rel, o);
+    const key = (o: Output): string => `${o.out.hash}:${o.out.oid}:${o.out.exec ? 1 : 0}`;
+    const byRel = (s: Side): Map<string, Output> => {
+      const m = new Map<string, Output>();
+      for (const o of s.outs) if (o.cached !== false && filter.out(o.rel) && !m.has(o.rel)) m.set(o.rel, o);
       return m;
     };
     const outsA = byRel(sideA);
     const outsB = byRel(sideB);
-    const expand = async (outs: Map<string, SideOut>, other: Map<string, SideOut>, side: Side): Promise<Map<string, FileAt>> => {
+    const expand = async (outs: Map<string, Output>, other: Map<string, Output>, side: Side): Promise<Map<string, FileAt>> => {
       const files = new Map<string, FileAt>();
       for (const [rel, o] of outs) {
         const twin = other.get(rel);
@@ -234,9 +235,15 @@ function targetFilter(repo: Repo, cwd: string, targets: string[], fromArgs: Set<
     let { rel } = repo.resolve(t, cwd);
     rel = rel.replace(/\/+$/, '');
     const outs = sides.flatMap((s) => s.outs);
-    const ptr = outs.filter((o) => !o.fromLock && o.file === rel);
+    const ptr = outs.filter((o) => o.kind === 'pointer' && o.file === rel);
     if (ptr.length) {
       for (const o of ptr) rels.push(o.rel);
+      continue;
+    }
+    // A stage name (or foreach group) selects the outputs its rvc.lock entries record on either side.
+    const ofStage = outs.filter((o) => o.stage !== undefined && (o.stage === t || o.stage.startsWith(`${t}@`)));
+    if (ofStage.length && !outs.some((o) => o.rel === rel)) {
+      for (const o of ofStage) rels.push(o.rel);
       continue;
     }
     if (!outs.some((o) => rel === '' || isInside(rel, o.rel) || isInside(o.rel, rel))) {
@@ -247,7 +254,7 @@ function targetFilter(repo: Repo, cwd: string, targets: string[], fromArgs: Set<
         });
       }
       throw new RvcError('NOT_TRACKED', `'${t}' is not tracked by rvc at ${sides.map((s) => s.label).join(' or ')}`, {
-        path: t, hint: 'name a tracked path, a file inside a tracked folder, or a folder holding tracked data',
+        path: t, hint: 'name a tracked path, a file inside a tracked folder, a folder holding tracked data, or a stage',
       });
     }
     rels.push(rel);

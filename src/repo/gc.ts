@@ -1,13 +1,11 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
-import { parseLock, type LockFileEntry } from '../model/lock.js';
 import type { Odb } from '../odb/odb.js';
 import { ProgressTicker } from '../progress.js';
 import { Repo, type CommonOptions } from './repo.js';
 import { scopeHasRevs, type RevScope } from './history.js';
-import { scopedOuts } from './scope.js';
+import { scopedOutputs } from './outputs.js';
 
 export interface GcOptions extends CommonOptions, RevScope {
   dryRun?: boolean;
@@ -47,16 +45,19 @@ function keepFor(keep: KeepSet, algo: HashAlgo): Set<string> {
 }
 
 /**
- * Every oid the scope references, per algorithm: the pointer outputs of the workspace and of
- * each revision in the scope, the rvc.lock outputs of the workspace and of those revisions, and
- * the run-cache. Folders expand to their files. A pointer's manifest missing from the cache is
- * fetched (alone, verified) from the remote; if that fails gc refuses, naming the revision and
- * path: without the manifest its files could not be told apart from garbage.
+ * Every oid the scope references, per algorithm, from the output index: the pointer outputs of
+ * the workspace and of each revision in the scope, the rvc.lock outputs of the workspace and of
+ * those revisions, and the run-cache. Folders expand to their files. A pointer's manifest
+ * missing from the cache is fetched (alone, verified) from the remote; if that fails gc
+ * refuses, naming the revision and path: without the manifest its files could not be told
+ * apart from garbage. A stage or run-cache output whose manifest is not in the cache (a `cache:
+ * false` output, or one never fetched) keeps nothing below it: without the manifest it cannot
+ * be checked out anyway, and fetching it again brings its files too.
  */
 export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote?: string; jobs?: number } = {}): Promise<{ keep: KeepSet; revisions: string[]; fetched: number }> {
   const keep: KeepSet = new Map();
   keepFor(keep, repo.odb.algo);
-  const { outs, revisions } = await scopedOuts(repo, [], undefined, scope);
+  const { outs, revisions } = await scopedOutputs(repo, scope, { runCache: true });
   const expanded = new Set<string>();
   const expand = (algo: HashAlgo, oid: string): void => {
     if (expanded.has(`${algo}:${oid}`)) return;
@@ -65,13 +66,12 @@ export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote
     for (const e of repo.odbFor(algo).readTree(oid)) k.add(e.oid);
   };
   const missing = new Map<string, { algo: HashAlgo; oid: string; where: string[] }>();
-  for (const o of outs) {
+  for (const { output: o } of outs) {
     const { hash: algo, oid } = o.out;
     keepFor(keep, algo).add(oid);
     if (!isTreeOid(oid)) continue;
     if (repo.odbFor(algo).hasSync(oid)) expand(algo, oid);
-    else if (!o.fromLock) {
-      // (An rvc.lock output without its manifest keeps nothing below it: see keepPipelineOids.)
+    else if (o.kind === 'pointer') {
       const m = missing.get(`${algo}:${oid}`) ?? { algo, oid, where: [] };
       m.where.push(`${o.where} (${o.file})`);
       missing.set(`${algo}:${oid}`, m);
@@ -92,50 +92,7 @@ export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote
     fetched = r.fetched;
     for (const m of missing.values()) expand(m.algo, m.oid);
   }
-  for (const algo of keep.keys()) keepPipelineOids(repo, algo, keepFor(keep, algo));
   return { keep, revisions, fetched };
-}
-
-/**
- * Pipeline outputs are referenced by rvc.lock (no pointer files) and by run-cache entries
- * (`.rvc/cache/runs/<algo>/ab/…`, JSON with a lock entry under `stage`). A folder output keeps
- * its files. An output whose manifest is not in the cache (a `cache: false` output, or one
- * never fetched) keeps nothing below it: without the manifest it cannot be checked out anyway,
- * and fetching it again brings its files too.
- */
-function keepPipelineOids(repo: Repo, algo: HashAlgo, keep: Set<string>): void {
-  const odb = repo.odbFor(algo);
-  const keepOut = (o: LockFileEntry): void => {
-    if (o.hash !== algo) return;
-    keep.add(o.oid);
-    if (isTreeOid(o.oid) && odb.hasSync(o.oid)) for (const e of odb.readTree(o.oid)) keep.add(e.oid);
-  };
-  for (const o of repo.workspaceLockOuts()) keepOut(o);
-  const runs = path.join(repo.cacheDir, 'runs', algo);
-  let shards: string[] = [];
-  try {
-    shards = fs.readdirSync(runs);
-  } catch {
-    // no run-cache
-  }
-  for (const shard of shards) {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(path.join(runs, shard));
-    } catch {
-      continue;
-    }
-    for (const n of names) {
-      const file = path.join(runs, shard, n);
-      try {
-        const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as { stage?: unknown };
-        const st = parseLock(JSON.stringify({ schema: '1.0', stages: { run: raw.stage } }), file).stages['run'];
-        for (const o of st?.outs ?? []) keepOut(o);
-      } catch {
-        // a damaged entry references nothing
-      }
-    }
-  }
 }
 
 /** Whether the options name any scope at all. */

@@ -12,7 +12,7 @@ import type { Remote } from '../remote/remote.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { openHistory } from './history.js';
 import { Repo, type CommonOptions } from './repo.js';
-import { findOut, sideAt } from './revouts.js';
+import { findOutput, sideAt } from './outputs.js';
 
 /** Where `materialise` reads objects from. */
 export interface ObjectSource {
@@ -259,21 +259,21 @@ export async function get(opts: GetOptions): Promise<GetResult> {
   } finally {
     history?.close();
   }
-  const hit = findOut(side.outs, rel);
+  const hit = findOutput(side.outs, rel);
   if (!hit || rel === '') {
     throw new RvcError('NOT_TRACKED', `'${opts.path}' is not tracked by rvc ${side.commit ? `at ${side.label}` : 'in the workspace'}`, {
       path: opts.path,
       hint: 'name an output of a .rvc pointer or of rvc.lock, or a file or folder inside a tracked folder (files git tracks: `git show <rev>:<path>`)',
     });
   }
-  const shownRel = hit.subpath ? `${hit.out.rel}/${hit.subpath}` : hit.out.rel;
-  const name = path.posix.basename(hit.subpath ?? hit.out.rel);
+  const shownRel = hit.subpath ? `${hit.output.rel}/${hit.subpath}` : hit.output.rel;
+  const name = path.posix.basename(hit.subpath ?? hit.output.rel);
   if (opts.out !== undefined) refuseInternalDest(opts.out);
   let dest = path.resolve(cwd, opts.out ?? name);
   if (opts.out !== undefined && isDir(dest)) dest = path.join(dest, name);
   refuseDangerousDest(repo, dest);
 
-  const odb = repo.odbFor(hit.out.out.hash);
+  const odb = repo.odbFor(hit.output.out.hash);
   let opened: { name: string; remote: Remote } | undefined;
   const remoteName = opts.remote ?? repo.config.core.remote;
   const src: ObjectSource = { odb, ...(remoteName ? { describe: `remote '${remoteName}'` } : {}) };
@@ -287,7 +287,7 @@ export async function get(opts: GetOptions): Promise<GetResult> {
     };
   }
   try {
-    const r = await materialise(hit.out.out, hit.subpath, dest, src, {
+    const r = await materialise(hit.output.out, hit.subpath, dest, src, {
       label: side.commit ? `'${shownRel}' at ${side.label}` : `'${shownRel}'`,
       ...(opts.force ? { force: true } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

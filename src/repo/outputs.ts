@@ -3,16 +3,31 @@ import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
 import type { Output, OutputSelection } from '../model/output.js';
 import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
-import { allOutputs, parsePipeline, type Pipeline } from '../model/pipeline.js';
+import type { Pipeline } from '../model/pipeline.js';
 import { POINTER_EXT, type PointerOut } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
 import { isTreeOid } from '../model/oid.js';
 import { gitShowFile } from '../scm/git.js';
 import type { LockFileEntry } from '../model/lock.js';
-import { openHistory, scopeHasRevs, type History, type RevScope } from './history.js';
-import { readLock, readPipeline, varsLoader } from './project.js';
-import { listRunEntries, parseRunEntry } from './run-cache.js';
+import type { History, RevScope } from './history.js';
 import { matchTarget, subpathNotFound, type Repo, type TrackedOut } from './repo.js';
+
+/*
+ * The pipeline's parsers, the run-cache and git history are loaded only when a project has a
+ * pipeline or a command names revisions: `rvc status` of pointers alone pays for none of them.
+ */
+const project = () => import('./project.js');
+const pipelineModel = () => import('../model/pipeline.js');
+const history = () => import('./history.js');
+
+function hasPipelineFiles(repo: Repo): boolean {
+  return fs.existsSync(path.join(repo.root, LOCK_FILE)) || fs.existsSync(path.join(repo.root, PIPELINE_FILE));
+}
+
+/** Whether a scope names any git revision (rather than only the workspace). */
+function scopeHasRevs(s: RevScope): boolean {
+  return !!(s.allBranches || s.allTags || s.allCommits || s.revs?.length);
+}
 
 /**
  * The one index of what a project records: every output of every pointer file, every output
@@ -44,8 +59,9 @@ function stageOutput(o: LockFileEntry, stage: string, file: string, where: strin
 }
 
 /** `cache:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
-function cacheFlags(pipeline: Pipeline | undefined): Map<string, boolean> | undefined {
+async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, boolean> | undefined> {
   if (!pipeline) return undefined;
+  const { allOutputs } = await pipelineModel();
   const m = new Map<string, boolean>();
   for (const s of pipeline.stages) for (const o of allOutputs(s)) m.set(o.repoPath, o.cache);
   return m;
@@ -56,13 +72,15 @@ function cacheFlags(pipeline: Pipeline | undefined): Map<string, boolean> | unde
  * (`cache: false`). rvc.yaml is read through the parse cache; one that does not parse leaves
  * `cached` unknown rather than hiding the outputs.
  */
-export function workspaceStageOutputs(repo: Repo): Output[] {
+export async function workspaceStageOutputs(repo: Repo): Promise<Output[]> {
+  if (!fs.existsSync(path.join(repo.root, LOCK_FILE))) return [];
+  const { readLock, readPipeline } = await project();
   const { lock } = readLock(repo);
   const stages = Object.entries(lock.stages);
   if (!stages.length) return [];
   let flags: Map<string, boolean> | undefined;
   try {
-    flags = cacheFlags(readPipeline(repo).pipeline);
+    flags = await cacheFlags(readPipeline(repo).pipeline);
   } catch (e) {
     if (!isRvcError(e)) throw e;
   }
@@ -74,7 +92,8 @@ export function workspaceStageOutputs(repo: Repo): Output[] {
 }
 
 /** The outputs of the local run-cache's entries (damaged entries are skipped: they record nothing). */
-export function runCacheOutputs(repo: Repo): Output[] {
+export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
+  const { listRunEntries, parseRunEntry } = await import('./run-cache.js');
   const res: Output[] = [];
   for (const e of listRunEntries(repo)) {
     const file = path.relative(repo.root, e.file).split(path.sep).join('/');
@@ -92,11 +111,11 @@ export function runCacheOutputs(repo: Repo): Output[] {
 }
 
 /** Every output the workspace records: pointers (as on disk now), rvc.lock, and with `runCache` the run-cache. */
-export function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Output[] {
+export async function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Promise<Output[]> {
   const res: Output[] = [];
   for (const t of repo.allOuts()) res.push(pointerOutput(t));
-  for (const o of workspaceStageOutputs(repo)) res.push(o);
-  if (opts.runCache) for (const o of runCacheOutputs(repo)) res.push(o);
+  for (const o of await workspaceStageOutputs(repo)) res.push(o);
+  if (opts.runCache) for (const o of await runCacheOutputs(repo)) res.push(o);
   return res;
 }
 
@@ -110,7 +129,9 @@ async function cacheFlagsAt(history: History, commit: string): Promise<Map<strin
   try {
     // The parser reads vars files synchronously; they are few and small.
     const read = (rel: string): string | undefined => gitShowFile(history.root, commit, rel);
-    return cacheFlags(parsePipeline(text.toString('utf8'), `${commit.slice(0, 8)}:${PIPELINE_FILE}`, { loadVarsFile: varsLoader(read) }));
+    const { parsePipeline } = await pipelineModel();
+    const { varsLoader } = await project();
+    return await cacheFlags(parsePipeline(text.toString('utf8'), `${commit.slice(0, 8)}:${PIPELINE_FILE}`, { loadVarsFile: varsLoader(read) }));
   } catch (e) {
     if (!isRvcError(e)) throw e;
     return undefined;
@@ -143,7 +164,7 @@ export interface Side {
  * `emptyIfNoCommits`: HEAD of a repository without commits is an empty side rather than an error.
  */
 export async function sideAt(repo: Repo, history: History | undefined, rev: string | undefined, opts: { emptyIfNoCommits?: boolean; cacheFlags?: boolean } = {}): Promise<Side> {
-  if (rev === undefined) return { label: 'workspace', outs: workspaceOutputs(repo) };
+  if (rev === undefined) return { label: 'workspace', outs: await workspaceOutputs(repo) };
   if (!history) throw new RvcError('GIT_FAILED', `cannot read revision '${rev}' without git`, { hint: 'revisions need a git repository' });
   if (opts.emptyIfNoCommits && rev === 'HEAD' && history.head() === undefined) return { label: rev, outs: [] };
   const commit = history.resolve(rev);
@@ -213,7 +234,7 @@ export interface SelectOptions {
  * data, a stage output, or a stage (`train`, `train@small`, a foreach group, `rvc.yaml`,
  * `rvc.yaml:train`). No targets select every output. Each selection appears once.
  */
-export function selectOutputs(repo: Repo, outs: readonly Output[], targets: readonly string[], opts: SelectOptions = {}): OutputSelection[] {
+export async function selectOutputs(repo: Repo, outs: readonly Output[], targets: readonly string[], opts: SelectOptions = {}): Promise<OutputSelection[]> {
   if (targets.length === 0) return outs.map((output) => ({ output }));
   const cwd = opts.cwd ?? process.cwd();
   const res: OutputSelection[] = [];
@@ -239,7 +260,7 @@ export function selectOutputs(repo: Repo, outs: readonly Output[], targets: read
     if (found) continue;
     if (pipeline === null) {
       try {
-        pipeline = readPipeline(repo).pipeline;
+        pipeline = hasPipelineFiles(repo) ? (await project()).readPipeline(repo).pipeline : undefined;
       } catch (e) {
         if (!isRvcError(e)) throw e;
         pipeline = undefined;
@@ -303,13 +324,13 @@ function assertSubpathExists(repo: Repo, o: Output, subpath: string, userPath: s
  */
 export async function revisionOutputs(repo: Repo, scope: RevScope): Promise<{ outs: Output[]; revisions: string[] }> {
   if (!scopeHasRevs(scope)) return { outs: [], revisions: [] };
-  const history = openHistory(repo.root);
+  const h = (await history()).openHistory(repo.root);
   try {
     const seen = new Set<string>();
     const res: Output[] = [];
-    const revs = history.resolveScope(scope);
+    const revs = h.resolveScope(scope);
     for (const [commit, label] of revs) {
-      for (const o of await history.outsAt(commit, label)) {
+      for (const o of await h.outsAt(commit, label)) {
         const key = `${o.file}\0${o.rel}\0${o.out.hash}\0${o.out.oid}`;
         if (seen.has(key)) continue;
         seen.add(key);
@@ -318,7 +339,7 @@ export async function revisionOutputs(repo: Repo, scope: RevScope): Promise<{ ou
     }
     return { outs: res, revisions: [...revs.values()] };
   } finally {
-    history.close();
+    h.close();
   }
 }
 
@@ -338,8 +359,8 @@ export interface ScopeOptions extends ListOptions {
 export async function scopedOutputs(repo: Repo, scope: RevScope, opts: ScopeOptions = {}): Promise<{ outs: OutputSelection[]; revisions: string[] }> {
   const targets = opts.targets ?? [];
   const cwd = opts.cwd ?? process.cwd();
-  const ws = workspaceOutputs(repo, opts);
-  if (!scopeHasRevs(scope)) return { outs: selectOutputs(repo, ws, targets, { cwd, checkSubpaths: true }), revisions: [] };
+  const ws = await workspaceOutputs(repo, opts);
+  if (!scopeHasRevs(scope)) return { outs: await selectOutputs(repo, ws, targets, { cwd, checkSubpaths: true }), revisions: [] };
   const atRevs = await revisionOutputs(repo, scope);
   const res: OutputSelection[] = [];
   const unmatched: string[] = [];
@@ -353,7 +374,7 @@ export async function scopedOutputs(repo: Repo, scope: RevScope, opts: ScopeOpti
     let any = false;
     for (const outs of [ws, atRevs.outs]) {
       try {
-        for (const s of selectOutputs(repo, outs, [t], { cwd, checkSubpaths: outs === ws })) res.push(s);
+        for (const s of await selectOutputs(repo, outs, [t], { cwd, checkSubpaths: outs === ws })) res.push(s);
         any = true;
       } catch (e) {
         if (!isRvcError(e, 'NOT_TRACKED')) throw e;
@@ -368,4 +389,12 @@ export async function scopedOutputs(repo: Repo, scope: RevScope, opts: ScopeOpti
     });
   }
   return { outs: res, revisions: atRevs.revisions };
+}
+
+/** The workspace pointer output `o` as the pointer writers know it (its pointer, index and place on disk). */
+export function trackedOf(repo: Repo, o: Output): TrackedOut {
+  if (o.kind !== 'pointer' || !o.pointer || o.index === undefined) {
+    throw new RvcError('INTERNAL', `'${o.rel}' is not recorded by a pointer file`, { path: o.rel });
+  }
+  return { pointerFile: o.file, pointer: o.pointer, index: o.index, out: o.out, rel: o.rel, abs: path.join(repo.root, o.rel) };
 }

@@ -3,18 +3,17 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
-import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
 import { corruptOnRemote, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { checkout, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
-import { Repo, subpathNotFound, type CommonOptions, type TrackedOut } from './repo.js';
-import { scopedOuts } from './scope.js';
+import { subpathNotFound, type CommonOptions, type Repo } from './repo.js';
+import { ObjectSet, type PartialFolder } from './object-set.js';
+import { scopedOutputs } from './outputs.js';
 
 export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
   /** Remote name; default: core.remote. */
@@ -25,6 +24,8 @@ export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'> 
    * With revisions in the scope, they narrow the outputs at every revision the same way.
    */
   targets?: string[];
+  /** Also the run-cache: earlier runs of pipeline stages (their entries and the outputs they record). */
+  runCache?: boolean;
 }
 
 export interface SyncFailure {
@@ -49,105 +50,59 @@ export interface SyncResult extends FailureSummary<SyncFailure> {
   skipped: number;
   /** The revisions the scope covered (labels), besides the workspace. */
   revisions?: string[];
+  /** With `runCache`: run-cache entries moved, already there, and skipped as invalid. */
+  runs?: { transferred: number; skipped: number; invalid: number };
 }
 
-/** What a command moves: built once from the outputs in scope, whatever recorded them. */
-interface Wanted {
-  /** Whole outputs by algorithm: file and tree oids (the transfer engine expands trees). */
-  groups: Map<HashAlgo, Set<string>>;
-  /** Parts of folders: the folder's output and the sub-paths wanted. */
-  partial: { out: PointerOut; where: string; subpaths: string[]; file: string; workspace: boolean }[];
-  /** oid → paths that use it, for messages (at most three). */
-  paths: Map<string, string[]>;
-  /**
-   * oids only rvc.lock outputs at revisions ask for: such an output may be `cache: false` (only
-   * rvc.yaml at that revision says), so its absence from cache and remote is not a failure.
-   */
-  optional: Set<string>;
+/** What a command moves: the objects of the outputs in scope, and the revisions the scope covered. */
+export interface Wanted {
+  set: ObjectSet;
   revisions: string[];
-  /**
-   * Workspace outputs of `rvc import` pointers: their data belongs to, and is restored from,
-   * their source repository, never this project's remote. Imports recorded only at other
-   * revisions are left out of every transfer.
-   */
-  imports: TrackedOut[];
 }
 
-function note(paths: Map<string, string[]>, oid: string, p: string): void {
-  const list = paths.get(oid) ?? [];
-  if (list.length < 3 && !list.includes(p)) list.push(p);
-  paths.set(oid, list);
-}
-
-function group(groups: Map<HashAlgo, Set<string>>, algo: HashAlgo, oids: Iterable<string>): void {
-  let set = groups.get(algo);
-  if (!set) groups.set(algo, (set = new Set()));
-  for (const o of oids) set.add(o);
-}
-
-/** The outputs in scope (workspace targets and, with revisions, the outputs recorded there). */
-async function wanted(repo: Repo, opts: SyncOptions): Promise<Wanted> {
-  const { outs, revisions } = await scopedOuts(repo, opts.targets, opts.cwd, opts);
-  const w: Wanted = { groups: new Map(), partial: [], paths: new Map(), optional: new Set(), revisions, imports: [] };
-  const partial = new Map<string, Wanted['partial'][number]>();
-  const required = new Set<string>();
-  const importSeen = new Set<TrackedOut>();
-  for (const o of outs) {
-    if (o.imported) {
-      if (o.tracked && !importSeen.has(o.tracked)) w.imports.push(o.tracked);
-      if (o.tracked) importSeen.add(o.tracked);
-      continue;
-    }
-    if (o.subpath !== undefined) {
-      const key = `${o.out.hash}\0${o.out.oid}\0${o.where}`;
-      const e = partial.get(key) ?? { out: o.out, where: o.where, subpaths: [], file: o.file, workspace: o.tracked !== undefined };
-      e.subpaths.push(o.subpath);
-      partial.set(key, e);
-      continue;
-    }
-    group(w.groups, o.out.hash, [o.out.oid]);
-    note(w.paths, o.out.oid, o.where);
-    (o.fromLock ? w.optional : required).add(o.out.oid);
-  }
-  for (const oid of required) w.optional.delete(oid);
-  w.partial = [...partial.values()];
-  return w;
+/**
+ * The objects of the outputs in scope: the workspace's pointers and stage outputs (and with
+ * `runCache` the run-cache's), narrowed by the targets, and with revisions the outputs recorded
+ * there, from the one output index (repo/outputs.ts).
+ */
+export async function objectsInScope(repo: Repo, opts: SyncOptions): Promise<Wanted> {
+  const { outs, revisions } = await scopedOutputs(repo, opts, {
+    ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.runCache ? { runCache: true } : {}),
+  });
+  return { set: ObjectSet.of(outs), revisions };
 }
 
 /**
  * The result, with failures named by path. A file inside a folder has no path of its own in
- * `paths`; only when such a failure exists are the folders' manifests read to name it. An
- * optional object absent everywhere is dropped (see Wanted.optional).
+ * `paths`; only when such a failure exists are the folders' manifests read to name it.
  */
 function toSyncResult(repo: Repo, name: string, r: TransferResult, w: Wanted): SyncResult {
-  const failed = r.failed;
-  nameInFolders(repo, w, failed.map((f) => f.oid));
+  nameInFolders(repo, w.set, r.failed.map((f) => f.oid));
   return {
     remote: name,
     transferred: r.transferred.length,
     skipped: r.skipped,
-    failed: failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])),
+    failed: r.failed.map((f) => toSyncFailure(f, w.set.paths.get(f.oid) ?? [])),
     failedCount: r.failedCount,
     failedByCode: r.failedByCode,
     ...(w.revisions.length ? { revisions: w.revisions } : {}),
   };
 }
 
-/** Adds to `w.paths` a name for each of `oids` that is a file inside a folder in scope. */
-function nameInFolders(repo: Repo, w: Wanted, oids: string[]): void {
-  if (oids.some((o) => !w.paths.has(o))) {
-    const unnamed = new Set(oids.filter((o) => !w.paths.has(o)));
-    for (const [algo, oids] of w.groups) {
-      for (const t of oids) {
-        if (!isTreeOid(t) || !repo.odbFor(algo).hasSync(t)) continue;
-        let entries: { path: string; oid: string }[];
-        try {
-          entries = repo.odbFor(algo).readTree(t);
-        } catch {
-          continue; // a damaged manifest only costs the name here; fsck reports it
-        }
-        for (const e of entries) if (unnamed.has(e.oid)) note(w.paths, e.oid, `${w.paths.get(t)?.[0] ?? t}/${e.path}`);
+/** Adds to `set.paths` a name for each of `oids` that is a file inside a folder in the set. */
+function nameInFolders(repo: Repo, set: ObjectSet, oids: string[]): void {
+  if (!oids.some((o) => !set.paths.has(o))) return;
+  const unnamed = new Set(oids.filter((o) => !set.paths.has(o)));
+  for (const [algo, trees] of set.groups) {
+    for (const t of trees) {
+      if (!isTreeOid(t) || !repo.odbFor(algo).hasSync(t)) continue;
+      let entries: { path: string; oid: string }[];
+      try {
+        entries = repo.odbFor(algo).readTree(t);
+      } catch {
+        continue; // a damaged manifest only costs the name here; fsck reports it
       }
+      for (const e of entries) if (unnamed.has(e.oid)) set.note(e.oid, `${set.paths.get(t)?.[0] ?? t}/${e.path}`);
     }
   }
 }
@@ -166,7 +121,7 @@ function earlyFailure(into: FailureSummary<SyncFailure>, oid: string, where: str
  * nothing in the manifest is PATH_NOT_FOUND (target resolution accepted it only because the
  * manifest was not in the cache yet).
  */
-function childrenUnder(repo: Repo, p: Wanted['partial'][number], paths: Map<string, string[]>): string[] {
+function childrenUnder(repo: Repo, p: PartialFolder, set: ObjectSet): string[] {
   const out = new Set<string>();
   const matched = new Set<string>();
   for (const e of repo.odbFor(p.out.hash).readTree(p.out.oid)) {
@@ -174,7 +129,7 @@ function childrenUnder(repo: Repo, p: Wanted['partial'][number], paths: Map<stri
       if (!isInside(e.path, s)) continue;
       matched.add(s);
       out.add(e.oid);
-      if (!paths.has(e.oid)) paths.set(e.oid, [`${p.where}/${e.path}`]);
+      if (!set.paths.has(e.oid)) set.paths.set(e.oid, [`${p.where}/${e.path}`]);
     }
   }
   const missing = p.workspace ? p.subpaths.find((s) => !matched.has(s)) : undefined;
@@ -250,95 +205,72 @@ async function perAlgo(repo: Repo, groups: Map<HashAlgo, Set<string>>, run: (odb
   return all;
 }
 
-function transferOptions(opts: SyncOptions, optional?: ReadonlySet<string>): TransferOptions {
+function transferOptions(opts: { jobs?: number } & CommonOptions, optional?: ReadonlySet<string>): TransferOptions {
   return {
     ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(optional?.size ? { optional } : {}),
   };
 }
 
+/** A remote opened for one command: its name and handle. */
+export interface OpenedRemote {
+  name: string;
+  remote: Remote;
+}
+
+/** Opens `opts.remote` (default core.remote) for a command; the caller closes it. */
+export function openSyncRemote(repo: Repo, opts: { remote?: string; jobs?: number }): Promise<OpenedRemote> {
+  return openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
+}
+
+/** A result that moved nothing. */
+export function emptySyncResult(repo: Repo, opts: { remote?: string }, revisions: string[] = []): SyncResult {
+  return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>(), ...(revisions.length ? { revisions } : {}) };
+}
+
 /**
- * Uploads the cache objects of the outputs in scope that the remote lacks; trees go after their
- * files. An object in neither the cache nor the remote is reported as a failure with the paths
- * (and revisions) that use it; the rest is still uploaded.
+ * Uploads the objects of `w` the remote lacks; trees go after their files. An object in neither
+ * the cache nor the remote is reported as a failure with the paths (and revisions) that use it;
+ * the rest is still uploaded. Optional objects the cache lacks are left out.
  */
-export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
-  const repo = Repo.open(opts.cwd);
-  const w = await wanted(repo, opts);
-  // Imported data is not pushed (as in DVC): it lives in, and is restored from, its source.
-  if (w.imports.length && !w.groups.size && !w.partial.length) {
-    return { remote: opts.remote ?? repo.config.core.remote ?? '', transferred: 0, skipped: 0, ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}) };
-  }
-  const groups = new Map<HashAlgo, Set<string>>();
-  for (const [algo, oids] of w.groups) {
-    // An rvc.lock output never produced here is not an error (as for the workspace's pipeline).
-    group(groups, algo, [...oids].filter((o) => !w.optional.has(o) || repo.odbFor(algo).hasSync(o)));
+export async function pushWanted(repo: Repo, w: Wanted, to: OpenedRemote, opts: SyncOptions): Promise<SyncResult> {
+  const groups = new ObjectSet();
+  for (const [algo, oids] of w.set.groups) {
+    groups.add(algo, [...oids].filter((o) => !w.set.optional.has(o) || repo.odbFor(algo).hasSync(o)));
   }
   const early = emptyFailures<SyncFailure>();
-  for (const p of w.partial) {
+  for (const p of w.set.partial) {
     try {
-      group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
+      groups.add(p.out.hash, childrenUnder(repo, p, w.set));
     } catch (e) {
       // Part of a folder whose manifest is not in the cache: reported, the rest still goes.
       if (!isRvcError(e)) throw e;
       earlyFailure(early, p.out.oid, p.where, e);
     }
   }
-  const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
-  try {
-    const r = await perAlgo(repo, groups, (odb, oids) => pushObjects(odb, remote, oids, transferOptions(opts, w.optional)));
-    const res = toSyncResult(repo, name, r, w);
-    return withEarly(res, early);
-  } finally {
-    await remote.close();
-  }
+  const r = await perAlgo(repo, groups.groups, (odb, oids) => pushObjects(odb, to.remote, oids, transferOptions(opts, w.set.optional)));
+  return withEarly(toSyncResult(repo, to.name, r, w), early);
 }
 
-/** Downloads the objects of the outputs in scope that the cache lacks, manifests first, each verified by hash. */
-export async function fetch(opts: SyncOptions = {}): Promise<SyncResult> {
-  const repo = Repo.open(opts.cwd);
-  const w = await wanted(repo, opts);
-  if (w.imports.length) return withImports(repo, w, opts);
-  return fetchWanted(repo, w, opts);
-}
-
-async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<SyncResult> {
-  const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
-  try {
-    const groups = new Map<HashAlgo, Set<string>>();
-    for (const [algo, oids] of w.groups) group(groups, algo, oids);
-    const early = emptyFailures<SyncFailure>();
-    let manifests = 0;
-    for (const p of w.partial) {
-      try {
-        if (await fetchOne(repo, remote, p.out.oid, p.out.hash)) manifests++;
-        group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
-      } catch (e) {
-        if (!isRvcError(e)) throw e;
-        earlyFailure(early, p.out.oid, p.where, e);
-      }
+/** Downloads the objects of `w` the cache lacks, manifests of folder parts first, each verified by hash. */
+export async function fetchWanted(repo: Repo, w: Wanted, from: OpenedRemote, opts: SyncOptions): Promise<SyncResult> {
+  const groups = new ObjectSet();
+  for (const [algo, oids] of w.set.groups) groups.add(algo, oids);
+  const early = emptyFailures<SyncFailure>();
+  let manifests = 0;
+  for (const p of w.set.partial) {
+    try {
+      if (await fetchOne(repo, from.remote, p.out.oid, p.out.hash)) manifests++;
+      groups.add(p.out.hash, childrenUnder(repo, p, w.set));
+    } catch (e) {
+      if (!isRvcError(e)) throw e;
+      earlyFailure(early, p.out.oid, p.where, e);
     }
-    const r = await perAlgo(repo, groups, (odb, oids) => fetchObjects(odb, remote, oids, transferOptions(opts, w.optional)));
-    const res = toSyncResult(repo, name, r, w);
-    res.transferred += manifests;
-    return withEarly(res, early);
-  } finally {
-    await remote.close();
   }
-}
-
-/**
- * Imported outputs are fetched from their source repositories (see imports.ts); the rest from
- * this project's remote, which is not needed at all when only imports are wanted.
- */
-async function withImports(repo: Repo, w: Wanted, opts: SyncOptions): Promise<SyncResult> {
-  const { fetchImports } = await import('./imports.js');
-  const imp = await fetchImports(repo, w.imports, opts);
-  if (!w.groups.size && !w.partial.length) return imp;
-  const own = await fetchWanted(repo, w, opts);
-  const res = { ...own, transferred: own.transferred + imp.transferred, skipped: own.skipped + imp.skipped };
-  mergeFailures(res, imp, (f) => f.code);
-  return res;
+  const r = await perAlgo(repo, groups.groups, (odb, oids) => fetchObjects(odb, from.remote, oids, transferOptions(opts, w.set.optional)));
+  const res = toSyncResult(repo, from.name, r, w);
+  res.transferred += manifests;
+  return withEarly(res, early);
 }
 
 /** The result with the failures found before the transfer listed first. */
@@ -350,21 +282,12 @@ function withEarly(res: SyncResult, early: FailureSummary<SyncFailure>): SyncRes
   return res;
 }
 
-export interface PullResult extends SyncResult {
-  checkout: CheckoutResult;
-}
-
-/**
- * fetch over the scope, then checkout of the same targets in the workspace only (what could be
- * fetched is checked out even if some failed). Revisions in the scope only fill the cache.
- */
-export async function pull(opts: SyncOptions & { force?: boolean } = {}): Promise<PullResult> {
-  const f = await fetch(opts);
-  const co = await checkout({ ...opts, ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.force ? { force: true } : {}) }).catch((e) => {
-    if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1 } as CheckoutResult;
-    throw e;
-  });
-  return { ...f, checkout: co };
+/** Adds `more`'s counts and failures to `into`. */
+export function addSyncResult(into: SyncResult, more: SyncResult): SyncResult {
+  into.transferred += more.transferred;
+  into.skipped += more.skipped;
+  mergeFailures(into, more, (f) => f.code);
+  return into;
 }
 
 export type CloudState = 'new' | 'deleted' | 'missing' | 'in sync';
@@ -378,53 +301,47 @@ export interface CloudStatusResult {
 }
 
 /**
- * Compares the cache with the remote for the targets' objects: `new` (only in the cache, push
+ * Compares the cache with the remote for the objects of `w`: `new` (only in the cache, push
  * would upload it), `deleted` (only on the remote, fetch would download it), `missing` (in
  * neither), `in sync`. Manifests missing locally are fetched first, so their files can be listed.
  */
-export async function statusCloud(opts: SyncOptions = {}): Promise<CloudStatusResult> {
-  const repo = Repo.open(opts.cwd);
-  const w = await wanted(repo, opts);
-  const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
-  try {
-    const all = new Map<HashAlgo, Set<string>>();
-    const paths = w.paths;
-    const expand = async (algo: HashAlgo, oid: string, where: string, subpaths?: string[]): Promise<void> => {
-      group(all, algo, [oid]);
-      if (!isTreeOid(oid)) return;
-      try {
-        await fetchOne(repo, remote, oid, algo);
-      } catch (e) {
-        if (isRvcError(e) && (e.code === 'OBJECT_MISSING' || e.code === 'OBJECT_CORRUPT')) return;
-        throw e;
-      }
-      const entries = repo.odbFor(algo).readTree(oid).filter((e) => !subpaths || subpaths.some((s) => isInside(e.path, s)));
-      group(all, algo, entries.map((e) => e.oid));
-      for (const e of entries) if (!paths.has(e.oid)) paths.set(e.oid, [`${where}/${e.path}`]);
-    };
-    const limit = pLimit(opts.jobs ?? remote.jobs);
-    const jobs: Promise<void>[] = [];
-    for (const [algo, oids] of w.groups) for (const oid of oids) jobs.push(limit(() => expand(algo, oid, paths.get(oid)?.[0] ?? oid)));
-    for (const p of w.partial) jobs.push(limit(() => expand(p.out.hash, p.out.oid, p.where, p.subpaths)));
-    await Promise.all(jobs);
-    const list = [...all].flatMap(([algo, oids]) => [...oids].map((oid) => ({ algo, oid, key: objectKey(algo, oid) })));
-    const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'query', list.length);
-    const onRemote = await remote.existing(list.map((x) => x.key), (n) => tick.tick(n));
-    tick.finish();
-    const counts: Record<CloudState, number> = { new: 0, deleted: 0, missing: 0, 'in sync': 0 };
-    const objects: CloudStatusResult['objects'] = [];
-    for (const { algo, oid, key } of list) {
-      const local = repo.odbFor(algo).hasSync(oid);
-      const there = onRemote.has(key);
-      const state: CloudState = local && there ? 'in sync' : local ? 'new' : there ? 'deleted' : 'missing';
-      if (state === 'missing' && w.optional.has(oid)) continue;
-      counts[state]++;
-      objects.push({ oid, state, paths: paths.get(oid) ?? [] });
+export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opts: SyncOptions): Promise<CloudStatusResult> {
+  const { remote } = at;
+  const all = new ObjectSet();
+  const paths = w.set.paths;
+  const expand = async (algo: HashAlgo, oid: string, where: string, subpaths?: string[]): Promise<void> => {
+    all.add(algo, [oid]);
+    if (!isTreeOid(oid)) return;
+    try {
+      await fetchOne(repo, remote, oid, algo);
+    } catch (e) {
+      if (isRvcError(e) && (e.code === 'OBJECT_MISSING' || e.code === 'OBJECT_CORRUPT')) return;
+      throw e;
     }
-    return { remote: name, objects, counts, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
-  } finally {
-    await remote.close();
+    const entries = repo.odbFor(algo).readTree(oid).filter((e) => !subpaths || subpaths.some((s) => isInside(e.path, s)));
+    all.add(algo, entries.map((e) => e.oid));
+    for (const e of entries) if (!paths.has(e.oid)) paths.set(e.oid, [`${where}/${e.path}`]);
+  };
+  const limit = pLimit(opts.jobs ?? remote.jobs);
+  const jobs: Promise<void>[] = [];
+  for (const [algo, oids] of w.set.groups) for (const oid of oids) jobs.push(limit(() => expand(algo, oid, paths.get(oid)?.[0] ?? oid)));
+  for (const p of w.set.partial) jobs.push(limit(() => expand(p.out.hash, p.out.oid, p.where, p.subpaths)));
+  await Promise.all(jobs);
+  const list = [...all.groups].flatMap(([algo, oids]) => [...oids].map((oid) => ({ algo, oid, key: objectKey(algo, oid) })));
+  const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'query', list.length);
+  const onRemote = await remote.existing(list.map((x) => x.key), (n) => tick.tick(n));
+  tick.finish();
+  const counts: Record<CloudState, number> = { new: 0, deleted: 0, missing: 0, 'in sync': 0 };
+  const objects: CloudStatusResult['objects'] = [];
+  for (const { algo, oid, key } of list) {
+    const local = repo.odbFor(algo).hasSync(oid);
+    const there = onRemote.has(key);
+    const state: CloudState = local && there ? 'in sync' : local ? 'new' : there ? 'deleted' : 'missing';
+    if (state === 'missing' && w.set.optional.has(oid)) continue;
+    counts[state]++;
+    objects.push({ oid, state, paths: paths.get(oid) ?? [] });
   }
+  return { remote: at.name, objects, counts, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
 }
 
 export interface CloudGcResult {
@@ -505,46 +422,31 @@ export interface CloudFsckResult extends FailureSummary<SyncFailure> {
 }
 
 /**
- * `rvc fsck --cloud`: downloads every remote object the scope uses (the workspace, and the
- * revisions the scope names) and re-hashes it, through the transfer engine's verified download.
- * push and status --cloud trust what the remote holds, so a damaged copy there would stay
- * forever; `repair` deletes it (and every manifest listing it, which push would otherwise take
- * as proof its files are there), after which `rvc push` from a cache holding good copies uploads
- * them again.
+ * `rvc fsck --cloud`: downloads every remote object of `w` (the workspace's outputs, pointers
+ * and stages, and those of the revisions the scope names) and re-hashes it, through the
+ * transfer engine's verified download. push and status --cloud trust what the remote holds, so
+ * a damaged copy there would stay forever; `repair` deletes it (and every manifest listing it,
+ * which push would otherwise take as proof its files are there), after which `rvc push` from a
+ * cache holding good copies uploads them again.
  */
-export async function fsckCloud(opts: CloudFsckOptions = {}): Promise<CloudFsckResult> {
-  const repo = Repo.open(opts.cwd);
-  const w = await wanted(repo, { ...opts, targets: [] });
-  // The workspace's pipeline outputs too (push sends them along): rvc.lock records them. One
-  // may be `cache: false` (only rvc.yaml says), so its absence from the remote is no failure.
-  for (const o of repo.workspaceLockOuts()) {
-    if (w.groups.get(o.hash)?.has(o.oid)) continue;
-    group(w.groups, o.hash, [o.oid]);
-    note(w.paths, o.oid, o.path);
-    w.optional.add(o.oid);
+export async function verifyCloud(repo: Repo, w: Wanted, at: OpenedRemote, opts: CloudFsckOptions): Promise<CloudFsckResult> {
+  const res: CloudFsckResult = {
+    remote: at.name, checked: 0, corrupt: [], incomplete: [], missing: 0, removed: [], repaired: !!opts.repair,
+    ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}),
+  };
+  for (const [algo, oids] of w.set.groups) {
+    if (!oids.size) continue;
+    const r = await verifyObjects(repo.odbFor(algo), at.remote, [...oids], {
+      ...transferOptions(opts, w.set.optional), ...(opts.repair ? { repair: true } : {}),
+    });
+    nameInFolders(repo, w.set, [...r.corrupt, ...r.incomplete, ...r.failed.map((f) => f.oid)]);
+    const named = (oid: string): CloudFsckObject => ({ oid, key: objectKey(algo, oid), paths: w.set.paths.get(oid) ?? [] });
+    res.checked += r.checked;
+    res.missing += r.missing;
+    for (const o of r.corrupt) res.corrupt.push(named(o));
+    for (const o of r.incomplete) res.incomplete.push(named(o));
+    for (const k of r.removed) res.removed.push(k);
+    mergeFailures(res, { ...r, failed: r.failed.map((f) => toSyncFailure(f, w.set.paths.get(f.oid) ?? [])) }, (f) => f.code);
   }
-  const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
-  try {
-    const res: CloudFsckResult = {
-      remote: name, checked: 0, corrupt: [], incomplete: [], missing: 0, removed: [], repaired: !!opts.repair,
-      ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}),
-    };
-    for (const [algo, oids] of w.groups) {
-      if (!oids.size) continue;
-      const r = await verifyObjects(repo.odbFor(algo), remote, [...oids], {
-        ...transferOptions(opts, w.optional), ...(opts.repair ? { repair: true } : {}),
-      });
-      nameInFolders(repo, w, [...r.corrupt, ...r.incomplete, ...r.failed.map((f) => f.oid)]);
-      const named = (oid: string): CloudFsckObject => ({ oid, key: objectKey(algo, oid), paths: w.paths.get(oid) ?? [] });
-      res.checked += r.checked;
-      res.missing += r.missing;
-      for (const o of r.corrupt) res.corrupt.push(named(o));
-      for (const o of r.incomplete) res.incomplete.push(named(o));
-      for (const k of r.removed) res.removed.push(k);
-      mergeFailures(res, { ...r, failed: r.failed.map((f) => toSyncFailure(f, w.paths.get(f.oid) ?? [])) }, (f) => f.code);
-    }
-    return res;
-  } finally {
-    await remote.close();
-  }
+  return res;
 }

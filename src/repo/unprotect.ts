@@ -4,6 +4,7 @@ import { fromFsError } from '../errors.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { walkFiles } from '../fsutil/walk.js';
 import { Repo, type CommonOptions } from './repo.js';
+import { selectOutputs, workspaceOutputs } from './outputs.js';
 
 export interface UnprotectResult {
   unprotected: string[];
@@ -11,14 +12,17 @@ export interface UnprotectResult {
 
 /**
  * Turns linked workspace files (hard links or symlinks to read-only cache objects) into private
- * writable copies, so they can be edited without touching the cache.
+ * writable copies, so they can be edited without touching the cache: pointer and stage outputs
+ * alike.
  */
 export async function unprotect(targets: string[], opts: CommonOptions = {}): Promise<UnprotectResult> {
   const repo = Repo.open(opts.cwd);
-  return repo.withLock('rvc unprotect', opts, () => {
+  return repo.withLock('rvc unprotect', opts, async () => {
     const done: string[] = [];
-    for (const { tracked: t, subpath } of repo.resolveTargets(targets, opts.cwd)) {
-      const base = subpath ? path.join(t.abs, subpath) : t.abs;
+    const selected = await selectOutputs(repo, await workspaceOutputs(repo), targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
+    for (const { output, subpath } of selected) {
+      const abs = path.join(repo.root, output.rel);
+      const base = subpath ? path.join(abs, subpath) : abs;
       if (!fs.existsSync(base)) continue;
       const files = fs.statSync(base).isDirectory()
         ? (() => {

@@ -1,20 +1,19 @@
 import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 import { EXIT } from '../exit.js';
+import { changeLetter } from '../output.js';
 
 export function register(program: Command): void {
   withGlobals(program.command('checkout'), { json: true })
-    .description('make the workspace match the pointers (e.g. after `git checkout`)')
-    .argument('[targets...]', 'pointer files, tracked paths, or files inside a tracked folder (default: all)')
+    .description('make the workspace match the pointers and rvc.lock (e.g. after `git checkout`)')
+    .argument('[targets...]', 'pointer files, tracked paths, files inside a tracked folder, stage outputs or stage names (default: all)')
     .option('-f, --force', 'overwrite or delete workspace changes that are not in the cache')
     .option('--relink', 're-create every file with the configured link type')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const r = await lib.checkout({ ...common, targets, force: !!flags.force, relink: !!flags.relink });
-      // Without targets, the outputs rvc.lock records are part of "the workspace" too.
-      const pipeline = targets.length === 0 ? await lib.checkoutPipeline({ ...common, force: !!flags.force }) : undefined;
-      const failed = r.failed + (pipeline?.failed.length ?? 0);
+      const failed = r.failed;
       if (flags.json) {
-        out.json(pipeline ? { ...r, pipeline } : r);
+        out.json(r);
         return failed ? EXIT.FAILURE : EXIT.OK;
       }
       let changed = 0;
@@ -28,16 +27,11 @@ export function register(program: Command): void {
           continue;
         }
         changed++;
-        out.info(`${o.added && !o.modified && !o.deleted && !o.unchanged ? 'A' : 'M'}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+        out.info(`${changeLetter(o)}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
       }
-      for (const p of pipeline?.restored ?? []) {
-        changed++;
-        out.info(`M       ${p}`);
-      }
-      for (const f of pipeline?.failed ?? []) out.error(`${f.path}: ${f.message}`);
       if (!changed && !failed) out.info('Workspace already matches the pointers.');
       if (failed) {
-        out.error(`${failed} of ${r.outs.length + (pipeline ? pipeline.restored.length + pipeline.failed.length : 0)} outputs could not be checked out`);
+        out.error(`${failed} of ${r.outs.length} outputs could not be checked out`);
         return EXIT.FAILURE;
       }
     }));

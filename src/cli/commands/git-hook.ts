@@ -21,14 +21,11 @@ async function checkoutAll(ctx: Ctx, cwd: string, hook: string): Promise<number>
   const { lib, out, common } = ctx;
   try {
     const r = await lib.checkout({ ...common, cwd });
-    const p = await lib.checkoutPipeline({ ...common, cwd });
     for (const o of r.outs) {
       if (o.error) out.warn(`rvc (${hook} hook): ${o.path}: ${o.error.message}`);
       else if (o.added + o.modified + o.deleted) out.info(`rvc: M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
     }
-    for (const x of p.restored) out.info(`rvc: M       ${x}`);
-    for (const f of p.failed) out.warn(`rvc (${hook} hook): ${f.path}: ${f.message}`);
-    if (r.failed || p.failed.length) out.warn('the data of the outputs above was not updated; fix what is reported and run `rvc checkout` (or `rvc pull`)');
+    if (r.failed) out.warn('the data of the outputs above was not updated; fix what is reported and run `rvc checkout` (or `rvc pull`)');
   } catch (e) {
     const err = e as { name?: string; code?: string; message?: string; hint?: string };
     if (err?.name !== 'RvcError') throw e;
@@ -66,9 +63,6 @@ async function pushAll(ctx: Ctx, cwd: string): Promise<number> {
   try {
     const revs = await pushedCommits();
     r = await lib.push({ ...common, cwd, ...(revs.length ? { revs } : {}) });
-    const p = await lib.pushPipeline({ ...common, cwd });
-    r.transferred += p.transferred;
-    lib.mergeFailures(r, p, (f) => f.code);
   } catch (e) {
     const err = e as { name?: string; code?: string; message?: string; hint?: string };
     if (err?.name !== 'RvcError') throw e;

@@ -7,7 +7,7 @@ import { scopeFrom, scopeOptions } from '../scope.js';
 export function register(program: Command): void {
   scopeOptions(withGlobals(program.command('status'), { json: true }), 'with --cloud: also compare the data recorded')
     .description('show tracked data that changed in the workspace or is missing from the cache')
-    .argument('[targets...]', 'pointer files, tracked paths, or folders holding pointers (default: all)')
+    .argument('[targets...]', 'pointer files, tracked paths, folders holding pointers, stage outputs or stage names (default: all)')
     .option('-c, --cloud', 'compare the cache with a remote instead of the workspace')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
@@ -28,9 +28,8 @@ export function register(program: Command): void {
         return;
       }
       const r = await lib.status({ ...common, targets });
-      // Stale stages of rvc.yaml are reported with the data when no target narrows the status.
-      const ps = targets.length ? undefined : await lib.pipelineStatus(common);
-      if (flags.json) return out.json(ps ? { ...r, pipeline: ps } : r);
+      const ps = r.pipeline;
+      if (flags.json) return out.json(r);
       if (ps) {
         for (const st of ps.stages.filter((x) => x.state === 'stale')) {
           out.info(`${st.name}:`);

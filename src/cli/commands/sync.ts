@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import { action, withGlobals, type Ctx, parseJobs } from '../context.js';
 import { EXIT } from '../exit.js';
-import { RETRY_HINT, plural, printFailures } from '../output.js';
-import type { FailureSummary, PipelineSyncResult, SyncFailure, SyncResult } from '../../index.js';
+import { RETRY_HINT, changeLetter, plural, printFailures } from '../output.js';
+import type { FailureSummary, SyncFailure, SyncResult } from '../../index.js';
 import { scopeFrom, scopeOptions } from '../scope.js';
 
 function syncOptions(cmd: Command, verb: string): Command {
   return scopeOptions(cmd, `also ${verb} the data recorded`)
-    .argument('[targets...]', 'pointer files, tracked paths, or files inside a tracked folder (default: all)')
+    .argument('[targets...]', 'pointer files, tracked paths, files inside a tracked folder, stage outputs or stage names (default: all)')
     .option('-r, --remote <name>', 'remote to use (default: core.remote)')
     .option('--run-cache', 'also transfer the run-cache (earlier runs of pipeline stages and their outputs)')
     .option('-j, --jobs <n>', 'concurrent transfers (default: the remote\'s jobs, 4 × cores)', parseJobs);
@@ -31,73 +31,62 @@ function report(ctx: Ctx, r: SyncResult, verb: string): number {
   return EXIT.OK;
 }
 
-/**
- * Pipeline outputs (recorded in rvc.lock, not in pointers) travel with the data when no target
- * narrows the command; `--run-cache` adds the run-cache. The counts are merged into `r`, so one
- * summary line covers both.
- */
-async function pipelineSync(ctx: Ctx, dir: 'push' | 'fetch', targets: string[], r: SyncResult): Promise<PipelineSyncResult | undefined> {
-  const { lib, out, flags, common } = ctx;
-  if (targets.length && !flags.runCache) return undefined;
-  const o = {
-    ...common, runCache: !!flags.runCache,
+/** With --run-cache: one line on the run-cache entries moved. */
+function reportRuns(ctx: Ctx, r: SyncResult, dir: 'push' | 'fetch'): void {
+  if (!r.runs || ctx.flags.json) return;
+  const entries = (n: number) => `${n} run-cache ${n === 1 ? 'entry' : 'entries'}`;
+  ctx.out.info(`${entries(r.runs.transferred)} ${dir === 'push' ? 'pushed' : 'fetched'}${r.runs.skipped ? `, ${r.runs.skipped} already there` : ''}`);
+  if (r.runs.invalid) ctx.out.warn(`${entries(r.runs.invalid)} skipped: invalid`);
+}
+
+function syncArgs(ctx: Ctx, targets: string[]): Record<string, unknown> {
+  const { flags, common } = ctx;
+  return {
+    ...common, ...scopeFrom(flags), targets, ...(flags.runCache ? { runCache: true } : {}),
     ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
   };
-  const p = dir === 'push' ? await lib.pushPipeline(o) : await lib.fetchPipeline(o);
-  r.transferred += p.transferred;
-  r.skipped += p.skipped;
-  lib.mergeFailures(r, p, (f) => f.code);
-  if (flags.runCache) {
-    const entries = (n: number) => `${n} run-cache ${n === 1 ? 'entry' : 'entries'}`;
-    out.info(`${entries(p.runs.transferred)} ${dir === 'push' ? 'pushed' : 'fetched'}${p.runs.skipped ? `, ${p.runs.skipped} already there` : ''}`);
-    if (p.runs.invalid) out.warn(`${entries(p.runs.invalid)} skipped: invalid`);
-  }
-  return p;
 }
 
 export function register(program: Command): void {
   syncOptions(withGlobals(program.command('push'), { json: true }), 'push')
     .description('upload the cache objects of tracked data to a remote (only what it lacks)')
     .action(action(async (ctx, targets: string[]) => {
-      const { lib, out, flags, common } = ctx;
-      const r = await lib.push({ ...common, ...scopeFrom(flags), targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
-      const p = await pipelineSync(ctx, 'push', targets, r);
+      const { lib, out, flags } = ctx;
+      const r = await lib.push(syncArgs(ctx, targets));
       if (flags.json) {
-        out.json(p ? { ...r, pipeline: p } : r);
+        out.json(r);
         return r.failedCount ? EXIT.FAILURE : EXIT.OK;
       }
+      reportRuns(ctx, r, 'push');
       return report(ctx, r, 'pushed');
     }));
   syncOptions(withGlobals(program.command('fetch'), { json: true }), 'fetch')
     .description('download missing cache objects of tracked data from a remote (the workspace is not changed)')
     .action(action(async (ctx, targets: string[]) => {
-      const { lib, out, flags, common } = ctx;
-      const r = await lib.fetch({ ...common, ...scopeFrom(flags), targets, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
-      const p = await pipelineSync(ctx, 'fetch', targets, r);
+      const { lib, out, flags } = ctx;
+      const r = await lib.fetch(syncArgs(ctx, targets));
       if (flags.json) {
-        out.json(p ? { ...r, pipeline: p } : r);
+        out.json(r);
         return r.failedCount ? EXIT.FAILURE : EXIT.OK;
       }
+      reportRuns(ctx, r, 'fetch');
       return report(ctx, r, 'fetched');
     }));
   syncOptions(withGlobals(program.command('pull'), { json: true }), 'pull')
     .description('fetch, then checkout: get the data of the current pointers into the workspace')
     .option('-f, --force', 'overwrite workspace changes that are not in the cache')
     .action(action(async (ctx, targets: string[]) => {
-      const { lib, out, flags, common } = ctx;
-      const r = await lib.pull({ ...common, ...scopeFrom(flags), targets, force: !!flags.force, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
-      const p = await pipelineSync(ctx, 'fetch', targets, r);
-      const restored = p ? await lib.checkoutPipeline(common) : undefined;
+      const { lib, out, flags } = ctx;
+      const r = await lib.pull({ ...syncArgs(ctx, targets), force: !!flags.force });
       if (flags.json) {
-        out.json(p ? { ...r, pipeline: { ...p, checkout: restored } } : r);
+        out.json(r);
         return r.failedCount || r.checkout.failed ? EXIT.FAILURE : EXIT.OK;
       }
+      reportRuns(ctx, r, 'fetch');
       for (const o of r.checkout.outs) {
         if (o.error) out.error(`${o.path}: ${o.error.message}`, o.error.hint);
-        else if (o.added + o.modified + o.deleted) out.info(`M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+        else if (o.added + o.modified + o.deleted) out.info(`${changeLetter(o)}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
       }
-      for (const o of restored?.restored ?? []) out.info(`A       ${o}`);
-      for (const f of restored?.failed ?? []) out.error(`${f.path}: ${f.message}`);
       const code = report(ctx, r, 'fetched');
       return code || (r.checkout.failed ? EXIT.FAILURE : EXIT.OK);
     }));

@@ -1,0 +1,42 @@
+import type { SyncOptions, SyncResult } from './sync.js';
+import { addSyncResult, emptySyncResult, fetchWanted, objectsInScope, openSyncRemote } from './sync.js';
+import { fetchRunEntries } from './run-cache-transfer.js';
+import { trackedOf } from './outputs.js';
+import type { Repo } from './repo.js';
+
+/**
+ * What `fetch` does, for the verbs built on it (fetch, pull): downloads the objects of the
+ * outputs in scope that the cache lacks, each verified by hash — pointer and stage outputs
+ * alike, narrowed by targets; imported data from its source repository (this project's remote
+ * is not needed when only imports are wanted); with `runCache`, first the remote's run-cache
+ * entries (verified), then their outputs with the rest.
+ */
+export async function fetchData(repo: Repo, opts: SyncOptions): Promise<SyncResult> {
+  let runs: SyncResult['runs'];
+  if (opts.runCache) {
+    const from = await openSyncRemote(repo, opts);
+    try {
+      runs = await fetchRunEntries(repo, from.remote, opts);
+    } finally {
+      await from.remote.close();
+    }
+  }
+  const w = await objectsInScope(repo, opts);
+  let res: SyncResult | undefined;
+  if (!w.set.empty || !w.set.imports.length) {
+    const from = await openSyncRemote(repo, opts);
+    try {
+      res = await fetchWanted(repo, w, from, opts);
+    } finally {
+      await from.remote.close();
+    }
+  }
+  if (w.set.imports.length) {
+    const { fetchImports } = await import('./imports.js');
+    const imp = await fetchImports(repo, w.set.imports.map((o) => trackedOf(repo, o)), opts);
+    res = res ? addSyncResult(res, imp) : { ...imp, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
+  }
+  res ??= emptySyncResult(repo, opts, w.revisions);
+  if (runs) res.runs = runs;
+  return res;
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, isRvcError, type ErrorCode } from '../errors.js';
+import type { OutputKind, OutputSelection } from '../model/output.js';
+import { checkoutOut } from '../odb/checkout.js';
+import type { CommonOptions, Repo } from './repo.js';
+import { noteLinkUse } from './links.js';
+
+export interface RestoreOptions extends CommonOptions {
+  /** Overwrite or delete workspace changes that are not in the cache. */
+  force?: boolean;
+  /** Re-create every file with the configured link type. */
+  relink?: boolean;
+}
+
+/** What checkout did to one output (or the part of a folder a target named). */
+export interface OutCheckout {
+  /** The file that records it: the pointer file, or rvc.lock for a stage output. */
+  pointerFile: string;
+  path: string;
+  kind: OutputKind;
+  /** The stage that produces it, for a stage output. */
+  stage?: string;
+  added: number;
+  modified: number;
+  deleted: number;
+  unchanged: number;
+  error?: { code: ErrorCode; message: string; hint?: string };
+}
+
+export interface CheckoutResult {
+  outs: OutCheckout[];
+  failed: number;
+}
+
+/**
+ * Makes the workspace match the selected outputs, pointer and stage outputs alike (a `cache:
+ * false` output has nothing to restore and is skipped). One output failing (its data not in
+ * the cache, unsaved edits in the way) does not stop the others; the result lists it. A single
+ * output that fails throws its error, as does unsaved work in the way of the one output a
+ * target named. Call under the repository lock.
+ */
+export function restoreOutputs(repo: Repo, selections: readonly OutputSelection[], opts: RestoreOptions = {}): CheckoutResult {
+  const outs: OutCheckout[] = [];
+  const chosen = selections.filter((s) => s.output.cached !== false && s.output.commit === undefined);
+  for (const { output: o, subpath } of chosen) {
+    const row: OutCheckout = {
+      pointerFile: o.file, path: subpath ? `${o.rel}/${subpath}` : o.rel, kind: o.kind, ...(o.stage !== undefined ? { stage: o.stage } : {}),
+      added: 0, modified: 0, deleted: 0, unchanged: 0,
+    };
+    const abs = path.join(repo.root, o.rel);
+    try {
+      // A stage output may sit in a folder no pointer and no git checkout made.
+      if (o.kind !== 'pointer') fs.mkdirSync(path.dirname(abs), { recursive: true });
+      const r = checkoutOut({ abs, repoRel: o.rel, oid: o.out.oid, ...(o.out.exec ? { exec: true } : {}) }, {
+        odb: repo.odbFor(o.out.hash), state: repo.stateFor(o.rel, o.out.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
+        ...(opts.force ? { force: true } : {}), ...(opts.relink ? { relink: true } : {}),
+        ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
+        ...(subpath !== undefined ? { subpath } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      noteLinkUse(repo, r.linkType, opts);
+      row.added = r.added.length;
+      row.modified = r.modified.length;
+      row.deleted = r.deleted.length;
+      row.unchanged = r.unchanged;
+    } catch (e) {
+      if (!isRvcError(e) || e.code === 'CHECKOUT_WOULD_LOSE_DATA' && chosen.length === 1) throw e;
+      row.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    }
+    outs.push(row);
+  }
+  const failed = outs.filter((o) => o.error).length;
+  if (failed === outs.length && failed === 1) {
+    const err = outs[0]!.error!;
+    throw new RvcError(err.code, err.message, err.hint ? { hint: err.hint } : {});
+  }
+  return { outs, failed };
+}

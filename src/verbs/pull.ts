@@ -1,0 +1,27 @@
+import { isRvcError } from '../errors.js';
+import { fetchData } from '../repo/fetch-data.js';
+import { selectOutputs, workspaceOutputs } from '../repo/outputs.js';
+import { Repo } from '../repo/repo.js';
+import { restoreOutputs, type CheckoutResult } from '../repo/restore.js';
+import type { SyncOptions, SyncResult } from '../repo/sync.js';
+
+export interface PullResult extends SyncResult {
+  checkout: CheckoutResult;
+}
+
+/**
+ * fetch over the scope, then checkout of the same targets in the workspace (what could be
+ * fetched is checked out even if some failed). Revisions in the scope only fill the cache.
+ */
+export async function pull(opts: SyncOptions & { force?: boolean } = {}): Promise<PullResult> {
+  const repo = Repo.open(opts.cwd);
+  const f = await fetchData(repo, opts);
+  const co = await repo.withLock('rvc pull (checkout)', opts, async () => {
+    const selected = await selectOutputs(repo, await workspaceOutputs(repo), opts.targets ?? [], { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
+    return restoreOutputs(repo, selected, { ...opts, ...(opts.force ? { force: true } : {}) });
+  }).catch((e: unknown) => {
+    if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1 } as CheckoutResult;
+    throw e;
+  });
+  return { ...f, checkout: co };
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isRvcError } from '../errors.js';
+import { PIPELINE_FILE } from '../model/names.js';
+import { outStatus, type OutStatus } from '../repo/out-status.js';
+import { selectOutputs, trackedOf, workspaceOutputs } from '../repo/outputs.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import type { PipelineStatusResult } from '../pipeline/status.js';
+
+export type { OutStatus, WorkspaceState } from '../repo/out-status.js';
+
+export interface StatusResult {
+  /** The pointer outputs selected, each compared with the workspace and the cache. */
+  outs: OutStatus[];
+  /** True when every pointer output is unchanged and in the cache. */
+  clean: boolean;
+  /**
+   * The stages of rvc.yaml (those the targets select, or all), stale or not and why — their
+   * outputs are judged there (modified, missing, not in the cache). Absent without rvc.yaml.
+   */
+  pipeline?: PipelineStatusResult;
+}
+
+export interface StatusOptions extends CommonOptions {
+  /** Pointer files, tracked paths, paths inside tracked folders, folders, stage outputs or stages. */
+  targets?: string[];
+  /** Process environment the stages' `env:` values are read from (default: process.env). */
+  environ?: NodeJS.ProcessEnv;
+}
+
+/**
+ * What changed in the workspace: every pointer output compared with its data and the cache, and
+ * every stage of the pipeline with the reasons it is stale. Read-only: it takes no lock (it
+ * only refreshes the hash cache, whose writes are atomic), so it can run beside a long `add`.
+ */
+export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
+  const repo = Repo.open(opts.cwd);
+  const targets = opts.targets ?? [];
+  const all = await workspaceOutputs(repo);
+  const selected = await selectOutputs(repo, all, targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true }).catch(async (e: unknown) => {
+    // A stage declared in rvc.yaml that never ran records no output, but is still a target.
+    if (!isRvcError(e, 'NOT_TRACKED') || !(await stageTargets(repo, targets, opts.cwd))) throw e;
+    return [];
+  });
+  const seen = new Set<string>();
+  const outs: OutStatus[] = [];
+  const stages = new Set<string>();
+  for (const { output } of selected) {
+    if (output.kind !== 'pointer') {
+      if (output.stage !== undefined) stages.add(output.stage);
+      continue;
+    }
+    const key = `${output.file}\0${output.index}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    outs.push(outStatus(repo, trackedOf(repo, output), opts));
+  }
+  const res: StatusResult = { outs, clean: outs.every((o) => o.workspace === 'unchanged' && o.inCache) };
+  const pipeline = await pipelineStatusOf(repo, targets, stages, opts);
+  if (pipeline) res.pipeline = pipeline;
+  return res;
+}
+
+/** Whether every target names a stage (or group) of rvc.yaml. */
+async function stageTargets(repo: Repo, targets: string[], cwd: string | undefined): Promise<boolean> {
+  const { loadProjectIfAny, resolveStageTargets } = await import('../repo/project.js');
+  const project = loadProjectIfAny(repo);
+  if (!project) return false;
+  try {
+    resolveStageTargets(project, targets, cwd ?? process.cwd());
+    return true;
+  } catch (e) {
+    if (isRvcError(e)) return false;
+    throw e;
+  }
+}
+
+/**
+ * The pipeline's part: every stage without targets; with targets, the stages they name or whose
+ * outputs they name, alone (as `dvc status <stage>`; none when they name only pointer data).
+ * The pipeline code is loaded only when the project has rvc.yaml.
+ */
+async function pipelineStatusOf(repo: Repo, targets: string[], fromOutputs: Set<string>, opts: StatusOptions): Promise<PipelineStatusResult | undefined> {
+  if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return undefined;
+  const { loadProject, resolveStageTargets } = await import('../repo/project.js');
+  const project = loadProject(repo);
+  const { statusOf } = await import('../pipeline/status.js');
+  const environ = opts.environ ? { environ: opts.environ } : {};
+  if (!targets.length) return statusOf(project, environ);
+  const names = new Set<string>([...fromOutputs].filter((n) => project.graph.stages.has(n)));
+  for (const t of targets) {
+    try {
+      for (const n of resolveStageTargets(project, [t], opts.cwd ?? process.cwd())) names.add(n);
+    } catch (e) {
+      if (!isRvcError(e)) throw e;
+    }
+  }
+  if (!names.size) return undefined;
+  return statusOf(project, { ...environ, targets: [...names], single: true });
+}
