@@ -1,5 +1,5 @@
 import { RvcError } from '../errors.js';
-import { compareStrings } from './params.js';
+import { compareStrings } from './values.js';
 import { allOutputs, stageInputs, type Stage } from './pipeline.js';
 
 /**

@@ -1,7 +1,8 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
-import { toYaml, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
-import { compareStrings, parseYamlLocated, describe, setOwn, sortKeysDeep } from './params.js';
+import { toYaml, nearestLine, type ParsedYaml } from './yaml.js';
+import { parseYamlLocated } from './params.js';
+import { compareStrings, describe, isPlainObject, setOwn, sortKeysDeep } from './values.js';
 import { unsafeRelPathReason } from './paths.js';
 import { ANY_STAGE_NAME_RE } from './pipeline.js';
 import { LOCK_FILE } from './names.js';

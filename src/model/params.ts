@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
-import { parseYaml, isPlainObject, MAX_YAML_BYTES, type ParsedYaml } from './yaml.js';
+import { parseYaml, MAX_YAML_BYTES, type ParsedYaml } from './yaml.js';
+import { compareStrings, deepEqual, describe, isPlainObject, setOwn } from './values.js';
 
 /**
  * Parameter and metric files: parsing by extension, dot-path lookup, selection of the keys a
@@ -8,7 +9,7 @@ import { parseYaml, isPlainObject, MAX_YAML_BYTES, type ParsedYaml } from './yam
  *
  * Values come from files in the repository, so keys are untrusted: lookups use own properties
  * only (a key named `constructor` must not find Object.prototype.constructor) and records are
- * built with defineProperty (a key named `__proto__` must stay data, not become a prototype).
+ * built with `setOwn` (a key named `__proto__` must stay data, not become a prototype).
  */
 
 /** Parameter values of one file, flat: dot path → value. */
@@ -334,61 +335,8 @@ export function diffMetrics(oldM: ParamsByFile, newM: ParamsByFile, opts: { all?
   return out;
 }
 
-/** Structural equality for parsed YAML/JSON values (NaN equals NaN, key order is ignored). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a === 'number' && typeof b === 'number') return a === b; // 0 and -0
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((x, i) => deepEqual(x, b[i]));
-  }
-  if (isPlainObject(a)) {
-    if (!isPlainObject(b)) return false;
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
-}
-
-/** A copy with every mapping's keys in code-unit order, so serialisations are canonical. */
-export function sortKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeysDeep);
-  if (isPlainObject(v)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort(compareStrings)) setOwn(out, k, sortKeysDeep(v[k]));
-    return out;
-  }
-  return v;
-}
-
-/** JSON with sorted keys and no whitespace: the input to a hash. Non-finite numbers become strings. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(sortKeysDeep(v), (_k, x: unknown) =>
-    typeof x === 'number' && !Number.isFinite(x) ? `number:${String(x)}` : x,
-  );
-}
-
-/** Code-unit order, the same everywhere (localeCompare would depend on the machine's locale). */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Defines an own enumerable data property, safe for keys like `__proto__`. */
-export function setOwn<T>(obj: Record<string, T>, key: string, value: NoInfer<T>): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
 function extensionOf(file: string): string {
   const base = file.slice(file.lastIndexOf('/') + 1);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(dot).toLowerCase() : '';
-}
-
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (isPlainObject(v)) return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  return `${typeof v === 'number' ? 'the number' : typeof v === 'boolean' ? 'the boolean' : typeof v} ${String(v)}`;
 }

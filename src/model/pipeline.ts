@@ -1,8 +1,9 @@
 import { Document, parseDocument, isMap } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
-import { guardYamlOutput, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
+import { guardYamlOutput, nearestLine, type ParsedYaml } from './yaml.js';
 import { reservedComponentOf } from './paths.js';
-import { canonicalJson, deepEqual, parseYamlLocated, compareStrings, describe, isSupportedParamsFile, PARAMS_EXTENSIONS, sortKeysDeep, type ParamsByFile } from './params.js';
+import { parseYamlLocated, isSupportedParamsFile, PARAMS_EXTENSIONS, type ParamsByFile } from './params.js';
+import { canonicalJson, compareStrings, deepEqual, describe, isPlainObject, setOwn, sortKeysDeep } from './values.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
   type Context, type LoadVarsFile, type TemplateWhere,
@@ -572,7 +573,7 @@ export function resolveEnv(stage: Stage, environ: Readonly<Record<string, string
   const out: Record<string, string | null> = {};
   for (const e of stage.env) {
     const v = Object.hasOwn(environ, e.name) ? environ[e.name] : undefined;
-    setOwnValue(out, e.name, v ?? e.default ?? null);
+    setOwn(out, e.name, v ?? e.default ?? null);
   }
   return out;
 }
@@ -609,11 +610,11 @@ export function stageFingerprint(stage: Stage, inputs: FingerprintInputs): Finge
   const params: Record<string, unknown> = {};
   for (const p of [...stage.params].sort((a, b) => compareStrings(a.repoPath, b.repoPath))) {
     const vals = Object.hasOwn(inputs.params, p.repoPath) ? inputs.params[p.repoPath] : undefined;
-    setOwnValue(params, p.repoPath, sortKeysDeep(vals ?? {}));
+    setOwn(params, p.repoPath, sortKeysDeep(vals ?? {}));
   }
   const env: Record<string, string | null> = {};
   for (const e of stage.env) {
-    setOwnValue(env, e.name, Object.hasOwn(inputs.env, e.name) ? inputs.env[e.name] ?? null : null);
+    setOwn(env, e.name, Object.hasOwn(inputs.env, e.name) ? inputs.env[e.name] ?? null : null);
   }
   const outs = allOutputs(stage)
     .map((o) => ({ path: o.repoPath, cache: o.cache, persist: o.persist, metric: o.metric }))
@@ -699,7 +700,7 @@ export function serializePipeline(stages: Record<string, StageDef> | readonly St
   const top: Record<string, unknown> = {};
   if (opts.vars && opts.vars.length) top['vars'] = opts.vars;
   const st: Record<string, unknown> = {};
-  for (const [n, d] of entries) setOwnValue(st, n, d);
+  for (const [n, d] of entries) setOwn(st, n, d);
   top['stages'] = st;
   return guardYamlOutput(new Document(top).toString({ lineWidth: 0, indent: 2 }), PIPELINE_FILE);
 }
@@ -799,7 +800,7 @@ function appendStageText(text: string, name: string, def: StageDef, file: string
     return prevEnd !== undefined && start !== undefined && /\n[ \t]*\n/.test(text.slice(Math.max(0, prevEnd - 1), start));
   });
   const one: Record<string, unknown> = {};
-  setOwnValue(one, name, def);
+  setOwn(one, name, def);
   const body = new Document(one).toString({ lineWidth: 0, indent: step })
     .split('\n').map((l) => (l === '' ? l : ' '.repeat(col) + l)).join('\n');
   const at = stages.range[2];
@@ -825,10 +826,6 @@ function editWithDocument(text: string, name: string, def: StageDef): string {
   const doc = parseDocument(text);
   setStageNode(doc, name, def);
   return doc.toString({ lineWidth: 0, indent: 2 });
-}
-
-function setOwnValue(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function setStageNode(doc: Document, name: string, def: StageDef): void {

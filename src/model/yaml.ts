@@ -179,8 +179,3 @@ function deepestOffset(tokens: readonly unknown[], max: number): number | undefi
 function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
-
-/** A plain object (mapping) as opposed to null, an array or a scalar. */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -19,7 +19,8 @@ import { parseTree, serializeTree, validateTreePaths, type TreeEntry } from '../
 import { parseLock, serializeLock, type Lock } from '../../src/model/lock.js';
 import { parsePipeline, serializePipeline, type StageDef } from '../../src/model/pipeline.js';
 import { parseConfigLayer, serializeConfigLayer, setConfigKey, type ConfigLayer } from '../../src/model/config.js';
-import { parseParamsFile, deepEqual } from '../../src/model/params.js';
+import { parseParamsFile } from '../../src/model/params.js';
+import { deepEqual } from '../../src/model/values.js';
 import { toYaml } from '../../src/model/yaml.js';
 import { reservedNameOf } from '../../src/model/paths.js';
 import { IgnoreRules } from '../../src/fsutil/walk.js';

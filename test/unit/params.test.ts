@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { rvcError } from '../helpers/errors.js';
 import {
-  canonicalJson, deepEqual, diffMetrics, diffParams, flattenValues, getByDotPath, locateJsonError,
-  parseParamsFile, parseYamlLocated, selectParams, sortKeysDeep, splitKeyPath,
+  diffMetrics, diffParams, flattenValues, getByDotPath, locateJsonError, parseParamsFile, parseYamlLocated, selectParams, splitKeyPath,
 } from '../../src/model/params.js';
+import { canonicalJson, deepEqual, sortKeysDeep } from '../../src/model/values.js';
 import { table } from '../../src/cli/commands/params.js';
 
 
