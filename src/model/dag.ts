@@ -1,5 +1,6 @@
 import { RvcError } from '../errors.js';
 import { compareStrings } from './values.js';
+import { parentDirs } from './paths.js';
 import { allOutputs, stageInputs, type Stage } from './pipeline.js';
 
 /**
@@ -86,13 +87,6 @@ export function buildGraph(stages: readonly Stage[], opts: GraphOptions = {}): G
 
 function overlap(opts: GraphOptions, msg: string, stages: string[], paths: string[], hint: string): RvcError {
   return new RvcError('PATH_OVERLAPS', msg, { hint, details: { stages, paths }, ...(opts.file ? { path: opts.file } : {}) });
-}
-
-/** Ancestor directories of a repository path, nearest first (`a/b/c` → `a/b`, `a`). */
-function parentDirs(p: string): string[] {
-  const out: string[] = [];
-  for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) out.push(p.slice(0, i));
-  return out;
 }
 
 /** Stages whose outputs are `path`, contain it, or lie inside it. */

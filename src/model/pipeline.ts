@@ -1,7 +1,7 @@
 import { Document, parseDocument, isMap } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
 import { guardYamlOutput, nearestLine, type ParsedYaml } from './yaml.js';
-import { reservedComponentOf } from './paths.js';
+import { isAbsoluteLike, isStrictlyInside, joinRepoPath, normalizePath, pathsOverlap, reservedComponentOf } from './paths.js';
 import { parseYamlLocated, isSupportedParamsFile, PARAMS_EXTENSIONS, type ParamsByFile } from './params.js';
 import { canonicalJson, compareStrings, deepEqual, describe, isPlainObject, setOwn, sortKeysDeep } from './values.js';
 import {
@@ -101,48 +101,6 @@ const MAX_PATH = 4096;
 
 /** The default params file of a stage (`params: [lr]` means lr in this file). */
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
-
-// ---------------------------------------------------------------------------------------------
-// paths
-
-/**
- * POSIX-normalises a relative path: backslashes become `/`, `.` and empty segments go, `a/..`
- * collapses. Leading `..` segments stay (the caller decides whether they escape). '' → '.'.
- */
-export function normalizePath(p: string): string {
-  const segs: string[] = [];
-  let up = 0;
-  for (const s of p.replace(/\\/g, '/').split('/')) {
-    if (s === '' || s === '.') continue;
-    if (s === '..') {
-      if (segs.length > 0) segs.pop();
-      else up++;
-    } else segs.push(s);
-  }
-  const out = [...Array<string>(up).fill('..'), ...segs].join('/');
-  return out === '' ? '.' : out;
-}
-
-/** `base` joined with `rel`, normalised; undefined when the result leaves the repository. */
-export function joinRepoPath(base: string, rel: string): string | undefined {
-  const joined = normalizePath(base === '.' ? rel : `${base}/${rel}`);
-  return joined === '..' || joined.startsWith('../') ? undefined : joined;
-}
-
-/** True when `child` is strictly inside the directory `parent` (both repository paths). */
-export function isStrictlyInside(child: string, parent: string): boolean {
-  if (parent === '.') return child !== '.';
-  return child.length > parent.length && child.startsWith(parent) && child[parent.length] === '/';
-}
-
-/** Same path, or one inside the other. */
-export function pathsOverlap(a: string, b: string): boolean {
-  return a === b || isStrictlyInside(a, b) || isStrictlyInside(b, a);
-}
-
-function isAbsoluteLike(p: string): boolean {
-  return p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
-}
 
 // ---------------------------------------------------------------------------------------------
 // parsing
