@@ -1,7 +1,7 @@
 import { RvcError } from '../errors.js';
 import { compareStrings } from './values.js';
 import { parentDirs } from './paths.js';
-import { allOutputs, stageInputs, type Stage } from './pipeline.js';
+import { allOutputs, stageInputs, type Stage } from './pipeline/types.js';
 
 /**
  * The stage graph: an edge A → B when B reads something A writes (the same path, a file inside

@@ -4,7 +4,7 @@ import { toYaml, nearestLine, type ParsedYaml } from './yaml.js';
 import { parseYamlLocated } from './params.js';
 import { compareStrings, describe, isPlainObject, setOwn, sortKeysDeep } from './values.js';
 import { unsafeRelPathReason } from './paths.js';
-import { ANY_STAGE_NAME_RE } from './pipeline.js';
+import { ANY_STAGE_NAME_RE } from './pipeline/types.js';
 import { LOCK_FILE } from './names.js';
 export { LOCK_FILE };
 

@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { parse as parseYamlPlain } from 'yaml';
 import { RvcError } from '../../src/errors.js';
 import { rvcError } from '../helpers/errors.js';
-import {
-  addStage, allOutputs, parsePipeline, removeStage,
-  resolveEnv, serializePipeline, stageFingerprint, stageInputs, stageToDef, STAGE_FIELDS, type Stage,
-} from '../../src/model/pipeline.js';
+import { allOutputs, stageInputs, type Stage } from '../../src/model/pipeline/types.js';
+import { parsePipeline, STAGE_FIELDS } from '../../src/model/pipeline/parse.js';
+import { resolveEnv, stageFingerprint } from '../../src/model/pipeline/fingerprint.js';
+import { addStage, removeStage, serializePipeline, stageToDef } from '../../src/model/pipeline/edit.js';
 import { buildGraph, topoOrder } from '../../src/model/dag.js';
 import { parseParamsFile } from '../../src/model/params.js';
 
