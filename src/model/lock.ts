@@ -1,7 +1,6 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
-import { toYaml, nearestLine, type ParsedYaml } from './yaml.js';
-import { parseYamlLocated } from './params.js';
+import { toYaml, nearestLine, parseYamlLocated, type ParsedYaml } from './yaml.js';
 import { compareStrings, describe, isPlainObject, setOwn, sortKeysDeep } from './values.js';
 import { unsafeRelPathReason } from './paths.js';
 import { ANY_STAGE_NAME_RE } from './pipeline/types.js';

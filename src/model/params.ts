@@ -1,6 +1,5 @@
-import { parseDocument } from 'yaml';
-import { RvcError, type ErrorCode } from '../errors.js';
-import { parseYaml, MAX_YAML_BYTES, type ParsedYaml } from './yaml.js';
+import { RvcError } from '../errors.js';
+import { parseYamlLocated, MAX_YAML_BYTES } from './yaml.js';
 import { compareStrings, deepEqual, describe, isPlainObject, setOwn } from './values.js';
 
 /**
@@ -47,24 +46,6 @@ export function parseParamsFile(text: string, file: string): Record<string, unkn
     });
   }
   return value;
-}
-
-/**
- * parseYaml, plus the line of a syntax error when parseYaml reports none: the parser only
- * computes line positions for errors in its "pretty" mode, so the failing text is parsed once
- * more in that mode to find the line. Valid documents are parsed once.
- */
-export function parseYamlLocated(text: string, file: string, code: ErrorCode = 'YAML_INVALID'): ParsedYaml {
-  try {
-    return parseYaml(text, file, code);
-  } catch (e) {
-    if (!(e instanceof RvcError) || e.line !== undefined || text.length > MAX_YAML_BYTES) throw e;
-    const err = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true }).errors[0];
-    const line = err?.linePos?.[0]?.line;
-    if (!line) throw e;
-    const msg = e.message.startsWith(`${file}: `) ? `${file}:${line}: ${e.message.slice(file.length + 2)}` : e.message;
-    throw new RvcError(e.code, msg, { path: file, line, ...(e.hint ? { hint: e.hint } : {}), cause: e });
-  }
 }
 
 /** Metric files share the params formats; a metric file is read the same way. */

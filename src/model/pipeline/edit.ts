@@ -1,8 +1,7 @@
 import { Document, parseDocument, isMap } from 'yaml';
 import { RvcError } from '../../errors.js';
-import { guardYamlOutput } from '../yaml.js';
+import { guardYamlOutput, parseYamlLocated } from '../yaml.js';
 import { pathsOverlap } from '../paths.js';
-import { parseYamlLocated } from '../params.js';
 import { deepEqual, isPlainObject, setOwn } from '../values.js';
 import { PIPELINE_FILE } from '../names.js';
 import { allOutputs, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE, type Stage, type StageOut } from './types.js';

@@ -1,7 +1,7 @@
 import { RvcError, type ErrorCode } from '../../errors.js';
-import { nearestLine, type ParsedYaml } from '../yaml.js';
+import { nearestLine, parseYamlLocated, type ParsedYaml } from '../yaml.js';
 import { isAbsoluteLike, isStrictlyInside, joinRepoPath, normalizePath, pathsOverlap, reservedComponentOf } from '../paths.js';
-import { parseYamlLocated, isSupportedParamsFile, PARAMS_EXTENSIONS } from '../params.js';
+import { isSupportedParamsFile, PARAMS_EXTENSIONS } from '../params.js';
 import { compareStrings, describe, isPlainObject } from '../values.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
