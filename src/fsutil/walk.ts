@@ -4,6 +4,7 @@ import ignore, { type Ignore } from 'ignore';
 import { isUtf8 } from 'node:buffer';
 import { RvcError, fromFsError } from '../errors.js';
 import { foldedPath, reservedNameOf } from '../model/paths.js';
+import { compareStrings } from '../model/values.js';
 import { isTempName } from './atomic.js';
 import { isCacheObjectPath } from './link.js';
 
@@ -167,7 +168,7 @@ export function walkFiles(dir: string, opts: WalkOptions): WalkList {
     const key = (d: fs.Dirent): string => (d.isDirectory() ? d.name + '/' : d.name);
     if (ents.length > 1) {
       const keys = ents.map(key);
-      const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+      const order = keys.map((_, i) => i).sort((a, b) => compareStrings(keys[a]!, keys[b]!));
       ents = order.map((i) => ents[i]!);
     }
     if (opts.storable && ents.length > 1) assertNoFoldedTwins(ents, repoRelDir, opts.ignore);

@@ -1,6 +1,7 @@
 import { RvcError } from '../errors.js';
 import { DEFAULT_HASH, isHashAlgo, HASH_ALGOS, type HashAlgo } from './oid.js';
-import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
+import { parseYaml, toYaml, nearestLine } from './yaml.js';
+import { isPlainObject } from './values.js';
 import { urlHasCredentials, maskUrlCredentials } from './secrets.js';
 
 export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';

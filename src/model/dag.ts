@@ -1,6 +1,7 @@
 import { RvcError } from '../errors.js';
-import { compareStrings } from './params.js';
-import { allOutputs, stageInputs, type Stage } from './pipeline.js';
+import { compareStrings } from './values.js';
+import { parentDirs } from './paths.js';
+import { allOutputs, stageInputs, type Stage } from './pipeline/types.js';
 
 /**
  * The stage graph: an edge A → B when B reads something A writes (the same path, a file inside
@@ -86,13 +87,6 @@ export function buildGraph(stages: readonly Stage[], opts: GraphOptions = {}): G
 
 function overlap(opts: GraphOptions, msg: string, stages: string[], paths: string[], hint: string): RvcError {
   return new RvcError('PATH_OVERLAPS', msg, { hint, details: { stages, paths }, ...(opts.file ? { path: opts.file } : {}) });
-}
-
-/** Ancestor directories of a repository path, nearest first (`a/b/c` → `a/b`, `a`). */
-function parentDirs(p: string): string[] {
-  const out: string[] = [];
-  for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) out.push(p.slice(0, i));
-  return out;
 }
 
 /** Stages whose outputs are `path`, contain it, or lie inside it. */
@@ -273,83 +267,6 @@ export function levels(g: Graph, subset?: Iterable<string>): string[][] {
     (out[d] ??= []).push(n);
   }
   return out.map((l) => l.sort(compareStrings));
-}
-
-export type StageState = 'waiting' | 'ready' | 'running' | 'succeeded' | 'failed' | 'skipped';
-
-/**
- * Ready-set scheduling for running stages in parallel (`-j N`) with no I/O of its own: the
- * runner asks which stages are ready, starts up to N of them, and reports each one's end. A
- * failure marks everything downstream of it skipped; independent branches go on.
- */
-export class Scheduler {
-  private readonly state = new Map<string, StageState>();
-  private readonly pending = new Map<string, number>();
-  private readonly order: string[];
-
-  constructor(private readonly g: Graph, subset?: Iterable<string>) {
-    this.order = topoOrder(g, subset);
-    const inSet = new Set(this.order);
-    for (const n of this.order) {
-      const k = g.parents.get(n)!.filter((p) => inSet.has(p)).length;
-      this.pending.set(n, k);
-      this.state.set(n, k === 0 ? 'ready' : 'waiting');
-    }
-  }
-
-  /** Stages that can start now, in topological order. */
-  ready(): string[] {
-    return this.order.filter((n) => this.state.get(n) === 'ready');
-  }
-
-  start(name: string): void {
-    if (this.state.get(name) !== 'ready') {
-      throw new RvcError('INTERNAL', `stage '${name}' is not ready to start (${this.state.get(name) ?? 'not scheduled'})`);
-    }
-    this.state.set(name, 'running');
-  }
-
-  /** Records the end of a running stage; returns the stages skipped because it failed. */
-  finish(name: string, ok: boolean): string[] {
-    if (this.state.get(name) !== 'running') {
-      throw new RvcError('INTERNAL', `stage '${name}' is not running (${this.state.get(name) ?? 'not scheduled'})`);
-    }
-    this.state.set(name, ok ? 'succeeded' : 'failed');
-    const skipped: string[] = [];
-    for (const c of this.g.children.get(name)!) {
-      if (!this.pending.has(c)) continue;
-      if (ok) {
-        const k = this.pending.get(c)! - 1;
-        this.pending.set(c, k);
-        if (k === 0 && this.state.get(c) === 'waiting') this.state.set(c, 'ready');
-      } else {
-        this.skipFrom(c, skipped);
-      }
-    }
-    return skipped.sort(compareStrings);
-  }
-
-  private skipFrom(start: string, acc: string[]): void {
-    const todo = [start];
-    while (todo.length > 0) {
-      const n = todo.pop()!;
-      const s = this.state.get(n);
-      if (s === undefined || s === 'skipped') continue;
-      this.state.set(n, 'skipped');
-      acc.push(n);
-      for (const c of this.g.children.get(n)!) if (this.pending.has(c)) todo.push(c);
-    }
-  }
-
-  stateOf(name: string): StageState | undefined {
-    return this.state.get(name);
-  }
-
-  /** True when nothing is ready, waiting or running. */
-  get done(): boolean {
-    for (const s of this.state.values()) if (s === 'ready' || s === 'waiting' || s === 'running') return false;
-    return true;
-  }
 }
 
 export interface MissingDep {

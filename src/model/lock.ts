@@ -1,9 +1,9 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
-import { toYaml, isPlainObject, nearestLine, type ParsedYaml } from './yaml.js';
-import { compareStrings, parseYamlLocated, describe, setOwn, sortKeysDeep } from './params.js';
+import { toYaml, nearestLine, parseYamlLocated, type ParsedYaml } from './yaml.js';
+import { compareStrings, describe, isPlainObject, setOwn, sortKeysDeep } from './values.js';
 import { unsafeRelPathReason } from './paths.js';
-import { ANY_STAGE_NAME_RE } from './pipeline.js';
+import { ANY_STAGE_NAME_RE } from './pipeline/types.js';
 import { LOCK_FILE } from './names.js';
 export { LOCK_FILE };
 

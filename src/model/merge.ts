@@ -1,9 +1,9 @@
-import { comparePaths, type TreeEntry } from './tree.js';
+import type { TreeEntry } from './tree.js';
 import { foldedPath } from './paths.js';
 import { isTreeOid } from './oid.js';
 import type { Pointer, PointerOut } from './pointer.js';
 import { canonicalStage, emptyLock, LOCK_SCHEMA, type Lock, type LockStage } from './lock.js';
-import { setOwn } from './params.js';
+import { canonicalJson, compareStrings, setOwn } from './values.js';
 
 /**
  * Three-way merges of rvc's versioned files, as a git merge driver needs them. Everything here is
@@ -61,7 +61,7 @@ export function mergeTrees(base: readonly TreeEntry[], ours: readonly TreeEntry[
   const b = new Map(base.map((e) => [e.path, e]));
   const o = new Map(ours.map((e) => [e.path, e]));
   const t = new Map(theirs.map((e) => [e.path, e]));
-  const paths = [...new Set([...b.keys(), ...o.keys(), ...t.keys()])].sort(comparePaths);
+  const paths = [...new Set([...b.keys(), ...o.keys(), ...t.keys()])].sort(compareStrings);
   const entries: TreeEntry[] = [];
   const conflicts: Conflict[] = [];
   for (const p of paths) {
@@ -70,7 +70,7 @@ export function mergeTrees(base: readonly TreeEntry[], ours: readonly TreeEntry[
     else if (r.value) entries.push(r.value);
   }
   for (const c of pathClashes(entries)) conflicts.push(c); // a loop: a manifest can clash in a million places
-  conflicts.sort((x, y) => comparePaths(x.path, y.path));
+  conflicts.sort((x, y) => compareStrings(x.path, y.path));
   return { entries, conflicts };
 }
 
@@ -157,14 +157,14 @@ export interface LockMerge {
 }
 
 function sameStage(a: LockStage, b: LockStage): boolean {
-  return JSON.stringify(canonicalStage(a)) === JSON.stringify(canonicalStage(b));
+  return canonicalJson(canonicalStage(a)) === canonicalJson(canonicalStage(b));
 }
 
 /** Merges rvc.lock stage by stage. A stage's record is one unit: its outputs are not merged. */
 export function mergeLocks(base: Lock | undefined, ours: Lock, theirs: Lock): LockMerge {
   const b = base ?? emptyLock();
   const get = (l: Lock, n: string): LockStage | undefined => (Object.hasOwn(l.stages, n) ? l.stages[n] : undefined);
-  const names = [...new Set([...Object.keys(b.stages), ...Object.keys(ours.stages), ...Object.keys(theirs.stages)])].sort(comparePaths);
+  const names = [...new Set([...Object.keys(b.stages), ...Object.keys(ours.stages), ...Object.keys(theirs.stages)])].sort(compareStrings);
   const stages: Record<string, LockStage> = {};
   const conflicts: Conflict[] = [];
   for (const n of names) {

@@ -1,6 +1,6 @@
-import { parseDocument } from 'yaml';
-import { RvcError, type ErrorCode } from '../errors.js';
-import { parseYaml, isPlainObject, MAX_YAML_BYTES, type ParsedYaml } from './yaml.js';
+import { RvcError } from '../errors.js';
+import { parseYamlLocated, MAX_YAML_BYTES } from './yaml.js';
+import { compareStrings, deepEqual, describe, isPlainObject, setOwn } from './values.js';
 
 /**
  * Parameter and metric files: parsing by extension, dot-path lookup, selection of the keys a
@@ -8,7 +8,7 @@ import { parseYaml, isPlainObject, MAX_YAML_BYTES, type ParsedYaml } from './yam
  *
  * Values come from files in the repository, so keys are untrusted: lookups use own properties
  * only (a key named `constructor` must not find Object.prototype.constructor) and records are
- * built with defineProperty (a key named `__proto__` must stay data, not become a prototype).
+ * built with `setOwn` (a key named `__proto__` must stay data, not become a prototype).
  */
 
 /** Parameter values of one file, flat: dot path → value. */
@@ -46,24 +46,6 @@ export function parseParamsFile(text: string, file: string): Record<string, unkn
     });
   }
   return value;
-}
-
-/**
- * parseYaml, plus the line of a syntax error when parseYaml reports none: the parser only
- * computes line positions for errors in its "pretty" mode, so the failing text is parsed once
- * more in that mode to find the line. Valid documents are parsed once.
- */
-export function parseYamlLocated(text: string, file: string, code: ErrorCode = 'YAML_INVALID'): ParsedYaml {
-  try {
-    return parseYaml(text, file, code);
-  } catch (e) {
-    if (!(e instanceof RvcError) || e.line !== undefined || text.length > MAX_YAML_BYTES) throw e;
-    const err = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true }).errors[0];
-    const line = err?.linePos?.[0]?.line;
-    if (!line) throw e;
-    const msg = e.message.startsWith(`${file}: `) ? `${file}:${line}: ${e.message.slice(file.length + 2)}` : e.message;
-    throw new RvcError(e.code, msg, { path: file, line, ...(e.hint ? { hint: e.hint } : {}), cause: e });
-  }
 }
 
 /** Metric files share the params formats; a metric file is read the same way. */
@@ -334,61 +316,8 @@ export function diffMetrics(oldM: ParamsByFile, newM: ParamsByFile, opts: { all?
   return out;
 }
 
-/** Structural equality for parsed YAML/JSON values (NaN equals NaN, key order is ignored). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a === 'number' && typeof b === 'number') return a === b; // 0 and -0
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((x, i) => deepEqual(x, b[i]));
-  }
-  if (isPlainObject(a)) {
-    if (!isPlainObject(b)) return false;
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
-}
-
-/** A copy with every mapping's keys in code-unit order, so serialisations are canonical. */
-export function sortKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeysDeep);
-  if (isPlainObject(v)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort(compareStrings)) setOwn(out, k, sortKeysDeep(v[k]));
-    return out;
-  }
-  return v;
-}
-
-/** JSON with sorted keys and no whitespace: the input to a hash. Non-finite numbers become strings. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(sortKeysDeep(v), (_k, x: unknown) =>
-    typeof x === 'number' && !Number.isFinite(x) ? `number:${String(x)}` : x,
-  );
-}
-
-/** Code-unit order, the same everywhere (localeCompare would depend on the machine's locale). */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Defines an own enumerable data property, safe for keys like `__proto__`. */
-export function setOwn<T>(obj: Record<string, T>, key: string, value: NoInfer<T>): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
 function extensionOf(file: string): string {
   const base = file.slice(file.lastIndexOf('/') + 1);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(dot).toLowerCase() : '';
-}
-
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (isPlainObject(v)) return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  return `${typeof v === 'number' ? 'the number' : typeof v === 'boolean' ? 'the boolean' : typeof v} ${String(v)}`;
 }

@@ -10,7 +10,7 @@ export function unsafeRelPathReason(p: string): string | undefined {
   if (p.length > 4096) return 'path too long';
   if (p.includes('\0')) return 'NUL byte in path';
   if (p.includes('\\')) return 'backslash in path';
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'absolute path';
+  if (isAbsoluteLike(p)) return 'absolute path';
   for (const seg of p.split('/')) {
     if (seg === '') return 'empty path segment';
     if (seg === '.' || seg === '..') return `'${seg}' segment`;
@@ -71,15 +71,64 @@ export function assertSafeRelPath(p: string, file: string, line?: number): strin
   return p;
 }
 
-/** Normalises a user-typed relative path to POSIX form without './' and trailing '/'. */
+/** Backslashes turned into `/` (a path typed on Windows); nothing else changes. */
 export function toPosix(p: string): string {
   return p.split('\\').join('/');
 }
 
-/** True when `child` equals `parent` or lies below it (both POSIX, repository-relative). */
+/** True for `/x`, `\\x` and `C:…`: a path that names a place whatever folder it is joined to. */
+export function isAbsoluteLike(p: string): boolean {
+  return p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
+}
+
+/**
+ * POSIX-normalises a relative path: backslashes become `/`, `.` and empty segments go, `a/..`
+ * collapses. Leading `..` segments stay (the caller decides whether they escape). '' → '.'.
+ */
+export function normalizePath(p: string): string {
+  const segs: string[] = [];
+  let up = 0;
+  for (const s of p.replace(/\\/g, '/').split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (segs.length > 0) segs.pop();
+      else up++;
+    } else segs.push(s);
+  }
+  const out = [...Array<string>(up).fill('..'), ...segs].join('/');
+  return out === '' ? '.' : out;
+}
+
+/** `base` joined with `rel`, normalised; undefined when the result leaves the repository. */
+export function joinRepoPath(base: string, rel: string): string | undefined {
+  const joined = normalizePath(base === '.' ? rel : `${base}/${rel}`);
+  return joined === '..' || joined.startsWith('../') ? undefined : joined;
+}
+
+/**
+ * True when `child` equals `parent` or lies below it (both POSIX, repository-relative; the root
+ * is '' or '.').
+ */
 export function isInside(child: string, parent: string): boolean {
   if (parent === '' || parent === '.') return true;
   return child === parent || child.startsWith(parent.endsWith('/') ? parent : parent + '/');
+}
+
+/** True when `child` lies below the folder `parent`, not equal to it. */
+export function isStrictlyInside(child: string, parent: string): boolean {
+  return child !== parent && isInside(child, parent);
+}
+
+/** Same path, or one inside the other. */
+export function pathsOverlap(a: string, b: string): boolean {
+  return isInside(a, b) || isInside(b, a);
+}
+
+/** Ancestor directories of a repository path, nearest first (`a/b/c` → `a/b`, `a`). */
+export function parentDirs(p: string): string[] {
+  const out: string[] = [];
+  for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) out.push(p.slice(0, i));
+  return out;
 }
 
 /** Unicode-normalised, case-folded form, for detecting entries that collide on some filesystems. */

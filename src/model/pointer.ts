@@ -1,7 +1,8 @@
 import { RvcError } from '../errors.js';
 import { assertHashAlgo, assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { assertSafeRelPath, reservedComponentOf } from './paths.js';
-import { parseYaml, toYaml, isPlainObject, nearestLine } from './yaml.js';
+import { parseYaml, toYaml, nearestLine } from './yaml.js';
+import { isPlainObject } from './values.js';
 import { repoUrlProblem, redactRepoUrl } from './repo-url.js';
 
 /** Extension of pointer files: `data.rvc` tracks `data`. */

@@ -1,6 +1,6 @@
 import { RvcError } from '../errors.js';
-import { isPlainObject } from './yaml.js';
-import { deepEqual, getByDotPath, setOwn, describe } from './params.js';
+import { getByDotPath } from './params.js';
+import { deepEqual, describe, isPlainObject, setOwn } from './values.js';
 
 /**
  * `${…}` templating for rvc.yaml, after DVC: `vars:` build a context, `${a.b[0]}` looks a

@@ -1,6 +1,7 @@
 import { RvcError } from '../errors.js';
 import { assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { unsafeRelPathReason, foldedPath } from './paths.js';
+import { compareStrings } from './values.js';
 
 /** One file in a directory manifest. Paths are POSIX, relative to the tracked directory. */
 export interface TreeEntry {
@@ -8,11 +9,6 @@ export interface TreeEntry {
   oid: string;
   size: number;
   exec?: boolean;
-}
-
-/** Code-unit order, the same on every platform and locale. */
-export function comparePaths(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -36,8 +32,8 @@ const CHUNK_CHARS = 1 << 20;
 export function serializeTreeChunks(entries: readonly TreeEntry[], sink: (text: string) => void): void {
   let sorted = entries;
   for (let i = 1; i < entries.length; i++) {
-    if (comparePaths(entries[i - 1]!.path, entries[i]!.path) > 0) {
-      sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
+    if (compareStrings(entries[i - 1]!.path, entries[i]!.path) > 0) {
+      sorted = [...entries].sort((a, b) => compareStrings(a.path, b.path));
       break;
     }
   }
@@ -112,7 +108,7 @@ export function validateTreePaths(entries: readonly TreeEntry[], file: string): 
   const paths = new Set<string>();
   for (let i = 0; i < entries.length; i++) {
     const p = entries[i]!.path;
-    if (i > 0 && comparePaths(entries[i - 1]!.path, p) >= 0) {
+    if (i > 0 && compareStrings(entries[i - 1]!.path, p) >= 0) {
       throw invalid(file, i + 1, `entries not in canonical order at '${p}'`);
     }
     const f = foldedPath(p);
@@ -158,7 +154,7 @@ export function diffTrees(oldEntries: readonly TreeEntry[], newEntries: readonly
   while (i < oldEntries.length || j < newEntries.length) {
     const a = oldEntries[i];
     const b = newEntries[j];
-    const c = a && b ? comparePaths(a.path, b.path) : a ? -1 : 1;
+    const c = a && b ? compareStrings(a.path, b.path) : a ? -1 : 1;
     if (c < 0) {
       d.deleted.push(a!);
       i++;

@@ -1,4 +1,4 @@
-import { Parser, Composer, stringify, isMap, isCollection, isAlias, isScalar, visit, LineCounter, type Document } from 'yaml';
+import { Parser, Composer, parseDocument, stringify, isMap, isCollection, isAlias, isScalar, visit, LineCounter, type Document } from 'yaml';
 import { RvcError, type ErrorCode } from '../errors.js';
 
 /** Documents bigger than this are refused before parsing: no pointer, lock or config is this large. */
@@ -127,6 +127,24 @@ export function parseYaml(text: string, file: string, code: ErrorCode = 'YAML_IN
 }
 
 /**
+ * parseYaml, plus the line of a syntax error when parseYaml reports none: the parser only
+ * computes line positions for errors in its "pretty" mode, so the failing text is parsed once
+ * more in that mode to find the line. Valid documents are parsed once.
+ */
+export function parseYamlLocated(text: string, file: string, code: ErrorCode = 'YAML_INVALID'): ParsedYaml {
+  try {
+    return parseYaml(text, file, code);
+  } catch (e) {
+    if (!(e instanceof RvcError) || e.line !== undefined || text.length > MAX_YAML_BYTES) throw e;
+    const err = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true }).errors[0];
+    const line = err?.linePos?.[0]?.line;
+    if (!line) throw e;
+    const msg = e.message.startsWith(`${file}: `) ? `${file}:${line}: ${e.message.slice(file.length + 2)}` : e.message;
+    throw new RvcError(e.code, msg, { path: file, line, ...(e.hint ? { hint: e.hint } : {}), cause: e });
+  }
+}
+
+/**
  * Serialises a value for one of rvc's YAML files, refusing (through guardYamlOutput) a document
  * that parseYaml would refuse to read back.
  */
@@ -178,9 +196,4 @@ function deepestOffset(tokens: readonly unknown[], max: number): number | undefi
 
 function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
-}
-
-/** A plain object (mapping) as opposed to null, an array or a scalar. */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,6 +1,7 @@
 import { RvcError } from '../errors.js';
 import { cmdEquals, type LockFileEntry, type LockStage } from '../model/lock.js';
-import { compareStrings, diffParams, selectParams, setOwn, type ParamsByFile } from '../model/params.js';
+import { diffParams, selectParams, type ParamsByFile } from '../model/params.js';
+import { compareStrings, setOwn } from '../model/values.js';
 import { allOutputs, resolveEnv, type Stage } from '../model/pipeline.js';
 import { entryFromBuilt, type Workspace } from './workspace.js';
 

@@ -3,9 +3,9 @@ import { RvcError, isRvcError } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { parseLock, type Lock } from '../model/lock.js';
 import {
-  compareStrings, deepEqual, diffMetrics, flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, setOwn,
-  type MetricChange, type ParamsByFile,
+  diffMetrics, flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type MetricChange, type ParamsByFile,
 } from '../model/params.js';
+import { compareStrings, deepEqual, setOwn } from '../model/values.js';
 import { parsePipeline, type Pipeline } from '../model/pipeline.js';
 import { gitShowFile } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';

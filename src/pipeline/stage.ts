@@ -3,6 +3,7 @@ import { RvcError } from '../errors.js';
 import { addStage, allOutputs, parsePipeline, type StageDef, type OutOptions, type Stage } from '../model/pipeline.js';
 import { buildGraph, renderAscii, renderDot, renderMermaid, selectStages } from '../model/dag.js';
 import { toPosix } from '../model/paths.js';
+import { setOwn } from '../model/values.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { refuseForeignOutputs } from './outs-guard.js';
@@ -62,7 +63,7 @@ function envSpec(list: string[]): StageDef['env'] {
   });
   if (parsed.every((p) => p.value === undefined)) return parsed.map((p) => p.name);
   const m: Record<string, string | null> = {};
-  for (const p of parsed) Object.defineProperty(m, p.name, { value: p.value ?? null, enumerable: true, writable: true, configurable: true });
+  for (const p of parsed) setOwn(m, p.name, p.value ?? null);
   return m;
 }
 

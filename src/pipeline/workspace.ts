@@ -4,7 +4,7 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { parseParamsFile } from '../model/params.js';
-import { pathsOverlap } from '../model/pipeline.js';
+import { pathsOverlap } from '../model/paths.js';
 import { buildOut, type BuiltOut } from '../odb/build.js';
 import type { HashState } from '../hashing/state.js';
 import type { Repo } from '../repo/repo.js';

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { RvcError, isRvcError } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
-import { comparePaths, type TreeEntry } from '../model/tree.js';
+import type { TreeEntry } from '../model/tree.js';
+import { compareStrings } from '../model/values.js';
 import type { Remote } from '../remote/remote.js';
 import { remoteFetcher } from './get.js';
 import { openHistory, type History } from './history.js';
@@ -165,7 +166,7 @@ export function compareFiles(a: Map<string, FileAt>, b: Map<string, FileAt>): Om
   }
   for (const [p, g] of b) if (!a.has(p)) addedAt.set(p, g);
 
-  const sorted = (m: Map<string, FileAt>): string[] => [...m.keys()].sort(comparePaths);
+  const sorted = (m: Map<string, FileAt>): string[] => [...m.keys()].sort(compareStrings);
   const addedByOid = new Map<string, string[]>();
   for (const p of sorted(addedAt)) {
     const f = addedAt.get(p)!;
@@ -186,7 +187,7 @@ export function compareFiles(a: Map<string, FileAt>, b: Map<string, FileAt>): Om
     }
   }
   for (const p of sorted(addedAt)) added.push({ path: p, size: addedAt.get(p)!.size });
-  modified.sort((x, y) => comparePaths(x.path, y.path));
+  modified.sort((x, y) => compareStrings(x.path, y.path));
   return { added, modified, deleted, renamed };
 }
 

@@ -3,6 +3,7 @@ import { RvcError } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
+import { compareStrings } from '../model/values.js';
 import { ExternalRepo, normaliseSourcePath, tempOdb } from './external.js';
 import type { Output } from '../model/output.js';
 
@@ -128,7 +129,7 @@ function listManifest(tree: TreeEntry[], sub: string, recursive: boolean, prefix
 }
 
 function sorted(m: Map<string, LsEntry>): LsEntry[] {
-  return [...m.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...m.values()].sort((a, b) => compareStrings(a.path, b.path));
 }
 
 function notFound(rel: string, src: ExternalRepo, commit: string): RvcError {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import { canonicalStage, parseLock, LOCK_SCHEMA, type LockStage } from '../model/lock.js';
-import { isPlainObject } from '../model/yaml.js';
+import { isPlainObject } from '../model/values.js';
 import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { Repo } from './repo.js';

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { rvcError } from '../helpers/errors.js';
-import { parsePipeline, type Stage } from '../../src/model/pipeline.js';
+import { parsePipeline } from '../../src/model/pipeline/parse.js';
+import type { Stage } from '../../src/model/pipeline/types.js';
 import {
   ASCII_MAX_DEPTH, ancestors, buildGraph, descendants, levels, missingDeps, producerOf, renderAscii, renderDot, renderMermaid,
-  Scheduler, selectStages, topoOrder, type Graph,
+  selectStages, topoOrder, type Graph,
 } from '../../src/model/dag.js';
+import { Scheduler } from '../../src/pipeline/scheduler.js';
 
 
 /** Stages from a compact spec: name → [deps, outs]. */

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { mergeTrees, mergePointers, mergeLocks, type Conflict } from '../../src/model/merge.js';
-import { comparePaths, type TreeEntry } from '../../src/model/tree.js';
+import type { TreeEntry } from '../../src/model/tree.js';
+import { compareStrings } from '../../src/model/values.js';
 import type { Pointer, PointerOut } from '../../src/model/pointer.js';
 import { emptyLock, type Lock, type LockStage } from '../../src/model/lock.js';
 
@@ -53,7 +54,7 @@ describe('three-way manifest merge', () => {
   const fpath = fc.tuple(fc.array(seg, { maxLength: 2 }), fc.constantFrom('x', 'y', 'z', 'w')).map(([d, n]) => [...d, `${n}.bin`].join('/'));
   const entry = fc.record({ path: fpath, oid: fc.constantFrom('1', '2', '3').map(oid), size: fc.constantFrom(1, 2), exec: fc.boolean() })
     .map((x) => (x.exec ? x : { path: x.path, oid: x.oid, size: x.size }));
-  const tree = fc.uniqueArray(entry, { selector: (x) => x.path, maxLength: 12 }).map((xs) => xs.sort((p, q) => comparePaths(p.path, q.path)));
+  const tree = fc.uniqueArray(entry, { selector: (x) => x.path, maxLength: 12 }).map((xs) => xs.sort((p, q) => compareStrings(p.path, q.path)));
 
   it('property: merging with an unchanged side gives the other side', () => {
     fc.assert(fc.property(tree, tree, (b, x) => {
@@ -148,5 +149,12 @@ describe('three-way rvc.lock merge', () => {
     const s1: LockStage = { ...stage('t'), deps: [{ path: 'a', hash: 'blake3', oid: oid('1'), size: 1 }, { path: 'b', hash: 'blake3', oid: oid('2'), size: 1 }] };
     const s2: LockStage = { ...s1, deps: [...s1.deps].reverse() };
     expect(mergeLocks(lock({ t: stage('x') }), lock({ t: s1 }), lock({ t: s2 })).conflicts).toEqual([]);
+  });
+
+  it('tells non-finite parameter values apart (.inf and .nan are different records)', () => {
+    const withLr = (lr: number): LockStage => ({ ...stage('t'), params: { 'params.yaml': { lr } } });
+    const m = mergeLocks(lock({ t: withLr(1) }), lock({ t: withLr(Infinity) }), lock({ t: withLr(NaN) }));
+    expect(kinds(m.conflicts)).toEqual({ t: 'both-modified' });
+    expect(mergeLocks(lock({ t: withLr(1) }), lock({ t: withLr(NaN) }), lock({ t: withLr(NaN) })).conflicts).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { rvcError } from '../helpers/errors.js';
 import {
-  canonicalJson, deepEqual, diffMetrics, diffParams, flattenValues, getByDotPath, locateJsonError,
-  parseParamsFile, parseYamlLocated, selectParams, sortKeysDeep, splitKeyPath,
+  diffMetrics, diffParams, flattenValues, getByDotPath, locateJsonError, parseParamsFile, selectParams, splitKeyPath,
 } from '../../src/model/params.js';
+import { parseYamlLocated } from '../../src/model/yaml.js';
+import { canonicalJson, deepEqual, sortKeysDeep } from '../../src/model/values.js';
 import { table } from '../../src/cli/commands/params.js';
 
 

@@ -1,11 +1,50 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { unsafeRelPathReason, reservedNameOf, reservedComponentOf } from '../../src/model/paths.js';
+import {
+  unsafeRelPathReason, reservedNameOf, reservedComponentOf, isInside, isStrictlyInside, joinRepoPath, normalizePath, parentDirs, pathsOverlap,
+} from '../../src/model/paths.js';
 import { tempPathFor, isTempName, sweepStaleTemps } from '../../src/fsutil/atomic.js';
 import { walkFiles, IgnoreRules } from '../../src/fsutil/walk.js';
 import { tmpDir, rmrf, writeTree } from '../helpers/cli.js';
 import { rvcError } from '../helpers/errors.js';
+
+describe('repository paths', () => {
+  it('normalises to POSIX form', () => {
+    expect(normalizePath('a//b/./c/')).toBe('a/b/c');
+    expect(normalizePath('a\\b\\c')).toBe('a/b/c');
+    expect(normalizePath('a/../b')).toBe('b');
+    expect(normalizePath('../x')).toBe('../x');
+    expect(normalizePath('./')).toBe('.');
+  });
+  it('joins with wdir and refuses escapes', () => {
+    expect(joinRepoPath('src', '../data')).toBe('data');
+    expect(joinRepoPath('.', 'a/b')).toBe('a/b');
+    expect(joinRepoPath('src', '../../data')).toBeUndefined();
+    expect(joinRepoPath('.', '..')).toBeUndefined();
+  });
+  it('tells containment apart from a shared prefix', () => {
+    expect(isStrictlyInside('data/a', 'data')).toBe(true);
+    expect(isStrictlyInside('data-2/a', 'data')).toBe(false);
+    expect(isStrictlyInside('data', 'data')).toBe(false);
+    expect(pathsOverlap('data', 'data')).toBe(true);
+    expect(pathsOverlap('data', 'data/x/y')).toBe(true);
+    expect(pathsOverlap('data', 'database')).toBe(false);
+  });
+  it('treats the root (. or empty) as holding every path', () => {
+    for (const root of ['.', '']) {
+      expect(isInside('a/b', root)).toBe(true);
+      expect(isStrictlyInside('a', root)).toBe(true);
+      expect(isStrictlyInside(root, root)).toBe(false);
+      expect(pathsOverlap(root, 'a')).toBe(true);
+    }
+    expect(isInside('.', 'a')).toBe(false);
+  });
+  it('lists the folders above a path, nearest first', () => {
+    expect(parentDirs('a/b/c')).toEqual(['a/b', 'a']);
+    expect(parentDirs('a')).toEqual([]);
+  });
+});
 
 describe('reserved names: .git and .rvc in every spelling', () => {
   const git = [

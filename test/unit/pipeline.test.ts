@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { parse as parseYamlPlain } from 'yaml';
 import { RvcError } from '../../src/errors.js';
 import { rvcError } from '../helpers/errors.js';
-import {
-  addStage, allOutputs, isStrictlyInside, joinRepoPath, normalizePath, parsePipeline, pathsOverlap, removeStage,
-  resolveEnv, serializePipeline, stageFingerprint, stageInputs, stageToDef, STAGE_FIELDS, type Stage,
-} from '../../src/model/pipeline.js';
+import { allOutputs, stageInputs, type Stage } from '../../src/model/pipeline/types.js';
+import { parsePipeline, STAGE_FIELDS } from '../../src/model/pipeline/parse.js';
+import { resolveEnv, stageFingerprint } from '../../src/model/pipeline/fingerprint.js';
+import { addStage, removeStage, serializePipeline, stageToDef } from '../../src/model/pipeline/edit.js';
 import { buildGraph, topoOrder } from '../../src/model/dag.js';
 import { parseParamsFile } from '../../src/model/params.js';
 
@@ -22,30 +22,6 @@ const one = (body: string): Stage => {
   expect(p.stages).toHaveLength(1);
   return p.stages[0]!;
 };
-
-describe('paths', () => {
-  it('normalises to POSIX form', () => {
-    expect(normalizePath('a//b/./c/')).toBe('a/b/c');
-    expect(normalizePath('a\\b\\c')).toBe('a/b/c');
-    expect(normalizePath('a/../b')).toBe('b');
-    expect(normalizePath('../x')).toBe('../x');
-    expect(normalizePath('./')).toBe('.');
-  });
-  it('joins with wdir and refuses escapes', () => {
-    expect(joinRepoPath('src', '../data')).toBe('data');
-    expect(joinRepoPath('.', 'a/b')).toBe('a/b');
-    expect(joinRepoPath('src', '../../data')).toBeUndefined();
-    expect(joinRepoPath('.', '..')).toBeUndefined();
-  });
-  it('tells containment apart from a shared prefix', () => {
-    expect(isStrictlyInside('data/a', 'data')).toBe(true);
-    expect(isStrictlyInside('data-2/a', 'data')).toBe(false);
-    expect(isStrictlyInside('data', 'data')).toBe(false);
-    expect(pathsOverlap('data', 'data')).toBe(true);
-    expect(pathsOverlap('data', 'data/x/y')).toBe(true);
-    expect(pathsOverlap('data', 'database')).toBe(false);
-  });
-});
 
 describe('parsePipeline: fields', () => {
   it('reads every field', () => {

@@ -1,0 +1,230 @@
+import { Document, parseDocument, isMap } from 'yaml';
+import { RvcError } from '../../errors.js';
+import { guardYamlOutput, parseYamlLocated } from '../yaml.js';
+import { pathsOverlap } from '../paths.js';
+import { deepEqual, isPlainObject, setOwn } from '../values.js';
+import { PIPELINE_FILE } from '../names.js';
+import { allOutputs, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE, type Stage, type StageOut } from './types.js';
+import { parsePipeline, type ParseOptions } from './parse.js';
+
+/**
+ * Writing rvc.yaml: the written form of a stage (`StageDef`), canonical serialisation, and adding
+ * or removing one stage while keeping the rest of the file's bytes and comments.
+ */
+
+export interface OutOptions {
+  cache?: boolean;
+  persist?: boolean;
+  desc?: string;
+}
+
+/** A stage as written in rvc.yaml (the input of `rvc stage add`). */
+export interface StageDef {
+  desc?: string;
+  cmd: string | string[];
+  wdir?: string;
+  deps?: string[];
+  params?: (string | Record<string, string[] | null>)[];
+  env?: string[] | Record<string, string | number | boolean | null>;
+  outs?: (string | Record<string, OutOptions | null>)[];
+  metrics?: (string | Record<string, OutOptions | null>)[];
+  frozen?: boolean;
+  always_changed?: boolean;
+}
+
+const DEF_ORDER: readonly (keyof StageDef)[] = ['desc', 'cmd', 'wdir', 'deps', 'params', 'env', 'outs', 'metrics', 'frozen', 'always_changed'];
+
+/** A def with its fields in the order rvc writes them, empty lists and false flags left out. */
+export function normalizeDef(def: StageDef): StageDef {
+  const out: Record<string, unknown> = {};
+  for (const k of DEF_ORDER) {
+    const v = def[k];
+    if (v === undefined || v === false) continue;
+    if (Array.isArray(v) && v.length === 0 && k !== 'cmd') continue;
+    if (k === 'wdir' && v === '.') continue;
+    if (k === 'env' && isPlainObject(v) && Object.keys(v).length === 0) continue;
+    out[k] = v;
+  }
+  return out as unknown as StageDef;
+}
+
+/** The written form of a resolved stage (templates are not recovered). */
+export function stageToDef(stage: Stage): StageDef {
+  const outDef = (o: StageOut): string | Record<string, OutOptions | null> => {
+    const opts: OutOptions = {};
+    if (!o.cache) opts.cache = false;
+    if (o.persist) opts.persist = true;
+    if (o.desc !== undefined) opts.desc = o.desc;
+    return Object.keys(opts).length === 0 ? o.path : { [o.path]: opts };
+  };
+  const def: StageDef = { cmd: stage.cmd.length === 1 ? stage.cmd[0]! : [...stage.cmd] };
+  if (stage.desc !== undefined) def.desc = stage.desc;
+  if (stage.wdir !== '.') def.wdir = stage.wdir;
+  if (stage.deps.length) def.deps = stage.deps.map((d) => d.path);
+  if (stage.params.length) {
+    def.params = stage.params.map((p) => (p.file === DEFAULT_PARAMS_FILE && p.keys !== null
+      ? p.keys
+      : [{ [p.file]: p.keys }])).flat() as StageDef['params'];
+  }
+  if (stage.env.length) {
+    def.env = stage.env.some((e) => e.default !== undefined)
+      ? Object.fromEntries(stage.env.map((e) => [e.name, e.default ?? null]))
+      : stage.env.map((e) => e.name);
+  }
+  if (stage.outs.length) def.outs = stage.outs.map(outDef);
+  if (stage.metrics.length) def.metrics = stage.metrics.map(outDef);
+  if (stage.frozen) def.frozen = true;
+  if (stage.alwaysChanged) def.always_changed = true;
+  return normalizeDef(def);
+}
+
+/** rvc.yaml text for the given stages (in the order given), with fields in canonical order. */
+export function serializePipeline(stages: Record<string, StageDef> | readonly Stage[], opts: { vars?: unknown[] } = {}): string {
+  const entries: [string, StageDef][] = Array.isArray(stages)
+    ? (stages as readonly Stage[]).map((s) => [s.name, stageToDef(s)])
+    : Object.entries(stages as Record<string, StageDef>).map(([n, d]) => [n, normalizeDef(d)]);
+  const top: Record<string, unknown> = {};
+  if (opts.vars && opts.vars.length) top['vars'] = opts.vars;
+  const st: Record<string, unknown> = {};
+  for (const [n, d] of entries) setOwn(st, n, d);
+  top['stages'] = st;
+  return guardYamlOutput(new Document(top).toString({ lineWidth: 0, indent: 2 }), PIPELINE_FILE);
+}
+
+export interface EditOptions extends ParseOptions {
+  /** Replace a stage of the same name instead of refusing. */
+  force?: boolean;
+}
+
+/**
+ * Adds a stage to rvc.yaml text and returns the new text. Comments and formatting of the rest
+ * of the file are kept, so the git diff shows only the new stage. Refuses a name in use and
+ * outputs that overlap another stage's outputs; the caller should still build the graph of the
+ * result to refuse cycles.
+ */
+export function addStage(text: string, name: string, def: StageDef, file: string, opts: EditOptions = {}): string {
+  const before = parsePipeline(text, file, opts);
+  const rawNames = rawStageNames(text, file);
+  if (!STAGE_NAME_RE.test(name) || name.length > MAX_STAGE_NAME) {
+    throw new RvcError('STAGE_INVALID', `invalid stage name '${name}'`, {
+      path: file, hint: `a stage name holds only letters, digits and '_', '.', '-' (at most ${MAX_STAGE_NAME} characters)`,
+    });
+  }
+  const taken = rawNames.has(name) || before.stages.some((s) => s.name === name);
+  if (taken && (!opts.force || !rawNames.has(name))) {
+    throw new RvcError('STAGE_INVALID', `stage '${name}' already exists in ${file}`, {
+      path: file, hint: opts.force ? `'${name}' is generated by a foreach; edit that stage instead` : 'choose another name, or use --force to replace it',
+    });
+  }
+
+  const clean = normalizeDef(def);
+  const out = guardYamlOutput((!taken && appendStageText(text, name, clean, file)) || editWithDocument(text, name, clean), file);
+
+  const after = parsePipeline(out, file, opts);
+  const mine = after.stages.filter((s) => s.name === name || s.generatedFrom?.name === name);
+  const others = after.stages.filter((s) => !(s.name === name || s.generatedFrom?.name === name));
+  for (const s of mine) {
+    for (const o of allOutputs(s)) {
+      for (const t of others) {
+        const hit = allOutputs(t).find((x) => pathsOverlap(x.repoPath, o.repoPath));
+        if (hit) {
+          throw new RvcError('PATH_OVERLAPS', `output '${o.repoPath}' of stage '${s.name}' overlaps output '${hit.repoPath}' of stage '${t.name}'`, {
+            path: file, details: { stages: [s.name, t.name], paths: [o.repoPath, hit.repoPath] },
+            hint: `an output belongs to one stage; use '${hit.repoPath}' as a dependency of '${s.name}' instead, or remove it from '${t.name}'`,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes a stage (as written, e.g. a whole foreach) from rvc.yaml text, keeping comments. */
+export function removeStage(text: string, name: string, file: string): string {
+  parseYamlLocated(text, file);
+  if (!rawStageNames(text, file).has(name)) {
+    throw new RvcError('STAGE_NOT_FOUND', `stage '${name}' is not defined in ${file}`, { path: file });
+  }
+  const doc = parseDocument(text);
+  doc.deleteIn(['stages', name]);
+  return guardYamlOutput(doc.toString({ lineWidth: 0, indent: 2 }), file);
+}
+
+function rawStageNames(text: string, file: string): Set<string> {
+  const v = parseYamlLocated(text, file).value;
+  const st = isPlainObject(v) ? v['stages'] : undefined;
+  return new Set(isPlainObject(st) ? Object.keys(st) : []);
+}
+
+/**
+ * Appends the stage as text after the last stage, leaving every existing byte as it was (the
+ * Document API re-prints the whole file and normalises spacing). Returns undefined when the
+ * layout is unusual (flow style, no stages yet) or the result does not read back as intended;
+ * the caller then falls back to editing through the Document API.
+ */
+function appendStageText(text: string, name: string, def: StageDef, file: string): string | undefined {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
+  const stages = doc.get('stages', true);
+  if (!isMap(stages) || stages.flow || stages.items.length === 0 || !stages.range) return undefined;
+  const keyStart = (stages.items[0]!.key as { range?: [number, number, number] } | null)?.range?.[0];
+  if (keyStart === undefined) return undefined;
+  const col = keyStart - (text.lastIndexOf('\n', keyStart - 1) + 1);
+  // The user's nesting width, taken from the first stage's first field when it is a block map.
+  let step = 2;
+  const firstVal = stages.items[0]!.value;
+  if (isMap(firstVal) && !firstVal.flow && firstVal.items.length > 0) {
+    const k = (firstVal.items[0]!.key as { range?: [number, number, number] } | null)?.range?.[0];
+    if (k !== undefined) {
+      const c = k - (text.lastIndexOf('\n', k - 1) + 1);
+      if (c > col && c - col <= 8) step = c - col;
+    }
+  }
+  const spaced = stages.items.slice(1).some((item, i) => {
+    const prevEnd = (stages.items[i]!.value as { range?: [number, number, number] } | null)?.range?.[1];
+    const start = (item.key as { range?: [number, number, number] } | null)?.range?.[0];
+    return prevEnd !== undefined && start !== undefined && /\n[ \t]*\n/.test(text.slice(Math.max(0, prevEnd - 1), start));
+  });
+  const one: Record<string, unknown> = {};
+  setOwn(one, name, def);
+  const body = new Document(one).toString({ lineWidth: 0, indent: step })
+    .split('\n').map((l) => (l === '' ? l : ' '.repeat(col) + l)).join('\n');
+  const at = stages.range[2];
+  let before = text.slice(0, at);
+  if (before !== '' && !before.endsWith('\n')) before += '\n';
+  if (spaced && !before.endsWith('\n\n')) before += '\n';
+  const out = before + body + text.slice(at);
+  try {
+    const v = parseYamlLocated(out, file).value;
+    const st = isPlainObject(v) ? v['stages'] : undefined;
+    const before2 = isPlainObject(doc.toJS()) ? (doc.toJS() as Record<string, unknown>) : {};
+    if (!isPlainObject(st) || !deepEqual(st[name], JSON.parse(JSON.stringify(def)))) return undefined;
+    // Everything else must read back unchanged.
+    const rest = { ...v as Record<string, unknown>, stages: Object.fromEntries(Object.entries(st).filter(([k]) => k !== name)) };
+    if (!deepEqual(rest, before2)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return out;
+}
+
+function editWithDocument(text: string, name: string, def: StageDef): string {
+  const doc = parseDocument(text);
+  setStageNode(doc, name, def);
+  return doc.toString({ lineWidth: 0, indent: 2 });
+}
+
+function setStageNode(doc: Document, name: string, def: StageDef): void {
+  const node = doc.createNode(def);
+  if (!isMap(doc.contents)) {
+    doc.contents = doc.createNode({ stages: {} }) as typeof doc.contents;
+  }
+  let stages = doc.get('stages', true);
+  if (!isMap(stages)) {
+    doc.set('stages', doc.createNode({}));
+    stages = doc.get('stages', true);
+  }
+  // An empty flow mapping (`stages: {}`) would keep the new stage on one line.
+  if (isMap(stages) && stages.items.length === 0) stages.flow = false;
+  doc.setIn(['stages', name], node);
+}

@@ -1,0 +1,438 @@
+import { RvcError, type ErrorCode } from '../../errors.js';
+import { nearestLine, parseYamlLocated, type ParsedYaml } from '../yaml.js';
+import { isAbsoluteLike, isStrictlyInside, joinRepoPath, normalizePath, pathsOverlap, reservedComponentOf } from '../paths.js';
+import { isSupportedParamsFile, PARAMS_EXTENSIONS } from '../params.js';
+import { compareStrings, describe, isPlainObject } from '../values.js';
+import {
+  Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
+  type Context, type LoadVarsFile, type TemplateWhere,
+} from '../template.js';
+import {
+  allOutputs, ANY_STAGE_NAME_RE, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE,
+  type PathRef, type Pipeline, type Stage, type StageEnv, type StageOut, type StageParams,
+} from './types.js';
+
+/**
+ * Parsing rvc.yaml: expands foreach/matrix, resolves `${…}`, checks every field and every path,
+ * and returns stages in file order. Checks that need all stages at once (shared outputs, cycles)
+ * belong to the graph (dag.ts).
+ */
+
+export interface ParseOptions {
+  /**
+   * Reads a vars file (a path relative to the repository root) and returns its parsed content,
+   * or undefined when it does not exist. Without it, `vars:` may only hold mappings and
+   * params.yaml is not loaded into the context.
+   */
+  loadVarsFile?: LoadVarsFile;
+}
+
+/** Fields a stage may have; anything else is a typo worth stopping for. */
+export const STAGE_FIELDS: readonly string[] = [
+  'cmd', 'wdir', 'deps', 'outs', 'params', 'metrics', 'env', 'frozen', 'always_changed', 'desc', 'vars',
+];
+const TOP_FIELDS: readonly string[] = ['stages', 'vars'];
+const OUT_OPTIONS: readonly string[] = ['cache', 'persist', 'desc'];
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_PATH = 4096;
+
+/** Error context for one stage definition. */
+class StageScope {
+  constructor(
+    readonly file: string,
+    readonly stage: string,
+    readonly base: (string | number)[],
+    private readonly yaml: ParsedYaml,
+  ) {}
+  line(sub: (string | number)[] = []): number {
+    return nearestLine(this.yaml, [...this.base, ...sub]);
+  }
+  /** The line is looked up only if an error needs it: lookups walk the YAML tree. */
+  where(sub: (string | number)[] = []): TemplateWhere {
+    const line = () => this.line(sub);
+    return {
+      file: this.file,
+      stage: this.stage,
+      get line() {
+        return line();
+      },
+    };
+  }
+  error(code: ErrorCode, sub: (string | number)[], msg: string, hint?: string): RvcError {
+    const line = this.line(sub);
+    return new RvcError(code, `${this.file}${line ? `:${line}` : ''}: stage '${this.stage}': ${msg}`, {
+      path: this.file, ...(line ? { line } : {}), ...(hint ? { hint } : {}),
+    });
+  }
+}
+
+/**
+ * Parses rvc.yaml text into resolved stages (foreach/matrix expanded, templates filled in).
+ * Every error is an RvcError naming the file and, where known, the line and the stage.
+ */
+export function parsePipeline(text: string, file: string, opts: ParseOptions = {}): Pipeline {
+  const yaml = memoizeLines(parseYamlLocated(text, file));
+  const top = yaml.value ?? {};
+  if (!isPlainObject(top)) {
+    throw new RvcError('PIPELINE_INVALID', `${file}:1: the top level must be a mapping with 'stages:', not ${describe(top)}`, {
+      path: file, line: 1, hint: 'start the file with `stages:`',
+    });
+  }
+  for (const k of Object.keys(top)) {
+    if (!TOP_FIELDS.includes(k)) {
+      const line = nearestLine(yaml, [k]);
+      throw new RvcError('PIPELINE_INVALID', `${file}${line ? `:${line}` : ''}: unknown top-level field '${k}'`, {
+        path: file, ...(line ? { line } : {}), hint: `allowed top-level fields: ${TOP_FIELDS.join(', ')}`,
+      });
+    }
+  }
+  const stagesRaw = top['stages'] ?? {};
+  if (!isPlainObject(stagesRaw)) {
+    const line = nearestLine(yaml, ['stages']);
+    throw new RvcError('PIPELINE_INVALID', `${file}${line ? `:${line}` : ''}: 'stages' must be a mapping of stage names to definitions, not ${describe(stagesRaw)}`, {
+      path: file, ...(line ? { line } : {}),
+    });
+  }
+
+  // The context is built only when something can use it, so a pipeline without templates does
+  // not depend on params.yaml parsing as vars.
+  let ctx: Context = {};
+  let loaded = new Set<string>();
+  if (top['vars'] !== undefined || text.includes('${')) {
+    ({ ctx, loaded } = defaultContext({ file, ...(opts.loadVarsFile ? { loadVarsFile: opts.loadVarsFile } : {}) }));
+    const line = yaml.lineOf(['vars']);
+    ctx = buildContext(top['vars'], ctx, {
+      file, loaded, ...(line ? { line } : {}),
+      ...(opts.loadVarsFile ? { loadVarsFile: opts.loadVarsFile } : {}),
+      mapPath: (p) => varsPath(p, '.', { file, ...(line ? { line } : {}) }),
+    });
+  }
+
+  const budget = new Budget();
+  const stages: Stage[] = [];
+  const seen = new Set<string>();
+  const add = (s: Stage) => {
+    if (seen.has(s.name)) {
+      throw new RvcError('STAGE_INVALID', `${file}${s.line ? `:${s.line}` : ''}: stage '${s.name}' is defined twice`, {
+        path: file, ...(s.line ? { line: s.line } : {}), hint: 'give each foreach/matrix element a distinct key',
+      });
+    }
+    if (stages.length >= MAX_GENERATED_STAGES) {
+      throw new RvcError('PIPELINE_INVALID', `${file}: more than ${MAX_GENERATED_STAGES} stages`, { path: file, hint: 'split the pipeline' });
+    }
+    seen.add(s.name);
+    stages.push(s);
+  };
+
+  for (const [name, def] of Object.entries(stagesRaw)) {
+    const scope = new StageScope(file, name, ['stages', name], yaml);
+    checkStageName(name, scope);
+    if (!isPlainObject(def)) {
+      throw scope.error('STAGE_INVALID', [], `the definition must be a mapping of fields, not ${describe(def)}`, `allowed fields: ${STAGE_FIELDS.join(', ')}`);
+    }
+    if ('foreach' in def || 'matrix' in def) {
+      for (const s of expandGenerated(name, def, scope, ctx, loaded, budget, opts, yaml)) add(s);
+    } else {
+      add(buildStage(name, def, scope, ctx, loaded, budget, opts));
+    }
+  }
+  return { file, stages };
+}
+
+/** Stages generated from one definition share its lines; each is looked up once. */
+function memoizeLines(y: ParsedYaml): ParsedYaml {
+  const memo = new Map<string, number | undefined>();
+  return {
+    value: y.value,
+    lineOf(path) {
+      const k = JSON.stringify(path);
+      if (!memo.has(k)) memo.set(k, y.lineOf(path));
+      return memo.get(k);
+    },
+  };
+}
+
+function checkStageName(name: string, scope: StageScope): void {
+  if (!STAGE_NAME_RE.test(name) || name.length > MAX_STAGE_NAME) {
+    throw scope.error('STAGE_INVALID', [], `invalid stage name`, `a stage name starts with a letter, digit or '_' and holds only letters, digits and '_', '.', '-' (at most ${MAX_STAGE_NAME} characters; '@' is reserved for foreach)`);
+  }
+}
+
+function expandGenerated(
+  name: string, def: Record<string, unknown>, scope: StageScope, ctx: Context, loaded: Set<string>,
+  budget: Budget, opts: ParseOptions, yaml: ParsedYaml,
+): Stage[] {
+  const kind = 'foreach' in def ? 'foreach' : 'matrix';
+  if ('foreach' in def && 'matrix' in def) throw scope.error('STAGE_INVALID', ['matrix'], `use either foreach or matrix, not both`);
+  for (const k of Object.keys(def)) {
+    if (k !== kind && k !== 'do') {
+      throw scope.error('STAGE_INVALID', [k], `field '${k}' is not allowed next to ${kind}`, `put the stage fields under 'do:' (allowed here: ${kind}, do)`);
+    }
+  }
+  const body = def['do'];
+  if (!isPlainObject(body)) {
+    throw scope.error('STAGE_INVALID', ['do'], `${kind} needs a 'do:' mapping with the stage fields, not ${describe(body)}`);
+  }
+  const iterable = resolveValue(def[kind], ctx, scope.where([kind]), budget);
+  const expansions = kind === 'foreach'
+    ? foreachExpansions(iterable, ctx, scope.where([kind]))
+    : matrixExpansions(iterable, ctx, scope.where([kind]));
+  return expansions.map(({ key, vars }) => {
+    const full = `${name}@${key}`;
+    if (!ANY_STAGE_NAME_RE.test(full) || full.length > MAX_STAGE_NAME) {
+      throw scope.error('STAGE_INVALID', [kind], `${kind} key '${key}' cannot be part of a stage name ('${full}')`, `keys may hold only letters, digits and '_', '.', '-'; iterate over a mapping to choose the keys`);
+    }
+    const stageCtx: Context = { ...ctx, ...vars };
+    const sub = new StageScope(scope.file, full, ['stages', name, 'do'], yaml);
+    const st = buildStage(full, body, sub, stageCtx, loaded, budget, opts);
+    st.generatedFrom = { name, key };
+    return st;
+  });
+}
+
+function buildStage(
+  name: string, def: Record<string, unknown>, scope: StageScope, ctx: Context, loaded: Set<string>,
+  budget: Budget, opts: ParseOptions,
+): Stage {
+  for (const k of Object.keys(def)) {
+    if (!STAGE_FIELDS.includes(k)) {
+      throw scope.error('STAGE_INVALID', [k], `unknown field '${k}'`, `allowed fields: ${STAGE_FIELDS.join(', ')}`);
+    }
+  }
+  if (def['cmd'] === undefined) throw scope.error('STAGE_INVALID', [], `'cmd' is missing`, 'every stage needs the command that produces its outputs');
+
+  // wdir is resolved first because stage-level vars files are relative to it.
+  const wdirRaw = def['wdir'] === undefined ? '.' : resolveValue(def['wdir'], ctx, scope.where(['wdir']), budget);
+  const wdir = checkWdir(wdirRaw, scope);
+  let sctx = ctx;
+  if (def['vars'] !== undefined) {
+    const w = scope.where(['vars']);
+    sctx = buildContext(def['vars'], ctx, {
+      file: scope.file, stage: name, loaded: new Set(loaded), ...(w.line ? { line: w.line } : {}),
+      ...(opts.loadVarsFile ? { loadVarsFile: opts.loadVarsFile } : {}),
+      mapPath: (p) => varsPath(p, wdir, w),
+    });
+  }
+  const field = (k: string): unknown => (def[k] === undefined ? undefined : resolveValue(def[k], sctx, scope.where([k]), budget));
+
+  const stage: Stage = {
+    name,
+    file: scope.file,
+    cmd: checkCmd(field('cmd'), scope),
+    wdir,
+    deps: checkDeps(field('deps'), wdir, scope),
+    outs: checkOuts(field('outs'), 'outs', wdir, scope),
+    metrics: checkOuts(field('metrics'), 'metrics', wdir, scope),
+    params: checkParams(field('params'), wdir, scope),
+    env: checkEnv(field('env'), scope),
+    frozen: checkBool(field('frozen'), 'frozen', scope),
+    alwaysChanged: checkBool(field('always_changed'), 'always_changed', scope),
+  };
+  const line = scope.line();
+  if (line) stage.line = line;
+  const desc = field('desc');
+  if (desc !== undefined) {
+    if (typeof desc !== 'string') throw scope.error('STAGE_INVALID', ['desc'], `'desc' must be text, not ${describe(desc)}`);
+    stage.desc = desc;
+  }
+  checkOwnOverlaps(stage, scope);
+  return stage;
+}
+
+function varsPath(p: string, wdir: string, where: TemplateWhere): string {
+  const bad = (msg: string) => new RvcError('PATH_UNSAFE', `${where.file}${where.line ? `:${where.line}` : ''}: ${where.stage ? `stage '${where.stage}': ` : ''}vars file '${p}' ${msg}`, {
+    path: where.file, ...(where.line ? { line: where.line } : {}), hint: 'name vars files by paths inside the repository',
+  });
+  if (p === '' || isAbsoluteLike(p) || p.includes('\0')) throw bad('must be a relative path');
+  const r = joinRepoPath(wdir, p);
+  if (r === undefined) throw bad('is outside the repository');
+  return r;
+}
+
+function checkCmd(v: unknown, scope: StageScope): string[] {
+  const hint = 'write `cmd: python train.py` or a list of commands run in order';
+  if (typeof v === 'string') {
+    if (v.trim() === '') throw scope.error('STAGE_INVALID', ['cmd'], `'cmd' is empty`, hint);
+    return [v];
+  }
+  if (Array.isArray(v)) {
+    if (v.length === 0) throw scope.error('STAGE_INVALID', ['cmd'], `'cmd' is an empty list`, hint);
+    return v.map((c, i) => {
+      if (typeof c !== 'string' || c.trim() === '') {
+        throw scope.error('STAGE_INVALID', ['cmd', i], `cmd[${i}] must be a non-empty command, not ${describe(c)}`, hint);
+      }
+      return c;
+    });
+  }
+  throw scope.error('STAGE_INVALID', ['cmd'], `'cmd' must be a string or a list of strings, not ${describe(v)}`, hint);
+}
+
+function checkBool(v: unknown, key: string, scope: StageScope): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw scope.error('STAGE_INVALID', [key], `'${key}' must be true or false, not ${describe(v)}`);
+  return v;
+}
+
+function checkWdir(v: unknown, scope: StageScope): string {
+  if (typeof v !== 'string' || v === '') throw scope.error('STAGE_INVALID', ['wdir'], `'wdir' must be a relative directory, not ${describe(v)}`);
+  const unsafe = (msg: string) => scope.error('PATH_UNSAFE', ['wdir'], `wdir '${v}' ${msg}`, 'use a directory inside the repository, relative to it');
+  if (isAbsoluteLike(v) || v.includes('\0')) throw unsafe('must be relative');
+  const r = joinRepoPath('.', v);
+  if (r === undefined) throw unsafe('is outside the repository');
+  // Directories rvc and git own: a stage writing there could rewrite hooks or the cache.
+  const reserved = reservedComponentOf(r);
+  if (reserved !== undefined) throw unsafe(`is inside .git or .rvc ('${reserved}')`);
+  return r;
+}
+
+/** Validates one path of a stage and returns it as written and from the repository root. */
+function checkPath(v: unknown, wdir: string, scope: StageScope, sub: (string | number)[], what: string): PathRef {
+  if (typeof v !== 'string' || v === '') {
+    throw scope.error('STAGE_INVALID', sub, `${what} must be a path, not ${describe(v)}`);
+  }
+  const unsafe = (msg: string, hint: string) => scope.error('PATH_UNSAFE', sub, `${what} '${v.length > 200 ? `${v.slice(0, 200)}…` : v}' ${msg}`, hint);
+  if (v.length > MAX_PATH || v.includes('\0')) throw unsafe('is not a usable path', 'use a shorter path without NUL characters');
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v)) throw unsafe('is a URL', 'rvc stages read and write files inside the repository; import remote data first');
+  if (isAbsoluteLike(v)) throw unsafe('is absolute', 'write paths relative to the stage wdir');
+  const path = normalizePath(v);
+  const repoPath = joinRepoPath(wdir, path);
+  if (repoPath === undefined) throw unsafe(`is outside the repository (wdir '${wdir}')`, "paths may use '..' only within the repository");
+  if (repoPath === '.') throw unsafe('is the whole repository', 'name a file or directory inside it');
+  const reserved = reservedComponentOf(repoPath);
+  if (reserved !== undefined) throw unsafe(`is inside .git or .rvc ('${reserved}')`, 'those directories belong to git and rvc');
+  return { path, repoPath };
+}
+
+function checkList(v: unknown, key: string, scope: StageScope): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw scope.error('STAGE_INVALID', [key], `'${key}' must be a list, not ${describe(v)}`, `write each entry on its own '- ' line`);
+  return v;
+}
+
+function checkDeps(v: unknown, wdir: string, scope: StageScope): PathRef[] {
+  const seen = new Set<string>();
+  return checkList(v, 'deps', scope).map((d, i) => {
+    const ref = checkPath(d, wdir, scope, ['deps', i], 'dependency');
+    if (seen.has(ref.repoPath)) throw scope.error('STAGE_INVALID', ['deps', i], `dependency '${ref.path}' is listed twice`);
+    seen.add(ref.repoPath);
+    return ref;
+  });
+}
+
+function checkOuts(v: unknown, key: 'outs' | 'metrics', wdir: string, scope: StageScope): StageOut[] {
+  const what = key === 'outs' ? 'output' : 'metrics file';
+  return checkList(v, key, scope).map((o, i) => {
+    let written: unknown = o;
+    let optsRaw: unknown = null;
+    if (isPlainObject(o)) {
+      const keys = Object.keys(o);
+      if (keys.length !== 1) {
+        throw scope.error('STAGE_INVALID', [key, i], `${key}[${i}] must be a path or a one-key mapping '<path>: {options}', not a mapping with ${keys.length} keys`, `options are: ${OUT_OPTIONS.join(', ')}`);
+      }
+      written = keys[0];
+      optsRaw = o[keys[0]!];
+    }
+    const ref = checkPath(written, wdir, scope, [key, i], what);
+    const out: StageOut = { ...ref, cache: true, persist: false, metric: key === 'metrics' };
+    if (optsRaw !== null && optsRaw !== undefined) {
+      if (!isPlainObject(optsRaw)) throw scope.error('STAGE_INVALID', [key, i], `options of ${what} '${ref.path}' must be a mapping, not ${describe(optsRaw)}`, `options are: ${OUT_OPTIONS.join(', ')}`);
+      for (const [ok, ov] of Object.entries(optsRaw)) {
+        if (!OUT_OPTIONS.includes(ok)) throw scope.error('STAGE_INVALID', [key, i], `unknown option '${ok}' of ${what} '${ref.path}'`, `options are: ${OUT_OPTIONS.join(', ')}`);
+        if (ok === 'desc') {
+          if (typeof ov !== 'string') throw scope.error('STAGE_INVALID', [key, i], `'desc' of ${what} '${ref.path}' must be text`);
+          out.desc = ov;
+        } else {
+          if (typeof ov !== 'boolean') throw scope.error('STAGE_INVALID', [key, i], `'${ok}' of ${what} '${ref.path}' must be true or false, not ${describe(ov)}`);
+          if (ok === 'cache') out.cache = ov;
+          else out.persist = ov;
+        }
+      }
+    }
+    return out;
+  });
+}
+
+function checkParams(v: unknown, wdir: string, scope: StageScope): StageParams[] {
+  // Merged per file: `[lr, {params.yaml: [epochs]}]` is one entry with two keys.
+  const byFile = new Map<string, { file: string; keys: Set<string> | null }>();
+  const addKeys = (file: string, sub: (string | number)[], keys: string[] | null) => {
+    const ref = checkPath(file, wdir, scope, sub, 'params file');
+    if (!isSupportedParamsFile(ref.repoPath)) {
+      throw scope.error('PARAMS_INVALID', sub, `params file '${ref.path}' has an unsupported type`, `use one of: ${PARAMS_EXTENSIONS.join(', ')}`);
+    }
+    const cur = byFile.get(ref.repoPath);
+    if (!cur) byFile.set(ref.repoPath, { file: ref.path, keys: keys === null ? null : new Set(keys) });
+    else if (keys === null || cur.keys === null) cur.keys = null;
+    else for (const k of keys) cur.keys.add(k);
+  };
+  checkList(v, 'params', scope).forEach((p, i) => {
+    if (typeof p === 'string') {
+      checkParamKey(p, scope, ['params', i]);
+      addKeys(DEFAULT_PARAMS_FILE, ['params', i], [p]);
+    } else if (isPlainObject(p) && Object.keys(p).length === 1) {
+      const file = Object.keys(p)[0]!;
+      const keys = p[file];
+      if (keys === null || (Array.isArray(keys) && keys.length === 0)) addKeys(file, ['params', i], null);
+      else if (Array.isArray(keys)) {
+        keys.forEach((k, j) => checkParamKey(k, scope, ['params', i, file, j]));
+        addKeys(file, ['params', i], keys as string[]);
+      } else {
+        throw scope.error('STAGE_INVALID', ['params', i], `keys of params file '${file}' must be a list (or empty for all keys), not ${describe(keys)}`, `write '- ${file}: [key1, key2]'`);
+      }
+    } else {
+      throw scope.error('STAGE_INVALID', ['params', i], `params[${i}] must be a key of ${DEFAULT_PARAMS_FILE} or a one-key mapping '<file>: [keys]', not ${describe(p)}`);
+    }
+  });
+  return [...byFile.entries()]
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([repoPath, { file, keys }]) => ({ file, repoPath, keys: keys === null ? null : [...keys].sort(compareStrings) }));
+}
+
+function checkParamKey(k: unknown, scope: StageScope, sub: (string | number)[]): asserts k is string {
+  if (typeof k !== 'string' || !/^[^.[\]\s][^\s]*$/.test(k) || k.endsWith('.') || k.includes('..')) {
+    throw scope.error('STAGE_INVALID', sub, `invalid parameter key ${typeof k === 'string' ? `'${k}'` : describe(k)}`, 'a key is a dot path such as train.lr');
+  }
+}
+
+function checkEnv(v: unknown, scope: StageScope): StageEnv[] {
+  if (v === undefined || v === null) return [];
+  const checkName = (n: unknown, sub: (string | number)[]): string => {
+    if (typeof n !== 'string' || !ENV_NAME_RE.test(n)) {
+      throw scope.error('STAGE_INVALID', sub, `invalid environment variable name ${typeof n === 'string' ? `'${n}'` : describe(n)}`, 'names are letters, digits and _, not starting with a digit');
+    }
+    return n;
+  };
+  let out: StageEnv[];
+  if (Array.isArray(v)) {
+    out = v.map((n, i) => ({ name: checkName(n, ['env', i]) }));
+  } else if (isPlainObject(v)) {
+    out = Object.entries(v).map(([n, d]) => {
+      const e: StageEnv = { name: checkName(n, ['env', n]) };
+      if (typeof d === 'string') e.default = d;
+      else if (typeof d === 'number' || typeof d === 'boolean') e.default = String(d);
+      else if (d !== null) throw scope.error('STAGE_INVALID', ['env', n], `default of ${n} must be a scalar, not ${describe(d)}`);
+      return e;
+    });
+  } else {
+    throw scope.error('STAGE_INVALID', ['env'], `'env' must be a list of variable names or a mapping of names to defaults, not ${describe(v)}`);
+  }
+  const seen = new Set<string>();
+  for (const e of out) {
+    if (seen.has(e.name)) throw scope.error('STAGE_INVALID', ['env'], `environment variable ${e.name} is listed twice`);
+    seen.add(e.name);
+  }
+  return out.sort((a, b) => compareStrings(a.name, b.name));
+}
+
+function checkOwnOverlaps(stage: Stage, scope: StageScope): void {
+  const outs = allOutputs(stage);
+  for (let i = 0; i < outs.length; i++) {
+    for (let j = i + 1; j < outs.length; j++) {
+      const a = outs[i]!.repoPath;
+      const b = outs[j]!.repoPath;
+      if (pathsOverlap(a, b)) {
+        throw scope.error('PATH_OVERLAPS', [], a === b ? `output '${a}' is listed twice` : `output '${isStrictlyInside(a, b) ? a : b}' is inside output '${isStrictlyInside(a, b) ? b : a}'`, 'list the directory or the files in it, not both');
+      }
+    }
+  }
+}

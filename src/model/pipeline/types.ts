@@ -1,0 +1,85 @@
+/**
+ * The stages of rvc.yaml as the parser returns them (resolved: foreach/matrix expanded, `${…}`
+ * filled in, every path checked), the rules for stage names, and what a stage reads and writes.
+ */
+
+/** A path as written in the stage (relative to its wdir) and relative to the repository root. */
+export interface PathRef {
+  /** Normalised, POSIX separators, relative to the stage's wdir (may start with `../`). */
+  path: string;
+  /** Normalised, relative to the repository root; never escapes it. */
+  repoPath: string;
+}
+
+export interface StageOut extends PathRef {
+  /** False: the file is produced and tracked by hash but not stored in the cache. */
+  cache: boolean;
+  /** True: not removed before the command runs (for outputs the command updates in place). */
+  persist: boolean;
+  desc?: string;
+  /** Declared under metrics: rather than outs:. */
+  metric: boolean;
+}
+
+export interface StageParams {
+  /** The params file as written (relative to wdir). */
+  file: string;
+  repoPath: string;
+  /** Dot paths the stage reads, sorted; null means every top-level key of the file. */
+  keys: string[] | null;
+}
+
+export interface StageEnv {
+  name: string;
+  /** Value used when the variable is not set; absent means "unset" is itself the value. */
+  default?: string;
+}
+
+export interface Stage {
+  name: string;
+  /** The pipeline file the stage comes from, and the line of its definition. */
+  file: string;
+  line?: number;
+  /** Commands run in order by the shell; a single `cmd: string` is a one-element list. */
+  cmd: string[];
+  /** Working directory relative to the repository root ('.' for the root). */
+  wdir: string;
+  deps: PathRef[];
+  outs: StageOut[];
+  metrics: StageOut[];
+  params: StageParams[];
+  env: StageEnv[];
+  frozen: boolean;
+  alwaysChanged: boolean;
+  desc?: string;
+  /** For a stage a foreach or matrix generated: the stage written in the file and its key. */
+  generatedFrom?: { name: string; key: string };
+}
+
+export interface Pipeline {
+  file: string;
+  stages: Stage[];
+}
+
+/** Names written in rvc.yaml; `@` is kept for the names foreach/matrix generate. */
+export const STAGE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Any stage name, including generated ones (`train@us`, `train@cnn-0.1`). */
+export const ANY_STAGE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.-]+)?$/;
+export const MAX_STAGE_NAME = 256;
+
+/** The default params file of a stage (`params: [lr]` means lr in this file). */
+export const DEFAULT_PARAMS_FILE = 'params.yaml';
+
+/** Outputs and metrics files: everything the stage writes. */
+export function allOutputs(stage: Stage): StageOut[] {
+  return [...stage.outs, ...stage.metrics];
+}
+
+/** Repository paths the stage reads: its deps and its params files. */
+export function stageInputs(stage: Stage): string[] {
+  return [...new Set([...stage.deps.map((d) => d.repoPath), ...stage.params.map((p) => p.repoPath)])];
+}
+
+export function findStage(pipeline: Pipeline, name: string): Stage | undefined {
+  return pipeline.stages.find((s) => s.name === name);
+}
