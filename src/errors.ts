@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'PATH_IS_SYMLINK'
   | 'PATH_IS_INTERNAL'
   | 'PATH_OVERLAPS'
+  | 'PATH_IGNORED'
   | 'NOT_TRACKED'
   // formats
   | 'POINTER_INVALID'

@@ -111,14 +111,19 @@ export class IgnoreRules {
 
   /** `rel` is repository-relative; `isDir` makes folder-only patterns (`foo/`) apply. */
   ignores(rel: string, isDir: boolean): boolean {
+    return this.ignoredBy(rel, isDir) !== undefined;
+  }
+
+  /** The `.rvcignore` file (repository-relative) whose rules ignore `rel`, or undefined. */
+  ignoredBy(rel: string, isDir: boolean): string | undefined {
     for (const m of this.matchers) {
       let sub: string;
       if (m.base === '') sub = rel;
       else if (rel.startsWith(m.base + '/')) sub = rel.slice(m.base.length + 1);
       else continue;
-      if (m.ig.ignores(isDir ? sub + '/' : sub)) return true;
+      if (m.ig.ignores(isDir ? sub + '/' : sub)) return m.base === '' ? IGNORE_FILE : `${m.base}/${IGNORE_FILE}`;
     }
-    return false;
+    return undefined;
   }
 }
 

@@ -13,6 +13,7 @@ import { buildOut } from '../odb/build.js';
 import { gitTrackedUnder } from '../scm/git.js';
 import type { Repo } from '../repo/repo.js';
 import { LOCK_FILE, PIPELINE_FILE } from '../repo/project.js';
+import { refuseNewStageOutputs } from '../repo/overlaps.js';
 
 /**
  * What a stage's output may be, and what repro may delete. One owner for both `stage add`
@@ -34,7 +35,8 @@ export function reservedReason(rel: string): string | undefined {
 /**
  * Refuses outputs that a stage must never own, before anything is run or written:
  * - rvc.yaml, rvc.lock, a `.gitignore`, `.rvcignore` or `*.rvc` pointer (PATH_OVERLAPS);
- * - a path overlapping data a pointer tracks, or holding a pointer file (PATH_OVERLAPS);
+ * - a path overlapping data a pointer tracks (PATH_OVERLAPS), or one `.rvcignore` ignores
+ *   (PATH_IGNORED): the checks `add` makes, in `src/repo/overlaps.ts`;
  * - a cached output git tracks any file under (PATH_TRACKED_BY_GIT), as DVC refuses; a
  *   `cache: false` output may be in git (metrics committed beside the code are the usual
  *   case) unless what git tracks under it is one of the files above.
@@ -50,23 +52,7 @@ export function refuseForeignOutputs(repo: Repo, stages: readonly { name: string
       });
     }
   }
-  for (const t of repo.allOuts()) {
-    for (const { stage, o } of all) {
-      if (pathsOverlap(o.repoPath, t.rel)) {
-        throw new RvcError('PATH_OVERLAPS', `output '${o.repoPath}' of stage '${stage}' overlaps '${t.rel}', which '${t.pointerFile}' tracks`, {
-          path: o.repoPath, details: { stage, paths: [o.repoPath, t.rel] },
-          hint: isInside(o.repoPath, t.rel) || o.repoPath === t.rel
-            ? `use '${t.rel}' as a dependency (-d) instead, or stop tracking it with \`rvc remove ${t.pointerFile}\``
-            : `stop tracking '${t.rel}' with \`rvc remove ${t.pointerFile}\` first`,
-        });
-      }
-      if (isInside(t.pointerFile, o.repoPath)) {
-        throw new RvcError('PATH_OVERLAPS', `output '${o.repoPath}' of stage '${stage}' holds the pointer file '${t.pointerFile}'`, {
-          path: o.repoPath, details: { stage, paths: [o.repoPath, t.pointerFile] }, hint: `fix the path in ${PIPELINE_FILE}, or move the pointer with \`rvc move\``,
-        });
-      }
-    }
-  }
+  refuseNewStageOutputs(repo, stages);
   if (!repo.scm) return;
   const inGit = gitTrackedUnder(repo.root, [...new Set(all.map((x) => x.o.repoPath))]);
   for (const f of inGit) {

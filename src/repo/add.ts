@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
 import { POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
-import { isInside } from '../model/paths.js';
 import { readTextIfExists, writeFileAtomic } from '../fsutil/atomic.js';
 import { statCacheLink } from '../fsutil/link.js';
 import { buildOut, type BuiltOut } from '../odb/build.js';
@@ -10,6 +9,7 @@ import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { Repo, assertTrackableRel, type CommonOptions, type TrackedOut } from './repo.js';
 import { effectiveLinkType, noteLinkUse } from './links.js';
+import { refuseNewPointers } from './overlaps.js';
 
 export interface AddOptions extends CommonOptions {
   /** Write the pointer only; do not store the data in the cache (`rvc commit` does later). */
@@ -36,6 +36,7 @@ interface Candidate {
   abs: string;
   rel: string;
   pointerFile: string;
+  isDir: boolean;
 }
 
 /**
@@ -47,7 +48,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<AddRe
   const repo = Repo.open(opts.cwd);
   return repo.withLock(`rvc add ${paths.join(' ')}`, opts, () => {
     const cands = paths.map((p) => checkCandidate(repo, p, opts.cwd ?? process.cwd()));
-    checkOverlaps(repo, cands);
+    refuseNewPointers(repo, cands.map((c) => ({ rel: c.rel, shown: c.userPath, kind: 'pointer', file: c.pointerFile, isDir: c.isDir })));
     const added: AddedOut[] = [];
     for (const c of cands) added.push(addOne(repo, c, opts));
     return { added };
@@ -75,12 +76,6 @@ function checkCandidate(repo: Repo, userPath: string, cwd: string): Candidate {
   if (realParent !== path.join(fs.realpathSync(repo.root), path.relative(repo.root, path.dirname(abs)))) {
     throw new RvcError('PATH_IS_SYMLINK', `a folder above '${userPath}' is a symbolic link`, { path: userPath, hint: 'add the data through its real path' });
   }
-  if (!repo.ignore.empty || repo.ignoreFileExists()) {
-    repo.ignore.loadAncestors(path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel));
-    if (repo.ignore.ignores(rel, st.isDirectory())) {
-      throw new RvcError('USAGE', `'${userPath}' is ignored by .rvcignore`, { path: userPath, hint: 'remove the matching rule from .rvcignore to track it' });
-    }
-  }
   if (repo.scm) {
     const tracked = gitTrackedUnder(repo.root, [rel]);
     if (tracked.length) {
@@ -89,31 +84,7 @@ function checkCandidate(repo: Repo, userPath: string, cwd: string): Candidate {
       });
     }
   }
-  return { userPath, abs, rel, pointerFile: `${rel}${POINTER_EXT}` };
-}
-
-function checkOverlaps(repo: Repo, cands: Candidate[]): void {
-  const outs = repo.allOuts();
-  for (const c of cands) {
-    for (const o of outs) {
-      if (o.rel === c.rel) continue; // re-adding an output updates its pointer
-      if (isInside(c.rel, o.rel)) {
-        throw new RvcError('PATH_OVERLAPS', `'${c.userPath}' is inside '${o.rel}', which '${o.pointerFile}' already tracks`, {
-          path: c.userPath, hint: `re-add the whole folder instead: \`rvc add ${o.rel}\``,
-        });
-      }
-      if (isInside(o.rel, c.rel)) {
-        throw new RvcError('PATH_OVERLAPS', `'${c.userPath}' contains '${o.rel}', which '${o.pointerFile}' already tracks`, {
-          path: c.userPath, hint: `stop tracking it first: \`rvc remove ${o.pointerFile}\``,
-        });
-      }
-    }
-    for (const d of cands) {
-      if (d !== c && isInside(d.rel, c.rel)) {
-        throw new RvcError('PATH_OVERLAPS', `'${d.userPath}' and '${c.userPath}' overlap`, { path: d.userPath, hint: 'add one of them' });
-      }
-    }
-  }
+  return { userPath, abs, rel, pointerFile: `${rel}${POINTER_EXT}`, isDir: st.isDirectory() };
 }
 
 function addOne(repo: Repo, c: Candidate, opts: AddOptions): AddedOut {

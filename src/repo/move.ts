@@ -4,7 +4,9 @@ import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { HashState } from '../hashing/state.js';
 import { addGitignoreEntry, removeGitignoreEntry } from '../scm/git.js';
+import { isTreeOid } from '../model/oid.js';
 import { Repo, assertTrackableRel, type CommonOptions } from './repo.js';
+import { gitignoreStillNeeded, recordedOutputs, refuseMovingStageOutput, refuseNewPointers } from './overlaps.js';
 
 export interface MoveResult {
   from: string;
@@ -18,6 +20,9 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
   // fs-extra costs ~40 ms to load, so only the command that needs it pays for it.
   const { default: fse } = await import('fs-extra');
   return repo.withLock('rvc move', opts, () => {
+    const recorded = recordedOutputs(repo);
+    const srcRel = repo.resolve(src, opts.cwd).rel;
+    refuseMovingStageOutput(srcRel.endsWith(POINTER_EXT) ? srcRel.slice(0, -POINTER_EXT.length) : srcRel, src, recorded);
     const [hit] = repo.resolveTargets([src], opts.cwd).filter((t) => t.subpath === undefined);
     if (!hit) throw new RvcError('NOT_TRACKED', `'${src}' is not a tracked output`, { path: src, hint: 'name the data (or its .rvc file), not a file inside it' });
     const t = hit.tracked;
@@ -30,6 +35,7 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
     if (fs.existsSync(dstAbs)) throw new RvcError('PATH_OVERLAPS', `'${dstRel}' already exists`, { path: dstRel, hint: 'choose a new name' });
     assertTrackableRel(dst, dstRel);
     const newPointer = `${dstRel}${POINTER_EXT}`;
+    refuseNewPointers(repo, [{ rel: dstRel, kind: 'pointer', file: newPointer, isDir: isTreeOid(t.out.oid), moving: true }], recorded);
     fs.mkdirSync(path.dirname(dstAbs), { recursive: true });
     // fs-extra falls back to copy + remove when the destination is on another filesystem.
     if (fs.existsSync(t.abs)) fse.moveSync(t.abs, dstAbs);
@@ -37,7 +43,7 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
     repo.writePointer(newPointer, pointer);
     if (newPointer !== t.pointerFile) fs.rmSync(path.join(repo.root, t.pointerFile), { force: true });
     if (repo.scm) {
-      removeGitignoreEntry(path.dirname(t.abs), path.basename(t.abs));
+      if (!gitignoreStillNeeded(t.rel, new Set([t.pointerFile]), recorded)) removeGitignoreEntry(path.dirname(t.abs), path.basename(t.abs));
       addGitignoreEntry(path.dirname(dstAbs), path.basename(dstAbs));
     }
     // Keep the hash cache: the files did not change, only their folder's name.

@@ -4,6 +4,7 @@ import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { removeGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { Repo, type CommonOptions } from './repo.js';
+import { gitignoreStillNeeded, recordedForGitignore } from './overlaps.js';
 
 export interface RemoveOptions extends CommonOptions {
   /** Also delete the tracked data from the workspace. */
@@ -38,11 +39,15 @@ export async function remove(targets: string[], opts: RemoveOptions = {}): Promi
       return ptr;
     });
     const touched = new Set<string>();
+    // A .gitignore line another output still needs (a stage's, another pointer's) stays.
+    const leaving = new Set(files);
+    const recorded = repo.scm ? recordedForGitignore(repo) : [];
+    const needed = (rel: string): boolean => gitignoreStillNeeded(rel, leaving, recorded);
     for (const ptr of files) {
       const outs = repo.outsOf(ptr);
       touched.add(ptr);
       for (const o of outs) {
-        if (repo.scm && removeGitignoreEntry(path.dirname(o.abs), path.basename(o.abs))) touched.add(path.posix.join(path.posix.dirname(o.rel), '.gitignore'));
+        if (repo.scm && !needed(o.rel) && removeGitignoreEntry(path.dirname(o.abs), path.basename(o.abs))) touched.add(path.posix.join(path.posix.dirname(o.rel), '.gitignore'));
         if (opts.outs) fs.rmSync(o.abs, { recursive: true, force: true });
       }
       fs.rmSync(path.join(repo.root, ptr), { force: true });

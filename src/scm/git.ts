@@ -97,6 +97,28 @@ export function gitIsIgnored(root: string, rel: string): boolean {
 }
 
 /**
+ * Of `paths` (relative to `root`), those git ignores, each with the ignore file (as git names
+ * it, relative to `root` or absolute) that does: one `git check-ignore` for them all, the paths
+ * fed on stdin. A path git tracks is not ignored (git would commit its changes).
+ */
+export function gitIgnoredBy(root: string, paths: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  if (paths.length === 0) return found;
+  let out: string;
+  try {
+    out = git(['check-ignore', '-v', '-z', '--stdin'], root, paths.join('\0') + '\0');
+  } catch (e) {
+    // Exit status 1: none of them is ignored.
+    if (e instanceof RvcError && (e.details as { status?: number } | undefined)?.status === 1) return found;
+    throw e;
+  }
+  // Records of four fields: source, line number, pattern, path.
+  const f = out.split('\0');
+  for (let i = 0; i + 3 < f.length; i += 4) found.set(f[i + 3]!, f[i]!);
+  return found;
+}
+
+/**
  * The content of `rel` (relative to `root`) at git revision `rev`, or undefined when the file
  * does not exist there. An unknown revision is a REV_NOT_FOUND error. `root` may be a folder
  * inside the work tree: `rev:./path` is resolved against it.
