@@ -9,7 +9,7 @@ import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry } from '../scm/git.js';
 import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { relinkFromCache } from '../repo/add.js';
+import { relinkFromCache } from '../repo/record.js';
 import { checkDeletable, clearRegenerating, markRegenerating, refuseForeignOutputs, regenerating } from './outs-guard.js';
 import { noteLinkUse } from '../repo/links.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';

@@ -1,6 +1,6 @@
 import { RvcError, isRvcError } from '../errors.js';
 import { checkoutOut } from '../odb/checkout.js';
-import { Repo, type CommonOptions } from './repo.js';
+import type { CommonOptions, Repo } from './repo.js';
 import { noteLinkUse } from './links.js';
 
 export interface CheckoutOptions extends CommonOptions {
@@ -25,11 +25,11 @@ export interface CheckoutResult {
 }
 
 /**
- * Makes the workspace match the pointers (after `git checkout`, or to undo edits). One output
- * failing (e.g. its data not in the cache) does not stop the others; the result lists it.
+ * Makes the workspace match the pointers of the targets (all by default), under the repository
+ * lock. One output failing (e.g. its data not in the cache) does not stop the others; the
+ * result lists it. Shared by `checkout` and `pull`.
  */
-export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResult> {
-  const repo = Repo.open(opts.cwd);
+export async function checkoutTargets(repo: Repo, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   return repo.withLock('rvc checkout', opts, () => {
     const targets = repo.resolveTargets(opts.targets ?? [], opts.cwd);
     const outs: OutCheckout[] = [];

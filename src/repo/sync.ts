@@ -9,7 +9,7 @@ import { isInside } from '../model/paths.js';
 import { corruptOnRemote, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { checkout, type CheckoutResult } from './checkout.js';
+import { checkoutTargets, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
@@ -360,7 +360,7 @@ export interface PullResult extends SyncResult {
  */
 export async function pull(opts: SyncOptions & { force?: boolean } = {}): Promise<PullResult> {
   const f = await fetch(opts);
-  const co = await checkout({ ...opts, ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.force ? { force: true } : {}) }).catch((e) => {
+  const co = await checkoutTargets(Repo.open(opts.cwd), { ...opts, ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.force ? { force: true } : {}) }).catch((e) => {
     if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1 } as CheckoutResult;
     throw e;
   });

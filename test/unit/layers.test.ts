@@ -17,7 +17,8 @@ const ALLOWED: Record<string, string[]> = {
   scm: ['base', 'fsutil', 'scm'],
   repo: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo'],
   pipeline: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline'],
-  index: ['base', 'model', 'repo', 'pipeline', 'remote', 'index'],
+  verbs: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline'],
+  index: ['base', 'model', 'repo', 'pipeline', 'remote', 'verbs', 'index'],
   cli: ['cli', 'index'],
 };
 

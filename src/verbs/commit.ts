@@ -1,7 +1,7 @@
 import { RvcError } from '../errors.js';
 import { buildOut } from '../odb/build.js';
-import { outFromBuilt, relinkFromCache, type AddedOut } from './add.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/record.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
 
 export interface CommitOptions extends CommonOptions {
   targets?: string[];

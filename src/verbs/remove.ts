@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { removeGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
 
 export interface RemoveOptions extends CommonOptions {
   /** Also delete the tracked data from the workspace. */

@@ -4,7 +4,7 @@ import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { HashState } from '../hashing/state.js';
 import { addGitignoreEntry, removeGitignoreEntry } from '../scm/git.js';
-import { Repo, assertTrackableRel, type CommonOptions } from './repo.js';
+import { Repo, assertTrackableRel, type CommonOptions } from '../repo/repo.js';
 
 export interface MoveResult {
   from: string;

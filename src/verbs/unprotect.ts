@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fromFsError } from '../errors.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { walkFiles } from '../fsutil/walk.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
 
 export interface UnprotectResult {
   unprotected: string[];

@@ -3,7 +3,7 @@ import { errnoCode, fromFsError } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { diffTrees, type TreeEntry } from '../model/tree.js';
 import { buildOut } from '../odb/build.js';
-import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
+import type { CommonOptions, Repo, TrackedOut } from './repo.js';
 
 export type WorkspaceState = 'unchanged' | 'modified' | 'deleted';
 
@@ -17,34 +17,7 @@ export interface OutStatus {
   changes?: { added: string[]; modified: string[]; deleted: string[] };
 }
 
-export interface StatusResult {
-  outs: OutStatus[];
-  /** True when every output is unchanged and in the cache. */
-  clean: boolean;
-}
-
-export interface StatusOptions extends CommonOptions {
-  targets?: string[];
-}
-
-/**
- * Compares every tracked output with the workspace. Read-only: it takes no lock (it only
- * refreshes the hash cache, whose writes are atomic), so it can run beside a long `add`.
- */
-export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
-  const repo = Repo.open(opts.cwd);
-  const targets = repo.resolveTargets(opts.targets ?? [], opts.cwd);
-  const seen = new Set<string>();
-  const outs: OutStatus[] = [];
-  for (const { tracked } of targets) {
-    const key = `${tracked.pointerFile}\0${tracked.index}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    outs.push(outStatus(repo, tracked, opts));
-  }
-  return { outs, clean: outs.every((o) => o.workspace === 'unchanged' && o.inCache) };
-}
-
+/** One tracked output against the workspace and the cache (read-only but for the hash cache). */
 export function outStatus(repo: Repo, t: TrackedOut, opts: CommonOptions = {}): OutStatus {
   const { out } = t;
   const odb = repo.odbFor(out.hash);
