@@ -1,46 +1,17 @@
+/** What a scope keeps in the cache (gc, and gc --cloud on the remote). */
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import { parseLock, type LockFileEntry } from '../model/lock.js';
-import type { Odb } from '../odb/odb.js';
-import { ProgressTicker } from '../progress.js';
-import { Repo, type CommonOptions } from './repo.js';
-import { scopeHasRevs, type RevScope } from './history.js';
+import type { Repo } from './repo.js';
+import type { RevScope } from './history.js';
 import { scopedOuts } from './scope.js';
-
-export interface GcOptions extends CommonOptions, RevScope {
-  dryRun?: boolean;
-  /** Also delete unreferenced objects from a remote. */
-  cloud?: boolean;
-  /**
-   * The remote for `cloud`, and the one a referenced manifest missing from the cache is fetched
-   * from (default: core.remote).
-   */
-  remote?: string;
-  jobs?: number;
-}
-
-export interface GcResult {
-  /** Objects removed (or, with dryRun, that would be). */
-  removed: { oid: string; algo: HashAlgo; size: number }[];
-  bytes: number;
-  kept: number;
-  /** Temp files of interrupted writes that were cleaned. */
-  leftovers: number;
-  dryRun: boolean;
-  /** The revisions the scope covered (labels), besides the workspace. */
-  revisions: string[];
-  /** Manifests referenced in the scope that were fetched from the remote to see their files. */
-  fetchedManifests: number;
-  /** With `cloud`: what was (or would be) removed from the remote. */
-  cloud?: { remote: string; removed: string[]; kept: number; leftovers: number };
-}
 
 /** The oids a scope keeps, per hash algorithm. */
 export type KeepSet = Map<HashAlgo, Set<string>>;
 
-function keepFor(keep: KeepSet, algo: HashAlgo): Set<string> {
+export function keepFor(keep: KeepSet, algo: HashAlgo): Set<string> {
   let s = keep.get(algo);
   if (!s) keep.set(algo, (s = new Set()));
   return s;
@@ -136,66 +107,4 @@ function keepPipelineOids(repo: Repo, algo: HashAlgo, keep: Set<string>): void {
       }
     }
   }
-}
-
-/** Whether the options name any scope at all. */
-function hasScope(s: RevScope): boolean {
-  return !!s.workspace || scopeHasRevs(s);
-}
-
-/**
- * Deletes cache objects nothing in the scope references. Without a scope it refuses. Any scope
- * with revisions keeps the workspace too (as DVC does): data checked out now is never garbage.
- */
-export async function gc(opts: GcOptions = {}): Promise<GcResult> {
-  if (!hasScope(opts)) {
-    throw new RvcError('USAGE', 'gc needs a scope: which references to keep', {
-      hint: 'use `rvc gc --workspace` to keep only what the current pointers use, or add --all-branches, --all-tags, --all-commits or --rev <rev> (try --dry-run first)',
-    });
-  }
-  const repo = Repo.open(opts.cwd);
-  return repo.withLock('rvc gc', opts, async () => {
-    const { keep, revisions, fetched } = await referencedOids(repo, opts, opts);
-    // Objects a running command stored (or found) and relies on before its reference is written.
-    for (const [algo, oids] of repo.pinnedObjects()) for (const oid of oids) keepFor(keep, algo).add(oid);
-    const removed: GcResult['removed'] = [];
-    let kept = 0;
-    let leftovers = 0;
-    const trees: [Odb, string][] = [];
-    const files: [Odb, string][] = [];
-    for (const odb of repo.allOdbs()) {
-      const k = keep.get(odb.algo) ?? new Set<string>();
-      for (const item of odb.list()) {
-        if ('leftover' in item) {
-          leftovers++;
-          if (!opts.dryRun) fs.rmSync(item.leftover, { force: true });
-          continue;
-        }
-        if (k.has(item.oid)) kept++;
-        else (isTreeOid(item.oid) ? trees : files).push([odb, item.oid]);
-      }
-    }
-    if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
-    // Trees go before their files, so a crash midway never leaves a tree whose files are gone.
-    const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'gc', trees.length + files.length);
-    for (const [odb, oid] of [...trees, ...files]) {
-      const size = odb.sizeOf(oid);
-      if (!opts.dryRun) odb.remove(oid);
-      removed.push({ oid, algo: odb.algo, size });
-      tick.tick();
-    }
-    tick.finish();
-    // Again after deleting: a status that checked a manifest's files while they were being
-    // deleted wrote its mark into the generation this ends (see Odb.markComplete).
-    if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
-    const res: GcResult = {
-      removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun, revisions, fetchedManifests: fetched,
-    };
-    if (opts.cloud) {
-      const { gcCloud } = await import('./sync.js');
-      const c = await gcCloud(repo, keep, opts);
-      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, leftovers: c.leftovers };
-    }
-    return res;
-  });
 }

@@ -4,10 +4,10 @@ import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import { comparePaths, type TreeEntry } from '../model/tree.js';
 import type { Remote } from '../remote/remote.js';
-import { remoteFetcher } from './get.js';
-import { openHistory, type History } from './history.js';
-import { Repo, type CommonOptions } from './repo.js';
-import { sideAt, type Side, type SideOut } from './revouts.js';
+import { remoteFetcher } from '../repo/materialise.js';
+import { openHistory, type History } from '../repo/history.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { sideAt, type Side, type SideOut } from '../repo/revouts.js';
 
 export interface DiffOptions extends CommonOptions {
   /** The old side (default HEAD). */
@@ -87,7 +87,7 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
       const odb = repo.odbFor(o.out.hash);
       if (!odb.hasSync(o.out.oid) && remoteName) {
         if (!remote) {
-          const { openRepoRemote } = await import('./remotes.js');
+          const { openRepoRemote } = await import('../repo/remotes.js');
           remote = await openRepoRemote(repo, remoteName);
         }
         await remoteFetcher(odb, remote.remote)([o.out.oid]);

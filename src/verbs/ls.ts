@@ -3,8 +3,8 @@ import { RvcError } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
-import { ExternalRepo, normaliseSourcePath, tempOdb } from './external.js';
-import type { RevOut } from './history.js';
+import { ExternalRepo, normaliseSourcePath, tempOdb } from '../repo/external.js';
+import type { RevOut } from '../repo/history.js';
 
 export interface LsOptions {
   /** Folder a relative repository path is resolved against. */
