@@ -1,4 +1,4 @@
-import { RvcError } from '../errors.js';
+import { RvcError, type Failure } from '../errors.js';
 import { cmdEquals, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { compareStrings, diffParams, selectParams, setOwn, type ParamsByFile } from '../model/params.js';
 import { allOutputs, resolveEnv, type Stage } from '../model/pipeline.js';
@@ -19,7 +19,7 @@ export type StaleReason =
   | { kind: 'dep-added'; path: string }
   | { kind: 'dep-removed'; path: string }
   | { kind: 'param-changed'; file: string; key: string; change: 'added' | 'removed' | 'modified'; old?: unknown; new?: unknown }
-  | { kind: 'params-unreadable'; file: string; code: string; message: string }
+  | ({ kind: 'params-unreadable'; file: string } & Pick<Failure, 'code' | 'message'>)
   | { kind: 'env-changed'; name: string; old?: string | null; new?: string | null }
   | { kind: 'out-missing'; path: string }
   | { kind: 'out-modified'; path: string }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { RvcError, isRvcError } from '../errors.js';
+import { RvcError, isRvcError, type Failure } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { parseLock, type Lock } from '../model/lock.js';
 import {
@@ -152,7 +152,7 @@ export function metricsFiles(pipes: (Pipeline | undefined)[]): string[] {
 export interface MetricsRead {
   values: ParamsByFile;
   /** Files listed in rvc.yaml that could not be read or parsed. */
-  errors: { path: string; code: string; message: string }[];
+  errors: (Failure & { path: string })[];
 }
 
 export function metricValues(src: Source, files: string[]): MetricsRead {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, isRvcError, fromFsError, errnoCode } from '../errors.js';
+import { RvcError, isRvcError, failureOf, fromFsError, errnoCode, type Failure } from '../errors.js';
 import { lockCmd, lockedStage, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { allOutputs, stageFingerprint, type Stage } from '../model/pipeline.js';
 import { Scheduler } from '../model/dag.js';
@@ -34,7 +34,7 @@ export interface StageRunResult {
   /** The last lines the failed command wrote to stderr. */
   stderrTail?: string;
   /** A failure that was not the command's exit status (missing dep, output not created…). */
-  error?: { code: string; message: string; hint?: string };
+  error?: Failure;
   /** For a skipped stage: the upstream stage that failed. */
   blockedBy?: string;
   durationMs?: number;
@@ -511,8 +511,8 @@ function failure(name: string, e: unknown): StageRunResult {
   return { name, status: 'failed', reasons: [], error: errorInfo(e) };
 }
 
-function errorInfo(e: unknown): { code: string; message: string; hint?: string } {
-  if (isRvcError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+function errorInfo(e: unknown): Failure {
+  if (isRvcError(e)) return failureOf(e);
   return { code: 'INTERNAL', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 

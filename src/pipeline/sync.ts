@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import { emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
+import { emptyFailures, isRvcError, mergeFailures, type Failure, type FailureSummary } from '../errors.js';
 import { HASH_ALGOS, objectKey, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { allOutputs } from '../model/pipeline.js';
@@ -189,7 +189,7 @@ export interface PipelineCheckoutResult {
   /** Outputs put back in the workspace. */
   restored: string[];
   /** Outputs that could not be (content not in the cache, or unsaved changes in the way). */
-  failed: { path: string; code: string; message: string }[];
+  failed: (Failure & { path: string })[];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { RvcError, isRvcError } from '../errors.js';
+import { RvcError, failureOf, isRvcError, type Failure } from '../errors.js';
 import { checkoutOut } from '../odb/checkout.js';
 import type { CommonOptions, Repo } from './repo.js';
 import { noteLinkUse } from './links.js';
@@ -16,7 +16,7 @@ export interface OutCheckout {
   modified: number;
   deleted: number;
   unchanged: number;
-  error?: { code: string; message: string; hint?: string };
+  error?: Failure;
 }
 
 export interface CheckoutResult {
@@ -50,14 +50,14 @@ export async function checkoutTargets(repo: Repo, opts: CheckoutOptions = {}): P
         row.unchanged = r.unchanged;
       } catch (e) {
         if (!isRvcError(e) || e.code === 'CHECKOUT_WOULD_LOSE_DATA' && targets.length === 1) throw e;
-        row.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+        row.error = failureOf(e);
       }
       outs.push(row);
     }
     const failed = outs.filter((o) => o.error).length;
     if (failed === outs.length && failed === 1) {
       const err = outs[0]!.error!;
-      throw new RvcError(err.code as never, err.message, err.hint ? { hint: err.hint } : {});
+      throw new RvcError(err.code, err.message, err.hint ? { hint: err.hint } : {});
     }
     return { outs, failed };
   });

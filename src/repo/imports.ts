@@ -1,5 +1,5 @@
 /** Data imported from another repository: bringing a version of it into the project's cache. */
-import { RvcError, addFailure, emptyFailures, isRvcError } from '../errors.js';
+import { RvcError, addFailure, emptyFailures, failureOf, isRvcError } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
@@ -77,7 +77,7 @@ export async function fetchImports(project: Repo, outs: TrackedOut[], opts: Comm
       res.transferred += fetched;
     } catch (e) {
       if (!isRvcError(e)) throw e;
-      addFailure(res, e.code, { oid: t.out.oid, paths: [t.rel], code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) });
+      addFailure(res, e.code, { oid: t.out.oid, paths: [t.rel], ...failureOf(e) });
     } finally {
       src?.close();
     }

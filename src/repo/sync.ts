@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
+import { RvcError, addFailure, emptyFailures, failureOf, isRvcError, mergeFailures, type Failure, type FailureSummary } from '../errors.js';
 import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
@@ -28,14 +28,11 @@ export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'> 
   targets?: string[];
 }
 
-export interface SyncFailure {
+/** A failure about one object; its hint, when the error gives one, says what helps (e.g. for an object damaged on the remote). */
+export interface SyncFailure extends Failure {
   oid: string;
   /** Paths that use this object (`rev:path` for one recorded at a revision), for the message. */
   paths: string[];
-  code: string;
-  message: string;
-  /** What helps, when the error says (e.g. for an object damaged on the remote). */
-  hint?: string;
 }
 
 /**
@@ -154,12 +151,12 @@ export function nameInFolders(repo: Repo, w: Wanted, oids: string[]): void {
 }
 
 export function toSyncFailure(f: TransferFailure, paths: string[]): SyncFailure {
-  return { oid: f.oid, paths, code: f.error.code, message: f.error.message, ...(f.error.hint !== undefined ? { hint: f.error.hint } : {}) };
+  return { oid: f.oid, paths, ...failureOf(f.error) };
 }
 
 /** Counts a failure that happened outside the transfer engine. */
 export function earlyFailure(into: FailureSummary<SyncFailure>, oid: string, where: string, e: RvcError): void {
-  addFailure(into, e.code, { oid, paths: [where], code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) });
+  addFailure(into, e.code, { oid, paths: [where], ...failureOf(e) });
 }
 
 /**
@@ -206,18 +203,18 @@ export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: Ha
  */
 export async function fetchManifests(
   repo: Repo, manifests: { algo: HashAlgo; oid: string }[], opts: { remote?: string; jobs?: number } = {},
-): Promise<{ remote?: string; fetched: number; failed: { algo: HashAlgo; oid: string; message: string }[] }> {
+): Promise<{ remote?: string; fetched: number; failed: (Failure & { algo: HashAlgo; oid: string })[] }> {
   let opened: Awaited<ReturnType<typeof openRepoRemote>>;
   try {
     opened = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   } catch (e) {
     if (!isRvcError(e)) throw e;
-    return { fetched: 0, failed: manifests.map((m) => ({ ...m, message: e.message })) };
+    return { fetched: 0, failed: manifests.map((m) => ({ ...m, ...failureOf(e) })) };
   }
   const { name, remote } = opened;
   try {
     let fetched = 0;
-    const failed: { algo: HashAlgo; oid: string; message: string }[] = [];
+    const failed: (Failure & { algo: HashAlgo; oid: string })[] = [];
     const limit = pLimit(opts.jobs ?? remote.jobs);
     await Promise.all(manifests.map((m) => limit(async () => {
       try {
@@ -225,7 +222,7 @@ export async function fetchManifests(
         repo.odbFor(m.algo).readTree(m.oid); // it must also parse
       } catch (e) {
         if (!isRvcError(e)) throw e;
-        failed.push({ ...m, message: e.message });
+        failed.push({ ...m, ...failureOf(e) });
       }
     })));
     return { remote: name, fetched, failed };
