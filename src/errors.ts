@@ -144,6 +144,24 @@ export function fromFsError(e: unknown, path: string, action: string): RvcError 
   }
 }
 
+/**
+ * One failure as a result reports it (and the CLI prints it with --json): what an RvcError says,
+ * without the stack. Results that go on past a failure list these instead of throwing.
+ */
+export interface Failure {
+  code: ErrorCode;
+  message: string;
+  /** The file or path concerned, when the result names one. */
+  path?: string;
+  /** What helps, when the error says. */
+  hint?: string;
+}
+
+/** The Failure an RvcError reports; `path` only when given (results name the path their own way). */
+export function failureOf(e: RvcError, path?: string): Failure {
+  return { ...(path !== undefined ? { path } : {}), code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) };
+}
+
 /** How many failures of each cause (error code) a result keeps in full; the others are counted. */
 export const FAILURE_SAMPLE = 20;
 
@@ -170,7 +188,7 @@ export function emptyFailures<T>(): FailureSummary<T> {
  * Counts one failure of `code`; keeps it in the sample if there is room for its code. `item` may
  * be a function, called only then, so that an uncounted failure costs no record at all.
  */
-export function addFailure<T>(into: FailureSummary<T>, code: string, item: T | (() => T)): void {
+export function addFailure<T>(into: FailureSummary<T>, code: ErrorCode, item: T | (() => T)): void {
   const n = into.failedByCode[code] ?? 0;
   into.failedByCode[code] = n + 1;
   into.failedCount++;

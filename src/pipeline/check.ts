@@ -1,4 +1,4 @@
-import { RvcError } from '../errors.js';
+import { RvcError, type Failure } from '../errors.js';
 import { cmdEquals, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { diffParams, selectParams, type ParamsByFile } from '../model/params.js';
 import { compareStrings, setOwn } from '../model/values.js';
@@ -20,7 +20,7 @@ export type StaleReason =
   | { kind: 'dep-added'; path: string }
   | { kind: 'dep-removed'; path: string }
   | { kind: 'param-changed'; file: string; key: string; change: 'added' | 'removed' | 'modified'; old?: unknown; new?: unknown }
-  | { kind: 'params-unreadable'; file: string; code: string; message: string }
+  | ({ kind: 'params-unreadable'; file: string } & Pick<Failure, 'code' | 'message'>)
   | { kind: 'env-changed'; name: string; old?: string | null; new?: string | null }
   | { kind: 'out-missing'; path: string }
   | { kind: 'out-modified'; path: string }

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import { RvcError, isRvcError } from '../errors.js';
+import { RvcError, isRvcError, type Failure } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { parseLock, type Lock } from '../model/lock.js';
 import {
-  diffMetrics, flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type MetricChange, type ParamsByFile,
+  flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type ParamsByFile,
 } from '../model/params.js';
-import { compareStrings, deepEqual, setOwn } from '../model/values.js';
+import { compareStrings, setOwn } from '../model/values.js';
 import { parsePipeline, type Pipeline } from '../model/pipeline.js';
 import { gitShowFile } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -17,17 +17,17 @@ import { LOCK_FILE, PIPELINE_FILE, readRepoText, varsLoader } from '../repo/proj
  * does not have there (a cached output, git-ignored) is read from the cache through that
  * revision's rvc.lock, so metrics written by a stage can be compared with past commits.
  */
-interface Source {
+export interface Source {
   /** 'workspace' or the revision as given. */
   label: string;
   read(rel: string): string | undefined;
 }
 
-function workspaceSource(repo: Repo): Source {
+export function workspaceSource(repo: Repo): Source {
   return { label: 'workspace', read: (rel) => readRepoText(repo, rel) };
 }
 
-function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Source {
+export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Source {
   let lock: Lock | undefined | null = null;
   let absent = false;
   const memo = new Map<string, string | undefined>();
@@ -72,7 +72,7 @@ function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Sourc
   return { label: rev, read: (rel) => show(rel) ?? fromCache(rel) };
 }
 
-function pipelineAt(src: Source): Pipeline | undefined {
+export function pipelineAt(src: Source): Pipeline | undefined {
   const text = src.read(PIPELINE_FILE);
   if (text === undefined) return undefined;
   return atRevision(src, () => parsePipeline(text, PIPELINE_FILE, { loadVarsFile: varsLoader(src.read) }));
@@ -100,7 +100,7 @@ export interface CompareOptions extends CommonOptions {
   all?: boolean;
 }
 
-function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
+export function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
   const a = revisionSource(repo, opts.a ?? 'HEAD', opts.a === undefined);
   const b = opts.b === undefined ? workspaceSource(repo) : revisionSource(repo, opts.b, false);
   return [a, b];
@@ -109,22 +109,8 @@ function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
 // ---------------------------------------------------------------------------------------------
 // params
 
-export interface ParamRow {
-  file: string;
-  key: string;
-  change: 'added' | 'removed' | 'modified' | 'unchanged';
-  old?: unknown;
-  new?: unknown;
-}
-
-export interface ParamsDiffResult {
-  a: string;
-  b: string;
-  changes: ParamRow[];
-}
-
 /** params file → keys read (null: every top-level key), over the stages of both sides. */
-function trackedParams(pipes: (Pipeline | undefined)[]): Map<string, Set<string> | null> {
+export function trackedParams(pipes: (Pipeline | undefined)[]): Map<string, Set<string> | null> {
   const m = new Map<string, Set<string> | null>();
   for (const p of pipes) {
     for (const s of p?.stages ?? []) {
@@ -138,7 +124,7 @@ function trackedParams(pipes: (Pipeline | undefined)[]): Map<string, Set<string>
   return m;
 }
 
-function paramValues(src: Source, tracked: Map<string, Set<string> | null>): ParamsByFile {
+export function paramValues(src: Source, tracked: Map<string, Set<string> | null>): ParamsByFile {
   const out: ParamsByFile = {};
   for (const [file, keys] of tracked) {
     const text = src.read(file);
@@ -158,36 +144,7 @@ function paramValues(src: Source, tracked: Map<string, Set<string> | null>): Par
   return out;
 }
 
-/** `rvc params diff [a] [b]`: the params stages read, compared between two revisions. */
-export function paramsDiff(opts: CompareOptions = {}): ParamsDiffResult {
-  const repo = Repo.open(opts.cwd);
-  const [a, b] = sources(repo, opts);
-  const tracked = trackedParams([pipelineAt(a), pipelineAt(b)]);
-  const va = paramValues(a, tracked);
-  const vb = paramValues(b, tracked);
-  const changes: ParamRow[] = [];
-  const files = [...new Set([...Object.keys(va), ...Object.keys(vb)])].sort(compareStrings);
-  for (const file of files) {
-    const x = Object.hasOwn(va, file) ? va[file]! : {};
-    const y = Object.hasOwn(vb, file) ? vb[file]! : {};
-    for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort(compareStrings)) {
-      const inA = Object.hasOwn(x, key);
-      const inB = Object.hasOwn(y, key);
-      const change = !inA ? 'added' : !inB ? 'removed' : deepEqual(x[key], y[key]) ? 'unchanged' : 'modified';
-      if (change === 'unchanged' && !opts.all) continue;
-      const row: ParamRow = { file, key, change };
-      if (inA) row.old = x[key];
-      if (inB) row.new = y[key];
-      changes.push(row);
-    }
-  }
-  return { a: a.label, b: b.label, changes };
-}
-
-// ---------------------------------------------------------------------------------------------
-// metrics
-
-function metricsFiles(pipes: (Pipeline | undefined)[]): string[] {
+export function metricsFiles(pipes: (Pipeline | undefined)[]): string[] {
   const s = new Set<string>();
   for (const p of pipes) for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);
   return [...s].sort(compareStrings);
@@ -196,10 +153,10 @@ function metricsFiles(pipes: (Pipeline | undefined)[]): string[] {
 export interface MetricsRead {
   values: ParamsByFile;
   /** Files listed in rvc.yaml that could not be read or parsed. */
-  errors: { path: string; code: string; message: string }[];
+  errors: (Failure & { path: string })[];
 }
 
-function metricValues(src: Source, files: string[]): MetricsRead {
+export function metricValues(src: Source, files: string[]): MetricsRead {
   const values: ParamsByFile = {};
   const errors: MetricsRead['errors'] = [];
   for (const f of files) {
@@ -216,33 +173,4 @@ function metricValues(src: Source, files: string[]): MetricsRead {
     }
   }
   return { values, errors };
-}
-
-export interface MetricsShowResult extends MetricsRead {
-  files: string[];
-}
-
-/** `rvc metrics show`: the metrics files rvc.yaml lists, as they are in the workspace. */
-export function metricsShow(opts: CommonOptions & { rev?: string } = {}): MetricsShowResult {
-  const repo = Repo.open(opts.cwd);
-  const src = opts.rev ? revisionSource(repo, opts.rev, false) : workspaceSource(repo);
-  const files = metricsFiles([pipelineAt(src)]);
-  return { files, ...metricValues(src, files) };
-}
-
-export interface MetricsDiffResult {
-  a: string;
-  b: string;
-  changes: MetricChange[];
-  errors: MetricsRead['errors'];
-}
-
-/** `rvc metrics diff [a] [b]`: metrics compared between two revisions (default HEAD and the workspace). */
-export function metricsDiff(opts: CompareOptions = {}): MetricsDiffResult {
-  const repo = Repo.open(opts.cwd);
-  const [a, b] = sources(repo, opts);
-  const files = metricsFiles([pipelineAt(a), pipelineAt(b)]);
-  const ma = metricValues(a, files);
-  const mb = metricValues(b, files);
-  return { a: a.label, b: b.label, changes: diffMetrics(ma.values, mb.values, opts.all ? { all: true } : {}), errors: [...ma.errors, ...mb.errors] };
 }

@@ -5,7 +5,7 @@ import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import type { StageOut } from '../model/pipeline.js';
 import { POINTER_EXT } from '../model/pointer.js';
-import { isInside, pathsOverlap, reservedNameOf } from '../model/paths.js';
+import { isInside, reservedNameOf } from '../model/paths.js';
 import { isTempName, writeFileAtomic } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import { IGNORE_FILE } from '../fsutil/walk.js';

@@ -5,7 +5,7 @@ import { allOutputs, type Stage } from '../model/pipeline.js';
 import { buildOut } from '../odb/build.js';
 import { addGitignoreEntry } from '../scm/git.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
-import { relinkFromCache } from '../repo/add.js';
+import { relinkFromCache } from '../repo/record.js';
 import type { FileStamp } from '../repo/project.js';
 import { checkStage, type StaleReason } from './check.js';
 import { pinObjects, writeLockEntry } from './lock-io.js';

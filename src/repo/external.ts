@@ -17,7 +17,22 @@ import { gitCloneBare, gitRun } from '../scm/git.js';
 import { History } from './history.js';
 import type { Output } from '../model/output.js';
 import { openConfiguredRemote } from './remotes.js';
-import { CONFIG_FILE, RVC_DIR, DEFAULT_CACHE_DIR, Repo, cacheDirOf } from './repo.js';
+import { CONFIG_FILE, RVC_DIR, DEFAULT_CACHE_DIR, Repo, cacheDirOf, type CommonOptions } from './repo.js';
+
+/** Where data comes from in another repository, and where it goes (get and import). */
+export interface FromRepoOptions extends CommonOptions {
+  /** Another repository: a local path or a URL git can clone. */
+  repo: string;
+  /** Path inside that repository: tracked data, a file or folder inside it (get: or a file git stores). */
+  path: string;
+  /** Branch, tag or commit of the source (default: its HEAD). */
+  rev?: string;
+  /** Destination; default: its name in `cwd`. For get, an existing folder receives it under its own name. */
+  out?: string;
+  /** Replace an existing destination (import: an existing pointer or workspace copy). */
+  force?: boolean;
+  jobs?: number;
+}
 
 export interface OpenExternalOptions {
   /** Folder a relative local path is resolved against. Default: process.cwd(). */
@@ -405,4 +420,13 @@ function localCacheDir(root: string): string {
     // a damaged configuration: the objects are still looked for in the usual place
     return path.join(root, RVC_DIR, DEFAULT_CACHE_DIR);
   }
+}
+
+/** Whether `a` and `b` are the same folder or one holds the other. */
+export function overlaps(a: string, b: string): boolean {
+  const inside = (x: string, y: string): boolean => {
+    const r = path.relative(y, x);
+    return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+  };
+  return inside(a, b) || inside(b, a);
 }

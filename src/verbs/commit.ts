@@ -4,7 +4,7 @@ import { RvcError, isRvcError } from '../errors.js';
 import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
 import type { Stage } from '../model/pipeline.js';
 import { buildOut } from '../odb/build.js';
-import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/add.js';
+import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/record.js';
 import { selectOutputs, trackedOf, workspaceOutputs } from '../repo/outputs.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { compareFiles } from '../../src/repo/diff.js';
+import { compareFiles } from '../../src/verbs/diff.js';
 
 const f = (oid: string, size = 3, exec = false) => ({ oid, size, exec });
 const map = (o: Record<string, ReturnType<typeof f>>) => new Map(Object.entries(o));

@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { hookScript, mergeDriverCommand, shQuote, HOOK_MARKER } from '../../src/repo/install.js';
+import { hookScript, mergeDriverCommand, shQuote, HOOK_MARKER } from '../../src/verbs/install.js';
 import { rmrf, tmpDir } from '../helpers/cli.js';
 
 const made: string[] = [];

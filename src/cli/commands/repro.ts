@@ -100,8 +100,19 @@ export function register(program: Command): void {
       };
       const prefixer = jobs > 1 ? new Prefixer(write) : undefined;
       const tag = (stage: string) => (jobs > 1 ? `[${stage}] ` : '');
+      // Ctrl-C (or SIGTERM) stops the running commands; a second one kills them at once. A dry
+      // run starts no command, so the default handling (exit) stays.
+      const stop = new AbortController();
+      const kill = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => (stop.signal.aborted ? kill.abort() : stop.abort(sig));
+      if (!flags.dry) {
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      }
       const r = await lib.repro({
         ...common,
+        signal: stop.signal,
+        killSignal: kill.signal,
         targets,
         force: !!flags.force,
         single: !!flags.singleItem,
@@ -137,6 +148,9 @@ export function register(program: Command): void {
             default: break;
           }
         },
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       });
       if (json) out.json(r);
       if (r.interrupted) {

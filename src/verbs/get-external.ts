@@ -5,24 +5,8 @@ import { isTreeOid } from '../model/oid.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import type { ProgressFn } from '../progress.js';
-import { ExternalRepo, normaliseSourcePath, tempOdb, type SourceObjects } from './external.js';
-import { materialise, refuseInternalDest, type ObjectSource } from './get.js';
-import type { CommonOptions } from './repo.js';
-
-/** Where data comes from in another repository, and where it goes (get and import). */
-export interface FromRepoOptions extends CommonOptions {
-  /** Another repository: a local path or a URL git can clone. */
-  repo: string;
-  /** Path inside that repository: tracked data, a file or folder inside it (get: or a file git stores). */
-  path: string;
-  /** Branch, tag or commit of the source (default: its HEAD). */
-  rev?: string;
-  /** Destination; default: its name in `cwd`. For get, an existing folder receives it under its own name. */
-  out?: string;
-  /** Replace an existing destination (import: an existing pointer or workspace copy). */
-  force?: boolean;
-  jobs?: number;
-}
+import { ExternalRepo, normaliseSourcePath, overlaps, tempOdb, type FromRepoOptions, type SourceObjects } from '../repo/external.js';
+import { materialise, refuseInternalDest, type ObjectSource } from '../repo/materialise.js';
 
 export type GetExternalOptions = FromRepoOptions;
 
@@ -129,15 +113,6 @@ function writeGitFile(dest: string, data: Buffer, exec: boolean, force: boolean)
     fs.rmSync(tmp, { force: true });
     throw fromFsError(e, dest, 'write');
   }
-}
-
-/** Whether `a` and `b` are the same folder or one holds the other. */
-export function overlaps(a: string, b: string): boolean {
-  const inside = (x: string, y: string): boolean => {
-    const r = path.relative(y, x);
-    return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
-  };
-  return inside(a, b) || inside(b, a);
 }
 
 function isDir(p: string): boolean {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { ProgressTicker } from '../progress.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
 
 export interface FsckOptions extends CommonOptions {
   repair?: boolean;

@@ -5,10 +5,10 @@ import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
 import { compareStrings } from '../model/values.js';
 import type { Remote } from '../remote/remote.js';
-import { remoteFetcher } from './get.js';
-import { openHistory, type History } from './history.js';
-import { Repo, type CommonOptions } from './repo.js';
-import { sideAt, type Output, type Side } from './outputs.js';
+import { remoteFetcher } from '../repo/materialise.js';
+import { openHistory, type History } from '../repo/history.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { sideAt, type Output, type Side } from '../repo/outputs.js';
 
 export interface DiffOptions extends CommonOptions {
   /** The old side (default HEAD). */
@@ -89,7 +89,7 @@ export async function diff(opts: DiffOptions = {}): Promise<DiffResult> {
       const odb = repo.odbFor(o.out.hash);
       if (!odb.hasSync(o.out.oid) && remoteName) {
         if (!remote) {
-          const { openRepoRemote } = await import('./remotes.js');
+          const { openRepoRemote } = await import('../repo/remotes.js');
           remote = await openRepoRemote(repo, remoteName);
         }
         await remoteFetcher(odb, remote.remote)([o.out.oid]);

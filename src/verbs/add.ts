@@ -1,30 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
-import { POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
+import { POINTER_EXT, type Pointer } from '../model/pointer.js';
 import { readTextIfExists, writeFileAtomic } from '../fsutil/atomic.js';
 import { statCacheLink } from '../fsutil/link.js';
-import { buildOut, type BuiltOut } from '../odb/build.js';
-import { checkoutOut } from '../odb/checkout.js';
+import { buildOut } from '../odb/build.js';
 import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
-import { Repo, assertTrackableRel, type CommonOptions, type TrackedOut } from './repo.js';
-import { effectiveLinkType, noteLinkUse } from './links.js';
-import { refuseNewPointers } from './overlaps.js';
+import { Repo, assertTrackableRel, type CommonOptions, type TrackedOut } from '../repo/repo.js';
+import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/record.js';
+import { refuseNewPointers } from '../repo/overlaps.js';
 
 export interface AddOptions extends CommonOptions {
   /** Write the pointer only; do not store the data in the cache (`rvc commit` does later). */
   noCommit?: boolean;
   desc?: string;
-}
-
-export interface AddedOut {
-  path: string;
-  pointerFile: string;
-  oid: string;
-  size: number;
-  nfiles?: number;
-  /** False when the pointer already recorded exactly this content. */
-  changed: boolean;
 }
 
 export interface AddResult {
@@ -121,29 +110,4 @@ function addOne(repo: Repo, c: Candidate, opts: AddOptions): AddedOut {
   return { path: c.rel, pointerFile: c.pointerFile, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), changed };
 }
 
-export function outFromBuilt(name: string, algo: PointerOut['hash'], b: BuiltOut): PointerOut {
-  const out: PointerOut = { path: name, hash: algo, oid: b.oid, size: b.size };
-  if (b.nfiles !== undefined) out.nfiles = b.nfiles;
-  if (b.exec) out.exec = true;
-  return out;
-}
-
-/**
- * With a link type other than copy, the workspace files are replaced by links to the cache (so
- * the data is stored once). With copy the workspace already holds the same bytes.
- */
-export function relinkFromCache(repo: Repo, t: { abs: string; rel: string }, out: PointerOut, state: ReturnType<Repo['stateFor']>, opts: CommonOptions = {}): void {
-  if (effectiveLinkType(repo) === 'copy') return;
-  const r = checkoutOut({ abs: t.abs, repoRel: t.rel, oid: out.oid, ...(out.exec ? { exec: true } : {}) }, {
-    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, relink: true, onlyMatching: true,
-    ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
-  });
-  noteLinkUse(repo, r.linkType, opts);
-  if (r.kept?.length) {
-    const shown = r.kept.slice(0, 5).map((p) => (p ? `${t.rel}/${p}` : t.rel)).join(', ') + (r.kept.length > 5 ? ` and ${r.kept.length - 5} more` : '');
-    const was = r.kept.length > 1 ? 'they were left as they are (not linked to the cache) and show' : 'it was left as it is (not linked to the cache) and shows';
-    opts.onWarning?.(`${shown} changed after being stored, so ${was} as modified`);
-  }
-}
-
-export type { TrackedOut };
+export type { AddedOut, TrackedOut };

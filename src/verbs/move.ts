@@ -5,8 +5,8 @@ import { POINTER_EXT } from '../model/pointer.js';
 import { HashState } from '../hashing/state.js';
 import { addGitignoreEntry, removeGitignoreEntry } from '../scm/git.js';
 import { isTreeOid } from '../model/oid.js';
-import { Repo, assertTrackableRel, type CommonOptions } from './repo.js';
-import { gitignoreStillNeeded, recordedOutputs, refuseMovingStageOutput, refuseNewPointers } from './overlaps.js';
+import { Repo, assertTrackableRel, type CommonOptions } from '../repo/repo.js';
+import { gitignoreStillNeeded, recordedOutputs, refuseMovingStageOutput, refuseNewPointers } from '../repo/overlaps.js';
 
 export interface MoveResult {
   from: string;

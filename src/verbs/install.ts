@@ -6,7 +6,7 @@ import {
   addGitattributesLines, gitConfigGet, gitConfigRemoveSection, gitConfigSet, gitHooksDir, gitPrefix, gitToplevel,
   removeGitattributesLines,
 } from '../scm/git.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
 
 /** The hooks `rvc install` writes, and what each runs (through the hidden `rvc git-hook`). */
 export const RVC_HOOKS = ['post-checkout', 'post-merge', 'pre-push'] as const;

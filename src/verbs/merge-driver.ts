@@ -8,7 +8,7 @@ import { parsePointer, serializePointer, type Pointer, type PointerOut } from '.
 import { toPosix } from '../model/paths.js';
 import { treeSize, type TreeEntry } from '../model/tree.js';
 import type { Remote } from '../remote/index.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
 import { LOCK_FILE } from '../model/lock.js';
 
 
@@ -124,7 +124,7 @@ async function mergePointerFiles(opts: MergeDriverOptions, file: string, base: P
   const openRemote = async (): Promise<{ remote: Remote } | null> => {
     if (remote !== undefined) return remote;
     if (!repo!.config.core.remote) return (remote = null);
-    const { openRepoRemote } = await import('./remotes.js');
+    const { openRepoRemote } = await import('../repo/remotes.js');
     return (remote = await openRepoRemote(repo!, undefined));
   };
   const manifest = async (out: PointerOut, side: string, rel: string): Promise<TreeEntry[] | undefined> => {
@@ -134,7 +134,7 @@ async function mergePointerFiles(opts: MergeDriverOptions, file: string, base: P
       try {
         const r = await openRemote();
         if (r) {
-          const { fetchOne } = await import('./sync.js');
+          const { fetchOne } = await import('../repo/sync.js');
           await fetchOne(repo!, r.remote, out.oid, out.hash);
         }
       } catch (e) {

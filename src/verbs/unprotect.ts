@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fromFsError } from '../errors.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { walkFiles } from '../fsutil/walk.js';
-import { Repo, type CommonOptions } from './repo.js';
-import { selectOutputs, workspaceOutputs } from './outputs.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { selectOutputs, workspaceOutputs } from '../repo/outputs.js';
 
 export interface UnprotectResult {
   unprotected: string[];

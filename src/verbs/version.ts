@@ -4,8 +4,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { probeLinkTypes } from '../fsutil/link.js';
 import type { LinkType } from '../model/config.js';
-import { Repo } from './repo.js';
-import { workingLinkTypes } from './links.js';
+import { Repo } from '../repo/repo.js';
+import { workingLinkTypes } from '../repo/links.js';
 
 export interface VersionInfo {
   rvc: string;

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { removeGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
-import { Repo, type CommonOptions } from './repo.js';
-import { gitignoreStillNeeded, recordedForGitignore } from './overlaps.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { gitignoreStillNeeded, recordedForGitignore } from '../repo/overlaps.js';
 
 export interface RemoveOptions extends CommonOptions {
   /** Also delete the tracked data from the workspace. */

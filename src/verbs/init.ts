@@ -6,7 +6,7 @@ import { serializeConfigLayerChecked, type ConfigLayer } from '../model/config.j
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { IGNORE_FILE } from '../fsutil/walk.js';
 import { gitToplevel } from '../scm/git.js';
-import { RVC_DIR, CONFIG_FILE, LOCAL_CONFIG_FILE, DEFAULT_CACHE_DIR, type CommonOptions } from './repo.js';
+import { RVC_DIR, CONFIG_FILE, LOCAL_CONFIG_FILE, DEFAULT_CACHE_DIR, type CommonOptions } from '../repo/repo.js';
 
 export interface InitOptions extends CommonOptions {
   noScm?: boolean;

@@ -1,22 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, isRvcError, fromFsError, errnoCode } from '../errors.js';
+import { RvcError, isRvcError, failureOf, fromFsError, errnoCode, type Failure } from '../errors.js';
 import { lockCmd, lockedStage, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { allOutputs, stageFingerprint, type Stage } from '../model/pipeline.js';
-import { selectStages } from '../model/dag.js';
 import { Scheduler } from './scheduler.js';
 import { buildOut } from '../odb/build.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry } from '../scm/git.js';
-import { sweepStaleTemps } from '../fsutil/atomic.js';
-import { Repo, type CommonOptions } from '../repo/repo.js';
-import { relinkFromCache } from '../repo/add.js';
-import { checkDeletable, clearRegenerating, markRegenerating, refuseForeignOutputs, regenerating } from './outs-guard.js';
+import type { CommonOptions, Repo } from '../repo/repo.js';
+import { relinkFromCache } from '../repo/record.js';
+import { checkDeletable, clearRegenerating, markRegenerating, regenerating } from './outs-guard.js';
 import { noteLinkUse } from '../repo/links.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
 import { lockOutputs, pinObjects, writeLockEntry, type OutputLocks } from './lock-io.js';
-import { checkMissingDeps, loadProject, lockStamp, readLock, resolveStageTargets, sameStamp, LOCK_FILE, type FileStamp, type LoadedProject } from '../repo/project.js';
+import { lockStamp, readLock, sameStamp, type FileStamp, type LoadedProject } from '../repo/project.js';
 import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace, entryFromBuilt } from './workspace.js';
 
@@ -36,7 +34,7 @@ export interface StageRunResult {
   /** The last lines the failed command wrote to stderr. */
   stderrTail?: string;
   /** A failure that was not the command's exit status (missing dep, output not created…). */
-  error?: { code: string; message: string; hint?: string };
+  error?: Failure;
   /** For a skipped stage: the upstream stage that failed. */
   blockedBy?: string;
   durationMs?: number;
@@ -52,21 +50,10 @@ export interface ReproResult {
   failed: number;
 }
 
-export interface StageStartEvent {
-  stage: string;
-  cmd: string[];
-  reasons: StaleReason[];
-}
-
-export interface ReproOptions extends CommonOptions {
-  /** Stage names, foreach groups, or output paths; default: every stage. */
-  targets?: string[];
+/** How the runner runs the stages it is given (the options of `rvc repro` but target selection). */
+export interface RunnerOptions extends CommonOptions {
   /** Run the selected stages even when nothing changed, and delete output content saved nowhere (`-f`). */
   force?: boolean;
-  /** Only the targets, not what they depend on (`-s`). */
-  single?: boolean;
-  /** The targets and everything that depends on them (`--downstream`). */
-  downstream?: boolean;
   /** Report what would run; run nothing, write nothing (`--dry`). */
   dry?: boolean;
   /** After a failure, go on with stages that do not depend on it (`-k`). */
@@ -77,8 +64,14 @@ export interface ReproOptions extends CommonOptions {
   noRunCache?: boolean;
   /** Environment for the commands and `env:` values; default process.env. */
   environ?: NodeJS.ProcessEnv;
-  /** Stop running commands on SIGINT/SIGTERM during the run (default true). */
-  handleSignals?: boolean;
+  /**
+   * Aborting it stops the run (what Ctrl-C asks for): the running commands' process groups get
+   * the abort reason when it is a signal name (else SIGTERM), nothing is recorded for them, no
+   * other stage starts, and the result says `interrupted`. Stages that finished stay recorded.
+   */
+  signal?: AbortSignal;
+  /** Aborted after `signal` (a second Ctrl-C): the running commands are killed at once. */
+  killSignal?: AbortSignal;
   /** A stage's commands are about to run (not called for outputs restored from the cache). */
   onStageStart?: (e: StageStartEvent) => void;
   onCommand?: (stage: string, cmd: string) => void;
@@ -88,33 +81,21 @@ export interface ReproOptions extends CommonOptions {
   onStageWait?: (stage: string, holder: string) => void;
 }
 
-/**
- * `rvc repro`: brings the selected stages up to date, upstream first. A stage runs when
- * checkStage finds it stale; a stage whose inputs were seen before has its outputs restored
- * from the run-cache instead. After a run its outputs are stored in the cache, git-ignored and
- * recorded in rvc.lock (only that stage's entry is rewritten).
- *
- * Concurrency: the repository lock is taken only for the moment an entry is written, never
- * while a command runs; each running stage holds locks on its outputs instead. Stopping
- * (SIGINT/SIGTERM) signals the running commands' process groups and writes nothing for them.
- */
-export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
-  const repo = Repo.open(opts.cwd);
-  const project = loadProject(repo);
-  const selected = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), {
-    ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
-  });
-  checkMissingDeps(project, selected);
-  // Pins a killed run left (its PID is gone) protect nothing; gc would remove them too.
-  sweepStaleTemps(repo.pinDir);
-  // Before any stage runs: no selected stage may own rvc's files, git-tracked or pointer-tracked data.
-  refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
-    .map((s) => ({ name: s.name, outs: allOutputs(s) })));
-  const runner = new Runner(project, opts);
-  return runner.run(selected);
+export interface StageStartEvent {
+  stage: string;
+  cmd: string[];
+  reasons: StaleReason[];
 }
 
-class Runner {
+
+/**
+ * Runs selected stages upstream first (see `repro`). A stage runs when checkStage finds it
+ * stale; a stage whose inputs were seen before has its outputs restored from the run-cache
+ * instead. After a run its outputs are stored in the cache, git-ignored and recorded in rvc.lock
+ * (only that stage's entry is rewritten). The repository lock is taken only for the moment an
+ * entry is written, never while a command runs; each running stage holds locks on its outputs.
+ */
+export class Runner {
   private readonly repo: Repo;
   private readonly ws: Workspace;
   private lock: Lock;
@@ -126,7 +107,7 @@ class Runner {
   private readonly gitignores = new Set<string>();
   private readonly wouldRun = new Set<string>();
 
-  constructor(private readonly project: LoadedProject, private readonly opts: ReproOptions) {
+  constructor(private readonly project: LoadedProject, private readonly opts: RunnerOptions) {
     this.repo = project.repo;
     this.ws = new Workspace(project.repo);
     this.lock = project.lock;
@@ -135,22 +116,23 @@ class Runner {
   }
 
   async run(selected: string[]): Promise<ReproResult> {
-    const onSignal = (sig: NodeJS.Signals) => {
+    const { signal, killSignal } = this.opts;
+    const stop = (): void => {
       this.interrupted = true;
-      this.children.stop(sig);
+      this.children.stop(stopSignal(signal?.reason));
     };
-    const handle = this.opts.handleSignals !== false && !this.opts.dry;
-    if (handle) {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
+    const kill = (): void => {
+      this.interrupted = true;
+      this.children.stop('SIGKILL');
+    };
+    if (signal?.aborted) this.interrupted = true;
+    signal?.addEventListener('abort', stop);
+    killSignal?.addEventListener('abort', kill);
     try {
       return await this.schedule(selected);
     } finally {
-      if (handle) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      signal?.removeEventListener('abort', stop);
+      killSignal?.removeEventListener('abort', kill);
     }
   }
 
@@ -214,18 +196,18 @@ class Runner {
     return checkStage(this.ws, stage, lockedStage(this.lock, stage.name), { environ: this.environ });
   }
 
+  /** One stage: decide, then restore it from the run-cache or execute it, then record the result. */
   private async runOne(name: string): Promise<StageRunResult> {
     const stage = this.project.graph.stages.get(name)!;
     if (stage.frozen) return { name, status: 'frozen', reasons: [] };
     this.refreshLock();
-    let check = this.check(stage);
+    const check = this.check(stage);
     if (this.opts.dry) return this.dryResult(stage, check);
     if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
 
-    const outs = allOutputs(stage);
     let release: OutputLocks;
     try {
-      release = await lockOutputs(this.repo, name, outs.map((o) => o.repoPath), {
+      release = await lockOutputs(this.repo, name, allOutputs(stage).map((o) => o.repoPath), {
         onWait: (h) => this.opts.onStageWait?.(name, h), stopped: () => this.interrupted,
       });
     } catch (e) {
@@ -233,105 +215,139 @@ class Runner {
       throw e;
     }
     const started = Date.now();
-    let unpin = (): void => {};
     try {
-      if (this.interrupted) return { name, status: 'interrupted', reasons: check.reasons };
-      if (this.refreshLock()) {
-        // Another process wrote rvc.lock while we waited: it may have run this very stage.
-        check = this.check(stage);
-        if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
-      }
-      const reasons: StaleReason[] = this.opts.force ? [{ kind: 'forced' }, ...check.reasons] : check.reasons;
-      if (check.blocker || !check.inputs) {
-        const e = check.blocker ?? new RvcError('INTERNAL', `stage '${name}' has no inputs`);
-        return { name, status: 'failed', reasons, error: errorInfo(e) };
-      }
-      const inputs = check.inputs;
-      const algo = this.repo.odb.algo;
-      const fp = stageFingerprint(stage, {
-        deps: Object.fromEntries(inputs.deps.map((d) => [d.path, d.oid])), params: inputs.params, env: inputs.env,
-      });
-      const key = runKey(algo, fp.text);
+      const plan = this.decide(stage, check);
+      if (!('key' in plan)) return plan;
+      const restored = await this.restoreFromRunCache(stage, plan);
+      if (restored) return { name, status: 'restored', reasons: plan.reasons, durationMs: Date.now() - started };
+      const failed = await this.execute(stage, plan, release, started);
+      if (failed) return failed;
+      await this.recordRun(stage, plan);
+      return { name, status: 'ran', reasons: plan.reasons, durationMs: Date.now() - started };
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * With the stage's outputs locked: whether it still has to run (another process may have run
+   * it while we waited), and if so what it runs on — its inputs, their fingerprint (the
+   * run-cache key) and whether its outputs may come from the run-cache. A result when it ends here.
+   */
+  private decide(stage: Stage, first: StageCheck): StageRunResult | RunPlan {
+    const name = stage.name;
+    let check = first;
+    if (this.interrupted) return { name, status: 'interrupted', reasons: check.reasons };
+    if (this.refreshLock()) {
+      // Another process wrote rvc.lock while we waited: it may have run this very stage.
+      check = this.check(stage);
+      if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+    }
+    const reasons: StaleReason[] = this.opts.force ? [{ kind: 'forced' }, ...check.reasons] : check.reasons;
+    if (check.blocker || !check.inputs) {
+      const e = check.blocker ?? new RvcError('INTERNAL', `stage '${name}' has no inputs`);
+      return { name, status: 'failed', reasons, error: errorInfo(e) };
+    }
+    const inputs = check.inputs;
+    const fp = stageFingerprint(stage, {
+      deps: Object.fromEntries(inputs.deps.map((d) => [d.path, d.oid])), params: inputs.params, env: inputs.env,
+    });
+    const outs = allOutputs(stage);
+    return {
+      reasons,
+      key: runKey(this.repo.odb.algo, fp.text),
+      fingerprint: fp.text,
       // Outputs that are not cached, or that the command updates in place, cannot be restored
       // from a previous run; always_changed stages must run by definition; a stage without
       // outputs runs for its side effects, which no cache can replay.
-      const cacheable = !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist);
-      const entryBase = { cmd: lockCmd(stage.cmd), deps: inputs.deps, params: inputs.params, env: inputs.env };
+      cacheable: !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist),
+      entryBase: { cmd: lockCmd(stage.cmd), deps: inputs.deps, params: inputs.params, env: inputs.env },
+    };
+  }
 
-      // Only outputs are missing and rvc.lock's record of them is in the cache: the inputs are
-      // exactly those recorded, so the recorded outputs are what a run would produce.
-      const locked = lockedStage(this.lock, name);
-      if (cacheable && !this.opts.force && !this.opts.noRunCache && locked && reasons.every((r) => r.kind === 'out-missing')
-        && this.restorable(stage, locked)) {
-        await this.restore(stage, locked, { ...entryBase, outs: locked.outs });
-        return { name, status: 'restored', reasons, durationMs: Date.now() - started };
-      }
-      if (cacheable && !this.opts.force && !this.opts.noRunCache) {
-        const cached = readRunEntry(this.repo, algo, key);
-        if (cached && this.restorable(stage, cached)) {
-          await this.restore(stage, cached, { ...entryBase, outs: cached.outs });
-          return { name, status: 'restored', reasons, durationMs: Date.now() - started };
-        }
-      }
+  /** Restores the outputs without running the command, when a previous run with these inputs is in the cache. */
+  private async restoreFromRunCache(stage: Stage, plan: RunPlan): Promise<boolean> {
+    if (!plan.cacheable || this.opts.force || this.opts.noRunCache) return false;
+    // Only outputs are missing and rvc.lock's record of them is in the cache: the inputs are
+    // exactly those recorded, so the recorded outputs are what a run would produce.
+    const locked = lockedStage(this.lock, stage.name);
+    if (locked && plan.reasons.every((r) => r.kind === 'out-missing') && this.restorable(stage, locked)) {
+      await this.restore(stage, locked, { ...plan.entryBase, outs: locked.outs });
+      return true;
+    }
+    const cached = readRunEntry(this.repo, this.repo.odb.algo, plan.key);
+    if (cached && this.restorable(stage, cached)) {
+      await this.restore(stage, cached, { ...plan.entryBase, outs: cached.outs });
+      return true;
+    }
+    return false;
+  }
 
-      this.opts.onStageStart?.({ stage: name, cmd: [...stage.cmd], reasons });
-      const wdir = path.join(this.repo.root, stage.wdir);
-      if (!isDir(wdir)) {
+  /** Runs the stage's commands on prepared outputs; a result when it failed or was interrupted. */
+  private async execute(stage: Stage, plan: RunPlan, release: OutputLocks, started: number): Promise<StageRunResult | undefined> {
+    const { name } = stage;
+    const { reasons } = plan;
+    this.opts.onStageStart?.({ stage: name, cmd: [...stage.cmd], reasons });
+    const wdir = path.join(this.repo.root, stage.wdir);
+    if (!isDir(wdir)) {
+      return {
+        name, status: 'failed', reasons,
+        error: { code: 'PATH_NOT_FOUND', message: `working directory '${stage.wdir}' of stage '${name}' does not exist`, hint: 'create it or fix wdir in rvc.yaml' },
+      };
+    }
+    this.prepareOutputs(stage);
+    const env: NodeJS.ProcessEnv = { ...this.environ };
+    for (const e of stage.env) if (env[e.name] === undefined && e.default !== undefined) env[e.name] = e.default;
+    env['RVC_ROOT'] = this.repo.root;
+    env['RVC_STAGE'] = name;
+    for (const cmd of stage.cmd) {
+      this.opts.onCommand?.(name, cmd);
+      const r = await runShell(cmd, {
+        cwd: wdir, env, children: this.children, onSpawn: (pgid) => release.recordGroup(pgid),
+        ...(this.opts.onStageOutput ? { onOutput: (chunk: Buffer, stream: OutputStream) => this.opts.onStageOutput!(name, chunk, stream) } : {}),
+      });
+      if (this.interrupted) {
+        return { name, status: 'interrupted', reasons, exitCode: r.code, ...(r.signal ? { signal: r.signal } : {}), failedCmd: cmd, durationMs: Date.now() - started };
+      }
+      if (r.code !== 0) {
         return {
-          name, status: 'failed', reasons,
-          error: { code: 'PATH_NOT_FOUND', message: `working directory '${stage.wdir}' of stage '${name}' does not exist`, hint: 'create it or fix wdir in rvc.yaml' },
+          name, status: 'failed', reasons, exitCode: r.code, ...(r.signal ? { signal: r.signal } : {}),
+          failedCmd: cmd, stderrTail: r.stderrTail, durationMs: Date.now() - started,
         };
       }
-      this.prepareOutputs(stage);
-      const env: NodeJS.ProcessEnv = { ...this.environ };
-      for (const e of stage.env) if (env[e.name] === undefined && e.default !== undefined) env[e.name] = e.default;
-      env['RVC_ROOT'] = this.repo.root;
-      env['RVC_STAGE'] = name;
-      for (const cmd of stage.cmd) {
-        this.opts.onCommand?.(name, cmd);
-        const r = await runShell(cmd, {
-          cwd: wdir, env, children: this.children, onSpawn: (pgid) => release.recordGroup(pgid),
-          ...(this.opts.onStageOutput ? { onOutput: (chunk: Buffer, stream: OutputStream) => this.opts.onStageOutput!(name, chunk, stream) } : {}),
-        });
-        if (this.interrupted) {
-          return { name, status: 'interrupted', reasons, exitCode: r.code, ...(r.signal ? { signal: r.signal } : {}), failedCmd: cmd, durationMs: Date.now() - started };
-        }
-        if (r.code !== 0) {
-          return {
-            name, status: 'failed', reasons, exitCode: r.code, ...(r.signal ? { signal: r.signal } : {}),
-            failedCmd: cmd, stderrTail: r.stderrTail, durationMs: Date.now() - started,
-          };
-        }
-      }
-      const missing = outs.filter((o) => !exists(path.join(this.repo.root, o.repoPath)));
-      if (missing.length) {
-        return {
-          name, status: 'failed', reasons, durationMs: Date.now() - started,
-          error: {
-            code: 'STAGE_FAILED',
-            message: `stage '${name}' did not create ${missing.length > 1 ? 'its outputs' : 'its output'} ${missing.map((o) => `'${o.repoPath}'`).join(', ')}`,
-            hint: 'the command succeeded but did not write every path listed in outs/metrics; fix the command or the paths in rvc.yaml',
-          },
-        };
-      }
-      const committed = await this.commitOutputs(stage);
-      unpin = committed.release;
-      const entry: LockStage = { ...entryBase, outs: committed.outs };
+    }
+    const missing = allOutputs(stage).filter((o) => !exists(path.join(this.repo.root, o.repoPath)));
+    if (missing.length) {
+      return {
+        name, status: 'failed', reasons, durationMs: Date.now() - started,
+        error: {
+          code: 'STAGE_FAILED',
+          message: `stage '${name}' did not create ${missing.length > 1 ? 'its outputs' : 'its output'} ${missing.map((o) => `'${o.repoPath}'`).join(', ')}`,
+          hint: 'the command succeeded but did not write every path listed in outs/metrics; fix the command or the paths in rvc.yaml',
+        },
+      };
+    }
+    return undefined;
+  }
+
+  /** After a run: stores the outputs, records them in rvc.lock, saves the run-cache entry, relinks. */
+  private async recordRun(stage: Stage, plan: RunPlan): Promise<void> {
+    const committed = await this.commitOutputs(stage);
+    try {
+      const entry: LockStage = { ...plan.entryBase, outs: committed.outs };
       await this.record(stage, entry);
       // rvc.lock names the objects now.
-      unpin();
-      if (cacheable) {
+      committed.release();
+      if (plan.cacheable) {
         try {
-          saveRunEntry(this.repo, algo, key, fp.text, entry);
+          saveRunEntry(this.repo, this.repo.odb.algo, plan.key, plan.fingerprint, entry);
         } catch {
           // the run-cache is an optimisation; the run itself succeeded
         }
       }
       this.relink(stage, entry);
-      return { name, status: 'ran', reasons, durationMs: Date.now() - started };
     } finally {
-      unpin();
-      release();
+      committed.release();
     }
   }
 
@@ -476,12 +492,27 @@ class Runner {
   }
 }
 
+/** What `decide` found a stale stage runs on. */
+interface RunPlan {
+  reasons: StaleReason[];
+  /** The run-cache key of the inputs, and the fingerprint text it hashes. */
+  key: string;
+  fingerprint: string;
+  cacheable: boolean;
+  entryBase: Omit<LockStage, 'outs'>;
+}
+
+/** The signal to stop the commands with: the abort reason when it names one. */
+function stopSignal(reason: unknown): NodeJS.Signals {
+  return reason === 'SIGINT' || reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGTERM';
+}
+
 function failure(name: string, e: unknown): StageRunResult {
   return { name, status: 'failed', reasons: [], error: errorInfo(e) };
 }
 
-function errorInfo(e: unknown): { code: string; message: string; hint?: string } {
-  if (isRvcError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+function errorInfo(e: unknown): Failure {
+  if (isRvcError(e)) return failureOf(e);
   return { code: 'INTERNAL', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 
@@ -524,4 +555,3 @@ function isDir(abs: string): boolean {
   }
 }
 
-export { LOCK_FILE };

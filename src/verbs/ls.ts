@@ -4,7 +4,7 @@ import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
 import { compareStrings } from '../model/values.js';
-import { ExternalRepo, normaliseSourcePath, tempOdb } from './external.js';
+import { ExternalRepo, normaliseSourcePath, tempOdb } from '../repo/external.js';
 import type { Output } from '../model/output.js';
 
 export interface LsOptions {

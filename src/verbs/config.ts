@@ -4,7 +4,7 @@ import {
   type Config, type ConfigLayer,
 } from '../model/config.js';
 import { maskUrlCredentials } from '../model/secrets.js';
-import { Repo, type CommonOptions } from './repo.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
 
 export interface ConfigOptions extends CommonOptions {
   /** Read or write `.rvc/config.local.yaml` (untracked) instead of `.rvc/config.yaml`. */

@@ -1,0 +1,64 @@
+/** What a scope keeps in the cache (gc, and gc --cloud on the remote). */
+import { RvcError } from '../errors.js';
+import { isTreeOid, type HashAlgo } from '../model/oid.js';
+import type { Repo } from './repo.js';
+import type { RevScope } from './history.js';
+import { scopedOutputs } from './outputs.js';
+
+/** The oids a scope keeps, per hash algorithm. */
+export type KeepSet = Map<HashAlgo, Set<string>>;
+
+export function keepFor(keep: KeepSet, algo: HashAlgo): Set<string> {
+  let s = keep.get(algo);
+  if (!s) keep.set(algo, (s = new Set()));
+  return s;
+}
+
+/**
+ * Every oid the scope references, per algorithm: the pointer outputs of the workspace and of
+ * each revision in the scope, the rvc.lock outputs of the workspace and of those revisions, and
+ * the run-cache. Folders expand to their files. A pointer's manifest missing from the cache is
+ * fetched (alone, verified) from the remote; if that fails gc refuses, naming the revision and
+ * path: without the manifest its files could not be told apart from garbage.
+ */
+export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote?: string; jobs?: number } = {}): Promise<{ keep: KeepSet; revisions: string[]; fetched: number }> {
+  const keep: KeepSet = new Map();
+  keepFor(keep, repo.odb.algo);
+  const { outs, revisions } = await scopedOutputs(repo, scope, { runCache: true });
+  const expanded = new Set<string>();
+  const expand = (algo: HashAlgo, oid: string): void => {
+    if (expanded.has(`${algo}:${oid}`)) return;
+    expanded.add(`${algo}:${oid}`);
+    const k = keepFor(keep, algo);
+    for (const e of repo.odbFor(algo).readTree(oid)) k.add(e.oid);
+  };
+  const missing = new Map<string, { algo: HashAlgo; oid: string; where: string[] }>();
+  for (const { output: o } of outs) {
+    const { hash: algo, oid } = o.out;
+    keepFor(keep, algo).add(oid);
+    if (!isTreeOid(oid)) continue;
+    if (repo.odbFor(algo).hasSync(oid)) expand(algo, oid);
+    else if (o.kind === 'pointer') {
+      const m = missing.get(`${algo}:${oid}`) ?? { algo, oid, where: [] };
+      m.where.push(`${o.where} (${o.file})`);
+      missing.set(`${algo}:${oid}`, m);
+    }
+  }
+  let fetched = 0;
+  if (missing.size) {
+    const { fetchManifests } = await import('./sync.js');
+    const r = await fetchManifests(repo, [...missing.values()], opts);
+    const first = r.failed[0];
+    if (first) {
+      const m = missing.get(`${first.algo}:${first.oid}`)!;
+      const more = r.failed.length > 1 ? ` (and ${r.failed.length - 1} more)` : '';
+      throw new RvcError('OBJECT_MISSING', `the manifest of ${m.where[0]}${more} is not in the cache and could not be fetched${r.remote ? ` from remote '${r.remote}'` : ''}: ${first.message}; gc cannot tell which files it needs, so it removed nothing`, {
+        hint: 'fetch it (`rvc fetch` with the same scope), or narrow the scope; a pointer whose data is gone for good must be removed from that revision',
+      });
+    }
+    fetched = r.fetched;
+    for (const m of missing.values()) expand(m.algo, m.oid);
+  }
+  return { keep, revisions, fetched };
+}
+

@@ -1,0 +1,44 @@
+import { allOutputs } from '../model/pipeline.js';
+import { selectStages } from '../model/dag.js';
+import { sweepStaleTemps } from '../fsutil/atomic.js';
+import { Repo } from '../repo/repo.js';
+import { checkMissingDeps, loadProject, resolveStageTargets } from '../repo/project.js';
+import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
+import { Runner, type ReproResult, type RunnerOptions, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
+
+export type { ReproResult, StageRunResult, StageRunStatus, StageStartEvent };
+
+export interface ReproOptions extends RunnerOptions {
+  /** Stage names, foreach groups, or output paths; default: every stage. */
+  targets?: string[];
+  /** Only the targets, not what they depend on (`-s`). */
+  single?: boolean;
+  /** The targets and everything that depends on them (`--downstream`). */
+  downstream?: boolean;
+}
+
+/**
+ * `rvc repro`: brings the selected stages up to date, upstream first. A stage runs when
+ * checkStage finds it stale; a stage whose inputs were seen before has its outputs restored
+ * from the run-cache instead. After a run its outputs are stored in the cache, git-ignored and
+ * recorded in rvc.lock (only that stage's entry is rewritten).
+ *
+ * Concurrency: the repository lock is taken only for the moment an entry is written, never
+ * while a command runs; each running stage holds locks on its outputs instead. Aborting
+ * `opts.signal` signals the running commands' process groups and writes nothing for them.
+ */
+export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
+  const repo = Repo.open(opts.cwd);
+  const project = loadProject(repo);
+  const selected = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), {
+    ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
+  });
+  checkMissingDeps(project, selected);
+  // Pins a killed run left (its PID is gone) protect nothing; gc would remove them too.
+  sweepStaleTemps(repo.pinDir);
+  // Before any stage runs: no selected stage may own rvc's files, git-tracked or pointer-tracked data.
+  refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
+    .map((s) => ({ name: s.name, outs: allOutputs(s) })));
+  const runner = new Runner(project, opts);
+  return runner.run(selected);
+}
