@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { RvcError, errnoCode, fromFsError, isRvcError } from '../errors.js';
-import { isTreeOid, objectKey } from '../model/oid.js';
+import { isTreeOid } from '../model/oid.js';
 import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { TreeEntry } from '../model/tree.js';
@@ -193,18 +192,15 @@ export function remoteFetcher(odb: Odb, remote: Remote, opts: { onProgress?: Pro
   return async (oids) => {
     const trees = oids.filter(isTreeOid);
     const files = oids.filter((o) => !isTreeOid(o));
-    for (const t of trees) {
-      if (odb.hasSync(t)) continue;
-      const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
-      try {
-        await remote.download(objectKey(odb.algo, t), tmp);
-      } catch (e) {
-        fs.rmSync(tmp, { force: true });
-        if (isRvcError(e, 'OBJECT_MISSING')) continue;
-        throw e;
-      }
-      if (!(await odb.importVerified(tmp, t))) {
-        throw (await import('../remote/transfer.js')).corruptOnRemote(remote, objectKey(odb.algo, t));
+    if (trees.length) {
+      const { fetchObject } = await import('../remote/transfer.js');
+      for (const t of trees) {
+        try {
+          await fetchObject(odb, remote, t);
+        } catch (e) {
+          if (isRvcError(e, 'OBJECT_MISSING')) continue;
+          throw e;
+        }
       }
     }
     if (files.length) {

@@ -1,14 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import pLimit from 'p-limit';
 import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { corruptOnRemote, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
+import { fetchObject, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
-import { tempPathFor } from '../fsutil/atomic.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import type { KeepSet } from './gc.js';
 import type { RevScope } from './history.js';
@@ -182,22 +179,6 @@ function childrenUnder(repo: Repo, p: Wanted['partial'][number], paths: Map<stri
   return [...out];
 }
 
-/** Downloads one object (a manifest) without its children, verified like every download. */
-export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: HashAlgo = repo.odb.algo): Promise<boolean> {
-  const odb = repo.odbFor(algo);
-  if (odb.hasSync(oid)) return false;
-  const tmp = tempPathFor(path.join(odb.tmpDir(), `fetch-${oid.slice(0, 16)}`));
-  try {
-    fs.mkdirSync(odb.tmpDir(), { recursive: true });
-    await remote.download(objectKey(algo, oid), tmp);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  if (!(await odb.importVerified(tmp, oid))) throw corruptOnRemote(remote, objectKey(algo, oid));
-  return true;
-}
-
 /**
  * Fetches manifests (each alone, verified) from the remote `opts.remote` or the default one.
  * Failures, including having no remote to ask, are returned rather than thrown, for the caller
@@ -220,7 +201,7 @@ export async function fetchManifests(
     const limit = pLimit(opts.jobs ?? remote.jobs);
     await Promise.all(manifests.map((m) => limit(async () => {
       try {
-        if (await fetchOne(repo, remote, m.oid, m.algo)) fetched++;
+        if (await fetchObject(repo.odbFor(m.algo), remote, m.oid)) fetched++;
         repo.odbFor(m.algo).readTree(m.oid); // it must also parse
       } catch (e) {
         if (!isRvcError(e)) throw e;
@@ -311,7 +292,7 @@ async function fetchWanted(repo: Repo, w: Wanted, opts: SyncOptions): Promise<Sy
     let manifests = 0;
     for (const p of w.partial) {
       try {
-        if (await fetchOne(repo, remote, p.out.oid, p.out.hash)) manifests++;
+        if (await fetchObject(repo.odbFor(p.out.hash), remote, p.out.oid)) manifests++;
         group(groups, p.out.hash, childrenUnder(repo, p, w.paths));
       } catch (e) {
         if (!isRvcError(e)) throw e;
@@ -393,7 +374,7 @@ export async function statusCloud(opts: SyncOptions = {}): Promise<CloudStatusRe
       group(all, algo, [oid]);
       if (!isTreeOid(oid)) return;
       try {
-        await fetchOne(repo, remote, oid, algo);
+        await fetchObject(repo.odbFor(algo), remote, oid);
       } catch (e) {
         if (isRvcError(e) && (e.code === 'OBJECT_MISSING' || e.code === 'OBJECT_CORRUPT')) return;
         throw e;
