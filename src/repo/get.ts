@@ -8,6 +8,7 @@ import type { TreeEntry } from '../model/tree.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import type { Remote } from '../remote/remote.js';
+import type { TransferResult } from '../remote/transfer.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { openHistory } from './history.js';
 import { Repo, type CommonOptions } from './repo.js';
@@ -184,32 +185,38 @@ function missingObjects(paths: string[], src: ObjectSource): RvcError {
 }
 
 /**
- * A fetcher over `remote` into `odb`: manifests one by one (without their files), files through
- * the transfer engine. Each download is hashed before it enters the cache. An object the
- * remote lacks is left missing for the caller to report; any other failure is thrown.
+ * A materialise() fetcher from two ways of reaching a source: `one` downloads a manifest alone
+ * (verified, `fetchObject`), `many` moves files through the transfer engine (verified). Manifests
+ * come first, one by one, so a refused one stops before any file moves. An object the source
+ * lacks is left missing for the caller to report; any other failure is thrown.
  */
-export function remoteFetcher(odb: Odb, remote: Remote, opts: { onProgress?: ProgressFn } = {}): (oids: string[]) => Promise<void> {
+export function objectFetcher(
+  one: (oid: string) => Promise<unknown>,
+  many: (oids: string[]) => Promise<TransferResult>,
+): (oids: string[]) => Promise<void> {
   return async (oids) => {
-    const trees = oids.filter(isTreeOid);
-    const files = oids.filter((o) => !isTreeOid(o));
-    if (trees.length) {
-      const { fetchObject } = await import('../remote/transfer.js');
-      for (const t of trees) {
-        try {
-          await fetchObject(odb, remote, t);
-        } catch (e) {
-          if (isRvcError(e, 'OBJECT_MISSING')) continue;
-          throw e;
-        }
+    for (const t of oids.filter(isTreeOid)) {
+      try {
+        await one(t);
+      } catch (e) {
+        if (isRvcError(e, 'OBJECT_MISSING')) continue;
+        throw e;
       }
     }
-    if (files.length) {
-      const { fetch } = await import('../remote/transfer.js');
-      const r = await fetch(odb, remote, files, opts.onProgress ? { onProgress: opts.onProgress } : {});
-      const bad = r.failed.find((f) => f.error.code !== 'OBJECT_MISSING');
-      if (bad) throw bad.error;
-    }
+    const files = oids.filter((o) => !isTreeOid(o));
+    if (!files.length) return;
+    const r = await many(files);
+    const bad = r.failed.find((f) => f.error.code !== 'OBJECT_MISSING');
+    if (bad) throw bad.error;
   };
+}
+
+/** objectFetcher over one remote into `odb`. */
+export function remoteFetcher(odb: Odb, remote: Remote, opts: { onProgress?: ProgressFn } = {}): (oids: string[]) => Promise<void> {
+  return objectFetcher(
+    async (oid) => (await import('../remote/transfer.js')).fetchObject(odb, remote, oid),
+    async (oids) => (await import('../remote/transfer.js')).fetch(odb, remote, oids, opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  );
 }
 
 export interface GetOptions extends CommonOptions {
