@@ -1,15 +1,11 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket, Storage } from '@google-cloud/storage';
-import { RvcError, fromFsError, isRvcError } from '../errors.js';
-import { queryExisting } from './query.js';
-import { describeCause, remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
-import { errorCodesOf, httpStatusOf, interrupted, isConnectionError, withRetry, type RetryPolicy } from './retry.js';
-import { ByteMeter, streamToFile } from './streaming.js';
+import { CloudRemote, type ListPage, type ObjectBody } from './cloud.js';
+import type { Remote } from './remote.js';
+import type { RetryPolicy } from './retry.js';
+import type { ByteMeter } from './streaming.js';
 
 export interface GcsRemoteOptions {
   bucket: string;
@@ -63,235 +59,95 @@ export async function openGcsRemote(url: string, opts: GcsRemoteOptions): Promis
   return new GcsRemote(url, opts, storage);
 }
 
-class GcsRemote implements Remote {
-  readonly jobs: number;
+class GcsRemote extends CloudRemote {
   private readonly bucket: Bucket;
-  private readonly base: string;
-  private bucketChecked: Promise<void> | undefined;
+  protected override readonly objectMissIsAmbiguous = true;
 
-  constructor(
-    readonly url: string,
-    private readonly opts: GcsRemoteOptions,
-    storage: Storage,
-  ) {
-    this.jobs = opts.jobs;
-    this.base = opts.prefix === '' ? '' : `${opts.prefix}/`;
-    this.bucket = storage.bucket(opts.bucket);
+  constructor(url: string, private readonly gcs: GcsRemoteOptions, storage: Storage) {
+    super(url, { ...gcs, idleMs: gcs.timeoutMs }, {
+      name: 'Google Cloud Storage',
+      bucketHint: 'check the bucket name in the remote URL (and the endpointurl), or create the bucket',
+      deniedHint:
+        'check the credentials (GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login` or the ' +
+        'credentialpath option) and that they allow storage.objects.get/create/list on the bucket',
+    });
+    this.bucket = storage.bucket(gcs.bucket);
   }
 
-  private name(key: string): string {
-    return this.base + key;
+  /** An upload names no existing object, so its 404 can only be about the bucket. */
+  protected override bucketMissing(codes: string[], status: number | undefined, action: string): boolean {
+    return super.bucketMissing(codes, status, action) || (status === 404 && action === 'upload');
   }
 
-  private where(key?: string): string {
-    return key === undefined ? `remote ${this.url}` : `'${key}' on remote ${this.url}`;
-  }
-
-  private fail(e: unknown, action: string, key?: string): RvcError {
-    if (isRvcError(e)) return e;
-    const status = httpStatusOf(e);
-    const codes = errorCodesOf(e);
+  /** Credentials that cannot be loaded or refreshed fail before any request, without a status. */
+  protected override deniedReason(e: unknown, _codes: string[], status: number | undefined): string | undefined {
+    if (status === 401 || status === 403) return String(status);
     const msg = e instanceof Error ? e.message : String(e);
-    const ctx = { url: this.url, cause: e, ...(key !== undefined ? { key } : {}) };
-    if (codes.includes('AbortError')) return interrupted();
-    // An upload names no existing object, so its 404 can only be about the bucket.
-    if (codes.includes('NoSuchBucket') || (status === 404 && action === 'upload')) {
-      return remoteError('REMOTE_NOT_FOUND', `bucket '${this.opts.bucket}' of remote ${this.url} does not exist`, {
-        ...ctx, hint: 'check the bucket name in the remote URL (and the endpointurl), or create the bucket',
-      });
-    }
-    if (status === 404 && action === 'download') {
-      return remoteError('OBJECT_MISSING', `${this.where(key)} does not exist`, {
-        ...ctx, hint: 'push it from a clone that has it, or check that this is the right remote',
-      });
-    }
-    if (status === 401 || status === 403 || (status === undefined && DENIED_MESSAGE.test(msg))) {
-      return remoteError('REMOTE_ACCESS_DENIED', `access denied (${status ?? 'no credentials'}) while trying to ${action} ${this.where(key)}`, {
-        ...ctx,
-        hint:
-          'check the credentials (GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login` or the ' +
-          'credentialpath option) and that they allow storage.objects.get/create/list on the bucket',
-      });
-    }
-    if (isConnectionError(e)) {
-      return remoteError('REMOTE_UNREACHABLE', `could not reach ${this.opts.endpointurl ?? 'Google Cloud Storage'} for remote ${this.url} (${describeCause(e)})`, {
-        ...ctx,
-        hint: `check the network connection${this.opts.endpointurl ? ' and the endpointurl option' : ''} (gave up after ${this.opts.retry.retries} retries)`,
-      });
-    }
-    return remoteError('REMOTE_TRANSFER_FAILED', `could not ${action} ${this.where(key)}: ${describeCause(e)}`, ctx);
+    return status === undefined && DENIED_MESSAGE.test(msg) ? 'no credentials' : undefined;
   }
 
-  private async run<T>(action: string, key: string | undefined, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    try {
-      return await withRetry(fn, { ...this.opts.retry, ...(signal ? { signal } : {}) });
-    } catch (e) {
-      throw this.fail(e, action, key);
-    }
+  protected async headBucket(): Promise<void> {
+    await this.bucket.getMetadata();
   }
 
-  /**
-   * An object lookup answers 404 both for a missing object and a missing bucket, so the bucket is
-   * checked once per remote before "missing" is believed. A 403 only means the credentials may
-   * not read bucket metadata, which object access does not need.
-   */
-  private checkBucket(): Promise<void> {
-    this.bucketChecked ??= this.run('check', undefined, async () => {
-      try {
-        await this.bucket.getMetadata();
-      } catch (e) {
-        const status = httpStatusOf(e);
-        if (status === 404) throw Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket' });
-        if (status === 403 || status === 401) return;
-        throw e;
-      }
-    }).catch((e: unknown) => {
-      if (!isRvcError(e, 'REMOTE_NOT_FOUND')) this.bucketChecked = undefined;
-      throw e;
+  protected async headObject(name: string): Promise<void> {
+    await this.bucket.file(name).getMetadata();
+  }
+
+  protected async listPage(prefix: string, token: string | undefined): Promise<ListPage> {
+    const [files, , response] = await this.bucket.getFiles({
+      prefix,
+      autoPaginate: false,
+      maxResults: this.opts.pageSize,
+      // Names only: a full object resource is ~1 KB of JSON, a name ~80 bytes.
+      fields: 'items(name),nextPageToken',
+      ...(token !== undefined ? { pageToken: token } : {}),
     });
-    return this.bucketChecked;
+    const names: string[] = [];
+    for (const f of files) {
+      // With `fields`, the library hands back the raw JSON items instead of File objects.
+      const name = (f as unknown as { name?: unknown }).name;
+      if (typeof name === 'string') names.push(name);
+    }
+    const next = (response as { nextPageToken?: unknown } | undefined)?.nextPageToken;
+    return typeof next === 'string' && next !== '' ? { names, next } : { names };
   }
 
-  private async head(key: string): Promise<boolean> {
-    return this.run('check', key, async () => {
-      try {
-        await this.bucket.file(this.name(key)).getMetadata();
-        return true;
-      } catch (e) {
-        if (httpStatusOf(e) === 404) return false;
-        throw e;
-      }
-    });
-  }
-
-  async existing(keys: string[], onProgress?: (done: number) => void): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    await this.checkBucket();
-    return queryExisting(
-      keys,
-      {
-        head: (k) => this.head(k),
-        list: (prefix) => this.list(prefix),
-        jobs: this.jobs,
-        headThreshold: this.opts.headThreshold,
-        pageSize: this.opts.pageSize,
-        parentListing: true,
+  protected async putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        meter.add(chunk.length);
+        cb(null, chunk);
       },
-      onProgress,
-    );
-  }
-
-  async *list(prefix = ''): AsyncIterable<string> {
-    let pageToken: string | undefined;
-    do {
-      const [files, , response] = await this.run('list', undefined, async () => {
-        try {
-          return await this.bucket.getFiles({
-            prefix: this.name(prefix),
-            autoPaginate: false,
-            maxResults: this.opts.pageSize,
-            // Names only: a full object resource is ~1 KB of JSON, a name ~80 bytes.
-            fields: 'items(name),nextPageToken',
-            ...(pageToken !== undefined ? { pageToken } : {}),
-          });
-        } catch (e) {
-          if (httpStatusOf(e) === 404) throw Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket' });
-          throw e;
-        }
-      });
-      for (const f of files) {
-        // With `fields`, the library hands back the raw JSON items instead of File objects.
-        const name = (f as unknown as { name?: unknown }).name;
-        if (typeof name === 'string' && name.startsWith(this.base)) yield name.slice(this.base.length);
-      }
-      const next = (response as { nextPageToken?: unknown } | undefined)?.nextPageToken;
-      pageToken = typeof next === 'string' && next !== '' ? next : undefined;
-    } while (pageToken !== undefined);
-  }
-
-  async upload(key: string, localPath: string, opts: UploadOptions = {}): Promise<void> {
-    let size = opts.size;
-    if (size === undefined) {
-      try {
-        size = (await stat(localPath)).size;
-      } catch (e) {
-        throw fromFsError(e, localPath, 'read');
-      }
-    }
-    const resumable = size >= this.opts.resumableThreshold;
-    const meter = new ByteMeter(opts.onBytes);
-    await this.run(
-      'upload',
-      key,
-      async () => {
-        meter.restart();
-        let localError: unknown;
-        const source = createReadStream(localPath).on('error', (e) => {
-          localError = e;
-        });
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            meter.add(chunk.length);
-            cb(null, chunk);
-          },
-        });
-        const sink = this.bucket.file(this.name(key)).createWriteStream({
-          // One request for small objects; a resumable session (streamed, not buffered) for large
-          // ones, where a fresh attempt is cheaper than keeping the whole file in memory.
-          resumable,
-          gzip: false,
-          // The library checks the server's CRC32C against the bytes it sent: corruption on the
-          // way up is caught here, on the way down by rvc's own hash check.
-          validation: 'crc32c',
-          metadata: { contentType: 'application/octet-stream' },
-        });
-        try {
-          await pipeline(source, counter, sink, opts.signal ? { signal: opts.signal } : {});
-        } catch (e) {
-          if (localError !== undefined) throw fromFsError(localError, localPath, 'read');
-          throw e;
-        }
-      },
-      opts.signal,
-    );
-  }
-
-  async download(key: string, destPath: string, opts: DownloadOptions = {}): Promise<void> {
-    const meter = new ByteMeter(opts.onBytes);
-    try {
-      await this.run(
-        'download',
-        key,
-        async () => {
-          meter.restart();
-          let expected: number | undefined;
-          // Hashes are verified by the caller against the oid, which is stronger than CRC32C.
-          const body = this.bucket.file(this.name(key)).createReadStream({ validation: false });
-          body.on('response', (res: ResponseLike) => {
-            const encoding = header(res, 'content-encoding') ?? header(res, 'x-goog-stored-content-encoding');
-            const len = header(res, 'x-goog-stored-content-length') ?? header(res, 'content-length');
-            // A transcoded (gzip) body has no announced length to compare against.
-            if ((encoding === undefined || encoding === 'identity') && len !== undefined && /^\d+$/.test(len)) expected = Number(len);
-          });
-          await streamToFile(body, destPath, {
-            expected: () => expected,
-            meter,
-            idleMs: this.opts.timeoutMs,
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
-        },
-        opts.signal,
-      );
-    } catch (e) {
-      if (isRvcError(e, 'OBJECT_MISSING')) await this.checkBucket();
-      throw e;
-    }
-  }
-
-  async delete(key: string): Promise<void> {
-    await this.run('delete', key, async () => {
-      await this.bucket.file(this.name(key)).delete({ ignoreNotFound: true });
     });
+    const sink = this.bucket.file(name).createWriteStream({
+      // One request for small objects; a resumable session (streamed, not buffered) for large
+      // ones, where a fresh attempt is cheaper than keeping the whole file in memory.
+      resumable: size >= this.gcs.resumableThreshold,
+      gzip: false,
+      // The library checks the server's CRC32C against the bytes it sent: corruption on the
+      // way up is caught here, on the way down by rvc's own hash check.
+      validation: 'crc32c',
+      metadata: { contentType: 'application/octet-stream' },
+    });
+    await pipeline(body, counter, sink, signal ? { signal } : {});
+  }
+
+  protected async getObject(name: string): Promise<ObjectBody> {
+    let expected: number | undefined;
+    // Hashes are verified by the caller against the oid, which is stronger than CRC32C.
+    const body = this.bucket.file(name).createReadStream({ validation: false });
+    body.on('response', (res: ResponseLike) => {
+      const encoding = header(res, 'content-encoding') ?? header(res, 'x-goog-stored-content-encoding');
+      const len = header(res, 'x-goog-stored-content-length') ?? header(res, 'content-length');
+      // A transcoded (gzip) body has no announced length to compare against.
+      if ((encoding === undefined || encoding === 'identity') && len !== undefined && /^\d+$/.test(len)) expected = Number(len);
+    });
+    return { body, expected: () => expected };
+  }
+
+  protected async deleteObject(name: string): Promise<void> {
+    await this.bucket.file(name).delete({ ignoreNotFound: true });
   }
 
   async close(): Promise<void> {}

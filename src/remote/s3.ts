@@ -1,16 +1,13 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RvcError, fromFsError, isRvcError } from '../errors.js';
+import { RvcError } from '../errors.js';
+import { CloudRemote, type ListPage, type ObjectBody } from './cloud.js';
 import { MemoryBudget } from './memory-budget.js';
-import { queryExisting } from './query.js';
-import { describeCause, remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
-import { errorCodesOf, httpStatusOf, interrupted, isConnectionError, withRetry, type RetryPolicy } from './retry.js';
-import { ByteMeter, streamToFile } from './streaming.js';
+import type { Remote } from './remote.js';
+import type { RetryPolicy } from './retry.js';
+import type { ByteMeter } from './streaming.js';
 
 export interface S3RemoteOptions {
   bucket: string;
@@ -72,46 +69,48 @@ export async function openS3Remote(url: string, opts: S3RemoteOptions): Promise<
   return new S3Remote(url, opts, sdk, storage.Upload);
 }
 
-class S3Remote implements Remote {
-  readonly jobs: number;
+class S3Remote extends CloudRemote {
   private readonly client: S3Client;
-  private readonly base: string;
   private readonly buffers = new MemoryBudget(UPLOAD_BUFFER_BUDGET);
-  private bucketChecked: Promise<void> | undefined;
 
   constructor(
-    readonly url: string,
-    private readonly opts: S3RemoteOptions,
+    url: string,
+    private readonly s3: S3RemoteOptions,
     private readonly sdk: S3Module,
     private readonly Upload: UploadClass,
   ) {
-    this.jobs = opts.jobs;
-    this.base = opts.prefix === '' ? '' : `${opts.prefix}/`;
-    const agentOpts = { keepAlive: true, maxSockets: Math.max(opts.jobs + QUEUE_SIZE * 4, 16) };
-    const custom = opts.endpointurl !== undefined;
+    super(url, { ...s3, idleMs: s3.readTimeoutMs }, {
+      name: 'AWS S3',
+      bucketHint: 'check the bucket name in the remote URL (and the endpointurl or region), or create the bucket',
+      deniedHint:
+        'check the credentials (the profile option, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) ' +
+        'and that they allow s3:ListBucket on the bucket and s3:GetObject/s3:PutObject on its keys',
+    });
+    const agentOpts = { keepAlive: true, maxSockets: Math.max(s3.jobs + QUEUE_SIZE * 4, 16) };
+    const custom = s3.endpointurl !== undefined;
     this.client = new sdk.S3Client({
-      ...(custom ? { endpoint: opts.endpointurl, forcePathStyle: true } : {}),
+      ...(custom ? { endpoint: s3.endpointurl, forcePathStyle: true } : {}),
       // Custom endpoints rarely care about the region but the signer needs one.
-      ...(opts.region !== undefined ? { region: opts.region } : custom ? { region: 'us-east-1' } : {}),
-      ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
-      ...(opts.accesskeyid !== undefined && opts.secretaccesskey !== undefined
+      ...(s3.region !== undefined ? { region: s3.region } : custom ? { region: 'us-east-1' } : {}),
+      ...(s3.profile !== undefined ? { profile: s3.profile } : {}),
+      ...(s3.accesskeyid !== undefined && s3.secretaccesskey !== undefined
         ? {
             credentials: {
-              accessKeyId: opts.accesskeyid,
-              secretAccessKey: opts.secretaccesskey,
-              ...(opts.sessiontoken !== undefined ? { sessionToken: opts.sessiontoken } : {}),
+              accessKeyId: s3.accesskeyid,
+              secretAccessKey: s3.secretaccesskey,
+              ...(s3.sessiontoken !== undefined ? { sessionToken: s3.sessiontoken } : {}),
             },
           }
         : {}),
       followRegionRedirects: true,
-      maxAttempts: opts.requestRetries + 1,
+      maxAttempts: s3.requestRetries + 1,
       logger: silentLogger,
       // Many S3-compatible stores do not understand the aws-chunked trailing checksums the SDK
       // sends by default; content is verified by hash when it is fetched anyway.
       ...(custom ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
       requestHandler: {
-        connectionTimeout: opts.connectTimeoutMs,
-        socketTimeout: opts.readTimeoutMs,
+        connectionTimeout: s3.connectTimeoutMs,
+        socketTimeout: s3.readTimeoutMs,
         httpAgent: new http.Agent(agentOpts),
         httpsAgent: new https.Agent(agentOpts),
         logger: silentLogger,
@@ -119,171 +118,59 @@ class S3Remote implements Remote {
     });
   }
 
-  private key(key: string): string {
-    return this.base + key;
+  protected override deniedReason(_e: unknown, codes: string[], status: number | undefined): string | undefined {
+    const code = codes.find((c) => DENIED_CODES.has(c));
+    if (code !== undefined) return code;
+    return status === 401 || status === 403 ? String(status) : undefined;
   }
 
-  private where(key?: string): string {
-    return key === undefined ? `remote ${this.url}` : `'${key}' on remote ${this.url}`;
-  }
-
-  /** Translate an SDK failure (after retries) into an RvcError with a stable code and a hint. */
-  private fail(e: unknown, action: string, key?: string): RvcError {
-    if (isRvcError(e)) return e;
-    const codes = errorCodesOf(e);
-    const status = httpStatusOf(e);
-    const ctx = { url: this.url, cause: e, ...(key !== undefined ? { key } : {}) };
-    const endpoint = this.opts.endpointurl ?? 'AWS S3';
-    if (codes.includes('AbortError')) return interrupted();
-    if (codes.includes('NoSuchBucket')) {
-      return remoteError('REMOTE_NOT_FOUND', `bucket '${this.opts.bucket}' of remote ${this.url} does not exist`, {
-        ...ctx, hint: 'check the bucket name in the remote URL (and the endpointurl or region), or create the bucket',
-      });
-    }
-    if (codes.includes('NoSuchKey') || (status === 404 && action === 'download')) {
-      return remoteError('OBJECT_MISSING', `${this.where(key)} does not exist`, {
-        ...ctx, hint: 'push it from a clone that has it, or check that this is the right remote',
-      });
-    }
-    if (status === 401 || status === 403 || codes.some((c) => DENIED_CODES.has(c))) {
-      const reason = codes.find((c) => DENIED_CODES.has(c)) ?? String(status ?? 'denied');
-      return remoteError('REMOTE_ACCESS_DENIED', `access denied (${reason}) while trying to ${action} ${this.where(key)}`, {
-        ...ctx,
-        hint:
-          'check the credentials (the profile option, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) ' +
-          'and that they allow s3:ListBucket on the bucket and s3:GetObject/s3:PutObject on its keys',
-      });
-    }
+  protected override classify(e: unknown): RvcError | undefined {
     if (e instanceof Error && /region is missing/i.test(e.message)) {
       return new RvcError('CONFIG_INVALID', `no AWS region is configured for remote ${this.url}`, {
         hint: 'set the remote’s region option, AWS_REGION, or a region in the profile',
       });
     }
-    if (isConnectionError(e)) {
-      return remoteError('REMOTE_UNREACHABLE', `could not reach ${endpoint} for remote ${this.url} (${describeCause(e)})`, {
-        ...ctx,
-        hint: `check the network connection${this.opts.endpointurl ? ' and the endpointurl option' : ''} (gave up after ${this.opts.retry.retries} retries)`,
-      });
-    }
-    return remoteError('REMOTE_TRANSFER_FAILED', `could not ${action} ${this.where(key)}: ${describeCause(e)}`, ctx);
+    return undefined;
   }
 
-  private async run<T>(action: string, key: string | undefined, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    try {
-      return await withRetry(fn, { ...this.opts.retry, ...(signal ? { signal } : {}) });
-    } catch (e) {
-      throw this.fail(e, action, key);
-    }
+  protected async headBucket(): Promise<void> {
+    await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.s3.bucket }));
   }
 
-  /**
-   * A HEAD on a key cannot tell a missing key from a missing bucket (both are a bare 404), so
-   * before answering "not there" we make sure the bucket exists, once per remote. A 403 here only
-   * means the credentials may not list the bucket; object requests will say more.
-   */
-  private checkBucket(): Promise<void> {
-    this.bucketChecked ??= this.run('check', undefined, async () => {
-      try {
-        await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.opts.bucket }));
-      } catch (e) {
-        const status = httpStatusOf(e);
-        if (status === 404 || errorCodesOf(e).includes('NoSuchBucket')) {
-          throw Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket' });
-        }
-        if (status === 403 || status === 401 || status === 301) return;
-        throw e;
-      }
-    }).catch((e: unknown) => {
-      // Only a definite answer is remembered; a network failure is asked again next time.
-      if (!isRvcError(e, 'REMOTE_NOT_FOUND')) this.bucketChecked = undefined;
-      throw e;
-    });
-    return this.bucketChecked;
+  protected async headObject(name: string): Promise<void> {
+    await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.s3.bucket, Key: name }));
   }
 
-  private async head(key: string): Promise<boolean> {
-    return this.run('check', key, async () => {
-      try {
-        await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
-        return true;
-      } catch (e) {
-        if (httpStatusOf(e) === 404) return false;
-        throw e;
-      }
-    });
-  }
-
-  async existing(keys: string[], onProgress?: (done: number) => void): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    await this.checkBucket();
-    return queryExisting(
-      keys,
-      {
-        head: (k) => this.head(k),
-        list: (prefix) => this.list(prefix),
-        jobs: this.jobs,
-        headThreshold: this.opts.headThreshold,
-        pageSize: this.opts.pageSize,
-        parentListing: true,
-      },
-      onProgress,
+  protected async listPage(prefix: string, token: string | undefined): Promise<ListPage> {
+    const page = await this.client.send(
+      new this.sdk.ListObjectsV2Command({
+        Bucket: this.s3.bucket,
+        Prefix: prefix,
+        MaxKeys: this.s3.pageSize,
+        ...(token !== undefined ? { ContinuationToken: token } : {}),
+      }),
     );
+    const names: string[] = [];
+    for (const obj of page.Contents ?? []) if (obj.Key !== undefined) names.push(obj.Key);
+    const next = page.IsTruncated ? page.NextContinuationToken : undefined;
+    return { names, ...(next !== undefined ? { next } : {}) };
   }
 
-  async *list(prefix = ''): AsyncIterable<string> {
-    let token: string | undefined;
-    do {
-      const page = await this.run('list', undefined, () =>
-        this.client.send(
-          new this.sdk.ListObjectsV2Command({
-            Bucket: this.opts.bucket,
-            Prefix: this.key(prefix),
-            MaxKeys: this.opts.pageSize,
-            ...(token !== undefined ? { ContinuationToken: token } : {}),
-          }),
-        ),
-      );
-      for (const obj of page.Contents ?? []) {
-        if (obj.Key !== undefined && obj.Key.startsWith(this.base)) yield obj.Key.slice(this.base.length);
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+  private partSize(size: number): number {
+    return Math.max(this.s3.partSize, Math.ceil(size / MAX_PARTS));
   }
 
-  async upload(key: string, localPath: string, opts: UploadOptions = {}): Promise<void> {
-    let size = opts.size;
-    if (size === undefined) {
-      try {
-        size = (await stat(localPath)).size;
-      } catch (e) {
-        throw fromFsError(e, localPath, 'read');
-      }
-    }
-    const partSize = Math.max(this.opts.partSize, Math.ceil(size / MAX_PARTS));
-    const meter = new ByteMeter(opts.onBytes);
-    const attempt = (): Promise<void> =>
-      this.run('upload', key, () => this.uploadOnce(key, localPath, size, partSize, meter, opts.signal), opts.signal);
-    await this.buffers.run(size < partSize ? size : partSize * (QUEUE_SIZE + 1), attempt);
+  /** lib-storage buffers a small file whole, a large one QUEUE_SIZE parts plus the one being filled. */
+  protected override uploadSlot<T>(size: number, run: () => Promise<T>): Promise<T> {
+    const partSize = this.partSize(size);
+    return this.buffers.run(size < partSize ? size : partSize * (QUEUE_SIZE + 1), run);
   }
 
-  private async uploadOnce(
-    key: string,
-    localPath: string,
-    size: number,
-    partSize: number,
-    meter: ByteMeter,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    meter.restart();
-    const body = createReadStream(localPath);
-    let localError: unknown;
-    body.on('error', (e) => {
-      localError = e;
-    });
+  protected async putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
     const upload = new this.Upload({
       client: this.client,
-      params: { Bucket: this.opts.bucket, Key: this.key(key), Body: body, ContentLength: size },
-      partSize,
+      params: { Bucket: this.s3.bucket, Key: name, Body: body, ContentLength: size },
+      partSize: this.partSize(size),
       queueSize: QUEUE_SIZE,
       // lib-storage lets a failed AbortMultipartUpload replace the real error; we abort ourselves.
       leavePartsOnError: true,
@@ -301,44 +188,26 @@ class S3Remote implements Remote {
         // Best effort: parts of an unfinished upload cost storage until aborted or expired by a
         // lifecycle rule. Some S3-compatible servers do not implement the call (405); that is fine.
         await this.client
-          .send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: this.key(key), UploadId: upload.uploadId }))
+          .send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: name, UploadId: upload.uploadId }))
           .catch(() => undefined);
       }
-      if (localError !== undefined) throw fromFsError(localError, localPath, 'read');
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      body.destroy();
     }
   }
 
-  async download(key: string, destPath: string, opts: DownloadOptions = {}): Promise<void> {
-    const meter = new ByteMeter(opts.onBytes);
-    await this.run(
-      'download',
-      key,
-      async () => {
-        meter.restart();
-        const res = await this.client.send(
-          new this.sdk.GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }),
-          opts.signal ? { abortSignal: opts.signal } : {},
-        );
-        if (res.Body === undefined) throw new Error('GetObject returned no body');
-        await streamToFile(res.Body as Readable, destPath, {
-          ...(res.ContentLength !== undefined ? { expected: res.ContentLength } : {}),
-          meter,
-          idleMs: this.opts.readTimeoutMs,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        });
-      },
-      opts.signal,
+  protected async getObject(name: string, signal?: AbortSignal): Promise<ObjectBody> {
+    const res = await this.client.send(
+      new this.sdk.GetObjectCommand({ Bucket: this.s3.bucket, Key: name }),
+      signal ? { abortSignal: signal } : {},
     );
+    if (res.Body === undefined) throw new Error('GetObject returned no body');
+    return { body: res.Body as Readable, ...(res.ContentLength !== undefined ? { expected: res.ContentLength } : {}) };
   }
 
-  async delete(key: string): Promise<void> {
-    await this.run('delete', key, async () => {
-      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
-    });
+  protected async deleteObject(name: string): Promise<void> {
+    await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.s3.bucket, Key: name }));
   }
 
   async close(): Promise<void> {

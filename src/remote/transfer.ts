@@ -5,7 +5,7 @@ import { RvcError, addFailure, isRvcError, type ErrorCode, type FailureSummary }
 import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import type { Remote } from './remote.js';
+import type { DownloadOptions, Remote } from './remote.js';
 import { interrupted } from './retry.js';
 
 /**
@@ -417,29 +417,64 @@ const tmpDirsReady = new WeakMap<LocalObjectStore, Promise<unknown>>();
 /**
  * The one download path: `oid` streamed from the remote into a temp file beside the cache (its
  * name carries our PID, so a later run can tell a killed download from a live one), then hashed
- * — `import` moves a matching file into the cache, `check` only compares and deletes it. 'failed'
- * means the error was reported to the run; 'corrupt' is left to the caller.
+ * — `import` moves a matching file into the cache, `check` only compares and deletes it. True
+ * when the copy matches; a copy that does not is deleted and false returned (the caller reports
+ * it). Whatever the remote or the check throws is thrown, the temp file removed.
+ */
+async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string, mode: 'import' | 'check', opts: DownloadOptions): Promise<boolean> {
+  const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
+  try {
+    let ready = tmpDirsReady.get(store);
+    if (!ready) {
+      ready = mkdir(store.tmpDir(), { recursive: true });
+      tmpDirsReady.set(store, ready);
+      // A failure (disk full, permissions) is not remembered: the next download tries again.
+      ready.catch(() => tmpDirsReady.delete(store));
+    }
+    await ready;
+    await remote.download(objectKey(store.algo, oid), tmp, opts);
+    return mode === 'import' ? await store.importVerified(tmp, oid) : await store.verifyDownload(tmp, oid);
+  } finally {
+    await rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * downloadInto for a run: limited by its network pool, stopped with it, failures reported to it
+ * ('failed'); 'corrupt' is left to the caller.
  */
 function downloadVerified(run: Run, store: LocalObjectStore, oid: string, mode: 'import' | 'check', ticker?: ProgressTicker): Promise<'ok' | 'corrupt' | 'failed'> {
   return run.net(async () => {
     if (run.stopped) return 'failed';
-    const key = run.key(oid);
-    const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
     try {
-      let ready = tmpDirsReady.get(store);
-      if (!ready) tmpDirsReady.set(store, (ready = mkdir(store.tmpDir(), { recursive: true })));
-      await ready;
-      await run.remote.download(key, tmp, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
-      const ok = mode === 'import' ? await store.importVerified(tmp, oid) : await store.verifyDownload(tmp, oid);
+      const ok = await downloadInto(store, run.remote, oid, mode, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
       return ok ? 'ok' : 'corrupt';
     } catch (e) {
       run.fail(oid, e);
       return 'failed';
     } finally {
-      await rm(tmp, { force: true }).catch(() => undefined);
       ticker?.tick(1);
     }
   });
+}
+
+/**
+ * Downloads one object on its own — a manifest without the files it lists — through the same
+ * verified path as `fetch`: it enters the store only if it hashes to `oid` (and, for a manifest,
+ * parses). Returns true when it was downloaded, false when the store already had it. Throws the
+ * remote's error (OBJECT_MISSING when the remote lacks it), OBJECT_CORRUPT (`corruptOnRemote`)
+ * when the remote's copy does not match, and PATH_UNSAFE or TREE_INVALID for a manifest that is
+ * the one its name promises but that rvc refuses.
+ */
+export async function fetchObject(store: LocalObjectStore, remote: Remote, oid: string, opts: DownloadOptions = {}): Promise<boolean> {
+  const valid: boolean = isValidOid(oid, store.algo);
+  if (!valid) {
+    throw new RvcError('OID_INVALID', `'${oid.slice(0, 80)}' is not a valid ${store.algo} oid`);
+  }
+  if (await store.has(oid)) return false;
+  if (opts.signal?.aborted) throw interrupted();
+  if (!(await downloadInto(store, remote, oid, 'import', opts))) throw corruptOnRemote(remote, objectKey(store.algo, oid));
+  return true;
 }
 
 /**

@@ -1,17 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { RvcError, isRvcError } from '../errors.js';
 import { mergeConfig, parseConfigLayer, type Config } from '../model/config.js';
-import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
+import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import { isInside, toPosix, unsafeRelPathReason } from '../model/paths.js';
 import type { PointerOut } from '../model/pointer.js';
 import { repoAddressKind, repoUrlProblem, redactRepoUrl } from '../model/repo-url.js';
 import type { TreeEntry } from '../model/tree.js';
 import { Odb } from '../odb/odb.js';
-import { LocalRemote, fetch as fetchObjects, type Remote, type TransferResult } from '../remote/index.js';
+import { LocalRemote, fetch as fetchObjects, fetchObject, type Remote, type TransferResult } from '../remote/index.js';
 import type { ProgressFn } from '../progress.js';
 import { gitCloneBare, gitRun } from '../scm/git.js';
 import { History } from './history.js';
@@ -332,25 +331,22 @@ export class SourceObjects {
     };
   }
 
-  /** Downloads one object (a manifest) without its children, verified by hash. */
+  /**
+   * Downloads one object (a manifest) without its children, verified by hash (`fetchObject`):
+   * from the source's cache, else its default remote.
+   */
   async fetchOne(store: Odb, oid: string): Promise<void> {
     if (store.hasSync(oid)) return;
-    const key = objectKey(store.algo, oid);
     let lastError: unknown;
     const sources: (() => Promise<Remote | undefined>)[] = [async () => this.cache(), async () => (await this.remote())?.remote];
     for (const get of sources) {
       const remote = await get();
       if (!remote) continue;
-      const tmp = path.join(store.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
       try {
-        await remote.download(key, tmp);
-        // A manifest that hashes right but is refused throws (PATH_UNSAFE, TREE_INVALID): final.
-        if (await store.importVerified(tmp, oid)) return;
-        lastError = new RvcError('OBJECT_CORRUPT', `the copy of ${oid} in ${remote.url} does not match its hash`, {
-          hint: 'the source\'s copy is damaged and pushing again will not replace it: in a clone of the source whose cache has a good copy, run `rvc fsck --cloud --repair`, then `rvc push`',
-        });
+        await fetchObject(store, remote, oid);
+        return;
       } catch (e) {
-        fs.rmSync(tmp, { force: true });
+        // A manifest that hashes right but is refused (PATH_UNSAFE, TREE_INVALID) is final.
         if (!isRvcError(e) || e.code === 'PATH_UNSAFE' || e.code === 'TREE_INVALID') throw e;
         lastError = e;
       }

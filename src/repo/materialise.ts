@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { RvcError, errnoCode, fromFsError, isRvcError } from '../errors.js';
-import { isTreeOid, objectKey } from '../model/oid.js';
+import { isTreeOid } from '../model/oid.js';
 import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import type { PointerOut } from '../model/pointer.js';
 import type { TreeEntry } from '../model/tree.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import type { Remote } from '../remote/remote.js';
+import type { TransferResult } from '../remote/transfer.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 
 /** Where `materialise` reads objects from. */
@@ -182,35 +182,38 @@ function missingObjects(paths: string[], src: ObjectSource): RvcError {
 }
 
 /**
- * A fetcher over `remote` into `odb`: manifests one by one (without their files), files through
- * the transfer engine. Each download is hashed before it enters the cache. An object the
- * remote lacks is left missing for the caller to report; any other failure is thrown.
+ * A materialise() fetcher from two ways of reaching a source: `one` downloads a manifest alone
+ * (verified, `fetchObject`), `many` moves files through the transfer engine (verified). Manifests
+ * come first, one by one, so a refused one stops before any file moves. An object the source
+ * lacks is left missing for the caller to report; any other failure is thrown.
  */
-export function remoteFetcher(odb: Odb, remote: Remote, opts: { onProgress?: ProgressFn } = {}): (oids: string[]) => Promise<void> {
+export function objectFetcher(
+  one: (oid: string) => Promise<unknown>,
+  many: (oids: string[]) => Promise<TransferResult>,
+): (oids: string[]) => Promise<void> {
   return async (oids) => {
-    const trees = oids.filter(isTreeOid);
-    const files = oids.filter((o) => !isTreeOid(o));
-    for (const t of trees) {
-      if (odb.hasSync(t)) continue;
-      const tmp = path.join(odb.tmpDir(), `dl-${randomBytes(6).toString('hex')}`);
+    for (const t of oids.filter(isTreeOid)) {
       try {
-        await remote.download(objectKey(odb.algo, t), tmp);
+        await one(t);
       } catch (e) {
-        fs.rmSync(tmp, { force: true });
         if (isRvcError(e, 'OBJECT_MISSING')) continue;
         throw e;
       }
-      if (!(await odb.importVerified(tmp, t))) {
-        throw (await import('../remote/transfer.js')).corruptOnRemote(remote, objectKey(odb.algo, t));
-      }
     }
-    if (files.length) {
-      const { fetch } = await import('../remote/transfer.js');
-      const r = await fetch(odb, remote, files, opts.onProgress ? { onProgress: opts.onProgress } : {});
-      const bad = r.failed.find((f) => f.error.code !== 'OBJECT_MISSING');
-      if (bad) throw bad.error;
-    }
+    const files = oids.filter((o) => !isTreeOid(o));
+    if (!files.length) return;
+    const r = await many(files);
+    const bad = r.failed.find((f) => f.error.code !== 'OBJECT_MISSING');
+    if (bad) throw bad.error;
   };
+}
+
+/** objectFetcher over one remote into `odb`. */
+export function remoteFetcher(odb: Odb, remote: Remote, opts: { onProgress?: ProgressFn } = {}): (oids: string[]) => Promise<void> {
+  return objectFetcher(
+    async (oid) => (await import('../remote/transfer.js')).fetchObject(odb, remote, oid),
+    async (oids) => (await import('../remote/transfer.js')).fetch(odb, remote, oids, opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  );
 }
 
 /**

@@ -1,13 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import pLimit from 'p-limit';
 import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
 import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { corruptOnRemote, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
+import { fetchObject, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
-import { tempPathFor } from '../fsutil/atomic.js';
 import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
 import { subpathNotFound, type CommonOptions, type Repo } from './repo.js';
@@ -136,22 +133,6 @@ function childrenUnder(repo: Repo, p: PartialFolder, set: ObjectSet): string[] {
   return [...out];
 }
 
-/** Downloads one object (a manifest) without its children, verified like every download. */
-export async function fetchOne(repo: Repo, remote: Remote, oid: string, algo: HashAlgo = repo.odb.algo): Promise<boolean> {
-  const odb = repo.odbFor(algo);
-  if (odb.hasSync(oid)) return false;
-  const tmp = tempPathFor(path.join(odb.tmpDir(), `fetch-${oid.slice(0, 16)}`));
-  try {
-    fs.mkdirSync(odb.tmpDir(), { recursive: true });
-    await remote.download(objectKey(algo, oid), tmp);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  if (!(await odb.importVerified(tmp, oid))) throw corruptOnRemote(remote, objectKey(algo, oid));
-  return true;
-}
-
 /**
  * Fetches manifests (each alone, verified) from the remote `opts.remote` or the default one.
  * Failures, including having no remote to ask, are returned rather than thrown, for the caller
@@ -174,7 +155,7 @@ export async function fetchManifests(
     const limit = pLimit(opts.jobs ?? remote.jobs);
     await Promise.all(manifests.map((m) => limit(async () => {
       try {
-        if (await fetchOne(repo, remote, m.oid, m.algo)) fetched++;
+        if (await fetchObject(repo.odbFor(m.algo), remote, m.oid)) fetched++;
         repo.odbFor(m.algo).readTree(m.oid); // it must also parse
       } catch (e) {
         if (!isRvcError(e)) throw e;
@@ -259,7 +240,7 @@ export async function fetchWanted(repo: Repo, w: Wanted, from: OpenedRemote, opt
   let manifests = 0;
   for (const p of w.set.partial) {
     try {
-      if (await fetchOne(repo, from.remote, p.out.oid, p.out.hash)) manifests++;
+      if (await fetchObject(repo.odbFor(p.out.hash), from.remote, p.out.oid)) manifests++;
       groups.add(p.out.hash, childrenUnder(repo, p, w.set));
     } catch (e) {
       if (!isRvcError(e)) throw e;
@@ -312,7 +293,7 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
     all.add(algo, [oid]);
     if (!isTreeOid(oid)) return;
     try {
-      await fetchOne(repo, remote, oid, algo);
+      await fetchObject(repo.odbFor(algo), remote, oid);
     } catch (e) {
       if (isRvcError(e) && (e.code === 'OBJECT_MISSING' || e.code === 'OBJECT_CORRUPT')) return;
       throw e;

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, errnoCode, fromFsError, isRvcError } from '../errors.js';
-import { isTreeOid } from '../model/oid.js';
+import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import type { Odb } from '../odb/odb.js';
 import type { ProgressFn } from '../progress.js';
 import { ExternalRepo, normaliseSourcePath, overlaps, tempOdb, type FromRepoOptions, type SourceObjects } from '../repo/external.js';
-import { materialise, refuseInternalDest, type ObjectSource } from '../repo/materialise.js';
+import { materialise, objectFetcher, refuseInternalDest, type ObjectSource } from '../repo/materialise.js';
 
 export type GetExternalOptions = FromRepoOptions;
 
@@ -74,23 +73,12 @@ export async function getExternal(opts: GetExternalOptions): Promise<GetExternal
   }
 }
 
-/** A materialise() fetcher over a source: manifests one by one, files through the transfer engine. */
+/** A materialise() fetcher over a source (its cache, else its default remote). */
 export function sourceFetcher(odb: Odb, objects: SourceObjects, onProgress?: ProgressFn): (oids: string[]) => Promise<void> {
-  return async (oids) => {
-    for (const t of oids.filter(isTreeOid)) {
-      try {
-        await objects.fetchOne(odb, t);
-      } catch (e) {
-        if (isRvcError(e, 'OBJECT_MISSING')) continue;
-        throw e;
-      }
-    }
-    const files = oids.filter((o) => !isTreeOid(o));
-    if (!files.length) return;
-    const r = await objects.fetchInto(odb, files, onProgress ? { onProgress } : {});
-    const bad = r.failed.find((f) => f.error.code !== 'OBJECT_MISSING');
-    if (bad) throw bad.error;
-  };
+  return objectFetcher(
+    (oid) => objects.fetchOne(odb, oid),
+    (oids) => objects.fetchInto(odb, oids, onProgress ? { onProgress } : {}),
+  );
 }
 
 function writeGitFile(dest: string, data: Buffer, exec: boolean, force: boolean): void {

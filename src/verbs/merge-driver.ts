@@ -134,8 +134,8 @@ async function mergePointerFiles(opts: MergeDriverOptions, file: string, base: P
       try {
         const r = await openRemote();
         if (r) {
-          const { fetchOne } = await import('../repo/sync.js');
-          await fetchOne(repo!, r.remote, out.oid, out.hash);
+          const { fetchObject } = await import('../remote/transfer.js');
+          await fetchObject(odb, r.remote, out.oid);
         }
       } catch (e) {
         if (!isRvcError(e)) throw e;

@@ -50,6 +50,8 @@ export interface FaultProxy {
   /** http://127.0.0.1:port — use as the remote's endpointurl. */
   url: string;
   readonly stats: { requests: number; status: number; reset: number; truncate: number; stall: number; rule: number };
+  /** Every request seen, as `METHOD decoded-path-and-query`, in arrival order. */
+  readonly log: string[];
   setFaultRate(rate: number): void;
   addRule(rule: FaultRule): void;
   clearRules(): void;
@@ -105,6 +107,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   let rate = opts.faultRate ?? 0;
   let rules: FaultRule[] = [];
   const stats = { requests: 0, status: 0, reset: 0, truncate: 0, stall: 0, rule: 0 };
+  const log: string[] = [];
   const stallMs = opts.stallMs ?? 5000;
   const stalled = new Set<NodeJS.Timeout>();
   const later = (fn: () => void): void => {
@@ -189,6 +192,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     } catch {
       // Keep the raw form; rules are still matched against it.
     }
+    log.push(`${method} ${where}`);
     const rule = rules.find((r) => r.match.test(where) && (!r.methods || r.methods.includes(method)));
     if (rule?.stall) {
       stats.rule++;
@@ -236,6 +240,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   return {
     url: `http://127.0.0.1:${port}`,
     stats,
+    log,
     setFaultRate(r) {
       rate = r;
     },

@@ -126,6 +126,43 @@ describe('refused credentials → REMOTE_ACCESS_DENIED', () => {
   });
 });
 
+describe('an S3 multipart upload that does not finish is aborted (best effort), not left billed', () => {
+  const MIB = 1024 * 1024;
+  let proxy: FaultProxy;
+  let big: string;
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ target: s3.endpoint, flavor: 's3', stallMs: 1000 });
+    big = path.join(tmp, 'big');
+    await writeFile(big, Buffer.alloc(11 * MIB, 7)); // three parts of 5 MiB at most
+  });
+  afterAll(async () => {
+    await proxy.stop();
+  });
+  const aborts = (): string[] => proxy.log.filter((l) => /^DELETE .*[?&]uploadId=/.test(l));
+
+  it('when a part fails for good', async () => {
+    const r = await open(`s3://${s3.bucket}/mp-fail`, { ...s3rverOptions(proxy.url), ...FAST_RETRY, partsize: 5 * MIB });
+    proxy.clearRules();
+    proxy.addRule({ match: /[?&]partNumber=2(&|$)/, methods: ['PUT'], status: 403 });
+    expect(await codeOf(r.upload(KEY, big))).toBe('REMOTE_ACCESS_DENIED');
+    expect(aborts().length).toBeGreaterThanOrEqual(1);
+    expect(proxy.log.some((l) => /^POST .*[?&]uploadId=/.test(l)), 'never completed').toBe(false);
+  });
+
+  it('when the upload is interrupted half-way', async () => {
+    const r = await open(`s3://${s3.bucket}/mp-stop`, { ...s3rverOptions(proxy.url), ...FAST_RETRY, partsize: 5 * MIB });
+    proxy.clearRules();
+    proxy.log.length = 0;
+    // Part 2 never answers, so the upload cannot end before the signal stops it.
+    proxy.addRule({ match: /[?&]partNumber=2(&|$)/, methods: ['PUT'], status: 500, stall: true });
+    const stop = new AbortController();
+    const p = r.upload(KEY, big, { signal: stop.signal, onBytes: () => stop.abort() });
+    expect(await codeOf(p)).toBe('INTERRUPTED');
+    expect(aborts()).toHaveLength(1);
+    proxy.clearRules();
+  });
+});
+
 describe('unreachable endpoint → REMOTE_UNREACHABLE, quickly', () => {
   it.each(['s3', 'gs'] as const)('%s', async (scheme) => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;

@@ -8,7 +8,7 @@ import { RvcError, isRvcError } from '../../src/errors.js';
 import { objectKey, oidDigest } from '../../src/model/oid.js';
 import type { ProgressEvent } from '../../src/progress.js';
 import { MemoryRemote, openRemote, type Remote, type RemoteOptions } from '../../src/remote/index.js';
-import { MISSES_BEFORE_QUERY, fetch, push, verify, type LocalObjectStore } from '../../src/remote/transfer.js';
+import { MISSES_BEFORE_QUERY, fetch, fetchObject, push, verify, type LocalObjectStore } from '../../src/remote/transfer.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { fakeGcsOptions, startGcsServer, type GcsServer } from '../helpers/gcs-server.js';
 import { s3rverOptions, startS3Server, type S3Server } from '../helpers/s3-server.js';
@@ -352,6 +352,32 @@ describe('push and fetch against a memory remote', () => {
     const res2 = await fetch(c, remote, [tree]);
     expect(res2.failed.map((f) => [f.oid, f.error.code])).toEqual([[tree, 'OBJECT_CORRUPT']]);
     expect(res2.transferred).toEqual([]);
+  });
+
+  it('fetchObject downloads one object alone, verified: a manifest without its files; damaged, absent or invalid refused', async () => {
+    const a = await newStore();
+    const { files, tree } = await dataset(a, 3);
+    const remote = new MemoryRemote('memory://one');
+    await push(a, remote, [tree]);
+
+    const b = await newStore();
+    expect(await fetchObject(b, remote, tree)).toBe(true);
+    expect(await b.has(tree)).toBe(true);
+    for (const f of files) expect(await b.has(f.oid)).toBe(false);
+    const downloads = remote.calls.download;
+    expect(await fetchObject(b, remote, tree)).toBe(false); // already there: no request
+    expect(remote.calls.download).toBe(downloads);
+
+    remote.put(key(files[0]!.oid), 'not the right bytes');
+    const corrupt = await fetchObject(b, remote, files[0]!.oid).catch((e: unknown) => e);
+    expect(isRvcError(corrupt, 'OBJECT_CORRUPT') && corrupt.message).toContain(key(files[0]!.oid));
+    expect(await b.has(files[0]!.oid)).toBe(false);
+    expect(await readdir(b.tmpDir())).toEqual([]);
+
+    const absent = sha256('never pushed');
+    expect(await fetchObject(b, remote, absent).catch((e: unknown) => isRvcError(e) && e.code)).toBe('OBJECT_MISSING');
+    expect(await fetchObject(b, remote, '../../escape').catch((e: unknown) => isRvcError(e) && e.code)).toBe('OID_INVALID');
+    expect(await readdir(b.tmpDir())).toEqual([]);
   });
 
   it('reports an object absent from the remote as OBJECT_MISSING', async () => {
