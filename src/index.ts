@@ -100,7 +100,7 @@ export async function pipelineStatus(opts: import('./pipeline/status.js').Pipeli
 
 /** Restores the outputs rvc.lock records (see pipeline/sync.ts); nothing to do without a pipeline. */
 export async function checkoutPipeline(opts: Parameters<typeof import('./pipeline/sync.js').checkoutPipeline>[0] = {}): Promise<import('./pipeline/sync.js').PipelineCheckoutResult> {
-  if (!hasPipeline(opts ?? {})) return { restored: [], failed: [] };
+  if (!hasPipeline(opts ?? {})) return { restored: [], failed: [], removed: [], kept: [] };
   return (await pipelineSync()).checkoutPipeline(opts);
 }
 

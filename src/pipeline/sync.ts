@@ -12,6 +12,7 @@ import { openRepoRemote } from '../repo/remotes.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { toSyncFailure, type SyncFailure } from '../repo/sync.js';
 import { noteLinkUse } from '../repo/links.js';
+import { notePlaced, removeUnrecorded, type PlacedOut } from '../repo/placed.js';
 import { loadProjectIfAny, readLock } from '../repo/project.js';
 import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from './run-cache.js';
 import { Workspace } from './workspace.js';
@@ -190,6 +191,16 @@ export interface PipelineCheckoutResult {
   restored: string[];
   /** Outputs that could not be (content not in the cache, or unsaved changes in the way). */
   failed: { path: string; code: string; message: string }[];
+  /** Outputs rvc had placed that nothing records any more, deleted (see removeUnrecorded). */
+  removed: string[];
+  /** Such outputs kept because they hold changes that are not in the cache (warned). */
+  kept: string[];
+}
+
+export interface PipelineCheckoutOptions extends CommonOptions {
+  force?: boolean;
+  /** Leave outputs nothing records alone: the caller's `checkout()` without targets handled them. */
+  skipUnrecorded?: boolean;
 }
 
 /**
@@ -198,11 +209,12 @@ export interface PipelineCheckoutResult {
  * alone; an output with unsaved changes (content not in the cache) is reported, not overwritten,
  * unless `force`.
  */
-export async function checkoutPipeline(opts: CommonOptions & { force?: boolean } = {}): Promise<PipelineCheckoutResult> {
+export async function checkoutPipeline(opts: PipelineCheckoutOptions = {}): Promise<PipelineCheckoutResult> {
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc checkout (pipeline outputs)', opts, () => {
     const ws = new Workspace(repo);
-    const res: PipelineCheckoutResult = { restored: [], failed: [] };
+    const res: PipelineCheckoutResult = { restored: [], failed: [], removed: [], kept: [] };
+    const placed: PlacedOut[] = [];
     for (const o of lockOuts(repo)) {
       const abs = path.join(repo.root, o.path);
       try {
@@ -212,12 +224,15 @@ export async function checkoutPipeline(opts: CommonOptions & { force?: boolean }
           ...(opts.force ? { force: true } : {}), ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
         });
         noteLinkUse(repo, r.linkType, opts);
-        if (r.added.length + r.modified.length + r.deleted.length) res.restored.push(o.path);
+        if (r.added.length + r.modified.length + r.deleted.length || r.createdFolder) res.restored.push(o.path);
+        placed.push({ path: o.path, hash: o.hash, oid: o.oid });
       } catch (e) {
         if (!isRvcError(e)) throw e;
         res.failed.push({ path: o.path, code: e.code, message: e.message });
       }
     }
+    notePlaced(repo, placed);
+    if (!opts.skipUnrecorded) Object.assign(res, removeUnrecorded(repo, opts));
     return res;
   });
 }

@@ -10,6 +10,7 @@ import { checkoutOut } from '../odb/checkout.js';
 import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { Repo, assertTrackableRel, type CommonOptions, type TrackedOut } from './repo.js';
 import { effectiveLinkType, noteLinkUse } from './links.js';
+import { notePlaced } from './placed.js';
 
 export interface AddOptions extends CommonOptions {
   /** Write the pointer only; do not store the data in the cache (`rvc commit` does later). */
@@ -50,6 +51,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<AddRe
     checkOverlaps(repo, cands);
     const added: AddedOut[] = [];
     for (const c of cands) added.push(addOne(repo, c, opts));
+    notePlaced(repo, added.map((a) => ({ path: a.path, hash: repo.odb.algo, oid: a.oid })));
     return { added };
   });
 }

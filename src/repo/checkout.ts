@@ -2,6 +2,7 @@ import { RvcError, isRvcError } from '../errors.js';
 import { checkoutOut } from '../odb/checkout.js';
 import { Repo, type CommonOptions } from './repo.js';
 import { noteLinkUse } from './links.js';
+import { notePlaced, removeUnrecorded, type PlacedOut } from './placed.js';
 
 export interface CheckoutOptions extends CommonOptions {
   targets?: string[];
@@ -16,12 +17,18 @@ export interface OutCheckout {
   modified: number;
   deleted: number;
   unchanged: number;
+  /** A folder output's folder was missing (or a file stood there) and was created. */
+  created?: boolean;
   error?: { code: string; message: string; hint?: string };
 }
 
 export interface CheckoutResult {
   outs: OutCheckout[];
   failed: number;
+  /** Without targets: outputs rvc had placed that nothing records any more, deleted. */
+  removed: string[];
+  /** Such outputs left in place because they hold changes that are not in the cache (warned). */
+  kept: string[];
 }
 
 /**
@@ -33,6 +40,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
   return repo.withLock('rvc checkout', opts, () => {
     const targets = repo.resolveTargets(opts.targets ?? [], opts.cwd);
     const outs: OutCheckout[] = [];
+    const placed: PlacedOut[] = [];
     for (const { tracked: t, subpath } of targets) {
       const row: OutCheckout = { pointerFile: t.pointerFile, path: subpath ? `${t.rel}/${subpath}` : t.rel, added: 0, modified: 0, deleted: 0, unchanged: 0 };
       try {
@@ -48,17 +56,21 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
         row.modified = r.modified.length;
         row.deleted = r.deleted.length;
         row.unchanged = r.unchanged;
+        if (r.createdFolder) row.created = true;
+        placed.push({ path: t.rel, hash: t.out.hash, oid: t.out.oid });
       } catch (e) {
         if (!isRvcError(e) || e.code === 'CHECKOUT_WOULD_LOSE_DATA' && targets.length === 1) throw e;
         row.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
       }
       outs.push(row);
     }
+    notePlaced(repo, placed);
     const failed = outs.filter((o) => o.error).length;
     if (failed === outs.length && failed === 1) {
       const err = outs[0]!.error!;
       throw new RvcError(err.code as never, err.message, err.hint ? { hint: err.hint } : {});
     }
-    return { outs, failed };
+    const gone = opts.targets?.length ? { removed: [], kept: [] } : removeUnrecorded(repo, opts);
+    return { outs, failed, ...gone };
   });
 }

@@ -2,6 +2,7 @@ import { RvcError } from '../errors.js';
 import { buildOut } from '../odb/build.js';
 import { outFromBuilt, relinkFromCache, type AddedOut } from './add.js';
 import { Repo, type CommonOptions } from './repo.js';
+import { notePlaced } from './placed.js';
 
 export interface CommitOptions extends CommonOptions {
   targets?: string[];
@@ -39,6 +40,7 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
       relinkFromCache(repo, t, out, state, opts);
       committed.push({ path: t.rel, pointerFile: t.pointerFile, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), changed });
     }
+    notePlaced(repo, committed.map((c) => ({ path: c.path, hash: repo.odb.algo, oid: c.oid })));
     return { committed };
   });
 }

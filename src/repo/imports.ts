@@ -13,6 +13,7 @@ import { assertFetched, assertRepoAddress, ExternalRepo, normaliseSourcePath, ou
 import { overlaps, type FromRepoOptions } from './get-external.js';
 import { Repo, type CommonOptions, type TrackedOut } from './repo.js';
 import { noteLinkUse } from './links.js';
+import { notePlaced } from './placed.js';
 import type { SyncFailure, SyncResult } from './sync.js';
 
 export type ImportOptions = FromRepoOptions;
@@ -117,6 +118,7 @@ export async function importData(opts: ImportOptions): Promise<ImportResult> {
       const imp: PointerImport = { repo: stored, path: srcRel, ...(opts.rev !== undefined ? { rev: opts.rev } : {}), rev_lock: commit };
       const pointer: Pointer = { outs: [out], import: imp };
       project.writePointer(pointerFile, pointer);
+      notePlaced(project, [{ path: rel, hash: out.hash, oid: out.oid }]);
       if (project.scm) addGitignoreEntry(path.dirname(abs), path.basename(abs));
       return { pointerFile, path: rel, import: imp, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), fetched };
     });
@@ -183,6 +185,7 @@ export async function update(opts: UpdateOptions): Promise<{ updated: UpdatedImp
         placeInWorkspace(project, t, out, !!opts.force, opts);
         const next: PointerImport = { repo: imp.repo, path: imp.path, ...(rev !== undefined ? { rev } : {}), rev_lock: commit };
         project.writePointer(t.pointerFile, { ...t.pointer, outs: [out], import: next });
+        notePlaced(project, [{ path: t.rel, hash: out.hash, oid: out.oid }]);
         return { ...row, changed: commit !== imp.rev_lock, dataChanged: out.oid !== t.out.oid || !!out.exec !== !!t.out.exec, fetched };
       }));
     } finally {

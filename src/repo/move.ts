@@ -5,6 +5,7 @@ import { POINTER_EXT } from '../model/pointer.js';
 import { HashState } from '../hashing/state.js';
 import { addGitignoreEntry, removeGitignoreEntry } from '../scm/git.js';
 import { Repo, assertTrackableRel, type CommonOptions } from './repo.js';
+import { forgetPlaced, notePlaced } from './placed.js';
 
 export interface MoveResult {
   from: string;
@@ -44,6 +45,8 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
     const stateDir = path.join(repo.tmpDir, 'state');
     const oldState = HashState.fileFor(stateDir, repo.odb.algo, t.rel);
     if (fs.existsSync(oldState)) fs.renameSync(oldState, HashState.fileFor(stateDir, repo.odb.algo, dstRel));
+    forgetPlaced(repo, [t.rel]);
+    notePlaced(repo, [{ path: dstRel, hash: t.out.hash, oid: t.out.oid }]);
     return { from: t.rel, to: dstRel, pointerFile: newPointer };
   });
 }

@@ -361,7 +361,7 @@ export interface PullResult extends SyncResult {
 export async function pull(opts: SyncOptions & { force?: boolean } = {}): Promise<PullResult> {
   const f = await fetch(opts);
   const co = await checkout({ ...opts, ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.force ? { force: true } : {}) }).catch((e) => {
-    if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1 } as CheckoutResult;
+    if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1, removed: [], kept: [] } as CheckoutResult;
     throw e;
   });
   return { ...f, checkout: co };

@@ -11,7 +11,8 @@ export function register(program: Command): void {
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const r = await lib.checkout({ ...common, targets, force: !!flags.force, relink: !!flags.relink });
       // Without targets, the outputs rvc.lock records are part of "the workspace" too.
-      const pipeline = targets.length === 0 ? await lib.checkoutPipeline({ ...common, force: !!flags.force }) : undefined;
+      // checkout() without targets already removed the outputs nothing records any more.
+      const pipeline = targets.length === 0 ? await lib.checkoutPipeline({ ...common, force: !!flags.force, skipUnrecorded: true }) : undefined;
       const failed = r.failed + (pipeline?.failed.length ?? 0);
       if (flags.json) {
         out.json(pipeline ? { ...r, pipeline } : r);
@@ -23,19 +24,24 @@ export function register(program: Command): void {
           out.error(`${o.path}: ${o.error.message}`, o.error.hint);
           continue;
         }
-        if (o.added + o.modified + o.deleted === 0) {
+        if (o.added + o.modified + o.deleted === 0 && !o.created) {
           out.detail(`    ${o.path}: unchanged`);
           continue;
         }
         changed++;
-        out.info(`${o.added && !o.modified && !o.deleted && !o.unchanged ? 'A' : 'M'}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+        const counts = o.created && o.added + o.modified + o.deleted === 0 ? 'empty folder' : `${o.added} added, ${o.modified} modified, ${o.deleted} deleted`;
+        out.info(`${o.created || (o.added && !o.modified && !o.deleted && !o.unchanged) ? 'A' : 'M'}       ${o.path} (${counts})`);
+      }
+      for (const p of r.removed) {
+        changed++;
+        out.info(`D       ${p}`);
       }
       for (const p of pipeline?.restored ?? []) {
         changed++;
         out.info(`M       ${p}`);
       }
       for (const f of pipeline?.failed ?? []) out.error(`${f.path}: ${f.message}`);
-      if (!changed && !failed) out.info('Workspace already matches the pointers.');
+      if (!changed && !failed && !r.kept.length) out.info('Workspace already matches the pointers.');
       if (failed) {
         out.error(`${failed} of ${r.outs.length + (pipeline ? pipeline.restored.length + pipeline.failed.length : 0)} outputs could not be checked out`);
         return EXIT.FAILURE;

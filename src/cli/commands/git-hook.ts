@@ -21,11 +21,12 @@ async function checkoutAll(ctx: Ctx, cwd: string, hook: string): Promise<number>
   const { lib, out, common } = ctx;
   try {
     const r = await lib.checkout({ ...common, cwd });
-    const p = await lib.checkoutPipeline({ ...common, cwd });
+    const p = await lib.checkoutPipeline({ ...common, cwd, skipUnrecorded: true });
     for (const o of r.outs) {
       if (o.error) out.warn(`rvc (${hook} hook): ${o.path}: ${o.error.message}`);
-      else if (o.added + o.modified + o.deleted) out.info(`rvc: M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+      else if (o.added + o.modified + o.deleted || o.created) out.info(`rvc: M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
     }
+    for (const x of r.removed) out.info(`rvc: D       ${x}`);
     for (const x of p.restored) out.info(`rvc: M       ${x}`);
     for (const f of p.failed) out.warn(`rvc (${hook} hook): ${f.path}: ${f.message}`);
     if (r.failed || p.failed.length) out.warn('the data of the outputs above was not updated; fix what is reported and run `rvc checkout` (or `rvc pull`)');

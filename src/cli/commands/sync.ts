@@ -87,15 +87,16 @@ export function register(program: Command): void {
       const { lib, out, flags, common } = ctx;
       const r = await lib.pull({ ...common, ...scopeFrom(flags), targets, force: !!flags.force, ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}) });
       const p = await pipelineSync(ctx, 'fetch', targets, r);
-      const restored = p ? await lib.checkoutPipeline(common) : undefined;
+      const restored = p ? await lib.checkoutPipeline({ ...common, skipUnrecorded: true }) : undefined;
       if (flags.json) {
         out.json(p ? { ...r, pipeline: { ...p, checkout: restored } } : r);
         return r.failedCount || r.checkout.failed ? EXIT.FAILURE : EXIT.OK;
       }
       for (const o of r.checkout.outs) {
         if (o.error) out.error(`${o.path}: ${o.error.message}`, o.error.hint);
-        else if (o.added + o.modified + o.deleted) out.info(`M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+        else if (o.added + o.modified + o.deleted || o.created) out.info(`M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
       }
+      for (const o of r.checkout.removed) out.info(`D       ${o}`);
       for (const o of restored?.restored ?? []) out.info(`A       ${o}`);
       for (const f of restored?.failed ?? []) out.error(`${f.path}: ${f.message}`);
       const code = report(ctx, r, 'fetched');
