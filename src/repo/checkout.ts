@@ -70,7 +70,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
       const err = outs[0]!.error!;
       throw new RvcError(err.code as never, err.message, err.hint ? { hint: err.hint } : {});
     }
-    const gone = opts.targets?.length ? { removed: [], kept: [] } : removeUnrecorded(repo, opts);
+    const gone = opts.targets?.length ? { removed: [], kept: [] } : removeUnrecorded(repo, opts, targets.map((t) => t.tracked));
     return { outs, failed, ...gone };
   });
 }

@@ -90,10 +90,13 @@ export function unrecorded(repo: Repo, current: ReadonlySet<string>): PlacedOut[
   return [...readPlaced(repo).values()].filter((o) => !current.has(o.path));
 }
 
-/** Paths every pointer and the workspace's rvc.lock record now. */
-function recordedPaths(repo: Repo): Set<string> {
+/**
+ * Paths every pointer and the workspace's rvc.lock record now; `pointerOuts` when the caller has
+ * listed the pointers' outputs already.
+ */
+function recordedPaths(repo: Repo, pointerOuts?: readonly { rel: string }[]): Set<string> {
   const s = new Set<string>();
-  for (const t of repo.allOuts()) s.add(t.rel);
+  for (const t of pointerOuts ?? repo.allOuts()) s.add(t.rel);
   for (const o of repo.workspaceLockOuts()) s.add(o.path);
   return s;
 }
@@ -114,12 +117,12 @@ export interface UnrecordedResult {
  * or the cache. Call under the repository lock. When what is recorded now cannot be read (a
  * damaged pointer or rvc.lock), nothing is removed.
  */
-export function removeUnrecorded(repo: Repo, opts: CommonOptions & { force?: boolean } = {}): UnrecordedResult {
+export function removeUnrecorded(repo: Repo, opts: CommonOptions & { force?: boolean } = {}, pointerOuts?: readonly { rel: string }[]): UnrecordedResult {
   const res: UnrecordedResult = { removed: [], kept: [] };
   if (readPlaced(repo).size === 0) return res;
   let current: Set<string>;
   try {
-    current = recordedPaths(repo);
+    current = recordedPaths(repo, pointerOuts);
   } catch (e) {
     if (isRvcError(e)) return res;
     throw e;

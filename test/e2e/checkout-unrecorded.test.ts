@@ -128,5 +128,12 @@ describe('rvc checkout removes outputs nothing records any more', () => {
     expect(rvcOk(d, ['checkout']).stdout).not.toMatch(/^D/m);
     expect(fs.readFileSync(path.join(outside, 'victim'), 'utf8')).toBe('A\n');
     expect(fs.readFileSync(path.join(d, 'keep.txt'), 'utf8')).toBe('A\n');
+
+    // A valid entry below a folder that is now a symlink out of the workspace is not followed.
+    fs.symlinkSync(outside, path.join(d, 'link'));
+    fs.writeFileSync(path.join(d, '.rvc/tmp/placed.json'), JSON.stringify({ v: 1, outs: [{ path: 'link/victim', hash: 'blake3', oid }] }));
+    const k = rvcOk(d, ['checkout', '--force']);
+    expect(k.stderr).toMatch(/'link' is a symbolic link/);
+    expect(fs.readFileSync(path.join(outside, 'victim'), 'utf8')).toBe('A\n');
   });
 });
