@@ -6,6 +6,7 @@ import { POINTER_EXT } from '../model/pointer.js';
 import { isInside, unsafeRelPathReason } from '../model/paths.js';
 import { readTextIfExists, writeFileAtomic } from '../fsutil/atomic.js';
 import { HashState } from '../hashing/state.js';
+import { gitTrackedUnder } from '../scm/git.js';
 import { applyCheckout, planRemoval } from '../odb/checkout.js';
 import type { CommonOptions, Repo } from './repo.js';
 
@@ -113,8 +114,8 @@ export interface UnrecordedResult {
  * pointer and no rvc.lock entry records any more, as DVC does — only when all its content is in
  * the cache (the checkout planner's "would lose data" check), unless `force`. One holding
  * unsaved changes is kept, reported in `kept` and through `onWarning`. Never touches a path
- * that overlaps an output recorded now, one whose pointer file exists (a pointer git ignores),
- * or the cache. Call under the repository lock. When what is recorded now cannot be read (a
+ * that overlaps an output recorded now, one under which git tracks files, one whose pointer file
+ * exists (a pointer git ignores), or the cache. Call under the repository lock. When what is recorded now cannot be read (a
  * damaged pointer or rvc.lock), nothing is removed.
  */
 export function removeUnrecorded(repo: Repo, opts: CommonOptions & { force?: boolean } = {}, pointerOuts?: readonly { rel: string }[]): UnrecordedResult {
@@ -129,11 +130,22 @@ export function removeUnrecorded(repo: Repo, opts: CommonOptions & { force?: boo
   }
   const gone = unrecorded(repo, current);
   if (gone.length === 0) return res;
+  // Files git tracks there now (the older commit kept that data in git): git owns them.
+  let inGit: string[] = [];
+  if (repo.scm) {
+    try {
+      inGit = gitTrackedUnder(repo.root, gone.map((o) => o.path));
+    } catch (e) {
+      if (isRvcError(e)) return res;
+      throw e;
+    }
+  }
   const forget: string[] = [];
   for (const o of gone) {
     const abs = path.join(repo.root, o.path);
     // Inside or around an output recorded now: that output owns the place.
-    if ([...current].some((c) => isInside(o.path, c) || isInside(c, o.path)) || insideEither(abs, repo.cacheDir)) {
+    if ([...current].some((c) => isInside(o.path, c) || isInside(c, o.path)) || insideEither(abs, repo.cacheDir)
+      || inGit.some((f) => isInside(f, o.path))) {
       forget.push(o.path);
       continue;
     }

@@ -105,6 +105,20 @@ describe('rvc checkout removes outputs nothing records any more', () => {
     expect(fs.readFileSync(path.join(d, 'out2/x'), 'utf8')).toBe('one\n');
   });
 
+  it('data the older commit keeps in git is git\'s: checkout leaves it', () => {
+    const d = repo();
+    writeTree(d, { 'data/a.txt': 'A\n' });
+    git(d, ['add', 'data']);
+    git(d, ['commit', '-q', '-m', 'data in git']);
+    git(d, ['rm', '-q', '-r', '--cached', 'data']);
+    rvcOk(d, ['add', 'data']);
+    git(d, ['add', '-A']);
+    git(d, ['commit', '-q', '-m', 'data in rvc']);
+    git(d, ['checkout', '-q', 'HEAD~1']);
+    expect(rvcOk(d, ['checkout']).stdout).not.toMatch(/^D/m);
+    expect(git(d, ['status', '--porcelain'])).toBe('');
+  });
+
   it('rvc remove keeps the data and checkout leaves it; a damaged record is ignored', () => {
     const d = repo();
     writeTree(d, { 'data/a.txt': 'A\n', 'keep.txt': 'A\n' });
