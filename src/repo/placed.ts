@@ -115,8 +115,8 @@ export interface UnrecordedResult {
  * the cache (the checkout planner's "would lose data" check), unless `force`. One holding
  * unsaved changes is kept, reported in `kept` and through `onWarning`. Never touches a path
  * that overlaps an output recorded now, one under which git tracks files, one whose pointer file
- * exists (a pointer git ignores), or the cache. Call under the repository lock. When what is recorded now cannot be read (a
- * damaged pointer or rvc.lock), nothing is removed.
+ * exists (a pointer git ignores), or the cache. Call under the repository lock. When what is
+ * recorded now cannot be read (a damaged pointer or rvc.lock), nothing is removed.
  */
 export function removeUnrecorded(repo: Repo, opts: CommonOptions & { force?: boolean } = {}, pointerOuts?: readonly { rel: string }[]): UnrecordedResult {
   const res: UnrecordedResult = { removed: [], kept: [] };
