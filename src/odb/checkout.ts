@@ -57,21 +57,58 @@ export interface CheckoutResult {
   linkType?: LinkType;
   /** With onlyMatching: paths (relative to the output) left as they were. */
   kept?: string[];
+  /** The output is a folder that was missing (or a file stood there) and was created. */
+  createdFolder?: boolean;
 }
 
-interface Plan {
+/** The workspace place of an output, without what it should hold (for a removal). */
+export type OutputPlace = Pick<CheckoutTarget, 'abs' | 'repoRel'>;
+
+/**
+ * What a checkout would do to one output, found by reading only (the hash cache may learn the
+ * hashes it computed; `CheckoutOptions.state.save()` is left to the caller or to apply).
+ *
+ * In the workspace's terms (what `status` says): an entry of `place` with `placeIsNew` 1 is
+ * deleted in the workspace, one with 0 is modified, and a path of `remove` was added (or, for a
+ * removal plan, is a file of the output about to go).
+ */
+export interface CheckoutPlan {
+  target: OutputPlace & { oid?: string; exec?: boolean };
+  /** A removal plan: nothing should be at the output's place (planRemoval). */
+  removal: boolean;
+  /** The output is (for a removal: the workspace holds) a folder. */
+  isDir: boolean;
   place: TreeEntry[];
   /** Per entry of `place`: 1 if nothing is there yet (one byte each, for a million files). */
   placeIsNew: Uint8Array;
+  /** Workspace files (relative to the output; '' is the output itself) to delete. */
   remove: string[];
-  unsafe: string[];
-  unchanged: number;
+  /** A file where a folder should be, or the reverse: the whole path is replaced. */
   removeWholePath: boolean;
+  /** A folder output whose folder is missing: created even when its manifest lists no file. */
+  makeRoot: boolean;
+  unchanged: number;
+  /**
+   * Repository-relative paths whose workspace content is not in the cache and that applying
+   * would overwrite or delete (never filled with `force`). applyCheckout refuses such a plan.
+   */
+  unsafe: string[];
+  /** With onlyMatching: paths (relative to the output) to leave as they are. */
   kept: string[];
+  onlyMatching: boolean;
+  /** rvc temp files met inside the output; apply removes those whose writer is gone. */
+  temps: string[];
+}
+
+/** A plan's changes as the workspace differs from the target (what `status` reports per file). */
+export function workspaceChanges(plan: CheckoutPlan): { added: string[]; modified: string[]; deleted: string[] } {
+  const d = { added: [...plan.remove], modified: [] as string[], deleted: [] as string[] };
+  for (let i = 0; i < plan.place.length; i++) (plan.placeIsNew[i] ? d.deleted : d.modified).push(plan.place[i]!.path);
+  return d;
 }
 
 /**
- * Makes the workspace copy of one output match `target.oid`.
+ * Makes the workspace copy of one output match `target.oid`: planCheckout, then applyCheckout.
  *
  * It first plans every change, then refuses (before touching anything) if a change would destroy
  * a workspace file whose content is not in the cache — unless `force`. Files that already match
@@ -79,6 +116,14 @@ interface Plan {
  * no longer lists are removed.
  */
 export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): CheckoutResult {
+  return applyCheckout(planCheckout(target, opts), opts);
+}
+
+/**
+ * Plans the checkout of one output: walks its workspace copy once (one lstat per file, hashes
+ * from the hash cache) and compares it with the manifest. Changes nothing in the workspace.
+ */
+export function planCheckout(target: CheckoutTarget, opts: CheckoutOptions): CheckoutPlan {
   const { odb } = opts;
   assertNoSymlinkAbove(target, opts.repoRoot);
   const isDir = isTreeOid(target.oid);
@@ -86,13 +131,34 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     ? odb.readTree(target.oid)
     : [{ path: '', oid: target.oid, size: 0, ...(target.exec ? { exec: true } : {}) }];
   if (!isDir && !odb.hasSync(target.oid)) throw missingObject(target.repoRel, target.oid);
+  return planAgainst(target, wanted, isDir, opts);
+}
 
-  const sub = opts.subpath;
-  const inScope = (p: string): boolean => sub === undefined || sub === '' || isInside(p, sub);
-  const plan: Plan = { place: [], placeIsNew: new Uint8Array(wanted.length), remove: [], unsafe: [], unchanged: 0, removeWholePath: false, kept: [] };
-  const only = !!opts.onlyMatching;
+/**
+ * Plans deleting an output nothing records any more: every file of its workspace copy goes, and
+ * those whose content is not in the cache are listed in `unsafe` (unless `force`). Something
+ * other than a file, a folder or rvc's link into the cache at that place is left alone.
+ */
+export function planRemoval(place: OutputPlace, opts: CheckoutOptions): CheckoutPlan {
+  assertNoSymlinkAbove(place, opts.repoRoot);
+  return planAgainst(place, undefined, false, opts);
+}
 
-  if (opts.sweepTemps) sweepStaleTemps(path.dirname(target.abs), path.basename(target.abs));
+/** `wanted` undefined: a removal (the kind of output is what the workspace holds). */
+function planAgainst(target: CheckoutPlan['target'], wanted: TreeEntry[] | undefined, isDirOut: boolean, opts: CheckoutOptions): CheckoutPlan {
+  const { odb } = opts;
+  const removal = wanted === undefined;
+  const want = wanted ?? [];
+  let isDir = isDirOut;
+  const sub = removal ? undefined : opts.subpath;
+  const whole = sub === undefined || sub === '';
+  const inScope = (p: string): boolean => whole || isInside(p, sub!);
+  const only = !removal && !!opts.onlyMatching;
+  const plan: CheckoutPlan = {
+    target, removal, isDir, place: [], placeIsNew: new Uint8Array(want.length), remove: [], removeWholePath: false, makeRoot: false,
+    unchanged: 0, unsafe: [], kept: [], onlyMatching: only, temps: [],
+  };
+
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(target.abs);
@@ -101,37 +167,37 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   }
 
   // Workspace files by path: a row of the walk (a million of them for a big folder), or -1
-  // for a single-file output.
+  // for a single file.
   const present = new Map<string, number>();
   let walked: WalkList | undefined;
   let single: FileStat | undefined;
   let linked: fs.Stats | undefined;
   if (st) {
+    if (removal) isDir = plan.isDir = st.isDirectory();
     if (isDir && st.isDirectory()) {
-      const onTemp = (abs: string): void => {
-        try {
-          if (isStaleTempName(path.basename(abs))) fs.rmSync(abs, { force: true });
-        } catch {
-          // a leftover that cannot be removed is still never data
-        }
-      };
-      walked = walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp, cacheRoot: odb.root });
+      walked = walkFiles(target.abs, { repoRoot: opts.repoRoot, ignore: opts.ignore, onTemp: (abs) => plan.temps.push(abs), cacheRoot: odb.root });
       for (let i = 0; i < walked.length; i++) present.set(walked.rel[i]!, i);
     } else if (!isDir && (st.isFile() || (st.isSymbolicLink() && (linked = statCacheLink(target.abs, odb.root))))) {
       // A link into the cache is what `cache.type symlink` made: judged by the file it names.
       single = statToFileStat(linked ?? st);
       present.set('', -1);
+    } else if (removal) {
+      // Not rvc's kind of output (a link of the user's, a device): not ours to delete.
+      return plan;
     } else if (only) {
-      return { added: [], modified: [], deleted: [], unchanged: 0, kept: [''] };
+      plan.kept.push('');
+      return plan;
     } else {
       // A file where a folder should be, or the reverse: the whole path is replaced.
       plan.removeWholePath = true;
       if (!opts.force && !wholePathIsSafe(target.abs, opts)) plan.unsafe.push(target.repoRel);
     }
   }
+  // An empty folder has no file to place: the folder itself is what is missing.
+  plan.makeRoot = isDir && !removal && !only && whole && (!st || plan.removeWholePath);
   const statOf = (row: number): FileStat => (row < 0 ? single! : walked!.stat(row));
 
-  for (const e of wanted) {
+  for (const e of want) {
     if (!inScope(e.path)) continue;
     const row = present.get(e.path);
     if (row === undefined) {
@@ -161,19 +227,26 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
     plan.place.push(e);
   }
   for (const [p, row] of present) {
-    if (!inScope(p) || (!isDir && p === '')) continue;
+    if (!inScope(p) || (!isDir && p === '' && !removal)) continue;
     if (only) {
       plan.kept.push(p);
       continue;
     }
-    const abs = path.join(target.abs, p);
+    const abs = p ? path.join(target.abs, p) : target.abs;
     const curOid = hashWorkspaceFile(abs, p, statOf(row), odb, opts.state);
     if (!opts.force && !odb.hasSync(curOid)) plan.unsafe.push(displayPath(target.repoRel, p));
     plan.remove.push(p);
   }
-  present.clear();
-  walked = undefined;
+  return plan;
+}
 
+/**
+ * Carries out a plan: refuses it (CHECKOUT_WOULD_LOSE_DATA, nothing touched) if it lists unsafe
+ * paths; else removes, then places each file atomically with the first link type that works.
+ */
+export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): CheckoutResult {
+  const { odb } = opts;
+  const target = plan.target;
   if (plan.unsafe.length) {
     opts.state.save();
     const shown = plan.unsafe.slice(0, 10).join(', ') + (plan.unsafe.length > 10 ? ` and ${plan.unsafe.length - 10} more` : '');
@@ -183,21 +256,39 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
       details: { paths: plan.unsafe },
     });
   }
+  if (opts.sweepTemps) sweepStaleTemps(path.dirname(target.abs), path.basename(target.abs));
+  for (const abs of plan.temps) {
+    try {
+      if (isStaleTempName(path.basename(abs))) fs.rmSync(abs, { force: true });
+    } catch {
+      // a leftover that cannot be removed is still never data
+    }
+  }
 
-  // Execute.
-  const res: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: plan.unchanged, ...(only ? { kept: plan.kept } : {}) };
+  const res: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: plan.unchanged, ...(plan.onlyMatching ? { kept: plan.kept } : {}) };
   if (plan.removeWholePath) {
     fs.rmSync(target.abs, { recursive: true, force: true });
   }
   for (const p of plan.remove) {
-    const abs = path.join(target.abs, p);
+    const abs = p ? path.join(target.abs, p) : target.abs;
     try {
       fs.rmSync(abs, { force: true });
     } catch (e) {
       throw fromFsError(e, displayPath(target.repoRel, p), 'remove');
     }
-    pruneEmptyDirs(path.dirname(abs), target.abs);
+    if (!plan.removal) pruneEmptyDirs(path.dirname(abs), target.abs);
     res.deleted.push(p);
+  }
+  // A removed folder output goes with its (now empty) folders; what the walk did not list
+  // (ignored files, a nested repository) stays, and so do the folders holding it.
+  if (plan.removal && plan.isDir) removeEmptyFolders(target.abs);
+  if (plan.makeRoot) {
+    try {
+      fs.mkdirSync(target.abs, { recursive: true });
+    } catch (err) {
+      throw fromFsError(err, target.repoRel, 'create folder');
+    }
+    res.createdFolder = true;
   }
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'checkout', plan.place.length, plan.place.reduce((s, e) => s + e.size, 0));
   const madeDirs = new Set<string>();
@@ -246,12 +337,34 @@ export function checkoutOut(target: CheckoutTarget, opts: CheckoutOptions): Chec
   return res;
 }
 
+/** Removes the empty folders below `dir` and `dir` itself if it ends up empty. */
+function removeEmptyFolders(dir: string): boolean {
+  let ents: fs.Dirent[];
+  try {
+    ents = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  let empty = true;
+  for (const d of ents) {
+    if (d.isDirectory() && removeEmptyFolders(path.join(dir, d.name))) continue;
+    empty = false;
+  }
+  if (!empty) return false;
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses an output whose parent folders include a symbolic link (as git checks out a committed
  * link): writing the output would write wherever the link points, possibly outside the
  * workspace. Folders that do not exist yet are created by checkout itself, as real folders.
  */
-function assertNoSymlinkAbove(target: CheckoutTarget, repoRoot: string): void {
+function assertNoSymlinkAbove(target: OutputPlace, repoRoot: string): void {
   const rel = path.relative(repoRoot, path.dirname(target.abs));
   if (rel === '') return;
   if (rel.startsWith('..') || path.isAbsolute(rel)) {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseLock, serializeLock, withStage, emptyLock, type Lock, type LockStage } from '../model/lock.js';
+import { parseLock, serializeLock, withStage, emptyLock, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { RvcError, isRvcError } from '../errors.js';
 import { acquireLock, recordLockGroup, type LockHolder } from '../fsutil/lockfile.js';
@@ -8,6 +8,7 @@ import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import type { PinEntry } from '../odb/pins.js';
 import { LOCK_FILE, lockStamp, type FileStamp } from '../repo/project.js';
+import { notePlaced } from '../repo/placed.js';
 
 /** Serialises async sections within this process (the file lock does it across processes). */
 export class Mutex {
@@ -25,10 +26,12 @@ const lockWrites = new Mutex();
  * Rewrites the entry of one stage in rvc.lock: read, replace that entry, write the canonical
  * text atomically — under the repository lock, held only for this, so parallel stages and
  * other rvc processes never lose each other's entries. `alsoUnderLock` runs in the same
- * critical section (for .gitignore edits). Returns the lock as written and its new stamp.
+ * critical section (for .gitignore edits). `placed` (the entry's cached outputs, by default all)
+ * are noted as outputs rvc placed in this workspace (repo/placed.ts). Returns the lock as written
+ * and its new stamp.
  */
 export async function writeLockEntry(
-  repo: Repo, name: string, entry: LockStage, opts: CommonOptions, alsoUnderLock?: () => void,
+  repo: Repo, name: string, entry: LockStage, opts: CommonOptions, alsoUnderLock?: () => void, placed: readonly LockFileEntry[] = entry.outs,
 ): Promise<{ lock: Lock; stamp: FileStamp | undefined; changed: boolean }> {
   return lockWrites.run(() => repo.withLock(`rvc repro (writing ${LOCK_FILE})`, opts, () => {
     const abs = path.join(repo.root, LOCK_FILE);
@@ -43,9 +46,10 @@ export async function writeLockEntry(
     alsoUnderLock?.();
     const out = serializeLock(next);
     // A restored stage usually gets back the very entry it had: leave the file (and its mtime) alone.
-    if (out === text) return { lock: next, stamp: lockStamp(repo), changed: false };
-    writeFileAtomic(abs, out);
-    return { lock: next, stamp: lockStamp(repo), changed: true };
+    const changed = out !== text;
+    if (changed) writeFileAtomic(abs, out);
+    notePlaced(repo, placed.map((o) => ({ path: o.path, hash: o.hash, oid: o.oid })));
+    return { lock: next, stamp: lockStamp(repo), changed };
   }));
 }
 

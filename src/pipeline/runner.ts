@@ -463,7 +463,9 @@ export class Runner {
 
   /** Writes the stage's rvc.lock entry and git-ignores its cached outputs, under the repository lock. */
   private async record(stage: Stage, entry: LockStage): Promise<void> {
-    const ignoreOuts = this.repo.scm ? allOutputs(stage).filter((o) => o.cache) : [];
+    const cached = allOutputs(stage).filter((o) => o.cache);
+    const ignoreOuts = this.repo.scm ? cached : [];
+    const placed = entry.outs.filter((e) => cached.some((o) => o.repoPath === e.path));
     const r = await writeLockEntry(this.repo, stage.name, entry, this.opts, () => {
       for (const o of ignoreOuts) {
         const abs = path.join(this.repo.root, o.repoPath);
@@ -472,7 +474,7 @@ export class Runner {
           this.gitignores.add(dir === '.' ? '.gitignore' : `${dir}/.gitignore`);
         }
       }
-    });
+    }, placed);
     this.lock = r.lock;
     this.stamp = r.stamp;
     if (r.changed) this.lockChanged = true;

@@ -7,6 +7,7 @@ import { checkoutOut } from '../odb/checkout.js';
 import { assertFetched, ExternalRepo, outForSource } from './external.js';
 import type { CommonOptions, Repo, TrackedOut } from './repo.js';
 import { noteLinkUse } from './links.js';
+import { notePlaced } from './placed.js';
 import type { SyncFailure, SyncResult } from './sync.js';
 
 /** Copies the source data at `commit` into the project's cache; returns the output to record. */
@@ -35,6 +36,7 @@ export function placeInWorkspace(project: Repo, t: { abs: string; rel: string },
     linkTypes: project.linkTypes, ...(force ? { force: true } : {}),
   });
   noteLinkUse(project, r.linkType, opts);
+  notePlaced(project, [{ path: t.rel, hash: out.hash, oid: out.oid }]);
 }
 
 function complete(odb: Odb, oid: string): boolean {

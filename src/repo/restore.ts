@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, isRvcError, type ErrorCode } from '../errors.js';
+import { RvcError, failureOf, isRvcError, type Failure } from '../errors.js';
 import type { OutputKind, OutputSelection } from '../model/output.js';
 import { checkoutOut } from '../odb/checkout.js';
 import type { CommonOptions, Repo } from './repo.js';
 import { noteLinkUse } from './links.js';
+import { notePlaced, removeUnrecorded, type PlacedOut } from './placed.js';
+import type { Output } from '../model/output.js';
 
 export interface RestoreOptions extends CommonOptions {
   /** Overwrite or delete workspace changes that are not in the cache. */
@@ -25,12 +27,18 @@ export interface OutCheckout {
   modified: number;
   deleted: number;
   unchanged: number;
-  error?: { code: ErrorCode; message: string; hint?: string };
+  /** A folder output's folder was missing (or a file stood there) and was created. */
+  created?: boolean;
+  error?: Failure;
 }
 
 export interface CheckoutResult {
   outs: OutCheckout[];
   failed: number;
+  /** Without targets: outputs rvc had placed that nothing records any more, deleted. */
+  removed: string[];
+  /** Such outputs left in place because they hold changes that are not in the cache (warned). */
+  kept: string[];
 }
 
 /**
@@ -42,6 +50,7 @@ export interface CheckoutResult {
  */
 export function restoreOutputs(repo: Repo, selections: readonly OutputSelection[], opts: RestoreOptions = {}): CheckoutResult {
   const outs: OutCheckout[] = [];
+  const placed: PlacedOut[] = [];
   const chosen = selections.filter((s) => s.output.cached !== false && s.output.commit === undefined);
   for (const { output: o, subpath } of chosen) {
     const row: OutCheckout = {
@@ -64,16 +73,30 @@ export function restoreOutputs(repo: Repo, selections: readonly OutputSelection[
       row.modified = r.modified.length;
       row.deleted = r.deleted.length;
       row.unchanged = r.unchanged;
+      if (r.createdFolder) row.created = true;
+      placed.push({ path: o.rel, hash: o.out.hash, oid: o.out.oid });
     } catch (e) {
       if (!isRvcError(e) || e.code === 'CHECKOUT_WOULD_LOSE_DATA' && chosen.length === 1) throw e;
-      row.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+      row.error = failureOf(e);
     }
     outs.push(row);
   }
+  notePlaced(repo, placed);
   const failed = outs.filter((o) => o.error).length;
   if (failed === outs.length && failed === 1) {
     const err = outs[0]!.error!;
     throw new RvcError(err.code, err.message, err.hint ? { hint: err.hint } : {});
   }
-  return { outs, failed };
+  return { outs, failed, removed: [], kept: [] };
+}
+
+/**
+ * `checkout` (and `pull`) of everything: restores every output the workspace records
+ * (`recorded`, from the output index), then removes the data of outputs rvc placed that nothing
+ * records any more (see removeUnrecorded). Call under the repository lock.
+ */
+export function restoreWorkspace(repo: Repo, recorded: readonly Output[], opts: RestoreOptions = {}): CheckoutResult {
+  const res = restoreOutputs(repo, recorded.map((output) => ({ output })), opts);
+  Object.assign(res, removeUnrecorded(repo, recorded, opts));
+  return res;
 }

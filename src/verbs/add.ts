@@ -9,6 +9,7 @@ import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { Repo, assertTrackableRel, type CommonOptions, type TrackedOut } from '../repo/repo.js';
 import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/record.js';
 import { refuseNewPointers } from '../repo/overlaps.js';
+import { notePlaced } from '../repo/placed.js';
 
 export interface AddOptions extends CommonOptions {
   /** Write the pointer only; do not store the data in the cache (`rvc commit` does later). */
@@ -40,6 +41,7 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<AddRe
     refuseNewPointers(repo, cands.map((c) => ({ rel: c.rel, shown: c.userPath, kind: 'pointer', file: c.pointerFile, isDir: c.isDir })));
     const added: AddedOut[] = [];
     for (const c of cands) added.push(addOne(repo, c, opts));
+    notePlaced(repo, added.map((a) => ({ path: a.path, hash: repo.odb.algo, oid: a.oid })));
     return { added };
   });
 }

@@ -7,6 +7,7 @@ import { buildOut } from '../odb/build.js';
 import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/record.js';
 import { selectOutputs, trackedOf, workspaceOutputs } from '../repo/outputs.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
+import { notePlaced } from '../repo/placed.js';
 
 export interface CommitOptions extends CommonOptions {
   /** Pointer files, tracked paths, folders, stage outputs or stages. Default: everything. */
@@ -82,6 +83,7 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
       relinkFromCache(repo, t, out, state, opts);
       committed.push({ path: t.rel, pointerFile: t.pointerFile, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), changed });
     }
+    notePlaced(repo, committed.map((c) => ({ path: c.path, hash: repo.odb.algo, oid: c.oid })));
   });
   if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return { committed };
   const res: CommitResult = { committed };

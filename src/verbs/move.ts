@@ -7,6 +7,7 @@ import { addGitignoreEntry, removeGitignoreEntry } from '../scm/git.js';
 import { isTreeOid } from '../model/oid.js';
 import { Repo, assertTrackableRel, type CommonOptions } from '../repo/repo.js';
 import { gitignoreStillNeeded, recordedOutputs, refuseMovingStageOutput, refuseNewPointers } from '../repo/overlaps.js';
+import { forgetPlaced, notePlaced } from '../repo/placed.js';
 
 export interface MoveResult {
   from: string;
@@ -50,6 +51,8 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
     const stateDir = path.join(repo.tmpDir, 'state');
     const oldState = HashState.fileFor(stateDir, repo.odb.algo, t.rel);
     if (fs.existsSync(oldState)) fs.renameSync(oldState, HashState.fileFor(stateDir, repo.odb.algo, dstRel));
+    forgetPlaced(repo, [t.rel]);
+    notePlaced(repo, [{ path: dstRel, hash: t.out.hash, oid: t.out.oid }]);
     return { from: t.rel, to: dstRel, pointerFile: newPointer };
   });
 }

@@ -2,7 +2,7 @@ import { isRvcError } from '../errors.js';
 import { fetchData } from '../repo/fetch-data.js';
 import { selectOutputs, workspaceOutputs } from '../repo/outputs.js';
 import { Repo } from '../repo/repo.js';
-import { restoreOutputs, type CheckoutResult } from '../repo/restore.js';
+import { restoreOutputs, restoreWorkspace, type CheckoutResult } from '../repo/restore.js';
 import type { SyncOptions, SyncResult } from '../repo/sync.js';
 
 export interface PullResult extends SyncResult {
@@ -17,10 +17,12 @@ export async function pull(opts: SyncOptions & { force?: boolean } = {}): Promis
   const repo = Repo.open(opts.cwd);
   const f = await fetchData(repo, opts);
   const co = await repo.withLock('rvc pull (checkout)', opts, async () => {
-    const selected = await selectOutputs(repo, await workspaceOutputs(repo), opts.targets ?? [], { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
-    return restoreOutputs(repo, selected, { ...opts, ...(opts.force ? { force: true } : {}) });
+    const recorded = await workspaceOutputs(repo);
+    if (!opts.targets?.length) return restoreWorkspace(repo, recorded, opts);
+    const selected = await selectOutputs(repo, recorded, opts.targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
+    return restoreOutputs(repo, selected, opts);
   }).catch((e: unknown) => {
-    if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1 } as CheckoutResult;
+    if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1, removed: [], kept: [] } as CheckoutResult;
     throw e;
   });
   return { ...f, checkout: co };

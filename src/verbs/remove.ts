@@ -5,6 +5,7 @@ import { POINTER_EXT } from '../model/pointer.js';
 import { removeGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { gitignoreStillNeeded, recordedForGitignore } from '../repo/overlaps.js';
+import { forgetPlaced } from '../repo/placed.js';
 
 export interface RemoveOptions extends CommonOptions {
   /** Also delete the tracked data from the workspace. */
@@ -53,6 +54,8 @@ export async function remove(targets: string[], opts: RemoveOptions = {}): Promi
       fs.rmSync(path.join(repo.root, ptr), { force: true });
       removed.push({ pointerFile: ptr, paths: outs.map((o) => o.rel), dataDeleted: !!opts.outs });
     }
+    // The data stays (or was deleted on request): a later checkout must not delete it as unrecorded.
+    forgetPlaced(repo, removed.flatMap((r) => r.paths));
     let toGit: string[] = [];
     if (repo.scm && touched.size) {
       // Only what git can stage: a file that still exists, or a deleted one git has in its index.

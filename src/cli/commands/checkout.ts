@@ -22,14 +22,19 @@ export function register(program: Command): void {
           out.error(`${o.path}: ${o.error.message}`, o.error.hint);
           continue;
         }
-        if (o.added + o.modified + o.deleted === 0) {
+        if (o.added + o.modified + o.deleted === 0 && !o.created) {
           out.detail(`    ${o.path}: unchanged`);
           continue;
         }
         changed++;
-        out.info(`${changeLetter(o)}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+        const counts = o.created && o.added + o.modified + o.deleted === 0 ? 'empty folder' : `${o.added} added, ${o.modified} modified, ${o.deleted} deleted`;
+        out.info(`${o.created ? 'A' : changeLetter(o)}       ${o.path} (${counts})`);
       }
-      if (!changed && !failed) out.info('Workspace already matches the pointers.');
+      for (const p of r.removed) {
+        changed++;
+        out.info(`D       ${p}`);
+      }
+      if (!changed && !failed && !r.kept.length) out.info('Workspace already matches the pointers.');
       if (failed) {
         out.error(`${failed} of ${r.outs.length} outputs could not be checked out`);
         return EXIT.FAILURE;

@@ -23,8 +23,9 @@ async function checkoutAll(ctx: Ctx, cwd: string, hook: string): Promise<number>
     const r = await lib.checkout({ ...common, cwd });
     for (const o of r.outs) {
       if (o.error) out.warn(`rvc (${hook} hook): ${o.path}: ${o.error.message}`);
-      else if (o.added + o.modified + o.deleted) out.info(`rvc: M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+      else if (o.added + o.modified + o.deleted || o.created) out.info(`rvc: M       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
     }
+    for (const x of r.removed) out.info(`rvc: D       ${x}`);
     if (r.failed) out.warn('the data of the outputs above was not updated; fix what is reported and run `rvc checkout` (or `rvc pull`)');
   } catch (e) {
     const err = e as { name?: string; code?: string; message?: string; hint?: string };

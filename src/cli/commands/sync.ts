@@ -85,8 +85,9 @@ export function register(program: Command): void {
       reportRuns(ctx, r, 'fetch');
       for (const o of r.checkout.outs) {
         if (o.error) out.error(`${o.path}: ${o.error.message}`, o.error.hint);
-        else if (o.added + o.modified + o.deleted) out.info(`${changeLetter(o)}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
+        else if (o.added + o.modified + o.deleted || o.created) out.info(`${o.created ? 'A' : changeLetter(o)}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
       }
+      for (const o of r.checkout.removed) out.info(`D       ${o}`);
       const code = report(ctx, r, 'fetched');
       return code || (r.checkout.failed ? EXIT.FAILURE : EXIT.OK);
     }));
