@@ -68,7 +68,10 @@ export async function storeOutputs(repo: Repo, ws: Workspace, stage: Stage, opts
 export async function recordStage(
   repo: Repo, stage: Stage, entry: LockStage, opts: CommonOptions, gitignores: Set<string>,
 ): Promise<{ lock: Lock; stamp: FileStamp | undefined; changed: boolean }> {
-  const ignoreOuts = repo.scm ? allOutputs(stage).filter((o) => o.cache) : [];
+  const cached = allOutputs(stage).filter((o) => o.cache);
+  const ignoreOuts = repo.scm ? cached : [];
+  // Cached outputs are in the workspace as recorded: checkout may remove them once nothing records them.
+  const placed = entry.outs.filter((e) => cached.some((o) => o.repoPath === e.path));
   return writeLockEntry(repo, stage.name, entry, opts, () => {
     for (const o of ignoreOuts) {
       const abs = path.join(repo.root, o.repoPath);
@@ -77,7 +80,7 @@ export async function recordStage(
         gitignores.add(dir === '.' ? '.gitignore' : `${dir}/.gitignore`);
       }
     }
-  });
+  }, placed);
 }
 
 /** With a link type other than copy, cached outputs become links to the cache, as after `rvc add`. */

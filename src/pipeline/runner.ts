@@ -4,19 +4,17 @@ import { RvcError, isRvcError, failureOf, fromFsError, errnoCode, type Failure }
 import { lockCmd, lockedStage, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { allOutputs, stageFingerprint, type Stage } from '../model/pipeline.js';
 import { Scheduler } from './scheduler.js';
-import { buildOut } from '../odb/build.js';
 import { checkoutOut } from '../odb/checkout.js';
-import { addGitignoreEntry } from '../scm/git.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
-import { relinkFromCache } from '../repo/record.js';
 import { checkDeletable, clearRegenerating, markRegenerating, regenerating } from './outs-guard.js';
 import { noteLinkUse } from '../repo/links.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
-import { lockOutputs, pinObjects, writeLockEntry, type OutputLocks } from './lock-io.js';
+import { lockOutputs, type OutputLocks } from './lock-io.js';
+import { recordStage, relinkOutputs, storeOutputs } from './record.js';
 import { lockStamp, readLock, sameStamp, type FileStamp, type LoadedProject } from '../repo/project.js';
 import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
-import { Workspace, entryFromBuilt } from './workspace.js';
+import { Workspace } from './workspace.js';
 
 export type StageRunStatus =
   | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run';
@@ -418,79 +416,22 @@ export class Runner {
     }
   }
 
-  /**
-   * Hashes the outputs a command wrote, stores the cached ones, and pins their objects (see
-   * Repo.pinObjects) until the caller has written the rvc.lock entry naming them and calls
-   * `release`. A gc that ended between storing and pinning may have deleted some: they are
-   * stored again, now under the pin.
-   */
-  private async commitOutputs(stage: Stage): Promise<{ outs: LockFileEntry[]; release: () => void }> {
-    const algo = this.repo.odb.algo;
-    const releases: (() => void)[] = [];
-    const release = (): void => {
-      for (const r of releases.splice(0)) r();
-    };
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const entries: LockFileEntry[] = [];
-        const pins = new Set<string>();
-        for (const o of allOutputs(stage)) {
-          const abs = path.join(this.repo.root, o.repoPath);
-          const b = buildOut(abs, o.repoPath, {
-            odb: this.repo.odb, state: this.ws.state(o.repoPath, algo), ignore: this.repo.ignore, repoRoot: this.repo.root, store: o.cache,
-            ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}), ...(this.opts.onWarning ? { onWarning: this.opts.onWarning } : {}),
-          });
-          this.ws.remember(o.repoPath, algo, b);
-          entries.push(entryFromBuilt(o.repoPath, algo, b));
-          if (!o.cache) continue;
-          pins.add(b.oid);
-          for (const e of b.entries ?? []) pins.add(e.oid);
-        }
-        const p = await pinObjects(this.repo, [...pins].map((oid) => ({ hash: algo, oid })), this.opts);
-        releases.push(p.release);
-        if (p.missing.length === 0) return { outs: entries, release };
-        if (attempt >= 3) {
-          throw new RvcError('OBJECT_MISSING', `the outputs of stage '${stage.name}' kept disappearing from the cache while being stored (${p.missing.length} object${p.missing.length > 1 ? 's' : ''}, e.g. ${p.missing[0]!.oid})`, {
-            hint: 'another process is deleting cache objects (a gc, or something outside rvc); run `rvc repro` again once it has finished',
-          });
-        }
-      }
-    } catch (e) {
-      release();
-      throw e;
-    }
+  /** Hashes and stores the outputs a command wrote, pinned until rvc.lock names them (see storeOutputs). */
+  private commitOutputs(stage: Stage): Promise<{ outs: LockFileEntry[]; release: () => void }> {
+    return storeOutputs(this.repo, this.ws, stage, this.opts);
   }
 
-  /** Writes the stage's rvc.lock entry and git-ignores its cached outputs, under the repository lock. */
+  /** Writes the stage's rvc.lock entry and git-ignores its cached outputs (see recordStage). */
   private async record(stage: Stage, entry: LockStage): Promise<void> {
-    const cached = allOutputs(stage).filter((o) => o.cache);
-    const ignoreOuts = this.repo.scm ? cached : [];
-    const placed = entry.outs.filter((e) => cached.some((o) => o.repoPath === e.path));
-    const r = await writeLockEntry(this.repo, stage.name, entry, this.opts, () => {
-      for (const o of ignoreOuts) {
-        const abs = path.join(this.repo.root, o.repoPath);
-        if (addGitignoreEntry(path.dirname(abs), path.basename(abs))) {
-          const dir = path.posix.dirname(o.repoPath);
-          this.gitignores.add(dir === '.' ? '.gitignore' : `${dir}/.gitignore`);
-        }
-      }
-    }, placed);
+    const r = await recordStage(this.repo, stage, entry, this.opts, this.gitignores);
     this.lock = r.lock;
     this.stamp = r.stamp;
     if (r.changed) this.lockChanged = true;
     clearRegenerating(this.repo, stage.name);
   }
 
-  /** With a link type other than copy, cached outputs become links to the cache, as after `rvc add`. */
   private relink(stage: Stage, entry: LockStage): void {
-    for (const o of allOutputs(stage)) {
-      if (!o.cache || o.persist) continue;
-      const e = entry.outs.find((x) => x.path === o.repoPath);
-      if (!e) continue;
-      relinkFromCache(this.repo, { abs: path.join(this.repo.root, o.repoPath), rel: o.repoPath },
-        { path: path.posix.basename(o.repoPath), hash: e.hash, oid: e.oid, size: e.size, ...(e.nfiles !== undefined ? { nfiles: e.nfiles } : {}), ...(e.exec ? { exec: true } : {}) },
-        this.ws.state(o.repoPath, e.hash), this.opts);
-    }
+    relinkOutputs(this.repo, this.ws, stage, entry, this.opts);
   }
 }
 
