@@ -10,7 +10,7 @@ import { isTreeOid } from '../model/oid.js';
 import { gitShowFile } from '../scm/git.js';
 import type { LockFileEntry } from '../model/lock.js';
 import type { History, RevScope } from './history.js';
-import { matchTarget, subpathNotFound, type Repo, type TrackedOut } from './repo.js';
+import { subpathNotFound, type Repo, type TrackedOut } from './repo.js';
 
 /*
  * The pipeline's parsers, the run-cache and git history are loaded only when a project has a
@@ -183,6 +183,19 @@ export function findOutput(outs: readonly Output[], rel: string): OutputSelectio
     const of = outs.filter((o) => o.kind === 'pointer' && o.file === rel);
     if (of.length === 1) return { output: of[0]! };
   }
+  return undefined;
+}
+
+/**
+ * Whether the repository-relative target `rel` selects the output at `outRel` recorded in
+ * `file`: the pointer file or the data itself (or the repository root) select it whole, a path
+ * inside a tracked folder selects part of it (`subpath`), a folder holding both the pointer and
+ * the data selects it whole. Pure, so outputs read at git revisions match the same way.
+ */
+function matchTarget(rel: string, file: string, outRel: string): { subpath?: string } | undefined {
+  if (file === rel || outRel === rel || rel === '') return {};
+  if (isInside(rel, outRel)) return { subpath: rel.slice(outRel.length + 1) };
+  if (isInside(outRel, rel) && isInside(file, rel)) return {};
   return undefined;
 }
 

@@ -11,7 +11,7 @@ import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
 import { Odb } from '../odb/odb.js';
 import { livePins, removePin, writePin, type PinEntry } from '../odb/pins.js';
-import { HASH_ALGOS, isTreeOid, type HashAlgo } from '../model/oid.js';
+import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import { gitListFiles } from '../scm/git.js';
 import type { ProgressFn } from '../progress.js';
 
@@ -412,67 +412,6 @@ export class Repo {
     return this.pointerFiles().flatMap((f) => this.outsOf(f));
   }
 
-  /**
-   * Maps user targets to tracked outputs. A target may be a pointer file, a tracked path, a path
-   * inside a tracked folder (giving a `subpath`), or a folder containing pointers. A path inside
-   * a tracked folder must exist there: in the workspace or in the folder's recorded manifest (a
-   * deleted file is a valid target); one that is in neither is PATH_NOT_FOUND. This is the one
-   * target resolution of status, checkout, commit, unprotect and the workspace side of
-   * push/fetch/pull.
-   */
-  resolveTargets(targets: string[], cwd: string = process.cwd()): { tracked: TrackedOut; subpath?: string }[] {
-    const all = this.allOuts();
-    if (targets.length === 0) return all.map((tracked) => ({ tracked }));
-    const res: { tracked: TrackedOut; subpath?: string }[] = [];
-    for (const t of targets) {
-      const { rel } = this.resolve(t, cwd);
-      let found = false;
-      for (const tr of all) {
-        const m = matchTarget(rel, tr.pointerFile, tr.rel);
-        if (!m) continue;
-        if (m.subpath !== undefined) this.assertSubpathExists(tr, m.subpath, t);
-        res.push(m.subpath !== undefined ? { tracked: tr, subpath: m.subpath } : { tracked: tr });
-        found = true;
-      }
-      if (!found) {
-        const ptr = rel.endsWith(POINTER_EXT) ? rel : `${rel}${POINTER_EXT}`;
-        if (fs.existsSync(path.join(this.root, ptr))) {
-          // A pointer git ignores (so not listed) but named explicitly.
-          for (const tr of this.outsOf(ptr)) res.push({ tracked: tr });
-          continue;
-        }
-        throw new RvcError('NOT_TRACKED', `'${t}' is not tracked by rvc`, { path: t, hint: `track it with \`rvc add ${t}\`` });
-      }
-    }
-    return res;
-  }
-
-  /**
-   * Refuses a target inside tracked output `t` that names nothing: not in the workspace, and not
-   * in the recorded manifest. When the manifest is not in the cache it cannot be told yet, and
-   * the target is accepted (fetch checks it once the manifest is there).
-   */
-  private assertSubpathExists(t: TrackedOut, subpath: string, userPath: string): void {
-    try {
-      fs.lstatSync(path.join(t.abs, subpath));
-      return;
-    } catch {
-      // not in the workspace: is it recorded?
-    }
-    const odb = this.odbFor(t.out.hash);
-    if (isTreeOid(t.out.oid)) {
-      if (!odb.hasSync(t.out.oid)) return;
-      let entries: { path: string }[];
-      try {
-        entries = odb.readTree(t.out.oid);
-      } catch {
-        return; // a damaged manifest is reported by the command that reads it
-      }
-      if (entries.some((e) => isInside(e.path, subpath))) return;
-    }
-    throw subpathNotFound(userPath, t, isTreeOid(t.out.oid));
-  }
-
   ignoreFileExists(): boolean {
     return fs.existsSync(path.join(this.root, IGNORE_FILE));
   }
@@ -486,19 +425,6 @@ export function subpathNotFound(userPath: string, t: { rel: string; pointerFile:
     path: userPath,
     hint: isDir ? `check the path; \`rvc status\` lists what is tracked, \`rvc ls . ${t.rel}\` the files recorded at HEAD` : 'check the path; `rvc status` lists what is tracked',
   });
-}
-
-/**
- * Whether the repository-relative target `rel` selects the output at `outRel` recorded in
- * `file`: the pointer file or the data itself (or the repository root) select it whole, a path
- * inside a tracked folder selects part of it (`subpath`), a folder holding both the pointer and
- * the data selects it whole. Pure, so outputs read at git revisions match the same way.
- */
-export function matchTarget(rel: string, file: string, outRel: string): { subpath?: string } | undefined {
-  if (file === rel || outRel === rel || rel === '') return {};
-  if (isInside(rel, outRel)) return { subpath: rel.slice(outRel.length + 1) };
-  if (isInside(outRel, rel) && isInside(file, rel)) return {};
-  return undefined;
 }
 
 function isFile(p: string): boolean {

@@ -8,6 +8,7 @@ import { isTreeOid } from '../model/oid.js';
 import { Repo, assertTrackableRel, type CommonOptions } from '../repo/repo.js';
 import { gitignoreStillNeeded, recordedOutputs, refuseMovingStageOutput, refuseNewPointers } from '../repo/overlaps.js';
 import { forgetPlaced, notePlaced } from '../repo/placed.js';
+import { selectOutputs, trackedOf, workspaceOutputs } from '../repo/outputs.js';
 
 export interface MoveResult {
   from: string;
@@ -20,13 +21,14 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
   const repo = Repo.open(opts.cwd);
   // fs-extra costs ~40 ms to load, so only the command that needs it pays for it.
   const { default: fse } = await import('fs-extra');
-  return repo.withLock('rvc move', opts, () => {
+  return repo.withLock('rvc move', opts, async () => {
     const recorded = recordedOutputs(repo);
     const srcRel = repo.resolve(src, opts.cwd).rel;
     refuseMovingStageOutput(srcRel.endsWith(POINTER_EXT) ? srcRel.slice(0, -POINTER_EXT.length) : srcRel, src, recorded);
-    const [hit] = repo.resolveTargets([src], opts.cwd).filter((t) => t.subpath === undefined);
+    const [hit] = (await selectOutputs(repo, await workspaceOutputs(repo), [src], { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true }))
+      .filter((s) => s.subpath === undefined && s.output.kind === 'pointer');
     if (!hit) throw new RvcError('NOT_TRACKED', `'${src}' is not a tracked output`, { path: src, hint: 'name the data (or its .rvc file), not a file inside it' });
-    const t = hit.tracked;
+    const t = trackedOf(repo, hit.output);
     if (t.pointer.outs.length !== 1) throw new RvcError('USAGE', `'${t.pointerFile}' tracks several outputs`, { hint: 'edit the pointer by hand' });
     let { abs: dstAbs, rel: dstRel } = repo.resolve(dst, opts.cwd);
     if (fs.existsSync(dstAbs) && fs.statSync(dstAbs).isDirectory()) {

@@ -3,6 +3,7 @@ import type { PointerImport } from '../model/pointer.js';
 import { ExternalRepo } from '../repo/external.js';
 import { Repo, type CommonOptions, type TrackedOut } from '../repo/repo.js';
 import { bring, placeInWorkspace } from '../repo/imports.js';
+import { selectOutputs, trackedOf, workspaceOutputs } from '../repo/outputs.js';
 
 export interface UpdateOptions extends CommonOptions {
   /** Import pointers (or the paths they track). */
@@ -39,8 +40,10 @@ export async function update(opts: UpdateOptions): Promise<{ updated: UpdatedImp
   if (!opts.targets.length) throw new RvcError('USAGE', 'name the import pointers to update', { hint: 'e.g. `rvc update data.rvc`' });
   const seen = new Set<string>();
   const list: TrackedOut[] = [];
-  for (const { tracked, subpath } of project.resolveTargets(opts.targets, cwd)) {
-    if (subpath !== undefined || seen.has(tracked.pointerFile)) continue;
+  for (const { output, subpath } of await selectOutputs(project, await workspaceOutputs(project), opts.targets, { cwd, checkSubpaths: true })) {
+    if (subpath !== undefined || output.kind !== 'pointer') continue;
+    const tracked = trackedOf(project, output);
+    if (seen.has(tracked.pointerFile)) continue;
     seen.add(tracked.pointerFile);
     if (!tracked.pointer.import) {
       throw new RvcError('USAGE', `'${tracked.pointerFile}' is not an import`, { path: tracked.pointerFile, hint: 'only pointers written by `rvc import` have a source to update from' });
