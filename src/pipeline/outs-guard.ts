@@ -41,7 +41,7 @@ export function reservedReason(rel: string): string | undefined {
  *   `cache: false` output may be in git (metrics committed beside the code are the usual
  *   case) unless what git tracks under it is one of the files above.
  */
-export function refuseForeignOutputs(repo: Repo, stages: readonly { name: string; outs: readonly StageOut[] }[]): void {
+export async function refuseForeignOutputs(repo: Repo, stages: readonly { name: string; outs: readonly StageOut[] }[]): Promise<void> {
   const all = stages.flatMap((s) => s.outs.map((o) => ({ stage: s.name, o })));
   if (all.length === 0) return;
   for (const { stage, o } of all) {
@@ -52,7 +52,7 @@ export function refuseForeignOutputs(repo: Repo, stages: readonly { name: string
       });
     }
   }
-  refuseNewStageOutputs(repo, stages);
+  await refuseNewStageOutputs(repo, stages);
   if (!repo.scm) return;
   const inGit = gitTrackedUnder(repo.root, [...new Set(all.map((x) => x.o.repoPath))]);
   for (const f of inGit) {

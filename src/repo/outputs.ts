@@ -42,6 +42,8 @@ export type { Output, OutputSelection };
 export interface ListOptions {
   /** Also the outputs of the run-cache's entries (earlier runs of stages). */
   runCache?: boolean;
+  /** Leave out pointer files that do not parse (for removing one, which is how it is repaired). */
+  skipDamagedPointers?: boolean;
 }
 
 /** A pointer output of the workspace as an Output. */
@@ -91,6 +93,22 @@ export async function workspaceStageOutputs(repo: Repo): Promise<Output[]> {
   return res;
 }
 
+/** An output rvc.yaml declares for a stage, whether or not the stage has run. */
+export interface DeclaredOutput {
+  rel: string;
+  stage: string;
+  cached: boolean;
+}
+
+/** Every output the workspace's rvc.yaml declares (none without one); read through the parse cache. */
+export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]> {
+  if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return [];
+  const pipeline = (await project()).readPipeline(repo).pipeline;
+  if (!pipeline) return [];
+  const { allOutputs } = await pipelineModel();
+  return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({ rel: o.repoPath, stage: s.name, cached: o.cache })));
+}
+
 /** The outputs of the local run-cache's entries (damaged entries are skipped: they record nothing). */
 export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
   const { listRunEntries, parseRunEntry } = await import('./run-cache.js');
@@ -113,7 +131,18 @@ export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
 /** Every output the workspace records: pointers (as on disk now), rvc.lock, and with `runCache` the run-cache. */
 export async function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Promise<Output[]> {
   const res: Output[] = [];
-  for (const t of repo.allOuts()) res.push(pointerOutput(t));
+  if (!opts.skipDamagedPointers) for (const t of repo.allOuts()) res.push(pointerOutput(t));
+  else {
+    for (const f of repo.pointerFiles()) {
+      let outs: TrackedOut[];
+      try {
+        outs = repo.outsOf(f);
+      } catch {
+        continue; // a damaged pointer is reported by the commands that read it
+      }
+      for (const t of outs) res.push(pointerOutput(t));
+    }
+  }
   for (const o of await workspaceStageOutputs(repo)) res.push(o);
   if (opts.runCache) for (const o of await runCacheOutputs(repo)) res.push(o);
   return res;

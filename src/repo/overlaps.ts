@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
-import { allOutputs } from '../model/pipeline.js';
 import type { IgnoreRules } from '../fsutil/walk.js';
 import { gitIgnoredBy } from '../scm/git.js';
-import { LOCK_FILE, PIPELINE_FILE, loadProjectIfAny, readLock } from './project.js';
+import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
+import { declaredStageOutputs, workspaceOutputs, workspaceStageOutputs } from './outputs.js';
 import type { Repo, TrackedOut } from './repo.js';
 
 /**
@@ -175,36 +175,28 @@ export function refuseGitIgnoredPointers(repo: Repo, cands: readonly NewOutput[]
 }
 
 /**
- * Every output the workspace records: pointers (`pointers`), and (`stages`) the outputs rvc.yaml
- * declares and those rvc.lock records. rvc.yaml is parsed only when it exists. A pointer that
- * cannot be parsed is an error, or left out with `skipDamagedPointers`.
+ * Every output the workspace records, from the output index (src/repo/outputs.ts): pointers
+ * (`pointers`), and (`stages`) the outputs rvc.yaml declares and those rvc.lock records. rvc.yaml
+ * is parsed only when it exists. A pointer that cannot be parsed is an error, or left out with
+ * `skipDamagedPointers`.
  */
-export function recordedOutputs(repo: Repo, which: { pointers?: boolean; stages?: boolean; skipDamagedPointers?: boolean } = { pointers: true, stages: true }): RecordedOutput[] {
+export async function recordedOutputs(repo: Repo, which: { pointers?: boolean; stages?: boolean; skipDamagedPointers?: boolean } = { pointers: true, stages: true }): Promise<RecordedOutput[]> {
   const out: RecordedOutput[] = [];
+  const declared = new Set<string>();
   if (which.stages) {
-    const project = loadProjectIfAny(repo);
-    const declared = new Set<string>();
-    for (const s of project?.pipeline.stages ?? []) {
-      for (const o of allOutputs(s)) {
-        out.push({ rel: o.repoPath, file: PIPELINE_FILE, kind: 'stage', stage: s.name, cache: o.cache });
-        declared.add(`${s.name}\0${o.repoPath}`);
-      }
-    }
-    const lock = project ? project.lock : readLock(repo).lock;
-    for (const [name, st] of Object.entries(lock.stages)) {
-      for (const o of st.outs) if (!declared.has(`${name}\0${o.path}`)) out.push({ rel: o.path, file: LOCK_FILE, kind: 'stage', stage: name });
+    for (const d of await declaredStageOutputs(repo)) {
+      out.push({ rel: d.rel, file: PIPELINE_FILE, kind: 'stage', stage: d.stage, cache: d.cached });
+      declared.add(`${d.stage}\0${d.rel}`);
     }
   }
-  if (which.pointers && !which.skipDamagedPointers) for (const t of repo.allOuts()) out.push(pointerRecord(t));
-  else if (which.pointers) {
-    for (const f of repo.pointerFiles()) {
-      let outs: TrackedOut[];
-      try {
-        outs = repo.outsOf(f);
-      } catch {
-        continue; // a damaged pointer is reported by the commands that read it
-      }
-      for (const t of outs) out.push(pointerRecord(t));
+  const listed = which.pointers
+    ? await workspaceOutputs(repo, which.skipDamagedPointers ? { skipDamagedPointers: true } : {})
+    : which.stages ? await workspaceStageOutputs(repo) : [];
+  for (const o of listed) {
+    if (o.kind === 'pointer') {
+      if (which.pointers) out.push({ rel: o.rel, file: o.file, kind: 'pointer' });
+    } else if (which.stages && o.stage !== undefined && !declared.has(`${o.stage}\0${o.rel}`)) {
+      out.push({ rel: o.rel, file: LOCK_FILE, kind: 'stage', stage: o.stage });
     }
   }
   return out;
@@ -219,9 +211,9 @@ export function pointerRecord(t: TrackedOut): RecordedOutput {
  * `.rvcignore`, overlaps with what is recorded (pointers and stage outputs), a pointer git
  * would ignore. Throws the first refusal.
  */
-export function refuseNewPointers(repo: Repo, cands: readonly NewOutput[], recorded: Iterable<RecordedOutput> = recordedOutputs(repo)): void {
+export async function refuseNewPointers(repo: Repo, cands: readonly NewOutput[], recorded?: Iterable<RecordedOutput>): Promise<void> {
   refuseRvcIgnored(repo.ignore, cands);
-  refuseOverlaps(cands, recorded);
+  refuseOverlaps(cands, recorded ?? await recordedOutputs(repo));
   refuseGitIgnoredPointers(repo, cands);
 }
 
@@ -230,7 +222,7 @@ export function refuseNewPointers(repo: Repo, cands: readonly NewOutput[], recor
  * overlaps with pointer-tracked data and `.rvcignore`. Overlaps between stages are the
  * pipeline graph's to refuse.
  */
-export function refuseNewStageOutputs(repo: Repo, stages: readonly { name: string; outs: readonly { repoPath: string }[] }[]): void {
+export async function refuseNewStageOutputs(repo: Repo, stages: readonly { name: string; outs: readonly { repoPath: string }[] }[]): Promise<void> {
   const cands: NewOutput[] = [];
   for (const s of stages) {
     for (const o of s.outs) {
@@ -244,7 +236,7 @@ export function refuseNewStageOutputs(repo: Repo, stages: readonly { name: strin
     }
   }
   if (cands.length === 0) return;
-  refuseOverlaps(cands, recordedOutputs(repo, { pointers: true }));
+  refuseOverlaps(cands, await recordedOutputs(repo, { pointers: true }));
   refuseRvcIgnored(repo.ignore, cands);
 }
 
@@ -282,9 +274,9 @@ export function gitignoreStillNeeded(rel: string, leaving: ReadonlySet<string>, 
  * pointers left out (removing one is how it is repaired), and undefined when rvc.yaml or
  * rvc.lock cannot be read (then every line is kept).
  */
-export function recordedForGitignore(repo: Repo): RecordedOutput[] | undefined {
+export async function recordedForGitignore(repo: Repo): Promise<RecordedOutput[] | undefined> {
   try {
-    return recordedOutputs(repo, { pointers: true, stages: true, skipDamagedPointers: true });
+    return await recordedOutputs(repo, { pointers: true, stages: true, skipDamagedPointers: true });
   } catch {
     return undefined;
   }

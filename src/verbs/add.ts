@@ -36,9 +36,9 @@ interface Candidate {
 export async function add(paths: string[], opts: AddOptions = {}): Promise<AddResult> {
   if (paths.length === 0) throw new RvcError('USAGE', 'nothing to add', { hint: 'name the files or folders to track: `rvc add data/`' });
   const repo = Repo.open(opts.cwd);
-  return repo.withLock(`rvc add ${paths.join(' ')}`, opts, () => {
+  return repo.withLock(`rvc add ${paths.join(' ')}`, opts, async () => {
     const cands = paths.map((p) => checkCandidate(repo, p, opts.cwd ?? process.cwd()));
-    refuseNewPointers(repo, cands.map((c) => ({ rel: c.rel, shown: c.userPath, kind: 'pointer', file: c.pointerFile, isDir: c.isDir })));
+    await refuseNewPointers(repo, cands.map((c) => ({ rel: c.rel, shown: c.userPath, kind: 'pointer', file: c.pointerFile, isDir: c.isDir })));
     const added: AddedOut[] = [];
     for (const c of cands) added.push(addOne(repo, c, opts));
     notePlaced(repo, added.map((a) => ({ path: a.path, hash: repo.odb.algo, oid: a.oid })));

@@ -22,7 +22,7 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
   // fs-extra costs ~40 ms to load, so only the command that needs it pays for it.
   const { default: fse } = await import('fs-extra');
   return repo.withLock('rvc move', opts, async () => {
-    const recorded = recordedOutputs(repo);
+    const recorded = await recordedOutputs(repo);
     const srcRel = repo.resolve(src, opts.cwd).rel;
     refuseMovingStageOutput(srcRel.endsWith(POINTER_EXT) ? srcRel.slice(0, -POINTER_EXT.length) : srcRel, src, recorded);
     const [hit] = (await selectOutputs(repo, await workspaceOutputs(repo), [src], { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true }))
@@ -38,7 +38,7 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
     if (fs.existsSync(dstAbs)) throw new RvcError('PATH_OVERLAPS', `'${dstRel}' already exists`, { path: dstRel, hint: 'choose a new name' });
     assertTrackableRel(dst, dstRel);
     const newPointer = `${dstRel}${POINTER_EXT}`;
-    refuseNewPointers(repo, [{ rel: dstRel, kind: 'pointer', file: newPointer, isDir: isTreeOid(t.out.oid), moving: true }], recorded);
+    await refuseNewPointers(repo, [{ rel: dstRel, kind: 'pointer', file: newPointer, isDir: isTreeOid(t.out.oid), moving: true }], recorded);
     fs.mkdirSync(path.dirname(dstAbs), { recursive: true });
     // fs-extra falls back to copy + remove when the destination is on another filesystem.
     if (fs.existsSync(t.abs)) fse.moveSync(t.abs, dstAbs);

@@ -29,7 +29,7 @@ export interface RemoveResult {
 export async function remove(targets: string[], opts: RemoveOptions = {}): Promise<RemoveResult> {
   if (targets.length === 0) throw new RvcError('USAGE', 'nothing to remove', { hint: 'name the pointer files: `rvc remove data.rvc`' });
   const repo = Repo.open(opts.cwd);
-  return repo.withLock('rvc remove', opts, () => {
+  return repo.withLock('rvc remove', opts, async () => {
     const removed: RemoveResult['removed'] = [];
     const files = targets.map((t) => {
       const { rel } = repo.resolve(t, opts.cwd);
@@ -42,7 +42,7 @@ export async function remove(targets: string[], opts: RemoveOptions = {}): Promi
     const touched = new Set<string>();
     // A .gitignore line another output still needs (a stage's, another pointer's) stays.
     const leaving = new Set(files);
-    const recorded = repo.scm ? recordedForGitignore(repo) : [];
+    const recorded = repo.scm ? await recordedForGitignore(repo) : [];
     const needed = (rel: string): boolean => gitignoreStillNeeded(rel, leaving, recorded);
     for (const ptr of files) {
       const outs = repo.outsOf(ptr);

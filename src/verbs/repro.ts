@@ -37,7 +37,7 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
   // Pins a killed run left (its PID is gone) protect nothing; gc would remove them too.
   sweepStaleTemps(repo.pinDir);
   // Before any stage runs: no selected stage may own rvc's files, git-tracked or pointer-tracked data.
-  refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
+  await refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
     .map((s) => ({ name: s.name, outs: allOutputs(s) })));
   const runner = new Runner(project, opts);
   return runner.run(selected);

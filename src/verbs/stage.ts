@@ -96,7 +96,7 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     throw new RvcError('USAGE', 'the stage has no command', { hint: 'write the command after the options: `rvc stage add -n train -d data python train.py`' });
   }
 
-  return repo.withLock(`rvc stage add ${opts.name}`, opts, () => {
+  return repo.withLock(`rvc stage add ${opts.name}`, opts, async () => {
     const before = readRepoText(repo, PIPELINE_FILE);
     const load = varsLoader((rel) => readRepoText(repo, rel));
     const replaced = before !== undefined && parsePipeline(before, PIPELINE_FILE, { loadVarsFile: load }).stages.some((s) => s.name === opts.name);
@@ -104,7 +104,7 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     const after = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: load });
     buildGraph(after.stages, { file: PIPELINE_FILE });
     const stage = after.stages.find((s) => s.name === opts.name)!;
-    refuseForeignOutputs(repo, [{ name: opts.name, outs: allOutputs(stage) }]);
+    await refuseForeignOutputs(repo, [{ name: opts.name, outs: allOutputs(stage) }]);
     writeFileAtomic(path.join(repo.root, PIPELINE_FILE), text);
     return { name: opts.name, file: PIPELINE_FILE, created: before === undefined, replaced, stage };
   });
