@@ -76,13 +76,13 @@ async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, b
  */
 export async function workspaceStageOutputs(repo: Repo): Promise<Output[]> {
   if (!fs.existsSync(path.join(repo.root, LOCK_FILE))) return [];
-  const { readLock, readPipeline } = await project();
-  const { lock } = readLock(repo);
+  const { readLockCached, readPipelineCached } = await project();
+  const { lock } = readLockCached(repo);
   const stages = Object.entries(lock.stages);
   if (!stages.length) return [];
   let flags: Map<string, boolean> | undefined;
   try {
-    flags = await cacheFlags(readPipeline(repo).pipeline);
+    flags = await cacheFlags(readPipelineCached(repo));
   } catch (e) {
     if (!isRvcError(e)) throw e;
   }
@@ -103,7 +103,7 @@ export interface DeclaredOutput {
 /** Every output the workspace's rvc.yaml declares (none without one); read through the parse cache. */
 export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]> {
   if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return [];
-  const pipeline = (await project()).readPipeline(repo).pipeline;
+  const pipeline = (await project()).readPipelineCached(repo);
   if (!pipeline) return [];
   const { allOutputs } = await pipelineModel();
   return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({ rel: o.repoPath, stage: s.name, cached: o.cache })));
@@ -128,21 +128,25 @@ export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
   return res;
 }
 
+/** The pointer outputs of the workspace (as on disk now); damaged pointer files are errors unless skipped. */
+export function workspacePointerOutputs(repo: Repo, opts: Pick<ListOptions, 'skipDamagedPointers'> = {}): Output[] {
+  if (!opts.skipDamagedPointers) return repo.allOuts().map(pointerOutput);
+  const res: Output[] = [];
+  for (const f of repo.pointerFiles()) {
+    let outs: TrackedOut[];
+    try {
+      outs = repo.outsOf(f);
+    } catch {
+      continue; // a damaged pointer is reported by the commands that read it
+    }
+    for (const t of outs) res.push(pointerOutput(t));
+  }
+  return res;
+}
+
 /** Every output the workspace records: pointers (as on disk now), rvc.lock, and with `runCache` the run-cache. */
 export async function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Promise<Output[]> {
-  const res: Output[] = [];
-  if (!opts.skipDamagedPointers) for (const t of repo.allOuts()) res.push(pointerOutput(t));
-  else {
-    for (const f of repo.pointerFiles()) {
-      let outs: TrackedOut[];
-      try {
-        outs = repo.outsOf(f);
-      } catch {
-        continue; // a damaged pointer is reported by the commands that read it
-      }
-      for (const t of outs) res.push(pointerOutput(t));
-    }
-  }
+  const res = workspacePointerOutputs(repo, opts);
   for (const o of await workspaceStageOutputs(repo)) res.push(o);
   if (opts.runCache) for (const o of await runCacheOutputs(repo)) res.push(o);
   return res;
@@ -302,7 +306,7 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
     if (found) continue;
     if (pipeline === null) {
       try {
-        pipeline = hasPipelineFiles(repo) ? (await project()).readPipeline(repo).pipeline : undefined;
+        pipeline = hasPipelineFiles(repo) ? (await project()).readPipelineCached(repo) : undefined;
       } catch (e) {
         if (!isRvcError(e)) throw e;
         pipeline = undefined;

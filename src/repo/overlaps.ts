@@ -4,7 +4,7 @@ import { RvcError } from '../errors.js';
 import type { IgnoreRules } from '../fsutil/walk.js';
 import { gitIgnoredBy } from '../scm/git.js';
 import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
-import { declaredStageOutputs, workspaceOutputs, workspaceStageOutputs } from './outputs.js';
+import { declaredStageOutputs, workspacePointerOutputs, workspaceStageOutputs } from './outputs.js';
 import type { Repo, TrackedOut } from './repo.js';
 
 /**
@@ -189,9 +189,10 @@ export async function recordedOutputs(repo: Repo, which: { pointers?: boolean; s
       declared.add(`${d.stage}\0${d.rel}`);
     }
   }
-  const listed = which.pointers
-    ? await workspaceOutputs(repo, which.skipDamagedPointers ? { skipDamagedPointers: true } : {})
-    : which.stages ? await workspaceStageOutputs(repo) : [];
+  const listed = [
+    ...(which.pointers ? workspacePointerOutputs(repo, which.skipDamagedPointers ? { skipDamagedPointers: true } : {}) : []),
+    ...(which.stages ? await workspaceStageOutputs(repo) : []),
+  ];
   for (const o of listed) {
     if (o.kind === 'pointer') {
       if (which.pointers) out.push({ rel: o.rel, file: o.file, kind: 'pointer' });

@@ -188,6 +188,22 @@ export function readLock(repo: Repo, cache?: ParseCache): LockRead & { dirty: bo
   }
 }
 
+/** rvc.lock of the workspace through the parse cache (saved again when it changed). */
+export function readLockCached(repo: Repo): LockRead {
+  const cache = readParseCache(repo);
+  const l = readLock(repo, cache);
+  if (l.dirty) writeParseCache(repo, cache);
+  return { lock: l.lock, stamp: l.stamp };
+}
+
+/** rvc.yaml of the workspace (undefined without one) through the parse cache (saved again when it changed). */
+export function readPipelineCached(repo: Repo): Pipeline | undefined {
+  const cache = readParseCache(repo);
+  const p = readPipeline(repo, cache);
+  if (p.dirty) writeParseCache(repo, cache);
+  return p.pipeline;
+}
+
 export interface LoadedProject extends Project, LockRead {}
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isRvcError } from '../errors.js';
 import { PIPELINE_FILE } from '../model/names.js';
 import { outStatus, type OutStatus } from '../repo/out-status.js';
-import { pointerOutput, selectOutputs, trackedOf, workspaceOutputs } from '../repo/outputs.js';
+import { selectOutputs, trackedOf, workspaceOutputs, workspacePointerOutputs } from '../repo/outputs.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import type { PipelineStatusResult } from '../pipeline/status.js';
 
@@ -37,7 +37,7 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const repo = Repo.open(opts.cwd);
   const targets = opts.targets ?? [];
   // Without targets only the pointer outputs are listed here: stage outputs are judged with their stages.
-  const all = targets.length ? await workspaceOutputs(repo) : repo.allOuts().map(pointerOutput);
+  const all = targets.length ? await workspaceOutputs(repo) : workspacePointerOutputs(repo);
   const selected = await selectOutputs(repo, all, targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true }).catch(async (e: unknown) => {
     // A stage declared in rvc.yaml that never ran records no output, but is still a target.
     if (!isRvcError(e, 'NOT_TRACKED') || !(await stageTargets(repo, targets, opts.cwd))) throw e;
