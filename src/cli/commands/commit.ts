@@ -3,18 +3,24 @@ import { action, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
   withGlobals(program.command('commit'), { json: true })
-    .description('store the current workspace content of tracked data and update the pointers')
-    .argument('[targets...]', 'pointer files or tracked paths (default: all)')
+    .description('record the current workspace content of tracked data: update pointers, and rvc.lock for stage outputs edited by hand')
+    .argument('[targets...]', 'pointer files, tracked paths, stage outputs or stage names (default: all; a stage with changed inputs only when named)')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const r = await lib.commit({ ...common, targets });
       if (flags.json) return out.json(r);
       const changed = r.committed.filter((c) => c.changed);
-      for (const c of changed) out.info(`Committed ${c.path} → ${c.pointerFile}`);
-      if (!changed.length) out.info('Nothing to commit: the pointers already match the workspace.');
+      for (const c of changed) out.info(`Committed ${c.path} → ${c.stage !== undefined ? `${c.pointerFile} (stage '${c.stage}')` : c.pointerFile}`);
+      const skipped = r.skipped ?? [];
+      if (skipped.length) {
+        const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, … (${skipped.length})` : '');
+        out.info(`Left as they are (inputs changed, or an output missing): ${shown}; \`rvc repro\` runs them, \`rvc commit <stage>\` records one as it is.`);
+      }
+      if (!changed.length) out.info('Nothing to commit: the pointers and rvc.lock already match the workspace.');
       else {
+        const files = [...new Set([...changed.map((c) => c.pointerFile), ...(r.gitignores ?? [])])];
         out.info('');
         out.info('To track the changes with git, run:');
-        out.info(`    git add ${changed.map((c) => c.pointerFile).join(' ')}`);
+        out.info(`    git add ${files.join(' ')}`);
       }
     }));
 }
