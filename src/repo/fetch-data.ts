@@ -1,5 +1,5 @@
 import type { SyncOptions, SyncResult } from './sync.js';
-import { addSyncResult, emptySyncResult, fetchWanted, objectsInScope, openSyncRemote } from './sync.js';
+import { addSyncResult, emptySyncResult, fetchWanted, objectsInScope, openSyncRemote, type OpenedRemote } from './sync.js';
 import { fetchRunEntries } from './run-cache-transfer.js';
 import { trackedOf } from './outputs.js';
 import type { Repo } from './repo.js';
@@ -12,31 +12,22 @@ import type { Repo } from './repo.js';
  * entries (verified), then their outputs with the rest.
  */
 export async function fetchData(repo: Repo, opts: SyncOptions): Promise<SyncResult> {
-  let runs: SyncResult['runs'];
-  if (opts.runCache) {
-    const from = await openSyncRemote(repo, opts);
-    try {
-      runs = await fetchRunEntries(repo, from.remote, opts);
-    } finally {
-      await from.remote.close();
+  // This project's remote is opened once, and only when something is wanted from it.
+  let from: OpenedRemote | undefined;
+  const remote = async (): Promise<OpenedRemote> => (from ??= await openSyncRemote(repo, opts));
+  try {
+    const runs = opts.runCache ? await fetchRunEntries(repo, (await remote()).remote, opts) : undefined;
+    const w = await objectsInScope(repo, opts);
+    let res = !w.set.empty || !w.set.imports.length ? await fetchWanted(repo, w, await remote(), opts) : undefined;
+    if (w.set.imports.length) {
+      const { fetchImports } = await import('./imports.js');
+      const imp = await fetchImports(repo, w.set.imports.map((o) => trackedOf(repo, o)), opts);
+      res = res ? addSyncResult(res, imp) : { ...imp, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
     }
+    res ??= emptySyncResult(repo, opts, w.revisions);
+    if (runs) res.runs = runs;
+    return res;
+  } finally {
+    await from?.remote.close();
   }
-  const w = await objectsInScope(repo, opts);
-  let res: SyncResult | undefined;
-  if (!w.set.empty || !w.set.imports.length) {
-    const from = await openSyncRemote(repo, opts);
-    try {
-      res = await fetchWanted(repo, w, from, opts);
-    } finally {
-      await from.remote.close();
-    }
-  }
-  if (w.set.imports.length) {
-    const { fetchImports } = await import('./imports.js');
-    const imp = await fetchImports(repo, w.set.imports.map((o) => trackedOf(repo, o)), opts);
-    res = res ? addSyncResult(res, imp) : { ...imp, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
-  }
-  res ??= emptySyncResult(repo, opts, w.revisions);
-  if (runs) res.runs = runs;
-  return res;
 }

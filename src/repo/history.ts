@@ -8,24 +8,8 @@ import { GitCatFile, GitTreeWalker } from '../scm/catfile.js';
 import { gitAllCommits, gitHead, gitPrefix, gitRefCommits, gitResolveCommit } from '../scm/git.js';
 import { RVC_DIR } from './repo.js';
 
-/** Which revisions a command looks at, besides (or instead of) the workspace. */
-export interface RevScope {
-  /** The pointers in the working tree (the default when nothing else is chosen). */
-  workspace?: boolean;
-  /** The tip commit of every local branch. */
-  allBranches?: boolean;
-  /** The commit of every tag. */
-  allTags?: boolean;
-  /** Every commit reachable from any ref. */
-  allCommits?: boolean;
-  /** Named revisions (commits, branches, tags, `HEAD~3`). */
-  revs?: string[];
-}
-
-/** Whether the scope names any git revision (rather than only the workspace). */
-export function scopeHasRevs(s: RevScope): boolean {
-  return !!(s.allBranches || s.allTags || s.allCommits || s.revs?.length);
-}
+export { scopeHasRevs, type RevScope } from './rev-scope.js';
+import type { RevScope } from './rev-scope.js';
 
 /**
  * Reads rvc's files as they were at any git revision, straight from git objects: one long-lived

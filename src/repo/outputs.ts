@@ -4,12 +4,14 @@ import { RvcError, isRvcError } from '../errors.js';
 import type { Output, OutputSelection } from '../model/output.js';
 import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
 import type { Pipeline } from '../model/pipeline.js';
+import { stagesNamed } from '../model/pipeline/types.js';
 import { POINTER_EXT, type PointerOut } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
 import { isTreeOid } from '../model/oid.js';
 import { gitShowFile } from '../scm/git.js';
 import type { LockFileEntry } from '../model/lock.js';
-import type { History, RevScope } from './history.js';
+import type { History } from './history.js';
+import { scopeHasRevs, type RevScope } from './rev-scope.js';
 import { subpathNotFound, type Repo, type TrackedOut } from './repo.js';
 
 /*
@@ -22,11 +24,6 @@ const history = () => import('./history.js');
 
 function hasPipelineFiles(repo: Repo): boolean {
   return fs.existsSync(path.join(repo.root, LOCK_FILE)) || fs.existsSync(path.join(repo.root, PIPELINE_FILE));
-}
-
-/** Whether a scope names any git revision (rather than only the workspace). */
-function scopeHasRevs(s: RevScope): boolean {
-  return !!(s.allBranches || s.allTags || s.allCommits || s.revs?.length);
 }
 
 /**
@@ -241,27 +238,6 @@ export function matchOutput(rel: string, o: Output): { subpath?: string } | unde
   return matchTarget(rel, o.kind === 'pointer' ? o.file : o.rel, o.rel);
 }
 
-/**
- * A target naming stages rather than paths: `train`, `train@small`, a foreach/matrix group
- * (`train` for every `train@…`), `rvc.yaml` (every stage), `rvc.yaml:train`. Returns the
- * predicate over stage names, or undefined when `t` names no stage of rvc.yaml.
- */
-function stageTarget(t: string, pipeline: Pipeline | undefined, lockStages: readonly string[]): ((stage: string) => boolean) | undefined {
-  let name = t;
-  const colon = t.lastIndexOf(':');
-  if (colon > 0 && t.slice(0, colon).replace(/^\.\//, '') === PIPELINE_FILE) name = t.slice(colon + 1);
-  else if (t.replace(/^\.\//, '') === PIPELINE_FILE) return () => true;
-  const declared = pipeline?.stages ?? [];
-  if (declared.some((s) => s.name === name) || lockStages.includes(name)) return (s) => s === name;
-  const group = declared.filter((s) => s.generatedFrom?.name === name).map((s) => s.name);
-  const recorded = lockStages.filter((s) => s.startsWith(`${name}@`));
-  if (group.length || recorded.length) {
-    const all = new Set([...group, ...recorded]);
-    return (s) => all.has(s);
-  }
-  return undefined;
-}
-
 export interface SelectOptions {
   /** Folder relative targets are resolved against. */
   cwd?: string;
@@ -312,9 +288,10 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
         pipeline = undefined;
       }
     }
-    const isStage = stageTarget(t, pipeline, lockStages());
-    if (isStage) {
-      for (const o of outs) if (o.stage !== undefined && isStage(o.stage)) push({ output: o });
+    const named = stagesNamed(t, pipeline?.stages ?? [], lockStages());
+    if (named) {
+      const set = new Set(named);
+      for (const o of outs) if (o.stage !== undefined && set.has(o.stage)) push({ output: o });
       continue;
     }
     if (rel.endsWith(POINTER_EXT) || fs.existsSync(path.join(repo.root, `${rel}${POINTER_EXT}`))) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
-import { parsePipeline, PIPELINE_FILE, type Pipeline, type Stage } from '../model/pipeline.js';
+import { parsePipeline, stagesNamed, PIPELINE_FILE, type Pipeline, type Stage } from '../model/pipeline.js';
 import { parseLock, emptyLock, LOCK_FILE, type Lock } from '../model/lock.js';
 import { parseParamsFile } from '../model/params.js';
 import { deepEqual } from '../model/values.js';
@@ -251,16 +251,12 @@ export function resolveStageTargets(project: Project, targets: readonly string[]
   const out: string[] = [];
   const { graph, repo } = project;
   for (const t of targets) {
-    if (graph.stages.has(t)) {
-      out.push(t);
+    const named = stagesNamed(t, project.pipeline.stages);
+    if (named) {
+      for (const n of named) out.push(n);
       continue;
     }
-    const group = graph.names.filter((n) => graph.stages.get(n)!.generatedFrom?.name === t);
-    if (group.length) {
-      for (const n of group) out.push(n);
-      continue;
-    }
-    if (t === PIPELINE_FILE || path.resolve(cwd, t) === path.join(repo.root, PIPELINE_FILE)) {
+    if (path.resolve(cwd, t) === path.join(repo.root, PIPELINE_FILE)) {
       for (const n of graph.names) out.push(n);
       continue;
     }

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { isRvcError } from '../errors.js';
+import { tempPathFor } from '../fsutil/atomic.js';
 import { HASH_ALGOS, objectKey, type HashAlgo } from '../model/oid.js';
 import type { Remote } from '../remote/index.js';
 import type { Repo } from './repo.js';
@@ -67,7 +67,8 @@ export async function fetchRunEntries(repo: Repo, remote: Remote, opts: { jobs?:
       continue;
     }
     jobs.push(limit(async () => {
-      const tmp = path.join(repo.odb.tmpDir(), `run-${randomBytes(6).toString('hex')}`);
+      // Named with our PID, so the stale-temp sweep knows it once this process is gone.
+      const tmp = tempPathFor(path.join(repo.odb.tmpDir(), `run-${digest.slice(0, 16)}`));
       try {
         fs.mkdirSync(path.dirname(tmp), { recursive: true });
         await remote.download(key, tmp);

@@ -46,14 +46,8 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
   const cwd = opts.cwd ?? process.cwd();
   const all = await workspaceOutputs(repo);
   const stageNames = new Set<string>();
-  let selected: Awaited<ReturnType<typeof selectOutputs>>;
-  try {
-    selected = await selectOutputs(repo, all, targets, { cwd, checkSubpaths: true });
-  } catch (e) {
-    // A stage declared in rvc.yaml that never ran records no output yet, but can be committed.
-    if (!isRvcError(e, 'NOT_TRACKED') || !targets.length) throw e;
-    selected = [];
-  }
+  // A stage of rvc.yaml that never ran selects no output here, and is committed below.
+  const selected = await selectOutputs(repo, all, targets, { cwd, checkSubpaths: true });
   const committed: CommittedOut[] = [];
   await repo.withLock('rvc commit', opts, () => {
     const done = new Set<string>();

@@ -38,11 +38,8 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const targets = opts.targets ?? [];
   // Without targets only the pointer outputs are listed here: stage outputs are judged with their stages.
   const all = targets.length ? await workspaceOutputs(repo) : workspacePointerOutputs(repo);
-  const selected = await selectOutputs(repo, all, targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true }).catch(async (e: unknown) => {
-    // A stage declared in rvc.yaml that never ran records no output, but is still a target.
-    if (!isRvcError(e, 'NOT_TRACKED') || !(await stageTargets(repo, targets, opts.cwd))) throw e;
-    return [];
-  });
+  // A stage of rvc.yaml that never ran is a target too: it selects no output, and its status below.
+  const selected = await selectOutputs(repo, all, targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
   const seen = new Set<string>();
   const outs: OutStatus[] = [];
   const stages = new Set<string>();
@@ -60,20 +57,6 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const pipeline = await pipelineStatusOf(repo, targets, stages, opts);
   if (pipeline) res.pipeline = pipeline;
   return res;
-}
-
-/** Whether every target names a stage (or group) of rvc.yaml. */
-async function stageTargets(repo: Repo, targets: string[], cwd: string | undefined): Promise<boolean> {
-  const { loadProjectIfAny, resolveStageTargets } = await import('../repo/project.js');
-  const project = loadProjectIfAny(repo);
-  if (!project) return false;
-  try {
-    resolveStageTargets(project, targets, cwd ?? process.cwd());
-    return true;
-  } catch (e) {
-    if (isRvcError(e)) return false;
-    throw e;
-  }
 }
 
 /**

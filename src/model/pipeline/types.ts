@@ -2,6 +2,7 @@
  * The stages of rvc.yaml as the parser returns them (resolved: foreach/matrix expanded, `${…}`
  * filled in, every path checked), the rules for stage names, and what a stage reads and writes.
  */
+import { PIPELINE_FILE } from '../names.js';
 
 /** A path as written in the stage (relative to its wdir) and relative to the repository root. */
 export interface PathRef {
@@ -82,4 +83,25 @@ export function stageInputs(stage: Stage): string[] {
 
 export function findStage(pipeline: Pipeline, name: string): Stage | undefined {
   return pipeline.stages.find((s) => s.name === name);
+}
+
+/**
+ * The stages a target names, or undefined when it names none: a stage (`train`, `train@small`),
+ * a foreach/matrix group (`train`: every `train@…`), `rvc.yaml` (every stage), `rvc.yaml:train`.
+ * `recorded` adds names only rvc.lock still knows (a stage since removed from rvc.yaml). The one
+ * reading of stage names as targets, for the pipeline verbs and the data verbs alike.
+ */
+export function stagesNamed(target: string, declared: readonly Stage[], recorded: readonly string[] = []): string[] | undefined {
+  const file = PIPELINE_FILE;
+  const bare = target.replace(/^\.\//, '');
+  const colon = bare.lastIndexOf(':');
+  const all = [...new Set([...declared.map((s) => s.name), ...recorded])];
+  if (bare === file) return all;
+  const name = colon > 0 && bare.slice(0, colon) === file ? bare.slice(colon + 1) : target;
+  if (all.includes(name)) return [name];
+  const group = new Set([
+    ...declared.filter((s) => s.generatedFrom?.name === name).map((s) => s.name),
+    ...recorded.filter((n) => n.startsWith(`${name}@`)),
+  ]);
+  return group.size ? [...group] : undefined;
 }
