@@ -26,3 +26,18 @@ export function scopeFrom(flags: Record<string, unknown>): ScopeFlags {
     ...(revs?.length ? { revs } : {}),
   };
 }
+
+/** `--glob`, `-R/--recursive` and `-d/--with-deps`, for the commands that take targets (each where DVC's does). */
+export function targetOptions(cmd: Command, which: { glob?: boolean } = { glob: true }): Command {
+  if (which.glob) cmd.option('--glob', 'targets are glob patterns (quote them), matched against tracked paths, pointer files and stage names');
+  return cmd
+    .option('-R, --recursive', 'a folder target means everything tracked below it (none is not an error)')
+    .option('-d, --with-deps', 'also the outputs of every stage upstream of a stage target or of a stage output target');
+}
+
+/** The library's target flags from the parsed flags (only those given). */
+export function targetFlagsFrom(flags: Record<string, unknown>): { glob?: boolean; recursive?: boolean; withDeps?: boolean } {
+  return {
+    ...(flags.glob ? { glob: true } : {}), ...(flags.recursive ? { recursive: true } : {}), ...(flags.withDeps ? { withDeps: true } : {}),
+  };
+}

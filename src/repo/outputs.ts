@@ -238,7 +238,29 @@ export function matchOutput(rel: string, o: Output): { subpath?: string } | unde
   return matchTarget(rel, o.kind === 'pointer' ? o.file : o.rel, o.rel);
 }
 
-export interface SelectOptions {
+/**
+ * How targets are read besides as paths and stage names: the `--glob`, `-R/--recursive` and
+ * `-d/--with-deps` flags of the data verbs. Every verb passes them to selectOutputs (and
+ * scopedOutputs), so they mean the same thing to each.
+ */
+export interface TargetFlags {
+  /** Targets are glob patterns (picomatch), matched against tracked data paths, pointer files and stage names. */
+  glob?: boolean;
+  /**
+   * A folder target selects every output recorded by a file below it, or whose data is below
+   * it; a folder with nothing tracked below it selects nothing rather than failing.
+   */
+  recursive?: boolean;
+  /** Also the outputs of every stage upstream of a selected stage (named, or through one of its outputs). */
+  withDeps?: boolean;
+}
+
+/** The target flags set in `o` (for passing a verb's options on). */
+export function targetFlagsOf(o: TargetFlags): TargetFlags {
+  return { ...(o.glob ? { glob: true } : {}), ...(o.recursive ? { recursive: true } : {}), ...(o.withDeps ? { withDeps: true } : {}) };
+}
+
+export interface SelectOptions extends TargetFlags {
   /** Folder relative targets are resolved against. */
   cwd?: string;
   /**
@@ -258,11 +280,12 @@ export interface SelectOptions {
  */
 export async function selectOutputs(repo: Repo, outs: readonly Output[], targets: readonly string[], opts: SelectOptions = {}): Promise<OutputSelection[]> {
   if (targets.length === 0) return outs.map((output) => ({ output }));
+  if (opts.glob || opts.recursive || opts.withDeps) return selectWithFlags(repo, outs, targets, opts);
   const cwd = opts.cwd ?? process.cwd();
   const res: OutputSelection[] = [];
   const seen = new Set<string>();
   const push = (s: OutputSelection): void => {
-    const k = `${s.output.kind}\0${s.output.file}\0${s.output.rel}\0${s.output.commit ?? ''}\0${s.output.out.oid}\0${s.subpath ?? ''}`;
+    const k = selectionKey(s);
     if (seen.has(k)) return;
     seen.add(k);
     res.push(s);
@@ -305,6 +328,132 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
     throw (opts.notFound ?? notTracked)(t);
   }
   return res;
+}
+
+function selectionKey(s: OutputSelection): string {
+  return `${s.output.kind}\0${s.output.file}\0${s.output.rel}\0${s.output.commit ?? ''}\0${s.output.out.oid}\0${s.subpath ?? ''}`;
+}
+
+/**
+ * selectOutputs with target flags: glob patterns expanded first (expandTargets), each folder
+ * target read recursively, then the outputs of the stages upstream of those selected.
+ */
+async function selectWithFlags(repo: Repo, outs: readonly Output[], targets: readonly string[], opts: SelectOptions): Promise<OutputSelection[]> {
+  const { glob, recursive, withDeps, ...plain } = opts;
+  const cwd = plain.cwd ?? process.cwd();
+  const concrete = glob ? await expandTargets(repo, outs, targets, opts) : targets;
+  const res: OutputSelection[] = [];
+  const seen = new Set<string>();
+  const push = (s: OutputSelection): void => {
+    const k = selectionKey(s);
+    if (seen.has(k)) return;
+    seen.add(k);
+    res.push(s);
+  };
+  for (const t of concrete) {
+    const below = recursive ? outputsBelow(repo, outs, t, cwd) : undefined;
+    if (below) {
+      for (const o of below) push({ output: o });
+      continue;
+    }
+    for (const s of await selectOutputs(repo, outs, [t], plain)) push(s);
+  }
+  if (withDeps) {
+    for (const o of await upstreamOutputs(repo, outs, concrete, res.map((s) => s.output))) push({ output: o });
+  }
+  return res;
+}
+
+/**
+ * With `-R`: the outputs below folder target `t` (recorded by a file below it, or with their
+ * data below it) — possibly none — or undefined when `t` is not a workspace folder, or lies
+ * inside a tracked folder (then it is an ordinary target: part of that folder).
+ */
+function outputsBelow(repo: Repo, outs: readonly Output[], t: string, cwd: string): Output[] | undefined {
+  const { abs, rel } = repo.resolve(t, cwd);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    return undefined;
+  }
+  if (!st.isDirectory()) return undefined;
+  const below = outs.filter((o) => isInside(o.rel, rel) || isInside(o.file, rel));
+  if (!below.length && outs.some((o) => isInside(rel, o.rel))) return undefined;
+  return below;
+}
+
+/** The outputs of the stages upstream of those `selected` outputs belong to or `targets` name (the workspace's graph). */
+async function upstreamOutputs(repo: Repo, outs: readonly Output[], targets: readonly string[], selected: readonly Output[]): Promise<Output[]> {
+  const p = (await project()).loadProjectIfAny(repo);
+  if (!p) return [];
+  const { ancestors } = await import('../model/dag.js');
+  const stages = new Set<string>();
+  for (const o of selected) if (o.stage !== undefined) stages.add(o.stage);
+  for (const t of targets) for (const n of stagesNamed(t, p.pipeline.stages) ?? []) stages.add(n);
+  const up = new Set<string>();
+  for (const s of stages) if (p.graph.stages.has(s)) for (const a of ancestors(p.graph, s)) up.add(a);
+  return outs.filter((o) => o.kind === 'stage' && o.stage !== undefined && up.has(o.stage));
+}
+
+/**
+ * With `glob`, each target that holds a glob pattern replaced by what it matches (picomatch):
+ * the tracked data paths and pointer files among `outs` (the pattern read from `cwd`, like any
+ * target; as absolute paths) and the stage names (the pattern as written). A pattern matching
+ * nothing is refused like a target naming nothing. Without `glob`, the targets as they are.
+ */
+export async function expandTargets(repo: Repo, outs: readonly Output[], targets: readonly string[], opts: SelectOptions = {}): Promise<string[]> {
+  if (!opts.glob) return [...targets];
+  const picomatch = (await import('picomatch')).default;
+  const cwd = opts.cwd ?? process.cwd();
+  const res = new Set<string>();
+  let names: string[] | undefined;
+  for (const t of targets) {
+    if (!picomatch.scan(t).isGlob) {
+      res.add(t);
+      continue;
+    }
+    // Validates the pattern's place like any user path: inside the repository, not in .git or .rvc.
+    const { rel } = repo.resolve(t, cwd);
+    const isMatch = picomatch(rel);
+    let any = false;
+    for (const o of outs) {
+      for (const p of o.kind === 'pointer' ? [o.rel, o.file] : [o.rel]) {
+        if (!isMatch(p)) continue;
+        res.add(path.join(repo.root, p));
+        any = true;
+      }
+    }
+    names ??= await stageNames(repo, outs);
+    const nameMatch = picomatch(t);
+    for (const n of names) {
+      if (!nameMatch(n)) continue;
+      res.add(n);
+      any = true;
+    }
+    if (!any) throw (opts.notFound ?? globMatchesNothing)(t);
+  }
+  return [...res];
+}
+
+/** The stage names rvc.yaml declares and `outs` record (rvc.yaml that does not parse adds none). */
+async function stageNames(repo: Repo, outs: readonly Output[]): Promise<string[]> {
+  const names = new Set<string>();
+  for (const o of outs) if (o.stage !== undefined) names.add(o.stage);
+  if (hasPipelineFiles(repo)) {
+    try {
+      for (const s of (await project()).readPipelineCached(repo)?.stages ?? []) names.add(s.name);
+    } catch (e) {
+      if (!isRvcError(e)) throw e;
+    }
+  }
+  return [...names];
+}
+
+function globMatchesNothing(t: string): RvcError {
+  return new RvcError('NOT_TRACKED', `no tracked path, pointer file or stage matches the pattern '${t}'`, {
+    path: t, hint: 'check the pattern (quote it so that the shell does not expand it); `rvc status` lists what is tracked',
+  });
 }
 
 function notTracked(t: string): RvcError {
@@ -366,7 +515,7 @@ export async function revisionOutputs(repo: Repo, scope: RevScope): Promise<{ ou
   }
 }
 
-export interface ScopeOptions extends ListOptions {
+export interface ScopeOptions extends ListOptions, TargetFlags {
   targets?: readonly string[];
   cwd?: string;
 }
@@ -383,7 +532,8 @@ export async function scopedOutputs(repo: Repo, scope: RevScope, opts: ScopeOpti
   const targets = opts.targets ?? [];
   const cwd = opts.cwd ?? process.cwd();
   const ws = await workspaceOutputs(repo, opts);
-  if (!scopeHasRevs(scope)) return { outs: await selectOutputs(repo, ws, targets, { cwd, checkSubpaths: true }), revisions: [] };
+  const flags = targetFlagsOf(opts);
+  if (!scopeHasRevs(scope)) return { outs: await selectOutputs(repo, ws, targets, { cwd, checkSubpaths: true, ...flags }), revisions: [] };
   const atRevs = await revisionOutputs(repo, scope);
   const res: OutputSelection[] = [];
   const unmatched: string[] = [];
@@ -397,7 +547,7 @@ export async function scopedOutputs(repo: Repo, scope: RevScope, opts: ScopeOpti
     let any = false;
     for (const outs of [ws, atRevs.outs]) {
       try {
-        for (const s of await selectOutputs(repo, outs, [t], { cwd, checkSubpaths: outs === ws })) res.push(s);
+        for (const s of await selectOutputs(repo, outs, [t], { cwd, checkSubpaths: outs === ws, ...flags })) res.push(s);
         any = true;
       } catch (e) {
         if (!isRvcError(e, 'NOT_TRACKED')) throw e;

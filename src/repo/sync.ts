@@ -9,9 +9,9 @@ import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
 import { subpathNotFound, type CommonOptions, type Repo } from './repo.js';
 import { ObjectSet, type PartialFolder } from './object-set.js';
-import { scopedOutputs } from './outputs.js';
+import { scopedOutputs, targetFlagsOf, type TargetFlags } from './outputs.js';
 
-export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
+export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'>, TargetFlags {
   /** Remote name; default: core.remote. */
   remote?: string;
   jobs?: number;
@@ -64,6 +64,7 @@ export interface Wanted {
 export async function objectsInScope(repo: Repo, opts: SyncOptions): Promise<Wanted> {
   const { outs, revisions } = await scopedOutputs(repo, opts, {
     ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.runCache ? { runCache: true } : {}),
+    ...targetFlagsOf(opts),
   });
   return { set: ObjectSet.of(outs), revisions };
 }

@@ -1,10 +1,10 @@
-import { selectOutputs, workspaceOutputs } from '../repo/outputs.js';
+import { selectOutputs, targetFlagsOf, workspaceOutputs, type TargetFlags } from '../repo/outputs.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { restoreOutputs, restoreWorkspace, type CheckoutResult } from '../repo/restore.js';
 
 export type { CheckoutResult, OutCheckout } from '../repo/restore.js';
 
-export interface CheckoutOptions extends CommonOptions {
+export interface CheckoutOptions extends CommonOptions, TargetFlags {
   /** Pointer files, tracked paths, paths inside tracked folders, folders, stage outputs or stages. Default: everything. */
   targets?: string[];
   /** Overwrite or delete workspace changes that are not in the cache. */
@@ -25,7 +25,7 @@ export async function checkout(opts: CheckoutOptions = {}): Promise<CheckoutResu
     const recorded = await workspaceOutputs(repo);
     // Without targets, data rvc placed that nothing records any more goes too (as in DVC).
     if (!opts.targets?.length) return restoreWorkspace(repo, recorded, opts);
-    const selected = await selectOutputs(repo, recorded, opts.targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
+    const selected = await selectOutputs(repo, recorded, opts.targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true, ...targetFlagsOf(opts) });
     return restoreOutputs(repo, selected, opts);
   });
 }

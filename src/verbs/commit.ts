@@ -5,11 +5,11 @@ import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
 import type { Stage } from '../model/pipeline.js';
 import { buildOut } from '../odb/build.js';
 import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/record.js';
-import { selectOutputs, trackedOf, workspaceOutputs } from '../repo/outputs.js';
+import { expandTargets, selectOutputs, targetFlagsOf, trackedOf, workspaceOutputs, type TargetFlags } from '../repo/outputs.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { notePlaced } from '../repo/placed.js';
 
-export interface CommitOptions extends CommonOptions {
+export interface CommitOptions extends CommonOptions, TargetFlags {
   /** Pointer files, tracked paths, folders, stage outputs or stages. Default: everything. */
   targets?: string[];
   /** Process environment the stages' `env:` values are read from (default: process.env). */
@@ -42,12 +42,14 @@ export interface CommitResult {
  */
 export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
   const repo = Repo.open(opts.cwd);
-  const targets = opts.targets ?? [];
   const cwd = opts.cwd ?? process.cwd();
   const all = await workspaceOutputs(repo);
+  const flags = targetFlagsOf(opts);
+  // Glob patterns are expanded once, so that the stages they name are committed below too.
+  const targets = await expandTargets(repo, all, opts.targets ?? [], { cwd, ...flags });
   const stageNames = new Set<string>();
   // A stage of rvc.yaml that never ran selects no output here, and is committed below.
-  const selected = await selectOutputs(repo, all, targets, { cwd, checkSubpaths: true });
+  const selected = await selectOutputs(repo, all, targets, { cwd, checkSubpaths: true, ...flags, glob: false });
   const committed: CommittedOut[] = [];
   await repo.withLock('rvc commit', opts, () => {
     const done = new Set<string>();
@@ -93,6 +95,7 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
 async function commitPipeline(repo: Repo, targets: string[], fromOutputs: Set<string>, opts: CommitOptions, res: CommitResult): Promise<void> {
   const { loadProject, resolveStageTargets } = await import('../repo/project.js');
   const { commitStages } = await import('../pipeline/record.js');
+  const { ancestors } = await import('../model/dag.js');
   const { Workspace } = await import('../pipeline/workspace.js');
   const project = loadProject(repo);
   let stages: Stage[];
@@ -107,6 +110,8 @@ async function commitPipeline(repo: Repo, targets: string[], fromOutputs: Set<st
         if (!isRvcError(e)) throw e;
       }
     }
+    // With deps, the stages upstream of those named too, whether or not they have run.
+    if (opts.withDeps) for (const n of [...names]) for (const a of ancestors(project.graph, n)) names.add(a);
     stages = [...names].sort().map((n) => project.graph.stages.get(n)!);
   }
   if (!stages.length) return;

@@ -1,6 +1,6 @@
 import { isRvcError } from '../errors.js';
 import { fetchData } from '../repo/fetch-data.js';
-import { selectOutputs, workspaceOutputs } from '../repo/outputs.js';
+import { selectOutputs, targetFlagsOf, workspaceOutputs } from '../repo/outputs.js';
 import { Repo } from '../repo/repo.js';
 import { restoreOutputs, restoreWorkspace, type CheckoutResult } from '../repo/restore.js';
 import type { SyncOptions, SyncResult } from '../repo/sync.js';
@@ -19,7 +19,7 @@ export async function pull(opts: SyncOptions & { force?: boolean } = {}): Promis
   const co = await repo.withLock('rvc pull (checkout)', opts, async () => {
     const recorded = await workspaceOutputs(repo);
     if (!opts.targets?.length) return restoreWorkspace(repo, recorded, opts);
-    const selected = await selectOutputs(repo, recorded, opts.targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
+    const selected = await selectOutputs(repo, recorded, opts.targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true, ...targetFlagsOf(opts) });
     return restoreOutputs(repo, selected, opts);
   }).catch((e: unknown) => {
     if (f.failed.length && isRvcError(e)) return { outs: [], failed: 1, removed: [], kept: [] } as CheckoutResult;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isRvcError } from '../errors.js';
 import { PIPELINE_FILE } from '../model/names.js';
 import { outStatus, type OutStatus } from '../repo/out-status.js';
-import { selectOutputs, trackedOf, workspaceOutputs, workspacePointerOutputs } from '../repo/outputs.js';
+import { expandTargets, selectOutputs, targetFlagsOf, trackedOf, workspaceOutputs, workspacePointerOutputs, type TargetFlags } from '../repo/outputs.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import type { PipelineStatusResult } from '../pipeline/status.js';
 
@@ -21,7 +21,7 @@ export interface StatusResult {
   pipeline?: PipelineStatusResult;
 }
 
-export interface StatusOptions extends CommonOptions {
+export interface StatusOptions extends CommonOptions, TargetFlags {
   /** Pointer files, tracked paths, paths inside tracked folders, folders, stage outputs or stages. */
   targets?: string[];
   /** Process environment the stages' `env:` values are read from (default: process.env). */
@@ -35,11 +35,15 @@ export interface StatusOptions extends CommonOptions {
  */
 export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const repo = Repo.open(opts.cwd);
-  const targets = opts.targets ?? [];
+  const given = opts.targets ?? [];
   // Without targets only the pointer outputs are listed here: stage outputs are judged with their stages.
-  const all = targets.length ? await workspaceOutputs(repo) : workspacePointerOutputs(repo);
+  const all = given.length ? await workspaceOutputs(repo) : workspacePointerOutputs(repo);
+  const flags = targetFlagsOf(opts);
+  const cwd = opts.cwd ? { cwd: opts.cwd } : {};
+  // Glob patterns are expanded once, so that the stages they name are judged below too.
+  const targets = await expandTargets(repo, all, given, { ...cwd, ...flags });
   // A stage of rvc.yaml that never ran is a target too: it selects no output, and its status below.
-  const selected = await selectOutputs(repo, all, targets, { ...(opts.cwd ? { cwd: opts.cwd } : {}), checkSubpaths: true });
+  const selected = await selectOutputs(repo, all, targets, { ...cwd, checkSubpaths: true, ...flags, glob: false });
   const seen = new Set<string>();
   const outs: OutStatus[] = [];
   const stages = new Set<string>();
@@ -80,5 +84,6 @@ async function pipelineStatusOf(repo: Repo, targets: string[], fromOutputs: Set<
     }
   }
   if (!names.size) return undefined;
-  return statusOf(project, { ...environ, targets: [...names], single: true });
+  // With deps, the stages upstream of the targets too (statusOf selects them unless `single`).
+  return statusOf(project, { ...environ, targets: [...names], ...(opts.withDeps ? {} : { single: true }) });
 }

@@ -2,15 +2,16 @@ import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 import { EXIT } from '../exit.js';
 import { changeLetter } from '../output.js';
+import { targetFlagsFrom, targetOptions } from '../scope.js';
 
 export function register(program: Command): void {
-  withGlobals(program.command('checkout'), { json: true })
+  targetOptions(withGlobals(program.command('checkout'), { json: true }), {})
     .description('make the workspace match the pointers and rvc.lock (e.g. after `git checkout`)')
     .argument('[targets...]', 'pointer files, tracked paths, files inside a tracked folder, stage outputs or stage names (default: all)')
     .option('-f, --force', 'overwrite or delete workspace changes that are not in the cache')
     .option('--relink', 're-create every file with the configured link type')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
-      const r = await lib.checkout({ ...common, targets, force: !!flags.force, relink: !!flags.relink });
+      const r = await lib.checkout({ ...common, targets, ...targetFlagsFrom(flags), force: !!flags.force, relink: !!flags.relink });
       const failed = r.failed;
       if (flags.json) {
         out.json(r);

@@ -1,12 +1,13 @@
 import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
+import { targetFlagsFrom, targetOptions } from '../scope.js';
 
 export function register(program: Command): void {
-  withGlobals(program.command('commit'), { json: true })
+  targetOptions(withGlobals(program.command('commit'), { json: true }), {})
     .description('record the current workspace content of tracked data: update pointers, and rvc.lock for stage outputs edited by hand')
     .argument('[targets...]', 'pointer files, tracked paths, stage outputs or stage names (default: all; a stage with changed inputs only when named)')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
-      const r = await lib.commit({ ...common, targets });
+      const r = await lib.commit({ ...common, targets, ...targetFlagsFrom(flags) });
       if (flags.json) return out.json(r);
       const changed = r.committed.filter((c) => c.changed);
       for (const c of changed) out.info(`Committed ${c.path} → ${c.stage !== undefined ? `${c.pointerFile} (stage '${c.stage}')` : c.pointerFile}`);

@@ -2,10 +2,10 @@ import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 import { plural } from '../output.js';
 import { describeReasons } from './repro.js';
-import { scopeFrom, scopeOptions } from '../scope.js';
+import { scopeFrom, scopeOptions, targetFlagsFrom, targetOptions } from '../scope.js';
 
 export function register(program: Command): void {
-  scopeOptions(withGlobals(program.command('status'), { json: true }), 'with --cloud: also compare the data recorded')
+  targetOptions(scopeOptions(withGlobals(program.command('status'), { json: true }), 'with --cloud: also compare the data recorded'))
     .description('show tracked data that changed in the workspace or is missing from the cache')
     .argument('[targets...]', 'pointer files, tracked paths, folders holding pointers, stage outputs or stage names (default: all)')
     .option('-c, --cloud', 'compare the cache with a remote instead of the workspace')
@@ -18,7 +18,7 @@ export function register(program: Command): void {
         });
       }
       if (flags.cloud) {
-        const c = await lib.statusCloud({ ...common, ...scope, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}) });
+        const c = await lib.statusCloud({ ...common, ...scope, targets, ...targetFlagsFrom(flags), ...(flags.remote ? { remote: String(flags.remote) } : {}) });
         if (flags.json) return out.json(c);
         const changed = c.objects.filter((o) => o.state !== 'in sync');
         if (!changed.length) return out.info(`Cache and remote '${c.remote}' are in sync.`);
@@ -27,7 +27,7 @@ export function register(program: Command): void {
         out.info(`new: ${c.counts.new}, deleted: ${c.counts.deleted}, missing: ${c.counts.missing}, in sync: ${c.counts['in sync']} (remote '${c.remote}')`);
         return;
       }
-      const r = await lib.status({ ...common, targets });
+      const r = await lib.status({ ...common, targets, ...targetFlagsFrom(flags) });
       const ps = r.pipeline;
       if (flags.json) return out.json(r);
       if (ps) {

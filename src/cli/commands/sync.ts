@@ -3,10 +3,10 @@ import { action, withGlobals, type Ctx, parseJobs } from '../context.js';
 import { EXIT } from '../exit.js';
 import { RETRY_HINT, changeLetter, plural, printFailures } from '../output.js';
 import type { FailureSummary, SyncFailure, SyncResult } from '../../index.js';
-import { scopeFrom, scopeOptions } from '../scope.js';
+import { scopeFrom, scopeOptions, targetFlagsFrom, targetOptions } from '../scope.js';
 
 function syncOptions(cmd: Command, verb: string): Command {
-  return scopeOptions(cmd, `also ${verb} the data recorded`)
+  return targetOptions(scopeOptions(cmd, `also ${verb} the data recorded`))
     .argument('[targets...]', 'pointer files, tracked paths, files inside a tracked folder, stage outputs or stage names (default: all)')
     .option('-r, --remote <name>', 'remote to use (default: core.remote)')
     .option('--run-cache', 'also transfer the run-cache (earlier runs of pipeline stages and their outputs)')
@@ -42,7 +42,7 @@ function reportRuns(ctx: Ctx, r: SyncResult, dir: 'push' | 'fetch'): void {
 function syncArgs(ctx: Ctx, targets: string[]): Record<string, unknown> {
   const { flags, common } = ctx;
   return {
-    ...common, ...scopeFrom(flags), targets, ...(flags.runCache ? { runCache: true } : {}),
+    ...common, ...scopeFrom(flags), targets, ...targetFlagsFrom(flags), ...(flags.runCache ? { runCache: true } : {}),
     ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
   };
 }
