@@ -82,7 +82,7 @@ export function sweepStaleTemps(dir: string, forName?: string): number {
   for (const name of names) {
     if (!name.endsWith('.tmp') || (prefix !== undefined && !name.startsWith(prefix)) || !isStaleTempName(name)) continue;
     try {
-      fs.rmSync(path.join(dir, name), { force: true });
+      fs.rmSync(path.join(dir, name), { force: true, recursive: true });
       n++;
     } catch {
       // best effort: the next sweep tries again
