@@ -26,6 +26,7 @@ export { parseTree, serializeTree, type TreeEntry } from './model/tree.js';
 export { parseConfigLayer, type Config } from './model/config.js';
 export type { RemoteInfo, RemoteEditOptions } from './verbs/remote.js';
 export type { SyncOptions, SyncResult, SyncFailure, CloudStatusResult, CloudState, CloudFsckOptions, CloudFsckResult, CloudFsckObject } from './repo/sync.js';
+export type { TargetFlags } from './repo/outputs.js';
 export type { PullResult } from './verbs/pull.js';
 export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageStartEvent } from './verbs/repro.js';
 export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageState } from './pipeline/status.js';
