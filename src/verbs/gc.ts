@@ -44,7 +44,7 @@ export interface GcResult {
   /** Manifests referenced in the scope that were fetched from the remote to see their files. */
   fetchedManifests: number;
   /** With `cloud`: what was (or would be) removed from the remote. */
-  cloud?: { remote: string; removed: string[]; kept: number; leftovers: number };
+  cloud?: { remote: string; removed: string[]; kept: number; runs: { removed: string[]; kept: number }; leftovers: number };
 }
 
 /** A run-cache entry gc removed: `runs/<algo>/<ab>/<rest>` and the outputs it recorded. */
@@ -129,7 +129,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     if (opts.cloud) {
       const { gcCloud } = await import('../repo/gc-remote.js');
       const c = await gcCloud(repo, keep, opts);
-      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, leftovers: c.leftovers };
+      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, runs: c.runs, leftovers: c.leftovers };
     }
     return res;
   });

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { rvc, rvcOk, makeRepo, writeTree, rmrf, git } from '../helpers/cli.js';
@@ -20,7 +21,10 @@ function json<T = any>(r: { stdout: string }): T {
 
 /** Every file under the cache folder (objects and run-cache entries), relative to it. */
 function cacheFiles(d: string): string[] {
-  const root = path.join(d, '.rvc/cache');
+  return listFiles(path.join(d, '.rvc/cache')).filter((f) => !f.startsWith('tmp/') && !f.includes('complete'));
+}
+
+function listFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -30,7 +34,7 @@ function cacheFiles(d: string): string[] {
     }
   };
   walk(root);
-  return out.filter((f) => !f.startsWith('tmp/') && !f.includes('complete')).sort();
+  return out.map((f) => f.split(path.sep).join('/')).sort();
 }
 
 function runEntries(d: string): string[] {
@@ -69,6 +73,14 @@ describe('gc and the run-cache', () => {
       }
     }
     expect(runEntries(d)).toHaveLength(3);
+    // A folder remote holding every run (push --run-cache), for gc --cloud below.
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'rvc-store-'));
+    made.push(store);
+    rvcOk(d, ['remote', 'add', '-d', 'store', store]);
+    rvcOk(d, ['push', '--run-cache']);
+    const remoteFiles = (): string[] => listFiles(store).filter((f) => !f.startsWith('.rvc-tmp'));
+    const remoteBefore = remoteFiles();
+    expect(remoteBefore.filter((f) => f.startsWith('runs/'))).toHaveLength(3);
     const before = cacheFiles(d);
 
     // --dry-run (and DVC's --dry, with -f) lists and changes nothing.
@@ -109,20 +121,33 @@ describe('gc and the run-cache', () => {
     writeTree(d, { 'params.yaml': 'lr: 3\n' });
     expect(stageStatus(d)).toBe('restored');
 
-    // -w now: only the current run's entry and objects stay; a damaged entry (it records
-    // nothing) goes too. -f does not stand for a scope.
+    // On the remote, --keep-run-cache keeps every entry there (lr 2's too, gone locally) and
+    // what it records.
+    const cloudKeep = json(rvcOk(d, ['gc', '-w', '--cloud', '--keep-run-cache', '--dry-run', '--json']));
+    expect(cloudKeep.cloud.runs).toEqual({ removed: [], kept: 3 });
+    expect(cloudKeep.cloud.removed).toEqual([]);
+
+    // -w now: only the current run's entry and objects stay, here and on the remote; a damaged
+    // entry (it records nothing) goes too. -f does not stand for a scope.
     const algo = runEntries(d)[0]!.split('/')[1]!;
     const damaged = `runs/${algo}/00/${'0'.repeat(62)}`;
     fs.mkdirSync(path.join(d, '.rvc/cache', path.dirname(damaged)), { recursive: true });
     fs.writeFileSync(path.join(d, '.rvc/cache', damaged), 'not json\n');
     expect(rvc(d, ['gc', '-f']).code).toBe(2);
-    const ws = json(rvcOk(d, ['gc', '-w', '--json']));
+    const ws = json(rvcOk(d, ['gc', '-w', '--cloud', '--json']));
     expect(ws.runs.removed).toEqual(expect.arrayContaining([{ entry: damaged, outs: [], damaged: true }]));
     expect(ws.runs.removed).toHaveLength(2);
     expect(ws.runs.kept).toBe(1);
-    expect(ws.removed.map((r: { oid: string }) => r.oid)).toContain(oids[0]);
-    expect(ws.removed).toHaveLength(2);
+    // lr 1's manifest and w.bin, and lr 2's manifest, which the gc above fetched to keep its files.
+    expect(ws.removed.map((r: { oid: string }) => r.oid)).toEqual(expect.arrayContaining([oids[0], oids[1]]));
+    expect(ws.removed).toHaveLength(3);
     expect(runEntries(d)).toHaveLength(1);
+    expect(ws.cloud.runs.removed).toHaveLength(2);
+    expect(ws.cloud.runs.kept).toBe(1);
+    expect(ws.cloud.removed).toHaveLength(4);
+    const remoteAfter = remoteFiles();
+    expect(remoteAfter.filter((f) => f.startsWith('runs/'))).toEqual(runEntries(d));
+    expect(remoteAfter).toEqual(remoteBefore.filter((f) => !ws.cloud.removed.includes(f) && !ws.cloud.runs.removed.includes(f)));
     rvcOk(d, ['fsck']);
     expect(stageStatus(d)).toBe('up to date');
     writeTree(d, { 'params.yaml': 'lr: 2\n' });
