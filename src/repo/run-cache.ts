@@ -132,8 +132,7 @@ export function listRunEntries(repo: Repo): RunEntryRef[] {
  * back, and when it changed it is linked back into place — never over an even newer one,
  * which a link cannot replace. Returns whether it was removed.
  */
-export function removeRunEntryIf(repo: Repo, file: string, text: string): boolean {
-  const rel = path.relative(repo.root, file);
+export function removeRunEntryIf(file: string, text: string, rel: string = file): boolean {
   const aside = tempPathFor(file);
   try {
     fs.renameSync(file, aside);

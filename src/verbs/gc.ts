@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import type { Odb } from '../odb/odb.js';
@@ -86,7 +87,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       const { live, dead } = judgeRunEntries(repo, keep);
       runs.kept = live.length;
       for (const e of dead) {
-        if (!opts.dryRun && !removeRunEntryIf(repo, e.file, e.text)) {
+        if (!opts.dryRun && !removeRunEntryIf(e.file, e.text, path.relative(repo.root, e.file))) {
           runs.kept++;
           continue;
         }
