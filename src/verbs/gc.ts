@@ -62,7 +62,8 @@ function hasScope(s: RevScope): boolean {
 }
 
 /**
- * Deletes cache objects nothing in the scope references. Without a scope it refuses. Any scope
+ * Deletes cache objects nothing in the scope references, and the run-cache entries whose
+ * outputs the scope does not keep (unless keepRunCache). Without a scope it refuses. Any scope
  * with revisions keeps the workspace too (as DVC does): data checked out now is never garbage.
  */
 export async function gc(opts: GcOptions = {}): Promise<GcResult> {
@@ -78,9 +79,9 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     // Objects a running command stored (or found) and relies on before its reference is written.
     for (const [algo, oids] of repo.pinnedObjects()) for (const oid of oids) keepFor(keep, algo).add(oid);
     // Run-cache entries go before any object, so a crash in between leaves unreferenced objects
-    // (the next gc collects them), never an entry naming a missing object. A repro that writes
-    // an entry does so after rvc.lock names its outputs, under the lock gc holds now, so a new
-    // entry is either unseen here or live.
+    // (the next gc collects them), never an entry naming a missing object. repro writes an
+    // entry only after rvc.lock names its outputs, and rvc.lock is written under the lock gc
+    // holds now: an entry written for a run in progress is either unseen here or live.
     const runs: GcResult['runs'] = { removed: [], kept: 0 };
     if (keepRunCache) runs.kept = listRunEntries(repo).length;
     else {
