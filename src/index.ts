@@ -13,7 +13,7 @@ export { status, type StatusOptions, type StatusResult, type OutStatus } from '.
 export { commit, type CommitOptions, type CommitResult, type CommittedOut } from './verbs/commit.js';
 export { checkout, type CheckoutOptions, type CheckoutResult, type OutCheckout } from './verbs/checkout.js';
 export type { Output, OutputKind, OutputSelection } from './model/output.js';
-export { gc, type GcOptions, type GcResult } from './verbs/gc.js';
+export { gc, type GcOptions, type GcResult, type RemovedRunEntry } from './verbs/gc.js';
 export type { RevScope } from './repo/history.js';
 export { fsck, type FsckOptions, type FsckResult } from './verbs/fsck.js';
 export { remove, type RemoveOptions, type RemoveResult } from './verbs/remove.js';

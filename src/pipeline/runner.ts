@@ -10,7 +10,9 @@ import { checkDeletable, clearRegenerating, markRegenerating, regenerating } fro
 import { noteLinkUse } from '../repo/links.js';
 import { checkStage, type StageCheck, type StaleReason } from './check.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
-import { lockOutputs, type OutputLocks } from './lock-io.js';
+import { lockOutputs, pinObjects, type OutputLocks } from './lock-io.js';
+import type { PinEntry } from '../odb/pins.js';
+import { isTreeOid } from '../model/oid.js';
 import { recordStage, relinkOutputs, storeOutputs } from './record.js';
 import { lockStamp, readLock, sameStamp, type FileStamp, type LoadedProject } from '../repo/project.js';
 import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
@@ -274,11 +276,32 @@ export class Runner {
       return true;
     }
     const cached = readRunEntry(this.repo, this.repo.odb.algo, plan.key);
-    if (cached && this.restorable(stage, cached)) {
+    if (!cached || !this.restorable(stage, cached)) return false;
+    // Nothing but this entry may name these objects, and gc removes an entry whose outputs its
+    // scope does not keep, with those objects: pin them until rvc.lock names them. A gc that
+    // ran before the pin may have removed some; then the command runs instead.
+    const pin = await this.pinEntryObjects(cached);
+    try {
+      if (!pin || pin.missing.length || !this.restorable(stage, cached)) return false;
       await this.restore(stage, cached, { ...plan.entryBase, outs: cached.outs });
       return true;
+    } finally {
+      pin?.release();
     }
-    return false;
+  }
+
+  /** Pins the objects of a run-cache entry's outputs (a folder's manifest and its files); undefined when a manifest is gone. */
+  private async pinEntryObjects(entry: LockStage): Promise<{ missing: PinEntry[]; release: () => void } | undefined> {
+    const objs: PinEntry[] = [];
+    try {
+      for (const o of entry.outs) {
+        objs.push({ hash: o.hash, oid: o.oid });
+        if (isTreeOid(o.oid)) for (const e of this.repo.odbFor(o.hash).readTree(o.oid)) objs.push({ hash: o.hash, oid: e.oid });
+      }
+    } catch {
+      return undefined;
+    }
+    return pinObjects(this.repo, objs, this.opts);
   }
 
   /** Runs the stage's commands on prepared outputs; a result when it failed or was interrupted. */

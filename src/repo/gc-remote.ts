@@ -1,15 +1,20 @@
 /** gc on the remote: deleting the remote objects a scope does not keep. */
 import pLimit from 'p-limit';
-import { HASH_ALGOS, isTreeOid, isValidOid } from '../model/oid.js';
+import { HASH_ALGOS, isTreeOid, isValidOid, type HashAlgo } from '../model/oid.js';
 import type { CommonOptions, Repo } from './repo.js';
-import type { KeepSet } from './keep.js';
+import { isRvcError } from '../errors.js';
+import { fetchObject, type Remote } from '../remote/index.js';
+import { keepFor, type KeepSet } from './keep.js';
 import { openRepoRemote } from './remotes.js';
+import { listRemoteRunEntries } from './run-cache-transfer.js';
 
 export interface CloudGcResult {
   remote: string;
   removed: string[];
   kept: number;
   dryRun: boolean;
+  /** Run-cache entries (`runs/…` keys) removed from the remote (or, with dryRun, that would be), and the number kept. */
+  runs: { removed: string[]; kept: number };
   /** Temp files of interrupted pushes removed from the remote (not with dryRun). */
   leftovers: number;
 }
@@ -19,13 +24,27 @@ export interface CloudGcResult {
  * the local gc). Manifests go first, so that a manifest on the remote still implies all its
  * files are there if this is interrupted. Each algorithm the scope uses (and the repository's
  * own) is listed under its prefix.
+ *
+ * Run-cache entries (`push --run-cache`) follow the local rule: an entry is kept when every
+ * output it records is in `keep`; one that does not parse goes. Entries go before any object,
+ * so an entry on the remote always implies its outputs are there. With `keepRunCache` every
+ * entry stays and so do its outputs (a folder's manifest is fetched alone when the cache lacks
+ * it, to keep its files). Each entry is downloaded to be read.
  */
-export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string; dryRun?: boolean; jobs?: number } & CommonOptions): Promise<CloudGcResult> {
+export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string; dryRun?: boolean; jobs?: number; keepRunCache?: boolean } & CommonOptions): Promise<CloudGcResult> {
   const { name, remote } = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   try {
     const trees: string[] = [];
     const files: string[] = [];
     let kept = 0;
+    const runs: CloudGcResult['runs'] = { removed: [], kept: 0 };
+    for (const e of await listRemoteRunEntries(repo, remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {})) {
+      if (opts.keepRunCache) {
+        runs.kept++;
+        for (const o of e.outs ?? []) await keepOutput(repo, remote, keep, o.hash, o.oid);
+      } else if (e.outs?.every((o) => keep.get(o.hash)?.has(o.oid))) runs.kept++;
+      else runs.removed.push(e.key);
+    }
     for (const algo of HASH_ALGOS.filter((a) => a === repo.odb.algo || keep.has(a))) {
       const k = keep.get(algo) ?? new Set<string>();
       const prefix = `${algo}/`;
@@ -41,12 +60,31 @@ export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string
     let leftovers = 0;
     if (!opts.dryRun) {
       const limit = pLimit(opts.jobs ?? remote.jobs);
+      await Promise.all(runs.removed.map((k) => limit(() => remote.delete(k))));
       await Promise.all(trees.map((k) => limit(() => remote.delete(k))));
       await Promise.all(files.map((k) => limit(() => remote.delete(k))));
       leftovers = (await remote.sweepLeftovers?.({ everywhere: true })) ?? 0;
     }
-    return { remote: name, removed: [...trees, ...files], kept, dryRun: !!opts.dryRun, leftovers };
+    return { remote: name, removed: [...trees, ...files], kept, runs, dryRun: !!opts.dryRun, leftovers };
   } finally {
     await remote.close();
+  }
+}
+
+/**
+ * Adds an output of a kept remote run-cache entry to `keep`, a folder with its files. A manifest
+ * the cache lacks is fetched from this remote; one the remote lacks too implies no files there.
+ */
+async function keepOutput(repo: Repo, remote: Remote, keep: KeepSet, algo: HashAlgo, oid: string): Promise<void> {
+  const k = keepFor(keep, algo);
+  if (k.has(oid)) return;
+  k.add(oid);
+  if (!isTreeOid(oid)) return;
+  const odb = repo.odbFor(algo);
+  try {
+    await fetchObject(odb, remote, oid);
+    for (const e of odb.readTree(oid)) k.add(e.oid);
+  } catch (e) {
+    if (!isRvcError(e)) throw e;
   }
 }

@@ -1,9 +1,12 @@
 /** What a scope keeps in the cache (gc, and gc --cloud on the remote). */
+import fs from 'node:fs';
+import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import type { Repo } from './repo.js';
 import type { RevScope } from './history.js';
 import { scopedOutputs } from './outputs.js';
+import { listRunEntries, parseRunEntry, runObjectKey } from './run-cache.js';
 
 /** The oids a scope keeps, per hash algorithm. */
 export type KeepSet = Map<HashAlgo, Set<string>>;
@@ -17,14 +20,14 @@ export function keepFor(keep: KeepSet, algo: HashAlgo): Set<string> {
 /**
  * Every oid the scope references, per algorithm: the pointer outputs of the workspace and of
  * each revision in the scope, the rvc.lock outputs of the workspace and of those revisions, and
- * the run-cache. Folders expand to their files. A pointer's manifest missing from the cache is
+ * with `runCache` every run-cache entry's outputs. Folders expand to their files. A pointer's manifest missing from the cache is
  * fetched (alone, verified) from the remote; if that fails gc refuses, naming the revision and
  * path: without the manifest its files could not be told apart from garbage.
  */
-export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote?: string; jobs?: number } = {}): Promise<{ keep: KeepSet; revisions: string[]; fetched: number }> {
+export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote?: string; jobs?: number; runCache?: boolean } = {}): Promise<{ keep: KeepSet; revisions: string[]; fetched: number }> {
   const keep: KeepSet = new Map();
   keepFor(keep, repo.odb.algo);
-  const { outs, revisions } = await scopedOutputs(repo, scope, { runCache: true });
+  const { outs, revisions } = await scopedOutputs(repo, scope, { runCache: !!opts.runCache });
   const expanded = new Set<string>();
   const expand = (algo: HashAlgo, oid: string): void => {
     if (expanded.has(`${algo}:${oid}`)) return;
@@ -62,3 +65,46 @@ export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote
   return { keep, revisions, fetched };
 }
 
+
+/** A run-cache entry as gc judges it. */
+export interface RunEntryJudged {
+  /** Its key under the cache folder (and on a remote): `runs/<algo>/<ab>/<rest>`. */
+  entry: string;
+  /** The paths of the outputs it records (none when damaged). */
+  outs: string[];
+  /** It does not parse (or cannot be read): it records nothing and is never used. */
+  damaged?: true;
+  /** Absolute path, and the text judged (removal checks it is unchanged). */
+  file: string;
+  text: string;
+}
+
+/**
+ * Splits the local run-cache into the entries `keep` keeps and the others. An entry is live
+ * when every output it records (its oid: a file's object or a folder's manifest) is in `keep`,
+ * the keep set of the scope computed without the run-cache, plus the objects running commands
+ * have pinned. An entry that does not parse is dead: it records nothing and is never used. The
+ * objects of a live entry are in `keep` by definition, so dropping the dead ones leaves exactly
+ * the objects only they held unreferenced.
+ */
+export function judgeRunEntries(repo: Repo, keep: KeepSet): { live: RunEntryJudged[]; dead: RunEntryJudged[] } {
+  const live: RunEntryJudged[] = [];
+  const dead: RunEntryJudged[] = [];
+  for (const e of listRunEntries(repo)) {
+    const entry = runObjectKey(e.algo, e.key);
+    let text: string;
+    try {
+      text = fs.readFileSync(e.file, 'utf8');
+    } catch {
+      continue; // removed meanwhile, or unreadable: left alone
+    }
+    try {
+      const st = parseRunEntry(text, e.algo, e.key, path.relative(repo.root, e.file));
+      const j: RunEntryJudged = { entry, outs: st.outs.map((o) => o.path), file: e.file, text };
+      (st.outs.every((o) => keep.get(o.hash)?.has(o.oid)) ? live : dead).push(j);
+    } catch {
+      dead.push({ entry, outs: [], damaged: true, file: e.file, text });
+    }
+  }
+  return { live, dead };
+}

@@ -5,6 +5,7 @@ import { isRvcError } from '../errors.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { HASH_ALGOS, objectKey, type HashAlgo } from '../model/oid.js';
 import type { Remote } from '../remote/index.js';
+import type { LockFileEntry } from '../model/lock.js';
 import type { Repo } from './repo.js';
 import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from './run-cache.js';
 
@@ -47,6 +48,53 @@ export async function pushRunEntries(repo: Repo, remote: Remote, opts: { jobs?: 
   return res;
 }
 
+/** The run-cache entry keys on a remote (`runs/<algo>/<ab>/<rest>`), with the algorithm and digest. */
+async function* remoteRunKeys(remote: Remote): AsyncGenerator<{ key: string; algo: HashAlgo; digest: string }> {
+  for await (const key of remote.list(`${RUNS_DIR}/`)) {
+    const m = /^runs\/([a-z0-9]+)\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);
+    const algo = m?.[1] as HashAlgo | undefined;
+    if (!m || !algo || !HASH_ALGOS.includes(algo)) continue;
+    yield { key, algo, digest: m[2]! + m[3]! };
+  }
+}
+
+/** Downloads the entry at `key` into a temp file of this process and returns its text. */
+async function downloadRunEntry(repo: Repo, remote: Remote, key: string, digest: string): Promise<string> {
+  // Named with our PID, so the stale-temp sweep knows it once this process is gone.
+  const tmp = tempPathFor(path.join(repo.odb.tmpDir(), `run-${digest.slice(0, 16)}`));
+  try {
+    fs.mkdirSync(path.dirname(tmp), { recursive: true });
+    await remote.download(key, tmp);
+    return fs.readFileSync(tmp, 'utf8');
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** A run-cache entry on a remote: its key and the outputs it records (undefined when it does not parse). */
+export interface RemoteRunEntry {
+  key: string;
+  outs: LockFileEntry[] | undefined;
+}
+
+/** Every run-cache entry on the remote, each downloaded and verified against its name. */
+export async function listRemoteRunEntries(repo: Repo, remote: Remote, opts: { jobs?: number } = {}): Promise<RemoteRunEntry[]> {
+  const limit = pLimit(opts.jobs ?? remote.jobs);
+  const jobs: Promise<RemoteRunEntry>[] = [];
+  for await (const { key, algo, digest } of remoteRunKeys(remote)) {
+    jobs.push(limit(async () => {
+      const text = await downloadRunEntry(repo, remote, key, digest);
+      try {
+        return { key, outs: parseRunEntry(text, algo, digest, key).outs };
+      } catch (e) {
+        if (!isRvcError(e)) throw e;
+        return { key, outs: undefined };
+      }
+    }));
+  }
+  return Promise.all(jobs);
+}
+
 /**
  * Downloads the remote's run-cache entries the local run-cache lacks, each verified against its
  * name before it is kept (a remote anyone may write to). Their outputs are fetched afterwards
@@ -56,31 +104,21 @@ export async function fetchRunEntries(repo: Repo, remote: Remote, opts: { jobs?:
   const res: RunEntriesResult = { transferred: 0, skipped: 0, invalid: 0 };
   const limit = pLimit(opts.jobs ?? remote.jobs);
   const jobs: Promise<void>[] = [];
-  for await (const key of remote.list(`${RUNS_DIR}/`)) {
-    const m = /^runs\/([a-z0-9]+)\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);
-    const algo = m?.[1] as HashAlgo | undefined;
-    if (!m || !algo || !HASH_ALGOS.includes(algo)) continue;
-    const digest = m[2]! + m[3]!;
+  for await (const { key, algo, digest } of remoteRunKeys(remote)) {
     const dest = runEntryPath(repo, algo, digest);
     if (fs.existsSync(dest)) {
       res.skipped++;
       continue;
     }
     jobs.push(limit(async () => {
-      // Named with our PID, so the stale-temp sweep knows it once this process is gone.
-      const tmp = tempPathFor(path.join(repo.odb.tmpDir(), `run-${digest.slice(0, 16)}`));
       try {
-        fs.mkdirSync(path.dirname(tmp), { recursive: true });
-        await remote.download(key, tmp);
-        const text = fs.readFileSync(tmp, 'utf8');
+        const text = await downloadRunEntry(repo, remote, key, digest);
         parseRunEntry(text, algo, digest, key);
         writeRunEntryFile(repo, dest, text);
         res.transferred++;
       } catch (e) {
         if (!isRvcError(e)) throw e;
         res.invalid++;
-      } finally {
-        fs.rmSync(tmp, { force: true });
       }
     }));
   }

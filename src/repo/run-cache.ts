@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError } from '../errors.js';
+import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { HASH_ALGOS, type HashAlgo } from '../model/oid.js';
 import { canonicalStage, parseLock, LOCK_SCHEMA, type LockStage } from '../model/lock.js';
 import { isPlainObject } from '../model/values.js';
-import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
+import { writeFileAtomic, makeDirs, tempPathFor } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { Repo } from './repo.js';
 
@@ -123,4 +123,32 @@ export function listRunEntries(repo: Repo): RunEntryRef[] {
     }
   }
   return out;
+}
+
+/**
+ * Removes the entry at `file` if it still holds `text` (what gc judged). A repro that ran the
+ * same inputs again may have rewritten it since, with other outputs: the entry is first moved
+ * aside (a temp name carrying this process's PID, swept as stale if it is killed here), read
+ * back, and when it changed it is linked back into place — never over an even newer one,
+ * which a link cannot replace. Returns whether it was removed.
+ */
+export function removeRunEntryIf(file: string, text: string, rel: string = file): boolean {
+  const aside = tempPathFor(file);
+  try {
+    fs.renameSync(file, aside);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return false;
+    throw fromFsError(e, rel, 'remove');
+  }
+  try {
+    if (fs.readFileSync(aside, 'utf8') === text) return true;
+    try {
+      fs.linkSync(aside, file);
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw fromFsError(e, rel, 'restore');
+    }
+    return false;
+  } finally {
+    fs.rmSync(aside, { force: true });
+  }
 }

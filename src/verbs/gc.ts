@@ -1,14 +1,22 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import type { Odb } from '../odb/odb.js';
 import { ProgressTicker } from '../progress.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { scopeHasRevs, type RevScope } from '../repo/history.js';
-import { keepFor, referencedOids } from '../repo/keep.js';
+import { judgeRunEntries, keepFor, referencedOids } from '../repo/keep.js';
+import { listRunEntries, removeRunEntryIf } from '../repo/run-cache.js';
 
 export interface GcOptions extends CommonOptions, RevScope {
   dryRun?: boolean;
+  /**
+   * Keep every run-cache entry and the objects it records. By default an entry is kept only
+   * when the scope keeps every output it records (see judgeRunEntries); the others go, and with
+   * them the objects only they held.
+   */
+  keepRunCache?: boolean;
   /** Also delete unreferenced objects from a remote. */
   cloud?: boolean;
   /**
@@ -24,6 +32,11 @@ export interface GcResult {
   removed: { oid: string; algo: HashAlgo; size: number }[];
   bytes: number;
   kept: number;
+  /**
+   * Run-cache entries removed (or, with dryRun, that would be) — each its key under the cache
+   * folder and the output paths it recorded — and the number kept.
+   */
+  runs: { removed: RemovedRunEntry[]; kept: number };
   /** Temp files of interrupted writes that were cleaned. */
   leftovers: number;
   dryRun: boolean;
@@ -32,7 +45,15 @@ export interface GcResult {
   /** Manifests referenced in the scope that were fetched from the remote to see their files. */
   fetchedManifests: number;
   /** With `cloud`: what was (or would be) removed from the remote. */
-  cloud?: { remote: string; removed: string[]; kept: number; leftovers: number };
+  cloud?: { remote: string; removed: string[]; kept: number; runs: { removed: string[]; kept: number }; leftovers: number };
+}
+
+/** A run-cache entry gc removed: `runs/<algo>/<ab>/<rest>` and the outputs it recorded. */
+export interface RemovedRunEntry {
+  entry: string;
+  outs: string[];
+  /** It did not parse: it recorded nothing usable. */
+  damaged?: true;
 }
 
 /** Whether the options name any scope at all. */
@@ -41,7 +62,8 @@ function hasScope(s: RevScope): boolean {
 }
 
 /**
- * Deletes cache objects nothing in the scope references. Without a scope it refuses. Any scope
+ * Deletes cache objects nothing in the scope references, and the run-cache entries whose
+ * outputs the scope does not keep (unless keepRunCache). Without a scope it refuses. Any scope
  * with revisions keeps the workspace too (as DVC does): data checked out now is never garbage.
  */
 export async function gc(opts: GcOptions = {}): Promise<GcResult> {
@@ -52,9 +74,27 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   }
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc gc', opts, async () => {
-    const { keep, revisions, fetched } = await referencedOids(repo, opts, opts);
+    const keepRunCache = !!opts.keepRunCache;
+    const { keep, revisions, fetched } = await referencedOids(repo, opts, { ...opts, runCache: keepRunCache });
     // Objects a running command stored (or found) and relies on before its reference is written.
     for (const [algo, oids] of repo.pinnedObjects()) for (const oid of oids) keepFor(keep, algo).add(oid);
+    // Run-cache entries go before any object, so a crash in between leaves unreferenced objects
+    // (the next gc collects them), never an entry naming a missing object. repro writes an
+    // entry only after rvc.lock names its outputs, and rvc.lock is written under the lock gc
+    // holds now: an entry written for a run in progress is either unseen here or live.
+    const runs: GcResult['runs'] = { removed: [], kept: 0 };
+    if (keepRunCache) runs.kept = listRunEntries(repo).length;
+    else {
+      const { live, dead } = judgeRunEntries(repo, keep);
+      runs.kept = live.length;
+      for (const e of dead) {
+        if (!opts.dryRun && !removeRunEntryIf(e.file, e.text, path.relative(repo.root, e.file))) {
+          runs.kept++;
+          continue;
+        }
+        runs.removed.push({ entry: e.entry, outs: e.outs, ...(e.damaged ? { damaged: true as const } : {}) });
+      }
+    }
     const removed: GcResult['removed'] = [];
     let kept = 0;
     let leftovers = 0;
@@ -86,12 +126,12 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     // deleted wrote its mark into the generation this ends (see Odb.markComplete).
     if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     const res: GcResult = {
-      removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, leftovers, dryRun: !!opts.dryRun, revisions, fetchedManifests: fetched,
+      removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, runs, leftovers, dryRun: !!opts.dryRun, revisions, fetchedManifests: fetched,
     };
     if (opts.cloud) {
       const { gcCloud } = await import('../repo/gc-remote.js');
       const c = await gcCloud(repo, keep, opts);
-      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, leftovers: c.leftovers };
+      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, runs: c.runs, leftovers: c.leftovers };
     }
     return res;
   });

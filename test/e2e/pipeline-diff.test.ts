@@ -99,9 +99,11 @@ describe('params and metrics across revisions', () => {
       '',
     ].join('\n'));
 
-    // gc keeps what rvc.lock and the run-cache refer to (there are no pointer files at all).
-    const gc = json(rvcOk(d, ['gc', '--workspace', '--json']));
+    // gc keeps what rvc.lock records in the scope (there are no pointer files at all), and the
+    // run-cache entries of those runs: every commit's runs here.
+    const gc = json(rvcOk(d, ['gc', '--all-commits', '--json']));
     expect(gc.removed).toEqual([]);
+    expect(gc.runs).toEqual({ removed: [], kept: 6 });
     expect(json(rvcOk(d, ['status', '--json'])).pipeline.clean).toBe(true);
 
     // The run-cache travels through a remote to a clone, which then restores instead of running.

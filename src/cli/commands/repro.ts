@@ -87,11 +87,13 @@ export function register(program: Command): void {
     .option('-s, --single-item', 'only the targets, not the stages they depend on')
     .option('--downstream', 'the targets and every stage that depends on them')
     .option('--dry', 'show what would run, and why; run nothing')
+    .option('--dry-run', 'the same as --dry')
     .option('-k, --keep-going', 'after a failure, go on with stages that do not depend on it')
     .option('-j, --jobs <n>', 'run up to N independent stages at once', parseJobs)
     .option('--no-run-cache', 'always run commands; never restore outputs from earlier runs')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const jobs = (flags.jobs as number | undefined) ?? 1;
+      const dry = !!flags.dry || !!flags.dryRun;
       const json = !!flags.json;
       const write = (stream: 'stdout' | 'stderr', s: string) => {
         // Keep stdout for the JSON document; with -q the commands' own stdout is dropped.
@@ -105,7 +107,7 @@ export function register(program: Command): void {
       const stop = new AbortController();
       const kill = new AbortController();
       const onSignal = (sig: NodeJS.Signals) => (stop.signal.aborted ? kill.abort() : stop.abort(sig));
-      if (!flags.dry) {
+      if (!dry) {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       }
@@ -117,12 +119,12 @@ export function register(program: Command): void {
         force: !!flags.force,
         single: !!flags.singleItem,
         downstream: !!flags.downstream,
-        dry: !!flags.dry,
+        dry,
         keepGoing: !!flags.keepGoing,
         jobs,
         noRunCache: flags.runCache === false,
         onStageStart: (e) => {
-          if (flags.dry) return;
+          if (dry) return;
           out.info(`${tag(e.stage)}Running stage '${e.stage}':`);
           for (const l of describeReasons(e.reasons)) out.detail(`${tag(e.stage)}  because: ${l}`);
         },
@@ -168,7 +170,7 @@ export function register(program: Command): void {
         out.info('');
         out.info('To track the changes with git, run:');
         out.info(`    git add ${[...(r.lockChanged ? ['rvc.lock'] : []), ...r.gitignores].join(' ')}`);
-      } else if (!flags.dry && r.stages.every((s) => s.status === 'up to date' || s.status === 'frozen')) {
+      } else if (!dry && r.stages.every((s) => s.status === 'up to date' || s.status === 'frozen')) {
         out.info('Data and pipelines are up to date.');
       }
       return EXIT.OK;
