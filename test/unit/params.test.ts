@@ -46,7 +46,7 @@ describe('parseParamsFile', () => {
   });
 
   it('refuses unsupported file types with a hint', () => {
-    const e = rvcError(() => parseParamsFile('a = 1', 'params.toml'));
+    const e = rvcError(() => parseParamsFile('a = 1', 'params.ini'));
     expect(e.code).toBe('PARAMS_INVALID');
     expect(e.hint).toContain('.json');
   });
