@@ -188,7 +188,7 @@ export function metricsTargets(repo: Repo, src: Source, declared: readonly strin
     }
     out.add(rel);
   }
-  return [...out];
+  return [...out].sort(compareStrings);
 }
 
 /**
