@@ -40,14 +40,15 @@ if __name__ == "__main__":
 `;
 
 describe('Python and TOML params files', () => {
-  it('a stage reading train.py and conf.toml reruns when a value it reads changes, not for comments or other keys; params diff shows whole files', () => {
+  it('a stage reading train.py and conf.toml (also as vars) reruns when a value it reads changes, not for comments or other keys; params diff shows whole files', () => {
     const d = makeRepo();
     made.push(d);
     writeTree(d, {
       'rvc.yaml': [
+        'vars: [conf.toml]',
         'stages:',
         '  train:',
-        '    cmd: echo run >> runs.log',
+        '    cmd: echo run ${opt.beta} >> runs.log',
         '    params:',
         '      - train.py: [LR, Model.depth, Model.dropout]',
         '      - conf.toml: [opt.beta]',
@@ -57,7 +58,7 @@ describe('Python and TOML params files', () => {
       'conf.toml': '[opt]\nbeta = 0.9\nstarted = 2024-01-02T03:04:05Z\n',
     });
     rvcOk(d, ['repro']);
-    expect(runs(d)).toBe(1);
+    expect(fs.readFileSync(path.join(d, 'runs.log'), 'utf8')).toBe('run 0.9\n'); // vars: from a TOML file
     const lock = fs.readFileSync(path.join(d, 'rvc.lock'), 'utf8');
     expect(lock).toMatch(/LR: 0\.1/);
     expect(lock).toMatch(/Model\.depth: 3/);
