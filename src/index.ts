@@ -32,8 +32,8 @@ export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageSt
 export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageState } from './pipeline/status.js';
 export type { StageAddOptions, StageAddResult, StageInfo } from './verbs/stage.js';
 export type { DagOptions, DagResult } from './verbs/dag.js';
-export type { CompareOptions, ParamRow, ParamsDiffResult } from './verbs/params.js';
-export type { MetricsShowResult, MetricsDiffResult } from './verbs/metrics.js';
+export type { CompareOptions, ParamRow, ParamsDiffOptions, ParamsDiffResult } from './verbs/params.js';
+export type { MetricsShowOptions, MetricsShowResult, MetricsDiffResult } from './verbs/metrics.js';
 export type { GetOptions, GetResult } from './verbs/get.js';
 export type { ObjectSource, MaterialiseOptions, MaterialiseResult } from './repo/materialise.js';
 export type { DiffOptions, DiffResult, DiffFile, DiffModified, DiffRenamed } from './verbs/diff.js';

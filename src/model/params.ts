@@ -1,5 +1,7 @@
+import { parse as parseToml, TomlError } from 'smol-toml';
 import { RvcError } from '../errors.js';
-import { parseYamlLocated, MAX_YAML_BYTES } from './yaml.js';
+import { parseYamlLocated, MAX_YAML_BYTES, MAX_YAML_DEPTH } from './yaml.js';
+import { parsePythonParams } from './pyparams.js';
 import { compareStrings, deepEqual, describe, isPlainObject, setOwn } from './values.js';
 
 /**
@@ -17,15 +19,16 @@ export type ParamValues = Record<string, unknown>;
 export type ParamsByFile = Record<string, ParamValues>;
 
 /** Extensions a params or metrics file can have; anything else is refused up front. */
-export const PARAMS_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
+export const PARAMS_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json', '.toml', '.py'];
 
 export function isSupportedParamsFile(file: string): boolean {
   return PARAMS_EXTENSIONS.includes(extensionOf(file));
 }
 
 /**
- * Parses a params file (.yaml, .yml or .json, chosen by extension). The top level must be a
- * mapping; an empty YAML file counts as an empty mapping.
+ * Parses a params file (.yaml, .yml, .json, .toml or .py, chosen by extension). The top level
+ * must be a mapping; an empty YAML file counts as an empty mapping. Python files are read by
+ * `parsePythonParams` (literal assignments only, never run).
  */
 export function parseParamsFile(text: string, file: string): Record<string, unknown> {
   const ext = extensionOf(file);
@@ -35,6 +38,10 @@ export function parseParamsFile(text: string, file: string): Record<string, unkn
   } else if (ext === '.yaml' || ext === '.yml') {
     value = parseYamlLocated(text, file, 'PARAMS_INVALID').value;
     if (value === null || value === undefined) value = {};
+  } else if (ext === '.toml') {
+    value = parseTomlParams(text, file);
+  } else if (ext === '.py') {
+    value = parsePythonParams(text, file);
   } else {
     throw new RvcError('PARAMS_INVALID', `${file}: unsupported params file type '${ext || '(none)'}'`, {
       path: file, hint: `use one of: ${PARAMS_EXTENSIONS.join(', ')}`,
@@ -50,6 +57,41 @@ export function parseParamsFile(text: string, file: string): Record<string, unkn
 
 /** Metric files share the params formats; a metric file is read the same way. */
 export const parseMetricsFile = parseParamsFile;
+
+/**
+ * TOML through smol-toml, made JSON-safe: dates and times become the ISO 8601 text TOML wrote
+ * (`1979-05-27`, `07:32:00`, `1979-05-27T07:32:00-08:00`), integers beyond 2^53 become numbers
+ * (losing precision, as in JSON), and tables become ordinary records.
+ */
+function parseTomlParams(text: string, file: string): Record<string, unknown> {
+  if (text.length > MAX_YAML_BYTES) {
+    throw new RvcError('PARAMS_INVALID', `${file} is too large to be a params file (${text.length} bytes)`, { path: file });
+  }
+  let raw: unknown;
+  try {
+    raw = parseToml(text, { integersAsBigInt: 'asNeeded', maxDepth: MAX_YAML_DEPTH });
+  } catch (e) {
+    if (!(e instanceof TomlError)) throw e;
+    const line = Math.max(1, e.line || 1);
+    const msg = e.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+    throw new RvcError('PARAMS_INVALID', `${file}:${line}: invalid TOML: ${msg}`, {
+      path: file, line, cause: e, hint: 'fix the TOML syntax at that line',
+    });
+  }
+  return jsonSafe(raw) as Record<string, unknown>;
+}
+
+function jsonSafe(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.toISOString().replace(/\.000(?=$|[Z+-])/, '');
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, jsonSafe(x));
+    return out;
+  }
+  return v;
+}
 
 function parseJson(text: string, file: string): unknown {
   if (text.length > MAX_YAML_BYTES) {

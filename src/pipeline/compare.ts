@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { RvcError, isRvcError, type Failure } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { parseLock, type Lock } from '../model/lock.js';
@@ -156,13 +157,55 @@ export interface MetricsRead {
   errors: (Failure & { path: string })[];
 }
 
-export function metricValues(src: Source, files: string[]): MetricsRead {
+/**
+ * The metrics files `rvc metrics show <targets…>` names: a target is a metrics file (declared in
+ * rvc.yaml or not, as in DVC) or a folder, which stands for the declared metrics files inside it.
+ * A folder with none declared is refused rather than walked (it may hold the project's data).
+ */
+export function metricsTargets(repo: Repo, src: Source, declared: readonly string[], targets: readonly string[], cwd?: string): string[] {
+  const out = new Set<string>();
+  for (const t of targets) {
+    const { rel } = repo.resolve(t, cwd);
+    if (declared.includes(rel)) {
+      out.add(rel);
+      continue;
+    }
+    const inside = declared.filter((f) => rel === '' || f.startsWith(`${rel}/`));
+    if (inside.length > 0) {
+      for (const f of inside) out.add(f);
+      continue;
+    }
+    let isDir = false;
+    try {
+      isDir = src.label === 'workspace' && fs.statSync(path.join(repo.root, rel)).isDirectory();
+    } catch {
+      // not there: reported as a missing metrics file
+    }
+    if (isDir) {
+      throw new RvcError('PATH_NOT_FOUND', `no metrics files are declared in rvc.yaml under '${t}'`, {
+        path: t, hint: `name the metrics files themselves (\`rvc metrics show ${t.replace(/\/$/, '')}/metrics.json\`)`,
+      });
+    }
+    out.add(rel);
+  }
+  return [...out].sort(compareStrings);
+}
+
+/**
+ * Values of the metrics files. A file that is missing is an error in the workspace, or anywhere
+ * when `mustExist` (the user named it); a declared file missing at a revision is left out.
+ */
+export function metricValues(src: Source, files: string[], mustExist = src.label === 'workspace'): MetricsRead {
   const values: ParamsByFile = {};
   const errors: MetricsRead['errors'] = [];
   for (const f of files) {
     const text = src.read(f);
     if (text === undefined) {
-      if (src.label === 'workspace') errors.push({ path: f, code: 'PATH_NOT_FOUND', message: `metrics file '${f}' does not exist` });
+      if (mustExist) {
+        errors.push(src.label === 'workspace'
+          ? { path: f, code: 'PATH_NOT_FOUND', message: `metrics file '${f}' does not exist`, hint: 'name a metrics file (to show the metrics of a revision, use `--rev <rev>`)' }
+          : { path: f, code: 'PATH_NOT_FOUND', message: `metrics file '${f}' does not exist at revision ${src.label}` });
+      }
       continue;
     }
     try {

@@ -1,17 +1,26 @@
 import { diffMetrics, type MetricChange } from '../model/params.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { metricValues, metricsFiles, pipelineAt, revisionSource, sources, workspaceSource, type CompareOptions, type MetricsRead } from '../pipeline/compare.js';
+import { metricValues, metricsFiles, metricsTargets, pipelineAt, revisionSource, sources, workspaceSource, type CompareOptions, type MetricsRead } from '../pipeline/compare.js';
 
 export interface MetricsShowResult extends MetricsRead {
   files: string[];
 }
 
-/** `rvc metrics show`: the metrics files rvc.yaml lists, as they are in the workspace. */
-export function metricsShow(opts: CommonOptions & { rev?: string } = {}): MetricsShowResult {
+export interface MetricsShowOptions extends CommonOptions {
+  /** Metrics files or folders (relative to `cwd`); default: every metrics file rvc.yaml lists. */
+  targets?: string[];
+  /** Show them as of this git revision instead of the workspace. */
+  rev?: string;
+}
+
+/** `rvc metrics show [targets…] [--rev REV]`: metrics files and their values. */
+export function metricsShow(opts: MetricsShowOptions = {}): MetricsShowResult {
   const repo = Repo.open(opts.cwd);
   const src = opts.rev ? revisionSource(repo, opts.rev, false) : workspaceSource(repo);
-  const files = metricsFiles([pipelineAt(src)]);
-  return { files, ...metricValues(src, files) };
+  const declared = metricsFiles([pipelineAt(src)]);
+  if (!opts.targets?.length) return { files: declared, ...metricValues(src, declared) };
+  const files = metricsTargets(repo, src, declared, opts.targets, opts.cwd);
+  return { files, ...metricValues(src, files, true) };
 }
 
 export interface MetricsDiffResult {

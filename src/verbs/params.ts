@@ -1,4 +1,5 @@
 import { compareStrings, deepEqual } from '../model/values.js';
+import { DEFAULT_PARAMS_FILE } from '../model/pipeline/types.js';
 import { Repo } from '../repo/repo.js';
 import { paramValues, pipelineAt, sources, trackedParams, type CompareOptions } from '../pipeline/compare.js';
 
@@ -18,11 +19,24 @@ export interface ParamsDiffResult {
   changes: ParamRow[];
 }
 
-/** `rvc params diff [a] [b]`: the params stages read, compared between two revisions. */
-export function paramsDiff(opts: CompareOptions = {}): ParamsDiffResult {
+export interface ParamsDiffOptions extends CompareOptions {
+  /** Only the params stages depend on, not every param of their params files. */
+  deps?: boolean;
+}
+
+/**
+ * `rvc params diff [a] [b]`: params compared between two revisions. As in DVC, every param of
+ * every params file a stage reads is shown, and `params.yaml` whenever it exists; with `deps`,
+ * only the keys the stages list.
+ */
+export function paramsDiff(opts: ParamsDiffOptions = {}): ParamsDiffResult {
   const repo = Repo.open(opts.cwd);
   const [a, b] = sources(repo, opts);
   const tracked = trackedParams([pipelineAt(a), pipelineAt(b)]);
+  if (!opts.deps) {
+    for (const f of tracked.keys()) tracked.set(f, null);
+    if (a.read(DEFAULT_PARAMS_FILE) !== undefined || b.read(DEFAULT_PARAMS_FILE) !== undefined) tracked.set(DEFAULT_PARAMS_FILE, null);
+  }
   const va = paramValues(a, tracked);
   const vb = paramValues(b, tracked);
   const changes: ParamRow[] = [];

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
+import { stringify as toToml } from 'smol-toml';
 import { RvcError } from '../../src/errors.js';
 import { parsePointer, serializePointer, type Pointer } from '../../src/model/pointer.js';
 import { parseTree, serializeTree, validateTreePaths, type TreeEntry } from '../../src/model/tree.js';
@@ -335,6 +336,8 @@ const TARGETS = {
   configLocal: { name: 'config', file: '.rvc/config.local.yaml', parse: (t: string) => parseConfigLayer(t, '.rvc/config.local.yaml', { allowSecrets: true }), lines: true },
   paramsYaml: { name: 'params', file: 'params.yaml', parse: (t: string) => parseParamsFile(t, 'params.yaml'), lines: true },
   paramsJson: { name: 'params', file: 'conf/params.json', parse: (t: string) => parseParamsFile(t, 'conf/params.json'), lines: true },
+  paramsToml: { name: 'params', file: 'conf/params.toml', parse: (t: string) => parseParamsFile(t, 'conf/params.toml'), lines: true },
+  paramsPy: { name: 'params', file: 'src/params.py', parse: (t: string) => parseParamsFile(t, 'src/params.py'), lines: true },
 } satisfies Record<string, Target>;
 
 const validText: Record<keyof typeof TARGETS, fc.Arbitrary<string>> = {
@@ -346,7 +349,19 @@ const validText: Record<keyof typeof TARGETS, fc.Arbitrary<string>> = {
   configLocal: configArb.map(serializeConfigLayer),
   paramsYaml: paramsArb.map((p) => toYaml(p)),
   paramsJson: paramsArb.map((p) => JSON.stringify(p, null, 2)),
+  // TOML has no null: those documents fall back to a fixed one.
+  paramsToml: paramsArb.map((p) => { try { return toToml(p); } catch { return 'a = 1\n[t]\nb = "x"\n'; } }),
+  paramsPy: paramsArb.map((p) => Object.entries(p).map(([k, v], i) => `${/^[A-Za-z_]\w*$/.test(k) ? k : `K${i}`} = ${pyLiteral(v)}`).join('\n')),
 };
+
+/** A JSON value written as a Python literal. */
+function pyLiteral(v: unknown): string {
+  if (v === null) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number' || typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(pyLiteral).join(', ')}]`;
+  return `{${Object.entries(v as object).map(([k, x]) => `${JSON.stringify(k)}: ${pyLiteral(x)}`).join(',\n  ')}}`;
+}
 
 
 describe.each(Object.entries(TARGETS) as [keyof typeof TARGETS, Target][])('fuzzing %s', (key, target) => {

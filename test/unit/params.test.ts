@@ -45,8 +45,34 @@ describe('parseParamsFile', () => {
     expect(rvcError(() => parseParamsFile('3', 'p.json')).code).toBe('PARAMS_INVALID');
   });
 
+  it('reads TOML with dates as ISO text, large integers as numbers, and located errors', () => {
+    const v = parseParamsFile([
+      'lr = 0.1',
+      'when = 1979-05-27T07:32:00-08:00',
+      'day = 1979-05-27',
+      'at = 07:32:00.250',
+      'big = 123456789012345678901',
+      '[train]',
+      'layers = [64, 32]',
+      '"__proto__" = { polluted = 1 }',
+      '[[runs]]',
+      'seed = 1',
+    ].join('\n'), 'conf/p.toml');
+    expect(v).toEqual({
+      lr: 0.1, when: '1979-05-27T07:32:00-08:00', day: '1979-05-27', at: '07:32:00.250', big: 123456789012345680000,
+      train: { layers: [64, 32], ['__proto__']: { polluted: 1 } }, runs: [{ seed: 1 }],
+    });
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf((v as { train: object }).train)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const e = rvcError(() => parseParamsFile('a = 1\nb = = 2\n', 'conf/p.toml'));
+    expect(e.code).toBe('PARAMS_INVALID');
+    expect(e.line).toBe(2);
+    expect(e.message).toMatch(/^conf\/p\.toml:2: invalid TOML: /);
+  });
+
   it('refuses unsupported file types with a hint', () => {
-    const e = rvcError(() => parseParamsFile('a = 1', 'params.toml'));
+    const e = rvcError(() => parseParamsFile('a = 1', 'params.ini'));
     expect(e.code).toBe('PARAMS_INVALID');
     expect(e.hint).toContain('.json');
   });

@@ -159,8 +159,9 @@ describe('parsePipeline: errors', () => {
     }
   });
 
-  it('refuses params files of unsupported types', () => {
-    expect(rvcError(() => one('cmd: x\nparams: [{params.toml: [a]}]')).code).toBe('PARAMS_INVALID');
+  it('accepts .toml and .py params files and refuses other types', () => {
+    expect(rvcError(() => one('cmd: x\nparams: [{params.ini: [a]}]')).code).toBe('PARAMS_INVALID');
+    for (const f of ['params.toml', 'src/train.py']) expect(one(`cmd: x\nparams: [{${f}: [a]}]`).params[0]!.repoPath).toBe(f);
   });
 
   it('refuses invalid stage names', () => {
