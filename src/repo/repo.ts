@@ -391,7 +391,9 @@ export class Repo {
       }
     }
     all ??= this.walkFor((name) => name === PIPELINE_FILE || name === LOCK_FILE);
-    const sorted = [...new Set(all)].sort(compareStrings);
+    // The root's files first (they are the project's main pipeline), then by path.
+    const rootFirst = (a: string, b: string): number => Number(a.includes('/')) - Number(b.includes('/')) || compareStrings(a, b);
+    const sorted = [...new Set(all)].sort(rootFirst);
     return { pipelines: sorted.filter(isPipelineFile), locks: sorted.filter(isLockFile) };
   }
 

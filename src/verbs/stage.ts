@@ -78,11 +78,15 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const wdirAbs = path.resolve(cwd, opts.wdir ?? '.');
   const wdirRel = repo.resolve(wdirAbs, cwd).rel;
+  // The pipeline file of the folder the command runs in: paths given are relative to it, and
+  // wdir is written relative to it.
+  const file = pipelineFileIn(repo.dirOf(cwd));
+  const wdirInFile = toPosix(path.relative(path.join(repo.root, pipelineDirOf(file)), path.join(repo.root, wdirRel)));
   const outsOf = (list: string[] | undefined, o: OutOptions) => (list ?? []).map((p) => (Object.keys(o).length ? { [p]: o } : p));
   const def: StageDef = {
     cmd: opts.cmd,
     ...(opts.desc !== undefined ? { desc: opts.desc } : {}),
-    ...(wdirRel !== '' ? { wdir: toPosix(wdirRel) } : {}),
+    ...(wdirInFile !== '' ? { wdir: wdirInFile } : {}),
     deps: opts.deps ?? [],
     params: (opts.params ?? []).flatMap(parseParamsSpec),
     outs: [
@@ -97,8 +101,6 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     throw new RvcError('USAGE', 'the stage has no command', { hint: 'write the command after the options: `rvc stage add -n train -d data python train.py`' });
   }
 
-  // The pipeline file of the folder the command runs in: paths given are relative to it.
-  const file = pipelineFileIn(repo.dirOf(opts.cwd ?? process.cwd()));
   return repo.withLock(`rvc stage add ${opts.name}`, opts, async () => {
     const before = readRepoText(repo, file);
     const load = varsLoader((rel) => readRepoText(repo, rel));
