@@ -10,6 +10,8 @@
 # and a small output,
 #   chain   s000 → s001 → … (each reads the output of the one before)
 #   fanout  one stage, then STAGES-1 stages each reading its output and an input of their own
+#   multi   10 pipeline files (p0/rvc.yaml … p9/rvc.yaml) of STAGES/10 stages each, chained across
+#           files; repro runs as `rvc repro -P` (every pipeline file)
 # Each project is filled by one `rvc repro`; then, after one warm-up round, RUNS timed rounds
 # of a no-op `rvc repro` and `rvc status`, each round also measuring process start:
 #   rvc --version          node start-up and argument parsing, no library loaded
@@ -28,7 +30,8 @@
 #   RVC=...        the rvc command (default: node "$(dirname "$0")/../dist/cli/main.js")
 #   BENCH_DIR=...  where the temporary work folder is made (default /tmp); removed at exit
 #   RUNS=5         timed runs per operation; the median is reported
-#   STAGES=200     stages per project
+#   STAGES=200     stages per project (chain, fanout)
+#   MULTI_STAGES=500  stages of the multi project (10 files × 50)
 
 set -euo pipefail
 export LC_ALL=C
@@ -39,10 +42,11 @@ ROOT=$(dirname "$HERE")
 . "$HERE/lib.sh"
 RUNS=${RUNS:-5}
 STAGES=${STAGES:-200}
+MULTI_STAGES=${MULTI_STAGES:-500}
 OUT_DIR=$HERE/out
 
 case "${1:-}" in
-  -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   '') ;;
   *) echo "pipeline.sh: no arguments expected (see --help)" >&2; exit 2 ;;
 esac
@@ -69,11 +73,13 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # "wall_median cpu_median" on one line in that order.
 measure_rounds() {
   local dir=$1 i k
+  shift
+  local -a repro_args=("$@")
   local -a w0 c0 w1 c1 w2 c2 w3 c3
   for ((i = -1; i < RUNS; i++)); do
     read -r a b < <(once "$WORK/empty" --version)
     read -r c d < <(once "$WORK/empty" status -q)
-    read -r e f < <(once "$dir" repro -q)
+    read -r e f < <(once "$dir" repro -q "${repro_args[@]}")
     read -r g h < <(once "$dir" status -q)
     [ "$i" -lt 0 ] && continue
     w0+=("$a"); c0+=("$b"); w1+=("$c"); c1+=("$d"); w2+=("$e"); c2+=("$f"); w3+=("$g"); c3+=("$h")
@@ -98,27 +104,30 @@ log "process start…"
 new_repo "$WORK/empty"
 
 ROWS=()
-for shape in chain fanout; do
+for shape in chain fanout multi; do
   dir=$WORK/$shape
+  n=$STAGES
+  args=()
+  if [ "$shape" = multi ]; then n=$MULTI_STAGES; args=(-P); fi
   new_repo "$dir"
-  node "$HERE/pipeline-gen.mjs" "$dir" "$shape" "$STAGES"
-  log "$shape: filling ($STAGES stages)…"
+  node "$HERE/pipeline-gen.mjs" "$dir" "$shape" "$n"
+  log "$shape: filling ($n stages)…"
   start=$(date +%s%N)
-  (cd "$dir" && rvc repro -q)
+  (cd "$dir" && rvc repro -q "${args[@]}")
   fill_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   (cd "$dir" && git add -A && git commit -qm bench)
   log "$shape: no-op repro and status, with process start, $RUNS rounds…"
-  read -r V_WALL V_CPU E_WALL E_CPU R_WALL R_CPU S_WALL S_CPU < <(measure_rounds "$dir")
+  read -r V_WALL V_CPU E_WALL E_CPU R_WALL R_CPU S_WALL S_CPU < <(measure_rounds "$dir" "${args[@]}")
   # The no-op must really be one: status reports nothing stale.
   if ! (cd "$dir" && rvc status --json | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>process.exit(JSON.parse(s).pipeline.clean?0:1))'); then
     log "pipeline.sh: $shape is not up to date after repro"; exit 1
   fi
-  ROWS+=("$shape $fill_ms $R_WALL $R_CPU $S_WALL $S_CPU $V_WALL $V_CPU $E_WALL $E_CPU")
+  ROWS+=("$shape $n $fill_ms $R_WALL $R_CPU $S_WALL $S_CPU $V_WALL $V_CPU $E_WALL $E_CPU")
 done
 
 mkdir -p "$OUT_DIR"
 {
-  echo "### rvc pipelines: no-op \`repro\` and \`status\`, $STAGES stages"
+  echo "### rvc pipelines: no-op \`repro\` and \`status\`, $STAGES stages (multi: $MULTI_STAGES in 10 files)"
   echo
   echo "| | |"
   echo "|---|---|"
@@ -128,8 +137,8 @@ mkdir -p "$OUT_DIR"
   echo "| project | fill (first repro) | \`rvc --version\` | \`rvc status\`, empty repository | no-op \`repro\` | \`status\` | repro ÷ status (≤ 2) | repro per stage beyond start (≤ 1 ms) | status per stage beyond start (≤ 1 ms) | per stage beyond an empty \`rvc status\`, CPU: repro / status |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   for row in "${ROWS[@]}"; do
-    read -r shape fill rw rc sw sc vw vc ew ec <<<"$row"
-    awk -v shape="$shape" -v n="$STAGES" -v fill="$fill" -v rw="$rw" -v rc="$rc" -v sw="$sw" -v sc="$sc" -v vw="$vw" -v vc="$vc" -v ew="$ew" -v ec="$ec" '
+    read -r shape n fill rw rc sw sc vw vc ew ec <<<"$row"
+    awk -v shape="$shape" -v n="$n" -v fill="$fill" -v rw="$rw" -v rc="$rc" -v sw="$sw" -v sc="$sc" -v vw="$vw" -v vc="$vc" -v ew="$ew" -v ec="$ec" '
       function mark(ok) { return ok ? "✓" : "✗" }
       BEGIN {
         ratio_w = rw / sw; ratio_c = rc / sc

@@ -1,10 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 /** rvc's public library API. The CLI (src/cli) uses only what is exported here. */
 export { RvcError, isRvcError, mergeFailures, FAILURE_SAMPLE, type ErrorCode, type FailureSummary } from './errors.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
 import { Repo } from './repo/repo.js';
-import { LOCK_FILE, PIPELINE_FILE } from './model/names.js';
 export { Repo };
 export type { CommonOptions, TrackedOut } from './repo/repo.js';
 export { init, type InitOptions, type InitResult } from './verbs/init.js';
@@ -88,8 +85,8 @@ export const importData = lazy(() => import('./verbs/import.js'), 'importData');
 export const update = lazy(() => import('./verbs/update.js'), 'update');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
-  const root = Repo.open(opts.cwd).root;
-  return fs.existsSync(path.join(root, PIPELINE_FILE)) || fs.existsSync(path.join(root, LOCK_FILE));
+  const f = Repo.open(opts.cwd).pipelineFiles();
+  return f.pipelines.length > 0 || f.locks.length > 0;
 }
 
 /** Stale stages and why; undefined when the repository has no pipeline. */

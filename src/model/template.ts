@@ -223,17 +223,19 @@ export function buildContext(entries: unknown, base: Context, opts: VarsOptions)
  * Loads the default params file into an empty context when the caller can read files and the
  * file exists; otherwise the context starts empty.
  */
-export function defaultContext(opts: VarsOptions): { ctx: Context; loaded: Set<string> } {
+export function defaultContext(opts: VarsOptions & { dir?: string }): { ctx: Context; loaded: Set<string> } {
   const loaded = new Set<string>();
   const ctx: Context = {};
   if (!opts.loadVarsFile) return { ctx, loaded };
-  const data = opts.loadVarsFile(DEFAULT_VARS_FILE);
+  // The default params file sits beside the pipeline file that uses it.
+  const file = opts.dir && opts.dir !== '.' ? `${opts.dir}/${DEFAULT_VARS_FILE}` : DEFAULT_VARS_FILE;
+  const data = opts.loadVarsFile(file);
   if (data === undefined) return { ctx, loaded };
   if (!isPlainObject(data)) {
-    throw templateError({ file: opts.file }, `${DEFAULT_VARS_FILE} must be a mapping to be used as vars, not ${describe(data)}`);
+    throw templateError({ file: opts.file }, `${file} must be a mapping to be used as vars, not ${describe(data)}`);
   }
-  loaded.add(DEFAULT_VARS_FILE);
-  mergeInto(ctx, data, '', { file: opts.file }, DEFAULT_VARS_FILE);
+  loaded.add(file);
+  mergeInto(ctx, data, '', { file: opts.file }, file);
   return { ctx, loaded };
 }
 

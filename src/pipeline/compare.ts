@@ -7,10 +7,11 @@ import {
   flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type ParamsByFile,
 } from '../model/params.js';
 import { compareStrings, setOwn } from '../model/values.js';
-import { parsePipeline, type Pipeline } from '../model/pipeline.js';
-import { gitShowFile } from '../scm/git.js';
+import { parsePipeline, type Stage } from '../model/pipeline.js';
+import { isLockFile, isPipelineFile } from '../model/names.js';
+import { gitShowFile, gitTreeFiles } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { LOCK_FILE, PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
+import { PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
 
 /**
  * Params and metrics of the workspace and of git revisions, for `rvc params diff`,
@@ -22,10 +23,12 @@ export interface Source {
   /** 'workspace' or the revision as given. */
   label: string;
   read(rel: string): string | undefined;
+  /** The pipeline files and lock files there, repository paths. */
+  pipelineFiles(): { pipelines: string[]; locks: string[] };
 }
 
 export function workspaceSource(repo: Repo): Source {
-  return { label: 'workspace', read: (rel) => readRepoText(repo, rel) };
+  return { label: 'workspace', read: (rel) => readRepoText(repo, rel), pipelineFiles: () => repo.pipelineFiles() };
 }
 
 export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Source {
@@ -48,14 +51,32 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
       throw e;
     }
   };
+  let files: { pipelines: string[]; locks: string[] } | undefined;
+  const pipelineFiles = (): { pipelines: string[]; locks: string[] } => {
+    if (!files) {
+      let all: string[] = [];
+      try {
+        if (!absent) all = gitTreeFiles(repo.root, rev);
+      } catch (e) {
+        if (!(emptyIfMissing && isRvcError(e, 'REV_NOT_FOUND'))) throw e;
+      }
+      files = { pipelines: all.filter(isPipelineFile).sort(compareStrings), locks: all.filter(isLockFile).sort(compareStrings) };
+    }
+    return files;
+  };
   const fromCache = (rel: string): string | undefined => {
     if (lock === null) {
-      const t = show(LOCK_FILE);
-      try {
-        lock = t === undefined ? undefined : parseLock(t, `${LOCK_FILE} at ${rev}`);
-      } catch {
-        lock = undefined;
+      // Outputs of every lock file there, in one list (stage names do not matter here).
+      const outs: Lock = { schema: '1.0', stages: {} };
+      for (const f of pipelineFiles().locks) {
+        const t = show(f);
+        try {
+          if (t !== undefined) for (const [n, st] of Object.entries(parseLock(t, `${f} at ${rev}`).stages)) setOwn(outs.stages, `${f}:${n}`, st);
+        } catch {
+          // a damaged lock file there names nothing to read
+        }
       }
+      lock = outs;
     }
     if (!lock) return undefined;
     for (const st of Object.values(lock.stages)) {
@@ -70,13 +91,21 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     return undefined;
   };
   show(PIPELINE_FILE); // fails early on an unknown revision
-  return { label: rev, read: (rel) => show(rel) ?? fromCache(rel) };
+  return { label: rev, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles };
 }
 
-export function pipelineAt(src: Source): Pipeline | undefined {
-  const text = src.read(PIPELINE_FILE);
-  if (text === undefined) return undefined;
-  return atRevision(src, () => parsePipeline(text, PIPELINE_FILE, { loadVarsFile: varsLoader(src.read) }));
+/** The stages of every pipeline file of a side, in one list; undefined when it has none. */
+export function pipelineAt(src: Source): { files: string[]; stages: Stage[] } | undefined {
+  const files = src.pipelineFiles().pipelines;
+  const stages: Stage[] = [];
+  const found: string[] = [];
+  for (const f of files) {
+    const text = src.read(f);
+    if (text === undefined) continue;
+    found.push(f);
+    for (const s of atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read) })).stages) stages.push(s);
+  }
+  return found.length ? { files: found, stages } : undefined;
 }
 
 /** Errors about a file at a revision say which revision (parsers name the file only). */
@@ -111,7 +140,7 @@ export function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
 // params
 
 /** params file → keys read (null: every top-level key), over the stages of both sides. */
-export function trackedParams(pipes: (Pipeline | undefined)[]): Map<string, Set<string> | null> {
+export function trackedParams(pipes: ({ stages: readonly Stage[] } | undefined)[]): Map<string, Set<string> | null> {
   const m = new Map<string, Set<string> | null>();
   for (const p of pipes) {
     for (const s of p?.stages ?? []) {
@@ -145,7 +174,7 @@ export function paramValues(src: Source, tracked: Map<string, Set<string> | null
   return out;
 }
 
-export function metricsFiles(pipes: (Pipeline | undefined)[]): string[] {
+export function metricsFiles(pipes: ({ stages: readonly Stage[] } | undefined)[]): string[] {
   const s = new Set<string>();
   for (const p of pipes) for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);
   return [...s].sort(compareStrings);

@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseLock, serializeLock, withStage, emptyLock, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
+import { parseLock, serializeLock, withStage, withoutStage, emptyLock, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
+import { lockFileOf, pipelineFileOf, splitStageId } from '../model/names.js';
+import type { Stage } from '../model/pipeline/types.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { RvcError, isRvcError } from '../errors.js';
 import { acquireLock, recordLockGroup, type LockHolder } from '../fsutil/lockfile.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import type { PinEntry } from '../odb/pins.js';
-import { LOCK_FILE, lockStamp, type FileStamp } from '../repo/project.js';
+import { lockFileStamp, type FileStamp } from '../repo/project.js';
 import { notePlaced } from '../repo/placed.js';
 
 /** Serialises async sections within this process (the file lock does it across processes). */
@@ -23,33 +25,84 @@ export class Mutex {
 const lockWrites = new Mutex();
 
 /**
- * Rewrites the entry of one stage in rvc.lock: read, replace that entry, write the canonical
- * text atomically — under the repository lock, held only for this, so parallel stages and
- * other rvc processes never lose each other's entries. `alsoUnderLock` runs in the same
- * critical section (for .gitignore edits). `placed` (the entry's cached outputs, by default all)
- * are noted as outputs rvc placed in this workspace (repo/placed.ts). Returns the lock as written
- * and its new stamp.
+ * Rewrites the entry of one stage in its lock file (the one beside its pipeline file): read,
+ * replace that entry, write the canonical text atomically — under the repository lock, held
+ * only for this, so parallel stages and other rvc processes never lose each other's entries.
+ * `alsoUnderLock` runs in the same critical section (for .gitignore edits). `placed` (the
+ * entry's cached outputs, by default all) are noted as outputs rvc placed in this workspace
+ * (repo/placed.ts). Returns the lock file as written (stages by the names written there), its
+ * path and its new stamp.
  */
 export async function writeLockEntry(
-  repo: Repo, name: string, entry: LockStage, opts: CommonOptions, alsoUnderLock?: () => void, placed: readonly LockFileEntry[] = entry.outs,
-): Promise<{ lock: Lock; stamp: FileStamp | undefined; changed: boolean }> {
-  return lockWrites.run(() => repo.withLock(`rvc repro (writing ${LOCK_FILE})`, opts, () => {
-    const abs = path.join(repo.root, LOCK_FILE);
-    let text = '';
-    try {
-      text = fs.readFileSync(abs, 'utf8');
-    } catch {
-      // no lock yet
-    }
-    const lock = text.trim() === '' ? emptyLock() : parseLock(text, LOCK_FILE);
-    const next = withStage(lock, name, entry);
+  repo: Repo, id: string, entry: LockStage, opts: CommonOptions, alsoUnderLock?: () => void, placed: readonly LockFileEntry[] = entry.outs,
+): Promise<LockFileWrite> {
+  const { file, local } = splitStageId(id);
+  const lockFile = lockFileOf(file);
+  return lockWrites.run(() => repo.withLock(`rvc repro (writing ${lockFile})`, opts, () => {
+    const r = rewriteLockFile(repo, lockFile, (lock) => withStage(lock, local, entry));
     alsoUnderLock?.();
-    const out = serializeLock(next);
-    // A restored stage usually gets back the very entry it had: leave the file (and its mtime) alone.
-    const changed = out !== text;
-    if (changed) writeFileAtomic(abs, out);
     notePlaced(repo, placed.map((o) => ({ path: o.path, hash: o.hash, oid: o.oid })));
-    return { lock: next, stamp: lockStamp(repo), changed };
+    return r;
+  }));
+}
+
+export interface LockFileWrite {
+  lockFile: string;
+  /** The lock file's stages after the write, by the names written there. */
+  lock: Lock;
+  stamp: FileStamp | undefined;
+  changed: boolean;
+}
+
+/** Read, change and write one lock file; call under the repository lock. An unchanged text is left alone (and its mtime). */
+function rewriteLockFile(repo: Repo, lockFile: string, change: (lock: Lock) => Lock): LockFileWrite {
+  const abs = path.join(repo.root, lockFile);
+  let text = '';
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch {
+    // no lock yet
+  }
+  const lock = text.trim() === '' ? emptyLock() : parseLock(text, lockFile);
+  const next = change(lock);
+  const out = serializeLock(next, lockFile);
+  // A restored stage usually gets back the very entry it had: leave the file (and its mtime) alone.
+  const changed = out !== text && !(text === '' && Object.keys(next.stages).length === 0);
+  if (changed) {
+    writeFileAtomic(abs, out);
+    if (text === '') repo.forgetPipelineFiles();
+  }
+  return { lockFile, lock: next, stamp: lockFileStamp(repo, lockFile), changed };
+}
+
+/**
+ * Drops from each lock file the entries of stages its pipeline file no longer declares (a stage
+ * renamed or deleted), so a lock file records only what its pipeline can reproduce. Only the
+ * pipeline files in `declared` are considered (those that parsed); their outputs stay in the
+ * workspace. Returns the lock files it rewrote, as written.
+ */
+export async function pruneLockFiles(repo: Repo, declared: readonly Stage[], files: readonly string[], recorded: Lock, opts: CommonOptions): Promise<LockFileWrite[]> {
+  const byFile = new Map<string, Set<string>>();
+  for (const f of files) byFile.set(f, new Set());
+  for (const s of declared) byFile.get(s.file)?.add(s.local);
+  const stale = new Set<string>();
+  for (const id of Object.keys(recorded.stages)) {
+    const { file, local } = splitStageId(id);
+    const names = byFile.get(file);
+    if (names && !names.has(local)) stale.add(lockFileOf(file));
+  }
+  if (!stale.size) return [];
+  return lockWrites.run(() => repo.withLock('rvc repro (pruning lock files)', opts, () => {
+    const res: LockFileWrite[] = [];
+    for (const lockFile of [...stale].sort()) {
+      const names = byFile.get(pipelineFileOf(lockFile))!;
+      res.push(rewriteLockFile(repo, lockFile, (lock) => {
+        let next = lock;
+        for (const local of Object.keys(lock.stages)) if (!names.has(local)) next = withoutStage(next, local);
+        return next;
+      }));
+    }
+    return res;
   }));
 }
 

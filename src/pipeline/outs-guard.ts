@@ -12,7 +12,7 @@ import { IGNORE_FILE } from '../fsutil/walk.js';
 import { buildOut } from '../odb/build.js';
 import { gitTrackedUnder } from '../scm/git.js';
 import type { Repo } from '../repo/repo.js';
-import { LOCK_FILE, PIPELINE_FILE } from '../repo/project.js';
+import { isLockFile, isPipelineFile, lockFileOf, splitStageId } from '../model/names.js';
 import { refuseNewStageOutputs } from '../repo/overlaps.js';
 
 /**
@@ -24,7 +24,7 @@ import { refuseNewStageOutputs } from '../repo/overlaps.js';
 /** Why a path is one of rvc's or git's own files that no stage may write, or undefined. */
 export function reservedReason(rel: string): string | undefined {
   const base = rel.slice(rel.lastIndexOf('/') + 1);
-  if (rel === PIPELINE_FILE || rel === LOCK_FILE) return `rvc's own ${rel}`;
+  if (isPipelineFile(rel) || isLockFile(rel)) return `rvc's own ${rel}`;
   if (base === '.gitignore' || base === IGNORE_FILE) return `a ${base} file`;
   const reserved = reservedNameOf(base);
   if (reserved) return `the ${reserved} folder`;
@@ -48,7 +48,7 @@ export async function refuseForeignOutputs(repo: Repo, stages: readonly { name: 
     const why = reservedReason(o.repoPath);
     if (why) {
       throw new RvcError('PATH_OVERLAPS', `output '${o.repoPath}' of stage '${stage}' is ${why}, which no stage may write`, {
-        path: o.repoPath, details: { stage, paths: [o.repoPath] }, hint: `fix the path in the outs of stage '${stage}' in ${PIPELINE_FILE}`,
+        path: o.repoPath, details: { stage, paths: [o.repoPath] }, hint: `fix the path in the outs of stage '${stage}' in ${splitStageId(stage).file}`,
       });
     }
   }
@@ -64,8 +64,8 @@ export async function refuseForeignOutputs(repo: Repo, stages: readonly { name: 
       throw new RvcError(why ? 'PATH_OVERLAPS' : 'PATH_TRACKED_BY_GIT', `output '${o.repoPath}' of stage '${stage}' ${why ? `holds ${why} ('${f}')` : `is tracked by git ('${f}')`}`, {
         path: f, details: { stage, paths: [o.repoPath, f] },
         hint: why
-          ? `fix the path in ${PIPELINE_FILE}`
-          : `fix the path in ${PIPELINE_FILE} if it is a mistake; otherwise stop tracking it in git (\`git rm -r --cached ${f}\`) or declare the output with cache: false`,
+          ? `fix the path in ${splitStageId(stage).file}`
+          : `fix the path in ${splitStageId(stage).file} if it is a mistake; otherwise stop tracking it in git (\`git rm -r --cached ${f}\`) or declare the output with cache: false`,
       });
     }
   }
@@ -141,7 +141,7 @@ export function checkDeletable(outs: readonly { repoPath: string }[], c: DeleteC
   }
   if (unsaved.length === 0) return;
   const shown = unsaved.slice(0, 10).map((p) => `'${p}'`).join(', ') + (unsaved.length > 10 ? ` and ${unsaved.length - 10} more` : '');
-  throw new RvcError('CHECKOUT_WOULD_LOSE_DATA', `stage '${c.stage}' would delete ${unsaved.length} file${unsaved.length > 1 ? 's' : ''} of its outputs whose content is not in the cache nor recorded in ${LOCK_FILE}: ${shown}`, {
+  throw new RvcError('CHECKOUT_WOULD_LOSE_DATA', `stage '${c.stage}' would delete ${unsaved.length} file${unsaved.length > 1 ? 's' : ''} of its outputs whose content is not in the cache nor recorded in ${lockFileOf(splitStageId(c.stage).file)}: ${shown}`, {
     path: unsaved[0],
     hint: 'move them away (or save them with `rvc add` elsewhere) and run again, or delete them with `rvc repro --force`',
     details: { stage: c.stage, paths: unsaved, count: unsaved.length },
@@ -165,12 +165,12 @@ function listAll(absDir: string, repoRel: string, stage: string): string[] {
       const r = rel ? `${rel}/${d.name}` : d.name;
       // A .gitignore or .rvcignore a command writes into its output folder (a virtualenv does) is
       // content like any other; these never are.
-      const why = d.name === PIPELINE_FILE || d.name === LOCK_FILE ? `an ${d.name} file`
+      const why = isPipelineFile(d.name) || isLockFile(d.name) ? `an ${d.name} file`
         : reservedNameOf(d.name) ? `a ${reservedNameOf(d.name)} folder`
           : d.name.endsWith(POINTER_EXT) && d.name !== POINTER_EXT ? 'a pointer file' : undefined;
       if (why) {
         throw new RvcError('PATH_OVERLAPS', `output '${repoRel}' of stage '${stage}' holds ${why} ('${repoRel}/${r}'), so repro will not delete it`, {
-          path: `${repoRel}/${r}`, details: { stage, paths: [repoRel, `${repoRel}/${r}`] }, hint: `move '${repoRel}/${r}' out of the output, or fix the path in ${PIPELINE_FILE}`,
+          path: `${repoRel}/${r}`, details: { stage, paths: [repoRel, `${repoRel}/${r}`] }, hint: `move '${repoRel}/${r}' out of the output, or fix the path in ${splitStageId(stage).file}`,
         });
       }
       if (d.isDirectory()) rec(path.join(abs, d.name), r);

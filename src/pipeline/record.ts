@@ -6,9 +6,8 @@ import { buildOut } from '../odb/build.js';
 import { addGitignoreEntry } from '../scm/git.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import { relinkFromCache } from '../repo/record.js';
-import type { FileStamp } from '../repo/project.js';
 import { checkStage, type StaleReason } from './check.js';
-import { pinObjects, writeLockEntry } from './lock-io.js';
+import { pinObjects, writeLockEntry, type LockFileWrite } from './lock-io.js';
 import { entryFromBuilt, type Workspace } from './workspace.js';
 
 /**
@@ -67,7 +66,7 @@ export async function storeOutputs(repo: Repo, ws: Workspace, stage: Stage, opts
  */
 export async function recordStage(
   repo: Repo, stage: Stage, entry: LockStage, opts: CommonOptions, gitignores: Set<string>,
-): Promise<{ lock: Lock; stamp: FileStamp | undefined; changed: boolean }> {
+): Promise<LockFileWrite> {
   const cached = allOutputs(stage).filter((o) => o.cache);
   const ignoreOuts = repo.scm ? cached : [];
   // Cached outputs are in the workspace as recorded: checkout may remove them once nothing records them.
@@ -118,11 +117,12 @@ export interface CommittedStageOut {
  */
 export async function commitStages(
   repo: Repo, ws: Workspace, lock: Lock, stages: readonly Stage[], opts: CommonOptions & { environ?: NodeJS.ProcessEnv; required?: boolean },
-): Promise<{ outs: CommittedStageOut[]; skipped: { stage: string; reasons: StaleReason[] }[]; gitignores: string[]; lockChanged: boolean }> {
+): Promise<{ outs: CommittedStageOut[]; skipped: { stage: string; reasons: StaleReason[] }[]; gitignores: string[]; lockChanged: boolean; lockFiles: string[] }> {
   const outs: CommittedStageOut[] = [];
   const skipped: { stage: string; reasons: StaleReason[] }[] = [];
   const gitignores = new Set<string>();
   let lockChanged = false;
+  const lockFiles = new Set<string>();
   for (const stage of stages) {
     const locked = lockedStage(lock, stage.name);
     const check = checkStage(ws, stage, locked, { environ: opts.environ ?? process.env });
@@ -152,12 +152,15 @@ export async function commitStages(
     try {
       const entry: LockStage = { cmd: lockCmd(stage.cmd), deps: check.inputs.deps, params: check.inputs.params, env: check.inputs.env, outs: stored.outs };
       const r = await recordStage(repo, stage, entry, opts, gitignores);
-      if (r.changed) lockChanged = true;
+      if (r.changed) {
+        lockChanged = true;
+        lockFiles.add(r.lockFile);
+      }
       relinkOutputs(repo, ws, stage, entry, opts);
       for (const e of stored.outs) outs.push({ stage: stage.name, path: e.path, entry: e, cached: decl.get(e.path) ?? true, changed: r.changed });
     } finally {
       stored.release();
     }
   }
-  return { outs, skipped, gitignores: [...gitignores].sort(), lockChanged };
+  return { outs, skipped, gitignores: [...gitignores].sort(), lockChanged, lockFiles: [...lockFiles].sort() };
 }

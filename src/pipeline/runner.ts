@@ -14,7 +14,7 @@ import { lockOutputs, pinObjects, type OutputLocks } from './lock-io.js';
 import type { PinEntry } from '../odb/pins.js';
 import { isTreeOid } from '../model/oid.js';
 import { recordStage, relinkOutputs, storeOutputs } from './record.js';
-import { lockStamp, readLock, sameStamp, type FileStamp, type LoadedProject } from '../repo/project.js';
+import { lockStamp, readLocks, sameStamp, withFileLock, type LockStamps, type LoadedProject } from '../repo/project.js';
 import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace } from './workspace.js';
 
@@ -42,8 +42,12 @@ export interface StageRunResult {
 
 export interface ReproResult {
   stages: StageRunResult[];
-  /** True when rvc.lock was rewritten. */
+  /** True when a lock file was rewritten. */
   lockChanged: boolean;
+  /** The lock files rewritten (repository paths, sorted). */
+  lockFiles: string[];
+  /** Lock files from which entries of stages no longer declared were dropped. */
+  pruned?: string[];
   /** .gitignore files that gained an entry (repository paths). */
   gitignores: string[];
   interrupted: boolean;
@@ -99,11 +103,12 @@ export class Runner {
   private readonly repo: Repo;
   private readonly ws: Workspace;
   private lock: Lock;
-  private stamp: FileStamp | undefined;
+  private stamp: LockStamps;
   private readonly environ: NodeJS.ProcessEnv;
   private readonly children = new ChildGroup();
   private interrupted = false;
   private lockChanged = false;
+  private readonly lockFiles = new Set<string>();
   private readonly gitignores = new Set<string>();
   private readonly wouldRun = new Set<string>();
 
@@ -174,17 +179,21 @@ export class Runner {
     return {
       stages,
       lockChanged: this.lockChanged,
+      lockFiles: [...this.lockFiles].sort(),
       gitignores: [...this.gitignores].sort(),
       interrupted: this.interrupted,
       failed: stages.filter((s) => s.status === 'failed').length,
     };
   }
 
-  /** Re-reads rvc.lock when another process rewrote it since we last read or wrote it. */
+  /** Re-reads the lock files when another process rewrote one since we last read or wrote it. */
   private refreshLock(): boolean {
-    const now = lockStamp(this.repo);
+    // The project's lock files and those beside its pipeline files, known since it was loaded:
+    // stat calls only, once per stage.
+    const files = Object.keys(this.stamp);
+    const now = lockStamp(this.repo, files);
     if (sameStamp(now, this.stamp)) return false;
-    const l = readLock(this.repo);
+    const l = readLocks(this.repo, files);
     this.lock = l.lock;
     this.stamp = l.stamp;
     // That process may also have rewritten outputs we hashed.
@@ -447,9 +456,12 @@ export class Runner {
   /** Writes the stage's rvc.lock entry and git-ignores its cached outputs (see recordStage). */
   private async record(stage: Stage, entry: LockStage): Promise<void> {
     const r = await recordStage(this.repo, stage, entry, this.opts, this.gitignores);
-    this.lock = r.lock;
-    this.stamp = r.stamp;
-    if (r.changed) this.lockChanged = true;
+    this.lock = withFileLock(this.lock, r.lockFile, r.lock);
+    this.stamp = { ...this.stamp, [r.lockFile]: r.stamp };
+    if (r.changed) {
+      this.lockChanged = true;
+      this.lockFiles.add(r.lockFile);
+    }
     clearRegenerating(this.repo, stage.name);
   }
 

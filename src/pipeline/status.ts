@@ -2,7 +2,7 @@ import { lockedStage } from '../model/lock.js';
 import { selectStages } from '../model/dag.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { checkStage, type StaleReason } from './check.js';
-import { loadProject, loadProjectIfAny, resolveStageTargets, type LoadedProject } from '../repo/project.js';
+import { loadProject, loadProjectIfAny, stageRoots, type LoadedProject } from '../repo/project.js';
 import { Workspace } from './workspace.js';
 
 export type StageState = 'up to date' | 'stale' | 'frozen';
@@ -39,8 +39,13 @@ export async function pipelineStatus(opts: PipelineStatusOptions = {}): Promise<
   return statusOf(project, opts);
 }
 
-export function statusOf(project: LoadedProject, opts: PipelineStatusOptions = {}): PipelineStatusResult {
-  const names = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), opts.single ? { single: true } : {});
+/**
+ * `ids`: stage ids already resolved (by a verb that read the targets itself); otherwise
+ * `targets` are read as the user wrote them, and no targets mean the pipelines at or below `cwd`.
+ */
+export function statusOf(project: LoadedProject, opts: PipelineStatusOptions & { ids?: string[] } = {}): PipelineStatusResult {
+  const roots = opts.ids ?? stageRoots(project, opts.targets ?? [], opts.cwd ?? process.cwd());
+  const names = selectStages(project.graph, roots, opts.single ? { single: true } : {});
   const ws = new Workspace(project.repo);
   const environ = opts.environ ?? process.env;
   const stages: StageStatus[] = names.map((name) => {

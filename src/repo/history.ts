@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { outRepoPath, parsePointer, POINTER_EXT, type Pointer } from '../model/pointer.js';
 import type { Output } from '../model/output.js';
-import { parseLock, LOCK_FILE, type Lock } from '../model/lock.js';
+import { parseLock, type Lock } from '../model/lock.js';
+import { LOCK_FILE, PIPELINE_FILE, isLockFile, isPipelineFile, pipelineFileOf, stageId } from '../model/names.js';
 import { isInside } from '../model/paths.js';
 import { GitCatFile, GitTreeWalker } from '../scm/catfile.js';
 import { gitAllCommits, gitHead, gitPrefix, gitRefCommits, gitResolveCommit } from '../scm/git.js';
@@ -26,7 +26,7 @@ export class History {
   constructor(readonly root: string) {
     this.prefix = gitPrefix(root);
     this.cat = new GitCatFile(root);
-    this.walker = new GitTreeWalker(this.cat, (n) => (n.endsWith(POINTER_EXT) && n !== POINTER_EXT) || n === LOCK_FILE);
+    this.walker = new GitTreeWalker(this.cat, (n) => (n.endsWith(POINTER_EXT) && n !== POINTER_EXT) || n === LOCK_FILE || n === PIPELINE_FILE);
   }
 
   close(): void {
@@ -60,7 +60,7 @@ export class History {
     return o && o.type === 'blob' ? o.data : undefined;
   }
 
-  /** Repository-relative paths and blob oids of the pointer files and rvc.lock at `commit`. */
+  /** Repository-relative paths and blob oids of the pointer files, lock files and pipeline files at `commit`. */
   async filesAt(commit: string): Promise<{ rel: string; oid: string }[]> {
     const all = await this.walker.filesAt(commit);
     const res: { rel: string; oid: string }[] = [];
@@ -68,9 +68,6 @@ export class History {
       if (this.prefix && !f.path.startsWith(this.prefix)) continue;
       const rel = f.path.slice(this.prefix.length);
       if (rel === RVC_DIR || isInside(rel, RVC_DIR)) continue;
-      const base = path.posix.basename(rel);
-      // Only the root rvc.lock belongs to this repository's pipeline.
-      if (base === LOCK_FILE && rel !== LOCK_FILE) continue;
       res.push({ rel, oid: f.oid });
     }
     return res;
@@ -83,7 +80,7 @@ export class History {
   async outsAt(commit: string, label: string = commit.slice(0, 8), onlyFiles?: (rel: string) => boolean): Promise<Output[]> {
     const res: Output[] = [];
     // Callers interested in one part of the tree parse only the files that can matter there.
-    const files = (await this.filesAt(commit)).filter((f) => !onlyFiles || onlyFiles(f.rel));
+    const files = (await this.filesAt(commit)).filter((f) => !isPipelineFile(f.rel) && (!onlyFiles || onlyFiles(f.rel)));
     // Blobs not parsed yet are requested together: git answers them in one pipelined stream.
     const fresh = files.filter((f) => !this.parsed.has(f.oid));
     const blobs = new Map(await Promise.all(fresh.map(async (f) => [f.oid, await this.cat.read(f.oid)] as const)));
@@ -93,7 +90,7 @@ export class History {
         const blob = blobs.get(f.oid);
         const text = blob ? blob.data.toString('utf8') : '';
         const where = `${label}:${f.rel}`;
-        p = f.rel === LOCK_FILE
+        p = isLockFile(f.rel)
           ? { lock: text.trim() === '' ? { schema: '1.0', stages: {} } : parseLock(text, where) }
           : { pointer: parsePointer(text, where) };
         this.parsed.set(f.oid, p);
@@ -107,7 +104,9 @@ export class History {
           });
         }
       } else if (p.lock) {
-        for (const [stage, st] of Object.entries(p.lock.stages)) {
+        const pfile = pipelineFileOf(f.rel);
+        for (const [local, st] of Object.entries(p.lock.stages)) {
+          const stage = stageId(pfile, local);
           for (const o of st.outs) res.push({ kind: 'stage', commit, file: f.rel, rel: o.path, out: { ...o }, where: `${label}:${o.path}`, stage });
         }
       }

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
 import type { Output, OutputSelection } from '../model/output.js';
-import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
-import type { Pipeline } from '../model/pipeline.js';
+import type { Stage } from '../model/pipeline.js';
+import { isPipelineFile, lockFileOf, splitStageId } from '../model/names.js';
 import { stagesNamed } from '../model/pipeline/types.js';
 import { POINTER_EXT, type PointerOut } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
@@ -23,7 +23,8 @@ const pipelineModel = () => import('../model/pipeline.js');
 const history = () => import('./history.js');
 
 function hasPipelineFiles(repo: Repo): boolean {
-  return fs.existsSync(path.join(repo.root, LOCK_FILE)) || fs.existsSync(path.join(repo.root, PIPELINE_FILE));
+  const f = repo.pipelineFiles();
+  return f.pipelines.length > 0 || f.locks.length > 0;
 }
 
 /**
@@ -58,7 +59,7 @@ function stageOutput(o: LockFileEntry, stage: string, file: string, where: strin
 }
 
 /** `cache:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
-async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, boolean> | undefined> {
+async function cacheFlags(pipeline: { stages: readonly Stage[] } | undefined): Promise<Map<string, boolean> | undefined> {
   if (!pipeline) return undefined;
   const { allOutputs } = await pipelineModel();
   const m = new Map<string, boolean>();
@@ -72,7 +73,7 @@ async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, b
  * `cached` unknown rather than hiding the outputs.
  */
 export async function workspaceStageOutputs(repo: Repo): Promise<Output[]> {
-  if (!fs.existsSync(path.join(repo.root, LOCK_FILE))) return [];
+  if (!repo.pipelineFiles().locks.length) return [];
   const { readLockCached, readPipelineCached } = await project();
   const { lock } = readLockCached(repo);
   const stages = Object.entries(lock.stages);
@@ -85,7 +86,8 @@ export async function workspaceStageOutputs(repo: Repo): Promise<Output[]> {
   }
   const res: Output[] = [];
   for (const [name, st] of stages) {
-    for (const o of st.outs) res.push(stageOutput(o, name, LOCK_FILE, o.path, flags ? flags.get(o.path) : undefined));
+    const file = lockFileOf(splitStageId(name).file);
+    for (const o of st.outs) res.push(stageOutput(o, name, file, o.path, flags ? flags.get(o.path) : undefined));
   }
   return res;
 }
@@ -99,7 +101,7 @@ export interface DeclaredOutput {
 
 /** Every output the workspace's rvc.yaml declares (none without one); read through the parse cache. */
 export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]> {
-  if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return [];
+  if (!repo.pipelineFiles().pipelines.length) return [];
   const pipeline = (await project()).readPipelineCached(repo);
   if (!pipeline) return [];
   const { allOutputs } = await pipelineModel();
@@ -150,22 +152,27 @@ export async function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Prom
 }
 
 /**
- * What rvc.yaml at `commit` says of each output's `cache:`; undefined when it has none or it
- * does not parse there (vars files are read at the same commit).
+ * What the pipeline files at `commit` say of each output's `cache:`; undefined when there are
+ * none. A file that does not parse there tells nothing (vars files are read at the same commit).
  */
 async function cacheFlagsAt(history: History, commit: string): Promise<Map<string, boolean> | undefined> {
-  const text = await history.readFile(commit, PIPELINE_FILE);
-  if (text === undefined) return undefined;
-  try {
-    // The parser reads vars files synchronously; they are few and small.
-    const read = (rel: string): string | undefined => gitShowFile(history.root, commit, rel);
-    const { parsePipeline } = await pipelineModel();
-    const { varsLoader } = await project();
-    return await cacheFlags(parsePipeline(text.toString('utf8'), `${commit.slice(0, 8)}:${PIPELINE_FILE}`, { loadVarsFile: varsLoader(read) }));
-  } catch (e) {
-    if (!isRvcError(e)) throw e;
-    return undefined;
+  const files = (await history.filesAt(commit)).filter((f) => isPipelineFile(f.rel));
+  if (!files.length) return undefined;
+  const { parsePipeline } = await pipelineModel();
+  const { varsLoader } = await project();
+  // The parser reads vars files synchronously; they are few and small.
+  const read = (rel: string): string | undefined => gitShowFile(history.root, commit, rel);
+  const stages: Stage[] = [];
+  for (const f of files) {
+    const text = await history.readFile(commit, f.rel);
+    if (text === undefined) continue;
+    try {
+      for (const s of parsePipeline(text.toString('utf8'), f.rel, { label: `${commit.slice(0, 8)}:${f.rel}`, loadVarsFile: varsLoader(read) }).stages) stages.push(s);
+    } catch (e) {
+      if (!isRvcError(e)) throw e;
+    }
   }
+  return cacheFlags({ stages });
 }
 
 /**
@@ -290,7 +297,7 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
     seen.add(k);
     res.push(s);
   };
-  let pipeline: Pipeline | undefined | null = null;
+  let pipeline: { stages: readonly Stage[] } | undefined | null = null;
   const lockStages = (): string[] => [...new Set(outs.filter((o) => o.stage !== undefined).map((o) => o.stage!))];
   for (const t of targets) {
     const { rel } = repo.resolve(t, cwd);
@@ -311,7 +318,7 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
         pipeline = undefined;
       }
     }
-    const named = stagesNamed(t, pipeline?.stages ?? [], lockStages());
+    const named = stagesNamed(t, pipeline?.stages ?? [], lockStages(), repo.dirOf(cwd));
     if (named) {
       const set = new Set(named);
       for (const o of outs) if (o.stage !== undefined && set.has(o.stage)) push({ output: o });

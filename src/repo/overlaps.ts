@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RvcError } from '../errors.js';
 import type { IgnoreRules } from '../fsutil/walk.js';
 import { gitIgnoredBy } from '../scm/git.js';
-import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
+import { splitStageId } from '../model/names.js';
 import { declaredStageOutputs, workspacePointerOutputs, workspaceStageOutputs } from './outputs.js';
 import type { Repo, TrackedOut } from './repo.js';
 
@@ -150,7 +150,7 @@ export function refuseRvcIgnored(ignore: IgnoreRules, cands: readonly NewOutput[
     const shown = c.shown ?? c.rel;
     throw new RvcError('PATH_IGNORED', c.kind === 'pointer' ? `'${shown}' is ignored by ${by}` : `output '${c.rel}' of stage '${c.stage}' is ignored by ${by}, so rvc would not see it`, {
       path: shown, details: { paths: [c.rel, by], ...(c.stage !== undefined ? { stage: c.stage } : {}) },
-      hint: c.kind === 'pointer' ? `remove the matching rule from ${by} to track it` : `remove the matching rule from ${by}, or fix the path in the outs of stage '${c.stage}' in ${PIPELINE_FILE}`,
+      hint: c.kind === 'pointer' ? `remove the matching rule from ${by} to track it` : `remove the matching rule from ${by}, or fix the path in the outs of stage '${c.stage}' in ${splitStageId(c.stage ?? '').file}`,
     });
   }
 }
@@ -185,7 +185,7 @@ export async function recordedOutputs(repo: Repo, which: { pointers?: boolean; s
   const declared = new Set<string>();
   if (which.stages) {
     for (const d of await declaredStageOutputs(repo)) {
-      out.push({ rel: d.rel, file: PIPELINE_FILE, kind: 'stage', stage: d.stage, cache: d.cached });
+      out.push({ rel: d.rel, file: splitStageId(d.stage).file, kind: 'stage', stage: d.stage, cache: d.cached });
       declared.add(`${d.stage}\0${d.rel}`);
     }
   }
@@ -197,7 +197,7 @@ export async function recordedOutputs(repo: Repo, which: { pointers?: boolean; s
     if (o.kind === 'pointer') {
       if (which.pointers) out.push({ rel: o.rel, file: o.file, kind: 'pointer' });
     } else if (which.stages && o.stage !== undefined && !declared.has(`${o.stage}\0${o.rel}`)) {
-      out.push({ rel: o.rel, file: LOCK_FILE, kind: 'stage', stage: o.stage });
+      out.push({ rel: o.rel, file: o.file, kind: 'stage', stage: o.stage });
     }
   }
   return out;
@@ -250,7 +250,7 @@ export function refuseMovingStageOutput(rel: string, shown: string, recorded: It
     if (r.kind !== 'stage' || !overlaps(rel, r.rel)) continue;
     throw new RvcError('PATH_OVERLAPS', rel === r.rel ? `'${shown}' is an output of stage '${r.stage}' (${r.file})` : `'${shown}' overlaps '${r.rel}', an output of stage '${r.stage}' (${r.file})`, {
       path: shown, details: { paths: [rel, r.rel], recordedIn: r.file, producer: r.stage },
-      hint: `rename it in the outs (and the command) of stage '${r.stage}' in ${PIPELINE_FILE}, then run \`rvc repro ${r.stage}\``,
+      hint: `rename it in the outs (and the command) of stage '${r.stage}' in ${splitStageId(r.stage ?? '').file}, then run \`rvc repro ${r.stage}\``,
     });
   }
 }

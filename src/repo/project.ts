@@ -2,15 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { parsePipeline, stagesNamed, PIPELINE_FILE, type Pipeline, type Stage } from '../model/pipeline.js';
-import { parseLock, emptyLock, LOCK_FILE, type Lock } from '../model/lock.js';
+import { parseLock, emptyLock, LOCK_FILE, type Lock, type LockStage } from '../model/lock.js';
 import { parseParamsFile } from '../model/params.js';
-import { deepEqual } from '../model/values.js';
+import { compareStrings, deepEqual, setOwn } from '../model/values.js';
+import { lockFileOf, pipelineDirOf, pipelineFileIn, pipelineFileOf, splitStageId, stageId } from '../model/names.js';
+import { isInside } from '../model/paths.js';
 import { buildGraph, missingDeps, type Graph } from '../model/dag.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
+import { isDir } from '../fsutil/stat.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { Repo } from './repo.js';
 
-/** The pipeline file and its lock, both at the repository root (their names are the model's). */
+/** The pipeline file and its lock (their names are the model's). */
 export { PIPELINE_FILE, LOCK_FILE };
 
 /**
@@ -21,7 +24,7 @@ export { PIPELINE_FILE, LOCK_FILE };
  * costs a parse.
  */
 const PARSE_CACHE = 'pipeline-parsed.json';
-const PARSE_CACHE_VERSION = 1;
+const PARSE_CACHE_VERSION = 2;
 
 /**
  * The parsers' own files (compiled), by size and mtime: an upgraded or rebuilt rvc may parse
@@ -47,20 +50,33 @@ interface ParseCache {
   v: number;
   /** codeStamp() of the rvc that wrote it. */
   code?: string;
-  pipeline?: { key: string; vars: Record<string, string | null>; value: Pipeline };
-  lock?: { key: string; value: Lock };
+  /** By pipeline file. */
+  pipelines?: Record<string, { key: string; vars: Record<string, string | null>; value: Pipeline }>;
+  /** By lock file; the value is the file's own lock (its stages by the names written there). */
+  locks?: Record<string, { key: string; value: Lock }>;
 }
 
-/** The identity of the rvc.lock file as last read or written, to notice another process's writes. */
+/** The identity of each lock file as last read or written (undefined: it did not exist), to notice another process's writes. */
 export interface FileStamp {
   ino: number;
   mtimeMs: number;
   size: number;
 }
+export type LockStamps = Record<string, FileStamp | undefined>;
+
+/**
+ * The project's pipelines: every pipeline file's stages in one list (ids from names.ts) and the
+ * one graph across them, so an output of one file can be a dependency of another.
+ */
+export interface ProjectPipeline {
+  /** The pipeline files, repository paths, sorted. */
+  files: string[];
+  stages: Stage[];
+}
 
 export interface Project {
   repo: Repo;
-  pipeline: Pipeline;
+  pipeline: ProjectPipeline;
   graph: Graph;
 }
 
@@ -87,8 +103,9 @@ function survivesJson(v: unknown): boolean {
 }
 
 function writeParseCache(repo: Repo, c: ParseCache): void {
-  if (c.pipeline && !survivesJson(c.pipeline.value)) delete c.pipeline;
-  if (c.lock && !survivesJson(c.lock.value)) delete c.lock;
+  for (const part of [c.pipelines, c.locks]) {
+    for (const [f, e] of Object.entries(part ?? {})) if (!survivesJson(e.value)) delete part![f];
+  }
   try {
     fs.mkdirSync(repo.tmpDir, { recursive: true });
     writeFileAtomic(path.join(repo.tmpDir, PARSE_CACHE), JSON.stringify(c), { fsync: false });
@@ -117,12 +134,12 @@ export function varsLoader(read: (rel: string) => string | undefined, seen?: Map
   };
 }
 
-/** rvc.yaml of the workspace, or undefined when there is none. Parsed through the parse cache. */
-export function readPipeline(repo: Repo, cache: ParseCache = readParseCache(repo)): { pipeline: Pipeline | undefined; dirty: boolean } {
-  const text = readRepoText(repo, PIPELINE_FILE);
+/** Pipeline file `file` of the workspace, or undefined when it does not exist. Parsed through the parse cache. */
+function readPipelineFile(repo: Repo, file: string, cache: ParseCache): { pipeline: Pipeline | undefined; dirty: boolean } {
+  const text = readRepoText(repo, file);
   if (text === undefined) return { pipeline: undefined, dirty: false };
   const key = textKey(text);
-  const hit = cache.pipeline;
+  const hit = cache.pipelines?.[file];
   if (hit && hit.key === key && Object.entries(hit.vars).every(([rel, h]) => {
     const t = readRepoText(repo, rel);
     return (t === undefined ? null : textKey(t)) === h;
@@ -130,76 +147,137 @@ export function readPipeline(repo: Repo, cache: ParseCache = readParseCache(repo
     return { pipeline: hit.value, dirty: false };
   }
   const seen = new Map<string, string | null>();
-  const pipeline = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: varsLoader((rel) => readRepoText(repo, rel), seen) });
-  cache.pipeline = { key, vars: Object.fromEntries(seen), value: pipeline };
+  const pipeline = parsePipeline(text, file, { loadVarsFile: varsLoader((rel) => readRepoText(repo, rel), seen) });
+  cache.pipelines ??= {};
+  setOwn(cache.pipelines, file, { key, vars: Object.fromEntries(seen), value: pipeline });
   return { pipeline, dirty: true };
 }
 
+/** Every pipeline file of the workspace, parsed, as one project pipeline (undefined when there is none). */
+export function readPipelines(repo: Repo, files: readonly string[], cache: ParseCache = readParseCache(repo)): { pipeline: ProjectPipeline | undefined; dirty: boolean } {
+  const stages: Stage[] = [];
+  const found: string[] = [];
+  let dirty = false;
+  for (const f of files) {
+    const p = readPipelineFile(repo, f, cache);
+    dirty ||= p.dirty;
+    if (!p.pipeline) continue;
+    found.push(f);
+    for (const st of p.pipeline.stages) stages.push(st);
+  }
+  return { pipeline: found.length ? { files: found, stages } : undefined, dirty };
+}
+
 export interface LockRead {
+  /** Every lock file's stages, by stage id. */
   lock: Lock;
-  stamp: FileStamp | undefined;
+  stamp: LockStamps;
 }
 
 function stampOf(st: fs.Stats): FileStamp {
   return { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
 }
 
-export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+function sameFileStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
   if (!a || !b) return a === b;
   return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
 }
 
-/** The current identity of rvc.lock (undefined when it does not exist). */
-export function lockStamp(repo: Repo): FileStamp | undefined {
+export function sameStamp(a: LockStamps, b: LockStamps): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (!sameFileStamp(a[k], b[k])) return false;
+  return true;
+}
+
+/** The current identity of one lock file (undefined when it does not exist). */
+export function lockFileStamp(repo: Repo, lockFile: string): FileStamp | undefined {
   try {
-    return stampOf(fs.statSync(path.join(repo.root, LOCK_FILE)));
+    return stampOf(fs.statSync(path.join(repo.root, lockFile)));
   } catch {
     return undefined;
   }
 }
 
-/** Parses rvc.lock text, through the parse cache when `cache` is given. */
-export function parseLockCached(text: string, cache?: ParseCache): { lock: Lock; dirty: boolean } {
+/** The current identity of every lock file the project has (see pipelineFiles). */
+export function lockStamp(repo: Repo, lockFiles: readonly string[] = repo.pipelineFiles().locks): LockStamps {
+  const res: LockStamps = {};
+  for (const f of lockFiles) res[f] = lockFileStamp(repo, f);
+  return res;
+}
+
+/** Parses one lock file's text (its stages by the names written there), through the parse cache when `cache` is given. */
+export function parseLockCached(text: string, file: string = LOCK_FILE, cache?: ParseCache): { lock: Lock; dirty: boolean } {
   if (text.trim() === '') return { lock: emptyLock(), dirty: false };
   const key = textKey(text);
-  if (cache?.lock && cache.lock.key === key) return { lock: cache.lock.value, dirty: false };
-  const lock = parseLock(text, LOCK_FILE);
-  if (cache) cache.lock = { key, value: lock };
+  const hit = cache?.locks?.[file];
+  if (hit && hit.key === key) return { lock: hit.value, dirty: false };
+  const lock = parseLock(text, file);
+  if (cache) {
+    cache.locks ??= {};
+    setOwn(cache.locks, file, { key, value: lock });
+  }
   return { lock, dirty: true };
 }
 
-/** Reads rvc.lock of the workspace (an empty lock when there is none). */
-export function readLock(repo: Repo, cache?: ParseCache): LockRead & { dirty: boolean } {
-  const abs = path.join(repo.root, LOCK_FILE);
+/** Reads one lock file (an empty lock when there is none), its stages by the names written there. */
+export function readLockFile(repo: Repo, lockFile: string, cache?: ParseCache): { lock: Lock; stamp: FileStamp | undefined; dirty: boolean } {
+  const abs = path.join(repo.root, lockFile);
   let fd: number;
   try {
     fd = fs.openSync(abs, 'r');
   } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return { lock: emptyLock(), stamp: undefined, dirty: false };
-    throw fromFsError(e, LOCK_FILE, 'read');
+    const c = errnoCode(e);
+    if (c === 'ENOENT' || c === 'ENOTDIR') return { lock: emptyLock(), stamp: undefined, dirty: false };
+    throw fromFsError(e, lockFile, 'read');
   }
   try {
     // Stat and read through one descriptor, so the stamp describes the text we parsed.
     const st = fs.fstatSync(fd);
     const text = fs.readFileSync(fd, 'utf8');
-    return { ...parseLockCached(text, cache), stamp: stampOf(st) };
+    return { ...parseLockCached(text, lockFile, cache), stamp: stampOf(st) };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** rvc.lock of the workspace through the parse cache (saved again when it changed). */
+/**
+ * `merged` with the stages of lock file `lockFile` replaced by those of `fileLock` (the file's
+ * own lock, stages by the names written there): the project lock after one file was re-read.
+ */
+export function withFileLock(merged: Lock, lockFile: string, fileLock: Lock): Lock {
+  const pfile = pipelineFileOf(lockFile);
+  const stages: Record<string, LockStage> = {};
+  for (const [id, st] of Object.entries(merged.stages)) if (splitStageId(id).file !== pfile) setOwn(stages, id, st);
+  for (const [local, st] of Object.entries(fileLock.stages)) setOwn(stages, stageId(pfile, local), st);
+  return { schema: merged.schema, stages };
+}
+
+/** Reads every lock file of the workspace into one lock whose stages are keyed by id. */
+export function readLocks(repo: Repo, lockFiles: readonly string[] = repo.pipelineFiles().locks, cache?: ParseCache): LockRead & { dirty: boolean } {
+  let lock = emptyLock();
+  const stamp: LockStamps = {};
+  let dirty = false;
+  for (const f of lockFiles) {
+    const l = readLockFile(repo, f, cache);
+    dirty ||= l.dirty;
+    stamp[f] = l.stamp;
+    lock = withFileLock(lock, f, l.lock);
+  }
+  return { lock, stamp, dirty };
+}
+
+/** Every lock file of the workspace through the parse cache (saved again when it changed). */
 export function readLockCached(repo: Repo): LockRead {
   const cache = readParseCache(repo);
-  const l = readLock(repo, cache);
+  const l = readLocks(repo, repo.pipelineFiles().locks, cache);
   if (l.dirty) writeParseCache(repo, cache);
   return { lock: l.lock, stamp: l.stamp };
 }
 
-/** rvc.yaml of the workspace (undefined without one) through the parse cache (saved again when it changed). */
-export function readPipelineCached(repo: Repo): Pipeline | undefined {
+/** Every pipeline file of the workspace as one (undefined without one), through the parse cache. */
+export function readPipelineCached(repo: Repo): ProjectPipeline | undefined {
   const cache = readParseCache(repo);
-  const p = readPipeline(repo, cache);
+  const p = readPipelines(repo, repo.pipelineFiles().pipelines, cache);
   if (p.dirty) writeParseCache(repo, cache);
   return p.pipeline;
 }
@@ -207,26 +285,31 @@ export function readPipelineCached(repo: Repo): Pipeline | undefined {
 export interface LoadedProject extends Project, LockRead {}
 
 /**
- * Loads rvc.yaml, builds and checks its graph (shared or nested outputs, cycles), and reads
- * rvc.lock. Throws PIPELINE_INVALID when there is no rvc.yaml.
+ * Loads every pipeline file, builds and checks the one graph across them (shared or nested
+ * outputs, cycles), and reads every lock file. Throws PIPELINE_INVALID when there is no
+ * pipeline file.
  */
 export function loadProject(repo: Repo): LoadedProject {
+  const files = repo.pipelineFiles();
   const cache = readParseCache(repo);
-  const p = readPipeline(repo, cache);
+  const p = readPipelines(repo, files.pipelines, cache);
   if (!p.pipeline) {
-    throw new RvcError('PIPELINE_INVALID', `there is no ${PIPELINE_FILE} in '${repo.root}'`, {
+    throw new RvcError('PIPELINE_INVALID', `there is no ${PIPELINE_FILE} in '${repo.root}' or its folders`, {
       path: PIPELINE_FILE, hint: 'add a stage first: `rvc stage add -n <name> -d <dep> -o <out> <command>`',
     });
   }
-  const l = readLock(repo, cache);
+  // Lock files beside every pipeline file too, even those not written yet, so a runner
+  // notices one another process creates.
+  const locks = [...new Set([...files.locks, ...p.pipeline.files.map(lockFileOf)])].sort(compareStrings);
+  const l = readLocks(repo, locks, cache);
   if (p.dirty || l.dirty) writeParseCache(repo, cache);
-  const graph = buildGraph(p.pipeline.stages, { file: PIPELINE_FILE });
+  const graph = buildGraph(p.pipeline.stages, p.pipeline.files.length === 1 ? { file: p.pipeline.files[0]! } : {});
   return { repo, pipeline: p.pipeline, graph, lock: l.lock, stamp: l.stamp };
 }
 
-/** Like loadProject, but undefined when the repository has no rvc.yaml. */
+/** Like loadProject, but undefined when the repository has no pipeline file. */
 export function loadProjectIfAny(repo: Repo): LoadedProject | undefined {
-  if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return undefined;
+  if (!repo.pipelineFiles().pipelines.length) return undefined;
   return loadProject(repo);
 }
 
@@ -246,25 +329,61 @@ export function checkMissingDeps(project: Project, names: readonly string[]): vo
   });
 }
 
-/** Stage names for user targets: a stage name, a foreach/matrix group, or an output path. */
-export function resolveStageTargets(project: Project, targets: readonly string[], cwd: string): string[] {
+/** The stages of the pipeline files at or below folder `dir` (repository-relative; '.' for all). */
+export function stagesUnder(project: Project, dir: string): string[] {
+  return project.pipeline.stages.filter((s) => isInside(pipelineDirOf(s.file), dir)).map((s) => s.name);
+}
+
+export interface StageTargetOptions {
+  /** A folder target means every stage of the pipeline files at or below it (`-R`). */
+  recursive?: boolean;
+  /** Without targets: every pipeline of the project, wherever `cwd` is (`-P`). */
+  allPipelines?: boolean;
+}
+
+/**
+ * The stages a pipeline command (repro, status, dag) starts from: the targets' stages; without
+ * targets, those of the pipeline files at or below `cwd` (every stage from the root, or with
+ * `allPipelines`). An empty list means every stage (selectStages), so a folder without
+ * pipeline files is an error rather than everything.
+ */
+export function stageRoots(project: Project, targets: readonly string[], cwd: string, opts: StageTargetOptions = {}): string[] {
+  if (targets.length) return resolveStageTargets(project, targets, cwd, opts);
+  const here = project.repo.dirOf(cwd);
+  if (opts.allPipelines || here === '.') return [];
+  const under = stagesUnder(project, here);
+  if (!under.length) {
+    throw new RvcError('STAGE_NOT_FOUND', `there is no ${PIPELINE_FILE} in '${here}' or below it`, {
+      path: here, hint: `run from a folder with a ${PIPELINE_FILE}, name stages, or use -P for every pipeline of the project (\`rvc stage list -P\` lists them)`,
+    });
+  }
+  return under;
+}
+
+/**
+ * Stage ids for user targets: a stage (short name, `file:stage`, `folder:stage`), a
+ * foreach/matrix group, a pipeline file, an output path, or with `recursive` a folder. Short
+ * names are looked up first in the pipeline file of `cwd` (see stagesNamed).
+ */
+export function resolveStageTargets(project: Project, targets: readonly string[], cwd: string, opts: StageTargetOptions = {}): string[] {
   const out: string[] = [];
   const { graph, repo } = project;
+  const here = repo.dirOf(cwd);
   for (const t of targets) {
-    const named = stagesNamed(t, project.pipeline.stages);
-    if (named) {
-      for (const n of named) out.push(n);
-      continue;
-    }
-    if (path.resolve(cwd, t) === path.join(repo.root, PIPELINE_FILE)) {
-      for (const n of graph.names) out.push(n);
-      continue;
-    }
     let rel: string | undefined;
     try {
       rel = repo.resolve(t, cwd).rel;
     } catch {
       rel = undefined;
+    }
+    if (opts.recursive && rel !== undefined && isDir(path.join(repo.root, rel))) {
+      for (const n of stagesUnder(project, rel === '' ? '.' : rel)) out.push(n);
+      continue;
+    }
+    const named = stagesNamed(t, project.pipeline.stages, [], here);
+    if (named) {
+      for (const n of named) out.push(n);
+      continue;
     }
     const producer = rel ? producerOfPath(project, rel) : undefined;
     if (producer) {
@@ -272,8 +391,8 @@ export function resolveStageTargets(project: Project, targets: readonly string[]
       continue;
     }
     const names = graph.names;
-    throw new RvcError('STAGE_NOT_FOUND', `'${t}' is neither a stage of ${PIPELINE_FILE} nor an output of one`, {
-      path: PIPELINE_FILE,
+    throw new RvcError('STAGE_NOT_FOUND', `'${t}' is neither a stage of a pipeline file nor an output of one`, {
+      path: pipelineFileIn(here),
       hint: names.length ? `stages: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''} (\`rvc stage list\` lists them all)` : `${PIPELINE_FILE} has no stages yet`,
     });
   }

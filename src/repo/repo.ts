@@ -5,7 +5,10 @@ import { mergeConfig, parseConfigLayer, serializeConfigLayerChecked, defaultConf
 import { outRepoPath, parsePointer, serializePointer, POINTER_EXT, type Pointer, type PointerOut } from '../model/pointer.js';
 import { isInside, reservedComponentOf, toPosix } from '../model/paths.js';
 import { writeFileAtomic, readTextIfExists, sweepStaleTemps, isStaleTempName } from '../fsutil/atomic.js';
-import { parseLock, LOCK_FILE, type LockFileEntry } from '../model/lock.js';
+import { parseLock, type LockFileEntry } from '../model/lock.js';
+import { LOCK_FILE, PIPELINE_FILE, isLockFile, isPipelineFile } from '../model/names.js';
+import { compareStrings } from '../model/values.js';
+import { isFile } from '../fsutil/stat.js';
 import { acquireLock, type LockHolder } from '../fsutil/lockfile.js';
 import { IgnoreRules, IGNORE_FILE } from '../fsutil/walk.js';
 import { HashState } from '../hashing/state.js';
@@ -259,12 +262,14 @@ export class Repo {
     }
   }
 
-  /** Every output the workspace's rvc.lock records (none without one); a damaged file throws. */
+  /** Every output the workspace's lock files record (none without one); a damaged file throws. */
   workspaceLockOuts(): LockFileEntry[] {
-    const text = readTextIfExists(path.join(this.root, LOCK_FILE));
-    if (text === undefined || text.trim() === '') return [];
     const outs: LockFileEntry[] = [];
-    for (const st of Object.values(parseLock(text, LOCK_FILE).stages)) for (const o of st.outs) outs.push(o);
+    for (const f of this.pipelineFiles().locks) {
+      const text = readTextIfExists(path.join(this.root, f));
+      if (text === undefined || text.trim() === '') continue;
+      for (const st of Object.values(parseLock(text, f).stages)) for (const o of st.outs) outs.push(o);
+    }
     return outs;
   }
 
@@ -346,14 +351,58 @@ export class Repo {
         if (!(e instanceof RvcError && e.code === 'GIT_FAILED')) throw e;
       }
     }
-    return this.walkPointerFiles();
+    return this.walkFor((name) => name.endsWith(POINTER_EXT) && name !== POINTER_EXT);
   }
 
   /**
-   * Without git: walk the workspace, but never descend into a folder that a pointer beside it
-   * tracks, so a repository with a million data files is not walked to find its pointers.
+   * Repository-relative paths of every pipeline file and every lock file in the workspace, in
+   * any folder, sorted — found like pointer files (git's list, or a walk that skips tracked data
+   * and ignored folders). A lock file whose pipeline file is gone is listed: it still records
+   * outputs.
    */
-  private walkPointerFiles(): string[] {
+  pipelineFiles(): { pipelines: string[]; locks: string[] } {
+    // Asked by several parts of one command: listed once per Repo (one command), and forgotten
+    // by the code that creates such a file (forgetPipelineFiles).
+    this.pipelineFilesMemo ??= this.listPipelineFiles();
+    return this.pipelineFilesMemo;
+  }
+
+  /** The folder `cwd` names, relative to the root ('.' for the root, or for a folder outside it). */
+  dirOf(cwd: string): string {
+    const rel = path.relative(this.root, path.resolve(cwd)).split(path.sep).join('/');
+    return rel === '' || rel === '..' || rel.startsWith('../') || path.isAbsolute(rel) ? '.' : rel;
+  }
+
+  /** Call after creating or deleting a pipeline or lock file. */
+  forgetPipelineFiles(): void {
+    this.pipelineFilesMemo = undefined;
+  }
+
+  private pipelineFilesMemo: { pipelines: string[]; locks: string[] } | undefined;
+
+  private listPipelineFiles(): { pipelines: string[]; locks: string[] } {
+    let all: string[] | undefined;
+    if (this.scm) {
+      try {
+        all = gitListFiles(this.root, [PIPELINE_FILE, `*/${PIPELINE_FILE}`, LOCK_FILE, `*/${LOCK_FILE}`])
+          .filter((f) => !isInside(f, RVC_DIR) && isFile(path.join(this.root, f)));
+      } catch (e) {
+        if (!(e instanceof RvcError && e.code === 'GIT_FAILED')) throw e;
+      }
+    }
+    all ??= this.walkFor((name) => name === PIPELINE_FILE || name === LOCK_FILE);
+    // The root's files first (they are the project's main pipeline), then by path.
+    const rootFirst = (a: string, b: string): number => Number(a.includes('/')) - Number(b.includes('/')) || compareStrings(a, b);
+    const sorted = [...new Set(all)].sort(rootFirst);
+    return { pipelines: sorted.filter(isPipelineFile), locks: sorted.filter(isLockFile) };
+  }
+
+  /**
+   * Without git: walk the workspace for files whose name `wanted` accepts, but never descend
+   * into a folder that a pointer beside it tracks, so a repository with a million data files is
+   * not walked to find its pointers.
+   */
+  private walkFor(wanted: (name: string) => boolean): string[] {
     const out: string[] = [];
     const ig = this.ignore;
     const rec = (abs: string, rel: string): void => {
@@ -366,12 +415,12 @@ export class Repo {
       }
       const tracked = new Set<string>();
       for (const d of ents) {
-        if (d.isFile() && d.name.endsWith(POINTER_EXT) && d.name !== POINTER_EXT) {
-          const r = rel ? `${rel}/${d.name}` : d.name;
-          if (!ig.empty && ig.ignores(r, false)) continue;
-          out.push(r);
-          tracked.add(d.name.slice(0, -POINTER_EXT.length));
-        }
+        if (!d.isFile()) continue;
+        if (d.name.endsWith(POINTER_EXT) && d.name !== POINTER_EXT) tracked.add(d.name.slice(0, -POINTER_EXT.length));
+        if (!wanted(d.name)) continue;
+        const r = rel ? `${rel}/${d.name}` : d.name;
+        if (!ig.empty && ig.ignores(r, false)) continue;
+        out.push(r);
       }
       for (const d of ents) {
         if (!d.isDirectory() || d.name === '.git' || d.name === RVC_DIR || d.name === 'node_modules' || tracked.has(d.name)) continue;
@@ -425,14 +474,6 @@ export function subpathNotFound(userPath: string, t: { rel: string; pointerFile:
     path: userPath,
     hint: isDir ? `check the path; \`rvc status\` lists what is tracked, \`rvc ls . ${t.rel}\` the files recorded at HEAD` : 'check the path; `rvc status` lists what is tracked',
   });
-}
-
-function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function isRvcDir(p: string): boolean {

@@ -135,6 +135,13 @@ export function gitShowFile(root: string, rev: string, rel: string): string | un
   return undefined;
 }
 
+/** Paths (relative to `root`) of the files git has at `rev` under `root`; an unknown revision is REV_NOT_FOUND. */
+export function gitTreeFiles(root: string, rev: string): string[] {
+  assertRevName(rev);
+  const commit = gitResolveCommit(root, rev);
+  return git(['ls-tree', '-r', '-z', '--name-only', commit], root).split('\0').filter(Boolean);
+}
+
 function assertRevName(rev: string): void {
   if (rev === '' || rev.startsWith('-') || /[\0\n\r]/.test(rev)) {
     throw new RvcError('REV_NOT_FOUND', `'${rev}' is not a git revision`, { hint: 'name a commit, branch or tag, e.g. HEAD~1' });

@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
-import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
+import { lockFileOf } from '../model/names.js';
 import type { Stage } from '../model/pipeline.js';
 import { buildOut } from '../odb/build.js';
 import { outFromBuilt, relinkFromCache, type AddedOut } from '../repo/record.js';
@@ -30,8 +28,10 @@ export interface CommitResult {
   skipped?: string[];
   /** .gitignore files changed to ignore stage outputs (to `git add`). */
   gitignores?: string[];
-  /** rvc.lock was rewritten. */
+  /** A lock file was rewritten. */
   lockChanged?: boolean;
+  /** The lock files rewritten (to `git add`). */
+  lockFiles?: string[];
 }
 
 /**
@@ -81,7 +81,7 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
     }
     notePlaced(repo, committed.map((c) => ({ path: c.path, hash: repo.odb.algo, oid: c.oid })));
   });
-  if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return { committed };
+  if (!repo.pipelineFiles().pipelines.length) return { committed };
   const res: CommitResult = { committed };
   await commitPipeline(repo, targets, stageNames, opts, res);
   return res;
@@ -118,11 +118,12 @@ async function commitPipeline(repo: Repo, targets: string[], fromOutputs: Set<st
   const r = await commitStages(repo, new Workspace(repo), project.lock, stages, { ...opts, ...(targets.length ? { required: true } : {}) });
   for (const o of r.outs) {
     res.committed.push({
-      path: o.path, pointerFile: LOCK_FILE, oid: o.entry.oid, size: o.entry.size,
+      path: o.path, pointerFile: lockFileOf(project.graph.stages.get(o.stage)!.file), oid: o.entry.oid, size: o.entry.size,
       ...(o.entry.nfiles !== undefined ? { nfiles: o.entry.nfiles } : {}), changed: o.changed, stage: o.stage, cached: o.cached,
     });
   }
   if (r.skipped.length) res.skipped = r.skipped.map((s) => s.stage);
   if (r.gitignores.length) res.gitignores = r.gitignores;
   if (r.lockChanged) res.lockChanged = true;
+  if (r.lockFiles.length) res.lockFiles = r.lockFiles;
 }

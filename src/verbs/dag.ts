@@ -1,6 +1,6 @@
 import { buildGraph, renderAscii, renderDot, renderMermaid, selectStages } from '../model/dag.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { PIPELINE_FILE, loadProject, resolveStageTargets } from '../repo/project.js';
+import { loadProject, resolveStageTargets } from '../repo/project.js';
 
 export interface DagOptions extends CommonOptions {
   /** Show only this stage with what it depends on (or, with downstream, what depends on it). */
@@ -22,7 +22,7 @@ export function dag(opts: DagOptions = {}): DagResult {
   let g = project.graph;
   if (opts.target) {
     const names = selectStages(g, resolveStageTargets(project, [opts.target], opts.cwd ?? process.cwd()), opts.downstream ? { downstream: true } : {});
-    g = buildGraph(names.map((n) => g.stages.get(n)!), { file: PIPELINE_FILE });
+    g = buildGraph(names.map((n) => g.stages.get(n)!));
   }
   const text = opts.format === 'dot' ? renderDot(g) : opts.format === 'mermaid' ? renderMermaid(g) : renderAscii(g, { unicode: false });
   const edges: [string, string][] = [];

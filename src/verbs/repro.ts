@@ -2,7 +2,8 @@ import { allOutputs } from '../model/pipeline.js';
 import { selectStages } from '../model/dag.js';
 import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo } from '../repo/repo.js';
-import { checkMissingDeps, loadProject, resolveStageTargets } from '../repo/project.js';
+import { checkMissingDeps, loadProject, stageRoots, withFileLock } from '../repo/project.js';
+import { pruneLockFiles } from '../pipeline/lock-io.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
 import { Runner, type ReproResult, type RunnerOptions, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
 
@@ -15,6 +16,10 @@ export interface ReproOptions extends RunnerOptions {
   single?: boolean;
   /** The targets and everything that depends on them (`--downstream`). */
   downstream?: boolean;
+  /** Without targets, every pipeline of the project, not only those at or below `cwd` (`-P`). */
+  allPipelines?: boolean;
+  /** A folder target means the pipeline files at or below it (`-R`). */
+  recursive?: boolean;
 }
 
 /**
@@ -30,15 +35,28 @@ export interface ReproOptions extends RunnerOptions {
 export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
   const repo = Repo.open(opts.cwd);
   const project = loadProject(repo);
-  const selected = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), {
+  const roots = stageRoots(project, opts.targets ?? [], opts.cwd ?? process.cwd(), {
+    ...(opts.allPipelines ? { allPipelines: true } : {}), ...(opts.recursive ? { recursive: true } : {}),
+  });
+  const selected = selectStages(project.graph, roots, {
     ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
   });
   checkMissingDeps(project, selected);
+  // Entries of stages their pipeline file no longer declares go (the file was edited since).
+  const pruned = opts.dry ? [] : await pruneLockFiles(repo, project.pipeline.stages, project.pipeline.files, project.lock, opts);
+  for (const w of pruned) project.lock = withFileLock(project.lock, w.lockFile, w.lock);
+  if (pruned.length) project.stamp = { ...project.stamp, ...Object.fromEntries(pruned.map((w) => [w.lockFile, w.stamp])) };
   // Pins a killed run left (its PID is gone) protect nothing; gc would remove them too.
   sweepStaleTemps(repo.pinDir);
   // Before any stage runs: no selected stage may own rvc's files, git-tracked or pointer-tracked data.
   await refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
     .map((s) => ({ name: s.name, outs: allOutputs(s) })));
   const runner = new Runner(project, opts);
-  return runner.run(selected);
+  const res = await runner.run(selected);
+  if (pruned.length) {
+    res.lockChanged = true;
+    res.pruned = pruned.map((w) => w.lockFile);
+    res.lockFiles = [...new Set([...res.lockFiles, ...res.pruned])].sort();
+  }
+  return res;
 }

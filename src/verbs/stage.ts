@@ -2,12 +2,13 @@ import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { addStage, allOutputs, parsePipeline, type StageDef, type OutOptions, type Stage } from '../model/pipeline.js';
 import { buildGraph } from '../model/dag.js';
-import { toPosix } from '../model/paths.js';
+import { isInside, toPosix } from '../model/paths.js';
+import { pipelineDirOf, pipelineFileIn } from '../model/names.js';
 import { setOwn } from '../model/values.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
-import { PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
+import { readPipelineCached, readRepoText, varsLoader } from '../repo/project.js';
 
 export interface StageAddOptions extends CommonOptions {
   name: string;
@@ -77,11 +78,15 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const wdirAbs = path.resolve(cwd, opts.wdir ?? '.');
   const wdirRel = repo.resolve(wdirAbs, cwd).rel;
+  // The pipeline file of the folder the command runs in: paths given are relative to it, and
+  // wdir is written relative to it.
+  const file = pipelineFileIn(repo.dirOf(cwd));
+  const wdirInFile = toPosix(path.relative(path.join(repo.root, pipelineDirOf(file)), path.join(repo.root, wdirRel)));
   const outsOf = (list: string[] | undefined, o: OutOptions) => (list ?? []).map((p) => (Object.keys(o).length ? { [p]: o } : p));
   const def: StageDef = {
     cmd: opts.cmd,
     ...(opts.desc !== undefined ? { desc: opts.desc } : {}),
-    ...(wdirRel !== '' ? { wdir: toPosix(wdirRel) } : {}),
+    ...(wdirInFile !== '' ? { wdir: wdirInFile } : {}),
     deps: opts.deps ?? [],
     params: (opts.params ?? []).flatMap(parseParamsSpec),
     outs: [
@@ -97,21 +102,27 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
   }
 
   return repo.withLock(`rvc stage add ${opts.name}`, opts, async () => {
-    const before = readRepoText(repo, PIPELINE_FILE);
+    const before = readRepoText(repo, file);
     const load = varsLoader((rel) => readRepoText(repo, rel));
-    const replaced = before !== undefined && parsePipeline(before, PIPELINE_FILE, { loadVarsFile: load }).stages.some((s) => s.name === opts.name);
-    const text = addStage(before ?? '', opts.name, def, PIPELINE_FILE, { loadVarsFile: load, ...(opts.force ? { force: true } : {}) });
-    const after = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: load });
-    buildGraph(after.stages, { file: PIPELINE_FILE });
-    const stage = after.stages.find((s) => s.name === opts.name)!;
-    await refuseForeignOutputs(repo, [{ name: opts.name, outs: allOutputs(stage) }]);
-    writeFileAtomic(path.join(repo.root, PIPELINE_FILE), text);
-    return { name: opts.name, file: PIPELINE_FILE, created: before === undefined, replaced, stage };
+    const replaced = before !== undefined && parsePipeline(before, file, { loadVarsFile: load }).stages.some((s) => s.local === opts.name);
+    const text = addStage(before ?? '', opts.name, def, file, { loadVarsFile: load, ...(opts.force ? { force: true } : {}) });
+    const after = parsePipeline(text, file, { loadVarsFile: load });
+    // One graph across every pipeline file: overlaps and cycles with other files are refused too.
+    const others = (readPipelineCached(repo)?.stages ?? []).filter((s) => s.file !== file);
+    buildGraph([...others, ...after.stages], others.length ? {} : { file });
+    const stage = after.stages.find((s) => s.local === opts.name)!;
+    await refuseForeignOutputs(repo, [{ name: stage.name, outs: allOutputs(stage) }]);
+    writeFileAtomic(path.join(repo.root, file), text);
+    if (before === undefined) repo.forgetPipelineFiles();
+    return { name: stage.name, file, created: before === undefined, replaced, stage };
   });
 }
 
 export interface StageInfo {
+  /** The stage's id (names.ts): its name in the root file, `sub/rvc.yaml:name` elsewhere. */
   name: string;
+  /** Its pipeline file. */
+  file: string;
   desc?: string;
   cmd: string[];
   wdir: string;
@@ -125,14 +136,29 @@ export interface StageInfo {
   generatedFrom?: string;
 }
 
-/** `rvc stage list`: the stages of rvc.yaml, in file order, with templates resolved. */
-export function stageList(opts: CommonOptions = {}): StageInfo[] {
+export interface StageListOptions extends CommonOptions {
+  /** Every pipeline file of the project, not only those at or below `cwd` (`-P`). */
+  allPipelines?: boolean;
+}
+
+/**
+ * `rvc stage list`: the stages of the pipeline files at or below `cwd` (every file from the
+ * root, or with `allPipelines`), file by file in file order, with templates resolved.
+ */
+export function stageList(opts: StageListOptions = {}): StageInfo[] {
   const repo = Repo.open(opts.cwd);
-  const text = readRepoText(repo, PIPELINE_FILE);
-  if (text === undefined) return [];
-  const p = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: varsLoader((rel) => readRepoText(repo, rel)) });
-  return p.stages.map((s) => ({
+  const here = opts.allPipelines ? '.' : repo.dirOf(opts.cwd ?? process.cwd());
+  const load = varsLoader((rel) => readRepoText(repo, rel));
+  const stages: Stage[] = [];
+  for (const file of repo.pipelineFiles().pipelines) {
+    if (!isInside(pipelineDirOf(file), here)) continue;
+    const text = readRepoText(repo, file);
+    if (text === undefined) continue;
+    for (const s of parsePipeline(text, file, { loadVarsFile: load }).stages) stages.push(s);
+  }
+  return stages.map((s) => ({
     name: s.name,
+    file: s.file,
     ...(s.desc !== undefined ? { desc: s.desc } : {}),
     cmd: s.cmd,
     wdir: s.wdir,

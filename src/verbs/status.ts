@@ -1,7 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { isRvcError } from '../errors.js';
-import { PIPELINE_FILE } from '../model/names.js';
 import { outStatus, type OutStatus } from '../repo/out-status.js';
 import { expandTargets, selectOutputs, targetFlagsOf, trackedOf, workspaceOutputs, workspacePointerOutputs, type TargetFlags } from '../repo/outputs.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -69,12 +66,18 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
  * The pipeline code is loaded only when the project has rvc.yaml.
  */
 async function pipelineStatusOf(repo: Repo, targets: string[], fromOutputs: Set<string>, opts: StatusOptions): Promise<PipelineStatusResult | undefined> {
-  if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return undefined;
-  const { loadProject, resolveStageTargets } = await import('../repo/project.js');
+  if (!repo.pipelineFiles().pipelines.length) return undefined;
+  const { loadProject, resolveStageTargets, stagesUnder } = await import('../repo/project.js');
   const project = loadProject(repo);
   const { statusOf } = await import('../pipeline/status.js');
   const environ = opts.environ ? { environ: opts.environ } : {};
-  if (!targets.length) return statusOf(project, environ);
+  if (!targets.length) {
+    // From a folder, the pipelines at or below it (as repro there would run them).
+    const here = repo.dirOf(opts.cwd ?? process.cwd());
+    if (here === '.') return statusOf(project, { ...environ, ids: [] });
+    const under = stagesUnder(project, here);
+    return under.length ? statusOf(project, { ...environ, ids: under }) : undefined;
+  }
   const names = new Set<string>([...fromOutputs].filter((n) => project.graph.stages.has(n)));
   for (const t of targets) {
     try {
@@ -85,5 +88,5 @@ async function pipelineStatusOf(repo: Repo, targets: string[], fromOutputs: Set<
   }
   if (!names.size) return undefined;
   // With deps, the stages upstream of the targets too (statusOf selects them unless `single`).
-  return statusOf(project, { ...environ, targets: [...names], ...(opts.withDeps ? {} : { single: true }) });
+  return statusOf(project, { ...environ, ids: [...names], ...(opts.withDeps ? {} : { single: true }) });
 }

@@ -330,7 +330,7 @@ const TARGETS = {
   lock: { name: 'rvc.lock', file: 'rvc.lock', parse: (t: string) => parseLock(t, 'rvc.lock'), lines: true },
   pipeline: {
     name: 'rvc.yaml', file: 'sub/rvc.yaml', lines: true,
-    parse: (t: string) => parsePipeline(t, 'sub/rvc.yaml', { loadVarsFile: (p) => (p === 'params.yaml' ? { lr: 0.1, models: ['a', 'b'] } : undefined) }),
+    parse: (t: string) => parsePipeline(t, 'sub/rvc.yaml', { loadVarsFile: (p) => (p === 'sub/params.yaml' ? { lr: 0.1, models: ['a', 'b'] } : undefined) }),
   },
   config: { name: 'config', file: '.rvc/config.yaml', parse: (t: string) => parseConfigLayer(t, '.rvc/config.yaml', { allowSecrets: false }), lines: true },
   configLocal: { name: 'config', file: '.rvc/config.local.yaml', parse: (t: string) => parseConfigLayer(t, '.rvc/config.local.yaml', { allowSecrets: true }), lines: true },
@@ -460,7 +460,8 @@ describe('valid documents round-trip', () => {
     fc.assert(fc.property(pipelineArb, (stages) => {
       const text = serializePipeline(stages);
       const p = check(TARGETS.pipeline, text) as ReturnType<typeof parsePipeline>;
-      expect(p.stages.map((s) => s.name)).toEqual(Object.keys(stages));
+      expect(p.stages.map((s) => s.local)).toEqual(Object.keys(stages));
+      expect(p.stages.map((s) => s.name)).toEqual(Object.keys(stages).map((n) => `sub/rvc.yaml:${n}`));
       expect(p.stages.map((s) => s.cmd)).toEqual(Object.values(stages).map((d) => (typeof d.cmd === 'string' ? [d.cmd] : d.cmd)));
       expect(p.stages.map((s) => s.outs.map((o) => o.path))).toEqual(Object.values(stages).map((d) => d.outs ?? []));
       // Parsing canonicalises (env names are sorted); after that, writing and reading is stable.

@@ -81,8 +81,10 @@ function reportFailure(out: Output, r: StageRunResult): void {
 
 export function register(program: Command): void {
   withGlobals(program.command('repro'), { json: true })
-    .description('run the stages of rvc.yaml whose inputs changed, upstream first, and record them in rvc.lock')
-    .argument('[targets...]', 'stage names, foreach groups or output paths (default: every stage)')
+    .description('run the stages whose inputs changed, upstream first, and record them in the rvc.lock beside their rvc.yaml')
+    .argument('[targets...]', 'stages (`train`, `sub/rvc.yaml:train`, `sub:train`), foreach groups, pipeline files or output paths (default: the pipelines in this folder and below)')
+    .option('-P, --all-pipelines', 'every pipeline of the project, wherever you are')
+    .option('-R, --recursive', 'a folder target means every pipeline file in it and below')
     .option('-f, --force', 'run the selected stages even if nothing changed, and delete outputs holding content saved nowhere')
     .option('-s, --single-item', 'only the targets, not the stages they depend on')
     .option('--downstream', 'the targets and every stage that depends on them')
@@ -116,6 +118,8 @@ export function register(program: Command): void {
         signal: stop.signal,
         killSignal: kill.signal,
         targets,
+        allPipelines: !!flags.allPipelines,
+        recursive: !!flags.recursive,
         force: !!flags.force,
         single: !!flags.singleItem,
         downstream: !!flags.downstream,
@@ -169,7 +173,7 @@ export function register(program: Command): void {
       if (r.lockChanged || r.gitignores.length) {
         out.info('');
         out.info('To track the changes with git, run:');
-        out.info(`    git add ${[...(r.lockChanged ? ['rvc.lock'] : []), ...r.gitignores].join(' ')}`);
+        out.info(`    git add ${[...r.lockFiles, ...r.gitignores].join(' ')}`);
       } else if (!dry && r.stages.every((s) => s.status === 'up to date' || s.status === 'frozen')) {
         out.info('Data and pipelines are up to date.');
       }

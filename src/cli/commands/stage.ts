@@ -47,9 +47,10 @@ export function register(program: Command): void {
     }));
 
   withGlobals(stage.command('list'), { json: true })
-    .description('list the stages of rvc.yaml with what they read and write')
+    .description('list the stages of the pipeline files in this folder and below, with what they read and write')
+    .option('-P, --all-pipelines', 'the stages of every pipeline file of the project')
     .action(action(async ({ lib, out, flags, common }) => {
-      const stages = await lib.stageList(common);
+      const stages = await lib.stageList({ ...common, allPipelines: !!flags.allPipelines });
       if (flags.json) return out.json({ stages });
       if (stages.length === 0) return out.info('No stages yet. Add one with `rvc stage add -n <name> -d <dep> -o <out> <command>`.');
       let width = 0;

@@ -3,6 +3,7 @@ import { nearestLine, parseYamlLocated, type ParsedYaml } from '../yaml.js';
 import { isAbsoluteLike, isStrictlyInside, joinRepoPath, normalizePath, pathsOverlap, reservedComponentOf } from '../paths.js';
 import { isSupportedParamsFile, PARAMS_EXTENSIONS } from '../params.js';
 import { compareStrings, describe, isPlainObject } from '../values.js';
+import { pipelineDirOf, stageId } from '../names.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
   type Context, type LoadVarsFile, type TemplateWhere,
@@ -25,6 +26,11 @@ export interface ParseOptions {
    * params.yaml is not loaded into the context.
    */
   loadVarsFile?: LoadVarsFile;
+  /**
+   * How errors name the file (`HEAD:sub/rvc.yaml`); by default the file's repository path.
+   * The path itself decides the folder the file's paths are relative to and its stages' ids.
+   */
+  label?: string;
 }
 
 /** Fields a stage may have; anything else is a typo worth stopping for. */
@@ -37,12 +43,19 @@ const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_PATH = 4096;
 
 /** Error context for one stage definition. */
+/** The pipeline file being parsed: its repository path and its folder. */
+interface FileWhere {
+  repoFile: string;
+  dir: string;
+}
+
 class StageScope {
   constructor(
     readonly file: string,
     readonly stage: string,
     readonly base: (string | number)[],
     private readonly yaml: ParsedYaml,
+    readonly at: FileWhere,
   ) {}
   line(sub: (string | number)[] = []): number {
     return nearestLine(this.yaml, [...this.base, ...sub]);
@@ -70,7 +83,10 @@ class StageScope {
  * Parses rvc.yaml text into resolved stages (foreach/matrix expanded, templates filled in).
  * Every error is an RvcError naming the file and, where known, the line and the stage.
  */
-export function parsePipeline(text: string, file: string, opts: ParseOptions = {}): Pipeline {
+export function parsePipeline(text: string, repoFile: string, opts: ParseOptions = {}): Pipeline {
+  const file = opts.label ?? repoFile;
+  // Paths in a pipeline file are relative to its folder, as its default wdir.
+  const dir = pipelineDirOf(repoFile);
   const yaml = memoizeLines(parseYamlLocated(text, file));
   const top = yaml.value ?? {};
   if (!isPlainObject(top)) {
@@ -99,12 +115,12 @@ export function parsePipeline(text: string, file: string, opts: ParseOptions = {
   let ctx: Context = {};
   let loaded = new Set<string>();
   if (top['vars'] !== undefined || text.includes('${')) {
-    ({ ctx, loaded } = defaultContext({ file, ...(opts.loadVarsFile ? { loadVarsFile: opts.loadVarsFile } : {}) }));
+    ({ ctx, loaded } = defaultContext({ file, dir, ...(opts.loadVarsFile ? { loadVarsFile: opts.loadVarsFile } : {}) }));
     const line = yaml.lineOf(['vars']);
     ctx = buildContext(top['vars'], ctx, {
       file, loaded, ...(line ? { line } : {}),
       ...(opts.loadVarsFile ? { loadVarsFile: opts.loadVarsFile } : {}),
-      mapPath: (p) => varsPath(p, '.', { file, ...(line ? { line } : {}) }),
+      mapPath: (p) => varsPath(p, dir, { file, ...(line ? { line } : {}) }),
     });
   }
 
@@ -113,7 +129,7 @@ export function parsePipeline(text: string, file: string, opts: ParseOptions = {
   const seen = new Set<string>();
   const add = (s: Stage) => {
     if (seen.has(s.name)) {
-      throw new RvcError('STAGE_INVALID', `${file}${s.line ? `:${s.line}` : ''}: stage '${s.name}' is defined twice`, {
+      throw new RvcError('STAGE_INVALID', `${file}${s.line ? `:${s.line}` : ''}: stage '${s.local}' is defined twice`, {
         path: file, ...(s.line ? { line: s.line } : {}), hint: 'give each foreach/matrix element a distinct key',
       });
     }
@@ -124,8 +140,9 @@ export function parsePipeline(text: string, file: string, opts: ParseOptions = {
     stages.push(s);
   };
 
+  const where: FileWhere = { repoFile, dir };
   for (const [name, def] of Object.entries(stagesRaw)) {
-    const scope = new StageScope(file, name, ['stages', name], yaml);
+    const scope = new StageScope(file, name, ['stages', name], yaml, where);
     checkStageName(name, scope);
     if (!isPlainObject(def)) {
       throw scope.error('STAGE_INVALID', [], `the definition must be a mapping of fields, not ${describe(def)}`, `allowed fields: ${STAGE_FIELDS.join(', ')}`);
@@ -136,7 +153,7 @@ export function parsePipeline(text: string, file: string, opts: ParseOptions = {
       add(buildStage(name, def, scope, ctx, loaded, budget, opts));
     }
   }
-  return { file, stages };
+  return { file: repoFile, stages };
 }
 
 /** Stages generated from one definition share its lines; each is looked up once. */
@@ -183,7 +200,7 @@ function expandGenerated(
       throw scope.error('STAGE_INVALID', [kind], `${kind} key '${key}' cannot be part of a stage name ('${full}')`, `keys may hold only letters, digits and '_', '.', '-'; iterate over a mapping to choose the keys`);
     }
     const stageCtx: Context = { ...ctx, ...vars };
-    const sub = new StageScope(scope.file, full, ['stages', name, 'do'], yaml);
+    const sub = new StageScope(scope.file, full, ['stages', name, 'do'], yaml, scope.at);
     const st = buildStage(full, body, sub, stageCtx, loaded, budget, opts);
     st.generatedFrom = { name, key };
     return st;
@@ -203,7 +220,7 @@ function buildStage(
 
   // wdir is resolved first because stage-level vars files are relative to it.
   const wdirRaw = def['wdir'] === undefined ? '.' : resolveValue(def['wdir'], ctx, scope.where(['wdir']), budget);
-  const wdir = checkWdir(wdirRaw, scope);
+  const wdir = checkWdir(wdirRaw, scope.at.dir, scope);
   let sctx = ctx;
   if (def['vars'] !== undefined) {
     const w = scope.where(['vars']);
@@ -216,8 +233,9 @@ function buildStage(
   const field = (k: string): unknown => (def[k] === undefined ? undefined : resolveValue(def[k], sctx, scope.where([k]), budget));
 
   const stage: Stage = {
-    name,
-    file: scope.file,
+    name: stageId(scope.at.repoFile, name),
+    local: name,
+    file: scope.at.repoFile,
     cmd: checkCmd(field('cmd'), scope),
     wdir,
     deps: checkDeps(field('deps'), wdir, scope),
@@ -273,11 +291,11 @@ function checkBool(v: unknown, key: string, scope: StageScope): boolean {
   return v;
 }
 
-function checkWdir(v: unknown, scope: StageScope): string {
+function checkWdir(v: unknown, dir: string, scope: StageScope): string {
   if (typeof v !== 'string' || v === '') throw scope.error('STAGE_INVALID', ['wdir'], `'wdir' must be a relative directory, not ${describe(v)}`);
   const unsafe = (msg: string) => scope.error('PATH_UNSAFE', ['wdir'], `wdir '${v}' ${msg}`, 'use a directory inside the repository, relative to it');
   if (isAbsoluteLike(v) || v.includes('\0')) throw unsafe('must be relative');
-  const r = joinRepoPath('.', v);
+  const r = joinRepoPath(dir, v);
   if (r === undefined) throw unsafe('is outside the repository');
   // Directories rvc and git own: a stage writing there could rewrite hooks or the cache.
   const reserved = reservedComponentOf(r);

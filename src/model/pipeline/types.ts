@@ -2,7 +2,9 @@
  * The stages of rvc.yaml as the parser returns them (resolved: foreach/matrix expanded, `${…}`
  * filled in, every path checked), the rules for stage names, and what a stage reads and writes.
  */
-import { PIPELINE_FILE } from '../names.js';
+import { RvcError } from '../../errors.js';
+import { PIPELINE_FILE, isPipelineFile, pipelineFileIn, splitStageId } from '../names.js';
+import { joinRepoPath } from '../paths.js';
 
 /** A path as written in the stage (relative to its wdir) and relative to the repository root. */
 export interface PathRef {
@@ -37,8 +39,14 @@ export interface StageEnv {
 }
 
 export interface Stage {
+  /**
+   * The stage's id across the project: its name for the root pipeline file, `sub/rvc.yaml:train`
+   * for others (names.ts). The key of the graph, the merged lock and every message.
+   */
   name: string;
-  /** The pipeline file the stage comes from, and the line of its definition. */
+  /** The name written in its pipeline file (the key in that file's lock). */
+  local: string;
+  /** The pipeline file the stage comes from (repository path), and the line of its definition. */
   file: string;
   line?: number;
   /** Commands run in order by the shell; a single `cmd: string` is a one-element list. */
@@ -86,22 +94,63 @@ export function findStage(pipeline: Pipeline, name: string): Stage | undefined {
 }
 
 /**
- * The stages a target names, or undefined when it names none: a stage (`train`, `train@small`),
- * a foreach/matrix group (`train`: every `train@…`), `rvc.yaml` (every stage), `rvc.yaml:train`.
- * `recorded` adds names only rvc.lock still knows (a stage since removed from rvc.yaml). The one
- * reading of stage names as targets, for the pipeline verbs and the data verbs alike.
+ * The stages a target names, or undefined when it names none. The one reading of stage names as
+ * targets, for the pipeline verbs and the data verbs alike. `cwd` is the folder the user is in,
+ * relative to the repository root. A target may be:
+ * - a stage (`train`, `train@small`) or a foreach/matrix group (`train`: every `train@…`): the one
+ *   in the pipeline file of `cwd` when it has one by that name, otherwise the only pipeline file
+ *   that has one (several: STAGE_NOT_FOUND listing their ids);
+ * - a pipeline file (`rvc.yaml`, `sub/rvc.yaml`, relative to `cwd`): every stage of it;
+ * - `file:stage` or `folder:stage` (`sub/rvc.yaml:train`, `sub:train`), relative to `cwd` or, as
+ *   ids are printed, to the root.
+ * `recorded` adds ids only a lock file still knows (a stage since removed from its pipeline file).
  */
-export function stagesNamed(target: string, declared: readonly Stage[], recorded: readonly string[] = []): string[] | undefined {
-  const file = PIPELINE_FILE;
-  const bare = target.replace(/^\.\//, '');
+export function stagesNamed(target: string, declared: readonly Stage[], recorded: readonly string[] = [], cwd = '.'): string[] | undefined {
+  const bare = target.replace(/^(\.\/)+/, '');
+  const all = new Map<string, { file: string; local: string; group?: string }>();
+  for (const s of declared) all.set(s.name, { file: s.file, local: s.local, ...(s.generatedFrom ? { group: s.generatedFrom.name } : {}) });
+  for (const id of recorded) {
+    if (all.has(id)) continue;
+    const { file, local } = splitStageId(id);
+    const at = local.indexOf('@');
+    all.set(id, { file, local, ...(at > 0 ? { group: local.slice(0, at) } : {}) });
+  }
+  const files = new Set([...all.values()].map((v) => v.file));
+  const fileOf = (written: string): string | undefined => {
+    const asFile = isPipelineFile(written) || written === PIPELINE_FILE ? written : pipelineFileIn(written);
+    for (const base of [cwd, '.']) {
+      const f = joinRepoPath(base, asFile);
+      if (f !== undefined && files.has(f)) return f;
+    }
+    return undefined;
+  };
+  const inFile = (file: string, name: string | undefined): string[] => {
+    const res: string[] = [];
+    for (const [id, v] of all) if (v.file === file && (name === undefined || v.local === name || v.group === name)) res.push(id);
+    return res;
+  };
+
   const colon = bare.lastIndexOf(':');
-  const all = [...new Set([...declared.map((s) => s.name), ...recorded])];
-  if (bare === file) return all;
-  const name = colon > 0 && bare.slice(0, colon) === file ? bare.slice(colon + 1) : target;
-  if (all.includes(name)) return [name];
-  const group = new Set([
-    ...declared.filter((s) => s.generatedFrom?.name === name).map((s) => s.name),
-    ...recorded.filter((n) => n.startsWith(`${name}@`)),
-  ]);
-  return group.size ? [...group] : undefined;
+  if (colon > 0) {
+    const file = fileOf(bare.slice(0, colon));
+    if (file !== undefined) {
+      const named = inFile(file, bare.slice(colon + 1));
+      return named.length ? named : undefined;
+    }
+  }
+  if (isPipelineFile(bare)) {
+    const file = fileOf(bare);
+    return file === undefined ? undefined : inFile(file, undefined);
+  }
+  const here = inFile(pipelineFileIn(cwd), target);
+  if (here.length) return here;
+  const anywhere = [...all.entries()].filter(([, v]) => v.local === target || v.group === target);
+  const inFiles = new Set(anywhere.map(([, v]) => v.file));
+  if (inFiles.size > 1) {
+    const ids = anywhere.map(([id]) => id);
+    throw new RvcError('STAGE_NOT_FOUND', `'${target}' names stages of several pipeline files: ${ids.slice(0, 6).join(', ')}${ids.length > 6 ? ', …' : ''}`, {
+      details: { stages: ids }, hint: `name the one you mean with its file, e.g. \`${ids[0]}\``,
+    });
+  }
+  return anywhere.length ? anywhere.map(([id]) => id) : undefined;
 }
