@@ -4,7 +4,7 @@ import { guardYamlOutput, parseYamlLocated } from '../yaml.js';
 import { pathsOverlap } from '../paths.js';
 import { deepEqual, isPlainObject, setOwn } from '../values.js';
 import { PIPELINE_FILE } from '../names.js';
-import { allOutputs, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE, type Stage, type StageOut } from './types.js';
+import { allOutputs, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE, type PlotOptions, type Stage, type StageOut } from './types.js';
 import { parsePipeline, type ParseOptions } from './parse.js';
 
 /**
@@ -16,7 +16,15 @@ export interface OutOptions {
   cache?: boolean;
   persist?: boolean;
   desc?: string;
+  remote?: string;
+  push?: boolean;
+  type?: string;
+  labels?: string[];
+  meta?: unknown;
 }
+
+/** Options of a stage's plots file: an output's and the plot's own. */
+export interface PlotDefOptions extends OutOptions, PlotOptions {}
 
 /** A stage as written in rvc.yaml (the input of `rvc stage add`). */
 export interface StageDef {
@@ -28,18 +36,22 @@ export interface StageDef {
   env?: string[] | Record<string, string | number | boolean | null>;
   outs?: (string | Record<string, OutOptions | null>)[];
   metrics?: (string | Record<string, OutOptions | null>)[];
+  plots?: (string | Record<string, PlotDefOptions | null>)[];
   frozen?: boolean;
   always_changed?: boolean;
+  meta?: unknown;
 }
 
-const DEF_ORDER: readonly (keyof StageDef)[] = ['desc', 'cmd', 'wdir', 'deps', 'params', 'env', 'outs', 'metrics', 'frozen', 'always_changed'];
+const DEF_ORDER: readonly (keyof StageDef)[] = [
+  'desc', 'cmd', 'wdir', 'deps', 'params', 'env', 'outs', 'metrics', 'plots', 'frozen', 'always_changed', 'meta',
+];
 
 /** A def with its fields in the order rvc writes them, empty lists and false flags left out. */
 export function normalizeDef(def: StageDef): StageDef {
   const out: Record<string, unknown> = {};
   for (const k of DEF_ORDER) {
     const v = def[k];
-    if (v === undefined || v === false) continue;
+    if (v === undefined || (v === false && k !== 'meta')) continue;
     if (Array.isArray(v) && v.length === 0 && k !== 'cmd') continue;
     if (k === 'wdir' && v === '.') continue;
     if (k === 'env' && isPlainObject(v) && Object.keys(v).length === 0) continue;
@@ -50,11 +62,17 @@ export function normalizeDef(def: StageDef): StageDef {
 
 /** The written form of a resolved stage (templates are not recovered). */
 export function stageToDef(stage: Stage): StageDef {
-  const outDef = (o: StageOut): string | Record<string, OutOptions | null> => {
-    const opts: OutOptions = {};
+  const outDef = (o: StageOut): string | Record<string, PlotDefOptions | null> => {
+    const opts: PlotDefOptions = {};
     if (!o.cache) opts.cache = false;
     if (o.persist) opts.persist = true;
     if (o.desc !== undefined) opts.desc = o.desc;
+    if (o.remote !== undefined) opts.remote = o.remote;
+    if (o.push === false) opts.push = false;
+    if (o.type !== undefined) opts.type = o.type;
+    if (o.labels !== undefined) opts.labels = [...o.labels];
+    if (o.meta !== undefined) opts.meta = o.meta;
+    if (o.plot) Object.assign(opts, o.plot);
     return Object.keys(opts).length === 0 ? o.path : { [o.path]: opts };
   };
   const def: StageDef = { cmd: stage.cmd.length === 1 ? stage.cmd[0]! : [...stage.cmd] };
@@ -73,8 +91,10 @@ export function stageToDef(stage: Stage): StageDef {
   }
   if (stage.outs.length) def.outs = stage.outs.map(outDef);
   if (stage.metrics.length) def.metrics = stage.metrics.map(outDef);
+  if (stage.plots.length) def.plots = stage.plots.map(outDef);
   if (stage.frozen) def.frozen = true;
   if (stage.alwaysChanged) def.always_changed = true;
+  if (stage.meta !== undefined) def.meta = stage.meta;
   return normalizeDef(def);
 }
 
