@@ -29,6 +29,12 @@ export interface Output {
    * git (or nothing) keeps; undefined when rvc.yaml could not tell (a stage it no longer has).
    */
   cached?: boolean;
+  /**
+   * `push: false` in rvc.yaml (stage outputs, and run-cache copies of their paths): `rvc push`
+   * does not upload its objects, and fetch, pull and status --cloud do not expect them on the
+   * remote.
+   */
+  push?: false;
   /** Pointer outputs: the whole pointer and this output's index in it. */
   pointer?: Pointer;
   index?: number;

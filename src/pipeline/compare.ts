@@ -109,10 +109,14 @@ export function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
 // ---------------------------------------------------------------------------------------------
 // params
 
-/** params file → keys read (null: every top-level key), over the stages of both sides. */
+/**
+ * The params files of the project: params file → keys read (null: every top-level key), over
+ * the stages of both sides and the top-level `params:` files (every key, as in DVC).
+ */
 export function trackedParams(pipes: (Pipeline | undefined)[]): Map<string, Set<string> | null> {
   const m = new Map<string, Set<string> | null>();
   for (const p of pipes) {
+    for (const f of p?.params ?? []) m.set(f.repoPath, null);
     for (const s of p?.stages ?? []) {
       for (const x of s.params) {
         const cur = m.get(x.repoPath);
@@ -144,9 +148,13 @@ export function paramValues(src: Source, tracked: Map<string, Set<string> | null
   return out;
 }
 
+/** The metrics files of the project: every stage's and the top-level `metrics:` files. */
 export function metricsFiles(pipes: (Pipeline | undefined)[]): string[] {
   const s = new Set<string>();
-  for (const p of pipes) for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);
+  for (const p of pipes) {
+    for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);
+    for (const m of p?.metrics ?? []) s.add(m.repoPath);
+  }
   return [...s].sort(compareStrings);
 }
 

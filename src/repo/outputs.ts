@@ -51,18 +51,29 @@ export function pointerOutput(t: TrackedOut): Output {
   };
 }
 
-function stageOutput(o: LockFileEntry, stage: string, file: string, where: string, cached: boolean | undefined, commit?: string): Output {
-  // rvc.lock names each output by its repository path, and so does the output here.
-  const out: PointerOut = { ...o };
-  return { kind: 'stage', rel: o.path, file, out, where, stage, ...(cached !== undefined ? { cached } : {}), ...(commit ? { commit } : {}) };
+/** What rvc.yaml says of one output: `cache:`, and `push: false`. */
+interface OutFlags {
+  cached: boolean;
+  push?: false;
 }
 
-/** `cache:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
-async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, boolean> | undefined> {
+function stageOutput(o: LockFileEntry, stage: string, file: string, where: string, flags: OutFlags | undefined, commit?: string): Output {
+  // rvc.lock names each output by its repository path, and so does the output here.
+  const out: PointerOut = { ...o };
+  return {
+    kind: 'stage', rel: o.path, file, out, where, stage, ...(flags ? { cached: flags.cached } : {}),
+    ...(flags?.push === false ? { push: false as const } : {}), ...(commit ? { commit } : {}),
+  };
+}
+
+/** `cache:` and `push:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
+async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, OutFlags> | undefined> {
   if (!pipeline) return undefined;
   const { allOutputs } = await pipelineModel();
-  const m = new Map<string, boolean>();
-  for (const s of pipeline.stages) for (const o of allOutputs(s)) m.set(o.repoPath, o.cache);
+  const m = new Map<string, OutFlags>();
+  for (const s of pipeline.stages) {
+    for (const o of allOutputs(s)) m.set(o.repoPath, { cached: o.cache, ...(o.push === false ? { push: false as const } : {}) });
+  }
   return m;
 }
 
@@ -77,7 +88,7 @@ export async function workspaceStageOutputs(repo: Repo): Promise<Output[]> {
   const { lock } = readLockCached(repo);
   const stages = Object.entries(lock.stages);
   if (!stages.length) return [];
-  let flags: Map<string, boolean> | undefined;
+  let flags: Map<string, OutFlags> | undefined;
   try {
     flags = await cacheFlags(readPipelineCached(repo));
   } catch (e) {
@@ -95,6 +106,8 @@ export interface DeclaredOutput {
   rel: string;
   stage: string;
   cached: boolean;
+  /** `push: false` in rvc.yaml. */
+  push?: false;
 }
 
 /** Every output the workspace's rvc.yaml declares (none without one); read through the parse cache. */
@@ -103,12 +116,24 @@ export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]
   const pipeline = (await project()).readPipelineCached(repo);
   if (!pipeline) return [];
   const { allOutputs } = await pipelineModel();
-  return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({ rel: o.repoPath, stage: s.name, cached: o.cache })));
+  return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({
+    rel: o.repoPath, stage: s.name, cached: o.cache, ...(o.push === false ? { push: false as const } : {}),
+  })));
 }
 
-/** The outputs of the local run-cache's entries (damaged entries are skipped: they record nothing). */
+/**
+ * The outputs of the local run-cache's entries (damaged entries are skipped: they record
+ * nothing). An entry does not name its stage, so a path rvc.yaml declares `push: false` marks
+ * the run-cache's copies of it too.
+ */
 export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
   const { listRunEntries, parseRunEntry } = await import('./run-cache.js');
+  let noPush = new Set<string>();
+  try {
+    noPush = new Set((await declaredStageOutputs(repo)).filter((d) => d.push === false).map((d) => d.rel));
+  } catch (e) {
+    if (!isRvcError(e)) throw e;
+  }
   const res: Output[] = [];
   for (const e of listRunEntries(repo)) {
     const file = path.relative(repo.root, e.file).split(path.sep).join('/');
@@ -119,7 +144,10 @@ export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
       continue;
     }
     for (const o of st.outs) {
-      res.push({ kind: 'run', rel: o.path, file, out: { ...o }, where: `run-cache:${o.path}`, cached: true });
+      res.push({
+        kind: 'run', rel: o.path, file, out: { ...o }, where: `run-cache:${o.path}`, cached: true,
+        ...(noPush.has(o.path) ? { push: false as const } : {}),
+      });
     }
   }
   return res;
@@ -153,7 +181,7 @@ export async function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Prom
  * What rvc.yaml at `commit` says of each output's `cache:`; undefined when it has none or it
  * does not parse there (vars files are read at the same commit).
  */
-async function cacheFlagsAt(history: History, commit: string): Promise<Map<string, boolean> | undefined> {
+async function cacheFlagsAt(history: History, commit: string): Promise<Map<string, OutFlags> | undefined> {
   const text = await history.readFile(commit, PIPELINE_FILE);
   if (text === undefined) return undefined;
   try {
@@ -177,7 +205,10 @@ export async function outputsAt(history: History, commit: string, label: string,
   if (!opts.cacheFlags || !outs.some((o) => o.kind === 'stage')) return outs;
   const flags = await cacheFlagsAt(history, commit);
   if (!flags) return outs;
-  return outs.map((o) => (o.kind === 'stage' && flags.has(o.rel) ? { ...o, cached: flags.get(o.rel)! } : o));
+  return outs.map((o) => {
+    const f = o.kind === 'stage' ? flags.get(o.rel) : undefined;
+    return f ? { ...o, cached: f.cached, ...(f.push === false ? { push: false as const } : {}) } : o;
+  });
 }
 
 /** The outputs of one side of a comparison: the workspace (no commit) or a git revision. */

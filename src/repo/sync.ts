@@ -59,13 +59,14 @@ export interface Wanted {
 /**
  * The objects of the outputs in scope: the workspace's pointers and stage outputs (and with
  * `runCache` the run-cache's), narrowed by the targets, and with revisions the outputs recorded
- * there, from the one output index (repo/outputs.ts).
+ * there, from the one output index (repo/outputs.ts). `forPush` (push, status --cloud) leaves
+ * out `push: false` outputs, which never go to the remote.
  */
-export async function objectsInScope(repo: Repo, opts: SyncOptions): Promise<Wanted> {
+export async function objectsInScope(repo: Repo, opts: SyncOptions, how: { forPush?: boolean } = {}): Promise<Wanted> {
   const { outs, revisions } = await scopedOutputs(repo, opts, {
     ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.runCache ? { runCache: true } : {}),
   });
-  return { set: ObjectSet.of(outs), revisions };
+  return { set: ObjectSet.of(outs, how), revisions };
 }
 
 /**

@@ -10,7 +10,7 @@ import { pushRunEntries } from '../repo/run-cache-transfer.js';
  */
 export async function push(opts: SyncOptions = {}): Promise<SyncResult> {
   const repo = Repo.open(opts.cwd);
-  const w = await objectsInScope(repo, opts);
+  const w = await objectsInScope(repo, opts, { forPush: true });
   if (w.set.empty && w.set.imports.length && !opts.runCache) return emptySyncResult(repo, opts, w.revisions);
   const to = await openSyncRemote(repo, opts);
   try {
