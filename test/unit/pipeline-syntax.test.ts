@@ -279,11 +279,21 @@ artifacts:
     expect(out).toContain('# experiment pipeline');
     expect(out).toContain('# scores the model');
     expect(after.stages.find((s) => s.name === 'notify')!.cmd).toEqual(['curl other-hook']);
-    // The file is re-printed around the replaced stage, so lines may move; nothing else changes.
-    const rest = (p: typeof before) => ({ ...p, stages: p.stages.filter((s) => s.name !== 'notify').map((s) => ({ ...s, line: undefined })) });
+    // Only the replaced stage's lines change: every other byte stays.
+    expect(out).toBe(text.replace('curl hook', 'curl other-hook'));
+    const rest = (p: typeof before) => ({ ...p, stages: p.stages.filter((s) => s.name !== 'notify') });
     expect(rest(after)).toEqual(rest(before));
     expect(after.stages.find((s) => s.name === 'evaluate')).toMatchObject({ meta: { owner: 'ana' }, plots: [{ repoPath: 'eval/roc.json', plot: { x: 'fpr', y: 'tpr' } }] });
     expect(after.stages.filter((s) => s.generatedFrom?.name === 'train').map((s) => s.outs[0]!.push)).toEqual([false, false]);
+  });
+
+  it('stage add --force of a stage written in flow style, or in the middle, keeps the rest byte for byte', () => {
+    const flow = 'stages:\n  a: {cmd: x}  # first\n  b:\n    cmd: y\nmetrics: [m.json]\n';
+    expect(addStage(flow, 'a', { cmd: 'z', outs: ['o'] }, 'rvc.yaml', { force: true })).toBe('stages:\n  a:\n    cmd: z\n    outs:\n      - o  # first\n  b:\n    cmd: y\nmetrics: [m.json]\n');
+    const mid = addStage(text, 'evaluate', { cmd: 'python eval2.py' }, 'rvc.yaml', { force: true });
+    expect(mid).toContain('  evaluate:\n    cmd: python eval2.py\n  notify:\n');
+    expect(mid.startsWith(text.slice(0, text.indexOf('  evaluate:')))).toBe(true);
+    expect(mid.endsWith(text.slice(text.indexOf('  notify:')))).toBe(true);
   });
 
   it('stage add of a new stage keeps them too, byte for byte', () => {

@@ -138,7 +138,7 @@ export function addStage(text: string, name: string, def: StageDef, file: string
   }
 
   const clean = normalizeDef(def);
-  const out = guardYamlOutput((!taken && appendStageText(text, name, clean, file)) || editWithDocument(text, name, clean), file);
+  const out = guardYamlOutput(spliceStageText(text, name, clean, file, taken) ?? editWithDocument(text, name, clean), file);
 
   const after = parsePipeline(out, file, opts);
   const mine = after.stages.filter((s) => s.name === name || s.generatedFrom?.name === name);
@@ -177,12 +177,13 @@ function rawStageNames(text: string, file: string): Set<string> {
 }
 
 /**
- * Appends the stage as text after the last stage, leaving every existing byte as it was (the
- * Document API re-prints the whole file and normalises spacing). Returns undefined when the
- * layout is unusual (flow style, no stages yet) or the result does not read back as intended;
- * the caller then falls back to editing through the Document API.
+ * Appends the stage as text after the last stage, or with `replace` writes it over the stage of
+ * that name in place, leaving every other byte as it was (the Document API re-prints the whole
+ * file, moving comments and normalising spacing). Returns undefined when the layout is unusual
+ * (flow style, no stages yet) or the result does not read back as intended; the caller then
+ * falls back to editing through the Document API.
  */
-function appendStageText(text: string, name: string, def: StageDef, file: string): string | undefined {
+function spliceStageText(text: string, name: string, def: StageDef, file: string, replace: boolean): string | undefined {
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
   const stages = doc.get('stages', true);
@@ -209,19 +210,32 @@ function appendStageText(text: string, name: string, def: StageDef, file: string
   setOwn(one, name, def);
   const body = new Document(one).toString({ lineWidth: 0, indent: step })
     .split('\n').map((l) => (l === '' ? l : ' '.repeat(col) + l)).join('\n');
-  const at = stages.range[2];
-  let before = text.slice(0, at);
-  if (before !== '' && !before.endsWith('\n')) before += '\n';
-  if (spaced && !before.endsWith('\n\n')) before += '\n';
-  const out = before + body + text.slice(at);
+  let out: string;
+  if (replace) {
+    const item = stages.items.find((it) => (it.key as { value?: unknown } | null)?.value === name);
+    const start = (item?.key as { range?: [number, number, number] } | null)?.range?.[0];
+    const end = (item?.value as { range?: [number, number, number] } | null)?.range?.[1];
+    if (start === undefined || end === undefined || start - (text.lastIndexOf('\n', start - 1) + 1) !== col) return undefined;
+    // The key already stands at its column; a flow value ends without its line's newline.
+    const written = body.slice(col);
+    out = text.slice(0, start) + (text.slice(start, end).endsWith('\n') ? written : written.replace(/\n$/, '')) + text.slice(end);
+  } else {
+    const at = stages.range[2];
+    let before = text.slice(0, at);
+    if (before !== '' && !before.endsWith('\n')) before += '\n';
+    if (spaced && !before.endsWith('\n\n')) before += '\n';
+    out = before + body + text.slice(at);
+  }
   try {
     const v = parseYamlLocated(out, file).value;
     const st = isPlainObject(v) ? v['stages'] : undefined;
-    const before2 = isPlainObject(doc.toJS()) ? (doc.toJS() as Record<string, unknown>) : {};
+    const js = doc.toJS() as unknown;
     if (!isPlainObject(st) || !deepEqual(st[name], JSON.parse(JSON.stringify(def)))) return undefined;
     // Everything else must read back unchanged.
-    const rest = { ...v as Record<string, unknown>, stages: Object.fromEntries(Object.entries(st).filter(([k]) => k !== name)) };
-    if (!deepEqual(rest, before2)) return undefined;
+    const others = (o: Record<string, unknown>) => ({
+      ...o, stages: Object.fromEntries(Object.entries(isPlainObject(o['stages']) ? o['stages'] : {}).filter(([k]) => k !== name)),
+    });
+    if (!isPlainObject(js) || !deepEqual(others(v as Record<string, unknown>), others(js))) return undefined;
   } catch {
     return undefined;
   }
