@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rvcError } from '../helpers/errors.js';
 import { allOutputs, isCallbackStage, type Stage } from '../../src/model/pipeline/types.js';
@@ -163,6 +164,14 @@ artifacts:
       name: 'best-model', path: 'models/best.pt', repoPath: 'models/best.pt', type: 'model', desc: 'the best checkpoint',
       labels: ['cnn', 'v2'], meta: { epochs: 10 },
     }]);
+  });
+
+  it('reads the dvclive-matrix fixture: matrix outputs, plots and callback together', () => {
+    const p = parse(readFileSync(new URL('../../fixtures/pipelines/dvclive-matrix/rvc.yaml', import.meta.url), 'utf8'));
+    expect(p.stages.map((s) => s.name)).toEqual(['train@cnn-0.1', 'train@cnn-0.01', 'train@mlp-0.1', 'train@mlp-0.01', 'report', 'notify']);
+    expect(p.stages[0]!.plots[0]).toMatchObject({ repoPath: 'plots/cnn-0.1.csv', cache: false, plot: { x: 'step', y: 'loss' } });
+    expect(p.stages.filter(isCallbackStage).map((s) => s.name)).toEqual(['notify']);
+    expect(p.artifacts!.map((a) => a.name)).toEqual(['cnn-model']);
   });
 
   it('leaves the sections out when they are not written', () => {
