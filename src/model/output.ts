@@ -35,6 +35,11 @@ export interface Output {
    * remote.
    */
   push?: false;
+  /**
+   * `remote:` in rvc.yaml: the remote this output is pushed to and fetched from instead of the
+   * default one (a command given `-r` other than it leaves the output out).
+   */
+  remote?: string;
   /** Pointer outputs: the whole pointer and this output's index in it. */
   pointer?: Pointer;
   index?: number;

@@ -51,10 +51,16 @@ export function pointerOutput(t: TrackedOut): Output {
   };
 }
 
-/** What rvc.yaml says of one output: `cache:`, and `push: false`. */
+/** What rvc.yaml says of one output: `cache:`, `push: false` and `remote:`. */
 interface OutFlags {
   cached: boolean;
   push?: false;
+  remote?: string;
+}
+
+/** The flags of `f` an Output carries beside `cached`. */
+function syncFlags(f: OutFlags | undefined): Pick<Output, 'push' | 'remote'> {
+  return { ...(f?.push === false ? { push: false as const } : {}), ...(f?.remote !== undefined ? { remote: f.remote } : {}) };
 }
 
 function stageOutput(o: LockFileEntry, stage: string, file: string, where: string, flags: OutFlags | undefined, commit?: string): Output {
@@ -62,17 +68,17 @@ function stageOutput(o: LockFileEntry, stage: string, file: string, where: strin
   const out: PointerOut = { ...o };
   return {
     kind: 'stage', rel: o.path, file, out, where, stage, ...(flags ? { cached: flags.cached } : {}),
-    ...(flags?.push === false ? { push: false as const } : {}), ...(commit ? { commit } : {}),
+    ...syncFlags(flags), ...(commit ? { commit } : {}),
   };
 }
 
-/** `cache:` and `push:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
+/** `cache:`, `push:` and `remote:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
 async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, OutFlags> | undefined> {
   if (!pipeline) return undefined;
   const { allOutputs } = await pipelineModel();
   const m = new Map<string, OutFlags>();
   for (const s of pipeline.stages) {
-    for (const o of allOutputs(s)) m.set(o.repoPath, { cached: o.cache, ...(o.push === false ? { push: false as const } : {}) });
+    for (const o of allOutputs(s)) m.set(o.repoPath, { cached: o.cache, ...syncFlags({ cached: o.cache, ...o }) });
   }
   return m;
 }
@@ -108,6 +114,8 @@ export interface DeclaredOutput {
   cached: boolean;
   /** `push: false` in rvc.yaml. */
   push?: false;
+  /** `remote:` in rvc.yaml. */
+  remote?: string;
 }
 
 /** Every output the workspace's rvc.yaml declares (none without one); read through the parse cache. */
@@ -117,20 +125,20 @@ export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]
   if (!pipeline) return [];
   const { allOutputs } = await pipelineModel();
   return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({
-    rel: o.repoPath, stage: s.name, cached: o.cache, ...(o.push === false ? { push: false as const } : {}),
+    rel: o.repoPath, stage: s.name, cached: o.cache, ...syncFlags({ cached: o.cache, ...o }),
   })));
 }
 
 /**
  * The outputs of the local run-cache's entries (damaged entries are skipped: they record
- * nothing). An entry does not name its stage, so a path rvc.yaml declares `push: false` marks
- * the run-cache's copies of it too.
+ * nothing). An entry does not name its stage, so what rvc.yaml declares of a path (`push:
+ * false`, `remote:`) holds for the run-cache's copies of it too.
  */
 export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
   const { listRunEntries, parseRunEntry } = await import('./run-cache.js');
-  let noPush = new Set<string>();
+  let declared = new Map<string, DeclaredOutput>();
   try {
-    noPush = new Set((await declaredStageOutputs(repo)).filter((d) => d.push === false).map((d) => d.rel));
+    declared = new Map((await declaredStageOutputs(repo)).map((d) => [d.rel, d]));
   } catch (e) {
     if (!isRvcError(e)) throw e;
   }
@@ -146,7 +154,7 @@ export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
     for (const o of st.outs) {
       res.push({
         kind: 'run', rel: o.path, file, out: { ...o }, where: `run-cache:${o.path}`, cached: true,
-        ...(noPush.has(o.path) ? { push: false as const } : {}),
+        ...syncFlags(declared.get(o.path)),
       });
     }
   }
@@ -207,7 +215,7 @@ export async function outputsAt(history: History, commit: string, label: string,
   if (!flags) return outs;
   return outs.map((o) => {
     const f = o.kind === 'stage' ? flags.get(o.rel) : undefined;
-    return f ? { ...o, cached: f.cached, ...(f.push === false ? { push: false as const } : {}) } : o;
+    return f ? { ...o, cached: f.cached, ...syncFlags(f) } : o;
   });
 }
 
