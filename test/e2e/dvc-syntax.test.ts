@@ -100,8 +100,11 @@ describe('a DVC-style pipeline file', () => {
     git(d, ['add', '-A']);
     git(d, ['commit', '-q', '-m', 'v1']);
 
+    // Given -r, outputs naming another remote are left out (DVC's rule).
+    expect(json(rvcOk(d, ['push', '-r', 'store', '--json'])).transferred).toBe(1); // report.txt
+    expect(storeHolds(archive, 'cnn-0.1\n')).toBe(false);
     const p = json(rvcOk(d, ['push', '--run-cache', '--json']));
-    expect(p.transferred).toBe(3); // report.txt to store, models/cnn.txt and models/mlp.txt to archive
+    expect(p.transferred).toBe(2); // models/cnn.txt and models/mlp.txt, to archive
     expect(storeHolds(store, 'report\n')).toBe(true);
     expect(storeHolds(archive, 'cnn-0.1\n')).toBe(true);
     expect(storeHolds(store, 'cnn-0.1\n')).toBe(false);
