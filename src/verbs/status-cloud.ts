@@ -10,12 +10,18 @@ import { cloudStatusOf, objectsByRemote, openSyncRemote, type CloudStatusResult,
 export async function statusCloud(opts: SyncOptions = {}): Promise<CloudStatusResult> {
   const repo = Repo.open(opts.cwd);
   const [main, ...named] = await objectsByRemote(repo, opts, { forPush: true });
-  const at = await openSyncRemote(repo, opts);
+  const w = main!.w;
   let res: CloudStatusResult;
-  try {
-    res = await cloudStatusOf(repo, main!.w, at, opts);
-  } finally {
-    await at.remote.close();
+  if (w.set.empty && named.some((p) => !p.w.set.empty)) {
+    // Everything in scope names its own remote: the command's need not exist.
+    res = { remote: opts.remote ?? repo.config.core.remote ?? '', objects: [], counts: { new: 0, deleted: 0, missing: 0, 'in sync': 0 }, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
+  } else {
+    const at = await openSyncRemote(repo, opts);
+    try {
+      res = await cloudStatusOf(repo, w, at, opts);
+    } finally {
+      await at.remote.close();
+    }
   }
   for (const part of named) {
     if (part.w.set.empty) continue;
