@@ -29,6 +29,17 @@ export interface Output {
    * git (or nothing) keeps; undefined when rvc.yaml could not tell (a stage it no longer has).
    */
   cached?: boolean;
+  /**
+   * `push: false` in rvc.yaml (stage outputs, and run-cache copies of their paths): `rvc push`
+   * does not upload its objects, and fetch, pull and status --cloud do not expect them on the
+   * remote.
+   */
+  push?: false;
+  /**
+   * `remote:` in rvc.yaml: the remote this output is pushed to and fetched from instead of the
+   * default one (a command given `-r` other than it leaves the output out).
+   */
+  remote?: string;
   /** Pointer outputs: the whole pointer and this output's index in it. */
   pointer?: Pointer;
   index?: number;

@@ -2,7 +2,7 @@ import { RvcError, type Failure } from '../errors.js';
 import { cmdEquals, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { diffParams, selectParams, type ParamsByFile } from '../model/params.js';
 import { compareStrings, setOwn } from '../model/values.js';
-import { allOutputs, resolveEnv, type Stage } from '../model/pipeline.js';
+import { allOutputs, isCallbackStage, resolveEnv, type Stage } from '../model/pipeline.js';
 import { entryFromBuilt, type Workspace } from './workspace.js';
 
 /**
@@ -64,16 +64,18 @@ export function currentParams(ws: Workspace, stage: Stage): ParamsByFile {
 }
 
 /**
- * Compares a stage with its rvc.lock entry. Staleness, exactly: no entry; always_changed; the
- * command text; the set of deps or a dep's oid (or a dep missing); a param value or the set of
- * params; an env value; the set of outputs, or an output missing, modified or not in the cache.
+ * Compares a stage with its rvc.lock entry. Staleness, exactly: no entry; always_changed, or a
+ * callback stage (no deps, params or outputs); the command text; the set of deps or a dep's oid
+ * (or a dep missing); a param value or the set of params; an env value; the set of outputs, or
+ * an output missing, modified or not in the cache.
  * Frozen stages are the caller's business.
  */
 export function checkStage(ws: Workspace, stage: Stage, locked: LockStage | undefined, opts: CheckOptions): StageCheck {
   const reasons: StaleReason[] = [];
   let blocker: RvcError | undefined;
   if (!locked) reasons.push({ kind: 'not-in-lock' });
-  if (stage.alwaysChanged) reasons.push({ kind: 'always-changed' });
+  // A callback stage (no deps, params or outputs) is always changed, as in DVC.
+  if (stage.alwaysChanged || isCallbackStage(stage)) reasons.push({ kind: 'always-changed' });
   if (locked && !cmdEquals(locked.cmd, stage.cmd)) {
     reasons.push({ kind: 'cmd-changed', old: typeof locked.cmd === 'string' ? [locked.cmd] : [...locked.cmd], new: [...stage.cmd] });
   }

@@ -7,7 +7,7 @@ import {
   flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type ParamsByFile,
 } from '../model/params.js';
 import { compareStrings, setOwn } from '../model/values.js';
-import { parsePipeline, type Stage } from '../model/pipeline.js';
+import { parsePipeline, type Stage, type TopPath } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
 import { gitShowFile, gitTreeFiles } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -95,17 +95,29 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
 }
 
 /** The stages of every pipeline file of a side, in one list; undefined when it has none. */
-export function pipelineAt(src: Source): { files: string[]; stages: Stage[] } | undefined {
+/** What the params and metrics commands need of a side's pipeline files, all files together. */
+export interface ProjectFiles {
+  files: string[];
+  stages: Stage[];
+  /** Top-level `params:` and `metrics:` files of every pipeline file. */
+  params: TopPath[];
+  metrics: TopPath[];
+}
+
+/** The stages and top-level files of every pipeline file of a side; undefined when it has none. */
+export function pipelineAt(src: Source): ProjectFiles | undefined {
   const files = src.pipelineFiles().pipelines;
-  const stages: Stage[] = [];
-  const found: string[] = [];
+  const res: ProjectFiles = { files: [], stages: [], params: [], metrics: [] };
   for (const f of files) {
     const text = src.read(f);
     if (text === undefined) continue;
-    found.push(f);
-    for (const s of atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read) })).stages) stages.push(s);
+    res.files.push(f);
+    const p = atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read) }));
+    for (const s of p.stages) res.stages.push(s);
+    for (const x of p.params ?? []) res.params.push(x);
+    for (const x of p.metrics ?? []) res.metrics.push(x);
   }
-  return found.length ? { files: found, stages } : undefined;
+  return res.files.length ? res : undefined;
 }
 
 /** Errors about a file at a revision say which revision (parsers name the file only). */
@@ -139,10 +151,14 @@ export function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
 // ---------------------------------------------------------------------------------------------
 // params
 
-/** params file → keys read (null: every top-level key), over the stages of both sides. */
-export function trackedParams(pipes: ({ stages: readonly Stage[] } | undefined)[]): Map<string, Set<string> | null> {
+/**
+ * The params files of the project: params file → keys read (null: every top-level key), over
+ * the stages of both sides and the top-level `params:` files (every key, as in DVC).
+ */
+export function trackedParams(pipes: (ProjectFiles | undefined)[]): Map<string, Set<string> | null> {
   const m = new Map<string, Set<string> | null>();
   for (const p of pipes) {
+    for (const f of p?.params ?? []) m.set(f.repoPath, null);
     for (const s of p?.stages ?? []) {
       for (const x of s.params) {
         const cur = m.get(x.repoPath);
@@ -174,9 +190,13 @@ export function paramValues(src: Source, tracked: Map<string, Set<string> | null
   return out;
 }
 
-export function metricsFiles(pipes: ({ stages: readonly Stage[] } | undefined)[]): string[] {
+/** The metrics files of the project: every stage's and the top-level `metrics:` files. */
+export function metricsFiles(pipes: (ProjectFiles | undefined)[]): string[] {
   const s = new Set<string>();
-  for (const p of pipes) for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);
+  for (const p of pipes) {
+    for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);
+    for (const m of p?.metrics ?? []) s.add(m.repoPath);
+  }
   return [...s].sort(compareStrings);
 }
 

@@ -61,15 +61,18 @@ export class ObjectSet {
 
   /**
    * The objects of the selected outputs. A `cache: false` output has nothing in the cache and
-   * is left out; an import is set aside (see `imports`); part of a folder is kept as such.
+   * is left out; an import is set aside (see `imports`); part of a folder is kept as such. A
+   * `push: false` output is left out of what push uploads (`forPush`: push and status --cloud)
+   * and is optional otherwise: fetch and pull take it when the remote has it.
    */
-  static of(selections: Iterable<OutputSelection>): ObjectSet {
+  static of(selections: Iterable<OutputSelection>, opts: { forPush?: boolean } = {}): ObjectSet {
     const set = new ObjectSet();
     const partial = new Map<string, PartialFolder>();
     const required = new Set<string>();
     const importSeen = new Set<string>();
     for (const { output: o, subpath } of selections) {
       if (o.cached === false) continue;
+      if (o.push === false && opts.forPush) continue;
       if (o.imported) {
         const k = `${o.file}\0${o.index ?? 0}`;
         if (o.commit === undefined && !importSeen.has(k)) {
@@ -87,7 +90,7 @@ export class ObjectSet {
       }
       set.add(o.out.hash, [o.out.oid]);
       set.note(o.out.oid, o.where);
-      (o.cached === undefined || o.kind === 'run' ? set.optional : required).add(o.out.oid);
+      (o.cached === undefined || o.kind === 'run' || o.push === false ? set.optional : required).add(o.out.oid);
     }
     for (const oid of required) set.optional.delete(oid);
     for (const p of partial.values()) set.partial.push(p);

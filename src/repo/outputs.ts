@@ -52,18 +52,35 @@ export function pointerOutput(t: TrackedOut): Output {
   };
 }
 
-function stageOutput(o: LockFileEntry, stage: string, file: string, where: string, cached: boolean | undefined, commit?: string): Output {
-  // rvc.lock names each output by its repository path, and so does the output here.
-  const out: PointerOut = { ...o };
-  return { kind: 'stage', rel: o.path, file, out, where, stage, ...(cached !== undefined ? { cached } : {}), ...(commit ? { commit } : {}) };
+/** What rvc.yaml says of one output: `cache:`, `push: false` and `remote:`. */
+interface OutFlags {
+  cached: boolean;
+  push?: false;
+  remote?: string;
 }
 
-/** `cache:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
-async function cacheFlags(pipeline: { stages: readonly Stage[] } | undefined): Promise<Map<string, boolean> | undefined> {
+/** The flags of `f` an Output carries beside `cached`. */
+function syncFlags(f: OutFlags | undefined): Pick<Output, 'push' | 'remote'> {
+  return { ...(f?.push === false ? { push: false as const } : {}), ...(f?.remote !== undefined ? { remote: f.remote } : {}) };
+}
+
+function stageOutput(o: LockFileEntry, stage: string, file: string, where: string, flags: OutFlags | undefined, commit?: string): Output {
+  // rvc.lock names each output by its repository path, and so does the output here.
+  const out: PointerOut = { ...o };
+  return {
+    kind: 'stage', rel: o.path, file, out, where, stage, ...(flags ? { cached: flags.cached } : {}),
+    ...syncFlags(flags), ...(commit ? { commit } : {}),
+  };
+}
+
+/** `cache:`, `push:` and `remote:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
+async function cacheFlags(pipeline: { stages: readonly Stage[] } | undefined): Promise<Map<string, OutFlags> | undefined> {
   if (!pipeline) return undefined;
   const { allOutputs } = await pipelineModel();
-  const m = new Map<string, boolean>();
-  for (const s of pipeline.stages) for (const o of allOutputs(s)) m.set(o.repoPath, o.cache);
+  const m = new Map<string, OutFlags>();
+  for (const s of pipeline.stages) {
+    for (const o of allOutputs(s)) m.set(o.repoPath, { cached: o.cache, ...syncFlags({ cached: o.cache, ...o }) });
+  }
   return m;
 }
 
@@ -78,7 +95,7 @@ export async function workspaceStageOutputs(repo: Repo): Promise<Output[]> {
   const { lock } = readLockCached(repo);
   const stages = Object.entries(lock.stages);
   if (!stages.length) return [];
-  let flags: Map<string, boolean> | undefined;
+  let flags: Map<string, OutFlags> | undefined;
   try {
     flags = await cacheFlags(readPipelineCached(repo));
   } catch (e) {
@@ -97,6 +114,10 @@ export interface DeclaredOutput {
   rel: string;
   stage: string;
   cached: boolean;
+  /** `push: false` in rvc.yaml. */
+  push?: false;
+  /** `remote:` in rvc.yaml. */
+  remote?: string;
 }
 
 /** Every output the workspace's rvc.yaml declares (none without one); read through the parse cache. */
@@ -105,12 +126,24 @@ export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]
   const pipeline = (await project()).readPipelineCached(repo);
   if (!pipeline) return [];
   const { allOutputs } = await pipelineModel();
-  return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({ rel: o.repoPath, stage: s.name, cached: o.cache })));
+  return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({
+    rel: o.repoPath, stage: s.name, cached: o.cache, ...syncFlags({ cached: o.cache, ...o }),
+  })));
 }
 
-/** The outputs of the local run-cache's entries (damaged entries are skipped: they record nothing). */
+/**
+ * The outputs of the local run-cache's entries (damaged entries are skipped: they record
+ * nothing). An entry does not name its stage, so what rvc.yaml declares of a path (`push:
+ * false`, `remote:`) holds for the run-cache's copies of it too.
+ */
 export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
   const { listRunEntries, parseRunEntry } = await import('./run-cache.js');
+  let declared = new Map<string, DeclaredOutput>();
+  try {
+    declared = new Map((await declaredStageOutputs(repo)).map((d) => [d.rel, d]));
+  } catch (e) {
+    if (!isRvcError(e)) throw e;
+  }
   const res: Output[] = [];
   for (const e of listRunEntries(repo)) {
     const file = path.relative(repo.root, e.file).split(path.sep).join('/');
@@ -121,7 +154,10 @@ export async function runCacheOutputs(repo: Repo): Promise<Output[]> {
       continue;
     }
     for (const o of st.outs) {
-      res.push({ kind: 'run', rel: o.path, file, out: { ...o }, where: `run-cache:${o.path}`, cached: true });
+      res.push({
+        kind: 'run', rel: o.path, file, out: { ...o }, where: `run-cache:${o.path}`, cached: true,
+        ...syncFlags(declared.get(o.path)),
+      });
     }
   }
   return res;
@@ -155,7 +191,7 @@ export async function workspaceOutputs(repo: Repo, opts: ListOptions = {}): Prom
  * What the pipeline files at `commit` say of each output's `cache:`; undefined when there are
  * none. A file that does not parse there tells nothing (vars files are read at the same commit).
  */
-async function cacheFlagsAt(history: History, commit: string): Promise<Map<string, boolean> | undefined> {
+async function cacheFlagsAt(history: History, commit: string): Promise<Map<string, OutFlags> | undefined> {
   const files = (await history.filesAt(commit)).filter((f) => isPipelineFile(f.rel));
   if (!files.length) return undefined;
   const { parsePipeline } = await pipelineModel();
@@ -184,7 +220,10 @@ export async function outputsAt(history: History, commit: string, label: string,
   if (!opts.cacheFlags || !outs.some((o) => o.kind === 'stage')) return outs;
   const flags = await cacheFlagsAt(history, commit);
   if (!flags) return outs;
-  return outs.map((o) => (o.kind === 'stage' && flags.has(o.rel) ? { ...o, cached: flags.get(o.rel)! } : o));
+  return outs.map((o) => {
+    const f = o.kind === 'stage' ? flags.get(o.rel) : undefined;
+    return f ? { ...o, cached: f.cached, ...syncFlags(f) } : o;
+  });
 }
 
 /** The outputs of one side of a comparison: the workspace (no commit) or a git revision. */

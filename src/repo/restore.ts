@@ -13,6 +13,11 @@ export interface RestoreOptions extends CommonOptions {
   force?: boolean;
   /** Re-create every file with the configured link type. */
   relink?: boolean;
+  /**
+   * (pull) A `push: false` output whose data is not in the cache is left as it is and listed in
+   * `unpushed` instead of failing: the remote was never meant to hold it.
+   */
+  skipUnpushed?: boolean;
 }
 
 /** What checkout did to one output (or the part of a folder a target named). */
@@ -39,6 +44,8 @@ export interface CheckoutResult {
   removed: string[];
   /** Such outputs left in place because they hold changes that are not in the cache (warned). */
   kept: string[];
+  /** With `skipUnpushed`: `push: false` outputs whose data this cache lacks, left as they are. */
+  unpushed?: string[];
 }
 
 /**
@@ -52,7 +59,12 @@ export function restoreOutputs(repo: Repo, selections: readonly OutputSelection[
   const outs: OutCheckout[] = [];
   const placed: PlacedOut[] = [];
   const chosen = selections.filter((s) => s.output.cached !== false && s.output.commit === undefined);
+  const unpushed: string[] = [];
   for (const { output: o, subpath } of chosen) {
+    if (opts.skipUnpushed && o.push === false && !repo.odbFor(o.out.hash).hasSync(o.out.oid)) {
+      unpushed.push(subpath ? `${o.rel}/${subpath}` : o.rel);
+      continue;
+    }
     const row: OutCheckout = {
       pointerFile: o.file, path: subpath ? `${o.rel}/${subpath}` : o.rel, kind: o.kind, ...(o.stage !== undefined ? { stage: o.stage } : {}),
       added: 0, modified: 0, deleted: 0, unchanged: 0,
@@ -87,7 +99,7 @@ export function restoreOutputs(repo: Repo, selections: readonly OutputSelection[
     const err = outs[0]!.error!;
     throw new RvcError(err.code, err.message, err.hint ? { hint: err.hint } : {});
   }
-  return { outs, failed, removed: [], kept: [] };
+  return { outs, failed, removed: [], kept: [], ...(unpushed.length ? { unpushed } : {}) };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
 import { subpathNotFound, type CommonOptions, type Repo } from './repo.js';
 import { ObjectSet, type PartialFolder } from './object-set.js';
-import { scopedOutputs, targetFlagsOf, type TargetFlags } from './outputs.js';
+import { scopedOutputs, targetFlagsOf, type OutputSelection, type TargetFlags } from './outputs.js';
 
 export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'>, TargetFlags {
   /** Remote name; default: core.remote. */
@@ -59,7 +59,8 @@ export interface Wanted {
 /**
  * The objects of the outputs in scope: the workspace's pointers and stage outputs (and with
  * `runCache` the run-cache's), narrowed by the targets, and with revisions the outputs recorded
- * there, from the one output index (repo/outputs.ts).
+ * there, from the one output index (repo/outputs.ts), whatever remote they go to (push, fetch
+ * and status --cloud split them by remote: `objectsByRemote`).
  */
 export async function objectsInScope(repo: Repo, opts: SyncOptions): Promise<Wanted> {
   const { outs, revisions } = await scopedOutputs(repo, opts, {
@@ -67,6 +68,35 @@ export async function objectsInScope(repo: Repo, opts: SyncOptions): Promise<Wan
     ...targetFlagsOf(opts),
   });
   return { set: ObjectSet.of(outs), revisions };
+}
+
+/** The objects of a scope that go to one remote: `remote` undefined for the command's remote. */
+export interface WantedAt {
+  remote?: string;
+  w: Wanted;
+}
+
+/**
+ * The objects in scope split by remote, as DVC splits them: outputs whose rvc.yaml entry names a
+ * `remote:` go to that remote, the rest to the command's (`-r`, else the default), which is
+ * always the first part, even when empty. Given `-r`, an output naming another remote is left
+ * out, and one naming the same remote joins the first part. `forPush` (push, status --cloud)
+ * leaves out `push: false` outputs, which never go to a remote.
+ */
+export async function objectsByRemote(repo: Repo, opts: SyncOptions, how: { forPush?: boolean } = {}): Promise<WantedAt[]> {
+  const { outs, revisions } = await scopedOutputs(repo, opts, {
+    ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.runCache ? { runCache: true } : {}),
+  });
+  const parts = new Map<string | undefined, OutputSelection[]>([[undefined, []]]);
+  for (const s of outs) {
+    const named = s.output.remote;
+    const key = named === undefined || named === opts.remote ? undefined : named;
+    if (key !== undefined && opts.remote !== undefined) continue;
+    let list = parts.get(key);
+    if (!list) parts.set(key, (list = []));
+    list.push(s);
+  }
+  return [...parts].map(([remote, sel]) => ({ ...(remote !== undefined ? { remote } : {}), w: { set: ObjectSet.of(sel, how), revisions } }));
 }
 
 /**

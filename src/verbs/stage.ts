@@ -129,6 +129,7 @@ export interface StageInfo {
   deps: string[];
   outs: string[];
   metrics: string[];
+  plots: string[];
   params: { file: string; keys: string[] | null }[];
   env: string[];
   frozen: boolean;
@@ -165,6 +166,7 @@ export function stageList(opts: StageListOptions = {}): StageInfo[] {
     deps: s.deps.map((d) => d.repoPath),
     outs: s.outs.map((o) => o.repoPath),
     metrics: s.metrics.map((o) => o.repoPath),
+    plots: s.plots.map((o) => o.repoPath),
     params: s.params.map((x) => ({ file: x.repoPath, keys: x.keys })),
     env: s.env.map((e) => e.name),
     frozen: s.frozen,

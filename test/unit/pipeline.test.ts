@@ -71,7 +71,7 @@ always_changed: true`);
 
   it('applies defaults', () => {
     expect(one('cmd: echo hi')).toEqual({
-      name: 's', local: 's', file: 'rvc.yaml', line: 3, cmd: ['echo hi'], wdir: '.', deps: [], outs: [], metrics: [],
+      name: 's', local: 's', file: 'rvc.yaml', line: 3, cmd: ['echo hi'], wdir: '.', deps: [], outs: [], metrics: [], plots: [],
       params: [], env: [], frozen: false, alwaysChanged: false,
     });
   });

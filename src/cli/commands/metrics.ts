@@ -44,7 +44,7 @@ export function register(program: Command): void {
       }
       for (const e of r.errors) out.error(e.message, ...(e.hint && targets.length ? [e.hint] : []));
       if (r.files.length === 0) {
-        out.info('No metrics files in rvc.yaml. Declare them with `metrics:` in a stage (or `rvc stage add -m`).');
+        out.info('No metrics files in rvc.yaml. Declare them with `metrics:` in a stage (or `rvc stage add -m`) or at the top level.');
         return EXIT.OK;
       }
       const rows = [['Path', 'Metric', 'Value']];

@@ -88,6 +88,7 @@ export function register(program: Command): void {
         else if (o.added + o.modified + o.deleted || o.created) out.info(`${o.created ? 'A' : changeLetter(o)}       ${o.path} (${o.added} added, ${o.modified} modified, ${o.deleted} deleted)`);
       }
       for (const o of r.checkout.removed) out.info(`D       ${o}`);
+      for (const p of r.checkout.unpushed ?? []) out.info(`${p}: not restored: rvc.yaml says 'push: false' and the cache does not have it (run its stage to make it)`);
       const code = report(ctx, r, 'fetched');
       return code || (r.checkout.failed ? EXIT.FAILURE : EXIT.OK);
     }));

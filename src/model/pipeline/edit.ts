@@ -5,7 +5,7 @@ import { pathsOverlap } from '../paths.js';
 import { deepEqual, isPlainObject, setOwn } from '../values.js';
 import path from 'node:path';
 import { PIPELINE_FILE, pipelineDirOf } from '../names.js';
-import { allOutputs, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE, type Stage, type StageOut } from './types.js';
+import { allOutputs, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE, type PlotOptions, type Stage, type StageOut } from './types.js';
 import { parsePipeline, type ParseOptions } from './parse.js';
 
 /**
@@ -17,7 +17,15 @@ export interface OutOptions {
   cache?: boolean;
   persist?: boolean;
   desc?: string;
+  remote?: string;
+  push?: boolean;
+  type?: string;
+  labels?: string[];
+  meta?: unknown;
 }
+
+/** Options of a stage's plots file: an output's and the plot's own. */
+export interface PlotDefOptions extends OutOptions, PlotOptions {}
 
 /** A stage as written in rvc.yaml (the input of `rvc stage add`). */
 export interface StageDef {
@@ -29,18 +37,22 @@ export interface StageDef {
   env?: string[] | Record<string, string | number | boolean | null>;
   outs?: (string | Record<string, OutOptions | null>)[];
   metrics?: (string | Record<string, OutOptions | null>)[];
+  plots?: (string | Record<string, PlotDefOptions | null>)[];
   frozen?: boolean;
   always_changed?: boolean;
+  meta?: unknown;
 }
 
-const DEF_ORDER: readonly (keyof StageDef)[] = ['desc', 'cmd', 'wdir', 'deps', 'params', 'env', 'outs', 'metrics', 'frozen', 'always_changed'];
+const DEF_ORDER: readonly (keyof StageDef)[] = [
+  'desc', 'cmd', 'wdir', 'deps', 'params', 'env', 'outs', 'metrics', 'plots', 'frozen', 'always_changed', 'meta',
+];
 
 /** A def with its fields in the order rvc writes them, empty lists and false flags left out. */
 export function normalizeDef(def: StageDef): StageDef {
   const out: Record<string, unknown> = {};
   for (const k of DEF_ORDER) {
     const v = def[k];
-    if (v === undefined || v === false) continue;
+    if (v === undefined || (v === false && k !== 'meta')) continue;
     if (Array.isArray(v) && v.length === 0 && k !== 'cmd') continue;
     if (k === 'wdir' && v === '.') continue;
     if (k === 'env' && isPlainObject(v) && Object.keys(v).length === 0) continue;
@@ -51,11 +63,17 @@ export function normalizeDef(def: StageDef): StageDef {
 
 /** The written form of a resolved stage (templates are not recovered). */
 export function stageToDef(stage: Stage): StageDef {
-  const outDef = (o: StageOut): string | Record<string, OutOptions | null> => {
-    const opts: OutOptions = {};
+  const outDef = (o: StageOut): string | Record<string, PlotDefOptions | null> => {
+    const opts: PlotDefOptions = {};
     if (!o.cache) opts.cache = false;
     if (o.persist) opts.persist = true;
     if (o.desc !== undefined) opts.desc = o.desc;
+    if (o.remote !== undefined) opts.remote = o.remote;
+    if (o.push === false) opts.push = false;
+    if (o.type !== undefined) opts.type = o.type;
+    if (o.labels !== undefined) opts.labels = [...o.labels];
+    if (o.meta !== undefined) opts.meta = o.meta;
+    if (o.plot) Object.assign(opts, o.plot);
     return Object.keys(opts).length === 0 ? o.path : { [o.path]: opts };
   };
   const def: StageDef = { cmd: stage.cmd.length === 1 ? stage.cmd[0]! : [...stage.cmd] };
@@ -76,8 +94,10 @@ export function stageToDef(stage: Stage): StageDef {
   }
   if (stage.outs.length) def.outs = stage.outs.map(outDef);
   if (stage.metrics.length) def.metrics = stage.metrics.map(outDef);
+  if (stage.plots.length) def.plots = stage.plots.map(outDef);
   if (stage.frozen) def.frozen = true;
   if (stage.alwaysChanged) def.always_changed = true;
+  if (stage.meta !== undefined) def.meta = stage.meta;
   return normalizeDef(def);
 }
 
@@ -121,7 +141,7 @@ export function addStage(text: string, name: string, def: StageDef, file: string
   }
 
   const clean = normalizeDef(def);
-  const out = guardYamlOutput((!taken && appendStageText(text, name, clean, file)) || editWithDocument(text, name, clean), file);
+  const out = guardYamlOutput(spliceStageText(text, name, clean, file, taken) ?? editWithDocument(text, name, clean), file);
 
   const after = parsePipeline(out, file, opts);
   const mine = after.stages.filter((s) => s.local === name || s.generatedFrom?.name === name);
@@ -160,12 +180,13 @@ function rawStageNames(text: string, file: string): Set<string> {
 }
 
 /**
- * Appends the stage as text after the last stage, leaving every existing byte as it was (the
- * Document API re-prints the whole file and normalises spacing). Returns undefined when the
- * layout is unusual (flow style, no stages yet) or the result does not read back as intended;
- * the caller then falls back to editing through the Document API.
+ * Appends the stage as text after the last stage, or with `replace` writes it over the stage of
+ * that name in place, leaving every other byte as it was (the Document API re-prints the whole
+ * file, moving comments and normalising spacing). Returns undefined when the layout is unusual
+ * (flow style, no stages yet) or the result does not read back as intended; the caller then
+ * falls back to editing through the Document API.
  */
-function appendStageText(text: string, name: string, def: StageDef, file: string): string | undefined {
+function spliceStageText(text: string, name: string, def: StageDef, file: string, replace: boolean): string | undefined {
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
   const stages = doc.get('stages', true);
@@ -192,19 +213,32 @@ function appendStageText(text: string, name: string, def: StageDef, file: string
   setOwn(one, name, def);
   const body = new Document(one).toString({ lineWidth: 0, indent: step })
     .split('\n').map((l) => (l === '' ? l : ' '.repeat(col) + l)).join('\n');
-  const at = stages.range[2];
-  let before = text.slice(0, at);
-  if (before !== '' && !before.endsWith('\n')) before += '\n';
-  if (spaced && !before.endsWith('\n\n')) before += '\n';
-  const out = before + body + text.slice(at);
+  let out: string;
+  if (replace) {
+    const item = stages.items.find((it) => (it.key as { value?: unknown } | null)?.value === name);
+    const start = (item?.key as { range?: [number, number, number] } | null)?.range?.[0];
+    const end = (item?.value as { range?: [number, number, number] } | null)?.range?.[1];
+    if (start === undefined || end === undefined || start - (text.lastIndexOf('\n', start - 1) + 1) !== col) return undefined;
+    // The key already stands at its column; a flow value ends without its line's newline.
+    const written = body.slice(col);
+    out = text.slice(0, start) + (text.slice(start, end).endsWith('\n') ? written : written.replace(/\n$/, '')) + text.slice(end);
+  } else {
+    const at = stages.range[2];
+    let before = text.slice(0, at);
+    if (before !== '' && !before.endsWith('\n')) before += '\n';
+    if (spaced && !before.endsWith('\n\n')) before += '\n';
+    out = before + body + text.slice(at);
+  }
   try {
     const v = parseYamlLocated(out, file).value;
     const st = isPlainObject(v) ? v['stages'] : undefined;
-    const before2 = isPlainObject(doc.toJS()) ? (doc.toJS() as Record<string, unknown>) : {};
+    const js = doc.toJS() as unknown;
     if (!isPlainObject(st) || !deepEqual(st[name], JSON.parse(JSON.stringify(def)))) return undefined;
     // Everything else must read back unchanged.
-    const rest = { ...v as Record<string, unknown>, stages: Object.fromEntries(Object.entries(st).filter(([k]) => k !== name)) };
-    if (!deepEqual(rest, before2)) return undefined;
+    const others = (o: Record<string, unknown>) => ({
+      ...o, stages: Object.fromEntries(Object.entries(isPlainObject(o['stages']) ? o['stages'] : {}).filter(([k]) => k !== name)),
+    });
+    if (!isPlainObject(js) || !deepEqual(others(v as Record<string, unknown>), others(js))) return undefined;
   } catch {
     return undefined;
   }

@@ -10,7 +10,8 @@ import {
 } from '../template.js';
 import {
   allOutputs, ANY_STAGE_NAME_RE, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE,
-  type PathRef, type Pipeline, type Stage, type StageEnv, type StageOut, type StageParams,
+  type PathRef, type Pipeline, type PipelineArtifact, type PipelinePlot, type PlotOptions, type Stage, type StageEnv,
+  type StageOut, type StageParams,
 } from './types.js';
 
 /**
@@ -35,10 +36,19 @@ export interface ParseOptions {
 
 /** Fields a stage may have; anything else is a typo worth stopping for. */
 export const STAGE_FIELDS: readonly string[] = [
-  'cmd', 'wdir', 'deps', 'outs', 'params', 'metrics', 'env', 'frozen', 'always_changed', 'desc', 'vars',
+  'cmd', 'wdir', 'deps', 'outs', 'params', 'metrics', 'plots', 'env', 'frozen', 'always_changed', 'desc', 'meta', 'vars',
 ];
-const TOP_FIELDS: readonly string[] = ['stages', 'vars'];
-const OUT_OPTIONS: readonly string[] = ['cache', 'persist', 'desc'];
+/** Top-level sections; `params`, `metrics`, `plots` and `artifacts` are DVC's (DVCLive writes them). */
+export const TOP_FIELDS: readonly string[] = ['stages', 'vars', 'params', 'metrics', 'plots', 'artifacts'];
+/** Options of an output, a metrics file or a plots file (DVC's names). */
+export const OUT_OPTIONS: readonly string[] = ['cache', 'persist', 'desc', 'remote', 'push', 'type', 'labels', 'meta'];
+/** Options only a stage's plots file takes, beside OUT_OPTIONS. */
+export const PLOT_OPTIONS: readonly string[] = ['x', 'y', 'template', 'title', 'x_label', 'y_label', 'header'];
+/** Options of a top-level plot definition. */
+const TOP_PLOT_OPTIONS: readonly string[] = ['x', 'y', 'template', 'title', 'x_label', 'y_label'];
+const ARTIFACT_FIELDS: readonly string[] = ['path', 'type', 'desc', 'labels', 'meta'];
+/** DVC's rule for artifact names. */
+const ARTIFACT_NAME_RE = /^[a-z0-9]([a-z0-9-/]*[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_PATH = 4096;
 
@@ -52,10 +62,13 @@ interface FileWhere {
 class StageScope {
   constructor(
     readonly file: string,
+    /** '' for a top-level section: messages then name no stage. */
     readonly stage: string,
     readonly base: (string | number)[],
     private readonly yaml: ParsedYaml,
     readonly at: FileWhere,
+    /** The code of a malformed value here. */
+    readonly invalid: ErrorCode = 'STAGE_INVALID',
   ) {}
   line(sub: (string | number)[] = []): number {
     return nearestLine(this.yaml, [...this.base, ...sub]);
@@ -65,7 +78,7 @@ class StageScope {
     const line = () => this.line(sub);
     return {
       file: this.file,
-      stage: this.stage,
+      ...(this.stage ? { stage: this.stage } : {}),
       get line() {
         return line();
       },
@@ -73,7 +86,7 @@ class StageScope {
   }
   error(code: ErrorCode, sub: (string | number)[], msg: string, hint?: string): RvcError {
     const line = this.line(sub);
-    return new RvcError(code, `${this.file}${line ? `:${line}` : ''}: stage '${this.stage}': ${msg}`, {
+    return new RvcError(code, `${this.file}${line ? `:${line}` : ''}: ${this.stage ? `stage '${this.stage}': ` : ''}${msg}`, {
       path: this.file, ...(line ? { line } : {}), ...(hint ? { hint } : {}),
     });
   }
@@ -153,7 +166,21 @@ export function parsePipeline(text: string, repoFile: string, opts: ParseOptions
       add(buildStage(name, def, scope, ctx, loaded, budget, opts));
     }
   }
-  return { file: repoFile, stages };
+  const pipeline: Pipeline = { file: repoFile, stages };
+  const section = (k: string): { value: unknown; scope: StageScope } | undefined => {
+    if (top[k] === undefined || top[k] === null) return undefined;
+    const scope = new StageScope(file, '', [k], yaml, where, 'PIPELINE_INVALID');
+    return { value: resolveValue(top[k], ctx, scope.where(), budget), scope };
+  };
+  const params = section('params');
+  if (params) pipeline.params = checkTopPaths(params.value, 'params', params.scope, true);
+  const metrics = section('metrics');
+  if (metrics) pipeline.metrics = checkTopPaths(metrics.value, 'metrics', metrics.scope, false);
+  const plots = section('plots');
+  if (plots) pipeline.plots = checkTopPlots(plots.value, plots.scope);
+  const artifacts = section('artifacts');
+  if (artifacts) pipeline.artifacts = checkArtifacts(artifacts.value, artifacts.scope);
+  return pipeline;
 }
 
 /** Stages generated from one definition share its lines; each is looked up once. */
@@ -181,12 +208,18 @@ function expandGenerated(
 ): Stage[] {
   const kind = 'foreach' in def ? 'foreach' : 'matrix';
   if ('foreach' in def && 'matrix' in def) throw scope.error('STAGE_INVALID', ['matrix'], `use either foreach or matrix, not both`);
-  for (const k of Object.keys(def)) {
-    if (k !== kind && k !== 'do') {
-      throw scope.error('STAGE_INVALID', [k], `field '${k}' is not allowed next to ${kind}`, `put the stage fields under 'do:' (allowed here: ${kind}, do)`);
+  // DVC writes a matrix's stage fields beside it; rvc also takes them under 'do:' like foreach.
+  const inline = kind === 'matrix' && !('do' in def);
+  if (!inline) {
+    for (const k of Object.keys(def)) {
+      if (k !== kind && k !== 'do') {
+        throw scope.error('STAGE_INVALID', [k], `field '${k}' is not allowed next to ${kind} and 'do:'`, kind === 'foreach'
+          ? `put the stage fields under 'do:' (allowed here: ${kind}, do)`
+          : `put the stage fields either under 'do:' or beside 'matrix:', not both`);
+      }
     }
   }
-  const body = def['do'];
+  const body = inline ? Object.fromEntries(Object.entries(def).filter(([k]) => k !== 'matrix')) : def['do'];
   if (!isPlainObject(body)) {
     throw scope.error('STAGE_INVALID', ['do'], `${kind} needs a 'do:' mapping with the stage fields, not ${describe(body)}`);
   }
@@ -200,7 +233,7 @@ function expandGenerated(
       throw scope.error('STAGE_INVALID', [kind], `${kind} key '${key}' cannot be part of a stage name ('${full}')`, `keys may hold only letters, digits and '_', '.', '-'; iterate over a mapping to choose the keys`);
     }
     const stageCtx: Context = { ...ctx, ...vars };
-    const sub = new StageScope(scope.file, full, ['stages', name, 'do'], yaml, scope.at);
+    const sub = new StageScope(scope.file, full, inline ? ['stages', name] : ['stages', name, 'do'], yaml, scope.at);
     const st = buildStage(full, body, sub, stageCtx, loaded, budget, opts);
     st.generatedFrom = { name, key };
     return st;
@@ -241,6 +274,7 @@ function buildStage(
     deps: checkDeps(field('deps'), wdir, scope),
     outs: checkOuts(field('outs'), 'outs', wdir, scope),
     metrics: checkOuts(field('metrics'), 'metrics', wdir, scope),
+    plots: checkOuts(field('plots'), 'plots', wdir, scope),
     params: checkParams(field('params'), wdir, scope),
     env: checkEnv(field('env'), scope),
     frozen: checkBool(field('frozen'), 'frozen', scope),
@@ -253,6 +287,9 @@ function buildStage(
     if (typeof desc !== 'string') throw scope.error('STAGE_INVALID', ['desc'], `'desc' must be text, not ${describe(desc)}`);
     stage.desc = desc;
   }
+  // Any value, as in DVC; templates in it are resolved like every other field.
+  const meta = field('meta');
+  if (meta !== undefined) stage.meta = meta;
   checkOwnOverlaps(stage, scope);
   return stage;
 }
@@ -306,7 +343,7 @@ function checkWdir(v: unknown, dir: string, scope: StageScope): string {
 /** Validates one path of a stage and returns it as written and from the repository root. */
 function checkPath(v: unknown, wdir: string, scope: StageScope, sub: (string | number)[], what: string): PathRef {
   if (typeof v !== 'string' || v === '') {
-    throw scope.error('STAGE_INVALID', sub, `${what} must be a path, not ${describe(v)}`);
+    throw scope.error(scope.invalid, sub, `${what} must be a path, not ${describe(v)}`);
   }
   const unsafe = (msg: string, hint: string) => scope.error('PATH_UNSAFE', sub, `${what} '${v.length > 200 ? `${v.slice(0, 200)}…` : v}' ${msg}`, hint);
   if (v.length > MAX_PATH || v.includes('\0')) throw unsafe('is not a usable path', 'use a shorter path without NUL characters');
@@ -323,7 +360,7 @@ function checkPath(v: unknown, wdir: string, scope: StageScope, sub: (string | n
 
 function checkList(v: unknown, key: string, scope: StageScope): unknown[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw scope.error('STAGE_INVALID', [key], `'${key}' must be a list, not ${describe(v)}`, `write each entry on its own '- ' line`);
+  if (!Array.isArray(v)) throw scope.error(scope.invalid, scope.stage ? [key] : [], `'${key}' must be a list, not ${describe(v)}`, `write each entry on its own '- ' line`);
   return v;
 }
 
@@ -337,36 +374,158 @@ function checkDeps(v: unknown, wdir: string, scope: StageScope): PathRef[] {
   });
 }
 
-function checkOuts(v: unknown, key: 'outs' | 'metrics', wdir: string, scope: StageScope): StageOut[] {
-  const what = key === 'outs' ? 'output' : 'metrics file';
+function checkOuts(v: unknown, key: 'outs' | 'metrics' | 'plots', wdir: string, scope: StageScope): StageOut[] {
+  const what = key === 'outs' ? 'output' : key === 'metrics' ? 'metrics file' : 'plots file';
+  const allowed = key === 'plots' ? [...OUT_OPTIONS, ...PLOT_OPTIONS] : OUT_OPTIONS;
   return checkList(v, key, scope).map((o, i) => {
     let written: unknown = o;
     let optsRaw: unknown = null;
     if (isPlainObject(o)) {
       const keys = Object.keys(o);
       if (keys.length !== 1) {
-        throw scope.error('STAGE_INVALID', [key, i], `${key}[${i}] must be a path or a one-key mapping '<path>: {options}', not a mapping with ${keys.length} keys`, `options are: ${OUT_OPTIONS.join(', ')}`);
+        throw scope.error('STAGE_INVALID', [key, i], `${key}[${i}] must be a path or a one-key mapping '<path>: {options}', not a mapping with ${keys.length} keys`, `options are: ${allowed.join(', ')}`);
       }
       written = keys[0];
       optsRaw = o[keys[0]!];
     }
     const ref = checkPath(written, wdir, scope, [key, i], what);
     const out: StageOut = { ...ref, cache: true, persist: false, metric: key === 'metrics' };
+    const plot: PlotOptions = {};
     if (optsRaw !== null && optsRaw !== undefined) {
-      if (!isPlainObject(optsRaw)) throw scope.error('STAGE_INVALID', [key, i], `options of ${what} '${ref.path}' must be a mapping, not ${describe(optsRaw)}`, `options are: ${OUT_OPTIONS.join(', ')}`);
+      if (!isPlainObject(optsRaw)) throw scope.error('STAGE_INVALID', [key, i], `options of ${what} '${ref.path}' must be a mapping, not ${describe(optsRaw)}`, `options are: ${allowed.join(', ')}`);
+      const bad = (ok: string, want: string, ov: unknown) => scope.error('STAGE_INVALID', [key, i], `'${ok}' of ${what} '${ref.path}' must be ${want}, not ${describe(ov)}`);
       for (const [ok, ov] of Object.entries(optsRaw)) {
-        if (!OUT_OPTIONS.includes(ok)) throw scope.error('STAGE_INVALID', [key, i], `unknown option '${ok}' of ${what} '${ref.path}'`, `options are: ${OUT_OPTIONS.join(', ')}`);
-        if (ok === 'desc') {
-          if (typeof ov !== 'string') throw scope.error('STAGE_INVALID', [key, i], `'desc' of ${what} '${ref.path}' must be text`);
-          out.desc = ov;
-        } else {
-          if (typeof ov !== 'boolean') throw scope.error('STAGE_INVALID', [key, i], `'${ok}' of ${what} '${ref.path}' must be true or false, not ${describe(ov)}`);
-          if (ok === 'cache') out.cache = ov;
-          else out.persist = ov;
+        if (!allowed.includes(ok)) throw scope.error('STAGE_INVALID', [key, i], `unknown option '${ok}' of ${what} '${ref.path}'`, `options are: ${allowed.join(', ')}`);
+        switch (ok) {
+          case 'cache': case 'persist': case 'push': case 'header':
+            if (typeof ov !== 'boolean') throw bad(ok, 'true or false', ov);
+            if (ok === 'cache') out.cache = ov;
+            else if (ok === 'persist') out.persist = ov;
+            else if (ok === 'push') { if (!ov) out.push = false; } else plot.header = ov;
+            break;
+          case 'labels':
+            if (!Array.isArray(ov) || !ov.every((l) => typeof l === 'string')) throw bad(ok, 'a list of text labels', ov);
+            out.labels = [...ov as string[]];
+            break;
+          case 'meta':
+            out.meta = ov;
+            break;
+          case 'remote':
+            if (typeof ov !== 'string' || ov === '') throw bad(ok, 'the name of a remote', ov);
+            out.remote = ov;
+            break;
+          default: // desc, type and the plot options are text
+            if (typeof ov !== 'string') throw bad(ok, 'text', ov);
+            if (ok === 'desc') out.desc = ov;
+            else if (ok === 'type') out.type = ov;
+            else plot[ok as Exclude<keyof PlotOptions, 'header'>] = ov;
         }
       }
     }
+    if (key === 'plots') out.plot = plot;
     return out;
+  });
+}
+
+/** Top-level `params:` and `metrics:`: lists of files, relative to the pipeline file's folder. */
+function checkTopPaths(v: unknown, key: 'params' | 'metrics', scope: StageScope, params: boolean): PathRef[] {
+  const seen = new Set<string>();
+  const res: PathRef[] = [];
+  checkList(v, key, scope).forEach((p, i) => {
+    const ref = checkPath(p, scope.at.dir, scope, [i], params ? 'params file' : 'metrics file');
+    if (params && !isSupportedParamsFile(ref.repoPath)) {
+      throw scope.error('PARAMS_INVALID', [i], `params file '${ref.path}' has an unsupported type`, `use one of: ${PARAMS_EXTENSIONS.join(', ')}`);
+    }
+    if (seen.has(ref.repoPath)) return;
+    seen.add(ref.repoPath);
+    res.push(ref);
+  });
+  return res;
+}
+
+/**
+ * Top-level `plots:`: a mapping of plot ids to options (or null), or a list of ids and one-key
+ * mappings of an id to options, as DVC and DVCLive write them. Data files named by `x`/`y`
+ * mappings are checked like every path of the file.
+ */
+function checkTopPlots(v: unknown, scope: StageScope): PipelinePlot[] {
+  const entries: [string, unknown, (string | number)[]][] = [];
+  if (isPlainObject(v)) {
+    for (const [id, o] of Object.entries(v)) entries.push([id, o, [id]]);
+  } else if (Array.isArray(v)) {
+    v.forEach((e, i) => {
+      if (typeof e === 'string') entries.push([e, null, [i]]);
+      else if (isPlainObject(e) && Object.keys(e).length === 1) {
+        const id = Object.keys(e)[0]!;
+        entries.push([id, e[id], [i, id]]);
+      } else {
+        throw scope.error('PIPELINE_INVALID', [i], `plots[${i}] must be a plot id or a one-key mapping '<id>: {options}', not ${describe(e)}`);
+      }
+    });
+  } else {
+    throw scope.error('PIPELINE_INVALID', [], `'plots' must be a list or a mapping of plot definitions, not ${describe(v)}`);
+  }
+  const hint = `options are: ${TOP_PLOT_OPTIONS.join(', ')}`;
+  const seen = new Set<string>();
+  return entries.map(([id, o, sub]) => {
+    if (id === '') throw scope.error('PIPELINE_INVALID', sub, 'a plot id must not be empty');
+    if (seen.has(id)) throw scope.error('PIPELINE_INVALID', sub, `plot '${id}' is defined twice`);
+    seen.add(id);
+    const plot: PipelinePlot = { id };
+    if (o === null || o === undefined) return plot;
+    if (!isPlainObject(o)) throw scope.error('PIPELINE_INVALID', sub, `options of plot '${id}' must be a mapping, not ${describe(o)}`, hint);
+    const bad = (k: string, want: string) => scope.error('PIPELINE_INVALID', [...sub, k], `'${k}' of plot '${id}' must be ${want}, not ${describe(o[k])}`);
+    const dataFile = (f: string, k: string) => checkPath(f, scope.at.dir, scope, [...sub, k], `data file of plot '${id}'`);
+    for (const [k, x] of Object.entries(o)) {
+      if (!TOP_PLOT_OPTIONS.includes(k)) throw scope.error('PIPELINE_INVALID', [...sub, k], `unknown option '${k}' of plot '${id}'`, hint);
+      if (k === 'x') {
+        if (typeof x === 'string') plot.x = x;
+        else if (isPlainObject(x) && Object.values(x).every((c) => typeof c === 'string')) {
+          for (const f of Object.keys(x)) dataFile(f, k);
+          plot.x = { ...x as Record<string, string> };
+        } else throw bad(k, 'a column name or a mapping of data files to one column each');
+      } else if (k === 'y') {
+        const cols = (c: unknown): c is string | string[] => typeof c === 'string' || (Array.isArray(c) && c.every((s) => typeof s === 'string'));
+        if (cols(x)) plot.y = Array.isArray(x) ? [...x] : x;
+        else if (isPlainObject(x) && Object.values(x).every(cols)) {
+          for (const f of Object.keys(x)) dataFile(f, k);
+          plot.y = Object.fromEntries(Object.entries(x).map(([f, c]) => [f, Array.isArray(c) ? [...c] : c])) as Record<string, string | string[]>;
+        } else throw bad(k, 'a column, a list of columns or a mapping of data files to columns');
+      } else {
+        if (typeof x !== 'string') throw bad(k, 'text');
+        plot[k as 'template' | 'title' | 'x_label' | 'y_label'] = x;
+      }
+    }
+    return plot;
+  });
+}
+
+/** Top-level `artifacts:`: names (DVC's rule) mapped to `{path, type, desc, labels, meta}`. */
+function checkArtifacts(v: unknown, scope: StageScope): PipelineArtifact[] {
+  if (!isPlainObject(v)) throw scope.error('PIPELINE_INVALID', [], `'artifacts' must be a mapping of artifact names to {path, type, desc, labels, meta}, not ${describe(v)}`);
+  const hint = `fields are: ${ARTIFACT_FIELDS.join(', ')} (path is required)`;
+  return Object.entries(v).map(([name, a]) => {
+    if (!ARTIFACT_NAME_RE.test(name) || name.includes('//')) {
+      throw scope.error('PIPELINE_INVALID', [name], `invalid artifact name '${name}'`, "an artifact name holds lowercase letters, digits, '-' and '/', and starts and ends with a letter or digit");
+    }
+    if (!isPlainObject(a)) throw scope.error('PIPELINE_INVALID', [name], `artifact '${name}' must be a mapping, not ${describe(a)}`, hint);
+    for (const k of Object.keys(a)) {
+      if (!ARTIFACT_FIELDS.includes(k)) throw scope.error('PIPELINE_INVALID', [name, k], `unknown field '${k}' of artifact '${name}'`, hint);
+    }
+    if (a['path'] === undefined) throw scope.error('PIPELINE_INVALID', [name], `artifact '${name}' has no 'path'`, hint);
+    const art: PipelineArtifact = { name, ...checkPath(a['path'], scope.at.dir, scope, [name, 'path'], `path of artifact '${name}'`) };
+    for (const k of ['type', 'desc'] as const) {
+      if (a[k] === undefined) continue;
+      if (typeof a[k] !== 'string') throw scope.error('PIPELINE_INVALID', [name, k], `'${k}' of artifact '${name}' must be text, not ${describe(a[k])}`);
+      art[k] = a[k];
+    }
+    if (a['labels'] !== undefined) {
+      const l = a['labels'];
+      if (!Array.isArray(l) || !l.every((x) => typeof x === 'string')) throw scope.error('PIPELINE_INVALID', [name, 'labels'], `'labels' of artifact '${name}' must be a list of text labels, not ${describe(l)}`);
+      art.labels = [...l as string[]];
+    }
+    if (a['meta'] !== undefined) art.meta = a['meta'];
+    return art;
   });
 }
 

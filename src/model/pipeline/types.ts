@@ -22,6 +22,27 @@ export interface StageOut extends PathRef {
   desc?: string;
   /** Declared under metrics: rather than outs:. */
   metric: boolean;
+  /** Declared under plots:, with the plot options written there (kept for plots; not acted on). */
+  plot?: PlotOptions;
+  /** `push: false`: `rvc push` does not upload it, and fetch/pull/status --cloud do not expect it on the remote. */
+  push?: false;
+  /** The remote it is meant to be pushed to and fetched from (kept; not acted on yet). */
+  remote?: string;
+  /** DVC's descriptive options, kept as written. */
+  type?: string;
+  labels?: string[];
+  meta?: unknown;
+}
+
+/** Options of a stage's plots output (DVC's names), kept for a plots command. */
+export interface PlotOptions {
+  x?: string;
+  y?: string;
+  template?: string;
+  title?: string;
+  x_label?: string;
+  y_label?: string;
+  header?: boolean;
 }
 
 export interface StageParams {
@@ -56,18 +77,55 @@ export interface Stage {
   deps: PathRef[];
   outs: StageOut[];
   metrics: StageOut[];
+  plots: StageOut[];
   params: StageParams[];
   env: StageEnv[];
   frozen: boolean;
   alwaysChanged: boolean;
   desc?: string;
+  /** `meta:` as written (any value): kept, never acted on. */
+  meta?: unknown;
   /** For a stage a foreach or matrix generated: the stage written in the file and its key. */
   generatedFrom?: { name: string; key: string };
+}
+
+/** A path of a top-level section (`params:`, `metrics:`), as written and from the repository root. */
+export type TopPath = PathRef;
+
+/**
+ * One entry of the top-level `plots:` section: an id (a data file, or a name when `y` maps
+ * files to columns) and its options. `x`/`y` may map data files to columns, as in DVC.
+ */
+export interface PipelinePlot {
+  id: string;
+  x?: string | Record<string, string>;
+  y?: string | string[] | Record<string, string | string[]>;
+  template?: string;
+  title?: string;
+  x_label?: string;
+  y_label?: string;
+}
+
+/** One entry of the top-level `artifacts:` section (a model registry entry in DVC). */
+export interface PipelineArtifact extends PathRef {
+  name: string;
+  type?: string;
+  desc?: string;
+  labels?: string[];
+  meta?: unknown;
 }
 
 export interface Pipeline {
   file: string;
   stages: Stage[];
+  /** Top-level `params:`: params files of the project no stage names (DVCLive writes them); absent when not written. */
+  params?: TopPath[];
+  /** Top-level `metrics:`: metrics files of the project, shown by `metrics show`/`diff` like stage metrics. */
+  metrics?: TopPath[];
+  /** Top-level `plots:` definitions, kept for a plots command. */
+  plots?: PipelinePlot[];
+  /** Top-level `artifacts:`, kept. */
+  artifacts?: PipelineArtifact[];
 }
 
 /** Names written in rvc.yaml; `@` is kept for the names foreach/matrix generate. */
@@ -79,9 +137,17 @@ export const MAX_STAGE_NAME = 256;
 /** The default params file of a stage (`params: [lr]` means lr in this file). */
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
 
-/** Outputs and metrics files: everything the stage writes. */
+/** Outputs, metrics and plots files: everything the stage writes. */
 export function allOutputs(stage: Stage): StageOut[] {
-  return [...stage.outs, ...stage.metrics];
+  return [...stage.outs, ...stage.metrics, ...stage.plots];
+}
+
+/**
+ * A callback stage (DVC's term): a command with no dependencies, no params and no outputs.
+ * Nothing could tell that it is up to date, so it runs on every `repro` and is always stale.
+ */
+export function isCallbackStage(stage: Stage): boolean {
+  return stage.deps.length === 0 && stage.params.length === 0 && allOutputs(stage).length === 0;
 }
 
 /** Repository paths the stage reads: its deps and its params files. */
