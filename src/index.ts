@@ -27,7 +27,7 @@ export { parseConfigLayer, type Config } from './model/config.js';
 export type { RemoteInfo, RemoteEditOptions } from './verbs/remote.js';
 export type { SyncOptions, SyncResult, SyncFailure, CloudStatusResult, CloudState, CloudFsckOptions, CloudFsckResult, CloudFsckObject } from './repo/sync.js';
 export type { PullResult } from './verbs/pull.js';
-export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageStartEvent } from './verbs/repro.js';
+export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageStartEvent, StageConfirmEvent, PullMissingResult } from './verbs/repro.js';
 export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageState } from './pipeline/status.js';
 export type { StageAddOptions, StageAddResult, StageInfo } from './verbs/stage.js';
 export type { DagOptions, DagResult } from './verbs/dag.js';

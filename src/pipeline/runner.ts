@@ -8,7 +8,9 @@ import { checkoutOut } from '../odb/checkout.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import { checkDeletable, clearRegenerating, markRegenerating, regenerating } from './outs-guard.js';
 import { noteLinkUse } from '../repo/links.js';
-import { checkStage, type StageCheck, type StaleReason } from './check.js';
+import { checkStage, type StageCheck, type StageInputs, type StaleReason } from './check.js';
+import { workspacePointerOutputs } from '../repo/outputs.js';
+import type { SyncResult } from '../repo/sync.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
 import { lockOutputs, type OutputLocks } from './lock-io.js';
 import { recordStage, relinkOutputs, storeOutputs } from './record.js';
@@ -17,7 +19,7 @@ import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace } from './workspace.js';
 
 export type StageRunStatus =
-  | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run';
+  | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run' | 'declined';
 
 export interface StageRunResult {
   name: string;
@@ -33,8 +35,13 @@ export interface StageRunResult {
   stderrTail?: string;
   /** A failure that was not the command's exit status (missing dep, output not created…). */
   error?: Failure;
-  /** For a skipped stage: the upstream stage that failed. */
+  /** For a skipped stage: the upstream stage that failed (or that `confirm` declined). */
   blockedBy?: string;
+  /**
+   * With `allowMissing`, an 'up to date' stage whose only changes were missing data: the
+   * outputs and dependencies whose recorded data is not in the workspace or the cache.
+   */
+  missingData?: string[];
   durationMs?: number;
 }
 
@@ -46,6 +53,8 @@ export interface ReproResult {
   gitignores: string[];
   interrupted: boolean;
   failed: number;
+  /** With `pull`: what was downloaded before running (see pullMissing). */
+  pulled?: SyncResult & { checkedOut: string[] };
 }
 
 /** How the runner runs the stages it is given (the options of `rvc repro` but target selection). */
@@ -68,6 +77,27 @@ export interface RunnerOptions extends CommonOptions {
    * other stage starts, and the result says `interrupted`. Stages that finished stay recorded.
    */
   signal?: AbortSignal;
+  /**
+   * Once a stage ran (or was restored), run every stage downstream of it too, even when its own
+   * inputs did not change (`--force-downstream`).
+   */
+  forceDownstream?: boolean;
+  /**
+   * Skip a stage whose only changes are missing data: outputs missing from the workspace or the
+   * cache, and dependencies missing whose recorded data is what rvc.lock or a pointer still
+   * records for them (`--allow-missing`).
+   */
+  allowMissing?: boolean;
+  /**
+   * Run the stages and record them in rvc.lock, but store no output in the cache and save no
+   * run-cache entry (`--no-commit`); `rvc commit` stores them later.
+   */
+  noCommit?: boolean;
+  /**
+   * Asked before a stage's commands run (or its outputs are restored); false declines it: the
+   * stage is 'declined' and the stages that depend on it are skipped. Calls never overlap.
+   */
+  confirm?: (e: StageConfirmEvent) => Promise<boolean>;
   /** Aborted after `signal` (a second Ctrl-C): the running commands are killed at once. */
   killSignal?: AbortSignal;
   /** A stage's commands are about to run (not called for outputs restored from the cache). */
@@ -77,6 +107,12 @@ export interface RunnerOptions extends CommonOptions {
   onStageEnd?: (r: StageRunResult) => void;
   /** Another process holds a lock on this stage's outputs; the run waits for it. */
   onStageWait?: (stage: string, holder: string) => void;
+}
+
+export interface StageConfirmEvent {
+  stage: string;
+  cmd: string[];
+  reasons: StaleReason[];
 }
 
 export interface StageStartEvent {
@@ -104,6 +140,10 @@ export class Runner {
   private lockChanged = false;
   private readonly gitignores = new Set<string>();
   private readonly wouldRun = new Set<string>();
+  /** Stages of this run that ran or were restored (for forceDownstream). */
+  private readonly changed = new Set<string>();
+  private asking: Promise<unknown> = Promise.resolve();
+  private pointerOids: Map<string, string> | undefined;
 
   constructor(private readonly project: LoadedProject, private readonly opts: RunnerOptions) {
     this.repo = project.repo;
@@ -152,8 +192,9 @@ export class Runner {
           const p = this.runOne(name).catch((e: unknown) => failure(name, e)).then((r) => {
             running.delete(name);
             end(r);
-            const ok = r.status !== 'failed' && r.status !== 'interrupted';
-            if (!ok) failedAny = true;
+            const ok = r.status !== 'failed' && r.status !== 'interrupted' && r.status !== 'declined';
+            if (!ok && r.status !== 'declined') failedAny = true;
+            if (r.status === 'ran' || r.status === 'restored') this.changed.add(name);
             for (const s of sched.finish(name, ok)) {
               end({ name: s, status: 'skipped', reasons: [], blockedBy: name });
             }
@@ -200,8 +241,14 @@ export class Runner {
     if (stage.frozen) return { name, status: 'frozen', reasons: [] };
     this.refreshLock();
     const check = this.check(stage);
-    if (this.opts.dry) return this.dryResult(stage, check);
-    if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+    const forced = this.forcedReason(stage);
+    const missing = !forced ? this.onlyMissingData(stage, check) : undefined;
+    if (missing) return { name, status: 'up to date', reasons: [], missingData: missing };
+    if (this.opts.dry) return this.dryResult(stage, check, forced);
+    if (!forced && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+    if (this.opts.confirm && !(await this.ask(stage, forced ? [forced, ...check.reasons] : check.reasons))) {
+      return { name, status: 'declined', reasons: forced ? [forced, ...check.reasons] : check.reasons };
+    }
 
     let release: OutputLocks;
     try {
@@ -214,9 +261,9 @@ export class Runner {
     }
     const started = Date.now();
     try {
-      const plan = this.decide(stage, check);
+      const plan = this.decide(stage, check, forced);
       if (!('key' in plan)) return plan;
-      const restored = await this.restoreFromRunCache(stage, plan);
+      const restored = !forced && await this.restoreFromRunCache(stage, plan);
       if (restored) return { name, status: 'restored', reasons: plan.reasons, durationMs: Date.now() - started };
       const failed = await this.execute(stage, plan, release, started);
       if (failed) return failed;
@@ -232,40 +279,35 @@ export class Runner {
    * it while we waited), and if so what it runs on — its inputs, their fingerprint (the
    * run-cache key) and whether its outputs may come from the run-cache. A result when it ends here.
    */
-  private decide(stage: Stage, first: StageCheck): StageRunResult | RunPlan {
+  private decide(stage: Stage, first: StageCheck, forced: StaleReason | undefined): StageRunResult | RunPlan {
     const name = stage.name;
     let check = first;
     if (this.interrupted) return { name, status: 'interrupted', reasons: check.reasons };
     if (this.refreshLock()) {
       // Another process wrote rvc.lock while we waited: it may have run this very stage.
       check = this.check(stage);
-      if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+      if (!forced && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
     }
-    const reasons: StaleReason[] = this.opts.force ? [{ kind: 'forced' }, ...check.reasons] : check.reasons;
+    const reasons: StaleReason[] = forced ? [forced, ...check.reasons] : check.reasons;
     if (check.blocker || !check.inputs) {
       const e = check.blocker ?? new RvcError('INTERNAL', `stage '${name}' has no inputs`);
       return { name, status: 'failed', reasons, error: errorInfo(e) };
     }
     const inputs = check.inputs;
-    const fp = stageFingerprint(stage, {
-      deps: Object.fromEntries(inputs.deps.map((d) => [d.path, d.oid])), params: inputs.params, env: inputs.env,
-    });
-    const outs = allOutputs(stage);
+    const fp = runFingerprint(this.repo, stage, inputs);
     return {
       reasons,
-      key: runKey(this.repo.odb.algo, fp.text),
+      key: fp.key,
       fingerprint: fp.text,
-      // Outputs that are not cached, or that the command updates in place, cannot be restored
-      // from a previous run; always_changed stages must run by definition; a stage without
-      // outputs runs for its side effects, which no cache can replay.
-      cacheable: !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist),
+      // With noCommit nothing goes to the cache, so there is no run-cache entry to save.
+      cacheable: runCacheable(stage) && !this.opts.noCommit,
       entryBase: { cmd: lockCmd(stage.cmd), deps: inputs.deps, params: inputs.params, env: inputs.env },
     };
   }
 
   /** Restores the outputs without running the command, when a previous run with these inputs is in the cache. */
   private async restoreFromRunCache(stage: Stage, plan: RunPlan): Promise<boolean> {
-    if (!plan.cacheable || this.opts.force || this.opts.noRunCache) return false;
+    if (!plan.cacheable || this.opts.noRunCache) return false;
     // Only outputs are missing and rvc.lock's record of them is in the cache: the inputs are
     // exactly those recorded, so the recorded outputs are what a run would produce.
     const locked = lockedStage(this.lock, stage.name);
@@ -343,14 +385,59 @@ export class Runner {
           // the run-cache is an optimisation; the run itself succeeded
         }
       }
-      this.relink(stage, entry);
+      if (!this.opts.noCommit) this.relink(stage, entry);
     } finally {
       committed.release();
     }
   }
 
-  private dryResult(stage: Stage, check: StageCheck): StageRunResult {
-    let reasons = this.opts.force ? [{ kind: 'forced' } as StaleReason, ...check.reasons] : check.reasons;
+  /** Why the stage runs whatever its inputs: `force`, or an upstream stage of this run changed (forceDownstream). */
+  private forcedReason(stage: Stage): StaleReason | undefined {
+    if (this.opts.force) return { kind: 'forced' };
+    if (!this.opts.forceDownstream) return undefined;
+    const up = this.project.graph.parents.get(stage.name)!.find((p) => this.changed.has(p) || (this.opts.dry && this.wouldRun.has(p)));
+    return up !== undefined ? { kind: 'forced-downstream', stage: up } : undefined;
+  }
+
+  /**
+   * With allowMissing: the paths whose data is missing, when that is the stage's only change
+   * (see RunnerOptions.allowMissing); undefined otherwise.
+   */
+  private onlyMissingData(stage: Stage, check: StageCheck): string[] | undefined {
+    if (!this.opts.allowMissing || check.reasons.length === 0) return undefined;
+    const locked = lockedStage(this.lock, stage.name);
+    if (!locked) return undefined;
+    const paths: string[] = [];
+    for (const r of check.reasons) {
+      if (r.kind === 'out-missing' || r.kind === 'out-not-cached') {
+        paths.push(r.path);
+        continue;
+      }
+      if (r.kind !== 'dep-missing') return undefined;
+      const was = locked.deps.find((d) => d.path === r.path)?.oid;
+      if (was === undefined || was !== this.recordedOid(r.path)) return undefined;
+      paths.push(r.path);
+    }
+    return paths;
+  }
+
+  /** The oid rvc.lock (another stage's output) or a pointer records for a path; undefined when none does. */
+  private recordedOid(rel: string): string | undefined {
+    const producer = this.project.graph.producers.get(rel);
+    if (producer !== undefined) return lockedStage(this.lock, producer)?.outs.find((o) => o.path === rel)?.oid;
+    this.pointerOids ??= new Map(workspacePointerOutputs(this.repo, { skipDamagedPointers: true }).map((o) => [o.rel, o.out.oid]));
+    return this.pointerOids.get(rel);
+  }
+
+  /** Asks `confirm` about one stage; one question at a time, even with parallel jobs. */
+  private ask(stage: Stage, reasons: StaleReason[]): Promise<boolean> {
+    const q = this.asking.then(() => this.interrupted ? false : this.opts.confirm!({ stage: stage.name, cmd: [...stage.cmd], reasons }));
+    this.asking = q.catch(() => undefined);
+    return q;
+  }
+
+  private dryResult(stage: Stage, check: StageCheck, forced: StaleReason | undefined): StageRunResult {
+    let reasons = forced ? [forced, ...check.reasons] : check.reasons;
     if (reasons.length === 0) {
       const up = this.project.graph.parents.get(stage.name)!.find((p) => this.wouldRun.has(p));
       if (up) reasons = [{ kind: 'upstream', stage: up }];
@@ -418,7 +505,7 @@ export class Runner {
 
   /** Hashes and stores the outputs a command wrote, pinned until rvc.lock names them (see storeOutputs). */
   private commitOutputs(stage: Stage): Promise<{ outs: LockFileEntry[]; release: () => void }> {
-    return storeOutputs(this.repo, this.ws, stage, this.opts);
+    return storeOutputs(this.repo, this.ws, stage, { ...this.opts, ...(this.opts.noCommit ? { noStore: true } : {}) });
   }
 
   /** Writes the stage's rvc.lock entry and git-ignores its cached outputs (see recordStage). */
@@ -443,6 +530,24 @@ interface RunPlan {
   fingerprint: string;
   cacheable: boolean;
   entryBase: Omit<LockStage, 'outs'>;
+}
+
+/** The run-cache key of a stage's inputs, and the fingerprint text it hashes. */
+export function runFingerprint(repo: Repo, stage: Stage, inputs: StageInputs): { key: string; text: string } {
+  const fp = stageFingerprint(stage, {
+    deps: Object.fromEntries(inputs.deps.map((d) => [d.path, d.oid])), params: inputs.params, env: inputs.env,
+  });
+  return { key: runKey(repo.odb.algo, fp.text), text: fp.text };
+}
+
+/**
+ * Whether a run of the stage can be restored from the run-cache: outputs that are not cached,
+ * or that the command updates in place, cannot; always_changed stages must run by definition;
+ * a stage without outputs runs for its side effects, which no cache can replay.
+ */
+export function runCacheable(stage: Stage): boolean {
+  const outs = allOutputs(stage);
+  return !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist);
 }
 
 /** The signal to stop the commands with: the abort reason when it names one. */

@@ -4,11 +4,25 @@ import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo } from '../repo/repo.js';
 import { checkMissingDeps, loadProject, resolveStageTargets } from '../repo/project.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
-import { Runner, type ReproResult, type RunnerOptions, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
+import { pullMissing, type PullMissingResult } from '../pipeline/pull-missing.js';
+import { workspacePointerOutputs } from '../repo/outputs.js';
+import { Runner, type ReproResult, type RunnerOptions, type StageConfirmEvent, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
 
-export type { ReproResult, StageRunResult, StageRunStatus, StageStartEvent };
+export type { ReproResult, StageRunResult, StageRunStatus, StageStartEvent, StageConfirmEvent, PullMissingResult };
+
+/** Whether a pointer records this path (or a folder holding it). */
+function pointerRecorded(repo: Repo): (rel: string) => boolean {
+  const rels = workspacePointerOutputs(repo, { skipDamagedPointers: true }).map((o) => o.rel);
+  return (rel) => rels.some((r) => r === rel || rel.startsWith(`${r}/`));
+}
 
 export interface ReproOptions extends RunnerOptions {
+  /**
+   * Before running, download missing data from the remote (`--pull`): see pullMissing. Not with `dry`.
+   */
+  pull?: boolean;
+  /** The remote `pull` downloads from; default core.remote. */
+  remote?: string;
   /** Stage names, foreach groups, or output paths; default: every stage. */
   targets?: string[];
   /** Only the targets, not what they depend on (`-s`). */
@@ -33,12 +47,16 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
   const selected = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), {
     ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
   });
-  checkMissingDeps(project, selected);
+  const pulled = opts.pull && !opts.dry ? await pullMissing(project, selected, opts) : undefined;
+  // With allowMissing, a dependency a pointer records may be missing: the runner skips the stage
+  // when that is its only change, and says it is missing otherwise.
+  checkMissingDeps(project, selected, opts.allowMissing ? pointerRecorded(repo) : undefined);
   // Pins a killed run left (its PID is gone) protect nothing; gc would remove them too.
   sweepStaleTemps(repo.pinDir);
   // Before any stage runs: no selected stage may own rvc's files, git-tracked or pointer-tracked data.
   await refuseForeignOutputs(repo, selected.map((n) => project.graph.stages.get(n)!).filter((s) => !s.frozen)
     .map((s) => ({ name: s.name, outs: allOutputs(s) })));
   const runner = new Runner(project, opts);
-  return runner.run(selected);
+  const r = await runner.run(selected);
+  return pulled ? { ...r, pulled } : r;
 }
