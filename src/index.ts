@@ -31,6 +31,7 @@ export type { ReproOptions, ReproResult, StageRunResult, StageRunStatus, StageSt
 export type { PipelineStatusResult, PipelineStatusOptions, StageStatus, StageState } from './pipeline/status.js';
 export type { StageAddOptions, StageAddResult, StageInfo } from './verbs/stage.js';
 export type { DagOptions, DagResult } from './verbs/dag.js';
+export type { FreezeResult } from './verbs/freeze.js';
 export type { CompareOptions, ParamRow, ParamsDiffResult } from './verbs/params.js';
 export type { MetricsShowResult, MetricsDiffResult } from './verbs/metrics.js';
 export type { GetOptions, GetResult } from './verbs/get.js';
@@ -74,6 +75,8 @@ export const repro = lazy(() => import('./verbs/repro.js'), 'repro');
 export const stageAdd = lazy(pipelineStage, 'stageAdd');
 export const stageList = lazy(pipelineStage, 'stageList');
 export const dag = lazy(() => import('./verbs/dag.js'), 'dag');
+export const freeze = lazy(() => import('./verbs/freeze.js'), 'freeze');
+export const unfreeze = lazy(() => import('./verbs/freeze.js'), 'unfreeze');
 export const parseParamsSpec = lazy(pipelineStage, 'parseParamsSpec');
 export const paramsDiff = lazy(() => import('./verbs/params.js'), 'paramsDiff');
 export const metricsShow = lazy(pipelineMetrics, 'metricsShow');
