@@ -7,7 +7,8 @@ import { setOwn } from '../model/values.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
-import { PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
+import { PIPELINE_FILE, checkMissingDeps, loadProject, readRepoText, varsLoader } from '../repo/project.js';
+import { Runner, type ReproResult, type RunnerOptions } from '../pipeline/runner.js';
 
 export interface StageAddOptions extends CommonOptions {
   name: string;
@@ -30,6 +31,11 @@ export interface StageAddOptions extends CommonOptions {
   alwaysChanged?: boolean;
   /** Replace a stage of the same name. */
   force?: boolean;
+  /**
+   * Then run the new stage (`--run`), as `repro -s <name>` would (its upstream stages are not
+   * run), with these runner options.
+   */
+  run?: boolean | RunnerOptions;
 }
 
 export interface StageAddResult {
@@ -39,6 +45,8 @@ export interface StageAddResult {
   created: boolean;
   replaced: boolean;
   stage: Stage;
+  /** With `run`: the run of the stage. */
+  run?: ReproResult;
 }
 
 /** Parses one `-p` spec into the rvc.yaml form. */
@@ -96,7 +104,7 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     throw new RvcError('USAGE', 'the stage has no command', { hint: 'write the command after the options: `rvc stage add -n train -d data python train.py`' });
   }
 
-  return repo.withLock(`rvc stage add ${opts.name}`, opts, async () => {
+  const added = await repo.withLock(`rvc stage add ${opts.name}`, opts, async (): Promise<StageAddResult> => {
     const before = readRepoText(repo, PIPELINE_FILE);
     const load = varsLoader((rel) => readRepoText(repo, rel));
     const replaced = before !== undefined && parsePipeline(before, PIPELINE_FILE, { loadVarsFile: load }).stages.some((s) => s.name === opts.name);
@@ -108,6 +116,11 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     writeFileAtomic(path.join(repo.root, PIPELINE_FILE), text);
     return { name: opts.name, file: PIPELINE_FILE, created: before === undefined, replaced, stage };
   });
+  if (!opts.run) return added;
+  const project = loadProject(repo);
+  checkMissingDeps(project, [opts.name]);
+  const runOpts: RunnerOptions = { ...(typeof opts.run === 'object' ? opts.run : {}), ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) };
+  return { ...added, run: await new Runner(project, runOpts).run([opts.name]) };
 }
 
 export interface StageInfo {

@@ -99,7 +99,7 @@ class Prefixer {
   }
 }
 
-function reportFailure(out: Output, r: StageRunResult): void {
+export function reportFailure(out: Output, r: StageRunResult): void {
   if (r.error) {
     out.error(`stage '${r.name}' failed: ${r.error.message}`, r.error.hint);
     return;
