@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, isRvcError, failureOf, fromFsError, errnoCode, type Failure } from '../errors.js';
+import { RvcError, isRvcError, failureOf, fromFsError, type Failure } from '../errors.js';
 import { lockCmd, lockedStage, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { allOutputs, stageFingerprint, type Stage } from '../model/pipeline.js';
 import { Scheduler } from './scheduler.js';
@@ -17,6 +17,7 @@ import { recordStage, relinkOutputs, storeOutputs } from './record.js';
 import { lockStamp, readLock, sameStamp, type FileStamp, type LoadedProject } from '../repo/project.js';
 import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace } from './workspace.js';
+import { removeTree } from '../fsutil/remove.js';
 
 export type StageRunStatus =
   | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run' | 'declined';
@@ -461,7 +462,7 @@ export class Runner {
     this.ws.invalidate(outPaths);
     for (const o of cached.outs) {
       const abs = path.join(this.repo.root, o.path);
-      removePath(abs, o.path);
+      removeTree(abs, o.path);
       fs.mkdirSync(path.dirname(abs), { recursive: true });
       const r = checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
         odb: this.repo.odbFor(o.hash), state: this.ws.state(o.path, o.hash), ignore: this.repo.ignore,
@@ -494,7 +495,7 @@ export class Runner {
     this.ws.invalidate(outs.map((o) => o.repoPath));
     for (const o of outs) {
       const abs = path.join(this.repo.root, o.repoPath);
-      if (!o.persist) removePath(abs, o.repoPath);
+      if (!o.persist) removeTree(abs, o.repoPath);
       try {
         fs.mkdirSync(path.dirname(abs), { recursive: true });
       } catch (e) {
@@ -562,28 +563,6 @@ function failure(name: string, e: unknown): StageRunResult {
 function errorInfo(e: unknown): Failure {
   if (isRvcError(e)) return failureOf(e);
   return { code: 'INTERNAL', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
-}
-
-function removePath(abs: string, rel: string): void {
-  try {
-    fs.rmSync(abs, { recursive: true, force: true });
-  } catch (e) {
-    // Read-only cache links inside a folder: make the folder writable and try again.
-    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw fromFsError(e, rel, 'remove');
-    chmodTree(abs);
-    fs.rmSync(abs, { recursive: true, force: true });
-  }
-}
-
-function chmodTree(abs: string): void {
-  try {
-    const st = fs.lstatSync(abs);
-    if (!st.isDirectory()) return;
-    fs.chmodSync(abs, 0o755);
-    for (const n of fs.readdirSync(abs)) chmodTree(path.join(abs, n));
-  } catch {
-    // best effort
-  }
 }
 
 function exists(abs: string): boolean {

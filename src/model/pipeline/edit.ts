@@ -145,9 +145,45 @@ export function removeStage(text: string, name: string, file: string): string {
   if (!rawStageNames(text, file).has(name)) {
     throw new RvcError('STAGE_NOT_FOUND', `stage '${name}' is not defined in ${file}`, { path: file });
   }
+  const v = parseYamlLocated(text, file).value as Record<string, unknown>;
+  const want = { ...v, stages: Object.fromEntries(Object.entries(v['stages'] as Record<string, unknown>).filter(([k]) => k !== name)) };
+  const cut = removeStageText(text, name);
+  if (cut !== undefined) {
+    try {
+      if (deepEqual(parseYamlLocated(cut, file).value, JSON.parse(JSON.stringify(want)))) return guardYamlOutput(cut, file);
+    } catch {
+      // fall back to the Document API below
+    }
+  }
   const doc = parseDocument(text);
   doc.deleteIn(['stages', name]);
   return guardYamlOutput(doc.toString({ lineWidth: 0, indent: 2 }), file);
+}
+
+/**
+ * removeStage on a block-style `stages:` map: the stage's lines (from its key to the end of its
+ * body) are cut out and every other byte stays. Undefined when the layout is unusual.
+ */
+function removeStageText(text: string, name: string): string | undefined {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return undefined;
+  const stages = doc.get('stages', true);
+  if (!isMap(stages) || stages.flow) return undefined;
+  const i = stages.items.findIndex((p) => (p.key as { value?: unknown } | null)?.value === name);
+  if (i < 0 || stages.items.length < 2) return undefined;
+  const k = (stages.items[i]!.key as { range?: [number, number, number] } | null)?.range;
+  const v = (stages.items[i]!.value as { range?: [number, number, number] } | null)?.range;
+  if (!k || !v) return undefined;
+  const start = text.lastIndexOf('\n', k[0] - 1) + 1;
+  if (text.slice(start, k[0]).trim() !== '') return undefined;
+  // A block body's range already ends past its last newline; a one-line value ends before it.
+  let end = v[1];
+  if (text[end - 1] !== '\n') {
+    const nl = text.indexOf('\n', end);
+    if (text.slice(end, nl < 0 ? text.length : nl).replace(/#.*/, '').trim() !== '') return undefined;
+    end = nl < 0 ? text.length : nl + 1;
+  }
+  return text.slice(0, start) + text.slice(end);
 }
 
 function rawStageNames(text: string, file: string): Set<string> {
