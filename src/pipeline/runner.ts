@@ -99,6 +99,12 @@ export interface RunnerOptions extends CommonOptions {
    * stage is 'declined' and the stages that depend on it are skipped. Calls never overlap.
    */
   confirm?: (e: StageConfirmEvent) => Promise<boolean>;
+  /**
+   * Called when outputs the runner could restore instead of running (rvc.lock's record of a
+   * stage that only lacks its outputs, or a run-cache entry of its inputs) are not all in the
+   * cache: may download them (`repro --pull`); the runner then looks again.
+   */
+  fetchOutputs?: (stage: string, outs: LockFileEntry[]) => Promise<void>;
   /** Aborted after `signal` (a second Ctrl-C): the running commands are killed at once. */
   killSignal?: AbortSignal;
   /** A stage's commands are about to run (not called for outputs restored from the cache). */
@@ -300,8 +306,7 @@ export class Runner {
       reasons,
       key: fp.key,
       fingerprint: fp.text,
-      // With noCommit nothing goes to the cache, so there is no run-cache entry to save.
-      cacheable: runCacheable(stage) && !this.opts.noCommit,
+      cacheable: runCacheable(stage),
       entryBase: { cmd: lockCmd(stage.cmd), deps: inputs.deps, params: inputs.params, env: inputs.env },
     };
   }
@@ -311,13 +316,15 @@ export class Runner {
     if (!plan.cacheable || this.opts.noRunCache) return false;
     // Only outputs are missing and rvc.lock's record of them is in the cache: the inputs are
     // exactly those recorded, so the recorded outputs are what a run would produce.
+    // With fetchOutputs (repro --pull), outputs recorded but not in the cache are fetched too.
     const locked = lockedStage(this.lock, stage.name);
-    if (locked && plan.reasons.every((r) => r.kind === 'out-missing') && this.restorable(stage, locked)) {
+    const onlyData = plan.reasons.every((r) => r.kind === 'out-missing' || (this.opts.fetchOutputs && r.kind === 'out-not-cached'));
+    if (locked && onlyData && await this.restorableOrFetched(stage, locked)) {
       await this.restore(stage, locked, { ...plan.entryBase, outs: locked.outs });
       return true;
     }
     const cached = readRunEntry(this.repo, this.repo.odb.algo, plan.key);
-    if (cached && this.restorable(stage, cached)) {
+    if (cached && await this.restorableOrFetched(stage, cached)) {
       await this.restore(stage, cached, { ...plan.entryBase, outs: cached.outs });
       return true;
     }
@@ -379,7 +386,8 @@ export class Runner {
       await this.record(stage, entry);
       // rvc.lock names the objects now.
       committed.release();
-      if (plan.cacheable) {
+      // With noCommit the outputs are not in the cache: no run-cache entry can name them.
+      if (plan.cacheable && !this.opts.noCommit) {
         try {
           saveRunEntry(this.repo, this.repo.odb.algo, plan.key, plan.fingerprint, entry);
         } catch {
@@ -448,12 +456,23 @@ export class Runner {
     return { name: stage.name, status: 'would run', reasons };
   }
 
-  /** A run-cache entry is used only when it lists exactly the stage's outputs, all in the cache. */
-  private restorable(stage: Stage, entry: LockStage): boolean {
+  /** restorable, after asking fetchOutputs for the objects the cache lacks (repro --pull). */
+  private async restorableOrFetched(stage: Stage, entry: LockStage): Promise<boolean> {
+    if (this.restorable(stage, entry)) return true;
+    if (!this.opts.fetchOutputs || !this.listsOutputs(stage, entry)) return false;
+    await this.opts.fetchOutputs(stage.name, entry.outs.filter((o) => !this.ws.inCache(o)));
+    return this.restorable(stage, entry);
+  }
+
+  private listsOutputs(stage: Stage, entry: LockStage): boolean {
     const want = allOutputs(stage).map((o) => o.repoPath).sort();
     const have = entry.outs.map((o) => o.path).sort();
-    if (want.length !== have.length || want.some((p, i) => p !== have[i])) return false;
-    return entry.outs.every((o) => this.ws.inCache(o));
+    return want.length === have.length && want.every((p, i) => p === have[i]);
+  }
+
+  /** A run-cache entry is used only when it lists exactly the stage's outputs, all in the cache. */
+  private restorable(stage: Stage, entry: LockStage): boolean {
+    return this.listsOutputs(stage, entry) && entry.outs.every((o) => this.ws.inCache(o));
   }
 
   private async restore(stage: Stage, cached: LockStage, entry: LockStage): Promise<void> {

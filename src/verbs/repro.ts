@@ -2,9 +2,9 @@ import { allOutputs } from '../model/pipeline.js';
 import { selectStages } from '../model/dag.js';
 import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo } from '../repo/repo.js';
-import { checkMissingDeps, loadProject, resolveStageTargets } from '../repo/project.js';
+import { checkMissingDeps, loadProject, resolveStageTargets, type LoadedProject } from '../repo/project.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
-import { pullMissing, type PullMissingResult } from '../pipeline/pull-missing.js';
+import { MissingPuller, type PullMissingResult } from '../pipeline/pull-missing.js';
 import { workspacePointerOutputs } from '../repo/outputs.js';
 import { Runner, type ReproResult, type RunnerOptions, type StageConfirmEvent, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
 
@@ -47,7 +47,16 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
   const selected = selectStages(project.graph, resolveStageTargets(project, opts.targets ?? [], opts.cwd ?? process.cwd()), {
     ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
   });
-  const pulled = opts.pull && !opts.dry ? await pullMissing(project, selected, opts) : undefined;
+  const puller = opts.pull && !opts.dry ? new MissingPuller(project, { ...opts, runCache: !opts.noRunCache && !opts.force }) : undefined;
+  try {
+    await puller?.prepare(selected);
+    return await reproSelected(repo, project, selected, puller ? { ...opts, fetchOutputs: puller.fetchOutputs } : opts, puller);
+  } finally {
+    await puller?.close();
+  }
+}
+
+async function reproSelected(repo: Repo, project: LoadedProject, selected: string[], opts: ReproOptions, puller: MissingPuller | undefined): Promise<ReproResult> {
   // With allowMissing, a dependency a pointer records may be missing: the runner skips the stage
   // when that is its only change, and says it is missing otherwise.
   checkMissingDeps(project, selected, opts.allowMissing ? pointerRecorded(repo) : undefined);
@@ -58,5 +67,5 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
     .map((s) => ({ name: s.name, outs: allOutputs(s) })));
   const runner = new Runner(project, opts);
   const r = await runner.run(selected);
-  return pulled ? { ...r, pulled } : r;
+  return puller ? { ...r, pulled: puller.result() } : r;
 }
