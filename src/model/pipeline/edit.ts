@@ -282,16 +282,20 @@ export function setStageFrozen(text: string, name: string, frozen: boolean, file
       path: file, hint: gen !== undefined ? `freeze '${gen}'` : 'run `rvc stage list` to list the stages',
     });
   }
-  const def = raw[name];
-  if (!isPlainObject(def)) throw new RvcError('STAGE_INVALID', `stage '${name}' in ${file} is not a mapping`, { path: file });
-  if (!!def['frozen'] === frozen && (frozen ? def['frozen'] === true : !Object.hasOwn(def, 'frozen'))) return text;
+  const outer = raw[name];
+  // A foreach group's fields are in its `do:` body.
+  const inDo = isPlainObject(outer) && Object.hasOwn(outer, 'foreach');
+  const def = inDo ? outer['do'] : outer;
+  if (!isPlainObject(outer) || !isPlainObject(def)) throw new RvcError('STAGE_INVALID', `stage '${name}' in ${file} is not a mapping`, { path: file });
+  if (frozen ? def['frozen'] === true : !Object.hasOwn(def, 'frozen')) return text;
   const want = (): Record<string, unknown> => {
     const d: Record<string, unknown> = { ...def };
     if (frozen) d['frozen'] = true;
     else delete d['frozen'];
-    return { ...before as Record<string, unknown>, stages: { ...raw, [name]: d } };
+    return { ...before as Record<string, unknown>, stages: { ...raw, [name]: inDo ? { ...outer, do: d } : d } };
   };
-  const edited = frozenByText(text, name, frozen);
+  const at = inDo ? ['stages', name, 'do'] : ['stages', name];
+  const edited = frozenByText(text, at, frozen);
   if (edited !== undefined) {
     try {
       if (deepEqual(parseYamlLocated(edited, file).value, JSON.parse(JSON.stringify(want())))) return guardYamlOutput(edited, file);
@@ -300,21 +304,18 @@ export function setStageFrozen(text: string, name: string, frozen: boolean, file
     }
   }
   const doc = parseDocument(text);
-  if (frozen) doc.setIn(['stages', name, 'frozen'], true);
-  else doc.deleteIn(['stages', name, 'frozen']);
+  if (frozen) doc.setIn([...at, 'frozen'], true);
+  else doc.deleteIn([...at, 'frozen']);
   return guardYamlOutput(doc.toString({ lineWidth: 0, indent: 2 }), file);
 }
 
 type Ranged = { range?: [number, number, number] | null };
 
 /** The text edit for setStageFrozen on a block-style stage; undefined when the layout is unusual. */
-function frozenByText(text: string, name: string, frozen: boolean): string | undefined {
+function frozenByText(text: string, at: string[], frozen: boolean): string | undefined {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) return undefined;
-  const stages = doc.get('stages', true);
-  if (!isMap(stages)) return undefined;
-  const pair = stages.items.find((p) => (p.key as { value?: unknown } | null)?.value === name);
-  const body = pair?.value;
+  const body = doc.getIn(at, true);
   if (!isMap(body) || body.flow || body.items.length === 0) return undefined;
   const lineStart = (i: number) => text.lastIndexOf('\n', i - 1) + 1;
   const lineEnd = (i: number) => {
@@ -340,6 +341,6 @@ function frozenByText(text: string, name: string, frozen: boolean): string | und
   const indent = text.slice(lineStart(firstKey), firstKey);
   if (indent.trim() !== '') return undefined;
   // After the line the last field ends on (a block value's range already ends past its newline).
-  const at = text[lastEnd - 1] === '\n' ? lastEnd - 1 : lineEnd(lastEnd);
-  return `${text.slice(0, at)}\n${indent}frozen: true${text.slice(at)}`;
+  const pos = text[lastEnd - 1] === '\n' ? lastEnd - 1 : lineEnd(lastEnd);
+  return `${text.slice(0, pos)}\n${indent}frozen: true${text.slice(pos)}`;
 }
