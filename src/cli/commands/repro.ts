@@ -143,7 +143,12 @@ export function register(program: Command): void {
       // run starts no command, so the default handling (exit) stays.
       const stop = new AbortController();
       const kill = new AbortController();
-      const onSignal = (sig: NodeJS.Signals) => (stop.signal.aborted ? kill.abort() : stop.abort(sig));
+      const onSignal = (sig: NodeJS.Signals) => {
+        // A question waiting for its answer is answered no, so the run can stop.
+        answers?.close();
+        if (stop.signal.aborted) kill.abort();
+        else stop.abort(sig);
+      };
       if (!flags.dry) {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
