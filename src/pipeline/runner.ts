@@ -54,7 +54,7 @@ export interface ReproResult {
   gitignores: string[];
   interrupted: boolean;
   failed: number;
-  /** With `pull`: what was downloaded before running (see pullMissing). */
+  /** With `pull`: what was downloaded (see MissingPuller in pull-missing.ts). */
   pulled?: SyncResult & { checkedOut: string[] };
 }
 
