@@ -4,7 +4,7 @@ import { producerOf } from '../model/dag.js';
 import type { Output, OutputSelection } from '../model/output.js';
 import type { CommonOptions } from '../repo/repo.js';
 import type { LoadedProject } from '../repo/project.js';
-import { selectOutputs, workspacePointerOutputs } from '../repo/outputs.js';
+import { selectOutputs, workspaceOutputs } from '../repo/outputs.js';
 import { restoreOutputs } from '../repo/restore.js';
 import { fetchRunEntries } from '../repo/run-cache-transfer.js';
 import { ObjectSet } from '../repo/object-set.js';
@@ -13,7 +13,7 @@ import { Workspace } from './workspace.js';
 
 /** What `repro --pull` downloaded. */
 export interface PullMissingResult extends SyncResult {
-  /** Dependencies tracked by pointers that were missing, checked out before running. */
+  /** Missing dependencies (pointer data, or outputs of stages not run) checked out before running. */
   checkedOut: string[];
 }
 
@@ -28,8 +28,9 @@ export interface PullMissingOptions extends CommonOptions {
  * `repro --pull`, DVC's "try pulling missing data": every download goes through the sync verbs'
  * fetch (`fetchWanted`, objects verified by hash) from one remote, opened once when first needed.
  * Before anything runs (`prepare`): the remote's run-cache entries the local run-cache lacks, and
- * the selected stages' dependencies that are missing and tracked by a pointer (no stage writes
- * them), which are then checked out. While running (`fetchOutputs`, the runner's hook): the
+ * the selected stages' dependencies that are missing and that no stage of this run writes —
+ * tracked by a pointer, or written by a stage left out of the run (`-s`, frozen) as its rvc.lock
+ * entry records — which are then checked out. While running (`fetchOutputs`, the runner's hook): the
  * outputs of a stage the runner would restore rather than run — rvc.lock's record of a stage
  * that only lacks its data, or the run-cache entry of its inputs — when the cache lacks them.
  * A download that fails is listed in the result; the stage concerned then runs.
@@ -60,18 +61,22 @@ export class MissingPuller {
   async prepare(selected: readonly string[]): Promise<void> {
     const { repo, graph } = this.project;
     if (this.opts.runCache) await fetchRunEntries(repo, (await this.remote()).remote);
-    const pointers = workspacePointerOutputs(repo, { skipDamagedPointers: true });
+    // Stages that run (or are restored) in this run bring their own outputs; the data of the
+    // others — pointers, and stages left out (-s, frozen) — is what rvc.lock or a pointer records.
+    const running = new Set(selected.filter((n) => !graph.stages.get(n)!.frozen));
+    const recorded = (await workspaceOutputs(repo, { skipDamagedPointers: true }))
+      .filter((o) => o.kind === 'pointer' || (o.kind === 'stage' && o.stage !== undefined && !running.has(o.stage)));
     const ws = new Workspace(repo);
     const sel: OutputSelection[] = [];
     const seen = new Set<string>();
-    for (const name of selected) {
-      const stage = graph.stages.get(name)!;
-      if (stage.frozen) continue;
-      for (const d of stage.deps) {
-        if (seen.has(d.repoPath) || producerOf(graph, d.repoPath) !== undefined || ws.hash(d.repoPath, repo.odb.algo)) continue;
+    for (const name of running) {
+      for (const d of graph.stages.get(name)!.deps) {
+        if (seen.has(d.repoPath) || ws.hash(d.repoPath, repo.odb.algo)) continue;
         seen.add(d.repoPath);
+        const producer = producerOf(graph, d.repoPath);
+        if (producer !== undefined && running.has(producer)) continue;
         try {
-          for (const s of await selectOutputs(repo, pointers, [d.repoPath], { cwd: repo.root })) sel.push(s);
+          for (const s of await selectOutputs(repo, recorded, [d.repoPath], { cwd: repo.root })) sel.push(s);
         } catch (e) {
           if (!isRvcError(e)) throw e; // tracked by nothing: repro reports the missing dependency
         }
