@@ -123,6 +123,7 @@ export function register(program: Command): void {
     .option('-j, --jobs <n>', 'run up to N independent stages at once', parseJobs)
     .option('--no-run-cache', 'always run commands; never restore outputs from earlier runs')
     .option('--pull', 'first download missing data from the remote: missing dependencies tracked by pointers, outputs of stages that only miss data, and run-cache entries with their outputs')
+    .option('-r, --remote <name>', 'with --pull: the remote to download from (default: the default remote)')
     .option('--allow-missing', 'skip stages whose only change is missing data (outputs, or recorded dependencies, not in the workspace or cache)')
     .option('--no-commit', 'record the runs in rvc.lock but store no output in the cache (`rvc commit` stores them later)')
     .option('--force-downstream', 'once a stage runs, also run every stage downstream of it, changed or not')
@@ -166,6 +167,7 @@ export function register(program: Command): void {
         jobs,
         noRunCache: flags.runCache === false,
         pull: !!flags.pull,
+        ...(flags.remote !== undefined ? { remote: String(flags.remote) } : {}),
         allowMissing: !!flags.allowMissing,
         noCommit: flags.commit === false,
         forceDownstream: !!flags.forceDownstream,
