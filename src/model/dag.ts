@@ -299,6 +299,36 @@ export function producerOf(g: Graph, repoPath: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The graph of outputs (`dag --outs`): its nodes are the outputs of `subset`'s stages (all
+ * stages by default), named by path, and an edge A → B means the stage writing B reads A (the
+ * same path, a file inside A, or a folder holding A). The renderers draw it like the stage graph.
+ */
+export function outputGraph(g: Graph, subset?: Iterable<string>): Graph {
+  const inSet = new Set(subset ?? g.names);
+  const owner = new Map<string, string>();
+  for (const [p, s] of g.producers) if (inSet.has(s)) owner.set(p, s);
+  const names = [...owner.keys()].sort(compareStrings);
+  const kids = new Map<string, Set<string>>(names.map((n) => [n, new Set<string>()]));
+  const pars = new Map<string, Set<string>>(names.map((n) => [n, new Set<string>()]));
+  for (const name of [...inSet].sort(compareStrings)) {
+    const st = g.stages.get(name)!;
+    const outs = allOutputs(st).map((o) => o.repoPath);
+    for (const dep of stageInputs(st)) {
+      for (const up of names) {
+        if (up !== dep && !dep.startsWith(`${up}/`) && !up.startsWith(`${dep}/`)) continue;
+        for (const o of outs) {
+          if (o === up) continue;
+          kids.get(up)!.add(o);
+          pars.get(o)!.add(up);
+        }
+      }
+    }
+  }
+  const sorted = (m: Map<string, Set<string>>) => new Map([...m].map(([k, v]) => [k, [...v].sort(compareStrings)] as const));
+  return { stages: new Map(), names, children: sorted(kids), parents: sorted(pars), producers: owner };
+}
+
 // ---------------------------------------------------------------------------------------------
 // renderers
 

@@ -14,6 +14,8 @@ export type StaleReason =
   | { kind: 'not-in-lock' }
   | { kind: 'always-changed' }
   | { kind: 'forced' }
+  /** `forceDownstream`: an upstream stage of this run ran or was restored. */
+  | { kind: 'forced-downstream'; stage: string }
   | { kind: 'cmd-changed'; old: string[]; new: string[] }
   | { kind: 'dep-changed'; path: string }
   | { kind: 'dep-missing'; path: string }

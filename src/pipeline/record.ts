@@ -21,9 +21,10 @@ import { entryFromBuilt, type Workspace } from './workspace.js';
  * Hashes the stage's outputs as they are in the workspace, stores the cached ones, and pins
  * their objects (see Repo.pinObjects) until the caller has written the rvc.lock entry naming
  * them and calls `release`. A gc that ended between storing and pinning may have deleted some:
- * they are stored again, now under the pin.
+ * they are stored again, now under the pin. With `noStore` (repro --no-commit) the outputs are
+ * only hashed: nothing is stored or pinned.
  */
-export async function storeOutputs(repo: Repo, ws: Workspace, stage: Stage, opts: CommonOptions): Promise<{ outs: LockFileEntry[]; release: () => void }> {
+export async function storeOutputs(repo: Repo, ws: Workspace, stage: Stage, opts: CommonOptions & { noStore?: boolean }): Promise<{ outs: LockFileEntry[]; release: () => void }> {
   const algo = repo.odb.algo;
   const releases: (() => void)[] = [];
   const release = (): void => {
@@ -36,12 +37,12 @@ export async function storeOutputs(repo: Repo, ws: Workspace, stage: Stage, opts
       for (const o of allOutputs(stage)) {
         const abs = path.join(repo.root, o.repoPath);
         const b = buildOut(abs, o.repoPath, {
-          odb: repo.odb, state: ws.state(o.repoPath, algo), ignore: repo.ignore, repoRoot: repo.root, store: o.cache,
+          odb: repo.odb, state: ws.state(o.repoPath, algo), ignore: repo.ignore, repoRoot: repo.root, store: o.cache && !opts.noStore,
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
         });
         ws.remember(o.repoPath, algo, b);
         entries.push(entryFromBuilt(o.repoPath, algo, b));
-        if (!o.cache) continue;
+        if (!o.cache || opts.noStore) continue;
         pins.add(b.oid);
         for (const e of b.entries ?? []) pins.add(e.oid);
       }
@@ -102,6 +103,8 @@ export interface CommittedStageOut {
   cached: boolean;
   /** The stage's rvc.lock entry changed. */
   changed: boolean;
+  /** Recorded but not in the cache before (e.g. after `repro --no-commit`), stored now. */
+  stored?: boolean;
 }
 
 /**
@@ -157,7 +160,10 @@ export async function commitStages(
         lockFiles.add(r.lockFile);
       }
       relinkOutputs(repo, ws, stage, entry, opts);
-      for (const e of stored.outs) outs.push({ stage: stage.name, path: e.path, entry: e, cached: decl.get(e.path) ?? true, changed: r.changed });
+      const notCached = new Set(check.reasons.flatMap((x) => (x.kind === 'out-not-cached' ? [x.path] : [])));
+      for (const e of stored.outs) {
+        outs.push({ stage: stage.name, path: e.path, entry: e, cached: decl.get(e.path) ?? true, changed: r.changed, ...(notCached.has(e.path) ? { stored: true } : {}) });
+      }
     } finally {
       stored.release();
     }

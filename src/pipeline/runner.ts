@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, isRvcError, failureOf, fromFsError, errnoCode, type Failure } from '../errors.js';
+import { RvcError, isRvcError, failureOf, fromFsError, type Failure } from '../errors.js';
 import { lockCmd, lockedStage, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { allOutputs, stageFingerprint, type Stage } from '../model/pipeline.js';
 import { Scheduler } from './scheduler.js';
@@ -8,7 +8,9 @@ import { checkoutOut } from '../odb/checkout.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
 import { checkDeletable, clearRegenerating, markRegenerating, regenerating } from './outs-guard.js';
 import { noteLinkUse } from '../repo/links.js';
-import { checkStage, type StageCheck, type StaleReason } from './check.js';
+import { checkStage, type StageCheck, type StageInputs, type StaleReason } from './check.js';
+import { workspacePointerOutputs } from '../repo/outputs.js';
+import type { SyncResult } from '../repo/sync.js';
 import { ChildGroup, runShell, type OutputStream } from './exec.js';
 import { lockOutputs, pinObjects, type OutputLocks } from './lock-io.js';
 import type { PinEntry } from '../odb/pins.js';
@@ -17,9 +19,10 @@ import { recordStage, relinkOutputs, storeOutputs } from './record.js';
 import { lockStamp, readLocks, sameStamp, withFileLock, type LockStamps, type LoadedProject } from '../repo/project.js';
 import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace } from './workspace.js';
+import { removeTree } from '../fsutil/remove.js';
 
 export type StageRunStatus =
-  | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run';
+  | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run' | 'declined';
 
 export interface StageRunResult {
   name: string;
@@ -35,8 +38,13 @@ export interface StageRunResult {
   stderrTail?: string;
   /** A failure that was not the command's exit status (missing dep, output not created…). */
   error?: Failure;
-  /** For a skipped stage: the upstream stage that failed. */
+  /** For a skipped stage: the upstream stage that failed (or that `confirm` declined). */
   blockedBy?: string;
+  /**
+   * With `allowMissing`, an 'up to date' stage whose only changes were missing data: the
+   * outputs and dependencies whose recorded data is not in the workspace or the cache.
+   */
+  missingData?: string[];
   durationMs?: number;
 }
 
@@ -52,6 +60,8 @@ export interface ReproResult {
   gitignores: string[];
   interrupted: boolean;
   failed: number;
+  /** With `pull`: what was downloaded (see MissingPuller in pull-missing.ts). */
+  pulled?: SyncResult & { checkedOut: string[] };
 }
 
 /** How the runner runs the stages it is given (the options of `rvc repro` but target selection). */
@@ -74,6 +84,33 @@ export interface RunnerOptions extends CommonOptions {
    * other stage starts, and the result says `interrupted`. Stages that finished stay recorded.
    */
   signal?: AbortSignal;
+  /**
+   * Once a stage ran (or was restored), run every stage downstream of it too, even when its own
+   * inputs did not change (`--force-downstream`).
+   */
+  forceDownstream?: boolean;
+  /**
+   * Skip a stage whose only changes are missing data: outputs missing from the workspace or the
+   * cache, and dependencies missing whose recorded data is what rvc.lock or a pointer still
+   * records for them (`--allow-missing`).
+   */
+  allowMissing?: boolean;
+  /**
+   * Run the stages and record them in rvc.lock, but store no output in the cache and save no
+   * run-cache entry (`--no-commit`); `rvc commit` stores them later.
+   */
+  noCommit?: boolean;
+  /**
+   * Asked before a stage's commands run (or its outputs are restored); false declines it: the
+   * stage is 'declined' and the stages that depend on it are skipped. Calls never overlap.
+   */
+  confirm?: (e: StageConfirmEvent) => Promise<boolean>;
+  /**
+   * Called when outputs the runner could restore instead of running (rvc.lock's record of a
+   * stage that only lacks its outputs, or a run-cache entry of its inputs) are not all in the
+   * cache: may download them (`repro --pull`); the runner then looks again.
+   */
+  fetchOutputs?: (stage: string, outs: LockFileEntry[]) => Promise<void>;
   /** Aborted after `signal` (a second Ctrl-C): the running commands are killed at once. */
   killSignal?: AbortSignal;
   /** A stage's commands are about to run (not called for outputs restored from the cache). */
@@ -83,6 +120,12 @@ export interface RunnerOptions extends CommonOptions {
   onStageEnd?: (r: StageRunResult) => void;
   /** Another process holds a lock on this stage's outputs; the run waits for it. */
   onStageWait?: (stage: string, holder: string) => void;
+}
+
+export interface StageConfirmEvent {
+  stage: string;
+  cmd: string[];
+  reasons: StaleReason[];
 }
 
 export interface StageStartEvent {
@@ -111,6 +154,10 @@ export class Runner {
   private readonly lockFiles = new Set<string>();
   private readonly gitignores = new Set<string>();
   private readonly wouldRun = new Set<string>();
+  /** Stages of this run that ran or were restored (for forceDownstream). */
+  private readonly changed = new Set<string>();
+  private asking: Promise<unknown> = Promise.resolve();
+  private pointerOids: Map<string, string> | undefined;
 
   constructor(private readonly project: LoadedProject, private readonly opts: RunnerOptions) {
     this.repo = project.repo;
@@ -159,8 +206,9 @@ export class Runner {
           const p = this.runOne(name).catch((e: unknown) => failure(name, e)).then((r) => {
             running.delete(name);
             end(r);
-            const ok = r.status !== 'failed' && r.status !== 'interrupted';
-            if (!ok) failedAny = true;
+            const ok = r.status !== 'failed' && r.status !== 'interrupted' && r.status !== 'declined';
+            if (!ok && r.status !== 'declined') failedAny = true;
+            if (r.status === 'ran' || r.status === 'restored') this.changed.add(name);
             for (const s of sched.finish(name, ok)) {
               end({ name: s, status: 'skipped', reasons: [], blockedBy: name });
             }
@@ -211,8 +259,14 @@ export class Runner {
     if (stage.frozen) return { name, status: 'frozen', reasons: [] };
     this.refreshLock();
     const check = this.check(stage);
-    if (this.opts.dry) return this.dryResult(stage, check);
-    if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+    const forced = this.forcedReason(stage);
+    const missing = !forced ? this.onlyMissingData(stage, check) : undefined;
+    if (missing) return { name, status: 'up to date', reasons: [], missingData: missing };
+    if (this.opts.dry) return this.dryResult(stage, check, forced);
+    if (!forced && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+    if (this.opts.confirm && !(await this.ask(stage, forced ? [forced, ...check.reasons] : check.reasons))) {
+      return { name, status: 'declined', reasons: forced ? [forced, ...check.reasons] : check.reasons };
+    }
 
     let release: OutputLocks;
     try {
@@ -225,9 +279,9 @@ export class Runner {
     }
     const started = Date.now();
     try {
-      const plan = this.decide(stage, check);
+      const plan = this.decide(stage, check, forced);
       if (!('key' in plan)) return plan;
-      const restored = await this.restoreFromRunCache(stage, plan);
+      const restored = !forced && await this.restoreFromRunCache(stage, plan);
       if (restored) return { name, status: 'restored', reasons: plan.reasons, durationMs: Date.now() - started };
       const failed = await this.execute(stage, plan, release, started);
       if (failed) return failed;
@@ -243,49 +297,45 @@ export class Runner {
    * it while we waited), and if so what it runs on — its inputs, their fingerprint (the
    * run-cache key) and whether its outputs may come from the run-cache. A result when it ends here.
    */
-  private decide(stage: Stage, first: StageCheck): StageRunResult | RunPlan {
+  private decide(stage: Stage, first: StageCheck, forced: StaleReason | undefined): StageRunResult | RunPlan {
     const name = stage.name;
     let check = first;
     if (this.interrupted) return { name, status: 'interrupted', reasons: check.reasons };
     if (this.refreshLock()) {
       // Another process wrote rvc.lock while we waited: it may have run this very stage.
       check = this.check(stage);
-      if (!this.opts.force && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
+      if (!forced && check.reasons.length === 0) return { name, status: 'up to date', reasons: [] };
     }
-    const reasons: StaleReason[] = this.opts.force ? [{ kind: 'forced' }, ...check.reasons] : check.reasons;
+    const reasons: StaleReason[] = forced ? [forced, ...check.reasons] : check.reasons;
     if (check.blocker || !check.inputs) {
       const e = check.blocker ?? new RvcError('INTERNAL', `stage '${name}' has no inputs`);
       return { name, status: 'failed', reasons, error: errorInfo(e) };
     }
     const inputs = check.inputs;
-    const fp = stageFingerprint(stage, {
-      deps: Object.fromEntries(inputs.deps.map((d) => [d.path, d.oid])), params: inputs.params, env: inputs.env,
-    });
-    const outs = allOutputs(stage);
+    const fp = runFingerprint(this.repo, stage, inputs);
     return {
       reasons,
-      key: runKey(this.repo.odb.algo, fp.text),
+      key: fp.key,
       fingerprint: fp.text,
-      // Outputs that are not cached, or that the command updates in place, cannot be restored
-      // from a previous run; always_changed stages must run by definition; a stage without
-      // outputs runs for its side effects, which no cache can replay.
-      cacheable: !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist),
+      cacheable: runCacheable(stage),
       entryBase: { cmd: lockCmd(stage.cmd), deps: inputs.deps, params: inputs.params, env: inputs.env },
     };
   }
 
   /** Restores the outputs without running the command, when a previous run with these inputs is in the cache. */
   private async restoreFromRunCache(stage: Stage, plan: RunPlan): Promise<boolean> {
-    if (!plan.cacheable || this.opts.force || this.opts.noRunCache) return false;
+    if (!plan.cacheable || this.opts.noRunCache) return false;
     // Only outputs are missing and rvc.lock's record of them is in the cache: the inputs are
     // exactly those recorded, so the recorded outputs are what a run would produce.
+    // With fetchOutputs (repro --pull), outputs recorded but not in the cache are fetched too.
     const locked = lockedStage(this.lock, stage.name);
-    if (locked && plan.reasons.every((r) => r.kind === 'out-missing') && this.restorable(stage, locked)) {
+    const onlyData = plan.reasons.every((r) => r.kind === 'out-missing' || (this.opts.fetchOutputs && r.kind === 'out-not-cached'));
+    if (locked && onlyData && await this.restorableOrFetched(stage, locked)) {
       await this.restore(stage, locked, { ...plan.entryBase, outs: locked.outs });
       return true;
     }
     const cached = readRunEntry(this.repo, this.repo.odb.algo, plan.key);
-    if (!cached || !this.restorable(stage, cached)) return false;
+    if (!cached || !(await this.restorableOrFetched(stage, cached))) return false;
     // Nothing but this entry may name these objects, and gc removes an entry whose outputs its
     // scope does not keep, with those objects: pin them until rvc.lock names them. A gc that
     // ran before the pin may have removed some; then the command runs instead.
@@ -368,21 +418,67 @@ export class Runner {
       await this.record(stage, entry);
       // rvc.lock names the objects now.
       committed.release();
-      if (plan.cacheable) {
+      // With noCommit the outputs are not in the cache: no run-cache entry can name them.
+      if (plan.cacheable && !this.opts.noCommit) {
         try {
           saveRunEntry(this.repo, this.repo.odb.algo, plan.key, plan.fingerprint, entry);
         } catch {
           // the run-cache is an optimisation; the run itself succeeded
         }
       }
-      this.relink(stage, entry);
+      if (!this.opts.noCommit) this.relink(stage, entry);
     } finally {
       committed.release();
     }
   }
 
-  private dryResult(stage: Stage, check: StageCheck): StageRunResult {
-    let reasons = this.opts.force ? [{ kind: 'forced' } as StaleReason, ...check.reasons] : check.reasons;
+  /** Why the stage runs whatever its inputs: `force`, or an upstream stage of this run changed (forceDownstream). */
+  private forcedReason(stage: Stage): StaleReason | undefined {
+    if (this.opts.force) return { kind: 'forced' };
+    if (!this.opts.forceDownstream) return undefined;
+    const up = this.project.graph.parents.get(stage.name)!.find((p) => this.changed.has(p) || (this.opts.dry && this.wouldRun.has(p)));
+    return up !== undefined ? { kind: 'forced-downstream', stage: up } : undefined;
+  }
+
+  /**
+   * With allowMissing: the paths whose data is missing, when that is the stage's only change
+   * (see RunnerOptions.allowMissing); undefined otherwise.
+   */
+  private onlyMissingData(stage: Stage, check: StageCheck): string[] | undefined {
+    if (!this.opts.allowMissing || check.reasons.length === 0) return undefined;
+    const locked = lockedStage(this.lock, stage.name);
+    if (!locked) return undefined;
+    const paths: string[] = [];
+    for (const r of check.reasons) {
+      if (r.kind === 'out-missing' || r.kind === 'out-not-cached') {
+        paths.push(r.path);
+        continue;
+      }
+      if (r.kind !== 'dep-missing') return undefined;
+      const was = locked.deps.find((d) => d.path === r.path)?.oid;
+      if (was === undefined || was !== this.recordedOid(r.path)) return undefined;
+      paths.push(r.path);
+    }
+    return paths;
+  }
+
+  /** The oid rvc.lock (another stage's output) or a pointer records for a path; undefined when none does. */
+  private recordedOid(rel: string): string | undefined {
+    const producer = this.project.graph.producers.get(rel);
+    if (producer !== undefined) return lockedStage(this.lock, producer)?.outs.find((o) => o.path === rel)?.oid;
+    this.pointerOids ??= new Map(workspacePointerOutputs(this.repo, { skipDamagedPointers: true }).map((o) => [o.rel, o.out.oid]));
+    return this.pointerOids.get(rel);
+  }
+
+  /** Asks `confirm` about one stage; one question at a time, even with parallel jobs. */
+  private ask(stage: Stage, reasons: StaleReason[]): Promise<boolean> {
+    const q = this.asking.then(() => this.interrupted ? false : this.opts.confirm!({ stage: stage.name, cmd: [...stage.cmd], reasons }));
+    this.asking = q.catch(() => undefined);
+    return q;
+  }
+
+  private dryResult(stage: Stage, check: StageCheck, forced: StaleReason | undefined): StageRunResult {
+    let reasons = forced ? [forced, ...check.reasons] : check.reasons;
     if (reasons.length === 0) {
       const up = this.project.graph.parents.get(stage.name)!.find((p) => this.wouldRun.has(p));
       if (up) reasons = [{ kind: 'upstream', stage: up }];
@@ -392,12 +488,23 @@ export class Runner {
     return { name: stage.name, status: 'would run', reasons };
   }
 
-  /** A run-cache entry is used only when it lists exactly the stage's outputs, all in the cache. */
-  private restorable(stage: Stage, entry: LockStage): boolean {
+  /** restorable, after asking fetchOutputs for the objects the cache lacks (repro --pull). */
+  private async restorableOrFetched(stage: Stage, entry: LockStage): Promise<boolean> {
+    if (this.restorable(stage, entry)) return true;
+    if (!this.opts.fetchOutputs || !this.listsOutputs(stage, entry)) return false;
+    await this.opts.fetchOutputs(stage.name, entry.outs.filter((o) => !this.ws.inCache(o)));
+    return this.restorable(stage, entry);
+  }
+
+  private listsOutputs(stage: Stage, entry: LockStage): boolean {
     const want = allOutputs(stage).map((o) => o.repoPath).sort();
     const have = entry.outs.map((o) => o.path).sort();
-    if (want.length !== have.length || want.some((p, i) => p !== have[i])) return false;
-    return entry.outs.every((o) => this.ws.inCache(o));
+    return want.length === have.length && want.every((p, i) => p === have[i]);
+  }
+
+  /** A run-cache entry is used only when it lists exactly the stage's outputs, all in the cache. */
+  private restorable(stage: Stage, entry: LockStage): boolean {
+    return this.listsOutputs(stage, entry) && entry.outs.every((o) => this.ws.inCache(o));
   }
 
   private async restore(stage: Stage, cached: LockStage, entry: LockStage): Promise<void> {
@@ -406,7 +513,7 @@ export class Runner {
     this.ws.invalidate(outPaths);
     for (const o of cached.outs) {
       const abs = path.join(this.repo.root, o.path);
-      removePath(abs, o.path);
+      removeTree(abs, o.path);
       fs.mkdirSync(path.dirname(abs), { recursive: true });
       const r = checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
         odb: this.repo.odbFor(o.hash), state: this.ws.state(o.path, o.hash), ignore: this.repo.ignore,
@@ -439,7 +546,7 @@ export class Runner {
     this.ws.invalidate(outs.map((o) => o.repoPath));
     for (const o of outs) {
       const abs = path.join(this.repo.root, o.repoPath);
-      if (!o.persist) removePath(abs, o.repoPath);
+      if (!o.persist) removeTree(abs, o.repoPath);
       try {
         fs.mkdirSync(path.dirname(abs), { recursive: true });
       } catch (e) {
@@ -450,7 +557,7 @@ export class Runner {
 
   /** Hashes and stores the outputs a command wrote, pinned until rvc.lock names them (see storeOutputs). */
   private commitOutputs(stage: Stage): Promise<{ outs: LockFileEntry[]; release: () => void }> {
-    return storeOutputs(this.repo, this.ws, stage, this.opts);
+    return storeOutputs(this.repo, this.ws, stage, { ...this.opts, ...(this.opts.noCommit ? { noStore: true } : {}) });
   }
 
   /** Writes the stage's rvc.lock entry and git-ignores its cached outputs (see recordStage). */
@@ -480,6 +587,24 @@ interface RunPlan {
   entryBase: Omit<LockStage, 'outs'>;
 }
 
+/** The run-cache key of a stage's inputs, and the fingerprint text it hashes. */
+export function runFingerprint(repo: Repo, stage: Stage, inputs: StageInputs): { key: string; text: string } {
+  const fp = stageFingerprint(stage, {
+    deps: Object.fromEntries(inputs.deps.map((d) => [d.path, d.oid])), params: inputs.params, env: inputs.env,
+  });
+  return { key: runKey(repo.odb.algo, fp.text), text: fp.text };
+}
+
+/**
+ * Whether a run of the stage can be restored from the run-cache: outputs that are not cached,
+ * or that the command updates in place, cannot; always_changed stages must run by definition;
+ * a stage without outputs runs for its side effects, which no cache can replay.
+ */
+export function runCacheable(stage: Stage): boolean {
+  const outs = allOutputs(stage);
+  return !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist);
+}
+
 /** The signal to stop the commands with: the abort reason when it names one. */
 function stopSignal(reason: unknown): NodeJS.Signals {
   return reason === 'SIGINT' || reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGTERM';
@@ -492,28 +617,6 @@ function failure(name: string, e: unknown): StageRunResult {
 function errorInfo(e: unknown): Failure {
   if (isRvcError(e)) return failureOf(e);
   return { code: 'INTERNAL', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
-}
-
-function removePath(abs: string, rel: string): void {
-  try {
-    fs.rmSync(abs, { recursive: true, force: true });
-  } catch (e) {
-    // Read-only cache links inside a folder: make the folder writable and try again.
-    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw fromFsError(e, rel, 'remove');
-    chmodTree(abs);
-    fs.rmSync(abs, { recursive: true, force: true });
-  }
-}
-
-function chmodTree(abs: string): void {
-  try {
-    const st = fs.lstatSync(abs);
-    if (!st.isDirectory()) return;
-    fs.chmodSync(abs, 0o755);
-    for (const n of fs.readdirSync(abs)) chmodTree(path.join(abs, n));
-  } catch {
-    // best effort
-  }
 }
 
 function exists(abs: string): boolean {

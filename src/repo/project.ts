@@ -315,11 +315,12 @@ export function loadProjectIfAny(repo: Repo): LoadedProject | undefined {
 
 /**
  * Refuses, before anything runs, dependencies that no stage produces and that do not exist.
- * Only `names` are checked, so a broken stage elsewhere does not block unrelated work.
+ * Only `names` are checked, so a broken stage elsewhere does not block unrelated work. Paths
+ * `recorded` accepts count as present (repro --allow-missing: data a pointer records).
  */
-export function checkMissingDeps(project: Project, names: readonly string[]): void {
+export function checkMissingDeps(project: Project, names: readonly string[], recorded?: (rel: string) => boolean): void {
   const only = new Set(names);
-  const missing = missingDeps(project.graph, (rel) => fs.existsSync(path.join(project.repo.root, rel)))
+  const missing = missingDeps(project.graph, (rel) => fs.existsSync(path.join(project.repo.root, rel)) || !!recorded?.(rel))
     .filter((m) => only.has(m.stage));
   if (missing.length === 0) return;
   const shown = missing.slice(0, 10).map((m) => `'${m.path}' (stage '${m.stage}')`).join(', ');

@@ -20,6 +20,8 @@ export interface CommittedOut extends AddedOut {
   stage?: string;
   /** False for a `cache: false` stage output: recorded by hash, not stored. */
   cached?: boolean;
+  /** A stage output rvc.lock already recorded that was not in the cache (`repro --no-commit`), stored now. */
+  stored?: boolean;
 }
 
 export interface CommitResult {
@@ -120,6 +122,7 @@ async function commitPipeline(repo: Repo, targets: string[], fromOutputs: Set<st
     res.committed.push({
       path: o.path, pointerFile: lockFileOf(project.graph.stages.get(o.stage)!.file), oid: o.entry.oid, size: o.entry.size,
       ...(o.entry.nfiles !== undefined ? { nfiles: o.entry.nfiles } : {}), changed: o.changed, stage: o.stage, cached: o.cached,
+      ...(o.stored ? { stored: true } : {}),
     });
   }
   if (r.skipped.length) res.skipped = r.skipped.map((s) => s.stage);

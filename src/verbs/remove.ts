@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
+import { removeTree } from '../fsutil/remove.js';
+import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
+import { writeFileAtomic } from '../fsutil/atomic.js';
 import { POINTER_EXT } from '../model/pointer.js';
 import { removeGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -13,7 +16,8 @@ export interface RemoveOptions extends CommonOptions {
 }
 
 export interface RemoveResult {
-  removed: { pointerFile: string; paths: string[]; dataDeleted: boolean }[];
+  /** For a stage: `pointerFile` is rvc.yaml and `stage` its name; `paths` are its outputs. */
+  removed: { pointerFile: string; paths: string[]; dataDeleted: boolean; stage?: string }[];
   /**
    * Repository-relative files whose change git should record (`git add` stages a deletion too):
    * the deleted pointers git knew and the edited `.gitignore` files. rvc does not touch git's index.
@@ -25,25 +29,48 @@ export interface RemoveResult {
  * Stops tracking: deletes pointer files and their .gitignore lines (the cache is untouched).
  * The deletions are left for the user to commit; until then git's index still lists the
  * pointers, but rvc works on the workspace and no longer sees them.
+ *
+ * A target that is not a pointer but a stage of rvc.yaml (`train`, `rvc.yaml:train`, a foreach
+ * group as a whole) removes the stage from rvc.yaml (the rest of the file kept) and its entry
+ * from rvc.lock, and the .gitignore lines of its outputs; with `outs`, the outputs themselves.
  */
 export async function remove(targets: string[], opts: RemoveOptions = {}): Promise<RemoveResult> {
   if (targets.length === 0) throw new RvcError('USAGE', 'nothing to remove', { hint: 'name the pointer files: `rvc remove data.rvc`' });
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc remove', opts, async () => {
     const removed: RemoveResult['removed'] = [];
-    const files = targets.map((t) => {
-      const { rel } = repo.resolve(t, opts.cwd);
-      const ptr = rel.endsWith(POINTER_EXT) ? rel : `${rel}${POINTER_EXT}`;
-      if (!fs.existsSync(path.join(repo.root, ptr))) {
-        throw new RvcError('NOT_TRACKED', `'${t}' is not a pointer file and no '${ptr}' exists`, { path: t, hint: 'name the .rvc file of the data' });
+    const files: string[] = [];
+    const stageTargets: string[] = [];
+    const hasPipeline = fs.existsSync(path.join(repo.root, PIPELINE_FILE));
+    for (const t of targets) {
+      let rel: string | undefined;
+      try {
+        rel = repo.resolve(t, opts.cwd).rel;
+      } catch (e) {
+        if (!hasPipeline) throw e; // `rvc.yaml:stage` does not name a path
       }
-      return ptr;
-    });
-    const touched = new Set<string>();
+      const ptr = rel === undefined ? undefined : rel.endsWith(POINTER_EXT) ? rel : `${rel}${POINTER_EXT}`;
+      if (ptr !== undefined && fs.existsSync(path.join(repo.root, ptr))) files.push(ptr);
+      else if (hasPipeline && !t.endsWith(POINTER_EXT)) stageTargets.push(t);
+      else throw new RvcError('NOT_TRACKED', `'${t}' is not a pointer file and no '${ptr ?? `${t}${POINTER_EXT}`}' exists`, { path: t, hint: 'name the .rvc file of the data' });
+    }
+    const stages = stageTargets.length ? await removeStages(repo, stageTargets, opts) : undefined;
+    const touched = new Set<string>(stages?.touched ?? []);
     // A .gitignore line another output still needs (a stage's, another pointer's) stays.
     const leaving = new Set(files);
-    const recorded = repo.scm ? await recordedForGitignore(repo) : [];
+    const recordedAll = repo.scm ? (stages ? stages.recorded : await recordedForGitignore(repo)) : [];
+    const recorded = recordedAll?.filter((r) => !(r.kind === 'stage' && r.stage !== undefined && stages?.names.has(r.stage)));
     const needed = (rel: string): boolean => gitignoreStillNeeded(rel, leaving, recorded);
+    for (const st of stages?.removed ?? []) {
+      for (const o of st.outs) {
+        const abs = path.join(repo.root, o.repoPath);
+        if (repo.scm && o.cache && !needed(o.repoPath) && removeGitignoreEntry(path.dirname(abs), path.basename(abs))) {
+          touched.add(path.posix.join(path.posix.dirname(o.repoPath), '.gitignore'));
+        }
+        if (opts.outs) removeTree(abs, o.repoPath);
+      }
+      removed.push({ pointerFile: PIPELINE_FILE, stage: st.name, paths: st.outs.map((o) => o.repoPath), dataDeleted: !!opts.outs });
+    }
     for (const ptr of files) {
       const outs = repo.outsOf(ptr);
       touched.add(ptr);
@@ -70,4 +97,62 @@ export async function remove(targets: string[], opts: RemoveOptions = {}): Promi
     }
     return { removed, toGit };
   });
+}
+
+/**
+ * Removes the named stages from rvc.yaml and their entries from rvc.lock (under the caller's
+ * repository lock); returns what they declared, and the recorded outputs as they were before
+ * (for the .gitignore decisions).
+ */
+async function removeStages(repo: Repo, targets: string[], opts: RemoveOptions): Promise<{
+  removed: { name: string; outs: { repoPath: string; cache: boolean }[] }[]; names: Set<string>; touched: string[]; recorded: Awaited<ReturnType<typeof recordedForGitignore>>;
+}> {
+  const { parsePipeline, removeStage, allOutputs } = await import('../model/pipeline.js');
+  const { parseLock, serializeLock, withoutStage, lockedStage } = await import('../model/lock.js');
+  const { readRepoText, varsLoader } = await import('../repo/project.js');
+  const recorded = repo.scm ? await recordedForGitignore(repo) : [];
+  let text = readRepoText(repo, PIPELINE_FILE) ?? '';
+  const parsed = parsePipeline(text, PIPELINE_FILE, { loadVarsFile: varsLoader((rel) => readRepoText(repo, rel)) });
+  const removed: { name: string; outs: { repoPath: string; cache: boolean }[] }[] = [];
+  const names = new Set<string>();
+  for (const t of targets) {
+    const colon = t.lastIndexOf(':');
+    if (colon > 0 && repo.resolve(t.slice(0, colon), opts.cwd).rel !== PIPELINE_FILE) {
+      throw new RvcError('NOT_TRACKED', `'${t.slice(0, colon)}' is not the project's ${PIPELINE_FILE}`, { path: t, hint: `name the stage alone, or as \`${PIPELINE_FILE}:<stage>\`` });
+    }
+    const name = colon > 0 ? t.slice(colon + 1) : t;
+    const mine = parsed.stages.filter((s) => s.name === name || s.generatedFrom?.name === name);
+    const gen = mine.length === 1 && mine[0]!.name === name ? mine[0]!.generatedFrom?.name : undefined;
+    if (mine.length === 0 || gen !== undefined) {
+      throw new RvcError(gen !== undefined ? 'STAGE_NOT_FOUND' : 'NOT_TRACKED', gen !== undefined
+        ? `stage '${name}' is generated by '${gen}' in ${PIPELINE_FILE}; only the whole group can be removed`
+        : `'${t}' is neither a pointer file nor a stage of ${PIPELINE_FILE}`, {
+        path: t, hint: gen !== undefined ? `remove '${gen}', or edit its foreach list` : 'name the .rvc file of the data, or a stage (`rvc stage list`)',
+      });
+    }
+    text = removeStage(text, name, PIPELINE_FILE);
+    for (const s of mine) {
+      names.add(s.name);
+      removed.push({ name: s.name, outs: allOutputs(s).map((o) => ({ repoPath: o.repoPath, cache: o.cache })) });
+    }
+  }
+  writeFileAtomic(path.join(repo.root, PIPELINE_FILE), text);
+  const touched = [PIPELINE_FILE];
+  const lockText = readRepoText(repo, LOCK_FILE);
+  if (lockText !== undefined && lockText.trim() !== '') {
+    let lock = parseLock(lockText, LOCK_FILE);
+    let changed = false;
+    for (const n of names) {
+      if (!lockedStage(lock, n)) continue;
+      lock = withoutStage(lock, n);
+      changed = true;
+    }
+    if (changed) {
+      writeFileAtomic(path.join(repo.root, LOCK_FILE), serializeLock(lock));
+      touched.push(LOCK_FILE);
+    }
+  }
+  // The outputs stay (or are deleted on request): a later checkout must not delete them as unrecorded.
+  forgetPlaced(repo, removed.flatMap((r) => r.outs.map((o) => o.repoPath)));
+  return { removed, names, touched, recorded };
 }

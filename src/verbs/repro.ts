@@ -2,14 +2,28 @@ import { allOutputs } from '../model/pipeline.js';
 import { selectStages } from '../model/dag.js';
 import { sweepStaleTemps } from '../fsutil/atomic.js';
 import { Repo } from '../repo/repo.js';
-import { checkMissingDeps, loadProject, stageRoots, withFileLock } from '../repo/project.js';
+import { checkMissingDeps, loadProject, stageRoots, withFileLock, type LoadedProject } from '../repo/project.js';
 import { pruneLockFiles } from '../pipeline/lock-io.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
-import { Runner, type ReproResult, type RunnerOptions, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
+import { MissingPuller, type PullMissingResult } from '../pipeline/pull-missing.js';
+import { workspacePointerOutputs } from '../repo/outputs.js';
+import { Runner, type ReproResult, type RunnerOptions, type StageConfirmEvent, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
 
-export type { ReproResult, StageRunResult, StageRunStatus, StageStartEvent };
+export type { ReproResult, StageRunResult, StageRunStatus, StageStartEvent, StageConfirmEvent, PullMissingResult };
+
+/** Whether a pointer records this path (or a folder holding it). */
+function pointerRecorded(repo: Repo): (rel: string) => boolean {
+  const rels = workspacePointerOutputs(repo, { skipDamagedPointers: true }).map((o) => o.rel);
+  return (rel) => rels.some((r) => r === rel || rel.startsWith(`${r}/`));
+}
 
 export interface ReproOptions extends RunnerOptions {
+  /**
+   * Before running, download missing data from the remote (`--pull`): see pullMissing. Not with `dry`.
+   */
+  pull?: boolean;
+  /** The remote `pull` downloads from; default core.remote. */
+  remote?: string;
   /** Stage names, foreach groups, or output paths; default: every stage. */
   targets?: string[];
   /** Only the targets, not what they depend on (`-s`). */
@@ -41,7 +55,19 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
   const selected = selectStages(project.graph, roots, {
     ...(opts.single ? { single: true } : {}), ...(opts.downstream ? { downstream: true } : {}),
   });
-  checkMissingDeps(project, selected);
+  const puller = opts.pull && !opts.dry ? new MissingPuller(project, { ...opts, runCache: !opts.noRunCache && !opts.force }) : undefined;
+  try {
+    await puller?.prepare(selected);
+    return await reproSelected(repo, project, selected, puller ? { ...opts, fetchOutputs: puller.fetchOutputs } : opts, puller);
+  } finally {
+    await puller?.close();
+  }
+}
+
+async function reproSelected(repo: Repo, project: LoadedProject, selected: string[], opts: ReproOptions, puller: MissingPuller | undefined): Promise<ReproResult> {
+  // With allowMissing, a dependency a pointer records may be missing: the runner skips the stage
+  // when that is its only change, and says it is missing otherwise.
+  checkMissingDeps(project, selected, opts.allowMissing ? pointerRecorded(repo) : undefined);
   // Entries of stages their pipeline file no longer declares go (the file was edited since).
   const pruned = opts.dry ? [] : await pruneLockFiles(repo, project.pipeline.stages, project.pipeline.files, project.lock, opts);
   for (const w of pruned) project.lock = withFileLock(project.lock, w.lockFile, w.lock);
@@ -58,5 +84,5 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
     res.pruned = pruned.map((w) => w.lockFile);
     res.lockFiles = [...new Set([...res.lockFiles, ...res.pruned])].sort();
   }
-  return res;
+  return puller ? { ...res, pulled: puller.result() } : res;
 }

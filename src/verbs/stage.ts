@@ -8,7 +8,8 @@ import { setOwn } from '../model/values.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
-import { readPipelineCached, readRepoText, varsLoader } from '../repo/project.js';
+import { checkMissingDeps, loadProject, readPipelineCached, readRepoText, varsLoader } from '../repo/project.js';
+import { Runner, type ReproResult, type RunnerOptions } from '../pipeline/runner.js';
 
 export interface StageAddOptions extends CommonOptions {
   name: string;
@@ -31,6 +32,11 @@ export interface StageAddOptions extends CommonOptions {
   alwaysChanged?: boolean;
   /** Replace a stage of the same name. */
   force?: boolean;
+  /**
+   * Then run the new stage (`--run`), as `repro -s <name>` would (its upstream stages are not
+   * run), with these runner options.
+   */
+  run?: boolean | RunnerOptions;
 }
 
 export interface StageAddResult {
@@ -40,6 +46,8 @@ export interface StageAddResult {
   created: boolean;
   replaced: boolean;
   stage: Stage;
+  /** With `run`: the run of the stage. */
+  run?: ReproResult;
 }
 
 /** Parses one `-p` spec into the rvc.yaml form. */
@@ -101,7 +109,7 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     throw new RvcError('USAGE', 'the stage has no command', { hint: 'write the command after the options: `rvc stage add -n train -d data python train.py`' });
   }
 
-  return repo.withLock(`rvc stage add ${opts.name}`, opts, async () => {
+  const added = await repo.withLock(`rvc stage add ${opts.name}`, opts, async (): Promise<StageAddResult> => {
     const before = readRepoText(repo, file);
     const load = varsLoader((rel) => readRepoText(repo, rel));
     const replaced = before !== undefined && parsePipeline(before, file, { loadVarsFile: load }).stages.some((s) => s.local === opts.name);
@@ -116,6 +124,11 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     if (before === undefined) repo.forgetPipelineFiles();
     return { name: stage.name, file, created: before === undefined, replaced, stage };
   });
+  if (!opts.run) return added;
+  const project = loadProject(repo);
+  checkMissingDeps(project, [added.name]);
+  const runOpts: RunnerOptions = { ...(typeof opts.run === 'object' ? opts.run : {}), ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) };
+  return { ...added, run: await new Runner(project, runOpts).run([added.name]) };
 }
 
 export interface StageInfo {

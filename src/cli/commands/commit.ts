@@ -16,7 +16,9 @@ export function register(program: Command): void {
         const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, … (${skipped.length})` : '');
         out.info(`Left as they are (inputs changed, or an output missing): ${shown}; \`rvc repro\` runs them, \`rvc commit <stage>\` records one as it is.`);
       }
-      if (!changed.length) out.info('Nothing to commit: the pointers and rvc.lock already match the workspace.');
+      const stored = r.committed.filter((c) => c.stored && !c.changed);
+      for (const c of stored) out.info(`Stored ${c.path} in the cache (stage '${c.stage}', already recorded in ${c.pointerFile})`);
+      if (!changed.length && !stored.length) out.info('Nothing to commit: the pointers and rvc.lock already match the workspace.');
       else {
         const files = [...new Set([...changed.map((c) => c.pointerFile), ...(r.gitignores ?? [])])];
         out.info('');

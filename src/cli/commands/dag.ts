@@ -8,15 +8,18 @@ export function register(program: Command): void {
     .option('--downstream', 'with a target: the stages that depend on it instead')
     .option('--dot', 'print Graphviz DOT (`rvc dag --dot | dot -Tsvg > dag.svg`)')
     .option('--mermaid', 'print a Mermaid flowchart (renders in GitHub and GitLab Markdown)')
+    .option('--md', 'print the Mermaid flowchart in a ```mermaid block, ready to paste into Markdown')
+    .option('-o, --outs', 'show the graph of outputs (paths) instead of stages')
     .action(action(async ({ lib, out, flags, common }, target: string | undefined) => {
       const r = await lib.dag({
         ...common,
         ...(target ? { target } : {}),
         downstream: !!flags.downstream,
-        format: flags.dot ? 'dot' : flags.mermaid ? 'mermaid' : 'ascii',
+        format: flags.dot ? 'dot' : flags.mermaid ? 'mermaid' : flags.md ? 'md' : 'ascii',
+        outs: !!flags.outs,
       });
-      if (flags.json) return out.json({ stages: r.stages, edges: r.edges });
-      if (r.stages.length === 0) return out.info('No stages yet. Add one with `rvc stage add`.');
+      if (flags.json) return out.json(flags.outs ? { outs: r.stages, edges: r.edges } : { stages: r.stages, edges: r.edges });
+      if (r.stages.length === 0) return out.info(flags.outs ? 'No stage outputs yet.' : 'No stages yet. Add one with `rvc stage add`.');
       process.stdout.write(r.text);
     }));
 }

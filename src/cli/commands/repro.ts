@@ -2,7 +2,38 @@ import { Command } from 'commander';
 import { action, withGlobals, parseJobs } from '../context.js';
 import { EXIT } from '../exit.js';
 import { plural, type Output } from '../output.js';
-import type { StaleReason, StageRunResult } from '../../index.js';
+import readline from 'node:readline';
+import type { StaleReason, StageConfirmEvent, StageRunResult } from '../../index.js';
+
+/**
+ * Answers for `-i`, one line each, from the terminal or from whatever stdin is (so scripts can
+ * answer too); undefined once stdin ends.
+ */
+class LineReader {
+  private readonly rl = readline.createInterface({ input: process.stdin, terminal: false });
+  private readonly lines: string[] = [];
+  private readonly waiting: ((l: string | undefined) => void)[] = [];
+  private ended = false;
+  constructor() {
+    this.rl.on('line', (l) => {
+      const w = this.waiting.shift();
+      if (w) w(l);
+      else this.lines.push(l);
+    });
+    this.rl.on('close', () => {
+      this.ended = true;
+      for (const w of this.waiting.splice(0)) w(undefined);
+    });
+  }
+  next(): Promise<string | undefined> {
+    if (this.lines.length) return Promise.resolve(this.lines.shift());
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  close(): void {
+    this.rl.close();
+  }
+}
 
 /** A param or env value as the user wrote it: strings bare, everything else as JSON. */
 export function fmtValue(v: unknown): string {
@@ -27,6 +58,7 @@ export function describeReasons(reasons: readonly StaleReason[]): string[] {
       case 'not-in-lock': add('not in rvc.lock (never run)'); break;
       case 'always-changed': add('always changed'); break;
       case 'forced': add('forced'); break;
+      case 'forced-downstream': add(`forced: upstream stage '${r.stage}' changed (--force-downstream)`); break;
       case 'cmd-changed': add('changed command'); break;
       case 'dep-changed': add('changed deps', r.path); break;
       case 'dep-missing': add('missing deps', r.path); break;
@@ -67,7 +99,7 @@ class Prefixer {
   }
 }
 
-function reportFailure(out: Output, r: StageRunResult): void {
+export function reportFailure(out: Output, r: StageRunResult): void {
   if (r.error) {
     out.error(`stage '${r.name}' failed: ${r.error.message}`, r.error.hint);
     return;
@@ -93,10 +125,18 @@ export function register(program: Command): void {
     .option('-k, --keep-going', 'after a failure, go on with stages that do not depend on it')
     .option('-j, --jobs <n>', 'run up to N independent stages at once', parseJobs)
     .option('--no-run-cache', 'always run commands; never restore outputs from earlier runs')
+    .option('--pull', 'first download missing data from the remote: missing dependencies tracked by pointers, outputs of stages that only miss data, and run-cache entries with their outputs')
+    .option('-r, --remote <name>', 'with --pull: the remote to download from (default: the default remote)')
+    .option('--allow-missing', 'skip stages whose only change is missing data (outputs, or recorded dependencies, not in the workspace or cache)')
+    .option('--no-commit', 'record the runs in rvc.lock but store no output in the cache (`rvc commit` stores them later)')
+    .option('--force-downstream', 'once a stage runs, also run every stage downstream of it, changed or not')
+    .option('-i, --interactive', 'ask before running each stage (answers are read from stdin when it is not a terminal; end of input means no)')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const jobs = (flags.jobs as number | undefined) ?? 1;
       const dry = !!flags.dry || !!flags.dryRun;
       const json = !!flags.json;
+      const answers = flags.interactive ? new LineReader() : undefined;
+      const declined = new Set<string>();
       const write = (stream: 'stdout' | 'stderr', s: string) => {
         // Keep stdout for the JSON document; with -q the commands' own stdout is dropped.
         if (stream === 'stdout' && flags.quiet) return;
@@ -108,7 +148,12 @@ export function register(program: Command): void {
       // run starts no command, so the default handling (exit) stays.
       const stop = new AbortController();
       const kill = new AbortController();
-      const onSignal = (sig: NodeJS.Signals) => (stop.signal.aborted ? kill.abort() : stop.abort(sig));
+      const onSignal = (sig: NodeJS.Signals) => {
+        // A question waiting for its answer is answered no, so the run can stop.
+        answers?.close();
+        if (stop.signal.aborted) kill.abort();
+        else stop.abort(sig);
+      };
       if (!dry) {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
@@ -127,6 +172,20 @@ export function register(program: Command): void {
         keepGoing: !!flags.keepGoing,
         jobs,
         noRunCache: flags.runCache === false,
+        pull: !!flags.pull,
+        ...(flags.remote !== undefined ? { remote: String(flags.remote) } : {}),
+        allowMissing: !!flags.allowMissing,
+        noCommit: flags.commit === false,
+        forceDownstream: !!flags.forceDownstream,
+        ...(answers ? {
+          confirm: async (e: StageConfirmEvent) => {
+            process.stderr.write(`Going to run stage '${e.stage}' (${describeReasons(e.reasons).join('; ')}).\nRun it? [y/N] `);
+            const a = await answers.next();
+            // Typed answers echo on the terminal; others are shown so the transcript reads right.
+            if (a === undefined || !process.stdin.isTTY) process.stderr.write(`${a ?? ''}\n`);
+            return a !== undefined && /^y(es)?$/i.test(a.trim());
+          },
+        } : {}),
         onStageStart: (e) => {
           if (dry) return;
           out.info(`${tag(e.stage)}Running stage '${e.stage}':`);
@@ -141,7 +200,8 @@ export function register(program: Command): void {
         onStageEnd: (s) => {
           prefixer?.flush(s.name);
           switch (s.status) {
-            case 'up to date': out.info(`Stage '${s.name}' didn't change, skipping`); break;
+            case 'up to date': out.info(`Stage '${s.name}' didn't change, skipping${s.missingData ? ` (missing data: ${s.missingData.join(', ')})` : ''}`); break;
+            case 'declined': declined.add(s.name); out.info(`Stage '${s.name}' not run (declined)`); break;
             case 'frozen': out.info(`Stage '${s.name}' is frozen, skipping`); break;
             case 'restored': out.info(`Stage '${s.name}' is cached — restored outputs`); break;
             case 'would run': {
@@ -150,15 +210,21 @@ export function register(program: Command): void {
               break;
             }
             case 'failed': if (!json) reportFailure(out, s); break;
-            case 'skipped': if (s.blockedBy) out.warn(`stage '${s.name}' skipped: upstream stage '${s.blockedBy}' failed`); break;
+            case 'skipped': if (s.blockedBy) out.warn(`stage '${s.name}' skipped: upstream stage '${s.blockedBy}' ${declined.has(s.blockedBy) ? 'was not run' : 'failed'}`); break;
             default: break;
           }
         },
       }).finally(() => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        answers?.close();
       });
       if (json) out.json(r);
+      if (r.pulled && !json) {
+        const p = r.pulled;
+        if (p.transferred || p.checkedOut.length) out.info(`Pulled ${plural(p.transferred, 'object')} from remote '${p.remote}'${p.checkedOut.length ? `; checked out ${p.checkedOut.join(', ')}` : ''}`);
+        if (p.failedCount) out.warn(`${plural(p.failedCount, 'object')} could not be pulled (e.g. ${p.failed[0]?.paths[0] ?? p.failed[0]?.oid}: ${p.failed[0]?.message}); the stages concerned ran instead`);
+      }
       if (r.interrupted) {
         out.error('interrupted: the running commands were stopped', 'rvc.lock holds the entries of the stages that finished; run `rvc repro` again to go on');
         return EXIT.INTERRUPTED;

@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
+import { EXIT } from '../exit.js';
+import { reportFailure } from './repro.js';
+import type { StageStartEvent } from '../../index.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -22,10 +25,18 @@ export function register(program: Command): void {
     .option('--desc <text>', 'a description of the stage')
     .option('--always-changed', 'always consider the stage stale')
     .option('-f, --force', 'replace a stage of the same name')
+    .option('--run', 'then run the stage (not its upstream stages) and record it in rvc.lock')
     .argument('<command...>', 'the command, run with `sh -c` (quote it to keep shell operators out of your shell)')
     .passThroughOptions()
     .action(action(async ({ lib, out, flags, common }, command: string[]) => {
       const list = (k: string) => (flags[k] as string[] | undefined) ?? [];
+      // With --run, Ctrl-C stops the command (as in repro) instead of leaving it running.
+      const stop = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
+      if (flags.run) {
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      }
       const r = await lib.stageAdd({
         ...common,
         name: String(flags.name),
@@ -38,10 +49,40 @@ export function register(program: Command): void {
         ...(flags.desc ? { desc: String(flags.desc) } : {}),
         alwaysChanged: !!flags.alwaysChanged,
         force: !!flags.force,
+        ...(flags.run ? {
+          run: {
+            signal: stop.signal,
+            onStageStart: (e: StageStartEvent) => out.info(`Running stage '${e.stage}':`),
+            onCommand: (_stage: string, cmd: string) => out.info(`> ${cmd}`),
+            onStageOutput: (_stage: string, chunk: Buffer, stream: 'stdout' | 'stderr') => {
+              if (stream === 'stdout' && flags.quiet) return;
+              (flags.json || stream === 'stderr' ? process.stderr : process.stdout).write(chunk);
+            },
+          },
+        } : {}),
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       });
-      if (flags.json) return out.json(r);
-      out.info(`${r.replaced ? 'Replaced' : 'Added'} stage '${r.name}' in ${r.file}`);
+      if (flags.json) out.json(r);
+      else out.info(`${r.replaced ? 'Replaced' : 'Added'} stage '${r.name}' in ${r.file}`);
+      const ran = r.run?.stages[0];
+      if (r.run?.interrupted) {
+        out.error('interrupted: the command was stopped', `run \`rvc repro ${r.name}\` to run it again`);
+        return EXIT.INTERRUPTED;
+      }
+      if (ran?.status === 'failed') {
+        if (!flags.json) reportFailure(out, ran);
+        return EXIT.FAILURE;
+      }
+      if (flags.json) return;
+      if (ran?.status === 'restored') out.info(`Stage '${r.name}' is cached — restored outputs`);
       out.info('');
+      if (r.run) {
+        out.info('To track the changes with git, run:');
+        out.info(`    git add ${[r.file, ...(r.run.lockChanged ? ['rvc.lock'] : []), ...r.run.gitignores].join(' ')}`);
+        return;
+      }
       out.info('Run it with `rvc repro`; to track the pipeline with git, run:');
       out.info(`    git add ${r.file}`);
     }));
