@@ -150,4 +150,67 @@ describe('several pipeline files', () => {
     // The other files' entries are untouched.
     expect(read(d, 'a/rvc.lock')).toMatch(/^ {2}train:$/m);
   });
+
+  it('a DVCLive-style file in a folder: top-level sections, matrix, meta; -P, file:stage, cd folder; edits keep the file', () => {
+    const d = monorepo();
+    const live = [
+      '# written by a tool',
+      'params:',
+      '  - params.yaml',
+      'metrics:',
+      '  - dvclive/metrics.json',
+      'plots:',
+      '  - dvclive/plots/metrics:',
+      '      x: step',
+      'artifacts:',
+      '  model:',
+      '    path: model.txt',
+      '    type: model',
+      'stages:',
+      '  train:',
+      '    matrix:',
+      '      lr: [0.1, 0.2]',
+      '    cmd: >-',
+      '      mkdir -p dvclive && cp ../a/model.txt model-${item.lr}.txt && echo \'{"acc": ${item.lr}}\' > dvclive/metrics.json',
+      '    deps: [../a/model.txt]',
+      '    outs:',
+      '      - model-${item.lr}.txt',
+      '    meta: {owner: ml-team}  # kept',
+      '  publish:',
+      '    cmd: cp model-0.1.txt model.txt',
+      '    deps: [model-0.1.txt]',
+      '    outs: [model.txt]',
+      '',
+    ].join('\n');
+    writeTree(d, { 'live/rvc.yaml': live, 'live/params.yaml': 'seed: 1\n' });
+    const ran = (r: { stdout: string }) => json(r).stages.filter((s: { status: string }) => s.status === 'ran').map((s: { name: string }) => s.name).sort();
+    // From another folder, -P runs every pipeline, the matrix expanded under its file's id.
+    expect(ran(rvcOk(path.join(d, 'b'), ['repro', '-P', '--json']))).toEqual([
+      'a/rvc.yaml:train', 'b/rvc.yaml:train', 'live/rvc.yaml:publish', 'live/rvc.yaml:train@0.1', 'live/rvc.yaml:train@0.2', 'prep',
+    ]);
+    expect(read(d, 'live/model.txt')).toContain('lr=0.1');
+    // Top-level metrics paths are relative to their file's folder.
+    expect(JSON.stringify(json(rvcOk(d, ['metrics', 'show', '--json'])))).toContain('live/dvclive/metrics.json');
+    // A group by file:group, and the folder's own stages from inside it.
+    writeTree(d, { 'a/params.yaml': 'lr: 0.5\n' });
+    expect(ran(rvcOk(d, ['repro', '--json', 'live/rvc.yaml:train']))).toEqual(['a/rvc.yaml:train', 'live/rvc.yaml:train@0.1', 'live/rvc.yaml:train@0.2']);
+    expect(ran(rvcOk(path.join(d, 'live'), ['repro', '--json']))).toEqual(['live/rvc.yaml:publish']);
+    // stage add, freeze/unfreeze and remove in the folder keep every other byte of the file.
+    rvcOk(path.join(d, 'live'), ['stage', 'add', '-n', 'extra', '-d', 'model.txt', '-o', 'copy.txt', 'cp model.txt copy.txt']);
+    const withExtra = read(d, 'live/rvc.yaml');
+    expect(withExtra.startsWith(live)).toBe(true);
+    rvcOk(d, ['freeze', 'live:extra']);
+    expect(read(d, 'live/rvc.yaml')).toContain('frozen: true');
+    rvcOk(path.join(d, 'live'), ['unfreeze', 'extra']);
+    expect(read(d, 'live/rvc.yaml')).toBe(withExtra);
+    rvcOk(path.join(d, 'live'), ['repro', '-q', 'extra']);
+    expect(read(d, 'live/rvc.lock')).toMatch(/^ {2}extra:$/m);
+    rvcOk(d, ['remove', 'live/rvc.yaml:extra']);
+    expect(read(d, 'live/rvc.yaml')).toBe(live);
+    expect(read(d, 'live/rvc.lock')).not.toMatch(/^ {2}extra:$/m);
+    // From the folder, its pipeline and what it reads are up to date (b/, not upstream of it, is stale).
+    expect(json(rvcOk(path.join(d, 'live'), ['status', '--json'])).pipeline.clean).toBe(true);
+    expect(json(rvcOk(d, ['status', '--json'])).pipeline.stages.filter((s: { state: string }) => s.state === 'stale')
+      .map((s: { name: string }) => s.name)).toEqual(['b/rvc.yaml:train']);
+  });
 });

@@ -8,15 +8,15 @@ export function register(program: Command): void {
       .description(frozen
         ? 'set `frozen: true` on stages of rvc.yaml: repro and status leave them as they are'
         : 'remove `frozen: true` from stages of rvc.yaml')
-      .argument('<stages...>', 'stage names (or `rvc.yaml:<stage>`; a foreach group as a whole)')
+      .argument('<stages...>', 'stages (`train`, `sub/rvc.yaml:train`, `sub:train`; a foreach group as a whole)')
       .action(action(async ({ lib, out, flags, common }, stages: string[]) => {
         const r = await (frozen ? lib.freeze : lib.unfreeze)(stages, common);
         if (flags.json) return out.json(r);
         for (const s of r.stages) out.info(s.changed ? `${frozen ? 'Froze' : 'Unfroze'} stage '${s.name}'` : `Stage '${s.name}' is ${frozen ? 'already frozen' : 'not frozen'}`);
-        if (r.stages.some((s) => s.changed)) {
+        if (r.files.length) {
           out.info('');
           out.info('To track the change with git, run:');
-          out.info(`    git add ${r.file}`);
+          out.info(`    git add ${r.files.join(' ')}`);
         }
       }));
   }

@@ -220,3 +220,37 @@ export function stagesNamed(target: string, declared: readonly Stage[], recorded
   }
   return anywhere.length ? anywhere.map(([id]) => id) : undefined;
 }
+
+/** A stage definition as written in its pipeline file (a foreach/matrix group is one definition). */
+export interface WrittenStage {
+  /** Its pipeline file. */
+  file: string;
+  /** The key it is written under in that file. */
+  written: string;
+  /** The stages it defines that the target named. */
+  stages: Stage[];
+  /** True when the target named some of the stages a foreach/matrix definition generates, not all. */
+  partial: boolean;
+}
+
+/**
+ * The stage definition a target names (see stagesNamed), for commands that edit pipeline files
+ * (freeze, unfreeze, remove); undefined when it names no stage. A target naming definitions of
+ * several files or keys (`rvc.yaml`, a whole file) is refused: such edits take one stage at a time.
+ */
+export function writtenStageOf(target: string, declared: readonly Stage[], cwd = '.'): WrittenStage | undefined {
+  const ids = stagesNamed(target, declared, [], cwd);
+  if (!ids) return undefined;
+  const set = new Set(ids);
+  const stages = declared.filter((s) => set.has(s.name));
+  const keys = new Set(stages.map((s) => `${s.file}\0${s.generatedFrom?.name ?? s.local}`));
+  if (keys.size !== 1) {
+    throw new RvcError('STAGE_NOT_FOUND', `'${target}' names ${stages.length} stages; name one stage`, {
+      details: { stages: ids }, hint: `name a stage, e.g. \`${ids[0]}\` (\`rvc stage list\` lists them)`,
+    });
+  }
+  const first = stages[0]!;
+  const written = first.generatedFrom?.name ?? first.local;
+  const all = declared.filter((s) => s.file === first.file && (s.generatedFrom?.name ?? s.local) === written);
+  return { file: first.file, written, stages, partial: stages.length < all.length };
+}
