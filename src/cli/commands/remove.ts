@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
-  withGlobals(program.command('remove'), { json: true })
+  withGlobals(program.command('remove').alias('rm'), { json: true })
     .description('stop tracking data: delete its pointer file and .gitignore line (the data stays unless --outs)')
     .argument('<targets...>', 'pointer files (or the paths they track)')
     .option('--outs', 'also delete the tracked data from the workspace')

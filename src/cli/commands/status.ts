@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
+import { statusExitCode } from '../exit.js';
 import { plural } from '../output.js';
 import { describeReasons } from './repro.js';
 import { scopeFrom, scopeOptions } from '../scope.js';
@@ -21,6 +22,7 @@ export function register(program: Command): void {
         const c = await lib.statusCloud({ ...common, ...scope, targets, ...(flags.remote ? { remote: String(flags.remote) } : {}) });
         if (flags.json) return out.json(c);
         const changed = c.objects.filter((o) => o.state !== 'in sync');
+        if (flags.quiet) return statusExitCode(flags, !changed.length);
         if (!changed.length) return out.info(`Cache and remote '${c.remote}' are in sync.`);
         for (const o of changed.slice(0, flags.verbose ? undefined : 50)) out.info(`    ${o.state.padEnd(9)} ${o.paths[0] ?? o.oid}`);
         if (!flags.verbose && changed.length > 50) out.info(`    … and ${changed.length - 50} more (-v lists all)`);
@@ -30,6 +32,7 @@ export function register(program: Command): void {
       const r = await lib.status({ ...common, targets });
       const ps = r.pipeline;
       if (flags.json) return out.json(r);
+      if (flags.quiet) return statusExitCode(flags, r.clean && (!ps || ps.clean));
       if (ps) {
         for (const st of ps.stages.filter((x) => x.state === 'stale')) {
           out.info(`${st.name}:`);
