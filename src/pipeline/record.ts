@@ -118,8 +118,10 @@ export interface CommittedStageOut {
  */
 export async function commitStages(
   repo: Repo, ws: Workspace, lock: Lock, stages: readonly Stage[], opts: CommonOptions & { environ?: NodeJS.ProcessEnv; required?: boolean },
-): Promise<{ outs: CommittedStageOut[]; skipped: { stage: string; reasons: StaleReason[] }[]; gitignores: string[]; lockChanged: boolean }> {
+): Promise<{ outs: CommittedStageOut[]; skipped: { stage: string; reasons: StaleReason[] }[]; gitignores: string[]; lockChanged: boolean; recorded: string[] }> {
   const outs: CommittedStageOut[] = [];
+  /** Stages whose rvc.lock entry changed (a stage without outputs too). */
+  const recorded: string[] = [];
   const skipped: { stage: string; reasons: StaleReason[] }[] = [];
   const gitignores = new Set<string>();
   let lockChanged = false;
@@ -152,12 +154,15 @@ export async function commitStages(
     try {
       const entry: LockStage = { cmd: lockCmd(stage.cmd), deps: check.inputs.deps, params: check.inputs.params, env: check.inputs.env, outs: stored.outs };
       const r = await recordStage(repo, stage, entry, opts, gitignores);
-      if (r.changed) lockChanged = true;
+      if (r.changed) {
+        lockChanged = true;
+        recorded.push(stage.name);
+      }
       relinkOutputs(repo, ws, stage, entry, opts);
       for (const e of stored.outs) outs.push({ stage: stage.name, path: e.path, entry: e, cached: decl.get(e.path) ?? true, changed: r.changed });
     } finally {
       stored.release();
     }
   }
-  return { outs, skipped, gitignores: [...gitignores].sort(), lockChanged };
+  return { outs, skipped, gitignores: [...gitignores].sort(), lockChanged, recorded };
 }

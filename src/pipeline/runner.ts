@@ -3,6 +3,7 @@ import path from 'node:path';
 import { RvcError, isRvcError, failureOf, fromFsError, errnoCode, type Failure } from '../errors.js';
 import { lockCmd, lockedStage, type Lock, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { allOutputs, stageFingerprint, type Stage } from '../model/pipeline.js';
+import { LOCK_FILE } from '../model/names.js';
 import { Scheduler } from './scheduler.js';
 import { checkoutOut } from '../odb/checkout.js';
 import type { CommonOptions, Repo } from '../repo/repo.js';
@@ -44,6 +45,11 @@ export interface ReproResult {
   lockChanged: boolean;
   /** .gitignore files that gained an entry (repository paths). */
   gitignores: string[];
+  /**
+   * The files whose change git should record (`git add`); empty when the repository is used
+   * without git (`core.no_scm`).
+   */
+  toGit: string[];
   interrupted: boolean;
   failed: number;
 }
@@ -173,6 +179,7 @@ export class Runner {
       stages,
       lockChanged: this.lockChanged,
       gitignores: [...this.gitignores].sort(),
+      toGit: this.repo.scm ? [...(this.lockChanged ? [LOCK_FILE] : []), ...[...this.gitignores].sort()] : [],
       interrupted: this.interrupted,
       failed: stages.filter((s) => s.status === 'failed').length,
     };

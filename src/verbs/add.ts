@@ -19,6 +19,11 @@ export interface AddOptions extends CommonOptions {
 
 export interface AddResult {
   added: AddedOut[];
+  /**
+   * The files whose change git should record (`git add`); empty when the repository is used
+   * without git (`core.no_scm`).
+   */
+  toGit: string[];
 }
 
 interface Candidate {
@@ -42,7 +47,10 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<AddRe
     const added: AddedOut[] = [];
     for (const c of cands) added.push(addOne(repo, c, opts));
     notePlaced(repo, added.map((a) => ({ path: a.path, hash: repo.odb.algo, oid: a.oid })));
-    return { added };
+    // A pointer rewritten with the same content needs no git add; its .gitignore line was there.
+    const changed = added.filter((a) => a.changed);
+    const toGit = repo.scm ? [...new Set([...changed.map((a) => a.pointerFile), ...changed.map((a) => path.posix.join(path.posix.dirname(a.path), '.gitignore'))])] : [];
+    return { added, toGit };
   });
 }
 

@@ -32,6 +32,13 @@ export interface CommitResult {
   gitignores?: string[];
   /** rvc.lock was rewritten. */
   lockChanged?: boolean;
+  /** Stages whose rvc.lock entry was rewritten (with or without outputs). */
+  stages?: string[];
+  /**
+   * The files whose change git should record (`git add`): rewritten pointers, rvc.lock and
+   * `.gitignore` files. Empty when the repository is used without git (`core.no_scm`).
+   */
+  toGit: string[];
 }
 
 /**
@@ -79,9 +86,15 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
     }
     notePlaced(repo, committed.map((c) => ({ path: c.path, hash: repo.odb.algo, oid: c.oid })));
   });
-  if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return { committed };
-  const res: CommitResult = { committed };
-  await commitPipeline(repo, targets, stageNames, opts, res);
+  const res: CommitResult = { committed, toGit: [] };
+  if (fs.existsSync(path.join(repo.root, PIPELINE_FILE))) await commitPipeline(repo, targets, stageNames, opts, res);
+  if (repo.scm) {
+    res.toGit = [...new Set([
+      ...committed.filter((c) => c.changed).map((c) => c.pointerFile),
+      ...(res.lockChanged ? [LOCK_FILE] : []),
+      ...(res.gitignores ?? []),
+    ])];
+  }
   return res;
 }
 
@@ -120,4 +133,5 @@ async function commitPipeline(repo: Repo, targets: string[], fromOutputs: Set<st
   if (r.skipped.length) res.skipped = r.skipped.map((s) => s.stage);
   if (r.gitignores.length) res.gitignores = r.gitignores;
   if (r.lockChanged) res.lockChanged = true;
+  if (r.recorded.length) res.stages = r.recorded;
 }

@@ -39,6 +39,11 @@ export interface StageAddResult {
   created: boolean;
   replaced: boolean;
   stage: Stage;
+  /**
+   * The files whose change git should record (`git add`); empty when the repository is used
+   * without git (`core.no_scm`).
+   */
+  toGit: string[];
 }
 
 /** Parses one `-p` spec into the rvc.yaml form. */
@@ -106,7 +111,7 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     const stage = after.stages.find((s) => s.name === opts.name)!;
     await refuseForeignOutputs(repo, [{ name: opts.name, outs: allOutputs(stage) }]);
     writeFileAtomic(path.join(repo.root, PIPELINE_FILE), text);
-    return { name: opts.name, file: PIPELINE_FILE, created: before === undefined, replaced, stage };
+    return { name: opts.name, file: PIPELINE_FILE, created: before === undefined, replaced, stage, toGit: repo.scm ? [PIPELINE_FILE] : [] };
   });
 }
 

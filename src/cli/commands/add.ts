@@ -11,17 +11,14 @@ export function register(program: Command): void {
     .action(action(async ({ lib, out, flags, common }, paths: string[]) => {
       const r = await lib.add(paths, { ...common, noCommit: flags.commit === false, ...(flags.desc ? { desc: String(flags.desc) } : {}) });
       if (flags.json) return out.json(r);
-      const toGit: string[] = [];
       for (const a of r.added) {
         const what = a.nfiles !== undefined ? `${plural(a.nfiles, 'file')}, ${fmtBytes(a.size)}` : fmtBytes(a.size);
         out.info(`${a.changed ? 'Added' : 'Unchanged'} ${a.path} (${what}) → ${a.pointerFile}`);
-        if (a.changed) toGit.push(a.pointerFile);
       }
-      if (toGit.length) {
-        const ignores = [...new Set(r.added.map((a) => (a.path.includes('/') ? `${a.path.slice(0, a.path.lastIndexOf('/'))}/.gitignore` : '.gitignore')))];
+      if (r.toGit.length) {
         out.info('');
         out.info('To track the changes with git, run:');
-        out.info(`    git add ${[...toGit, ...ignores].join(' ')}`);
+        out.info(`    git add ${r.toGit.join(' ')}`);
       }
     }));
 }

@@ -41,9 +41,10 @@ export function register(program: Command): void {
       });
       if (flags.json) return out.json(r);
       out.info(`${r.replaced ? 'Replaced' : 'Added'} stage '${r.name}' in ${r.file}`);
+      if (!r.toGit.length) return out.info('Run it with `rvc repro`.');
       out.info('');
       out.info('Run it with `rvc repro`; to track the pipeline with git, run:');
-      out.info(`    git add ${r.file}`);
+      out.info(`    git add ${r.toGit.join(' ')}`);
     }));
 
   withGlobals(stage.command('list'), { json: true })
