@@ -4,7 +4,7 @@ import { RvcError, isRvcError } from '../errors.js';
 import type { Output, OutputSelection } from '../model/output.js';
 import { LOCK_FILE, PIPELINE_FILE } from '../model/names.js';
 import type { Pipeline } from '../model/pipeline.js';
-import { stagesNamed } from '../model/pipeline/types.js';
+import { allOutputs, stagesNamed } from '../model/pipeline/types.js';
 import { POINTER_EXT, type PointerOut } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
 import { isTreeOid } from '../model/oid.js';
@@ -302,9 +302,20 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
         continue;
       }
     }
+    if (!opts.notFound) {
+      const owner = pipeline?.stages.find((s) => allOutputs(s).some((o) => o.repoPath === rel || isInside(rel, o.repoPath)));
+      if (owner) throw notRecordedYet(t, owner.name);
+    }
     throw (opts.notFound ?? notTracked)(t);
   }
   return res;
+}
+
+/** A target an rvc.yaml stage declares as output, which rvc.lock has no entry for yet. */
+function notRecordedYet(t: string, stage: string): RvcError {
+  return new RvcError('NOT_TRACKED', `'${t}' is an output of stage '${stage}', which has not recorded it yet (rvc.lock has no entry for it)`, {
+    path: t, hint: `run the stage: \`rvc repro ${stage}\`, or record the output as it is: \`rvc commit ${stage}\``,
+  });
 }
 
 function notTracked(t: string): RvcError {
