@@ -60,7 +60,6 @@ function stageOutput(o: LockFileEntry, stage: string, file: string, where: strin
 /** `cache:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
 async function cacheFlags(pipeline: Pipeline | undefined): Promise<Map<string, boolean> | undefined> {
   if (!pipeline) return undefined;
-  const { allOutputs } = await pipelineModel();
   const m = new Map<string, boolean>();
   for (const s of pipeline.stages) for (const o of allOutputs(s)) m.set(o.repoPath, o.cache);
   return m;
@@ -102,7 +101,6 @@ export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]
   if (!fs.existsSync(path.join(repo.root, PIPELINE_FILE))) return [];
   const pipeline = (await project()).readPipelineCached(repo);
   if (!pipeline) return [];
-  const { allOutputs } = await pipelineModel();
   return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({ rel: o.repoPath, stage: s.name, cached: o.cache })));
 }
 
