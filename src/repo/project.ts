@@ -245,7 +245,7 @@ export function checkMissingDeps(project: Project, names: readonly string[]): vo
   if (unpulled.paths.length === missing.length) {
     // Data a pointer file tracks that is not in the workspace (a fresh clone): pull or check it out.
     const shown = missing.slice(0, 10).map((m) => `'${m.path}' (stage '${m.stage}')`).join(', ');
-    const args = unpulled.paths.join(' ');
+    const args = unpulled.paths.slice(0, 10).join(' ');
     throw new RvcError('PATH_NOT_FOUND', `${missing.length > 1 ? 'dependencies are' : 'a dependency is'} tracked by rvc but not in the workspace: ${shown}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`, {
       path: missing[0]!.path, details: { missing },
       hint: unpulled.inCache ? `restore ${missing.length > 1 ? 'them' : 'it'} from the cache: \`rvc checkout ${args}\`` : `get ${missing.length > 1 ? 'them' : 'it'} from the remote: \`rvc pull ${args}\``,
@@ -254,7 +254,8 @@ export function checkMissingDeps(project: Project, names: readonly string[]): vo
   const shown = missing.slice(0, 10).map((m) => `'${m.path}' (stage '${m.stage}')`).join(', ');
   throw new RvcError('PIPELINE_INVALID', `${missing.length > 1 ? 'dependencies do' : 'a dependency does'} not exist and no stage produces ${missing.length > 1 ? 'them' : 'it'}: ${shown}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`, {
     path: PIPELINE_FILE, details: { missing },
-    hint: 'create the file, fix the path in rvc.yaml, or add the stage that writes it',
+    hint: 'create the file, fix the path in rvc.yaml, or add the stage that writes it'
+      + (unpulled.paths.length ? `; \`rvc pull ${unpulled.paths.slice(0, 10).join(' ')}\` gets those a pointer file tracks` : ''),
   });
 }
 
@@ -263,7 +264,12 @@ export function checkMissingDeps(project: Project, names: readonly string[]): vo
  * it, and whether all of those are in the cache (then checkout restores them; else pull).
  */
 function trackedButAbsent(repo: Repo, paths: readonly string[]): { paths: string[]; inCache: boolean } {
-  const outs = repo.allOuts();
+  let outs: ReturnType<Repo['allOuts']>;
+  try {
+    outs = repo.allOuts();
+  } catch {
+    return { paths: [], inCache: false }; // a damaged pointer: the plain message below stands
+  }
   const found: string[] = [];
   let inCache = true;
   for (const p of paths) {
