@@ -164,6 +164,11 @@ describe('refused S3 credentials', () => {
         expect(r.stderr, what).not.toMatch(/again/);
       }
       expect(fs.existsSync(path.join(clone, 'c'))).toBe(false);
+      // 4. The tuning options docs/remotes.md names are config keys, and reach the remote.
+      rvcOk(dir, ['remote', 'modify', 's3', 'partsize', '1000']);
+      const small = rvc(dir, ['push', '--json'], good);
+      expect(jsonError(small).code).toBe('CONFIG_INVALID');
+      expect(small.stderr).toContain('partsize');
     } finally {
       await s3.stop();
     }
