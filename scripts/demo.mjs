@@ -26,7 +26,7 @@ const write = (rel, content) => {
 
 try {
   process.stdout.write(`rvc demo in ${dir}\n`);
-  sh('git', 'init', '-q', '-b', 'main');
+  sh('git', 'init', '-q');
   rvc('init');
   sh('git', 'add', '.rvc', '.rvcignore');
   sh('git', 'commit', '-q', '-m', 'Initialize rvc');
@@ -42,7 +42,7 @@ try {
   sh('git', 'checkout', '-q', 'HEAD~1');
   rvc('checkout');
   process.stdout.write(`\n# data/train.csv is back at v1:\n${fs.readFileSync(path.join(dir, 'data/train.csv'), 'utf8').replace(/^/gm, '  ')}`);
-  sh('git', 'checkout', '-q', 'main');
+  sh('git', 'checkout', '-q', '-');
   rvc('checkout');
   process.stdout.write(`\n# and at v2 again:\n${fs.readFileSync(path.join(dir, 'data/train.csv'), 'utf8').replace(/^/gm, '  ')}`);
   rvc('status');

@@ -48,6 +48,7 @@ function buildProgram(): Command {
   for (const m of [diff, get, ls, importCmd, update]) m.register(program);
   // Git integration.
   for (const m of [install, mergeDriver, gitHook]) m.register(program);
+  program.on('command:*', (operands: string[]) => unknownCommand(program, operands[0] ?? ''));
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);
@@ -61,8 +62,51 @@ Quick start:
   # …edit data/, then: rvc add data/ && git commit -am "data v2"
   git checkout HEAD~1 && rvc checkout   # the data of v1 is back
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 3 repository locked, 130 interrupted.`);
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 repository locked, 130 interrupted;
+\`rvc status -q\` exits 1 when anything is modified, missing or stale.`);
   return program;
+}
+
+/**
+ * DVC commands rvc does not have yet, with what they are about. An unknown command that is one
+ * of these gets a plain answer instead of a guess at a similar name; drop a row when the command
+ * arrives.
+ */
+const NOT_YET: Record<string, string> = {
+  exp: 'experiments',
+  experiments: 'experiments',
+  plots: 'plots of metrics',
+  queue: 'the experiment queue',
+};
+
+/**
+ * An unknown command: a DVC command rvc lacks is named as such; anything else is refused with a
+ * suggestion only when a command is one or two typos away (`stauts`), never an unrelated one.
+ */
+function unknownCommand(program: Command, name: string): never {
+  const out = new Output({});
+  if (Object.hasOwn(NOT_YET, name)) {
+    out.error(`rvc does not have \`${name}\` (${NOT_YET[name]}) yet`, '`rvc --help` lists the commands rvc has');
+  } else {
+    const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    const near = names.filter((n) => n.length > 1 && editDistance(name, n) <= Math.max(1, Math.floor(name.length / 3)));
+    out.error(`unknown command '${name}'`, near.length ? `did you mean ${near.map((n) => `\`rvc ${n}\``).join(' or ')}? (\`rvc --help\` lists the commands)` : '`rvc --help` lists the commands');
+  }
+  throw new CommanderError(EXIT.USAGE, 'commander.unknownCommand', `unknown command '${name}'`);
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) between two words. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(d[i - 1]![j]! + 1, row[j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 async function main(): Promise<void> {

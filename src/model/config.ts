@@ -25,7 +25,7 @@ export interface Config {
 
 /** The schema of every settable key, for validation and `rvc config`. */
 interface KeySpec {
-  type: 'string' | 'number' | 'seconds' | 'boolean' | 'hash' | 'linktypes' | 'path' | 'sharing';
+  type: 'string' | 'number' | 'count' | 'bytes' | 'seconds' | 'boolean' | 'hash' | 'linktypes' | 'path' | 'sharing';
   help: string;
   /** The value is a URL: one carrying credentials is refused wherever it would be stored. */
   url?: true;
@@ -57,6 +57,11 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
   connecttimeout: { type: 'seconds', help: 'seconds to wait for a connection' },
   readtimeout: { type: 'seconds', help: 'seconds to wait for data on an open connection' },
   retries: { type: 'number', help: 'retries of a failed transfer (exponential backoff with jitter)' },
+  requestretries: { type: 'count', help: 'retries the SDK makes per HTTP request inside one attempt (S3, GCS)' },
+  headthreshold: { type: 'count', help: 'existence checks for up to this many objects use one request each; more use listings' },
+  pagesize: { type: 'number', help: 'keys per list request (S3, GCS; at most 1000)' },
+  partsize: { type: 'bytes', help: 'S3 multipart part size in bytes (at least 5 MiB)' },
+  resumablethreshold: { type: 'bytes', help: 'GCS: files of at least this many bytes use a resumable upload' },
   access_key_id: { type: 'string', secret: true, help: 'S3 access key (only in config.local.yaml)' },
   secret_access_key: { type: 'string', secret: true, help: 'S3 secret key (only in config.local.yaml)' },
   session_token: { type: 'string', secret: true, help: 'S3 session token (only in config.local.yaml)' },
@@ -101,6 +106,8 @@ export function parseLinkTypes(v: unknown, where: string): LinkType[] {
 /** Bounds of numeric settings: larger values are typos, and would overflow timers or limits. */
 const MAX_NUMBER = 1_000_000;
 const MAX_SECONDS = 7 * 24 * 3600;
+/** S3's largest part (5 GiB); no size setting needs more. */
+const MAX_BYTES = 5 * 1024 ** 3;
 
 function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: number, hint?: string): unknown {
   const keyError = (w: string, msg: string): RvcError => lineError(w, line, msg, hint);
@@ -111,6 +118,16 @@ function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: nu
     case 'number': {
       const n = typeof v === 'string' ? Number(v) : v;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_NUMBER) throw keyError(where, `'${key}' must be a positive integer (at most ${MAX_NUMBER})`);
+      return n;
+    }
+    case 'count': {
+      const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_NUMBER) throw keyError(where, `'${key}' must be a whole number from 0 to ${MAX_NUMBER}`);
+      return n;
+    }
+    case 'bytes': {
+      const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_BYTES) throw keyError(where, `'${key}' must be a number of bytes from 1 to ${MAX_BYTES}`);
       return n;
     }
     case 'seconds': {

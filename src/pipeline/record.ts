@@ -120,8 +120,10 @@ export interface CommittedStageOut {
  */
 export async function commitStages(
   repo: Repo, ws: Workspace, lock: Lock, stages: readonly Stage[], opts: CommonOptions & { environ?: NodeJS.ProcessEnv; required?: boolean },
-): Promise<{ outs: CommittedStageOut[]; skipped: { stage: string; reasons: StaleReason[] }[]; gitignores: string[]; lockChanged: boolean; lockFiles: string[] }> {
+): Promise<{ outs: CommittedStageOut[]; skipped: { stage: string; reasons: StaleReason[] }[]; gitignores: string[]; lockChanged: boolean; lockFiles: string[]; recorded: string[] }> {
   const outs: CommittedStageOut[] = [];
+  /** Stages whose rvc.lock entry changed (a stage without outputs too). */
+  const recorded: string[] = [];
   const skipped: { stage: string; reasons: StaleReason[] }[] = [];
   const gitignores = new Set<string>();
   let lockChanged = false;
@@ -158,6 +160,7 @@ export async function commitStages(
       if (r.changed) {
         lockChanged = true;
         lockFiles.add(r.lockFile);
+        recorded.push(stage.name);
       }
       relinkOutputs(repo, ws, stage, entry, opts);
       const notCached = new Set(check.reasons.flatMap((x) => (x.kind === 'out-not-cached' ? [x.path] : [])));
@@ -168,5 +171,5 @@ export async function commitStages(
       stored.release();
     }
   }
-  return { outs, skipped, gitignores: [...gitignores].sort(), lockChanged, lockFiles: [...lockFiles].sort() };
+  return { outs, skipped, gitignores: [...gitignores].sort(), lockChanged, lockFiles: [...lockFiles].sort(), recorded };
 }

@@ -58,6 +58,11 @@ export interface ReproResult {
   pruned?: string[];
   /** .gitignore files that gained an entry (repository paths). */
   gitignores: string[];
+  /**
+   * The files whose change git should record (`git add`); empty when the repository is used
+   * without git (`core.no_scm`).
+   */
+  toGit: string[];
   interrupted: boolean;
   failed: number;
   /** With `pull`: what was downloaded (see MissingPuller in pull-missing.ts). */
@@ -229,6 +234,7 @@ export class Runner {
       lockChanged: this.lockChanged,
       lockFiles: [...this.lockFiles].sort(),
       gitignores: [...this.gitignores].sort(),
+      toGit: this.repo.scm ? [...[...this.lockFiles].sort(), ...[...this.gitignores].sort()] : [],
       interrupted: this.interrupted,
       failed: stages.filter((s) => s.status === 'failed').length,
     };

@@ -91,6 +91,14 @@ export abstract class CloudRemote implements Remote {
     return status === 401 || status === 403 ? String(status) : undefined;
   }
 
+  /**
+   * Whether a denial (as `deniedReason` named it) refuses the credentials themselves rather than
+   * one object: then no request of the command can succeed, and transfers stop at the first.
+   */
+  protected credentialsReason(reason: string): boolean {
+    return reason === '401';
+  }
+
   /** Whether a failure says the bucket does not exist. */
   protected bucketMissing(codes: string[], _status: number | undefined, _action: string): boolean {
     return codes.includes('NoSuchBucket');
@@ -142,7 +150,7 @@ export abstract class CloudRemote implements Remote {
     const denied = this.deniedReason(e, codes, status);
     if (denied !== undefined) {
       return remoteError('REMOTE_ACCESS_DENIED', `access denied (${denied}) while trying to ${action} ${this.where(key)}`, {
-        ...ctx, hint: this.service.deniedHint,
+        ...ctx, hint: this.service.deniedHint, ...(this.credentialsReason(denied) ? { credentials: true } : {}),
       });
     }
     const special = this.classify(e, ctx);

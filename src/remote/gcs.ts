@@ -86,6 +86,10 @@ class GcsRemote extends CloudRemote {
     return status === undefined && DENIED_MESSAGE.test(msg) ? 'no credentials' : undefined;
   }
 
+  protected override credentialsReason(reason: string): boolean {
+    return reason === 'no credentials' || reason === '401';
+  }
+
   protected async headBucket(): Promise<void> {
     await this.bucket.getMetadata();
   }

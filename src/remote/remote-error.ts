@@ -34,6 +34,11 @@ export interface RemoteErrorContext {
   url: string;
   key?: string;
   cause?: unknown;
+  /**
+   * The credentials themselves were refused (unknown key, bad signature, expired token, none
+   * found), not one object's permissions: every request of the command would fail alike.
+   */
+  credentials?: boolean;
   hint?: string;
 }
 
@@ -42,8 +47,13 @@ export function remoteError(code: ErrorCode, message: string, ctx: RemoteErrorCo
   return new RvcError(code, redact(message), {
     ...(ctx.hint !== undefined ? { hint: ctx.hint } : {}),
     ...(ctx.cause !== undefined ? { cause: sanitizeCause(ctx.cause) } : {}),
-    details: { url: redact(ctx.url), ...(ctx.key !== undefined ? { key: ctx.key } : {}) },
+    details: { url: redact(ctx.url), ...(ctx.key !== undefined ? { key: ctx.key } : {}), ...(ctx.credentials ? { credentials: true } : {}) },
   });
+}
+
+/** Whether a REMOTE_ACCESS_DENIED error says the credentials were refused (see RemoteErrorContext). */
+export function credentialsRefused(e: RvcError): boolean {
+  return e.code === 'REMOTE_ACCESS_DENIED' && typeof e.details === 'object' && e.details !== null && (e.details as { credentials?: unknown }).credentials === true;
 }
 
 /** A short reason for a failure, for the end of a message: "503 SlowDown: Please reduce…". */

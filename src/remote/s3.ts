@@ -53,6 +53,12 @@ const DENIED_CODES = new Set([
   'CredentialsProviderError', 'UnrecognizedClientException', 'Forbidden',
 ]);
 
+/** Denials that refuse the credentials themselves (not one object's permissions). */
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired',
+  'CredentialsProviderError', 'InvalidClientTokenId', 'UnrecognizedClientException', '401',
+]);
+
 type S3Module = typeof import('@aws-sdk/client-s3');
 type UploadClass = (typeof import('@aws-sdk/lib-storage'))['Upload'];
 
@@ -122,6 +128,10 @@ class S3Remote extends CloudRemote {
     const code = codes.find((c) => DENIED_CODES.has(c));
     if (code !== undefined) return code;
     return status === 401 || status === 403 ? String(status) : undefined;
+  }
+
+  protected override credentialsReason(reason: string): boolean {
+    return CREDENTIAL_CODES.has(reason);
   }
 
   protected override classify(e: unknown): RvcError | undefined {

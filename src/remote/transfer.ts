@@ -7,6 +7,7 @@ import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import type { DownloadOptions, Remote } from './remote.js';
 import { interrupted } from './retry.js';
+import { credentialsRefused } from './remote-error.js';
 
 /**
  * What the transfer engine needs from the local object database. The odb implements it; tests
@@ -163,7 +164,8 @@ class Run {
       this.stop(err);
       return;
     }
-    if (err.code === 'REMOTE_ACCESS_DENIED' && ++this.denials >= DENIALS_BEFORE_GIVING_UP && this.successes === 0) {
+    // Refused credentials fail every request alike: stop at once, with the one error that says so.
+    if (err.code === 'REMOTE_ACCESS_DENIED' && (credentialsRefused(err) || (++this.denials >= DENIALS_BEFORE_GIVING_UP && this.successes === 0))) {
       this.stop(err);
       return;
     }

@@ -4,7 +4,7 @@ import { RvcError, isRvcError } from '../errors.js';
 import type { Output, OutputSelection } from '../model/output.js';
 import type { Stage } from '../model/pipeline.js';
 import { isPipelineFile, lockFileOf, splitStageId } from '../model/names.js';
-import { stagesNamed } from '../model/pipeline/types.js';
+import { allOutputs, stagesNamed } from '../model/pipeline/types.js';
 import { POINTER_EXT, type PointerOut } from '../model/pointer.js';
 import { isInside } from '../model/paths.js';
 import { isTreeOid } from '../model/oid.js';
@@ -76,7 +76,6 @@ function stageOutput(o: LockFileEntry, stage: string, file: string, where: strin
 /** `cache:`, `push:` and `remote:` of every output rvc.yaml declares, by path; undefined when there is no rvc.yaml. */
 async function cacheFlags(pipeline: { stages: readonly Stage[] } | undefined): Promise<Map<string, OutFlags> | undefined> {
   if (!pipeline) return undefined;
-  const { allOutputs } = await pipelineModel();
   const m = new Map<string, OutFlags>();
   for (const s of pipeline.stages) {
     for (const o of allOutputs(s)) m.set(o.repoPath, { cached: o.cache, ...syncFlags({ cached: o.cache, ...o }) });
@@ -125,7 +124,6 @@ export async function declaredStageOutputs(repo: Repo): Promise<DeclaredOutput[]
   if (!repo.pipelineFiles().pipelines.length) return [];
   const pipeline = (await project()).readPipelineCached(repo);
   if (!pipeline) return [];
-  const { allOutputs } = await pipelineModel();
   return pipeline.stages.flatMap((s) => allOutputs(s).map((o) => ({
     rel: o.repoPath, stage: s.name, cached: o.cache, ...syncFlags({ cached: o.cache, ...o }),
   })));
@@ -371,6 +369,10 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
         continue;
       }
     }
+    if (!opts.notFound) {
+      const owner = pipeline?.stages.find((s) => allOutputs(s).some((o) => o.repoPath === rel || isInside(rel, o.repoPath)));
+      if (owner) throw notRecordedYet(t, owner.name);
+    }
     throw (opts.notFound ?? notTracked)(t);
   }
   return res;
@@ -499,6 +501,13 @@ async function stageNames(repo: Repo, outs: readonly Output[]): Promise<string[]
 function globMatchesNothing(t: string): RvcError {
   return new RvcError('NOT_TRACKED', `no tracked path, pointer file or stage matches the pattern '${t}'`, {
     path: t, hint: 'check the pattern (quote it so that the shell does not expand it); `rvc status` lists what is tracked',
+  });
+}
+
+/** A target an rvc.yaml stage declares as output, which rvc.lock has no entry for yet. */
+function notRecordedYet(t: string, stage: string): RvcError {
+  return new RvcError('NOT_TRACKED', `'${t}' is an output of stage '${stage}', which has not recorded it yet (rvc.lock has no entry for it)`, {
+    path: t, hint: `run the stage: \`rvc repro ${stage}\`, or record the output as it is: \`rvc commit ${stage}\``,
   });
 }
 

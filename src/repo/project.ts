@@ -11,6 +11,7 @@ import { buildGraph, missingDeps, type Graph } from '../model/dag.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { isDir } from '../fsutil/stat.js';
 import { hashBuffer } from '../hashing/hash.js';
+import { outStatus } from './out-status.js';
 import type { Repo } from './repo.js';
 
 /** The pipeline file and its lock (their names are the model's). */
@@ -323,12 +324,46 @@ export function checkMissingDeps(project: Project, names: readonly string[], rec
   const missing = missingDeps(project.graph, (rel) => fs.existsSync(path.join(project.repo.root, rel)) || !!recorded?.(rel))
     .filter((m) => only.has(m.stage));
   if (missing.length === 0) return;
+  const unpulled = trackedButAbsent(project.repo, missing.map((m) => m.path));
+  if (unpulled.paths.length === missing.length) {
+    // Data a pointer file tracks that is not in the workspace (a fresh clone): pull or check it out.
+    const shown = missing.slice(0, 10).map((m) => `'${m.path}' (stage '${m.stage}')`).join(', ');
+    const args = unpulled.paths.slice(0, 10).join(' ');
+    throw new RvcError('PATH_NOT_FOUND', `${missing.length > 1 ? 'dependencies are' : 'a dependency is'} tracked by rvc but not in the workspace: ${shown}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`, {
+      path: missing[0]!.path, details: { missing },
+      hint: unpulled.inCache ? `restore ${missing.length > 1 ? 'them' : 'it'} from the cache: \`rvc checkout ${args}\`` : `get ${missing.length > 1 ? 'them' : 'it'} from the remote: \`rvc pull ${args}\``,
+    });
+  }
   const shown = missing.slice(0, 10).map((m) => `'${m.path}' (stage '${m.stage}')`).join(', ');
   throw new RvcError('PIPELINE_INVALID', `${missing.length > 1 ? 'dependencies do' : 'a dependency does'} not exist and no stage produces ${missing.length > 1 ? 'them' : 'it'}: ${shown}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`, {
     path: PIPELINE_FILE, details: { missing },
-    hint: 'create the file, fix the path in rvc.yaml, or add the stage that writes it',
+    hint: 'create the file, fix the path in rvc.yaml, or add the stage that writes it'
+      + (unpulled.paths.length ? `; \`rvc pull ${unpulled.paths.slice(0, 10).join(' ')}\` gets those a pointer file tracks` : ''),
   });
 }
+
+/**
+ * Which of `paths` (absent from the workspace) a pointer file tracks, itself or a folder holding
+ * it, and whether all of those are in the cache (then checkout restores them; else pull).
+ */
+function trackedButAbsent(repo: Repo, paths: readonly string[]): { paths: string[]; inCache: boolean } {
+  let outs: ReturnType<Repo['allOuts']>;
+  try {
+    outs = repo.allOuts();
+  } catch {
+    return { paths: [], inCache: false }; // a damaged pointer: the plain message below stands
+  }
+  const found: string[] = [];
+  let inCache = true;
+  for (const p of paths) {
+    const t = outs.find((o) => o.rel === p || isInside(p, o.rel));
+    if (!t) continue;
+    found.push(p);
+    if (inCache && !outStatus(repo, t).inCache) inCache = false;
+  }
+  return { paths: found, inCache };
+}
+
 
 /** The stages of the pipeline files at or below folder `dir` (repository-relative; '.' for all). */
 export function stagesUnder(project: Project, dir: string): string[] {

@@ -37,6 +37,8 @@ export async function openConfiguredRemote(config: Config, name: string | undefi
     jobs: 'jobs', endpointurl: 'endpointurl', region: 'region', profile: 'profile', projectid: 'projectid',
     credentialpath: 'credentialpath', connecttimeout: 'connecttimeout', readtimeout: 'readtimeout', retries: 'retries',
     access_key_id: 'accesskeyid', secret_access_key: 'secretaccesskey', session_token: 'sessiontoken',
+    requestretries: 'requestretries', headthreshold: 'headthreshold', pagesize: 'pagesize', partsize: 'partsize',
+    resumablethreshold: 'resumablethreshold',
   };
   for (const [k, v] of Object.entries(rc)) {
     const key = map[k];

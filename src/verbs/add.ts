@@ -31,6 +31,11 @@ export interface AddOptions extends CommonOptions {
 
 export interface AddResult {
   added: AddedOut[];
+  /**
+   * The files whose change git should record (`git add`); empty when the repository is used
+   * without git (`core.no_scm`).
+   */
+  toGit: string[];
 }
 
 interface Candidate {
@@ -53,14 +58,17 @@ export async function add(paths: string[], opts: AddOptions = {}): Promise<AddRe
   const repo = Repo.open(opts.cwd);
   const cwd = opts.cwd ?? process.cwd();
   return repo.withLock(`rvc add ${paths.join(' ')}`, opts, async () => {
-    if (opts.out !== undefined) return addFromOutside(repo, paths[0]!, opts.out, cwd, opts);
+    if (opts.out !== undefined) {
+      const { added } = await addFromOutside(repo, paths[0]!, opts.out, cwd, opts);
+      return { added, toGit: toGitOf(repo, added) };
+    }
     const targets = opts.glob ? await expandGlobs(repo, paths, cwd) : paths;
     const cands = targets.map((p) => checkCandidate(repo, p, cwd));
     await refuseNewPointers(repo, cands.map((c) => ({ rel: c.rel, shown: c.userPath, kind: 'pointer', file: c.pointerFile, isDir: c.isDir })));
     const added: AddedOut[] = [];
     for (const c of cands) added.push(addOne(repo, c, opts));
     notePlaced(repo, added.map((a) => ({ path: a.path, hash: repo.odb.algo, oid: a.oid })));
-    return { added };
+    return { added, toGit: toGitOf(repo, added) };
   });
 }
 
@@ -121,7 +129,13 @@ function ignoredHere(repo: Repo, rel: string, isDir: boolean): boolean {
  * exist; the copy is made beside it under a temp name and renamed into place, and removed again
  * if tracking it fails, so a failed add leaves nothing behind.
  */
-async function addFromOutside(repo: Repo, source: string, out: string, cwd: string, opts: AddOptions): Promise<AddResult> {
+/** What git should record after adding: a pointer rewritten with the same content needs no git add, its .gitignore line was there. */
+function toGitOf(repo: Repo, added: readonly AddedOut[]): string[] {
+  const changed = added.filter((a) => a.changed);
+  return repo.scm ? [...new Set([...changed.map((a) => a.pointerFile), ...changed.map((a) => path.posix.join(path.posix.dirname(a.path), '.gitignore'))])] : [];
+}
+
+async function addFromOutside(repo: Repo, source: string, out: string, cwd: string, opts: AddOptions): Promise<{ added: AddedOut[] }> {
   const srcAbs = path.resolve(cwd, source);
   let src: fs.Stats;
   try {

@@ -34,6 +34,13 @@ export interface CommitResult {
   lockChanged?: boolean;
   /** The lock files rewritten (to `git add`). */
   lockFiles?: string[];
+  /** Stages whose rvc.lock entry was rewritten (with or without outputs). */
+  stages?: string[];
+  /**
+   * The files whose change git should record (`git add`): rewritten pointers, rvc.lock and
+   * `.gitignore` files. Empty when the repository is used without git (`core.no_scm`).
+   */
+  toGit: string[];
 }
 
 /**
@@ -83,9 +90,15 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
     }
     notePlaced(repo, committed.map((c) => ({ path: c.path, hash: repo.odb.algo, oid: c.oid })));
   });
-  if (!repo.pipelineFiles().pipelines.length) return { committed };
-  const res: CommitResult = { committed };
-  await commitPipeline(repo, targets, stageNames, opts, res);
+  const res: CommitResult = { committed, toGit: [] };
+  if (repo.pipelineFiles().pipelines.length) await commitPipeline(repo, targets, stageNames, opts, res);
+  if (repo.scm) {
+    res.toGit = [...new Set([
+      ...committed.filter((c) => c.changed).map((c) => c.pointerFile),
+      ...(res.lockFiles ?? []),
+      ...(res.gitignores ?? []),
+    ])];
+  }
   return res;
 }
 
@@ -129,4 +142,5 @@ async function commitPipeline(repo: Repo, targets: string[], fromOutputs: Set<st
   if (r.gitignores.length) res.gitignores = r.gitignores;
   if (r.lockChanged) res.lockChanged = true;
   if (r.lockFiles.length) res.lockFiles = r.lockFiles;
+  if (r.recorded.length) res.stages = r.recorded;
 }

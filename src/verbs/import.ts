@@ -22,6 +22,11 @@ export interface ImportResult {
   nfiles?: number;
   /** Objects copied into the cache. */
   fetched: number;
+  /**
+   * The files whose change git should record (`git add`); empty when the repository is used
+   * without git (`core.no_scm`).
+   */
+  toGit: string[];
 }
 
 /**
@@ -85,7 +90,8 @@ export async function importData(opts: ImportOptions): Promise<ImportResult> {
       const pointer: Pointer = { outs: [out], import: imp };
       project.writePointer(pointerFile, pointer);
       if (project.scm) addGitignoreEntry(path.dirname(abs), path.basename(abs));
-      return { pointerFile, path: rel, import: imp, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), fetched };
+      const toGit = project.scm ? [pointerFile, path.posix.join(path.posix.dirname(rel), '.gitignore')] : [];
+      return { pointerFile, path: rel, import: imp, oid: out.oid, size: out.size, ...(out.nfiles !== undefined ? { nfiles: out.nfiles } : {}), fetched, toGit };
     });
   } finally {
     src.close();

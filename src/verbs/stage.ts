@@ -48,6 +48,11 @@ export interface StageAddResult {
   stage: Stage;
   /** With `run`: the run of the stage. */
   run?: ReproResult;
+  /**
+   * The files whose change git should record (`git add`); empty when the repository is used
+   * without git (`core.no_scm`).
+   */
+  toGit: string[];
 }
 
 /** Parses one `-p` spec into the rvc.yaml form. */
@@ -122,7 +127,7 @@ export async function stageAdd(opts: StageAddOptions): Promise<StageAddResult> {
     await refuseForeignOutputs(repo, [{ name: stage.name, outs: allOutputs(stage) }]);
     writeFileAtomic(path.join(repo.root, file), text);
     if (before === undefined) repo.forgetPipelineFiles();
-    return { name: stage.name, file, created: before === undefined, replaced, stage };
+    return { name: stage.name, file, created: before === undefined, replaced, stage, toGit: repo.scm ? [file] : [] };
   });
   if (!opts.run) return added;
   const project = loadProject(repo);

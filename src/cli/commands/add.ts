@@ -16,17 +16,14 @@ export function register(program: Command): void {
         ...(flags.glob ? { glob: true } : {}), ...(flags.out !== undefined ? { out: String(flags.out) } : {}),
       });
       if (flags.json) return out.json(r);
-      const toGit: string[] = [];
       for (const a of r.added) {
         const what = a.nfiles !== undefined ? `${plural(a.nfiles, 'file')}, ${fmtBytes(a.size)}` : fmtBytes(a.size);
         out.info(`${a.changed ? 'Added' : 'Unchanged'} ${a.path} (${what}) → ${a.pointerFile}`);
-        if (a.changed) toGit.push(a.pointerFile);
       }
-      if (toGit.length) {
-        const ignores = [...new Set(r.added.map((a) => (a.path.includes('/') ? `${a.path.slice(0, a.path.lastIndexOf('/'))}/.gitignore` : '.gitignore')))];
+      if (r.toGit.length) {
         out.info('');
         out.info('To track the changes with git, run:');
-        out.info(`    git add ${[...toGit, ...ignores].join(' ')}`);
+        out.info(`    git add ${r.toGit.join(' ')}`);
       }
     }));
 }

@@ -19,6 +19,6 @@ export function register(program: Command): void {
       if (flags.json) return out.json(r);
       const what = r.nfiles !== undefined ? `${plural(r.nfiles, 'file')}, ${fmtBytes(r.size)}` : fmtBytes(r.size);
       out.info(`Imported ${r.import.path} from ${r.import.repo} at ${r.import.rev ?? 'HEAD'} (${r.import.rev_lock.slice(0, 8)}) → ${r.path} (${what})`);
-      out.info(`To track it in git: git add ${r.pointerFile} .gitignore`);
+      if (r.toGit.length) out.info(`To track it in git: git add ${r.toGit.join(' ')}`);
     }));
 }

@@ -3,7 +3,7 @@ import { action, withGlobals } from '../context.js';
 import { fmtBytes } from '../output.js';
 
 export function register(program: Command): void {
-  withGlobals(program.command('ls'), { json: true })
+  withGlobals(program.command('ls').alias('list'), { json: true })
     .description('list the files git stores and the data rvc tracks in another repository (a local path or a git URL)')
     .argument('<repo>', 'a local path or any URL git can clone')
     .argument('[path]', 'a path inside that repository (default: its root)')

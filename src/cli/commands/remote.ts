@@ -34,7 +34,7 @@ export function register(program: Command): void {
       if (name === undefined && !flags.unset) out.info(r ?? '(no default remote)');
     }));
   withGlobals(remote.command('modify'))
-    .description('set an option of a remote: url, endpointurl, region, profile, jobs, projectid, credentialpath, connecttimeout, readtimeout, retries, access_key_id, secret_access_key, session_token')
+    .description('set an option of a remote: url, endpointurl, region, profile, jobs, projectid, credentialpath, connecttimeout, readtimeout, retries, requestretries, headthreshold, pagesize, partsize, resumablethreshold, access_key_id, secret_access_key, session_token')
     .argument('<name>').argument('<option>').argument('[value]')
     .option('--local', 'store it in .rvc/config.local.yaml (required for secrets)')
     .option('--unset', 'remove the option')

@@ -2,9 +2,9 @@ import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
-  withGlobals(program.command('remove'), { json: true })
+  withGlobals(program.command('remove').alias('rm'), { json: true })
     .description('stop tracking data: delete its pointer file and .gitignore line, or remove a stage from rvc.yaml and rvc.lock (the data stays unless --outs)')
-    .argument('<targets...>', 'pointer files (or the paths they track), or stage names (`train`, `rvc.yaml:train`)')
+    .argument('<targets...>', 'pointer files (or the paths they track), or stages (`train`, `sub/rvc.yaml:train`)')
     .option('--outs', 'also delete the tracked data (a stage\'s outputs) from the workspace')
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const r = await lib.remove(targets, { ...common, outs: !!flags.outs });

@@ -236,11 +236,11 @@ export function register(program: Command): void {
           flags.keepGoing || notRun === 0 ? 'fix the command and run `rvc repro` again' : 'fix the command and run `rvc repro` again; `-k` goes on with independent stages');
         return EXIT.FAILURE;
       }
-      if (r.lockChanged || r.gitignores.length) {
+      if (r.toGit.length) {
         out.info('');
         out.info('To track the changes with git, run:');
-        out.info(`    git add ${[...r.lockFiles, ...r.gitignores].join(' ')}`);
-      } else if (!dry && r.stages.every((s) => s.status === 'up to date' || s.status === 'frozen')) {
+        out.info(`    git add ${r.toGit.join(' ')}`);
+      } else if (!r.lockChanged && !dry && r.stages.every((s) => s.status === 'up to date' || s.status === 'frozen')) {
         out.info('Data and pipelines are up to date.');
       }
       return EXIT.OK;

@@ -77,14 +77,16 @@ export function register(program: Command): void {
       }
       if (flags.json) return;
       if (ran?.status === 'restored') out.info(`Stage '${r.name}' is cached — restored outputs`);
+      const toGit = [...new Set([...r.toGit, ...(r.run?.toGit ?? [])])];
+      if (!toGit.length) return r.run ? undefined : out.info('Run it with `rvc repro`.');
       out.info('');
       if (r.run) {
         out.info('To track the changes with git, run:');
-        out.info(`    git add ${[r.file, ...(r.run.lockChanged ? ['rvc.lock'] : []), ...r.run.gitignores].join(' ')}`);
+        out.info(`    git add ${toGit.join(' ')}`);
         return;
       }
       out.info('Run it with `rvc repro`; to track the pipeline with git, run:');
-      out.info(`    git add ${r.file}`);
+      out.info(`    git add ${r.toGit.join(' ')}`);
     }));
 
   withGlobals(stage.command('list'), { json: true })
