@@ -20,6 +20,7 @@ import { lockStamp, readLocks, sameStamp, withFileLock, type LockStamps, type Lo
 import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace } from './workspace.js';
 import { removeTree } from '../fsutil/remove.js';
+import { isDir } from '../fsutil/stat.js';
 
 export type StageRunStatus =
   | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run' | 'declined';
@@ -634,11 +635,4 @@ function exists(abs: string): boolean {
   }
 }
 
-function isDir(abs: string): boolean {
-  try {
-    return fs.statSync(abs).isDirectory();
-  } catch {
-    return false;
-  }
-}
 

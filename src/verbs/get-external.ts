@@ -6,6 +6,7 @@ import type { Odb } from '../odb/odb.js';
 import type { ProgressFn } from '../progress.js';
 import { ExternalRepo, normaliseSourcePath, overlaps, tempOdb, type FromRepoOptions, type SourceObjects } from '../repo/external.js';
 import { materialise, objectFetcher, refuseInternalDest, type ObjectSource } from '../repo/materialise.js';
+import { isDir } from '../fsutil/stat.js';
 
 export type GetExternalOptions = FromRepoOptions;
 
@@ -103,11 +104,4 @@ function writeGitFile(dest: string, data: Buffer, exec: boolean, force: boolean)
   }
 }
 
-function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
 import type { Remote } from '../remote/remote.js';
@@ -6,6 +5,7 @@ import { openHistory } from '../repo/history.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { findOutput, sideAt } from '../repo/outputs.js';
 import { materialise, refuseInternalDest, remoteFetcher, type ObjectSource } from '../repo/materialise.js';
+import { isDir } from '../fsutil/stat.js';
 
 export interface GetOptions extends CommonOptions {
   /** A tracked path (or a file/folder inside a tracked folder), relative to `cwd`. */
@@ -92,13 +92,6 @@ export async function get(opts: GetOptions): Promise<GetResult> {
   }
 }
 
-function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** The destination must not be inside `.git` or `.rvc`, nor the repository or a folder holding it. */
 function refuseDangerousDest(repo: Repo, dest: string): void {

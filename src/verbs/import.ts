@@ -9,6 +9,7 @@ import { addGitignoreEntry, gitTrackedUnder } from '../scm/git.js';
 import { assertRepoAddress, ExternalRepo, normaliseSourcePath, overlaps, type FromRepoOptions } from '../repo/external.js';
 import { Repo } from '../repo/repo.js';
 import { bring, placeInWorkspace } from '../repo/imports.js';
+import { isDir } from '../fsutil/stat.js';
 
 export type ImportOptions = FromRepoOptions;
 
@@ -98,10 +99,3 @@ export async function importData(opts: ImportOptions): Promise<ImportResult> {
   }
 }
 
-function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
