@@ -326,14 +326,7 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
   if (targets.length === 0) return outs.map((output) => ({ output }));
   if (opts.glob || opts.recursive || opts.withDeps) return selectWithFlags(repo, outs, targets, opts);
   const cwd = opts.cwd ?? process.cwd();
-  const res: OutputSelection[] = [];
-  const seen = new Set<string>();
-  const push = (s: OutputSelection): void => {
-    const k = selectionKey(s);
-    if (seen.has(k)) return;
-    seen.add(k);
-    res.push(s);
-  };
+  const { res, push } = selections();
   let pipeline: { stages: readonly Stage[] } | undefined | null = null;
   const lockStages = (): string[] => [...new Set(outs.filter((o) => o.stage !== undefined).map((o) => o.stage!))];
   for (const t of targets) {
@@ -378,6 +371,21 @@ export async function selectOutputs(repo: Repo, outs: readonly Output[], targets
   return res;
 }
 
+/** A list of selections that keeps each one once (by selectionKey). */
+function selections(): { res: OutputSelection[]; push: (s: OutputSelection) => void } {
+  const res: OutputSelection[] = [];
+  const seen = new Set<string>();
+  return {
+    res,
+    push: (s) => {
+      const k = selectionKey(s);
+      if (seen.has(k)) return;
+      seen.add(k);
+      res.push(s);
+    },
+  };
+}
+
 function selectionKey(s: OutputSelection): string {
   return `${s.output.kind}\0${s.output.file}\0${s.output.rel}\0${s.output.commit ?? ''}\0${s.output.out.oid}\0${s.subpath ?? ''}`;
 }
@@ -390,14 +398,7 @@ async function selectWithFlags(repo: Repo, outs: readonly Output[], targets: rea
   const { glob, recursive, withDeps, ...plain } = opts;
   const cwd = plain.cwd ?? process.cwd();
   const concrete = glob ? await expandTargets(repo, outs, targets, opts) : targets;
-  const res: OutputSelection[] = [];
-  const seen = new Set<string>();
-  const push = (s: OutputSelection): void => {
-    const k = selectionKey(s);
-    if (seen.has(k)) return;
-    seen.add(k);
-    res.push(s);
-  };
+  const { res, push } = selections();
   for (const t of concrete) {
     const below = recursive ? outputsBelow(repo, outs, t, cwd) : undefined;
     if (below) {
