@@ -63,11 +63,16 @@ export interface Wanted {
  * and status --cloud split them by remote: `objectsByRemote`).
  */
 export async function objectsInScope(repo: Repo, opts: SyncOptions): Promise<Wanted> {
-  const { outs, revisions } = await scopedOutputs(repo, opts, {
+  const { outs, revisions } = await outputsInScope(repo, opts);
+  return { set: ObjectSet.of(outs), revisions };
+}
+
+/** The outputs a sync command covers: its scope, targets and target flags, read once from the output index. */
+function outputsInScope(repo: Repo, opts: SyncOptions): Promise<{ outs: OutputSelection[]; revisions: string[] }> {
+  return scopedOutputs(repo, opts, {
     ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.runCache ? { runCache: true } : {}),
     ...targetFlagsOf(opts),
   });
-  return { set: ObjectSet.of(outs), revisions };
 }
 
 /** The objects of a scope that go to one remote: `remote` undefined for the command's remote. */
@@ -84,9 +89,7 @@ export interface WantedAt {
  * leaves out `push: false` outputs, which never go to a remote.
  */
 export async function objectsByRemote(repo: Repo, opts: SyncOptions, how: { forPush?: boolean } = {}): Promise<WantedAt[]> {
-  const { outs, revisions } = await scopedOutputs(repo, opts, {
-    ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.runCache ? { runCache: true } : {}),
-  });
+  const { outs, revisions } = await outputsInScope(repo, opts);
   const parts = new Map<string | undefined, OutputSelection[]>([[undefined, []]]);
   for (const s of outs) {
     const named = s.output.remote;
