@@ -6,7 +6,7 @@ import { scopeFrom, scopeOptions } from '../scope.js';
 export function register(program: Command): void {
   scopeOptions(withGlobals(program.command('gc'), { json: true }), 'keep what is referenced')
     .description('delete cache objects that nothing in the chosen scope references')
-    .option('-w, --workspace', 'keep what the pointers in the workspace reference (always kept with any other scope)')
+    .option('-w, --workspace', 'keep what the pointers and lock files of the workspace reference (always kept with any other scope)')
     .option('--dry-run', 'list what would be removed and how much it would free; remove nothing')
     .option('--dry', 'the same as --dry-run')
     .option('--keep-run-cache', 'keep every run-cache entry and the objects it records (by default an entry goes when the scope does not keep all of its outputs)')
