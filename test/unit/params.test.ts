@@ -245,3 +245,12 @@ describe('table (params, metrics and diff output)', () => {
     expect(lines[300_000]).toBe('k299999  299999');
   });
 });
+
+describe('environmentDrift', () => {
+  it('lists the values that differ, key by key, with added and removed keys', async () => {
+    const { environmentDrift } = await import('../../src/model/environment.js');
+    expect(environmentDrift({ cpu: { cores: 16 }, tools: { torch: '2.1.0' }, os: 'Linux' }, { cpu: { cores: 8 }, tools: { torch: '2.1.0', cuda: '12' }, os: 'Linux' }))
+      .toEqual([{ key: 'cpu.cores', from: 16, to: 8 }, { key: 'tools.cuda', to: '12' }]);
+    expect(environmentDrift(undefined, undefined)).toEqual([]);
+  });
+});
