@@ -40,6 +40,7 @@ export type { GetExternalOptions, GetExternalResult } from './verbs/get-external
 export type { ImportOptions, ImportResult } from './verbs/import.js';
 export type { UpdateOptions, UpdatedImport } from './verbs/update.js';
 export type { PointerImport } from './model/pointer.js';
+export type { LineageOptions, LineageResult, LineageStage, LineageInput, UsesResult, UsesCommit, CommitInfo } from './verbs/lineage.js';
 
 /*
  * Remote and pipeline verbs are loaded on first use: together with their dependencies they are
@@ -86,6 +87,9 @@ export const ls = lazy(extLs, 'ls');
 export const getExternal = lazy(extGet, 'getExternal');
 export const importData = lazy(() => import('./verbs/import.js'), 'importData');
 export const update = lazy(() => import('./verbs/update.js'), 'update');
+const lineageVerbs = () => import('./verbs/lineage.js');
+export const lineage = lazy(lineageVerbs, 'lineage');
+export const lineageUses = lazy(lineageVerbs, 'lineageUses');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
   const f = Repo.open(opts.cwd).pipelineFiles();

@@ -32,6 +32,7 @@ import * as gitHook from './commands/git-hook.js';
 import * as ls from './commands/ls.js';
 import * as importCmd from './commands/import.js';
 import * as update from './commands/update.js';
+import * as lineage from './commands/lineage.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -45,7 +46,7 @@ function buildProgram(): Command {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics]) m.register(program);
   // Data across git history.
-  for (const m of [diff, get, ls, importCmd, update]) m.register(program);
+  for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
   // Git integration.
   for (const m of [install, mergeDriver, gitHook]) m.register(program);
   program.on('command:*', (operands: string[]) => unknownCommand(program, operands[0] ?? ''));

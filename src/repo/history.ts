@@ -1,11 +1,12 @@
 import { RvcError } from '../errors.js';
 import { outRepoPath, parsePointer, POINTER_EXT, type Pointer } from '../model/pointer.js';
 import type { Output } from '../model/output.js';
-import { parseLock, type Lock } from '../model/lock.js';
+import { parseLock, type Lock, type LockStage } from '../model/lock.js';
 import { LOCK_FILE, PIPELINE_FILE, isLockFile, isPipelineFile, pipelineFileOf, stageId } from '../model/names.js';
 import { isInside } from '../model/paths.js';
-import { GitCatFile, GitTreeWalker } from '../scm/catfile.js';
-import { gitAllCommits, gitHead, gitPrefix, gitRefCommits, gitResolveCommit } from '../scm/git.js';
+import { GitCatFile, GitTreeWalker, commitAuthor, type CommitInfo } from '../scm/catfile.js';
+export type { CommitInfo };
+import { gitAllCommits, gitHead, gitPrefix, gitRefCommits, gitResolveCommit, gitRevList } from '../scm/git.js';
 import { RVC_DIR } from './repo.js';
 
 export { scopeHasRevs, type RevScope } from './rev-scope.js';
@@ -79,22 +80,8 @@ export class History {
    */
   async outsAt(commit: string, label: string = commit.slice(0, 8), onlyFiles?: (rel: string) => boolean): Promise<Output[]> {
     const res: Output[] = [];
-    // Callers interested in one part of the tree parse only the files that can matter there.
-    const files = (await this.filesAt(commit)).filter((f) => !isPipelineFile(f.rel) && (!onlyFiles || onlyFiles(f.rel)));
-    // Blobs not parsed yet are requested together: git answers them in one pipelined stream.
-    const fresh = files.filter((f) => !this.parsed.has(f.oid));
-    const blobs = new Map(await Promise.all(fresh.map(async (f) => [f.oid, await this.cat.read(f.oid)] as const)));
-    for (const f of files) {
-      let p = this.parsed.get(f.oid);
-      if (!p) {
-        const blob = blobs.get(f.oid);
-        const text = blob ? blob.data.toString('utf8') : '';
-        const where = `${label}:${f.rel}`;
-        p = isLockFile(f.rel)
-          ? { lock: text.trim() === '' ? { schema: '1.0', stages: {} } : parseLock(text, where) }
-          : { pointer: parsePointer(text, where) };
-        this.parsed.set(f.oid, p);
-      }
+    for (const { rel, p } of await this.parsedAt(commit, label, onlyFiles)) {
+      const f = { rel };
       if (p.pointer) {
         for (const [index, out] of p.pointer.outs.entries()) {
           const rel = outRepoPath(f.rel, out.path, `${label}:${f.rel}`);
@@ -112,6 +99,59 @@ export class History {
       }
     }
     return res;
+  }
+
+  /** The pointer and lock files at `commit`, each parsed once per distinct blob. */
+  private async parsedAt(commit: string, label: string, onlyFiles?: (rel: string) => boolean): Promise<{ rel: string; p: { pointer?: Pointer; lock?: Lock } }[]> {
+    // Callers interested in one part of the tree parse only the files that can matter there.
+    const files = (await this.filesAt(commit)).filter((f) => !isPipelineFile(f.rel) && (!onlyFiles || onlyFiles(f.rel)));
+    // Blobs not parsed yet are requested together: git answers them in one pipelined stream.
+    const fresh = files.filter((f) => !this.parsed.has(f.oid));
+    const blobs = new Map(await Promise.all(fresh.map(async (f) => [f.oid, await this.cat.read(f.oid)] as const)));
+    const res: { rel: string; p: { pointer?: Pointer; lock?: Lock } }[] = [];
+    for (const f of files) {
+      let p = this.parsed.get(f.oid);
+      if (!p) {
+        const blob = blobs.get(f.oid);
+        const text = blob ? blob.data.toString('utf8') : '';
+        const where = `${label}:${f.rel}`;
+        p = isLockFile(f.rel)
+          ? { lock: text.trim() === '' ? { schema: '1.0', stages: {} } : parseLock(text, where) }
+          : { pointer: parsePointer(text, where) };
+        this.parsed.set(f.oid, p);
+      }
+      res.push({ rel: f.rel, p });
+    }
+    return res;
+  }
+
+  /** Every stage entry recorded at `commit`, by stage id, with the lock file that records it. */
+  async lockStagesAt(commit: string, label: string = commit.slice(0, 8)): Promise<Map<string, { lockFile: string; entry: LockStage }>> {
+    const res = new Map<string, { lockFile: string; entry: LockStage }>();
+    for (const { rel, p } of await this.parsedAt(commit, label, isLockFile)) {
+      if (!p.lock) continue;
+      const pfile = pipelineFileOf(rel);
+      for (const [local, entry] of Object.entries(p.lock.stages)) res.set(stageId(pfile, local), { lockFile: rel, entry });
+    }
+    return res;
+  }
+
+  /** The git object id and type of repository-relative `rel` at `commit`, or undefined when git has none there. */
+  async objectIdAt(commit: string, rel: string): Promise<{ oid: string; type: 'blob' | 'tree' } | undefined> {
+    const o = await this.cat.read(`${commit}:${this.prefix}${rel}`);
+    return o && (o.type === 'blob' || o.type === 'tree') ? { oid: o.oid, type: o.type } : undefined;
+  }
+
+  /** Author, author date and subject of a commit. */
+  async commitInfo(commit: string): Promise<CommitInfo> {
+    const c = await this.cat.read(`${commit}^{commit}`);
+    if (!c || c.type !== 'commit') throw new RvcError('REV_NOT_FOUND', `git revision '${commit}' not found`, { hint: 'name a commit, branch or tag' });
+    return { commit: c.oid, ...commitAuthor(c.data) };
+  }
+
+  /** The commits reachable from `commit`, newest first (`git rev-list`). */
+  revList(commit: string): string[] {
+    return gitRevList(this.root, commit);
   }
 }
 

@@ -124,6 +124,28 @@ export function commitTree(data: Buffer): string {
   return m[1]!;
 }
 
+/** Who made a commit and when (the author, not the committer). */
+export interface CommitInfo {
+  commit: string;
+  author: string;
+  email: string;
+  /** ISO 8601, UTC. */
+  date: string;
+  /** The first line of the message. */
+  subject: string;
+}
+
+/** Author, author date and subject of a raw commit object. */
+export function commitAuthor(data: Buffer): Omit<CommitInfo, 'commit'> {
+  const text = data.toString('utf8');
+  const end = text.indexOf('\n\n');
+  const head = end < 0 ? text : text.slice(0, end);
+  const m = /^author (.*) <([^>]*)> (\d+) [+-]\d{4}$/m.exec(head);
+  const subject = end < 0 ? '' : (text.slice(end + 2).split('\n')[0] ?? '');
+  if (!m) return { author: '', email: '', date: '', subject };
+  return { author: m[1]!, email: m[2]!, date: new Date(Number(m[3]) * 1000).toISOString(), subject };
+}
+
 /**
  * Lists, at one commit, the blobs whose file name `match` accepts, with their paths from the
  * root of the git tree. Subtrees are read once per oid across calls (they are shared between

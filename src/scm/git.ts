@@ -192,6 +192,11 @@ export function gitAllCommits(root: string): string[] {
   return [...new Set(out.split('\n').filter(Boolean))];
 }
 
+/** The commits reachable from `commit` (a full oid), newest first. */
+export function gitRevList(root: string, commit: string): string[] {
+  return git(['rev-list', '--end-of-options', commit], root).split('\n').filter(Boolean);
+}
+
 /** Where `root` sits inside its git work tree ('' at the top, else `sub/dir/`). */
 export function gitPrefix(root: string): string {
   return git(['rev-parse', '--show-prefix'], root).trim();
