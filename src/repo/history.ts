@@ -22,6 +22,7 @@ export class History {
   private readonly walker: GitTreeWalker;
   private readonly prefix: string;
   private readonly parsed = new Map<string, { pointer?: Pointer; lock?: Lock }>();
+  private readonly mentioned = new Map<string, Promise<boolean>>();
 
   /** `root` is the rvc repository root; it may sit below the git top level. */
   constructor(readonly root: string) {
@@ -134,6 +135,26 @@ export class History {
       for (const [local, entry] of Object.entries(p.lock.stages)) res.set(stageId(pfile, local), { lockFile: rel, entry });
     }
     return res;
+  }
+
+  /**
+   * Whether a pointer or lock file at `commit` (those `onlyFiles` accepts) contains `needle` in
+   * its text, read without parsing: a cheap filter before parsing, for callers looking for one
+   * oid across many commits. Remembered per blob and needle.
+   */
+  async mentions(commit: string, needle: string, onlyFiles?: (rel: string) => boolean): Promise<boolean> {
+    const files = (await this.filesAt(commit)).filter((f) => !isPipelineFile(f.rel) && (!onlyFiles || onlyFiles(f.rel)));
+    // Promises are remembered, so many commits asked at once read a shared blob once.
+    const hits = files.map((f) => {
+      const key = `${f.oid}\0${needle}`;
+      let m = this.mentioned.get(key);
+      if (!m) {
+        m = this.cat.read(f.oid).then((blob) => !!blob && blob.data.includes(needle));
+        this.mentioned.set(key, m);
+      }
+      return m;
+    });
+    return (await Promise.all(hits)).some(Boolean);
   }
 
   /** The git object id and type of repository-relative `rel` at `commit`, or undefined when git has none there. */

@@ -26,6 +26,8 @@ export class GitCatFile {
   private failed: Error | undefined;
   private stderr = '';
   private closed = false;
+  /** Requests not yet written to git. */
+  private out = '';
 
   constructor(readonly cwd: string) {
     this.child = spawn('git', ['cat-file', '--batch'], {
@@ -48,13 +50,22 @@ export class GitCatFile {
     if (/[\n\r]/.test(spec)) return Promise.reject(new RvcError('GIT_FAILED', `cannot read '${spec}' from git: a name with a line break`));
     return new Promise((resolve, reject) => {
       this.queue.push({ spec, resolve, reject });
-      this.child.stdin.write(`${spec}\n`);
+      // Requests made in one turn go to git in one write: a write per request costs a system call each.
+      if (!this.out) queueMicrotask(() => this.flush());
+      this.out += `${spec}\n`;
     });
+  }
+
+  private flush(): void {
+    const s = this.out;
+    this.out = '';
+    if (s) this.child.stdin.write(s);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.flush();
     this.child.stdin.end();
     if (!this.queue.length) this.child.kill();
   }
@@ -152,7 +163,7 @@ export function commitAuthor(data: Buffer): Omit<CommitInfo, 'commit'> {
  * commits), so walking hundreds of commits of a large tree reads only what changed.
  */
 export class GitTreeWalker {
-  private readonly memo = new Map<string, { path: string; oid: string }[]>();
+  private readonly memo = new Map<string, Promise<{ path: string; oid: string }[]>>();
 
   constructor(private readonly cat: GitCatFile, private readonly match: (name: string) => boolean) {}
 
@@ -162,9 +173,17 @@ export class GitTreeWalker {
     return this.walk(commitTree(c.data), c.oid.length / 2);
   }
 
-  private async walk(tree: string, oidBytes: number): Promise<{ path: string; oid: string }[]> {
-    const hit = this.memo.get(tree);
-    if (hit) return hit;
+  private walk(tree: string, oidBytes: number): Promise<{ path: string; oid: string }[]> {
+    // The promise is remembered, so walks of several commits at once read a shared subtree once.
+    let hit = this.memo.get(tree);
+    if (!hit) {
+      hit = this.read(tree, oidBytes);
+      this.memo.set(tree, hit);
+    }
+    return hit;
+  }
+
+  private async read(tree: string, oidBytes: number): Promise<{ path: string; oid: string }[]> {
     const t = await this.cat.read(tree);
     if (!t || t.type !== 'tree') throw new RvcError('GIT_FAILED', `git tree ${tree} is missing`, { hint: 'the git repository may be shallow or damaged' });
     const entries = parseGitTree(t.data, oidBytes);
@@ -178,7 +197,6 @@ export class GitTreeWalker {
     subs.forEach((s, i) => {
       for (const f of subLists[i]!) res.push({ path: `${s.name}/${f.path}`, oid: f.oid });
     });
-    this.memo.set(tree, res);
     return res;
   }
 }

@@ -1,6 +1,7 @@
 import { RvcError } from '../errors.js';
 import type { EnvironmentRecord } from '../model/environment.js';
 import { canonicalStage, type LockStage } from '../model/lock.js';
+import { isLockFile } from '../model/names.js';
 import { isInside } from '../model/paths.js';
 import { canonicalJson, compareStrings } from '../model/values.js';
 import { openHistory, scopeHasRevs, type CommitInfo, type History, type RevScope } from '../repo/history.js';
@@ -116,7 +117,12 @@ function records(snap: Snapshot, path: string, oid: string): boolean {
 /** The oldest commit of `revs` (newest first) recording `oid` for `path`. */
 async function firstAppearance(history: History, revs: readonly string[], path: string, oid: string, memo: Map<string, Snapshot>): Promise<string | undefined> {
   let first: string | undefined;
-  for (const c of revs) if (records(await snapshot(history, c, c.slice(0, 8), memo), path, oid)) first = c;
+  // Most commits do not name the oid at all: their files are searched (all at once), not parsed.
+  const named = await Promise.all(revs.map((c) => history.mentions(c, oid)));
+  for (const [k, c] of revs.entries()) {
+    if (!named[k]) continue;
+    if (records(await snapshot(history, c, c.slice(0, 8), memo), path, oid)) first = c;
+  }
   return first;
 }
 
@@ -224,7 +230,12 @@ export async function lineageUses(opts: LineageOptions & { uses: string }): Prom
     const scope = opts.scope && scopeHasRevs(opts.scope) ? opts.scope : { revs: ['HEAD'] };
     const commits = history.resolveScope(scope);
     const res: UsesResult = { path: rel, oid, commits: commits.size, used: [] };
+    // A commit whose lock files do not name the oid has no stage built from it and is not parsed.
+    // Asked for every commit at once, so git answers one stream of requests.
+    const named = await Promise.all([...commits.keys()].map((commit) => history.mentions(commit, oid!, isLockFile)));
+    let k = 0;
     for (const [commit, label] of commits) {
+      if (!named[k++]) continue;
       const stages = await history.lockStagesAt(commit, label);
       const hit = new Set<string>();
       // Fixpoint: a stage is built from the data when a dep is the data version itself, or an output (same oid) of a stage already found.

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bench/lineage.sh: `rvc lineage` over a long pipeline history, read from git objects.
+#
+#   npm run build                       # build dist/ once
+#   bash bench/lineage.sh               # 500 commits, 10 more pipeline files
+#   COMMITS=2000 SUBS=50 bash bench/lineage.sh
+#
+# Builds (not timed) a repository whose history has COMMITS commits, each recording a
+# data/raw pointer (new version every 50 commits), a root two-stage pipeline whose lock changes
+# in every commit, and SUBS more pipeline files (bench/lineage-gen.mjs, git fast-import). Times
+# whole commands, node start-up included (median of RUNS):
+#   1. `rvc lineage --uses data/raw --oid <first version> --all-commits --json` (the audit question)
+#   2. `rvc lineage model.bin --json` at HEAD (forward, first appearances over the whole history)
+# Results: Markdown on stdout and in bench/out/lineage.md; progress on stderr.
+#
+# Environment: RVC (default: node dist/cli/main.js), BENCH_DIR (default /tmp), COMMITS=500,
+# SUBS=10, RUNS=3.
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+COMMITS=${COMMITS:-500}
+SUBS=${SUBS:-10}
+RUNS=${RUNS:-3}
+OUT_DIR=$HERE/out
+mkdir -p "$OUT_DIR"
+
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-lineage.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+REPO=$WORK/repo
+log() { echo "[lineage] $*" >&2; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+log "building $COMMITS commits in $REPO"
+mkdir -p "$REPO" && cd "$REPO"
+git init -q -b main
+git config user.email bench@example.com && git config user.name bench && git config commit.gpgsign false
+$RVC init -q
+git add -A && git commit -qm init
+V0=$(node "$HERE/lineage-gen.mjs" "$REPO" "$COMMITS" "$SUBS")
+NCOMMITS=$(git rev-list --count main)
+
+timeit() {
+  local times=() t0
+  for _ in $(seq "$RUNS"); do
+    t0=$(now)
+    "$@" > "$WORK/out.json"
+    times+=("$(secs "$t0" "$(now)")")
+  done
+  printf '%s\n' "${times[@]}" | median
+}
+log "rvc lineage --uses ($RUNS runs)"
+USES_S=$(timeit $RVC lineage --uses data/raw --oid "$V0" --all-commits --json)
+USED=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).used.length)' "$WORK/out.json")
+log "rvc lineage model.bin ($RUNS runs)"
+FWD_S=$(timeit $RVC lineage model.bin --json)
+
+{
+  echo "### Lineage: $NCOMMITS commits, $((SUBS + 1)) pipeline files"
+  echo
+  echo "$(nproc) cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a); node $(node -v), git $(git --version | cut -d' ' -f3)"
+  echo
+  echo "| operation | time |"
+  echo "|---|---|"
+  echo "| \`rvc lineage --uses data/raw --oid <v0> --all-commits --json\` ($USED commits found; whole command, median of $RUNS) | $USES_S s |"
+  echo "| \`rvc lineage model.bin --json\` at HEAD (whole command, median of $RUNS) | $FWD_S s |"
+} | tee "$OUT_DIR/lineage.md"
