@@ -3,7 +3,8 @@ import { rvc, rvcOk, git, makeRepo, writeTree, rmrf } from '../helpers/cli.js';
 
 /**
  * `rvc lineage`: the provenance of an output at a revision, read from git objects, and the
- * reverse question — which commits were built from one version of a data set.
+ * reverse question — which commits were built from one version of a data set. A second
+ * pipeline file (sub/rvc.yaml) continues the chain.
  */
 
 const PIPELINE = `stages:
@@ -41,6 +42,7 @@ beforeAll(() => {
   step('c1', {
     'data/raw/a.csv': 'x,y\n1,2\n', 'rvc.yaml': PIPELINE, 'params.yaml': 'lr: 0.1\n',
     'train.sh': 'echo "$(cat params.yaml) $(cat prepared.txt) v1" > model.txt\n',
+    'sub/rvc.yaml': 'stages:\n  evaluate:\n    cmd: cat ../model.txt > score.txt\n    deps: [../model.txt]\n    outs: [score.txt]\n',
   }, true);
   rawV1 = /oid: (\S+)/.exec(git(d, ['show', 'HEAD:data/raw.rvc']))![1]!;
   step('c2', { 'params.yaml': 'lr: 0.2\n' });
@@ -74,17 +76,22 @@ describe('rvc lineage', () => {
     expect(old.stages[1].inputs[0]).toMatchObject({ path: 'data/raw', oid: rawV1, firstCommit: c.c1 });
     expect(old.stages[1].recorded.commit).toBe(c.c1);
 
-    const text = rvcOk(d, ['lineage', 'model.txt']).stdout;
+    // Across pipeline files: the chain goes on through the root file's stages.
+    const text = rvcOk(d, ['lineage', 'sub/score.txt']).stdout;
+    expect(text).toContain('stage sub/rvc.yaml:evaluate (sub/rvc.lock)');
+    expect(text).toContain('data: model.txt');
+    expect(text).toContain('from stage train');
     expect(text).toContain('stage train (rvc.lock)');
     expect(text).toContain('param: params.yaml:lr = 0.3');
+    expect(text).toContain('stage prepare (rvc.lock)');
   });
 
   it('lists exactly the commits built from an old data version, and none for an unknown one', () => {
     const r = json(['lineage', '--uses', 'data/raw', '--oid', rawV1, '--all-commits']);
     expect(r.commits).toBe(6);
     expect(r.used.map((u: any) => u.commit).sort()).toEqual([c.c1, c.c2].sort());
-    expect(r.used[0].stages).toEqual(['prepare', 'train']);
-    expect(r.used[0].outputs).toEqual(['model.txt', 'prepared.txt']);
+    expect(r.used[0].stages).toEqual(['prepare', 'sub/rvc.yaml:evaluate', 'train']);
+    expect(r.used[0].outputs).toEqual(['model.txt', 'prepared.txt', 'sub/score.txt']);
     // Default version: the one the workspace records (v2), built in c3, c4, c5.
     const now = json(['lineage', '--uses', 'data/raw', '-A']);
     expect(now.used.map((u: any) => u.commit).sort()).toEqual([c.c3, c.c4, c.c5].sort());
