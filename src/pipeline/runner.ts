@@ -191,7 +191,7 @@ export class Runner {
       this.children.stop('SIGKILL');
     };
     if (signal?.aborted) this.interrupted = true;
-    if (this.strict() !== false && !this.opts.dry) this.environmentNow = await this.environment();
+    if (this.strict() !== false) this.environmentNow = await this.environment();
     signal?.addEventListener('abort', stop);
     killSignal?.addEventListener('abort', kill);
     try {
