@@ -37,8 +37,13 @@ export interface LockStage {
   params: Record<string, Record<string, unknown>>;
   /** env variable → value, null when it was unset. */
   env: Record<string, string | null>;
+  /** The environment the run that produced the outputs ran in (absent when not recorded). */
   environment?: EnvironmentRecord;
 }
+
+/** Bounds of a recorded environment: it is plain data a remote's run-cache entry may carry. */
+export const MAX_ENVIRONMENT_BYTES = 64 * 1024;
+const MAX_ENVIRONMENT_DEPTH = 8;
 
 export interface Lock {
   schema: typeof LOCK_SCHEMA;
@@ -46,7 +51,7 @@ export interface Lock {
 }
 
 const LOCK_FIELDS = ['schema', 'stages'];
-const STAGE_FIELDS = ['cmd', 'deps', 'params', 'env', 'outs'];
+const STAGE_FIELDS = ['cmd', 'deps', 'params', 'env', 'outs', 'environment'];
 const ENTRY_FIELDS = ['path', 'hash', 'oid', 'size', 'nfiles', 'exec'];
 
 export function emptyLock(): Lock {
@@ -132,13 +137,44 @@ function parseLockStage(raw: unknown, at: (string | number)[], sc: LockScope): L
     setOwn(env, n, v);
   }
 
-  return {
+  const st: LockStage = {
     cmd: lcmd,
     deps: parseEntries(raw['deps'], [...at, 'deps'], sc),
     outs: parseEntries(raw['outs'], [...at, 'outs'], sc),
     params,
     env,
   };
+  const environment = raw['environment'];
+  if (environment !== undefined && environment !== null) {
+    if (!isPlainObject(environment)) throw sc.error([...at, 'environment'], `'environment' must be a mapping, not ${describe(environment)}`);
+    const why = notPlainData(environment, 0);
+    if (why) throw sc.error([...at, 'environment'], `'environment' ${why}`);
+    if (JSON.stringify(environment).length > MAX_ENVIRONMENT_BYTES) throw sc.error([...at, 'environment'], `'environment' is larger than ${MAX_ENVIRONMENT_BYTES} bytes`);
+    st.environment = environment;
+  }
+  return st;
+}
+
+/** Why a value is not plain data of bounded depth (strings, finite numbers, booleans, null, lists, mappings). */
+function notPlainData(v: unknown, depth: number): string | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : 'holds a number that is not finite';
+  if (depth >= MAX_ENVIRONMENT_DEPTH) return `is nested deeper than ${MAX_ENVIRONMENT_DEPTH} levels`;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const why = notPlainData(x, depth + 1);
+      if (why) return why;
+    }
+    return undefined;
+  }
+  if (isPlainObject(v)) {
+    for (const x of Object.values(v)) {
+      const why = notPlainData(x, depth + 1);
+      if (why) return why;
+    }
+    return undefined;
+  }
+  return `holds ${describe(v)}, not plain data`;
 }
 
 function parseEntries(raw: unknown, at: (string | number)[], sc: LockScope): LockFileEntry[] {
@@ -214,6 +250,7 @@ export function canonicalStage(s: LockStage): Record<string, unknown> {
     o['env'] = env;
   }
   if (s.outs.length) o['outs'] = [...s.outs].sort(byPath).map(canonicalEntry);
+  if (s.environment !== undefined) o['environment'] = sortKeysDeep(s.environment) as Record<string, unknown>;
   return o;
 }
 

@@ -156,8 +156,18 @@ export interface LockMerge {
   conflicts: Conflict[];
 }
 
+/**
+ * Two records of a stage are the same run when everything but the environment is: the same
+ * inputs gave the same outputs on two machines, and either record is true (ours is kept).
+ */
 function sameStage(a: LockStage, b: LockStage): boolean {
-  return canonicalJson(canonicalStage(a)) === canonicalJson(canonicalStage(b));
+  return canonicalJson(canonicalStage(withoutEnvironment(a))) === canonicalJson(canonicalStage(withoutEnvironment(b)));
+}
+
+function withoutEnvironment(s: LockStage): LockStage {
+  if (s.environment === undefined) return s;
+  const { environment: _, ...rest } = s;
+  return rest;
 }
 
 /** Merges rvc.lock stage by stage. A stage's record is one unit: its outputs are not merged. */

@@ -2,7 +2,8 @@ import { RvcError, type Failure } from '../errors.js';
 import { cmdEquals, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { diffParams, selectParams, type ParamsByFile } from '../model/params.js';
 import { compareStrings, setOwn } from '../model/values.js';
-import { allOutputs, isCallbackStage, resolveEnv, type Stage } from '../model/pipeline.js';
+import { allOutputs, isCallbackStage, isStrictKey, resolveEnv, type Stage } from '../model/pipeline.js';
+import { environmentDrift, type EnvironmentChange, type EnvironmentRecord } from '../model/environment.js';
 import { entryFromBuilt, type Workspace } from './workspace.js';
 
 /**
@@ -24,6 +25,8 @@ export type StaleReason =
   | { kind: 'param-changed'; file: string; key: string; change: 'added' | 'removed' | 'modified'; old?: unknown; new?: unknown }
   | ({ kind: 'params-unreadable'; file: string } & Pick<Failure, 'code' | 'message'>)
   | { kind: 'env-changed'; name: string; old?: string | null; new?: string | null }
+  /** A difference of the recorded environment the project made strict (`environment: {strict: …}`). */
+  | { kind: 'environment-changed'; key: string; old?: unknown; new?: unknown }
   | { kind: 'out-missing'; path: string }
   | { kind: 'out-modified'; path: string }
   | { kind: 'out-not-cached'; path: string }
@@ -45,6 +48,8 @@ export interface StageCheck {
   inputs?: StageInputs;
   /** Why the stage cannot run as things are. */
   blocker?: RvcError;
+  /** Differences from the recorded environment (informational; strict ones are also reasons). */
+  drift?: EnvironmentChange[];
 }
 
 export interface CheckOptions {
@@ -52,6 +57,15 @@ export interface CheckOptions {
   environ: Readonly<Record<string, string | undefined>>;
   /** Skip the outputs (a stage about to run removes them anyway). */
   skipOuts?: boolean;
+  /** The environment now; without it the recorded one is not compared. */
+  environment?: EnvironmentRecord;
+  /** Which environment differences make the stage stale (the project's `environment: {strict}`). */
+  strict?: boolean | readonly string[];
+}
+
+/** Differences between a recorded environment and `now`; none when nothing was recorded. */
+export function stageDrift(locked: LockStage | undefined, now: EnvironmentRecord | undefined): EnvironmentChange[] {
+  return locked?.environment && now ? environmentDrift(locked.environment, now) : [];
 }
 
 /** The current values of a stage's params, by params file (repository path). */
@@ -139,6 +153,13 @@ export function checkStage(ws: Workspace, stage: Stage, locked: LockStage | unde
     }
   }
 
+  // environment: informational, stale only where the project says so
+  const drift = stageDrift(locked, opts.environment);
+  for (const c of drift) {
+    if (!isStrictKey(c.key, opts.strict ?? false)) continue;
+    reasons.push({ kind: 'environment-changed', key: c.key, ...('from' in c ? { old: c.from } : {}), ...('to' in c ? { new: c.to } : {}) });
+  }
+
   // outputs
   if (!opts.skipOuts && locked) {
     const lockedOuts = new Map(locked.outs.map((o) => [o.path, o]));
@@ -159,6 +180,7 @@ export function checkStage(ws: Workspace, stage: Stage, locked: LockStage | unde
   }
 
   const res: StageCheck = { reasons };
+  if (drift.length) res.drift = drift;
   if (blocker) res.blocker = blocker;
   else res.inputs = { deps, params, env };
   return res;

@@ -156,6 +156,9 @@ export async function commitStages(
     const stored = await storeOutputs(repo, ws, stage, opts);
     try {
       const entry: LockStage = { cmd: lockCmd(stage.cmd), deps: check.inputs.deps, params: check.inputs.params, env: check.inputs.env, outs: stored.outs };
+      // Outputs a run recorded but did not store (repro --no-commit) are still that run's: its
+      // environment stays. Anything else recorded here was not made by a run rvc saw.
+      if (locked?.environment && check.reasons.every((r) => r.kind === 'out-not-cached')) entry.environment = locked.environment;
       const r = await recordStage(repo, stage, entry, opts, gitignores);
       if (r.changed) {
         lockChanged = true;

@@ -21,6 +21,9 @@ import { readRunEntry, runKey, saveRunEntry } from '../repo/run-cache.js';
 import { Workspace } from './workspace.js';
 import { removeTree } from '../fsutil/remove.js';
 import { isDir } from '../fsutil/stat.js';
+import { captureEnvironment } from './environment.js';
+import { isStrictKey } from '../model/pipeline.js';
+import { environmentDrift, type EnvironmentRecord } from '../model/environment.js';
 
 export type StageRunStatus =
   | 'ran' | 'restored' | 'up to date' | 'frozen' | 'failed' | 'skipped' | 'interrupted' | 'would run' | 'declined';
@@ -164,6 +167,10 @@ export class Runner {
   private readonly changed = new Set<string>();
   private asking: Promise<unknown> = Promise.resolve();
   private pointerOids: Map<string, string> | undefined;
+  /** The environment of this run, captured once, when first needed. */
+  private captured: Promise<EnvironmentRecord> | undefined;
+  /** Captured before any check when the project makes environment differences stale. */
+  private environmentNow: EnvironmentRecord | undefined;
 
   constructor(private readonly project: LoadedProject, private readonly opts: RunnerOptions) {
     this.repo = project.repo;
@@ -184,6 +191,7 @@ export class Runner {
       this.children.stop('SIGKILL');
     };
     if (signal?.aborted) this.interrupted = true;
+    if (this.strict() !== false) this.environmentNow = await this.environment();
     signal?.addEventListener('abort', stop);
     killSignal?.addEventListener('abort', kill);
     try {
@@ -257,7 +265,31 @@ export class Runner {
   }
 
   private check(stage: Stage): StageCheck {
-    return checkStage(this.ws, stage, lockedStage(this.lock, stage.name), { environ: this.environ });
+    return checkStage(this.ws, stage, lockedStage(this.lock, stage.name), {
+      environ: this.environ, ...(this.environmentNow ? { environment: this.environmentNow, strict: this.strict() } : {}),
+    });
+  }
+
+  /** The project's `environment: {strict}`: false, true, or the keys whose difference makes a stage stale. */
+  private strict(): boolean | readonly string[] {
+    const s = this.project.pipeline.environment?.strict ?? false;
+    return Array.isArray(s) && s.length === 0 ? false : s;
+  }
+
+  /** The environment this run's stages run in: captured once per run (see captureEnvironment). */
+  private environment(): Promise<EnvironmentRecord> {
+    this.captured ??= captureEnvironment(this.repo, this.project.pipeline.environment, {
+      environ: this.environ, pipelineFiles: this.project.pipeline.files,
+    });
+    return this.captured;
+  }
+
+  /** Whether a recorded environment differs from this run's in a key the project made strict. */
+  private async strictDrift(recorded: EnvironmentRecord | undefined): Promise<boolean> {
+    const strict = this.strict();
+    if (strict === false) return false;
+    const now = await this.environment();
+    return environmentDrift(recorded, now).some((c) => isStrictKey(c.key, strict));
   }
 
   /** One stage: decide, then restore it from the run-cache or execute it, then record the result. */
@@ -338,18 +370,19 @@ export class Runner {
     const locked = lockedStage(this.lock, stage.name);
     const onlyData = plan.reasons.every((r) => r.kind === 'out-missing' || (this.opts.fetchOutputs && r.kind === 'out-not-cached'));
     if (locked && onlyData && await this.restorableOrFetched(stage, locked)) {
-      await this.restore(stage, locked, { ...plan.entryBase, outs: locked.outs });
+      await this.restore(stage, locked, { ...plan.entryBase, outs: locked.outs, ...envOf(locked) });
       return true;
     }
     const cached = readRunEntry(this.repo, this.repo.odb.algo, plan.key);
-    if (!cached || !(await this.restorableOrFetched(stage, cached))) return false;
+    // The environment is not part of the key (a run elsewhere is as good), unless the project is strict about it.
+    if (!cached || await this.strictDrift(cached.environment) || !(await this.restorableOrFetched(stage, cached))) return false;
     // Nothing but this entry may name these objects, and gc removes an entry whose outputs its
     // scope does not keep, with those objects: pin them until rvc.lock names them. A gc that
     // ran before the pin may have removed some; then the command runs instead.
     const pin = await this.pinEntryObjects(cached);
     try {
       if (!pin || pin.missing.length || !this.restorable(stage, cached)) return false;
-      await this.restore(stage, cached, { ...plan.entryBase, outs: cached.outs });
+      await this.restore(stage, cached, { ...plan.entryBase, outs: cached.outs, ...envOf(cached) });
       return true;
     } finally {
       pin?.release();
@@ -382,6 +415,8 @@ export class Runner {
         error: { code: 'PATH_NOT_FOUND', message: `working directory '${stage.wdir}' of stage '${name}' does not exist`, hint: 'create it or fix wdir in rvc.yaml' },
       };
     }
+    // Captured while the command runs, not after it (its probes see the environment it ran in).
+    void this.environment();
     this.prepareOutputs(stage);
     const env: NodeJS.ProcessEnv = { ...this.environ };
     for (const e of stage.env) if (env[e.name] === undefined && e.default !== undefined) env[e.name] = e.default;
@@ -419,9 +454,10 @@ export class Runner {
 
   /** After a run: stores the outputs, records them in rvc.lock, saves the run-cache entry, relinks. */
   private async recordRun(stage: Stage, plan: RunPlan): Promise<void> {
+    const environment = await this.environment();
     const committed = await this.commitOutputs(stage);
     try {
-      const entry: LockStage = { ...plan.entryBase, outs: committed.outs };
+      const entry: LockStage = { ...plan.entryBase, outs: committed.outs, environment };
       await this.record(stage, entry);
       // rvc.lock names the objects now.
       committed.release();
@@ -610,6 +646,11 @@ export function runFingerprint(repo: Repo, stage: Stage, inputs: StageInputs): {
 export function runCacheable(stage: Stage): boolean {
   const outs = allOutputs(stage);
   return !stage.alwaysChanged && outs.length > 0 && outs.every((o) => o.cache && !o.persist);
+}
+
+/** The recorded environment of an entry, to carry into the entry made from it. */
+function envOf(entry: LockStage): { environment?: EnvironmentRecord } {
+  return entry.environment ? { environment: entry.environment } : {};
 }
 
 /** The signal to stop the commands with: the abort reason when it names one. */

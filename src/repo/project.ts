@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
-import { parsePipeline, stagesNamed, PIPELINE_FILE, type Pipeline, type Stage } from '../model/pipeline.js';
+import { mergeEnvironmentSpecs, parsePipeline, stagesNamed, PIPELINE_FILE, type EnvironmentSpec, type Pipeline, type Stage } from '../model/pipeline.js';
 import { parseLock, emptyLock, LOCK_FILE, type Lock, type LockStage } from '../model/lock.js';
 import { parseParamsFile } from '../model/params.js';
 import { compareStrings, deepEqual, setOwn } from '../model/values.js';
@@ -73,6 +73,8 @@ export interface ProjectPipeline {
   /** The pipeline files, repository paths, sorted. */
   files: string[];
   stages: Stage[];
+  /** The pipeline files' `environment:` sections as one (see mergeEnvironmentSpecs); absent when none has one. */
+  environment?: EnvironmentSpec;
 }
 
 export interface Project {
@@ -158,6 +160,7 @@ function readPipelineFile(repo: Repo, file: string, cache: ParseCache): { pipeli
 export function readPipelines(repo: Repo, files: readonly string[], cache: ParseCache = readParseCache(repo)): { pipeline: ProjectPipeline | undefined; dirty: boolean } {
   const stages: Stage[] = [];
   const found: string[] = [];
+  const specs: { file: string; spec: EnvironmentSpec }[] = [];
   let dirty = false;
   for (const f of files) {
     const p = readPipelineFile(repo, f, cache);
@@ -165,8 +168,11 @@ export function readPipelines(repo: Repo, files: readonly string[], cache: Parse
     if (!p.pipeline) continue;
     found.push(f);
     for (const st of p.pipeline.stages) stages.push(st);
+    if (p.pipeline.environment) specs.push({ file: f, spec: p.pipeline.environment });
   }
-  return { pipeline: found.length ? { files: found, stages } : undefined, dirty };
+  if (!found.length) return { pipeline: undefined, dirty };
+  const environment = mergeEnvironmentSpecs(specs);
+  return { pipeline: { files: found, stages, ...(environment ? { environment } : {}) }, dirty };
 }
 
 export interface LockRead {

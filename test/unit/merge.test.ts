@@ -151,6 +151,14 @@ describe('three-way rvc.lock merge', () => {
     expect(mergeLocks(lock({ t: stage('x') }), lock({ t: s1 }), lock({ t: s2 })).conflicts).toEqual([]);
   });
 
+  it('takes the same run recorded on two machines without a conflict (ours), and a real change over an environment-only one', () => {
+    const on = (machine: string, c = '1'): LockStage => ({ ...stage('t', c), environment: { cpu: { model: machine } } });
+    const m = mergeLocks(lock({ t: on('a') }), lock({ t: on('b') }), lock({ t: on('c') }));
+    expect(m.conflicts).toEqual([]);
+    expect(m.lock.stages['t']).toEqual(on('b'));
+    expect(mergeLocks(lock({ t: on('a') }), lock({ t: on('b') }), lock({ t: on('c', '2') })).lock.stages['t']).toEqual(on('c', '2'));
+  });
+
   it('tells non-finite parameter values apart (.inf and .nan are different records)', () => {
     const withLr = (lr: number): LockStage => ({ ...stage('t'), params: { 'params.yaml': { lr } } });
     const m = mergeLocks(lock({ t: withLr(1) }), lock({ t: withLr(Infinity) }), lock({ t: withLr(NaN) }));

@@ -67,6 +67,7 @@ export function describeReasons(reasons: readonly StaleReason[]): string[] {
       case 'param-changed': add('changed params', `${r.key} ${fmtValue(r.old)} → ${fmtValue(r.new)}`); break;
       case 'params-unreadable': add('params unreadable', r.message); break;
       case 'env-changed': add('changed env', `${r.name} ${r.old === null ? '(unset)' : fmtValue(r.old)} → ${r.new === null ? '(unset)' : fmtValue(r.new)}`); break;
+      case 'environment-changed': add('changed environment (strict)', `${r.key} ${fmtValue(r.old)} → ${fmtValue(r.new)}`); break;
       case 'out-missing': add('missing outs', r.path); break;
       case 'out-modified': add('modified outs', r.path); break;
       case 'out-not-cached': add('outs not in cache', r.path); break;
@@ -76,6 +77,11 @@ export function describeReasons(reasons: readonly StaleReason[]): string[] {
     }
   }
   return [...groups].map(([label, items]) => (items.length ? `${label}: ${items.join(', ')}` : label));
+}
+
+/** Environment differences on one line: "probes.torch 2.1.0 → 2.2.1; cpu.cores 16 → 8". */
+export function describeDrift(changes: readonly { key: string; from?: unknown; to?: unknown }[]): string {
+  return changes.map((c) => `${c.key} ${fmtValue(c.from)} → ${fmtValue(c.to)}`).join('; ');
 }
 
 /** Splits a stage's output into lines and prefixes each with `[stage]` (for -j > 1). */

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { action, withGlobals } from '../context.js';
 import { statusExitCode } from '../exit.js';
 import { plural } from '../output.js';
-import { describeReasons } from './repro.js';
+import { describeReasons, describeDrift } from './repro.js';
 import { scopeFrom, scopeOptions, targetFlagsFrom, targetOptions } from '../scope.js';
 
 export function register(program: Command): void {
@@ -37,6 +37,10 @@ export function register(program: Command): void {
         for (const st of ps.stages.filter((x) => x.state === 'stale')) {
           out.info(`${st.name}:`);
           for (const l of describeReasons(st.reasons)) out.info(`    ${l}`);
+          if (st.environment && !st.reasons.some((x) => x.kind === 'environment-changed')) out.info(`    environment (informational): ${describeDrift(st.environment)}`);
+        }
+        for (const st of ps.stages.filter((x) => x.state !== 'stale' && x.environment)) {
+          out.info(`${st.name}: environment differs from its last run (informational): ${describeDrift(st.environment!)}`);
         }
         if (!ps.clean) {
           const missing = ps.stages.some((st) => st.state === 'stale' && st.reasons.some((x) => x.kind === 'out-missing' || x.kind === 'dep-missing'));

@@ -2,7 +2,7 @@ import { RvcError, type ErrorCode } from '../../errors.js';
 import { nearestLine, parseYamlLocated, type ParsedYaml } from '../yaml.js';
 import { isAbsoluteLike, isStrictlyInside, joinRepoPath, normalizePath, pathsOverlap, reservedComponentOf } from '../paths.js';
 import { isSupportedParamsFile, PARAMS_EXTENSIONS } from '../params.js';
-import { compareStrings, describe, isPlainObject } from '../values.js';
+import { compareStrings, describe, isPlainObject, setOwn } from '../values.js';
 import { pipelineDirOf, stageId } from '../names.js';
 import {
   Budget, buildContext, defaultContext, foreachExpansions, matrixExpansions, resolveValue, MAX_GENERATED_STAGES,
@@ -10,7 +10,8 @@ import {
 } from '../template.js';
 import {
   allOutputs, ANY_STAGE_NAME_RE, DEFAULT_PARAMS_FILE, MAX_STAGE_NAME, STAGE_NAME_RE,
-  type PathRef, type Pipeline, type PipelineArtifact, type PipelinePlot, type PlotOptions, type Stage, type StageEnv,
+  DEFAULT_PROBE_TIMEOUT,
+  type EnvironmentSpec, type PathRef, type Pipeline, type PipelineArtifact, type PipelinePlot, type PlotOptions, type Stage, type StageEnv,
   type StageOut, type StageParams,
 } from './types.js';
 
@@ -39,7 +40,7 @@ export const STAGE_FIELDS: readonly string[] = [
   'cmd', 'wdir', 'deps', 'outs', 'params', 'metrics', 'plots', 'env', 'frozen', 'always_changed', 'desc', 'meta', 'vars',
 ];
 /** Top-level sections; `params`, `metrics`, `plots` and `artifacts` are DVC's (DVCLive writes them). */
-export const TOP_FIELDS: readonly string[] = ['stages', 'vars', 'params', 'metrics', 'plots', 'artifacts'];
+export const TOP_FIELDS: readonly string[] = ['stages', 'vars', 'params', 'metrics', 'plots', 'artifacts', 'environment'];
 /** Options of an output, a metrics file or a plots file (DVC's names). */
 export const OUT_OPTIONS: readonly string[] = ['cache', 'persist', 'desc', 'remote', 'push', 'type', 'labels', 'meta'];
 /** Options only a stage's plots file takes, beside OUT_OPTIONS. */
@@ -180,7 +181,88 @@ export function parsePipeline(text: string, repoFile: string, opts: ParseOptions
   if (plots) pipeline.plots = checkTopPlots(plots.value, plots.scope);
   const artifacts = section('artifacts');
   if (artifacts) pipeline.artifacts = checkArtifacts(artifacts.value, artifacts.scope);
+  const environment = section('environment');
+  if (environment) pipeline.environment = checkEnvironment(environment.value, environment.scope);
   return pipeline;
+}
+
+const ENVIRONMENT_FIELDS: readonly string[] = ['commands', 'files', 'strict', 'timeout'];
+const PROBE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+const MAX_PROBES = 64;
+const MAX_PROBE_TIMEOUT = 60;
+
+/**
+ * Top-level `environment:`: `commands` (probe name → shell command, run in the file's folder),
+ * `files` (paths relative to the file), `strict` (true, or a list of dot paths) and `timeout`
+ * (seconds per probe).
+ */
+function checkEnvironment(v: unknown, scope: StageScope): EnvironmentSpec {
+  if (!isPlainObject(v)) throw scope.error('PIPELINE_INVALID', [], `'environment' must be a mapping, not ${describe(v)}`, `allowed fields: ${ENVIRONMENT_FIELDS.join(', ')}`);
+  for (const k of Object.keys(v)) {
+    if (!ENVIRONMENT_FIELDS.includes(k)) throw scope.error('PIPELINE_INVALID', [k], `unknown field '${k}' in 'environment'`, `allowed fields: ${ENVIRONMENT_FIELDS.join(', ')}`);
+  }
+  const spec: EnvironmentSpec = { commands: {}, files: [], strict: false, timeout: DEFAULT_PROBE_TIMEOUT };
+  const cmds = v['commands'] ?? {};
+  if (!isPlainObject(cmds)) throw scope.error('PIPELINE_INVALID', ['commands'], `'commands' must be a mapping of probe names to shell commands, not ${describe(cmds)}`);
+  if (Object.keys(cmds).length > MAX_PROBES) throw scope.error('PIPELINE_INVALID', ['commands'], `more than ${MAX_PROBES} probe commands`);
+  for (const [name, cmd] of Object.entries(cmds)) {
+    if (!PROBE_NAME_RE.test(name) || name.length > MAX_STAGE_NAME) throw scope.error('PIPELINE_INVALID', ['commands', name], `invalid probe name '${name}'`, 'a probe name holds only letters, digits, \'_\' and \'-\'');
+    if (typeof cmd !== 'string' || cmd.trim() === '') throw scope.error('PIPELINE_INVALID', ['commands', name], `probe '${name}' must be a shell command, not ${describe(cmd)}`);
+    setOwn(spec.commands, name, { cmd, wdir: scope.at.dir });
+  }
+  if (v['files'] !== undefined && v['files'] !== null) {
+    const seen = new Set<string>();
+    checkList(v['files'], 'files', scope).forEach((p, i) => {
+      const ref = checkPath(p, scope.at.dir, scope, ['files', i], 'environment file');
+      if (!seen.has(ref.repoPath)) spec.files.push(ref.repoPath);
+      seen.add(ref.repoPath);
+    });
+  }
+  const strict = v['strict'];
+  if (strict !== undefined && strict !== null) {
+    if (typeof strict === 'boolean') spec.strict = strict;
+    else if (Array.isArray(strict) && strict.every((k) => typeof k === 'string' && k !== '')) spec.strict = [...new Set(strict as string[])].sort(compareStrings);
+    else throw scope.error('PIPELINE_INVALID', ['strict'], `'strict' must be true, false or a list of environment keys (\`probes.torch\`, \`cpu.cores\`), not ${describe(strict)}`);
+  }
+  const t = v['timeout'];
+  if (t !== undefined && t !== null) {
+    if (typeof t !== 'number' || !(t > 0) || t > MAX_PROBE_TIMEOUT) throw scope.error('PIPELINE_INVALID', ['timeout'], `'timeout' must be a number of seconds above 0 and at most ${MAX_PROBE_TIMEOUT}, not ${describe(t)}`);
+    spec.timeout = t;
+  }
+  return spec;
+}
+
+/**
+ * The project's environment section from every pipeline file's: probes and files together (one
+ * probe name must mean one command), strict when any file says so (keys listed by several are
+ * joined), the longest timeout. Undefined when no file has one.
+ */
+export function mergeEnvironmentSpecs(specs: readonly { file: string; spec: EnvironmentSpec }[]): EnvironmentSpec | undefined {
+  if (!specs.length) return undefined;
+  const res: EnvironmentSpec = { commands: {}, files: [], strict: false, timeout: 0 };
+  const owner = new Map<string, string>();
+  const files = new Set<string>();
+  let all = false;
+  const keys = new Set<string>();
+  for (const { file, spec } of specs) {
+    for (const [name, probe] of Object.entries(spec.commands)) {
+      const prev = owner.get(name);
+      if (prev !== undefined && (res.commands[name]!.cmd !== probe.cmd || res.commands[name]!.wdir !== probe.wdir)) {
+        throw new RvcError('PIPELINE_INVALID', `${file}: environment probe '${name}' is also defined, differently, in ${prev}`, {
+          path: file, hint: 'give the probe another name in one of the files, or define it in one file only',
+        });
+      }
+      owner.set(name, file);
+      setOwn(res.commands, name, probe);
+    }
+    for (const f of spec.files) files.add(f);
+    if (spec.strict === true) all = true;
+    else if (Array.isArray(spec.strict)) for (const k of spec.strict) keys.add(k);
+    res.timeout = Math.max(res.timeout, spec.timeout);
+  }
+  res.files = [...files].sort(compareStrings);
+  res.strict = all ? true : keys.size ? [...keys].sort(compareStrings) : false;
+  return res;
 }
 
 /** Stages generated from one definition share its lines; each is looked up once. */

@@ -115,8 +115,39 @@ export interface PipelineArtifact extends PathRef {
   meta?: unknown;
 }
 
+/**
+ * A project's `environment:` section: what is recorded, beside the machine and tools rvc probes
+ * itself, in the environment block of each stage run, and how a difference counts.
+ */
+export interface EnvironmentSpec {
+  /** Probe name → shell command; its trimmed output is recorded as `probes.<name>`. */
+  commands: Record<string, EnvironmentProbe>;
+  /** Repository paths of files whose hash is recorded as `files.<path>`. */
+  files: string[];
+  /** true: any drift makes a stage stale; a list: drift of these dot paths (or below them) does. */
+  strict: boolean | string[];
+  /** Seconds each probe may take before it is stopped and recorded as timed out. */
+  timeout: number;
+}
+
+export interface EnvironmentProbe {
+  cmd: string;
+  /** Folder the command runs in (the pipeline file's), a repository path. */
+  wdir: string;
+}
+
+export const DEFAULT_PROBE_TIMEOUT = 2;
+
+/** Whether drift at dot path `key` makes a stage stale under `strict`. */
+export function isStrictKey(key: string, strict: boolean | readonly string[]): boolean {
+  if (typeof strict === 'boolean') return strict;
+  return strict.some((k) => key === k || key.startsWith(`${k}.`));
+}
+
 export interface Pipeline {
   file: string;
+  /** Top-level `environment:`; absent when not written. */
+  environment?: EnvironmentSpec;
   stages: Stage[];
   /** Top-level `params:`: params files of the project no stage names (DVCLive writes them); absent when not written. */
   params?: TopPath[];
