@@ -108,6 +108,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
   }
   const inGit = gitPaths(files);
   const base = path.join(repo.tmpDir, VERIFY_DIR);
+  sweepDeadCopies(top, base);
   const copies: Copy[] = [];
   try {
     const first = makeCopy(repo, top, base, commit);
@@ -189,7 +190,7 @@ function makeCopy(repo: Repo, top: string, base: string, commit: string): Copy {
   return copy;
 }
 
-function removeCopy(top: string, c: Copy): void {
+function removeCopy(top: string, c: Pick<Copy, 'dir'>): void {
   try {
     gitRun(top, ['worktree', 'remove', '--force', '--force', c.dir]);
   } catch {
@@ -199,7 +200,30 @@ function removeCopy(top: string, c: Copy): void {
     removeTree(c.dir, c.dir);
     gitRun(top, ['worktree', 'prune']);
   } catch {
-    // best effort: a leftover copy is swept by the next verify of the same id
+    // best effort: the next verify sweeps what is left (sweepDeadCopies)
+  }
+}
+
+/** Copies a killed verify left behind (their process is gone). */
+function sweepDeadCopies(top: string, base: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^(\d+)-\d+$/.exec(n);
+    if (m && !alive(Number(m[1]))) removeCopy(top, { dir: path.join(base, n) });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { action, parseJobs, withGlobals } from '../context.js';
 import { EXIT } from '../exit.js';
+import { plural } from '../output.js';
 import { fmtValue } from './repro.js';
 import type { VerifyStageResult } from '../../index.js';
 
@@ -63,7 +64,7 @@ export function register(program: Command): void {
         }
       }
       const bad = r.stages.filter((s) => s.verdict === 'not-reproduced' || s.verdict === 'error').length;
-      out.info(bad ? `${bad} of ${r.stages.length} stages did not reproduce ${r.rev}.` : `All ${r.stages.length} stages reproduce ${r.rev}.`);
+      out.info(bad ? `${bad} of ${plural(r.stages.length, 'stage')} did not reproduce ${r.rev}.` : `${r.stages.length === 1 ? 'The stage reproduces' : `All ${r.stages.length} stages reproduce`} ${r.rev}.`);
       return r.reproduced ? EXIT.OK : EXIT.FAILURE;
     }));
 }
