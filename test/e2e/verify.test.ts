@@ -78,8 +78,11 @@ describe('rvc verify', () => {
     outs: [r.txt]
 `,
     });
+    const before = snapshot(d);
     const r = rvc(d, ['verify', '--runs', '2', '--json']);
     expect(r.code).toBe(1);
+    // New outputs are hashed, never stored: the cache holds exactly what it held.
+    expect(snapshot(d)).toEqual(before);
     const s = json(r).stages[0];
     expect(s.verdict).toBe('not-reproduced');
     expect(s.differences.map((x: { path: string }) => x.path)).toEqual(['r.txt']);
