@@ -5,7 +5,8 @@ import { isTreeOid } from '../model/oid.js';
 import { lockedStage, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { isLockFile } from '../model/names.js';
 import { parseMetricsFile, flattenValues } from '../model/params.js';
-import { environmentDrift, type EnvironmentChange } from '../model/environment.js';
+import { environmentDrift, type EnvironmentChange, type EnvironmentRecord } from '../model/environment.js';
+import { compareStrings } from '../model/values.js';
 import { metricDifferences, parseTolerance, type MetricDifference, type Tolerance } from '../model/tolerance.js';
 import { toYaml } from '../model/yaml.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
@@ -325,7 +326,7 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
     environmentNow = now?.environment;
   }
 
-  const paths = [...new Set([...entry.outs.map((o) => o.path), ...produced.flatMap((m) => [...m.keys()])])].sort();
+  const paths = [...new Set([...entry.outs.map((o) => o.path), ...produced.flatMap((m) => [...m.keys()])])].sort(compareStrings);
   const differences: VerifyOutputDifference[] = [];
   for (const p of paths) {
     const rec = entry.outs.find((o) => o.path === p);
@@ -343,14 +344,22 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
   const verdict: VerifyVerdict = differences.length === 0 ? 'bit-exact' : tolerated ? 'within-tolerance' : 'not-reproduced';
   const res: VerifyStageResult = { stage: name, verdict, differences };
   if (verdict === 'bit-exact') return res;
-  const varying = paths.filter((p) => new Set(produced.map((m) => m.get(p))).size > 1);
-  if (varying.length) {
-    res.diagnosis = { kind: 'nondeterministic', outputs: varying };
-  } else if (entry.environment) {
-    const changes = environmentDrift(entry.environment, environmentNow);
-    if (changes.length) res.diagnosis = { kind: 'environment-drift', changes };
-  }
-  return res;
+  const diagnosis = diagnose(produced, entry.environment, environmentNow);
+  return diagnosis ? { ...res, diagnosis } : res;
+}
+
+/**
+ * Why reruns differ from the record, where it shows: outputs that differ between runs in the
+ * same copy (one environment) mean the stage is nondeterministic; otherwise the recorded
+ * environment (when the entry has one) against the rerun's. `runs` maps output paths to oids.
+ */
+export function diagnose(runs: readonly ReadonlyMap<string, string>[], recorded: EnvironmentRecord | undefined, now: EnvironmentRecord | undefined): VerifyDiagnosis | undefined {
+  const paths = [...new Set(runs.flatMap((m) => [...m.keys()]))].sort(compareStrings);
+  const varying = paths.filter((p) => new Set(runs.map((m) => m.get(p))).size > 1);
+  if (varying.length) return { kind: 'nondeterministic', outputs: varying };
+  if (!recorded) return undefined;
+  const changes = environmentDrift(recorded, now);
+  return changes.length ? { kind: 'environment-drift', changes } : undefined;
 }
 
 /** The metrics beyond tolerance over all runs; undefined when a side cannot be parsed (then the file simply differs). */

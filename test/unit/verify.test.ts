@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { metricDifferences, parseTolerance, withinTolerance } from '../../src/model/tolerance.js';
 import { codeOf } from '../helpers/errors.js';
+import { diagnose } from '../../src/verbs/verify.js';
 
 describe('verify tolerances', () => {
   it('parses absolute and relative tolerances, and refuses anything else as a usage error', () => {
@@ -24,5 +25,19 @@ describe('verify tolerances', () => {
       { file: 'a.json', key: 'tag', recorded: 'x', now: 'y' },
     ]);
     expect(metricDifferences('b.json', { n: 3 }, { n: 4 }, tols)).toEqual([]);
+  });
+
+  it('diagnoses nondeterminism first, then the drift of a recorded environment', () => {
+    const run = (o: Record<string, string>) => new Map(Object.entries(o));
+    const env = { tools: { python: '3.11.4' }, cpu: { cores: 8 } };
+    // Runs that differ from each other: the stage itself, whatever the environment says.
+    expect(diagnose([run({ a: '1', b: '2' }), run({ a: '1', b: '3' })], env, { tools: { python: '3.12.0' } }))
+      .toEqual({ kind: 'nondeterministic', outputs: ['b'] });
+    // Runs agree: the environment changed since the record.
+    expect(diagnose([run({ a: '1' }), run({ a: '1' })], env, { tools: { python: '3.12.0' }, cpu: { cores: 8 } }))
+      .toEqual({ kind: 'environment-drift', changes: [{ key: 'tools.python', from: '3.11.4', to: '3.12.0' }] });
+    // No recorded environment (older rvc.lock), or the same one: nothing to say.
+    expect(diagnose([run({ a: '1' })], undefined, env)).toBeUndefined();
+    expect(diagnose([run({ a: '1' })], env, env)).toBeUndefined();
   });
 });
