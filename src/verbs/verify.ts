@@ -17,6 +17,8 @@ import { loadProject, readLocks, resolveStageTargets, type LoadedProject } from 
 import { restoreOutputs } from '../repo/restore.js';
 import type { Output } from '../model/output.js';
 import { Runner } from '../pipeline/runner.js';
+import { fetchWanted, openSyncRemote } from '../repo/sync.js';
+import { ObjectSet } from '../repo/object-set.js';
 
 export type VerifyVerdict = 'bit-exact' | 'within-tolerance' | 'not-reproduced' | 'error';
 
@@ -31,6 +33,10 @@ export interface VerifyOptions extends CommonOptions {
   tolerance?: string[];
   /** Stages verified at once, each in its own copy (default 1). */
   jobs?: number;
+  /** Download dependencies the cache lacks from the remote first (they stay in the cache). */
+  pull?: boolean;
+  /** With `pull`: the remote (default core.remote). */
+  remote?: string;
   /** Environment of the commands; default process.env. */
   environ?: NodeJS.ProcessEnv;
   /** A stage's verification is about to start / has ended. */
@@ -125,7 +131,14 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
         path: 'rvc.lock', hint: 'run `rvc repro` and commit rvc.lock, then `rvc verify`',
       });
     }
-    refuseMissingObjects(repo, names, (n) => lockedStage(recorded, n), inGit, rev);
+    const entryOf = (n: string): LockStage | undefined => lockedStage(recorded, n);
+    let missing = missingDeps(repo, names, entryOf, inGit);
+    if (opts.pull && missing.length) {
+      await pullMissing(repo, missing, opts);
+      missing = missingDeps(repo, names, entryOf, inGit);
+      refuseMissing(missing, rev, true);
+    }
+    refuseMissing(missing, rev, false);
     const queue = [...names];
     const results = new Map<string, VerifyStageResult>();
     const worker = async (copy: Copy): Promise<void> => {
@@ -243,9 +256,9 @@ function cachedDeps(entry: LockStage, inGit: ReadonlySet<string>): LockFileEntry
   return entry.deps.filter((d) => !inGit.has(d.path));
 }
 
-/** Fails naming every object the chosen stages' dependencies need that the cache lacks. */
-function refuseMissingObjects(repo: Repo, names: readonly string[], entryOf: (n: string) => LockStage | undefined, inGit: ReadonlySet<string>, rev: string): void {
-  const missing: string[] = [];
+/** The recorded dependencies of the chosen stages whose data (a file, a folder's manifest or files) the cache lacks. */
+function missingDeps(repo: Repo, names: readonly string[], entryOf: (n: string) => LockStage | undefined, inGit: ReadonlySet<string>): { stage: string; dep: LockFileEntry }[] {
+  const missing: { stage: string; dep: LockFileEntry }[] = [];
   for (const n of names) {
     const e = entryOf(n);
     if (!e) continue;
@@ -259,15 +272,42 @@ function refuseMissingObjects(repo: Repo, names: readonly string[], entryOf: (n:
           ok = false;
         }
       }
-      if (!ok) missing.push(`${d.path} (${d.oid.slice(0, 12)}, a dependency of ${n})`);
+      if (!ok) missing.push({ stage: n, dep: d });
     }
   }
-  if (missing.length) {
-    throw new RvcError('OBJECT_MISSING', `the cache lacks data rvc.lock at ${rev} records as dependencies: ${missing.join(', ')}`, {
-      path: missing.length === 1 ? missing[0]!.split(' ')[0]! : 'rvc.lock', hint: `run \`rvc fetch --rev ${rev}\` to download it, then \`rvc verify\``,
-      details: { missing },
-    });
+  return missing;
+}
+
+/** A recorded dependency as an output of the index (what restore and fetch take). */
+function depOutput(d: LockFileEntry, stage: string): Output {
+  return {
+    kind: 'stage', rel: d.path, file: 'rvc.lock', where: d.path, cached: true, stage,
+    out: { path: d.path, hash: d.hash, oid: d.oid, size: d.size, ...(d.nfiles !== undefined ? { nfiles: d.nfiles } : {}), ...(d.exec ? { exec: true } : {}) },
+  };
+}
+
+/** With `pull`: downloads the missing dependencies from the remote (verified by hash, into the cache). */
+async function pullMissing(repo: Repo, missing: readonly { stage: string; dep: LockFileEntry }[], opts: VerifyOptions): Promise<number> {
+  if (!opts.pull || missing.length === 0) return 0;
+  const syncOpts = { ...(opts.remote !== undefined ? { remote: opts.remote } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) };
+  const from = await openSyncRemote(repo, syncOpts);
+  try {
+    const r = await fetchWanted(repo, { set: ObjectSet.of(missing.map((m) => ({ output: depOutput(m.dep, m.stage) }))), revisions: [] }, from, syncOpts);
+    return r.transferred;
+  } finally {
+    await from.remote.close();
   }
+}
+
+/** Fails naming every dependency whose data the cache lacks. */
+function refuseMissing(missing: readonly { stage: string; dep: LockFileEntry }[], rev: string, pulled: boolean): void {
+  if (!missing.length) return;
+  const named = missing.map((m) => `${m.dep.path} (${m.dep.oid.slice(0, 12)}, a dependency of ${m.stage})`);
+  throw new RvcError('OBJECT_MISSING', `the cache lacks data rvc.lock at ${rev} records as dependencies${pulled ? ', and the remote does not have it either' : ''}: ${named.join(', ')}`, {
+    path: missing.length === 1 ? missing[0]!.dep.path : 'rvc.lock',
+    hint: pulled ? 'push it from a clone that has it (`rvc push`), then `rvc verify --pull`' : `run \`rvc verify --pull\` (or \`rvc fetch --rev ${rev}\`) to download it`,
+    details: { missing: missing.map((m) => ({ stage: m.stage, path: m.dep.path, oid: m.dep.oid })) },
+  });
 }
 
 const STALE_KINDS = new Set(['cmd-changed', 'dep-changed', 'dep-added', 'dep-removed', 'dep-missing', 'param-changed', 'params-unreadable', 'env-changed']);
@@ -288,10 +328,7 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
   const repo = copy.repo;
   for (let i = 0; i < runs; i++) {
     // The recorded dependencies, from the cache (also over what an earlier run in this copy made).
-    const deps: Output[] = cachedDeps(entry, inGit).map((d) => ({
-      kind: 'stage', rel: d.path, file: 'rvc.lock', where: d.path, cached: true,
-      out: { path: d.path, hash: d.hash, oid: d.oid, size: d.size, ...(d.nfiles !== undefined ? { nfiles: d.nfiles } : {}), ...(d.exec ? { exec: true } : {}) },
-    }));
+    const deps: Output[] = cachedDeps(entry, inGit).map((d) => depOutput(d, name));
     if (deps.length) {
       const r = restoreOutputs(repo, deps.map((output) => ({ output })), { force: true });
       const bad = r.outs.find((o) => o.error);

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf } from '../helpers/cli.js';
+import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir } from '../helpers/cli.js';
 
 /**
  * `rvc verify`: stages rerun in a copy of the commit, outputs compared with rvc.lock; the
@@ -116,12 +116,6 @@ describe('rvc verify', () => {
   });
 
   it('bad input: no rvc.lock, missing cache objects, bad flags — clear errors, nothing changed', () => {
-    const empty = makeRepo();
-    made.push(empty);
-    const none = rvc(empty, ['verify', '--json']);
-    expect(none.code).toBe(1);
-    expect(json(none).error.code).toBe('STAGE_NOT_FOUND');
-
     const d = repoWith({
       'in.txt': 'x\n',
       'rvc.yaml': `stages:
@@ -141,19 +135,31 @@ describe('rvc verify', () => {
     });
     git(d, ['rm', '-q', '--cached', 'local.txt']);
     git(d, ['commit', '-qm', 'local.txt stays out of git']);
+    // The first commit (rvc init) has no rvc.lock.
+    const none = rvc(d, ['verify', '--rev', 'HEAD~2', '--json']);
+    expect(none.code).toBe(1);
+    expect(json(none).error.code).toBe('STAGE_NOT_FOUND');
     // A stage that reads a file the commit does not have cannot be rerun in isolation.
     const c = rvc(d, ['verify', 'c']);
     expect(c.code).toBe(1);
     expect(c.stderr).toContain("c: could not be verified: stage 'c' failed");
     expect(rvc(d, ['verify', '--runs', '0']).code).toBe(2);
-    expect(rvc(d, ['verify', '--tolerance', 'acc']).code).toBe(2);
+    const remote = tmpDir();
+    made.push(remote);
+    rvcOk(d, ['remote', 'add', '-d', '--local', 'store', remote]);
+    rvcOk(d, ['push', '-q']);
     rmrf(path.join(d, '.rvc/cache'));
     const before = snapshot(d);
     const miss = rvc(d, ['verify', 'b', '--json']);
     expect(miss.code).toBe(1);
     expect(json(miss).error.code).toBe('OBJECT_MISSING');
     expect(json(miss).error.message).toContain('a.txt');
+    expect(json(miss).error.hint).toContain('rvc verify --pull');
     expect(snapshot(d)).toEqual(before);
+    // --pull downloads the missing dependency first.
+    const pulled = rvc(d, ['verify', 'b', '--pull', '--json']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(verdicts(pulled)).toEqual({ b: 'bit-exact' });
     expect(fs.readdirSync(path.join(d, '.rvc/tmp/verify'))).toEqual(['last.json']);
     expect(git(d, ['worktree', 'list']).trim().split('\n')).toHaveLength(1);
   });

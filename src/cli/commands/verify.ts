@@ -29,12 +29,15 @@ export function register(program: Command): void {
     .option('--runs <n>', 'run each stage n times; runs that differ from each other show the stage is nondeterministic', parseRuns)
     .option('--rev <rev>', 'verify the record of this commit (default HEAD)')
     .option('--tolerance <metric=value>', 'allow a metric to differ by an absolute value (acc=0.001) or a relative one (loss=1%); repeatable', collect)
+    .option('--pull', 'first download the dependencies the cache lacks from the remote')
+    .option('-r, --remote <name>', 'with --pull: the remote to download from (default: the default remote)')
     .option('-j, --jobs <n>', 'verify up to n stages at once, each in its own copy', parseJobs)
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const r = await lib.verify({
         ...common, ...(targets.length ? { targets } : {}),
         ...(flags.runs ? { runs: flags.runs as number } : {}), ...(flags.rev ? { rev: flags.rev as string } : {}),
         ...(flags.tolerance ? { tolerance: flags.tolerance as string[] } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
+        ...(flags.pull ? { pull: true } : {}), ...(flags.remote !== undefined ? { remote: String(flags.remote) } : {}),
         onStageStart: (s) => out.detail(`verifying ${s}…`),
       });
       if (flags.json) {
