@@ -353,7 +353,7 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
     if (stale.length) {
       return fail({
         code: 'STAGE_INVALID',
-        message: `rvc.lock does not record stage '${name}' as the commit has it (${stale.map((r) => r.kind + ('path' in r ? ` '${r.path}'` : 'key' in r ? ` '${r.key}'` : 'name' in r ? ` '${r.name}'` : '')).join(', ')}): a rerun cannot be compared with it`,
+        message: `the inputs of stage '${name}' in the copy differ from those rvc.lock records (${stale.map((r) => r.kind + ('path' in r ? ` '${r.path}'` : 'key' in r ? ` '${r.key}'` : 'name' in r ? ` '${r.name}'` : '')).join(', ')}): a rerun cannot be compared with it`,
         hint: `run \`rvc repro ${name}\` and commit rvc.lock, then \`rvc verify\``,
       });
     }
