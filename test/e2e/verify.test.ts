@@ -134,15 +134,19 @@ describe('rvc verify', () => {
       'local.txt': 'only in this workspace\n',
     });
     git(d, ['rm', '-q', '--cached', 'local.txt']);
-    git(d, ['commit', '-qm', 'local.txt stays out of git']);
+    fs.writeFileSync(path.join(d, 'in.txt'), 'changed without repro\n');
+    git(d, ['commit', '-qam', 'local.txt stays out of git, in.txt changed']);
     // The first commit (rvc init) has no rvc.lock.
     const none = rvc(d, ['verify', '--rev', 'HEAD~2', '--json']);
     expect(none.code).toBe(1);
     expect(json(none).error.code).toBe('STAGE_NOT_FOUND');
-    // A stage that reads a file the commit does not have cannot be rerun in isolation.
-    const c = rvc(d, ['verify', 'c']);
+    // A stage that reads a file the commit does not have cannot be rerun in isolation; a stage
+    // whose committed inputs are not those its record names cannot be compared with it.
+    const c = rvc(d, ['verify', 'a', 'c', '--json']);
     expect(c.code).toBe(1);
-    expect(c.stderr).toContain("c: could not be verified: stage 'c' failed");
+    const errs = json(c).stages.map((s: { stage: string; verdict: string; error: { code: string; message: string } }) => [s.stage, s.verdict, s.error.code]);
+    expect(errs).toEqual([['a', 'error', 'STAGE_INVALID'], ['c', 'error', 'STAGE_FAILED']]);
+    expect(json(c).stages[0].error.message).toContain("dep-changed 'in.txt'");
     expect(rvc(d, ['verify', '--runs', '0']).code).toBe(2);
     const remote = tmpDir();
     made.push(remote);
