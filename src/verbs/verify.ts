@@ -37,6 +37,13 @@ export interface VerifyOptions extends CommonOptions {
   pull?: boolean;
   /** With `pull`: the remote (default core.remote). */
   remote?: string;
+  /**
+   * Aborting it stops the running commands (see RunnerOptions.signal): no further stage starts,
+   * the copies are removed and verify fails with INTERRUPTED.
+   */
+  signal?: AbortSignal;
+  /** Aborted after `signal`: the running commands are killed at once. */
+  killSignal?: AbortSignal;
   /** Environment of the commands; default process.env. */
   environ?: NodeJS.ProcessEnv;
   /** A stage's verification is about to start / has ended. */
@@ -142,7 +149,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     const queue = [...names];
     const results = new Map<string, VerifyStageResult>();
     const worker = async (copy: Copy): Promise<void> => {
-      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      for (let name = queue.shift(); name !== undefined && !opts.signal?.aborted; name = queue.shift()) {
         opts.onStageStart?.(name);
         let r: VerifyStageResult;
         try {
@@ -157,6 +164,9 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     };
     while (copies.length < Math.min(jobs, names.length)) copies.push(makeCopy(repo, top, base, commit));
     await Promise.all(copies.map(worker));
+    if (opts.signal?.aborted) {
+      throw new RvcError('INTERRUPTED', 'rvc verify was interrupted: nothing was recorded, and its copies were removed', { hint: 'run `rvc verify` again' });
+    }
     const stages = names.map((n) => results.get(n)!);
     const res: VerifyResult = { rev, commit, runs, stages, reproduced: stages.every((s) => s.verdict === 'bit-exact' || s.verdict === 'within-tolerance') };
     writeFileAtomic(path.join(base, 'last.json'), `${JSON.stringify({
@@ -336,6 +346,7 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
     }
     const runner = new Runner(loadProject(repo), {
       force: true, noCommit: true, noRunCache: true, jobs: 1, ...(opts.environ ? { environ: opts.environ } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.killSignal ? { killSignal: opts.killSignal } : {}),
     });
     const res = await runner.run([name]);
     const sr = res.stages[0]!;

@@ -1,7 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir } from '../helpers/cli.js';
+import { rvc, rvcOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir, RVC_BIN } from '../helpers/cli.js';
 
 /**
  * `rvc verify`: stages rerun in a copy of the commit, outputs compared with rvc.lock; the
@@ -76,6 +77,9 @@ describe('rvc verify', () => {
   noisy:
     cmd: head -c 16 /dev/urandom | od -An -tx1 > r.txt
     outs: [r.txt]
+  slow:
+    cmd: if [ -n "$VERIFY_MARK" ]; then touch "$VERIFY_MARK"; sleep 30 & wait; fi; echo done > s.txt
+    outs: [s.txt]
 `,
     });
     const before = snapshot(d);
@@ -87,7 +91,26 @@ describe('rvc verify', () => {
     expect(s.verdict).toBe('not-reproduced');
     expect(s.differences.map((x: { path: string }) => x.path)).toEqual(['r.txt']);
     expect(s.diagnosis).toEqual({ kind: 'nondeterministic', outputs: ['r.txt'] });
-    expect(JSON.parse(fs.readFileSync(path.join(d, '.rvc/tmp/verify/last.json'), 'utf8')).stages).toEqual([{ stage: 'noisy', verdict: 'not-reproduced' }]);
+    expect(JSON.parse(fs.readFileSync(path.join(d, '.rvc/tmp/verify/last.json'), 'utf8')).stages)
+      .toEqual([{ stage: 'noisy', verdict: 'not-reproduced' }, { stage: 'slow', verdict: 'bit-exact' }]);
+  });
+
+  it('Ctrl-C stops the rerun and removes the copy', async () => {
+    const d = repoWith({
+      'rvc.yaml': `stages:
+  slow:
+    cmd: if [ -n "$VERIFY_MARK" ]; then touch "$VERIFY_MARK"; sleep 30 & wait; fi; echo done > s.txt
+    outs: [s.txt]
+`,
+    });
+    const mark = path.join(d, 'started');
+    const child = spawn(process.execPath, [RVC_BIN, 'verify'], { cwd: d, env: { ...process.env, NO_COLOR: '1', VERIFY_MARK: mark }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!fs.existsSync(mark) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(fs.readdirSync(path.join(d, '.rvc/tmp/verify'))).toEqual([]);
+    expect(git(d, ['worktree', 'list']).trim().split('\n')).toHaveLength(1);
   });
 
   it('a metric differing in the 6th decimal passes with a tolerance and fails without', () => {

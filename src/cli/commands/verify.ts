@@ -33,12 +33,24 @@ export function register(program: Command): void {
     .option('-r, --remote <name>', 'with --pull: the remote to download from (default: the default remote)')
     .option('-j, --jobs <n>', 'verify up to n stages at once, each in its own copy', parseJobs)
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+      // Ctrl-C (or SIGTERM) stops the running commands and removes the copies; a second one kills them at once.
+      const stop = new AbortController();
+      const kill = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (stop.signal.aborted) kill.abort();
+        else stop.abort(sig);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const r = await lib.verify({
-        ...common, ...(targets.length ? { targets } : {}),
+        ...common, signal: stop.signal, killSignal: kill.signal, ...(targets.length ? { targets } : {}),
         ...(flags.runs ? { runs: flags.runs as number } : {}), ...(flags.rev ? { rev: flags.rev as string } : {}),
         ...(flags.tolerance ? { tolerance: flags.tolerance as string[] } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
         ...(flags.pull ? { pull: true } : {}), ...(flags.remote !== undefined ? { remote: String(flags.remote) } : {}),
         onStageStart: (s) => out.detail(`verifying ${s}…`),
+      }).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       });
       if (flags.json) {
         out.json(r);
