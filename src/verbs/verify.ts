@@ -87,7 +87,7 @@ export interface VerifyResult {
   reproduced: boolean;
 }
 
-/** The record of the last verification, read by `rvc report` (`.rvc/tmp/verify/last.json`). */
+/** The folder of `.rvc/tmp/` holding the copies and `last.json`, the last result (read by `rvc report`). */
 export const VERIFY_DIR = 'verify';
 
 /**
@@ -192,7 +192,8 @@ function makeCopy(repo: Repo, top: string, base: string, commit: string): Copy {
   fs.mkdirSync(base, { recursive: true });
   const dir = path.join(base, `${process.pid}-${copySeq++}`);
   removeTree(dir, dir);
-  gitRun(top, ['worktree', 'add', '--detach', '--quiet', dir, commit]);
+  // No hooks: the project's post-checkout hook (`rvc install`) would check data out into the copy.
+  gitRun(top, ['-c', `core.hooksPath=${path.join(base, 'no-hooks')}`, 'worktree', 'add', '--detach', '--quiet', dir, commit]);
   const root = path.join(dir, path.relative(top, repo.root));
   const rvcDir = path.join(root, RVC_DIR);
   fs.mkdirSync(rvcDir, { recursive: true });
@@ -204,14 +205,13 @@ function makeCopy(repo: Repo, top: string, base: string, commit: string): Copy {
   } catch {
     copyRepo = undefined;
   }
-  const copy = { dir, repo: copyRepo! };
   if (!copyRepo || copyRepo.root !== root) {
-    removeCopy(top, copy);
+    removeCopy(top, { dir });
     throw new RvcError('NOT_A_REPO', `the commit ${commit.slice(0, 12)} has no rvc project at '${path.relative(top, repo.root) || '.'}' (.rvc/config.yaml is not committed)`, {
       path: '.rvc/config.yaml', hint: 'commit .rvc/config.yaml, then `rvc verify`',
     });
   }
-  return copy;
+  return { dir, repo: copyRepo };
 }
 
 function removeCopy(top: string, c: Pick<Copy, 'dir'>): void {
