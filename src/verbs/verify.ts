@@ -163,7 +163,9 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       }
     };
     while (copies.length < Math.min(jobs, names.length)) copies.push(makeCopy(repo, top, base, commit));
-    await Promise.all(copies.map(worker));
+    // Every worker ends before the copies go, even when one of them failed.
+    const settled = await Promise.allSettled(copies.map(worker));
+    for (const o of settled) if (o.status === 'rejected') throw o.reason;
     if (opts.signal?.aborted) {
       throw new RvcError('INTERRUPTED', 'rvc verify was interrupted: nothing was recorded, and its copies were removed', { hint: 'run `rvc verify` again' });
     }
@@ -193,17 +195,18 @@ function makeCopy(repo: Repo, top: string, base: string, commit: string): Copy {
   const dir = path.join(base, `${process.pid}-${copySeq++}`);
   removeTree(dir, dir);
   // No hooks: the project's post-checkout hook (`rvc install`) would check data out into the copy.
-  gitRun(top, ['-c', `core.hooksPath=${path.join(base, 'no-hooks')}`, 'worktree', 'add', '--detach', '--quiet', dir, commit]);
-  const root = path.join(dir, path.relative(top, repo.root));
-  const rvcDir = path.join(root, RVC_DIR);
-  fs.mkdirSync(rvcDir, { recursive: true });
-  // Outputs are copied out of the cache, never linked: a command writing to a linked file would change the cache.
-  writeFileAtomic(path.join(rvcDir, LOCAL_CONFIG_FILE), toYaml({ cache: { dir: repo.cacheDir, type: 'copy' } }));
   let copyRepo: Repo | undefined;
+  const root = path.join(dir, path.relative(top, repo.root));
   try {
+    gitRun(top, ['-c', `core.hooksPath=${path.join(base, 'no-hooks')}`, 'worktree', 'add', '--detach', '--quiet', dir, commit]);
+    const rvcDir = path.join(root, RVC_DIR);
+    fs.mkdirSync(rvcDir, { recursive: true });
+    // Outputs are copied out of the cache, never linked: a command writing to a linked file would change the cache.
+    writeFileAtomic(path.join(rvcDir, LOCAL_CONFIG_FILE), toYaml({ cache: { dir: repo.cacheDir, type: 'copy' } }));
     copyRepo = Repo.open(root);
-  } catch {
-    copyRepo = undefined;
+  } catch (e) {
+    removeCopy(top, { dir });
+    if (!isRvcError(e, 'NOT_A_REPO')) throw e;
   }
   if (!copyRepo || copyRepo.root !== root) {
     removeCopy(top, { dir });
