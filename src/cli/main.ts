@@ -24,6 +24,7 @@ import * as dag from './commands/dag.js';
 import * as freeze from './commands/freeze.js';
 import * as params from './commands/params.js';
 import * as metrics from './commands/metrics.js';
+import * as verify from './commands/verify.js';
 import * as get from './commands/get.js';
 import * as diff from './commands/diff.js';
 import * as install from './commands/install.js';
@@ -44,7 +45,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics]) m.register(program);
+  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify]) m.register(program);
   // Data across git history.
   for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
   // Git integration.
