@@ -86,6 +86,9 @@ export const ls = lazy(extLs, 'ls');
 export const getExternal = lazy(extGet, 'getExternal');
 export const importData = lazy(() => import('./verbs/import.js'), 'importData');
 export const update = lazy(() => import('./verbs/update.js'), 'update');
+export type { ReportOptions, ReportResult, ReportCriterion, CriterionStatus, ChecklistAnswer } from './verbs/report.js';
+export const report = lazy(() => import('./verbs/report.js'), 'report');
+export const renderReportMarkdown = lazy(() => import('./verbs/report.js'), 'renderReportMarkdown');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
   const f = Repo.open(opts.cwd).pipelineFiles();

@@ -23,6 +23,7 @@ import * as repro from './commands/repro.js';
 import * as dag from './commands/dag.js';
 import * as freeze from './commands/freeze.js';
 import * as params from './commands/params.js';
+import * as report from './commands/report.js';
 import * as metrics from './commands/metrics.js';
 import * as get from './commands/get.js';
 import * as diff from './commands/diff.js';
@@ -43,7 +44,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics]) m.register(program);
+  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, report]) m.register(program);
   // Data across git history.
   for (const m of [diff, get, ls, importCmd, update]) m.register(program);
   // Git integration.

@@ -5,6 +5,7 @@ import { compareStrings, describe, isPlainObject, setOwn, sortKeysDeep } from '.
 import { unsafeRelPathReason } from './paths.js';
 import { ANY_STAGE_NAME_RE } from './pipeline/types.js';
 import { LOCK_FILE } from './names.js';
+import type { EnvironmentRecord } from './environment.js';
 export { LOCK_FILE };
 
 /**
@@ -36,6 +37,7 @@ export interface LockStage {
   params: Record<string, Record<string, unknown>>;
   /** env variable → value, null when it was unset. */
   env: Record<string, string | null>;
+  environment?: EnvironmentRecord;
 }
 
 export interface Lock {
