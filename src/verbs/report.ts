@@ -89,10 +89,11 @@ export async function report(opts: ReportOptions = {}): Promise<ReportResult> {
   const repo = Repo.open(opts.cwd);
   const project = loadProjectIfAny(repo);
   const commit = gitHead(repo.root);
+  const file = opts.output !== undefined ? path.resolve(opts.cwd ?? process.cwd(), opts.output) : undefined;
   const criteria: ReportCriterion[] = [
-    ...codeCriteria(repo, project, commit),
+    ...codeCriteria(repo, project, commit, file),
     ...configCriteria(project),
-    ...(await dataCriteria(repo, project, opts)),
+    ...(await dataCriteria(repo, opts)),
     ...environmentCriteria(repo, project),
     ...evaluationCriteria(repo, project, commit),
   ];
@@ -100,8 +101,7 @@ export async function report(opts: ReportOptions = {}): Promise<ReportResult> {
   while (stars < 5 && criteria.every((c) => c.star !== stars + 1 || c.status !== 'fail')) stars++;
   const res: ReportResult = { stars, ...(commit ? { commit } : {}), criteria, neurips: checklist(criteria) };
   if (stars < 5) res.next = { star: stars + 1, name: REPORT_STARS[stars]!, missing: criteria.filter((c) => c.star === stars + 1 && c.status === 'fail') };
-  if (opts.output !== undefined) {
-    const file = path.resolve(opts.cwd ?? process.cwd(), opts.output);
+  if (file !== undefined) {
     const text = opts.format === 'json' ? `${JSON.stringify(res, null, 2)}\n` : renderReportMarkdown(res);
     writeFileAtomic(file, text);
     res.written = file;
@@ -118,12 +118,14 @@ function sample(list: readonly string[], n = 5): string {
   return list.slice(0, n).map((x) => `\`${x}\``).join(', ') + (list.length > n ? ` and ${list.length - n} more` : '');
 }
 
-function codeCriteria(repo: Repo, project: LoadedProject | undefined, commit: string | undefined): ReportCriterion[] {
+/** `written`: the report's own file, which is not a change to the project. */
+function codeCriteria(repo: Repo, project: LoadedProject | undefined, commit: string | undefined, written: string | undefined): ReportCriterion[] {
   const res: ReportCriterion[] = [];
   res.push(criterion(1, 'git.commit', 'the project is a git commit', !!commit,
     commit ? `HEAD is ${commit.slice(0, 12)}` : 'the git repository has no commit', 'git add -A && git commit -m "<message>"'));
   let dirty: string[] = [];
-  if (commit) dirty = gitRun(repo.root, ['status', '--porcelain', '-z', '--untracked-files=normal']).split('\0').filter(Boolean).map((l) => l.slice(3));
+  if (commit) dirty = gitRun(repo.root, ['status', '--porcelain', '-z', '--untracked-files=normal']).split('\0').filter(Boolean).map((l) => l.slice(3))
+      .filter((rel) => written === undefined || path.resolve(repo.root, rel) !== written);
   res.push(criterion(1, 'git.clean', 'the workspace is the commit (no uncommitted change)', !!commit && dirty.length === 0,
     !commit ? 'no commit to compare with' : dirty.length ? `uncommitted: ${sample(dirty)}` : 'git reports no change and no untracked file',
     'git add -A && git commit -m "<message>"'));
@@ -184,12 +186,12 @@ function configCriteria(project: LoadedProject | undefined): ReportCriterion[] {
   return res;
 }
 
-async function dataCriteria(repo: Repo, project: LoadedProject | undefined, opts: ReportOptions): Promise<ReportCriterion[]> {
+async function dataCriteria(repo: Repo, opts: ReportOptions): Promise<ReportCriterion[]> {
   const res: ReportCriterion[] = [];
   const outs = (await workspaceOutputs(repo)).filter((o) => o.kind !== 'run');
   const notCached: string[] = [];
   const changed: string[] = [];
-  const uncached: string[] = [];
+  let uncached: string[] = [];
   for (const o of outs) {
     if (o.kind === 'pointer') {
       const s = outStatus(repo, trackedOf(repo, o), opts);
@@ -206,10 +208,14 @@ async function dataCriteria(repo: Repo, project: LoadedProject | undefined, opts
     if (inCache && isTreeOid(o.out.oid) && !odb.isMarkedComplete(o.out.oid)) inCache = odb.readTree(o.out.oid).every((e) => odb.hasSync(e.oid));
     if (!inCache) notCached.push(o.rel);
   }
+  // An output kept out of the cache is tracked only when git holds it (metrics usually are).
+  if (uncached.length) {
+    const inGit = gitTrackedUnder(repo.root, uncached);
+    uncached = uncached.filter((u) => !inGit.some((g) => isInside(g, u)));
+  }
   res.push(criterion(3, 'data.cached', 'every input and intermediate output is tracked and in the cache', !notCached.length && !changed.length && !uncached.length,
-    uncached.length ? `not cached (\`cache: false\`): ${sample(uncached)}` : changed.length ? `changed since recorded: ${sample(changed)}` : notCached.length ? `not in the cache: ${sample(notCached)}` : `${outs.length} output(s) recorded and in the cache`,
-    uncached.length ? `remove \`cache: false\` from ${uncached[0]} in rvc.yaml, then rvc commit` : changed.length ? `rvc commit (or rvc add ${changed[0]})` : notCached.length ? 'rvc pull (or rvc repro)' : 'rvc commit'));
-  void project;
+    uncached.length ? `\`cache: false\` and not in git: ${sample(uncached)}` : changed.length ? `changed since recorded: ${sample(changed)}` : notCached.length ? `not in the cache: ${sample(notCached)}` : `${outs.length} output(s) recorded and in the cache (or in git)`,
+    uncached.length ? `git add ${uncached[0]}` : changed.length ? `rvc commit (or rvc add ${changed[0]})` : notCached.length ? 'rvc pull (or rvc repro)' : 'rvc commit'));
   if (!outs.length) {
     res.push(criterion(3, 'data.remote', 'the data is on the default remote', true, 'no tracked data', 'rvc push'));
     return res;
@@ -271,7 +277,7 @@ function environmentCriteria(repo: Repo, project: LoadedProject | undefined): Re
   const present = [...locks, ...lists, ...manifests];
   res.push(criterion(4, 'env.files', 'environment files are present', present.length > 0,
     present.length ? `found ${sample(present)}` : 'no requirements*.txt, environment.yml, lock file or package manifest at the project root',
-    'pip freeze > requirements.txt (or conda env export > environment.yml, uv lock)'));
+    'pip freeze > requirements.txt'));
   const unpinned: string[] = [];
   for (const f of lists) {
     const bad = unpinnedLines(f, fs.readFileSync(path.join(repo.root, f), 'utf8'));
@@ -281,7 +287,7 @@ function environmentCriteria(repo: Repo, project: LoadedProject | undefined): Re
   const pinned = present.length > 0 && !unpinned.length && !manifestsOnly.length;
   res.push(criterion(4, 'env.pinned', 'the environment is pinned (exact versions)', pinned,
     !present.length ? 'no environment file' : unpinned.length ? `not exact: ${sample(unpinned)}` : manifestsOnly.length ? `${sample(manifestsOnly)} without a lock file` : `exact versions in ${sample([...locks, ...lists])}`,
-    unpinned.length ? `pip freeze > ${unpinned[0]!.split(':')[0]}` : 'uv lock (or poetry lock, pip freeze > requirements.txt)'));
+    unpinned.length ? `pip freeze > ${unpinned[0]!.split(':')[0]}` : manifestsOnly.includes('pyproject.toml') ? 'uv lock' : manifestsOnly.includes('package.json') ? 'npm install --package-lock-only' : 'pip freeze > requirements.txt'));
   if (project && project.pipeline.stages.length) {
     const without = project.pipeline.stages.filter((s) => {
       const e = lockedStage(project.lock, s.name)?.environment;
