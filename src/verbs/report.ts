@@ -114,6 +114,16 @@ function criterion(star: number, id: string, title: string, ok: boolean | 'warn'
   return { id, star, title, status, evidence, ...(status !== 'pass' ? { fix } : {}) };
 }
 
+/** Of `paths`, those git tracks; none without git (a `--no-scm` project). */
+function inGit(repo: Repo, paths: string[]): string[] {
+  try {
+    return gitTrackedUnder(repo.root, paths);
+  } catch (e) {
+    if (isRvcError(e) && e.code === 'GIT_FAILED') return [];
+    throw e;
+  }
+}
+
 function sample(list: readonly string[], n = 5): string {
   return list.slice(0, n).map((x) => `\`${x}\``).join(', ') + (list.length > n ? ` and ${list.length - n} more` : '');
 }
@@ -136,8 +146,8 @@ function codeCriteria(repo: Repo, project: LoadedProject | undefined, commit: st
     const deps = [...new Set(project.pipeline.stages.flatMap((s) => s.deps.map((d) => d.repoPath)))]
       .filter((d) => !produced.has(d) && !pointers.some((p) => isInside(d, p)))
       .sort(compareStrings);
-    const inGit = gitTrackedUnder(repo.root, deps);
-    const untracked = deps.filter((d) => !inGit.some((g) => isInside(g, d)));
+    const git = inGit(repo, deps);
+    const untracked = deps.filter((d) => !git.some((g) => isInside(g, d)));
     res.push(criterion(1, 'code.deps', 'every stage input is tracked (code in git, data by rvc)', untracked.length === 0,
       untracked.length ? `tracked neither by git nor by rvc: ${sample(untracked)}` : `${deps.length} input(s) in git, the rest produced by stages or recorded by pointers`,
       untracked.length ? `git add ${untracked[0]} (code) or rvc add ${untracked[0]} (data)` : 'git add <path>'));
@@ -210,8 +220,8 @@ async function dataCriteria(repo: Repo, opts: ReportOptions): Promise<ReportCrit
   }
   // An output kept out of the cache is tracked only when git holds it (metrics usually are).
   if (uncached.length) {
-    const inGit = gitTrackedUnder(repo.root, uncached);
-    uncached = uncached.filter((u) => !inGit.some((g) => isInside(g, u)));
+    const git = inGit(repo, uncached);
+    uncached = uncached.filter((u) => !git.some((g) => isInside(g, u)));
   }
   res.push(criterion(3, 'data.cached', 'every input and intermediate output is tracked and in the cache', !notCached.length && !changed.length && !uncached.length,
     uncached.length ? `\`cache: false\` and not in git: ${sample(uncached)}` : changed.length ? `changed since recorded: ${sample(changed)}` : notCached.length ? `not in the cache: ${sample(notCached)}` : `${outs.length} output(s) recorded and in the cache (or in git)`,
