@@ -173,27 +173,39 @@ function configCriteria(project: LoadedProject | undefined): ReportCriterion[] {
   const missing = files.filter((f) => !fs.existsSync(path.join(project.repo.root, f)));
   res.push(criterion(2, 'params.files', 'parameters live in params files', withParams.length > 0 && !missing.length,
     !withParams.length ? 'no stage reads parameters from a params file' : missing.length ? `missing params file(s): ${sample(missing)}` : `${withParams.length} stage(s) read ${sample(files)}`,
-    'rvc stage add -f -n <stage> -p params.yaml:seed,<keys> … (move values out of the code into params.yaml)'));
+    'rvc stage add -f -n <stage> -p params.yaml:<keys> <command>'));
   // Seeds: a seed-like parameter a stage reads must have a value; stages reading none are flagged.
   const unset: string[] = [];
   const without: string[] = [];
   for (const s of stages) {
-    const locked = lockedStage(project.lock, s.name)?.params ?? {};
-    const seeds: string[] = [];
-    for (const [file, values] of Object.entries(locked)) {
-      for (const [k, v] of Object.entries(flattenValues(values))) {
-        if (!SEED_RE.test(k.split('.').pop()!)) continue;
-        seeds.push(`${file}:${k}`);
-        if (v === null || v === undefined || v === '') unset.push(`${s.name} (${file}:${k})`);
-      }
-    }
-    for (const p of s.params) for (const k of p.keys ?? []) if (SEED_RE.test(k.split('.').pop()!) && !seeds.includes(`${p.repoPath}:${k}`)) seeds.push(`${p.repoPath}:${k}`);
-    if (!seeds.length) without.push(s.name);
+    const found = stageSeeds(lockedStage(project.lock, s.name)?.params ?? {}, s.params);
+    for (const u of found.unset) unset.push(`${s.name} (${u})`);
+    if (!found.seeds.length) without.push(s.name);
   }
   res.push(criterion(2, 'params.seeds', 'random seeds are set in params', unset.length ? false : without.length ? 'warn' : true,
     unset.length ? `seed without a value: ${sample(unset)}` : without.length ? `stages reading no seed-like parameter (fine if they draw no random numbers): ${sample(without)}` : 'every stage reads a seed-like parameter with a value',
-    `set the seed in params.yaml and read it: rvc stage add -f -n ${(unset[0] ?? without[0] ?? '<stage>').split(' ')[0]} -p params.yaml:seed …`));
+    `rvc stage add -f -n ${(unset[0] ?? without[0] ?? '<stage>').split(' ')[0]} -p params.yaml:seed <command>`));
   return res;
+}
+
+/**
+ * The seed-like parameters (`seed`, `random_state`, `random_seed`, `rng`, `*_seed`) a stage reads,
+ * as `file:key`: those its rvc.lock entry recorded and those its rvc.yaml entry names; `unset`,
+ * those recorded without a value.
+ */
+export function stageSeeds(locked: Record<string, Record<string, unknown>>, declared: readonly { repoPath: string; keys: string[] | null }[]): { seeds: string[]; unset: string[] } {
+  const seeds: string[] = [];
+  const unset: string[] = [];
+  const isSeed = (k: string): boolean => SEED_RE.test(k.split('.').pop()!);
+  for (const [file, values] of Object.entries(locked)) {
+    for (const [k, v] of Object.entries(flattenValues(values))) {
+      if (!isSeed(k)) continue;
+      seeds.push(`${file}:${k}`);
+      if (v === null || v === undefined || v === '') unset.push(`${file}:${k}`);
+    }
+  }
+  for (const p of declared) for (const k of p.keys ?? []) if (isSeed(k) && !seeds.includes(`${p.repoPath}:${k}`)) seeds.push(`${p.repoPath}:${k}`);
+  return { seeds, unset };
 }
 
 async function dataCriteria(repo: Repo, opts: ReportOptions): Promise<ReportCriterion[]> {

@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { rvcOk, makeRepo, writeTree, git, rmrf, tmpDir } from '../helpers/cli.js';
-import { unpinnedLines } from '../../src/verbs/report.js';
+import { stageSeeds, unpinnedLines } from '../../src/verbs/report.js';
 
 /**
  * `rvc report`: one project taken from 0 to 3 stars (and to the environment's last criterion),
@@ -149,5 +149,14 @@ describe('pinned environment files', () => {
     expect(unpinnedLines('requirements.txt', 'numpy>=1\npandas\n-e ./lib\nscipy==1.11 # ok\n')).toEqual(['numpy>=1', 'pandas', '-e ./lib']);
     const conda = 'name: x\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11.5\n  - numpy\n  - pip:\n    - torch==2.1.0\n    - tqdm>=4\n';
     expect(unpinnedLines('environment.yml', conda)).toEqual(['numpy', 'tqdm>=4']);
+  });
+});
+
+describe('seed-like parameters', () => {
+  it('are found by name at any depth, and an empty one is named', () => {
+    const r = stageSeeds({ 'params.yaml': { seed: null, 'train.random_state': 7, lr: 0.1, torch_seed: 1 } }, [{ repoPath: 'params.yaml', keys: ['seed', 'train.random_state', 'lr', 'torch_seed'] }]);
+    expect(r.seeds.sort()).toEqual(['params.yaml:seed', 'params.yaml:torch_seed', 'params.yaml:train.random_state']);
+    expect(r.unset).toEqual(['params.yaml:seed']);
+    expect(stageSeeds({ 'params.yaml': { lr: 0.1, seeds_dir: 'x' } }, [])).toEqual({ seeds: [], unset: [] });
   });
 });
