@@ -92,6 +92,9 @@ export const update = lazy(() => import('./verbs/update.js'), 'update');
 const lineageVerbs = () => import('./verbs/lineage.js');
 export const lineage = lazy(lineageVerbs, 'lineage');
 export const lineageUses = lazy(lineageVerbs, 'lineageUses');
+export type { ReportOptions, ReportResult, ReportCriterion, CriterionStatus, ChecklistAnswer } from './verbs/report.js';
+export const report = lazy(() => import('./verbs/report.js'), 'report');
+export const renderReportMarkdown = lazy(() => import('./verbs/report.js'), 'renderReportMarkdown');
 
 function hasPipeline(opts: { cwd?: string }): boolean {
   const f = Repo.open(opts.cwd).pipelineFiles();

@@ -23,6 +23,7 @@ import * as repro from './commands/repro.js';
 import * as dag from './commands/dag.js';
 import * as freeze from './commands/freeze.js';
 import * as params from './commands/params.js';
+import * as report from './commands/report.js';
 import * as metrics from './commands/metrics.js';
 import * as verify from './commands/verify.js';
 import * as get from './commands/get.js';
@@ -45,7 +46,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify]) m.register(program);
+  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify, report]) m.register(program);
   // Data across git history.
   for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
   // Git integration.

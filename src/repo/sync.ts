@@ -358,6 +358,39 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
   return { remote: at.name, objects, counts, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
 }
 
+/**
+ * `status --cloud` of a scope: each output's objects compared with its remote (the default one,
+ * or the `remote:` its rvc.yaml entry names). Shared by `status --cloud` and `report`.
+ */
+export async function cloudStatusAll(repo: Repo, opts: SyncOptions = {}): Promise<CloudStatusResult> {
+  const [main, ...named] = await objectsByRemote(repo, opts, { forPush: true });
+  const w = main!.w;
+  let res: CloudStatusResult;
+  if (w.set.empty && named.some((p) => !p.w.set.empty)) {
+    // Everything in scope names its own remote: the command's need not exist.
+    res = { remote: opts.remote ?? repo.config.core.remote ?? '', objects: [], counts: { new: 0, deleted: 0, missing: 0, 'in sync': 0 }, ...(w.revisions.length ? { revisions: w.revisions } : {}) };
+  } else {
+    const at = await openSyncRemote(repo, opts);
+    try {
+      res = await cloudStatusOf(repo, w, at, opts);
+    } finally {
+      await at.remote.close();
+    }
+  }
+  for (const part of named) {
+    if (part.w.set.empty) continue;
+    const other = await openSyncRemote(repo, { ...opts, remote: part.remote! });
+    try {
+      const r = await cloudStatusOf(repo, part.w, other, opts);
+      for (const o of r.objects) res.objects.push(o);
+      for (const k of Object.keys(r.counts) as (keyof typeof r.counts)[]) res.counts[k] += r.counts[k];
+    } finally {
+      await other.remote.close();
+    }
+  }
+  return res;
+}
+
 export interface CloudFsckOptions extends CommonOptions, Omit<RevScope, 'workspace'> {
   remote?: string;
   jobs?: number;
