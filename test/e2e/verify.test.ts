@@ -138,6 +138,36 @@ describe('rvc verify', () => {
     expect(rel.stdout).toContain('metrics.json: acc 0.900001 recorded, 0.9 now');
   });
 
+  it('a tool version the output depends on: drift named by its probe, bit-exact with the recorded version', () => {
+    // The command writes the tool version; a project probe records it with every run.
+    const d = repoWith({
+      'rvc.yaml': `environment:
+  commands:
+    tool: echo $TOOL_VERSION
+stages:
+  build:
+    cmd: echo "built by $TOOL_VERSION" > out.txt
+    outs: [out.txt]
+`,
+    }, { TOOL_VERSION: '1' });
+    const lock = fs.readFileSync(path.join(d, 'rvc.lock'), 'utf8');
+    expect(lock).toMatch(/probes:\s+tool: "?1"?/);
+    // Status sees the same drift, informational: the stage stays up to date.
+    const st = rvc(d, ['status'], { TOOL_VERSION: '2' });
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toContain('build: environment differs from its last run (informational): probes.tool 1 → 2');
+    const drift = rvc(d, ['verify'], { TOOL_VERSION: '2' });
+    expect(drift.code).toBe(1);
+    expect(drift.stdout).toContain('build: NOT reproduced\n  out.txt: differs');
+    expect(drift.stdout).toContain('  diagnosis: the environment changed since the recorded run:\n    probes.tool: 1 → 2\n');
+    const j = json(rvc(d, ['verify', '--json'], { TOOL_VERSION: '2' })).stages[0];
+    expect(j.verdict).toBe('not-reproduced');
+    expect(j.diagnosis).toEqual({ kind: 'environment-drift', changes: [{ key: 'probes.tool', from: '1', to: '2' }] });
+    const same = rvc(d, ['verify', '--json'], { TOOL_VERSION: '1' });
+    expect(same.code, same.stderr).toBe(0);
+    expect(verdicts(same)).toEqual({ build: 'bit-exact' });
+  });
+
   it('bad input: no rvc.lock, missing cache objects, bad flags — clear errors, nothing changed', () => {
     const d = repoWith({
       'in.txt': 'x\n',
