@@ -402,13 +402,14 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
 /**
  * Why reruns differ from the record, where it shows: outputs that differ between runs in the
  * same copy (one environment) mean the stage is nondeterministic; otherwise the recorded
- * environment (when the entry has one) against the rerun's. `runs` maps output paths to oids.
+ * environment (when the entry and the rerun both have one) against the rerun's. `runs` maps output paths to oids.
  */
 export function diagnose(runs: readonly ReadonlyMap<string, string>[], recorded: EnvironmentRecord | undefined, now: EnvironmentRecord | undefined): VerifyDiagnosis | undefined {
   const paths = [...new Set(runs.flatMap((m) => [...m.keys()]))].sort(compareStrings);
   const varying = paths.filter((p) => new Set(runs.map((m) => m.get(p))).size > 1);
   if (varying.length) return { kind: 'nondeterministic', outputs: varying };
-  if (!recorded) return undefined;
+  // Both sides are needed: a rerun that recorded nothing has not changed every key.
+  if (!recorded || !now) return undefined;
   const changes = environmentDrift(recorded, now);
   return changes.length ? { kind: 'environment-drift', changes } : undefined;
 }

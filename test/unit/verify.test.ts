@@ -39,5 +39,7 @@ describe('verify tolerances', () => {
     // No recorded environment (older rvc.lock), or the same one: nothing to say.
     expect(diagnose([run({ a: '1' })], undefined, env)).toBeUndefined();
     expect(diagnose([run({ a: '1' })], env, env)).toBeUndefined();
+    // A rerun without an environment record is no evidence that everything changed.
+    expect(diagnose([run({ a: '1' })], env, undefined)).toBeUndefined();
   });
 });
