@@ -178,6 +178,12 @@ describe('rvc report at 4 and 5 stars', () => {
     const md = rvcOk(d, ['report']).stdout;
     expect(md).toContain('★★★★★ 5/5 stars');
     expect(md).not.toContain('## Next star');
+
+    // A top-level metrics file no stage outputs is tracked only by git.
+    git(d, ['rm', '-q', '--cached', 'metrics.json']);
+    const m = report(d).criteria.find((c) => c.id === 'metrics.tracked')!;
+    expect(m.status).toBe('fail');
+    expect(m.fix).toBe('git add metrics.json');
   });
 });
 
