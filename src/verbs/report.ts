@@ -14,6 +14,7 @@ import { loadProjectIfAny, type LoadedProject } from '../repo/project.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { cloudStatusAll } from '../repo/sync.js';
 import { statusOf } from '../pipeline/status.js';
+import { metricsFiles, pipelineAt, workspaceSource } from '../pipeline/compare.js';
 
 /** The five stars, in order: a star is earned only when it and every star before it hold. */
 export const REPORT_STARS = ['code', 'configuration', 'data + artifacts', 'environment', 'evaluation'] as const;
@@ -325,11 +326,19 @@ function environmentCriteria(repo: Repo, project: LoadedProject | undefined): Re
 function evaluationCriteria(repo: Repo, project: LoadedProject | undefined, commit: string | undefined): ReportCriterion[] {
   const res: ReportCriterion[] = [];
   const stages = project?.pipeline.stages ?? [];
-  const metrics = [...new Set([...stages.flatMap((s) => s.metrics.map((m) => m.repoPath))])].sort(compareStrings);
+  // Stage `metrics:` and the top-level `metrics:` of every rvc.yaml (a file a stage writes
+  // without declaring it, as DVCLive does), as `rvc metrics show` reads them.
+  const metrics = project ? metricsFiles([pipelineAt(workspaceSource(repo))]) : [];
   const present = metrics.filter((m) => fs.existsSync(path.join(repo.root, m)));
-  res.push(criterion(5, 'metrics.tracked', 'metrics are produced by a stage and tracked', present.length > 0 && present.length === metrics.length,
-    !metrics.length ? 'no stage declares metrics' : present.length < metrics.length ? `missing: ${sample(metrics.filter((m) => !present.includes(m)))}` : `metrics: ${sample(metrics)}`,
-    present.length < metrics.length && metrics.length ? 'rvc repro' : 'rvc stage add -n evaluate -d <model> -M metrics.json <command>'));
+  // A top-level metrics file no stage outputs is tracked only when git holds it.
+  const produced = new Set(stages.flatMap((s) => [...s.outs, ...s.metrics, ...s.plots].map((o) => o.repoPath)));
+  const loose = present.filter((m) => !produced.has(m));
+  const git = loose.length ? inGit(repo, loose) : [];
+  const untracked = loose.filter((m) => !git.some((g) => isInside(g, m)));
+  const missing = metrics.filter((m) => !present.includes(m));
+  res.push(criterion(5, 'metrics.tracked', 'metrics are declared, produced and tracked', metrics.length > 0 && !missing.length && !untracked.length,
+    !metrics.length ? 'no metrics declared (a stage\'s `metrics:` or the top-level `metrics:` of rvc.yaml)' : missing.length ? `missing: ${sample(missing)}` : untracked.length ? `tracked neither by a stage nor by git: ${sample(untracked)}` : `metrics: ${sample(metrics)}`,
+    !metrics.length ? 'rvc stage add -n evaluate -d <model> -M metrics.json <command>' : missing.length ? 'rvc repro' : `git add ${untracked[0] ?? '<metrics file>'}`));
   const file = path.join(repo.tmpDir, 'verify', 'last.json');
   let rec: VerifyRecord | undefined;
   try {

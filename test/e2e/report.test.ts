@@ -5,8 +5,9 @@ import { rvcOk, makeRepo, writeTree, git, rmrf, tmpDir } from '../helpers/cli.js
 import { stageSeeds, unpinnedLines } from '../../src/verbs/report.js';
 
 /**
- * `rvc report`: one project taken from 0 to 3 stars (and to the environment's last criterion),
- * the star count and the first failing criterion's fix command checked at every boundary.
+ * `rvc report`: one project taken from 0 to 3 stars, another from 4 to 5 with a real `rvc repro`
+ * and `rvc verify`; the star count and the first failing criterion's fix command checked at every
+ * boundary.
  */
 
 const made: string[] = [];
@@ -96,19 +97,14 @@ describe('rvc report', () => {
     expect(r.next!.missing[0]!.id).toBe('env.files');
     expect(r.next!.missing[0]!.fix).toBe('pip freeze > requirements.txt');
 
-    // An unpinned requirement is named; pinned, only the capture per stage is left.
+    // An unpinned requirement is named (and keeps the project at 3 stars from here on).
     writeTree(d, { 'requirements.txt': 'numpy>=1.20\n' });
     commitAll(d, 'requirements');
     r = report(d);
     expect(r.stars).toBe(3);
-    expect(r.next!.missing[0]!.id).toBe('env.pinned');
+    expect(r.next!.missing.map((c) => c.id)).toEqual(['env.pinned']);
     expect(r.next!.missing[0]!.evidence).toContain('numpy>=1.20');
-    writeTree(d, { 'requirements.txt': 'numpy==1.26.4\n' });
-    commitAll(d, 'pin');
-    r = report(d);
-    expect(r.stars).toBe(3);
-    expect(r.next!.missing.map((c) => c.id)).toEqual(['env.captured']);
-    expect(r.next!.missing[0]!.fix).toBe('rvc repro -f');
+    expect(r.next!.missing[0]!.fix).toBe('pip freeze > requirements.txt');
 
     // The last verify result is read with its date, and a stage it did not reproduce named.
     const verify = path.join(d, '.rvc', 'tmp', 'verify');
@@ -134,12 +130,60 @@ describe('rvc report', () => {
     const md = fs.readFileSync(path.join(d, 'REPRODUCIBILITY.md'), 'utf8');
     expect(md).toContain('★★★☆☆ 3/5 stars');
     expect(md).toContain('## Next star: 4 (environment)');
-    expect(md).toContain('`rvc repro -f`');
+    expect(md).toContain('`pip freeze > requirements.txt`');
     // The report's own file is not a change to the project: writing it again keeps the stars.
     expect(rvcOk(d, ['report', '-o', 'REPRODUCIBILITY.md']).stdout).toContain('3/5 stars');
     commitAll(d, 'report');
     rvcOk(d, ['report', '--json', '-o', 'report.json']);
     expect((JSON.parse(fs.readFileSync(path.join(d, 'report.json'), 'utf8')) as Report).stars).toBe(3);
+  });
+});
+
+describe('rvc report at 4 and 5 stars', () => {
+  it('asks for rvc verify once the environment is pinned and captured, and gives 5 stars after it reproduces every stage', () => {
+    const d = makeRepo();
+    const remote = tmpDir();
+    made.push(d, remote);
+    // Metrics declared only by the top-level `metrics:` of rvc.yaml (a file the stage writes, in git).
+    writeTree(d, {
+      'raw.txt': 'raw data\n',
+      'train.sh': 'tr a-z A-Z < raw.txt > model.txt\necho \'{"acc": 0.9}\' > metrics.json\n',
+      'params.yaml': 'seed: 42\n',
+      'requirements.txt': 'numpy==1.26.4\n',
+      'rvc.yaml': 'stages:\n  train:\n    cmd: sh train.sh\n    deps: [raw.txt, train.sh]\n    params: [seed]\n    outs: [model.txt]\nmetrics:\n  - metrics.json\n',
+    });
+    rvcOk(d, ['add', 'raw.txt']);
+    rvcOk(d, ['repro']);
+    rvcOk(d, ['remote', 'add', '-d', 'store', remote]);
+    rvcOk(d, ['push']);
+    commitAll(d, 'pipeline');
+
+    // 4 stars: pinned requirements, the environment recorded by repro; no verify result yet.
+    let r = report(d);
+    expect(r.stars).toBe(4);
+    expect(r.criteria.find((c) => c.id === 'env.captured')!.status).toBe('pass');
+    expect(r.criteria.find((c) => c.id === 'metrics.tracked')!.evidence).toContain('metrics.json');
+    expect(r.next!.missing.map((c) => c.id)).toEqual(['verify.reproduced']);
+    expect(r.next!.missing[0]!.evidence).toBe('rvc verify has not run');
+    expect(r.next!.missing[0]!.fix).toBe('rvc verify');
+
+    // 5 stars: verify reproduced every stage bit-exact at HEAD.
+    rvcOk(d, ['verify']);
+    r = report(d);
+    expect(r.stars).toBe(5);
+    expect(r.next).toBeUndefined();
+    expect(r.criteria.filter((c) => c.status !== 'pass')).toEqual([]);
+    expect(r.criteria.find((c) => c.id === 'verify.reproduced')!.evidence).toContain('all 1 stage(s) reproduced');
+    expect(r.neurips.every((a) => a.answer === 'Yes')).toBe(true);
+    const md = rvcOk(d, ['report']).stdout;
+    expect(md).toContain('★★★★★ 5/5 stars');
+    expect(md).not.toContain('## Next star');
+
+    // A top-level metrics file no stage outputs is tracked only by git.
+    git(d, ['rm', '-q', '--cached', 'metrics.json']);
+    const m = report(d).criteria.find((c) => c.id === 'metrics.tracked')!;
+    expect(m.status).toBe('fail');
+    expect(m.fix).toBe('git add metrics.json');
   });
 });
 
