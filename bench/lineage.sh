@@ -20,7 +20,9 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+require_tools lineage.sh
 COMMITS=${COMMITS:-500}
 SUBS=${SUBS:-10}
 RUNS=${RUNS:-3}
@@ -30,7 +32,7 @@ mkdir -p "$OUT_DIR"
 WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-lineage.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 REPO=$WORK/repo
-log() { echo "[lineage] $*" >&2; }
+log() { printf '[lineage] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -7,7 +7,7 @@ import {
   flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type ParamsByFile,
 } from '../model/params.js';
 import { compareStrings, setOwn } from '../model/values.js';
-import { parsePipeline, type Stage, type TopPath } from '../model/pipeline.js';
+import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
 import { gitShowFile, gitTreeFiles } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -95,29 +95,14 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
 }
 
 /** The stages of every pipeline file of a side, in one list; undefined when it has none. */
-/** What the params and metrics commands need of a side's pipeline files, all files together. */
-export interface ProjectFiles {
-  files: string[];
-  stages: Stage[];
-  /** Top-level `params:` and `metrics:` files of every pipeline file. */
-  params: TopPath[];
-  metrics: TopPath[];
-}
-
 /** The stages and top-level files of every pipeline file of a side; undefined when it has none. */
-export function pipelineAt(src: Source): ProjectFiles | undefined {
-  const files = src.pipelineFiles().pipelines;
-  const res: ProjectFiles = { files: [], stages: [], params: [], metrics: [] };
-  for (const f of files) {
+export function pipelineAt(src: Source): ProjectPipeline | undefined {
+  const found: Pipeline[] = [];
+  for (const f of src.pipelineFiles().pipelines) {
     const text = src.read(f);
-    if (text === undefined) continue;
-    res.files.push(f);
-    const p = atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read) }));
-    for (const s of p.stages) res.stages.push(s);
-    for (const x of p.params ?? []) res.params.push(x);
-    for (const x of p.metrics ?? []) res.metrics.push(x);
+    if (text !== undefined) found.push(atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read) })));
   }
-  return res.files.length ? res : undefined;
+  return mergePipelines(found);
 }
 
 /** Errors about a file at a revision say which revision (parsers name the file only). */
@@ -155,7 +140,7 @@ export function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
  * The params files of the project: params file → keys read (null: every top-level key), over
  * the stages of both sides and the top-level `params:` files (every key, as in DVC).
  */
-export function trackedParams(pipes: (ProjectFiles | undefined)[]): Map<string, Set<string> | null> {
+export function trackedParams(pipes: (ProjectPipeline | undefined)[]): Map<string, Set<string> | null> {
   const m = new Map<string, Set<string> | null>();
   for (const p of pipes) {
     for (const f of p?.params ?? []) m.set(f.repoPath, null);
@@ -191,7 +176,7 @@ export function paramValues(src: Source, tracked: Map<string, Set<string> | null
 }
 
 /** The metrics files of the project: every stage's and the top-level `metrics:` files. */
-export function metricsFiles(pipes: (ProjectFiles | undefined)[]): string[] {
+export function metricsFiles(pipes: (ProjectPipeline | undefined)[]): string[] {
   const s = new Set<string>();
   for (const p of pipes) {
     for (const st of p?.stages ?? []) for (const m of st.metrics) s.add(m.repoPath);

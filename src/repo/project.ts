@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
-import { mergeEnvironmentSpecs, parsePipeline, stagesNamed, PIPELINE_FILE, type EnvironmentSpec, type Pipeline, type Stage } from '../model/pipeline.js';
+import { mergeEnvironmentSpecs, mergePipelines, parsePipeline, stagesNamed, PIPELINE_FILE, type Pipeline, type ProjectPipeline, type Stage } from '../model/pipeline.js';
+export type { ProjectPipeline };
 import { parseLock, emptyLock, LOCK_FILE, type Lock, type LockStage } from '../model/lock.js';
 import { parseParamsFile } from '../model/params.js';
 import { compareStrings, deepEqual, setOwn } from '../model/values.js';
@@ -64,18 +65,6 @@ export interface FileStamp {
   size: number;
 }
 export type LockStamps = Record<string, FileStamp | undefined>;
-
-/**
- * The project's pipelines: every pipeline file's stages in one list (ids from names.ts) and the
- * one graph across them, so an output of one file can be a dependency of another.
- */
-export interface ProjectPipeline {
-  /** The pipeline files, repository paths, sorted. */
-  files: string[];
-  stages: Stage[];
-  /** The pipeline files' `environment:` sections as one (see mergeEnvironmentSpecs); absent when none has one. */
-  environment?: EnvironmentSpec;
-}
 
 export interface Project {
   repo: Repo;
@@ -158,21 +147,17 @@ function readPipelineFile(repo: Repo, file: string, cache: ParseCache): { pipeli
 
 /** Every pipeline file of the workspace, parsed, as one project pipeline (undefined when there is none). */
 export function readPipelines(repo: Repo, files: readonly string[], cache: ParseCache = readParseCache(repo)): { pipeline: ProjectPipeline | undefined; dirty: boolean } {
-  const stages: Stage[] = [];
-  const found: string[] = [];
-  const specs: { file: string; spec: EnvironmentSpec }[] = [];
+  const found: Pipeline[] = [];
   let dirty = false;
   for (const f of files) {
     const p = readPipelineFile(repo, f, cache);
     dirty ||= p.dirty;
-    if (!p.pipeline) continue;
-    found.push(f);
-    for (const st of p.pipeline.stages) stages.push(st);
-    if (p.pipeline.environment) specs.push({ file: f, spec: p.pipeline.environment });
+    if (p.pipeline) found.push(p.pipeline);
   }
-  if (!found.length) return { pipeline: undefined, dirty };
-  const environment = mergeEnvironmentSpecs(specs);
-  return { pipeline: { files: found, stages, ...(environment ? { environment } : {}) }, dirty };
+  const pipeline = mergePipelines(found);
+  const environment = mergeEnvironmentSpecs(found.flatMap((p) => (p.environment ? [{ file: p.file, spec: p.environment }] : [])));
+  if (pipeline && environment) pipeline.environment = environment;
+  return { pipeline, dirty };
 }
 
 export interface LockRead {
@@ -325,39 +310,47 @@ export function loadProjectIfAny(repo: Repo): LoadedProject | undefined {
  * Only `names` are checked, so a broken stage elsewhere does not block unrelated work. Paths
  * `recorded` accepts count as present (repro --allow-missing: data a pointer records).
  */
-export function checkMissingDeps(project: Project, names: readonly string[], recorded?: (rel: string) => boolean): void {
+export function checkMissingDeps(project: Project, names: readonly string[], opts: { allowMissing?: boolean } = {}): void {
   const only = new Set(names);
-  const missing = missingDeps(project.graph, (rel) => fs.existsSync(path.join(project.repo.root, rel)) || !!recorded?.(rel))
+  const absent = missingDeps(project.graph, (rel) => fs.existsSync(path.join(project.repo.root, rel)))
     .filter((m) => only.has(m.stage));
+  if (absent.length === 0) return;
+  // With allowMissing, data a pointer records may be missing: the runner skips the stage when
+  // that is its only change, and says it is missing otherwise.
+  const inPointers = trackedButAbsent(project.repo, absent.map((m) => m.path));
+  const missing = opts.allowMissing ? absent.filter((m) => !inPointers.paths.includes(m.path)) : absent;
   if (missing.length === 0) return;
-  const unpulled = trackedButAbsent(project.repo, missing.map((m) => m.path));
-  if (unpulled.paths.length === missing.length) {
+  const tracked = opts.allowMissing ? { paths: [], inCache: true } : inPointers;
+  if (tracked.paths.length && tracked.paths.length === missing.length) {
     // Data a pointer file tracks that is not in the workspace (a fresh clone): pull or check it out.
     const shown = missing.slice(0, 10).map((m) => `'${m.path}' (stage '${m.stage}')`).join(', ');
-    const args = unpulled.paths.slice(0, 10).join(' ');
+    const args = tracked.paths.slice(0, 10).join(' ');
     throw new RvcError('PATH_NOT_FOUND', `${missing.length > 1 ? 'dependencies are' : 'a dependency is'} tracked by rvc but not in the workspace: ${shown}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`, {
       path: missing[0]!.path, details: { missing },
-      hint: unpulled.inCache ? `restore ${missing.length > 1 ? 'them' : 'it'} from the cache: \`rvc checkout ${args}\`` : `get ${missing.length > 1 ? 'them' : 'it'} from the remote: \`rvc pull ${args}\``,
+      hint: tracked.inCache ? `restore ${missing.length > 1 ? 'them' : 'it'} from the cache: \`rvc checkout ${args}\`` : `get ${missing.length > 1 ? 'them' : 'it'} from the remote: \`rvc pull ${args}\``,
     });
   }
   const shown = missing.slice(0, 10).map((m) => `'${m.path}' (stage '${m.stage}')`).join(', ');
   throw new RvcError('PIPELINE_INVALID', `${missing.length > 1 ? 'dependencies do' : 'a dependency does'} not exist and no stage produces ${missing.length > 1 ? 'them' : 'it'}: ${shown}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`, {
     path: PIPELINE_FILE, details: { missing },
     hint: 'create the file, fix the path in rvc.yaml, or add the stage that writes it'
-      + (unpulled.paths.length ? `; \`rvc pull ${unpulled.paths.slice(0, 10).join(' ')}\` gets those a pointer file tracks` : ''),
+      + (tracked.paths.length ? `; \`rvc pull ${tracked.paths.slice(0, 10).join(' ')}\` gets those a pointer file tracks` : ''),
   });
 }
 
 /**
  * Which of `paths` (absent from the workspace) a pointer file tracks, itself or a folder holding
- * it, and whether all of those are in the cache (then checkout restores them; else pull).
+ * it, and whether all of those are in the cache (then checkout restores them; else pull). A
+ * pointer file that does not parse tracks nothing here (the commands that read it report it).
  */
 function trackedButAbsent(repo: Repo, paths: readonly string[]): { paths: string[]; inCache: boolean } {
-  let outs: ReturnType<Repo['allOuts']>;
-  try {
-    outs = repo.allOuts();
-  } catch {
-    return { paths: [], inCache: false }; // a damaged pointer: the plain message below stands
+  const outs: ReturnType<Repo['outsOf']> = [];
+  for (const f of repo.pointerFiles()) {
+    try {
+      for (const t of repo.outsOf(f)) outs.push(t);
+    } catch {
+      // damaged: skipped
+    }
   }
   const found: string[] = [];
   let inCache = true;

@@ -6,17 +6,11 @@ import { checkMissingDeps, loadProject, stageRoots, withFileLock, type LoadedPro
 import { pruneLockFiles } from '../pipeline/lock-io.js';
 import { refuseForeignOutputs } from '../pipeline/outs-guard.js';
 import { MissingPuller, type PullMissingResult } from '../pipeline/pull-missing.js';
-import { workspacePointerOutputs } from '../repo/outputs.js';
 import { Runner, type ReproResult, type RunnerOptions, type StageConfirmEvent, type StageRunResult, type StageRunStatus, type StageStartEvent } from '../pipeline/runner.js';
 
 export type { ReproResult, StageRunResult, StageRunStatus, StageStartEvent, StageConfirmEvent, PullMissingResult };
 
 /** Whether a pointer records this path (or a folder holding it). */
-function pointerRecorded(repo: Repo): (rel: string) => boolean {
-  const rels = workspacePointerOutputs(repo, { skipDamagedPointers: true }).map((o) => o.rel);
-  return (rel) => rels.some((r) => r === rel || rel.startsWith(`${r}/`));
-}
-
 export interface ReproOptions extends RunnerOptions {
   /**
    * Before running, download missing data from the remote (`--pull`): see pullMissing. Not with `dry`.
@@ -65,9 +59,7 @@ export async function repro(opts: ReproOptions = {}): Promise<ReproResult> {
 }
 
 async function reproSelected(repo: Repo, project: LoadedProject, selected: string[], opts: ReproOptions, puller: MissingPuller | undefined): Promise<ReproResult> {
-  // With allowMissing, a dependency a pointer records may be missing: the runner skips the stage
-  // when that is its only change, and says it is missing otherwise.
-  checkMissingDeps(project, selected, opts.allowMissing ? pointerRecorded(repo) : undefined);
+  checkMissingDeps(project, selected, opts.allowMissing ? { allowMissing: true } : {});
   // Entries of stages their pipeline file no longer declares go (the file was edited since).
   const pruned = opts.dry ? [] : await pruneLockFiles(repo, project.pipeline.stages, project.pipeline.files, project.lock, opts);
   for (const w of pruned) project.lock = withFileLock(project.lock, w.lockFile, w.lock);

@@ -159,6 +159,38 @@ export interface Pipeline {
   artifacts?: PipelineArtifact[];
 }
 
+/**
+ * A project's pipelines as one: every pipeline file's stages in one list (ids from names.ts) and
+ * the top-level `params:`/`metrics:` files of every file, so an output of one file can be a
+ * dependency of another and the params and metrics commands see every file's.
+ */
+export interface ProjectPipeline {
+  /** The pipeline files read, repository paths, in the order given. */
+  files: string[];
+  stages: Stage[];
+  params: TopPath[];
+  metrics: TopPath[];
+  /** The pipeline files' `environment:` sections as one (see mergeEnvironmentSpecs); absent when none has one. */
+  environment?: EnvironmentSpec;
+}
+
+/**
+ * The pipeline files `pipelines` (parsed each alone) as one project pipeline, undefined for none;
+ * their `environment:` sections are combined by the caller that needs them (mergeEnvironmentSpecs).
+ */
+export function mergePipelines(pipelines: readonly Pipeline[]): ProjectPipeline | undefined {
+  if (!pipelines.length) return undefined;
+  const res: ProjectPipeline = { files: [], stages: [], params: [], metrics: [] };
+  for (const p of pipelines) {
+    res.files.push(p.file);
+    // Loops, not push(...): a file can generate more stages than a call takes arguments.
+    for (const s of p.stages) res.stages.push(s);
+    for (const x of p.params ?? []) res.params.push(x);
+    for (const x of p.metrics ?? []) res.metrics.push(x);
+  }
+  return res;
+}
+
 /** Names written in rvc.yaml; `@` is kept for the names foreach/matrix generate. */
 export const STAGE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** Any stage name, including generated ones (`train@us`, `train@cnn-0.1`). */
