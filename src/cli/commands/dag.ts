@@ -3,7 +3,7 @@ import { action, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
   withGlobals(program.command('dag'), { json: true })
-    .description('show the stage graph of rvc.yaml (a tree, Graphviz DOT or Mermaid)')
+    .description('show the stage graph of every pipeline file (a tree, Graphviz DOT or Mermaid)')
     .argument('[target]', 'show only this stage and the stages it depends on')
     .option('--downstream', 'with a target: the stages that depend on it instead')
     .option('--dot', 'print Graphviz DOT (`rvc dag --dot | dot -Tsvg > dag.svg`)')

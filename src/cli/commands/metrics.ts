@@ -26,7 +26,7 @@ function fmtChange(n: number | undefined, precision: number): string {
 }
 
 export function register(program: Command): void {
-  const metrics = program.command('metrics').description('show and compare the metrics files stages write');
+  const metrics = program.command('metrics').description('show and compare the metrics files the pipeline files list');
 
   withGlobals(metrics.command('show'), { json: true })
     .description('metrics files and their values (default: every metrics file listed in rvc.yaml)')

@@ -20,7 +20,7 @@ export function renderTable(rows: string[][], md: boolean): string {
 }
 
 export function register(program: Command): void {
-  const params = program.command('params').description('compare the params stages read between git revisions and the workspace');
+  const params = program.command('params').description('compare the params of the params files between git revisions and the workspace');
   withGlobals(params.command('diff'), { json: true })
     .description('params of the params files stages read that differ between two revisions (default: HEAD and the workspace)')
     .argument('[a_rev]', 'the old side (default HEAD)')

@@ -7,7 +7,7 @@ import type { StageStartEvent } from '../../index.js';
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  const stage = program.command('stage').description('add and list the stages of rvc.yaml').enablePositionalOptions();
+  const stage = program.command('stage').description('add and list the stages of the pipeline files (rvc.yaml in any folder)').enablePositionalOptions();
 
   withGlobals(stage.command('add'), { json: true })
     .description('add a stage to rvc.yaml (the command comes last; options after it belong to the command)')
