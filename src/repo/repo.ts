@@ -391,6 +391,9 @@ export class Repo {
       }
     }
     all ??= this.walkFor((name) => name === PIPELINE_FILE || name === LOCK_FILE);
+    // A pipeline file inside a folder named like git's or rvc's own (`x/.rvc/rvc.yaml`, any
+    // spelling a filesystem folds to it) is not the project's: the one reserved-name check.
+    all = all.filter((f) => reservedComponentOf(f) === undefined);
     // The root's files first (they are the project's main pipeline), then by path.
     const rootFirst = (a: string, b: string): number => Number(a.includes('/')) - Number(b.includes('/')) || compareStrings(a, b);
     const sorted = [...new Set(all)].sort(rootFirst);
