@@ -53,6 +53,10 @@ export type ErrorCode =
   // git
   | 'GIT_FAILED'
   | 'REV_NOT_FOUND'
+  | 'EXP_NAME_INVALID'
+  | 'EXP_EXISTS'
+  | 'EXP_AMBIGUOUS'
+  | 'EXP_NOT_FOUND'
   | 'HOOK_EXISTS'
   | 'INTERRUPTED'
   | 'INTERNAL';

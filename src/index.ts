@@ -93,6 +93,11 @@ const lineageVerbs = () => import('./verbs/lineage.js');
 export const lineage = lazy(lineageVerbs, 'lineage');
 export const lineageUses = lazy(lineageVerbs, 'lineageUses');
 export type { ReportOptions, ReportResult, ReportCriterion, CriterionStatus, ChecklistAnswer } from './verbs/report.js';
+export type { ExpRunOptions, ExpRunResult, ExperimentRef } from './verbs/exp/run.js';
+export type { ParamOverride } from './pipeline/param-overrides.js';
+export const runExperiment = lazy(() => import('./verbs/exp/run.js'), 'runExperiment');
+export const expandSweeps = lazy(() => import('./pipeline/param-overrides.js'), 'expandSweeps');
+export const parseOverride = lazy(() => import('./pipeline/param-overrides.js'), 'parseOverride');
 export const report = lazy(() => import('./verbs/report.js'), 'report');
 export const renderReportMarkdown = lazy(() => import('./verbs/report.js'), 'renderReportMarkdown');
 

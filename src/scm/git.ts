@@ -2,24 +2,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
+import { runGit } from './exec.js';
+import { findExperiment } from './experiments.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 
-function git(args: string[], cwd: string, input?: string): string {
-  try {
-    return execFileSync('git', args, {
-      cwd, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
-      ...(input !== undefined ? { input } : {}),
-    });
-  } catch (e) {
-    const err = e as { status?: number; stderr?: string; code?: string };
-    if (err.code === 'ENOENT') {
-      throw new RvcError('GIT_FAILED', 'git is not installed or not on PATH', { hint: 'install git, or use `rvc init --no-scm`' });
-    }
-    const msg = (err.stderr ?? '').trim().split('\n')[0] ?? '';
-    throw new RvcError('GIT_FAILED', `git ${args[0]} failed: ${msg}`, { cause: e, details: { status: err.status } });
-  }
-}
+const git = (args: string[], cwd: string, input?: string): string => runGit(args, cwd, input);
 
 /** The top folder of the git work tree containing `dir`, or undefined outside git. */
 export function gitToplevel(dir: string): string | undefined {
@@ -130,9 +117,16 @@ export function gitShowFile(root: string, rev: string, rel: string): string | un
   } catch (e) {
     if (!(e instanceof RvcError) || e.code !== 'GIT_FAILED') throw e;
   }
-  // The file is not there, or the revision is unknown (REV_NOT_FOUND).
-  gitResolveCommit(root, rev);
-  return undefined;
+  // The file is not there, the revision is unknown (REV_NOT_FOUND), or it names an experiment,
+  // which git cannot resolve by name: read it again through the commit.
+  const commit = gitResolveCommit(root, rev);
+  if (commit.startsWith(rev)) return undefined;
+  try {
+    return git(['cat-file', 'blob', `${commit}:./${rel}`], root);
+  } catch (e) {
+    if (!(e instanceof RvcError) || e.code !== 'GIT_FAILED') throw e;
+    return undefined;
+  }
 }
 
 /** Paths (relative to `root`) of the files git has at `rev` under `root`; an unknown revision is REV_NOT_FOUND. */
@@ -148,14 +142,20 @@ function assertRevName(rev: string): void {
   }
 }
 
-/** The commit `rev` names (full oid). An unknown revision is a REV_NOT_FOUND error. */
+/**
+ * The commit `rev` names (full oid): anything git resolves, else an experiment's name (see
+ * experiments.ts), so every command that takes a revision takes an experiment too. An unknown
+ * revision is a REV_NOT_FOUND error.
+ */
 export function gitResolveCommit(root: string, rev: string): string {
   assertRevName(rev);
   try {
     return git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], root).trim();
   } catch (e) {
     if (e instanceof RvcError && e.code === 'GIT_FAILED' && (e.details as { status?: number } | undefined)?.status !== undefined) {
-      throw new RvcError('REV_NOT_FOUND', `git revision '${rev}' not found`, { hint: 'name a commit, branch or tag, e.g. HEAD~1 (`git log --oneline` lists them)' });
+      const exp = findExperiment(root, rev, { preferBaseline: gitHead(root) });
+      if (exp) return exp.commit;
+      throw new RvcError('REV_NOT_FOUND', `git revision '${rev}' not found`, { hint: 'name a commit, branch, tag or experiment, e.g. HEAD~1 (`git log --oneline` and `rvc exp list` list them)' });
     }
     throw e;
   }

@@ -1,0 +1,92 @@
+import { RvcError } from '../../errors.js';
+import { applyOverrides, type ParamOverride } from '../../pipeline/param-overrides.js';
+import { Repo } from '../../repo/repo.js';
+import { gitHead, gitPrefix } from '../../scm/git.js';
+import { allOutputs } from '../../model/pipeline.js';
+import { isLockFile } from '../../model/names.js';
+import { readPipelineCached } from '../../repo/project.js';
+import { generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
+import { repro, type ReproOptions, type ReproResult } from '../repro.js';
+
+export type { ExperimentRef };
+
+export interface ExpRunOptions extends ReproOptions {
+  /** Parameter overrides of this one run (a sweep is expanded by the caller: expandSweeps). */
+  overrides?: ParamOverride[];
+  /** The experiment's name; default a generated one (`swift-heron`). */
+  name?: string;
+  /** First line of the experiment commit's message. */
+  message?: string;
+}
+
+export interface ExpRunResult {
+  /** The experiment saved; undefined when an identical one existed (see identicalTo). */
+  experiment?: ExperimentRef;
+  /** An experiment of the same baseline with the same inputs: nothing was run (without `force`). */
+  identicalTo?: ExperimentRef;
+  /** The pipeline run; undefined when nothing was run. */
+  repro?: ReproResult;
+  /** Params files the overrides changed. */
+  paramsChanged: string[];
+}
+
+/**
+ * One experiment run in the work tree at `opts.cwd` (the workspace, or an isolated copy of a
+ * commit): writes the overrides into the params files, runs the pipeline as `rvc repro` does,
+ * and records the result as an experiment commit of the baseline (HEAD of that work tree) under
+ * `refs/exps/` — never on a branch, HEAD and the user's index untouched. The work tree keeps the
+ * result, as DVC's `exp run` does.
+ *
+ * Identical runs: the tree of the work tree before running (params, code, pointers, rvc.lock) is
+ * the run's inputs; an experiment of the same baseline with the same inputs is returned as
+ * `identicalTo` and nothing runs, unless `force`.
+ */
+export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunResult> {
+  const repo = Repo.open(opts.cwd);
+  const baseline = gitHead(repo.root);
+  if (!baseline) {
+    throw new RvcError('REV_NOT_FOUND', 'experiments need a commit to start from, and this repository has none', {
+      hint: 'commit the project first: `git add -A && git commit -m "baseline"`',
+    });
+  }
+  const overrides = opts.overrides ?? [];
+  if (opts.name !== undefined && !opts.force && listExperimentRefs(repo.root, baseline).some((e) => e.name === opts.name)) {
+    throw new RvcError('EXP_EXISTS', `experiment '${opts.name}' already exists for baseline ${baseline.slice(0, 7)}`, {
+      hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
+    });
+  }
+  const paramsChanged = overrides.length ? applyOverrides(repo.root, overrides) : [];
+  const inputs = runInputs(repo);
+  const siblings = listExperimentRefs(repo.root, baseline);
+  if (!opts.force) {
+    const same = siblings.find((e) => e.trailers['Rvc-Exp-Inputs'] === inputs);
+    if (same) return { identicalTo: same, paramsChanged };
+  }
+  const result = await repro(opts);
+  if (result.failed > 0 || result.interrupted) {
+    throw new RvcError(result.interrupted ? 'INTERRUPTED' : 'STAGE_FAILED', `the experiment's pipeline ${result.interrupted ? 'was interrupted' : 'failed'}; nothing was saved`, {
+      hint: 'fix the stage and run `rvc exp run` again (the workspace holds the overrides)',
+      details: { repro: result },
+    });
+  }
+  const name = opts.name ?? generateExperimentName(inputs, new Set(siblings.map((e) => e.name)));
+  const trailers: Record<string, string> = { 'Rvc-Exp-Inputs': inputs };
+  if (overrides.length) trailers['Rvc-Exp-Params'] = JSON.stringify(overrides.map((o) => o.text));
+  const experiment = saveExperimentCommit(repo.root, {
+    workdir: repo.root, baseline, name, trailers,
+    ...(opts.message !== undefined ? { message: opts.message } : {}), ...(opts.force ? { force: true } : {}),
+  });
+  return { experiment, repro: result, paramsChanged };
+}
+
+/**
+ * The digest of the work tree's state before a run, leaving out what the run itself writes
+ * (lock files, stage outputs git tracks): see runInputsDigest.
+ */
+export function runInputs(repo: Repo): string {
+  const prefix = gitPrefix(repo.root);
+  const outs = (readPipelineCached(repo)?.stages ?? []).flatMap((s) => allOutputs(s).map((o) => prefix + o.repoPath));
+  const isResult = (topRel: string): boolean => isLockFile(topRel)
+    || outs.some((o) => topRel === o || topRel.startsWith(`${o}/`));
+  return runInputsDigest(repo.root, workTreeSnapshot(repo.root), isResult);
+}
