@@ -76,7 +76,7 @@ export class HashState {
 
   private constructor(private readonly file: string, private readonly algo: string, base: StateFile | undefined) {
     this.base = base;
-    this.baseRows = base ? countRows(base.paths) : 0;
+    this.baseRows = base ? base.ino.length : 0;
     this.baseSeen = new Uint8Array(this.baseRows);
   }
 
@@ -272,10 +272,18 @@ export class HashState {
   }
 }
 
-/** Rows in a NUL-separated path column. */
-function countRows(paths: string): number {
-  if (paths === '') return 0;
-  let n = 1;
+/**
+ * Rows a NUL-separated path column of `n` rows must hold: n - 1 separators. The column alone
+ * cannot tell no rows from one row whose path is '' (a single-file output), so the row count is
+ * taken from the number columns and this only checks the paths agree with it.
+ */
+function pathsHoldRows(paths: string, n: number): boolean {
+  if (n === 0) return paths === '';
+  return countSeparators(paths) === n - 1;
+}
+
+function countSeparators(paths: string): number {
+  let n = 0;
   for (let i = paths.indexOf('\0'); i !== -1; i = paths.indexOf('\0', i + 1)) n++;
   return n;
 }
@@ -295,6 +303,7 @@ function isStateFile(v: unknown, algo: string): v is StateFile {
   if (!v || typeof v !== 'object') return false;
   const s = v as StateFile;
   if (s.v !== 2 || s.algo !== algo || typeof s.paths !== 'string' || typeof s.oids !== 'string') return false;
-  const n = countRows(s.paths);
-  return [s.ino, s.mtime, s.size, s.at].every((a) => Array.isArray(a) && a.length === n) && s.oids.length === n * OID_LEN && /^[0-9a-f]*$/.test(s.oids);
+  if (!Array.isArray(s.ino)) return false;
+  const n = s.ino.length;
+  return pathsHoldRows(s.paths, n) && [s.ino, s.mtime, s.size, s.at].every((a) => Array.isArray(a) && a.length === n) && s.oids.length === n * OID_LEN && /^[0-9a-f]*$/.test(s.oids);
 }

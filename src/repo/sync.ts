@@ -323,6 +323,7 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
   const { remote } = at;
   const all = new ObjectSet();
   const paths = w.set.paths;
+  const knownLocal = new Set<string>();
   const expand = async (algo: HashAlgo, oid: string, where: string, subpaths?: string[]): Promise<void> => {
     all.add(algo, [oid]);
     if (!isTreeOid(oid)) return;
@@ -332,8 +333,11 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
       if (isRvcError(e) && (e.code === 'OBJECT_MISSING' || e.code === 'OBJECT_CORRUPT')) return;
       throw e;
     }
-    const entries = repo.odbFor(algo).readTree(oid).filter((e) => !subpaths || subpaths.some((s) => isInside(e.path, s)));
+    const odb = repo.odbFor(algo);
+    const entries = odb.readTree(oid).filter((e) => !subpaths || subpaths.some((s) => isInside(e.path, s)));
     all.add(algo, entries.map((e) => e.oid));
+    // A folder the cache marked complete has every file: no existence check per file below.
+    if (odb.isMarkedComplete(oid)) for (const e of entries) knownLocal.add(e.oid);
     for (const e of entries) if (!paths.has(e.oid)) paths.set(e.oid, [`${where}/${e.path}`]);
   };
   const limit = pLimit(opts.jobs ?? remote.jobs);
@@ -348,7 +352,7 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
   const counts: Record<CloudState, number> = { new: 0, deleted: 0, missing: 0, 'in sync': 0 };
   const objects: CloudStatusResult['objects'] = [];
   for (const { algo, oid, key } of list) {
-    const local = repo.odbFor(algo).hasSync(oid);
+    const local = knownLocal.has(oid) || repo.odbFor(algo).hasSync(oid);
     const there = onRemote.has(key);
     const state: CloudState = local && there ? 'in sync' : local ? 'new' : there ? 'deleted' : 'missing';
     if (state === 'missing' && w.set.optional.has(oid)) continue;

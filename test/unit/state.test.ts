@@ -32,6 +32,25 @@ describe('hash cache', () => {
     expect(HashState.load(d, 'sha256', 'data').get('a', st(1, old, 10))).toBeUndefined();
   });
 
+  it('keeps the one row of a single-file output, whose path is empty, across saves (no re-hash, no rewrite)', () => {
+    const d = tmpDir();
+    dirs.push(d);
+    const old = Date.now() - 10_000;
+    const s1 = HashState.load(d, 'blake3', 'model.bin');
+    s1.set('', st(7, old, 99), OID_A, Date.now());
+    s1.save({ prune: true });
+    const file = HashState.fileFor(d, 'blake3', 'model.bin');
+    const written = fs.statSync(file).mtimeMs;
+    const s2 = HashState.load(d, 'blake3', 'model.bin');
+    expect(s2.get('', st(7, old, 99))).toBe(OID_A);
+    s2.set('', st(7, old, 99), OID_A, Date.now());
+    const marked = Math.floor(written / 1000) * 1000 - 5000;
+    fs.utimesSync(file, new Date(marked), new Date(marked));
+    s2.save({ prune: true });
+    // Nothing changed, so nothing was written.
+    expect(fs.statSync(file).mtimeMs).toBe(marked);
+  });
+
   it('does not trust a racily clean entry (mtime too close to when hashing began)', () => {
     const d = tmpDir();
     dirs.push(d);
