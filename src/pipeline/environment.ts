@@ -46,7 +46,7 @@ export async function captureEnvironment(repo: Repo, spec: EnvironmentSpec | und
   const tools: Record<string, unknown> = { node: process.version };
   const jobs: Promise<void>[] = [];
   const python = onPath('python3', environ) ?? onPath('python', environ);
-  if (python) jobs.push(probe(python, ['--version'], repo.root, environ, timeoutMs).then((v) => setOwn(tools, 'python', v)));
+  if (python) jobs.push(probe(pastPyenvShim(python, repo.root, environ) ?? python, ['--version'], repo.root, environ, timeoutMs).then((v) => setOwn(tools, 'python', v)));
   if (onPath('nvidia-smi', environ)) {
     jobs.push(probe('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], repo.root, environ, timeoutMs).then((v) => {
       rec['gpu'] = typeof v === 'string' ? gpuOf(v) : v;
@@ -166,6 +166,60 @@ function onPath(prog: string, env: NodeJS.ProcessEnv): string | undefined {
     } catch {
       // not here
     }
+  }
+  return undefined;
+}
+
+/**
+ * The interpreter a pyenv shim would run from `cwd`, found the way pyenv documents it
+ * (PYENV_VERSION, else the nearest `.python-version` up from `cwd`, else `$PYENV_ROOT/version`),
+ * or undefined when `file` is not a pyenv shim or the choice is not a plain installed version
+ * (then the shim itself is run). Starting the shim costs ~80 ms of bash and pyenv; the
+ * interpreter it picks answers `--version` in a few.
+ */
+export function pastPyenvShim(file: string, cwd: string, env: NodeJS.ProcessEnv): string | undefined {
+  let head: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(1024);
+      head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (!head.startsWith('#!') || !/pyenv"? exec /.test(head)) return undefined;
+  const root = /export PYENV_ROOT="([^"]+)"/.exec(head)?.[1] ?? env['PYENV_ROOT'];
+  if (!root) return undefined;
+  let version = env['PYENV_VERSION']?.split(':')[0]?.trim();
+  if (!version) {
+    for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+      version = firstWord(path.join(dir, '.python-version'));
+      if (version !== undefined || path.dirname(dir) === dir) break;
+    }
+  }
+  version ??= firstWord(path.join(root, 'version'));
+  if (!version || version === 'system' || !/^[\w.+-]+$/.test(version)) return undefined;
+  const bin = path.join(root, 'versions', version, 'bin', path.basename(file));
+  try {
+    fs.accessSync(bin, fs.constants.X_OK);
+    return bin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first word of a version file that is not a comment, or undefined when there is none. */
+function firstWord(file: string): string | undefined {
+  try {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const w = line.trim().split(/\s+/)[0];
+      if (w && !w.startsWith('#')) return w;
+    }
+  } catch {
+    // no such file
   }
   return undefined;
 }

@@ -79,3 +79,37 @@ describe('environment: section', () => {
     expect(isStrictKey('cpu.cores', false)).toBe(false);
   });
 });
+
+describe('python behind a pyenv shim', () => {
+  it('finds the interpreter the shim would run, the way pyenv chooses it, and leaves anything else to the shim', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { pastPyenvShim } = await import('../../src/pipeline/environment.js');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rvc-pyenv-'));
+    try {
+      const shim = path.join(root, 'shims', 'python3');
+      fs.mkdirSync(path.dirname(shim), { recursive: true });
+      fs.writeFileSync(shim, `#!/usr/bin/env bash\nset -e\nexport PYENV_ROOT="${root}"\nexec "${root}/libexec/pyenv" exec "$program" "$@"\n`, { mode: 0o755 });
+      for (const v of ['3.9.1', '3.12.0']) {
+        fs.mkdirSync(path.join(root, 'versions', v, 'bin'), { recursive: true });
+        fs.writeFileSync(path.join(root, 'versions', v, 'bin', 'python3'), '', { mode: 0o755 });
+      }
+      const project = path.join(root, 'work', 'project');
+      fs.mkdirSync(path.join(project, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'version'), '3.12.0\n');
+      const bin = (v: string) => path.join(root, 'versions', v, 'bin', 'python3');
+      // The global version file, then the nearest .python-version up from the folder, then PYENV_VERSION.
+      expect(pastPyenvShim(shim, path.join(project, 'sub'), {})).toBe(bin('3.12.0'));
+      fs.writeFileSync(path.join(root, 'work', '.python-version'), '# pinned\n3.9.1\n');
+      expect(pastPyenvShim(shim, path.join(project, 'sub'), {})).toBe(bin('3.9.1'));
+      expect(pastPyenvShim(shim, path.join(project, 'sub'), { PYENV_VERSION: '3.12.0:3.9.1' })).toBe(bin('3.12.0'));
+      // `system`, a version not installed, or a file that is not a shim: the shim runs.
+      expect(pastPyenvShim(shim, project, { PYENV_VERSION: 'system' })).toBeUndefined();
+      expect(pastPyenvShim(shim, project, { PYENV_VERSION: '3.8.0' })).toBeUndefined();
+      expect(pastPyenvShim(bin('3.9.1'), project, {})).toBeUndefined();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
