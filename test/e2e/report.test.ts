@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { rvcOk, makeRepo, writeTree, git, rmrf, tmpDir } from '../helpers/cli.js';
 import { stageSeeds, unpinnedLines } from '../../src/verbs/report.js';
+import YAML from 'yaml';
 
 /**
  * `rvc report`: one project taken from 0 to 3 stars, another from 4 to 5 with a real `rvc repro`
@@ -178,6 +179,23 @@ describe('rvc report at 4 and 5 stars', () => {
     const md = rvcOk(d, ['report']).stdout;
     expect(md).toContain('★★★★★ 5/5 stars');
     expect(md).not.toContain('## Next star');
+
+    // A lock entry without its environment (written by an older rvc, or edited): star 4 is lost.
+    const lockPath = path.join(d, 'rvc.lock');
+    const lock = YAML.parse(fs.readFileSync(lockPath, 'utf8')) as { stages: Record<string, Record<string, unknown>> };
+    delete lock.stages['train']!['environment'];
+    fs.writeFileSync(lockPath, YAML.stringify(lock));
+    commitAll(d, 'lock without environment');
+    r = report(d);
+    const captured = r.criteria.find((c) => c.id === 'env.captured')!;
+    expect(captured.status).toBe('fail');
+    expect(captured.evidence).toBe('no environment recorded for: `train`');
+    expect(captured.fix).toBe('rvc repro -f');
+    expect(r.stars).toBe(3);
+    expect(r.next!.missing.map((c) => c.id)).toEqual(['env.captured']);
+    rvcOk(d, ['repro', '-f']);
+    commitAll(d, 'environment captured again');
+    expect(report(d).criteria.find((c) => c.id === 'env.captured')!.status).toBe('pass');
 
     // A top-level metrics file no stage outputs is tracked only by git.
     git(d, ['rm', '-q', '--cached', 'metrics.json']);
