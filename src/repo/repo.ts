@@ -220,8 +220,11 @@ export class Repo {
         return;
       }
       for (const e of ents) {
-        if (e.isDirectory()) sweepTree(path.join(dir, e.name));
-        else if (e.name.endsWith('.tmp') && isStaleTempName(e.name)) {
+        // A git work tree inside (a copy `rvc verify` or a queued experiment runs in) is another
+        // checkout with its own process: its leftovers go with the whole copy, never file by file.
+        if (e.isDirectory()) {
+          if (!fs.existsSync(path.join(dir, e.name, '.git'))) sweepTree(path.join(dir, e.name));
+        } else if (e.name.endsWith('.tmp') && isStaleTempName(e.name)) {
           try {
             fs.rmSync(path.join(dir, e.name), { force: true });
           } catch {

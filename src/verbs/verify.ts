@@ -4,6 +4,8 @@ import { RvcError, failureOf, isRvcError, type Failure } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { lockedStage, type LockFileEntry, type LockStage } from '../model/lock.js';
 import { isLockFile } from '../model/names.js';
+import { isInside } from '../model/paths.js';
+import { allOutputs, type Stage } from '../model/pipeline.js';
 import { parseMetricsFile, flattenValues } from '../model/params.js';
 import { environmentDrift, type EnvironmentChange, type EnvironmentRecord } from '../model/environment.js';
 import { compareStrings } from '../model/values.js';
@@ -74,6 +76,13 @@ export interface VerifyStageResult {
   /** Outputs that differ from the record (for within-tolerance: metrics files only). */
   differences: VerifyOutputDifference[];
   diagnosis?: VerifyDiagnosis;
+  /**
+   * Files the first rerun created or changed in the copy that are not the stage's outputs
+   * (paths relative to the project root; a new folder is one entry ending in `/`). Such a stage
+   * does not run in isolation: what it writes there is not recorded, so a result depending on it
+   * cannot be verified. Writes outside the copy are not seen.
+   */
+  undeclaredWrites?: string[];
   /** Why the stage could not be verified (verdict `error`). */
   error?: Failure;
 }
@@ -338,6 +347,7 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
   const produced: Map<string, string>[] = [];
   const metricsNow: Map<string, string | undefined>[] = [];
   let environmentNow: LockStage['environment'];
+  let undeclared: string[] = [];
   const repo = copy.repo;
   for (let i = 0; i < runs; i++) {
     // The recorded dependencies, from the cache (also over what an earlier run in this copy made).
@@ -351,7 +361,9 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
       force: true, noCommit: true, noRunCache: true, jobs: 1, ...(opts.environ ? { environ: opts.environ } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.killSignal ? { killSignal: opts.killSignal } : {}),
     });
+    const before = i === 0 ? copyStatus(copy) : undefined;
     const res = await runner.run([name]);
+    if (before) undeclared = undeclaredWrites(copy, before, stage);
     const sr = res.stages[0]!;
     if (sr.status !== 'ran') {
       const why = sr.error ?? {
@@ -393,10 +405,39 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
   }
   const tolerated = differences.every((d) => d.metrics !== undefined && d.metrics.length === 0);
   const verdict: VerifyVerdict = differences.length === 0 ? 'bit-exact' : tolerated ? 'within-tolerance' : 'not-reproduced';
-  const res: VerifyStageResult = { stage: name, verdict, differences };
+  const res: VerifyStageResult = { stage: name, verdict, differences, ...(undeclared.length ? { undeclaredWrites: undeclared } : {}) };
   if (verdict === 'bit-exact') return res;
   const diagnosis = diagnose(produced, entry.environment, environmentNow);
   return diagnosis ? { ...res, diagnosis } : res;
+}
+
+/**
+ * What `git status` shows in the copy (ignored paths included, new folders collapsed): one
+ * string per entry, its status letters and path.
+ */
+function copyStatus(copy: Copy): Set<string> {
+  try {
+    return new Set(gitRun(copy.repo.root, ['status', '--porcelain=v1', '-z', '--untracked-files=normal', '--ignored=matching', '--', '.']).split('\0').filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Entries new in the copy's status since `before`, less the stage's outputs and rvc's own files. */
+function undeclaredWrites(copy: Copy, before: ReadonlySet<string>, stage: Stage): string[] {
+  const top = copy.dir;
+  const outs = allOutputs(stage).map((o) => o.repoPath);
+  const res: string[] = [];
+  for (const e of copyStatus(copy)) {
+    if (before.has(e)) continue;
+    // Porcelain paths are relative to the work tree's top; the project may sit in a folder of it.
+    const rel = path.relative(copy.repo.root, path.join(top, e.slice(3))).split(path.sep).join('/') + (e.endsWith('/') ? '/' : '');
+    const bare = rel.replace(/\/$/, '');
+    if (rel.startsWith('../') || bare === RVC_DIR || bare.startsWith(`${RVC_DIR}/`) || isLockFile(bare) || path.posix.basename(bare) === '.gitignore') continue;
+    if (outs.some((o) => o === bare || isInside(bare, o) || isInside(o, bare))) continue;
+    res.push(rel);
+  }
+  return res.sort(compareStrings);
 }
 
 /**

@@ -80,6 +80,9 @@ describe('rvc verify', () => {
   slow:
     cmd: if [ -n "$VERIFY_MARK" ]; then touch "$VERIFY_MARK"; sleep 30 & wait; fi; echo done > s.txt
     outs: [s.txt]
+  side:
+    cmd: date +%s%N > side.log && mkdir -p logs && date > logs/run.log && echo ok > o.txt
+    outs: [o.txt]
 `,
     });
     const before = snapshot(d);
@@ -92,7 +95,14 @@ describe('rvc verify', () => {
     expect(s.differences.map((x: { path: string }) => x.path)).toEqual(['r.txt']);
     expect(s.diagnosis).toEqual({ kind: 'nondeterministic', outputs: ['r.txt'] });
     expect(JSON.parse(fs.readFileSync(path.join(d, '.rvc/tmp/verify/last.json'), 'utf8')).stages)
-      .toEqual([{ stage: 'noisy', verdict: 'not-reproduced' }, { stage: 'slow', verdict: 'bit-exact' }]);
+      .toEqual([{ stage: 'noisy', verdict: 'not-reproduced' }, { stage: 'side', verdict: 'bit-exact' }, { stage: 'slow', verdict: 'bit-exact' }]);
+    // A stage writing beside its outputs reproduces them, and the files it did not declare are named.
+    const side = json(r).stages.find((x: { stage: string }) => x.stage === 'side');
+    expect(side.undeclaredWrites).toEqual(['logs/run.log', 'side.log']);
+    expect(json(r).stages.find((x: { stage: string }) => x.stage === 'slow').undeclaredWrites).toBeUndefined();
+    const text = rvc(d, ['verify', 'side']);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toContain('side wrote files it does not declare as outputs: logs/run.log, side.log');
   });
 
   it('Ctrl-C stops the rerun and removes the copy', async () => {

@@ -71,6 +71,9 @@ export function register(program: Command): void {
             out.info(`  ${d.path}: differs (recorded ${d.recorded?.slice(0, 12) ?? 'nothing'}, rerun ${d.runs.map((o) => o?.slice(0, 12) ?? 'nothing').join(', ')})`);
           }
         }
+        if (s.undeclaredWrites?.length) {
+          out.warn(`${s.stage} wrote files it does not declare as outputs: ${s.undeclaredWrites.join(', ')}; the rerun cannot check them (declare them under outs: or metrics:)`);
+        }
         if (s.diagnosis?.kind === 'nondeterministic') {
           out.info(`  diagnosis: nondeterministic: runs in the same environment differ in ${s.diagnosis.outputs.join(', ')} (an unset random seed, thread races, timestamps?)`);
         } else if (s.diagnosis?.kind === 'environment-drift') {
