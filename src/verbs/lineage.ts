@@ -1,3 +1,4 @@
+import { listExperimentRefs } from '../scm/experiments.js';
 import { RvcError } from '../errors.js';
 import type { EnvironmentRecord } from '../model/environment.js';
 import { canonicalStage, type LockStage } from '../model/lock.js';
@@ -77,6 +78,8 @@ export interface LineageResult {
 export interface UsesCommit extends CommitInfo {
   /** The revision as the scope named it. */
   label: string;
+  /** The experiment (name) this commit is, when it is one (`refs/exps/…`). */
+  experiment?: string;
   /** Stages built from the data version, directly or through other stages of that commit. */
   stages: string[];
   /** Their outputs. */
@@ -233,6 +236,7 @@ export async function lineageUses(opts: LineageOptions & { uses: string }): Prom
     // A commit whose lock files do not name the oid has no stage built from it and is not parsed.
     // Asked for every commit at once, so git answers one stream of requests.
     const named = await Promise.all([...commits.keys()].map((commit) => history.mentions(commit, oid!, isLockFile)));
+    const experiments = new Map(listExperimentRefs(repo.root).map((e) => [e.commit, e.name]));
     let k = 0;
     for (const [commit, label] of commits) {
       if (!named[k++]) continue;
@@ -253,8 +257,9 @@ export async function lineageUses(opts: LineageOptions & { uses: string }): Prom
         }
       }
       if (!hit.size) continue;
+      const experiment = experiments.get(commit);
       res.used.push({
-        ...(await history.commitInfo(commit)), label,
+        ...(await history.commitInfo(commit)), label, ...(experiment !== undefined ? { experiment } : {}),
         stages: [...hit].sort(compareStrings), outputs: [...made.keys()].sort(compareStrings),
       });
     }

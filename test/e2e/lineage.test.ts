@@ -110,4 +110,16 @@ describe('rvc lineage', () => {
     expect(mm).toContain('[("data/raw")]');
     expect(mm).toMatch(/n\d+ --> n\d+/);
   });
+
+  it('counts experiments among the commits built from a data version, named, and follows an output at an experiment', () => {
+    rvcOk(d, ['exp', 'run', '-S', 'lr=0.9', '-n', 'tuned']);
+    const exp = git(d, ['for-each-ref', '--format=%(objectname)', 'refs/exps/']).trim();
+    const r = json(['lineage', '--uses', 'data/raw', '-A']);
+    expect(r.used.map((u: any) => u.commit).sort()).toEqual([c.c3, c.c4, c.c5, exp].sort());
+    expect(r.used.find((u: any) => u.commit === exp).experiment).toBe('tuned');
+    expect(r.used.find((u: any) => u.commit === c.c5).experiment).toBeUndefined();
+    expect(rvcOk(d, ['lineage', '--uses', 'data/raw', '-A']).stdout).toContain(`${exp.slice(0, 8)} (experiment tuned)`);
+    const fwd = json(['lineage', 'model.txt', '--rev', 'tuned']);
+    expect(JSON.stringify(fwd)).toContain('0.9');
+  });
 });

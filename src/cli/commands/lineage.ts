@@ -28,7 +28,7 @@ function renderForward(r: LineageResult): string {
 function renderUses(r: UsesResult): string {
   if (!r.used.length) return `No stage in the ${r.commits} commit(s) looked at was built from ${r.path} ${short(r.oid)}.\n`;
   const lines = [`${r.used.length} of ${r.commits} commit(s) built from ${r.path} ${short(r.oid)}:`];
-  for (const u of r.used) lines.push(`${u.commit.slice(0, 8)} ${u.date} ${u.author}: ${u.subject}`, `  stages: ${u.stages.join(', ')}`, `  outputs: ${u.outputs.join(', ')}`);
+  for (const u of r.used) lines.push(`${u.commit.slice(0, 8)}${u.experiment !== undefined ? ` (experiment ${u.experiment})` : ''} ${u.date} ${u.author}: ${u.subject}`, `  stages: ${u.stages.join(', ')}`, `  outputs: ${u.outputs.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 
