@@ -35,6 +35,7 @@ import * as ls from './commands/ls.js';
 import * as importCmd from './commands/import.js';
 import * as update from './commands/update.js';
 import * as lineage from './commands/lineage.js';
+import * as plots from './commands/plots.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -47,6 +48,7 @@ function buildProgram(): Command {
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify, report]) m.register(program);
+  plots.register(program);
   // Data across git history.
   for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
   // Git integration.

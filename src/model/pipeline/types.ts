@@ -170,6 +170,8 @@ export interface ProjectPipeline {
   stages: Stage[];
   params: TopPath[];
   metrics: TopPath[];
+  /** Top-level `plots:` definitions of every file, each with the pipeline file that defines it. */
+  plots: (PipelinePlot & { file: string })[];
   /** The pipeline files' `environment:` sections as one (see mergeEnvironmentSpecs); absent when none has one. */
   environment?: EnvironmentSpec;
 }
@@ -180,13 +182,14 @@ export interface ProjectPipeline {
  */
 export function mergePipelines(pipelines: readonly Pipeline[]): ProjectPipeline | undefined {
   if (!pipelines.length) return undefined;
-  const res: ProjectPipeline = { files: [], stages: [], params: [], metrics: [] };
+  const res: ProjectPipeline = { files: [], stages: [], params: [], metrics: [], plots: [] };
   for (const p of pipelines) {
     res.files.push(p.file);
     // Loops, not push(...): a file can generate more stages than a call takes arguments.
     for (const s of p.stages) res.stages.push(s);
     for (const x of p.params ?? []) res.params.push(x);
     for (const x of p.metrics ?? []) res.metrics.push(x);
+    for (const x of p.plots ?? []) res.plots.push({ ...x, file: p.file });
   }
   return res;
 }
