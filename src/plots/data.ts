@@ -39,8 +39,10 @@ export function dataFormatOf(file: string): Format | undefined {
 }
 
 /** The rows of a plot data file; a PLOT_INVALID error naming the file otherwise. */
-export function parsePlotData(text: string, file: string, opts: { header?: boolean } = {}): Row[] {
-  const fmt = dataFormatOf(file);
+export function parsePlotData(text: string, path: string, opts: { header?: boolean; at?: string } = {}): Row[] {
+  const fmt = dataFormatOf(path);
+  // How messages name it: the path, with the revision when it is not the workspace's.
+  const file = opts.at !== undefined ? `${path} at ${opts.at}` : path;
   const size = Buffer.byteLength(text);
   if (size > MAX_PLOT_DATA_BYTES) {
     throw new RvcError('PLOT_INVALID', `plot data file '${file}' is ${(size / 1048576).toFixed(1)} MB, more than the ${MAX_PLOT_DATA_BYTES / 1048576} MB a page can carry`, {

@@ -57,7 +57,11 @@ const RUNNER = `
   function countMarks(node) {
     var n = 0;
     if (!node) return 0;
-    if (node.marktype && node.marktype !== 'group' && node.role === 'mark') return (node.items || []).length;
+    // A line, area or trail is one shape drawn through many items: count it once.
+    if (node.marktype && node.marktype !== 'group' && node.role === 'mark') {
+      var k = (node.items || []).length;
+      return /^(line|area|trail)$/.test(node.marktype) ? (k > 0 ? 1 : 0) : k;
+    }
     var kids = node.items || [];
     for (var i = 0; i < kids.length; i++) n += countMarks(kids[i]);
     return n;

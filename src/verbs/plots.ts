@@ -218,8 +218,7 @@ function readInput(repo: Repo, side: Source, file: string, header: boolean | und
         ? { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' }
         : { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist at revision ${rev}` } };
     }
-    const at = rev === 'workspace' ? file : `${file} at ${rev}`;
-    return { rev, file, rows: parsePlotData(text, at, header !== undefined ? { header } : {}) };
+    return { rev, file, rows: parsePlotData(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}) }) };
   } catch (e) {
     if (isRvcError(e, 'REV_NOT_FOUND')) throw e;
     return { rev, file, error: failureOf(e) };
