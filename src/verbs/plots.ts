@@ -6,6 +6,9 @@ import { setPlotOptions, type PlotLocation } from '../model/pipeline.js';
 import { compareStrings } from '../model/values.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { readPipelineCached } from '../repo/project.js';
+import { openRepoRemote } from '../repo/remotes.js';
+import { fetchObject, type Remote } from '../remote/index.js';
+import type { HashAlgo } from '../model/oid.js';
 import { pipelineAt, revisionSource, workspaceSource, type Source } from '../pipeline/compare.js';
 import { MAX_PLOT_DATA_BYTES, isImageFile, parsePlotData } from '../plots/data.js';
 import { plotDefinitions, selectPlots, type PlotDef } from '../plots/defs.js';
@@ -59,20 +62,20 @@ export interface PlotsResult {
 }
 
 /** `rvc plots show [targets…]`: the workspace's plots on one offline page. */
-export function plotsShow(opts: PlotsShowOptions = {}): PlotsResult {
+export function plotsShow(opts: PlotsShowOptions = {}): Promise<PlotsResult> {
   const repo = Repo.open(opts.cwd);
   return renderPlots(repo, [workspaceSource(repo)], opts);
 }
 
 /** `rvc plots diff [revisions…]`: the same plots across git revisions and the workspace, each revision a colour. */
-export function plotsDiff(opts: PlotsDiffOptions = {}): PlotsResult {
+export function plotsDiff(opts: PlotsDiffOptions = {}): Promise<PlotsResult> {
   const repo = Repo.open(opts.cwd);
   const revs = opts.revisions?.length ? [...new Set(opts.revisions)] : ['HEAD'];
   const sides = [...revs.map((r) => revisionSource(repo, r, !opts.revisions?.length)), workspaceSource(repo)];
   return renderPlots(repo, sides, opts);
 }
 
-function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): PlotsResult {
+async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Promise<PlotsResult> {
   const warnings: Failure[] = [];
   // Definitions: the union over the sides; a later side's (the workspace's) wins for an id both define.
   const byId = new Map<string, PlotDef>();
@@ -102,6 +105,7 @@ function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Plots
       }
     }
   }
+  const unfetched = await fetchMissing(repo, sides, defs);
   const outDir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? DEFAULT_PLOTS_DIR);
   const write = opts.write !== false;
   let htmlTemplate: string | undefined;
@@ -134,31 +138,30 @@ function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Plots
     const key = `${side.label}\0${file}\0${header}`;
     let r = texts.get(key);
     if (!r) {
-      r = readInput(repo, side, file, header);
+      r = unfetched.get(`${side.label}\0${file}`) ?? readInput(repo, side, file, header);
       texts.set(key, r);
     }
     return r;
   };
   const plots: PlotResult[] = [];
-  const pending: { plot: PlotResult; copies: { from: string; to: string }[] }[] = [];
+  const pending: { plot: PlotResult; copies: { bytes: Buffer; to: string }[] }[] = [];
   for (const def of defs) {
     if (def.image) {
       const images: NonNullable<PlotResult['images']> = [];
       const errors: Failure[] = [];
-      const copies: { from: string; to: string }[] = [];
+      const copies: { bytes: Buffer; to: string }[] = [];
       for (const side of sides) {
-        if (side.label !== 'workspace') {
-          errors.push({ code: 'PATH_NOT_FOUND', path: def.id, message: `images are shown for the workspace only; '${def.id}' at ${side.label} is left out` });
-          continue;
-        }
-        const from = path.join(repo.root, def.id);
-        if (!fs.existsSync(from)) {
-          errors.push({ code: 'PATH_NOT_FOUND', path: def.id, message: `image '${def.id}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' });
+        const miss = unfetched.get(`${side.label}\0${def.id}`);
+        const bytes = miss ? undefined : side.readBytes(def.id);
+        if (!bytes) {
+          errors.push(miss?.error ?? (side.label === 'workspace'
+            ? { code: 'PATH_NOT_FOUND', path: def.id, message: `image '${def.id}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' }
+            : { code: 'PATH_NOT_FOUND', path: def.id, message: `image '${def.id}' does not exist at revision ${side.label}` }));
           continue;
         }
         const src = `static/${safeName(side.label)}_${safeName(def.id)}`;
         images.push({ rev: side.label, file: def.id, src });
-        copies.push({ from, to: path.join(outDir, src) });
+        copies.push({ bytes, to: path.join(outDir, src) });
       }
       const plot: PlotResult = { id: def.id, template: 'image', rows: [], images, errors };
       plots.push(plot);
@@ -176,9 +179,8 @@ function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Plots
   for (const { plot, copies } of pending) {
     for (const c of copies) {
       makeDirs(path.dirname(c.to));
-      writeFileAtomic(c.to, fs.readFileSync(c.from));
+      writeFileAtomic(c.to, c.bytes, { fsync: false });
     }
-    if (!plot.images?.length && !plot.errors.length) plot.errors.push({ code: 'PATH_NOT_FOUND', path: plot.id, message: `image '${plot.id}' has no copy to show` });
   }
   const page: PagePlot[] = plots.map((p) => ({
     id: p.id,
@@ -190,6 +192,50 @@ function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Plots
   const file = path.join(outDir, 'index.html');
   writeFileAtomic(file, buildPage(page, htmlTemplate !== undefined ? { htmlTemplate } : {}), { fsync: false });
   res.page = file;
+  return res;
+}
+
+/**
+ * Stage outputs a revision records but neither git nor the cache has are fetched from the
+ * default remote first (one object each, verified); what cannot be fetched is returned as the
+ * input's error, keyed `rev\0file`.
+ */
+async function fetchMissing(repo: Repo, sides: readonly Source[], defs: readonly PlotDef[]): Promise<Map<string, PlotInput>> {
+  const res = new Map<string, PlotInput>();
+  const wanted: { side: Source; file: string; obj: { hash: HashAlgo; oid: string } }[] = [];
+  for (const side of sides) {
+    for (const d of defs) {
+      for (const file of new Set([d.id, ...d.series.map((s) => s.file)])) {
+        const obj = side.missingObject(file);
+        if (obj) wanted.push({ side, file, obj });
+      }
+    }
+  }
+  if (!wanted.length) return res;
+  let remote: Remote | undefined;
+  let why = 'no default remote is set to fetch it from';
+  if (repo.config.core.remote) {
+    try {
+      remote = (await openRepoRemote(repo, undefined)).remote;
+    } catch (e) {
+      why = `the default remote cannot be opened: ${failureOf(e).message}`;
+    }
+  }
+  for (const w of wanted) {
+    let err = why;
+    if (remote) {
+      try {
+        await fetchObject(repo.odbFor(w.obj.hash), remote, w.obj.oid);
+        continue;
+      } catch (e) {
+        err = `fetching it from the default remote failed: ${failureOf(e).message}`;
+      }
+    }
+    res.set(`${w.side.label}\0${w.file}`, {
+      rev: w.side.label, file: w.file,
+      error: { code: 'OBJECT_MISSING', path: w.file, message: `'${w.file}' at revision ${w.side.label} is not in the cache and ${err}`, hint: `\`rvc fetch --rev ${w.side.label}\`` },
+    });
+  }
   return res;
 }
 

@@ -76,6 +76,9 @@ beforeAll(() => {
     'train.sh': `printf '{"history": [{"step": 0, "loss": 2}, {"step": 1, "loss": 1.5}, {"step": 2, "loss": 0.7}]}' > loss.json\n`,
   });
   rvcOk(repo, ['repro']);
+  rvcOk(repo, ['remote', 'add', '-d', 'store', path.join(repo, '..', `${path.basename(repo)}-remote`)]);
+  made.push(path.join(repo, '..', `${path.basename(repo)}-remote`));
+  rvcOk(repo, ['push', '-q']);
   git(repo, ['add', '-A']);
   git(repo, ['commit', '-q', '-m', 'plots']);
   // The workspace moves on: new accuracy values, a new data file only the workspace has.
@@ -155,20 +158,26 @@ describe('rvc plots', () => {
     expect(p['nocol.csv']!.text).toContain("'accuracy'");
   });
 
-  it.skipIf(!!skip)('diff: plots of revisions and the workspace overlaid, stage outputs read from the cache, a revision without plots said', async () => {
+  it.skipIf(!!skip)('diff: plots of revisions and the workspace overlaid, stage outputs from the cache or the remote, images from git, a revision without plots said', async () => {
+    // HEAD's loss.json is a cached stage output; its object leaves the cache and must come back from the remote.
+    const loss = fs.readFileSync(path.join(repo, 'loss.json'));
+    const objects = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? objects(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const obj = objects(path.join(repo, '.rvc', 'cache')).find((f) => fs.readFileSync(f).equals(loss))!;
+    fs.chmodSync(obj, 0o644);
+    fs.rmSync(obj);
     const r = rvc(repo, ['plots', 'diff', 'noplots', 'HEAD', '-o', 'diffpage']);
     expect(r.code).toBe(0);
+    expect(fs.readFileSync(obj)).toEqual(loss);
     expect(r.stderr).toContain('revision noplots defines no plots');
-    expect(r.stderr).toContain("images are shown for the workspace only; 'curve.png' at HEAD is left out");
+    // Beside what concerns the revision without plots, nothing is reported: HEAD's data all read.
+    expect(r.stderr.trim().split('\n').filter((l) => !l.includes('noplots'))).toEqual([]);
+    expect(fs.readFileSync(path.join(repo, 'diffpage', 'static', 'HEAD_curve.png'))).toEqual(PNG);
     const rep = await inspectPage(b, path.join(repo, 'diffpage', 'index.html'));
     expect(rep.network).toEqual([]);
     expect(rep.consoleErrors).toEqual([]);
     const p = byId(rep);
     for (const x of rep.plots) expect(x.state, `${x.id}: ${x.text}`).toBe('ok');
-    // Beside what concerns the revision without plots, only the image at HEAD is reported: HEAD's data all read.
-    expect(r.stderr.trim().split('\n').filter((l) => !l.includes('noplots'))).toEqual([
-      "WARNING: plot 'curve.png': images are shown for the workspace only; 'curve.png' at HEAD is left out",
-    ]);
+    expect(p['curve.png']!.marks).toBe(2); // HEAD's and the workspace's
     expect(p['acc']!.marks).toBe(4); // 2 files × (HEAD, workspace)
     expect(p['loss.json']!.marks).toBe(2); // HEAD's from the cache through rvc.lock, and the workspace's
     const j = JSON.parse(rvcOk(repo, ['plots', 'diff', 'HEAD', '--json', '--targets', 'logs/train.csv']).stdout) as { plots: { id: string; spec: { data: { values: { rev: string; y: number }[] } } }[] };
