@@ -50,10 +50,55 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+/**
+ * A spec's inline rows as columns (`{"rvc:columns": {name: values}}`, a column of repeated
+ * strings as `{"dict": [...], "idx": [...]}`): a third of the size of a list of records, so a
+ * page of 100,000 points is written and parsed faster. The page's script turns them back.
+ */
+function packRows(spec: unknown): unknown {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return spec;
+  const data = (spec as { data?: { values?: unknown } }).data;
+  const rows = data?.values;
+  if (!Array.isArray(rows) || rows.length < 2 || !rows.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) return spec;
+  // Rows of one shape only (as buildPlot makes them); anything else stays a list of records.
+  const names = Object.keys(rows[0] as object);
+  if (!rows.every((r) => Object.keys(r as object).length === names.length && names.every((n) => Object.hasOwn(r as object, n)))) return spec;
+  const columns: Record<string, unknown> = {};
+  for (const n of names) {
+    const vals = rows.map((r) => (r as Record<string, unknown>)[n]);
+    if (vals.every((v) => typeof v === 'string')) {
+      const dict: string[] = [];
+      const at = new Map<string, number>();
+      const idx = vals.map((v) => {
+        let i = at.get(v as string);
+        if (i === undefined) { i = dict.length; dict.push(v as string); at.set(v as string, i); }
+        return i;
+      });
+      if (dict.length * 4 < vals.length) { Object.defineProperty(columns, n, { value: { dict, idx }, enumerable: true }); continue; }
+    }
+    Object.defineProperty(columns, n, { value: vals, enumerable: true });
+  }
+  return { ...spec, data: { ...data, values: { 'rvc:columns': columns, length: rows.length } } };
+}
+
 /** The page's own script: embed each plot, then report what was drawn. */
 const RUNNER = `
 (function () {
   var specs = JSON.parse(document.getElementById('rvc-plot-specs').textContent);
+  specs.forEach(function (s) {
+    var v = s && s.data && s.data.values;
+    if (!v || !v['rvc:columns']) return;
+    var cols = v['rvc:columns'], names = Object.keys(cols), rows = new Array(v.length);
+    for (var i = 0; i < v.length; i++) {
+      var r = {};
+      for (var j = 0; j < names.length; j++) {
+        var c = cols[names[j]];
+        r[names[j]] = Array.isArray(c) ? c[i] : c.dict[c.idx[i]];
+      }
+      rows[i] = r;
+    }
+    s.data.values = rows;
+  });
   function countMarks(node) {
     var n = 0;
     if (!node) return 0;
@@ -128,7 +173,7 @@ export function buildPage(plots: readonly PagePlot[], opts: { htmlTemplate?: str
       const msgs = p.messages.map((m) => `<p class="rvc-error">${esc(m)}</p>`).join('');
       return `<div class="rvc-plot" data-plot-id="${esc(p.id)}" data-state="error" data-marks="0">${head}${msgs}</div>`;
     }
-    specs.push(p.spec);
+    specs.push(packRows(p.spec));
     const notes = p.messages.map((m) => `<p class="rvc-note">${esc(m)}</p>`).join('');
     return `<div class="rvc-plot" data-plot-id="${esc(p.id)}" data-plot-index="${specs.length - 1}">${head}${notes}<div class="rvc-chart"></div></div>`;
   });
