@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { rvc, rvcOk, makeRepo, writeTree, git, rmrf } from '../helpers/cli.js';
 import { startBrowser, inspectPage, type Browser, type PageReport } from '../helpers/browser.js';
 
@@ -87,9 +88,16 @@ beforeAll(() => {
 
 describe('rvc plots', () => {
   it.skipIf(!!skip)('show: one offline page where every kind of plot renders, with no network request and no console error', async () => {
-    const r = rvcOk(repo, ['plots', 'show']);
+    // --open runs the system's opener (here a stand-in that records what it was given).
+    const bin = path.join(repo, '..', `${path.basename(repo)}-bin`);
+    made.push(bin);
+    writeTree(bin, { 'xdg-open': `#!/bin/sh\nprintf '%s' "$1" > '${bin}/opened'\n` });
+    fs.chmodSync(path.join(bin, 'xdg-open'), 0o755);
+    const r = rvcOk(repo, ['plots', 'show', '--open'], { PATH: `${bin}:${process.env.PATH}` });
     const page = path.join(repo, 'rvc_plots', 'index.html');
     expect(r.stdout.trim()).toBe(`file://${page}`);
+    for (let i = 0; i < 200 && !fs.existsSync(path.join(bin, 'opened')); i++) await new Promise((ok) => setTimeout(ok, 25));
+    expect(fs.readFileSync(path.join(bin, 'opened'), 'utf8')).toBe(page);
     expect(fs.readFileSync(path.join(repo, 'rvc_plots', 'static', 'workspace_curve.png'))).toEqual(PNG);
     const shot = path.join(repo, 'shot.png');
     const rep = await inspectPage(b, page, shot);
@@ -139,7 +147,13 @@ describe('rvc plots', () => {
     const chunk = line.repeat(Math.ceil((1 << 20) / line.length));
     for (let i = 0; i < 50; i++) fs.writeSync(fd, chunk);
     fs.closeSync(fd);
-    const r = rvc(d, ['plots', 'show']);
+    // No opener on PATH: said, not failed (git alone is on PATH).
+    const gitDir = path.join(d, '..', `${path.basename(d)}-bin`);
+    made.push(gitDir);
+    fs.mkdirSync(gitDir);
+    fs.symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), path.join(gitDir, 'git'));
+    const r = rvc(d, ['plots', 'show', '--open'], { PATH: gitDir });
+    expect(r.stderr).toContain('no browser could be opened (xdg-open is not available)');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("'accuracy'");
     expect(r.stderr).toContain('not a number');
