@@ -10,7 +10,7 @@ import { openRepoRemote } from '../repo/remotes.js';
 import { fetchObject, type Remote } from '../remote/index.js';
 import type { HashAlgo } from '../model/oid.js';
 import { pipelineAt, revisionSource, workspaceSource, type Source } from '../pipeline/compare.js';
-import { MAX_PLOT_DATA_BYTES, isImageFile, parsePlotData } from '../plots/data.js';
+import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotData, tooLarge } from '../plots/data.js';
 import { plotDefinitions, selectPlots, type PlotDef } from '../plots/defs.js';
 import { BUILTIN_TEMPLATES, parseTemplate, templateText } from '../plots/templates.js';
 import { buildPlot, failureOf, type PlotInput, type PlotRow } from '../plots/build.js';
@@ -84,6 +84,8 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
     try {
       defs = plotDefinitions(pipelineAt(side));
     } catch (e) {
+      // The workspace's pipeline files must read; a revision's broken one is said and skipped.
+      if (side.label === 'workspace') throw e;
       warnings.push(failureOf(e));
     }
     if (!defs.length && sides.length > 1) {
@@ -91,7 +93,7 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
     }
     for (const d of defs) byId.set(d.id, d);
   }
-  let defs = [...byId.values()].sort((a, b) => compareStrings(a.id, b.id));
+  let defs = expandFolders(repo, [...byId.values()]).sort((a, b) => compareStrings(a.id, b.id));
   if (opts.targets?.length) {
     const rels = opts.targets.map((t) => repo.resolve(t, opts.cwd).rel);
     const { selected, unknown } = selectPlots(defs, rels);
@@ -239,6 +241,27 @@ async function fetchMissing(repo: Repo, sides: readonly Source[], defs: readonly
   return res;
 }
 
+/**
+ * A plot whose id is a folder of the workspace (DVCLive's `dvclive/plots/metrics`) stands for
+ * each data file and image below it, with the folder's options; at other revisions the same
+ * file names are read.
+ */
+function expandFolders(repo: Repo, defs: readonly PlotDef[]): PlotDef[] {
+  return defs.flatMap((d) => {
+    const only = d.series.length === 1 && d.series[0]!.file === d.id ? d.series[0]! : undefined;
+    if (!only || d.image || dataFormatOf(d.id) !== undefined) return [d];
+    let names: string[];
+    try {
+      if (!fs.statSync(path.join(repo.root, d.id)).isDirectory()) return [d];
+      names = (fs.readdirSync(path.join(repo.root, d.id), { recursive: true }) as string[]).map((n) => n.split(path.sep).join('/'));
+    } catch {
+      return [d];
+    }
+    const files = names.map((n) => `${d.id}/${n}`).filter((f) => dataFormatOf(f) !== undefined || isImageFile(f)).sort(compareStrings);
+    return files.map((f) => ({ ...d, id: f, image: isImageFile(f), series: [{ ...only, file: f }] }));
+  });
+}
+
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
 }
@@ -254,9 +277,7 @@ function readInput(repo: Repo, side: Source, file: string, header: boolean | und
       } catch {
         // missing: reported below
       }
-      if (size > MAX_PLOT_DATA_BYTES) {
-        return { rev, file, error: { code: 'PLOT_INVALID', path: file, message: `plot data file '${file}' is ${(size / 1048576).toFixed(1)} MB, more than the ${MAX_PLOT_DATA_BYTES / 1048576} MB a page can carry`, hint: 'write fewer points (e.g. every 10th step) to the plot file' } };
-      }
+      if (size > MAX_PLOT_DATA_BYTES) return { rev, file, error: failureOf(tooLarge(file, size)) };
     }
     const text = side.read(file);
     if (text === undefined) {

@@ -34,6 +34,8 @@ plots:
       x: a
       y: b
   - curve.png
+  - dvclive/plots/metrics:
+      x: step
 stages:
   train:
     cmd: sh train.sh
@@ -74,6 +76,8 @@ beforeAll(() => {
     'sizes.yaml': 'rows:\n  - {kind: small, n: 3}\n  - {kind: large, n: 9}\n  - {kind: medium, n: 5}\n',
     'points.tsv': 'a\tb\n1\t2\n2\t3\n3\t5\n4\t4\n',
     'curve.png': PNG,
+    'dvclive/plots/metrics/loss.tsv': 'step\tloss\n0\t1.0\n1\t0.6\n',
+    'dvclive/plots/metrics/eval/acc.tsv': 'step\tacc\n0\t0.5\n1\t0.8\n',
     'train.sh': `printf '{"history": [{"step": 0, "loss": 2}, {"step": 1, "loss": 1.5}, {"step": 2, "loss": 0.7}]}' > loss.json\n`,
   });
   rvcOk(repo, ['repro']);
@@ -105,7 +109,9 @@ describe('rvc plots', () => {
     expect(rep.network).toEqual([]);
     expect(rep.consoleErrors).toEqual([]);
     const p = byId(rep);
-    expect(Object.keys(p).sort()).toEqual(['acc', 'conf.csv', 'curve.png', 'loss.json', 'points.tsv', 'sizes.yaml']);
+    // A folder id (as DVCLive writes it) stands for each data file below it.
+    expect(Object.keys(p).sort()).toEqual(['acc', 'conf.csv', 'curve.png', 'dvclive/plots/metrics/eval/acc.tsv', 'dvclive/plots/metrics/loss.tsv', 'loss.json', 'points.tsv', 'sizes.yaml']);
+    expect(p['dvclive/plots/metrics/eval/acc.tsv']!.marks).toBe(1);
     for (const x of rep.plots) expect(x.state, `${x.id}: ${x.text}`).toBe('ok');
     expect(p['acc']!.marks).toBe(2); // one line per data file
     expect(p['loss.json']!.marks).toBe(1);
@@ -192,6 +198,7 @@ describe('rvc plots', () => {
     const p = byId(rep);
     for (const x of rep.plots) expect(x.state, `${x.id}: ${x.text}`).toBe('ok');
     expect(p['curve.png']!.marks).toBe(2); // HEAD's and the workspace's
+    expect(p['dvclive/plots/metrics/loss.tsv']!.marks).toBe(2);
     expect(p['acc']!.marks).toBe(4); // 2 files × (HEAD, workspace)
     expect(p['loss.json']!.marks).toBe(2); // HEAD's from the cache through rvc.lock, and the workspace's
     const j = JSON.parse(rvcOk(repo, ['plots', 'diff', 'HEAD', '--json', '--targets', 'logs/train.csv']).stdout) as { plots: { id: string; spec: { data: { values: { rev: string; y: number }[] } } }[] };

@@ -16,6 +16,7 @@ type AsciiChart = { plot(series: number[] | number[][], cfg?: { height?: number;
 function renderAscii(out: Output, r: PlotsResult): void {
   const chart = createRequire(import.meta.url)('asciichart') as AsciiChart;
   const colors = [chart.blue!, chart.red!, chart.green!, chart.magenta!, chart.cyan!, chart.yellow!];
+  const codes = ['34', '31', '32', '35', '36', '33'];
   for (const p of r.plots) {
     process.stdout.write(`\n${p.id}\n`);
     const lines = new Map<string, number[]>();
@@ -35,7 +36,7 @@ function renderAscii(out: Output, r: PlotsResult): void {
     });
     const useColor = out.color;
     process.stdout.write(`${chart.plot(series, { height: 10, ...(useColor ? { colors: colors.slice(0, series.length) } : {}) })}\n`);
-    [...lines.keys()].forEach((label, i) => process.stdout.write(`  ${useColor ? out.paint(String(31 + (i % 6)), '─') : `${i + 1}:`} ${label}\n`));
+    [...lines.keys()].forEach((label, i) => process.stdout.write(`  ${useColor ? out.paint(codes[i % codes.length]!, '─') : `${i + 1}:`} ${label}\n`));
   }
 }
 
