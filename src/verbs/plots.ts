@@ -153,7 +153,7 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
       const errors: Failure[] = [];
       const copies: { bytes: Buffer; to: string }[] = [];
       for (const side of sides) {
-        const miss = unfetched.get(`${side.label}\0${def.id}`);
+        const miss = unfetched.get(`${side.label}\0${def.id}`) ?? (side.label === 'workspace' ? errorInput(side, def.id, outsideLink(repo, def.id)) : undefined);
         const bytes = miss ? undefined : side.readBytes(def.id);
         if (!bytes) {
           errors.push(miss?.error ?? (side.label === 'workspace'
@@ -262,14 +262,44 @@ function expandFolders(repo: Repo, defs: readonly PlotDef[]): PlotDef[] {
   });
 }
 
+function errorInput(side: Source, file: string, error: Failure | undefined): PlotInput | undefined {
+  return error ? { rev: side.label, file, error } : undefined;
+}
+
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+}
+
+/**
+ * A workspace plot file that is a symbolic link must lead inside the repository or the cache
+ * (rvc's own links): a plot file of someone else's repository cannot copy a file from elsewhere
+ * on the machine into the page.
+ */
+function outsideLink(repo: Repo, rel: string): Failure | undefined {
+  let real: string;
+  try {
+    real = fs.realpathSync(path.join(repo.root, rel));
+  } catch {
+    return undefined; // missing: reported as such
+  }
+  const inside = (dir: string) => {
+    try {
+      const d = fs.realpathSync(dir);
+      return real === d || real.startsWith(d + path.sep);
+    } catch {
+      return false;
+    }
+  };
+  if (inside(repo.root) || inside(repo.cacheDir)) return undefined;
+  return { code: 'PATH_IS_SYMLINK', path: rel, message: `plot file '${rel}' is a symbolic link to '${real}', outside the repository`, hint: 'copy the file into the repository' };
 }
 
 function readInput(repo: Repo, side: Source, file: string, header: boolean | undefined): PlotInput {
   const rev = side.label;
   try {
     if (rev === 'workspace') {
+      const link = outsideLink(repo, file);
+      if (link) return { rev, file, error: link };
       // Refused by size before it is read: a page cannot carry it anyway.
       let size = -1;
       try {

@@ -139,6 +139,8 @@ describe('rvc plots', () => {
   - absent.csv
   - custom.csv:
       template: broken
+  - link.csv
+  - link.png
 `,
       'good.csv': 'step,loss\n0,1\n1,0.5\n',
       'nocol.csv': 'step,loss\n0,1\n',
@@ -146,6 +148,12 @@ describe('rvc plots', () => {
       'custom.csv': 'step,loss\n0,1\n',
       '.rvc/plots/broken.json': '{"data": {"values": "<RVC_DATA>"}, "mark": ',
     });
+    // Links out of the repository: their targets must not reach the page.
+    const secretDir = path.join(d, '..', `${path.basename(d)}-outside`);
+    made.push(secretDir);
+    writeTree(secretDir, { 'secret.csv': 'step,loss\n0,424242\n', 'secret.png': PNG });
+    fs.symlinkSync(path.join(secretDir, 'secret.csv'), path.join(d, 'link.csv'));
+    fs.symlinkSync(path.join(secretDir, 'secret.png'), path.join(d, 'link.png'));
     // 50 MB of CSV
     const line = '123456,0.123456789\n';
     const fd = fs.openSync(path.join(d, 'big.csv'), 'w');
@@ -168,13 +176,15 @@ describe('rvc plots', () => {
     expect(r.stderr).toContain("template '.rvc/plots/broken.json' is not valid JSON");
     const page = path.join(d, 'rvc_plots', 'index.html');
     expect(fs.statSync(page).size).toBeLessThan(5 << 20);
-    expect(fs.readdirSync(path.join(d, 'rvc_plots'))).toEqual(['index.html']); // no temp file left beside it
+    expect(fs.readdirSync(path.join(d, 'rvc_plots'))).toEqual(['index.html']); // no temp file, no linked image copied
+    expect(r.stderr).toContain("plot file 'link.csv' is a symbolic link to");
+    expect(fs.readFileSync(page, 'utf8')).not.toContain('424242');
     const rep = await inspectPage(b, page);
     expect(rep.network).toEqual([]);
     expect(rep.consoleErrors).toEqual([]);
     const p = byId(rep);
     expect(p['good.csv']).toMatchObject({ state: 'ok', marks: 1 });
-    for (const id of ['nocol.csv', 'text.csv', 'big.csv', 'absent.csv', 'custom.csv']) expect(p[id]!.state, id).toBe('error');
+    for (const id of ['nocol.csv', 'text.csv', 'big.csv', 'absent.csv', 'custom.csv', 'link.csv', 'link.png']) expect(p[id]!.state, id).toBe('error');
     expect(p['nocol.csv']!.text).toContain("'accuracy'");
   });
 
