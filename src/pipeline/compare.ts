@@ -70,6 +70,8 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     }
   };
   let files: { pipelines: string[]; locks: string[] } | undefined;
+  /** Every file git has there, listed once for the pipeline files and for missingObject. */
+  let gitFiles: Set<string> | undefined;
   const pipelineFiles = (): { pipelines: string[]; locks: string[] } => {
     if (!files) {
       let all: string[] = [];
@@ -79,6 +81,7 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
         if (!(emptyIfMissing && isRvcError(e, 'REV_NOT_FOUND'))) throw e;
       }
       files = { pipelines: all.filter(isPipelineFile).sort(compareStrings), locks: all.filter(isLockFile).sort(compareStrings) };
+      gitFiles ??= new Set(all);
     }
     return files;
   };
@@ -118,16 +121,9 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     const files = gitFilesAt();
     return files.has(rel);
   };
-  let gitFiles: Set<string> | undefined;
   const gitFilesAt = (): Set<string> => {
-    if (!gitFiles) {
-      try {
-        gitFiles = new Set(absent ? [] : gitTreeFiles(repo.root, rev));
-      } catch {
-        gitFiles = new Set();
-      }
-    }
-    return gitFiles;
+    if (!gitFiles) pipelineFiles();
+    return gitFiles ?? new Set();
   };
   show(PIPELINE_FILE); // fails early on an unknown revision
   return {
