@@ -18,14 +18,6 @@ export function isImageFile(file: string): boolean {
   return IMAGE_EXTS.some((e) => f.endsWith(e));
 }
 
-export function imageMime(file: string): string {
-  const f = file.toLowerCase();
-  if (f.endsWith('.svg')) return 'image/svg+xml';
-  if (f.endsWith('.gif')) return 'image/gif';
-  if (f.endsWith('.png')) return 'image/png';
-  return 'image/jpeg';
-}
-
 type Format = 'csv' | 'tsv' | 'json' | 'yaml';
 
 export function dataFormatOf(file: string): Format | undefined {
