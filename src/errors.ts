@@ -50,6 +50,7 @@ export type ErrorCode =
   | 'PIPELINE_CYCLE'
   | 'PIPELINE_INVALID'
   | 'PARAMS_INVALID'
+  | 'PLOT_INVALID'
   // git
   | 'GIT_FAILED'
   | 'REV_NOT_FOUND'

@@ -36,6 +36,7 @@ import * as importCmd from './commands/import.js';
 import * as update from './commands/update.js';
 import * as lineage from './commands/lineage.js';
 import * as exp from './commands/exp.js';
+import * as plots from './commands/plots.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -50,6 +51,7 @@ function buildProgram(): Command {
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify, report]) m.register(program);
   // Experiments.
   for (const m of [exp]) m.register(program);
+  plots.register(program);
   // Data across git history.
   for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
   // Git integration.
@@ -79,9 +81,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error, 3 repository locked, 130 interrupted
  * arrives.
  */
 const NOT_YET: Record<string, string> = {
-  exp: 'experiments',
   experiments: 'experiments',
-  plots: 'plots of metrics',
   queue: 'the experiment queue',
 };
 

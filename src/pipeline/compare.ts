@@ -9,7 +9,8 @@ import {
 import { compareStrings, setOwn } from '../model/values.js';
 import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
-import { gitShowFile, gitTreeFiles } from '../scm/git.js';
+import { gitShowBytes, gitShowFile, gitTreeFiles } from '../scm/git.js';
+import type { HashAlgo } from '../model/oid.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
 
@@ -23,12 +24,29 @@ export interface Source {
   /** 'workspace' or the revision as given. */
   label: string;
   read(rel: string): string | undefined;
+  /** The bytes of a file (images), read the same way as `read`. */
+  readBytes(rel: string): Buffer | undefined;
+  /**
+   * The object a stage output is recorded as at this revision when git does not have the file
+   * and the cache does not have the object either (a remote may): undefined otherwise.
+   */
+  missingObject(rel: string): { hash: HashAlgo; oid: string } | undefined;
   /** The pipeline files and lock files there, repository paths. */
   pipelineFiles(): { pipelines: string[]; locks: string[] };
 }
 
 export function workspaceSource(repo: Repo): Source {
-  return { label: 'workspace', read: (rel) => readRepoText(repo, rel), pipelineFiles: () => repo.pipelineFiles() };
+  return {
+    label: 'workspace', read: (rel) => readRepoText(repo, rel), pipelineFiles: () => repo.pipelineFiles(),
+    readBytes: (rel) => {
+      try {
+        return fs.readFileSync(path.join(repo.root, rel));
+      } catch {
+        return undefined;
+      }
+    },
+    missingObject: () => undefined,
+  };
 }
 
 export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Source {
@@ -52,6 +70,8 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     }
   };
   let files: { pipelines: string[]; locks: string[] } | undefined;
+  /** Every file git has there, listed once for the pipeline files and for missingObject. */
+  let gitFiles: Set<string> | undefined;
   const pipelineFiles = (): { pipelines: string[]; locks: string[] } => {
     if (!files) {
       let all: string[] = [];
@@ -61,10 +81,12 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
         if (!(emptyIfMissing && isRvcError(e, 'REV_NOT_FOUND'))) throw e;
       }
       files = { pipelines: all.filter(isPipelineFile).sort(compareStrings), locks: all.filter(isLockFile).sort(compareStrings) };
+      gitFiles ??= new Set(all);
     }
     return files;
   };
-  const fromCache = (rel: string): string | undefined => {
+  /** The cached (file, not folder) output `rel` as a lock file there records it. */
+  const lockEntry = (rel: string): { hash: HashAlgo; oid: string } | undefined => {
     if (lock === null) {
       // Outputs of every lock file there, in one list (stage names do not matter here).
       const outs: Lock = { schema: '1.0', stages: {} };
@@ -81,17 +103,38 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     if (!lock) return undefined;
     for (const st of Object.values(lock.stages)) {
       const e = st.outs.find((o) => o.path === rel);
-      if (!e || isTreeOid(e.oid)) continue;
-      try {
-        return fs.readFileSync(repo.odbFor(e.hash).objectPath(e.oid), 'utf8');
-      } catch {
-        return undefined;
-      }
+      if (e && !isTreeOid(e.oid)) return { hash: e.hash, oid: e.oid };
     }
     return undefined;
   };
+  const cachedBytes = (rel: string): Buffer | undefined => {
+    const e = lockEntry(rel);
+    if (!e) return undefined;
+    try {
+      return fs.readFileSync(repo.odbFor(e.hash).objectPath(e.oid));
+    } catch {
+      return undefined;
+    }
+  };
+  const fromCache = (rel: string): string | undefined => cachedBytes(rel)?.toString('utf8');
+  const inGit = (rel: string): boolean => {
+    const files = gitFilesAt();
+    return files.has(rel);
+  };
+  const gitFilesAt = (): Set<string> => {
+    if (!gitFiles) pipelineFiles();
+    return gitFiles ?? new Set();
+  };
   show(PIPELINE_FILE); // fails early on an unknown revision
-  return { label: rev, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles };
+  return {
+    label: rev, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles,
+    readBytes: (rel) => (absent ? undefined : gitShowBytes(repo.root, rev, rel)) ?? cachedBytes(rel),
+    missingObject: (rel) => {
+      if (inGit(rel)) return undefined;
+      const e = lockEntry(rel);
+      return e && !repo.odbFor(e.hash).hasSync(e.oid) ? e : undefined;
+    },
+  };
 }
 
 /** The stages of every pipeline file of a side, in one list; undefined when it has none. */

@@ -129,6 +129,23 @@ export function gitShowFile(root: string, rev: string, rel: string): string | un
   }
 }
 
+/** gitShowFile for binary content (images): the bytes of `rel` at `rev`, or undefined when git has no such file there. */
+export function gitShowBytes(root: string, rev: string, rel: string): Buffer | undefined {
+  assertRevName(rev);
+  try {
+    return execFileSync('git', ['cat-file', 'blob', `${rev}:./${rel}`], {
+      cwd: root, maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') {
+      throw new RvcError('GIT_FAILED', 'git is not installed or not on PATH', { hint: 'install git, or use `rvc init --no-scm`' });
+    }
+    // not there, or an unknown revision: told apart below
+  }
+  gitResolveCommit(root, rev);
+  return undefined;
+}
+
 /** Paths (relative to `root`) of the files git has at `rev` under `root`; an unknown revision is REV_NOT_FOUND. */
 export function gitTreeFiles(root: string, rev: string): string[] {
   assertRevName(rev);

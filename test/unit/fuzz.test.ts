@@ -21,6 +21,7 @@ import { parseLock, serializeLock, type Lock } from '../../src/model/lock.js';
 import { parsePipeline } from '../../src/model/pipeline/parse.js';
 import { serializePipeline, type StageDef } from '../../src/model/pipeline/edit.js';
 import { parseConfigLayer, serializeConfigLayer, setConfigKey, type ConfigLayer } from '../../src/model/config.js';
+import { parsePlotData } from '../../src/plots/data.js';
 import { parseParamsFile } from '../../src/model/params.js';
 import { deepEqual } from '../../src/model/values.js';
 import { toYaml } from '../../src/model/yaml.js';
@@ -338,6 +339,8 @@ const TARGETS = {
   paramsJson: { name: 'params', file: 'conf/params.json', parse: (t: string) => parseParamsFile(t, 'conf/params.json'), lines: true },
   paramsToml: { name: 'params', file: 'conf/params.toml', parse: (t: string) => parseParamsFile(t, 'conf/params.toml'), lines: true },
   paramsPy: { name: 'params', file: 'src/params.py', parse: (t: string) => parseParamsFile(t, 'src/params.py'), lines: true },
+  // rvc's own CSV reader (JSON and YAML plot files go through the parsers above).
+  plotCsv: { name: 'plot data', file: 'logs/loss.csv', parse: (t: string) => parsePlotData(t, 'logs/loss.csv'), lines: false },
 } satisfies Record<string, Target>;
 
 const validText: Record<keyof typeof TARGETS, fc.Arbitrary<string>> = {
@@ -351,6 +354,8 @@ const validText: Record<keyof typeof TARGETS, fc.Arbitrary<string>> = {
   paramsJson: paramsArb.map((p) => JSON.stringify(p, null, 2)),
   // TOML has no null: those documents fall back to a fixed one.
   paramsToml: paramsArb.map((p) => { try { return toToml(p); } catch { return 'a = 1\n[t]\nb = "x"\n'; } }),
+  plotCsv: fc.array(fc.tuple(fc.integer(), fc.double({ noNaN: true }), fc.string({ maxLength: 8 })), { maxLength: 30 })
+    .map((rows) => ['step,loss,"note, quoted"', ...rows.map(([a, b, c]) => `${a},${b},"${c.replace(/"/g, '""')}"`)].join('\n')),
   paramsPy: paramsArb.map((p) => Object.entries(p).map(([k, v], i) => `${/^[A-Za-z_]\w*$/.test(k) ? k : `K${i}`} = ${pyLiteral(v)}`).join('\n')),
 };
 

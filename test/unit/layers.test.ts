@@ -18,10 +18,12 @@ const ALLOWED: Record<string, string[]> = {
   scm: ['base', 'fsutil', 'scm'],
   repo: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo'],
   pipeline: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline'],
+  // Plots: definitions, data files, templates and the page, from text to text.
+  plots: ['base', 'model', 'fsutil', 'plots'],
   // A verb is a leaf: it may use every service, and only the public API imports it.
-  verbs: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline'],
+  verbs: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline', 'plots'],
   // Experiments compose verbs (an experiment run is a repro and a save): the one layer above them.
-  experiments: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline', 'verbs', 'experiments'],
+  experiments: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline', 'plots', 'verbs', 'experiments'],
   index: ['base', 'model', 'repo', 'pipeline', 'remote', 'verbs', 'experiments', 'index'],
   cli: ['cli', 'index'],
 };

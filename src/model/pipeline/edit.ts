@@ -1,4 +1,4 @@
-import { Document, parseDocument, isMap } from 'yaml';
+import { Document, parseDocument, isMap, isSeq, isScalar, stringify } from 'yaml';
 import { RvcError } from '../../errors.js';
 import { guardYamlOutput, parseYamlLocated } from '../yaml.js';
 import { pathsOverlap } from '../paths.js';
@@ -380,4 +380,149 @@ function frozenByText(text: string, at: string[], frozen: boolean): string | und
   // After the line the last field ends on (a block value's range already ends past its newline).
   const pos = text[lastEnd - 1] === '\n' ? lastEnd - 1 : lineEnd(lastEnd);
   return `${text.slice(0, pos)}\n${indent}frozen: true${text.slice(pos)}`;
+}
+
+/** Where a plot is defined in a pipeline file: one of a stage's `plots:` entries, or a top-level `plots:` entry. */
+export interface PlotLocation {
+  /** The stage as written (absent: the top-level `plots:` section). */
+  stage?: string;
+  /** The entry's key as written: the plots file (relative to the stage's wdir) or the top-level id. */
+  id: string;
+}
+
+/**
+ * Sets and removes options of one plot definition (`rvc plots modify`), changing only the lines
+ * of those options: comments and every other byte stay as they were when the layout allows
+ * (block style); otherwise the file is re-printed through the YAML Document API. A plots entry
+ * written as a bare path (`- loss.csv`) becomes `- loss.csv:` with the options below it.
+ */
+export function setPlotOptions(text: string, at: PlotLocation, set: Record<string, string>, unset: readonly string[], file: string): string {
+  const before = parseYamlLocated(text, file).value;
+  const noPlot = () => new RvcError('PATH_NOT_FOUND', `${at.stage !== undefined ? `stage '${at.stage}'` : 'the top-level plots: section'} of ${file} has no plot '${at.id}'`, {
+    path: file, hint: 'run `rvc plots show` to list the plots',
+  });
+  const sectionPath = at.stage !== undefined ? ['stages', at.stage, 'plots'] : ['plots'];
+  let section: unknown = before;
+  for (const k of sectionPath) section = isPlainObject(section) && Object.hasOwn(section, k) ? section[k] : undefined;
+  // The entry: its path in the document, and its options (null for a bare entry).
+  let entryPath: (string | number)[] | undefined;
+  let inList = false;
+  let opts: Record<string, unknown> | null = null;
+  if (Array.isArray(section)) {
+    section.forEach((e, i) => {
+      if (entryPath) return;
+      if (e === at.id) { entryPath = [...sectionPath, i]; inList = true; }
+      else if (isPlainObject(e) && Object.keys(e).length === 1 && Object.hasOwn(e, at.id)) {
+        entryPath = [...sectionPath, i, at.id];
+        const o = e[at.id];
+        if (o !== null && !isPlainObject(o)) throw new RvcError('PIPELINE_INVALID', `options of plot '${at.id}' in ${file} are not a mapping`, { path: file });
+        opts = o as Record<string, unknown> | null;
+      }
+    });
+  } else if (at.stage === undefined && isPlainObject(section) && Object.hasOwn(section, at.id)) {
+    entryPath = [...sectionPath, at.id];
+    const o = section[at.id];
+    if (o !== null && !isPlainObject(o)) throw new RvcError('PIPELINE_INVALID', `options of plot '${at.id}' in ${file} are not a mapping`, { path: file });
+    opts = o as Record<string, unknown> | null;
+  }
+  if (!entryPath) throw noPlot();
+  const next: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(opts ?? {})) if (!unset.includes(k)) setOwn(next, k, v);
+  for (const [k, v] of Object.entries(set)) setOwn(next, k, v);
+  const wanted = structuredClone(before) as Record<string, unknown>;
+  {
+    // The entry's parent in the wanted value: the list (a bare entry is replaced) or the mapping holding the id.
+    let parent: unknown = wanted;
+    for (const k of entryPath.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[k];
+    const value = Object.keys(next).length ? next : null;
+    if (inList) {
+      if (!value) return text;
+      const one: Record<string, unknown> = {};
+      setOwn(one, at.id, value);
+      (parent as unknown[])[entryPath[entryPath.length - 1] as number] = one;
+    } else {
+      setOwn(parent as Record<string, unknown>, at.id, value);
+    }
+  }
+  const same = (t: string) => {
+    try {
+      return deepEqual(parseYamlLocated(t, file).value, JSON.parse(JSON.stringify(wanted)));
+    } catch {
+      return false;
+    }
+  };
+  const edited = plotOptionsByText(text, entryPath, inList, set, unset);
+  if (edited !== undefined && same(edited)) return guardYamlOutput(edited, file);
+  const doc = parseDocument(text);
+  if (inList || opts === null) {
+    const one: Record<string, unknown> = {};
+    if (inList) setOwn(one, at.id, next);
+    doc.setIn(entryPath, doc.createNode(inList ? one : next));
+  } else {
+    for (const k of unset) doc.deleteIn([...entryPath, k]);
+    for (const [k, v] of Object.entries(set)) doc.setIn([...entryPath, k], v);
+  }
+  const out = doc.toString({ lineWidth: 0, indent: 2 });
+  if (!same(out)) throw new RvcError('INTERNAL', `could not edit plot '${at.id}' in ${file}`, { path: file });
+  return guardYamlOutput(out, file);
+}
+
+const yamlScalar = (v: string): string => stringify(v, { lineWidth: 0 }).trimEnd();
+
+/** The text edit of setPlotOptions on a block-style entry; undefined when the layout is unusual. */
+function plotOptionsByText(text: string, entryPath: (string | number)[], inList: boolean, set: Record<string, string>, unset: readonly string[]): string | undefined {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return undefined;
+  const lineStart = (i: number) => text.lastIndexOf('\n', i - 1) + 1;
+  const lineEnd = (i: number) => {
+    const n = text.indexOf('\n', i);
+    return n < 0 ? text.length : n;
+  };
+  const node = doc.getIn(entryPath, true);
+  if (inList) {
+    // `- loss.csv` becomes `- loss.csv:` with the options indented below the key.
+    if (!isScalar(node) || !node.range) return undefined;
+    const [s, e] = node.range;
+    const col = s - lineStart(s);
+    const seq = doc.getIn(entryPath.slice(0, -1), true);
+    if (!isSeq(seq) || seq.flow) return undefined;
+    const lines = Object.entries(set).map(([k, v]) => `${' '.repeat(col + 2)}${k}: ${yamlScalar(v)}`);
+    return `${text.slice(0, e)}:\n${lines.join('\n')}${text.slice(e)}`;
+  }
+  if (!isMap(node) || node.flow || node.items.length === 0) return undefined;
+  const edits: [number, number, string][] = [];
+  const firstKey = (node.items[0]!.key as Ranged | null)?.range?.[0];
+  if (firstKey === undefined) return undefined;
+  const indent = text.slice(lineStart(firstKey), firstKey);
+  if (indent.trim() !== '') return undefined;
+  const appended: string[] = [];
+  for (const [k, v] of Object.entries(set)) {
+    const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === k);
+    if (!pair) { appended.push(`${indent}${k}: ${yamlScalar(v)}`); continue; }
+    const r = (pair.value as Ranged | null)?.range;
+    if (!r || !isScalar(pair.value)) return undefined;
+    edits.push([r[0], r[1], yamlScalar(v)]);
+  }
+  for (const k of unset) {
+    const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === k);
+    if (!pair) continue;
+    const kr = (pair.key as Ranged | null)?.range;
+    const vr = (pair.value as Ranged | null)?.range;
+    if (!kr || !vr || !isScalar(pair.value)) return undefined;
+    const s = lineStart(kr[0]);
+    const e = lineEnd(vr[1]);
+    if (text.slice(s, kr[0]).trim() !== '' || text.slice(vr[1], e).replace(/#.*/, '').trim() !== '') return undefined;
+    edits.push([s, Math.min(text.length, e + 1), '']);
+  }
+  if (appended.length) {
+    const last = node.items[node.items.length - 1]!;
+    const lastEnd = (last.value as Ranged | null)?.range?.[1] ?? (last.key as Ranged | null)?.range?.[1];
+    if (lastEnd === undefined) return undefined;
+    const pos = text[lastEnd - 1] === '\n' ? lastEnd - 1 : lineEnd(lastEnd);
+    edits.push([pos, pos, `\n${appended.join('\n')}`]);
+  }
+  edits.sort((a, b) => b[0] - a[0]);
+  let out = text;
+  for (const [s, e, r] of edits) out = out.slice(0, s) + r + out.slice(e);
+  return out;
 }

@@ -22,7 +22,7 @@ export interface StageOut extends PathRef {
   desc?: string;
   /** Declared under metrics: rather than outs:. */
   metric: boolean;
-  /** Declared under plots:, with the plot options written there (kept for plots; not acted on). */
+  /** Declared under plots:, with the plot options written there (read by `rvc plots`, src/plots/defs.ts). */
   plot?: PlotOptions;
   /** `push: false`: `rvc push` does not upload it, and fetch/pull/status --cloud do not expect it on the remote. */
   push?: false;
@@ -34,7 +34,7 @@ export interface StageOut extends PathRef {
   meta?: unknown;
 }
 
-/** Options of a stage's plots output (DVC's names), kept for a plots command. */
+/** Options of a stage's plots output (DVC's names), read by `rvc plots`. */
 export interface PlotOptions {
   x?: string;
   y?: string;
@@ -153,7 +153,7 @@ export interface Pipeline {
   params?: TopPath[];
   /** Top-level `metrics:`: metrics files of the project, shown by `metrics show`/`diff` like stage metrics. */
   metrics?: TopPath[];
-  /** Top-level `plots:` definitions, kept for a plots command. */
+  /** Top-level `plots:` definitions, read by `rvc plots`. */
   plots?: PipelinePlot[];
   /** Top-level `artifacts:`, kept. */
   artifacts?: PipelineArtifact[];
@@ -170,6 +170,8 @@ export interface ProjectPipeline {
   stages: Stage[];
   params: TopPath[];
   metrics: TopPath[];
+  /** Top-level `plots:` definitions of every file, each with the pipeline file that defines it. */
+  plots: (PipelinePlot & { file: string })[];
   /** The pipeline files' `environment:` sections as one (see mergeEnvironmentSpecs); absent when none has one. */
   environment?: EnvironmentSpec;
 }
@@ -180,13 +182,14 @@ export interface ProjectPipeline {
  */
 export function mergePipelines(pipelines: readonly Pipeline[]): ProjectPipeline | undefined {
   if (!pipelines.length) return undefined;
-  const res: ProjectPipeline = { files: [], stages: [], params: [], metrics: [] };
+  const res: ProjectPipeline = { files: [], stages: [], params: [], metrics: [], plots: [] };
   for (const p of pipelines) {
     res.files.push(p.file);
     // Loops, not push(...): a file can generate more stages than a call takes arguments.
     for (const s of p.stages) res.stages.push(s);
     for (const x of p.params ?? []) res.params.push(x);
     for (const x of p.metrics ?? []) res.metrics.push(x);
+    for (const x of p.plots ?? []) res.plots.push({ ...x, file: p.file });
   }
   return res;
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/plots.sh: `rvc plots show` and `rvc plots diff` on many points.
+#
+#   npm run build                       # build dist/ once
+#   bash bench/plots.sh                 # 10 plots × 10,000 points; diff over 20 revisions
+#   PLOTS=20 POINTS=50000 REVS=50 bash bench/plots.sh
+#
+# Builds (not timed) a repository with PLOTS CSV plot files of POINTS rows each (step, loss,
+# acc), declared in rvc.yaml's top-level plots:, and REVS commits each changing every file.
+# Times whole commands, node start-up included (median of RUNS):
+#   1. `rvc plots show` (page written: data read, templates filled, chart library inlined)
+#   2. `rvc plots diff` over the REVS revisions and the workspace
+# Results: Markdown on stdout and in bench/out/plots.md; progress on stderr.
+#
+# Environment: RVC (default: node dist/cli/main.js), BENCH_DIR (default /tmp), PLOTS=10,
+# POINTS=10000, REVS=20, RUNS=3.
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+require_tools plots.sh
+PLOTS=${PLOTS:-10}
+POINTS=${POINTS:-10000}
+REVS=${REVS:-20}
+RUNS=${RUNS:-3}
+OUT_DIR=$HERE/out
+mkdir -p "$OUT_DIR"
+
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-plots.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+REPO=$WORK/repo
+log() { printf '[plots] %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+log "building $PLOTS plots × $POINTS points, $REVS revisions in $REPO"
+mkdir -p "$REPO" && cd "$REPO"
+git init -q -b main
+git config user.email bench@example.com && git config user.name bench && git config commit.gpgsign false
+$RVC init -q
+{
+  echo "plots:"
+  for i in $(seq "$PLOTS"); do printf '  - logs/p%s.csv:\n      x: step\n      y: loss\n' "$i"; done
+} > rvc.yaml
+mkdir -p logs
+gen() { # gen REV: every plot file as of revision REV
+  node -e '
+    const fs = require("fs");
+    const [plots, points, rev] = process.argv.slice(1).map(Number);
+    for (let p = 1; p <= plots; p++) {
+      const rows = ["step,loss,acc"];
+      for (let s = 0; s < points; s++) rows.push(`${s},${(1 / (1 + s * 0.001 * (rev + p))).toFixed(6)},${(1 - 1 / (2 + s * 0.001)).toFixed(6)}`);
+      fs.writeFileSync(`logs/p${p}.csv`, rows.join("\n") + "\n");
+    }' "$PLOTS" "$POINTS" "$1"
+}
+REVLIST=()
+for r in $(seq "$REVS"); do
+  gen "$r"
+  git add -A && git commit -qm "rev $r"
+  git tag "r$r"
+  REVLIST+=("r$r")
+done
+gen 0
+
+timeit() {
+  local times=() t0
+  for _ in $(seq "$RUNS"); do
+    t0=$(now)
+    "$@" > "$WORK/out.txt"
+    times+=("$(secs "$t0" "$(now)")")
+  done
+  printf '%s\n' "${times[@]}" | median
+}
+log "rvc plots show ($RUNS runs)"
+SHOW_S=$(timeit $RVC plots show -q)
+SHOW_MB=$(du -m rvc_plots/index.html | cut -f1)
+log "rvc plots diff over $REVS revisions ($RUNS runs)"
+DIFF_S=$(timeit $RVC plots diff -q "${REVLIST[@]}")
+DIFF_MB=$(du -m rvc_plots/index.html | cut -f1)
+
+{
+  echo "### Plots: $PLOTS plots × $POINTS points"
+  echo
+  echo "$(nproc) cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a); node $(node -v)"
+  echo
+  echo "| operation | time | page |"
+  echo "|---|---|---|"
+  echo "| \`rvc plots show\` (whole command, median of $RUNS) | $SHOW_S s | $SHOW_MB MB |"
+  echo "| \`rvc plots diff\` over $REVS revisions and the workspace (whole command, median of $RUNS) | $DIFF_S s | $DIFF_MB MB |"
+} | tee "$OUT_DIR/plots.md"

@@ -1,0 +1,192 @@
+/**
+ * The offline plots page: one HTML file carrying the chart library (vega, vega-lite and
+ * vega-embed, read from the installed packages' `build/*.min.js`), every plot's specification
+ * with its data, and `<img>` tags for images copied beside it. It loads nothing from the network.
+ * Each plot's container reports how it went for scripts and tests: `data-state="ok|error"` and
+ * `data-marks` (items drawn) once settled, and the body gets `data-ready="1"` when all have.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { RvcError } from '../errors.js';
+
+const LIBS = [['vega', 'vega.min.js'], ['vega-lite', 'vega-lite.min.js'], ['vega-embed', 'vega-embed.min.js']] as const;
+
+let libText: string | undefined;
+
+/** The three chart libraries' minified builds, concatenated; read once per process. */
+export function chartLibraries(): string {
+  if (libText !== undefined) return libText;
+  const require = createRequire(import.meta.url);
+  const parts: string[] = [];
+  for (const [pkg, file] of LIBS) {
+    // The packages export no subpaths: look for the file in each node_modules folder node would search.
+    const dirs = require.resolve.paths(pkg) ?? [];
+    const found = dirs.map((d) => path.join(d, pkg, 'build', file)).find((f) => fs.existsSync(f));
+    if (!found) {
+      throw new RvcError('IO', `the chart library '${pkg}' (${pkg}/build/${file}) is not installed`, { path: pkg, hint: 'reinstall rvc with its dependencies (`npm install`)' });
+    }
+    // A script element ends at the first `</script`; none of the builds holds one, but be sure.
+    parts.push(fs.readFileSync(found, 'utf8').replace(/<\/(script)/gi, '<\\/$1'));
+  }
+  libText = parts.join('\n;\n');
+  return libText;
+}
+
+export interface PagePlot {
+  id: string;
+  /** A Vega-Lite specification to draw. */
+  spec?: unknown;
+  /** Images to show, each with the page-relative file name it was copied to and its revision. */
+  images?: { rev: string; src: string }[];
+  /** Messages shown above the plot (problems with part of its data), or instead of it. */
+  messages: string[];
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** JSON safe inside a script element: `<` never appears literally. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * A spec's inline rows as columns (`{"rvc:columns": {name: values}}`, a column of repeated
+ * strings as `{"dict": [...], "idx": [...]}`): a third of the size of a list of records, so a
+ * page of 100,000 points is written and parsed faster. The page's script turns them back.
+ */
+function packRows(spec: unknown): unknown {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return spec;
+  const data = (spec as { data?: { values?: unknown } }).data;
+  const rows = data?.values;
+  if (!Array.isArray(rows) || rows.length < 2 || !rows.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) return spec;
+  // Rows of one shape only (as buildPlot makes them); anything else stays a list of records.
+  const names = Object.keys(rows[0] as object);
+  if (!rows.every((r) => Object.keys(r as object).length === names.length && names.every((n) => Object.hasOwn(r as object, n)))) return spec;
+  const columns: Record<string, unknown> = {};
+  for (const n of names) {
+    const vals = rows.map((r) => (r as Record<string, unknown>)[n]);
+    if (vals.every((v) => typeof v === 'string')) {
+      const dict: string[] = [];
+      const at = new Map<string, number>();
+      const idx = vals.map((v) => {
+        let i = at.get(v as string);
+        if (i === undefined) { i = dict.length; dict.push(v as string); at.set(v as string, i); }
+        return i;
+      });
+      if (dict.length * 4 < vals.length) { Object.defineProperty(columns, n, { value: { dict, idx }, enumerable: true }); continue; }
+    }
+    Object.defineProperty(columns, n, { value: vals, enumerable: true });
+  }
+  return { ...spec, data: { ...data, values: { 'rvc:columns': columns, length: rows.length } } };
+}
+
+/** The page's own script: embed each plot, then report what was drawn. */
+const RUNNER = `
+(function () {
+  var specs = JSON.parse(document.getElementById('rvc-plot-specs').textContent);
+  specs.forEach(function (s) {
+    var v = s && s.data && s.data.values;
+    if (!v || !v['rvc:columns']) return;
+    var cols = v['rvc:columns'], names = Object.keys(cols), rows = new Array(v.length);
+    for (var i = 0; i < v.length; i++) {
+      var r = {};
+      for (var j = 0; j < names.length; j++) {
+        var c = cols[names[j]];
+        r[names[j]] = Array.isArray(c) ? c[i] : c.dict[c.idx[i]];
+      }
+      rows[i] = r;
+    }
+    s.data.values = rows;
+  });
+  function countMarks(node) {
+    var n = 0;
+    if (!node) return 0;
+    // A line, area or trail is one shape drawn through many items: count it once.
+    if (node.marktype && node.marktype !== 'group' && node.role === 'mark') {
+      var k = (node.items || []).length;
+      return /^(line|area|trail)$/.test(node.marktype) ? (k > 0 ? 1 : 0) : k;
+    }
+    var kids = node.items || [];
+    for (var i = 0; i < kids.length; i++) n += countMarks(kids[i]);
+    return n;
+  }
+  function fail(el, msg) {
+    el.dataset.state = 'error';
+    var p = document.createElement('p');
+    p.className = 'rvc-error';
+    p.textContent = msg;
+    el.appendChild(p);
+  }
+  var jobs = [];
+  document.querySelectorAll('[data-plot-index]').forEach(function (el) {
+    var spec = specs[Number(el.dataset.plotIndex)];
+    var target = el.querySelector('.rvc-chart');
+    var errors = [];
+    var logger = { level: function () { return this; }, error: function () { errors.push([].slice.call(arguments).join(' ')); return this; },
+      warn: function () { return this; }, info: function () { return this; }, debug: function () { return this; } };
+    jobs.push(vegaEmbed(target, spec, { actions: false, renderer: 'svg', logger: logger }).then(function (res) {
+      return res.view.runAsync().then(function () {
+        if (errors.length) return fail(el, errors.join('; '));
+        el.dataset.marks = String(countMarks(res.view.scenegraph().root));
+        el.dataset.state = 'ok';
+      });
+    }).catch(function (e) { fail(el, String(e && e.message || e)); }));
+  });
+  document.querySelectorAll('[data-image-plot]').forEach(function (el) {
+    var imgs = Array.prototype.slice.call(el.querySelectorAll('img'));
+    jobs.push(Promise.all(imgs.map(function (img) {
+      return new Promise(function (ok) {
+        if (img.complete && img.naturalWidth > 0) return ok(true);
+        if (img.complete) return ok(false);
+        img.addEventListener('load', function () { ok(true); });
+        img.addEventListener('error', function () { ok(false); });
+      });
+    })).then(function (r) {
+      var good = r.filter(Boolean).length;
+      el.dataset.marks = String(good);
+      if (good === r.length) el.dataset.state = 'ok'; else fail(el, (r.length - good) + ' image(s) could not be shown');
+    }));
+  });
+  Promise.all(jobs).then(function () { document.body.dataset.ready = '1'; });
+})();
+`;
+
+const STYLE = `body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+.rvc-plot{display:inline-block;vertical-align:top;margin:0 1.5em 1.5em 0;padding:.5em;border:1px solid #ddd;border-radius:4px}
+.rvc-plot h2{font-size:1em;margin:0 0 .4em}.rvc-error,.rvc-note{color:#a40000;font-size:.9em;max-width:36em;margin:.2em 0}
+.rvc-note{color:#7a5800}.rvc-plot img{max-width:480px;display:block;margin:.3em 0}.rvc-plot figcaption{font-size:.85em;color:#555}`;
+
+/** Placeholder of a user's HTML template where the plots go (DVC's name). */
+export const PLOT_DIVS = '{plot_divs}';
+
+export function buildPage(plots: readonly PagePlot[], opts: { htmlTemplate?: string; title?: string } = {}): string {
+  const specs: unknown[] = [];
+  const divs = plots.map((p) => {
+    const head = `<h2>${esc(p.id)}</h2>`;
+    if (p.images) {
+      const figs = p.images.map((i) => `<figure><img src="${esc(i.src)}" alt="${esc(`${p.id} (${i.rev})`)}"><figcaption>${esc(i.rev)}</figcaption></figure>`).join('');
+      const notes = p.messages.map((m) => `<p class="rvc-note">${esc(m)}</p>`).join('');
+      return `<div class="rvc-plot" data-plot-id="${esc(p.id)}" data-image-plot="1">${head}${notes}${figs}</div>`;
+    }
+    if (p.spec === undefined) {
+      const msgs = p.messages.map((m) => `<p class="rvc-error">${esc(m)}</p>`).join('');
+      return `<div class="rvc-plot" data-plot-id="${esc(p.id)}" data-state="error" data-marks="0">${head}${msgs}</div>`;
+    }
+    specs.push(packRows(p.spec));
+    const notes = p.messages.map((m) => `<p class="rvc-note">${esc(m)}</p>`).join('');
+    return `<div class="rvc-plot" data-plot-id="${esc(p.id)}" data-plot-index="${specs.length - 1}">${head}${notes}<div class="rvc-chart"></div></div>`;
+  });
+  const body = [
+    `<style>${STYLE}</style>`,
+    `<script>${chartLibraries()}</script>`,
+    `<script type="application/json" id="rvc-plot-specs">${scriptJson(specs)}</script>`,
+    ...(divs.length ? divs : ['<p>No plots.</p>']),
+    `<script>${RUNNER}</script>`,
+  ].join('\n');
+  if (opts.htmlTemplate !== undefined) {
+    const at = opts.htmlTemplate.indexOf(PLOT_DIVS);
+    return opts.htmlTemplate.slice(0, at) + body + opts.htmlTemplate.slice(at + PLOT_DIVS.length);
+  }
+  return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${esc(opts.title ?? 'rvc plots')}</title>\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
+}

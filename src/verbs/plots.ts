@@ -1,0 +1,443 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, isRvcError, type Failure } from '../errors.js';
+import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
+import { setPlotOptions, type PlotLocation } from '../model/pipeline.js';
+import { compareStrings } from '../model/values.js';
+import { Repo, type CommonOptions } from '../repo/repo.js';
+import { readPipelineCached } from '../repo/project.js';
+import { openRepoRemote } from '../repo/remotes.js';
+import { fetchObject, type Remote } from '../remote/index.js';
+import type { HashAlgo } from '../model/oid.js';
+import { pipelineAt, revisionSource, workspaceSource, type Source } from '../pipeline/compare.js';
+import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotData, tooLarge } from '../plots/data.js';
+import { plotDefinitions, selectPlots, type PlotDef } from '../plots/defs.js';
+import { BUILTIN_TEMPLATES, parseTemplate, templateText } from '../plots/templates.js';
+import { buildPlot, failureOf, type PlotInput, type PlotRow } from '../plots/build.js';
+import { PLOT_DIVS, buildPage, type PagePlot } from '../plots/page.js';
+
+export type { PlotRow } from '../plots/build.js';
+
+/** Folder custom templates are read from (`<name>.json`), under `.rvc/`. */
+const TEMPLATES_DIR = 'plots';
+export const DEFAULT_PLOTS_DIR = 'rvc_plots';
+
+export interface PlotsShowOptions extends CommonOptions {
+  /** Plot ids, data files or folders (relative to `cwd`); default: every plot. A data file no plot names is plotted with the defaults. */
+  targets?: string[];
+  /** Folder the page is written to (relative to `cwd`); default `rvc_plots`. */
+  out?: string;
+  /** A user's HTML page with `{plot_divs}` where the plots go. */
+  htmlTemplate?: string;
+  /** False: build the plots without writing a page (`--json`, `--ascii`). */
+  write?: boolean;
+}
+
+export interface PlotsDiffOptions extends PlotsShowOptions {
+  /** Git revisions to overlay; the workspace is always added. Default: HEAD. */
+  revisions?: string[];
+}
+
+export interface PlotResult {
+  id: string;
+  template: string;
+  /** The filled Vega-Lite specification; absent for images and for plots that could not be drawn. */
+  spec?: unknown;
+  /** The rows drawn (fields x, y, rev, series, label). */
+  rows: PlotRow[];
+  /** Images: each revision's copy, as a path relative to the page's folder (empty when not written). */
+  images?: { rev: string; file: string; src: string }[];
+  /** Problems with this plot: with `spec` present, parts of its data left out; without, why it is not drawn. */
+  errors: Failure[];
+}
+
+export interface PlotsResult {
+  /** The revisions read, in order ('workspace' last). */
+  revisions: string[];
+  plots: PlotResult[];
+  /** Absolute path of the page written, when one was. */
+  page?: string;
+  /** Problems that concern no single plot (a revision defining no plots, a target naming nothing). */
+  warnings: Failure[];
+}
+
+/** `rvc plots show [targets…]`: the workspace's plots on one offline page. */
+export function plotsShow(opts: PlotsShowOptions = {}): Promise<PlotsResult> {
+  const repo = Repo.open(opts.cwd);
+  return renderPlots(repo, [workspaceSource(repo)], opts);
+}
+
+/** `rvc plots diff [revisions…]`: the same plots across git revisions and the workspace, each revision a colour. */
+export function plotsDiff(opts: PlotsDiffOptions = {}): Promise<PlotsResult> {
+  const repo = Repo.open(opts.cwd);
+  const revs = opts.revisions?.length ? [...new Set(opts.revisions)] : ['HEAD'];
+  const sides = [...revs.map((r) => revisionSource(repo, r, !opts.revisions?.length)), workspaceSource(repo)];
+  return renderPlots(repo, sides, opts);
+}
+
+async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Promise<PlotsResult> {
+  const warnings: Failure[] = [];
+  // Definitions: the union over the sides; a later side's (the workspace's) wins for an id both define.
+  const byId = new Map<string, PlotDef>();
+  for (const side of sides) {
+    let defs: PlotDef[] = [];
+    try {
+      defs = plotDefinitions(pipelineAt(side));
+    } catch (e) {
+      // The workspace's pipeline files must read; a revision's broken one is said and skipped.
+      if (side.label === 'workspace') throw e;
+      warnings.push(failureOf(e));
+    }
+    if (!defs.length && sides.length > 1) {
+      warnings.push({ code: 'PATH_NOT_FOUND', message: `${side.label === 'workspace' ? 'the workspace' : `revision ${side.label}`} defines no plots` });
+    }
+    for (const d of defs) byId.set(d.id, d);
+  }
+  let defs = expandFolders(repo, [...byId.values()]).sort((a, b) => compareStrings(a.id, b.id));
+  if (opts.targets?.length) {
+    const rels = opts.targets.map((t) => repo.resolve(t, opts.cwd).rel);
+    const { selected, unknown } = selectPlots(defs, rels);
+    defs = selected;
+    for (const t of unknown) {
+      // A data file no plot names is plotted with the defaults, as DVC does.
+      if (sides.some((s) => s.read(t) !== undefined || (s.label === 'workspace' && fs.existsSync(path.join(repo.root, t))))) {
+        defs.push({ id: t, definedIn: '', level: 'top', image: isImageFile(t), series: [{ file: t }], template: 'linear' });
+      } else {
+        throw new RvcError('PATH_NOT_FOUND', `'${t}' is neither a plot nor a data file`, { path: t, hint: 'name a plot or a data file (`rvc plots show` shows every plot)' });
+      }
+    }
+  }
+  const unfetched = await fetchMissing(repo, sides, defs);
+  const outDir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? DEFAULT_PLOTS_DIR);
+  const write = opts.write !== false;
+  let htmlTemplate: string | undefined;
+  if (opts.htmlTemplate !== undefined) {
+    const f = path.resolve(opts.cwd ?? process.cwd(), opts.htmlTemplate);
+    try {
+      htmlTemplate = fs.readFileSync(f, 'utf8');
+    } catch {
+      throw new RvcError('PATH_NOT_FOUND', `HTML template '${opts.htmlTemplate}' cannot be read`, { path: opts.htmlTemplate, hint: 'name an HTML file holding {plot_divs}' });
+    }
+    if (!htmlTemplate.includes(PLOT_DIVS)) {
+      throw new RvcError('USAGE', `HTML template '${opts.htmlTemplate}' has no ${PLOT_DIVS} placeholder`, { path: opts.htmlTemplate, hint: `put ${PLOT_DIVS} where the plots go` });
+    }
+  }
+  const templates = new Map<string, { name: string; spec: unknown } | Failure>();
+  const templateOf = (name: string) => {
+    let t = templates.get(name);
+    if (!t) {
+      try {
+        t = { name, spec: loadTemplate(repo, name) };
+      } catch (e) {
+        t = failureOf(e);
+      }
+      templates.set(name, t);
+    }
+    return t;
+  };
+  const texts = new Map<string, PlotInput>();
+  const input = (side: Source, file: string, header: boolean | undefined): PlotInput => {
+    const key = `${side.label}\0${file}\0${header}`;
+    let r = texts.get(key);
+    if (!r) {
+      r = unfetched.get(`${side.label}\0${file}`) ?? readInput(repo, side, file, header);
+      texts.set(key, r);
+    }
+    return r;
+  };
+  const plots: PlotResult[] = [];
+  const pending: { plot: PlotResult; copies: { bytes: Buffer; to: string }[] }[] = [];
+  for (const def of defs) {
+    if (def.image) {
+      const images: NonNullable<PlotResult['images']> = [];
+      const errors: Failure[] = [];
+      const copies: { bytes: Buffer; to: string }[] = [];
+      for (const side of sides) {
+        const miss = unfetched.get(`${side.label}\0${def.id}`) ?? (side.label === 'workspace' ? errorInput(side, def.id, outsideLink(repo, def.id)) : undefined);
+        const bytes = miss ? undefined : side.readBytes(def.id);
+        if (!bytes) {
+          errors.push(miss?.error ?? (side.label === 'workspace'
+            ? { code: 'PATH_NOT_FOUND', path: def.id, message: `image '${def.id}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' }
+            : { code: 'PATH_NOT_FOUND', path: def.id, message: `image '${def.id}' does not exist at revision ${side.label}` }));
+          continue;
+        }
+        const src = `static/${safeName(side.label)}_${safeName(def.id)}`;
+        images.push({ rev: side.label, file: def.id, src });
+        copies.push({ bytes, to: path.join(outDir, src) });
+      }
+      const plot: PlotResult = { id: def.id, template: 'image', rows: [], images, errors };
+      plots.push(plot);
+      pending.push({ plot, copies });
+      continue;
+    }
+    const inputs: PlotInput[] = [];
+    for (const side of sides) for (const s of def.series) inputs.push(input(side, s.file, def.header));
+    const built = buildPlot(def, inputs, templateOf(def.template));
+    plots.push({ id: def.id, template: def.template, ...(built.spec !== undefined ? { spec: built.spec } : {}), rows: built.rows, errors: built.errors });
+  }
+  const res: PlotsResult = { revisions: sides.map((s) => s.label), plots, warnings };
+  if (!write) return res;
+  // Images first, then the page in one atomic write: a reader sees the old page or the whole new one.
+  for (const { copies } of pending) {
+    for (const c of copies) {
+      makeDirs(path.dirname(c.to));
+      writeFileAtomic(c.to, c.bytes, { fsync: false });
+    }
+  }
+  const page: PagePlot[] = plots.map((p) => ({
+    id: p.id,
+    ...(p.spec !== undefined ? { spec: p.spec } : {}),
+    ...(p.images?.length ? { images: p.images.map((i) => ({ rev: i.rev, src: i.src })) } : {}),
+    messages: p.errors.map((e) => e.message),
+  }));
+  makeDirs(outDir);
+  const file = path.join(outDir, 'index.html');
+  writeFileAtomic(file, buildPage(page, htmlTemplate !== undefined ? { htmlTemplate } : {}), { fsync: false });
+  res.page = file;
+  return res;
+}
+
+/**
+ * Stage outputs a revision records but neither git nor the cache has are fetched from the
+ * default remote first (one object each, verified); what cannot be fetched is returned as the
+ * input's error, keyed `rev\0file`.
+ */
+async function fetchMissing(repo: Repo, sides: readonly Source[], defs: readonly PlotDef[]): Promise<Map<string, PlotInput>> {
+  const res = new Map<string, PlotInput>();
+  const wanted: { side: Source; file: string; obj: { hash: HashAlgo; oid: string } }[] = [];
+  for (const side of sides) {
+    for (const d of defs) {
+      for (const file of new Set([d.id, ...d.series.map((s) => s.file)])) {
+        const obj = side.missingObject(file);
+        if (obj) wanted.push({ side, file, obj });
+      }
+    }
+  }
+  if (!wanted.length) return res;
+  let remote: Remote | undefined;
+  let why = 'no default remote is set to fetch it from';
+  if (repo.config.core.remote) {
+    try {
+      remote = (await openRepoRemote(repo, undefined)).remote;
+    } catch (e) {
+      why = `the default remote cannot be opened: ${failureOf(e).message}`;
+    }
+  }
+  for (const w of wanted) {
+    let err = why;
+    if (remote) {
+      try {
+        await fetchObject(repo.odbFor(w.obj.hash), remote, w.obj.oid);
+        continue;
+      } catch (e) {
+        err = `fetching it from the default remote failed: ${failureOf(e).message}`;
+      }
+    }
+    res.set(`${w.side.label}\0${w.file}`, {
+      rev: w.side.label, file: w.file,
+      error: { code: 'OBJECT_MISSING', path: w.file, message: `'${w.file}' at revision ${w.side.label} is not in the cache and ${err}`, hint: `\`rvc fetch --rev ${w.side.label}\`` },
+    });
+  }
+  return res;
+}
+
+/**
+ * A plot whose id is a folder of the workspace (DVCLive's `dvclive/plots/metrics`) stands for
+ * each data file and image below it, with the folder's options; at other revisions the same
+ * file names are read.
+ */
+function expandFolders(repo: Repo, defs: readonly PlotDef[]): PlotDef[] {
+  return defs.flatMap((d) => {
+    const only = d.series.length === 1 && d.series[0]!.file === d.id ? d.series[0]! : undefined;
+    if (!only || d.image || dataFormatOf(d.id) !== undefined) return [d];
+    let names: string[];
+    try {
+      if (!fs.statSync(path.join(repo.root, d.id)).isDirectory()) return [d];
+      names = (fs.readdirSync(path.join(repo.root, d.id), { recursive: true }) as string[]).map((n) => n.split(path.sep).join('/'));
+    } catch {
+      return [d];
+    }
+    const files = names.map((n) => `${d.id}/${n}`).filter((f) => dataFormatOf(f) !== undefined || isImageFile(f)).sort(compareStrings);
+    return files.map((f) => ({ ...d, id: f, image: isImageFile(f), series: [{ ...only, file: f }] }));
+  });
+}
+
+function errorInput(side: Source, file: string, error: Failure | undefined): PlotInput | undefined {
+  return error ? { rev: side.label, file, error } : undefined;
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+}
+
+/**
+ * A workspace plot file that is a symbolic link must lead inside the repository or the cache
+ * (rvc's own links): a plot file of someone else's repository cannot copy a file from elsewhere
+ * on the machine into the page.
+ */
+function outsideLink(repo: Repo, rel: string): Failure | undefined {
+  let real: string;
+  try {
+    real = fs.realpathSync(path.join(repo.root, rel));
+  } catch {
+    return undefined; // missing: reported as such
+  }
+  const inside = (dir: string) => {
+    try {
+      const d = fs.realpathSync(dir);
+      return real === d || real.startsWith(d + path.sep);
+    } catch {
+      return false;
+    }
+  };
+  if (inside(repo.root) || inside(repo.cacheDir)) return undefined;
+  return { code: 'PATH_IS_SYMLINK', path: rel, message: `plot file '${rel}' is a symbolic link to '${real}', outside the repository`, hint: 'copy the file into the repository' };
+}
+
+function readInput(repo: Repo, side: Source, file: string, header: boolean | undefined): PlotInput {
+  const rev = side.label;
+  try {
+    if (rev === 'workspace') {
+      const link = outsideLink(repo, file);
+      if (link) return { rev, file, error: link };
+      // Refused by size before it is read: a page cannot carry it anyway.
+      let size = -1;
+      try {
+        size = fs.statSync(path.join(repo.root, file)).size;
+      } catch {
+        // missing: reported below
+      }
+      if (size > MAX_PLOT_DATA_BYTES) return { rev, file, error: failureOf(tooLarge(file, size)) };
+    }
+    const text = side.read(file);
+    if (text === undefined) {
+      return { rev, file, error: rev === 'workspace'
+        ? { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' }
+        : { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist at revision ${rev}` } };
+    }
+    return { rev, file, rows: parsePlotData(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}) }) };
+  } catch (e) {
+    if (isRvcError(e, 'REV_NOT_FOUND')) throw e;
+    return { rev, file, error: failureOf(e) };
+  }
+}
+
+/** A template by name: `.rvc/plots/<name>.json` when there is one, else a built-in one, else a JSON file of the repository. */
+function loadTemplate(repo: Repo, name: string): unknown {
+  const custom = path.join(repo.rvcDir, TEMPLATES_DIR, `${name}.json`);
+  const safe = /^[A-Za-z0-9_.-]+$/.test(name) && !name.startsWith('.');
+  if (safe && fs.existsSync(custom)) return parseTemplate(fs.readFileSync(custom, 'utf8'), `.rvc/${TEMPLATES_DIR}/${name}.json`);
+  if (Object.hasOwn(BUILTIN_TEMPLATES, name)) return BUILTIN_TEMPLATES[name];
+  if (name.endsWith('.json')) {
+    const { abs, rel } = repo.resolve(name, repo.root);
+    if (fs.existsSync(abs)) return parseTemplate(fs.readFileSync(abs, 'utf8'), rel);
+  }
+  throw new RvcError('PLOT_INVALID', `plot template '${name}' does not exist`, {
+    path: name, hint: `use a built-in template (${Object.keys(BUILTIN_TEMPLATES).join(', ')}) or write one to .rvc/${TEMPLATES_DIR}/${name}.json`,
+  });
+}
+
+export interface PlotsTemplatesOptions extends CommonOptions {
+  /** One template; default every built-in one. */
+  name?: string;
+  /** Folder to write `<name>.json` files to (relative to `cwd`); default: none (return them). */
+  out?: string;
+}
+
+export interface PlotsTemplatesResult {
+  templates: { name: string; text: string }[];
+  /** Files written, absolute paths. */
+  written: string[];
+}
+
+/** `rvc plots templates [name] [-o dir]`: the built-in templates (a custom one by name too), as text or written as files. */
+export function plotsTemplates(opts: PlotsTemplatesOptions = {}): PlotsTemplatesResult {
+  let templates: { name: string; text: string }[];
+  if (opts.name !== undefined) {
+    let spec: unknown;
+    if (Object.hasOwn(BUILTIN_TEMPLATES, opts.name)) spec = BUILTIN_TEMPLATES[opts.name];
+    else spec = loadTemplate(Repo.open(opts.cwd), opts.name);
+    templates = [{ name: opts.name, text: templateText(spec) }];
+  } else {
+    templates = Object.entries(BUILTIN_TEMPLATES).map(([name, spec]) => ({ name, text: templateText(spec) }));
+  }
+  const written: string[] = [];
+  if (opts.out !== undefined) {
+    const dir = path.resolve(opts.cwd ?? process.cwd(), opts.out);
+    makeDirs(dir);
+    for (const t of templates) {
+      const f = path.join(dir, `${path.basename(t.name).replace(/\.json$/, '')}.json`);
+      writeFileAtomic(f, t.text);
+      written.push(f);
+    }
+  }
+  return { templates, written };
+}
+
+export interface PlotsModifyOptions extends CommonOptions {
+  template?: string;
+  x?: string;
+  y?: string;
+  title?: string;
+  xLabel?: string;
+  yLabel?: string;
+  /** Option names to remove (x, y, template, title, x_label, y_label). */
+  unset?: string[];
+}
+
+export interface PlotsModifyResult {
+  /** The pipeline file edited (repository path), and whether it changed. */
+  file: string;
+  changed: boolean;
+}
+
+const MODIFY_KEYS = ['x', 'y', 'template', 'title', 'x_label', 'y_label'];
+
+/** `rvc plots modify <target>`: sets or removes options of one plot definition in its pipeline file, keeping every other byte. */
+export function plotsModify(target: string, opts: PlotsModifyOptions = {}): Promise<PlotsModifyResult> {
+  const set: Record<string, string> = {};
+  const put = (k: string, v: string | undefined) => { if (v !== undefined) set[k] = v; };
+  put('template', opts.template); put('x', opts.x); put('y', opts.y); put('title', opts.title); put('x_label', opts.xLabel); put('y_label', opts.yLabel);
+  const unset = opts.unset ?? [];
+  for (const k of unset) {
+    if (!MODIFY_KEYS.includes(k)) throw new RvcError('USAGE', `'${k}' is not a plot option`, { hint: `options are: ${MODIFY_KEYS.join(', ')}` });
+    if (Object.hasOwn(set, k)) throw new RvcError('USAGE', `'${k}' is both set and unset`, { hint: `give either the value or --unset ${k}` });
+  }
+  if (!Object.keys(set).length && !unset.length) {
+    throw new RvcError('USAGE', 'nothing to modify', { hint: `e.g. \`rvc plots modify ${target} -x step -y loss\`` });
+  }
+  const repo = Repo.open(opts.cwd);
+  return repo.withLock('rvc plots modify', opts, () => {
+    const pipe = readPipelineCached(repo);
+    const rel = repo.resolve(target, opts.cwd).rel;
+    let file: string | undefined;
+    let at: PlotLocation | undefined;
+    for (const st of pipe?.stages ?? []) {
+      const p = st.plots.find((o) => o.repoPath === rel);
+      if (!p) continue;
+      if (st.generatedFrom) {
+        throw new RvcError('STAGE_NOT_FOUND', `plot '${target}' belongs to stage '${st.name}', which '${st.generatedFrom.name}' generates; edit that definition in ${st.file}`, { path: st.file });
+      }
+      file = st.file;
+      at = { stage: st.local, id: p.path };
+      break;
+    }
+    if (!at) {
+      const defs = plotDefinitions(pipe);
+      const d = defs.find((x) => x.level === 'top' && (x.id === rel || x.id === target));
+      const top = d && pipe?.plots.find((p) => p.file === d.definedIn && (p.id === target || plotDefinitions({ ...pipe, stages: [], plots: [p] })[0]?.id === d.id));
+      if (top) {
+        file = top.file;
+        at = { id: top.id };
+      }
+    }
+    if (!at || !file) {
+      throw new RvcError('PATH_NOT_FOUND', `'${target}' is not a plot of a pipeline file`, { path: target, hint: 'name a plots output of a stage or a top-level plot (`rvc plots show` lists them)' });
+    }
+    const before = fs.readFileSync(path.join(repo.root, file), 'utf8');
+    const text = setPlotOptions(before, at, set, unset, file);
+    if (text === before) return { file, changed: false };
+    writeFileAtomic(path.join(repo.root, file), text);
+    return { file, changed: true };
+  });
+}

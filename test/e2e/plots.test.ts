@@ -1,0 +1,252 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { rvc, rvcOk, makeRepo, writeTree, git, rmrf } from '../helpers/cli.js';
+import { startBrowser, inspectPage, type Browser, type PageReport } from '../helpers/browser.js';
+
+/**
+ * `rvc plots`: the real binary writes pages in a real repository, and Debian's Chromium (headless,
+ * fresh profile, every non-file request refused) opens them from disk and reports what each plot
+ * drew. One browser for the whole file.
+ */
+
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+const PIPELINE = `# plots of the project
+plots:
+  - acc:
+      x: step
+      y:
+        logs/train.csv: acc
+        logs/val.csv: acc
+      title: Accuracy
+  - conf.csv:
+      template: confusion
+      x: actual
+      y: predicted
+  - sizes.yaml:
+      template: bar_horizontal_sorted
+      x: n
+      y: kind
+  - points.tsv:
+      template: scatter
+      x: a
+      y: b
+  - curve.png
+  - dvclive/plots/metrics:
+      x: step
+stages:
+  train:
+    cmd: sh train.sh
+    deps: [train.sh]
+    plots:
+      - loss.json:
+          x: step
+          y: loss
+`;
+
+const browser = await startBrowser();
+const skip = 'skip' in browser ? browser.skip : undefined;
+if (skip) console.warn(`[plots browser tests skipped] ${skip}`);
+const b = browser as Browser;
+
+const made: string[] = [];
+let repo = '';
+afterAll(async () => {
+  if (!skip) await b.close();
+  while (made.length) rmrf(made.pop()!);
+});
+
+const byId = (r: PageReport) => Object.fromEntries(r.plots.map((p) => [p.id, p]));
+
+beforeAll(() => {
+  repo = makeRepo();
+  made.push(repo);
+  // First commit: no plots at all. Second: the plots and their data, loss.json a cached stage output.
+  writeTree(repo, { 'README.md': 'x\n' });
+  git(repo, ['add', '-A']);
+  git(repo, ['commit', '-q', '-m', 'start']);
+  git(repo, ['tag', 'noplots']);
+  writeTree(repo, {
+    'rvc.yaml': PIPELINE,
+    'logs/train.csv': 'step,acc\n0,0.1\n1,0.5\n2,0.7\n',
+    'logs/val.csv': 'step,acc\n0,0.05\n1,0.4\n2,0.6\n',
+    'conf.csv': 'actual,predicted\ncat,cat\ncat,dog\ndog,dog\ndog,dog\n',
+    'sizes.yaml': 'rows:\n  - {kind: small, n: 3}\n  - {kind: large, n: 9}\n  - {kind: medium, n: 5}\n',
+    'points.tsv': 'a\tb\n1\t2\n2\t3\n3\t5\n4\t4\n',
+    'curve.png': PNG,
+    'dvclive/plots/metrics/loss.tsv': 'step\tloss\n0\t1.0\n1\t0.6\n',
+    'dvclive/plots/metrics/eval/acc.tsv': 'step\tacc\n0\t0.5\n1\t0.8\n',
+    'train.sh': `printf '{"history": [{"step": 0, "loss": 2}, {"step": 1, "loss": 1.5}, {"step": 2, "loss": 0.7}]}' > loss.json\n`,
+  });
+  rvcOk(repo, ['repro']);
+  rvcOk(repo, ['remote', 'add', '-d', 'store', path.join(repo, '..', `${path.basename(repo)}-remote`)]);
+  made.push(path.join(repo, '..', `${path.basename(repo)}-remote`));
+  rvcOk(repo, ['push', '-q']);
+  git(repo, ['add', '-A']);
+  git(repo, ['commit', '-q', '-m', 'plots']);
+  // The workspace moves on: new accuracy values, a new data file only the workspace has.
+  writeTree(repo, { 'logs/train.csv': 'step,acc\n0,0.2\n1,0.6\n2,0.8\n3,0.9\n' });
+});
+
+describe('rvc plots', () => {
+  it.skipIf(!!skip)('show: one offline page where every kind of plot renders, with no network request and no console error', async () => {
+    // --open runs the system's opener (here a stand-in that records what it was given).
+    const bin = path.join(repo, '..', `${path.basename(repo)}-bin`);
+    made.push(bin);
+    writeTree(bin, { 'xdg-open': `#!/bin/sh\nprintf '%s' "$1" > '${bin}/opened'\n` });
+    fs.chmodSync(path.join(bin, 'xdg-open'), 0o755);
+    const r = rvcOk(repo, ['plots', 'show', '--open'], { PATH: `${bin}:${process.env.PATH}` });
+    const page = path.join(repo, 'rvc_plots', 'index.html');
+    expect(r.stdout.trim()).toBe(`file://${page}`);
+    for (let i = 0; i < 200 && !fs.existsSync(path.join(bin, 'opened')); i++) await new Promise((ok) => setTimeout(ok, 25));
+    expect(fs.readFileSync(path.join(bin, 'opened'), 'utf8')).toBe(page);
+    expect(fs.readFileSync(path.join(repo, 'rvc_plots', 'static', 'workspace_curve.png'))).toEqual(PNG);
+    const shot = path.join(repo, 'shot.png');
+    const rep = await inspectPage(b, page, shot);
+    if (process.env.RVC_PLOTS_SCREENSHOT) fs.copyFileSync(shot, process.env.RVC_PLOTS_SCREENSHOT);
+    expect(rep.network).toEqual([]);
+    expect(rep.consoleErrors).toEqual([]);
+    const p = byId(rep);
+    // A folder id (as DVCLive writes it) stands for each data file below it.
+    expect(Object.keys(p).sort()).toEqual(['acc', 'conf.csv', 'curve.png', 'dvclive/plots/metrics/eval/acc.tsv', 'dvclive/plots/metrics/loss.tsv', 'loss.json', 'points.tsv', 'sizes.yaml']);
+    expect(p['dvclive/plots/metrics/eval/acc.tsv']!.marks).toBe(1);
+    for (const x of rep.plots) expect(x.state, `${x.id}: ${x.text}`).toBe('ok');
+    expect(p['acc']!.marks).toBe(2); // one line per data file
+    expect(p['loss.json']!.marks).toBe(1);
+    expect(p['points.tsv']!.marks).toBe(4); // one point per row
+    expect(p['sizes.yaml']!.marks).toBe(3); // one bar per row
+    expect(p['conf.csv']!.marks).toBe(6); // 3 cells (cat/cat, cat/dog, dog/dog), each a rect and a count
+    expect(p['curve.png']!.marks).toBe(1);
+    expect(fs.statSync(shot).size).toBeGreaterThan(1000);
+  });
+
+  it.skipIf(!!skip)('bad input: each broken plot says why on the page, the others still render, and the page is written whole', async () => {
+    const d = makeRepo();
+    made.push(d);
+    fs.mkdirSync(path.join(d, '.rvc', 'plots'), { recursive: true });
+    writeTree(d, {
+      'rvc.yaml': `plots:
+  - good.csv:
+      x: step
+      y: loss
+  - nocol.csv:
+      y: accuracy
+  - text.csv:
+      y: loss
+  - big.csv
+  - absent.csv
+  - custom.csv:
+      template: broken
+  - link.csv
+  - link.png
+`,
+      'good.csv': 'step,loss\n0,1\n1,0.5\n',
+      'nocol.csv': 'step,loss\n0,1\n',
+      'text.csv': 'step,loss\n0,1\n1,oops\n',
+      'custom.csv': 'step,loss\n0,1\n',
+      '.rvc/plots/broken.json': '{"data": {"values": "<RVC_DATA>"}, "mark": ',
+    });
+    // Links out of the repository: their targets must not reach the page.
+    const secretDir = path.join(d, '..', `${path.basename(d)}-outside`);
+    made.push(secretDir);
+    writeTree(secretDir, { 'secret.csv': 'step,loss\n0,424242\n', 'secret.png': PNG });
+    fs.symlinkSync(path.join(secretDir, 'secret.csv'), path.join(d, 'link.csv'));
+    fs.symlinkSync(path.join(secretDir, 'secret.png'), path.join(d, 'link.png'));
+    // 50 MB of CSV
+    const line = '123456,0.123456789\n';
+    const fd = fs.openSync(path.join(d, 'big.csv'), 'w');
+    fs.writeSync(fd, 'step,loss\n');
+    const chunk = line.repeat(Math.ceil((1 << 20) / line.length));
+    for (let i = 0; i < 50; i++) fs.writeSync(fd, chunk);
+    fs.closeSync(fd);
+    // No opener on PATH: said, not failed (git alone is on PATH).
+    const gitDir = path.join(d, '..', `${path.basename(d)}-bin`);
+    made.push(gitDir);
+    fs.mkdirSync(gitDir);
+    fs.symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), path.join(gitDir, 'git'));
+    const r = rvc(d, ['plots', 'show', '--open'], { PATH: gitDir });
+    expect(r.stderr).toContain('no browser could be opened (xdg-open is not available)');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("'accuracy'");
+    expect(r.stderr).toContain('not a number');
+    expect(r.stderr).toContain('MB');
+    expect(r.stderr).toContain("'absent.csv' does not exist");
+    expect(r.stderr).toContain("template '.rvc/plots/broken.json' is not valid JSON");
+    const page = path.join(d, 'rvc_plots', 'index.html');
+    expect(fs.statSync(page).size).toBeLessThan(5 << 20);
+    expect(fs.readdirSync(path.join(d, 'rvc_plots'))).toEqual(['index.html']); // no temp file, no linked image copied
+    expect(r.stderr).toContain("plot file 'link.csv' is a symbolic link to");
+    expect(fs.readFileSync(page, 'utf8')).not.toContain('424242');
+    const rep = await inspectPage(b, page);
+    expect(rep.network).toEqual([]);
+    expect(rep.consoleErrors).toEqual([]);
+    const p = byId(rep);
+    expect(p['good.csv']).toMatchObject({ state: 'ok', marks: 1 });
+    for (const id of ['nocol.csv', 'text.csv', 'big.csv', 'absent.csv', 'custom.csv', 'link.csv', 'link.png']) expect(p[id]!.state, id).toBe('error');
+    expect(p['nocol.csv']!.text).toContain("'accuracy'");
+  });
+
+  it.skipIf(!!skip)('diff: plots of revisions and the workspace overlaid, stage outputs from the cache or the remote, images from git, a revision without plots said', async () => {
+    // HEAD's loss.json is a cached stage output; its object leaves the cache and must come back from the remote.
+    const loss = fs.readFileSync(path.join(repo, 'loss.json'));
+    const objects = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? objects(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const obj = objects(path.join(repo, '.rvc', 'cache')).find((f) => fs.readFileSync(f).equals(loss))!;
+    fs.chmodSync(obj, 0o644);
+    fs.rmSync(obj);
+    const r = rvc(repo, ['plots', 'diff', 'noplots', 'HEAD', '-o', 'diffpage']);
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(obj)).toEqual(loss);
+    expect(r.stderr).toContain('revision noplots defines no plots');
+    // Beside what concerns the revision without plots, nothing is reported: HEAD's data all read.
+    expect(r.stderr.trim().split('\n').filter((l) => !l.includes('noplots'))).toEqual([]);
+    expect(fs.readFileSync(path.join(repo, 'diffpage', 'static', 'HEAD_curve.png'))).toEqual(PNG);
+    const rep = await inspectPage(b, path.join(repo, 'diffpage', 'index.html'));
+    expect(rep.network).toEqual([]);
+    expect(rep.consoleErrors).toEqual([]);
+    const p = byId(rep);
+    for (const x of rep.plots) expect(x.state, `${x.id}: ${x.text}`).toBe('ok');
+    expect(p['curve.png']!.marks).toBe(2); // HEAD's and the workspace's
+    expect(p['dvclive/plots/metrics/loss.tsv']!.marks).toBe(2);
+    expect(p['acc']!.marks).toBe(4); // 2 files × (HEAD, workspace)
+    expect(p['loss.json']!.marks).toBe(2); // HEAD's from the cache through rvc.lock, and the workspace's
+    const j = JSON.parse(rvcOk(repo, ['plots', 'diff', 'HEAD', '--json', '--targets', 'logs/train.csv']).stdout) as { plots: { id: string; spec: { data: { values: { rev: string; y: number }[] } } }[] };
+    expect(j.plots.map((x) => x.id)).toEqual(['acc']);
+    const revs = j.plots[0]!.spec.data.values.filter((v) => v.y === 0.9 || v.y === 0.7).map((v) => v.rev);
+    expect(revs.sort()).toEqual(['HEAD', 'workspace']);
+  });
+});
+
+describe('rvc plots templates and modify', () => {
+  it('templates are listed, printed and written; a written template is used by name', () => {
+    const names = rvcOk(repo, ['plots', 'templates']).stdout.trim().split('\n');
+    expect(names).toEqual(['linear', 'simple', 'scatter', 'smooth', 'confusion', 'confusion_normalized', 'bar_horizontal', 'bar_horizontal_sorted']);
+    const t = JSON.parse(rvcOk(repo, ['plots', 'templates', 'scatter']).stdout) as { mark: { type: string } };
+    expect(t.mark.type).toBe('point');
+    rvcOk(repo, ['plots', 'templates', 'linear', '-o', '.rvc/plots']);
+    const custom = JSON.parse(fs.readFileSync(path.join(repo, '.rvc/plots/linear.json'), 'utf8')) as Record<string, unknown>;
+    custom['mark'] = 'area';
+    fs.writeFileSync(path.join(repo, '.rvc/plots/linear.json'), JSON.stringify(custom));
+    const j = JSON.parse(rvcOk(repo, ['plots', 'show', 'loss.json', '--json']).stdout) as { plots: { spec: { mark: string } }[] };
+    expect(j.plots[0]!.spec.mark).toBe('area');
+    fs.rmSync(path.join(repo, '.rvc/plots'), { recursive: true });
+  });
+
+  it('modify edits one plot in rvc.yaml and keeps every other byte', () => {
+    const before = fs.readFileSync(path.join(repo, 'rvc.yaml'), 'utf8');
+    rvcOk(repo, ['plots', 'modify', 'loss.json', '-t', 'smooth', '--title', 'Loss', '--unset', 'x']);
+    rvcOk(repo, ['plots', 'modify', 'curve.png', '--title', 'Curve']);
+    const after = fs.readFileSync(path.join(repo, 'rvc.yaml'), 'utf8');
+    const want = before
+      .replace('  - curve.png\n', '  - curve.png:\n      title: Curve\n')
+      .replace('      - loss.json:\n          x: step\n          y: loss\n', '      - loss.json:\n          y: loss\n          template: smooth\n          title: Loss\n');
+    expect(after).toBe(want);
+    const j = JSON.parse(rvcOk(repo, ['plots', 'show', 'loss.json', '--json']).stdout) as { plots: { template: string; spec: { title: string } }[] };
+    expect(j.plots[0]).toMatchObject({ template: 'smooth', spec: { title: 'Loss' } });
+    const bad = rvc(repo, ['plots', 'modify', 'nothere.csv', '-x', 'a']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("'nothere.csv' is not a plot");
+    fs.writeFileSync(path.join(repo, 'rvc.yaml'), before);
+  });
+});
