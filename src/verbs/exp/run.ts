@@ -1,12 +1,13 @@
+import path from 'node:path';
 import { RvcError } from '../../errors.js';
 import { applyOverrides, type ParamOverride } from '../../pipeline/param-overrides.js';
 import { Repo } from '../../repo/repo.js';
 import { gitHead, gitPrefix } from '../../scm/git.js';
 import { allOutputs } from '../../model/pipeline.js';
-import { isLockFile } from '../../model/names.js';
+import { isLockFile, pipelineFileIn } from '../../model/names.js';
 import { readPipelineCached } from '../../repo/project.js';
 import { generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
-import { repro, type ReproOptions, type ReproResult } from '../repro.js';
+import { reproduce as repro, type ReproOptions, type ReproResult } from '../../pipeline/reproduce.js';
 
 export type { ExperimentRef };
 
@@ -55,7 +56,10 @@ export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunRes
       hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
     });
   }
-  const paramsChanged = overrides.length ? applyOverrides(repo.root, overrides) : [];
+  const paramsDir = pipelineDirAt(repo, opts.cwd ?? process.cwd());
+  const paramsChanged = overrides.length
+    ? applyOverrides(path.join(repo.root, paramsDir), overrides).map((f) => (paramsDir === '.' ? f : path.posix.join(paramsDir, f)))
+    : [];
   const inputs = runInputs(repo);
   const siblings = listExperimentRefs(repo.root, baseline);
   if (!opts.force) {
@@ -89,4 +93,17 @@ export function runInputs(repo: Repo): string {
   const isResult = (topRel: string): boolean => isLockFile(topRel)
     || outs.some((o) => topRel === o || topRel.startsWith(`${o}/`));
   return runInputsDigest(repo.root, workTreeSnapshot(repo.root), isResult);
+}
+
+/**
+ * The folder (relative to the root) of the pipeline the user is in: the nearest folder at or
+ * above `cwd` holding a pipeline file, else the root. `-S file:key=value` names files from there,
+ * and the default params file is that folder's `params.yaml`, as for the stages of that file.
+ */
+export function pipelineDirAt(repo: Repo, cwd: string): string {
+  const files = new Set(repo.pipelineFiles().pipelines);
+  for (let dir = repo.dirOf(cwd); dir !== '.'; dir = path.posix.dirname(dir)) {
+    if (files.has(pipelineFileIn(dir))) return dir;
+  }
+  return '.';
 }
