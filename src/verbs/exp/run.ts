@@ -68,7 +68,9 @@ export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunRes
   }
   const result = await repro(opts);
   if (result.failed > 0 || result.interrupted) {
-    throw new RvcError(result.interrupted ? 'INTERRUPTED' : 'STAGE_FAILED', `the experiment's pipeline ${result.interrupted ? 'was interrupted' : 'failed'}; nothing was saved`, {
+    const bad = result.stages.find((st) => st.status === 'failed');
+    const why = bad ? `: stage '${bad.name}' ${bad.error ? bad.error.message : `exited ${bad.exitCode ?? bad.signal ?? ''}${bad.stderrTail ? ` (${bad.stderrTail.trim().split('\n').slice(-1)[0]})` : ''}`}` : '';
+    throw new RvcError(result.interrupted ? 'INTERRUPTED' : 'STAGE_FAILED', `the experiment's pipeline ${result.interrupted ? 'was interrupted' : 'failed'}${why}; nothing was saved`, {
       hint: 'fix the stage and run `rvc exp run` again (the workspace holds the overrides)',
       details: { repro: result },
     });
