@@ -7,7 +7,7 @@ import { fmtValue } from './repro.js';
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  const exp = program.command('exp').description('run, compare and keep experiments: pipeline runs saved as commits under refs/exps/, never on a branch');
+  const exp = program.command('exp').alias('experiments').description('run, compare and keep experiments: pipeline runs saved as commits under refs/exps/, never on a branch');
 
   withGlobals(exp.command('run'), { json: true })
     .description('run the pipeline with parameter overrides and save the result as an experiment of HEAD')
