@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../fsutil/atomic.js';
 import { getByDotPath, parseParamsFile, splitKeyPath } from '../model/params.js';
 import { DEFAULT_PARAMS_FILE } from '../model/pipeline/types.js';
 import { parseYaml } from '../model/yaml.js';
-import { isPlainObject } from '../model/values.js';
+import { deepEqual, isPlainObject } from '../model/values.js';
 
 /**
  * `-S/--set-param [file:]key=value`: one override of a parameter for an experiment. The value is
@@ -115,12 +115,64 @@ function rewrite(text: string, file: string, list: readonly ParamOverride[]): st
     }
     return stringifyToml(obj) + '\n';
   }
-  if (ext === '.py') {
-    throw new RvcError('PARAMS_INVALID', `${file}: -S cannot change Python params files (rvc reads their literal assignments but does not rewrite code)`, {
-      path: file, hint: `edit ${file} by hand, then \`rvc exp run\` (or move the parameters to params.yaml)`,
-    });
-  }
+  if (ext === '.py') return rewritePython(text, file, list);
   throw new RvcError('PARAMS_INVALID', `${file}: -S can change YAML, JSON and TOML params files`, { path: file, hint: 'edit the file by hand, then `rvc exp run`' });
+}
+
+/**
+ * Python params: only simple cases are edited in place — a top-level name assigned a literal on
+ * one line (`LR = 0.1  # comment`, `BATCH: int = 8`), its last such assignment, the rest of the
+ * file kept byte for byte; `+NAME=value` appends `NAME = value`. Anything else (a class
+ * attribute, a multi-line value, a key the file sets in a way rvc does not rewrite) is refused
+ * naming the key: rvc does not rewrite code.
+ */
+function rewritePython(text: string, file: string, list: readonly ParamOverride[]): string {
+  let out = text;
+  for (const o of list) {
+    const refuse = (why: string): RvcError => new RvcError('PARAMS_INVALID', `${file}: -S '${o.text}' cannot be written: ${why}`, {
+      path: file, hint: `edit ${file} by hand, then \`rvc exp run\` (or move the parameter to params.yaml)`,
+    });
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.key)) throw refuse('rvc edits only top-level names of a Python params file');
+    const lit = pythonLiteral(o.value);
+    if (lit === undefined) throw refuse('the value has no simple Python literal form');
+    const re = new RegExp(`^(${o.key}[ \\t]*(?::[^=\\n]*)?=[ \\t]*)((?:[-+]?[0-9][0-9_.eE+-]*|True|False|None|"[^"\\\\\\n]*"|'[^'\\\\\\n]*'))([ \\t]*(?:#[^\\n]*)?)$`, 'gm');
+    const matches = [...out.matchAll(re)];
+    const anyAssign = new RegExp(`^${o.key}[ \\t]*(?::[^=\\n]*)?=`, 'gm');
+    const assigns = [...out.matchAll(anyAssign)];
+    if (!assigns.length && o.add) {
+      out = `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}${o.key} = ${lit}\n`;
+      continue;
+    }
+    const last = matches[matches.length - 1];
+    if (!last || assigns[assigns.length - 1]!.index !== last.index) throw refuse(`its assignment is not a one-line literal at the top level`);
+    out = out.slice(0, last.index + last[1]!.length) + lit + out.slice(last.index + last[1]!.length + last[2]!.length);
+  }
+  // Read back as rvc reads Python params: every key must now hold its new value.
+  const now = parseParamsFile(out, file);
+  for (const o of list) {
+    if (!deepEqual(getByDotPath(now, o.key), o.value)) {
+      throw new RvcError('PARAMS_INVALID', `${file}: -S '${o.text}' could not be written safely`, { path: file, hint: `edit ${file} by hand, then \`rvc exp run\`` });
+    }
+  }
+  return out;
+}
+
+/** A Python literal for a JSON-like value, or undefined when it has none rvc writes. */
+function pythonLiteral(v: unknown): string | undefined {
+  if (v === null) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    const items = v.map(pythonLiteral);
+    return items.some((i) => i === undefined) ? undefined : `[${items.join(', ')}]`;
+  }
+  if (isPlainObject(v)) {
+    const items = Object.entries(v).map(([k, x]) => [JSON.stringify(k), pythonLiteral(x)] as const);
+    return items.some(([, i]) => i === undefined) ? undefined : `{${items.map(([k, i]) => `${k}: ${i}`).join(', ')}}`;
+  }
+  return undefined;
 }
 
 function setPath(obj: Record<string, unknown>, segs: readonly (string | number)[], value: unknown): void {

@@ -90,12 +90,20 @@ describe('applyOverrides by params file format', () => {
     expect(e.message).toContain("no parameter 'train.sed'");
   });
 
-  it('refuses Python params files with a clear message, writing nothing', () => {
-    const d = dir({ 'params.py': 'LR = 0.1\n' });
-    const e = usage(() => applyOverrides(d, [parseOverride('params.py:LR=0.5')]));
-    expect(e.code).toBe('PARAMS_INVALID');
-    expect(e.message).toContain('cannot change Python params files');
-    expect(fs.readFileSync(path.join(d, 'params.py'), 'utf8')).toBe('LR = 0.1\n');
+  it('edits one-line literal assignments of Python params in place, refusing anything else by name', () => {
+    const src = '"""Params."""\nLR = 0.1  # rate\nBATCH: int = 8\nNAME = \'x\'\nLR = 0.2\n\nclass Train:\n    epochs = 3\n\nLAYERS = [\n    64,\n]\n';
+    const d = dir({ 'params.py': src });
+    applyOverrides(d, [parseOverride('params.py:LR=0.5'), parseOverride('params.py:BATCH=16'), parseOverride('params.py:NAME=abc'), parseOverride('params.py:+SEED=7')]);
+    expect(fs.readFileSync(path.join(d, 'params.py'), 'utf8')).toBe(src
+      .replace('LR = 0.2', 'LR = 0.5').replace('BATCH: int = 8', 'BATCH: int = 16').replace("NAME = 'x'", 'NAME = "abc"') + 'SEED = 7\n');
+    const before = fs.readFileSync(path.join(d, 'params.py'), 'utf8');
+    for (const [text, words] of [['params.py:Train.epochs=4', 'only top-level names'], ['params.py:LAYERS=[1]', 'not a one-line literal']] as const) {
+      const e = usage(() => applyOverrides(d, [parseOverride(text)]));
+      expect(e.code).toBe('PARAMS_INVALID');
+      expect(e.message).toContain(text);
+      expect(e.message).toContain(words);
+    }
+    expect(fs.readFileSync(path.join(d, 'params.py'), 'utf8')).toBe(before);
   });
 
   it('several params files at once: all or nothing', () => {
