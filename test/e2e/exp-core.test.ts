@@ -147,6 +147,28 @@ describe('rvc exp', () => {
     expect(await expNames(d)).toEqual([]);
   });
 
+  it('apply fetches outputs the cache lacks from the remote, and names them when no remote has them', () => {
+    const d = project();
+    const remote = tmpDir('rvc-exp-remote-');
+    made.push(remote);
+    rvcOk(d, ['exp', 'run', '-S', 'bs=2', '-n', 'two']);
+    rvcOk(d, ['remote', 'add', '-d', 'store', remote]);
+    rvcOk(d, ['push', '--rev', 'two']);
+    const wipe = (): void => {
+      rmrf(path.join(d, '.rvc', 'cache'));
+      rmrf(path.join(d, 'model'));
+    };
+    wipe();
+    const r = JSON.parse(rvcOk(d, ['exp', 'apply', 'two', '--json']).stdout);
+    expect(r.fetched).toBeGreaterThan(0);
+    expect(read(d, 'model/w.bin')).toBe('model lr=0.1 bs=2\n');
+    rvcOk(d, ['remote', 'remove', 'store']);
+    wipe();
+    const missing = rvc(d, ['exp', 'apply', 'two']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/the data of model \(experiment 'two'\) is not in the cache and could not be fetched/);
+  });
+
   it('save records the workspace (and named ignored files) without running; clean removes only what dead processes left', async () => {
     const d = project();
     writeTree(d, { 'params.yaml': 'lr: 0.3\nbs: 8\n', 'logs/run.txt': 'loss 0.1\n', '.gitignore': 'logs/\n' });

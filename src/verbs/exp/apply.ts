@@ -110,7 +110,9 @@ export async function applyExperiment(opts: ExpApplyOptions): Promise<ExpApplyRe
     lacking = missing(checkout);
   } catch (e) {
     if (!isRvcError(e) || e.code !== 'OBJECT_MISSING') throw e;
-    lacking = [e.path ?? '(an output)'];
+    // One output failed and said so by throwing: name every output whose object the cache lacks.
+    lacking = (await workspaceOutputs(repo)).filter((o) => o.cached !== false && !repo.odbFor(o.out.hash).hasSync(o.out.oid)).map((o) => o.rel);
+    if (!lacking.length) lacking = [e.path ?? 'an output'];
   }
   let fetched = 0;
   if (lacking.length) {
