@@ -71,6 +71,10 @@ describe('rvc exp', () => {
     expect(taken.code).not.toBe(0);
     expect(taken.stderr).toMatch(/experiment 'sw-1' already exists/);
     expect(read(d, 'params.yaml')).toContain('bs: 3');
+    // A name git cannot hold is refused before the pipeline runs (bs=13 would fail the stage).
+    const badName = rvc(d, ['exp', 'run', '-S', 'bs=13', '-n', 'bad name']);
+    expect(badName.stderr).toMatch(/'bad name' cannot name an experiment/);
+    expect(read(d, 'params.yaml')).toContain('bs: 3');
     // Unknown key refused unless +key.
     const unknown = rvc(d, ['exp', 'run', '-S', 'bss=5']);
     expect(unknown.code).not.toBe(0);
