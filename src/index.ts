@@ -104,6 +104,22 @@ export type { ParamOverride } from './pipeline/param-overrides.js';
 export const runExperiment = lazy(() => import('./verbs/exp/run.js'), 'runExperiment');
 export const expandSweeps = lazy(() => import('./pipeline/param-overrides.js'), 'expandSweeps');
 export const parseOverride = lazy(() => import('./pipeline/param-overrides.js'), 'parseOverride');
+// Experiments (core): save, list, remove, rename, branch, clean, apply, diff.
+export type { ExpSaveOptions, ExpSaveResult } from './verbs/exp/save.js';
+export type { ExpListOptions, ExpListResult, ExpBaseline } from './verbs/exp/list.js';
+export type { ExpRemoveOptions, ExpRemoveResult, ExpRenameResult, ExpBranchResult } from './verbs/exp/manage.js';
+export type { ExpCleanResult } from './verbs/exp/clean.js';
+export type { ExpApplyOptions, ExpApplyResult } from './verbs/exp/apply.js';
+export type { ExpDiffOptions, ExpDiffResult } from './verbs/exp/diff.js';
+const expManage = () => import('./verbs/exp/manage.js');
+export const saveExperiment = lazy(() => import('./verbs/exp/save.js'), 'saveExperiment');
+export const listExperiments = lazy(() => import('./verbs/exp/list.js'), 'listExperiments');
+export const removeExperiments = lazy(expManage, 'removeExperiments');
+export const renameExperiment = lazy(expManage, 'renameExperiment');
+export const branchExperiment = lazy(expManage, 'branchExperiment');
+export const cleanExperiments = lazy(() => import('./verbs/exp/clean.js'), 'cleanExperiments');
+export const applyExperiment = lazy(() => import('./verbs/exp/apply.js'), 'applyExperiment');
+export const expDiff = lazy(() => import('./verbs/exp/diff.js'), 'expDiff');
 export const report = lazy(() => import('./verbs/report.js'), 'report');
 export const renderReportMarkdown = lazy(() => import('./verbs/report.js'), 'renderReportMarkdown');
 

@@ -81,7 +81,6 @@ Exit codes: 0 ok, 1 failure, 2 usage error, 3 repository locked, 130 interrupted
  * arrives.
  */
 const NOT_YET: Record<string, string> = {
-  experiments: 'experiments',
   queue: 'the experiment queue',
 };
 

@@ -4,9 +4,10 @@ import { RvcError, isRvcError, type Failure } from '../errors.js';
 import { isTreeOid } from '../model/oid.js';
 import { parseLock, type Lock } from '../model/lock.js';
 import {
-  flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type ParamsByFile,
+  diffMetrics, flattenValues, getByDotPath, parseMetricsFile, parseParamsFile, type MetricChange, type ParamsByFile,
 } from '../model/params.js';
-import { compareStrings, setOwn } from '../model/values.js';
+import { compareStrings, deepEqual, setOwn } from '../model/values.js';
+import { DEFAULT_PARAMS_FILE } from '../model/pipeline/types.js';
 import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
 import { gitShowBytes, gitShowFile, gitTreeFiles } from '../scm/git.js';
@@ -293,4 +294,75 @@ export function metricValues(src: Source, files: string[], mustExist = src.label
     }
   }
   return { values, errors };
+}
+
+// ---------------------------------------------------------------------------------------------
+// diffs (params diff, metrics diff, exp diff)
+
+export interface ParamRow {
+  file: string;
+  key: string;
+  change: 'added' | 'removed' | 'modified' | 'unchanged';
+  old?: unknown;
+  new?: unknown;
+}
+
+export interface ParamsDiffResult {
+  a: string;
+  b: string;
+  changes: ParamRow[];
+}
+
+export interface ParamsDiffOptions extends CompareOptions {
+  /** Only the params stages depend on, not every param of their params files. */
+  deps?: boolean;
+}
+
+/**
+ * `rvc params diff [a] [b]` and `rvc exp diff`: params compared between two revisions. As in DVC, every param of
+ * every params file a stage reads is shown, and `params.yaml` whenever it exists; with `deps`,
+ * only the keys the stages list.
+ */
+export function diffParams(repo: Repo, opts: ParamsDiffOptions = {}): ParamsDiffResult {
+  const [a, b] = sources(repo, opts);
+  const tracked = trackedParams([pipelineAt(a), pipelineAt(b)]);
+  if (!opts.deps) {
+    for (const f of tracked.keys()) tracked.set(f, null);
+    if (a.read(DEFAULT_PARAMS_FILE) !== undefined || b.read(DEFAULT_PARAMS_FILE) !== undefined) tracked.set(DEFAULT_PARAMS_FILE, null);
+  }
+  const va = paramValues(a, tracked);
+  const vb = paramValues(b, tracked);
+  const changes: ParamRow[] = [];
+  const files = [...new Set([...Object.keys(va), ...Object.keys(vb)])].sort(compareStrings);
+  for (const file of files) {
+    const x = Object.hasOwn(va, file) ? va[file]! : {};
+    const y = Object.hasOwn(vb, file) ? vb[file]! : {};
+    for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort(compareStrings)) {
+      const inA = Object.hasOwn(x, key);
+      const inB = Object.hasOwn(y, key);
+      const change = !inA ? 'added' : !inB ? 'removed' : deepEqual(x[key], y[key]) ? 'unchanged' : 'modified';
+      if (change === 'unchanged' && !opts.all) continue;
+      const row: ParamRow = { file, key, change };
+      if (inA) row.old = x[key];
+      if (inB) row.new = y[key];
+      changes.push(row);
+    }
+  }
+  return { a: a.label, b: b.label, changes };
+}
+
+export interface MetricsDiffResult {
+  a: string;
+  b: string;
+  changes: MetricChange[];
+  errors: MetricsRead['errors'];
+}
+
+/** `rvc metrics diff [a] [b]` and `rvc exp diff`: metrics compared between two revisions (default HEAD and the workspace). */
+export function diffMetricsOf(repo: Repo, opts: CompareOptions = {}): MetricsDiffResult {
+  const [a, b] = sources(repo, opts);
+  const files = metricsFiles([pipelineAt(a), pipelineAt(b)]);
+  const ma = metricValues(a, files);
+  const mb = metricValues(b, files);
+  return { a: a.label, b: b.label, changes: diffMetrics(ma.values, mb.values, opts.all ? { all: true } : {}), errors: [...ma.errors, ...mb.errors] };
 }

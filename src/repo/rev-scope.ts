@@ -15,9 +15,11 @@ export interface RevScope {
   allCommits?: boolean;
   /** Named revisions (commits, branches, tags, `HEAD~3`). */
   revs?: string[];
+  /** The commit of every experiment (refs/exps/); gc always keeps them. */
+  allExperiments?: boolean;
 }
 
 /** Whether the scope names any git revision (rather than only the workspace). */
 export function scopeHasRevs(s: RevScope): boolean {
-  return !!(s.allBranches || s.allTags || s.allCommits || s.revs?.length);
+  return !!(s.allBranches || s.allTags || s.allCommits || s.allExperiments || s.revs?.length);
 }

@@ -139,15 +139,19 @@ export interface SaveCommitOptions {
   trailers?: Record<string, string>;
   /** Replace an experiment of the same baseline and name instead of refusing. */
   force?: boolean;
+  /** Paths (relative to the git top level) recorded even when git ignores them. */
+  include?: string[];
 }
 
 /**
  * The tree git would commit for `workdir` right now, built in a private copy of the work tree's
  * index (its stat cache makes `git add -A` cheap) so the user's index is left as it was.
  */
-export function workTreeSnapshot(workdir: string): string {
+export function workTreeSnapshot(workdir: string, include: readonly string[] = []): string {
   return withPrivateIndex(workdir, (env) => {
     runGit(['add', '-A', '--', ':/'], workdir, undefined, env);
+    // Paths asked for by name go in even when git ignores them (`exp save --include-untracked`).
+    if (include.length) runGit(['add', '-f', '--', ...include.map((p) => `:/${p}`)], workdir, undefined, env);
     return runGit(['write-tree'], workdir, undefined, env).trim();
   });
 }
@@ -177,7 +181,7 @@ export function saveExperimentCommit(root: string, opts: SaveCommitOptions): Exp
       hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
     });
   }
-  const tree = workTreeSnapshot(opts.workdir);
+  const tree = workTreeSnapshot(opts.workdir, opts.include);
   const trailers = { 'Rvc-Exp-Name': opts.name, ...(opts.trailers ?? {}) };
   const message = `${opts.message ?? `rvc exp: ${opts.name}`}\n\n${Object.entries(trailers).map(([k, v]) => `${k}: ${v.replace(/\n/g, ' ')}`).join('\n')}\n`;
   const commit = gitRun(root, ['commit-tree', tree, '-p', opts.baseline, '-F', '-'], message).trim();
@@ -192,6 +196,28 @@ export function saveExperimentCommit(root: string, opts: SaveCommitOptions): Exp
   const created = gitRun(root, ['show', '-s', '--format=%cI', commit]).trim();
   return { name: opts.name, ref, commit, baseline: opts.baseline, created, trailers };
 }
+
+/**
+ * The experiment `spec` names (see findExperiment, preferring HEAD's), or EXP_NOT_FOUND naming it.
+ */
+export function requireExperiment(root: string, spec: string, all?: ExperimentRef[]): ExperimentRef {
+  let head: string | undefined;
+  try {
+    head = gitRun(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).trim() || undefined;
+  } catch {
+    head = undefined;
+  }
+  const found = findExperiment(root, spec, { preferBaseline: head, ...(all ? { all } : {}) });
+  if (!found) {
+    throw new RvcError('EXP_NOT_FOUND', `no experiment named '${spec}'`, {
+      hint: '`rvc exp list -A` lists every experiment (name one by its name, its ref or its commit id)',
+    });
+  }
+  return found;
+}
+
+/** The file name prefix of the private index files experiments are built in (`exp clean` removes stale ones). */
+export const PRIVATE_INDEX_PREFIX = 'rvc-exp-index.';
 
 /** Deletes an experiment ref (only if it still points at `commit`, when given). */
 export function deleteExperimentRef(root: string, ref: string, commit?: string): void {
@@ -210,7 +236,7 @@ export function refCommit(root: string, ref: string): string | undefined {
 function withPrivateIndex<T>(workdir: string, fn: (env: NodeJS.ProcessEnv) => T): T {
   const indexPath = path.resolve(workdir, gitRun(workdir, ['rev-parse', '--git-path', 'index']).trim());
   const gitDir = path.resolve(workdir, gitRun(workdir, ['rev-parse', '--git-dir']).trim());
-  const tmpIndex = path.join(gitDir, `rvc-exp-index.${process.pid}.${Math.random().toString(16).slice(2, 10)}`);
+  const tmpIndex = path.join(gitDir, `${PRIVATE_INDEX_PREFIX}${process.pid}.${Math.random().toString(16).slice(2, 10)}`);
   try {
     if (fs.existsSync(indexPath)) fs.copyFileSync(indexPath, tmpIndex);
     return fn({ ...process.env, GIT_INDEX_FILE: tmpIndex });

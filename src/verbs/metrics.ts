@@ -1,6 +1,7 @@
-import { diffMetrics, type MetricChange } from '../model/params.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { metricValues, metricsFiles, metricsTargets, pipelineAt, revisionSource, sources, workspaceSource, type CompareOptions, type MetricsRead } from '../pipeline/compare.js';
+import { diffMetricsOf, metricValues, metricsFiles, metricsTargets, pipelineAt, revisionSource, workspaceSource, type CompareOptions, type MetricsDiffResult, type MetricsRead } from '../pipeline/compare.js';
+
+export type { MetricsDiffResult };
 
 export interface MetricsShowResult extends MetricsRead {
   files: string[];
@@ -23,19 +24,7 @@ export function metricsShow(opts: MetricsShowOptions = {}): MetricsShowResult {
   return { files, ...metricValues(src, files, true) };
 }
 
-export interface MetricsDiffResult {
-  a: string;
-  b: string;
-  changes: MetricChange[];
-  errors: MetricsRead['errors'];
-}
-
-/** `rvc metrics diff [a] [b]`: metrics compared between two revisions (default HEAD and the workspace). */
+/** `rvc metrics diff [a] [b]`: see diffMetricsOf. */
 export function metricsDiff(opts: CompareOptions = {}): MetricsDiffResult {
-  const repo = Repo.open(opts.cwd);
-  const [a, b] = sources(repo, opts);
-  const files = metricsFiles([pipelineAt(a), pipelineAt(b)]);
-  const ma = metricValues(a, files);
-  const mb = metricValues(b, files);
-  return { a: a.label, b: b.label, changes: diffMetrics(ma.values, mb.values, opts.all ? { all: true } : {}), errors: [...ma.errors, ...mb.errors] };
+  return diffMetricsOf(Repo.open(opts.cwd), opts);
 }

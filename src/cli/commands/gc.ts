@@ -10,6 +10,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'list what would be removed and how much it would free; remove nothing')
     .option('--dry', 'the same as --dry-run')
     .option('--keep-run-cache', 'keep every run-cache entry and the objects it records (by default an entry goes when the scope does not keep all of its outputs)')
+    .option('--all-experiments', 'accepted for scripts written for DVC: the data of every experiment (refs/exps/) is always kept; `rvc exp remove` first to let it go')
     .option('-f, --force', 'accepted and ignored: rvc gc never asks for confirmation (scripts written for DVC pass it)')
     .option('-c, --cloud', 'also delete unreferenced objects from the remote')
     .option('-r, --remote <name>', 'remote for --cloud and for fetching missing manifests (default: core.remote)')

@@ -1,12 +1,13 @@
+import path from 'node:path';
 import { RvcError } from '../../errors.js';
 import { applyOverrides, type ParamOverride } from '../../pipeline/param-overrides.js';
 import { Repo } from '../../repo/repo.js';
 import { gitHead, gitPrefix } from '../../scm/git.js';
 import { allOutputs } from '../../model/pipeline.js';
-import { isLockFile } from '../../model/names.js';
+import { isLockFile, pipelineFileIn } from '../../model/names.js';
 import { readPipelineCached } from '../../repo/project.js';
-import { generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
-import { repro, type ReproOptions, type ReproResult } from '../repro.js';
+import { assertExperimentName, generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
+import { reproduce as repro, type ReproOptions, type ReproResult } from '../../pipeline/reproduce.js';
 
 export type { ExperimentRef };
 
@@ -50,12 +51,17 @@ export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunRes
     });
   }
   const overrides = opts.overrides ?? [];
+  // A name git cannot hold is refused before anything runs, not after the pipeline.
+  if (opts.name !== undefined) assertExperimentName(opts.name);
   if (opts.name !== undefined && !opts.force && listExperimentRefs(repo.root, baseline).some((e) => e.name === opts.name)) {
     throw new RvcError('EXP_EXISTS', `experiment '${opts.name}' already exists for baseline ${baseline.slice(0, 7)}`, {
       hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
     });
   }
-  const paramsChanged = overrides.length ? applyOverrides(repo.root, overrides) : [];
+  const paramsDir = pipelineDirAt(repo, opts.cwd ?? process.cwd());
+  const paramsChanged = overrides.length
+    ? applyOverrides(path.join(repo.root, paramsDir), overrides).map((f) => (paramsDir === '.' ? f : path.posix.join(paramsDir, f)))
+    : [];
   const inputs = runInputs(repo);
   const siblings = listExperimentRefs(repo.root, baseline);
   if (!opts.force) {
@@ -64,7 +70,9 @@ export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunRes
   }
   const result = await repro(opts);
   if (result.failed > 0 || result.interrupted) {
-    throw new RvcError(result.interrupted ? 'INTERRUPTED' : 'STAGE_FAILED', `the experiment's pipeline ${result.interrupted ? 'was interrupted' : 'failed'}; nothing was saved`, {
+    const bad = result.stages.find((st) => st.status === 'failed');
+    const why = bad ? `: stage '${bad.name}' ${bad.error ? bad.error.message : `exited ${bad.exitCode ?? bad.signal ?? ''}${bad.stderrTail ? ` (${bad.stderrTail.trim().split('\n').slice(-1)[0]})` : ''}`}` : '';
+    throw new RvcError(result.interrupted ? 'INTERRUPTED' : 'STAGE_FAILED', `the experiment's pipeline ${result.interrupted ? 'was interrupted' : 'failed'}${why}; nothing was saved`, {
       hint: 'fix the stage and run `rvc exp run` again (the workspace holds the overrides)',
       details: { repro: result },
     });
@@ -89,4 +97,17 @@ export function runInputs(repo: Repo): string {
   const isResult = (topRel: string): boolean => isLockFile(topRel)
     || outs.some((o) => topRel === o || topRel.startsWith(`${o}/`));
   return runInputsDigest(repo.root, workTreeSnapshot(repo.root), isResult);
+}
+
+/**
+ * The folder (relative to the root) of the pipeline the user is in: the nearest folder at or
+ * above `cwd` holding a pipeline file, else the root. `-S file:key=value` names files from there,
+ * and the default params file is that folder's `params.yaml`, as for the stages of that file.
+ */
+export function pipelineDirAt(repo: Repo, cwd: string): string {
+  const files = new Set(repo.pipelineFiles().pipelines);
+  for (let dir = repo.dirOf(cwd); dir !== '.'; dir = path.posix.dirname(dir)) {
+    if (files.has(pipelineFileIn(dir))) return dir;
+  }
+  return '.';
 }
