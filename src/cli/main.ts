@@ -36,6 +36,7 @@ import * as importCmd from './commands/import.js';
 import * as update from './commands/update.js';
 import * as lineage from './commands/lineage.js';
 import * as exp from './commands/exp.js';
+import * as queue from './commands/queue.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -49,7 +50,7 @@ function buildProgram(): Command {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify, report]) m.register(program);
   // Experiments.
-  for (const m of [exp]) m.register(program);
+  for (const m of [exp, queue]) m.register(program);
   // Data across git history.
   for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
   // Git integration.

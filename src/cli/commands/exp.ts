@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
+import { action, parseJobs, withGlobals } from '../context.js';
+import { expRunQueued } from './queue.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -13,7 +14,13 @@ export function register(program: Command): void {
     .option('-n, --name <name>', 'name of the experiment (default: a generated one)')
     .option('-m, --message <text>', 'first line of the experiment commit message')
     .option('-f, --force', 'run even when an identical experiment exists; replace one of the same name')
-    .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+    .option('--queue', 'add the run(s) to the queue instead of running now (see `rvc queue`)')
+    .option('--temp', 'run now in an isolated copy of the workspace, leaving the workspace as it is')
+    .option('--run-all', 'run every queued experiment now, in the foreground')
+    .option('-j, --jobs <n>', 'with --run-all or --temp: experiments run at once', parseJobs)
+    .action(action(async (ctx, targets: string[]) => {
+      const { lib, out, flags, common } = ctx;
+      if (flags.queue || flags.temp || flags.runAll) return expRunQueued(ctx, targets);
       const runs = await lib.expandSweeps(flags.setParam as string[]);
       const results = [];
       for (const overrides of runs) {
