@@ -20,13 +20,16 @@ const ALLOWED: Record<string, string[]> = {
   pipeline: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline'],
   // A verb is a leaf: it may use every service, and only the public API imports it.
   verbs: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline'],
-  index: ['base', 'model', 'repo', 'pipeline', 'remote', 'verbs', 'index'],
+  // Experiments are runs of the pipeline saved in git: built on the verbs they run (repro, checkout).
+  exp: ['base', 'model', 'fsutil', 'hashing', 'odb', 'remote', 'scm', 'repo', 'pipeline', 'verbs', 'exp'],
+  index: ['base', 'model', 'repo', 'pipeline', 'remote', 'verbs', 'exp', 'index'],
   cli: ['cli', 'index'],
 };
 
 function layerOf(rel: string): string {
   if (rel === 'errors.ts' || rel === 'progress.ts') return 'base';
   if (rel === 'index.ts') return 'index';
+  if (rel.startsWith('verbs/exp/')) return 'exp';
   return rel.split('/')[0]!;
 }
 
