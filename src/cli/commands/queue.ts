@@ -53,6 +53,7 @@ export async function expRunQueued(ctx: Ctx, targets: string[]): Promise<number>
     process.off('SIGTERM', onSignal);
   }
   if (flags.json && !flags.queue) out.json(r.ran.map(entryJson));
+  else if (!flags.json && !r.ran.length) out.info('No queued experiments to run.');
   if (stop.signal.aborted) return EXIT.INTERRUPTED;
   return r.failed ? EXIT.FAILURE : EXIT.OK;
 }

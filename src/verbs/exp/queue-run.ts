@@ -36,6 +36,7 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
   const copy = copyDir(repo, id);
   try {
     log(`rvc queue: running ${id}${entry.params.length ? ` with ${entry.params.map((p) => `-S ${p}`).join(' ')}` : ''}`);
+    const t0 = Date.now();
     removeCopy(repo, copy);
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     runGit(['worktree', 'add', '--detach', '--quiet', copy, entry.snapshot ?? queueRef(id)], repo.root);
@@ -47,6 +48,8 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     } catch (e) {
       log(`rvc queue: checkout: ${(e as Error).message}`);
     }
+    const t1 = Date.now();
+    log(`rvc queue: copy made in ${t1 - t0} ms`);
     const r = await runExperiment({
       cwd: copy, baseline: entry.baseline, targets: entry.targets,
       overrides: entry.params.map(parseOverride),
@@ -60,7 +63,9 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     const exp = r.experiment ?? r.identicalTo!;
     log(r.experiment ? `rvc queue: saved experiment '${exp.name}' (${exp.commit.slice(0, 7)})`
       : `rvc queue: identical to experiment '${exp.name}' (${exp.commit.slice(0, 7)}): not run again`);
+    const t2 = Date.now();
     removeCopy(repo, copy);
+    log(`rvc queue: run took ${t2 - t1} ms, removing the copy ${Date.now() - t2} ms`);
     const done = updateEntry(repo, id, (e) => {
       const { pid: _pid, ...rest } = e;
       return { ...rest, state: 'success', finished: new Date().toISOString(), experiment: { name: exp.name, commit: exp.commit } };
