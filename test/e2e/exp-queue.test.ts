@@ -63,6 +63,7 @@ function project(gate = 'true'): { d: string; side: string } {
       echo "stage says a=$(grep a: params.yaml)" &&
       ${side}/gate.sh &&
       cat data/in.txt params.yaml > model.txt &&
+      touch "scratch-$(sed -n 's/^a: //p' params.yaml)" &&
       (grep -q 'a: 9' params.yaml && { echo "bad a" >&2; exit 4; } || true) &&
       echo "$(sed -n 's/^a: //p' params.yaml),$(sed -n 's/^b: //p' params.yaml)" >> ${side}/ran &&
       date +%s%N > end.txt
@@ -124,12 +125,16 @@ describe('exp run --queue and --run-all', () => {
       const params = git(d, ['show', `${c}:params.yaml`]);
       expect(params).toContain('c: 7');
       expect(params).toContain(`a: ${e.params[0]!.slice(2)}`);
+      // A reused copy carries nothing of the run before: only this run's own scratch file.
+      expect(git(d, ['ls-tree', '--name-only', c]).split('\n').filter((n) => n.startsWith('scratch-'))).toEqual([`scratch-${e.params[0]!.slice(2)}`]);
       spans.push([BigInt(git(d, ['show', `${c}:start.txt`]).trim()), BigInt(git(d, ['show', `${c}:end.txt`]).trim())]);
     }
     const overlapped = spans.some(([s1, e1], i) => spans.some(([s2, e2], j) => i !== j && s1 < e2 && s2 < e1));
     expect(overlapped).toBe(true);
-    // Copies removed after success; the workspace untouched.
-    expect(fs.readdirSync(path.join(d, '.rvc/tmp/exps')).filter((n) => n !== 'queue')).toEqual([]);
+    // A copy is reused by the next run of its worker, and removed when the queue is done.
+    expect(es.filter((e) => fs.readFileSync(path.join(d, `.rvc/tmp/exps/queue/${e.id}.log`), 'utf8').includes('rvc queue: copy reused'))).toHaveLength(2);
+    expect(fs.readdirSync(path.join(d, '.rvc/tmp/exps')).filter((n) => n !== 'queue' && n !== 'pool')).toEqual([]);
+    expect(fs.readdirSync(path.join(d, '.rvc/tmp/exps/pool'))).toEqual([]);
     expect(git(d, ['worktree', 'list']).trim().split('\n')).toHaveLength(1);
     expect(fs.readFileSync(path.join(d, 'params.yaml'), 'utf8')).toBe('a: 1\nb: 1\nc: 7\n');
     expect(fs.existsSync(path.join(d, 'model.txt'))).toBe(false);

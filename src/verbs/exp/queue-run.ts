@@ -7,10 +7,11 @@ import { serializeConfigLayer, setConfigKey, setConfigKeyInText } from '../../mo
 import { parseOverride } from '../../pipeline/param-overrides.js';
 import { Repo, LOCAL_CONFIG_FILE, RVC_DIR } from '../../repo/repo.js';
 import { runGit } from '../../scm/exec.js';
+import { workspaceOutputs } from '../../repo/outputs.js';
 import { checkout } from '../checkout.js';
 import { runExperiment } from './run.js';
 import type { ReproResult } from '../repro.js';
-import { copyDir, logFile, queueRef, readEntry, releaseClaim, updateEntry, type QueueEntry } from './queue-store.js';
+import { copyDir, expsTmpDir, logFile, queueRef, readEntry, releaseClaim, updateEntry, type QueueEntry } from './queue-store.js';
 
 /** Link types a copy's checkout tries: the data comes from the shared cache without copying when it can. */
 const COPY_LINK_TYPES = ['reflink', 'hardlink', 'copy'];
@@ -39,17 +40,20 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     const t0 = Date.now();
     removeCopy(repo, copy);
     fs.mkdirSync(path.dirname(copy), { recursive: true });
-    runGit(['worktree', 'add', '--detach', '--quiet', copy, entry.snapshot ?? queueRef(id)], repo.root);
+    const snapshot = entry.snapshot ?? queueRef(id);
+    const reused = takePooledCopy(repo, copy);
+    if (reused) await resetCopy(copy, snapshot);
+    else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
     writeCopyConfig(repo, copy);
     // Data the pipeline needs but the cache lacks is reported by the run itself (missing dependency).
     try {
-      const co = await checkout({ cwd: copy });
+      const co = await checkout({ cwd: copy, force: true });
       if (co.failed) log(`rvc queue: checkout: ${co.failed} output(s) could not be placed from the cache`);
     } catch (e) {
       log(`rvc queue: checkout: ${(e as Error).message}`);
     }
     const t1 = Date.now();
-    log(`rvc queue: copy made in ${t1 - t0} ms`);
+    log(`rvc queue: copy ${reused ? 'reused' : 'made'} in ${t1 - t0} ms`);
     const r = await runExperiment({
       cwd: copy, baseline: entry.baseline, targets: entry.targets,
       overrides: entry.params.map(parseOverride),
@@ -64,8 +68,8 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     log(r.experiment ? `rvc queue: saved experiment '${exp.name}' (${exp.commit.slice(0, 7)})`
       : `rvc queue: identical to experiment '${exp.name}' (${exp.commit.slice(0, 7)}): not run again`);
     const t2 = Date.now();
-    removeCopy(repo, copy);
-    log(`rvc queue: run took ${t2 - t1} ms, removing the copy ${Date.now() - t2} ms`);
+    parkCopy(repo, copy, id);
+    log(`rvc queue: run took ${t2 - t1} ms, parking the copy ${Date.now() - t2} ms`);
     const done = updateEntry(repo, id, (e) => {
       const { pid: _pid, ...rest } = e;
       return { ...rest, state: 'success', finished: new Date().toISOString(), experiment: { name: exp.name, commit: exp.commit } };
@@ -107,20 +111,80 @@ function writeCopyConfig(repo: Repo, copy: string): void {
   writeFileAtomic(file, text);
 }
 
-/** Removes an isolated copy and git's record of it (nothing when there is none). */
+/**
+ * Removes an isolated copy and git's record of it (nothing when there is none). No `git worktree
+ * prune`: it would drop the record of a copy another process is moving at that moment.
+ */
 export function removeCopy(repo: Repo, copy: string): void {
-  if (fs.existsSync(copy)) {
-    try {
-      runGit(['worktree', 'remove', '--force', '--force', copy], repo.root);
-    } catch {
-      // not (or no longer) a registered worktree: removed as a plain folder below
-    }
-    if (fs.existsSync(copy)) removeTree(copy, path.relative(repo.root, copy));
-  }
+  if (!fs.existsSync(copy)) return;
   try {
-    runGit(['worktree', 'prune'], repo.root);
+    runGit(['worktree', 'remove', '--force', '--force', copy], repo.root);
   } catch {
-    // best effort: git prunes stale records itself later
+    // not (or no longer) a registered worktree: removed as a plain folder below
+  }
+  if (fs.existsSync(copy)) removeTree(copy, path.relative(repo.root, copy));
+}
+
+/*
+ * Copies of successful runs are parked in `.rvc/tmp/exps/pool/` for the next run, which resets
+ * one to its own snapshot instead of placing the whole dataset again: the data files are already
+ * there and the copy's hash cache knows them. A copy is taken with `git worktree move` (one
+ * rename: of two takers, one fails and makes a new copy). Parked copies are removed when a
+ * worker or `--run-all` ends (removePooledCopies).
+ */
+const poolDir = (repo: Repo): string => path.join(expsTmpDir(repo), 'pool');
+
+function parkCopy(repo: Repo, copy: string, id: string): void {
+  try {
+    fs.mkdirSync(poolDir(repo), { recursive: true });
+    runGit(['worktree', 'move', copy, path.join(poolDir(repo), id)], repo.root);
+  } catch {
+    removeCopy(repo, copy);
+  }
+}
+
+function pooledCopies(repo: Repo): string[] {
+  try {
+    return fs.readdirSync(poolDir(repo)).filter((n) => /^[0-9a-f]{12}$/.test(n)).map((n) => path.join(poolDir(repo), n));
+  } catch {
+    return [];
+  }
+}
+
+function takePooledCopy(repo: Repo, copy: string): boolean {
+  for (const p of pooledCopies(repo)) {
+    try {
+      runGit(['worktree', 'move', p, copy], repo.root);
+      return true;
+    } catch {
+      // taken by another run meanwhile, or not a worktree any more
+    }
+  }
+  return false;
+}
+
+/**
+ * Makes a reused copy the snapshot's work tree: git's files reset, untracked and ignored files
+ * removed except rvc's folder and the data the snapshot records (rvc's checkout then makes
+ * those match, placing only what differs).
+ */
+async function resetCopy(copy: string, snapshot: string): Promise<void> {
+  runGit(['checkout', '--quiet', '--detach', '--force', snapshot], copy);
+  // The snapshot's cached data (pointers, rvc.lock): not run-cache entries, not `cache: false` outputs, which are git's.
+  const keep = (await workspaceOutputs(Repo.open(copy))).filter((o) => o.kind !== 'run' && o.cached !== false).map((o) => `/${o.rel}`);
+  runGit(['clean', '-q', '-d', '-f', '-f', '-x', '-e', `/${RVC_DIR}/`, ...keep.flatMap((k) => ['-e', k])], copy);
+}
+
+/** Removes every parked copy (each moved aside first, so a run taking it at that moment gets it whole or not at all). */
+export function removePooledCopies(repo: Repo): void {
+  for (const p of pooledCopies(repo)) {
+    const aside = path.join(expsTmpDir(repo), `trash-${path.basename(p)}-${process.pid}`);
+    try {
+      runGit(['worktree', 'move', p, aside], repo.root);
+    } catch {
+      continue;
+    }
+    removeCopy(repo, aside);
   }
 }
 

@@ -10,7 +10,7 @@ import { Repo, RVC_DIR, type CommonOptions } from '../../repo/repo.js';
 import { runGit } from '../../scm/exec.js';
 import { gitHead } from '../../scm/git.js';
 import { assertExperimentName, listExperimentRefs, workTreeSnapshot } from '../../scm/experiments.js';
-import { removeCopy } from './queue-run.js';
+import { removeCopy, removePooledCopies } from './queue-run.js';
 import {
   addClaimPid, claimLive, copyDir, findEntry, hasClaim, liveWorkers, logFile, newQueueId, queueDir, queueRef,
   readEntry, readQueue, recoverOrphans, registerWorker, releaseClaim, tryClaim, updateEntry, writeEntry,
@@ -177,6 +177,7 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
     }
   } finally {
     opts.signal?.removeEventListener('abort', stop);
+    removePooledCopies(repo);
   }
   return { ran, succeeded: ran.filter((e) => e.state === 'success').length, failed: ran.filter((e) => e.state !== 'success').length };
 }
