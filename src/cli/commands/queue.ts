@@ -58,6 +58,18 @@ export async function expRunQueued(ctx: Ctx, targets: string[]): Promise<number>
   return r.failed ? EXIT.FAILURE : EXIT.OK;
 }
 
+/**
+ * `exp remove --queue`: removes every queued (not yet started) experiment, as `queue remove
+ * --queued` does. Called from the `exp remove` action when `--queue` is given.
+ */
+export async function expRemoveQueued(ctx: Ctx): Promise<number> {
+  const { lib, out, flags, common } = ctx;
+  const r = await lib.queueRemove({ ...common, queued: true });
+  if (flags.json) out.json(r.map(entryJson));
+  else out.info(`Removed ${r.length} queued experiment${r.length === 1 ? '' : 's'} from the queue.`);
+  return EXIT.OK;
+}
+
 export function register(program: Command): void {
   const queue = program.command('queue').description('run queued experiments (`rvc exp run --queue`) in the background, each in an isolated copy of the workspace');
 
