@@ -83,7 +83,6 @@ const NOT_YET: Record<string, string> = {
   exp: 'experiments',
   experiments: 'experiments',
   plots: 'plots of metrics',
-  queue: 'the experiment queue',
 };
 
 /**
