@@ -463,5 +463,7 @@ export function queueRemove(opts: QueueRemoveOptions): QueueEntry[] {
       releaseClaim(repo, e.id);
     }
   }
+  // Copies parked by a worker that was stopped or killed (a copy in use is never in the pool).
+  removePooledCopies(repo);
   return removed;
 }
