@@ -39,6 +39,12 @@ const allEnded = (d: string, n: number) => (): boolean => {
   return es.length === n && es.every((e) => e.state === 'success' || e.state === 'failed');
 };
 
+/** A worker removes its file under `workers/` as it ends. */
+const workersGone = (d: string) => (): boolean => {
+  const dir = path.join(d, '.rvc/tmp/exps/queue/workers');
+  return !fs.existsSync(dir) || fs.readdirSync(dir).length === 0;
+};
+
 function expRefs(d: string): string[] {
   return git(d, ['for-each-ref', '--format=%(refname)', 'refs/exps/']).split('\n').filter(Boolean);
 }
@@ -159,7 +165,7 @@ describe('rvc queue', () => {
     const s = rvcOk(d, ['queue', 'start']);
     expect(s.stdout).toMatch(/Started a queue worker \(pid \d+, 1 at a time\) for 2 queued experiments/);
     await until('both runs end', allEnded(d, 2));
-    await until('the worker ends', () => (JSON.parse(rvcOk(d, ['queue', 'status', '--json']).stdout) as { workers: unknown[] }).workers.length === 0);
+    await until('the worker ends', workersGone(d));
 
     const st = JSON.parse(rvcOk(d, ['queue', 'status', '--json']).stdout) as { entries: Entry[] };
     expect(st.entries.map((e) => [e.name, e.state])).toEqual([['good', 'success'], ['bad', 'failed']]);
@@ -226,7 +232,7 @@ describe('rvc queue', () => {
     const [r1, r2] = await Promise.all([rvcAsync(d, ['queue', 'start']), rvcAsync(d, ['queue', 'start'])]);
     expect([r1.code, r2.code]).toEqual([0, 0]);
     await until('every entry ends', allEnded(d, 4));
-    await until('the workers end', () => !fs.existsSync(path.join(d, '.rvc/tmp/exps/queue/workers')) || fs.readdirSync(path.join(d, '.rvc/tmp/exps/queue/workers')).length === 0);
+    await until('the workers end', workersGone(d));
     expect(entries(d).map((e) => e.state)).toEqual(Array(4).fill('success'));
     expect(ran(side)).toEqual(['1,1', '2,1', '3,1', '4,1']);
     expect(expRefs(d)).toHaveLength(4);
@@ -240,7 +246,7 @@ describe('rvc queue', () => {
     const pid = Number(fs.readdirSync(side).find((n) => n.startsWith('at-gate.'))!.slice('at-gate.'.length));
     rvcOk(d, ['queue', 'kill', 'slow']);
     await until('the stage command is gone', () => !alive(pid));
-    await until('the worker ends', () => (JSON.parse(rvcOk(d, ['queue', 'status', '--json']).stdout) as { workers: unknown[] }).workers.length === 0);
+    await until('the worker ends', workersGone(d));
     const e = entries(d)[0]!;
     expect(e.state).toBe('failed');
     expect(e.error).toContain('queue kill');
