@@ -54,10 +54,15 @@ function expRefs(d: string): string[] {
  * `a,b` to `<side>/ran` (outside the repository, so every run's record lands in one place), and
  * runs `<side>/gate.sh` first, which the tests use to hold or synchronise runs.
  */
-function project(gate = 'true'): { d: string; side: string } {
-  const d = makeRepo();
+function project(gate = 'true', sub = ''): { d: string; side: string } {
+  const top = sub ? makeRepo({ rvcInit: false }) : makeRepo();
+  const d = path.join(top, sub);
+  if (sub) {
+    fs.mkdirSync(d);
+    rvcOk(d, ['init']);
+  }
   const side = tmpDir('rvc-queue-side-');
-  made.push(d, side);
+  made.push(top, side);
   fs.writeFileSync(path.join(side, 'gate.sh'), `#!/bin/sh\n${gate}\n`, { mode: 0o755 });
   writeTree(d, {
     'params.yaml': 'a: 1\nb: 1\n',
@@ -146,14 +151,16 @@ describe('exp run --queue and --run-all', () => {
     expect(fs.existsSync(path.join(d, 'model.txt'))).toBe(false);
   });
 
-  it('--temp runs now in an isolated copy and leaves the workspace as it was', () => {
-    const { d, side } = project();
+  it('--temp runs now in an isolated copy and leaves the workspace as it was (a project in a folder of its git repository)', () => {
+    const { d, side } = project('true', 'proj');
     const r = rvcOk(d, ['exp', 'run', '--temp', '-S', 'a=4', '-n', 'tmp-run']);
     expect(r.stdout + r.stderr).toContain("saved as 'tmp-run'");
     expect(ran(side)).toEqual(['4,1']);
     expect(expRefs(d).map((x) => x.split('/').pop())).toEqual(['tmp-run']);
     expect(fs.readFileSync(path.join(d, 'params.yaml'), 'utf8')).toBe('a: 1\nb: 1\n');
     expect(fs.existsSync(path.join(d, 'model.txt'))).toBe(false);
+    const c = git(d, ['rev-parse', expRefs(d)[0]!]).trim();
+    expect(git(d, ['show', `${c}:proj/params.yaml`])).toContain('a: 4');
   });
 });
 

@@ -7,6 +7,7 @@ import { serializeConfigLayer, setConfigKey, setConfigKeyInText } from '../../mo
 import { parseOverride } from '../../pipeline/param-overrides.js';
 import { Repo, LOCAL_CONFIG_FILE, RVC_DIR } from '../../repo/repo.js';
 import { runGit } from '../../scm/exec.js';
+import { gitPrefix } from '../../scm/git.js';
 import { workspaceOutputs } from '../../repo/outputs.js';
 import { checkout } from '../checkout.js';
 import { runExperiment } from './run.js';
@@ -41,13 +42,16 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     removeCopy(repo, copy);
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     const snapshot = entry.snapshot ?? queueRef(id);
+    // The project's folder inside the copy (the repository may be a folder of its git work tree).
+    const prefix = gitPrefix(repo.root);
+    const work = path.join(copy, prefix);
     const reused = takePooledCopy(repo, copy);
-    if (reused) await resetCopy(copy, snapshot);
+    if (reused) await resetCopy(copy, prefix, snapshot);
     else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
-    writeCopyConfig(repo, copy);
+    writeCopyConfig(repo, work);
     // Data the pipeline needs but the cache lacks is reported by the run itself (missing dependency).
     try {
-      const co = await checkout({ cwd: copy, force: true });
+      const co = await checkout({ cwd: work, force: true });
       if (co.failed) log(`rvc queue: checkout: ${co.failed} output(s) could not be placed from the cache`);
     } catch (e) {
       log(`rvc queue: checkout: ${(e as Error).message}`);
@@ -55,7 +59,7 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     const t1 = Date.now();
     log(`rvc queue: copy ${reused ? 'reused' : 'made'} in ${t1 - t0} ms`);
     const r = await runExperiment({
-      cwd: copy, baseline: entry.baseline, targets: entry.targets,
+      cwd: work, baseline: entry.baseline, targets: entry.targets,
       overrides: entry.params.map(parseOverride),
       ...(entry.name !== null ? { name: entry.name } : {}),
       ...(entry.message !== undefined ? { message: entry.message } : {}),
@@ -168,11 +172,11 @@ function takePooledCopy(repo: Repo, copy: string): boolean {
  * removed except rvc's folder and the data the snapshot records (rvc's checkout then makes
  * those match, placing only what differs).
  */
-async function resetCopy(copy: string, snapshot: string): Promise<void> {
+async function resetCopy(copy: string, prefix: string, snapshot: string): Promise<void> {
   runGit(['checkout', '--quiet', '--detach', '--force', snapshot], copy);
   // The snapshot's cached data (pointers, rvc.lock): not run-cache entries, not `cache: false` outputs, which are git's.
-  const keep = (await workspaceOutputs(Repo.open(copy))).filter((o) => o.kind !== 'run' && o.cached !== false).map((o) => `/${o.rel}`);
-  runGit(['clean', '-q', '-d', '-f', '-f', '-x', '-e', `/${RVC_DIR}/`, ...keep.flatMap((k) => ['-e', k])], copy);
+  const keep = (await workspaceOutputs(Repo.open(path.join(copy, prefix)))).filter((o) => o.kind !== 'run' && o.cached !== false).map((o) => `/${prefix}${o.rel}`);
+  runGit(['clean', '-q', '-d', '-f', '-f', '-x', '-e', `/${prefix}${RVC_DIR}/`, ...keep.flatMap((k) => ['-e', k])], copy);
 }
 
 /** Removes every parked copy (each moved aside first, so a run taking it at that moment gets it whole or not at all). */

@@ -8,7 +8,7 @@ import { processRunning } from '../../fsutil/lockfile.js';
 import { expandSweeps } from '../../pipeline/param-overrides.js';
 import { Repo, RVC_DIR, type CommonOptions } from '../../repo/repo.js';
 import { runGit } from '../../scm/exec.js';
-import { gitHead } from '../../scm/git.js';
+import { gitHead, gitPrefix } from '../../scm/git.js';
 import { assertExperimentName, listExperimentRefs, workTreeSnapshot } from '../../scm/experiments.js';
 import { removeCopy, removePooledCopies } from './queue-run.js';
 import {
@@ -326,7 +326,7 @@ function signalRun(repo: Repo, id: string, sig: NodeJS.Signals): boolean {
   const e = readEntry(repo, id);
   const groups = new Set<number>();
   if (e?.pid && processRunning(e.pid)) groups.add(e.pid);
-  const tmp = path.join(copyDir(repo, id), RVC_DIR, 'tmp');
+  const tmp = path.join(copyDir(repo, id), gitPrefix(repo.root), RVC_DIR, 'tmp');
   let lockFiles: string[] = [];
   try {
     lockFiles = fs.readdirSync(path.join(tmp, 'locks')).map((n) => path.join(tmp, 'locks', n));
