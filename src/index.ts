@@ -120,6 +120,19 @@ export const branchExperiment = lazy(expManage, 'branchExperiment');
 export const cleanExperiments = lazy(() => import('./verbs/exp/clean.js'), 'cleanExperiments');
 export const applyExperiment = lazy(() => import('./verbs/exp/apply.js'), 'applyExperiment');
 export const expDiff = lazy(() => import('./verbs/exp/diff.js'), 'expDiff');
+// The experiment queue.
+export type { QueueEntry, QueueState, WorkerInfo, QueueAddOptions, QueueRunOptions, QueueRunResult, ExpTempOptions, QueueStartOptions, QueueStartResult, QueueStatusResult, QueueLogsOptions, QueueLogsResult, QueueKillOptions, QueueStopOptions, QueueStopResult, QueueRemoveOptions } from './verbs/exp/queue.js';
+const expQueue = () => import('./verbs/exp/queue.js');
+export const queueAdd = lazy(expQueue, 'queueAdd');
+export const runQueue = lazy(expQueue, 'runQueue');
+export const runTemp = lazy(expQueue, 'runTemp');
+export const queueStart = lazy(expQueue, 'queueStart');
+export const queueStatus = lazy(expQueue, 'queueStatus');
+export const queueLogs = lazy(expQueue, 'queueLogs');
+export const queueKill = lazy(expQueue, 'queueKill');
+export const queueStop = lazy(expQueue, 'queueStop');
+export const queueRemove = lazy(expQueue, 'queueRemove');
+export const readQueue = lazy(expQueue, 'readQueue');
 export const report = lazy(() => import('./verbs/report.js'), 'report');
 export const renderReportMarkdown = lazy(() => import('./verbs/report.js'), 'renderReportMarkdown');
 

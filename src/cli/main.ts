@@ -37,6 +37,7 @@ import * as update from './commands/update.js';
 import * as lineage from './commands/lineage.js';
 import * as exp from './commands/exp.js';
 import * as plots from './commands/plots.js';
+import * as queue from './commands/queue.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -50,7 +51,7 @@ function buildProgram(): Command {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify, report]) m.register(program);
   // Experiments.
-  for (const m of [exp]) m.register(program);
+  for (const m of [exp, queue]) m.register(program);
   plots.register(program);
   // Data across git history.
   for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
@@ -81,7 +82,16 @@ Exit codes: 0 ok, 1 failure, 2 usage error, 3 repository locked, 130 interrupted
  * arrives.
  */
 const NOT_YET: Record<string, string> = {
-  queue: 'the experiment queue',
+  artifacts: 'a model registry',
+  cache: 'cache migration commands',
+  'check-ignore': 'explaining .rvcignore matches',
+  data: 'data status',
+  destroy: 'removing rvc from a project',
+  doctor: 'a diagnostics report',
+  'get-url': 'downloads from a URL',
+  'import-url': 'imports from a URL',
+  root: 'printing the project root',
+  studio: 'a hosted service',
 };
 
 /**

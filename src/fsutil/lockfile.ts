@@ -41,14 +41,29 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/**
+ * Whether process `pid` runs on this host. A zombie (killed, not yet reaped: common for orphans
+ * in containers whose init does not reap) answers signal 0 but runs nothing, so where /proc
+ * exists its state is checked too.
+ */
+export function processRunning(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return errnoCode(e) === 'EPERM';
+    if (errnoCode(e) !== 'EPERM') return false;
   }
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch (e) {
+    return errnoCode(e) !== 'ENOENT' || !fs.existsSync('/proc/self');
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
+
+const pidAlive = processRunning;
 
 /**
  * Whether any live process is still in group `pgid`. Signal 0 also succeeds for zombies (exited,

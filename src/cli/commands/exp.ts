@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
+import { action, parseJobs, withGlobals } from '../context.js';
 import { DEFAULT_PRECISION, fmtChange, fmtMetric, parsePrecision } from './metrics.js';
 import { renderTable } from './params.js';
 import { fmtValue } from './repro.js';
+import { expRemoveQueued, expRunQueued } from './queue.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -16,7 +17,13 @@ export function register(program: Command): void {
     .option('-n, --name <name>', 'name of the experiment (default: a generated one)')
     .option('-m, --message <text>', 'first line of the experiment commit message')
     .option('-f, --force', 'run even when an identical experiment exists; replace one of the same name')
-    .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
+    .option('--queue', 'add the run(s) to the queue instead of running now (see `rvc queue`)')
+    .option('--temp', 'run now in an isolated copy of the workspace, leaving the workspace as it is')
+    .option('--run-all', 'run every queued experiment now, in the foreground')
+    .option('-j, --jobs <n>', 'with --run-all or --temp: experiments run at once', parseJobs)
+    .action(action(async (ctx, targets: string[]) => {
+      const { lib, out, flags, common } = ctx;
+      if (flags.queue || flags.temp || flags.runAll) return expRunQueued(ctx, targets);
       const runs = await lib.expandSweeps(flags.setParam as string[]);
       const results = [];
       // A sweep in the workspace runs one after the other, each saved; -n names them name-1, name-2, ….
@@ -81,7 +88,10 @@ function registerCore(exp: Command): void {
     .argument('[experiments...]', 'experiments by name, ref or commit id')
     .option('-A, --all', 'every experiment of every baseline')
     .option('--rev <rev>', 'every experiment of this baseline (repeatable)', collect, [])
-    .action(action(async ({ lib, out, flags, common }, experiments: string[]) => {
+    .option('--queue', 'remove the queued experiments that have not started (as `rvc queue remove --queued`)')
+    .action(action(async (ctx, experiments: string[]) => {
+      const { lib, out, flags, common } = ctx;
+      if (flags.queue) return expRemoveQueued(ctx);
       const r = await lib.removeExperiments({ ...common, experiments, all: !!flags.all, revs: flags.rev as string[] });
       if (flags.json) return out.json(r);
       for (const e of r.removed) out.info(`Removed experiment '${e.name}' (${e.commit.slice(0, 7)})`);

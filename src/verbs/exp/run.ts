@@ -18,6 +18,12 @@ export interface ExpRunOptions extends ReproOptions {
   name?: string;
   /** First line of the experiment commit's message. */
   message?: string;
+  /**
+   * The commit the experiment is an experiment of (its commit's parent), when the work tree's
+   * HEAD is not it: a queued run's copy is checked out at a snapshot of the workspace whose
+   * parent is the baseline. Default: HEAD of the work tree.
+   */
+  baseline?: string;
 }
 
 export interface ExpRunResult {
@@ -44,7 +50,7 @@ export interface ExpRunResult {
  */
 export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunResult> {
   const repo = Repo.open(opts.cwd);
-  const baseline = gitHead(repo.root);
+  const baseline = opts.baseline ?? gitHead(repo.root);
   if (!baseline) {
     throw new RvcError('REV_NOT_FOUND', 'experiments need a commit to start from, and this repository has none', {
       hint: 'commit the project first: `git add -A && git commit -m "baseline"`',
