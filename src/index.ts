@@ -122,3 +122,7 @@ export const install = lazy(gitInstall, 'install');
 export const uninstall = lazy(gitInstall, 'uninstall');
 export const mergeDriver = lazy(() => import('./verbs/merge-driver.js'), 'mergeDriver');
 export type { MetricChange } from './model/params.js';
+// Experiments: comparing and sharing.
+export type { ExpShowOptions, ExpShowResult, ExpRow, ExpState, ReplicateGroup, QueueEntryFile } from './verbs/exp/show.js';
+export type { Summary } from './model/stats.js';
+export const expShow = lazy(() => import('./verbs/exp/show.js'), 'expShow');

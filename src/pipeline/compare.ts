@@ -9,8 +9,9 @@ import {
 import { compareStrings, setOwn } from '../model/values.js';
 import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
-import { gitShowFile, gitTreeFiles } from '../scm/git.js';
+import { gitRefCommits, gitShowFile, gitTreeFiles } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
+import type { History } from '../repo/history.js';
 import { PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
 
 /**
@@ -32,7 +33,6 @@ export function workspaceSource(repo: Repo): Source {
 }
 
 export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Source {
-  let lock: Lock | undefined | null = null;
   let absent = false;
   const memo = new Map<string, string | undefined>();
   const show = (rel: string): string | undefined => {
@@ -64,21 +64,32 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     }
     return files;
   };
-  const fromCache = (rel: string): string | undefined => {
-    if (lock === null) {
+  const fromCache = lockedOutputReader(repo, rev, () => pipelineFiles().locks, show);
+  show(PIPELINE_FILE); // fails early on an unknown revision
+  return { label: rev, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles };
+}
+
+/**
+ * Reads a file git does not hold at a revision from the cache, through the outputs that
+ * revision's lock files record (a metrics file a stage writes and rvc caches). Folders are not
+ * read. `show` reads a file at the revision.
+ */
+function lockedOutputReader(repo: Repo, label: string, locks: () => string[], show: (rel: string) => string | undefined): (rel: string) => string | undefined {
+  let lock: Lock | undefined;
+  return (rel) => {
+    if (!lock) {
       // Outputs of every lock file there, in one list (stage names do not matter here).
       const outs: Lock = { schema: '1.0', stages: {} };
-      for (const f of pipelineFiles().locks) {
+      for (const f of locks()) {
         const t = show(f);
         try {
-          if (t !== undefined) for (const [n, st] of Object.entries(parseLock(t, `${f} at ${rev}`).stages)) setOwn(outs.stages, `${f}:${n}`, st);
+          if (t !== undefined) for (const [n, st] of Object.entries(parseLock(t, `${f} at ${label}`).stages)) setOwn(outs.stages, `${f}:${n}`, st);
         } catch {
           // a damaged lock file there names nothing to read
         }
       }
       lock = outs;
     }
-    if (!lock) return undefined;
     for (const st of Object.values(lock.stages)) {
       const e = st.outs.find((o) => o.path === rel);
       if (!e || isTreeOid(e.oid)) continue;
@@ -90,11 +101,66 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     }
     return undefined;
   };
-  show(PIPELINE_FILE); // fails early on an unknown revision
-  return { label: rev, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles };
 }
 
-/** The stages of every pipeline file of a side, in one list; undefined when it has none. */
+/**
+ * Sources for many revisions at once, all read through one `git cat-file --batch` (History's),
+ * for `exp show` and `metrics show -A`. `compute` is run on every revision's source (it must be
+ * a pure function of the files it reads: the readers below are); each file it asked for that
+ * was not fetched yet is fetched for every revision in one pipelined stream, and it is run
+ * again, until it asks for nothing new (pipeline files, then their vars files, params and
+ * metrics files: a few rounds whatever the number of revisions). An error it throws while files
+ * are still missing is taken as a consequence of their absence; one it throws with everything
+ * read is its answer for that revision.
+ */
+export async function readRevisions<T>(repo: Repo, history: History, revs: readonly { commit: string; label: string }[],
+  compute: (src: Source) => T): Promise<Map<string, { value?: T; error?: unknown }>> {
+  const memo = new Map<string, string | undefined>();
+  const key = (commit: string, rel: string): string => `${commit}\0${rel}`;
+  const listed = new Map<string, { pipelines: string[]; locks: string[] }>();
+  // Round 0: each revision's pipeline and lock files, found by walking its tree (shared subtrees once).
+  await Promise.all(revs.map(async ({ commit }) => {
+    if (listed.has(commit)) return;
+    const files = await history.filesAt(commit);
+    const pipelines = files.filter((f) => isPipelineFile(f.rel)).map((f) => f.rel).sort(compareStrings);
+    const locks = files.filter((f) => isLockFile(f.rel)).map((f) => f.rel).sort(compareStrings);
+    listed.set(commit, { pipelines, locks });
+    await Promise.all([...pipelines, ...locks].map(async (rel) => memo.set(key(commit, rel), (await history.readFile(commit, rel))?.toString('utf8'))));
+  }));
+  const out = new Map<string, { value?: T; error?: unknown }>();
+  let pending = [...new Map(revs.map((r) => [r.commit, r])).values()];
+  for (let round = 0; pending.length; round++) {
+    const wanted: [string, string][] = [];
+    const again: typeof pending = [];
+    for (const r of pending) {
+      const missing: string[] = [];
+      const show = (rel: string): string | undefined => {
+        const k = key(r.commit, rel);
+        if (!memo.has(k)) missing.push(rel);
+        return memo.get(k);
+      };
+      const src: Source = { label: r.label, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles: () => listed.get(r.commit)! };
+      const fromCache = lockedOutputReader(repo, r.label, () => listed.get(r.commit)!.locks, show);
+      let res: { value?: T; error?: unknown };
+      try {
+        res = { value: compute(src) };
+      } catch (e) {
+        res = { error: e };
+      }
+      if (missing.length && round < 20) {
+        again.push(r);
+        for (const rel of missing) wanted.push([r.commit, rel]);
+      } else out.set(r.commit, res);
+    }
+    await Promise.all(wanted.map(async ([commit, rel]) => {
+      const k = key(commit, rel);
+      if (!memo.has(k)) memo.set(k, (await history.readFile(commit, rel))?.toString('utf8'));
+    }));
+    pending = again;
+  }
+  return out;
+}
+
 /** The stages and top-level files of every pipeline file of a side; undefined when it has none. */
 export function pipelineAt(src: Source): ProjectPipeline | undefined {
   const found: Pipeline[] = [];
@@ -250,4 +316,43 @@ export function metricValues(src: Source, files: string[], mustExist = src.label
     }
   }
   return { values, errors };
+}
+
+/** The params and metrics of one side, each read through the pipeline files that side declares. */
+export interface SideValues {
+  params: ParamsByFile;
+  metrics: ParamsByFile;
+  errors: MetricsRead['errors'];
+}
+
+/** What `exp show` and `metrics show -A` read of every revision (and the workspace). */
+export function sideValues(src: Source): SideValues {
+  const pipe = pipelineAt(src);
+  const m = metricValues(src, metricsFiles([pipe]), false);
+  return { params: paramValues(src, trackedParams([pipe])), metrics: m.values, errors: m.errors };
+}
+
+export interface ScopeRevision {
+  commit: string;
+  /** A branch or tag naming the commit when one does, else the revision as given, else its short id. */
+  label: string;
+}
+
+/**
+ * The commits a table over revisions shows (`exp show`, `metrics show`): HEAD by default, or
+ * the tips of every branch (`allBranches`), every tag (`allTags`), every commit (`allCommits`),
+ * the last `num` commits of HEAD; HEAD's commit first, each once.
+ */
+export function scopeRevisions(history: History, opts: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; num?: number }): ScopeRevision[] {
+  const head = history.head();
+  const scope = { ...(opts.allBranches ? { allBranches: true } : {}), ...(opts.allTags ? { allTags: true } : {}), ...(opts.allCommits ? { allCommits: true } : {}) };
+  const commits: string[] = [];
+  if (head) {
+    commits.push(head);
+    if (opts.num !== undefined) for (const c of history.revList(head).slice(0, opts.num)) commits.push(c);
+  }
+  for (const c of history.resolveScope(scope).keys()) commits.push(c);
+  const names = new Map<string, string>();
+  for (const kind of ['tags', 'heads'] as const) for (const r of gitRefCommits(history.root, kind)) names.set(r.commit, r.name);
+  return [...new Set(commits)].map((commit) => ({ commit, label: names.get(commit) ?? commit.slice(0, 7) }));
 }

@@ -1,5 +1,11 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
+import { InvalidArgumentError } from 'commander';
+import { action, parseJobs, withGlobals } from '../context.js';
+import { EXIT } from '../exit.js';
+import { fmtMetric, parsePrecision, DEFAULT_PRECISION } from './metrics.js';
+import { gridFormat, renderGrid } from './grid.js';
+import { fmtValue } from './repro.js';
+import type { ExpRow, ExpShowResult } from '../../index.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -30,4 +36,100 @@ export function register(program: Command): void {
       }
       if (flags.json) out.json(results.map((r) => ({ experiment: r.experiment, identicalTo: r.identicalTo, paramsChanged: r.paramsChanged })));
     }));
+  registerShow(exp);
+  registerShare(exp);
+}
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError(`a positive whole number is needed, not '${v}'`);
+  return n;
+}
+
+/** A metric cell of a replicate group: `mean ± std [low, high]` (the 95 % interval of the mean). */
+function fmtSummary(s: { n: number; mean: number; std?: number; ci95?: [number, number] }, precision: number): string {
+  const f = (x: number): string => fmtMetric(x, precision);
+  return s.std === undefined || !s.ci95 ? f(s.mean) : `${f(s.mean)} ± ${f(s.std)} [${f(s.ci95[0])}, ${f(s.ci95[1])}]`;
+}
+
+/** The rows of `exp show` as text cells: experiments under their baseline, or replicate groups in their place. */
+function expShowGrid(r: ExpShowResult, precision: number, tree: boolean): string[][] {
+  const { params, metrics } = r.columns;
+  const groups = r.groups;
+  const head = ['Experiment', 'rev', 'Created', 'State', ...(groups ? ['n'] : []), ...metrics, ...params];
+  const cell = (v: unknown, metric: boolean): string => (v === undefined ? '-' : metric ? fmtMetric(v, precision) : fmtValue(v));
+  const line = (x: ExpRow, name: string, n?: number): string[] => [
+    name, x.kind === 'workspace' ? '-' : x.rev.slice(0, 7), x.created ? x.created.slice(0, 19).replace('T', ' ') : '-', x.state ?? '-',
+    ...(groups ? [n === undefined ? '-' : String(n)] : []),
+    ...metrics.map((c) => cell(x.metrics[c], true)), ...params.map((c) => cell(x.params[c], false)),
+  ];
+  const out = [head];
+  const rows = r.rows;
+  for (let i = 0; i < rows.length; i++) {
+    const x = rows[i]!;
+    if (x.kind === 'workspace' || x.kind === 'baseline') {
+      out.push(line(x, x.name));
+      continue;
+    }
+    const last = i + 1 >= rows.length || rows[i + 1]!.kind === 'baseline';
+    const branch = tree ? (last ? '└── ' : '├── ') : '';
+    if (groups && x.kind === 'experiment') {
+      const g = groups.find((y) => y.baseline === x.baseline && y.members[0] === x.name);
+      if (!g) continue; // a later member of a group shown on its first member's line
+      const lastGroup = !rows.slice(i + 1).some((y) => y.kind !== 'baseline' && y.baseline === x.baseline && (y.kind !== 'experiment' || groups.some((h) => h.members[0] === y.name && h.baseline === y.baseline)));
+      const b = tree ? (lastGroup ? '└── ' : '├── ') : '';
+      const shown = line(x, `${b}${x.name}${g.members.length > 1 ? ` (+${g.members.length - 1})` : ''}`, g.members.length);
+      const at = (c: string): number => head.indexOf(c);
+      for (const c of metrics) if (g.metrics[c]) shown[at(c)] = fmtSummary(g.metrics[c]!, precision);
+      for (const [c, vals] of Object.entries(g.replicateValues)) if (at(c) >= 0) shown[at(c)] = vals.map((v) => cell(v, false)).join(',');
+      out.push(shown);
+      continue;
+    }
+    out.push(line(x, `${branch}${x.name}`));
+  }
+  return out;
+}
+
+function registerShow(exp: Command): void {
+  withGlobals(exp.command('show'), { json: true })
+    .description('a table of the baseline(s) and their experiments with every metric and param')
+    .option('-a, --all-branches', 'the tip of every local branch as a baseline')
+    .option('-T, --all-tags', 'every tag as a baseline')
+    .option('-A, --all-commits', 'every commit as a baseline')
+    .option('-n, --num <n>', 'the last n commits of HEAD as baselines', parseCount)
+    .option('--csv', 'print CSV')
+    .option('--md', 'print a Markdown table')
+    .option('--sort-by <column>', 'sort the experiments of each baseline by a metric or param (`metrics.json:acc`, or `acc` when unambiguous)')
+    .option('--sort-order <order>', 'asc or desc (default asc)', (v: string) => {
+      if (v !== 'asc' && v !== 'desc') throw new InvalidArgumentError(`asc or desc, not '${v}'`);
+      return v;
+    })
+    .option('--only-changed', 'leave out the columns whose value is the same in every row')
+    .option('--keep <regex>', 'always show the columns whose name matches (over --drop and --only-changed)')
+    .option('--drop <regex>', 'leave out the columns whose name matches')
+    .option('--precision <n>', `round numbers to n digits after the decimal point (default ${DEFAULT_PRECISION})`, parsePrecision)
+    .option('--replicates <key>', 'a param that only repeats a run (e.g. seed; repeatable; default: config exp.replicates): experiments differing only in it are one row with n, mean ± std and 95 % interval', collect)
+    .action(action(async ({ lib, out, flags, common }) => {
+      const precision = (flags.precision as number | undefined) ?? DEFAULT_PRECISION;
+      const r = await lib.expShow({
+        ...common,
+        ...(flags.allBranches ? { allBranches: true } : {}), ...(flags.allTags ? { allTags: true } : {}), ...(flags.allCommits ? { allCommits: true } : {}),
+        ...(flags.num !== undefined ? { num: flags.num as number } : {}),
+        ...(flags.sortBy !== undefined ? { sortBy: String(flags.sortBy) } : {}),
+        ...(flags.sortOrder !== undefined ? { sortOrder: flags.sortOrder as 'asc' | 'desc' } : {}),
+        ...(flags.onlyChanged ? { onlyChanged: true } : {}),
+        ...(flags.keep !== undefined ? { keep: String(flags.keep) } : {}), ...(flags.drop !== undefined ? { drop: String(flags.drop) } : {}),
+        ...(flags.replicates !== undefined ? { replicates: flags.replicates as string[] } : {}),
+      });
+      if (flags.json) return out.json(r);
+      const format = gridFormat(flags);
+      if (!flags.quiet) process.stdout.write(renderGrid(expShowGrid(r, precision, format === 'table'), format));
+      for (const x of r.rows) if (x.error && x.state !== 'failed') out.warn(`${x.name}: ${x.error}`);
+      return EXIT.OK;
+    }));
+}
+
+function registerShare(exp: Command): void {
+  void exp;
+  void parseJobs;
 }

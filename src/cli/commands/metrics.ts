@@ -5,9 +5,9 @@ import { fmtValue } from './repro.js';
 import { renderTable } from './params.js';
 
 /** Digits after the decimal point metrics are rounded to when printed, as in DVC. */
-const DEFAULT_PRECISION = 5;
+export const DEFAULT_PRECISION = 5;
 
-function parsePrecision(v: string): number {
+export function parsePrecision(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 100) throw new InvalidArgumentError(`a whole number from 0 to 100 is needed, not '${v}'`);
   return n;
