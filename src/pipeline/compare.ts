@@ -9,6 +9,7 @@ import {
 import { compareStrings, setOwn } from '../model/values.js';
 import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
+import { listExperimentRefs } from '../scm/experiments.js';
 import { gitRefCommits, gitShowFile, gitTreeFiles } from '../scm/git.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import type { History } from '../repo/history.js';
@@ -341,7 +342,8 @@ export interface ScopeRevision {
 /**
  * The commits a table over revisions shows (`exp show`, `metrics show`): HEAD by default, or
  * the tips of every branch (`allBranches`), every tag (`allTags`), every commit (`allCommits`),
- * the last `num` commits of HEAD; HEAD's commit first, each once.
+ * the last `num` commits of HEAD; HEAD's commit first, each once. Experiment commits are not
+ * revisions of the scope.
  */
 export function scopeRevisions(history: History, opts: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; num?: number }): ScopeRevision[] {
   const head = history.head();
@@ -351,7 +353,9 @@ export function scopeRevisions(history: History, opts: { allBranches?: boolean; 
     commits.push(head);
     if (opts.num !== undefined) for (const c of history.revList(head).slice(0, opts.num)) commits.push(c);
   }
-  for (const c of history.resolveScope(scope).keys()) commits.push(c);
+  // Experiments are rows of their baseline, never baselines themselves (`--all-commits` reaches them through refs/exps/).
+  const exps = opts.allCommits ? new Set(listExperimentRefs(history.root).map((e) => e.commit)) : undefined;
+  for (const c of history.resolveScope(scope).keys()) if (!exps?.has(c)) commits.push(c);
   const names = new Map<string, string>();
   for (const kind of ['tags', 'heads'] as const) for (const r of gitRefCommits(history.root, kind)) names.set(r.commit, r.name);
   return [...new Set(commits)].map((commit) => ({ commit, label: names.get(commit) ?? commit.slice(0, 7) }));
