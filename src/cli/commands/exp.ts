@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { action, parseJobs, withGlobals } from '../context.js';
+import { action, parseJobs, withGlobals, type Ctx } from '../context.js';
 import { EXIT } from '../exit.js';
 import { fmtMetric, parsePrecision, DEFAULT_PRECISION } from './metrics.js';
 import { gridFormat, renderGrid } from './grid.js';
 import { fmtValue } from './repro.js';
-import type { ExpRow, ExpShowResult } from '../../index.js';
+import type { ExpRow, ExpShareOptions, ExpShowResult, SyncResult } from '../../index.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -129,7 +129,95 @@ function registerShow(exp: Command): void {
     }));
 }
 
+/** `data` of exp push/pull: one line on what moved, as push and fetch say it. */
+function reportData(out: Ctx['out'], verb: 'pushed' | 'fetched', r: { data?: SyncResult }): number {
+  if (!r.data) return EXIT.OK;
+  if (r.data.failedCount) {
+    for (const f of r.data.failed) out.error(`${f.paths[0] ?? f.oid}: ${f.message}`, f.hint);
+    out.error(`${r.data.failedCount} object(s) failed; ${r.data.transferred} file(s) ${verb}`, 'run the same command again to retry what is missing');
+    return EXIT.FAILURE;
+  }
+  out.info(r.data.transferred ? `${r.data.transferred} file(s) ${verb}` : 'Data: everything is up to date.');
+  return EXIT.OK;
+}
+
+function shareOptions(cmd: Command): Command {
+  return cmd
+    .argument('<git-remote>', 'a git remote (name or URL)')
+    .argument('[experiments...]', 'experiment names, refs or commit prefixes')
+    .option('-A, --all', 'every experiment')
+    .option('--no-cache', 'only the git refs: no data to or from the rvc remote')
+    .option('-r, --remote <name>', 'rvc remote for the data (default: core.remote)')
+    .option('--run-cache', 'also transfer the run-cache')
+    .option('-f, --force', 'replace experiment refs of the same name that point elsewhere')
+    .option('-j, --jobs <n>', 'concurrent transfers', parseJobs);
+}
+
+function shareArgs(ctx: Ctx, gitRemote: string, names: string[]): ExpShareOptions {
+  const { flags, common } = ctx;
+  return {
+    ...common, gitRemote, names, ...(flags.all ? { all: true } : {}), ...(flags.cache === false ? { noCache: true } : {}),
+    ...(flags.remote !== undefined ? { remote: String(flags.remote) } : {}), ...(flags.runCache ? { runCache: true } : {}),
+    ...(flags.force ? { force: true } : {}), ...(flags.jobs !== undefined ? { jobs: flags.jobs as number } : {}),
+  };
+}
+
 function registerShare(exp: Command): void {
-  void exp;
-  void parseJobs;
+  shareOptions(withGlobals(exp.command('push'), { json: true }))
+    .description('send experiments to a git remote (their refs) and their data to the rvc remote')
+    .action(action(async (ctx, gitRemote: string, names: string[]) => {
+      const r = await ctx.lib.expPush(shareArgs(ctx, gitRemote, names));
+      if (ctx.flags.json) {
+        ctx.out.json(r);
+        return r.data?.failedCount ? EXIT.FAILURE : EXIT.OK;
+      }
+      const code = reportData(ctx.out, 'pushed', r);
+      for (const e of r.experiments) ctx.out.info(`Pushed experiment '${e.name}' (${e.commit.slice(0, 7)}) to ${gitRemote}`);
+      if (!r.experiments.length) ctx.out.info('No experiments to push.');
+      return code;
+    }));
+
+  shareOptions(withGlobals(exp.command('pull'), { json: true }))
+    .description('bring experiments from a git remote (their refs) and their data from the rvc remote')
+    .action(action(async (ctx, gitRemote: string, names: string[]) => {
+      const r = await ctx.lib.expPull(shareArgs(ctx, gitRemote, names));
+      if (ctx.flags.json) {
+        ctx.out.json(r);
+        return r.data?.failedCount ? EXIT.FAILURE : EXIT.OK;
+      }
+      for (const e of r.experiments) ctx.out.info(`Pulled experiment '${e.name}' (${e.commit.slice(0, 7)}) of baseline ${e.baseline.slice(0, 7)}`);
+      if (!r.experiments.length) ctx.out.info('No experiments to pull.');
+      return reportData(ctx.out, 'fetched', r);
+    }));
+
+  withGlobals(exp.command('list'), { json: true })
+    .description('the experiments a git remote holds (`git ls-remote`; `rvc exp show` lists this repository\'s)')
+    .argument('<git-remote>', 'a git remote (name or URL)')
+    .option('--name-only', 'only the names')
+    .action(action(async ({ lib, out, flags }, gitRemote: string) => {
+      const list = await lib.expListRemote({ gitRemote });
+      if (flags.json) return out.json(list);
+      let last = '';
+      for (const e of list) {
+        if (flags.nameOnly) {
+          out.info(e.name);
+          continue;
+        }
+        if (e.baseline !== last) out.info(`${e.baseline.slice(0, 7)}:`);
+        last = e.baseline;
+        out.info(`\t${e.name}  ${e.commit.slice(0, 7)}`);
+      }
+    }));
+
+  withGlobals(exp.command('remove'), { json: true })
+    .description('delete experiments: with -g, their refs on a git remote')
+    .argument('[experiments...]', 'experiment names, refs or commit prefixes')
+    .requiredOption('-g, --git-remote <remote>', 'the git remote to delete them from')
+    .option('-A, --all', 'every experiment the git remote holds')
+    .action(action(async ({ lib, out, flags }, names: string[]) => {
+      const gitRemote = String(flags.gitRemote);
+      const removed = await lib.expRemoveRemote({ gitRemote, names, ...(flags.all ? { all: true } : {}) });
+      if (flags.json) return out.json(removed);
+      for (const e of removed) out.info(`Removed experiment '${e.name}' from ${gitRemote}`);
+    }));
 }
