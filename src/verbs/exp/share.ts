@@ -64,7 +64,7 @@ const asRemote = (e: ExperimentRef): RemoteExperiment => ({ name: e.name, ref: e
 
 function syncOpts(opts: ExpShareOptions, commits: string[]): SyncOptions {
   return {
-    revs: commits,
+    revs: commits, revisionsOnly: true,
     ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}), ...(opts.onLockWait ? { onLockWait: opts.onLockWait } : {}),
     ...(opts.lockWaitMs !== undefined ? { lockWaitMs: opts.lockWaitMs } : {}), ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
@@ -74,7 +74,7 @@ function syncOpts(opts: ExpShareOptions, commits: string[]): SyncOptions {
 
 /**
  * `rvc exp push <git-remote> [exp…|-A]`: the data of the experiments first (every output their
- * commits record, through push's own service, so the rvc remote holds it before any ref names
+ * commits record, not the workspace's, through push's own service, so the rvc remote holds it before any ref names
  * it), then their refs to the git remote under the same names.
  */
 export async function expPush(opts: ExpShareOptions): Promise<ExpShareResult> {
