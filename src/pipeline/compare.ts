@@ -25,6 +25,11 @@ export interface Source {
   /** 'workspace' or the revision as given. */
   label: string;
   read(rel: string): string | undefined;
+  /**
+   * Parsed files by name and text, shared by the sources of many revisions (readRevisions): a
+   * text several revisions hold is parsed once. Parsed values are never modified.
+   */
+  parsed?: Map<string, unknown>;
   /** The pipeline files and lock files there, repository paths. */
   pipelineFiles(): { pipelines: string[]; locks: string[] };
 }
@@ -117,6 +122,7 @@ function lockedOutputReader(repo: Repo, label: string, locks: () => string[], sh
 export async function readRevisions<T>(repo: Repo, history: History, revs: readonly { commit: string; label: string }[],
   compute: (src: Source) => T): Promise<Map<string, { value?: T; error?: unknown }>> {
   const memo = new Map<string, string | undefined>();
+  const parsed = new Map<string, unknown>();
   const key = (commit: string, rel: string): string => `${commit}\0${rel}`;
   const listed = new Map<string, { pipelines: string[]; locks: string[] }>();
   // Round 0: each revision's pipeline and lock files, found by walking its tree (shared subtrees once).
@@ -140,7 +146,7 @@ export async function readRevisions<T>(repo: Repo, history: History, revs: reado
         if (!memo.has(k)) missing.push(rel);
         return memo.get(k);
       };
-      const src: Source = { label: r.label, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles: () => listed.get(r.commit)! };
+      const src: Source = { label: r.label, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles: () => listed.get(r.commit)!, parsed };
       const fromCache = lockedOutputReader(repo, r.label, () => listed.get(r.commit)!.locks, show);
       let res: { value?: T; error?: unknown };
       try {
@@ -167,7 +173,18 @@ export function pipelineAt(src: Source): ProjectPipeline | undefined {
   const found: Pipeline[] = [];
   for (const f of src.pipelineFiles().pipelines) {
     const text = src.read(f);
-    if (text !== undefined) found.push(atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read) })));
+    if (text === undefined) continue;
+    // A pipeline that reads no vars file is a function of its text alone: parsed once per text.
+    const key = `pipeline\0${f}\0${text}`;
+    const hit = src.parsed?.get(key) as Pipeline | undefined;
+    if (hit) {
+      found.push(hit);
+      continue;
+    }
+    const seen = new Map<string, string | null>();
+    const p = atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read, seen) }));
+    if (!seen.size) src.parsed?.set(key, p);
+    found.push(p);
   }
   return mergePipelines(found);
 }
@@ -203,6 +220,16 @@ export function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
 // ---------------------------------------------------------------------------------------------
 // params
 
+/** `parse()` of a file's text, remembered in the source's shared memo when it has one. */
+function parsedOnce<T>(src: Source, kind: string, file: string, text: string, parse: () => T): T {
+  if (!src.parsed) return parse();
+  const key = `${kind}\0${file}\0${text}`;
+  if (src.parsed.has(key)) return src.parsed.get(key) as T;
+  const v = parse();
+  src.parsed.set(key, v);
+  return v;
+}
+
 /**
  * The params files of the project: params file → keys read (null: every top-level key), over
  * the stages of both sides and the top-level `params:` files (every key, as in DVC).
@@ -227,7 +254,7 @@ export function paramValues(src: Source, tracked: Map<string, Set<string> | null
   for (const [file, keys] of tracked) {
     const text = src.read(file);
     if (text === undefined) continue;
-    const obj = atRevision(src, () => parseParamsFile(text, file));
+    const obj = parsedOnce(src, 'params', file, text, () => atRevision(src, () => parseParamsFile(text, file)));
     const picked: Record<string, unknown> = {};
     if (keys === null) {
       for (const k of Object.keys(obj)) setOwn(picked, k, obj[k]);
@@ -310,7 +337,7 @@ export function metricValues(src: Source, files: string[], mustExist = src.label
       continue;
     }
     try {
-      setOwn(values, f, flattenValues(atRevision(src, () => parseMetricsFile(text, f))));
+      setOwn(values, f, parsedOnce(src, 'metrics', f, text, () => flattenValues(atRevision(src, () => parseMetricsFile(text, f)))));
     } catch (e) {
       if (!(e instanceof RvcError)) throw e;
       errors.push({ path: f, code: e.code, message: e.message });
