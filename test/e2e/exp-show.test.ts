@@ -90,9 +90,15 @@ describe('rvc exp show', () => {
     expect(acc.ci95![0]).toBeCloseTo(0.7 - 0.248414, 5);
     expect(acc.ci95![1]).toBeCloseTo(0.7 + 0.248414, 5);
     expect(s.groups!.find((x) => x.members[0] === 'other')!.metrics['metrics.json:acc']).toEqual({ n: 1, mean: 1.4 });
-    const table = rvcOk(dir, ['exp', 'show', '--replicates', 'seed']).stdout;
-    expect(table).toContain('0.7 ± 0.1 [0.45159, 0.94841]');
-    expect(table.split('\n').filter((l) => /^(├|└)── /.test(l))).toHaveLength(2);
+    // config exp.replicates is the default of --replicates.
+    rvcOk(dir, ['config', 'exp.replicates', 'seed']);
+    try {
+      const table = rvcOk(dir, ['exp', 'show']).stdout;
+      expect(table).toContain('0.7 ± 0.1 [0.45159, 0.94841]');
+      expect(table.split('\n').filter((l) => /^(├|└)── /.test(l))).toHaveLength(2);
+    } finally {
+      rvcOk(dir, ['config', '--unset', 'exp.replicates']);
+    }
   });
 
   it('shows queued and failed runs from the queue files, with their overrides on the baseline\'s params', () => {

@@ -31,6 +31,7 @@ export interface ExpShowOptions extends CommonOptions {
   /**
    * Param keys that only repeat a run (`seed`): experiments of one baseline that differ only in
    * them are grouped, each group with n, mean, sample std and 95 % interval per metric.
+   * Default: config `exp.replicates` (comma separated); `[]` groups nothing.
    */
   replicates?: string[];
 }
@@ -170,11 +171,12 @@ export async function expShow(opts: ExpShowOptions = {}): Promise<ExpShowResult>
       for (const q of queue.filter((x) => x.baseline === b.commit)) rows.push(queuedRow(q, base));
     });
     const result: ExpShowResult = { columns: { params: [], metrics: [] }, rows };
-    if (opts.replicates?.length) {
+    const replicates = opts.replicates ?? (repo.config.exp.replicates ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+    if (replicates.length) {
       const all = allColumns(rows, 'params');
-      result.replicateColumns = all.filter((c) => opts.replicates!.some((k) => c === k || c.endsWith(`:${k}`)));
+      result.replicateColumns = all.filter((c) => replicates.some((k) => c === k || c.endsWith(`:${k}`)));
       if (!result.replicateColumns.length) {
-        throw new RvcError('USAGE', `no param is named ${opts.replicates.map((k) => `'${k}'`).join(', ')}`, {
+        throw new RvcError('USAGE', `no param is named ${replicates.map((k) => `'${k}'`).join(', ')}${opts.replicates ? '' : ' (config exp.replicates)'}`, {
           hint: `name a param column as \`rvc exp show\` lists it${all.length ? `, e.g. --replicates ${all[0]!.split(':').pop()}` : ''}`,
         });
       }
