@@ -63,31 +63,31 @@ function expShowGrid(r: ExpShowResult, precision: number, tree: boolean): string
     ...(groups ? [n === undefined ? '-' : String(n)] : []),
     ...metrics.map((c) => cell(x.metrics[c], true)), ...params.map((c) => cell(x.params[c], false)),
   ];
-  const out = [head];
-  const rows = r.rows;
-  for (let i = 0; i < rows.length; i++) {
-    const x = rows[i]!;
+  // Each row's line, and whether it hangs under a baseline (drawn as a tree in the aligned table).
+  const lines: { cells: string[]; child: boolean }[] = [];
+  for (const x of r.rows) {
     if (x.kind === 'workspace' || x.kind === 'baseline') {
-      out.push(line(x, x.name));
+      lines.push({ cells: line(x, x.name), child: false });
       continue;
     }
-    const last = i + 1 >= rows.length || rows[i + 1]!.kind === 'baseline';
-    const branch = tree ? (last ? '└── ' : '├── ') : '';
-    if (groups && x.kind === 'experiment') {
-      const g = groups.find((y) => y.baseline === x.baseline && y.members[0] === x.name);
-      if (!g) continue; // a later member of a group shown on its first member's line
-      const lastGroup = !rows.slice(i + 1).some((y) => y.kind !== 'baseline' && y.baseline === x.baseline && (y.kind !== 'experiment' || groups.some((h) => h.members[0] === y.name && h.baseline === y.baseline)));
-      const b = tree ? (lastGroup ? '└── ' : '├── ') : '';
-      const shown = line(x, `${b}${x.name}${g.members.length > 1 ? ` (+${g.members.length - 1})` : ''}`, g.members.length);
-      const at = (c: string): number => head.indexOf(c);
-      for (const c of metrics) if (g.metrics[c]) shown[at(c)] = fmtSummary(g.metrics[c]!, precision);
-      for (const [c, vals] of Object.entries(g.replicateValues)) if (at(c) >= 0) shown[at(c)] = vals.map((v) => cell(v, false)).join(',');
-      out.push(shown);
+    const g = groups && x.kind === 'experiment' ? groups.find((y) => y.baseline === x.baseline && y.members.includes(x.name)) : undefined;
+    if (!g) {
+      lines.push({ cells: line(x, x.name), child: true });
       continue;
     }
-    out.push(line(x, `${branch}${x.name}`));
+    // A replicate group is shown once, on the line of its first member.
+    if (g.members[0] !== x.name) continue;
+    const cells = line(x, `${x.name}${g.members.length > 1 ? ` (+${g.members.length - 1})` : ''}`, g.members.length);
+    for (const c of metrics) if (g.metrics[c]) cells[head.indexOf(c)] = fmtSummary(g.metrics[c]!, precision);
+    for (const [c, vals] of Object.entries(g.replicateValues)) if (head.includes(c)) cells[head.indexOf(c)] = vals.map((v) => cell(v, false)).join(',');
+    lines.push({ cells, child: true });
   }
-  return out;
+  if (tree) {
+    lines.forEach((l, i) => {
+      if (l.child) l.cells[0] = `${lines[i + 1]?.child ? '├── ' : '└── '}${l.cells[0]!}`;
+    });
+  }
+  return [head, ...lines.map((l) => l.cells)];
 }
 
 function registerShow(exp: Command): void {
