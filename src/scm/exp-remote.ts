@@ -21,10 +21,16 @@ function assertGitRemote(remote: string): void {
   }
 }
 
-function remoteFailure(e: unknown, remote: string, what: string): RvcError {
-  const msg = e instanceof Error ? e.message : String(e);
+function remoteFailure(e: unknown, remote: string, what: string, force?: { cmd: string; where: string }): RvcError {
+  // runGit keeps git's first stderr line; a push or fetch says why a ref was refused further down.
+  const stderr = String((e as { cause?: { stderr?: unknown } } | undefined)?.cause?.stderr ?? '');
+  const why = stderr.split('\n').map((l) => l.trim()).find((l) => /^!|rejected|error:|fatal:/.test(l));
+  const msg = why ?? (e instanceof Error ? e.message : String(e));
+  const rejected = force !== undefined && /rejected|non-fast-forward|already exists|stale/i.test(msg);
   return new RvcError('GIT_FAILED', `${what} git remote '${remote}' failed: ${msg}`, {
-    cause: e, hint: `check that '${remote}' is a git remote you can reach (\`git ls-remote ${remote}\`)`,
+    cause: e,
+    hint: rejected ? `an experiment of the same name points at another commit ${force.where}; \`${force.cmd}\` replaces it`
+      : `check that '${remote}' is a git remote you can reach (\`git ls-remote ${remote}\`)`,
   });
 }
 
@@ -52,9 +58,9 @@ export function pushExperimentRefs(root: string, remote: string, refs: readonly 
   assertGitRemote(remote);
   if (!refs.length) return;
   try {
-    runGit(['push', '--quiet', ...(force ? ['--force'] : []), remote, ...refs.map((r) => `${r}:${r}`)], root);
+    runGit(['push', ...(force ? ['--force'] : []), remote, ...refs.map((r) => `${r}:${r}`)], root);
   } catch (e) {
-    throw remoteFailure(e, remote, 'pushing experiments to');
+    throw remoteFailure(e, remote, 'pushing experiments to', { cmd: `rvc exp push -f ${remote} …`, where: 'on the git remote' });
   }
 }
 
@@ -63,9 +69,9 @@ export function fetchExperimentRefs(root: string, remote: string, refs: readonly
   assertGitRemote(remote);
   if (!refs.length) return;
   try {
-    runGit(['fetch', '--quiet', '--no-tags', remote, ...refs.map((r) => `${force ? '+' : ''}${r}:${r}`)], root);
+    runGit(['fetch', '--no-tags', remote, ...refs.map((r) => `${force ? '+' : ''}${r}:${r}`)], root);
   } catch (e) {
-    throw remoteFailure(e, remote, 'fetching experiments from');
+    throw remoteFailure(e, remote, 'fetching experiments from', { cmd: `rvc exp pull -f ${remote} …`, where: 'in this repository' });
   }
 }
 

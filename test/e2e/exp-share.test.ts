@@ -77,6 +77,15 @@ describe('rvc exp push / pull / list / remove -g', () => {
     rvcOk(c, ['exp', 'pull', 'origin', 'four', '--no-cache']);
     expect(git(c, ['for-each-ref', '--format=%(refname)', 'refs/exps/']).trim().split('\n').map((r) => r.split('/').pop())).toEqual(['four']);
     expect(cacheHas(c, `model of seed 4${'\n'.repeat(4)}`)).toBe(false);
+    // A local experiment of the same name at another commit is not overwritten without -f.
+    const fourRef = git(c, ['for-each-ref', '--format=%(refname)', 'refs/exps/']).trim();
+    const four = git(c, ['rev-parse', fourRef]).trim();
+    git(c, ['update-ref', fourRef, git(c, ['commit-tree', 'HEAD^{tree}', '-m', 'unrelated']).trim()]);
+    const refused = rvc(c, ['exp', 'pull', 'origin', 'four', '--no-cache']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('rvc exp pull -f origin');
+    rvcOk(c, ['exp', 'pull', 'origin', 'four', '--no-cache', '-f']);
+    expect(git(c, ['rev-parse', fourRef]).trim()).toBe(four);
 
     rvcOk(a, ['exp', 'remove', '-g', 'origin', 'three']);
     expect((JSON.parse(rvcOk(a, ['exp', 'list', 'origin', '--json']).stdout) as { name: string }[]).map((e) => e.name)).toEqual(['four']);
