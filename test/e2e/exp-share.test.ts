@@ -51,9 +51,10 @@ describe('rvc exp push / pull / list / remove -g', () => {
     const model3 = `model of seed 3${'\n'.repeat(3)}`;
 
     expect(rvc(a, ['exp', 'push', 'origin']).code).not.toBe(0); // no experiment named
-    const pushed = JSON.parse(rvcOk(a, ['exp', 'push', 'origin', 'three', '--json'], S3_ENV).stdout) as { experiments: { name: string; commit: string }[]; data: { transferred: number } };
+    const pushed = JSON.parse(rvcOk(a, ['exp', 'push', 'origin', 'three', '--run-cache', '--json'], S3_ENV).stdout) as { experiments: { name: string; commit: string }[]; data: { transferred: number; runs: { transferred: number } } };
     expect(pushed.experiments.map((e) => e.name)).toEqual(['three']);
     expect(pushed.data.transferred).toBeGreaterThanOrEqual(1);
+    expect(pushed.data.runs.transferred).toBeGreaterThanOrEqual(3); // the runs of seeds 1, 3 and 4
     const listed = JSON.parse(rvcOk(a, ['exp', 'list', 'origin', '--json']).stdout) as { name: string; commit: string }[];
     expect(listed).toEqual([expect.objectContaining({ name: 'three', commit: pushed.experiments[0]!.commit })]);
 
