@@ -108,7 +108,7 @@ describe('a DVC user in a git repository', () => {
     expect(fs.existsSync(path.join(dir, 'data2.rvc'))).toBe(false);
 
     // 3. DVC commands rvc does not have: said plainly, with no guess at an unrelated command.
-    for (const name of ['exp', 'queue']) {
+    for (const name of ['queue']) {
       const u = rvc(dir, [name, 'show']);
       expect(u.code, name).toBe(2);
       expect(u.stderr, name).toContain(`rvc does not have \`${name}\``);
