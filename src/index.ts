@@ -157,3 +157,13 @@ export const install = lazy(gitInstall, 'install');
 export const uninstall = lazy(gitInstall, 'uninstall');
 export const mergeDriver = lazy(() => import('./verbs/merge-driver.js'), 'mergeDriver');
 export type { MetricChange } from './model/params.js';
+// Experiments: comparing and sharing.
+export type { ExpShowOptions, ExpShowResult, ExpRow, ExpState, ReplicateGroup } from './verbs/exp/show.js';
+export type { Summary } from './model/stats.js';
+export const expShow = lazy(() => import('./verbs/exp/show.js'), 'expShow');
+export type { ExpShareOptions, ExpShareResult, RemoteExperiment } from './verbs/exp/share.js';
+const expShare = () => import('./verbs/exp/share.js');
+export const expPush = lazy(expShare, 'expPush');
+export const expPull = lazy(expShare, 'expPull');
+export const expListRemote = lazy(expShare, 'expListRemote');
+export const expRemoveRemote = lazy(expShare, 'expRemoveRemote');

@@ -20,6 +20,8 @@ export interface RemoteConfig {
 export interface Config {
   core: { hash: HashAlgo; remote?: string; no_scm?: boolean; check_update?: boolean };
   cache: { type: LinkType[]; jobs?: number; dir?: string; shared?: CacheSharing };
+  /** Experiments: `replicates` is a comma-separated list of params that only repeat a run (`exp show`). */
+  exp: { replicates?: string };
   remote: Record<string, RemoteConfig>;
 }
 
@@ -46,6 +48,13 @@ const CACHE_KEYS: Record<string, KeySpec> = {
   dir: { type: 'path', localOnly: true, help: 'folder of the cache (default: cache); a relative path is resolved against .rvc/' },
   shared: { type: 'sharing', help: `share the cache with other users: ${CACHE_SHARING.join(', ')} (folders group-writable and setgid, objects group-readable)` },
 };
+const EXP_KEYS: Record<string, KeySpec> = {
+  replicates: { type: 'string', help: 'params that only repeat a run (e.g. seed), comma separated: `rvc exp show` groups experiments differing only in them' },
+};
+/** The sections that are plain mappings of keys, with their keys. */
+const PLAIN_SECTIONS = { core: CORE_KEYS, cache: CACHE_KEYS, exp: EXP_KEYS } as const;
+type PlainSection = keyof typeof PLAIN_SECTIONS;
+const isPlainSection = (s: string): s is PlainSection => s === 'core' || s === 'cache' || s === 'exp';
 export const REMOTE_KEYS: Record<string, KeySpec> = {
   url: { type: 'string', url: true, help: 'a path, file://, s3://bucket/prefix or gs://bucket/prefix' },
   endpointurl: { type: 'string', url: true, help: 'S3-compatible or GCS API endpoint' },
@@ -88,7 +97,7 @@ export function shownRemoteOption(option: string, v: unknown): unknown {
 export function defaultConfig(): Config {
   // Remote names come from files: a map without a prototype, so a remote called `constructor`
   // or `toString` is just a name.
-  return { core: { hash: DEFAULT_HASH }, cache: { type: [...DEFAULT_LINK_TYPES] }, remote: Object.create(null) as Config['remote'] };
+  return { core: { hash: DEFAULT_HASH }, cache: { type: [...DEFAULT_LINK_TYPES] }, exp: {}, remote: Object.create(null) as Config['remote'] };
 }
 
 export function parseLinkTypes(v: unknown, where: string): LinkType[] {
@@ -171,6 +180,7 @@ function lineError(where: string, line: number | undefined, msg: string, hint = 
 export type ConfigLayer = {
   core?: Partial<Config['core']>;
   cache?: Partial<Config['cache']>;
+  exp?: Partial<Config['exp']>;
   remote?: Record<string, Partial<RemoteConfig>>;
 };
 
@@ -207,16 +217,16 @@ export function parseConfigLayer(text: string, file: string, opts: ParseConfigOp
   const valueHint = (key: string): string | undefined =>
     opts.fixWith ? `set a valid value with \`rvc config${local} ${key} <value>\` or remove it with \`rvc config${local} --unset ${key}\`` : undefined;
   const v = doc.value ?? {};
-  if (!isPlainObject(v)) throw lineError(file, at(), 'expected a mapping of sections (core, cache, remote)');
+  if (!isPlainObject(v)) throw lineError(file, at(), 'expected a mapping of sections (core, cache, exp, remote)');
   const layer: ConfigLayer = {};
   for (const [section, body] of Object.entries(v)) {
     if (body === null || body === undefined) continue;
-    if (section !== 'core' && section !== 'cache' && section !== 'remote') {
-      throw lineError(file, at(section), `unknown section '${section.slice(0, 100)}'`, unsetHint(section, 'known sections: core, cache, remote'));
+    if (!isPlainSection(section) && section !== 'remote') {
+      throw lineError(file, at(section), `unknown section '${section.slice(0, 100)}'`, unsetHint(section, 'known sections: core, cache, exp, remote'));
     }
     if (!isPlainObject(body)) throw lineError(file, at(section), `section '${section}' must be a mapping`, unsetHint(section, 'a section is a mapping of keys'));
-    if (section === 'core' || section === 'cache') {
-      const keys = section === 'core' ? CORE_KEYS : CACHE_KEYS;
+    if (isPlainSection(section)) {
+      const keys = PLAIN_SECTIONS[section];
       const out: Record<string, unknown> = {};
       for (const [k, val] of Object.entries(body)) {
         const spec = Object.hasOwn(keys, k) ? keys[k] : undefined;
@@ -264,6 +274,7 @@ export function mergeConfig(...layers: ConfigLayer[]): Config {
   for (const l of layers) {
     if (l.core) Object.assign(c.core, l.core);
     if (l.cache) Object.assign(c.cache, l.cache);
+    if (l.exp) Object.assign(c.exp, l.exp);
     if (l.remote) {
       for (const [name, rc] of Object.entries(l.remote)) {
         c.remote[name] = { ...(c.remote[name] ?? {}), ...rc } as RemoteConfig;
@@ -281,12 +292,13 @@ export function serializeConfigLayer(l: ConfigLayer, file = '.rvc/config.yaml'):
     if (cache.type) (cache as Record<string, unknown>).type = cache.type.join(',');
     out.cache = cache;
   }
+  if (l.exp && Object.keys(l.exp).length) out.exp = l.exp;
   if (l.remote && Object.keys(l.remote).length) out.remote = l.remote;
   return Object.keys(out).length ? toYaml(out, file) : '';
 }
 
 export interface ConfigKey {
-  section: 'core' | 'cache' | 'remote';
+  section: PlainSection | 'remote';
   /** The remote's name (it may contain dots: the option is always the last part). */
   name?: string;
   key: string;
@@ -302,12 +314,12 @@ function keyProblem(key: string, msg: string, hint: string): RvcError {
  * a name no remote can have).
  */
 export function resolveConfigKey(key: string): ConfigKey {
-  const known = `known keys: ${[...Object.keys(CORE_KEYS).map((k) => `core.${k}`), ...Object.keys(CACHE_KEYS).map((k) => `cache.${k}`), 'remote.<name>.<option>'].join(', ')}`;
+  const known = `known keys: ${[...Object.entries(PLAIN_SECTIONS).flatMap(([sec, keys]) => Object.keys(keys).map((k) => `${sec}.${k}`)), 'remote.<name>.<option>'].join(', ')}`;
   const parts = key.split('.');
   if (parts.some((p) => p === '')) throw keyProblem(key, 'config key %k has an empty part', `write it as section.key or remote.<name>.<option>; ${known}`);
   const [section] = parts;
-  if (section === 'core' || section === 'cache') {
-    const keys = section === 'core' ? CORE_KEYS : CACHE_KEYS;
+  if (section !== undefined && isPlainSection(section)) {
+    const keys = PLAIN_SECTIONS[section];
     if (parts.length !== 2 || !Object.hasOwn(keys, parts[1]!)) throw keyProblem(key, 'unknown config key %k', known);
     return { section, key: parts[1]! };
   }
@@ -354,7 +366,7 @@ export function setConfigKey(l: ConfigLayer, key: string, value: unknown, where:
     else rc[k.key] = coerce(spec, value, key, where) as string | number | boolean;
     if (Object.keys(rc).length === 0) delete next.remote[k.name!];
   } else {
-    const spec = (k.section === 'core' ? CORE_KEYS : CACHE_KEYS)[k.key]!;
+    const spec = PLAIN_SECTIONS[k.section][k.key]!;
     if (value !== undefined) checkStorable(k, spec, value, opts);
     const sec = ((next as Record<string, Record<string, unknown>>)[k.section] ??= {});
     if (value === undefined) delete sec[k.key];

@@ -36,7 +36,7 @@ export function parseParamsFile(text: string, file: string): Record<string, unkn
   if (ext === '.json') {
     value = parseJson(text, file);
   } else if (ext === '.yaml' || ext === '.yml') {
-    value = parseYamlLocated(text, file, 'PARAMS_INVALID').value;
+    value = flatNumericYaml(text) ?? parseYamlLocated(text, file, 'PARAMS_INVALID').value;
     if (value === null || value === undefined) value = {};
   } else if (ext === '.toml') {
     value = parseTomlParams(text, file);
@@ -53,6 +53,27 @@ export function parseParamsFile(text: string, file: string): Record<string, unkn
     });
   }
   return value;
+}
+
+const FLAT_LINE = /^([A-Za-z_][A-Za-z0-9_]*): (-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?)[ \t]*$/;
+
+/**
+ * The common params file — `name: number` lines, nothing else — read without the YAML parser
+ * (which costs far more per file, and `exp show` reads one per experiment). Any other text,
+ * and any repeated name, is left to the parser (undefined), so the result is always what the
+ * parser would give.
+ */
+export function flatNumericYaml(text: string): Record<string, number> | undefined {
+  const out: Record<string, number> = {};
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (!lines.length) return undefined;
+  for (const line of lines) {
+    const m = FLAT_LINE.exec(line);
+    if (!m || m[1] === '__proto__' || Object.hasOwn(out, m[1]!)) return undefined;
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 /** Metric files share the params formats; a metric file is read the same way. */

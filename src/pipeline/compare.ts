@@ -10,9 +10,11 @@ import { compareStrings, deepEqual, setOwn } from '../model/values.js';
 import { DEFAULT_PARAMS_FILE } from '../model/pipeline/types.js';
 import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
-import { gitShowBytes, gitShowFile, gitTreeFiles } from '../scm/git.js';
+import { listExperimentRefs } from '../scm/experiments.js';
+import { gitRefCommits, gitShowBytes, gitShowFile, gitTreeFiles } from '../scm/git.js';
 import type { HashAlgo } from '../model/oid.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
+import type { History } from '../repo/history.js';
 import { PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
 
 /**
@@ -32,6 +34,11 @@ export interface Source {
    * and the cache does not have the object either (a remote may): undefined otherwise.
    */
   missingObject(rel: string): { hash: HashAlgo; oid: string } | undefined;
+  /**
+   * Parsed files by name and text, shared by the sources of many revisions (readRevisions): a
+   * text several revisions hold is parsed once. Parsed values are never modified.
+   */
+  parsed?: Map<string, unknown>;
   /** The pipeline files and lock files there, repository paths. */
   pipelineFiles(): { pipelines: string[]; locks: string[] };
 }
@@ -51,7 +58,6 @@ export function workspaceSource(repo: Repo): Source {
 }
 
 export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean): Source {
-  let lock: Lock | undefined | null = null;
   let absent = false;
   const memo = new Map<string, string | undefined>();
   const show = (rel: string): string | undefined => {
@@ -86,45 +92,12 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     }
     return files;
   };
-  /** The cached (file, not folder) output `rel` as a lock file there records it. */
-  const lockEntry = (rel: string): { hash: HashAlgo; oid: string } | undefined => {
-    if (lock === null) {
-      // Outputs of every lock file there, in one list (stage names do not matter here).
-      const outs: Lock = { schema: '1.0', stages: {} };
-      for (const f of pipelineFiles().locks) {
-        const t = show(f);
-        try {
-          if (t !== undefined) for (const [n, st] of Object.entries(parseLock(t, `${f} at ${rev}`).stages)) setOwn(outs.stages, `${f}:${n}`, st);
-        } catch {
-          // a damaged lock file there names nothing to read
-        }
-      }
-      lock = outs;
-    }
-    if (!lock) return undefined;
-    for (const st of Object.values(lock.stages)) {
-      const e = st.outs.find((o) => o.path === rel);
-      if (e && !isTreeOid(e.oid)) return { hash: e.hash, oid: e.oid };
-    }
-    return undefined;
-  };
-  const cachedBytes = (rel: string): Buffer | undefined => {
-    const e = lockEntry(rel);
-    if (!e) return undefined;
-    try {
-      return fs.readFileSync(repo.odbFor(e.hash).objectPath(e.oid));
-    } catch {
-      return undefined;
-    }
-  };
+  const lockEntry = lockedOutputs(rev, () => pipelineFiles().locks, show);
+  const cachedBytes = (rel: string): Buffer | undefined => readCached(repo, lockEntry(rel));
   const fromCache = (rel: string): string | undefined => cachedBytes(rel)?.toString('utf8');
   const inGit = (rel: string): boolean => {
-    const files = gitFilesAt();
-    return files.has(rel);
-  };
-  const gitFilesAt = (): Set<string> => {
     if (!gitFiles) pipelineFiles();
-    return gitFiles ?? new Set();
+    return (gitFiles ?? new Set<string>()).has(rel);
   };
   show(PIPELINE_FILE); // fails early on an unknown revision
   return {
@@ -138,13 +111,127 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
   };
 }
 
-/** The stages of every pipeline file of a side, in one list; undefined when it has none. */
+/** The bytes of a cached object, or undefined when there is no entry or the cache lacks it. */
+function readCached(repo: Repo, e: { hash: HashAlgo; oid: string } | undefined): Buffer | undefined {
+  if (!e) return undefined;
+  try {
+    return fs.readFileSync(repo.odbFor(e.hash).objectPath(e.oid));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The cached (file, not folder) output `rel` as the lock files of a revision record it: how a
+ * file git does not hold there (a metrics or plots file a stage writes and rvc caches) is read
+ * from the cache. `show` reads a file at the revision.
+ */
+function lockedOutputs(label: string, locks: () => string[], show: (rel: string) => string | undefined): (rel: string) => { hash: HashAlgo; oid: string } | undefined {
+  let lock: Lock | undefined;
+  return (rel) => {
+    if (!lock) {
+      // Outputs of every lock file there, in one list (stage names do not matter here).
+      const outs: Lock = { schema: '1.0', stages: {} };
+      for (const f of locks()) {
+        const t = show(f);
+        try {
+          if (t !== undefined) for (const [n, st] of Object.entries(parseLock(t, `${f} at ${label}`).stages)) setOwn(outs.stages, `${f}:${n}`, st);
+        } catch {
+          // a damaged lock file there names nothing to read
+        }
+      }
+      lock = outs;
+    }
+    for (const st of Object.values(lock.stages)) {
+      const e = st.outs.find((o) => o.path === rel);
+      if (e && !isTreeOid(e.oid)) return { hash: e.hash, oid: e.oid };
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Sources for many revisions at once, all read through one `git cat-file --batch` (History's),
+ * for `exp show` and `metrics show -A`. `compute` is run on every revision's source (it must be
+ * a pure function of the files it reads: the readers below are); each file it asked for that
+ * was not fetched yet is fetched for every revision in one pipelined stream, and it is run
+ * again, until it asks for nothing new (pipeline files, then their vars files, params and
+ * metrics files: a few rounds whatever the number of revisions). An error it throws while files
+ * are still missing is taken as a consequence of their absence; one it throws with everything
+ * read is its answer for that revision.
+ */
+export async function readRevisions<T>(repo: Repo, history: History, revs: readonly { commit: string; label: string }[],
+  compute: (src: Source) => T): Promise<Map<string, { value?: T; error?: unknown }>> {
+  const memo = new Map<string, string | undefined>();
+  const parsed = new Map<string, unknown>();
+  const key = (commit: string, rel: string): string => `${commit}\0${rel}`;
+  const listed = new Map<string, { pipelines: string[]; locks: string[] }>();
+  // Round 0: each revision's pipeline and lock files, found by walking its tree (shared subtrees once).
+  await Promise.all(revs.map(async ({ commit }) => {
+    if (listed.has(commit)) return;
+    const files = await history.filesAt(commit);
+    const pipelines = files.filter((f) => isPipelineFile(f.rel)).map((f) => f.rel).sort(compareStrings);
+    const locks = files.filter((f) => isLockFile(f.rel)).map((f) => f.rel).sort(compareStrings);
+    listed.set(commit, { pipelines, locks });
+    await Promise.all([...pipelines, ...locks].map(async (rel) => memo.set(key(commit, rel), (await history.readFile(commit, rel))?.toString('utf8'))));
+  }));
+  const out = new Map<string, { value?: T; error?: unknown }>();
+  let pending = [...new Map(revs.map((r) => [r.commit, r])).values()];
+  for (let round = 0; pending.length; round++) {
+    const wanted: [string, string][] = [];
+    const again: typeof pending = [];
+    for (const r of pending) {
+      const missing: string[] = [];
+      const show = (rel: string): string | undefined => {
+        const k = key(r.commit, rel);
+        if (!memo.has(k)) missing.push(rel);
+        return memo.get(k);
+      };
+      const lockEntry = lockedOutputs(r.label, () => listed.get(r.commit)!.locks, show);
+      const fromCache = (rel: string): string | undefined => readCached(repo, lockEntry(rel))?.toString('utf8');
+      const src: Source = {
+        label: r.label, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles: () => listed.get(r.commit)!, parsed,
+        // Tables read text only; bytes come from git through the same stream or from the cache.
+        readBytes: (rel) => { const t = show(rel); return t !== undefined ? Buffer.from(t, 'utf8') : readCached(repo, lockEntry(rel)); },
+        missingObject: () => undefined,
+      };
+      let res: { value?: T; error?: unknown };
+      try {
+        res = { value: compute(src) };
+      } catch (e) {
+        res = { error: e };
+      }
+      if (missing.length && round < 20) {
+        again.push(r);
+        for (const rel of missing) wanted.push([r.commit, rel]);
+      } else out.set(r.commit, res);
+    }
+    await Promise.all(wanted.map(async ([commit, rel]) => {
+      const k = key(commit, rel);
+      if (!memo.has(k)) memo.set(k, (await history.readFile(commit, rel))?.toString('utf8'));
+    }));
+    pending = again;
+  }
+  return out;
+}
+
 /** The stages and top-level files of every pipeline file of a side; undefined when it has none. */
 export function pipelineAt(src: Source): ProjectPipeline | undefined {
   const found: Pipeline[] = [];
   for (const f of src.pipelineFiles().pipelines) {
     const text = src.read(f);
-    if (text !== undefined) found.push(atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read) })));
+    if (text === undefined) continue;
+    // A pipeline that reads no vars file is a function of its text alone: parsed once per text.
+    const key = `pipeline\0${f}\0${text}`;
+    const hit = src.parsed?.get(key) as Pipeline | undefined;
+    if (hit) {
+      found.push(hit);
+      continue;
+    }
+    const seen = new Map<string, string | null>();
+    const p = atRevision(src, () => parsePipeline(text, f, { loadVarsFile: varsLoader(src.read, seen) }));
+    if (!seen.size) src.parsed?.set(key, p);
+    found.push(p);
   }
   return mergePipelines(found);
 }
@@ -180,6 +267,16 @@ export function sources(repo: Repo, opts: CompareOptions): [Source, Source] {
 // ---------------------------------------------------------------------------------------------
 // params
 
+/** `parse()` of a file's text, remembered in the source's shared memo when it has one. */
+function parsedOnce<T>(src: Source, kind: string, file: string, text: string, parse: () => T): T {
+  if (!src.parsed) return parse();
+  const key = `${kind}\0${file}\0${text}`;
+  if (src.parsed.has(key)) return src.parsed.get(key) as T;
+  const v = parse();
+  src.parsed.set(key, v);
+  return v;
+}
+
 /**
  * The params files of the project: params file → keys read (null: every top-level key), over
  * the stages of both sides and the top-level `params:` files (every key, as in DVC).
@@ -204,7 +301,7 @@ export function paramValues(src: Source, tracked: Map<string, Set<string> | null
   for (const [file, keys] of tracked) {
     const text = src.read(file);
     if (text === undefined) continue;
-    const obj = atRevision(src, () => parseParamsFile(text, file));
+    const obj = parsedOnce(src, 'params', file, text, () => atRevision(src, () => parseParamsFile(text, file)));
     const picked: Record<string, unknown> = {};
     if (keys === null) {
       for (const k of Object.keys(obj)) setOwn(picked, k, obj[k]);
@@ -287,7 +384,7 @@ export function metricValues(src: Source, files: string[], mustExist = src.label
       continue;
     }
     try {
-      setOwn(values, f, flattenValues(atRevision(src, () => parseMetricsFile(text, f))));
+      setOwn(values, f, parsedOnce(src, 'metrics', f, text, () => flattenValues(atRevision(src, () => parseMetricsFile(text, f)))));
     } catch (e) {
       if (!(e instanceof RvcError)) throw e;
       errors.push({ path: f, code: e.code, message: e.message });
@@ -365,4 +462,46 @@ export function diffMetricsOf(repo: Repo, opts: CompareOptions = {}): MetricsDif
   const ma = metricValues(a, files);
   const mb = metricValues(b, files);
   return { a: a.label, b: b.label, changes: diffMetrics(ma.values, mb.values, opts.all ? { all: true } : {}), errors: [...ma.errors, ...mb.errors] };
+}
+
+/** The params and metrics of one side, each read through the pipeline files that side declares. */
+export interface SideValues {
+  params: ParamsByFile;
+  metrics: ParamsByFile;
+  errors: MetricsRead['errors'];
+}
+
+/** What `exp show` and `metrics show -A` read of every revision (and the workspace). */
+export function sideValues(src: Source): SideValues {
+  const pipe = pipelineAt(src);
+  const m = metricValues(src, metricsFiles([pipe]), false);
+  return { params: paramValues(src, trackedParams([pipe])), metrics: m.values, errors: m.errors };
+}
+
+export interface ScopeRevision {
+  commit: string;
+  /** A branch or tag naming the commit when one does, else the revision as given, else its short id. */
+  label: string;
+}
+
+/**
+ * The commits a table over revisions shows (`exp show`, `metrics show`): HEAD by default, or
+ * the tips of every branch (`allBranches`), every tag (`allTags`), every commit (`allCommits`),
+ * the last `num` commits of HEAD; HEAD's commit first, each once. Experiment commits are not
+ * revisions of the scope.
+ */
+export function scopeRevisions(history: History, opts: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; num?: number }): ScopeRevision[] {
+  const head = history.head();
+  const scope = { ...(opts.allBranches ? { allBranches: true } : {}), ...(opts.allTags ? { allTags: true } : {}), ...(opts.allCommits ? { allCommits: true } : {}) };
+  const commits: string[] = [];
+  if (head) {
+    commits.push(head);
+    if (opts.num !== undefined) for (const c of history.revList(head).slice(0, opts.num)) commits.push(c);
+  }
+  // Experiments are rows of their baseline, never baselines themselves (`--all-commits` reaches them through refs/exps/).
+  const exps = opts.allCommits ? new Set(listExperimentRefs(history.root).map((e) => e.commit)) : undefined;
+  for (const c of history.resolveScope(scope).keys()) if (!exps?.has(c)) commits.push(c);
+  const names = new Map<string, string>();
+  for (const kind of ['tags', 'heads'] as const) for (const r of gitRefCommits(history.root, kind)) names.set(r.commit, r.name);
+  return [...new Set(commits)].map((commit) => ({ commit, label: names.get(commit) ?? commit.slice(0, 7) }));
 }

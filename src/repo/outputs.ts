@@ -574,6 +574,11 @@ export async function revisionOutputs(repo: Repo, scope: RevScope): Promise<{ ou
 export interface ScopeOptions extends ListOptions, TargetFlags {
   targets?: readonly string[];
   cwd?: string;
+  /**
+   * Only the outputs recorded at the scope's revisions (and the run-cache's with `runCache`),
+   * not the workspace's: `exp push`/`exp pull` move the experiments' data alone.
+   */
+  revisionsOnly?: boolean;
 }
 
 /**
@@ -582,12 +587,12 @@ export interface ScopeOptions extends ListOptions, TargetFlags {
  * each of them, narrowed by the same targets. The workspace is always part of a scope with
  * revisions (as in DVC), so `push --all-tags` never leaves the current data behind. With
  * revisions, a target needs to be recorded in the workspace or at one of them; only one
- * recorded nowhere is an error.
+ * recorded nowhere is an error. `revisionsOnly` (with revisions) leaves the workspace out.
  */
 export async function scopedOutputs(repo: Repo, scope: RevScope, opts: ScopeOptions = {}): Promise<{ outs: OutputSelection[]; revisions: string[] }> {
   const targets = opts.targets ?? [];
   const cwd = opts.cwd ?? process.cwd();
-  const ws = await workspaceOutputs(repo, opts);
+  const ws = opts.revisionsOnly && scopeHasRevs(scope) ? (opts.runCache ? await runCacheOutputs(repo) : []) : await workspaceOutputs(repo, opts);
   const flags = targetFlagsOf(opts);
   if (!scopeHasRevs(scope)) return { outs: await selectOutputs(repo, ws, targets, { cwd, checkSubpaths: true, ...flags }), revisions: [] };
   const atRevs = await revisionOutputs(repo, scope);

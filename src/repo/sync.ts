@@ -22,6 +22,8 @@ export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'>,
   targets?: string[];
   /** Also the run-cache: earlier runs of pipeline stages (their entries and the outputs they record). */
   runCache?: boolean;
+  /** Only the outputs recorded at the scope's revisions, not the workspace's (see scopedOutputs). */
+  revisionsOnly?: boolean;
 }
 
 export interface SyncFailure {
@@ -71,7 +73,7 @@ export async function objectsInScope(repo: Repo, opts: SyncOptions): Promise<Wan
 function outputsInScope(repo: Repo, opts: SyncOptions): Promise<{ outs: OutputSelection[]; revisions: string[] }> {
   return scopedOutputs(repo, opts, {
     ...(opts.targets ? { targets: opts.targets } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.runCache ? { runCache: true } : {}),
-    ...targetFlagsOf(opts),
+    ...(opts.revisionsOnly ? { revisionsOnly: true } : {}), ...targetFlagsOf(opts),
   });
 }
 

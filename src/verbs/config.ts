@@ -23,7 +23,7 @@ export interface ConfigEditResult {
 export function configGet(key: string, opts: ConfigOptions = {}): unknown {
   const repo = Repo.open(opts.cwd);
   const k = resolveConfigKey(key);
-  const c = opts.local ? ({ core: {}, cache: {}, remote: {}, ...Repo.readConfigLayer(repo.root, true) } as Config) : repo.config;
+  const c = opts.local ? ({ core: {}, cache: {}, exp: {}, remote: {}, ...Repo.readConfigLayer(repo.root, true) } as Config) : repo.config;
   const v = getConfigKey(c, key);
   return shown(k.section === 'remote' ? k.key : undefined, v);
 }
@@ -81,7 +81,7 @@ export function configList(opts: ConfigOptions = {}): Record<string, unknown> {
   const repo = Repo.open(opts.cwd);
   const src = opts.local ? Repo.readConfigLayer(repo.root, true) : repo.config;
   const out: Record<string, unknown> = {};
-  for (const section of ['core', 'cache'] as const) {
+  for (const section of ['core', 'cache', 'exp'] as const) {
     for (const [k, v] of Object.entries(src[section] ?? {})) out[`${section}.${k}`] = shown(undefined, Array.isArray(v) ? v.join(',') : v);
   }
   for (const [name, rc] of Object.entries(src.remote ?? {})) {

@@ -1,10 +1,24 @@
+import { RvcError } from '../errors.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { diffMetricsOf, metricValues, metricsFiles, metricsTargets, pipelineAt, revisionSource, workspaceSource, type CompareOptions, type MetricsDiffResult, type MetricsRead } from '../pipeline/compare.js';
+import { diffMetricsOf, metricValues, metricsFiles, metricsTargets, pipelineAt, readRevisions, revisionSource, scopeRevisions, workspaceSource, type CompareOptions, type MetricsDiffResult, type MetricsRead, type Source } from '../pipeline/compare.js';
+import { openHistory } from '../repo/history.js';
 
 export type { MetricsDiffResult };
 
 export interface MetricsShowResult extends MetricsRead {
   files: string[];
+  /**
+   * With a scope (`allBranches`, `allTags`, `allCommits`, `num`): the workspace and each
+   * revision, one entry each (the fields above are the workspace's).
+   */
+  revisions?: MetricsAtRevision[];
+}
+
+export interface MetricsAtRevision extends MetricsRead {
+  /** `workspace` or the commit (full oid). */
+  rev: string;
+  /** `workspace`, a branch or tag naming the commit, or its short id. */
+  label: string;
 }
 
 export interface MetricsShowOptions extends CommonOptions {
@@ -12,16 +26,50 @@ export interface MetricsShowOptions extends CommonOptions {
   targets?: string[];
   /** Show them as of this git revision instead of the workspace. */
   rev?: string;
+  /** Also at the tip of every local branch. */
+  allBranches?: boolean;
+  /** Also at every tag. */
+  allTags?: boolean;
+  /** Also at every commit. */
+  allCommits?: boolean;
+  /** Also at the last `num` commits of HEAD. */
+  num?: number;
 }
 
-/** `rvc metrics show [targets…] [--rev REV]`: metrics files and their values. */
-export function metricsShow(opts: MetricsShowOptions = {}): MetricsShowResult {
+/**
+ * `rvc metrics show [targets…] [--rev REV]`: metrics files and their values; with a scope, of
+ * the workspace and every revision of it too, all revisions read through one git process
+ * (readRevisions, as `exp show`).
+ */
+export async function metricsShow(opts: MetricsShowOptions = {}): Promise<MetricsShowResult> {
   const repo = Repo.open(opts.cwd);
   const src = opts.rev ? revisionSource(repo, opts.rev, false) : workspaceSource(repo);
   const declared = metricsFiles([pipelineAt(src)]);
-  if (!opts.targets?.length) return { files: declared, ...metricValues(src, declared) };
-  const files = metricsTargets(repo, src, declared, opts.targets, opts.cwd);
-  return { files, ...metricValues(src, files, true) };
+  const files = opts.targets?.length ? metricsTargets(repo, src, declared, opts.targets, opts.cwd) : declared;
+  const res: MetricsShowResult = { files, ...metricValues(src, files, !!opts.targets?.length || src.label === 'workspace') };
+  if (!(opts.allBranches || opts.allTags || opts.allCommits || opts.num !== undefined)) return res;
+  // Each revision's own metrics files (narrowed to the targets when there are some).
+  const at = (s: Source): MetricsRead => {
+    const own = metricsFiles([pipelineAt(s)]);
+    return metricValues(s, opts.targets?.length ? files : own, false);
+  };
+  const history = openHistory(repo.root);
+  try {
+    const revs = scopeRevisions(history, opts);
+    const read = await readRevisions(repo, history, revs, at);
+    res.revisions = [{ rev: src.label === 'workspace' ? 'workspace' : history.resolve(src.label), label: src.label, values: res.values, errors: res.errors }];
+    for (const r of revs) {
+      const v = read.get(r.commit);
+      const e = v?.error;
+      res.revisions.push({
+        rev: r.commit, label: r.label, values: v?.value?.values ?? {},
+        errors: v?.value?.errors ?? (e === undefined ? [] : [{ path: e instanceof RvcError ? e.path ?? '' : '', code: e instanceof RvcError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) }]),
+      });
+    }
+    return res;
+  } finally {
+    history.close();
+  }
 }
 
 /** `rvc metrics diff [a] [b]`: see diffMetricsOf. */

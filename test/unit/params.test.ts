@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rvcError } from '../helpers/errors.js';
 import {
-  diffMetrics, diffParams, flattenValues, getByDotPath, locateJsonError, parseParamsFile, selectParams, splitKeyPath,
+  diffMetrics, diffParams, flatNumericYaml, flattenValues, getByDotPath, locateJsonError, parseParamsFile, selectParams, splitKeyPath,
 } from '../../src/model/params.js';
 import { parseYamlLocated } from '../../src/model/yaml.js';
 import { canonicalJson, deepEqual, sortKeysDeep } from '../../src/model/values.js';
@@ -252,5 +252,17 @@ describe('environmentDrift', () => {
     expect(environmentDrift({ cpu: { cores: 16 }, tools: { torch: '2.1.0' }, os: 'Linux' }, { cpu: { cores: 8 }, tools: { torch: '2.1.0', cuda: '12' }, os: 'Linux' }))
       .toEqual([{ key: 'cpu.cores', from: 16, to: 8 }, { key: 'tools.cuda', to: '12' }]);
     expect(environmentDrift(undefined, undefined)).toEqual([]);
+  });
+});
+
+describe('flatNumericYaml (the params fast path)', () => {
+  it('reads `name: number` files exactly as the YAML parser does, and leaves every other text to it', () => {
+    const flat = ['seed: 1\nlr: 0.001\n', 'a: -3\nb_2: 10.50\nc: 0', 'x: 12345678901234567890\n'];
+    for (const t of flat) {
+      expect(flatNumericYaml(t)).toBeDefined();
+      expect(flatNumericYaml(t)).toEqual(parseYamlLocated(t, 'p.yaml').value);
+    }
+    const others = ['epochs: 007\n', 'a: 1\na: 2\n', '__proto__: 1\n', 'a: 1 # note\n', 'a: 1e5\n', 'a: yes\n', 'a: .5\n', 'a:\n  b: 1\n', '', 'a: 1\r\n', '# c\na: 1\n', 'a: +1\n'];
+    for (const t of others) expect(flatNumericYaml(t), JSON.stringify(t)).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { action, withGlobals } from '../context.js';
 import { EXIT } from '../exit.js';
 import { fmtValue } from './repro.js';
 import { renderTable } from './params.js';
+import { gridFormat, renderGrid } from './grid.js';
 
 /** Digits after the decimal point metrics are rounded to when printed, as in DVC. */
 export const DEFAULT_PRECISION = 5;
@@ -32,12 +33,41 @@ export function register(program: Command): void {
     .description('metrics files and their values (default: every metrics file listed in rvc.yaml)')
     .argument('[targets...]', 'metrics files, declared in rvc.yaml or not, or folders holding declared ones')
     .option('--rev <rev>', 'show them as of a git revision instead of the workspace')
+    .option('-a, --all-branches', 'one row per revision: the workspace and the tip of every local branch')
+    .option('-T, --all-tags', 'one row per revision: the workspace and every tag')
+    .option('-A, --all-commits', 'one row per revision: the workspace and every commit')
+    .option('-n, --num <n>', 'one row per revision: the workspace and the last n commits of HEAD', (v: string) => {
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`a positive whole number is needed, not '${v}'`);
+      return Number(v);
+    })
     .option('--md', 'print a Markdown table')
+    .option('--csv', 'print CSV (with one row per revision)')
     .option('--precision <n>', `round numbers to n digits after the decimal point (default ${DEFAULT_PRECISION})`, parsePrecision)
     .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
       const rev = flags.rev as string | undefined;
       const precision = (flags.precision as number | undefined) ?? DEFAULT_PRECISION;
-      const r = await lib.metricsShow({ ...common, ...(rev ? { rev } : {}), ...(targets.length ? { targets } : {}) });
+      const r = await lib.metricsShow({
+        ...common, ...(rev ? { rev } : {}), ...(targets.length ? { targets } : {}),
+        ...(flags.allBranches ? { allBranches: true } : {}), ...(flags.allTags ? { allTags: true } : {}), ...(flags.allCommits ? { allCommits: true } : {}),
+        ...(flags.num !== undefined ? { num: flags.num as number } : {}),
+      });
+      if (r.revisions) {
+        const failed = r.revisions.some((x) => x.errors.length);
+        if (flags.json) {
+          out.json({ revisions: r.revisions });
+          return failed ? EXIT.FAILURE : EXIT.OK;
+        }
+        for (const x of r.revisions) for (const e of x.errors) out.warn(`${x.label}: ${e.message}`);
+        const cols = [...new Set(r.revisions.flatMap((x) => Object.entries(x.values).flatMap(([f, v]) => Object.keys(v).map((k) => `${f}:${k}`))))].sort();
+        const rows = [['Revision', ...cols], ...r.revisions.map((x) => [x.label, ...cols.map((c) => {
+          // A column is `file:key`; keys may hold ':' only after the file's name, so split at the file.
+          const file = Object.keys(x.values).find((f) => c.startsWith(`${f}:`));
+          const v = file === undefined ? undefined : x.values[file]![c.slice(file.length + 1)];
+          return v === undefined ? '-' : fmtMetric(v, precision);
+        })])];
+        if (!flags.quiet) process.stdout.write(renderGrid(rows, gridFormat(flags)));
+        return EXIT.OK;
+      }
       if (flags.json) {
         out.json({ metrics: r.values, errors: r.errors });
         return r.errors.length ? EXIT.FAILURE : EXIT.OK;
