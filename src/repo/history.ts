@@ -7,7 +7,7 @@ import { isInside } from '../model/paths.js';
 import { GitCatFile, GitTreeWalker, commitAuthor, type CommitInfo } from '../scm/catfile.js';
 export type { CommitInfo };
 import { gitAllCommits, gitHead, gitPrefix, gitRefCommits, gitResolveCommit, gitRevList } from '../scm/git.js';
-import { listExperimentRefs } from '../scm/experiments.js';
+import { listExperimentRefs, queuedSnapshotCommits } from '../scm/experiments.js';
 import { RVC_DIR } from './repo.js';
 
 export { scopeHasRevs, type RevScope } from './rev-scope.js';
@@ -45,7 +45,11 @@ export class History {
     for (const r of scope.revs ?? []) add(gitResolveCommit(this.root, r), r);
     if (scope.allBranches) for (const b of gitRefCommits(this.root, 'heads')) add(b.commit, b.name);
     if (scope.allTags) for (const t of gitRefCommits(this.root, 'tags')) add(t.commit, t.name);
-    if (scope.allExperiments) for (const e of listExperimentRefs(this.root)) add(e.commit, `exp:${e.name}`);
+    if (scope.allExperiments) {
+      for (const e of listExperimentRefs(this.root)) add(e.commit, `exp:${e.name}`);
+      // Queued runs start from these: their data must still be there when they run.
+      for (const q of queuedSnapshotCommits(this.root)) add(q.commit, `queued:${q.id}`);
+    }
     if (scope.allCommits) for (const c of gitAllCommits(this.root)) add(c, c.slice(0, 8));
     return revs;
   }

@@ -24,6 +24,21 @@ const gitRun = (cwd: string, args: string[], input?: string): string => runGit(a
 
 export const EXP_REF_ROOT = 'refs/exps/';
 
+/**
+ * Where a queued run's starting point is kept until it has run: the workspace as it was when
+ * queued, committed on a private index (`refs/rvc-queue/<id>`, parent: the baseline).
+ */
+export const QUEUE_REF_ROOT = 'refs/rvc-queue/';
+
+/** The commits queued runs start from (their data must outlive a gc until they have run). */
+export function queuedSnapshotCommits(root: string): { id: string; commit: string }[] {
+  const out = gitRun(root, ['for-each-ref', '--format=%(refname) %(objectname)', QUEUE_REF_ROOT]);
+  return out.split('\n').filter(Boolean).map((l) => {
+    const [ref, commit] = l.split(' ');
+    return { id: ref!.slice(QUEUE_REF_ROOT.length), commit: commit! };
+  });
+}
+
 export interface ExperimentRef {
   name: string;
   /** Full ref name, `refs/exps/ab/cdef…/name`. */

@@ -1,3 +1,4 @@
+import { liveCopyRuns } from '../repo/copies.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
@@ -74,6 +75,14 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   }
   const repo = Repo.open(opts.cwd);
   return repo.withLock('rvc gc', opts, async () => {
+    // A run in a copy (verify, a queued experiment) stores objects its references do not name
+    // yet, and pins them in its own folder under its own lock: gc waits for it to end.
+    const live = opts.dryRun ? [] : liveCopyRuns(repo);
+    if (live.length) {
+      throw new RvcError('LOCKED', `${live[0]!.what} is running (pid ${live[0]!.pid})${live.length > 1 ? ` and ${live.length - 1} more run(s)` : ''}: gc could delete what it is storing`, {
+        hint: 'run `rvc gc` again once it has finished (`rvc queue status` shows the queue; `rvc queue stop` ends it)',
+      });
+    }
     const keepRunCache = !!opts.keepRunCache;
     // Experiments are kept whatever the scope: their data goes only once `rvc exp remove` drops them.
     const { keep, revisions, fetched } = await referencedOids(repo, repo.scm ? { ...opts, allExperiments: true } : opts, { ...opts, runCache: keepRunCache });

@@ -17,6 +17,7 @@ import { gitResolveCommit, gitRun, gitToplevel, gitTreeFiles } from '../scm/git.
 import { LOCAL_CONFIG_FILE, RVC_DIR, Repo, type CommonOptions } from '../repo/repo.js';
 import { loadProject, readLocks, resolveStageTargets, type LoadedProject } from '../repo/project.js';
 import { restoreOutputs } from '../repo/restore.js';
+import { VERIFY_COPY_RE } from '../repo/copies.js';
 import type { Output } from '../model/output.js';
 import { Runner } from '../pipeline/runner.js';
 import { fetchWanted, openSyncRemote } from '../repo/sync.js';
@@ -249,7 +250,7 @@ function sweepDeadCopies(top: string, base: string): void {
     return;
   }
   for (const n of names) {
-    const m = /^(\d+)-\d+$/.exec(n);
+    const m = VERIFY_COPY_RE.exec(n);
     if (m && !alive(Number(m[1]))) removeCopy(top, { dir: path.join(base, n) });
   }
 }

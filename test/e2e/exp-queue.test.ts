@@ -251,6 +251,11 @@ describe('rvc queue', () => {
     rvcOk(d, ['queue', 'start']);
     await until('the run at the gate', () => fs.readdirSync(side).some((n) => n.startsWith('at-gate.')));
     const pid = Number(fs.readdirSync(side).find((n) => n.startsWith('at-gate.'))!.slice('at-gate.'.length));
+    // While a run stores objects in the shared cache, gc would not see them as used: it waits.
+    const gc = rvc(d, ['gc', '-w']);
+    expect(gc.code).toBe(3);
+    expect(gc.stderr).toContain('queued experiment');
+    expect(rvc(d, ['gc', '-w', '--dry']).code).toBe(0);
     rvcOk(d, ['queue', 'kill', 'slow']);
     await until('the stage command is gone', () => !alive(pid));
     await until('the worker ends', workersGone(d));
@@ -258,5 +263,8 @@ describe('rvc queue', () => {
     expect(e.state).toBe('failed');
     expect(e.error).toContain('queue kill');
     expect(expRefs(d)).toEqual([]);
+    // Once nothing runs, gc runs; the queued snapshot's commit stays among what it keeps.
+    const after = JSON.parse(rvcOk(d, ['gc', '-w', '--json']).stdout) as { revisions?: string[] };
+    expect(after.revisions?.some((r) => r.startsWith('queued:'))).toBe(true);
   });
 });

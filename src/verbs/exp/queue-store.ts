@@ -1,3 +1,5 @@
+import { QUEUE_REF_ROOT } from '../../scm/experiments.js';
+import { claimPids } from '../../repo/copies.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../../errors.js';
@@ -48,7 +50,6 @@ export interface QueueEntry {
   message?: string;
 }
 
-export const QUEUE_REF_ROOT = 'refs/rvc-queue/';
 
 export function queueRef(id: string): string {
   return `${QUEUE_REF_ROOT}${id}`;
@@ -133,10 +134,6 @@ export function updateEntry(repo: Repo, id: string, change: (e: QueueEntry) => Q
 
 // ---- claims ----------------------------------------------------------------------------------
 
-interface Claim {
-  pids: number[];
-}
-
 function readClaimText(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
@@ -145,14 +142,6 @@ function readClaimText(file: string): string | undefined {
   }
 }
 
-function claimPids(text: string | undefined): number[] {
-  try {
-    const c = JSON.parse(text ?? '') as Claim;
-    return Array.isArray(c.pids) ? c.pids.filter((p) => Number.isSafeInteger(p)) : [];
-  } catch {
-    return [];
-  }
-}
 
 /**
  * Takes entry `id` for this process: the claim file is created with O_EXCL, so of two
