@@ -173,6 +173,30 @@ describe('rvc exp', () => {
     expect(missing.stderr).toMatch(/the data of model \(experiment 'two'\) is not in the cache and could not be fetched/);
   });
 
+  it('save stores what a run outside rvc changed (DVCLive) and records it; a stage nothing shows ran is saved stale', () => {
+    const d = project();
+    rvcOk(d, ['repro']);
+    git(d, ['add', '-A']);
+    git(d, ['commit', '-q', '-m', 'ran']);
+    // Training by hand with new code and params: the stage's inputs and outputs both changed.
+    writeTree(d, { 'train.sh': TRAIN.replace('model lr=', 'model v2 lr='), 'params.yaml': '# learning rate\nlr: 0.5\nbs: 8\n' });
+    expect(spawnSync('sh', ['train.sh'], { cwd: d }).status).toBe(0);
+    const r = JSON.parse(rvcOk(d, ['exp', 'save', '-n', 'by-script', '--json']).stdout);
+    expect(r.committed).toContain('model');
+    expect(r.stale).toEqual([]);
+    const lock = git(d, ['show', `${r.experiment.ref}:rvc.lock`]);
+    expect(lock).toContain('lr: 0.5');
+    // The recorded model is in the cache: the experiment's data comes back after the workspace loses it.
+    rmrf(path.join(d, 'model'));
+    rvcOk(d, ['exp', 'apply', 'by-script', '-f']);
+    expect(read(d, 'model/w.bin')).toBe('model v2 lr=0.5 bs=8\n');
+    // Params edited and nothing run: saved as it is, and said to be stale.
+    writeTree(d, { 'params.yaml': '# learning rate\nlr: 0.9\nbs: 8\n' });
+    const s = rvc(d, ['exp', 'save', '-n', 'edited']);
+    expect(s.code).toBe(0);
+    expect(s.stderr).toContain("stage 'train' is saved stale");
+  });
+
   it('save records the workspace (and named ignored files) without running; clean removes only what dead processes left', async () => {
     const d = project();
     writeTree(d, { 'params.yaml': 'lr: 0.3\nbs: 8\n', 'logs/run.txt': 'loss 0.1\n', '.gitignore': 'logs/\n' });

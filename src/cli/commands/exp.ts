@@ -66,6 +66,8 @@ function registerCore(exp: Command): void {
         ...(flags.force ? { force: true } : {}),
       });
       if (flags.json) return out.json(r);
+      if (r.committed.length) out.info(`Stored ${r.committed.length === 1 ? `'${r.committed[0]}'` : `${r.committed.length} outputs`} in the cache first`);
+      for (const st of r.stale) out.warn(`stage '${st}' is saved stale: its inputs changed but none of its outputs did (\`rvc exp run\` runs it)`);
       out.info(`Saved experiment '${r.experiment.name}' (${r.experiment.commit.slice(0, 7)}) of baseline ${r.experiment.baseline.slice(0, 7)}`);
     }));
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { RvcError } from '../../errors.js';
 import { Repo, type CommonOptions } from '../../repo/repo.js';
+import { commit } from '../commit.js';
+import { status } from '../status.js';
 import { gitHead, gitToplevel } from '../../scm/git.js';
 import { generateExperimentName, listExperimentRefs, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
 
@@ -17,16 +19,22 @@ export interface ExpSaveOptions extends CommonOptions {
 
 export interface ExpSaveResult {
   experiment: ExperimentRef;
+  /** Outputs stored in the cache and recorded before saving (pointers, or stage outputs in rvc.lock). */
+  committed: string[];
+  /**
+   * Stages recorded as stale in the experiment: their inputs changed but none of their outputs
+   * did, so nothing shows they ran (`rvc exp run` runs them).
+   */
+  stale: string[];
 }
 
 /**
  * `rvc exp save`: records the workspace as it is — params, code, pointers, rvc.lock, metrics:
  * everything git does not ignore, plus `includeUntracked` — as an experiment of HEAD without
  * running anything (what DVCLive users do after training in their own script). HEAD, the
- * index and branches are left as they are. Data outputs are not stored here: `rvc commit` or
- * `rvc repro` put them in the cache; the experiment records their pointers and lock entries.
+ * index and branches are left as they are. Changed outputs are stored first (recordOutputs).
  */
-export function saveExperiment(opts: ExpSaveOptions = {}): ExpSaveResult {
+export async function saveExperiment(opts: ExpSaveOptions = {}): Promise<ExpSaveResult> {
   const repo = Repo.open(opts.cwd);
   const baseline = gitHead(repo.root);
   if (!baseline) {
@@ -43,10 +51,36 @@ export function saveExperiment(opts: ExpSaveOptions = {}): ExpSaveResult {
     }
     return rel;
   });
+  if (opts.name !== undefined && !opts.force && listExperimentRefs(repo.root, baseline).some((e) => e.name === opts.name)) {
+    throw new RvcError('EXP_EXISTS', `experiment '${opts.name}' already exists for baseline ${baseline.slice(0, 7)}`, {
+      hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
+    });
+  }
+  const { committed, stale } = await recordOutputs(opts);
   const name = opts.name ?? generateExperimentName(`${workTreeSnapshot(repo.root, include)}:${Date.now()}`, new Set(listExperimentRefs(repo.root, baseline).map((e) => e.name)));
   const experiment = saveExperimentCommit(repo.root, {
     workdir: repo.root, baseline, name, include,
     ...(opts.message !== undefined ? { message: opts.message } : {}), ...(opts.force ? { force: true } : {}),
   });
-  return { experiment };
+  return { experiment, committed, stale };
+}
+
+/**
+ * Stores what changed since it was recorded, as `dvc exp save` does, so the experiment's
+ * pointers and rvc.lock describe the data in the workspace: changed pointer-tracked data, and the
+ * stages whose outputs changed — also those whose inputs changed too, which is what training in
+ * one's own script (DVCLive) leaves behind. A stage whose inputs changed while none of its
+ * outputs did is left stale: nothing shows it ran.
+ */
+async function recordOutputs(opts: ExpSaveOptions): Promise<{ committed: string[]; stale: string[] }> {
+  const common = { ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) };
+  const first = await commit(common);
+  const committed = first.committed.map((c) => c.path);
+  const skipped = first.skipped ?? [];
+  if (!skipped.length) return { committed, stale: [] };
+  const states = (await status(common)).pipeline?.stages ?? [];
+  const ran = new Set(states.filter((s) => s.reasons.some((r) => r.kind === 'out-modified' || r.kind === 'out-added')).map((s) => s.name));
+  const run = skipped.filter((n) => ran.has(n));
+  if (run.length) for (const c of (await commit({ ...common, targets: run })).committed) committed.push(c.path);
+  return { committed, stale: skipped.filter((n) => !ran.has(n)) };
 }
