@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { RvcError, type LineageResult, type UsesResult } from '../../index.js';
+import type { LineageResult, UsesResult } from '../../index.js';
 import { action, withGlobals } from '../context.js';
 import { scopeFrom, scopeOptions } from '../scope.js';
 
@@ -43,15 +43,15 @@ export function register(program: Command): void {
     .action(action(async ({ lib, out, flags, common }, output: string | undefined) => {
       const revs = flags.rev as string[] | undefined;
       if (flags.uses !== undefined) {
-        if (output !== undefined) throw new RvcError('USAGE', 'give either an output or --uses, not both', { hint: 'rvc lineage <output> [--rev R] | rvc lineage --uses <data> --all-commits' });
+        if (output !== undefined) throw new lib.RvcError('USAGE', 'give either an output or --uses, not both', { hint: 'rvc lineage <output> [--rev R] | rvc lineage --uses <data> --all-commits' });
         const r = await lib.lineageUses({ ...common, uses: String(flags.uses), ...(flags.oid ? { oid: String(flags.oid) } : {}), scope: scopeFrom(flags) });
         if (flags.json) return out.json(r);
         if (!flags.quiet) process.stdout.write(renderUses(r));
         return;
       }
-      if (output === undefined) throw new RvcError('USAGE', 'name an output, or --uses <data>', { hint: 'rvc lineage <output> [--rev R] | rvc lineage --uses <data> --all-commits' });
+      if (output === undefined) throw new lib.RvcError('USAGE', 'name an output, or --uses <data>', { hint: 'rvc lineage <output> [--rev R] | rvc lineage --uses <data> --all-commits' });
       if (flags.allBranches || flags.allTags || flags.allCommits || (revs?.length ?? 0) > 1 || flags.oid) {
-        throw new RvcError('USAGE', '-a, -T, -A, --oid and several --rev go with --uses; the lineage of an output is read at one revision', { hint: `rvc lineage ${output} --rev <rev>` });
+        throw new lib.RvcError('USAGE', '-a, -T, -A, --oid and several --rev go with --uses; the lineage of an output is read at one revision', { hint: `rvc lineage ${output} --rev <rev>` });
       }
       const r = await lib.lineage({
         ...common, output, ...(revs?.length ? { rev: revs[0]! } : {}),
