@@ -1,4 +1,16 @@
 #!/usr/bin/env node
+/*
+ * Registering a command (start-up is paid by every run, so a command loads only what it runs):
+ *   - `commands/<name>.ts` exports `register(program)`: the command's options, arguments and
+ *     help, eagerly (so `--help` and commander's usage errors stay as they are), ending in
+ *     `.action(lazyAction(() => import(…), 'run<Name>'))` naming `../actions/<name>.js` (as
+ *     `commands/status.ts` does). It imports only commander and the small CLI modules (context,
+ *     scope, exit), never the library or an actions module, and types with `import type` only.
+ *   - `actions/<name>.ts` exports `run<Name>(ctx, ...args)`: calls the library through
+ *     `ctx.lib`, renders, and returns the exit code (from `exit.ts`); loaded when the command runs.
+ *   - add `import * as <name> from './commands/<name>.js'` below and the module to the list in
+ *     buildProgram. `test/e2e/cli-startup.test.ts` checks that `--help` loads no library code.
+ */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { currentOutput } from './context.js';
