@@ -72,7 +72,9 @@ describe('start-up', () => {
     expect(s.code).toBe(0);
     // status shows stale stages with repro's wording, so it loads that renderer too.
     expect(s.dist.filter((f) => f.startsWith('cli/actions/')).sort()).toEqual(['cli/actions/repro.js', 'cli/actions/status.js']);
-    // A repository without rvc.yaml: the pipeline code is not loaded.
+    // Of the verbs, only its own and the synchronous ones the public API loads eagerly; in a
+    // repository without rvc.yaml, no pipeline code.
+    expect(s.dist.filter((f) => f.startsWith('verbs/')).sort()).toEqual(['verbs/config.js', 'verbs/init.js', 'verbs/status.js', 'verbs/version.js']);
     expect(s.dist.filter((f) => f.startsWith('pipeline/'))).toEqual([]);
   });
 });
