@@ -14,8 +14,8 @@ export const SMALL_FILE = 4 * 1024 * 1024;
 const CHUNK = 4 * 1024 * 1024;
 
 /**
- * The native BLAKE3 binding, loaded on first use: a command whose files all hit the hash cache
- * (`rvc status` of unchanged data) hashes nothing and need not load it.
+ * The native BLAKE3 binding, loaded on first use, so commands that hash nothing (`config`,
+ * `remote`, `init`) do not load it.
  */
 let blakeLib: typeof import('@napi-rs/blake-hash') | undefined;
 function blake(): typeof import('@napi-rs/blake-hash') {
