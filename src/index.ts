@@ -5,17 +5,17 @@ import { Repo } from './repo/repo.js';
 export { Repo };
 export type { CommonOptions, TrackedOut } from './repo/repo.js';
 export { init, type InitOptions, type InitResult } from './verbs/init.js';
-export { add, type AddOptions, type AddResult, type AddedOut } from './verbs/add.js';
-export { status, type StatusOptions, type StatusResult, type OutStatus } from './verbs/status.js';
-export { commit, type CommitOptions, type CommitResult, type CommittedOut } from './verbs/commit.js';
-export { checkout, type CheckoutOptions, type CheckoutResult, type OutCheckout } from './verbs/checkout.js';
+export type { AddOptions, AddResult, AddedOut } from './verbs/add.js';
+export type { StatusOptions, StatusResult, OutStatus } from './verbs/status.js';
+export type { CommitOptions, CommitResult, CommittedOut } from './verbs/commit.js';
+export type { CheckoutOptions, CheckoutResult, OutCheckout } from './verbs/checkout.js';
 export type { Output, OutputKind, OutputSelection } from './model/output.js';
-export { gc, type GcOptions, type GcResult, type RemovedRunEntry } from './verbs/gc.js';
+export type { GcOptions, GcResult, RemovedRunEntry } from './verbs/gc.js';
 export type { RevScope } from './repo/history.js';
-export { fsck, type FsckOptions, type FsckResult } from './verbs/fsck.js';
-export { remove, type RemoveOptions, type RemoveResult } from './verbs/remove.js';
-export { move, type MoveResult } from './verbs/move.js';
-export { unprotect, type UnprotectResult } from './verbs/unprotect.js';
+export type { FsckOptions, FsckResult } from './verbs/fsck.js';
+export type { RemoveOptions, RemoveResult } from './verbs/remove.js';
+export type { MoveResult } from './verbs/move.js';
+export type { UnprotectResult } from './verbs/unprotect.js';
 export { configGet, configSet, configList, assertKeyGiven, type ConfigOptions } from './verbs/config.js';
 export { version, rvcVersion, type VersionInfo } from './verbs/version.js';
 export { parsePointer, serializePointer, type Pointer, type PointerOut } from './model/pointer.js';
@@ -45,14 +45,23 @@ export type { PointerImport } from './model/pointer.js';
 export type { LineageOptions, LineageResult, LineageStage, LineageInput, UsesResult, UsesCommit, CommitInfo } from './verbs/lineage.js';
 
 /*
- * Remote and pipeline verbs are loaded on first use: together with their dependencies they are
- * a large part of start-up, and `rvc status` or `rvc checkout` in a repository without a
- * pipeline needs none of them.
+ * Verbs are loaded on first use (the synchronous ones above excepted): a command pays only for
+ * the verb it runs, and `rvc status` or `rvc checkout` in a repository without a pipeline loads
+ * no remote or pipeline code.
  */
 type Fn = (...args: never[]) => unknown;
 function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): M[K] extends Fn ? (...a: Parameters<M[K]>) => Promise<Awaited<ReturnType<M[K]>>> : never {
   return (async (...a: unknown[]) => ((await load())[name] as unknown as (...x: unknown[]) => unknown)(...a)) as never;
 }
+export const add = lazy(() => import('./verbs/add.js'), 'add');
+export const status = lazy(() => import('./verbs/status.js'), 'status');
+export const commit = lazy(() => import('./verbs/commit.js'), 'commit');
+export const checkout = lazy(() => import('./verbs/checkout.js'), 'checkout');
+export const gc = lazy(() => import('./verbs/gc.js'), 'gc');
+export const fsck = lazy(() => import('./verbs/fsck.js'), 'fsck');
+export const remove = lazy(() => import('./verbs/remove.js'), 'remove');
+export const move = lazy(() => import('./verbs/move.js'), 'move');
+export const unprotect = lazy(() => import('./verbs/unprotect.js'), 'unprotect');
 const remotes = () => import('./verbs/remote.js');
 const pipelineStage = () => import('./verbs/stage.js');
 const pipelineMetrics = () => import('./verbs/metrics.js');

@@ -50,6 +50,32 @@ export function action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promis
   };
 }
 
+/** What a command's implementation module exports: actions taking the context and the command's arguments. */
+type ActionModule<K extends string> = { [P in K]: (ctx: Ctx, ...args: never[]) => Promise<number | void> };
+
+/**
+ * The action of a command whose implementation lives in `src/cli/actions/`: the module is
+ * imported only when the command runs (together with the library), so start-up, `--help` and
+ * commander's usage errors load the definitions alone.
+ * `commands/status.ts` shows the form.
+ */
+export function lazyAction<K extends string>(load: () => Promise<ActionModule<K>>, name: K) {
+  return action(async (ctx, ...args: unknown[]) => {
+    const run = (await load())[name] as (ctx: Ctx, ...a: unknown[]) => Promise<number | void>;
+    return run(ctx, ...args);
+  });
+}
+
+/** Digits after the decimal point metrics are rounded to when printed, as in DVC. */
+export const DEFAULT_PRECISION = 5;
+
+/** commander parser for `--precision <n>`: a whole number from 0 to 100. */
+export function parsePrecision(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 100) throw new InvalidArgumentError(`a whole number from 0 to 100 is needed, not '${v}'`);
+  return n;
+}
+
 /** commander parser for `-j, --jobs <n>`: a positive integer. */
 export function parseJobs(v: string): number {
   const n = Number(v);

@@ -1,4 +1,16 @@
 #!/usr/bin/env node
+/*
+ * Registering a command (start-up is paid by every run, so a command loads only what it runs):
+ *   - `commands/<name>.ts` exports `register(program)`: the command's options, arguments and
+ *     help, eagerly (so `--help` and commander's usage errors stay as they are), ending in
+ *     `.action(lazyAction(() => import(…), 'run<Name>'))` naming `../actions/<name>.js` (as
+ *     `commands/status.ts` does). It imports only commander and the small CLI modules (context,
+ *     scope, exit), never the library or an actions module, and types with `import type` only.
+ *   - `actions/<name>.ts` exports `run<Name>(ctx, ...args)`: calls the library through
+ *     `ctx.lib`, renders, and returns the exit code (from `exit.ts`); loaded when the command runs.
+ *   - add `import * as <name> from './commands/<name>.js'` below and the module to COMMANDS.
+ *     `test/e2e/cli-startup.test.ts` checks that `--help` loads no library code.
+ */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { currentOutput } from './context.js';
@@ -39,6 +51,47 @@ import * as exp from './commands/exp.js';
 import * as plots from './commands/plots.js';
 import * as queue from './commands/queue.js';
 
+/** The commands in the order `rvc --help` lists them; one a line, so additions merge cleanly. */
+const COMMANDS: { register(program: Command): void }[] = [
+  init,
+  add,
+  status,
+  commit,
+  checkout,
+  remote,
+  sync,
+  gc,
+  fsck,
+  remove,
+  move,
+  unprotect,
+  config,
+  version,
+  stage,
+  repro,
+  dag,
+  freeze,
+  params,
+  metrics,
+  verify,
+  report,
+  // Experiments and plots.
+  exp,
+  queue,
+  plots,
+  // Data across git history.
+  diff,
+  get,
+  ls,
+  importCmd,
+  update,
+  lineage,
+  // Git integration.
+  install,
+  mergeDriver,
+  gitHook,
+];
+
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
 
@@ -49,14 +102,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const m of [init, add, status, commit, checkout, remote, sync, gc, fsck, remove, move, unprotect, config, version, stage, repro, dag, freeze, params, metrics, verify, report]) m.register(program);
-  // Experiments.
-  for (const m of [exp, queue]) m.register(program);
-  plots.register(program);
-  // Data across git history.
-  for (const m of [diff, get, ls, importCmd, update, lineage]) m.register(program);
-  // Git integration.
-  for (const m of [install, mergeDriver, gitHook]) m.register(program);
+  for (const m of COMMANDS) m.register(program);
   program.on('command:*', (operands: string[]) => unknownCommand(program, operands[0] ?? ''));
   const override = (c: Command): void => {
     c.exitOverride();

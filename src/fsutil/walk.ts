@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import { createRequire } from 'node:module';
+import type { Ignore } from 'ignore';
 import { isUtf8 } from 'node:buffer';
 import { RvcError, fromFsError } from '../errors.js';
 import { foldedPath, reservedNameOf } from '../model/paths.js';
@@ -9,6 +10,16 @@ import { isTempName } from './atomic.js';
 import { isCacheObjectPath } from './link.js';
 
 export const IGNORE_FILE = '.rvcignore';
+
+/**
+ * The gitignore matcher, loaded the first time a `.rvcignore` has rules: most repositories have
+ * none (the file `rvc init` writes is comments only), and every command would pay for loading it.
+ */
+let ignoreFactory: typeof import('ignore') | undefined;
+function newMatcher(): Ignore {
+  ignoreFactory ??= createRequire(import.meta.url)('ignore') as typeof import('ignore');
+  return ignoreFactory();
+}
 /** Names never treated as data: version-control and rvc's own folders. */
 const ALWAYS_SKIPPED = new Set(['.git', '.rvc', IGNORE_FILE]);
 
@@ -94,7 +105,7 @@ export class IgnoreRules {
     // The template rvc init writes is comments only; matching 50,000 paths against no rules
     // is measurable, so such a file counts as absent.
     if (!text.split('\n').some((l) => l.trim() !== '' && !l.startsWith('#'))) return;
-    this.matchers.push({ base: dir, ig: ignore().add(text) });
+    this.matchers.push({ base: dir, ig: newMatcher().add(text) });
   }
 
   /** Loads every ignore file on the way from the root down to `dir`. */

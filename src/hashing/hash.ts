@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
+import { createRequire } from 'node:module';
 import { fromFsError } from '../errors.js';
 import type { HashAlgo } from '../model/oid.js';
 
@@ -13,6 +13,15 @@ export const SMALL_FILE = 4 * 1024 * 1024;
 /** Chunk for large files. Native BLAKE3 runs ~5 GB/s on 4 MiB buffers but far slower on 64 KiB. */
 const CHUNK = 4 * 1024 * 1024;
 
+/**
+ * The native BLAKE3 binding, loaded on first use, so commands that hash nothing (`config`,
+ * `remote`, `init`) do not load it.
+ */
+let blakeLib: typeof import('@napi-rs/blake-hash') | undefined;
+function blake(): typeof import('@napi-rs/blake-hash') {
+  return (blakeLib ??= createRequire(import.meta.url)('@napi-rs/blake-hash') as typeof import('@napi-rs/blake-hash'));
+}
+
 export interface IncrementalHash {
   update(b: Uint8Array): void;
   digest(): string;
@@ -20,7 +29,7 @@ export interface IncrementalHash {
 
 export function createHasher(algo: HashAlgo): IncrementalHash {
   if (algo === 'blake3') {
-    const h = new Blake3Hasher();
+    const h = new (blake().Blake3Hasher)();
     return { update: (b) => void h.update(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), digest: () => h.digest('hex') };
   }
   const h = createHash('sha256');
@@ -28,7 +37,7 @@ export function createHasher(algo: HashAlgo): IncrementalHash {
 }
 
 export function hashBuffer(algo: HashAlgo, data: Uint8Array | string): string {
-  if (algo === 'blake3') return blake3(typeof data === 'string' ? Buffer.from(data) : data).toString('hex');
+  if (algo === 'blake3') return blake().blake3(typeof data === 'string' ? Buffer.from(data) : data).toString('hex');
   return createHash('sha256').update(data).digest('hex');
 }
 

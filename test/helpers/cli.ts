@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -68,9 +69,24 @@ export function tmpDir(prefix = 'rvc-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A temp git repository with an identity, initialised with `rvc init` unless told otherwise. */
-export function makeRepo(opts: { rvcInit?: boolean; initArgs?: string[] } = {}): string {
-  const dir = tmpDir();
+/**
+ * Repositories made once per test process by the real git and `rvc init`, keyed by the options
+ * of makeRepo; every makeRepo copies one (a copy costs a few milliseconds, `rvc init` and six git
+ * processes far more, and most tests start from such a repository). Removed after the test file
+ * that made them (each test file loads this module afresh).
+ */
+const repoTemplates = new Map<string, string>();
+afterAll(() => {
+  repoTemplates.forEach((d) => rmrf(d));
+  repoTemplates.clear();
+});
+
+function repoTemplate(opts: { rvcInit?: boolean; initArgs?: string[] }): string {
+  const key = JSON.stringify([opts.rvcInit !== false, opts.initArgs ?? []]);
+  let dir = repoTemplates.get(key);
+  if (dir) return dir;
+  dir = tmpDir('rvc-template-');
+  repoTemplates.set(key, dir);
   git(dir, ['init', '-q', '-b', 'main']);
   git(dir, ['config', 'user.email', 'test@example.com']);
   git(dir, ['config', 'user.name', 'rvc test']);
@@ -80,6 +96,13 @@ export function makeRepo(opts: { rvcInit?: boolean; initArgs?: string[] } = {}):
     git(dir, ['add', '-A']);
     git(dir, ['commit', '-q', '-m', 'init']);
   }
+  return dir;
+}
+
+/** A temp git repository with an identity, initialised with `rvc init` unless told otherwise. */
+export function makeRepo(opts: { rvcInit?: boolean; initArgs?: string[] } = {}): string {
+  const dir = tmpDir();
+  fs.cpSync(repoTemplate(opts), dir, { recursive: true });
   return dir;
 }
 

@@ -5,7 +5,7 @@ import {
 } from '../../src/model/params.js';
 import { parseYamlLocated } from '../../src/model/yaml.js';
 import { canonicalJson, deepEqual, sortKeysDeep } from '../../src/model/values.js';
-import { table } from '../../src/cli/commands/params.js';
+import { table } from '../../src/cli/actions/params.js';
 
 
 describe('parseParamsFile', () => {

@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
-import { EXIT } from '../exit.js';
-import { changeLetter } from '../output.js';
-import { targetFlagsFrom, targetOptions } from '../scope.js';
+import { lazyAction, withGlobals } from '../context.js';
+import { targetOptions } from '../scope.js';
 
 export function register(program: Command): void {
   targetOptions(withGlobals(program.command('checkout'), { json: true }), {})
@@ -10,35 +8,5 @@ export function register(program: Command): void {
     .argument('[targets...]', 'pointer files, tracked paths, files inside a tracked folder, stage outputs or stage names (default: all)')
     .option('-f, --force', 'overwrite or delete workspace changes that are not in the cache')
     .option('--relink', 're-create every file with the configured link type')
-    .action(action(async ({ lib, out, flags, common }, targets: string[]) => {
-      const r = await lib.checkout({ ...common, targets, ...targetFlagsFrom(flags), force: !!flags.force, relink: !!flags.relink });
-      const failed = r.failed;
-      if (flags.json) {
-        out.json(r);
-        return failed ? EXIT.FAILURE : EXIT.OK;
-      }
-      let changed = 0;
-      for (const o of r.outs) {
-        if (o.error) {
-          out.error(`${o.path}: ${o.error.message}`, o.error.hint);
-          continue;
-        }
-        if (o.added + o.modified + o.deleted === 0 && !o.created) {
-          out.detail(`    ${o.path}: unchanged`);
-          continue;
-        }
-        changed++;
-        const counts = o.created && o.added + o.modified + o.deleted === 0 ? 'empty folder' : `${o.added} added, ${o.modified} modified, ${o.deleted} deleted`;
-        out.info(`${o.created ? 'A' : changeLetter(o)}       ${o.path} (${counts})`);
-      }
-      for (const p of r.removed) {
-        changed++;
-        out.info(`D       ${p}`);
-      }
-      if (!changed && !failed && !r.kept.length) out.info('Workspace already matches the pointers.');
-      if (failed) {
-        out.error(`${failed} of ${r.outs.length} outputs could not be checked out`);
-        return EXIT.FAILURE;
-      }
-    }));
+    .action(lazyAction(() => import('../actions/checkout.js'), 'runCheckout'));
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
+import { lazyAction, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
   withGlobals(program.command('dag'), { json: true })
@@ -10,16 +10,5 @@ export function register(program: Command): void {
     .option('--mermaid', 'print a Mermaid flowchart (renders in GitHub and GitLab Markdown)')
     .option('--md', 'print the Mermaid flowchart in a ```mermaid block, ready to paste into Markdown')
     .option('-o, --outs', 'show the graph of outputs (paths) instead of stages')
-    .action(action(async ({ lib, out, flags, common }, target: string | undefined) => {
-      const r = await lib.dag({
-        ...common,
-        ...(target ? { target } : {}),
-        downstream: !!flags.downstream,
-        format: flags.dot ? 'dot' : flags.mermaid ? 'mermaid' : flags.md ? 'md' : 'ascii',
-        outs: !!flags.outs,
-      });
-      if (flags.json) return out.json(flags.outs ? { outs: r.stages, edges: r.edges } : { stages: r.stages, edges: r.edges });
-      if (r.stages.length === 0) return out.info(flags.outs ? 'No stage outputs yet.' : 'No stages yet. Add one with `rvc stage add`.');
-      process.stdout.write(r.text);
-    }));
+    .action(lazyAction(() => import('../actions/dag.js'), 'runDag'));
 }

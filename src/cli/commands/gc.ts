@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { action, withGlobals } from '../context.js';
-import { fmtBytes, plural } from '../output.js';
-import { scopeFrom, scopeOptions } from '../scope.js';
+import { lazyAction, withGlobals } from '../context.js';
+import { scopeOptions } from '../scope.js';
 
 export function register(program: Command): void {
   scopeOptions(withGlobals(program.command('gc'), { json: true }), 'keep what is referenced')
@@ -14,31 +13,5 @@ export function register(program: Command): void {
     .option('-f, --force', 'accepted and ignored: rvc gc never asks for confirmation (scripts written for DVC pass it)')
     .option('-c, --cloud', 'also delete unreferenced objects from the remote')
     .option('-r, --remote <name>', 'remote for --cloud and for fetching missing manifests (default: core.remote)')
-    .action(action(async ({ lib, out, flags, common }) => {
-      const r = await lib.gc({
-        ...common, ...scopeFrom(flags), workspace: !!flags.workspace, dryRun: !!flags.dryRun || !!flags.dry, cloud: !!flags.cloud,
-        ...(flags.keepRunCache ? { keepRunCache: true } : {}),
-        ...(flags.remote ? { remote: String(flags.remote) } : {}),
-      });
-      if (flags.json) return out.json(r);
-      // A dry run is for reading, so it lists every object; a real run lists them with -v.
-      const list = r.dryRun ? out.info.bind(out) : out.detail.bind(out);
-      for (const x of r.removed) list(`${r.dryRun ? 'would remove' : 'removed'} ${x.algo}/${x.oid.slice(0, 2)}/${x.oid.slice(2)} (${fmtBytes(x.size)})`);
-      for (const e of r.runs.removed) out.detail(`${r.dryRun ? 'would remove' : 'removed'} run-cache entry ${e.entry}${e.damaged ? ' (damaged)' : ` (${e.outs.join(', ')})`}`);
-      if (r.cloud && r.dryRun) for (const k of r.cloud.removed) list(`would remove ${k} from remote '${r.cloud.remote}'`);
-      if (r.cloud) for (const k of r.cloud.runs.removed) out.detail(`${r.dryRun ? 'would remove' : 'removed'} run-cache entry ${k} from remote '${r.cloud.remote}'`);
-      if (r.revisions.length) out.detail(`scope: the workspace and ${plural(r.revisions.length, 'revision')} (${r.revisions.slice(0, 5).join(', ')}${r.revisions.length > 5 ? ', …' : ''})`);
-      if (r.fetchedManifests) out.info(`Fetched ${plural(r.fetchedManifests, 'manifest')} referenced in the scope from the remote.`);
-      const verb = r.dryRun ? 'Would remove' : 'Removed';
-      out.info(`${verb} ${plural(r.removed.length, 'object')} (${r.dryRun ? 'would free ' : ''}${fmtBytes(r.bytes)}); kept ${plural(r.kept, 'object')}.`);
-      if (r.runs.removed.length) out.info(`${verb} ${runEntries(r.runs.removed.length)} whose outputs the scope does not keep; kept ${runEntries(r.runs.kept)}.`);
-      if (r.cloud) out.info(`${verb} ${plural(r.cloud.removed.length, 'object')} from remote '${r.cloud.remote}'; kept ${plural(r.cloud.kept, 'object')} there.`);
-      if (r.cloud?.runs.removed.length) out.info(`${verb} ${runEntries(r.cloud.runs.removed.length)} from remote '${r.cloud.remote}'; kept ${runEntries(r.cloud.runs.kept)} there.`);
-      if (r.cloud?.leftovers) out.info(`Cleaned ${plural(r.cloud.leftovers, 'temporary file')} of interrupted pushes from remote '${r.cloud.remote}'.`);
-      if (r.leftovers) out.info(`${r.dryRun ? 'Would clean' : 'Cleaned'} ${plural(r.leftovers, 'temporary file')} of interrupted writes.`);
-    }));
-}
-
-function runEntries(n: number): string {
-  return `${n} run-cache ${n === 1 ? 'entry' : 'entries'}`;
+    .action(lazyAction(() => import('../actions/gc.js'), 'runGc'));
 }

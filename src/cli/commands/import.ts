@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { action, withGlobals, parseJobs, copyFlags } from '../context.js';
-import { fmtBytes, plural } from '../output.js';
+import { lazyAction, withGlobals, parseJobs } from '../context.js';
 
 export function register(program: Command): void {
   withGlobals(program.command('import'), { json: true })
@@ -11,14 +10,5 @@ export function register(program: Command): void {
     .option('-o, --out <path>', 'where to put it in this repository (default: its name in the current folder)')
     .option('-f, --force', 'replace an existing pointer or workspace copy')
     .option('-j, --jobs <n>', 'concurrent transfers', parseJobs)
-    .action(action(async ({ lib, out, flags, common }, repo: string, p: string) => {
-      const r = await lib.importData({
-        ...common, repo, path: p,
-        ...copyFlags(flags),
-      });
-      if (flags.json) return out.json(r);
-      const what = r.nfiles !== undefined ? `${plural(r.nfiles, 'file')}, ${fmtBytes(r.size)}` : fmtBytes(r.size);
-      out.info(`Imported ${r.import.path} from ${r.import.repo} at ${r.import.rev ?? 'HEAD'} (${r.import.rev_lock.slice(0, 8)}) → ${r.path} (${what})`);
-      if (r.toGit.length) out.info(`To track it in git: git add ${r.toGit.join(' ')}`);
-    }));
+    .action(lazyAction(() => import('../actions/import.js'), 'runImport'));
 }

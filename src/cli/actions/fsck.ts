@@ -1,0 +1,65 @@
+import type { Ctx } from '../context.js';
+import { EXIT } from '../exit.js';
+import { plural, printFailures } from '../output.js';
+import { scopeFrom } from '../scope.js';
+
+async function cloud(ctx: Ctx): Promise<number> {
+  const { lib, out, flags, common } = ctx;
+  const r = await lib.fsckCloud({
+    ...common, ...scopeFrom(flags), repair: !!flags.repair,
+    ...(flags.remote ? { remote: String(flags.remote) } : {}), ...(flags.jobs ? { jobs: flags.jobs as number } : {}),
+  });
+  const damaged = r.corrupt.length + r.incomplete.length;
+  if (flags.json) {
+    out.json(r);
+    return r.failedCount || (damaged && !r.repaired) ? EXIT.FAILURE : EXIT.OK;
+  }
+  const where = (o: { paths: string[]; key: string }): string => `${o.paths.length ? o.paths.join(', ') : o.key} (${o.key})`;
+  const verb = r.repaired ? 'removed ' : '';
+  for (const o of r.corrupt) out.info(`${verb}corrupt on remote '${r.remote}': ${where(o)}`);
+  for (const o of r.incomplete) out.info(`${verb}manifest listing missing or corrupt objects on remote '${r.remote}': ${where(o)}`);
+  if (r.revisions?.length) out.detail(`scope: the workspace and ${plural(r.revisions.length, 'revision')}`);
+  const notThere = r.missing ? `; ${plural(r.missing, 'object')} of the scope ${r.missing === 1 ? 'is' : 'are'} not on the remote (\`rvc push\` uploads them)` : '';
+  out.info(`Checked ${plural(r.checked + r.corrupt.length, 'object')} on remote '${r.remote}': ${damaged ? `${r.corrupt.length} corrupt, ${plural(r.incomplete.length, 'incomplete manifest')}` : 'all good'}${notThere}.`);
+  if (r.failedCount) {
+    const hints = printFailures(out, r);
+    out.error(`${plural(r.failedCount, 'object')} could not be checked`, hints.join('; '));
+    return EXIT.FAILURE;
+  }
+  if (!damaged) return EXIT.OK;
+  if (r.repaired) {
+    out.info(`Removed ${plural(r.removed.length, 'object')} from remote '${r.remote}'; run \`rvc push\` from a clone whose cache has good copies to upload them again.`);
+    return EXIT.OK;
+  }
+  out.error(`remote '${r.remote}' holds ${plural(damaged, 'damaged object')}; \`rvc push\` will not replace ${damaged === 1 ? 'it' : 'them'}`,
+    'from a clone whose cache has good copies (check it with `rvc fsck`), run `rvc fsck --cloud --repair` to remove them from the remote, then `rvc push`');
+  return EXIT.FAILURE;
+}
+
+export async function runFsck(ctx: Ctx) {
+  const { lib, out, flags, common } = ctx;
+  if (flags.cloud) return cloud(ctx);
+  const stray = ['remote', 'jobs', 'allBranches', 'allTags', 'allCommits', 'rev'].find((k) => flags[k] !== undefined);
+  if (stray) {
+    throw new lib.RvcError('USAGE', `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies to \`rvc fsck --cloud\``, {
+      hint: 'add --cloud to check the remote, or drop the option to check the local cache',
+    });
+  }
+  const r = await lib.fsck({ ...common, repair: !!flags.repair });
+  if (flags.json) {
+    out.json(r);
+    return r.corrupt.length && !r.repaired ? EXIT.FAILURE : EXIT.OK;
+  }
+  for (const oid of r.corrupt) out.info(`${r.repaired ? 'removed corrupt' : 'corrupt'}: ${oid}`);
+  if (r.leftovers.length) out.info(`${r.repaired ? 'Removed' : 'Found'} ${plural(r.leftovers.length, 'temporary file')} of interrupted writes.`);
+  if (!r.corrupt.length) {
+    out.info(`Checked ${plural(r.checked, 'object')}: all good.`);
+    return EXIT.OK;
+  }
+  if (r.repaired) {
+    out.info(`Removed ${plural(r.corrupt.length, 'corrupt object')}; fetch them again with \`rvc pull\` or re-add the data.`);
+    return EXIT.OK;
+  }
+  out.error(`${plural(r.corrupt.length, 'corrupt object')} in the cache`, 'run `rvc fsck --repair` to remove them, then `rvc pull` or re-add the data');
+  return EXIT.FAILURE;
+}

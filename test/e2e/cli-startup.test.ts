@@ -1,0 +1,80 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT, RVC_BIN, makeRepo, rmrf, tmpDir } from '../helpers/cli.js';
+
+/**
+ * What a run of `rvc` loads before it does anything: every process pays for it, so `--help`,
+ * `--version` and usage errors load only the command definitions (no library, no action module,
+ * no package but commander), and a command loads its own action module and no other's. The
+ * modules are recorded by a module loader hook, so the check counts modules, not milliseconds.
+ */
+
+let dir: string;
+let repo: string;
+let hook: string;
+
+beforeAll(() => {
+  dir = tmpDir('rvc-startup-');
+  repo = makeRepo();
+  // Records the URL of every module loaded through import (the entry of a CommonJS package too).
+  fs.writeFileSync(path.join(dir, 'hooks.mjs'), `import fs from 'node:fs';
+let log;
+export function initialize(data) { log = data.log; }
+export async function load(url, context, next) {
+  fs.appendFileSync(log, url + '\\n');
+  return next(url, context);
+}
+`);
+  hook = path.join(dir, 'register.mjs');
+  fs.writeFileSync(hook, `import { register } from 'node:module';
+register(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)}, { data: { log: process.env.RVC_TEST_MODULE_LOG } });
+`);
+});
+
+afterAll(() => {
+  rmrf(dir);
+  rmrf(repo);
+});
+
+let runs = 0;
+/** The modules `rvc args` loaded: files of dist/ relative to it, and the packages of node_modules. */
+function loaded(cwd: string, args: string[]): { code: number; dist: string[]; packages: string[] } {
+  const log = path.join(dir, `modules-${runs++}.log`);
+  const r = spawnSync(process.execPath, ['--import', hook, RVC_BIN, ...args], {
+    cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', RVC_TEST_MODULE_LOG: log }, timeout: 60_000, killSignal: 'SIGKILL',
+  });
+  const urls = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const distUrl = pathToFileURL(path.join(ROOT, 'dist')).href + '/';
+  const dist = urls.filter((u) => u.startsWith(distUrl)).map((u) => u.slice(distUrl.length));
+  const packages = [...new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []))];
+  return { code: r.status ?? -1, dist, packages };
+}
+
+describe('start-up', () => {
+  it('--help, --version and a usage error load the command definitions only', () => {
+    for (const args of [['--help'], ['--version'], ['push', '--no-such-flag']]) {
+      const r = loaded(repo, args);
+      expect(r.code, args.join(' ')).toBe(args[0] === 'push' ? 2 : 0);
+      expect(r.dist.filter((f) => !f.startsWith('cli/') || f.startsWith('cli/actions/')), args.join(' ')).toEqual([]);
+      expect(r.dist, args.join(' ')).toContain('cli/commands/status.js');
+      expect(r.packages, args.join(' ')).toEqual(['commander']);
+    }
+  });
+
+  it('a command loads its own action module and no other command\'s', () => {
+    const v = loaded(repo, ['version']);
+    expect(v.code).toBe(0);
+    expect(v.dist.filter((f) => f.startsWith('cli/actions/'))).toEqual(['cli/actions/version.js']);
+    const s = loaded(repo, ['status']);
+    expect(s.code).toBe(0);
+    // status shows stale stages with repro's wording, so it loads that renderer too.
+    expect(s.dist.filter((f) => f.startsWith('cli/actions/')).sort()).toEqual(['cli/actions/repro.js', 'cli/actions/status.js']);
+    // Of the verbs, only its own and the synchronous ones the public API loads eagerly; in a
+    // repository without rvc.yaml, no pipeline code.
+    expect(s.dist.filter((f) => f.startsWith('verbs/')).sort()).toEqual(['verbs/config.js', 'verbs/init.js', 'verbs/status.js', 'verbs/version.js']);
+    expect(s.dist.filter((f) => f.startsWith('pipeline/'))).toEqual([]);
+  });
+});
