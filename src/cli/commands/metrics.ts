@@ -14,6 +14,12 @@ export function parsePrecision(v: string): number {
   return n;
 }
 
+/** A count option (`-n`): a positive whole number. */
+export function parseCount(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`a positive whole number is needed, not '${v}'`);
+  return Number(v);
+}
+
 /** A metric as printed: numbers that are not integers rounded to `precision` decimal places. */
 export function fmtMetric(v: unknown, precision: number): string {
   if (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v)) return String(Number(v.toFixed(precision)));
@@ -36,10 +42,7 @@ export function register(program: Command): void {
     .option('-a, --all-branches', 'one row per revision: the workspace and the tip of every local branch')
     .option('-T, --all-tags', 'one row per revision: the workspace and every tag')
     .option('-A, --all-commits', 'one row per revision: the workspace and every commit')
-    .option('-n, --num <n>', 'one row per revision: the workspace and the last n commits of HEAD', (v: string) => {
-      if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`a positive whole number is needed, not '${v}'`);
-      return Number(v);
-    })
+    .option('-n, --num <n>', 'one row per revision: the workspace and the last n commits of HEAD', parseCount)
     .option('--md', 'print a Markdown table')
     .option('--csv', 'print CSV (with one row per revision)')
     .option('--precision <n>', `round numbers to n digits after the decimal point (default ${DEFAULT_PRECISION})`, parsePrecision)

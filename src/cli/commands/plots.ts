@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { action, withGlobals, type Ctx } from '../context.js';
 import { EXIT } from '../exit.js';
 import type { Output } from '../output.js';
+import { parseCount } from './metrics.js';
 import type { PlotsResult } from '../../index.js';
 
 /** Points per line of a terminal chart; longer series are thinned to this many. */
@@ -89,13 +90,28 @@ export function register(program: Command): void {
   const plots = program.command('plots').description('show plot files of the pipeline as charts: one offline HTML page, or the terminal');
 
   pageOptions(withGlobals(plots.command('show'), { json: true }))
-    .description('the plots rvc.yaml defines (top-level plots: and stage plots: outputs) on one offline HTML page')
-    .argument('[targets...]', 'plot ids, data files or folders (default: every plot)')
+    .description('the plots rvc.yaml defines (top-level plots: and stage plots: outputs) on one offline HTML page; with --history, every metric against the commits')
+    .argument('[targets...]', 'plot ids, data files or folders (default: every plot); with --history, metrics files')
+    .option('--history', 'plot each numeric metric of the metrics files over commits, oldest to newest (the workspace last when it differs)')
+    .option('-n, --num <n>', 'with --history: the last N commits of HEAD (default 20)', parseCount)
+    .option('-a, --all-branches', 'with --history: also the tip of every local branch')
+    .option('-T, --all-tags', 'with --history: also every tag')
+    .option('-A, --all-commits', 'with --history: also every commit')
     .action(action(async (ctx, targets: string[]) => {
       const f = ctx.flags;
-      const r = await ctx.lib.plotsShow({
+      const page = {
         ...ctx.common, ...(targets.length ? { targets } : {}), out: f.out as string,
         ...(f.htmlTemplate ? { htmlTemplate: f.htmlTemplate as string } : {}), write: !f.json && !f.ascii,
+      };
+      const scoped = f.num !== undefined || f.allBranches || f.allTags || f.allCommits;
+      if (!f.history) {
+        if (scoped) throw new ctx.lib.RvcError('USAGE', '-n, -a, -T and -A choose the commits of --history', { hint: 'add --history: `rvc plots show --history -n 20`' });
+        return finish(ctx, await ctx.lib.plotsShow(page));
+      }
+      const num = f.num as number | undefined;
+      const r = await ctx.lib.plotsHistory({
+        ...page, ...(num !== undefined ? { num } : {}),
+        ...(f.allBranches ? { allBranches: true } : {}), ...(f.allTags ? { allTags: true } : {}), ...(f.allCommits ? { allCommits: true } : {}),
       });
       return finish(ctx, r);
     }));
