@@ -230,7 +230,7 @@ describe('rvc plots show --history', () => {
       if (i === 3 || i === 5) m.f1 = i / 100;
       writeTree(d, { 'metrics.json': JSON.stringify(m) });
       git(d, ['add', '-A']);
-      git(d, ['commit', '-q', '-m', `c${i}`]);
+      git(d, ['commit', '-q', '-m', `c${i}`, `--date=2026-01-0${i}T12:00:00Z`]);
       commits.push(git(d, ['rev-parse', 'HEAD']).trim());
       if (i === 2) git(d, ['tag', 'v2']);
     }
@@ -275,6 +275,14 @@ describe('rvc plots show --history', () => {
     const k = JSON.parse(rvcOk(d, ['plots', 'show', '--history', '-n', '2', '--json']).stdout) as J;
     expect(k.revisions).toEqual([short[3], 'main']);
     expect(k.plots.find((x) => x.id === 'metrics.json:f1')!.spec.data.values.map((v) => v.y)).toEqual([null, 0.05]);
+    // -a adds a branch's tip off HEAD's line, placed among HEAD's commits by its date.
+    git(d, ['checkout', '-q', '-b', 'exp', 'v2']);
+    writeTree(d, { 'metrics.json': JSON.stringify({ acc: 0.33 }) });
+    git(d, ['commit', '-q', '-am', 'exp', '--date=2026-01-03T18:00:00Z']);
+    git(d, ['checkout', '-q', 'main']);
+    const a = JSON.parse(rvcOk(d, ['plots', 'show', '--history', '-n', '3', '-a', '--json']).stdout) as J;
+    expect(a.revisions).toEqual([short[2], 'exp', short[3], 'main']);
+    expect(a.plots.find((x) => x.id === 'metrics.json:acc')!.spec.data.values.map((v) => v.y)).toEqual([0.3, 0.33, 0.4, 0.5]);
   });
 });
 
