@@ -230,9 +230,8 @@ export async function plotsHistory(opts: PlotsHistoryOptions = {}): Promise<Plot
   const repo = Repo.open(opts.cwd);
   const htmlTemplate = readHtmlTemplate(opts);
   const ws = workspaceSource(repo);
-  const targeted = !!opts.targets?.length;
-  const files = targeted ? metricsTargets(repo, ws, metricsFiles([pipelineAt(ws)]), opts.targets!, opts.cwd) : undefined;
-  const wsRead = metricValues(ws, files ?? metricsFiles([pipelineAt(ws)]), targeted);
+  const files = opts.targets?.length ? metricsTargets(repo, ws, metricsFiles([pipelineAt(ws)]), opts.targets, opts.cwd) : undefined;
+  const wsRead = metricValues(ws, files ?? metricsFiles([pipelineAt(ws)]), true);
   const scoped = opts.allBranches || opts.allTags || opts.allCommits;
   const num = opts.num ?? (scoped ? undefined : 20);
   if (num !== undefined && (!Number.isInteger(num) || num < 1)) {
@@ -263,7 +262,9 @@ export async function plotsHistory(opts: PlotsHistoryOptions = {}): Promise<Plot
     const head = history.head();
     const headValues = head !== undefined ? at.find((e) => e.r.commit === head)?.m.values : undefined;
     warnings.push(...wsRead.errors);
-    if (headValues === undefined || !deepEqual(headValues, wsRead.values)) points.push({ label: 'workspace', rev: 'workspace', date: '', values: wsRead.values });
+    // A workspace without any metrics file (outputs not produced yet) adds an empty column: left out.
+    const wsHas = Object.values(wsRead.values).some((v) => Object.keys(v).length > 0);
+    if (wsHas && (headValues === undefined || !deepEqual(headValues, wsRead.values))) points.push({ label: 'workspace', rev: 'workspace', date: '', values: wsRead.values });
   } finally {
     history.close();
   }

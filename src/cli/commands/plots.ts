@@ -57,7 +57,7 @@ function openPage(out: Output, file: string): Promise<boolean> {
   });
 }
 
-async function finish({ out, flags }: Ctx, r: PlotsResult): Promise<number> {
+async function finish({ out, flags }: Ctx, r: PlotsResult, none = 'No plots are defined'): Promise<number> {
   const failed = r.plots.filter((p) => p.spec === undefined && !p.images?.length);
   if (flags.json) {
     out.json({ plots: r.plots.map((p) => ({ id: p.id, template: p.template, ...(p.spec !== undefined ? { spec: p.spec } : {}), ...(p.images ? { images: p.images } : {}), errors: p.errors })), revisions: r.revisions, warnings: r.warnings });
@@ -72,7 +72,7 @@ async function finish({ out, flags }: Ctx, r: PlotsResult): Promise<number> {
   }
   if (flags.ascii) renderAscii(out, r);
   if (r.page) {
-    out.info(r.plots.length ? pathToFileURL(r.page).href : `No plots are defined; wrote an empty page: ${pathToFileURL(r.page).href}`);
+    out.info(r.plots.length ? pathToFileURL(r.page).href : `${none}; wrote an empty page: ${pathToFileURL(r.page).href}`);
     if (flags.open) await openPage(out, r.page);
   }
   return failed.length ? EXIT.FAILURE : EXIT.OK;
@@ -113,7 +113,7 @@ export function register(program: Command): void {
         ...page, ...(num !== undefined ? { num } : {}),
         ...(f.allBranches ? { allBranches: true } : {}), ...(f.allTags ? { allTags: true } : {}), ...(f.allCommits ? { allCommits: true } : {}),
       });
-      return finish(ctx, r);
+      return finish(ctx, r, 'No metric is a number at any of these revisions (metrics files are listed under `metrics:` in rvc.yaml)');
     }));
 
   pageOptions(withGlobals(plots.command('diff'), { json: true }))
