@@ -10,6 +10,7 @@
 # Times whole commands, node start-up included (median of RUNS):
 #   1. `rvc plots show` (page written: data read, templates filled, chart library inlined)
 #   2. `rvc plots diff` over the REVS revisions and the workspace
+#   3. `rvc plots show --history -n REVS`: the metrics file's 5 metrics over the REVS commits
 # Results: Markdown on stdout and in bench/out/plots.md; progress on stderr.
 #
 # Environment: RVC (default: node dist/cli/main.js), BENCH_DIR (default /tmp), PLOTS=10,
@@ -45,6 +46,7 @@ $RVC init -q
 {
   echo "plots:"
   for i in $(seq "$PLOTS"); do printf '  - logs/p%s.csv:\n      x: step\n      y: loss\n' "$i"; done
+  printf 'metrics:\n  - metrics.json\n'
 } > rvc.yaml
 mkdir -p logs
 gen() { # gen REV: every plot file as of revision REV
@@ -55,7 +57,8 @@ gen() { # gen REV: every plot file as of revision REV
       const rows = ["step,loss,acc"];
       for (let s = 0; s < points; s++) rows.push(`${s},${(1 / (1 + s * 0.001 * (rev + p))).toFixed(6)},${(1 - 1 / (2 + s * 0.001)).toFixed(6)}`);
       fs.writeFileSync(`logs/p${p}.csv`, rows.join("\n") + "\n");
-    }' "$PLOTS" "$POINTS" "$1"
+    }
+    fs.writeFileSync("metrics.json", JSON.stringify({ loss: 1 / (1 + rev), acc: 1 - 1 / (2 + rev), train: { loss: 2 / (1 + rev), acc: 1 - 1 / (3 + rev) }, step: rev }));' "$PLOTS" "$POINTS" "$1"
 }
 REVLIST=()
 for r in $(seq "$REVS"); do
@@ -81,6 +84,9 @@ SHOW_MB=$(du -m rvc_plots/index.html | cut -f1)
 log "rvc plots diff over $REVS revisions ($RUNS runs)"
 DIFF_S=$(timeit $RVC plots diff -q "${REVLIST[@]}")
 DIFF_MB=$(du -m rvc_plots/index.html | cut -f1)
+log "rvc plots show --history -n $REVS ($RUNS runs)"
+HIST_S=$(timeit $RVC plots show --history -n "$REVS" -q)
+HIST_MB=$(du -m rvc_plots/index.html | cut -f1)
 
 {
   echo "### Plots: $PLOTS plots × $POINTS points"
@@ -91,4 +97,5 @@ DIFF_MB=$(du -m rvc_plots/index.html | cut -f1)
   echo "|---|---|---|"
   echo "| \`rvc plots show\` (whole command, median of $RUNS) | $SHOW_S s | $SHOW_MB MB |"
   echo "| \`rvc plots diff\` over $REVS revisions and the workspace (whole command, median of $RUNS) | $DIFF_S s | $DIFF_MB MB |"
+  echo "| \`rvc plots show --history -n $REVS\`: 5 metrics over $REVS commits and the workspace (whole command, median of $RUNS) | $HIST_S s | $HIST_MB MB |"
 } | tee "$OUT_DIR/plots.md"

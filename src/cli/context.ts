@@ -84,6 +84,12 @@ export function parseJobs(v: string): number {
   return n;
 }
 
+/** commander parser for a count (`-n <n>`): a positive whole number. */
+export function parseCount(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`a positive whole number is needed, not '${v}'`);
+  return Number(v);
+}
+
 /** `--rev`, `-o/--out`, `-f/--force` and `-j/--jobs` as library options (get, import). */
 export function copyFlags(flags: Record<string, unknown>): { rev?: string; out?: string; force?: boolean; jobs?: number } {
   return {

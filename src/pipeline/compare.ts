@@ -482,6 +482,8 @@ export interface ScopeRevision {
   commit: string;
   /** A branch or tag naming the commit when one does, else the revision as given, else its short id. */
   label: string;
+  /** For the last `num` commits of HEAD: how many commits before HEAD it is (0 for HEAD). */
+  line?: number;
 }
 
 /**
@@ -503,5 +505,34 @@ export function scopeRevisions(history: History, opts: { allBranches?: boolean; 
   for (const c of history.resolveScope(scope).keys()) if (!exps?.has(c)) commits.push(c);
   const names = new Map<string, string>();
   for (const kind of ['tags', 'heads'] as const) for (const r of gitRefCommits(history.root, kind)) names.set(r.commit, r.name);
-  return [...new Set(commits)].map((commit) => ({ commit, label: names.get(commit) ?? commit.slice(0, 7) }));
+  const line = new Map(opts.num !== undefined ? commits.slice(1, 1 + opts.num).map((c, i) => [c, i] as const) : []);
+  return [...new Set(commits)].map((commit) => {
+    const at = line.get(commit);
+    return { commit, label: names.get(commit) ?? commit.slice(0, 7), ...(at !== undefined ? { line: at } : {}) };
+  });
+}
+
+export interface MetricsAtRevision extends MetricsRead {
+  /** `workspace` or the commit (full oid). */
+  rev: string;
+  /** `workspace`, a branch or tag naming the commit, or its short id. */
+  label: string;
+}
+
+/**
+ * The metrics of many revisions, all read through History's one git process (readRevisions):
+ * each revision's own metrics files, or `files` when given (the files a user named). What
+ * `metrics show -A/-a/-T/-n` and `plots show --history` show.
+ */
+export async function metricsAtRevisions(repo: Repo, history: History, revs: readonly ScopeRevision[], files?: readonly string[]): Promise<MetricsAtRevision[]> {
+  const at = (s: Source): MetricsRead => metricValues(s, files ? [...files] : metricsFiles([pipelineAt(s)]), false);
+  const read = await readRevisions(repo, history, revs, at);
+  return revs.map((r) => {
+    const v = read.get(r.commit);
+    const e = v?.error;
+    return {
+      rev: r.commit, label: r.label, values: v?.value?.values ?? {},
+      errors: v?.value?.errors ?? (e === undefined ? [] : [{ path: e instanceof RvcError ? e.path ?? '' : '', code: e instanceof RvcError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) }]),
+    };
+  });
 }

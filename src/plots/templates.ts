@@ -91,6 +91,28 @@ export const BUILTIN_TEMPLATES: Record<string, unknown> = {
   bar_horizontal_sorted: bar(true),
 };
 
+/**
+ * Metrics over commits (`plots show --history`): x is the revision, in the rows' order (the
+ * domain is set per plot), a line through the points, broken where a revision has no value
+ * (`y` null) rather than drawn through a zero; the tooltip gives the commit date.
+ */
+export const HISTORY_TEMPLATE: unknown = {
+  ...base,
+  encoding: {
+    x: { field: '<RVC_X>', type: 'ordinal', title: '<RVC_X_LABEL>', sort: null, axis: { labelAngle: -40 } },
+    y: yq,
+    tooltip: [
+      { field: '<RVC_X>', type: 'ordinal', title: 'revision' },
+      { field: 'date', type: 'nominal', title: 'date' },
+      { field: '<RVC_Y>', type: 'quantitative', title: '<RVC_Y_LABEL>' },
+    ],
+  },
+  layer: [
+    { mark: { type: 'line', invalid: 'break-paths-show-domains' } },
+    { mark: { type: 'point', filled: true, size: 40 } },
+  ],
+};
+
 /** Which fields of the rows a template needs as numbers (checked per plot before rendering). */
 export function numericFields(template: string): ('x' | 'y')[] {
   if (template.startsWith('confusion')) return [];

@@ -1,9 +1,8 @@
-import { RvcError } from '../errors.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
-import { diffMetricsOf, metricValues, metricsFiles, metricsTargets, pipelineAt, readRevisions, revisionSource, scopeRevisions, workspaceSource, type CompareOptions, type MetricsDiffResult, type MetricsRead, type Source } from '../pipeline/compare.js';
+import { diffMetricsOf, metricValues, metricsAtRevisions, metricsFiles, metricsTargets, pipelineAt, revisionSource, scopeRevisions, workspaceSource, type CompareOptions, type MetricsAtRevision, type MetricsDiffResult, type MetricsRead } from '../pipeline/compare.js';
 import { openHistory } from '../repo/history.js';
 
-export type { MetricsDiffResult };
+export type { MetricsAtRevision, MetricsDiffResult };
 
 export interface MetricsShowResult extends MetricsRead {
   files: string[];
@@ -12,13 +11,6 @@ export interface MetricsShowResult extends MetricsRead {
    * revision, one entry each (the fields above are the workspace's).
    */
   revisions?: MetricsAtRevision[];
-}
-
-export interface MetricsAtRevision extends MetricsRead {
-  /** `workspace` or the commit (full oid). */
-  rev: string;
-  /** `workspace`, a branch or tag naming the commit, or its short id. */
-  label: string;
 }
 
 export interface MetricsShowOptions extends CommonOptions {
@@ -48,24 +40,14 @@ export async function metricsShow(opts: MetricsShowOptions = {}): Promise<Metric
   const files = opts.targets?.length ? metricsTargets(repo, src, declared, opts.targets, opts.cwd) : declared;
   const res: MetricsShowResult = { files, ...metricValues(src, files, !!opts.targets?.length || src.label === 'workspace') };
   if (!(opts.allBranches || opts.allTags || opts.allCommits || opts.num !== undefined)) return res;
-  // Each revision's own metrics files (narrowed to the targets when there are some).
-  const at = (s: Source): MetricsRead => {
-    const own = metricsFiles([pipelineAt(s)]);
-    return metricValues(s, opts.targets?.length ? files : own, false);
-  };
   const history = openHistory(repo.root);
   try {
     const revs = scopeRevisions(history, opts);
-    const read = await readRevisions(repo, history, revs, at);
-    res.revisions = [{ rev: src.label === 'workspace' ? 'workspace' : history.resolve(src.label), label: src.label, values: res.values, errors: res.errors }];
-    for (const r of revs) {
-      const v = read.get(r.commit);
-      const e = v?.error;
-      res.revisions.push({
-        rev: r.commit, label: r.label, values: v?.value?.values ?? {},
-        errors: v?.value?.errors ?? (e === undefined ? [] : [{ path: e instanceof RvcError ? e.path ?? '' : '', code: e instanceof RvcError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) }]),
-      });
-    }
+    res.revisions = [
+      { rev: src.label === 'workspace' ? 'workspace' : history.resolve(src.label), label: src.label, values: res.values, errors: res.errors },
+      // Each revision's own metrics files (narrowed to the targets when there are some).
+      ...await metricsAtRevisions(repo, history, revs, opts.targets?.length ? files : undefined),
+    ];
     return res;
   } finally {
     history.close();

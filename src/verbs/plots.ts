@@ -3,18 +3,20 @@ import path from 'node:path';
 import { RvcError, isRvcError, type Failure } from '../errors.js';
 import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
 import { setPlotOptions, type PlotLocation } from '../model/pipeline.js';
-import { compareStrings } from '../model/values.js';
+import { compareStrings, deepEqual } from '../model/values.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { readPipelineCached } from '../repo/project.js';
 import { openRepoRemote } from '../repo/remotes.js';
 import { fetchObject, type Remote } from '../remote/index.js';
 import type { HashAlgo } from '../model/oid.js';
-import { pipelineAt, revisionSource, workspaceSource, type Source } from '../pipeline/compare.js';
+import { metricValues, metricsAtRevisions, metricsFiles, metricsTargets, pipelineAt, revisionSource, scopeRevisions, workspaceSource, type Source } from '../pipeline/compare.js';
+import { openHistory } from '../repo/history.js';
 import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotData, tooLarge } from '../plots/data.js';
 import { plotDefinitions, selectPlots, type PlotDef } from '../plots/defs.js';
 import { BUILTIN_TEMPLATES, parseTemplate, templateText } from '../plots/templates.js';
 import { buildPlot, failureOf, type PlotInput, type PlotRow } from '../plots/build.js';
 import { PLOT_DIVS, buildPage, type PagePlot } from '../plots/page.js';
+import { historyPlots, type HistoryPoint } from '../plots/history.js';
 
 export type { PlotRow } from '../plots/build.js';
 
@@ -110,18 +112,7 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
   const unfetched = await fetchMissing(repo, sides, defs);
   const outDir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? DEFAULT_PLOTS_DIR);
   const write = opts.write !== false;
-  let htmlTemplate: string | undefined;
-  if (opts.htmlTemplate !== undefined) {
-    const f = path.resolve(opts.cwd ?? process.cwd(), opts.htmlTemplate);
-    try {
-      htmlTemplate = fs.readFileSync(f, 'utf8');
-    } catch {
-      throw new RvcError('PATH_NOT_FOUND', `HTML template '${opts.htmlTemplate}' cannot be read`, { path: opts.htmlTemplate, hint: 'name an HTML file holding {plot_divs}' });
-    }
-    if (!htmlTemplate.includes(PLOT_DIVS)) {
-      throw new RvcError('USAGE', `HTML template '${opts.htmlTemplate}' has no ${PLOT_DIVS} placeholder`, { path: opts.htmlTemplate, hint: `put ${PLOT_DIVS} where the plots go` });
-    }
-  }
+  const htmlTemplate = readHtmlTemplate(opts);
   const templates = new Map<string, { name: string; spec: unknown } | Failure>();
   const templateOf = (name: string) => {
     let t = templates.get(name);
@@ -184,6 +175,28 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
       writeFileAtomic(c.to, c.bytes, { fsync: false });
     }
   }
+  res.page = writePage(plots, outDir, htmlTemplate);
+  return res;
+}
+
+/** A user's HTML page for the plots (`--html-template`), read and checked before anything is written. */
+function readHtmlTemplate(opts: PlotsShowOptions): string | undefined {
+  if (opts.htmlTemplate === undefined) return undefined;
+  const f = path.resolve(opts.cwd ?? process.cwd(), opts.htmlTemplate);
+  let text: string;
+  try {
+    text = fs.readFileSync(f, 'utf8');
+  } catch {
+    throw new RvcError('PATH_NOT_FOUND', `HTML template '${opts.htmlTemplate}' cannot be read`, { path: opts.htmlTemplate, hint: 'name an HTML file holding {plot_divs}' });
+  }
+  if (!text.includes(PLOT_DIVS)) {
+    throw new RvcError('USAGE', `HTML template '${opts.htmlTemplate}' has no ${PLOT_DIVS} placeholder`, { path: opts.htmlTemplate, hint: `put ${PLOT_DIVS} where the plots go` });
+  }
+  return text;
+}
+
+/** The page of `plots`, written in one atomic write as `outDir/index.html`; its absolute path. */
+function writePage(plots: readonly PlotResult[], outDir: string, htmlTemplate: string | undefined): string {
   const page: PagePlot[] = plots.map((p) => ({
     id: p.id,
     ...(p.spec !== undefined ? { spec: p.spec } : {}),
@@ -193,7 +206,72 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
   makeDirs(outDir);
   const file = path.join(outDir, 'index.html');
   writeFileAtomic(file, buildPage(page, htmlTemplate !== undefined ? { htmlTemplate } : {}), { fsync: false });
-  res.page = file;
+  return file;
+}
+
+export interface PlotsHistoryOptions extends PlotsShowOptions {
+  /** The last `num` commits of HEAD (default 20 when no other scope is given). */
+  num?: number;
+  /** Also the tip of every local branch. */
+  allBranches?: boolean;
+  /** Also every tag. */
+  allTags?: boolean;
+  /** Also every commit. */
+  allCommits?: boolean;
+}
+
+/**
+ * `rvc plots show --history`: every numeric metric of the metrics files (or of the files named
+ * in `targets`) against the commits of a scope, oldest to newest, one plot per metric, the
+ * workspace last when its metrics differ from HEAD's. All revisions are read through one git
+ * process, as `metrics show -n` reads them.
+ */
+export async function plotsHistory(opts: PlotsHistoryOptions = {}): Promise<PlotsResult> {
+  const repo = Repo.open(opts.cwd);
+  const htmlTemplate = readHtmlTemplate(opts);
+  const ws = workspaceSource(repo);
+  const files = opts.targets?.length ? metricsTargets(repo, ws, metricsFiles([pipelineAt(ws)]), opts.targets, opts.cwd) : undefined;
+  const wsRead = metricValues(ws, files ?? metricsFiles([pipelineAt(ws)]), true);
+  const scoped = opts.allBranches || opts.allTags || opts.allCommits;
+  const num = opts.num ?? (scoped ? undefined : 20);
+  if (num !== undefined && (!Number.isInteger(num) || num < 1)) {
+    throw new RvcError('USAGE', `-n must be a whole number of commits, at least 1 (got ${num})`, { hint: 'e.g. `rvc plots show --history -n 20`' });
+  }
+  const history = openHistory(repo.root);
+  const warnings: Failure[] = [];
+  let points: HistoryPoint[];
+  try {
+    const revs = scopeRevisions(history, { ...(num !== undefined ? { num } : {}), ...(opts.allBranches ? { allBranches: true } : {}), ...(opts.allTags ? { allTags: true } : {}), ...(opts.allCommits ? { allCommits: true } : {}) });
+    const read = await metricsAtRevisions(repo, history, revs, files);
+    const dates = await Promise.all(revs.map(async (r) => (await history.commitInfo(r.commit)).date));
+    const at = revs.map((r, i) => ({ r, date: dates[i]!, m: read[i]! }));
+    // HEAD's recent history in its own order (oldest first); other commits placed by date among them.
+    const ordered = at.filter((e) => e.r.line !== undefined).sort((a, b) => b.r.line! - a.r.line!);
+    const others = at.filter((e) => e.r.line === undefined).sort((a, b) => a.date.localeCompare(b.date) || compareStrings(a.r.label, b.r.label));
+    for (const o of others) {
+      const i = ordered.findIndex((e) => e.date > o.date);
+      ordered.splice(i < 0 ? ordered.length : i, 0, o);
+    }
+    const seen = new Set<string>(['workspace']);
+    points = ordered.map(({ r, date, m }) => {
+      for (const e of m.errors) warnings.push({ code: e.code, path: e.path, message: `${e.message} (at ${r.label})` });
+      const label = seen.has(r.label) ? `${r.label} (${r.commit.slice(0, 7)})` : r.label;
+      seen.add(label);
+      return { label, rev: r.commit, date, values: m.values };
+    });
+    const head = history.head();
+    const headValues = head !== undefined ? at.find((e) => e.r.commit === head)?.m.values : undefined;
+    warnings.push(...wsRead.errors);
+    // A workspace without any metrics file (outputs not produced yet) adds an empty column: left out.
+    const wsHas = Object.values(wsRead.values).some((v) => Object.keys(v).length > 0);
+    if (wsHas && (headValues === undefined || !deepEqual(headValues, wsRead.values))) points.push({ label: 'workspace', rev: 'workspace', date: '', values: wsRead.values });
+  } finally {
+    history.close();
+  }
+  const plots: PlotResult[] = historyPlots(points).map((p) => ({ id: p.id, template: 'history', spec: p.spec, rows: p.rows, errors: p.errors }));
+  const res: PlotsResult = { revisions: points.map((p) => p.label), plots, warnings };
+  if (opts.write === false) return res;
+  res.page = writePage(plots, path.resolve(opts.cwd ?? process.cwd(), opts.out ?? DEFAULT_PLOTS_DIR), htmlTemplate);
   return res;
 }
 

@@ -218,6 +218,74 @@ describe('rvc plots', () => {
   });
 });
 
+describe('rvc plots show --history', () => {
+  it.skipIf(!!skip)('each metric over 5 commits and the workspace: a point per revision that has it, a gap where one has not, no network, no console error', async () => {
+    const d = makeRepo();
+    made.push(d);
+    // acc at every commit; f1 only at commits 3 and 5 (absent at 4: a gap, not a zero); a nested key; a text value never plotted.
+    writeTree(d, { 'rvc.yaml': 'metrics:\n  - metrics.json\n' });
+    const commits: string[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const m: Record<string, unknown> = { acc: i / 10, train: { loss: 10 - i }, note: 'text' };
+      if (i === 3 || i === 5) m.f1 = i / 100;
+      writeTree(d, { 'metrics.json': JSON.stringify(m) });
+      git(d, ['add', '-A']);
+      git(d, ['commit', '-q', '-m', `c${i}`, `--date=2026-01-0${i}T12:00:00Z`]);
+      commits.push(git(d, ['rev-parse', 'HEAD']).trim());
+      if (i === 2) git(d, ['tag', 'v2']);
+    }
+    writeTree(d, { 'metrics.json': JSON.stringify({ acc: 0.9, train: { loss: 1 }, f1: 0.2 }) });
+    const page = path.join(d, 'rvc_plots', 'index.html');
+    rvcOk(d, ['plots', 'show', '--history']);
+    const rep = await inspectPage(b, page);
+    expect(rep.network).toEqual([]);
+    expect(rep.consoleErrors).toEqual([]);
+    const p = byId(rep);
+    expect(Object.keys(p).sort()).toEqual(['metrics.json:acc', 'metrics.json:f1', 'metrics.json:train.loss']);
+    for (const x of rep.plots) expect(x.state, `${x.id}: ${x.text}`).toBe('ok');
+    // One line plus one point per revision holding the metric (5 commits and the workspace).
+    expect(p['metrics.json:acc']!.marks).toBe(1 + 6);
+    expect(p['metrics.json:train.loss']!.marks).toBe(1 + 6);
+    expect(p['metrics.json:f1']!.marks).toBe(1 + 3);
+    // f1's line is broken at commit 4 (c3 alone, then c5 to the workspace): two sub-paths, not one through a zero.
+    const tab = await b.context.newPage();
+    try {
+      await tab.goto(`file://${page}`);
+      await tab.waitForFunction(() => document.body.dataset.ready === '1');
+      const d1 = await tab.$eval('[data-plot-id="metrics.json:f1"] path[aria-roledescription="line mark"]', (e) => e.getAttribute('d') ?? '');
+      expect(d1.match(/M/g)?.length).toBe(2);
+    } finally {
+      await tab.close();
+    }
+
+    type J = { revisions: string[]; plots: { id: string; spec: { data: { values: { x: string; y: number | null; rev: string; date: string }[] } } }[] };
+    const j = JSON.parse(rvcOk(d, ['plots', 'show', '--history', '--json']).stdout) as J;
+    const short = commits.map((c) => c.slice(0, 7));
+    // The repository's first commit (rvc init) has no metrics file: a gap in every line.
+    const first = git(d, ['rev-list', '--max-parents=0', 'HEAD']).trim();
+    expect(j.revisions).toEqual([first.slice(0, 7), short[0], 'v2', short[2], short[3], 'main', 'workspace']);
+    const vals = (id: string) => j.plots.find((x) => x.id === id)!.spec.data.values;
+    expect(vals('metrics.json:acc').map((v) => v.y)).toEqual([null, 0.1, 0.2, 0.3, 0.4, 0.5, 0.9]);
+    expect(vals('metrics.json:acc').map((v) => v.rev)).toEqual([first, ...commits, 'workspace']);
+    expect(vals('metrics.json:f1').map((v) => v.y)).toEqual([null, null, null, 0.03, null, 0.05, 0.2]);
+    expect(vals('metrics.json:train.loss').map((v) => v.y)).toEqual([null, 9, 8, 7, 6, 5, 1]);
+    expect(vals('metrics.json:acc')[1]!.date).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // -n 2: the last two commits; a workspace equal to HEAD adds no point.
+    writeTree(d, { 'metrics.json': JSON.stringify({ acc: 0.5, train: { loss: 5 }, note: 'text', f1: 0.05 }) });
+    const k = JSON.parse(rvcOk(d, ['plots', 'show', '--history', '-n', '2', '--json']).stdout) as J;
+    expect(k.revisions).toEqual([short[3], 'main']);
+    expect(k.plots.find((x) => x.id === 'metrics.json:f1')!.spec.data.values.map((v) => v.y)).toEqual([null, 0.05]);
+    // -a adds a branch's tip off HEAD's line, placed among HEAD's commits by its date.
+    git(d, ['checkout', '-q', '-b', 'exp', 'v2']);
+    writeTree(d, { 'metrics.json': JSON.stringify({ acc: 0.33 }) });
+    git(d, ['commit', '-q', '-am', 'exp', '--date=2026-01-03T18:00:00Z']);
+    git(d, ['checkout', '-q', 'main']);
+    const a = JSON.parse(rvcOk(d, ['plots', 'show', '--history', '-n', '3', '-a', '--json']).stdout) as J;
+    expect(a.revisions).toEqual([short[2], 'exp', short[3], 'main']);
+    expect(a.plots.find((x) => x.id === 'metrics.json:acc')!.spec.data.values.map((v) => v.y)).toEqual([0.3, 0.33, 0.4, 0.5]);
+  });
+});
+
 describe('rvc plots templates and modify', () => {
   it('templates are listed, printed and written; a written template is used by name', () => {
     const names = rvcOk(repo, ['plots', 'templates']).stdout.trim().split('\n');

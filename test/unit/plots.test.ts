@@ -6,6 +6,7 @@ import { plotDefinitions, selectPlots } from '../../src/plots/defs.js';
 import { BUILTIN_TEMPLATES, fillTemplate, parseTemplate } from '../../src/plots/templates.js';
 import { buildPlot } from '../../src/plots/build.js';
 import { buildPage } from '../../src/plots/page.js';
+import { historyPlots } from '../../src/plots/history.js';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -153,5 +154,26 @@ stages:
     const out = setPlotOptions(flow, { id: 'a.csv' }, { y: 'v' }, [], file);
     expect(parsePipeline(out, file).plots).toEqual([{ id: 'a.csv', x: 's', y: 'v' }]);
     expect(code(() => setPlotOptions(text, { stage: 'train', id: 'nope.csv' }, { x: 'a' }, [], file))).toBe('PATH_NOT_FOUND');
+  });
+});
+
+describe('metrics over commits', () => {
+  it('one plot per metric that is a number somewhere; absent or non-numeric values are gaps (null), never zeros, and the x domain keeps the revisions\' order', () => {
+    const pts = [
+      { label: 'b', rev: 'b1', date: '2026-01-01T00:00:00.000Z', values: { 'm.json': { acc: 0.5, name: 'x', ok: true } } },
+      { label: 'a', rev: 'a1', date: '2026-01-02T00:00:00.000Z', values: { 'm.json': { acc: 'n/a', loss: 2 } } },
+      { label: 'workspace', rev: 'workspace', date: '', values: {} },
+    ];
+    const plots = historyPlots(pts);
+    expect(plots.map((p) => p.id)).toEqual(['m.json:acc', 'm.json:loss']);
+    const acc = plots[0]!;
+    expect(acc.rows.map((r) => [r.x, r.y])).toEqual([['b', 0.5], ['a', null], ['workspace', null]]);
+    expect(acc.errors.map((e) => e.message)).toEqual(["metric 'acc' of 'm.json' at a is not a number (\"n/a\"): a gap in the line"]);
+    const spec = acc.spec as { encoding: { x: { scale: { domain: string[] }; sort: unknown } }; data: { values: unknown[] } };
+    expect(spec.encoding.x.scale.domain).toEqual(['b', 'a', 'workspace']);
+    expect(spec.encoding.x.sort).toBeNull();
+    expect(spec.data.values).toHaveLength(3);
+    expect(plots[1]!.rows.map((r) => r.y)).toEqual([null, 2, null]);
+    expect(historyPlots([])).toEqual([]);
   });
 });

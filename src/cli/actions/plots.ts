@@ -54,7 +54,7 @@ function openPage(out: Output, file: string): Promise<boolean> {
   });
 }
 
-async function finish({ out, flags }: Ctx, r: PlotsResult): Promise<number> {
+async function finish({ out, flags }: Ctx, r: PlotsResult, none = 'No plots are defined'): Promise<number> {
   const failed = r.plots.filter((p) => p.spec === undefined && !p.images?.length);
   if (flags.json) {
     out.json({ plots: r.plots.map((p) => ({ id: p.id, template: p.template, ...(p.spec !== undefined ? { spec: p.spec } : {}), ...(p.images ? { images: p.images } : {}), errors: p.errors })), revisions: r.revisions, warnings: r.warnings });
@@ -69,20 +69,30 @@ async function finish({ out, flags }: Ctx, r: PlotsResult): Promise<number> {
   }
   if (flags.ascii) renderAscii(out, r);
   if (r.page) {
-    out.info(r.plots.length ? pathToFileURL(r.page).href : `No plots are defined; wrote an empty page: ${pathToFileURL(r.page).href}`);
+    out.info(r.plots.length ? pathToFileURL(r.page).href : `${none}; wrote an empty page: ${pathToFileURL(r.page).href}`);
     if (flags.open) await openPage(out, r.page);
   }
   return failed.length ? EXIT.FAILURE : EXIT.OK;
 }
 
 export async function runPlotsShow(ctx: Ctx, targets: string[]) {
-      const f = ctx.flags;
-      const r = await ctx.lib.plotsShow({
-        ...ctx.common, ...(targets.length ? { targets } : {}), out: f.out as string,
-        ...(f.htmlTemplate ? { htmlTemplate: f.htmlTemplate as string } : {}), write: !f.json && !f.ascii,
-      });
-      return finish(ctx, r);
-    }
+  const f = ctx.flags;
+  const page = {
+    ...ctx.common, ...(targets.length ? { targets } : {}), out: f.out as string,
+    ...(f.htmlTemplate ? { htmlTemplate: f.htmlTemplate as string } : {}), write: !f.json && !f.ascii,
+  };
+  const scoped = f.num !== undefined || f.allBranches || f.allTags || f.allCommits;
+  if (!f.history) {
+    if (scoped) throw new ctx.lib.RvcError('USAGE', '-n, -a, -T and -A choose the commits of --history', { hint: 'add --history: `rvc plots show --history -n 20`' });
+    return finish(ctx, await ctx.lib.plotsShow(page));
+  }
+  const num = f.num as number | undefined;
+  const r = await ctx.lib.plotsHistory({
+    ...page, ...(num !== undefined ? { num } : {}),
+    ...(f.allBranches ? { allBranches: true } : {}), ...(f.allTags ? { allTags: true } : {}), ...(f.allCommits ? { allCommits: true } : {}),
+  });
+  return finish(ctx, r, 'No metric is a number at any of these revisions (metrics files are listed under `metrics:` in rvc.yaml)');
+}
 
 export async function runPlotsDiff(ctx: Ctx, revisions: string[]) {
       const f = ctx.flags;

@@ -1,6 +1,5 @@
-import { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
-import { DEFAULT_PRECISION, lazyAction, parseJobs, parsePrecision, withGlobals } from '../context.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_PRECISION, lazyAction, parseCount, parseJobs, parsePrecision, withGlobals } from '../context.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -84,11 +83,6 @@ function registerCore(exp: Command): void {
     .action(lazyAction(() => import('../actions/exp.js'), 'runExpDiff'));
 }
 
-function parseCount(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError(`a positive whole number is needed, not '${v}'`);
-  return n;
-}
 
 function registerShow(exp: Command): void {
   withGlobals(exp.command('show'), { json: true })

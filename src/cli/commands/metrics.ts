@@ -1,5 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_PRECISION, lazyAction, parsePrecision, withGlobals } from '../context.js';
+import { Command } from 'commander';
+import { DEFAULT_PRECISION, lazyAction, parseCount, parsePrecision, withGlobals } from '../context.js';
 
 export function register(program: Command): void {
   const metrics = program.command('metrics').description('show and compare the metrics files the pipeline files list');
@@ -11,10 +11,7 @@ export function register(program: Command): void {
     .option('-a, --all-branches', 'one row per revision: the workspace and the tip of every local branch')
     .option('-T, --all-tags', 'one row per revision: the workspace and every tag')
     .option('-A, --all-commits', 'one row per revision: the workspace and every commit')
-    .option('-n, --num <n>', 'one row per revision: the workspace and the last n commits of HEAD', (v: string) => {
-      if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`a positive whole number is needed, not '${v}'`);
-      return Number(v);
-    })
+    .option('-n, --num <n>', 'one row per revision: the workspace and the last n commits of HEAD', parseCount)
     .option('--md', 'print a Markdown table')
     .option('--csv', 'print CSV (with one row per revision)')
     .option('--precision <n>', `round numbers to n digits after the decimal point (default ${DEFAULT_PRECISION})`, parsePrecision)

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { lazyAction, withGlobals } from '../context.js';
+import { lazyAction, parseCount, withGlobals } from '../context.js';
 
 function pageOptions(cmd: Command): Command {
   return cmd
@@ -13,8 +13,13 @@ export function register(program: Command): void {
   const plots = program.command('plots').description('show plot files of the pipeline as charts: one offline HTML page, or the terminal');
 
   pageOptions(withGlobals(plots.command('show'), { json: true }))
-    .description('the plots rvc.yaml defines (top-level plots: and stage plots: outputs) on one offline HTML page')
-    .argument('[targets...]', 'plot ids, data files or folders (default: every plot)')
+    .description('the plots rvc.yaml defines (top-level plots: and stage plots: outputs) on one offline HTML page; with --history, every metric against the commits')
+    .argument('[targets...]', 'plot ids, data files or folders (default: every plot); with --history, metrics files')
+    .option('--history', 'plot each numeric metric of the metrics files over commits, oldest to newest (the workspace last when it differs)')
+    .option('-n, --num <n>', 'with --history: the last N commits of HEAD (default 20)', parseCount)
+    .option('-a, --all-branches', 'with --history: also the tip of every local branch')
+    .option('-T, --all-tags', 'with --history: also every tag')
+    .option('-A, --all-commits', 'with --history: also every commit')
     .action(lazyAction(() => import('../actions/plots.js'), 'runPlotsShow'));
 
   pageOptions(withGlobals(plots.command('diff'), { json: true }))
