@@ -36,9 +36,6 @@ WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-exp-queue.XXXXXX")
 trap 'rvc queue stop --kill >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 REPO=$WORK/repo
 log() { printf '[exp-queue] %s\n' "$*" >&2; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # CPU seconds (user + system) this shell's finished children have used so far: less sensitive
 # than wall time to other load on the machine.
 # Sets CPU (run in this shell, not in $(…): a subshell's children are not this shell's).
@@ -72,7 +69,7 @@ cpu_now; c0=$CPU
 for i in $(seq "$RUNS"); do
   t0=$(now)
   rvc exp run -q -S "a=$i"
-  times+=("$(secs "$t0" "$(now)")")
+  times+=("$(secs "$t0" "$(now)" 3)")
 done
 cpu_now
 SINGLE_CPU=$(awk -v a="$c0" -v b="$CPU" -v n="$RUNS" 'BEGIN { printf "%.3f", (b - a) / n }')
@@ -84,7 +81,7 @@ for i in $(seq "$RUNS"); do rvc exp run -q --queue -S "a=$((1000 + i))"; done
 t0=$(now)
 cpu_now; c0=$CPU
 rvc exp run -q --run-all -j 1
-QUEUE_S=$(secs "$t0" "$(now)")
+QUEUE_S=$(secs "$t0" "$(now)" 3)
 cpu_now
 PER_CPU=$(awk -v a="$c0" -v b="$CPU" -v n="$RUNS" 'BEGIN { printf "%.3f", (b - a) / n }')
 OVER_CPU=$(awk -v p="$PER_CPU" -v s="$SINGLE_CPU" 'BEGIN { printf "%.0f", (p - s) * 1000 }')
@@ -109,7 +106,7 @@ if [ "$FULL" = 1 ]; then
   rvc exp run -q --queue -S "a=$sweep"
   t0=$(now)
   rvc exp run -q --run-all -j 2
-  FULL_S=$(secs "$t0" "$(now)")
+  FULL_S=$(secs "$t0" "$(now)" 3)
   TARGET=$(awk -v n="$QUEUED" -v s="$SINGLE" 'BEGIN { printf "%.1f", 1.2 * n * s / 2 }')
   echo "| $QUEUED queued runs, \`--run-all -j 2\` | ${FULL_S} s | <= ${TARGET} s |" >> "$OUT_DIR/exp-queue.md"
 fi

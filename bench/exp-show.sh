@@ -31,9 +31,6 @@ WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-exp-show.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 REPO=$WORK/repo
 log() { printf '[exp-show] %s\n' "$*" >&2; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 log "building a baseline and $EXPS experiments in $REPO"
 mkdir -p "$REPO" && cd "$REPO"

@@ -20,3 +20,10 @@ require_tools() {
     exit 2
   fi
 }
+
+# Timing helpers of the scripts that time whole commands.
+now() { date +%s.%N; }
+# secs START END [DECIMALS]: END - START in seconds
+secs() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, b - a }'; }
+# median of the numbers on stdin (the lower middle one of an even count)
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -29,9 +29,6 @@ WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-report.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 REPO=$WORK/repo
 log() { printf '[report] %s\n' "$*" >&2; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 log "building the project in $REPO"
 mkdir -p "$REPO"

@@ -30,7 +30,6 @@ trap 'rm -rf "$WORK"' EXIT
 REPO=$WORK/repo
 log() { printf '[startup] %s\n' "$*" >&2; }
 ms() { date +%s%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # GNU time gives the CPU time of each run; without it only wall time is shown.
 TIMER=
 if [ -x /usr/bin/time ] && /usr/bin/time -f '%U' -o /dev/null true 2>/dev/null; then TIMER=/usr/bin/time; fi
