@@ -25,7 +25,8 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-RVC=${RVC:-node $(printf %q "$ROOT/dist/cli/main.js")}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 COMMITS=${COMMITS:-500}
 POINTERS=${POINTERS:-50}
 RUNS=${RUNS:-3}
