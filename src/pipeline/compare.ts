@@ -13,6 +13,7 @@ import { isLockFile, isPipelineFile } from '../model/names.js';
 import { listExperimentRefs } from '../scm/experiments.js';
 import { gitRefCommits, gitShowBytes, gitShowFile, gitTreeFiles } from '../scm/git.js';
 import type { HashAlgo } from '../model/oid.js';
+import type { TreeEntry } from '../model/tree.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import type { History } from '../repo/history.js';
 import { PIPELINE_FILE, readRepoText, varsLoader } from '../repo/project.js';
@@ -92,7 +93,7 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     }
     return files;
   };
-  const lockEntry = lockedOutputs(rev, () => pipelineFiles().locks, show);
+  const lockEntry = lockedOutputs(repo, rev, () => pipelineFiles().locks, show);
   const cachedBytes = (rel: string): Buffer | undefined => readCached(repo, lockEntry(rel));
   const fromCache = (rel: string): string | undefined => cachedBytes(rel)?.toString('utf8');
   const inGit = (rel: string): boolean => {
@@ -122,11 +123,12 @@ function readCached(repo: Repo, e: { hash: HashAlgo; oid: string } | undefined):
 }
 
 /**
- * The cached (file, not folder) output `rel` as the lock files of a revision record it: how a
- * file git does not hold there (a metrics or plots file a stage writes and rvc caches) is read
+ * The object of file `rel` as the lock files of a revision record it — a cached file output, or
+ * a file inside a cached folder output (found in the folder's manifest when the cache has it): how
+ * a file git does not hold there (a metrics or plots file a stage writes and rvc caches) is read
  * from the cache. `show` reads a file at the revision.
  */
-function lockedOutputs(label: string, locks: () => string[], show: (rel: string) => string | undefined): (rel: string) => { hash: HashAlgo; oid: string } | undefined {
+function lockedOutputs(repo: Repo, label: string, locks: () => string[], show: (rel: string) => string | undefined): (rel: string) => { hash: HashAlgo; oid: string } | undefined {
   let lock: Lock | undefined;
   return (rel) => {
     if (!lock) {
@@ -145,6 +147,19 @@ function lockedOutputs(label: string, locks: () => string[], show: (rel: string)
     for (const st of Object.values(lock.stages)) {
       const e = st.outs.find((o) => o.path === rel);
       if (e && !isTreeOid(e.oid)) return { hash: e.hash, oid: e.oid };
+      const dir = st.outs.find((o) => isTreeOid(o.oid) && rel.startsWith(`${o.path}/`));
+      if (dir) {
+        const odb = repo.odbFor(dir.hash);
+        if (!odb.hasSync(dir.oid)) continue;
+        let entries: TreeEntry[];
+        try {
+          entries = odb.readTree(dir.oid);
+        } catch {
+          continue; // a damaged manifest names nothing to read
+        }
+        const inner = entries.find((x) => x.path === rel.slice(dir.path.length + 1));
+        if (inner) return { hash: dir.hash, oid: inner.oid };
+      }
     }
     return undefined;
   };
@@ -187,7 +202,7 @@ export async function readRevisions<T>(repo: Repo, history: History, revs: reado
         if (!memo.has(k)) missing.push(rel);
         return memo.get(k);
       };
-      const lockEntry = lockedOutputs(r.label, () => listed.get(r.commit)!.locks, show);
+      const lockEntry = lockedOutputs(repo, r.label, () => listed.get(r.commit)!.locks, show);
       const fromCache = (rel: string): string | undefined => readCached(repo, lockEntry(rel))?.toString('utf8');
       const src: Source = {
         label: r.label, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles: () => listed.get(r.commit)!, parsed,

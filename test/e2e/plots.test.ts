@@ -218,6 +218,80 @@ describe('rvc plots', () => {
   });
 });
 
+describe('the DVC get-started layout', () => {
+  it.skipIf(!!skip)('an evaluate stage writing eval/plots/*.json and a confusion CSV, with a DVCLive-style top-level plots: section, renders from plots show and plots diff HEAD~1', async () => {
+    const d = makeRepo();
+    made.push(d);
+    writeTree(d, {
+      'params.yaml': 'threshold: 0.5\n',
+      'importance.png': PNG,
+      'evaluate.sh': [
+        't=$(sed -n "s/^threshold: //p" params.yaml)',
+        'mkdir -p eval/plots/prc dvclive/plots/metrics',
+        'printf \'[{"fpr": 0, "tpr": 0}, {"fpr": 0.2, "tpr": %s}, {"fpr": 1, "tpr": 1}]\' "$t" > eval/plots/roc.json',
+        'for s in train test; do printf \'{"prc": [{"recall": 0, "precision": 1}, {"recall": %s, "precision": 0.8}, {"recall": 1, "precision": 0.5}]}\' "$t" > eval/plots/prc/$s.json; done',
+        'printf "actual,predicted\\ncat,cat\\ncat,dog\\ndog,dog\\n" > eval/plots/cm.csv',
+        'printf \'{"auc": %s}\' "$t" > eval/metrics.json',
+        'cp importance.png eval/importance.png',
+        'printf "step\\tloss\\n0\\t1\\n1\\t%s\\n" "$t" > dvclive/plots/metrics/loss.tsv',
+        '',
+      ].join('\n'),
+      'rvc.yaml': `stages:
+  evaluate:
+    cmd: sh evaluate.sh
+    deps: [evaluate.sh, importance.png]
+    params: [threshold]
+    outs:
+      - eval/importance.png
+      - eval/plots/prc
+    metrics:
+      - eval/metrics.json:
+          cache: false
+    plots:
+      - eval/plots/roc.json:
+          cache: false
+          x: fpr
+          y: tpr
+      - eval/plots/cm.csv:
+          cache: false
+          template: confusion
+          x: actual
+          y: predicted
+plots:
+  - Precision-Recall:
+      template: simple
+      x: recall
+      y:
+        eval/plots/prc/train.json: precision
+        eval/plots/prc/test.json: precision
+  - eval/importance.png
+  - dvclive/plots/metrics:
+      x: step
+`,
+    });
+    for (const t of ['0.5', '0.7']) {
+      writeTree(d, { 'params.yaml': `threshold: ${t}\n` });
+      rvcOk(d, ['repro']);
+      git(d, ['add', '-A']);
+      git(d, ['commit', '-q', '-m', `threshold ${t}`]);
+    }
+    for (const args of [['plots', 'show', '-o', 'show'], ['plots', 'diff', 'HEAD~1', '-o', 'diff']]) {
+      const r = rvc(d, args);
+      expect(r.code, r.stderr).toBe(0);
+      const rep = await inspectPage(b, path.join(d, args[args.length - 1]!, 'index.html'));
+      expect(rep.network).toEqual([]);
+      expect(rep.consoleErrors).toEqual([]);
+      expect(rep.plots.map((x) => x.id).sort()).toEqual(['Precision-Recall', 'dvclive/plots/metrics/loss.tsv', 'eval/importance.png', 'eval/plots/cm.csv', 'eval/plots/roc.json']);
+      for (const x of rep.plots) expect(x.state, `${args[1]} ${x.id}: ${x.text}`).toBe('ok');
+    }
+    // HEAD~1's precision-recall files are inside a cached folder output: read through its manifest.
+    const j = JSON.parse(rvcOk(d, ['plots', 'diff', 'HEAD~1', '--json']).stdout) as { plots: { id: string; spec?: { data: { values: { rev: string; x: number }[] } } }[] };
+    const prc = j.plots.find((x) => x.id === 'Precision-Recall')!.spec!.data.values;
+    expect(prc.filter((v) => v.rev === 'HEAD~1' && v.x === 0.5)).toHaveLength(2);
+    expect(prc.filter((v) => v.rev === 'workspace' && v.x === 0.7)).toHaveLength(2);
+  });
+});
+
 describe('rvc plots show --history', () => {
   it.skipIf(!!skip)('each metric over 5 commits and the workspace: a point per revision that has it, a gap where one has not, no network, no console error', async () => {
     const d = makeRepo();
