@@ -11,7 +11,7 @@ import { DEFAULT_PARAMS_FILE } from '../model/pipeline/types.js';
 import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
 import { listExperimentRefs } from '../scm/experiments.js';
-import { gitRefCommits, gitShowBytes, gitShowFile, gitTreeFiles } from '../scm/git.js';
+import { gitRefCommits, gitShowBytes, gitShowFile, gitShowMany, gitTreeFiles } from '../scm/git.js';
 import type { HashAlgo } from '../model/oid.js';
 import type { TreeEntry } from '../model/tree.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -42,6 +42,8 @@ export interface Source {
   parsed?: Map<string, unknown>;
   /** The pipeline files and lock files there, repository paths. */
   pipelineFiles(): { pipelines: string[]; locks: string[] };
+  /** Reads these files ahead in one go (a revision: one git process for them all); optional. */
+  prefetch?(rels: readonly string[]): void;
 }
 
 export function workspaceSource(repo: Repo): Source {
@@ -101,9 +103,19 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     return (gitFiles ?? new Set<string>()).has(rel);
   };
   show(PIPELINE_FILE); // fails early on an unknown revision
+  const bytesMemo = new Map<string, Buffer | undefined>();
   return {
     label: rev, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles,
-    readBytes: (rel) => (absent ? undefined : gitShowBytes(repo.root, rev, rel)) ?? cachedBytes(rel),
+    prefetch: (rels) => {
+      if (absent) return;
+      const todo = [...new Set(rels)].filter((r) => !memo.has(r));
+      const got = gitShowMany(repo.root, todo.map((r) => ({ rev, rel: r })));
+      todo.forEach((r, i) => {
+        memo.set(r, got[i]?.toString('utf8'));
+        bytesMemo.set(r, got[i]);
+      });
+    },
+    readBytes: (rel) => (absent ? undefined : bytesMemo.has(rel) ? bytesMemo.get(rel) : gitShowBytes(repo.root, rev, rel)) ?? cachedBytes(rel),
     missingObject: (rel) => {
       if (inGit(rel)) return undefined;
       const e = lockEntry(rel);

@@ -109,6 +109,9 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
       }
     }
   }
+  // Every revision's plot files in one git process each, not one per file.
+  const files = [...new Set(defs.flatMap((d) => (d.image ? [d.id] : d.series.map((x) => x.file))))];
+  for (const side of sides) side.prefetch?.(files);
   const unfetched = await fetchMissing(repo, sides, defs);
   const outDir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? DEFAULT_PLOTS_DIR);
   const write = opts.write !== false;
