@@ -78,12 +78,16 @@ timeit() {
 log "rvc plots show ($RUNS runs)"
 SHOW_S=$(timeit $RVC plots show -q)
 SHOW_MB=$(du -m rvc_plots/index.html | cut -f1)
+log "Chromium rendering that page ($RUNS runs)"
+RENDER=$(node "$HERE/plots-render.mjs" rvc_plots/index.html "$RUNS" 2>/dev/null || echo "n/a (no Chromium)")
 log "rvc plots diff over $REVS revisions ($RUNS runs)"
 DIFF_S=$(timeit $RVC plots diff -q "${REVLIST[@]}")
 DIFF_MB=$(du -m rvc_plots/index.html | cut -f1)
 log "rvc plots show --history -n $REVS ($RUNS runs)"
 HIST_S=$(timeit $RVC plots show --history -n "$REVS" -q)
 HIST_MB=$(du -m rvc_plots/index.html | cut -f1)
+log "rvc metrics show -n $REVS ($RUNS runs)"
+MSHOW_S=$(timeit $RVC metrics show -n "$REVS" --json)
 
 {
   echo "### Plots: $PLOTS plots × $POINTS points"
@@ -93,6 +97,8 @@ HIST_MB=$(du -m rvc_plots/index.html | cut -f1)
   echo "| operation | time | page |"
   echo "|---|---|---|"
   echo "| \`rvc plots show\` (whole command, median of $RUNS) | $SHOW_S s | $SHOW_MB MB |"
+  echo "| headless Chromium renders that page (\`bench/plots-render.mjs\`: navigation until every plot settled; median, plots ok) | ${RENDER% *} s | ${RENDER#* } ok |"
+  echo "| \`rvc metrics show -n $REVS --json\` (one row per commit, median of $RUNS) | $MSHOW_S s | |"
   echo "| \`rvc plots diff\` over $REVS revisions and the workspace (whole command, median of $RUNS) | $DIFF_S s | $DIFF_MB MB |"
   echo "| \`rvc plots show --history -n $REVS\`: 5 metrics over $REVS commits and the workspace (whole command, median of $RUNS) | $HIST_S s | $HIST_MB MB |"
 } | tee "$OUT_DIR/plots.md"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/metrics-history.sh: `rvc metrics show -A` over a long history.
+#
+#   npm run build                       # build dist/ once
+#   bash bench/metrics-history.sh       # 500 commits
+#   COMMITS=2000 bash bench/metrics-history.sh
+#
+# Builds (not timed) a repository whose COMMITS commits each change metrics.json (declared by
+# the top-level `metrics:` of rvc.yaml), written by one `git fast-import`. Times the whole
+# command `rvc metrics show -A --json` (one row per commit; median of RUNS). Target: <= 2 s for
+# 500 commits. Results: Markdown on stdout and in bench/out/metrics-history.md.
+#
+# Environment: RVC (default: node dist/cli/main.js), BENCH_DIR (default /tmp), COMMITS=500, RUNS=3.
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+require_tools metrics-history.sh
+COMMITS=${COMMITS:-500}
+RUNS=${RUNS:-3}
+OUT_DIR=$HERE/out
+mkdir -p "$OUT_DIR"
+
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-metrics.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+REPO=$WORK/repo
+log "building $COMMITS commits in $REPO"
+mkdir -p "$REPO" && cd "$REPO"
+git init -q -b main
+git config user.email bench@example.com && git config user.name bench
+rvc init -q
+printf 'metrics:\n  - metrics.json\n' > rvc.yaml
+git add -A && git commit -qm init
+node -e '
+const n = Number(process.argv[1]);
+const out = [];
+for (let i = 1; i <= n; i++) {
+  const m = JSON.stringify({ acc: i / n, loss: 1 - i / n, step: i, nested: { f1: (i % 7) / 7 } });
+  out.push(`commit refs/heads/main\ncommitter bench <bench@example.com> ${1700000000 + i} +0000\ndata <<EOM\nrun ${i}\nEOM\n${i === 1 ? "from refs/heads/main^0\n" : ""}M 100644 inline metrics.json\ndata ${Buffer.byteLength(m)}\n${m}\n`);
+}
+process.stdout.write(out.join(""));
+' "$COMMITS" | git fast-import --quiet
+git reset -q --hard main
+times=()
+for _ in $(seq "$RUNS"); do
+  t0=$(now)
+  rvc metrics show -A --json > "$WORK/out.json"
+  times+=("$(secs "$t0" "$(now)")")
+done
+rows=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).revisions.length)' "$WORK/out.json")
+{
+  echo "| command ($COMMITS commits) | median of $RUNS | rows |"
+  echo "|---|---|---|"
+  echo "| \`rvc metrics show -A --json\` | $(printf '%s\n' "${times[@]}" | median) s | $rows |"
+} | tee "$OUT_DIR/metrics-history.md"
