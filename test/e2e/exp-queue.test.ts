@@ -151,6 +151,28 @@ describe('exp run --queue and --run-all', () => {
     expect(fs.existsSync(path.join(d, 'model.txt'))).toBe(false);
   });
 
+  it('a copy reused from an earlier run places only the data that differs, and each run sees its own snapshot\'s data', () => {
+    const { d } = project();
+    rvcOk(d, ['exp', 'run', '--queue', '-S', 'a=2', '-n', 'first']);
+    // The second run starts from other data (added, not committed: the snapshot records it).
+    writeTree(d, { 'data/in.txt': 'other data\n' });
+    rvcOk(d, ['add', 'data/in.txt']);
+    rvcOk(d, ['exp', 'run', '--queue', '-S', 'a=3', '-n', 'second']);
+    rvcOk(d, ['exp', 'run', '--run-all', '-j', '1']);
+    const model = (name: string): string => {
+      const ref = expRefs(d).find((x) => x.endsWith(`/${name}`))!;
+      const lock = git(d, ['show', `${ref}:rvc.lock`]);
+      const oid = /path: model\.txt\n\s+hash: \w+\n\s+oid: (\w+)/.exec(lock)![1]!;
+      return fs.readFileSync(path.join(d, '.rvc/cache/blake3', oid.slice(0, 2), oid.slice(2)), 'utf8');
+    };
+    expect(model('first')).toBe('input data\na: 2\nb: 1\n');
+    expect(model('second')).toBe('other data\na: 3\nb: 1\n');
+    // The second run reused the first's copy (one was made, then parked and taken again).
+    const logs = fs.readdirSync(path.join(d, '.rvc/tmp/exps/queue')).filter((n) => n.endsWith('.log')).map((n) => fs.readFileSync(path.join(d, '.rvc/tmp/exps/queue', n), 'utf8')).join('');
+    expect(logs).toContain('copy made');
+    expect(logs).toContain('copy reused');
+  });
+
   it('--temp runs now in an isolated copy and leaves the workspace as it was (a project in a folder of its git repository)', () => {
     const { d, side } = project('true', 'proj');
     const r = rvcOk(d, ['exp', 'run', '--temp', '-S', 'a=4', '-n', 'tmp-run']);

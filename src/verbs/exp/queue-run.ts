@@ -9,6 +9,7 @@ import { Repo, LOCAL_CONFIG_FILE, RVC_DIR } from '../../repo/repo.js';
 import { runGit } from '../../scm/exec.js';
 import { gitPrefix } from '../../scm/git.js';
 import { workspaceOutputs } from '../../repo/outputs.js';
+import { openHistory } from '../../repo/history.js';
 import { checkout } from '../checkout.js';
 import { runExperiment } from './run.js';
 import type { ReproResult } from '../repro.js';
@@ -46,13 +47,19 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     const prefix = gitPrefix(repo.root);
     const work = path.join(copy, prefix);
     const reused = takePooledCopy(repo, copy);
-    if (reused) await resetCopy(copy, prefix, snapshot);
-    else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
+    // A reused copy holds the data of the commit its last run placed: only what differs is checked out.
+    let targets: string[] | undefined;
+    if (reused) {
+      await resetCopy(copy, prefix, snapshot);
+      targets = await outputsToPlace(repo, work, snapshot);
+    } else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
     writeCopyConfig(repo, work);
     // Data the pipeline needs but the cache lacks is reported by the run itself (missing dependency).
     try {
-      const co = await checkout({ cwd: work, force: true });
-      if (co.failed) log(`rvc queue: checkout: ${co.failed} output(s) could not be placed from the cache`);
+      if (targets === undefined || targets.length) {
+        const co = await checkout({ cwd: work, force: true, ...(targets ? { targets } : {}) });
+        if (co.failed) log(`rvc queue: checkout: ${co.failed} output(s) could not be placed from the cache`);
+      }
     } catch (e) {
       log(`rvc queue: checkout: ${(e as Error).message}`);
     }
@@ -72,6 +79,8 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     log(r.experiment ? `rvc queue: saved experiment '${exp.name}' (${exp.commit.slice(0, 7)})`
       : `rvc queue: identical to experiment '${exp.name}' (${exp.commit.slice(0, 7)}): not run again`);
     const t2 = Date.now();
+    // What the copy's outputs now are: the experiment's record (or the snapshot's, when nothing ran).
+    writeFileAtomic(placedFromFile(work), `${r.experiment ? r.experiment.commit : snapshotCommit(repo, snapshot)}\n`);
     parkCopy(repo, copy, id);
     log(`rvc queue: run took ${t2 - t1} ms, parking the copy ${Date.now() - t2} ms`);
     const done = updateEntry(repo, id, (e) => {
@@ -137,6 +146,35 @@ export function removeCopy(repo: Repo, copy: string): void {
  * worker or `--run-all` ends (removePooledCopies).
  */
 const poolDir = (repo: Repo): string => path.join(expsTmpDir(repo), 'pool');
+
+/** Where a parked copy notes the commit whose recorded outputs are placed in it. */
+function placedFromFile(work: string): string {
+  return path.join(work, RVC_DIR, 'tmp', 'queue-placed-from');
+}
+
+function snapshotCommit(repo: Repo, snapshot: string): string {
+  return runGit(['rev-parse', '--verify', `${snapshot}^{commit}`], repo.root).trim();
+}
+
+/**
+ * The outputs (pointers' and rvc.lock's) of `snapshot` whose recorded content differs from what
+ * the reused copy at `work` holds — the outputs of the commit its last run recorded there — or
+ * undefined (check out everything) when that is not known. Unchanged data stays as it is placed.
+ */
+async function outputsToPlace(repo: Repo, work: string, snapshot: string): Promise<string[] | undefined> {
+  const from = readTextIfExists(placedFromFile(work))?.trim();
+  fs.rmSync(placedFromFile(work), { force: true });
+  if (!from || !/^[0-9a-f]{40,64}$/.test(from)) return undefined;
+  const history = openHistory(repo.root);
+  try {
+    const placed = new Map((await history.outsAt(from)).map((o) => [o.rel, o.out.oid]));
+    return (await history.outsAt(snapshotCommit(repo, snapshot))).filter((o) => placed.get(o.rel) !== o.out.oid).map((o) => o.rel);
+  } catch {
+    return undefined;
+  } finally {
+    history.close();
+  }
+}
 
 function parkCopy(repo: Repo, copy: string, id: string): void {
   try {
