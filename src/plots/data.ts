@@ -96,13 +96,32 @@ function parseDelimited(text: string, sep: string, file: Named, header: boolean)
   });
 }
 
+/**
+ * A cell as a number when it is one in decimal notation (`1`, `-2.5`, `.5`, `1e-3`), else the
+ * text. `Number()` does the parsing; what it accepts beyond decimals (`0x1f`, `0b1`, `0o7`,
+ * `Infinity`) stays text. Cheap checks first: this runs for every cell of every plot file.
+ */
 function cellValue(s: string): unknown {
-  const t = s.trim();
-  if (t !== '' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t);
-  return s;
+  const t = s.length > 0 && (s.charCodeAt(0) <= 32 || s.charCodeAt(s.length - 1) <= 32) ? s.trim() : s;
+  if (t === '') return s;
+  const c = t.charCodeAt(0);
+  // A decimal starts with a digit, a sign or a point.
+  if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)) return s;
+  const n = Number(t);
+  if (!Number.isFinite(n)) return s;
+  // 0x…, 0b…, 0o…: Number reads them, a decimal is not one.
+  if (c === 48 && t.length > 1 && /[xXbBoO]/.test(t[1]!)) return s;
+  return n;
 }
 
 function splitRecords(text: string, sep: string): string[][] {
+  // Without quotes a record is a line and a field what lies between separators: the built-in
+  // split does it at native speed (the loop below handles RFC 4180 quoting).
+  if (!text.includes('"')) {
+    const out: string[][] = [];
+    for (const line of text.split(/\r\n|\n|\r/)) if (line !== '') out.push(line.split(sep));
+    return out;
+  }
   const out: string[][] = [];
   let row: string[] = [];
   let cell = '';

@@ -23,6 +23,11 @@ describe('plot data files', () => {
       { step: 0, name: 'a, "b"', loss: 1.5 }, { step: 1, name: 'c', loss: -0.002 },
     ]);
     expect(parsePlotData('a\tb\n1\tx\n', 'x.tsv')).toEqual([{ a: 1, b: 'x' }]);
+    // Decimals become numbers (quoted or not: the two readers agree); hex, binary, octal, Infinity and words stay text.
+    const cells = 'v\n1\n-2.5\n.5\n+3\n1e-3\n 7 \n0x1f\n0b1\n0o7\nInfinity\n1_0\nabc\n-\n';
+    const want = [1, -2.5, 0.5, 3, 0.001, 7, '0x1f', '0b1', '0o7', 'Infinity', '1_0', 'abc', '-'];
+    expect(parsePlotData(cells, 'x.csv').map((r) => r['v'])).toEqual(want);
+    expect(parsePlotData(`${cells}"q"\n`, 'x.csv').map((r) => r['v'])).toEqual([...want, 'q']);
     expect(parsePlotData('1,2\n3,4\n', 'x.csv', { header: false })).toEqual([{ 0: 1, 1: 2 }, { 0: 3, 1: 4 }]);
     expect(code(() => parsePlotData('a,b\n1\n', 'x.csv'))).toBe('PLOT_INVALID');
   });
