@@ -42,7 +42,7 @@ export function buildPlot(def: PlotDef, inputs: readonly PlotInput[], template: 
   const errors: Failure[] = [];
   const at = (i: PlotInput) => (i.rev === 'workspace' ? `'${i.file}'` : `'${i.file}' at ${i.rev}`);
   const numeric = 'spec' in template ? numericFields(template.name) : [];
-  type Part = { rev: string; series: string; points: { x: unknown; y: unknown }[] };
+  type Part = { rev: string; series: string; rows: readonly Row[]; x: string | undefined; y: string };
   const parts: Part[] = [];
   for (const inp of inputs) {
     if (inp.error || !inp.rows) {
@@ -67,20 +67,25 @@ export function buildPlot(def: PlotDef, inputs: readonly PlotInput[], template: 
       continue;
     }
     for (const y of ys) {
-      const points = rows.map((r, i) => ({ x: s.x !== undefined ? r[s.x] : i, y: r[y] }));
+      // The values are read straight from the rows (no object per point until the plot's rows):
+      // a plot over 20 revisions has millions of points.
+      const valueOf = (f: 'x' | 'y', i: number): unknown => (f === 'y' ? rows[i]![y] : s.x !== undefined ? rows[i]![s.x] : i);
       const bad = numeric.flatMap((f) => {
-        const i = points.findIndex((p) => typeof p[f] !== 'number' || !Number.isFinite(p[f]));
-        return i < 0 ? [] : [{ f, i }];
+        for (let i = 0; i < rows.length; i++) {
+          const v = valueOf(f, i);
+          if (typeof v !== 'number' || !Number.isFinite(v)) return [{ f, i }];
+        }
+        return [];
       })[0];
       if (bad) {
         const col = bad.f === 'x' ? s.x ?? 'step' : y;
         errors.push({
           code: 'PLOT_INVALID', path: inp.file,
-          message: `column '${col}' of ${at(inp)} has a value that is not a number (row ${bad.i + 1}: ${preview(points[bad.i]![bad.f])}); template '${'spec' in template ? template.name : ''}' needs numbers there`,
+          message: `column '${col}' of ${at(inp)} has a value that is not a number (row ${bad.i + 1}: ${preview(valueOf(bad.f, bad.i))}); template '${'spec' in template ? template.name : ''}' needs numbers there`,
         });
         continue;
       }
-      parts.push({ rev: inp.rev, series: `${inp.file}: ${y}`, points });
+      parts.push({ rev: inp.rev, series: `${inp.file}: ${y}`, rows, x: s.x, y });
     }
   }
   if (!('spec' in template)) return { rows: [], errors: [template, ...errors] };
@@ -94,7 +99,10 @@ export function buildPlot(def: PlotDef, inputs: readonly PlotInput[], template: 
   const rows: PlotRow[] = [];
   for (const p of parts) {
     const l = label(p);
-    for (const pt of p.points) rows.push({ x: pt.x, y: pt.y, rev: p.rev, series: p.series, label: l });
+    for (let i = 0; i < p.rows.length; i++) {
+      const r = p.rows[i]!;
+      rows.push({ x: p.x !== undefined ? r[p.x] : i, y: r[p.y], rev: p.rev, series: p.series, label: l });
+    }
   }
   const xs = new Set(def.series.map((s) => s.x ?? 'step'));
   const yCols = new Set(parts.map((p) => p.series.slice(p.series.lastIndexOf(': ') + 2)));
