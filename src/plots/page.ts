@@ -59,10 +59,22 @@ function packRows(spec: unknown): unknown {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return spec;
   const data = (spec as { data?: { values?: unknown } }).data;
   const rows = data?.values;
-  if (!Array.isArray(rows) || rows.length < 2 || !rows.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) return spec;
+  if (!Array.isArray(rows) || rows.length < 2 || typeof rows[0] !== 'object' || rows[0] === null || Array.isArray(rows[0])) return spec;
   // Rows of one shape only (as buildPlot makes them); anything else stays a list of records.
+  // Checked without an array per row: a page can carry millions of points.
   const names = Object.keys(rows[0] as object);
-  if (!rows.every((r) => Object.keys(r as object).length === names.length && names.every((n) => Object.hasOwn(r as object, n)))) return spec;
+  const sameShape = (r: unknown): boolean => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return false;
+    let n = 0;
+    for (const k in r) {
+      if (!Object.hasOwn(r, k)) return false;
+      n++;
+    }
+    if (n !== names.length) return false;
+    for (const k of names) if (!Object.hasOwn(r, k)) return false;
+    return true;
+  };
+  for (const r of rows) if (!sameShape(r)) return spec;
   const columns: Record<string, unknown> = {};
   for (const n of names) {
     const vals = rows.map((r) => (r as Record<string, unknown>)[n]);
