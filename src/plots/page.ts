@@ -46,8 +46,9 @@ export interface PagePlot {
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON safe inside a script element: `<` never appears literally. */
+const SCRIPT_ESCAPES: Record<string, string> = { '<': '\\u003c', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(v).replace(/[<\u2028\u2029]/g, (c) => SCRIPT_ESCAPES[c]!);
 }
 
 /**
