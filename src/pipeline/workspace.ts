@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RvcError, errnoCode, fromFsError } from '../errors.js';
+import { RvcError, errnoCode, fromFsError, isRvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
 import type { LockFileEntry } from '../model/lock.js';
 import { parseParamsFile } from '../model/params.js';
@@ -50,9 +50,18 @@ export class Workspace {
       exists = false;
     }
     if (exists) {
-      const b = buildOut(this.abs(rel), rel, {
-        odb: this.repo.odbFor(algo), state: this.state(rel, algo), ignore: this.repo.ignore, repoRoot: this.repo.root, store: false,
-      });
+      let b: BuiltOut;
+      try {
+        b = buildOut(this.abs(rel), rel, {
+          odb: this.repo.odbFor(algo), state: this.state(rel, algo), ignore: this.repo.ignore, repoRoot: this.repo.root, store: false,
+        });
+      } catch (e) {
+        // Gone between the look and the read: another process is rewriting it (a stage's outputs
+        // go before its command runs). As if it were not there, and not remembered: the stage's
+        // output locks settle who runs, and the check after waiting looks again.
+        if (isRvcError(e, 'PATH_NOT_FOUND') && !fs.existsSync(this.abs(rel))) return null;
+        throw e;
+      }
       // Manifests are only needed while comparing; keeping thousands of entries per path is waste.
       const { entries: _entries, ...rest } = b;
       res = rest;

@@ -81,7 +81,7 @@ describe('rvc verify', () => {
     cmd: if [ -n "$VERIFY_MARK" ]; then touch "$VERIFY_MARK"; sleep 30 & wait; fi; echo done > s.txt
     outs: [s.txt]
   side:
-    cmd: date +%s%N > side.log && mkdir -p logs && date > logs/run.log && echo ok > o.txt
+    cmd: date +%s%N > side.log && mkdir -p logs && date +%s%N > logs/run.log && echo ok > o.txt
     outs: [o.txt]
 `,
     });
