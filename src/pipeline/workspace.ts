@@ -8,6 +8,7 @@ import { pathsOverlap } from '../model/paths.js';
 import { buildOut, type BuiltOut } from '../odb/build.js';
 import type { HashState } from '../hashing/state.js';
 import type { Repo } from '../repo/repo.js';
+import { refuseLinkOutside } from '../repo/project.js';
 
 /**
  * What one command run knows about the workspace: the hash of each path it looked at and the
@@ -93,6 +94,7 @@ export class Workspace {
     if (v === undefined) {
       try {
         let text: string;
+        refuseLinkOutside(this.repo, rel);
         try {
           text = fs.readFileSync(this.abs(rel), 'utf8');
         } catch (e) {

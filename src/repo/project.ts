@@ -106,14 +106,28 @@ function writeParseCache(repo: Repo, c: ParseCache): void {
   }
 }
 
-/** Reads a repository file as text, or undefined when it does not exist. */
+/**
+ * Reads a repository file as text, or undefined when it does not exist. A symbolic link out of
+ * the repository is refused (PATH_IS_SYMLINK): see Repo.linkOutside.
+ */
 export function readRepoText(repo: Repo, rel: string): string | undefined {
+  refuseLinkOutside(repo, rel);
   try {
     return fs.readFileSync(path.join(repo.root, rel), 'utf8');
   } catch (e) {
     const c = errnoCode(e);
     if (c === 'ENOENT' || c === 'ENOTDIR') return undefined;
     throw fromFsError(e, rel, 'read');
+  }
+}
+
+/** Throws PATH_IS_SYMLINK when `rel` is a link that leads out of the repository and the cache. */
+export function refuseLinkOutside(repo: Repo, rel: string): void {
+  const real = repo.linkOutside(rel);
+  if (real !== undefined) {
+    throw new RvcError('PATH_IS_SYMLINK', `'${rel}' is a symbolic link to '${real}', outside the repository: rvc does not read it`, {
+      path: rel, hint: `copy the file into the repository instead of linking it (\`cp --remove-destination '${real}' '${rel}'\`)`,
+    });
   }
 }
 

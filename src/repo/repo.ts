@@ -370,6 +370,30 @@ export class Repo {
     return this.pipelineFilesMemo;
   }
 
+  /**
+   * Where `rel` really is when a symbolic link takes it outside the repository and the cache
+   * (the real path), else undefined (inside, or missing). A cloned repository must not make rvc
+   * read — and print, or record in rvc.lock — a file elsewhere on the machine: metrics, params,
+   * pipeline and plot files are refused when this names a place.
+   */
+  linkOutside(rel: string): string | undefined {
+    let real: string;
+    try {
+      real = fs.realpathSync(path.join(this.root, rel));
+    } catch {
+      return undefined; // missing: the caller says so its own way
+    }
+    const inside = (dir: string): boolean => {
+      try {
+        const d = fs.realpathSync(dir);
+        return real === d || real.startsWith(d.endsWith(path.sep) ? d : d + path.sep);
+      } catch {
+        return false;
+      }
+    };
+    return inside(this.root) || inside(this.cacheDir) ? undefined : real;
+  }
+
   /** The folder `cwd` names, relative to the root ('.' for the root, or for a folder outside it). */
   dirOf(cwd: string): string {
     const rel = path.relative(this.root, path.resolve(cwd)).split(path.sep).join('/');

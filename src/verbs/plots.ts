@@ -357,21 +357,8 @@ function safeName(s: string): string {
  * on the machine into the page.
  */
 function outsideLink(repo: Repo, rel: string): Failure | undefined {
-  let real: string;
-  try {
-    real = fs.realpathSync(path.join(repo.root, rel));
-  } catch {
-    return undefined; // missing: reported as such
-  }
-  const inside = (dir: string) => {
-    try {
-      const d = fs.realpathSync(dir);
-      return real === d || real.startsWith(d + path.sep);
-    } catch {
-      return false;
-    }
-  };
-  if (inside(repo.root) || inside(repo.cacheDir)) return undefined;
+  const real = repo.linkOutside(rel);
+  if (real === undefined) return undefined;
   return { code: 'PATH_IS_SYMLINK', path: rel, message: `plot file '${rel}' is a symbolic link to '${real}', outside the repository`, hint: 'copy the file into the repository' };
 }
 

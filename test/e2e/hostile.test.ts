@@ -147,6 +147,27 @@ describe('symbolic links inside and above tracked data', () => {
     expectOutsideUntouched(w);
   });
 
+  it('metrics, params and pipeline files that link out of the repository are refused, never printed or recorded', () => {
+    const w = world();
+    writeTree(w.sentinel, { 'secret.json': '{"token": 424242}\n', 'secret.yaml': 'lr: 424242\n' });
+    w.before = readTree(w.sentinel);
+    writeTree(w.repo, { 'rvc.yaml': 'stages:\n  train:\n    cmd: echo ok > out.txt\n    params: [lr]\n    outs: [out.txt]\nmetrics:\n  - metrics.json\n' });
+    fs.symlinkSync(path.join(w.sentinel, 'secret.json'), path.join(w.repo, 'metrics.json'));
+    fs.symlinkSync(path.join(w.sentinel, 'secret.yaml'), path.join(w.repo, 'params.yaml'));
+    for (const args of [['metrics', 'show'], ['metrics', 'show', 'metrics.json'], ['params', 'diff'], ['repro']]) {
+      const r = rvc(w.repo, args);
+      expect(`${r.stdout}${r.stderr}`, args.join(' ')).not.toContain('424242');
+      expect(r.stderr, args.join(' ')).toMatch(/symbolic link to .*outside the repository/);
+    }
+    expect(fs.existsSync(path.join(w.repo, 'rvc.lock')) ? fs.readFileSync(path.join(w.repo, 'rvc.lock'), 'utf8') : '').not.toContain('424242');
+    // A pipeline file that is such a link is refused too; a link inside the repository is read.
+    fs.unlinkSync(path.join(w.repo, 'metrics.json'));
+    writeTree(w.repo, { 'real/metrics.json': '{"acc": 0.5}\n' });
+    fs.symlinkSync(path.join(w.repo, 'real/metrics.json'), path.join(w.repo, 'metrics.json'));
+    expect(rvcOk(w.repo, ['metrics', 'show']).stdout).toContain('0.5');
+    expectOutsideUntouched(w);
+  });
+
   it('checkout does not write through a symlinked parent folder of a pointer target', () => {
     const w = world();
     const oid = putObject(w.repo, 'payload\n');
