@@ -24,19 +24,12 @@ ROOT=$(dirname "$HERE")
 require_tools exp-show.sh
 EXPS=${EXPS:-1000}
 RUNS=${RUNS:-3}
-OUT_DIR=$HERE/out
-mkdir -p "$OUT_DIR"
-
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-exp-show.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+bench_work exp-show
 REPO=$WORK/repo
 log() { printf '[exp-show] %s\n' "$*" >&2; }
 
 log "building a baseline and $EXPS experiments in $REPO"
-mkdir -p "$REPO" && cd "$REPO"
-git init -q -b main
-git config user.email bench@example.com && git config user.name bench && git config commit.gpgsign false
-$RVC init -q
+bench_repo "$REPO"
 cat > rvc.yaml <<'YAML'
 stages:
   train:

@@ -27,3 +27,20 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, b - a }'; }
 # median of the numbers on stdin (the lower middle one of an even count)
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# bench_work NAME: $OUT_DIR (bench/out) for results, and $WORK, a temp folder removed on exit.
+bench_work() {
+  OUT_DIR=$HERE/out
+  mkdir -p "$OUT_DIR"
+  WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-$1.XXXXXX")
+  trap 'rm -rf "$WORK"' EXIT
+}
+
+# bench_repo DIR: a new git repository (branch main, a bench identity) with rvc initialised,
+# made the current folder.
+bench_repo() {
+  mkdir -p "$1" && cd "$1"
+  git init -q -b main
+  git config user.email bench@example.com && git config user.name bench && git config commit.gpgsign false
+  rvc init -q
+}

@@ -26,19 +26,12 @@ require_tools lineage.sh
 COMMITS=${COMMITS:-500}
 SUBS=${SUBS:-10}
 RUNS=${RUNS:-3}
-OUT_DIR=$HERE/out
-mkdir -p "$OUT_DIR"
-
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-lineage.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+bench_work lineage
 REPO=$WORK/repo
 log() { printf '[lineage] %s\n' "$*" >&2; }
 
 log "building $COMMITS commits in $REPO"
-mkdir -p "$REPO" && cd "$REPO"
-git init -q -b main
-git config user.email bench@example.com && git config user.name bench && git config commit.gpgsign false
-$RVC init -q
+bench_repo "$REPO"
 git add -A && git commit -qm init
 V0=$(node "$HERE/lineage-gen.mjs" "$REPO" "$COMMITS" "$SUBS")
 NCOMMITS=$(git rev-list --count main)

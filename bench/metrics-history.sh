@@ -21,17 +21,10 @@ ROOT=$(dirname "$HERE")
 require_tools metrics-history.sh
 COMMITS=${COMMITS:-500}
 RUNS=${RUNS:-3}
-OUT_DIR=$HERE/out
-mkdir -p "$OUT_DIR"
-
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-metrics.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+bench_work metrics
 REPO=$WORK/repo
 log "building $COMMITS commits in $REPO"
-mkdir -p "$REPO" && cd "$REPO"
-git init -q -b main
-git config user.email bench@example.com && git config user.name bench
-rvc init -q
+bench_repo "$REPO"
 printf 'metrics:\n  - metrics.json\n' > rvc.yaml
 git add -A && git commit -qm init
 node -e '

@@ -27,19 +27,12 @@ PLOTS=${PLOTS:-10}
 POINTS=${POINTS:-10000}
 REVS=${REVS:-20}
 RUNS=${RUNS:-3}
-OUT_DIR=$HERE/out
-mkdir -p "$OUT_DIR"
-
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-plots.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+bench_work plots
 REPO=$WORK/repo
 log() { printf '[plots] %s\n' "$*" >&2; }
 
 log "building $PLOTS plots × $POINTS points, $REVS revisions in $REPO"
-mkdir -p "$REPO" && cd "$REPO"
-git init -q -b main
-git config user.email bench@example.com && git config user.name bench && git config commit.gpgsign false
-$RVC init -q
+bench_repo "$REPO"
 {
   echo "plots:"
   for i in $(seq "$PLOTS"); do printf '  - logs/p%s.csv:\n      x: step\n      y: loss\n' "$i"; done

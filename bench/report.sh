@@ -22,21 +22,12 @@ ROOT=$(dirname "$HERE")
 require_tools report.sh
 STAGES=${STAGES:-200}
 RUNS=${RUNS:-5}
-OUT_DIR=$HERE/out
-mkdir -p "$OUT_DIR"
-
-WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/rvc-bench-report.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+bench_work report
 REPO=$WORK/repo
 log() { printf '[report] %s\n' "$*" >&2; }
 
 log "building the project in $REPO"
-mkdir -p "$REPO"
-cd "$REPO"
-git init -q
-git config user.email bench@example.com
-git config user.name bench
-rvc init -q
+bench_repo "$REPO"
 node "$HERE/gen.mjs" small "$WORK/small"
 mkdir -p data
 for i in 0 1 2 3 4; do

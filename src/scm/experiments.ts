@@ -183,6 +183,23 @@ export function runInputsDigest(root: string, tree: string, isResult: (topRel: s
 }
 
 /**
+ * Refuses `name` for a new experiment of `baseline` before anything runs: a name git cannot
+ * hold (EXP_NAME_INVALID), or one the baseline has (EXP_EXISTS) unless `force`. `taken`: the
+ * baseline's names when the caller has them already.
+ */
+export function assertNameFree(root: string, baseline: string, name: string, force = false, taken?: ReadonlySet<string>): void {
+  assertExperimentName(name);
+  if (force) return;
+  if (taken ? taken.has(name) : refCommit(root, expRefName(baseline, name)) !== undefined) throw nameTaken(name, baseline);
+}
+
+function nameTaken(name: string, baseline: string): RvcError {
+  return new RvcError('EXP_EXISTS', `experiment '${name}' already exists for baseline ${baseline.slice(0, 7)}`, {
+    hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${name}\` deletes it)`,
+  });
+}
+
+/**
  * Records the state of `workdir` as an experiment commit of `baseline` and points its ref at
  * it. Refuses a name the baseline already has (EXP_EXISTS) unless `force`. The ref is created
  * with an expected old value, so two runs saving the same name at once cannot both win.
@@ -191,11 +208,7 @@ export function saveExperimentCommit(root: string, opts: SaveCommitOptions): Exp
   assertExperimentName(opts.name);
   const ref = expRefName(opts.baseline, opts.name);
   const existing = refCommit(root, ref);
-  if (existing && !opts.force) {
-    throw new RvcError('EXP_EXISTS', `experiment '${opts.name}' already exists for baseline ${opts.baseline.slice(0, 7)}`, {
-      hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
-    });
-  }
+  if (existing && !opts.force) throw nameTaken(opts.name, opts.baseline);
   const tree = workTreeSnapshot(opts.workdir, opts.include);
   const trailers = { 'Rvc-Exp-Name': opts.name, ...(opts.trailers ?? {}) };
   const message = `${opts.message ?? `rvc exp: ${opts.name}`}\n\n${Object.entries(trailers).map(([k, v]) => `${k}: ${v.replace(/\n/g, ' ')}`).join('\n')}\n`;

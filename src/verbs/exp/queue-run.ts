@@ -7,7 +7,7 @@ import { serializeConfigLayer, setConfigKey, setConfigKeyInText } from '../../mo
 import { parseOverride } from '../../pipeline/param-overrides.js';
 import { Repo, LOCAL_CONFIG_FILE, RVC_DIR } from '../../repo/repo.js';
 import { runGit } from '../../scm/exec.js';
-import { gitPrefix } from '../../scm/git.js';
+import { gitPrefix, gitResolveCommit } from '../../scm/git.js';
 import { workspaceOutputs } from '../../repo/outputs.js';
 import { openHistory } from '../../repo/history.js';
 import { checkout } from '../checkout.js';
@@ -80,7 +80,7 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
       : `rvc queue: identical to experiment '${exp.name}' (${exp.commit.slice(0, 7)}): not run again`);
     const t2 = Date.now();
     // What the copy's outputs now are: the experiment's record (or the snapshot's, when nothing ran).
-    writeFileAtomic(placedFromFile(work), `${r.experiment ? r.experiment.commit : snapshotCommit(repo, snapshot)}\n`);
+    writeFileAtomic(placedFromFile(work), `${r.experiment ? r.experiment.commit : gitResolveCommit(repo.root, snapshot)}\n`);
     parkCopy(repo, copy, id);
     log(`rvc queue: run took ${t2 - t1} ms, parking the copy ${Date.now() - t2} ms`);
     const done = updateEntry(repo, id, (e) => {
@@ -152,9 +152,6 @@ function placedFromFile(work: string): string {
   return path.join(work, RVC_DIR, 'tmp', 'queue-placed-from');
 }
 
-function snapshotCommit(repo: Repo, snapshot: string): string {
-  return runGit(['rev-parse', '--verify', `${snapshot}^{commit}`], repo.root).trim();
-}
 
 /**
  * The outputs (pointers' and rvc.lock's) of `snapshot` whose recorded content differs from what
@@ -168,7 +165,7 @@ async function outputsToPlace(repo: Repo, work: string, snapshot: string): Promi
   const history = openHistory(repo.root);
   try {
     const placed = new Map((await history.outsAt(from)).map((o) => [o.rel, o.out.oid]));
-    return (await history.outsAt(snapshotCommit(repo, snapshot))).filter((o) => placed.get(o.rel) !== o.out.oid).map((o) => o.rel);
+    return (await history.outsAt(gitResolveCommit(repo.root, snapshot))).filter((o) => placed.get(o.rel) !== o.out.oid).map((o) => o.rel);
   } catch {
     return undefined;
   } finally {

@@ -9,7 +9,7 @@ import { expandSweeps } from '../../pipeline/param-overrides.js';
 import { Repo, RVC_DIR, type CommonOptions } from '../../repo/repo.js';
 import { runGit } from '../../scm/exec.js';
 import { gitHead, gitPrefix } from '../../scm/git.js';
-import { assertExperimentName, listExperimentRefs, workTreeSnapshot } from '../../scm/experiments.js';
+import { assertNameFree, listExperimentRefs, workTreeSnapshot } from '../../scm/experiments.js';
 import { removeCopy, removePooledCopies } from './queue-run.js';
 import {
   addClaimPid, claimLive, copyDir, findEntry, hasClaim, liveWorkers, logFile, newQueueId, queueDir, queueRef,
@@ -53,15 +53,7 @@ async function createEntries(repo: Repo, opts: QueueAddOptions, claimed: boolean
   const runs = expandSweeps(opts.setParams ?? []);
   const names = runs.map((_, i) => (opts.name === undefined ? null : runs.length > 1 ? `${opts.name}-${i + 1}` : opts.name));
   const taken = new Set(listExperimentRefs(repo.root, baseline).map((e) => e.name));
-  for (const n of names) {
-    if (n === null) continue;
-    assertExperimentName(n);
-    if (taken.has(n) && !opts.force) {
-      throw new RvcError('EXP_EXISTS', `experiment '${n}' already exists for baseline ${baseline.slice(0, 7)}`, {
-        hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${n}\` deletes it)`,
-      });
-    }
-  }
+  for (const n of names) if (n !== null) assertNameFree(repo.root, baseline, n, opts.force, taken);
   const tree = workTreeSnapshot(repo.root);
   const snapshot = runGit(['commit-tree', tree, '-p', baseline, '-m', 'rvc queue: workspace at queue time'], repo.root).trim();
   const entries: QueueEntry[] = [];

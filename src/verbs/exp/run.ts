@@ -6,7 +6,7 @@ import { gitHead, gitPrefix } from '../../scm/git.js';
 import { allOutputs } from '../../model/pipeline.js';
 import { isLockFile, pipelineFileIn } from '../../model/names.js';
 import { readPipelineCached } from '../../repo/project.js';
-import { assertExperimentName, generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
+import { assertNameFree, generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
 import { reproduce as repro, type ReproOptions, type ReproResult } from '../../pipeline/reproduce.js';
 
 export type { ExperimentRef };
@@ -58,12 +58,7 @@ export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunRes
   }
   const overrides = opts.overrides ?? [];
   // A name git cannot hold is refused before anything runs, not after the pipeline.
-  if (opts.name !== undefined) assertExperimentName(opts.name);
-  if (opts.name !== undefined && !opts.force && listExperimentRefs(repo.root, baseline).some((e) => e.name === opts.name)) {
-    throw new RvcError('EXP_EXISTS', `experiment '${opts.name}' already exists for baseline ${baseline.slice(0, 7)}`, {
-      hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
-    });
-  }
+  if (opts.name !== undefined) assertNameFree(repo.root, baseline, opts.name, opts.force);
   const paramsDir = pipelineDirAt(repo, opts.cwd ?? process.cwd());
   const paramsChanged = overrides.length
     ? applyOverrides(path.join(repo.root, paramsDir), overrides).map((f) => (paramsDir === '.' ? f : path.posix.join(paramsDir, f)))

@@ -4,7 +4,7 @@ import { Repo, type CommonOptions } from '../../repo/repo.js';
 import { commit } from '../commit.js';
 import { status } from '../status.js';
 import { gitHead, gitToplevel } from '../../scm/git.js';
-import { generateExperimentName, listExperimentRefs, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
+import { assertNameFree, generateExperimentName, listExperimentRefs, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
 
 export interface ExpSaveOptions extends CommonOptions {
   /** The experiment's name; default a generated one. */
@@ -51,11 +51,7 @@ export async function saveExperiment(opts: ExpSaveOptions = {}): Promise<ExpSave
     }
     return rel;
   });
-  if (opts.name !== undefined && !opts.force && listExperimentRefs(repo.root, baseline).some((e) => e.name === opts.name)) {
-    throw new RvcError('EXP_EXISTS', `experiment '${opts.name}' already exists for baseline ${baseline.slice(0, 7)}`, {
-      hint: `choose another name with -n, or replace it with -f (\`rvc exp remove ${opts.name}\` deletes it)`,
-    });
-  }
+  if (opts.name !== undefined) assertNameFree(repo.root, baseline, opts.name, opts.force);
   const { committed, stale } = await recordOutputs(opts);
   const name = opts.name ?? generateExperimentName(`${workTreeSnapshot(repo.root, include)}:${Date.now()}`, new Set(listExperimentRefs(repo.root, baseline).map((e) => e.name)));
   const experiment = saveExperimentCommit(repo.root, {
