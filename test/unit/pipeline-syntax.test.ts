@@ -154,6 +154,13 @@ artifacts:
     meta: {epochs: 10}
 `;
 
+  it('passes a top-level plot id that names its data file through the path check; a named plot of mapped files does not', () => {
+    expect(rvcError(() => parse('plots:\n  - ../secret.json\n')).code).toBe('PATH_UNSAFE');
+    expect(rvcError(() => parse('plots:\n  - /etc/passwd\n')).code).toBe('PATH_UNSAFE');
+    expect(rvcError(() => parse('plots:\n  - .git/config:\n      x: a\n')).code).toBe('PATH_UNSAFE');
+    expect(parse('plots:\n  - ROC/../curve:\n      y: {eval/roc.json: tpr}\n').plots?.map((x) => x.id)).toEqual(['ROC/../curve']);
+  });
+
   it('reads a DVCLive file (no stages at all)', () => {
     const p = parse(dvclive);
     expect(p.stages).toEqual([]);

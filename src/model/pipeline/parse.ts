@@ -554,6 +554,9 @@ function checkTopPlots(v: unknown, scope: StageScope): PipelinePlot[] {
     if (seen.has(id)) throw scope.error('PIPELINE_INVALID', sub, `plot '${id}' is defined twice`);
     seen.add(id);
     const plot: PipelinePlot = { id };
+    // An id is the data file (or folder) unless `y` maps files to columns: then it passes the one path check.
+    const idIsFile = !(isPlainObject(o) && isPlainObject(o['y']));
+    if (idIsFile) checkPath(id, scope.at.dir, scope, sub, 'plot file');
     if (o === null || o === undefined) return plot;
     if (!isPlainObject(o)) throw scope.error('PIPELINE_INVALID', sub, `options of plot '${id}' must be a mapping, not ${describe(o)}`, hint);
     const bad = (k: string, want: string) => scope.error('PIPELINE_INVALID', [...sub, k], `'${k}' of plot '${id}' must be ${want}, not ${describe(o[k])}`);
