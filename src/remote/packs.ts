@@ -1,0 +1,224 @@
+/**
+ * Reading and writing packs on a remote (format: `model/pack.ts`). The remote layer does not
+ * hash by itself: the caller passes the hash function of the repository's algorithm (the local
+ * object store has it), as it does for verifying downloads.
+ */
+import { mkdirSync, openSync, closeSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { RvcError, isRvcError } from '../errors.js';
+import type { HashAlgo } from '../model/oid.js';
+import {
+  formatPackIndex, packIndexKey, packKey, packPrefix, parsePackIndex, parsePackKey,
+  type PackEntry, type PackIndex,
+} from '../model/pack.js';
+import { tempPathFor, writeAll, writeFileAtomic } from '../fsutil/atomic.js';
+import type { Remote } from './remote.js';
+
+/** Hash of bytes with the algorithm of the packs concerned, as lowercase hex. */
+export type HashBytes = (data: Uint8Array) => string;
+
+/** Where one object lives in a pack. */
+export interface PackedObject extends PackEntry {
+  /** The pack's id (the hash of its index). */
+  id: string;
+}
+
+/** One pack of a remote, as its index describes it. */
+export interface RemotePack {
+  id: string;
+  index: PackIndex;
+}
+
+/**
+ * Every pack a remote holds for one algorithm: the indexes listed under `packs/<algo>/`. An
+ * index is downloaded once: it is content-addressed, so the copy kept in `indexDir` (a folder of
+ * the local cache) is checked against its name when read and never goes stale. A pack listed
+ * without its index is not part of the set (a push still uploading it, or what an interrupted one
+ * left): `orphans` names them for gc.
+ */
+export class PackSet {
+  private readonly byOid = new Map<string, PackedObject>();
+
+  private constructor(
+    readonly algo: HashAlgo,
+    readonly packs: ReadonlyMap<string, RemotePack>,
+    /** Pack ids listed without an index. */
+    readonly orphans: readonly string[],
+  ) {
+    for (const [id, p] of packs) {
+      for (const e of p.index.entries) if (!this.byOid.has(e.oid)) this.byOid.set(e.oid, { ...e, id });
+    }
+  }
+
+  static empty(algo: HashAlgo): PackSet {
+    return new PackSet(algo, new Map(), []);
+  }
+
+  /**
+   * Lists the remote's packs and reads their indexes (cached ones from `indexDir`, the others
+   * downloaded, verified against their name and cached). An index that does not match its name
+   * or does not parse throws OBJECT_CORRUPT naming its key.
+   */
+  static async load(remote: Remote, algo: HashAlgo, hash: HashBytes, indexDir: string): Promise<PackSet> {
+    const idxIds: string[] = [];
+    const packIds = new Set<string>();
+    for await (const key of remote.list(packPrefix(algo))) {
+      const k = parsePackKey(algo, key);
+      if (!k) continue;
+      if (k.kind === 'idx') idxIds.push(k.id);
+      else packIds.add(k.id);
+    }
+    const packs = new Map<string, RemotePack>();
+    for (const id of idxIds.sort()) packs.set(id, { id, index: await readIndex(remote, algo, hash, indexDir, id) });
+    const orphans = [...packIds].filter((id) => !packs.has(id)).sort();
+    return new PackSet(algo, packs, orphans);
+  }
+
+  /** Where `oid` is packed (the first pack listing it, by id order), or undefined. */
+  find(oid: string): PackedObject | undefined {
+    return this.byOid.get(oid);
+  }
+
+  has(oid: string): boolean {
+    return this.byOid.has(oid);
+  }
+
+  get size(): number {
+    return this.byOid.size;
+  }
+}
+
+async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexDir: string, id: string): Promise<PackIndex> {
+  const key = packIndexKey(algo, id);
+  const cached = path.join(indexDir, `${id}.idx`);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await readFile(cached);
+    if (hash(bytes) !== id) bytes = undefined; // a damaged local copy: fetch it again
+  } catch {
+    bytes = undefined;
+  }
+  if (!bytes) {
+    mkdirSync(indexDir, { recursive: true });
+    const tmp = tempPathFor(cached);
+    try {
+      await remote.download(key, tmp);
+      bytes = await readFile(tmp);
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+    if (hash(bytes) !== id) {
+      throw new RvcError('OBJECT_CORRUPT', `pack index '${key}' on remote ${remote.url} does not match its name`, {
+        path: key,
+        hint: 'run `rvc gc --cloud` to drop the damaged pack, then `rvc push` to upload its objects again',
+        details: { key, url: remote.url },
+      });
+    }
+    writeFileAtomic(cached, bytes);
+  }
+  return parsePackIndex(bytes.toString('utf8'), algo, key);
+}
+
+/** One object to put in a pack: its oid and the local file holding its bytes. */
+export interface PackInput {
+  oid: string;
+  file: string;
+  size: number;
+}
+
+/** The pack a PackWriter wrote and uploaded. */
+export interface WrittenPack {
+  id: string;
+  index: PackIndex;
+}
+
+/**
+ * Writes objects into local pack files of about `targetSize` bytes (in `tmpDir`) and uploads
+ * each full pack: the pack first, its index second, so a reader never sees an index whose pack
+ * is not there yet. `add` copies the object's bytes at once; `flush` uploads what is pending.
+ * A local pack file is removed once uploaded, or by `discard`.
+ */
+export class PackWriter {
+  private fd: number | undefined;
+  private file: string | undefined;
+  private offset = 0;
+  private entries: PackEntry[] = [];
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly remote: Remote,
+    private readonly algo: HashAlgo,
+    private readonly hash: HashBytes,
+    private readonly tmpDir: string,
+    private readonly targetSize: number,
+    private readonly onUploaded?: (pack: WrittenPack) => void,
+  ) {}
+
+  /** Bytes waiting in the current local pack. */
+  get pending(): number {
+    return this.offset;
+  }
+
+  /** Appends an object (once per oid); uploads the pack when it reached the target size. */
+  async add(input: PackInput): Promise<WrittenPack | undefined> {
+    if (this.seen.has(input.oid)) return undefined;
+    const data = readFileSync(input.file);
+    if (this.fd === undefined) {
+      mkdirSync(this.tmpDir, { recursive: true });
+      this.file = tempPathFor(path.join(this.tmpDir, 'pack'));
+      this.fd = openSync(this.file, 'wx', 0o644);
+    }
+    writeAll(this.fd, data);
+    this.entries.push({ oid: input.oid, offset: this.offset, length: data.length });
+    this.seen.add(input.oid);
+    this.offset += data.length;
+    return this.offset >= this.targetSize ? this.flush() : undefined;
+  }
+
+  /** Uploads the pending pack (pack, then index); undefined when nothing is pending. */
+  async flush(): Promise<WrittenPack | undefined> {
+    if (this.fd === undefined || this.file === undefined) return undefined;
+    const file = this.file;
+    closeSync(this.fd);
+    this.fd = undefined;
+    this.file = undefined;
+    const entries = this.entries;
+    this.entries = [];
+    this.offset = 0;
+    try {
+      const packBytes = readFileSync(file);
+      const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: statSync(file).size, entries };
+      const text = formatPackIndex(index);
+      const id = this.hash(Buffer.from(text));
+      await this.remote.upload(packKey(this.algo, id), file, { size: index.packSize });
+      const idxFile = `${file}.idx`;
+      writeFileAtomic(idxFile, text);
+      try {
+        await this.remote.upload(packIndexKey(this.algo, id), idxFile);
+      } finally {
+        rmSync(idxFile, { force: true });
+      }
+      const written = { id, index: parsePackIndex(text, this.algo, packIndexKey(this.algo, id)) };
+      this.onUploaded?.(written);
+      return written;
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** Drops the pending local pack without uploading it. */
+  discard(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.file) rmSync(this.file, { force: true });
+    this.fd = undefined;
+    this.file = undefined;
+    this.entries = [];
+    this.offset = 0;
+  }
+}
+
+/** True when `e` says the remote lacks a key (a pack deleted by a gc since its index was read). */
+export function isMissingKey(e: unknown): boolean {
+  return isRvcError(e) && e.code === 'OBJECT_MISSING';
+}
