@@ -75,6 +75,21 @@ export function fetchExperimentRefs(root: string, remote: string, refs: readonly
   }
 }
 
+/**
+ * Brings the commits of the refs from the git remote without writing any ref (one `git fetch`
+ * into the object store only), so their files can be read; git's own gc drops them later unless
+ * `exp pull` names them.
+ */
+export function fetchExperimentCommits(root: string, remote: string, refs: readonly string[]): void {
+  assertGitRemote(remote);
+  if (!refs.length) return;
+  try {
+    runGit(['fetch', '--no-tags', '--no-write-fetch-head', remote, ...refs], root);
+  } catch (e) {
+    throw remoteFailure(e, remote, 'reading experiments from');
+  }
+}
+
 /** Deletes the refs on the git remote (one `git push`). */
 export function deleteRemoteExperimentRefs(root: string, remote: string, refs: readonly string[]): void {
   assertGitRemote(remote);

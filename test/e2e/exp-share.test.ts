@@ -63,6 +63,12 @@ describe('rvc exp push / pull / list / remove -g', () => {
     dirs.push(b);
     git(b, ['clone', '-q', bare, '.']);
     expect(rvc(b, ['get', '--rev', 'three', 'model.bin', '-o', 'x']).code).not.toBe(0);
+    // exp show <git-remote>: the remote's experiments with their params, and no ref written here.
+    const remoteShown = JSON.parse(rvcOk(b, ['exp', 'show', 'origin', '--json']).stdout) as { rows: { kind: string; name: string; params: Record<string, unknown> }[] };
+    expect(remoteShown.rows.map((r) => [r.kind, r.params['params.yaml:seed']])).toEqual([['baseline', 1], ['experiment', 3]]);
+    expect(remoteShown.rows[1]!.name).toBe('three');
+    expect(git(b, ['for-each-ref', 'refs/exps/']).trim()).toBe('');
+    expect(rvcOk(b, ['exp', 'show', 'origin']).stdout).toContain('three');
     expect(rvcOk(b, ['exp', 'pull', 'origin', 'three'], S3_ENV).stdout).toContain("Pulled experiment 'three'");
     expect(cacheHas(b, model3)).toBe(true);
     rvcOk(b, ['get', '--rev', 'three', 'model.bin', '-o', 'got.bin']);

@@ -191,7 +191,7 @@ export async function runExpDiff({ lib, out, flags, common }: Ctx, a: string | u
       if (r.metrics.length) process.stdout.write(renderTable([['Path', 'Metric', r.a, r.b, 'Change'], ...r.metrics.map((c) => [c.path, c.key, fmtMetric(c.old, precision), fmtMetric(c.new, precision), fmtChange(c.change, precision)])], !!flags.md));
     }
 
-export async function runExpShow({ lib, out, flags, common }: Ctx) {
+export async function runExpShow({ lib, out, flags, common }: Ctx, gitRemote: string | undefined) {
       const precision = (flags.precision as number | undefined) ?? DEFAULT_PRECISION;
       const r = await lib.expShow({
         ...common,
@@ -202,6 +202,7 @@ export async function runExpShow({ lib, out, flags, common }: Ctx) {
         ...(flags.onlyChanged ? { onlyChanged: true } : {}),
         ...(flags.keep !== undefined ? { keep: String(flags.keep) } : {}), ...(flags.drop !== undefined ? { drop: String(flags.drop) } : {}),
         ...(flags.replicates !== undefined ? { replicates: flags.replicates as string[] } : {}),
+        ...(gitRemote !== undefined ? { gitRemote } : {}),
       });
       if (flags.json) return out.json(r);
       const format = gridFormat(flags);

@@ -86,7 +86,8 @@ function registerCore(exp: Command): void {
 
 function registerShow(exp: Command): void {
   withGlobals(exp.command('show'), { json: true })
-    .description('a table of the baseline(s) and their experiments with every metric and param')
+    .description('a table of the baseline(s) and their experiments with every metric and param; those a git remote holds when one is named')
+    .argument('[git-remote]', 'a git remote (name or URL): show the experiments it holds (their commits are fetched, no ref is written)')
     .option('-a, --all-branches', 'the tip of every local branch as a baseline')
     .option('-T, --all-tags', 'every tag as a baseline')
     .option('-A, --all-commits', 'every commit as a baseline')

@@ -5,9 +5,10 @@ import { summarize, type Summary } from '../../model/stats.js';
 import { compareStrings } from '../../model/values.js';
 import { parseOverride } from '../../pipeline/param-overrides.js';
 import { readRevisions, scopeRevisions, sideValues, workspaceSource, type SideValues } from '../../pipeline/compare.js';
-import { openHistory } from '../../repo/history.js';
+import { openHistory, type History } from '../../repo/history.js';
 import { Repo, type CommonOptions } from '../../repo/repo.js';
-import { listExperimentRefs } from '../../scm/experiments.js';
+import { listExperimentRefs, type ExperimentRef } from '../../scm/experiments.js';
+import { fetchExperimentCommits, listRemoteExperiments } from '../../scm/exp-remote.js';
 
 export interface ExpShowOptions extends CommonOptions {
   /** The tips of every local branch as baselines. */
@@ -33,6 +34,11 @@ export interface ExpShowOptions extends CommonOptions {
    * Default: config `exp.replicates` (comma separated); `[]` groups nothing.
    */
   replicates?: string[];
+  /**
+   * Show the experiments a git remote (name or URL) holds instead of this repository's: their
+   * commits are fetched without writing any ref; the workspace and the local queue are left out.
+   */
+  gitRemote?: string;
 }
 
 export type ExpState = 'success' | 'failed' | 'queued' | 'running';
@@ -107,20 +113,33 @@ export async function expShow(opts: ExpShowOptions = {}): Promise<ExpShowResult>
   try {
     const baselines = scopeRevisions(history, opts);
     const shown = new Set(baselines.map((b) => b.commit));
-    const exps = listExperimentRefs(repo.root).filter((e) => shown.has(e.baseline));
+    let exps: ExperimentRef[];
+    if (opts.gitRemote !== undefined) {
+      exps = await remoteExperiments(repo.root, history, opts.gitRemote, opts.allCommits ? undefined : shown);
+      // With -A every baseline the remote's experiments start from is shown, local or not.
+      for (const e of exps) {
+        if (shown.has(e.baseline)) continue;
+        shown.add(e.baseline);
+        baselines.push({ commit: e.baseline, label: e.baseline.slice(0, 7) });
+      }
+    } else exps = listExperimentRefs(repo.root).filter((e) => shown.has(e.baseline));
     const revs = [...baselines, ...exps.map((e) => ({ commit: e.commit, label: e.name }))];
     const [values, dates] = await Promise.all([
       readRevisions(repo, history, revs, sideValues),
       Promise.all(baselines.map(async (b) => (await history.commitInfo(b.commit)).date)),
     ]);
-    const queue = readQueue(repo).filter((q) => shown.has(q.baseline) && q.state !== 'success');
-    let ws: { value?: SideValues; error?: unknown };
-    try {
-      ws = { value: sideValues(workspaceSource(repo)) };
-    } catch (e) {
-      ws = { error: e };
+    const remote = opts.gitRemote !== undefined;
+    const queue = remote ? [] : readQueue(repo).filter((q) => shown.has(q.baseline) && q.state !== 'success');
+    const rows: ExpRow[] = [];
+    if (!remote) {
+      let ws: { value?: SideValues; error?: unknown };
+      try {
+        ws = { value: sideValues(workspaceSource(repo)) };
+      } catch (e) {
+        ws = { error: e };
+      }
+      rows.push(row('workspace', 'workspace', 'workspace', ws));
     }
-    const rows: ExpRow[] = [row('workspace', 'workspace', 'workspace', ws)];
     baselines.forEach((b, i) => {
       const base = row('baseline', b.label, b.commit, values.get(b.commit));
       base.created = dates[i]!;
@@ -155,6 +174,17 @@ export async function expShow(opts: ExpShowOptions = {}): Promise<ExpShowResult>
   } finally {
     history.close();
   }
+}
+
+/**
+ * The experiments a git remote holds (of the `baselines` when given), their commits fetched
+ * into the object store (one `git ls-remote`, one `git fetch`), newest first like local ones.
+ */
+async function remoteExperiments(root: string, history: History, gitRemote: string, baselines: ReadonlySet<string> | undefined): Promise<ExperimentRef[]> {
+  const listed = listRemoteExperiments(root, gitRemote).filter((e) => !baselines || baselines.has(e.baseline));
+  fetchExperimentCommits(root, gitRemote, listed.map((e) => e.ref));
+  const exps = await Promise.all(listed.map(async (e) => ({ ...e, created: (await history.commitInfo(e.commit)).date, trailers: {} })));
+  return exps.sort((a, b) => compareStrings(b.created, a.created) || compareStrings(a.name, b.name));
 }
 
 function regex(src: string | undefined, flag: string): RegExp | undefined {
