@@ -188,7 +188,9 @@ async function main(): Promise<void> {
 
 function handleError(e: unknown): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+    // `rvc --help`, `rvc help` and `--version` succeed; a bare `rvc` (help shown because no
+    // command was named) is a usage error, as commander's exit code says.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     return EXIT.USAGE;
   }
   const out = currentOutput() ?? new Output({});

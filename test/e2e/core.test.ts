@@ -405,6 +405,10 @@ describe('CLI conventions', () => {
   it('exit codes, --help, -q, unknown commands and a hint on every error', () => {
     const d = repo();
     expect(rvc(d, ['--help']).code).toBe(0);
+    expect(rvc(d, ['help']).code).toBe(0);
+    const bare = rvc(d, []);
+    expect(bare.code, 'no command named is a usage error').toBe(2);
+    expect(bare.stdout + bare.stderr).toContain('Usage: rvc');
     expect(rvc(d, ['add', '--help']).stdout).toContain('--no-commit');
     expect(rvc(d, ['frobnicate']).code).toBe(2);
     expect(rvc(d, ['add']).code).toBe(2);

