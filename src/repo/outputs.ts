@@ -557,11 +557,19 @@ export async function revisionOutputs(repo: Repo, scope: RevScope): Promise<{ ou
     const seen = new Set<string>();
     const res: Output[] = [];
     const revs = h.resolveScope(scope);
+    const parsed = new Map<string, Map<string, OutFlags> | undefined>();
     for (const [commit, label] of revs) {
+      let flags: Map<string, OutFlags> | undefined | null = null; // null: not read yet
       for (const o of await h.outsAt(commit, label)) {
         const key = `${o.file}\0${o.rel}\0${o.out.hash}\0${o.out.oid}`;
         if (seen.has(key)) continue;
         seen.add(key);
+        if (o.kind === 'stage') {
+          // `cache:`, `push: false` and `remote:` as that revision's rvc.yaml says them.
+          if (flags === null) flags = await flagsAtRevision(h, commit, parsed);
+          const f = flags?.get(o.rel);
+          if (f) Object.assign(o, { cached: f.cached }, syncFlags(f));
+        }
         res.push(o);
       }
     }
@@ -569,6 +577,61 @@ export async function revisionOutputs(repo: Repo, scope: RevScope): Promise<{ ou
   } finally {
     h.close();
   }
+}
+
+/**
+ * The output flags the pipeline files at `commit` declare; undefined when it has none or they
+ * do not parse (the outputs then count as of unknown kind, as in the workspace). A pipeline that
+ * reads no vars file is parsed once per set of blobs (`parsed`); vars files are read at the
+ * same revision.
+ */
+async function flagsAtRevision(h: History, commit: string, parsed: Map<string, Map<string, OutFlags> | undefined>): Promise<Map<string, OutFlags> | undefined> {
+  const files = (await h.filesAt(commit)).filter((f) => isPipelineFile(f.rel));
+  if (!files.length) return undefined;
+  const key = files.map((f) => `${f.rel}\0${f.oid}`).join('\0');
+  if (parsed.has(key)) return parsed.get(key);
+  const { parsePipeline } = await pipelineModel();
+  const { varsLoader } = await project();
+  const texts = new Map<string, string | undefined>();
+  const read = async (rel: string): Promise<void> => {
+    if (!texts.has(rel)) texts.set(rel, (await h.readFile(commit, rel))?.toString('utf8'));
+  };
+  const stages: Stage[] = [];
+  let usesVars = false;
+  try {
+    for (const f of files) {
+      await read(f.rel);
+      const text = texts.get(f.rel);
+      if (text === undefined) continue;
+      // Vars files are read at the revision as the parser asks for them: a name not read yet
+      // stops the parse, is read, and the parse starts again.
+      for (;;) {
+        const missing: string[] = [];
+        const load = varsLoader((rel) => {
+          usesVars = true;
+          if (!texts.has(rel)) {
+            missing.push(rel);
+            throw new Error('not read yet');
+          }
+          return texts.get(rel);
+        });
+        try {
+          stages.push(...parsePipeline(text, f.rel, { loadVarsFile: load }).stages);
+          break;
+        } catch (e) {
+          if (!missing.length) throw e;
+          for (const rel of missing) await read(rel);
+        }
+      }
+    }
+  } catch (e) {
+    if (!isRvcError(e)) throw e;
+    if (!usesVars) parsed.set(key, undefined);
+    return undefined;
+  }
+  const flags = await cacheFlags({ stages });
+  if (!usesVars) parsed.set(key, flags);
+  return flags;
 }
 
 export interface ScopeOptions extends ListOptions, TargetFlags {

@@ -110,6 +110,10 @@ describe('a DVC-style pipeline file', () => {
     expect(storeHolds(store, 'cnn-0.1\n')).toBe(false);
     expect(storeHolds(store, SCRATCH) || storeHolds(archive, SCRATCH)).toBe(false);
     expect(rvcOk(d, ['status', '--cloud']).stdout).toMatch(/in sync/);
+    // Outputs recorded at revisions follow that revision's rvc.yaml: push: false stays here, remote: goes there.
+    expect(json(rvcOk(d, ['push', '--all-commits', '--json'])).transferred).toBe(0);
+    expect(storeHolds(store, SCRATCH) || storeHolds(archive, SCRATCH)).toBe(false);
+    expect(storeHolds(store, 'cnn-0.1\n')).toBe(false);
 
     const c = tmpDir('rvc-clone-');
     made.push(c);
