@@ -1,7 +1,7 @@
 /**
- * Plot data files as rows of records: CSV, TSV, JSON (a list of records, or an object whose first
+ * Plot data files as columns: CSV, TSV, JSON (a list of records, or an object whose first
  * list-of-records value holds them, as DVCLive writes) and YAML (the same shapes). Pure: text in,
- * rows out; the caller reads the file (from the workspace or a revision).
+ * columns out; the caller reads the file (from the workspace or a revision).
  */
 import { RvcError } from '../errors.js';
 import { parseYaml } from '../model/yaml.js';
@@ -30,14 +30,33 @@ export function dataFormatOf(file: string): Format | undefined {
 }
 
 /**
- * The rows of a plot data file (`rel`, a repository path; `at` the revision it was read at, for
- * messages); a PLOT_INVALID error naming the file otherwise.
+ * One column of a plot data file: a Float64Array when every cell is a finite number (the common
+ * case, and the one a plot of many points has), else each cell's value (number, text, or
+ * whatever a JSON/YAML record holds; undefined where a record lacks the field).
  */
-export function parsePlotData(text: string, rel: string, opts: { header?: boolean; at?: string } = {}): Row[] {
+export type Column = Float64Array | readonly unknown[];
+
+/** A plot data file as columns. */
+export interface Table {
+  /** The column names, in the order a record of the first row lists its keys. */
+  names: readonly string[];
+  length: number;
+  /** The column called `name`, or undefined when the file has none. */
+  column(name: string): Column | undefined;
+}
+
+/**
+ * The columns of a plot data file (`rel`, a repository path; `at` the revision it was read at,
+ * for messages); a PLOT_INVALID error naming the file otherwise.
+ */
+export function parsePlotTable(text: string, rel: string, opts: { header?: boolean; at?: string } = {}): Table {
   const fmt = dataFormatOf(rel);
   const f = { rel, shown: opts.at !== undefined ? `${rel} at ${opts.at}` : rel };
-  const size = Buffer.byteLength(text);
-  if (size > MAX_PLOT_DATA_BYTES) throw tooLarge(rel, size, opts.at);
+  // UTF-16 length bounds the UTF-8 size from below: the exact size is counted only near the limit.
+  if (text.length * 3 > MAX_PLOT_DATA_BYTES) {
+    const size = Buffer.byteLength(text);
+    if (size > MAX_PLOT_DATA_BYTES) throw tooLarge(rel, size, opts.at);
+  }
   switch (fmt) {
     case 'csv': return parseDelimited(text, ',', f, opts.header ?? true);
     case 'tsv': return parseDelimited(text, '\t', f, opts.header ?? true);
@@ -48,12 +67,38 @@ export function parsePlotData(text: string, rel: string, opts: { header?: boolea
       } catch (e) {
         throw new RvcError('PLOT_INVALID', `plot data file '${f.shown}' is not valid JSON: ${(e as Error).message}`, { path: rel });
       }
-      return recordsOf(v, f);
+      return recordTable(recordsOf(v, f));
     }
-    case 'yaml': return recordsOf(parseYaml(text, f.shown, 'PLOT_INVALID').value, f);
+    case 'yaml': return recordTable(recordsOf(parseYaml(text, f.shown, 'PLOT_INVALID').value, f));
     default:
       throw new RvcError('PLOT_INVALID', `'${f.shown}' is not a plot data file (CSV, TSV, JSON or YAML) nor an image (png, jpg, svg, gif)`, { path: rel });
   }
+}
+
+/** The values as a Float64Array when every one is a finite number, else as they are. */
+function typed(vals: readonly unknown[]): Column {
+  for (const v of vals) if (typeof v !== 'number' || !Number.isFinite(v)) return vals;
+  return Float64Array.from(vals as number[]);
+}
+
+/** A table over JSON/YAML records: the first record's keys name the columns, each built when first asked for. */
+function recordTable(rows: readonly Row[]): Table {
+  const names = rows.length ? Object.keys(rows[0]!) : [];
+  const made = new Map<string, Column>();
+  return {
+    names, length: rows.length,
+    column(name) {
+      if (!names.includes(name)) return undefined;
+      let c = made.get(name);
+      if (!c) made.set(name, (c = typed(rows.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)))));
+      return c;
+    },
+  };
+}
+
+/** A table over columns already built, `byName` holding each name's column. */
+function columnTable(names: readonly string[], byName: Map<string, Column>, length: number): Table {
+  return { names, length, column: (name) => byName.get(name) };
 }
 
 /** The error for a data file over MAX_PLOT_DATA_BYTES (also given before reading, by its size). */
@@ -79,22 +124,127 @@ function recordsOf(v: unknown, file: Named): Row[] {
   });
 }
 
-/** CSV/TSV with RFC 4180 quoting; numbers become numbers. Without a header, columns are named 0, 1, …. */
-function parseDelimited(text: string, sep: string, file: Named, header: boolean): Row[] {
-  const lines = splitRecords(text.replace(/^\uFEFF/, ''), sep);
-  if (lines.length === 0) return [];
-  const names = header ? lines[0]!.map((n) => n.trim()) : lines[0]!.map((_, i) => String(i));
-  const body = header ? lines.slice(1) : lines;
-  return body.map((cells, i) => {
-    if (cells.length !== names.length) {
-      throw new RvcError('PLOT_INVALID', `row ${i + (header ? 2 : 1)} of '${file.shown}' has ${cells.length} fields, the header has ${names.length}`, { path: file.rel, line: i + (header ? 2 : 1) });
-    }
-    // No prototype: a column named __proto__ is a column like any other, and plain assignment stays fast.
-    const row = Object.create(null) as Row;
-    for (let j = 0; j < names.length; j++) row[names[j]!] = cellValue(cells[j]!);
-    return row;
-  });
+/**
+ * Column names in the order an object's keys would list them (integer-like names first,
+ * ascending), each once: the order the rows' fields always had, which decides the default y
+ * column (the last) and the names messages list.
+ */
+function keyOrder(names: readonly string[]): string[] {
+  const o = Object.create(null) as Record<string, true>;
+  for (const n of names) o[n] = true;
+  return Object.keys(o);
 }
+
+function raggedError(file: Named, row: number, fields: number, header: number): RvcError {
+  return new RvcError('PLOT_INVALID', `row ${row} of '${file.shown}' has ${fields} fields, the header has ${header}`, { path: file.rel, line: row });
+}
+
+/**
+ * CSV/TSV with RFC 4180 quoting, as columns; numbers become numbers. Without a header, columns
+ * are named 0, 1, …. Blank lines are skipped; a row with more or fewer fields than the header is
+ * an error naming it.
+ */
+function parseDelimited(input: string, sep: string, file: Named, header: boolean): Table {
+  let text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  if (text.includes('"')) return quotedTable(splitRecords(text, sep), file, header);
+  // Without quotes a record is a line and a field what lies between separators: one pass over
+  // the characters, a cell read as a number where it stands (no string made for it) when it is
+  // a plain decimal of at most 15 digits, through cellValue otherwise.
+  if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+  const n = text.length;
+  const sc = sep.charCodeAt(0);
+  let pos = 0;
+  // The first non-blank line: the header, or the first row (it gives the number of columns).
+  while (pos < n && text.charCodeAt(pos) === 10) pos++;
+  if (pos >= n) return columnTable([], new Map(), 0);
+  let eol = text.indexOf('\n', pos);
+  if (eol < 0) eol = n;
+  const first = text.slice(pos, eol).split(sep);
+  const width = first.length;
+  const colNames = header ? first.map((x) => x.trim()) : first.map((_, i) => String(i));
+  if (header) pos = eol + 1;
+  let cap = 1;
+  for (let i = text.indexOf('\n', pos); i >= 0; i = text.indexOf('\n', i + 1)) cap++;
+  const nums: Float64Array[] = [];
+  const mixed: (unknown[] | undefined)[] = [];
+  for (let j = 0; j < width; j++) { nums.push(new Float64Array(cap)); mixed.push(undefined); }
+  let rows = 0;
+  while (pos < n) {
+    if (text.charCodeAt(pos) === 10) { pos++; continue; }
+    const lineStart = pos;
+    for (let j = 0; j < width; j++) {
+      // A cell: its digits as an integer m, where its point is; plain while it is [+-]digits[.digits].
+      const start = pos;
+      let c = text.charCodeAt(pos);
+      const neg = c === 45;
+      if (neg || c === 43) pos++;
+      const digitStart = pos;
+      let m = 0;
+      let dot = -1;
+      for (;;) {
+        c = text.charCodeAt(pos);
+        if (c >= 48 && c <= 57) m = m * 10 + (c - 48);
+        else if (c === 46 && dot < 0) dot = pos;
+        else break;
+        pos++;
+      }
+      let plain = true;
+      if (c !== sc && c !== 10 && pos < n) {
+        plain = false;
+        while (pos < n && (c = text.charCodeAt(pos)) !== sc && c !== 10) pos++;
+      }
+      const digits = pos - digitStart - (dot >= 0 ? 1 : 0);
+      let v = NaN;
+      if (plain && digits > 0 && digits <= 15) {
+        const a = dot >= 0 && dot < pos - 1 ? m / POW10[pos - dot - 1]! : m;
+        v = neg ? -a : a;
+      }
+      const mx = mixed[j];
+      if (v === v) {
+        if (mx) mx.push(v); else nums[j]![rows] = v;
+      } else {
+        const val = cellValue(text.slice(start, pos));
+        if (mx) mx.push(val);
+        else if (typeof val === 'number') nums[j]![rows] = val;
+        else {
+          const arr: unknown[] = Array.from(nums[j]!.subarray(0, rows));
+          arr.push(val);
+          mixed[j] = arr;
+        }
+      }
+      const last = j === width - 1;
+      if (c === sc && pos < n) {
+        if (last) {
+          const end = text.indexOf('\n', lineStart);
+          throw raggedError(file, rows + (header ? 2 : 1), text.slice(lineStart, end < 0 ? n : end).split(sep).length, width);
+        }
+      } else if (!last) throw raggedError(file, rows + (header ? 2 : 1), j + 1, width);
+      pos++;
+    }
+    rows++;
+  }
+  const byName = new Map<string, Column>();
+  for (let j = 0; j < width; j++) byName.set(colNames[j]!, mixed[j] ?? nums[j]!.subarray(0, rows));
+  return columnTable(keyOrder(colNames), byName, rows);
+}
+
+/** A table from records split by the quoting reader (files with quotes: rare, and small). */
+function quotedTable(lines: string[][], file: Named, header: boolean): Table {
+  if (lines.length === 0) return columnTable([], new Map(), 0);
+  const colNames = header ? lines[0]!.map((x) => x.trim()) : lines[0]!.map((_, i) => String(i));
+  const body = header ? lines.slice(1) : lines;
+  const cols: unknown[][] = colNames.map(() => new Array(body.length));
+  body.forEach((cells, i) => {
+    if (cells.length !== colNames.length) throw raggedError(file, i + (header ? 2 : 1), cells.length, colNames.length);
+    for (let j = 0; j < cells.length; j++) cols[j]![i] = cellValue(cells[j]!);
+  });
+  const byName = new Map<string, Column>();
+  colNames.forEach((c, j) => byName.set(c, typed(cols[j]!)));
+  return columnTable(keyOrder(colNames), byName, body.length);
+}
+
+/** 10^k for k ≤ 15: exact doubles, so m / 10^k (m < 10^15, exact) is the correctly rounded value Number() gives. */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
  * A cell as a number when it is one in decimal notation (`1`, `-2.5`, `.5`, `1e-3`), else the

@@ -9,9 +9,9 @@ import { readPipelineCached } from '../repo/project.js';
 import { openRepoRemote } from '../repo/remotes.js';
 import { fetchObject, type Remote } from '../remote/index.js';
 import type { HashAlgo } from '../model/oid.js';
-import { metricValues, metricsAtRevisions, metricsFiles, metricsTargets, pipelineAt, revisionSource, scopeRevisions, workspaceSource, type Source } from '../pipeline/compare.js';
+import { metricValues, metricsAtRevisions, metricsFiles, metricsTargets, pipelineAt, revisionSources, scopeRevisions, workspaceSource, type Source } from '../pipeline/compare.js';
 import { openHistory } from '../repo/history.js';
-import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotData, tooLarge } from '../plots/data.js';
+import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotTable, tooLarge } from '../plots/data.js';
 import { plotDefinitions, selectPlots, type PlotDef } from '../plots/defs.js';
 import { BUILTIN_TEMPLATES, parseTemplate, templateText } from '../plots/templates.js';
 import { buildPlot, failureOf, type PlotInput, type PlotRow } from '../plots/build.js';
@@ -43,9 +43,13 @@ export interface PlotsDiffOptions extends PlotsShowOptions {
 export interface PlotResult {
   id: string;
   template: string;
-  /** The filled Vega-Lite specification; absent for images and for plots that could not be drawn. */
+  /**
+   * The filled Vega-Lite specification, the rows inline; absent (no such property) for images
+   * and for plots that could not be drawn. Made when first read: ask `'spec' in plot` to know
+   * whether there is one without making it.
+   */
   spec?: unknown;
-  /** The rows drawn (fields x, y, rev, series, label). */
+  /** The rows drawn (fields x, y, rev, series, label); made when first read. */
   rows: PlotRow[];
   /** Images: each revision's copy, as a path relative to the page's folder (empty when not written). */
   images?: { rev: string; file: string; src: string }[];
@@ -69,12 +73,20 @@ export function plotsShow(opts: PlotsShowOptions = {}): Promise<PlotsResult> {
   return renderPlots(repo, [workspaceSource(repo)], opts);
 }
 
-/** `rvc plots diff [revisions…]`: the same plots across git revisions and the workspace, each revision a colour. */
-export function plotsDiff(opts: PlotsDiffOptions = {}): Promise<PlotsResult> {
+/**
+ * `rvc plots diff [revisions…]`: the same plots across git revisions and the workspace, each
+ * revision a colour. Every revision's pipeline, lock and plot files come through one git process.
+ */
+export async function plotsDiff(opts: PlotsDiffOptions = {}): Promise<PlotsResult> {
   const repo = Repo.open(opts.cwd);
   const revs = opts.revisions?.length ? [...new Set(opts.revisions)] : ['HEAD'];
-  const sides = [...revs.map((r) => revisionSource(repo, r, !opts.revisions?.length)), workspaceSource(repo)];
-  return renderPlots(repo, sides, opts);
+  const history = openHistory(repo.root);
+  try {
+    const sides = [...await revisionSources(repo, history, revs, !opts.revisions?.length), workspaceSource(repo)];
+    return await renderPlots(repo, sides, opts);
+  } finally {
+    history.close();
+  }
 }
 
 async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Promise<PlotsResult> {
@@ -109,9 +121,9 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
       }
     }
   }
-  // Every revision's plot files in one git process each, not one per file.
+  // Every revision's plot files through the sides' one git process, not one per file.
   const files = [...new Set(defs.flatMap((d) => (d.image ? [d.id] : d.series.map((x) => x.file))))];
-  for (const side of sides) side.prefetch?.(files);
+  await Promise.all(sides.map((side) => side.prefetch?.(files)));
   const unfetched = await fetchMissing(repo, sides, defs);
   const outDir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? DEFAULT_PLOTS_DIR);
   const write = opts.write !== false;
@@ -140,6 +152,8 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
     return r;
   };
   const plots: PlotResult[] = [];
+  /** Each drawn plot's specification with its data as columns, for the page. */
+  const frames = new Map<PlotResult, unknown>();
   const pending: { plot: PlotResult; copies: { bytes: Buffer; to: string }[] }[] = [];
   for (const def of defs) {
     if (def.image) {
@@ -167,7 +181,15 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
     const inputs: PlotInput[] = [];
     for (const side of sides) for (const s of def.series) inputs.push(input(side, s.file, def.header));
     const built = buildPlot(def, inputs, templateOf(def.template));
-    plots.push({ id: def.id, template: def.template, ...(built.spec !== undefined ? { spec: built.spec } : {}), rows: built.rows, errors: built.errors });
+    // Rows and the spec with the rows inline are made only when read (--json, --ascii, a library
+    // caller): the page writes the columns.
+    const plot = { id: def.id, template: def.template, errors: built.errors } as PlotResult;
+    Object.defineProperty(plot, 'rows', { get: () => built.rows, enumerable: true });
+    if (built.frame !== undefined) {
+      Object.defineProperty(plot, 'spec', { get: () => built.spec, enumerable: true });
+      frames.set(plot, built.frame);
+    }
+    plots.push(plot);
   }
   const res: PlotsResult = { revisions: sides.map((s) => s.label), plots, warnings };
   if (!write) return res;
@@ -178,7 +200,7 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
       writeFileAtomic(c.to, c.bytes, { fsync: false });
     }
   }
-  res.page = writePage(plots, outDir, htmlTemplate);
+  res.page = writePage(plots, outDir, htmlTemplate, frames);
   return res;
 }
 
@@ -198,11 +220,14 @@ function readHtmlTemplate(opts: PlotsShowOptions): string | undefined {
   return text;
 }
 
-/** The page of `plots`, written in one atomic write as `outDir/index.html`; its absolute path. */
-function writePage(plots: readonly PlotResult[], outDir: string, htmlTemplate: string | undefined): string {
+/**
+ * The page of `plots`, written in one atomic write as `outDir/index.html`; its absolute path.
+ * A plot in `frames` is written from its columns.
+ */
+function writePage(plots: readonly PlotResult[], outDir: string, htmlTemplate: string | undefined, frames?: ReadonlyMap<PlotResult, unknown>): string {
   const page: PagePlot[] = plots.map((p) => ({
     id: p.id,
-    ...(p.spec !== undefined ? { spec: p.spec } : {}),
+    ...(frames?.has(p) ? { spec: frames.get(p) } : p.spec !== undefined ? { spec: p.spec } : {}),
     ...(p.images?.length ? { images: p.images.map((i) => ({ rev: i.rev, src: i.src })) } : {}),
     messages: p.errors.map((e) => e.message),
   }));
@@ -383,7 +408,7 @@ function readInput(repo: Repo, side: Source, file: string, header: boolean | und
         ? { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' }
         : { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist at revision ${rev}` } };
     }
-    return { rev, file, rows: parsePlotData(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}) }) };
+    return { rev, file, table: parsePlotTable(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}) }) };
   } catch (e) {
     if (isRvcError(e, 'REV_NOT_FOUND')) throw e;
     return { rev, file, error: failureOf(e) };
