@@ -222,6 +222,27 @@ describe('templates and building one plot', () => {
   });
 });
 
+describe('the page carries plot data as columns', () => {
+  it('a plot of many points is written as its parts\' columns (a step as a sequence, numbers as their bytes, repeated text as a dictionary), not a record per point', () => {
+    const def = plotDefinitions(mergePipelines([parsePipeline('plots:\n  - p.csv:\n      x: step\n  - c.csv:\n      template: confusion\n      x: a\n      y: b\n', 'rvc.yaml')]));
+    const n = 5000;
+    const csv = `step,loss\n${Array.from({ length: n }, (_, i) => `${i},${(1 / (1 + i)).toFixed(6)}`).join('\n')}\n`;
+    const lines = buildPlot(def.find((d) => d.id === 'p.csv')!, ['HEAD', 'workspace'].map((rev) => ({ rev, file: 'p.csv', table: parsePlotTable(csv, 'p.csv') })), { name: 'linear', spec: BUILTIN_TEMPLATES['linear'] });
+    const conf = buildPlot(def.find((d) => d.id === 'c.csv')!, [{ rev: 'workspace', file: 'c.csv', table: parsePlotTable(`a,b\n${'cat,dog\n'.repeat(20)}`, 'c.csv') }], { name: 'confusion', spec: BUILTIN_TEMPLATES['confusion'] });
+    const html = buildPage([{ id: 'p.csv', spec: lines.frame, messages: [] }, { id: 'c.csv', spec: conf.frame, messages: [] }]);
+    const at = html.indexOf('id="rvc-plot-specs">') + 'id="rvc-plot-specs">'.length;
+    const specs = JSON.parse(html.slice(at, html.indexOf('</script>', at))) as { data: { values: { 'rvc:data': { rev: string; n: number; x: unknown; y: unknown }[] } } }[];
+    const parts = specs[0]!.data.values['rvc:data'];
+    expect(parts.map((p) => [p.rev, p.n])).toEqual([['HEAD', n], ['workspace', n]]);
+    expect(parts[0]!.x).toEqual({ seq: [0, 1] });
+    const y = new Float64Array(Buffer.from((parts[0]!.y as { f64: string }).f64, 'base64').buffer.slice(0));
+    expect(Array.from(y)).toEqual(lines.rows.slice(0, n).map((r) => r.y));
+    expect(specs[1]!.data.values['rvc:data'][0]!.x).toEqual({ dict: ['cat'], idx: Array(20).fill(0) });
+    // No record per point: the revision is written once per part.
+    expect(html.split('"rev":').length - 1).toBe(3);
+  });
+});
+
 describe('setPlotOptions (plots modify)', () => {
   const text = `# project
 plots:   # the plots
