@@ -46,20 +46,22 @@ export interface Table {
 }
 
 /**
- * The columns of a plot data file (`rel`, a repository path; `at` the revision it was read at,
- * for messages); a PLOT_INVALID error naming the file otherwise.
+ * The columns of a plot data file, its text or its bytes (`rel`, a repository path; `at` the
+ * revision it was read at, for messages); a PLOT_INVALID error naming the file otherwise.
+ * `only` (given the column names) names the columns a caller needs: a CSV/TSV file reads those
+ * with the rows, any other when first asked for.
  */
-export function parsePlotTable(text: string, rel: string, opts: { header?: boolean; at?: string } = {}): Table {
+export function parsePlotTable(data: string | Uint8Array, rel: string, opts: { header?: boolean; at?: string; only?: (names: readonly string[]) => ReadonlySet<string> } = {}): Table {
   const fmt = dataFormatOf(rel);
   const f = { rel, shown: opts.at !== undefined ? `${rel} at ${opts.at}` : rel };
-  // UTF-16 length bounds the UTF-8 size from below: the exact size is counted only near the limit.
-  if (text.length * 3 > MAX_PLOT_DATA_BYTES) {
-    const size = Buffer.byteLength(text);
+  // A text's UTF-16 length bounds its UTF-8 size from below: the exact size is counted only near the limit.
+  if (typeof data !== 'string' ? data.byteLength > MAX_PLOT_DATA_BYTES : data.length * 3 > MAX_PLOT_DATA_BYTES) {
+    const size = typeof data !== 'string' ? data.byteLength : Buffer.byteLength(data);
     if (size > MAX_PLOT_DATA_BYTES) throw tooLarge(rel, size, opts.at);
   }
+  if (fmt === 'csv' || fmt === 'tsv') return parseDelimited(data, fmt === 'csv' ? ',' : '\t', f, opts.header ?? true, opts.only);
+  const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
   switch (fmt) {
-    case 'csv': return parseDelimited(text, ',', f, opts.header ?? true);
-    case 'tsv': return parseDelimited(text, '\t', f, opts.header ?? true);
     case 'json': {
       let v: unknown;
       try {
@@ -142,90 +144,143 @@ function raggedError(file: Named, row: number, fields: number, header: number): 
 /**
  * CSV/TSV with RFC 4180 quoting, as columns; numbers become numbers. Without a header, columns
  * are named 0, 1, …. Blank lines are skipped; a row with more or fewer fields than the header is
- * an error naming it.
+ * an error naming it. Read from the file's bytes: separators and line breaks are ASCII, which
+ * UTF-8 never uses inside a character, so only the cells that are not numbers are decoded.
  */
-function parseDelimited(input: string, sep: string, file: Named, header: boolean): Table {
-  let text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  if (text.includes('"')) return quotedTable(splitRecords(text, sep), file, header);
-  // Without quotes a record is a line and a field what lies between separators: one pass over
-  // the characters, a cell read as a number where it stands (no string made for it) when it is
-  // a plain decimal of at most 15 digits, through cellValue otherwise.
-  if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-  const n = text.length;
-  const sc = sep.charCodeAt(0);
+function parseDelimited(input: string | Uint8Array, sep: string, file: Named, header: boolean, only?: (names: readonly string[]) => ReadonlySet<string>): Table {
+  let b = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
+  if (b.includes(34)) return quotedTable(splitRecords(b.toString('utf8'), sep), file, header);
+  if (b.includes(13)) b = Buffer.from(b.toString('utf8').replace(/\r\n?/g, '\n'), 'utf8');
+  const n = b.length;
   let pos = 0;
   // The first non-blank line: the header, or the first row (it gives the number of columns).
-  while (pos < n && text.charCodeAt(pos) === 10) pos++;
+  while (pos < n && b[pos] === 10) pos++;
   if (pos >= n) return columnTable([], new Map(), 0);
-  let eol = text.indexOf('\n', pos);
+  let eol = b.indexOf(10, pos);
   if (eol < 0) eol = n;
-  const first = text.slice(pos, eol).split(sep);
+  const first = b.toString('utf8', pos, eol).split(sep);
   const width = first.length;
   const colNames = header ? first.map((x) => x.trim()) : first.map((_, i) => String(i));
   if (header) pos = eol + 1;
+  const names = keyOrder(colNames);
+  const want = only?.(names);
+  // Room for a row per line.
   let cap = 1;
-  for (let i = text.indexOf('\n', pos); i >= 0; i = text.indexOf('\n', i + 1)) cap++;
-  const nums: Float64Array[] = [];
-  const mixed: (unknown[] | undefined)[] = [];
-  for (let j = 0; j < width; j++) { nums.push(new Float64Array(cap)); mixed.push(undefined); }
+  for (let i = pos; i < n; i++) if (b[i] === 10) cap++;
+  const body = pos;
+  const sc = sep.charCodeAt(0);
+  const ragged = (row: number, fields: number) => raggedError(file, row + (header ? 2 : 1), fields, width);
+  const cols = colNames.map((c): Cells | undefined => (!want || want.has(c) ? { nums: new Float64Array(cap), mixed: undefined } : undefined));
+  const rows = scanCells(b, body, sc, cols, ragged);
+  const byName = new Map<string, Column>();
+  cols.forEach((c, j) => { if (c) byName.set(colNames[j]!, c.mixed ?? c.nums.subarray(0, rows)); });
+  return {
+    names, length: rows,
+    column(name) {
+      let c = byName.get(name);
+      // A column not read with the others: read now (the last of a repeated name holds its values).
+      const j = c === undefined ? colNames.lastIndexOf(name) : -1;
+      if (j >= 0) {
+        const one = colNames.map((_, k): Cells | undefined => (k === j ? { nums: new Float64Array(rows + 1), mixed: undefined } : undefined));
+        scanCells(b, body, sc, one, ragged);
+        c = one[j]!.mixed ?? one[j]!.nums.subarray(0, rows);
+        byName.set(name, c);
+      }
+      return c;
+    },
+  };
+}
+
+/** One column being read: numbers while every cell is one, then every cell's value. */
+interface Cells {
+  nums: Float64Array;
+  mixed: unknown[] | undefined;
+}
+
+/**
+ * Reads the rows from `pos` (no quotes, no carriage returns) into `cols`; the number of rows.
+ * A cell is read as a number where it stands when it is [+-]digits[.digits] with at most 15
+ * digits (m / 10^k, both exact doubles: the correctly rounded value Number() gives too), through
+ * cellValue otherwise. Kept apart from its caller so that it stays optimised from file to file.
+ */
+function scanCells(b: Buffer, pos: number, sc: number, cols: (Cells | undefined)[], ragged: (row: number, fields: number) => RvcError): number {
+  const n = b.length;
+  const width = cols.length;
   let rows = 0;
+  let cap = cols.find((x) => x)?.nums.length ?? Infinity;
   while (pos < n) {
-    if (text.charCodeAt(pos) === 10) { pos++; continue; }
+    if (b[pos] === 10) { pos++; continue; }
+    if (rows === cap) {
+      cap *= 2;
+      for (const x of cols) {
+        if (!x) continue;
+        const more = new Float64Array(cap);
+        more.set(x.nums);
+        x.nums = more;
+      }
+    }
     const lineStart = pos;
     for (let j = 0; j < width; j++) {
-      // A cell: its digits as an integer m, where its point is; plain while it is [+-]digits[.digits].
       const start = pos;
-      let c = text.charCodeAt(pos);
+      const col = cols[j];
+      let c = pos < n ? b[pos]! : 10;
+      if (col === undefined) {
+        // A column not asked for: skipped to its end.
+        while (c !== sc && c !== 10) c = ++pos < n ? b[pos]! : 10;
+        if (c === sc && j === width - 1) throw ragged(rows, fieldsOf(b, lineStart, sc));
+        if (c !== sc && j !== width - 1) throw ragged(rows, j + 1);
+        pos++;
+        continue;
+      }
       const neg = c === 45;
       if (neg || c === 43) pos++;
       const digitStart = pos;
       let m = 0;
       let dot = -1;
-      for (;;) {
-        c = text.charCodeAt(pos);
+      while (pos < n) {
+        c = b[pos]!;
         if (c >= 48 && c <= 57) m = m * 10 + (c - 48);
         else if (c === 46 && dot < 0) dot = pos;
         else break;
         pos++;
       }
+      if (pos >= n) c = 10;
       let plain = true;
-      if (c !== sc && c !== 10 && pos < n) {
+      if (c !== sc && c !== 10) {
         plain = false;
-        while (pos < n && (c = text.charCodeAt(pos)) !== sc && c !== 10) pos++;
+        while (pos < n && (c = b[pos]!) !== sc && c !== 10) pos++;
+        if (pos >= n) c = 10;
       }
       const digits = pos - digitStart - (dot >= 0 ? 1 : 0);
-      let v = NaN;
       if (plain && digits > 0 && digits <= 15) {
         const a = dot >= 0 && dot < pos - 1 ? m / POW10[pos - dot - 1]! : m;
-        v = neg ? -a : a;
-      }
-      const mx = mixed[j];
-      if (v === v) {
-        if (mx) mx.push(v); else nums[j]![rows] = v;
+        if (col.mixed) col.mixed.push(neg ? -a : a); else col.nums[rows] = neg ? -a : a;
       } else {
-        const val = cellValue(text.slice(start, pos));
-        if (mx) mx.push(val);
-        else if (typeof val === 'number') nums[j]![rows] = val;
+        const val = cellValue(b.toString('utf8', start, pos));
+        if (col.mixed) col.mixed.push(val);
+        else if (typeof val === 'number') col.nums[rows] = val;
         else {
-          const arr: unknown[] = Array.from(nums[j]!.subarray(0, rows));
-          arr.push(val);
-          mixed[j] = arr;
+          col.mixed = Array.from(col.nums.subarray(0, rows));
+          col.mixed.push(val);
         }
       }
       const last = j === width - 1;
-      if (c === sc && pos < n) {
-        if (last) {
-          const end = text.indexOf('\n', lineStart);
-          throw raggedError(file, rows + (header ? 2 : 1), text.slice(lineStart, end < 0 ? n : end).split(sep).length, width);
-        }
-      } else if (!last) throw raggedError(file, rows + (header ? 2 : 1), j + 1, width);
+      if (c === sc) {
+        if (last) throw ragged(rows, fieldsOf(b, lineStart, sc));
+      } else if (!last) throw ragged(rows, j + 1);
       pos++;
     }
     rows++;
   }
-  const byName = new Map<string, Column>();
-  for (let j = 0; j < width; j++) byName.set(colNames[j]!, mixed[j] ?? nums[j]!.subarray(0, rows));
-  return columnTable(keyOrder(colNames), byName, rows);
+  return rows;
+}
+
+/** The number of fields of the line starting at `start`. */
+function fieldsOf(b: Buffer, start: number, sc: number): number {
+  let fields = 1;
+  for (let k = start; k < b.length && b[k] !== 10; k++) if (b[k] === sc) fields++;
+  return fields;
 }
 
 /** A table from records split by the quoting reader (files with quotes: rare, and small). */

@@ -52,7 +52,10 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 /** JSON safe inside a script element: `<` never appears literally. */
 const SCRIPT_ESCAPES: Record<string, string> = { '<': '\\u003c', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/[<\u2028\u2029]/g, (c) => SCRIPT_ESCAPES[c]!);
+  const s = JSON.stringify(v);
+  // Three plain searches first: a page of many points usually has none of them.
+  if (!s.includes('<') && !s.includes('\u2028') && !s.includes('\u2029')) return s;
+  return s.replace(/[<\u2028\u2029]/g, (c) => SCRIPT_ESCAPES[c]!);
 }
 
 /**
@@ -199,6 +202,14 @@ const STYLE = `body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 export const PLOT_DIVS = '{plot_divs}';
 
 export function buildPage(plots: readonly PagePlot[], opts: { htmlTemplate?: string; title?: string } = {}): string {
+  return pageParts(plots, opts).join('');
+}
+
+/**
+ * The page as consecutive pieces (the chart libraries, the specifications with their data, the
+ * rest): written one after the other, a page of many points is never one string to encode.
+ */
+export function pageParts(plots: readonly PagePlot[], opts: { htmlTemplate?: string; title?: string } = {}): string[] {
   const specs: unknown[] = [];
   const divs = plots.map((p) => {
     const head = `<h2>${esc(p.id)}</h2>`;
@@ -216,15 +227,13 @@ export function buildPage(plots: readonly PagePlot[], opts: { htmlTemplate?: str
     return `<div class="rvc-plot" data-plot-id="${esc(p.id)}" data-plot-index="${specs.length - 1}">${head}${notes}<div class="rvc-chart"></div></div>`;
   });
   const body = [
-    `<style>${STYLE}</style>`,
-    `<script>${chartLibraries()}</script>`,
-    `<script type="application/json" id="rvc-plot-specs">${scriptJson(specs)}</script>`,
-    ...(divs.length ? divs : ['<p>No plots.</p>']),
-    `<script>${RUNNER}</script>`,
-  ].join('\n');
+    `<style>${STYLE}</style>\n<script>`, chartLibraries(),
+    '</script>\n<script type="application/json" id="rvc-plot-specs">', scriptJson(specs),
+    `</script>\n${[...(divs.length ? divs : ['<p>No plots.</p>']), `<script>${RUNNER}</script>`].join('\n')}`,
+  ];
   if (opts.htmlTemplate !== undefined) {
     const at = opts.htmlTemplate.indexOf(PLOT_DIVS);
-    return opts.htmlTemplate.slice(0, at) + body + opts.htmlTemplate.slice(at + PLOT_DIVS.length);
+    return [opts.htmlTemplate.slice(0, at), ...body, opts.htmlTemplate.slice(at + PLOT_DIVS.length)];
   }
-  return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${esc(opts.title ?? 'rvc plots')}</title>\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
+  return [`<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${esc(opts.title ?? 'rvc plots')}</title>\n</head>\n<body>\n`, ...body, '\n</body>\n</html>\n'];
 }

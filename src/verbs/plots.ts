@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, isRvcError, type Failure } from '../errors.js';
-import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
+import { writeFileAtomic, writeFileAtomicChunks, makeDirs } from '../fsutil/atomic.js';
 import { setPlotOptions, type PlotLocation } from '../model/pipeline.js';
 import { compareStrings, deepEqual } from '../model/values.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -15,7 +15,7 @@ import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotTable, tooLarg
 import { plotDefinitions, selectPlots, type PlotDef } from '../plots/defs.js';
 import { BUILTIN_TEMPLATES, parseTemplate, templateText } from '../plots/templates.js';
 import { buildPlot, failureOf, type PlotInput, type PlotRow } from '../plots/build.js';
-import { PLOT_DIVS, buildPage, type PagePlot } from '../plots/page.js';
+import { PLOT_DIVS, pageParts, type PagePlot } from '../plots/page.js';
 import { historyPlots, type HistoryPoint } from '../plots/history.js';
 
 export type { PlotRow } from '../plots/build.js';
@@ -141,12 +141,27 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
     }
     return t;
   };
+  // The columns the plots read of each data file (the others are read only if asked for).
+  const used = new Map<string, { cols: Set<string>; last: boolean }>();
+  for (const d of defs) {
+    for (const s of d.image ? [] : d.series) {
+      let u = used.get(s.file);
+      if (!u) used.set(s.file, (u = { cols: new Set(), last: false }));
+      if (s.x !== undefined) u.cols.add(s.x);
+      if (s.y) for (const y of s.y) u.cols.add(y);
+      else u.last = true;
+    }
+  }
+  const only = (file: string) => (names: readonly string[]): ReadonlySet<string> => {
+    const u = used.get(file)!;
+    return u.last && names.length ? new Set([...u.cols, names[names.length - 1]!]) : u.cols;
+  };
   const texts = new Map<string, PlotInput>();
   const input = (side: Source, file: string, header: boolean | undefined): PlotInput => {
     const key = `${side.label}\0${file}\0${header}`;
     let r = texts.get(key);
     if (!r) {
-      r = unfetched.get(`${side.label}\0${file}`) ?? readInput(repo, side, file, header);
+      r = unfetched.get(`${side.label}\0${file}`) ?? readInput(repo, side, file, header, only(file));
       texts.set(key, r);
     }
     return r;
@@ -233,7 +248,8 @@ function writePage(plots: readonly PlotResult[], outDir: string, htmlTemplate: s
   }));
   makeDirs(outDir);
   const file = path.join(outDir, 'index.html');
-  writeFileAtomic(file, buildPage(page, htmlTemplate !== undefined ? { htmlTemplate } : {}), { fsync: false });
+  const parts = pageParts(page, htmlTemplate !== undefined ? { htmlTemplate } : {});
+  writeFileAtomicChunks(file, (write) => { for (const p of parts) write(p); }, { fsync: false });
   return file;
 }
 
@@ -387,7 +403,7 @@ function outsideLink(repo: Repo, rel: string): Failure | undefined {
   return { code: 'PATH_IS_SYMLINK', path: rel, message: `plot file '${rel}' is a symbolic link to '${real}', outside the repository`, hint: 'copy the file into the repository' };
 }
 
-function readInput(repo: Repo, side: Source, file: string, header: boolean | undefined): PlotInput {
+function readInput(repo: Repo, side: Source, file: string, header: boolean | undefined, only: (names: readonly string[]) => ReadonlySet<string>): PlotInput {
   const rev = side.label;
   try {
     if (rev === 'workspace') {
@@ -402,13 +418,14 @@ function readInput(repo: Repo, side: Source, file: string, header: boolean | und
       }
       if (size > MAX_PLOT_DATA_BYTES) return { rev, file, error: failureOf(tooLarge(file, size)) };
     }
-    const text = side.read(file);
+    // A revision's file as the bytes git gave (CSV and TSV are parsed from them without decoding).
+    const text = rev === 'workspace' ? side.read(file) : side.readBytes(file);
     if (text === undefined) {
       return { rev, file, error: rev === 'workspace'
         ? { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' }
         : { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist at revision ${rev}` } };
     }
-    return { rev, file, table: parsePlotTable(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}) }) };
+    return { rev, file, table: parsePlotTable(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}), only }) };
   } catch (e) {
     if (isRvcError(e, 'REV_NOT_FOUND')) throw e;
     return { rev, file, error: failureOf(e) };
