@@ -11,7 +11,7 @@ import { DEFAULT_PARAMS_FILE } from '../model/pipeline/types.js';
 import { mergePipelines, parsePipeline, type Pipeline, type ProjectPipeline } from '../model/pipeline.js';
 import { isLockFile, isPipelineFile } from '../model/names.js';
 import { listExperimentRefs } from '../scm/experiments.js';
-import { gitRefCommits, gitShowBytes, gitShowFile, gitShowMany, gitTreeFiles } from '../scm/git.js';
+import { gitRefCommits, gitShowBytes, gitShowFile, gitTreeFiles } from '../scm/git.js';
 import type { HashAlgo } from '../model/oid.js';
 import type { TreeEntry } from '../model/tree.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -42,8 +42,8 @@ export interface Source {
   parsed?: Map<string, unknown>;
   /** The pipeline files and lock files there, repository paths. */
   pipelineFiles(): { pipelines: string[]; locks: string[] };
-  /** Reads these files ahead in one go (a revision: one git process for them all); optional. */
-  prefetch?(rels: readonly string[]): void;
+  /** Reads these files ahead in one go (revisionSources: through their shared git process); optional. */
+  prefetch?(rels: readonly string[]): Promise<void>;
 }
 
 export function workspaceSource(repo: Repo): Source {
@@ -103,25 +103,70 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
     return (gitFiles ?? new Set<string>()).has(rel);
   };
   show(PIPELINE_FILE); // fails early on an unknown revision
-  const bytesMemo = new Map<string, Buffer | undefined>();
   return {
     label: rev, read: (rel) => show(rel) ?? fromCache(rel), pipelineFiles,
-    prefetch: (rels) => {
-      if (absent) return;
-      const todo = [...new Set(rels)].filter((r) => !memo.has(r));
-      const got = gitShowMany(repo.root, todo.map((r) => ({ rev, rel: r })));
-      todo.forEach((r, i) => {
-        memo.set(r, got[i]?.toString('utf8'));
-        bytesMemo.set(r, got[i]);
-      });
-    },
-    readBytes: (rel) => (absent ? undefined : bytesMemo.has(rel) ? bytesMemo.get(rel) : gitShowBytes(repo.root, rev, rel)) ?? cachedBytes(rel),
+    readBytes: (rel) => (absent ? undefined : gitShowBytes(repo.root, rev, rel)) ?? cachedBytes(rel),
     missingObject: (rel) => {
       if (inGit(rel)) return undefined;
       const e = lockEntry(rel);
       return e && !repo.odbFor(e.hash).hasSync(e.oid) ? e : undefined;
     },
   };
+}
+
+/**
+ * Sources of git revisions (labelled as given) all read through History's one `git cat-file
+ * --batch`: every revision resolved, its pipeline and lock files found by walking its tree and
+ * read, before they are returned; `prefetch` reads more files of every revision through the
+ * same process. A file not read ahead is read when asked for (a git process of its own).
+ * `emptyIfMissing`: a revision git does not have (HEAD without commits) has no files.
+ */
+export async function revisionSources(repo: Repo, history: History, revs: readonly string[], emptyIfMissing: boolean): Promise<Source[]> {
+  const parsed = new Map<string, unknown>();
+  return Promise.all(revs.map(async (rev) => {
+    let commit: string | undefined;
+    try {
+      commit = await history.commitOf(rev);
+    } catch (e) {
+      if (!(emptyIfMissing && isRvcError(e, 'REV_NOT_FOUND'))) throw e;
+    }
+    const bytes = new Map<string, Buffer | undefined>();
+    const texts = new Map<string, string | undefined>();
+    const readAll = async (rels: readonly string[]): Promise<void> => {
+      if (commit === undefined) return;
+      await Promise.all([...new Set(rels)].filter((r) => !bytes.has(r)).map(async (r) => bytes.set(r, await history.readFile(commit, r))));
+    };
+    const gitBytes = (rel: string): Buffer | undefined => {
+      if (commit === undefined) return undefined;
+      if (!bytes.has(rel)) bytes.set(rel, gitShowBytes(repo.root, commit, rel));
+      return bytes.get(rel);
+    };
+    const show = (rel: string): string | undefined => {
+      if (!texts.has(rel)) texts.set(rel, gitBytes(rel)?.toString('utf8'));
+      return texts.get(rel);
+    };
+    const files = { pipelines: [] as string[], locks: [] as string[] };
+    if (commit !== undefined) {
+      const all = (await history.filesAt(commit)).map((f) => f.rel);
+      files.pipelines = all.filter(isPipelineFile).sort(compareStrings);
+      files.locks = all.filter(isLockFile).sort(compareStrings);
+      await readAll([...files.pipelines, ...files.locks]);
+    }
+    const lockEntry = lockedOutputs(repo, rev, () => files.locks, show);
+    const cachedBytes = (rel: string): Buffer | undefined => readCached(repo, lockEntry(rel));
+    const src: Source = {
+      label: rev, parsed, pipelineFiles: () => files,
+      read: (rel) => show(rel) ?? cachedBytes(rel)?.toString('utf8'),
+      readBytes: (rel) => gitBytes(rel) ?? cachedBytes(rel),
+      prefetch: readAll,
+      missingObject: (rel) => {
+        if (gitBytes(rel) !== undefined) return undefined;
+        const e = lockEntry(rel);
+        return e && !repo.odbFor(e.hash).hasSync(e.oid) ? e : undefined;
+      },
+    };
+    return src;
+  }));
 }
 
 /** The bytes of a cached object, or undefined when there is no entry or the cache lacks it. */

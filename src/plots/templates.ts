@@ -6,7 +6,6 @@
  */
 import { RvcError } from '../errors.js';
 import { setOwn } from '../model/values.js';
-import type { Row } from './data.js';
 
 /** Placeholders a template may hold as whole JSON string values. DVC's names are read as well. */
 export const PLACEHOLDERS = {
@@ -151,7 +150,8 @@ function containsString(v: unknown, wanted: readonly string[]): boolean {
 }
 
 export interface FillValues {
-  rows: Row[];
+  /** What the data placeholder becomes: the rows (or a plot's columnar data, which the page writes as columns). */
+  rows: unknown;
   title: string;
   xLabel: string;
   yLabel: string;

@@ -58,6 +58,19 @@ export class History {
     return gitResolveCommit(this.root, rev);
   }
 
+  /**
+   * The commit `rev` names, resolved through the batch process (no process of its own); what
+   * git cannot resolve by name (an experiment's name, an unknown revision: REV_NOT_FOUND) goes
+   * through gitResolveCommit.
+   */
+  async commitOf(rev: string): Promise<string> {
+    if (rev !== '' && !rev.startsWith('-') && !/[\0\n\r]/.test(rev)) {
+      const c = await this.cat.read(`${rev}^{commit}`);
+      if (c?.type === 'commit') return c.oid;
+    }
+    return gitResolveCommit(this.root, rev);
+  }
+
   head(): string | undefined {
     return gitHead(this.root);
   }

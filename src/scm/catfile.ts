@@ -22,7 +22,10 @@ interface Pending {
 export class GitCatFile {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly queue: Pending[] = [];
+  /** A header line not yet whole. */
   private buf: Buffer = Buffer.alloc(0);
+  /** The object being received: its header read, `filled` bytes of its data (and line feed) so far. */
+  private body: { head: Pending; oid: string; type: GitObject['type']; data: Buffer; filled: number } | undefined;
   private failed: Error | undefined;
   private stderr = '';
   private closed = false;
@@ -76,15 +79,35 @@ export class GitCatFile {
   }
 
   private onData(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    for (;;) {
+    let pos = 0;
+    while (pos < d.length) {
+      const body = this.body;
+      if (body) {
+        // The object's bytes go straight into its own buffer (one copy, however many chunks it
+        // comes in), then its line feed.
+        const take = Math.min(body.data.length + 1 - body.filled, d.length - pos);
+        const copy = Math.min(take, body.data.length - body.filled);
+        if (copy > 0) d.copy(body.data, body.filled, pos, pos + copy);
+        body.filled += take;
+        pos += take;
+        if (body.filled === body.data.length + 1) {
+          this.body = undefined;
+          this.queue.shift();
+          body.head.resolve({ oid: body.oid, type: body.type, data: body.data });
+        }
+        continue;
+      }
       const head = this.queue[0];
       if (!head) return;
-      const nl = this.buf.indexOf(0x0a);
-      if (nl < 0) return;
-      const header = this.buf.subarray(0, nl).toString('utf8');
+      const nl = d.indexOf(0x0a, pos);
+      if (nl < 0) {
+        this.buf = Buffer.concat([this.buf, d.subarray(pos)]);
+        return;
+      }
+      const header = (this.buf.length ? Buffer.concat([this.buf, d.subarray(pos, nl)]) : d.subarray(pos, nl)).toString('utf8');
+      this.buf = Buffer.alloc(0);
+      pos = nl + 1;
       if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
-        this.buf = this.buf.subarray(nl + 1);
         this.queue.shift();
         head.resolve(undefined);
         continue;
@@ -94,12 +117,7 @@ export class GitCatFile {
         this.fail(new RvcError('GIT_FAILED', `unexpected answer from git cat-file: '${header.slice(0, 100)}'`));
         return;
       }
-      const size = Number(m[3]);
-      if (this.buf.length < nl + 1 + size + 1) return;
-      const data = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
-      this.buf = this.buf.subarray(nl + 1 + size + 1);
-      this.queue.shift();
-      head.resolve({ oid: m[1]!, type: m[2] as GitObject['type'], data });
+      this.body = { head, oid: m[1]!, type: m[2] as GitObject['type'], data: Buffer.allocUnsafe(Number(m[3])), filled: 0 };
     }
   }
 }

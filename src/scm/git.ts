@@ -146,44 +146,6 @@ export function gitShowBytes(root: string, rev: string, rel: string): Buffer | u
   return undefined;
 }
 
-/**
- * The contents of many files at revisions, read by one `git cat-file --batch` (one process
- * whatever their number): `undefined` for a file that is not there. Paths are relative to `root`.
- * The revisions must exist (check them first: an unknown one reads as missing files here).
- */
-export function gitShowMany(root: string, specs: readonly { rev: string; rel: string }[]): (Buffer | undefined)[] {
-  if (!specs.length) return [];
-  for (const sp of specs) assertRevName(sp.rev);
-  const input = specs.map((sp) => `${sp.rev}:./${sp.rel}\n`).join('');
-  if (/[\0\r]/.test(input) || specs.some((sp) => sp.rel.includes('\n'))) throw new RvcError('USAGE', 'a path with a line break cannot be read at a revision', { hint: 'rename the file' });
-  let out: Buffer;
-  try {
-    out = execFileSync('git', ['cat-file', '--batch'], {
-      cwd: root, input, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
-    });
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') throw new RvcError('GIT_FAILED', 'git is not installed or not on PATH', { hint: 'install git, or use `rvc init --no-scm`' });
-    throw new RvcError('GIT_FAILED', `git cat-file failed: ${String((e as { stderr?: Buffer }).stderr ?? '').trim().split('\n')[0] ?? ''}`, { cause: e });
-  }
-  const res: (Buffer | undefined)[] = [];
-  let pos = 0;
-  for (let i = 0; i < specs.length; i++) {
-    const nl = out.indexOf(10, pos);
-    if (nl < 0) throw new RvcError('GIT_FAILED', 'git cat-file --batch ended early');
-    const header = out.subarray(pos, nl).toString('utf8');
-    pos = nl + 1;
-    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-    if (!m) {
-      res.push(undefined); // `<name> missing` (or ambiguous): not there
-      continue;
-    }
-    const size = Number(m[2]);
-    res.push(m[1] === 'blob' ? Buffer.from(out.subarray(pos, pos + size)) : undefined);
-    pos += size + 1;
-  }
-  return res;
-}
-
 /** Paths (relative to `root`) of the files git has at `rev` under `root`; an unknown revision is REV_NOT_FOUND. */
 export function gitTreeFiles(root: string, rev: string): string[] {
   assertRevName(rev);

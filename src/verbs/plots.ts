@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, isRvcError, type Failure } from '../errors.js';
-import { writeFileAtomic, makeDirs } from '../fsutil/atomic.js';
+import { writeFileAtomic, writeFileAtomicChunks, makeDirs } from '../fsutil/atomic.js';
 import { setPlotOptions, type PlotLocation } from '../model/pipeline.js';
 import { compareStrings, deepEqual } from '../model/values.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -9,13 +9,13 @@ import { readPipelineCached } from '../repo/project.js';
 import { openRepoRemote } from '../repo/remotes.js';
 import { fetchObject, type Remote } from '../remote/index.js';
 import type { HashAlgo } from '../model/oid.js';
-import { metricValues, metricsAtRevisions, metricsFiles, metricsTargets, pipelineAt, revisionSource, scopeRevisions, workspaceSource, type Source } from '../pipeline/compare.js';
+import { metricValues, metricsAtRevisions, metricsFiles, metricsTargets, pipelineAt, revisionSources, scopeRevisions, workspaceSource, type Source } from '../pipeline/compare.js';
 import { openHistory } from '../repo/history.js';
-import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotData, tooLarge } from '../plots/data.js';
+import { MAX_PLOT_DATA_BYTES, dataFormatOf, isImageFile, parsePlotTable, tooLarge } from '../plots/data.js';
 import { plotDefinitions, selectPlots, type PlotDef } from '../plots/defs.js';
 import { BUILTIN_TEMPLATES, parseTemplate, templateText } from '../plots/templates.js';
 import { buildPlot, failureOf, type PlotInput, type PlotRow } from '../plots/build.js';
-import { PLOT_DIVS, buildPage, type PagePlot } from '../plots/page.js';
+import { PLOT_DIVS, pageParts, type PagePlot } from '../plots/page.js';
 import { historyPlots, type HistoryPoint } from '../plots/history.js';
 
 export type { PlotRow } from '../plots/build.js';
@@ -43,9 +43,13 @@ export interface PlotsDiffOptions extends PlotsShowOptions {
 export interface PlotResult {
   id: string;
   template: string;
-  /** The filled Vega-Lite specification; absent for images and for plots that could not be drawn. */
+  /**
+   * The filled Vega-Lite specification, the rows inline; absent (no such property) for images
+   * and for plots that could not be drawn. Made when first read: ask `'spec' in plot` to know
+   * whether there is one without making it.
+   */
   spec?: unknown;
-  /** The rows drawn (fields x, y, rev, series, label). */
+  /** The rows drawn (fields x, y, rev, series, label); made when first read. */
   rows: PlotRow[];
   /** Images: each revision's copy, as a path relative to the page's folder (empty when not written). */
   images?: { rev: string; file: string; src: string }[];
@@ -69,12 +73,20 @@ export function plotsShow(opts: PlotsShowOptions = {}): Promise<PlotsResult> {
   return renderPlots(repo, [workspaceSource(repo)], opts);
 }
 
-/** `rvc plots diff [revisions…]`: the same plots across git revisions and the workspace, each revision a colour. */
-export function plotsDiff(opts: PlotsDiffOptions = {}): Promise<PlotsResult> {
+/**
+ * `rvc plots diff [revisions…]`: the same plots across git revisions and the workspace, each
+ * revision a colour. Every revision's pipeline, lock and plot files come through one git process.
+ */
+export async function plotsDiff(opts: PlotsDiffOptions = {}): Promise<PlotsResult> {
   const repo = Repo.open(opts.cwd);
   const revs = opts.revisions?.length ? [...new Set(opts.revisions)] : ['HEAD'];
-  const sides = [...revs.map((r) => revisionSource(repo, r, !opts.revisions?.length)), workspaceSource(repo)];
-  return renderPlots(repo, sides, opts);
+  const history = openHistory(repo.root);
+  try {
+    const sides = [...await revisionSources(repo, history, revs, !opts.revisions?.length), workspaceSource(repo)];
+    return await renderPlots(repo, sides, opts);
+  } finally {
+    history.close();
+  }
 }
 
 async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions): Promise<PlotsResult> {
@@ -109,9 +121,9 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
       }
     }
   }
-  // Every revision's plot files in one git process each, not one per file.
+  // Every revision's plot files through the sides' one git process, not one per file.
   const files = [...new Set(defs.flatMap((d) => (d.image ? [d.id] : d.series.map((x) => x.file))))];
-  for (const side of sides) side.prefetch?.(files);
+  await Promise.all(sides.map((side) => side.prefetch?.(files)));
   const unfetched = await fetchMissing(repo, sides, defs);
   const outDir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? DEFAULT_PLOTS_DIR);
   const write = opts.write !== false;
@@ -129,17 +141,34 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
     }
     return t;
   };
+  // The columns the plots read of each data file (the others are read only if asked for).
+  const used = new Map<string, { cols: Set<string>; last: boolean }>();
+  for (const d of defs) {
+    for (const s of d.image ? [] : d.series) {
+      let u = used.get(s.file);
+      if (!u) used.set(s.file, (u = { cols: new Set(), last: false }));
+      if (s.x !== undefined) u.cols.add(s.x);
+      if (s.y) for (const y of s.y) u.cols.add(y);
+      else u.last = true;
+    }
+  }
+  const only = (file: string) => (names: readonly string[]): ReadonlySet<string> => {
+    const u = used.get(file)!;
+    return u.last && names.length ? new Set([...u.cols, names[names.length - 1]!]) : u.cols;
+  };
   const texts = new Map<string, PlotInput>();
   const input = (side: Source, file: string, header: boolean | undefined): PlotInput => {
     const key = `${side.label}\0${file}\0${header}`;
     let r = texts.get(key);
     if (!r) {
-      r = unfetched.get(`${side.label}\0${file}`) ?? readInput(repo, side, file, header);
+      r = unfetched.get(`${side.label}\0${file}`) ?? readInput(repo, side, file, header, only(file));
       texts.set(key, r);
     }
     return r;
   };
   const plots: PlotResult[] = [];
+  /** Each drawn plot's specification with its data as columns, for the page. */
+  const frames = new Map<PlotResult, unknown>();
   const pending: { plot: PlotResult; copies: { bytes: Buffer; to: string }[] }[] = [];
   for (const def of defs) {
     if (def.image) {
@@ -167,7 +196,15 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
     const inputs: PlotInput[] = [];
     for (const side of sides) for (const s of def.series) inputs.push(input(side, s.file, def.header));
     const built = buildPlot(def, inputs, templateOf(def.template));
-    plots.push({ id: def.id, template: def.template, ...(built.spec !== undefined ? { spec: built.spec } : {}), rows: built.rows, errors: built.errors });
+    // Rows and the spec with the rows inline are made only when read (--json, --ascii, a library
+    // caller): the page writes the columns.
+    const plot = { id: def.id, template: def.template, errors: built.errors } as PlotResult;
+    Object.defineProperty(plot, 'rows', { get: () => built.rows, enumerable: true });
+    if (built.frame !== undefined) {
+      Object.defineProperty(plot, 'spec', { get: () => built.spec, enumerable: true });
+      frames.set(plot, built.frame);
+    }
+    plots.push(plot);
   }
   const res: PlotsResult = { revisions: sides.map((s) => s.label), plots, warnings };
   if (!write) return res;
@@ -178,7 +215,7 @@ async function renderPlots(repo: Repo, sides: Source[], opts: PlotsShowOptions):
       writeFileAtomic(c.to, c.bytes, { fsync: false });
     }
   }
-  res.page = writePage(plots, outDir, htmlTemplate);
+  res.page = writePage(plots, outDir, htmlTemplate, frames);
   return res;
 }
 
@@ -198,17 +235,21 @@ function readHtmlTemplate(opts: PlotsShowOptions): string | undefined {
   return text;
 }
 
-/** The page of `plots`, written in one atomic write as `outDir/index.html`; its absolute path. */
-function writePage(plots: readonly PlotResult[], outDir: string, htmlTemplate: string | undefined): string {
+/**
+ * The page of `plots`, written in one atomic write as `outDir/index.html`; its absolute path.
+ * A plot in `frames` is written from its columns.
+ */
+function writePage(plots: readonly PlotResult[], outDir: string, htmlTemplate: string | undefined, frames?: ReadonlyMap<PlotResult, unknown>): string {
   const page: PagePlot[] = plots.map((p) => ({
     id: p.id,
-    ...(p.spec !== undefined ? { spec: p.spec } : {}),
+    ...(frames?.has(p) ? { spec: frames.get(p) } : p.spec !== undefined ? { spec: p.spec } : {}),
     ...(p.images?.length ? { images: p.images.map((i) => ({ rev: i.rev, src: i.src })) } : {}),
     messages: p.errors.map((e) => e.message),
   }));
   makeDirs(outDir);
   const file = path.join(outDir, 'index.html');
-  writeFileAtomic(file, buildPage(page, htmlTemplate !== undefined ? { htmlTemplate } : {}), { fsync: false });
+  const parts = pageParts(page, htmlTemplate !== undefined ? { htmlTemplate } : {});
+  writeFileAtomicChunks(file, (write) => { for (const p of parts) write(p); }, { fsync: false });
   return file;
 }
 
@@ -362,7 +403,7 @@ function outsideLink(repo: Repo, rel: string): Failure | undefined {
   return { code: 'PATH_IS_SYMLINK', path: rel, message: `plot file '${rel}' is a symbolic link to '${real}', outside the repository`, hint: 'copy the file into the repository' };
 }
 
-function readInput(repo: Repo, side: Source, file: string, header: boolean | undefined): PlotInput {
+function readInput(repo: Repo, side: Source, file: string, header: boolean | undefined, only: (names: readonly string[]) => ReadonlySet<string>): PlotInput {
   const rev = side.label;
   try {
     if (rev === 'workspace') {
@@ -377,13 +418,14 @@ function readInput(repo: Repo, side: Source, file: string, header: boolean | und
       }
       if (size > MAX_PLOT_DATA_BYTES) return { rev, file, error: failureOf(tooLarge(file, size)) };
     }
-    const text = side.read(file);
+    // A revision's file as the bytes git gave (CSV and TSV are parsed from them without decoding).
+    const text = rev === 'workspace' ? side.read(file) : side.readBytes(file);
     if (text === undefined) {
       return { rev, file, error: rev === 'workspace'
         ? { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist`, hint: 'run the stage that writes it (`rvc repro`)' }
         : { code: 'PATH_NOT_FOUND', path: file, message: `plot data file '${file}' does not exist at revision ${rev}` } };
     }
-    return { rev, file, rows: parsePlotData(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}) }) };
+    return { rev, file, table: parsePlotTable(text, file, { ...(header !== undefined ? { header } : {}), ...(rev !== 'workspace' ? { at: rev } : {}), only }) };
   } catch (e) {
     if (isRvcError(e, 'REV_NOT_FOUND')) throw e;
     return { rev, file, error: failureOf(e) };

@@ -72,7 +72,8 @@ beforeAll(() => {
     'rvc.yaml': PIPELINE,
     'logs/train.csv': 'step,acc\n0,0.1\n1,0.5\n2,0.7\n',
     'logs/val.csv': 'step,acc\n0,0.05\n1,0.4\n2,0.6\n',
-    'conf.csv': 'actual,predicted\ncat,cat\ncat,dog\ndog,dog\ndog,dog\n',
+    // Enough repeated labels for the page to carry them as a dictionary.
+    'conf.csv': 'actual,predicted\ncat,cat\ncat,dog\ndog,dog\ndog,dog\ncat,cat\ncat,dog\ndog,dog\ncat,cat\ndog,dog\n',
     'sizes.yaml': 'rows:\n  - {kind: small, n: 3}\n  - {kind: large, n: 9}\n  - {kind: medium, n: 5}\n',
     'points.tsv': 'a\tb\n1\t2\n2\t3\n3\t5\n4\t4\n',
     'curve.png': PNG,
@@ -215,6 +216,43 @@ describe('rvc plots', () => {
     expect(j.plots.map((x) => x.id)).toEqual(['acc']);
     const revs = j.plots[0]!.spec.data.values.filter((v) => v.y === 0.9 || v.y === 0.7).map((v) => v.rev);
     expect(revs.sort()).toEqual(['HEAD', 'workspace']);
+  });
+});
+
+describe('rvc plots diff over many revisions', () => {
+  it('reads every revision (pipeline, lock and plot files, cached outputs through the lock) in one git process: as many git processes for three revisions as for one', () => {
+    const d = makeRepo();
+    made.push(d);
+    // git through a stand-in that counts its runs.
+    const bin = path.join(d, '..', `${path.basename(d)}-gitlog`);
+    made.push(bin);
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeTree(bin, { git: `#!/bin/sh\necho "$1" >> '${bin}/log'\nexec '${realGit}' "$@"\n` });
+    fs.chmodSync(path.join(bin, 'git'), 0o755);
+    writeTree(d, {
+      'rvc.yaml': 'plots:\n  - a.csv:\n      x: step\nstages:\n  s:\n    cmd: sh s.sh\n    deps: [s.sh, n]\n    plots:\n      - b.csv:\n          x: step\n',
+      's.sh': 'printf "step,v\\n0,%s\\n1,2\\n" "$(cat n)" > b.csv\n',
+    });
+    for (const n of [1, 2, 3]) {
+      writeTree(d, { n: `${n}\n`, 'a.csv': `step,loss\n0,${n}\n1,${n / 10}\n` });
+      rvcOk(d, ['repro', '-q']);
+      git(d, ['add', '-A']);
+      git(d, ['commit', '-q', '-m', `c${n}`]);
+      git(d, ['tag', `c${n}`]);
+    }
+    const runs = (revs: string[]) => {
+      fs.rmSync(path.join(bin, 'log'), { force: true });
+      const r = rvcOk(d, ['plots', 'diff', '--json', ...revs], { PATH: `${bin}:${process.env.PATH}` });
+      return { count: fs.readFileSync(path.join(bin, 'log'), 'utf8').trim().split('\n').length, json: JSON.parse(r.stdout) as { plots: { id: string; spec: { data: { values: { rev: string; x: number; y: number }[] } } }[] } };
+    };
+    const one = runs(['c1']);
+    const three = runs(['c1', 'c2', 'c3']);
+    expect(three.count).toBe(one.count);
+    const b = three.json.plots.find((p) => p.id === 'b.csv')!.spec.data.values;
+    // b.csv is a cached output git does not hold: each revision's comes from the cache through its rvc.lock.
+    expect(b.filter((v) => v.x === 0).map((v) => [v.rev, v.y])).toEqual([['c1', 1], ['c2', 2], ['c3', 3], ['workspace', 3]]);
+    const a = three.json.plots.find((p) => p.id === 'a.csv')!.spec.data.values;
+    expect(a.filter((v) => v.x === 1).map((v) => v.y)).toEqual([0.1, 0.2, 0.3, 0.3]);
   });
 });
 

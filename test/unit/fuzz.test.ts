@@ -21,7 +21,7 @@ import { parseLock, serializeLock, type Lock } from '../../src/model/lock.js';
 import { parsePipeline } from '../../src/model/pipeline/parse.js';
 import { serializePipeline, type StageDef } from '../../src/model/pipeline/edit.js';
 import { parseConfigLayer, serializeConfigLayer, setConfigKey, type ConfigLayer } from '../../src/model/config.js';
-import { parsePlotData } from '../../src/plots/data.js';
+import { parsePlotTable } from '../../src/plots/data.js';
 import { parseParamsFile } from '../../src/model/params.js';
 import { deepEqual } from '../../src/model/values.js';
 import { toYaml } from '../../src/model/yaml.js';
@@ -340,7 +340,7 @@ const TARGETS = {
   paramsToml: { name: 'params', file: 'conf/params.toml', parse: (t: string) => parseParamsFile(t, 'conf/params.toml'), lines: true },
   paramsPy: { name: 'params', file: 'src/params.py', parse: (t: string) => parseParamsFile(t, 'src/params.py'), lines: true },
   // rvc's own CSV reader (JSON and YAML plot files go through the parsers above).
-  plotCsv: { name: 'plot data', file: 'logs/loss.csv', parse: (t: string) => parsePlotData(t, 'logs/loss.csv'), lines: false },
+  plotCsv: { name: 'plot data', file: 'logs/loss.csv', parse: (t: string) => parsePlotTable(t, 'logs/loss.csv'), lines: false },
 } satisfies Record<string, Target>;
 
 const validText: Record<keyof typeof TARGETS, fc.Arbitrary<string>> = {

@@ -1,12 +1,20 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { isRvcError } from '../../src/errors.js';
 import { mergePipelines, parsePipeline, setPlotOptions } from '../../src/model/pipeline.js';
-import { parsePlotData } from '../../src/plots/data.js';
+import { parsePlotTable, type Table } from '../../src/plots/data.js';
+import { referenceRows } from '../helpers/plot-rows-reference.js';
 import { plotDefinitions, selectPlots } from '../../src/plots/defs.js';
 import { BUILTIN_TEMPLATES, fillTemplate, parseTemplate } from '../../src/plots/templates.js';
-import { buildPlot } from '../../src/plots/build.js';
+import { buildPlot, PlotData } from '../../src/plots/build.js';
 import { buildPage } from '../../src/plots/page.js';
 import { historyPlots } from '../../src/plots/history.js';
+
+/** A table's rows as records (the shape the previous parser returned). */
+function rowsOf(t: Table): Record<string, unknown>[] {
+  return Array.from({ length: t.length }, (_, i) => Object.fromEntries(t.names.map((n) => [n, t.column(n)![i]])));
+}
+const parsePlotData = (text: string, rel: string, opts: { header?: boolean } = {}) => rowsOf(parsePlotTable(text, rel, opts));
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -40,9 +48,97 @@ describe('plot data files', () => {
     expect(code(() => parsePlotData('{', 'x.json'))).toBe('PLOT_INVALID');
     expect(code(() => parsePlotData('a', 'x.txt'))).toBe('PLOT_INVALID');
     // a key named __proto__ in a CSV header stays a column
-    const rows = parsePlotData('__proto__,b\n1,2\n', 'p.csv');
-    expect(Object.keys(rows[0]!)).toEqual(['__proto__', 'b']);
+    const t = parsePlotTable('__proto__,b\n1,2\n', 'p.csv');
+    expect(t.names).toEqual(['__proto__', 'b']);
+    expect(Array.from(t.column('__proto__')!)).toEqual([1]);
     expect(({} as Record<string, unknown>)['b']).toBeUndefined();
+  });
+});
+
+describe('the columnar parser against the previous row parser', () => {
+  // Cells of every kind a plot file holds: integers, decimals (signs, points, exponents, long
+  // mantissas), what Number() reads but a decimal is not, words, blanks, padding.
+  const numberCell = fc.oneof(
+    fc.integer({ min: -1e6, max: 1e6 }).map(String),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+    fc.double({ min: -1e4, max: 1e4, noNaN: true }).map((d) => d.toFixed(6)),
+    fc.tuple(fc.constantFrom('', '-', '+'), fc.stringMatching(/^[0-9]{0,18}$/), fc.constantFrom('', '.'), fc.stringMatching(/^[0-9]{0,18}$/)).map((p) => p.join('')),
+  );
+  const oddCell = fc.constantFrom('', ' ', ' 7 ', '0x1f', '0b1', '0o7', 'Infinity', '-Infinity', 'NaN', '1_0', '1e', '.', '-', '+', '1.2.3', '--1', '1e400', '\u00a07', 'abc', 'é', '00012', '-0', '1.');
+  const cell = fc.oneof({ weight: 6, arbitrary: numberCell }, { weight: 2, arbitrary: oddCell }, { weight: 1, arbitrary: fc.string({ maxLength: 5 }) });
+  const quote = (c: string) => `"${c.replace(/"/g, '""')}"`;
+  /** A file: header or not, some columns, rows (some ragged), blank lines, CRLF, a BOM, quoting (of some cells, or none). */
+  const file = fc.record({
+    sep: fc.constantFrom(',', '\t'),
+    header: fc.boolean(),
+    names: fc.array(fc.oneof(fc.constantFrom('step', 'loss', 'acc', '2', '0', '__proto__', ' x ', 'loss'), fc.string({ maxLength: 4 })), { minLength: 1, maxLength: 5 }),
+    rows: fc.array(fc.array(cell, { minLength: 1, maxLength: 6 }), { maxLength: 40 }),
+    ragged: fc.boolean(),
+    quoting: fc.constantFrom('none', 'some', 'all'),
+    eol: fc.constantFrom('\n', '\r\n', '\r'),
+    bom: fc.boolean(),
+    blank: fc.boolean(),
+    trailing: fc.boolean(),
+  }).map((f) => {
+    const width = f.names.length;
+    // Rows as wide as the header unless the file is meant to be ragged.
+    const rows = f.rows.map((r) => (f.ragged ? r : Array.from({ length: width }, (_, j) => r[j % r.length]!)));
+    const q = (c: string, i: number) => (f.quoting === 'all' || (f.quoting === 'some' && i % 3 === 0) ? quote(c) : c);
+    // Unquoted cells holding a separator, quote or line break would change the file's shape: those become words.
+    const plainCell = (c: string) => (/[",\t\r\n]/.test(c) ? 'w' : c);
+    const lines = [...(f.header ? [f.names] : []), ...rows].map((r, i) => r.map((c, j) => (f.quoting === 'none' ? plainCell(c) : q(c, i + j))).join(f.sep));
+    if (f.blank && lines.length > 1) lines.splice(1, 0, '');
+    const text = (f.bom ? '\uFEFF' : '') + lines.join(f.eol) + (f.trailing ? f.eol : '');
+    return { text, rel: f.sep === ',' ? 'f.csv' : 'f.tsv', header: f.header };
+  });
+
+  const outcome = (fn: () => unknown): { value?: unknown; error?: string } => {
+    try {
+      return { value: fn() };
+    } catch (e) {
+      if (!isRvcError(e)) throw e;
+      return { error: `${e.code} ${e.message} line ${e.line}` };
+    }
+  };
+
+  it('gives every column the values, types and names the row parser gave, and the same error for a ragged row', () => {
+    let typed = 0;
+    let ragged = 0;
+    fc.assert(fc.property(file, ({ text, rel, header }) => {
+      const old = outcome(() => referenceRows(text, rel, header));
+      const now = outcome(() => parsePlotTable(text, rel, { header }));
+      // Reading some columns with the rows and the others when asked for gives the same.
+      const some = outcome(() => parsePlotTable(text, rel, { header, only: (names) => new Set(names.filter((_, i) => i % 2 === 1)) }));
+      expect(now.error).toBe(old.error);
+      expect(some.error).toBe(old.error);
+      if (old.error) { ragged++; return; }
+      const rows = old.value as Record<string, unknown>[];
+      for (const t of [now.value as Table, some.value as Table]) {
+        expect(t.length).toBe(rows.length);
+        if (!rows.length) return;
+        expect(t.names).toEqual(Object.keys(rows[0]!));
+        for (const n of t.names) {
+          const col = t.column(n)!;
+          const want = rows.map((r) => r[n]);
+          // A column of finite numbers only is a Float64Array; any other cell keeps the column as values.
+          const allNumbers = want.every((v) => typeof v === 'number' && Number.isFinite(v));
+          expect(col instanceof Float64Array, n).toBe(allNumbers);
+          if (allNumbers) typed++;
+          expect(Array.from(col).map((v) => (Object.is(v, -0) ? '-0' : v)), n).toEqual(want.map((v) => (Object.is(v, -0) ? '-0' : v)));
+        }
+      }
+    }), { numRuns: 400 });
+    // The generator reaches both sides of what is compared.
+    expect(typed).toBeGreaterThan(50);
+    expect(ragged).toBeGreaterThan(10);
+  });
+
+  it('numbers read in place are the numbers Number() reads, at the edges of the fast reading too', () => {
+    const cells = ['0.1', '0.123456789012345', '1234567890.12345', '9007199254740993', '123456789012345.6', '-0.000001', '1.7976931348623157', '0.3', '-.5', '+1.', '4.35', '1e-7'];
+    const text = `v\n${cells.join('\n')}\n`;
+    const col = parsePlotTable(text, 'x.csv').column('v')!;
+    expect(col).toBeInstanceOf(Float64Array);
+    expect(Array.from(col)).toEqual(cells.map(Number));
   });
 });
 
@@ -98,10 +194,10 @@ describe('templates and building one plot', () => {
   it('overlays revisions and files, labels what varies, and reports bad parts without dropping the rest', () => {
     const t = { name: 'linear', spec: BUILTIN_TEMPLATES['linear'] };
     const b = buildPlot(def, [
-      { rev: 'HEAD', file: 'train.csv', rows: [{ step: 0, acc: 0.1 }] },
-      { rev: 'HEAD', file: 'val.csv', rows: [{ step: 0, acc: 0.2, loss: 'x' }] },
-      { rev: 'workspace', file: 'train.csv', rows: [{ step: 0, acc: 0.3 }] },
-      { rev: 'workspace', file: 'val.csv', rows: [{ step: 0, zzz: 1 }] },
+      { rev: 'HEAD', file: 'train.csv', table: parsePlotTable('step,acc\n0,0.1\n', 'train.csv') },
+      { rev: 'HEAD', file: 'val.csv', table: parsePlotTable('[{"step": 0, "acc": 0.2, "loss": "x"}]', 'val.json') },
+      { rev: 'workspace', file: 'train.csv', table: parsePlotTable('step,acc\n0,0.3\n', 'train.csv') },
+      { rev: 'workspace', file: 'val.csv', table: parsePlotTable('step,zzz\n0,1\n', 'val.csv') },
     ], t);
     expect([...new Set(b.rows.map((r) => r.label))]).toEqual(['HEAD · train.csv: acc', 'HEAD · val.csv: acc', 'workspace · train.csv: acc']);
     expect(b.errors.map((e) => e.message)).toEqual([
@@ -109,6 +205,12 @@ describe('templates and building one plot', () => {
       "columns 'acc', 'loss' of plot 'acc' are not in 'val.csv' (its columns: step, zzz)",
     ]);
     expect(b.spec).toBeDefined();
+    // The spec with its rows inline is what --json prints; the frame holds the same data as columns.
+    expect((b.spec as { data: { values: unknown } }).data.values).toBe(b.rows);
+    expect(b.rows[0]).toEqual({ x: 0, y: 0.1, rev: 'HEAD', series: 'train.csv: acc', label: 'HEAD · train.csv: acc' });
+    const frameData = (b.frame as { data: { values: unknown } }).data.values as PlotData;
+    expect(frameData).toBeInstanceOf(PlotData);
+    expect(frameData.parts.map((p) => p.y instanceof Float64Array)).toEqual([true, true, true]);
     const none = buildPlot(def, [{ rev: 'workspace', file: 'train.csv' }], t);
     expect(none.spec).toBeUndefined();
     expect(none.errors[0]!.code).toBe('PATH_NOT_FOUND');
@@ -121,6 +223,27 @@ describe('templates and building one plot', () => {
     expect(html).toContain('<h2>&#60;b&#62;</h2>');
     expect(html).toMatch(/data-plot-id="bad" data-state="error" data-marks="0"><h2>bad<\/h2><p class="rvc-error">no data<\/p>/);
     expect(buildPage([], { htmlTemplate: '<html><body>A{plot_divs}B</body></html>' })).toMatch(/^<html><body>A<style>[\s\S]*<\/script>B<\/body><\/html>$/);
+  });
+});
+
+describe('the page carries plot data as columns', () => {
+  it('a plot of many points is written as its parts\' columns (a step as a sequence, numbers as their bytes, repeated text as a dictionary), not a record per point', () => {
+    const def = plotDefinitions(mergePipelines([parsePipeline('plots:\n  - p.csv:\n      x: step\n  - c.csv:\n      template: confusion\n      x: a\n      y: b\n', 'rvc.yaml')]));
+    const n = 5000;
+    const csv = `step,loss\n${Array.from({ length: n }, (_, i) => `${i},${(1 / (1 + i)).toFixed(6)}`).join('\n')}\n`;
+    const lines = buildPlot(def.find((d) => d.id === 'p.csv')!, ['HEAD', 'workspace'].map((rev) => ({ rev, file: 'p.csv', table: parsePlotTable(csv, 'p.csv') })), { name: 'linear', spec: BUILTIN_TEMPLATES['linear'] });
+    const conf = buildPlot(def.find((d) => d.id === 'c.csv')!, [{ rev: 'workspace', file: 'c.csv', table: parsePlotTable(`a,b\n${'cat,dog\n'.repeat(20)}`, 'c.csv') }], { name: 'confusion', spec: BUILTIN_TEMPLATES['confusion'] });
+    const html = buildPage([{ id: 'p.csv', spec: lines.frame, messages: [] }, { id: 'c.csv', spec: conf.frame, messages: [] }]);
+    const at = html.indexOf('id="rvc-plot-specs">') + 'id="rvc-plot-specs">'.length;
+    const specs = JSON.parse(html.slice(at, html.indexOf('</script>', at))) as { data: { values: { 'rvc:data': { rev: string; n: number; x: unknown; y: unknown }[] } } }[];
+    const parts = specs[0]!.data.values['rvc:data'];
+    expect(parts.map((p) => [p.rev, p.n])).toEqual([['HEAD', n], ['workspace', n]]);
+    expect(parts[0]!.x).toEqual({ seq: [0, 1] });
+    const y = new Float64Array(Buffer.from((parts[0]!.y as { f64: string }).f64, 'base64').buffer.slice(0));
+    expect(Array.from(y)).toEqual(lines.rows.slice(0, n).map((r) => r.y));
+    expect(specs[1]!.data.values['rvc:data'][0]!.x).toEqual({ dict: ['cat'], idx: Array(20).fill(0) });
+    // No record per point: the revision is written once per part.
+    expect(html.split('"rev":').length - 1).toBe(3);
   });
 });
 

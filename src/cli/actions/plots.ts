@@ -54,16 +54,19 @@ function openPage(out: Output, file: string): Promise<boolean> {
   });
 }
 
+/** Whether a plot is drawn: asked without reading `spec`, which makes every point a record. */
+const drawn = (p: PlotsResult['plots'][number]): boolean => 'spec' in p || !!p.images?.length;
+
 async function finish({ out, flags }: Ctx, r: PlotsResult, none = 'No plots are defined'): Promise<number> {
-  const failed = r.plots.filter((p) => p.spec === undefined && !p.images?.length);
+  const failed = r.plots.filter((p) => !drawn(p));
   if (flags.json) {
-    out.json({ plots: r.plots.map((p) => ({ id: p.id, template: p.template, ...(p.spec !== undefined ? { spec: p.spec } : {}), ...(p.images ? { images: p.images } : {}), errors: p.errors })), revisions: r.revisions, warnings: r.warnings });
+    out.json({ plots: r.plots.map((p) => ({ id: p.id, template: p.template, ...('spec' in p ? { spec: p.spec } : {}), ...(p.images ? { images: p.images } : {}), errors: p.errors })), revisions: r.revisions, warnings: r.warnings });
     return failed.length ? EXIT.FAILURE : EXIT.OK;
   }
   for (const w of r.warnings) out.warn(w.message);
   for (const p of r.plots) {
     for (const e of p.errors) {
-      if (p.spec === undefined && !p.images?.length) out.error(`plot '${p.id}': ${e.message}`, e.hint);
+      if (!drawn(p)) out.error(`plot '${p.id}': ${e.message}`, e.hint);
       else out.warn(`plot '${p.id}': ${e.message}`);
     }
   }
