@@ -128,7 +128,7 @@ export function revisionSource(repo: Repo, rev: string, emptyIfMissing: boolean)
 function readCached(repo: Repo, e: { hash: HashAlgo; oid: string } | undefined): Buffer | undefined {
   if (!e) return undefined;
   try {
-    return fs.readFileSync(repo.odbFor(e.hash).objectPath(e.oid));
+    return repo.odbFor(e.hash).readObject(e.oid);
   } catch {
     return undefined;
   }
