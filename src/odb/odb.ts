@@ -97,6 +97,20 @@ export class Odb {
     return parseChunkList(text, this.algo, p);
   }
 
+  /**
+   * The chunks `oid`'s chunk list names, whether or not the whole object is also in the cache
+   * (gc keeps them while the list is kept); [] without a list, or with one that does not parse
+   * (fsck reports that one).
+   */
+  chunksListed(oid: string): ChunkEntry[] {
+    try {
+      return this.readChunkListIfAny(oid) ?? [];
+    } catch (e) {
+      if (e instanceof RvcError && e.code === 'OBJECT_CORRUPT') return [];
+      throw e;
+    }
+  }
+
   /** The hash of the concatenation of `chunks` (read from the cache), or undefined if one is missing. */
   hashChunks(chunks: readonly ChunkEntry[]): string | undefined {
     const h = createHasher(this.algo);
