@@ -720,10 +720,12 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
   for (const list of children.values()) for (const c of list) if (!isTreeOid(c)) files.add(c);
   const list = [...files];
   const filesThere = run.stopped ? new Set<string>() : await run.query(list.map((f) => run.key(f)));
+  const chunked = await verifyChunked(run, store, list.filter((f) => !filesThere.has(run.key(f))), note, ticker);
+  for (const c of chunked.corrupt) corrupt.add(c);
   await eachLimit(list, run.netJobs, async (f) => {
     if (run.stopped) return;
     if (!filesThere.has(run.key(f))) {
-      missing++;
+      if (!chunked.listed.has(f)) missing++;
       return;
     }
     note(f, await downloadVerified(run, store, f, 'check', ticker));
@@ -734,7 +736,7 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
   const bad = new Map<string, boolean>();
   const isBad = (oid: string): boolean => {
     if (corrupt.has(oid)) return true;
-    if (!isTreeOid(oid)) return !filesThere.has(run.key(oid));
+    if (!isTreeOid(oid)) return !filesThere.has(run.key(oid)) && !chunked.good.has(oid);
     if (!treesThere.has(oid)) return true;
     let b = bad.get(oid);
     if (b !== undefined) return b;
@@ -745,6 +747,7 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
     return b;
   };
   if (!run.stopped) for (const t of treesThere) if (!corrupt.has(t)) isBad(t);
+  for (const l of chunked.incomplete) incomplete.add(l);
 
   // 4. Repair: manifests first, so an interruption never leaves a manifest without its files.
   const removed: string[] = [];
@@ -760,8 +763,10 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
       });
     };
     const all = [...corrupt, ...incomplete];
-    await drop(all.filter(isTreeOid));
-    await drop(all.filter((o) => !isTreeOid(o)));
+    // Chunk lists go with the manifests, before any chunk.
+    const first = (o: string): boolean => isTreeOid(o) || o.endsWith(CHUNKS_SUFFIX);
+    await drop(all.filter(first));
+    await drop(all.filter((o) => !first(o)));
   }
   ticker?.finish();
   const { failed, failedCount, failedByCode } = run.finish();
@@ -901,4 +906,61 @@ async function fetchChunked(run: Run, store: LocalObjectStore, oid: string, tick
   } finally {
     await rm(tmp, { force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * fsck --cloud of files the remote holds as chunks (`notWhole`: those it lacks whole). Each chunk
+ * list there is downloaded and parsed, and each chunk it names checked like a file. `listed`: the
+ * files that have a list there; `good`: those whose list parses and whose chunks are all there
+ * and sound. A list that does not parse is corrupt, one naming a chunk the remote lacks or holds
+ * damaged incomplete; both are reported as `<oid>.chunks` (their key is the object key of that
+ * name), so repair removes them and push sends them again. That the chunks make up the file is
+ * proven when they are fetched (the list enters a cache only then), not here.
+ */
+async function verifyChunked(
+  run: Run,
+  store: LocalObjectStore,
+  notWhole: string[],
+  note: (oid: string, r: 'ok' | 'corrupt' | 'failed' | 'absent') => void,
+  ticker?: ProgressTicker,
+): Promise<{ listed: Set<string>; good: Set<string>; corrupt: string[]; incomplete: string[] }> {
+  const out = { listed: new Set<string>(), good: new Set<string>(), corrupt: [] as string[], incomplete: [] as string[] };
+  if (!store.parseChunkListFile || notWhole.length === 0 || run.stopped) return out;
+  const there = await run.query(notWhole.map((f) => run.key(f) + CHUNKS_SUFFIX));
+  const lists = new Map<string, ChunkEntry[]>();
+  await eachLimit(notWhole.filter((f) => there.has(run.key(f) + CHUNKS_SUFFIX)), run.netJobs, async (f) => {
+    out.listed.add(f);
+    const tmp = tempPathFor(path.join(store.tmpDir(), `check-${f.slice(0, 16)}`));
+    try {
+      await mkdir(store.tmpDir(), { recursive: true });
+      await run.net(() => run.remote.download(run.key(f) + CHUNKS_SUFFIX, tmp, { signal: run.controller.signal }));
+      lists.set(f, store.parseChunkListFile!(tmp));
+    } catch (e) {
+      if (isRvcError(e) && e.code === 'OBJECT_CORRUPT') out.corrupt.push(f + CHUNKS_SUFFIX);
+      else run.fail(f, e);
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+  });
+  const chunks = [...new Set([...lists.values()].flatMap((l) => l.map((c) => c.oid)))];
+  const chunksThere = run.stopped ? new Set<string>() : await run.query(chunks.map((c) => run.key(c)));
+  const bad = new Set<string>();
+  await eachLimit(chunks, run.netJobs, async (c) => {
+    if (run.stopped) return;
+    if (!chunksThere.has(run.key(c))) {
+      bad.add(c);
+      return;
+    }
+    const r = await downloadVerified(run, store, c, 'check', ticker);
+    note(c, r);
+    if (r === 'corrupt') {
+      out.corrupt.push(c);
+      bad.add(c);
+    }
+  });
+  for (const [f, l] of lists) {
+    if (l.some((c) => bad.has(c.oid))) out.incomplete.push(f + CHUNKS_SUFFIX);
+    else out.good.add(f);
+  }
+  return out;
 }

@@ -136,6 +136,16 @@ describe('chunked files', () => {
     // Nothing damaged entered the cache, and the list waits for a good chunk.
     expect(fs.existsSync(objPath(path.join(clone, '.rvc/cache'), victim))).toBe(false);
     expect(files(path.join(clone, '.rvc/cache')).some((f) => f.endsWith('.chunks'))).toBe(false);
+    // fsck --cloud names the damaged chunk and the list that needs it; repair, push, and the pull works.
+    const check = rvc(dir, ['fsck', '--cloud']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(victim.slice(2));
+    expect(check.stdout).toContain('.chunks');
+    rvcOk(dir, ['fsck', '--cloud', '--repair']);
+    rvcOk(dir, ['push']);
+    expect(rvcOk(dir, ['fsck', '--cloud']).stdout).toContain('all good');
+    rvcOk(clone, ['pull']);
+    expect(fs.readFileSync(path.join(clone, 'big.bin')).equals(v1)).toBe(true);
   });
 
   it('round-trips through S3; gc --cloud keeps the chunks shared with the kept version; a whole object from before chunking still reads', async () => {
