@@ -67,7 +67,14 @@ export class Odb {
   hasSync(oid: string): boolean {
     if (fs.existsSync(this.objectPath(oid))) return true;
     if (isTreeOid(oid)) return false;
-    const chunks = this.readChunkListIfAny(oid);
+    let chunks: ChunkEntry[] | undefined;
+    try {
+      chunks = this.readChunkListIfAny(oid);
+    } catch (e) {
+      // A damaged list holds nothing (fsck reports it); reading the file through it throws.
+      if (e instanceof RvcError && e.code === 'OBJECT_CORRUPT') return false;
+      throw e;
+    }
     return chunks !== undefined && chunks.every((c) => fs.existsSync(this.objectPath(c.oid)));
   }
 
