@@ -215,7 +215,8 @@ function planAgainst(target: CheckoutPlan['target'], wanted: TreeEntry[] | undef
     const abs = e.path ? path.join(target.abs, e.path) : target.abs;
     const curOid = hashWorkspaceFile(abs, e.path, cur, odb, opts.state);
     const sameExec = !!e.exec === ((cur.mode & 0o100) !== 0);
-    if (curOid === e.oid && (sameExec || isSharedLinkMode(cur)) && !opts.relink) {
+    // Relinking cannot link a file the cache holds as chunks: the right copy stays as it is.
+    if (curOid === e.oid && (sameExec || isSharedLinkMode(cur)) && (!opts.relink || (sameExec && odb.chunksOf(e.oid)))) {
       plan.unchanged++;
       continue;
     }

@@ -29,11 +29,15 @@ const listOf = (root: string, oid: string): string[] =>
 const objPath = (root: string, oid: string): string => path.join(root, 'blake3', oid.slice(0, 2), oid.slice(2));
 
 /** A repository whose files of 4 MiB and more are chunked, with `big.bin` (v1) added and committed. */
-function chunkedRepo(v1: Buffer): string {
+function chunkedRepo(v1: Buffer, linkTypes?: string): string {
   const dir = track(makeRepo());
   rvcOk(dir, ['config', 'cache.chunk_threshold', String(4 * MiB)]);
+  if (linkTypes) rvcOk(dir, ['config', 'cache.type', linkTypes]);
   fs.writeFileSync(path.join(dir, 'big.bin'), v1);
+  const ino = fs.statSync(path.join(dir, 'big.bin')).ino;
   rvcOk(dir, ['add', 'big.bin']);
+  // Nothing in the cache can be linked to: add leaves the file it stored as it is.
+  expect(fs.statSync(path.join(dir, 'big.bin')).ino).toBe(ino);
   git(dir, ['add', '-A']);
   git(dir, ['commit', '-q', '-m', 'v1']);
   return dir;
@@ -49,7 +53,7 @@ function changedInMiddle(v1: Buffer): Buffer {
 describe('chunked files', () => {
   it('add keeps only chunks; a second version with a change in the middle stores and pushes a few chunks; pull into an empty cache; gc keeps shared chunks; fsck finds a damaged chunk', () => {
     const v1 = randomBytes(16 * MiB);
-    const dir = chunkedRepo(v1);
+    const dir = chunkedRepo(v1, 'hardlink,copy');
     const cache = path.join(dir, '.rvc/cache');
     const oid1 = pointerOid(dir, 'big.bin');
     // 1. No whole copy in the cache: a chunk list beside its place and the chunks.
