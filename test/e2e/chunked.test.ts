@@ -174,10 +174,15 @@ describe('chunked files', () => {
       await rvcAsyncOk(dir, ['push'], env);
       git(dir, ['add', '-A']);
       git(dir, ['commit', '-q', '-m', 'v2']);
-      // Only v2 is kept on the remote: v1's list and its own chunks go, shared ones stay.
-      await rvcAsyncOk(dir, ['gc', '-w', '--cloud', '-f'], env);
+      // gc --cloud from a clone whose cache is empty keeps only v2: it reads v2's chunk list from
+      // the remote to keep its chunks (shared ones included), and removes v1's list and own chunks.
       const clone = track(tmpDir('rvc-chunk-clone-'));
       git(clone, ['clone', '-q', dir, '.']);
+      const oid1 = /oid: ([0-9a-f]{64})/.exec(git(dir, ['show', 'HEAD~1:big.bin.rvc']))![1]!;
+      const gc = JSON.parse((await rvcAsyncOk(clone, ['gc', '-w', '--cloud', '-f', '--json'], env)).stdout) as { cloud: { removed: string[] } };
+      expect(gc.cloud.removed).toContain(`blake3/${oid1.slice(0, 2)}/${oid1.slice(2)}.chunks`);
+      expect(gc.cloud.removed.length).toBeGreaterThanOrEqual(2);
+      expect(gc.cloud.removed.length).toBeLessThanOrEqual(4);
       const st = await rvcAsyncOk(clone, ['status', '--cloud'], env);
       expect(st.stdout).toContain('deleted: 2');
       await rvcAsyncOk(clone, ['pull'], env);
