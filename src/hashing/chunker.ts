@@ -22,12 +22,21 @@ export interface ChunkParams {
 /** 1 MiB on average, 256 KiB to 4 MiB (docs/file-formats.md says why). */
 export const CHUNK_PARAMS: ChunkParams = { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 };
 
-/** The gear table: entry i is the first 4 bytes (big-endian) of SHA-256 of the single byte i. */
-const GEAR: Int32Array = (() => {
-  const g = new Int32Array(256);
-  for (let i = 0; i < 256; i++) g[i] = createHash('sha256').update(Buffer.from([i])).digest().readInt32BE(0);
-  return g;
-})();
+/**
+ * The gear table: entry i is the first 4 bytes (big-endian) of SHA-256 of the single byte i.
+ * Made on first use, so commands that chunk nothing do not pay for it.
+ */
+let gearTable: Int32Array | undefined;
+function gearTables(): [Int32Array, Int32Array] {
+  if (!gearTable) {
+    gearTable = new Int32Array(256);
+    for (let i = 0; i < 256; i++) gearTable[i] = createHash('sha256').update(Buffer.from([i])).digest().readInt32BE(0);
+    gearTable2 = gearTable.map((g) => g << 1);
+  }
+  return [gearTable, gearTable2!];
+}
+/** The gear table doubled, for the first byte of a two-byte step. */
+let gearTable2: Int32Array | undefined;
 
 /**
  * A mask of `bits` bits just below the top bit (bits 30 down): the gear hash's high bits see the
@@ -37,9 +46,6 @@ const GEAR: Int32Array = (() => {
 function highMask(bits: number): number {
   return ((0xffffffff << (32 - bits)) >>> 1) | 0;
 }
-
-/** The gear table doubled, for the first byte of a two-byte step. */
-const GEAR2: Int32Array = GEAR.map((g) => g << 1);
 
 export interface Cutter {
   readonly params: ChunkParams;
@@ -59,8 +65,7 @@ export function makeCutter(params: ChunkParams = CHUNK_PARAMS): Cutter {
   const maskL = highMask(Math.max(1, bits - 2));
   const maskS2 = maskS << 1;
   const maskL2 = maskL << 1;
-  const gear = GEAR;
-  const gear2 = GEAR2;
+  const [gear, gear2] = gearTables();
   return {
     params,
     cut(buf: Uint8Array, start: number, end: number, final: boolean): number {
