@@ -351,7 +351,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
     });
   }
   const ticker = opts.onProgress
-    ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length, totalBytes)
+    ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length + chunked.lists.size, totalBytes)
     : undefined;
 
   const upload = async (oid: string, part?: { key: string; file: string; counted: boolean }): Promise<boolean> => {
@@ -464,18 +464,22 @@ async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string
  * downloadInto for a run: limited by its network pool, stopped with it, failures reported to it
  * ('failed'); 'corrupt' is left to the caller.
  */
-function downloadVerified(run: Run, store: LocalObjectStore, oid: string, mode: 'import' | 'check', ticker?: ProgressTicker, absentOk = false): Promise<'ok' | 'corrupt' | 'failed' | 'absent'> {
+function downloadVerified(
+  run: Run, store: LocalObjectStore, oid: string, mode: 'import' | 'check', ticker?: ProgressTicker,
+  part: { absentOk?: boolean; uncounted?: boolean } = {},
+): Promise<'ok' | 'corrupt' | 'failed' | 'absent'> {
   return run.net(async () => {
     if (run.stopped) return 'failed';
     try {
       const ok = await downloadInto(store, run.remote, oid, mode, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
       return ok ? 'ok' : 'corrupt';
     } catch (e) {
-      if (absentOk && isRvcError(e) && e.code === 'OBJECT_MISSING') return 'absent';
+      if (part.absentOk && isRvcError(e) && e.code === 'OBJECT_MISSING') return 'absent';
       run.fail(oid, e);
       return 'failed';
     } finally {
-      ticker?.tick(1);
+      // A chunk's bytes count towards its file's progress; the file is the item.
+      if (!part.uncounted) ticker?.tick(1);
     }
   });
 }
@@ -532,8 +536,12 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
   const download = async (oid: string, chunksOnly = false): Promise<boolean> => {
     // A file the remote lacks whole may be there as chunks (isTreeOid: manifests never are).
     const chunks = store.importChunkList !== undefined && !isTreeOid(oid);
-    const r = chunksOnly ? 'absent' : await downloadVerified(run, store, oid, 'import', ticker, chunks);
-    if (r === 'absent') return fetchChunked(run, store, oid, ticker);
+    const r = chunksOnly ? 'absent' : await downloadVerified(run, store, oid, 'import', ticker, { absentOk: chunks });
+    if (r === 'absent') {
+      const got = await fetchChunked(run, store, oid, ticker);
+      if (chunksOnly) ticker?.tick(1);
+      return got;
+    }
     if (r === 'corrupt') run.fail(oid, corruptOnRemote(remote, run.key(oid)));
     else if (r === 'ok') run.succeeded(oid);
     return r === 'ok';
@@ -876,7 +884,7 @@ async function fetchChunked(run: Run, store: LocalObjectStore, oid: string, tick
     for (const c of new Set(chunks.map((c) => c.oid))) if (!(await run.local(() => store.has(c)))) lacking.push(c);
     let bad = 0;
     await Promise.all(lacking.map(async (c) => {
-      const r = await downloadVerified(run, store, c, 'import', ticker);
+      const r = await downloadVerified(run, store, c, 'import', ticker, { uncounted: true });
       if (r === 'ok') run.succeeded();
       else {
         bad++;
@@ -951,7 +959,7 @@ async function verifyChunked(
       bad.add(c);
       return;
     }
-    const r = await downloadVerified(run, store, c, 'check', ticker);
+    const r = await downloadVerified(run, store, c, 'check', ticker, { uncounted: true });
     note(c, r);
     if (r === 'corrupt') {
       out.corrupt.push(c);
