@@ -152,6 +152,18 @@ describe('chunked files', () => {
     expect(fs.readFileSync(path.join(clone, 'big.bin')).equals(v1)).toBe(true);
   });
 
+  it('push --run-cache sends the entry of a run whose output the remote holds as chunks', () => {
+    const dir = track(makeRepo());
+    rvcOk(dir, ['config', 'cache.chunk_threshold', String(4 * MiB)]);
+    rvcOk(dir, ['stage', 'add', '-n', 'gen', '-o', 'out.bin', `head -c ${5 * MiB} /dev/urandom > out.bin`]);
+    rvcOk(dir, ['repro']);
+    const remote = track(tmpDir('rvc-chunk-remote-'));
+    rvcOk(dir, ['remote', 'add', '-d', 'r', remote]);
+    rvcOk(dir, ['push', '--run-cache']);
+    expect(files(remote).some((f) => f.endsWith('.chunks'))).toBe(true);
+    expect(files(remote).filter((f) => f.startsWith('runs/'))).toHaveLength(1);
+  });
+
   it('round-trips through S3; gc --cloud keeps the chunks shared with the kept version; a whole object from before chunking still reads', async () => {
     const s3 = await startS3Server({ buckets: ['chunks'] });
     try {
