@@ -123,8 +123,10 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
           // A chunk list lives as long as its file; its chunks as long as a kept list names them.
           if (k.has(item.oid.slice(0, -CHUNKS_SUFFIX.length))) {
             kept++;
-            k.add(item.oid);
-            for (const c of odb.chunksListed(item.oid.slice(0, -CHUNKS_SUFFIX.length))) k.add(c.oid);
+            const chunks = odb.chunksListed(item.oid.slice(0, -CHUNKS_SUFFIX.length));
+            // Marked read only when it parsed: gc --cloud then reads the remote's list instead.
+            if (chunks.length) k.add(item.oid);
+            for (const c of chunks) k.add(c.oid);
           } else trees.push([odb, item.oid]);
         } else if (k.has(item.oid)) kept++;
         else (isTreeOid(item.oid) ? trees : files).push([odb, item.oid]);
