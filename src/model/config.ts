@@ -19,7 +19,7 @@ export interface RemoteConfig {
 /** The merged configuration (tracked config.yaml overlaid by untracked config.local.yaml). */
 export interface Config {
   core: { hash: HashAlgo; remote?: string; no_scm?: boolean; check_update?: boolean };
-  cache: { type: LinkType[]; jobs?: number; dir?: string; shared?: CacheSharing };
+  cache: { type: LinkType[]; jobs?: number; dir?: string; shared?: CacheSharing; chunk_threshold?: number };
   /** Experiments: `replicates` is a comma-separated list of params that only repeat a run (`exp show`). */
   exp: { replicates?: string };
   remote: Record<string, RemoteConfig>;
@@ -46,6 +46,7 @@ const CACHE_KEYS: Record<string, KeySpec> = {
   type: { type: 'linktypes', help: `link types to try in order, comma separated (${LINK_TYPES.join(', ')})` },
   jobs: { type: 'number', help: 'how many files to hash or copy at once' },
   dir: { type: 'path', localOnly: true, help: 'folder of the cache (default: cache); a relative path is resolved against .rvc/' },
+  chunk_threshold: { type: 'bytes', help: 'files of at least this many bytes are stored as content-defined chunks, so a new version stores and sends only the chunks that changed (default 67108864, 64 MiB)' },
   shared: { type: 'sharing', help: `share the cache with other users: ${CACHE_SHARING.join(', ')} (folders group-writable and setgid, objects group-readable)` },
 };
 const EXP_KEYS: Record<string, KeySpec> = {

@@ -6,7 +6,7 @@ import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
 import { placeFile, isSharedLink, statCacheLink } from '../fsutil/link.js';
-import { pruneEmptyDirs, isStaleTempName, sweepStaleTemps } from '../fsutil/atomic.js';
+import { pruneEmptyDirs, isStaleTempName, sweepStaleTemps, tempPathFor } from '../fsutil/atomic.js';
 import { walkFiles, statToFileStat, type IgnoreRules, type FileStat, type WalkList } from '../fsutil/walk.js';
 import type { HashState } from '../hashing/state.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
@@ -215,7 +215,8 @@ function planAgainst(target: CheckoutPlan['target'], wanted: TreeEntry[] | undef
     const abs = e.path ? path.join(target.abs, e.path) : target.abs;
     const curOid = hashWorkspaceFile(abs, e.path, cur, odb, opts.state);
     const sameExec = !!e.exec === ((cur.mode & 0o100) !== 0);
-    if (curOid === e.oid && (sameExec || isSharedLinkMode(cur)) && !opts.relink) {
+    // Relinking cannot link a file the cache holds as chunks: the right copy stays as it is.
+    if (curOid === e.oid && (sameExec || isSharedLinkMode(cur)) && (!opts.relink || (sameExec && odb.chunksOf(e.oid)))) {
       plan.unchanged++;
       continue;
     }
@@ -305,10 +306,9 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
       }
       madeDirs.add(dir);
     }
-    const src = odb.objectPath(e.oid);
     let used: LinkType;
     try {
-      used = placeFile(src, abs, opts.linkTypes, e.exec ? { exec: true } : {});
+      used = odb.chunksOf(e.oid) ? placeChunked(odb, e.oid, abs, !!e.exec) : placeFile(odb.objectPath(e.oid), abs, opts.linkTypes, e.exec ? { exec: true } : {});
     } catch (err) {
       if (err instanceof RvcError && err.code === 'PATH_NOT_FOUND' && !odb.hasSync(e.oid)) throw missingObject(displayPath(target.repoRel, e.path), e.oid);
       throw err;
@@ -420,3 +420,19 @@ function wholePathIsSafe(abs: string, opts: CheckoutOptions): boolean {
 }
 
 export { isSharedLink };
+
+/**
+ * A file the cache holds as chunks cannot be linked (no cache file has its content): it is
+ * reassembled into a temp file beside `abs` and renamed over it, like a copy.
+ */
+function placeChunked(odb: Odb, oid: string, abs: string, exec: boolean): LinkType {
+  const tmp = tempPathFor(abs);
+  try {
+    odb.copyObjectTo(oid, tmp, exec ? 0o755 : 0o644);
+    fs.renameSync(tmp, abs);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e instanceof RvcError ? e : fromFsError(e, abs, 'write');
+  }
+  return 'copy';
+}

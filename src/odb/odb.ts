@@ -5,6 +5,8 @@ import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo
 import { parseTree, serializeTreeChunks, type TreeEntry } from '../model/tree.js';
 import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll, makeDirs } from '../fsutil/atomic.js';
 import { hashBuffer, hashFile, hashCopyFile, createHasher, SMALL_FILE } from '../hashing/hash.js';
+import { defaultCutter } from '../hashing/chunker.js';
+import { CHUNKS_SUFFIX, DEFAULT_CHUNK_THRESHOLD, parseChunkList, serializeChunkList, type ChunkEntry } from '../model/chunks.js';
 
 const tmpSwept = new Set<string>();
 
@@ -14,7 +16,15 @@ const OBJECT_MODE = 0o444;
 export interface OdbOptions {
   /** `cache.shared: group`: folders made group-writable and setgid, objects readable by all. */
   shared?: boolean;
+  /** `cache.chunk_threshold`: files of at least this many bytes are stored as chunks. */
+  chunkThreshold?: number;
 }
+
+/** The read window of chunking: room for a largest chunk and a few reads of 4 MiB after it. */
+const CHUNK_WINDOW = 16 * 1024 * 1024;
+let chunkWindow: Buffer | undefined;
+/** Reassembly's copy buffer. */
+let copyBuf: Buffer | undefined;
 
 /**
  * The local content-addressed object database: `<cache>/<algo>/ab/cdef…`. Every write goes to a
@@ -50,8 +60,159 @@ export class Odb {
     return path.join(this.root, objectKey(this.algo, oid));
   }
 
+  /**
+   * Whether the cache holds the object's content: whole, or (a file) as a chunk list whose every
+   * chunk is there.
+   */
   hasSync(oid: string): boolean {
-    return fs.existsSync(this.objectPath(oid));
+    if (fs.existsSync(this.objectPath(oid))) return true;
+    if (isTreeOid(oid)) return false;
+    let chunks: ChunkEntry[] | undefined;
+    try {
+      chunks = this.readChunkListIfAny(oid);
+    } catch (e) {
+      // A damaged list holds nothing (fsck reports it); reading the file through it throws.
+      if (e instanceof RvcError && e.code === 'OBJECT_CORRUPT') return false;
+      throw e;
+    }
+    return chunks !== undefined && chunks.every((c) => fs.existsSync(this.objectPath(c.oid)));
+  }
+
+  /** Where `oid`'s chunk list is (or would be): beside the whole object's place. */
+  chunkListPath(oid: string): string {
+    return this.objectPath(oid) + CHUNKS_SUFFIX;
+  }
+
+  /**
+   * The chunks of a file the cache holds as chunks and not whole; undefined for a whole object,
+   * a tree, or an object the cache lacks. A damaged list throws OBJECT_CORRUPT.
+   */
+  chunksOf(oid: string): ChunkEntry[] | undefined {
+    if (isTreeOid(oid) || fs.existsSync(this.objectPath(oid))) return undefined;
+    return this.readChunkListIfAny(oid);
+  }
+
+  private readChunkListIfAny(oid: string): ChunkEntry[] | undefined {
+    const p = this.chunkListPath(oid);
+    let text: Buffer;
+    try {
+      text = fs.readFileSync(p);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
+      throw fromFsError(e, p, 'read');
+    }
+    return parseChunkList(text, this.algo, p);
+  }
+
+  /**
+   * The chunks `oid`'s chunk list names, whether or not the whole object is also in the cache
+   * (gc keeps them while the list is kept); [] without a list, or with one that does not parse
+   * (fsck reports that one).
+   */
+  chunksListed(oid: string): ChunkEntry[] {
+    try {
+      return this.readChunkListIfAny(oid) ?? [];
+    } catch (e) {
+      if (e instanceof RvcError && e.code === 'OBJECT_CORRUPT') return [];
+      throw e;
+    }
+  }
+
+  /** The hash of the concatenation of `chunks` (read from the cache), or undefined if one is missing. */
+  hashChunks(chunks: readonly ChunkEntry[]): string | undefined {
+    const h = createHasher(this.algo);
+    for (const c of chunks) {
+      let b: Buffer;
+      try {
+        b = fs.readFileSync(this.objectPath(c.oid));
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') return undefined;
+        throw fromFsError(e, this.objectPath(c.oid), 'read');
+      }
+      if (b.length !== c.size) return undefined;
+      h.update(b);
+    }
+    return h.digest();
+  }
+
+  /**
+   * Writes an object's content to `dest`, a new file (created exclusively, `mode`), whichever way
+   * the cache holds it: a whole object is copied (a reflink where the filesystem can), a chunked
+   * file reassembled from its chunks. Throws OBJECT_MISSING when the cache lacks it.
+   */
+  copyObjectTo(oid: string, dest: string, mode = 0o644): void {
+    const chunks = this.chunksOf(oid);
+    if (!chunks) {
+      try {
+        fs.copyFileSync(this.objectPath(oid), dest, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+        fs.chmodSync(dest, mode);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT' && !fs.existsSync(this.objectPath(oid))) throw this.missing(oid);
+        throw fromFsError(e, dest, 'write');
+      }
+      return;
+    }
+    const buf = (copyBuf ??= Buffer.allocUnsafe(4 * 1024 * 1024));
+    let out: number;
+    try {
+      out = fs.openSync(dest, 'wx', mode);
+      fs.fchmodSync(out, mode);
+    } catch (e) {
+      throw fromFsError(e, dest, 'write');
+    }
+    try {
+      for (const c of chunks) {
+        const src = this.objectPath(c.oid);
+        let fd: number;
+        try {
+          fd = fs.openSync(src, 'r');
+        } catch (e) {
+          if (errnoCode(e) === 'ENOENT') throw this.missing(oid, c.oid);
+          throw fromFsError(e, src, 'read');
+        }
+        try {
+          for (;;) {
+            const n = fs.readSync(fd, buf, 0, buf.length, null);
+            if (n === 0) break;
+            writeAll(out, buf.subarray(0, n));
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    } catch (e) {
+      fs.closeSync(out);
+      fs.rmSync(dest, { force: true });
+      throw e instanceof RvcError ? e : fromFsError(e, dest, 'write');
+    }
+    fs.closeSync(out);
+  }
+
+  /** An object's whole content in memory (metrics, params: small files), whichever form it is stored in. */
+  readObject(oid: string): Buffer {
+    const chunks = this.chunksOf(oid);
+    if (!chunks) {
+      try {
+        return fs.readFileSync(this.objectPath(oid));
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') throw this.missing(oid);
+        throw fromFsError(e, this.objectPath(oid), 'read');
+      }
+    }
+    return Buffer.concat(chunks.map((c) => {
+      try {
+        return fs.readFileSync(this.objectPath(c.oid));
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') throw this.missing(oid, c.oid);
+        throw fromFsError(e, this.objectPath(c.oid), 'read');
+      }
+    }));
+  }
+
+  private missing(oid: string, chunk?: string): RvcError {
+    return new RvcError('OBJECT_MISSING', chunk ? `chunk ${chunk} of object ${oid} is not in the cache` : `object ${oid} is not in the cache`, {
+      path: this.objectPath(chunk ?? oid), hint: 'fetch it from a remote with `rvc pull` (or `rvc fetch`)',
+    });
   }
 
   async has(oid: string): Promise<boolean> {
@@ -115,6 +276,7 @@ export class Odb {
    * copied to a temp file.
    */
   addFile(src: string, size: number, onBytes?: (n: number) => void): { oid: string; size: number } {
+    if (size >= (this.opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD)) return this.addChunked(src, onBytes);
     if (size <= SMALL_FILE) {
       let buf: Buffer;
       try {
@@ -143,6 +305,127 @@ export class Odb {
       fs.rmSync(tmp, { force: true });
       throw fromFsError(e, src, 'store');
     }
+  }
+
+  /**
+   * Stores a large file as content-defined chunks and a chunk list, in one read: each buffer read
+   * is hashed for the whole file's oid and cut into chunks, each chunk hashed and stored (once:
+   * a chunk the cache has is not written again). The list is written last, so a list in the
+   * cache implies its chunks were stored. The whole file is not kept.
+   */
+  private addChunked(src: string, onBytes?: (n: number) => void): { oid: string; size: number } {
+    const win = (chunkWindow ??= Buffer.allocUnsafe(CHUNK_WINDOW));
+    const cutter = defaultCutter();
+    const whole = createHasher(this.algo);
+    const chunks: ChunkEntry[] = [];
+    let fd: number;
+    try {
+      fd = fs.openSync(src, 'r');
+    } catch (e) {
+      throw fromFsError(e, src, 'read');
+    }
+    let total = 0;
+    try {
+      let filled = 0;
+      let pos = 0;
+      let eof = false;
+      for (;;) {
+        if (!eof && filled - pos < cutter.params.max) {
+          win.copyWithin(0, pos, filled);
+          filled -= pos;
+          pos = 0;
+          while (filled < win.length) {
+            let n: number;
+            try {
+              n = fs.readSync(fd, win, filled, win.length - filled, null);
+            } catch (e) {
+              throw fromFsError(e, src, 'read');
+            }
+            if (n === 0) {
+              eof = true;
+              break;
+            }
+            whole.update(win.subarray(filled, filled + n));
+            filled += n;
+            total += n;
+            onBytes?.(n);
+          }
+        }
+        if (pos === filled) break;
+        const end = cutter.cut(win, pos, filled, eof);
+        const chunk = win.subarray(pos, end);
+        const oid = hashBuffer(this.algo, chunk);
+        this.putBuffer(oid, chunk);
+        chunks.push({ oid, size: end - pos });
+        pos = end;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    const oid = whole.digest();
+    // A whole copy from an earlier rvc stays what the cache reads; the chunks are then garbage.
+    if (!fs.existsSync(this.objectPath(oid))) this.writeChunkList(oid, chunks);
+    return { oid, size: total };
+  }
+
+  /** Writes `oid`'s chunk list (atomically; a list that exists is kept). */
+  private writeChunkList(oid: string, chunks: readonly ChunkEntry[]): void {
+    const dest = this.chunkListPath(oid);
+    if (fs.existsSync(dest)) return;
+    this.ensureDir(dest);
+    const tmp = tempPathFor(dest);
+    try {
+      const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
+      try {
+        writeAll(fd, serializeChunkList(this.algo, chunks));
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.setObjectMode(tmp);
+      fs.renameSync(tmp, dest);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw fromFsError(e, dest, 'write cache object');
+    }
+  }
+
+  /**
+   * Moves a downloaded chunk list for `oid` into the cache if it parses and its chunks, all
+   * already in the cache, hash together to `oid`: a list is trusted only once the content it
+   * describes is proven to be the file. Deletes it otherwise and says why.
+   */
+  async importChunkList(tmpPath: string, oid: string): Promise<'ok' | 'corrupt' | 'incomplete'> {
+    let verdict: 'ok' | 'corrupt' | 'incomplete';
+    try {
+      const chunks = parseChunkList(fs.readFileSync(tmpPath), this.algo, tmpPath);
+      const h = this.hashChunks(chunks);
+      verdict = h === undefined ? 'incomplete' : h === oid ? 'ok' : 'corrupt';
+    } catch (e) {
+      if (!(e instanceof RvcError) || e.code !== 'OBJECT_CORRUPT') {
+        fs.rmSync(tmpPath, { force: true });
+        throw e;
+      }
+      verdict = 'corrupt';
+    }
+    if (verdict !== 'ok') {
+      fs.rmSync(tmpPath, { force: true });
+      return verdict;
+    }
+    const dest = this.chunkListPath(oid);
+    try {
+      fs.chmodSync(tmpPath, OBJECT_MODE);
+      this.ensureDir(dest);
+      fs.renameSync(tmpPath, dest);
+    } catch (e) {
+      fs.rmSync(tmpPath, { force: true });
+      throw fromFsError(e, dest, 'write cache object');
+    }
+    return 'ok';
+  }
+
+  /** The chunks a downloaded list names (for fetching them before importChunkList); OBJECT_CORRUPT if it does not parse. */
+  parseChunkListFile(file: string): ChunkEntry[] {
+    return parseChunkList(fs.readFileSync(file), this.algo, file);
   }
 
   /** Writes a manifest object and returns its oid (`<hash>.tree`). */
@@ -217,6 +500,7 @@ export class Odb {
 
   /** Re-hashes an object: 'ok', 'corrupt' (content does not match the name) or 'missing'. */
   verify(oid: string): 'ok' | 'corrupt' | 'missing' {
+    if (oid.endsWith(CHUNKS_SUFFIX)) return this.verifyChunkList(oid.slice(0, -CHUNKS_SUFFIX.length));
     const p = this.objectPath(oid);
     let actual: string;
     try {
@@ -234,6 +518,23 @@ export class Odb {
       }
     }
     return 'ok';
+  }
+
+  /**
+   * A chunk list (listed as `<oid>.chunks`) is sound when it parses and its chunks, all present
+   * and of the sizes it says, hash together to `oid`. A damaged chunk makes both it and the list
+   * corrupt: repair removes both, and `rvc pull` fetches the list and the chunks it lacks.
+   */
+  private verifyChunkList(oid: string): 'ok' | 'corrupt' | 'missing' {
+    let chunks: ChunkEntry[] | undefined;
+    try {
+      chunks = this.readChunkListIfAny(oid);
+    } catch (e) {
+      if (e instanceof RvcError && e.code === 'OBJECT_CORRUPT') return 'corrupt';
+      throw e;
+    }
+    if (!chunks) return 'missing';
+    return this.hashChunks(chunks) === oid ? 'ok' : 'corrupt';
   }
 
   /**
@@ -285,7 +586,7 @@ export class Odb {
   }
 
   /**
-   * Every object name in the cache; temp files of killed writes (whose writer's PID is gone) are
+   * Every object name in the cache (a chunk list as `<oid>.chunks`); temp files of killed writes (whose writer's PID is gone) are
    * reported separately. A live writer's temp file is neither.
    */
   *list(): Generator<{ oid: string } | { leftover: string }> {
@@ -306,8 +607,10 @@ export class Odb {
         continue;
       }
       for (const n of names.sort()) {
-        const oid = shard + n;
+        const oid: string = shard + n;
+        const listOf = oid.endsWith(CHUNKS_SUFFIX) ? oid.slice(0, -CHUNKS_SUFFIX.length) : undefined;
         if (isValidOid(oid, this.algo)) yield { oid };
+        else if (listOf !== undefined && isValidOid(listOf, this.algo) && !isTreeOid(listOf)) yield { oid };
         else if (isStaleTempName(n)) yield { leftover: path.join(dir, n) };
       }
     }

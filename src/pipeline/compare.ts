@@ -173,7 +173,7 @@ export async function revisionSources(repo: Repo, history: History, revs: readon
 function readCached(repo: Repo, e: { hash: HashAlgo; oid: string } | undefined): Buffer | undefined {
   if (!e) return undefined;
   try {
-    return fs.readFileSync(repo.odbFor(e.hash).objectPath(e.oid));
+    return repo.odbFor(e.hash).readObject(e.oid);
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RvcError, addFailure, isRvcError, type ErrorCode, type FailureSummary } from '../errors.js';
 import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
+import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import type { DownloadOptions, Remote } from './remote.js';
@@ -29,6 +30,20 @@ export interface LocalObjectStore {
   tmpDir(): string;
   /** Children of a tree object, which must be in the cache. */
   readTreeEntries(oid: string): Promise<{ oid: string; size: number }[]>;
+  /**
+   * Files stored as chunks (a store without these keeps whole objects only). `chunksOf`: the
+   * chunks of a file the store holds as chunks and not whole, else undefined.
+   */
+  chunksOf?(oid: string): ChunkEntry[] | undefined;
+  /** Path of `oid`'s chunk list in the store. */
+  chunkListPath?(oid: string): string;
+  /** The chunks a downloaded chunk list names; throws OBJECT_CORRUPT when it does not parse. */
+  parseChunkListFile?(file: string): ChunkEntry[];
+  /**
+   * Moves a downloaded chunk list into the store if its chunks (already there) hash together to
+   * `oid`; deletes it otherwise.
+   */
+  importChunkList?(tmpPath: string, oid: string): Promise<'ok' | 'corrupt' | 'incomplete'>;
 }
 
 export interface TransferOptions {
@@ -319,6 +334,8 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
     }
   }
   const missingTrees = [...children.keys()];
+  // 2b. Files the cache holds as chunks go as their chunks and then their list.
+  const chunked = await expandChunkedPush(run, store, missing);
 
   // Sizes only for a progress total; a local stat is cheap next to any upload, but a million of
   // them are not free, so without a progress display the remote stats what it uploads itself.
@@ -334,17 +351,18 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
     });
   }
   const ticker = opts.onProgress
-    ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length, totalBytes)
+    ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length + chunked.lists.size, totalBytes)
     : undefined;
 
-  const upload = async (oid: string): Promise<boolean> => {
+  const upload = async (oid: string, part?: { key: string; file: string; counted: boolean }): Promise<boolean> => {
     if (run.stopped) return false;
     try {
-      await remote.upload(run.key(oid), store.objectPath(oid), {
+      await remote.upload(part?.key ?? run.key(oid), part?.file ?? store.objectPath(oid), {
         onBytes: (n) => ticker?.tick(0, n),
         signal: run.controller.signal,
       });
-      run.succeeded(oid);
+      if (part && !part.counted) run.succeeded();
+      else run.succeeded(oid);
       return true;
     } catch (e) {
       run.fail(oid, e);
@@ -358,8 +376,9 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   //    closures on a million files); then each tree whose children all made it.
   const failedFiles = new Set<string>();
   await eachLimit(missing, run.netJobs, async (f) => {
-    if (!(await upload(f))) failedFiles.add(f);
+    if (!(await upload(f, chunked.chunks.has(f) ? { key: run.key(f), file: store.objectPath(f), counted: false } : undefined))) failedFiles.add(f);
   });
+  await uploadChunkLists(run, store, chunked.lists, failedFiles, upload);
   const done = new Map<string, Promise<boolean>>();
   const ensureTree = (t: string): Promise<boolean> => {
     let p = done.get(t);
@@ -445,17 +464,22 @@ async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string
  * downloadInto for a run: limited by its network pool, stopped with it, failures reported to it
  * ('failed'); 'corrupt' is left to the caller.
  */
-function downloadVerified(run: Run, store: LocalObjectStore, oid: string, mode: 'import' | 'check', ticker?: ProgressTicker): Promise<'ok' | 'corrupt' | 'failed'> {
+function downloadVerified(
+  run: Run, store: LocalObjectStore, oid: string, mode: 'import' | 'check', ticker?: ProgressTicker,
+  part: { absentOk?: boolean; uncounted?: boolean } = {},
+): Promise<'ok' | 'corrupt' | 'failed' | 'absent'> {
   return run.net(async () => {
     if (run.stopped) return 'failed';
     try {
       const ok = await downloadInto(store, run.remote, oid, mode, { onBytes: (n) => ticker?.tick(0, n), signal: run.controller.signal });
       return ok ? 'ok' : 'corrupt';
     } catch (e) {
+      if (part.absentOk && isRvcError(e) && e.code === 'OBJECT_MISSING') return 'absent';
       run.fail(oid, e);
       return 'failed';
     } finally {
-      ticker?.tick(1);
+      // A chunk's bytes count towards its file's progress; the file is the item.
+      if (!part.uncounted) ticker?.tick(1);
     }
   });
 }
@@ -475,7 +499,18 @@ export async function fetchObject(store: LocalObjectStore, remote: Remote, oid: 
   }
   if (await store.has(oid)) return false;
   if (opts.signal?.aborted) throw interrupted();
-  if (!(await downloadInto(store, remote, oid, 'import', opts))) throw corruptOnRemote(remote, objectKey(store.algo, oid));
+  let ok: boolean;
+  try {
+    ok = await downloadInto(store, remote, oid, 'import', opts);
+  } catch (e) {
+    if (!(isRvcError(e) && e.code === 'OBJECT_MISSING' && store.importChunkList && !isTreeOid(oid))) throw e;
+    // Not there whole: perhaps as chunks (the fetch of one file, with its verification).
+    const r = await fetch(store, remote, [oid], { jobs: remote.jobs, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const failure = r.failed.find((f) => f.oid === oid) ?? r.failed[0];
+    if (failure) throw failure.error.code === 'OBJECT_MISSING' ? e : failure.error;
+    return true;
+  }
+  if (!ok) throw corruptOnRemote(remote, objectKey(store.algo, oid));
   return true;
 }
 
@@ -498,8 +533,15 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
   const sizes = new Map<string, number>();
   let ticker: ProgressTicker | undefined;
 
-  const download = async (oid: string): Promise<boolean> => {
-    const r = await downloadVerified(run, store, oid, 'import', ticker);
+  const download = async (oid: string, chunksOnly = false): Promise<boolean> => {
+    // A file the remote lacks whole may be there as chunks (isTreeOid: manifests never are).
+    const chunks = store.importChunkList !== undefined && !isTreeOid(oid);
+    const r = chunksOnly ? 'absent' : await downloadVerified(run, store, oid, 'import', ticker, { absentOk: chunks });
+    if (r === 'absent') {
+      const got = await fetchChunked(run, store, oid, ticker);
+      if (chunksOnly) ticker?.tick(1);
+      return got;
+    }
     if (r === 'corrupt') run.fail(oid, corruptOnRemote(remote, run.key(oid)));
     else if (r === 'ok') run.succeeded(oid);
     return r === 'ok';
@@ -572,9 +614,13 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     while (next < missing.length && !run.stopped) {
       const i = next++;
       const f = missing[i]!;
-      if (!present && run.misses >= MISSES_BEFORE_QUERY) present = run.query(missing.slice(i).map((o) => run.key(o))).catch(() => undefined);
+      if (!present && run.misses >= MISSES_BEFORE_QUERY) present = run.query(missing.slice(i).flatMap((o) => [run.key(o), run.key(o) + CHUNKS_SUFFIX])).catch(() => undefined);
       const known = present ? await present : undefined;
       if (known && !known.has(run.key(f))) {
+        if (known.has(run.key(f) + CHUNKS_SUFFIX) && store.importChunkList) {
+          await download(f, true);
+          continue;
+        }
         run.absent(f);
         ticker?.tick(1);
         continue;
@@ -638,7 +684,7 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
   const unchecked = new Set<string>(); // trees whose download failed: neither good nor bad
   const treesThere = new Set<string>();
   const children = new Map<string, string[]>();
-  const note = (oid: string, r: 'ok' | 'corrupt' | 'failed'): void => {
+  const note = (oid: string, r: 'ok' | 'corrupt' | 'failed' | 'absent'): void => {
     if (r === 'ok') {
       checked++;
       run.succeeded();
@@ -682,10 +728,12 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
   for (const list of children.values()) for (const c of list) if (!isTreeOid(c)) files.add(c);
   const list = [...files];
   const filesThere = run.stopped ? new Set<string>() : await run.query(list.map((f) => run.key(f)));
+  const chunked = await verifyChunked(run, store, list.filter((f) => !filesThere.has(run.key(f))), note, ticker);
+  for (const c of chunked.corrupt) corrupt.add(c);
   await eachLimit(list, run.netJobs, async (f) => {
     if (run.stopped) return;
     if (!filesThere.has(run.key(f))) {
-      missing++;
+      if (!chunked.listed.has(f)) missing++;
       return;
     }
     note(f, await downloadVerified(run, store, f, 'check', ticker));
@@ -696,7 +744,7 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
   const bad = new Map<string, boolean>();
   const isBad = (oid: string): boolean => {
     if (corrupt.has(oid)) return true;
-    if (!isTreeOid(oid)) return !filesThere.has(run.key(oid));
+    if (!isTreeOid(oid)) return !filesThere.has(run.key(oid)) && !chunked.good.has(oid);
     if (!treesThere.has(oid)) return true;
     let b = bad.get(oid);
     if (b !== undefined) return b;
@@ -707,6 +755,7 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
     return b;
   };
   if (!run.stopped) for (const t of treesThere) if (!corrupt.has(t)) isBad(t);
+  for (const l of chunked.incomplete) incomplete.add(l);
 
   // 4. Repair: manifests first, so an interruption never leaves a manifest without its files.
   const removed: string[] = [];
@@ -722,10 +771,204 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
       });
     };
     const all = [...corrupt, ...incomplete];
-    await drop(all.filter(isTreeOid));
-    await drop(all.filter((o) => !isTreeOid(o)));
+    // Chunk lists go with the manifests, before any chunk.
+    const first = (o: string): boolean => isTreeOid(o) || o.endsWith(CHUNKS_SUFFIX);
+    await drop(all.filter(first));
+    await drop(all.filter((o) => !first(o)));
   }
   ticker?.finish();
   const { failed, failedCount, failedByCode } = run.finish();
   return { failed, failedCount, failedByCode, checked, corrupt: [...corrupt], incomplete: [...incomplete], missing, removed };
+}
+
+/**
+ * Push of files the cache holds as chunks: the remote has such a file when it has it whole or
+ * has its chunk list, and a list is uploaded only after every chunk it names is there (the same
+ * invariant as a manifest's), so finding the list ends the search. Of the others, the chunks the
+ * remote lacks join `missing` in place of the file (uploaded like files, but not counted as
+ * transferred objects); their lists are returned to be uploaded after them.
+ */
+async function expandChunkedPush(run: Run, store: LocalObjectStore, missing: string[]): Promise<{ chunks: Set<string>; lists: Map<string, ChunkEntry[]> }> {
+  const lists = new Map<string, ChunkEntry[]>();
+  const chunks = new Set<string>();
+  if (!store.chunksOf || run.stopped) return { chunks, lists };
+  for (const f of missing) {
+    let c: ChunkEntry[] | undefined;
+    try {
+      c = store.chunksOf(f);
+    } catch (e) {
+      run.fail(f, e);
+      lists.set(f, []);
+      continue;
+    }
+    if (c) lists.set(f, c);
+  }
+  if (lists.size === 0) return { chunks, lists };
+  const files = [...lists.keys()];
+  const listed = await run.query(files.map((f) => run.key(f) + CHUNKS_SUFFIX));
+  for (const f of files) {
+    if (listed.has(run.key(f) + CHUNKS_SUFFIX)) {
+      run.skipped++;
+      lists.delete(f);
+    }
+  }
+  const wanted = new Set<string>();
+  for (const c of lists.values()) for (const e of c) wanted.add(e.oid);
+  const list = [...wanted];
+  const there = await run.query(list.map((o) => run.key(o)));
+  const rest = missing.filter((f) => !lists.has(f) && !listed.has(run.key(f) + CHUNKS_SUFFIX));
+  for (const o of list) if (!there.has(run.key(o))) chunks.add(o);
+  missing.length = 0;
+  missing.push(...rest, ...chunks);
+  return { chunks, lists };
+}
+
+/** Uploads each chunk list whose chunks all made it; a file with a failed chunk joins `failedFiles`. */
+async function uploadChunkLists(
+  run: Run,
+  store: LocalObjectStore,
+  lists: Map<string, ChunkEntry[]>,
+  failedFiles: Set<string>,
+  upload: (oid: string, part?: { key: string; file: string; counted: boolean }) => Promise<boolean>,
+): Promise<void> {
+  await eachLimit([...lists], run.netJobs, async ([f, chunks]) => {
+    const bad = chunks.length === 0 ? 1 : chunks.filter((c) => failedFiles.has(c.oid)).length;
+    if (bad > 0 || run.stopped) {
+      failedFiles.add(f);
+      if (!run.stopped && chunks.length > 0) {
+        run.fail(f, new RvcError('REMOTE_TRANSFER_FAILED', `file ${f} was not uploaded because ${bad} of its ${chunks.length} chunks failed`, {
+          hint: 'fix the failures listed for its chunks and push again; only what is missing is sent',
+        }));
+      }
+      return;
+    }
+    if (!(await upload(f, { key: run.key(f) + CHUNKS_SUFFIX, file: store.chunkListPath!(f), counted: true }))) failedFiles.add(f);
+  });
+}
+
+/**
+ * Fetch of a file the remote holds as chunks: its chunk list into a temp file, then each chunk
+ * the cache lacks, verified by its own hash as it enters the cache (a damaged one is refused and
+ * named); the list enters the cache only once its chunks hash together to the file's oid.
+ */
+async function fetchChunked(run: Run, store: LocalObjectStore, oid: string, ticker?: ProgressTicker): Promise<boolean> {
+  const remote = run.remote;
+  const key = chunkListKey(store.algo, oid);
+  const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
+  try {
+    await mkdir(store.tmpDir(), { recursive: true });
+    const got = await run.net(async () => {
+      if (run.stopped) return false;
+      try {
+        await remote.download(key, tmp, { signal: run.controller.signal });
+        return true;
+      } catch (e) {
+        if (isRvcError(e) && e.code === 'OBJECT_MISSING') {
+          run.fail(oid, new RvcError('OBJECT_MISSING', `'${run.key(oid)}' is not on remote ${remote.url}, whole or as chunks`, {
+            hint: 'push it from a clone that has it, or check that this is the right remote', details: { url: remote.url, key: run.key(oid) },
+          }));
+        } else run.fail(oid, e);
+        return false;
+      }
+    });
+    if (!got) return false;
+    let chunks: ChunkEntry[];
+    try {
+      chunks = store.parseChunkListFile!(tmp);
+    } catch (e) {
+      if (!(isRvcError(e) && e.code === 'OBJECT_CORRUPT')) throw e;
+      run.fail(oid, corruptOnRemote(remote, key));
+      return false;
+    }
+    const lacking: string[] = [];
+    for (const c of new Set(chunks.map((c) => c.oid))) if (!(await run.local(() => store.has(c)))) lacking.push(c);
+    let bad = 0;
+    await Promise.all(lacking.map(async (c) => {
+      const r = await downloadVerified(run, store, c, 'import', ticker, { uncounted: true });
+      if (r === 'ok') run.succeeded();
+      else {
+        bad++;
+        if (r === 'corrupt') run.fail(c, corruptOnRemote(remote, run.key(c)));
+      }
+    }));
+    if (bad > 0) {
+      if (!run.stopped) {
+        run.fail(oid, new RvcError('REMOTE_TRANSFER_FAILED', `file ${oid} was not fetched because ${bad} of its ${chunks.length} chunks failed`, {
+          hint: 'the failures of its chunks are listed; fetch again once the remote is repaired',
+        }));
+      }
+      return false;
+    }
+    const verdict = await run.local(() => store.importChunkList!(tmp, oid));
+    if (verdict === 'ok') {
+      run.succeeded(oid);
+      return true;
+    }
+    run.fail(oid, verdict === 'corrupt'
+      ? corruptOnRemote(remote, key)
+      : new RvcError('OBJECT_MISSING', `chunks of ${oid} left the cache while it was fetched`, { hint: 'fetch again' }));
+    return false;
+  } catch (e) {
+    run.fail(oid, e);
+    return false;
+  } finally {
+    await rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * fsck --cloud of files the remote holds as chunks (`notWhole`: those it lacks whole). Each chunk
+ * list there is downloaded and parsed, and each chunk it names checked like a file. `listed`: the
+ * files that have a list there; `good`: those whose list parses and whose chunks are all there
+ * and sound. A list that does not parse is corrupt, one naming a chunk the remote lacks or holds
+ * damaged incomplete; both are reported as `<oid>.chunks` (their key is the object key of that
+ * name), so repair removes them and push sends them again. That the chunks make up the file is
+ * proven when they are fetched (the list enters a cache only then), not here.
+ */
+async function verifyChunked(
+  run: Run,
+  store: LocalObjectStore,
+  notWhole: string[],
+  note: (oid: string, r: 'ok' | 'corrupt' | 'failed' | 'absent') => void,
+  ticker?: ProgressTicker,
+): Promise<{ listed: Set<string>; good: Set<string>; corrupt: string[]; incomplete: string[] }> {
+  const out = { listed: new Set<string>(), good: new Set<string>(), corrupt: [] as string[], incomplete: [] as string[] };
+  if (!store.parseChunkListFile || notWhole.length === 0 || run.stopped) return out;
+  const there = await run.query(notWhole.map((f) => run.key(f) + CHUNKS_SUFFIX));
+  const lists = new Map<string, ChunkEntry[]>();
+  await eachLimit(notWhole.filter((f) => there.has(run.key(f) + CHUNKS_SUFFIX)), run.netJobs, async (f) => {
+    out.listed.add(f);
+    const tmp = tempPathFor(path.join(store.tmpDir(), `check-${f.slice(0, 16)}`));
+    try {
+      await mkdir(store.tmpDir(), { recursive: true });
+      await run.net(() => run.remote.download(run.key(f) + CHUNKS_SUFFIX, tmp, { signal: run.controller.signal }));
+      lists.set(f, store.parseChunkListFile!(tmp));
+    } catch (e) {
+      if (isRvcError(e) && e.code === 'OBJECT_CORRUPT') out.corrupt.push(f + CHUNKS_SUFFIX);
+      else run.fail(f, e);
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+  });
+  const chunks = [...new Set([...lists.values()].flatMap((l) => l.map((c) => c.oid)))];
+  const chunksThere = run.stopped ? new Set<string>() : await run.query(chunks.map((c) => run.key(c)));
+  const bad = new Set<string>();
+  await eachLimit(chunks, run.netJobs, async (c) => {
+    if (run.stopped) return;
+    if (!chunksThere.has(run.key(c))) {
+      bad.add(c);
+      return;
+    }
+    const r = await downloadVerified(run, store, c, 'check', ticker, { uncounted: true });
+    note(c, r);
+    if (r === 'corrupt') {
+      out.corrupt.push(c);
+      bad.add(c);
+    }
+  });
+  for (const [f, l] of lists) {
+    if (l.some((c) => bad.has(c.oid))) out.incomplete.push(f + CHUNKS_SUFFIX);
+    else out.good.add(f);
+  }
+  return out;
 }

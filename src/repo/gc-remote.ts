@@ -2,7 +2,12 @@
 import pLimit from 'p-limit';
 import { HASH_ALGOS, isTreeOid, isValidOid, type HashAlgo } from '../model/oid.js';
 import type { CommonOptions, Repo } from './repo.js';
-import { isRvcError } from '../errors.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RvcError, isRvcError } from '../errors.js';
+import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
+import { tempPathFor } from '../fsutil/atomic.js';
+import type { Odb } from '../odb/odb.js';
 import { fetchObject, type Remote } from '../remote/index.js';
 import { keepFor, type KeepSet } from './keep.js';
 import { openRepoRemote } from './remotes.js';
@@ -46,15 +51,33 @@ export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string
       else runs.removed.push(e.key);
     }
     for (const algo of HASH_ALGOS.filter((a) => a === repo.odb.algo || keep.has(a))) {
-      const k = keep.get(algo) ?? new Set<string>();
+      const k = keepFor(keep, algo);
       const prefix = `${algo}/`;
+      const candidates: [string, string][] = [];
+      const liveLists: string[] = [];
       for await (const key of remote.list(prefix)) {
         const rest = key.slice(prefix.length);
         if (!/^[0-9a-f]{2}\/[^/]+$/.test(rest)) continue; // not an object key
         const oid = rest.replace('/', '');
+        const listOf = oid.endsWith(CHUNKS_SUFFIX) ? oid.slice(0, -CHUNKS_SUFFIX.length) : undefined;
+        if (listOf !== undefined && isValidOid(listOf, algo) && !isTreeOid(listOf)) {
+          // A chunk list lives as long as its file, and keeps the chunks it names; lists go
+          // with the manifests, before any chunk.
+          if (k.has(listOf)) {
+            kept++;
+            if (!k.has(oid)) liveLists.push(listOf);
+          } else trees.push(key);
+          continue;
+        }
         if (!isValidOid(oid, algo)) continue;
         if (k.has(oid)) kept++;
-        else (isTreeOid(oid) ? trees : files).push(key);
+        else if (isTreeOid(oid)) trees.push(key);
+        else candidates.push([oid, key]);
+      }
+      for (const f of liveLists) for (const c of await remoteChunkList(repo.odbFor(algo), remote, f)) k.add(c.oid);
+      for (const [oid, key] of candidates) {
+        if (k.has(oid)) kept++;
+        else files.push(key);
       }
     }
     let leftovers = 0;
@@ -68,6 +91,29 @@ export async function gcCloud(repo: Repo, keep: KeepSet, opts: { remote?: string
     return { remote: name, removed: [...trees, ...files], kept, runs, dryRun: !!opts.dryRun, leftovers };
   } finally {
     await remote.close();
+  }
+}
+
+/**
+ * The chunks of a kept file's chunk list on the remote: the cache's copy of the list when it has
+ * one, else the remote's, downloaded to be read. One that cannot be read stops gc before it
+ * removes anything: its chunks could not be told apart from garbage.
+ */
+async function remoteChunkList(odb: Odb, remote: Remote, oid: string): Promise<ChunkEntry[]> {
+  const local = odb.chunksListed(oid);
+  if (local.length) return local;
+  const key = chunkListKey(odb.algo, oid);
+  const tmp = tempPathFor(path.join(odb.tmpDir(), `gc-${oid.slice(0, 16)}`));
+  try {
+    await remote.download(key, tmp);
+    return odb.parseChunkListFile(tmp);
+  } catch (e) {
+    throw new RvcError('OBJECT_CORRUPT', `the chunk list '${key}' on remote ${remote.url} could not be read (${e instanceof Error ? e.message : String(e)}); gc cannot tell which chunks it needs, so it removed nothing from the remote`, {
+      hint: 'check the remote with `rvc fsck --cloud`, or push the file again from a clone that has it',
+      cause: e,
+    });
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
 }
 

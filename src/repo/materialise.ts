@@ -146,8 +146,7 @@ export async function materialise(out: PointerOut, subpath: string | undefined, 
 
 /** A private copy of a cache object (a reflink where the filesystem offers one, else bytes). */
 function copyObject(odb: Odb, e: TreeEntry, target: string): void {
-  fs.copyFileSync(odb.objectPath(e.oid), target, fs.constants.COPYFILE_FICLONE);
-  fs.chmodSync(target, e.exec ? 0o755 : 0o644);
+  odb.copyObjectTo(e.oid, target, e.exec ? 0o755 : 0o644);
 }
 
 /**

@@ -82,7 +82,10 @@ export class Repo {
   }
 
   private newOdb(algo: HashAlgo): Odb {
-    return new Odb(this.cacheDir, algo, path.join(this.cacheDir, CACHE_TMP_DIR), { shared: this.cacheShared });
+    return new Odb(this.cacheDir, algo, path.join(this.cacheDir, CACHE_TMP_DIR), {
+      shared: this.cacheShared,
+      ...(this.config.cache.chunk_threshold !== undefined ? { chunkThreshold: this.config.cache.chunk_threshold } : {}),
+    });
   }
 
   /** `cache.shared: group`: folders made in the cache are group-writable and setgid. */

@@ -3,7 +3,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { isRvcError } from '../errors.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { HASH_ALGOS, objectKey, type HashAlgo } from '../model/oid.js';
+import { HASH_ALGOS, TREE_SUFFIX, objectKey, type HashAlgo } from '../model/oid.js';
+import { CHUNKS_SUFFIX } from '../model/chunks.js';
 import type { Remote } from '../remote/index.js';
 import type { LockFileEntry } from '../model/lock.js';
 import type { Repo } from './repo.js';
@@ -34,7 +35,11 @@ export async function pushRunEntries(repo: Repo, remote: Remote, opts: { jobs?: 
   }
   if (!valid.length) return res;
   const there = await remote.existing(valid.map((v) => v.key));
-  const outsThere = await remote.existing([...new Set(valid.flatMap((v) => v.outs))]);
+  const outs = [...new Set(valid.flatMap((v) => v.outs))];
+  const outsThere = await remote.existing(outs);
+  // An output the remote lacks whole may be there as chunks (its chunk list stands for it).
+  const notWhole = outs.filter((k) => !outsThere.has(k) && !k.endsWith(TREE_SUFFIX)).map((k) => k + CHUNKS_SUFFIX);
+  if (notWhole.length) for (const k of await remote.existing(notWhole)) outsThere.add(k.slice(0, -CHUNKS_SUFFIX.length));
   const limit = pLimit(opts.jobs ?? remote.jobs);
   await Promise.all(valid.map((v) => limit(async () => {
     if (there.has(v.key)) {

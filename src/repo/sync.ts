@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
+import { CHUNKS_SUFFIX } from '../model/chunks.js';
 import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
@@ -351,6 +352,10 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'query', list.length);
   const onRemote = await remote.existing(list.map((x) => x.key), (n) => tick.tick(n));
   tick.finish();
+  // A file the remote lacks whole may be there as chunks: its chunk list stands for it (a list
+  // is pushed only after all its chunks). Asked only for those, so a synced remote costs one query.
+  const notWhole = list.filter((x) => !isTreeOid(x.oid) && !onRemote.has(x.key)).map((x) => x.key + CHUNKS_SUFFIX);
+  if (notWhole.length) for (const k of await remote.existing(notWhole)) onRemote.add(k.slice(0, -CHUNKS_SUFFIX.length));
   const counts: Record<CloudState, number> = { new: 0, deleted: 0, missing: 0, 'in sync': 0 };
   const objects: CloudStatusResult['objects'] = [];
   for (const { algo, oid, key } of list) {

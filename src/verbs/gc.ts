@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError } from '../errors.js';
 import { isTreeOid, type HashAlgo } from '../model/oid.js';
+import { CHUNKS_SUFFIX } from '../model/chunks.js';
 import type { Odb } from '../odb/odb.js';
 import { ProgressTicker } from '../progress.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
@@ -111,15 +112,32 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     const trees: [Odb, string][] = [];
     const files: [Odb, string][] = [];
     for (const odb of repo.allOdbs()) {
-      const k = keep.get(odb.algo) ?? new Set<string>();
+      const k = keepFor(keep, odb.algo);
       for (const item of odb.list()) {
         if ('leftover' in item) {
           leftovers++;
           if (!opts.dryRun) fs.rmSync(item.leftover, { force: true });
           continue;
         }
-        if (k.has(item.oid)) kept++;
+        if (item.oid.endsWith(CHUNKS_SUFFIX)) {
+          // A chunk list lives as long as its file; its chunks as long as a kept list names them.
+          if (k.has(item.oid.slice(0, -CHUNKS_SUFFIX.length))) {
+            kept++;
+            const chunks = odb.chunksListed(item.oid.slice(0, -CHUNKS_SUFFIX.length));
+            // Marked read only when it parsed: gc --cloud then reads the remote's list instead.
+            if (chunks.length) k.add(item.oid);
+            for (const c of chunks) k.add(c.oid);
+          } else trees.push([odb, item.oid]);
+        } else if (k.has(item.oid)) kept++;
         else (isTreeOid(item.oid) ? trees : files).push([odb, item.oid]);
+      }
+    }
+    // Chunks listed after the chunk list that keeps them: judged again now that every list was read.
+    for (let i = files.length - 1; i >= 0; i--) {
+      const [odb, oid] = files[i]!;
+      if (keep.get(odb.algo)?.has(oid)) {
+        files.splice(i, 1);
+        kept++;
       }
     }
     if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();

@@ -14,6 +14,7 @@ import { toYaml } from '../model/yaml.js';
 import { writeFileAtomic } from '../fsutil/atomic.js';
 import { removeTree } from '../fsutil/remove.js';
 import { gitResolveCommit, gitRun, gitToplevel, gitTreeFiles } from '../scm/git.js';
+import type { Odb } from '../odb/odb.js';
 import { LOCAL_CONFIG_FILE, RVC_DIR, Repo, type CommonOptions } from '../repo/repo.js';
 import { loadProject, readLocks, resolveStageTargets, type LoadedProject } from '../repo/project.js';
 import { restoreOutputs } from '../repo/restore.js';
@@ -398,7 +399,7 @@ async function verifyStage(copy: Copy, project: LoadedProject, name: string, ent
     if (got.every((g) => g !== undefined && g === rec?.oid)) continue;
     const d: VerifyOutputDifference = { path: p, ...(rec ? { recorded: rec.oid } : {}), runs: got };
     if (metricsPaths.has(p) && rec && !isTreeOid(rec.oid)) {
-      const recText = readText(repo.odbFor(rec.hash).objectPath(rec.oid));
+      const recText = cachedText(repo.odbFor(rec.hash), rec.oid);
       const diffs = recText === undefined ? undefined : compareMetrics(p, recText, metricsNow.map((m) => m.get(p)), tols);
       if (diffs) d.metrics = diffs;
     }
@@ -471,6 +472,15 @@ function compareMetrics(file: string, recordedText: string, runTexts: (string | 
   } catch (e) {
     if (e instanceof RvcError) return undefined;
     throw e;
+  }
+}
+
+/** A cached object's text (whole or chunked), or undefined when the cache lacks it. */
+function cachedText(odb: Odb, oid: string): string | undefined {
+  try {
+    return odb.readObject(oid).toString('utf8');
+  } catch {
+    return undefined;
   }
 }
 

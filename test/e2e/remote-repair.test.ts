@@ -65,6 +65,8 @@ describe('an interrupted push to a folder remote', () => {
     const store = track(tmpDir('rvc-store-'));
     const big = randomBytes(128 << 20);
     writeTree(dir, { 'big.bin': big });
+    // One whole object, whose slow copy the kill lands in (chunked, it would be many small ones).
+    rvcOk(dir, ['config', 'cache.chunk_threshold', String(1 << 30)]);
     rvcOk(dir, ['add', 'big.bin']);
     rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
     const objectFile = path.join(store, ...keyOf(dir, 'big.bin.rvc').split('/'));
