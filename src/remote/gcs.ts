@@ -98,23 +98,29 @@ class GcsRemote extends CloudRemote {
     await this.bucket.file(name).getMetadata();
   }
 
-  protected async listPage(prefix: string, token: string | undefined): Promise<ListPage> {
+  protected async listPage(prefix: string, token: string | undefined, withTimes = false): Promise<ListPage> {
     const [files, , response] = await this.bucket.getFiles({
       prefix,
       autoPaginate: false,
       maxResults: this.opts.pageSize,
       // Names only: a full object resource is ~1 KB of JSON, a name ~80 bytes.
-      fields: 'items(name),nextPageToken',
+      fields: withTimes ? 'items(name,updated),nextPageToken' : 'items(name),nextPageToken',
       ...(token !== undefined ? { pageToken: token } : {}),
     });
     const names: string[] = [];
+    const modified: number[] = [];
     for (const f of files) {
       // With `fields`, the library hands back the raw JSON items instead of File objects.
-      const name = (f as unknown as { name?: unknown }).name;
-      if (typeof name === 'string') names.push(name);
+      const { name, updated } = f as unknown as { name?: unknown; updated?: unknown };
+      if (typeof name !== 'string') continue;
+      names.push(name);
+      // An item without a readable time counts as written just now.
+      const t = typeof updated === 'string' ? Date.parse(updated) : NaN;
+      if (withTimes) modified.push(Number.isFinite(t) ? t : Date.now());
     }
     const next = (response as { nextPageToken?: unknown } | undefined)?.nextPageToken;
-    return typeof next === 'string' && next !== '' ? { names, next } : { names };
+    const page: ListPage = withTimes ? { names, modified } : { names };
+    return typeof next === 'string' && next !== '' ? { ...page, next } : page;
   }
 
   protected async putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {

@@ -7,7 +7,7 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
+import type { DownloadOptions, Remote, RemoteKeyTime, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export interface LocalRemoteOptions {
@@ -140,6 +140,18 @@ export class LocalRemote implements Remote {
     if (dirPart !== '') assertSafeKey(dirPart.slice(0, -1));
     for await (const key of this.walk(dirPart)) {
       if (key.startsWith(prefix)) yield key;
+    }
+  }
+
+  async *listModified(prefix = ''): AsyncIterable<RemoteKeyTime> {
+    for await (const key of this.list(prefix)) {
+      try {
+        yield { key, modified: (await stat(this.pathOf(key))).mtimeMs };
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue; // deleted since it was listed
+        throw this.fail(e, 'list');
+      }
     }
   }
 

@@ -8,6 +8,12 @@ export interface RemoteObjectInfo {
   size?: number;
 }
 
+/** A key and when it was last written (milliseconds since the epoch). */
+export interface RemoteKeyTime {
+  key: string;
+  modified: number;
+}
+
 export interface UploadOptions {
   /** Size of the local file when the caller already knows it (saves a stat). */
   size?: number;
@@ -34,6 +40,12 @@ export interface Remote {
   existing(keys: string[], onProgress?: (done: number) => void): Promise<Set<string>>;
   /** Every key under an optional sub-prefix (e.g. 'blake3/'), streamed page by page. */
   list(prefix?: string): AsyncIterable<string>;
+  /**
+   * Like `list`, with each key's last modification time: what gc needs to tell a pack another
+   * machine is uploading right now from one an interrupted run left long ago. Same requests as
+   * `list` on object stores (the listing carries the time); one stat per key on a folder.
+   */
+  listModified(prefix?: string): AsyncIterable<RemoteKeyTime>;
   /**
    * Upload a local file to `key`. Streams the file (multipart or resumable for large files);
    * memory use does not grow with the file size. Overwriting an existing key is allowed: keys
