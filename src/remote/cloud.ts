@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { describeCause, remoteError, type RemoteErrorContext } from './remote-error.js';
-import type { DownloadOptions, Remote, RemoteKeyTime, UploadOptions } from './remote.js';
+import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { errorCodesOf, httpStatusOf, interrupted, isConnectionError, withRetry, type RetryPolicy } from './retry.js';
 import { ByteMeter, streamToFile } from './streaming.js';
 
@@ -36,7 +36,8 @@ export interface CloudService {
 /** One page of a listing: full object names, and the token of the next page if there is one. */
 export interface ListPage {
   names: string[];
-  /** With `withTimes`: each name's last modification (ms since the epoch), in the same order. */
+  /** With `withTimes`: each name's size and last modification (ms since the epoch), in the same order. */
+  sizes?: number[];
   modified?: number[];
   next?: string;
 }
@@ -231,11 +232,11 @@ export abstract class CloudRemote implements Remote {
     for await (const { key } of this.listPages(prefix, false)) yield key;
   }
 
-  async *listModified(prefix = ''): AsyncIterable<RemoteKeyTime> {
+  async *listDetailed(prefix = ''): AsyncIterable<RemoteKeyDetail> {
     yield* this.listPages(prefix, true);
   }
 
-  private async *listPages(prefix: string, withTimes: boolean): AsyncIterable<RemoteKeyTime> {
+  private async *listPages(prefix: string, withTimes: boolean): AsyncIterable<RemoteKeyDetail> {
     let token: string | undefined;
     do {
       const page = await this.run('list', undefined, async () => {
@@ -249,7 +250,7 @@ export abstract class CloudRemote implements Remote {
       });
       for (let i = 0; i < page.names.length; i++) {
         const name = page.names[i]!;
-        if (name.startsWith(this.base)) yield { key: name.slice(this.base.length), modified: page.modified?.[i] ?? Date.now() };
+        if (name.startsWith(this.base)) yield { key: name.slice(this.base.length), size: page.sizes?.[i] ?? 0, modified: page.modified?.[i] ?? Date.now() };
       }
       token = page.next;
     } while (token !== undefined);

@@ -104,22 +104,25 @@ class GcsRemote extends CloudRemote {
       autoPaginate: false,
       maxResults: this.opts.pageSize,
       // Names only: a full object resource is ~1 KB of JSON, a name ~80 bytes.
-      fields: withTimes ? 'items(name,updated),nextPageToken' : 'items(name),nextPageToken',
+      fields: withTimes ? 'items(name,size,updated),nextPageToken' : 'items(name),nextPageToken',
       ...(token !== undefined ? { pageToken: token } : {}),
     });
     const names: string[] = [];
+    const sizes: number[] = [];
     const modified: number[] = [];
     for (const f of files) {
       // With `fields`, the library hands back the raw JSON items instead of File objects.
-      const { name, updated } = f as unknown as { name?: unknown; updated?: unknown };
+      const { name, size, updated } = f as unknown as { name?: unknown; size?: unknown; updated?: unknown };
       if (typeof name !== 'string') continue;
       names.push(name);
-      // An item without a readable time counts as written just now.
+      // The JSON API gives the size as a decimal string; an item without a readable time counts
+      // as written just now.
+      sizes.push(Number(size ?? 0) || 0);
       const t = typeof updated === 'string' ? Date.parse(updated) : NaN;
-      if (withTimes) modified.push(Number.isFinite(t) ? t : Date.now());
+      modified.push(Number.isFinite(t) ? t : Date.now());
     }
     const next = (response as { nextPageToken?: unknown } | undefined)?.nextPageToken;
-    const page: ListPage = withTimes ? { names, modified } : { names };
+    const page: ListPage = withTimes ? { names, sizes, modified } : { names };
     return typeof next === 'string' && next !== '' ? { ...page, next } : page;
   }
 

@@ -7,7 +7,7 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, RemoteKeyTime, UploadOptions } from './remote.js';
+import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export interface LocalRemoteOptions {
@@ -143,10 +143,11 @@ export class LocalRemote implements Remote {
     }
   }
 
-  async *listModified(prefix = ''): AsyncIterable<RemoteKeyTime> {
+  async *listDetailed(prefix = ''): AsyncIterable<RemoteKeyDetail> {
     for await (const key of this.list(prefix)) {
       try {
-        yield { key, modified: (await stat(this.pathOf(key))).mtimeMs };
+        const st = await stat(this.pathOf(key));
+        yield { key, size: st.size, modified: st.mtimeMs };
       } catch (e) {
         const code = errnoCode(e);
         if (code === 'ENOENT' || code === 'ENOTDIR') continue; // deleted since it was listed

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { fromFsError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, RemoteKeyTime, UploadOptions } from './remote.js';
+import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export type MemoryOp = 'head' | 'list' | 'upload' | 'download' | 'delete';
@@ -85,10 +85,10 @@ export class MemoryRemote implements Remote {
     }
   }
 
-  async *listModified(prefix = ''): AsyncIterable<RemoteKeyTime> {
+  async *listDetailed(prefix = ''): AsyncIterable<RemoteKeyDetail> {
     for await (const key of this.list(prefix)) {
-      const modified = this.modified.get(key);
-      if (modified !== undefined) yield { key, modified };
+      const data = this.objects.get(key);
+      if (data !== undefined) yield { key, size: data.length, modified: this.modified.get(key) ?? Date.now() };
     }
   }
 

@@ -161,15 +161,17 @@ class S3Remote extends CloudRemote {
       }),
     );
     const names: string[] = [];
+    const sizes: number[] = [];
     const modified: number[] = [];
     for (const obj of page.Contents ?? []) {
       if (obj.Key === undefined) continue;
       names.push(obj.Key);
-      // A listing always carries LastModified; one that lacks it counts as written just now.
-      if (withTimes) modified.push(obj.LastModified?.getTime() ?? Date.now());
+      // A listing always carries both; an object without a time counts as written just now.
+      sizes.push(obj.Size ?? 0);
+      modified.push(obj.LastModified?.getTime() ?? Date.now());
     }
     const next = page.IsTruncated ? page.NextContinuationToken : undefined;
-    return { names, ...(withTimes ? { modified } : {}), ...(next !== undefined ? { next } : {}) };
+    return { names, ...(withTimes ? { sizes, modified } : {}), ...(next !== undefined ? { next } : {}) };
   }
 
   private partSize(size: number): number {
