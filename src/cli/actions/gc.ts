@@ -9,6 +9,7 @@ function runEntries(n: number): string {
 export async function runGc({ lib, out, flags, common }: Ctx) {
   const r = await lib.gc({
     ...common, ...scopeFrom(flags), workspace: !!flags.workspace, dryRun: !!flags.dryRun || !!flags.dry, cloud: !!flags.cloud,
+    ...(flags.repack ? { repack: true } : {}),
     ...(flags.keepRunCache ? { keepRunCache: true } : {}),
     ...(flags.remote ? { remote: String(flags.remote) } : {}),
   });

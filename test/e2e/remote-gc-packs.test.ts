@@ -1,0 +1,156 @@
+/**
+ * gc --cloud on packed remotes: dead packs deleted, sparse ones repacked, young and dense ones
+ * left alone, a loose copy of a packed object dropped, `--repack` packing a loose remote. The
+ * packs are written with the library's PackWriter from the repository's own cache; what the
+ * remote holds afterwards is read back and re-hashed by the test (helpers/remote-packs.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { distinctBytes, git, makeRepo, readTree, rmrf, rvcOk, tmpDir, writeTree } from '../helpers/cli.js';
+import { startS3Server, s3rverOptions, type S3Server } from '../helpers/s3-server.js';
+import { ageFiles, cacheObject, viewRemote, writePacks } from '../helpers/remote-packs.js';
+import { openRemote, type Remote } from '../../src/remote/index.js';
+
+const made: string[] = [];
+const track = (d: string): string => (made.push(d), d);
+const opened: Remote[] = [];
+afterEach(async () => {
+  while (opened.length) await opened.pop()!.close();
+  while (made.length) rmrf(made.pop()!);
+});
+
+function json<T = any>(r: { stdout: string }): T {
+  return JSON.parse(r.stdout) as T;
+}
+
+/** The oids a pointer file records, its folder's files included (read from the cache's manifest). */
+function pointerOids(dir: string, pointer: string): { top: string; files: Map<string, string> } {
+  const top = /oid: (\S+)/.exec(fs.readFileSync(path.join(dir, pointer), 'utf8'))![1]!;
+  const files = new Map<string, string>();
+  if (top.endsWith('.tree')) {
+    for (const line of fs.readFileSync(cacheObject(dir, top), 'utf8').split('\n').filter(Boolean)) {
+      const e = JSON.parse(line) as { path: string; oid: string };
+      files.set(e.path, e.oid);
+    }
+  }
+  return { top, files };
+}
+
+function commit(dir: string, msg: string): void {
+  git(dir, ['add', '-A']);
+  git(dir, ['commit', '-qm', msg]);
+}
+
+/** Every live object is readable byte-exact from the remote. */
+function expectReadable(dir: string, objects: Map<string, Buffer>, live: string[]): void {
+  for (const oid of live) {
+    expect(objects.get(oid)?.equals(fs.readFileSync(cacheObject(dir, oid))), `live object ${oid}`).toBe(true);
+  }
+}
+
+describe('gc --cloud on a packed folder remote', () => {
+  it('deletes a dead pack, repacks a sparse one, keeps a young and a dense one and drops a loose duplicate; --dry changes nothing', async () => {
+    const dir = track(makeRepo());
+    const store = track(tmpDir('rvc-store-'));
+    rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
+    const files: Record<string, Buffer> = { 'keep.bin': distinctBytes(5000) };
+    for (let i = 0; i < 4; i++) files[`a/a${i}`] = distinctBytes(2000);
+    for (let i = 0; i < 6; i++) files[`b/b${i}`] = distinctBytes(3000);
+    writeTree(dir, files);
+    rvcOk(dir, ['add', 'a', 'b', 'keep.bin']);
+    commit(dir, 'v1');
+    const a1 = pointerOids(dir, 'a.rvc');
+    const b1 = pointerOids(dir, 'b.rvc');
+    const keep = pointerOids(dir, 'keep.bin.rvc').top;
+    // v2: a is no longer tracked, b1…b5 change (b0 stays).
+    rvcOk(dir, ['remove', 'a.rvc']);
+    for (let i = 1; i < 6; i++) writeTree(dir, { [`b/b${i}`]: distinctBytes(3000) });
+    rvcOk(dir, ['add', 'b']);
+    commit(dir, 'v2');
+    rvcOk(dir, ['push', '--all-commits']);
+    const b2 = pointerOids(dir, 'b.rvc');
+    const aFiles = [...a1.files.values()];
+    const b1Files = [...b1.files.values()];
+    const b2Files = [...b2.files.values()];
+    const remote = await openRemote(store);
+    opened.push(remote);
+    const ids = await writePacks(dir, remote, [
+      [a1.top, ...aFiles], // all dead
+      b1Files, // only b0 is live: a sixth of its bytes
+      [aFiles[0]!, keep], // written "just now" by another machine: left alone
+      [b2.top, ...b2Files.slice(1), keep], // all live
+    ], { keepLoose: [b2Files[1]!] });
+    expect(ageFiles(store, [ids[0]!, ids[1]!, ids[3]!])).toBe(6);
+
+    const before = readTree(store);
+    const dry = json(rvcOk(dir, ['gc', '-w', '-c', '--dry', '--json']));
+    expect(readTree(store)).toEqual(before);
+    const actions = (r: any): string[] => r.cloud.packs.removed.map((p: any) => `${p.action} ${p.id}`).sort();
+    expect(actions(dry)).toEqual([`dead ${ids[0]}`, `repacked ${ids[1]}`].sort());
+    expect(dry.cloud.packs).toMatchObject({ young: 1, kept: 1, looseDropped: 1, packedLoose: 0 });
+    expect(rvcOk(dir, ['gc', '-w', '-c', '--dry']).stdout).toMatch(/would delete 1 pack with no live object, would repack 1 sparse pack, would drop 1 loose copy a pack also holds/);
+
+    const r = json(rvcOk(dir, ['gc', '-w', '-c', '--json']));
+    expect(actions(r)).toEqual(actions(dry));
+    expect(r.cloud.packs).toMatchObject({ written: 1, young: 1, kept: 1 });
+    expect(r.cloud.packs.bytes).toBeGreaterThan(4 * 2000 + 5 * 3000);
+    const view = await viewRemote(remote, track(tmpDir('rvc-view-')));
+    const fresh = [...view.packs.keys()].filter((id) => !ids.includes(id));
+    expect(fresh).toHaveLength(1);
+    expect([...view.packs.keys()].sort()).toEqual([ids[2]!, ids[3]!, fresh[0]!].sort());
+    expect(view.packs.get(fresh[0]!)).toEqual([b1Files[0]]);
+    expect(view.orphans).toEqual([]);
+    expect(view.loose.has(b2Files[1]!)).toBe(false);
+    expectReadable(dir, view.objects, [b2.top, ...b2Files, keep]);
+    // Dead objects are gone, but for the one the young pack holds.
+    const dead = [a1.top, ...aFiles, b1.top, ...b1Files.slice(1)];
+    expect(dead.filter((o) => view.objects.has(o))).toEqual([aFiles[0]]);
+  });
+});
+
+describe('gc --cloud --repack on an S3 remote', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: ['rvc-packs'] });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('packs the small loose objects the scope keeps, leaves large ones loose and deletes an old dead pack', async () => {
+    const dir = track(makeRepo());
+    rvcOk(dir, ['remote', 'add', '-d', 's3', 's3://rvc-packs/conv']);
+    rvcOk(dir, ['remote', 'modify', 's3', 'endpointurl', s3.endpoint]);
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    const files: Record<string, Buffer> = { 'big.bin': distinctBytes((1 << 20) + 4096) };
+    for (let i = 0; i < 10; i++) files[`c/c${i}`] = distinctBytes(1000 + i);
+    writeTree(dir, files);
+    rvcOk(dir, ['add', 'c', 'big.bin']);
+    commit(dir, 'v1');
+    const c1 = pointerOids(dir, 'c.rvc');
+    for (let i = 0; i < 3; i++) writeTree(dir, { [`c/c${i}`]: distinctBytes(900) });
+    rvcOk(dir, ['add', 'c']);
+    commit(dir, 'v2');
+    rvcOk(dir, ['push', '--all-commits'], env);
+    const c2 = pointerOids(dir, 'c.rvc');
+    const big = pointerOids(dir, 'big.bin.rvc').top;
+    const remote = await openRemote('s3://rvc-packs/conv', s3rverOptions(s3.endpoint));
+    opened.push(remote);
+    const c1Files = [...c1.files.values()];
+    const [deadPack] = await writePacks(dir, remote, [c1Files.slice(0, 3)]);
+    expect(ageFiles(s3.dir, [deadPack!])).toBeGreaterThan(0);
+
+    const r = json(rvcOk(dir, ['gc', '-w', '-c', '--repack', '--json'], env));
+    expect(r.cloud.packs.removed.map((p: any) => `${p.action} ${p.id}`)).toEqual([`dead ${deadPack}`]);
+    expect(r.cloud.packs).toMatchObject({ written: 1, packedLoose: 11, looseDropped: 11 });
+    expect(r.cloud.removed).toHaveLength(1); // the old manifest, loose
+    const view = await viewRemote(remote, track(tmpDir('rvc-view-')));
+    expect([...view.loose]).toEqual([big]);
+    expect(view.packs.size).toBe(1);
+    const live = [c2.top, ...c2.files.values()];
+    expect([...view.packs.values()][0]!.sort()).toEqual(live.sort());
+    expectReadable(dir, view.objects, [...live, big]);
+    expect([c1.top, ...c1Files.slice(0, 3)].filter((o) => view.objects.has(o))).toEqual([]);
+  });
+});
