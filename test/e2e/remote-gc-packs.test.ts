@@ -50,7 +50,7 @@ function expectReadable(dir: string, objects: Map<string, Buffer>, live: string[
 }
 
 describe('gc --cloud on a packed folder remote', () => {
-  it('deletes a dead pack, repacks a sparse one, keeps a young and a dense one and drops a loose duplicate; --dry changes nothing', async () => {
+  it('deletes a dead pack, repacks a sparse one, keeps a young and a dense one drops a loose duplicate and an old orphan pack but not a young one; --dry changes nothing', async () => {
     const dir = track(makeRepo());
     const store = track(tmpDir('rvc-store-'));
     rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
@@ -81,15 +81,19 @@ describe('gc --cloud on a packed folder remote', () => {
       [aFiles[0]!, keep], // written "just now" by another machine: left alone
       [b2.top, ...b2Files.slice(1), keep], // all live
     ], { keepLoose: [b2Files[1]!] });
-    expect(ageFiles(store, [ids[0]!, ids[1]!, ids[3]!])).toBe(6);
+    // Packs without an index: one left by an interrupted upload long ago, one being uploaded now.
+    const oldOrphan = '1'.repeat(64);
+    const youngOrphan = '2'.repeat(64);
+    writeTree(store, { [`packs/blake3/${oldOrphan}.pack`]: 'old', [`packs/blake3/${youngOrphan}.pack`]: 'young' });
+    expect(ageFiles(store, [ids[0]!, ids[1]!, ids[3]!, oldOrphan])).toBe(7);
 
     const before = readTree(store);
     const dry = json(rvcOk(dir, ['gc', '-w', '-c', '--dry', '--json']));
     expect(readTree(store)).toEqual(before);
     const actions = (r: any): string[] => r.cloud.packs.removed.map((p: any) => `${p.action} ${p.id}`).sort();
-    expect(actions(dry)).toEqual([`dead ${ids[0]}`, `repacked ${ids[1]}`].sort());
+    expect(actions(dry)).toEqual([`dead ${ids[0]}`, `repacked ${ids[1]}`, `orphan ${oldOrphan}`].sort());
     expect(dry.cloud.packs).toMatchObject({ young: 1, kept: 1, looseDropped: 1, packedLoose: 0 });
-    expect(rvcOk(dir, ['gc', '-w', '-c', '--dry']).stdout).toMatch(/would delete 1 pack with no live object, would repack 1 sparse pack, would drop 1 loose copy a pack also holds/);
+    expect(rvcOk(dir, ['gc', '-w', '-c', '--dry']).stdout).toMatch(/would delete 1 pack with no live object, would repack 1 sparse pack, would remove 1 orphan pack file, would drop 1 loose copy a pack also holds/);
 
     const r = json(rvcOk(dir, ['gc', '-w', '-c', '--json']));
     expect(actions(r)).toEqual(actions(dry));
@@ -100,7 +104,7 @@ describe('gc --cloud on a packed folder remote', () => {
     expect(fresh).toHaveLength(1);
     expect([...view.packs.keys()].sort()).toEqual([ids[2]!, ids[3]!, fresh[0]!].sort());
     expect(view.packs.get(fresh[0]!)).toEqual([b1Files[0]]);
-    expect(view.orphans).toEqual([]);
+    expect(view.orphans).toEqual([`packs/blake3/${youngOrphan}.pack`]);
     expect(view.loose.has(b2Files[1]!)).toBe(false);
     expectReadable(dir, view.objects, [b2.top, ...b2Files, keep]);
     // Dead objects are gone, but for the one the young pack holds.
