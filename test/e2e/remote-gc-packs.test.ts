@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { distinctBytes, git, makeRepo, readTree, rmrf, rvcOk, tmpDir, writeTree } from '../helpers/cli.js';
+import { distinctBytes, git, makeRepo, readTree, rmrf, rvc, rvcOk, tmpDir, writeTree } from '../helpers/cli.js';
 import { startS3Server, s3rverOptions, type S3Server } from '../helpers/s3-server.js';
 import { ageFiles, cacheObject, viewRemote, writePacks } from '../helpers/remote-packs.js';
 import { openRemote, type Remote } from '../../src/remote/index.js';
@@ -110,6 +110,50 @@ describe('gc --cloud on a packed folder remote', () => {
     // Dead objects are gone, but for the one the young pack holds.
     const dead = [a1.top, ...aFiles, b1.top, ...b1Files.slice(1)];
     expect(dead.filter((o) => view.objects.has(o))).toEqual([aFiles[0]]);
+  });
+});
+
+describe('gc --cloud and a damaged pack', () => {
+  it('a damaged object in a sparse pack: the cache\'s good copy is packed instead, and without one gc stops and deletes nothing', async () => {
+    const dir = track(makeRepo());
+    const store = track(tmpDir('rvc-store-'));
+    rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 6; i++) files[`x/x${i}`] = distinctBytes(2000);
+    writeTree(dir, files);
+    rvcOk(dir, ['add', 'x']);
+    commit(dir, 'v1');
+    const v1 = [...pointerOids(dir, 'x.rvc').files.values()];
+    for (let i = 1; i < 6; i++) writeTree(dir, { [`x/x${i}`]: distinctBytes(2000) });
+    rvcOk(dir, ['add', 'x']);
+    commit(dir, 'v2');
+    rvcOk(dir, ['push']);
+    const remote = await openRemote(store);
+    opened.push(remote);
+    const [id] = await writePacks(dir, remote, [v1]);
+    ageFiles(store, [id!]);
+    // Damage the one live object (x0) in the pack: its index still lists it.
+    const at = fs.readFileSync(path.join(store, 'packs/blake3', `${id}.idx`), 'utf8').split('\n').find((l) => l.startsWith(v1[0]!))!.split(' ');
+    const packFile = path.join(store, 'packs/blake3', `${id}.pack`);
+    const pack = fs.readFileSync(packFile);
+    pack[Number(at[1]) + 7] ^= 0xff;
+    fs.writeFileSync(packFile, pack);
+    ageFiles(store, [id!]);
+    const good = fs.readFileSync(cacheObject(dir, v1[0]!));
+    fs.rmSync(cacheObject(dir, v1[0]!), { force: true });
+
+    const before = readTree(store);
+    const refused = rvc(dir, ['gc', '-w', '-c']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(new RegExp(`packs/blake3/${id}\\.pack .*damaged copy of ${v1[0]}`));
+    expect(readTree(store)).toEqual(before);
+
+    fs.writeFileSync(cacheObject(dir, v1[0]!), good, { mode: 0o444 });
+    const r = json(rvcOk(dir, ['gc', '-w', '-c', '--json']));
+    expect(r.cloud.packs.removed.map((p: any) => p.action)).toEqual(['repacked']);
+    const view = await viewRemote(remote, track(tmpDir('rvc-view-')));
+    expect(view.packs.has(id!)).toBe(false);
+    expect(view.objects.get(v1[0]!)?.equals(good)).toBe(true);
   });
 });
 
