@@ -1,10 +1,10 @@
 /** gc on the remote: deleting the remote objects a scope does not keep, and keeping packs dense. */
-import { closeSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
 import { formatPackIndex, packIndexKey, packKey, packPrefix, parsePackKey, PACK_ROOT, type PackEntry } from '../model/pack.js';
-import { tempPathFor, writeFileAtomic } from '../fsutil/atomic.js';
+import { tempPathFor } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from './repo.js';
 import { RvcError, isRvcError } from '../errors.js';
@@ -32,8 +32,13 @@ export const PACK_TARGET_BYTES = 32 << 20;
 export interface PackAction {
   algo: HashAlgo;
   id: string;
-  /** `dead`: no live object; `repacked`: its live objects were written into new packs; `orphan`: a pack without an index (or an index without its pack) older than the grace period. */
-  action: 'dead' | 'repacked' | 'orphan';
+  /**
+   * `dead`: no live object; `repacked`: its live objects were written into new packs; `orphan`:
+   * a pack without an index (or an index without its pack) older than the grace period;
+   * `damaged`: an index that does not match its name or does not parse (its pack then goes as
+   * an orphan once old). An index is written whole, so a damaged one is never an upload in flight.
+   */
+  action: 'dead' | 'repacked' | 'orphan' | 'damaged';
   /** Bytes of the pack and its index. */
   size: number;
 }
@@ -162,6 +167,8 @@ export async function gcCloud(
       for (const p of plans) await del(p.goneIdx);
       for (const p of plans) await del([...p.deadFiles, ...p.dropLoose]);
       for (const p of plans) await del(p.gonePacks);
+      // The cached copies of the indexes deleted are of no use any more.
+      for (const p of plans) for (const g of p.gone) rmSync(path.join(packIndexDir(repo, p.algo), `${g.id}.idx`), { force: true });
       leftovers = (await remote.sweepLeftovers?.({ everywhere: true })) ?? 0;
     } else {
       packs.written = Math.ceil(written / PACK_TARGET_BYTES);
@@ -205,7 +212,10 @@ async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<st
   }
   const old = (...infos: (KeyInfo | undefined)[]): boolean => infos.every((i) => i !== undefined && now - i.modified >= PACK_GRACE_MS);
   const hash = (b: Uint8Array): string => hashBuffer(algo, b);
-  const set = packInfo.size || idxInfo.size ? await PackSet.load(remote, algo, hash, packIndexDir(repo, algo)) : PackSet.empty(algo);
+  const damaged: string[] = [];
+  const set = packInfo.size || idxInfo.size
+    ? await PackSet.load(remote, algo, hash, packIndexDir(repo, algo), { onDamaged: (id) => damaged.push(id) })
+    : PackSet.empty(algo);
   const goes = (id: string, action: PackAction['action'], keys: { idx?: boolean; pack?: boolean }): void => {
     const size = (keys.pack ? packInfo.get(id)?.size ?? 0 : 0) + (keys.idx ? idxInfo.get(id)?.size ?? 0 : 0);
     plan.gone.push({ algo, id, action, size });
@@ -219,6 +229,7 @@ async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<st
   for (const p of set.packs.values()) {
     if (!holders.includes(p) && old(idxInfo.get(p.id))) goes(p.id, 'orphan', { idx: true });
   }
+  for (const id of damaged) goes(id, 'damaged', { idx: true });
   for (const id of packInfo.keys()) {
     if (!set.packs.has(id) && old(packInfo.get(id))) goes(id, 'orphan', { pack: true });
   }
@@ -278,12 +289,15 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
     packs++;
     bytes += w.index.packSize + Buffer.byteLength(formatPackIndex(w.index));
   });
-  const temps: string[] = [];
+  const temps = new Set<string>();
   const tmp = (stem: string): string => {
     const t = tempPathFor(path.join(tmpDir, stem));
-    temps.push(t);
+    temps.add(t);
     return t;
   };
+  // One scratch file for every object: PackWriter.add reads it before it awaits anything. A
+  // scratch file needs no fsync (a crash loses nothing but it).
+  const scratch = tmp('packed');
   const add = async (oid: string, data: Buffer, where: string): Promise<void> => {
     if (hash(data) !== oidDigest(oid)) {
       const local = odb.hasSync(oid) ? readFileSync(odb.objectPath(oid)) : undefined;
@@ -295,10 +309,8 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
       }
       data = local;
     }
-    const file = tmp('packed');
-    writeFileAtomic(file, data);
-    await writer.add({ oid, file, size: data.length });
-    rmSync(file, { force: true });
+    writeFileSync(scratch, data);
+    await writer.add({ oid, file: scratch, size: data.length });
   };
   try {
     for (const r of plan.repack) {
@@ -316,12 +328,25 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
         rmSync(file, { force: true });
       }
     }
-    for (const l of plan.toPack) {
-      const file = tmp('loose');
-      await remote.download(objectKey(algo, l.oid), file);
-      const data = readFileSync(file);
-      rmSync(file, { force: true });
-      await add(l.oid, data, l.key);
+    // Loose objects are downloaded a batch of `jobs` at a time (memory: a batch of objects of at
+    // most PACKABLE_MAX_BYTES), and packed in order.
+    const batch = Math.max(1, remote.jobs);
+    for (let i = 0; i < plan.toPack.length; i += batch) {
+      const group = plan.toPack.slice(i, i + batch);
+      const got = await Promise.allSettled(group.map(async (l) => {
+        const file = tmp('loose');
+        try {
+          await remote.download(objectKey(algo, l.oid), file);
+          return readFileSync(file);
+        } finally {
+          rmSync(file, { force: true });
+        }
+      }));
+      for (let j = 0; j < group.length; j++) {
+        const g = got[j]!;
+        if (g.status === 'rejected') throw g.reason;
+        await add(group[j]!.oid, g.value, group[j]!.key);
+      }
     }
     await writer.flush();
   } finally {

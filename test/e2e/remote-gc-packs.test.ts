@@ -50,7 +50,7 @@ function expectReadable(dir: string, objects: Map<string, Buffer>, live: string[
 }
 
 describe('gc --cloud on a packed folder remote', () => {
-  it('deletes a dead pack, repacks a sparse one, keeps a young and a dense one drops a loose duplicate and an old orphan pack but not a young one; --dry changes nothing', async () => {
+  it('deletes a dead pack, repacks a sparse one, keeps a young and a dense one, drops a loose duplicate and an old orphan pack but not a young one; --dry changes nothing', async () => {
     const dir = track(makeRepo());
     const store = track(tmpDir('rvc-store-'));
     rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
@@ -114,7 +114,7 @@ describe('gc --cloud on a packed folder remote', () => {
 });
 
 describe('gc --cloud and a damaged pack', () => {
-  it('a damaged object in a sparse pack: the cache\'s good copy is packed instead, and without one gc stops and deletes nothing', async () => {
+  it('a damaged object in a sparse pack: the cache\'s good copy is packed instead, and without one gc stops and deletes nothing; a damaged index is removed', async () => {
     const dir = track(makeRepo());
     const store = track(tmpDir('rvc-store-'));
     rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
@@ -139,6 +139,9 @@ describe('gc --cloud and a damaged pack', () => {
     pack[Number(at[1]) + 7] ^= 0xff;
     fs.writeFileSync(packFile, pack);
     ageFiles(store, [id!]);
+    // An index that does not match its name: every reader would refuse it, so gc removes it.
+    const junkIdx = path.join(store, 'packs/blake3', `${'3'.repeat(64)}.idx`);
+    fs.writeFileSync(junkIdx, 'junk');
     const good = fs.readFileSync(cacheObject(dir, v1[0]!));
     fs.rmSync(cacheObject(dir, v1[0]!), { force: true });
 
@@ -150,7 +153,8 @@ describe('gc --cloud and a damaged pack', () => {
 
     fs.writeFileSync(cacheObject(dir, v1[0]!), good, { mode: 0o444 });
     const r = json(rvcOk(dir, ['gc', '-w', '-c', '--json']));
-    expect(r.cloud.packs.removed.map((p: any) => p.action)).toEqual(['repacked']);
+    expect(r.cloud.packs.removed.map((p: any) => p.action).sort()).toEqual(['damaged', 'repacked']);
+    expect(fs.existsSync(junkIdx)).toBe(false);
     const view = await viewRemote(remote, track(tmpDir('rvc-view-')));
     expect(view.packs.has(id!)).toBe(false);
     expect(view.objects.get(v1[0]!)?.equals(good)).toBe(true);

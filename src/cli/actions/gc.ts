@@ -21,7 +21,7 @@ export async function runGc({ lib, out, flags, common }: Ctx) {
   if (r.cloud && r.dryRun) for (const k of r.cloud.removed) list(`would remove ${k} from remote '${r.cloud.remote}'`);
   if (r.cloud) {
     for (const p of r.cloud.packs.removed) {
-      list(`${r.dryRun ? 'would remove' : 'removed'} pack packs/${p.algo}/${p.id} (${p.action === 'repacked' ? `repacked, ${fmtBytes(p.size)}` : p.action === 'dead' ? `no live object, ${fmtBytes(p.size)}` : `orphan, ${fmtBytes(p.size)}`}) from remote '${r.cloud.remote}'`);
+      list(`${r.dryRun ? 'would remove' : 'removed'} pack packs/${p.algo}/${p.id} (${p.action === 'repacked' ? `repacked, ${fmtBytes(p.size)}` : p.action === 'dead' ? `no live object, ${fmtBytes(p.size)}` : `${p.action}, ${fmtBytes(p.size)}`}) from remote '${r.cloud.remote}'`);
     }
   }
   if (r.cloud) for (const k of r.cloud.runs.removed) out.detail(`${r.dryRun ? 'would remove' : 'removed'} run-cache entry ${k} from remote '${r.cloud.remote}'`);
@@ -38,6 +38,8 @@ export async function runGc({ lib, out, flags, common }: Ctx) {
     const orphans = pk.removed.filter((p) => p.action === 'orphan').length;
     const parts = [`${r.dryRun ? 'would delete' : 'deleted'} ${plural(dead, 'pack')} with no live object`, `${r.dryRun ? 'would repack' : 'repacked'} ${plural(repacked, 'sparse pack')}`];
     if (orphans) parts.push(`${r.dryRun ? 'would remove' : 'removed'} ${plural(orphans, 'orphan pack file')}`);
+    const damaged = pk.removed.filter((p) => p.action === 'damaged').length;
+    if (damaged) parts.push(`${r.dryRun ? 'would remove' : 'removed'} ${damaged} damaged ${damaged === 1 ? 'index' : 'indexes'}`);
     if (pk.packedLoose) parts.push(`${r.dryRun ? 'would pack' : 'packed'} ${plural(pk.packedLoose, 'loose object')}`);
     if (pk.looseDropped > pk.packedLoose) parts.push(`${r.dryRun ? 'would drop' : 'dropped'} ${pk.looseDropped - pk.packedLoose} loose ${pk.looseDropped - pk.packedLoose === 1 ? 'copy' : 'copies'} a pack also holds`);
     out.info(`Packs on remote '${r.cloud.remote}': ${parts.join(', ')}; ${r.dryRun ? 'would write' : 'wrote'} ${plural(pk.written, 'pack')}, ${r.dryRun ? 'would reclaim' : 'reclaimed'} ${fmtBytes(Math.max(0, pk.bytes))}; kept ${plural(pk.kept + pk.young, 'pack')}${pk.young ? ` (${pk.young} younger than a day, left alone)` : ''}.`);
