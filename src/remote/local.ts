@@ -144,16 +144,29 @@ export class LocalRemote implements Remote {
   }
 
   async *listDetailed(prefix = ''): AsyncIterable<RemoteKeyDetail> {
-    for await (const key of this.list(prefix)) {
+    // Stats run a batch at a time: one by one, each waits its turn in the thread pool.
+    const detail = async (key: string): Promise<RemoteKeyDetail | undefined> => {
       try {
         const st = await stat(this.pathOf(key));
-        yield { key, size: st.size, modified: st.mtimeMs };
+        return { key, size: st.size, modified: st.mtimeMs };
       } catch (e) {
         const code = errnoCode(e);
-        if (code === 'ENOENT' || code === 'ENOTDIR') continue; // deleted since it was listed
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // deleted since it was listed
         throw this.fail(e, 'list');
       }
+    };
+    let batch: string[] = [];
+    const flush = async function* (keys: string[]): AsyncGenerator<RemoteKeyDetail> {
+      for (const d of await Promise.all(keys.map(detail))) if (d) yield d;
+    };
+    for await (const key of this.list(prefix)) {
+      batch.push(key);
+      if (batch.length >= 256) {
+        yield* flush(batch);
+        batch = [];
+      }
     }
+    yield* flush(batch);
   }
 
   private async *walk(rel: string): AsyncGenerator<string> {

@@ -25,6 +25,8 @@ export const REPACK_BELOW = 0.5;
 export const PACK_GRACE_MS = FOREIGN_TEMP_MAX_AGE_MS;
 /** `--repack` moves loose objects up to this size into packs. */
 export const PACKABLE_MAX_BYTES = 1 << 20;
+/** Loose objects downloaded before they are packed, at most (each at most PACKABLE_MAX_BYTES). */
+const LOOSE_BATCH = 64;
 /** Size of the packs gc writes. */
 export const PACK_TARGET_BYTES = 32 << 20;
 
@@ -328,12 +330,12 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
         rmSync(file, { force: true });
       }
     }
-    // Loose objects are downloaded a batch of `jobs` at a time (memory: a batch of objects of at
-    // most PACKABLE_MAX_BYTES), and packed in order.
-    const batch = Math.max(1, remote.jobs);
-    for (let i = 0; i < plan.toPack.length; i += batch) {
-      const group = plan.toPack.slice(i, i + batch);
-      const got = await Promise.allSettled(group.map(async (l) => {
+    // Loose objects are downloaded `jobs` at a time, in batches of LOOSE_BATCH (memory: that many
+    // objects of at most PACKABLE_MAX_BYTES), and packed in order.
+    const limit = pLimit(remote.jobs);
+    for (let i = 0; i < plan.toPack.length; i += LOOSE_BATCH) {
+      const group = plan.toPack.slice(i, i + LOOSE_BATCH);
+      const got = await Promise.allSettled(group.map((l) => limit(async () => {
         const file = tmp('loose');
         try {
           await remote.download(objectKey(algo, l.oid), file);
@@ -341,7 +343,7 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
         } finally {
           rmSync(file, { force: true });
         }
-      }));
+      })));
       for (let j = 0; j < group.length; j++) {
         const g = got[j]!;
         if (g.status === 'rejected') throw g.reason;
