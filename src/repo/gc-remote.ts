@@ -94,7 +94,8 @@ interface Plan {
   gonePacks: string[];
   kept: number;
   young: number;
-  looseKept: number;
+  /** Live objects kept on the remote, loose or packed (each once). */
+  objectsKept: number;
   removedBytes: number;
   /** Bytes the new packs will hold. */
   packBytes: number;
@@ -146,7 +147,7 @@ export async function gcCloud(
     for (const algo of HASH_ALGOS.filter((a) => a === repo.odb.algo || keep.has(a))) {
       plans.push(await planAlgo(repo, remote, algo, keep.get(algo) ?? new Set<string>(), now, !!opts.repack));
     }
-    for (const p of plans) kept += p.looseKept;
+    for (const p of plans) kept += p.objectsKept;
     const packs: CloudPackGc = {
       removed: plans.flatMap((p) => p.gone), written: 0, packedLoose: plans.reduce((n, p) => n + p.toPack.length, 0),
       looseDropped: plans.reduce((n, p) => n + p.dropLoose.length, 0), kept: plans.reduce((n, p) => n + p.kept, 0),
@@ -191,7 +192,7 @@ function packIndexDir(repo: Repo, algo: HashAlgo): string {
 async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<string>, now: number, repack: boolean): Promise<Plan> {
   const plan: Plan = {
     algo, deadTrees: [], deadFiles: [], dropLoose: [], toPack: [], repack: [], gone: [], goneIdx: [], gonePacks: [],
-    kept: 0, young: 0, looseKept: 0, removedBytes: 0, packBytes: 0,
+    kept: 0, young: 0, objectsKept: 0, removedBytes: 0, packBytes: 0,
   };
   const loose = new Map<string, { key: string; size: number }>();
   const prefix = `${algo}/`;
@@ -259,6 +260,7 @@ async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<st
       goes(p.id, 'repacked', { idx: true, pack: true });
     } else plan.kept++;
   }
+  plan.objectsKept = canonical.size; // live objects kept in packs; loose ones are counted below
   for (const [oid, l] of loose) {
     if (canonical.has(oid)) {
       plan.dropLoose.push(l.key);
@@ -268,7 +270,8 @@ async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<st
       plan.dropLoose.push(l.key);
       plan.removedBytes += l.size;
       plan.packBytes += l.size;
-    } else plan.looseKept++;
+      plan.objectsKept++;
+    } else plan.objectsKept++;
   }
   return plan;
 }

@@ -197,6 +197,7 @@ describe('gc --cloud --repack on an S3 remote', () => {
     expect(r.cloud.packs.removed.map((p: any) => `${p.action} ${p.id}`)).toEqual([`dead ${deadPack}`]);
     expect(r.cloud.packs).toMatchObject({ written: 1, packedLoose: 11, looseDropped: 11 });
     expect(r.cloud.removed).toHaveLength(1); // the old manifest, loose
+    expect(r.cloud.kept).toBe(12); // each live object once: 11 now packed, the large one loose
     const view = await viewRemote(remote, track(tmpDir('rvc-view-')));
     expect([...view.loose]).toEqual([big]);
     expect(view.packs.size).toBe(1);
