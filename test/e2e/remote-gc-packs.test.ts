@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { distinctBytes, git, makeRepo, readTree, rmrf, rvc, rvcOk, tmpDir, writeTree } from '../helpers/cli.js';
+import { ROOT, distinctBytes, git, makeRepo, readTree, rmrf, rvc, rvcOk, tmpDir, writeTree } from '../helpers/cli.js';
 import { startS3Server, s3rverOptions, type S3Server } from '../helpers/s3-server.js';
 import { ageFiles, cacheObject, viewRemote, writePacks } from '../helpers/remote-packs.js';
 import { openRemote, type Remote } from '../../src/remote/index.js';
@@ -110,6 +110,38 @@ describe('gc --cloud on a packed folder remote', () => {
     // Dead objects are gone, but for the one the young pack holds.
     const dead = [a1.top, ...aFiles, b1.top, ...b1Files.slice(1)];
     expect(dead.filter((o) => view.objects.has(o))).toEqual([aFiles[0]]);
+  });
+});
+
+describe('gc --cloud after an interrupted repack (library, memory remote)', () => {
+  it('an old sparse pack whose live objects a new pack already holds is deleted, nothing is written again', async () => {
+    type Lib = typeof import('../../src/index.js');
+    const lib = (await import(path.join(ROOT, 'dist/index.js'))) as Lib;
+    // The same module instance the library uses, so the test sees the remote it writes.
+    const { namedMemoryRemote } = (await import(path.join(ROOT, 'dist/remote/memory.js'))) as typeof import('../../src/remote/memory.js');
+    const dir = track(makeRepo());
+    const url = `memory://gc-interrupted-${process.pid}`;
+    rvcOk(dir, ['remote', 'add', '-d', 'mem', url]);
+    for (let i = 0; i < 4; i++) writeTree(dir, { [`y/y${i}`]: distinctBytes(1500) });
+    await lib.add(['y'], { cwd: dir });
+    commit(dir, 'v1');
+    const v1 = [...pointerOids(dir, 'y.rvc').files.values()];
+    for (let i = 1; i < 4; i++) writeTree(dir, { [`y/y${i}`]: distinctBytes(1500) });
+    await lib.add(['y'], { cwd: dir });
+    commit(dir, 'v2');
+    await lib.push({ cwd: dir });
+    const mem = namedMemoryRemote(url.slice('memory://'.length));
+    // What a gc killed after uploading its new pack leaves: the old sparse pack (a day old) and
+    // a new one holding the old pack's only live object (y0).
+    const [oldPack, newPack] = await writePacks(dir, mem, [v1, [v1[0]!]]);
+    for (const ext of ['pack', 'idx']) mem.modified.set(`packs/blake3/${oldPack}.${ext}`, Date.now() - 2 * 24 * 3600 * 1000);
+    const r = await lib.gc({ cwd: dir, workspace: true, cloud: true });
+    expect(r.cloud!.packs.removed.map((p) => `${p.action} ${p.id}`)).toEqual([`dead ${oldPack}`]);
+    expect(r.cloud!.packs).toMatchObject({ written: 0, young: 1 });
+    expect([...mem.objects.keys()].filter((k) => k.startsWith('packs/')).sort()).toEqual([`packs/blake3/${newPack}.idx`, `packs/blake3/${newPack}.pack`]);
+    const view = await viewRemote(mem, track(tmpDir('rvc-view-')));
+    expectReadable(dir, view.objects, [...pointerOids(dir, 'y.rvc').files.values()]);
+    expect(v1.slice(1).filter((o) => view.objects.has(o))).toEqual([]);
   });
 });
 
