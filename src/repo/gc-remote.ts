@@ -1,5 +1,5 @@
 /** gc on the remote: deleting the remote objects a scope does not keep, and keeping packs dense. */
-import { closeSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
@@ -323,6 +323,9 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
       await remote.download(packKey(algo, r.id), file);
       const fd = openSync(file, 'r');
       try {
+        // Checked before anything is allocated: an index may claim more than the pack holds.
+        const size = fstatSync(fd).size;
+        if (r.entries.some((e) => e.offset + e.length > size)) throw packTooShort(remote, packKey(algo, r.id));
         for (const e of r.entries) {
           const data = Buffer.alloc(e.length);
           if (readSync(fd, data, 0, e.length, e.offset) !== e.length) throw packTooShort(remote, packKey(algo, r.id));
