@@ -88,6 +88,8 @@ describe('gc --cloud on a packed folder remote', () => {
     expect(ageFiles(store, [ids[0]!, ids[1]!, ids[3]!, oldOrphan])).toBe(7);
 
     const before = readTree(store);
+    const usage = rvc(dir, ['gc', '-w', '--repack']);
+    expect([usage.code, usage.stderr]).toEqual([2, expect.stringMatching(/--repack works on a remote: it needs --cloud/)]);
     const dry = json(rvcOk(dir, ['gc', '-w', '-c', '--dry', '--json']));
     expect(readTree(store)).toEqual(before);
     const actions = (r: any): string[] => r.cloud.packs.removed.map((p: any) => `${p.action} ${p.id}`).sort();
