@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { describeCause, remoteError, type RemoteErrorContext } from './remote-error.js';
-import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
+import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { errorCodesOf, httpStatusOf, interrupted, isConnectionError, withRetry, type RetryPolicy } from './retry.js';
 import { ByteMeter, streamToFile } from './streaming.js';
 
@@ -36,6 +36,9 @@ export interface CloudService {
 /** One page of a listing: full object names, and the token of the next page if there is one. */
 export interface ListPage {
   names: string[];
+  /** With `withTimes`: each name's size and last modification (ms since the epoch), in the same order. */
+  sizes?: number[];
+  modified?: number[];
   next?: string;
 }
 
@@ -74,8 +77,8 @@ export abstract class CloudRemote implements Remote {
   protected abstract headBucket(): Promise<void>;
   /** Metadata of one object; throws the SDK's error, with status 404 when it does not exist. */
   protected abstract headObject(name: string): Promise<void>;
-  /** One page of the names starting with `prefix`. */
-  protected abstract listPage(prefix: string, token: string | undefined): Promise<ListPage>;
+  /** One page of the names starting with `prefix`; with `withTimes`, their modification times too. */
+  protected abstract listPage(prefix: string, token: string | undefined, withTimes?: boolean): Promise<ListPage>;
   /** Store `body` (the file's bytes, `size` of them) as `name`, counting sent bytes on `meter`. */
   protected abstract putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void>;
   /** Start receiving `name`. */
@@ -226,18 +229,29 @@ export abstract class CloudRemote implements Remote {
   }
 
   async *list(prefix = ''): AsyncIterable<string> {
+    for await (const { key } of this.listPages(prefix, false)) yield key;
+  }
+
+  async *listDetailed(prefix = ''): AsyncIterable<RemoteKeyDetail> {
+    yield* this.listPages(prefix, true);
+  }
+
+  private async *listPages(prefix: string, withTimes: boolean): AsyncIterable<RemoteKeyDetail> {
     let token: string | undefined;
     do {
       const page = await this.run('list', undefined, async () => {
         try {
-          return await this.listPage(this.name(prefix), token);
+          return await this.listPage(this.name(prefix), token, withTimes);
         } catch (e) {
           // A listing names no object: its 404 can only be about the bucket.
           if (httpStatusOf(e) === 404) throw NO_SUCH_BUCKET();
           throw e;
         }
       });
-      for (const name of page.names) if (name.startsWith(this.base)) yield name.slice(this.base.length);
+      for (let i = 0; i < page.names.length; i++) {
+        const name = page.names[i]!;
+        if (name.startsWith(this.base)) yield { key: name.slice(this.base.length), size: page.sizes?.[i] ?? 0, modified: page.modified?.[i] ?? Date.now() };
+      }
       token = page.next;
     } while (token !== undefined);
   }

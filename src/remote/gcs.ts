@@ -98,23 +98,32 @@ class GcsRemote extends CloudRemote {
     await this.bucket.file(name).getMetadata();
   }
 
-  protected async listPage(prefix: string, token: string | undefined): Promise<ListPage> {
+  protected async listPage(prefix: string, token: string | undefined, withTimes = false): Promise<ListPage> {
     const [files, , response] = await this.bucket.getFiles({
       prefix,
       autoPaginate: false,
       maxResults: this.opts.pageSize,
       // Names only: a full object resource is ~1 KB of JSON, a name ~80 bytes.
-      fields: 'items(name),nextPageToken',
+      fields: withTimes ? 'items(name,size,updated),nextPageToken' : 'items(name),nextPageToken',
       ...(token !== undefined ? { pageToken: token } : {}),
     });
     const names: string[] = [];
+    const sizes: number[] = [];
+    const modified: number[] = [];
     for (const f of files) {
       // With `fields`, the library hands back the raw JSON items instead of File objects.
-      const name = (f as unknown as { name?: unknown }).name;
-      if (typeof name === 'string') names.push(name);
+      const { name, size, updated } = f as unknown as { name?: unknown; size?: unknown; updated?: unknown };
+      if (typeof name !== 'string') continue;
+      names.push(name);
+      // The JSON API gives the size as a decimal string; an item without a readable time counts
+      // as written just now.
+      sizes.push(Number(size ?? 0) || 0);
+      const t = typeof updated === 'string' ? Date.parse(updated) : NaN;
+      modified.push(Number.isFinite(t) ? t : Date.now());
     }
     const next = (response as { nextPageToken?: unknown } | undefined)?.nextPageToken;
-    return typeof next === 'string' && next !== '' ? { names, next } : { names };
+    const page: ListPage = withTimes ? { names, sizes, modified } : { names };
+    return typeof next === 'string' && next !== '' ? { ...page, next } : page;
   }
 
   protected async putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {

@@ -7,7 +7,7 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
+import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export interface LocalRemoteOptions {
@@ -141,6 +141,32 @@ export class LocalRemote implements Remote {
     for await (const key of this.walk(dirPart)) {
       if (key.startsWith(prefix)) yield key;
     }
+  }
+
+  async *listDetailed(prefix = ''): AsyncIterable<RemoteKeyDetail> {
+    // Stats run a batch at a time: one by one, each waits its turn in the thread pool.
+    const detail = async (key: string): Promise<RemoteKeyDetail | undefined> => {
+      try {
+        const st = await stat(this.pathOf(key));
+        return { key, size: st.size, modified: st.mtimeMs };
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // deleted since it was listed
+        throw this.fail(e, 'list');
+      }
+    };
+    let batch: string[] = [];
+    const flush = async function* (keys: string[]): AsyncGenerator<RemoteKeyDetail> {
+      for (const d of await Promise.all(keys.map(detail))) if (d) yield d;
+    };
+    for await (const key of this.list(prefix)) {
+      batch.push(key);
+      if (batch.length >= 256) {
+        yield* flush(batch);
+        batch = [];
+      }
+    }
+    yield* flush(batch);
   }
 
   private async *walk(rel: string): AsyncGenerator<string> {

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { fromFsError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, UploadOptions } from './remote.js';
+import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export type MemoryOp = 'head' | 'list' | 'upload' | 'download' | 'delete';
@@ -23,6 +23,8 @@ export interface MemoryRemoteOptions {
 export class MemoryRemote implements Remote {
   readonly jobs: number;
   readonly objects = new Map<string, Buffer>();
+  /** When each key was last written (ms since the epoch); tests may set it to age a key. */
+  readonly modified = new Map<string, number>();
   readonly calls: Record<MemoryOp, number> = { head: 0, list: 0, upload: 0, download: 0, delete: 0 };
   /** Return (or throw) an error to make that operation fail; return undefined to let it run. */
   failWith: ((op: MemoryOp, key: string) => unknown) | undefined;
@@ -46,6 +48,7 @@ export class MemoryRemote implements Remote {
 
   put(key: string, data: Buffer | string): void {
     this.objects.set(key, Buffer.from(data));
+    this.modified.set(key, Date.now());
   }
 
   get(key: string): Buffer | undefined {
@@ -82,6 +85,13 @@ export class MemoryRemote implements Remote {
     }
   }
 
+  async *listDetailed(prefix = ''): AsyncIterable<RemoteKeyDetail> {
+    for await (const key of this.list(prefix)) {
+      const data = this.objects.get(key);
+      if (data !== undefined) yield { key, size: data.length, modified: this.modified.get(key) ?? Date.now() };
+    }
+  }
+
   async upload(key: string, localPath: string, opts: UploadOptions = {}): Promise<void> {
     if (opts.signal?.aborted) throw interrupted();
     this.check('upload', key);
@@ -93,6 +103,7 @@ export class MemoryRemote implements Remote {
     }
     const data = Buffer.concat(chunks);
     this.objects.set(key, data);
+    this.modified.set(key, Date.now());
     opts.onBytes?.(data.length);
   }
 
@@ -110,6 +121,7 @@ export class MemoryRemote implements Remote {
   async delete(key: string): Promise<void> {
     this.check('delete', key);
     this.objects.delete(key);
+    this.modified.delete(key);
   }
 
   async close(): Promise<void> {}

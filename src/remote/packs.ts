@@ -30,6 +30,14 @@ export interface RemotePack {
   index: PackIndex;
 }
 
+export interface LoadOptions {
+  /**
+   * Called for an index that does not match its name or does not parse, which is then left out
+   * (with its pack) instead of failing the load: gc uses it to remove such indexes.
+   */
+  onDamaged?: (id: string, error: RvcError) => void;
+}
+
 /**
  * Every pack a remote holds for one algorithm: the indexes listed under `packs/<algo>/`. An
  * index is downloaded once: it is content-addressed, so the copy kept in `indexDir` (a folder of
@@ -60,7 +68,7 @@ export class PackSet {
    * downloaded, verified against their name and cached). An index that does not match its name
    * or does not parse throws OBJECT_CORRUPT naming its key.
    */
-  static async load(remote: Remote, algo: HashAlgo, hash: HashBytes, indexDir: string): Promise<PackSet> {
+  static async load(remote: Remote, algo: HashAlgo, hash: HashBytes, indexDir: string, opts: LoadOptions = {}): Promise<PackSet> {
     const idxIds: string[] = [];
     const packIds = new Set<string>();
     for await (const key of remote.list(packPrefix(algo))) {
@@ -70,7 +78,14 @@ export class PackSet {
       else packIds.add(k.id);
     }
     const packs = new Map<string, RemotePack>();
-    for (const id of idxIds.sort()) packs.set(id, { id, index: await readIndex(remote, algo, hash, indexDir, id) });
+    for (const id of idxIds.sort()) {
+      try {
+        packs.set(id, { id, index: await readIndex(remote, algo, hash, indexDir, id) });
+      } catch (e) {
+        if (!opts.onDamaged || !isRvcError(e, 'OBJECT_CORRUPT')) throw e;
+        opts.onDamaged(id, e);
+      }
+    }
     const orphans = [...packIds].filter((id) => !packs.has(id)).sort();
     return new PackSet(algo, packs, orphans);
   }

@@ -8,6 +8,13 @@ export interface RemoteObjectInfo {
   size?: number;
 }
 
+/** A key, its size and when it was last written (milliseconds since the epoch). */
+export interface RemoteKeyDetail {
+  key: string;
+  size: number;
+  modified: number;
+}
+
 export interface UploadOptions {
   /** Size of the local file when the caller already knows it (saves a stat). */
   size?: number;
@@ -34,6 +41,13 @@ export interface Remote {
   existing(keys: string[], onProgress?: (done: number) => void): Promise<Set<string>>;
   /** Every key under an optional sub-prefix (e.g. 'blake3/'), streamed page by page. */
   list(prefix?: string): AsyncIterable<string>;
+  /**
+   * Like `list`, with each key's size and last modification time: what gc needs to tell a pack
+   * another machine is uploading right now from one an interrupted run left long ago, and which
+   * loose objects are small enough to pack. Same requests as `list` on object stores (the
+   * listing carries both); one stat per key on a folder.
+   */
+  listDetailed(prefix?: string): AsyncIterable<RemoteKeyDetail>;
   /**
    * Upload a local file to `key`. Streams the file (multipart or resumable for large files);
    * memory use does not grow with the file size. Overwriting an existing key is allowed: keys

@@ -151,7 +151,7 @@ class S3Remote extends CloudRemote {
     await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.s3.bucket, Key: name }));
   }
 
-  protected async listPage(prefix: string, token: string | undefined): Promise<ListPage> {
+  protected async listPage(prefix: string, token: string | undefined, withTimes = false): Promise<ListPage> {
     const page = await this.client.send(
       new this.sdk.ListObjectsV2Command({
         Bucket: this.s3.bucket,
@@ -161,9 +161,17 @@ class S3Remote extends CloudRemote {
       }),
     );
     const names: string[] = [];
-    for (const obj of page.Contents ?? []) if (obj.Key !== undefined) names.push(obj.Key);
+    const sizes: number[] = [];
+    const modified: number[] = [];
+    for (const obj of page.Contents ?? []) {
+      if (obj.Key === undefined) continue;
+      names.push(obj.Key);
+      // A listing always carries both; an object without a time counts as written just now.
+      sizes.push(obj.Size ?? 0);
+      modified.push(obj.LastModified?.getTime() ?? Date.now());
+    }
     const next = page.IsTruncated ? page.NextContinuationToken : undefined;
-    return { names, ...(next !== undefined ? { next } : {}) };
+    return { names, ...(withTimes ? { sizes, modified } : {}), ...(next !== undefined ? { next } : {}) };
   }
 
   private partSize(size: number): number {

@@ -10,6 +10,9 @@ import { Repo, type CommonOptions } from '../repo/repo.js';
 import { scopeHasRevs, type RevScope } from '../repo/history.js';
 import { judgeRunEntries, keepFor, referencedOids } from '../repo/keep.js';
 import { listRunEntries, removeRunEntryIf } from '../repo/run-cache.js';
+import type { CloudPackGc } from '../repo/gc-remote.js';
+
+export type { CloudPackGc, PackAction } from '../repo/gc-remote.js';
 
 export interface GcOptions extends CommonOptions, RevScope {
   dryRun?: boolean;
@@ -19,8 +22,10 @@ export interface GcOptions extends CommonOptions, RevScope {
    * them the objects only they held.
    */
   keepRunCache?: boolean;
-  /** Also delete unreferenced objects from a remote. */
+  /** Also delete unreferenced objects from a remote (and repack its sparse packs). */
   cloud?: boolean;
+  /** With `cloud`: also move the remote's small loose objects that the scope keeps into packs. */
+  repack?: boolean;
   /**
    * The remote for `cloud`, and the one a referenced manifest missing from the cache is fetched
    * from (default: core.remote).
@@ -47,7 +52,7 @@ export interface GcResult {
   /** Manifests referenced in the scope that were fetched from the remote to see their files. */
   fetchedManifests: number;
   /** With `cloud`: what was (or would be) removed from the remote. */
-  cloud?: { remote: string; removed: string[]; kept: number; runs: { removed: string[]; kept: number }; leftovers: number };
+  cloud?: { remote: string; removed: string[]; kept: number; runs: { removed: string[]; kept: number }; leftovers: number; packs: CloudPackGc };
 }
 
 /** A run-cache entry gc removed: `runs/<algo>/<ab>/<rest>` and the outputs it recorded. */
@@ -72,6 +77,11 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   if (!hasScope(opts)) {
     throw new RvcError('USAGE', 'gc needs a scope: which references to keep', {
       hint: 'use `rvc gc --workspace` to keep only what the current pointers use, or add --all-branches, --all-tags, --all-commits or --rev <rev> (try --dry-run first)',
+    });
+  }
+  if (opts.repack && !opts.cloud) {
+    throw new RvcError('USAGE', '--repack works on a remote: it needs --cloud', {
+      hint: 'run `rvc gc --cloud --repack` with a scope, e.g. `rvc gc -w --cloud --repack`',
     });
   }
   const repo = Repo.open(opts.cwd);
@@ -159,7 +169,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     if (opts.cloud) {
       const { gcCloud } = await import('../repo/gc-remote.js');
       const c = await gcCloud(repo, keep, opts);
-      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, runs: c.runs, leftovers: c.leftovers };
+      res.cloud = { remote: c.remote, removed: c.removed, kept: c.kept, runs: c.runs, leftovers: c.leftovers, packs: c.packs };
     }
     return res;
   });

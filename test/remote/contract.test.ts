@@ -76,6 +76,12 @@ function contractSuite(name: string, backend: Backend): void {
       expect(await collect(r.list('sha256/'))).toEqual([ka, kb].sort());
       expect(await collect(r.list('blake3/'))).toEqual([]);
       expect(await collect(r.list(ka.slice(0, 'sha256/ab'.length)))).toContain(ka);
+      // listDetailed: the same keys, each with its size and a time around its upload (clocks of a
+      // server and of this machine may differ a little: within an hour is what gc's day-long grace needs).
+      const detailed: { key: string; size: number; modified: number }[] = [];
+      for await (const t of r.listDetailed('sha256/')) detailed.push(t);
+      expect(detailed.map((t) => [t.key, t.size]).sort()).toEqual([[ka, Buffer.byteLength(a)], [kb, b.length]].sort());
+      for (const t of detailed) expect(Math.abs(t.modified - Date.now())).toBeLessThan(3600_000);
 
       const dest = path.join(tmp, 'b.down');
       let got = 0;

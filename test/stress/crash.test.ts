@@ -8,6 +8,8 @@
  *     stage entry is absent or final, since it gains one stage at a time);
  *   - every workspace file is its old or its new version;
  *   - where the command stores data, no manifest in the cache lacks one of its files;
+ *   - for gc --cloud of a packed remote: every live object is readable from the remote,
+ *     byte-exact, after each kill, and after a re-run every dead one is gone;
  *   - re-running the command (with RVC_LOCK_WAIT=0, so a lock that is not cleared fails it)
  *     succeeds, and leaves exactly the state of an uninterrupted run: the same files, pointer
  *     bytes, cache objects and run-cache entries, and no temp file anywhere.
@@ -28,7 +30,9 @@ import {
   TEMP_NAME, corruptObjects, diffSnapshots, forceRemove, killPoints, neitherOldNorNew, runRvc, snapshot,
   treesWithMissingFiles, waitForOrphans, writeBigFile, writeManyFiles, type Snapshot,
 } from '../helpers/crash.js';
-import { startS3Server, S3RVER_KEY, type S3Server } from '../helpers/s3-server.js';
+import { startS3Server, s3rverOptions, S3RVER_KEY, type S3Server } from '../helpers/s3-server.js';
+import { ageFiles, cacheObject, viewRemote, writePacks } from '../helpers/remote-packs.js';
+import { openRemote, type Remote } from '../../src/remote/index.js';
 
 const KILLS = Number(process.env.RVC_STRESS_KILLS ?? 8);
 const BIG = Number(process.env.RVC_STRESS_BIG_MB ?? 256) << 20;
@@ -512,6 +516,124 @@ describe('crash safety: SIGKILL at many points, then fsck, inspect and re-run', 
         return lost.length ? [`gc removed ${lost.length} referenced objects, e.g. ${lost[0]}`] : [];
       },
     });
+  });
+
+  /**
+   * v1's files and manifest in packs of 50, aged past the grace period; v2 changes 70 % of the
+   * files (pushed loose), so every pack is sparse and is repacked, and v2's loose objects are
+   * packed. Checked on the remote itself: what is readable there, re-hashed here. `store` is
+   * the folder holding the remote's files (the folder remote itself, or s3rver's folder for it),
+   * copied to reset it between kills with the files' times kept.
+   */
+  async function gcRepackLoop(o: { label: string; n: number; url: string; store: string; env?: Record<string, string>; configure(dir: string): void; open(): Promise<Remote> }): Promise<void> {
+    const { n, store } = o;
+    const dir = repo();
+    const backup = tmpDir();
+    const view = tmpDir();
+    dirs.push(backup, view);
+    o.configure(dir);
+    writeManyFiles(path.join(dir, 'data'), n, 1);
+    rvcOk(dir, ['add', 'data']);
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-qm', 'v1']);
+    const oidsOf = (): string[] => {
+      const top = /oid: (\S+)/.exec(fs.readFileSync(path.join(dir, 'data.rvc'), 'utf8'))![1]!;
+      const files = fs.readFileSync(cacheObject(dir, top), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { oid: string }).oid);
+      return [top, ...new Set(files)];
+    };
+    const v1 = oidsOf();
+    for (let i = 0; i < n; i++) {
+      if (i % 10 >= 7) continue;
+      fs.writeFileSync(path.join(dir, 'data', `d${String(Math.floor(i / 200)).padStart(3, '0')}`, `f${i}.txt`), `file ${i} version 2\n`);
+    }
+    rvcOk(dir, ['add', 'data']);
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-qm', 'v2']);
+    rvcOk(dir, ['push', '--all-commits'], o.env);
+    const v2 = oidsOf();
+    const live = new Map(v2.map((oid) => [oid, fs.readFileSync(cacheObject(dir, oid))]));
+    const dead = v1.filter((oid) => !live.has(oid));
+    const remote = await o.open();
+    try {
+      const groups: string[][] = [];
+      for (let i = 0; i < v1.length; i += 50) groups.push(v1.slice(i, i + 50));
+      const ids = await writePacks(dir, remote, groups);
+      expect(ageFiles(store, ids)).toBeGreaterThanOrEqual(2 * ids.length);
+      // The local cache collected first, so that every run does the same (remote) work.
+      rvcOk(dir, ['gc', '-w']);
+      fs.cpSync(store, backup, { recursive: true, preserveTimestamps: true });
+      const reset = (): void => {
+        forceRemove(store);
+        fs.cpSync(backup, store, { recursive: true, preserveTimestamps: true });
+      };
+      const check = async (where: string, finished: boolean): Promise<void> => {
+        const v = await viewRemote(remote, view);
+        const problems: string[] = [];
+        const lost = [...live].filter(([oid, b]) => !v.objects.get(oid)?.equals(b)).map(([oid]) => oid);
+        if (lost.length) problems.push(`${lost.length} live objects not readable, e.g. ${lost[0]}`);
+        if (finished) {
+          const left = dead.filter((oid) => v.objects.has(oid));
+          if (left.length) problems.push(`${left.length} dead objects still readable, e.g. ${left[0]}`);
+          const loose = [...v.loose].filter((oid) => live.has(oid));
+          if (loose.length) problems.push(`${loose.length} live objects still loose, e.g. ${loose[0]}`);
+          const sparse = ids.filter((id) => v.packs.get(id)?.some((oid) => !live.has(oid)));
+          if (sparse.length) problems.push(`${sparse.length} old packs with dead objects are still there`);
+        }
+        expect(problems, where).toEqual([]);
+      };
+      const args = ['gc', '-w', '-c', '--repack'];
+      const ref = await runRvc(dir, args, o.env ? { env: o.env } : {});
+      expect(ref.code, ref.stderr).toBe(0);
+      await check('after an uninterrupted run', true);
+      const points = killPoints(ref.ms, KILLS);
+      const fig: Figures = { command: o.label, data: `${ids.length} packs of ${v1.length} objects`, uninterruptedMs: ref.ms, kills: 0, finishedFirst: 0, pointsMs: points, rerunMs: { min: Infinity, max: 0 }, clean: 0 };
+      for (const ms of points) {
+        reset();
+        const run = await runRvc(dir, args, { killAfterMs: ms, ...(o.env ? { env: o.env } : {}) });
+        fig.kills++;
+        if (!run.killed) {
+          fig.finishedFirst++;
+          expect(run.code, run.stderr).toBe(0);
+        }
+        await check(`after a kill at ${ms} ms`, false);
+        const again = await runRvc(dir, args, { env: { ...o.env, RVC_LOCK_WAIT: '0' } });
+        expect(again.code, `re-run after a kill at ${ms} ms: ${again.stderr}`).toBe(0);
+        fig.rerunMs.min = Math.min(fig.rerunMs.min, again.ms);
+        fig.rerunMs.max = Math.max(fig.rerunMs.max, again.ms);
+        await check(`after a kill at ${ms} ms and a re-run`, true);
+        fig.clean++;
+      }
+      figures.push(fig);
+    } finally {
+      await remote.close();
+    }
+  }
+
+  it('gc --cloud --repack of a packed folder remote', async () => {
+    const store = tmpDir();
+    dirs.push(store);
+    await gcRepackLoop({
+      label: 'rvc gc -w -c --repack', n: Math.max(200, Math.round(MANY / 10)), url: store, store,
+      configure: (d) => rvcOk(d, ['remote', 'add', '-d', 'store', store]),
+      open: () => openRemote(store),
+    });
+  });
+
+  it('gc --cloud --repack of a packed S3 remote', async () => {
+    const s3 = await startS3Server({ buckets: ['rvc-repack'] });
+    try {
+      const url = 's3://rvc-repack/packed';
+      await gcRepackLoop({
+        label: 'rvc gc -w -c --repack (S3)', n: S3_FILES, url, store: path.join(s3.dir, 'rvc-repack', 'packed'), env: S3_ENV,
+        configure: (d) => {
+          rvcOk(d, ['remote', 'add', '-d', 's3', url]);
+          rvcOk(d, ['remote', 'modify', 's3', 'endpointurl', s3.endpoint]);
+        },
+        open: () => openRemote(url, s3rverOptions(s3.endpoint)),
+      });
+    } finally {
+      await s3.stop();
+    }
   });
 
   it('repro of a pipeline with three stages', async () => {

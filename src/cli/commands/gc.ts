@@ -11,7 +11,8 @@ export function register(program: Command): void {
     .option('--keep-run-cache', 'keep every run-cache entry and the objects it records (by default an entry goes when the scope does not keep all of its outputs)')
     .option('--all-experiments', 'accepted for scripts written for DVC: the data of every experiment (refs/exps/) is always kept; `rvc exp remove` first to let it go')
     .option('-f, --force', 'accepted and ignored: rvc gc never asks for confirmation (scripts written for DVC pass it)')
-    .option('-c, --cloud', 'also delete unreferenced objects from the remote')
+    .option('-c, --cloud', 'also delete unreferenced objects from the remote, and repack its packs that are mostly garbage')
+    .option('--repack', 'with --cloud: also move the small loose objects the scope keeps on the remote into packs')
     .option('-r, --remote <name>', 'remote for --cloud and for fetching missing manifests (default: core.remote)')
     .action(lazyAction(() => import('../actions/gc.js'), 'runGc'));
 }
