@@ -10,7 +10,8 @@
 # checkout; rvc pull from a folder remote into an empty cache and workspace. Each is run RUNS
 # times (default 3) in turn, the median reported; one more run under `strace -c -f` counts the
 # system calls (all of them, and without futex and epoll_pwait, which are the thread pool's
-# hand-offs rather than file work). Needs strace for the counts (skipped without it).
+# hand-offs rather than file work); the counts include the process's start-up (about 5,000 calls
+# for node), which is why FOLDERS below 20 overstates them. Needs GNU time; strace for the counts.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -36,7 +37,8 @@ measure() {
   for ((i = 0; i < RUNS; i++)); do
     eval "$setup"
     sync
-    out=$( { /usr/bin/time -f '%e %U %S' bash -c "$cmd" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o "$WORK/time.txt" -f '%e %U %S' bash -c "$cmd" >/dev/null 2>&1
+    out=$(tail -1 "$WORK/time.txt")
     walls+=("$(awk '{print $1}' <<<"$out")")
     cpus+=("$(awk '{printf "%.2f", $2 + $3}' <<<"$out")")
   done
