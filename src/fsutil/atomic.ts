@@ -31,7 +31,11 @@ function tempStem(name: string): string {
 /** A unique name beside `target`, on the same filesystem so rename() is atomic. */
 export function tempPathFor(target: string): string {
   counter = (counter + 1) % 0x10000;
-  return path.join(path.dirname(target), `.${tempStem(path.basename(target))}.${process.pid}.${processTag}${counter.toString(16).padStart(4, '0')}.tmp`);
+  const name = `.${tempStem(path.basename(target))}.${process.pid}.${processTag}${counter.toString(16).padStart(4, '0')}.tmp`;
+  // A plain concatenation where it gives path.join's answer (checkout makes one per file).
+  const slash = target.lastIndexOf('/');
+  if (path.sep === '/' && slash > 0 && slash < target.length - 1 && !target.includes('/.') && !target.includes('//')) return target.slice(0, slash + 1) + name;
+  return path.join(path.dirname(target), name);
 }
 
 const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;

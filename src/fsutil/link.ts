@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import type { LinkType } from '../model/config.js';
-import { sweepStaleTemps, tempPathFor } from './atomic.js';
+import { sweepStaleTemps, tempPathFor, writeAll } from './atomic.js';
 
 /** Link types found not to work here, so each failure is paid once per process. */
 const unsupported = new Set<LinkType>();
@@ -11,7 +11,20 @@ const FALLBACK_ERRNOS = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'EM
 
 export interface PlaceOptions {
   exec?: boolean;
+  /**
+   * The object's recorded size. A copy of a file up to SMALL_COPY bytes goes through one
+   * buffer (open, read, close; create, write, fstat, close): five system calls fewer than
+   * copyFileSync, which also opens the new file with the object's read-only mode, truncates it
+   * and changes its mode, and then needs a chmod.
+   */
+  size?: number;
+  /** Receives the placed file's stat when the placement read it anyway (a copy of a small file). */
+  stat?: (st: fs.Stats) => void;
 }
+
+/** Files up to this size are copied through a buffer rather than with copy_file_range. */
+export const SMALL_COPY = 256 * 1024;
+let copyBuf: Buffer | undefined;
 
 /**
  * Puts the content of cache object `src` at `dest` with the first link type in `types` that works
@@ -66,6 +79,7 @@ function makeLink(t: LinkType, src: string, tmp: string, opts: PlaceOptions): vo
       fs.chmodSync(tmp, opts.exec ? 0o755 : 0o644);
       return;
     case 'copy':
+      if (opts.size !== undefined && opts.size <= SMALL_COPY && copySmall(src, tmp, opts.exec ? 0o755 : 0o644, opts)) return;
       fs.copyFileSync(src, tmp);
       fs.chmodSync(tmp, opts.exec ? 0o755 : 0o644);
       return;
@@ -76,6 +90,40 @@ function makeLink(t: LinkType, src: string, tmp: string, opts: PlaceOptions): vo
       fs.symlinkSync(src, tmp);
       return;
   }
+}
+
+/**
+ * Copies a small file through one reused buffer into a new file `tmp` (created exclusively, with
+ * `mode` whatever the umask). False, with nothing created, when `src` turns out larger than
+ * SMALL_COPY: the caller copies it the ordinary way.
+ */
+function copySmall(src: string, tmp: string, mode: number, opts: PlaceOptions): boolean {
+  const buf = (copyBuf ??= Buffer.allocUnsafe(SMALL_COPY + 1));
+  let n = 0;
+  const fdIn = fs.openSync(src, 'r');
+  try {
+    // One read is enough when it returns the size the manifest records; otherwise read to the end.
+    n = fs.readSync(fdIn, buf, 0, buf.length, 0);
+    if (n !== opts.size) {
+      for (let r = n; r > 0 && n < buf.length; n += r) r = fs.readSync(fdIn, buf, n, buf.length - n, n);
+    }
+  } finally {
+    fs.closeSync(fdIn);
+  }
+  if (n > SMALL_COPY) return false;
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
+  try {
+    writeAll(fd, buf.subarray(0, n));
+    let st = fs.fstatSync(fd);
+    if ((st.mode & 0o7777) !== mode) {
+      fs.fchmodSync(fd, mode);
+      st = fs.fstatSync(fd);
+    }
+    opts.stat?.(st);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
 }
 
 /** True when `t` shares the cache file, so the workspace copy must not be edited in place. */

@@ -293,12 +293,19 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
   }
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'checkout', plan.place.length, plan.place.reduce((s, e) => s + e.size, 0));
   const madeDirs = new Set<string>();
+  let lastDir: string | undefined;
   let lastWrite = 0;
+  // The stat of each placed file, where placing it read one anyway (a small copy); the others
+  // are stat'ed after.
+  const stats: (fs.Stats | undefined)[] = new Array(plan.place.length);
+  let placed: fs.Stats | undefined;
+  const placeOpts = { size: 0, stat: (st: fs.Stats): void => { placed = st; } };
+  const execOpts = { ...placeOpts, exec: true, stat: placeOpts.stat };
   for (let i = 0; i < plan.place.length; i++) {
     const e = plan.place[i]!;
-    const abs = e.path ? path.join(target.abs, e.path) : target.abs;
-    const dir = path.dirname(abs);
-    if (!madeDirs.has(dir)) {
+    const abs = e.path ? joinRel(target.abs, e.path) : target.abs;
+    const dir = abs.slice(0, abs.lastIndexOf(path.sep)) || path.sep;
+    if (dir !== lastDir && !madeDirs.has(dir)) {
       try {
         fs.mkdirSync(dir, { recursive: true });
       } catch (err) {
@@ -306,13 +313,18 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
       }
       madeDirs.add(dir);
     }
+    lastDir = dir;
     let used: LinkType;
+    const po = e.exec ? execOpts : placeOpts;
+    po.size = e.size;
+    placed = undefined;
     try {
-      used = odb.chunksOf(e.oid) ? placeChunked(odb, e.oid, abs, !!e.exec) : placeFile(odb.objectPath(e.oid), abs, opts.linkTypes, e.exec ? { exec: true } : {});
+      used = odb.chunksOf(e.oid) ? placeChunked(odb, e.oid, abs, !!e.exec) : placeFile(odb.objectPath(e.oid), abs, opts.linkTypes, po);
     } catch (err) {
       if (err instanceof RvcError && err.code === 'PATH_NOT_FOUND' && !odb.hasSync(e.oid)) throw missingObject(displayPath(target.repoRel, e.path), e.oid);
       throw err;
     }
+    stats[i] = placed;
     res.linkType = used;
     lastWrite = Date.now();
     (plan.placeIsNew[i] ? res.added : res.modified).push(e.path);
@@ -324,9 +336,10 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
     // Record what we just wrote, once its timestamps can be trusted, so the next status does
     // not re-read every restored file.
     const recordedAt = settleAfterWrites(lastWrite);
-    for (const e of plan.place) {
+    for (let i = 0; i < plan.place.length; i++) {
+      const e = plan.place[i]!;
       try {
-        const s = fs.statSync(e.path ? path.join(target.abs, e.path) : target.abs);
+        const s = stats[i] ?? fs.statSync(e.path ? joinRel(target.abs, e.path) : target.abs);
         opts.state.set(e.path, statToFileStat(s), e.oid, recordedAt);
       } catch {
         // a file removed meanwhile is simply not recorded
@@ -388,6 +401,14 @@ function assertNoSymlinkAbove(target: OutputPlace, repoRoot: string): void {
     }
     if (!st.isDirectory()) return;
   }
+}
+
+/**
+ * `abs` joined with a manifest path (POSIX, checked by the manifest parser: no `.`, `..` or empty
+ * part), without path.join's normalising, which cost more than the copy of a small file.
+ */
+function joinRel(abs: string, rel: string): string {
+  return path.sep === '/' ? `${abs}/${rel}` : path.join(abs, rel);
 }
 
 function isSharedLinkMode(st: FileStat): boolean {

@@ -4,7 +4,7 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
 import { parseTree, serializeTreeChunks, type TreeEntry } from '../model/tree.js';
 import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll, makeDirs } from '../fsutil/atomic.js';
-import { hashBuffer, hashFile, hashCopyFile, createHasher, SMALL_FILE } from '../hashing/hash.js';
+import { hashBuffer, hashFile, hashCopyFile, createHasher, readSmallFile, SMALL_FILE } from '../hashing/hash.js';
 import { defaultCutter } from '../hashing/chunker.js';
 import { CHUNKS_SUFFIX, DEFAULT_CHUNK_THRESHOLD, parseChunkList, serializeChunkList, type ChunkEntry } from '../model/chunks.js';
 
@@ -277,13 +277,9 @@ export class Odb {
    */
   addFile(src: string, size: number, onBytes?: (n: number) => void): { oid: string; size: number } {
     if (size >= (this.opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD)) return this.addChunked(src, onBytes);
-    if (size <= SMALL_FILE) {
-      let buf: Buffer;
-      try {
-        buf = fs.readFileSync(src);
-      } catch (e) {
-        throw fromFsError(e, src, 'read');
-      }
+    // A file that grew past SMALL_FILE since its stat takes the large-file path.
+    const buf = size <= SMALL_FILE ? readSmallFile(src, size) : undefined;
+    if (buf) {
       const oid = hashBuffer(this.algo, buf);
       this.putBuffer(oid, buf);
       onBytes?.(buf.length);

@@ -444,6 +444,7 @@ const tmpDirsReady = new WeakMap<LocalObjectStore, Promise<unknown>>();
  */
 async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string, mode: 'import' | 'check', opts: DownloadOptions): Promise<boolean> {
   const tmp = tempPathFor(path.join(store.tmpDir(), `fetch-${oid.slice(0, 16)}`));
+  let settled = false;
   try {
     let ready = tmpDirsReady.get(store);
     if (!ready) {
@@ -454,9 +455,13 @@ async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string
     }
     await ready;
     await remote.download(objectKey(store.algo, oid), tmp, opts);
-    return mode === 'import' ? await store.importVerified(tmp, oid) : await store.verifyDownload(tmp, oid);
+    // Both leave nothing at `tmp` when they return: the file was renamed into the cache or removed.
+    const ok = mode === 'import' ? await store.importVerified(tmp, oid) : await store.verifyDownload(tmp, oid);
+    settled = true;
+    return ok;
   } finally {
-    await rm(tmp, { force: true }).catch(() => undefined);
+    // Otherwise a partial download may be there (two stats a file when skipped for nothing).
+    if (!settled) await rm(tmp, { force: true }).catch(() => undefined);
   }
 }
 

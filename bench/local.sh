@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Where local time goes: rvc's local copies next to `cp -r` of the same files, as CPU time and
+# system calls per file (both much steadier than wall time on a shared machine), plus wall time.
+#
+#   bash bench/local.sh              # 10,000 files x 2 KiB in 20 folders (the first 20 of `small`)
+#   FOLDERS=100 bash bench/local.sh  # all 50,000
+#   MEDIUM=100 bash bench/local.sh   # also `rvc add` of 100 files x 1 MiB (the first of `medium`)
+#
+# Rows: cp -r; rvc add (fresh repository); rvc checkout into an emptied workspace; a no-op rvc
+# checkout; rvc pull from a folder remote into an empty cache and workspace. Each is run RUNS
+# times (default 3) in turn, the median reported; one more run under `strace -c -f` counts the
+# system calls (all of them, and without futex and epoll_pwait, which are the thread pool's
+# hand-offs rather than file work); the counts include the process's start-up (about 5,000 calls
+# for node), which is why FOLDERS below 20 overstates them. Needs GNU time; strace for the counts.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+require_tools local.sh
+FOLDERS=${FOLDERS:-20}
+RUNS=${RUNS:-3}
+MEDIUM=${MEDIUM:-0}
+bench_work local
+
+log "generating $FOLDERS folders of 500 files x 2 KiB"
+node "$HERE/gen.mjs" small "$WORK/gen"
+mkdir "$WORK/data"
+for d in $(cd "$WORK/gen" && ls | head -n "$FOLDERS"); do mv "$WORK/gen/$d" "$WORK/data/"; done
+rm -rf "$WORK/gen"
+FILES=$(find "$WORK/data" -type f | wc -l)
+
+# measure NAME SETUP CMD: RUNS timed runs of CMD (SETUP, untimed, before each, then sync), then
+# one under strace. Prints a table row.
+measure() {
+  local name=$1 setup=$2 cmd=$3 walls=() cpus=() i out
+  for ((i = 0; i < RUNS; i++)); do
+    eval "$setup"
+    sync
+    /usr/bin/time -o "$WORK/time.txt" -f '%e %U %S' bash -c "$cmd" >/dev/null 2>&1
+    out=$(tail -1 "$WORK/time.txt")
+    walls+=("$(awk '{print $1}' <<<"$out")")
+    cpus+=("$(awk '{printf "%.2f", $2 + $3}' <<<"$out")")
+  done
+  local calls='—' fscalls='—'
+  if have strace; then
+    eval "$setup"
+    sync
+    strace -c -f -o "$WORK/strace.txt" bash -c "$cmd" >/dev/null 2>&1 || true
+    # Columns of strace -c: % time, seconds, usecs/call, calls, [errors,] syscall.
+    calls=$(awk '$NF == "total" { print $4 }' "$WORK/strace.txt")
+    fscalls=$(awk '/^ *[0-9]/ && $NF != "futex" && $NF != "epoll_pwait" && $NF != "total" { n += $4 } END { print n }' "$WORK/strace.txt")
+    calls=$(awk -v c="$calls" -v f="$FILES" 'BEGIN { printf "%.1f", c / f }')
+    fscalls=$(awk -v c="$fscalls" -v f="$FILES" 'BEGIN { printf "%.1f", c / f }')
+  fi
+  printf '| %s | %s | %s | %s | %s |\n' "$name" "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" "$calls" "$fscalls"
+}
+
+R=$WORK/repo
+REMOTE=$WORK/remote
+bench_repo "$R" >/dev/null
+cp -r "$WORK/data" "$R/data"
+rvc add -q data
+git add -A >/dev/null && git commit -qm data
+rvc remote add -d store "$REMOTE" >/dev/null
+rvc push -q
+git clone -q "$R" "$WORK/clone"
+(cd "$WORK/clone" && rvc remote add -d store "$REMOTE" >/dev/null)
+RQ=$(q "$R")
+CQ=$(q "$WORK/clone")
+
+echo "### $FILES files x 2 KiB, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) at start"
+echo
+echo '| operation | wall s (median) | CPU s (user + sys) | system calls a file | without futex/epoll a file |'
+echo '| --- | ---: | ---: | ---: | ---: |'
+measure 'cp -r' "rm -rf $(q "$WORK/cp")" "cp -r $(q "$WORK/data") $(q "$WORK/cp")"
+measure 'rvc add (fresh repository)' "rm -rf $RQ/.rvc/cache $RQ/.rvc/tmp/state* $RQ/data.rvc" "cd $RQ && $RVC add -q data"
+measure 'rvc checkout into an emptied workspace' "rm -rf $RQ/data" "cd $RQ && $RVC checkout -q"
+measure 'rvc checkout, nothing to do' ":" "cd $RQ && $RVC checkout -q"
+measure 'rvc pull, folder remote, empty cache and workspace' "rm -rf $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q"
+echo
+echo "load average $(cut -d' ' -f1 /proc/loadavg) at end"
+
+if [ "$MEDIUM" -gt 0 ]; then
+  node "$HERE/gen.mjs" medium "$WORK/mgen"
+  mkdir "$WORK/mdata"
+  for f in $(cd "$WORK/mgen" && ls | head -n "$MEDIUM"); do mv "$WORK/mgen/$f" "$WORK/mdata/"; done
+  rm -rf "$WORK/mgen"
+  FILES=$MEDIUM
+  M=$WORK/mrepo
+  bench_repo "$M" >/dev/null
+  cp -r "$WORK/mdata" "$M/data"
+  MQ=$(q "$M")
+  echo
+  echo "### $MEDIUM files x 1 MiB"
+  echo
+  echo '| operation | wall s (median) | CPU s (user + sys) | system calls a file | without futex/epoll a file |'
+  echo '| --- | ---: | ---: | ---: | ---: |'
+  measure 'cp -r' "rm -rf $(q "$WORK/mcp")" "cp -r $(q "$WORK/mdata") $(q "$WORK/mcp")"
+  measure 'rvc add (fresh repository)' "rm -rf $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data"
+fi

@@ -1,0 +1,57 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { RVC_BIN, rvcOk, git, makeRepo, writeTree, readTree, rmrf, distinctBytes } from '../helpers/cli.js';
+
+const made: string[] = [];
+afterEach(() => {
+  while (made.length) rmrf(made.pop()!);
+});
+
+/** The hash cache's rows of a repository: path -> [ino, mtime, size]. */
+function stateRows(d: string): Map<string, [number, number, number]> {
+  const rows = new Map<string, [number, number, number]>();
+  const dir = path.join(d, '.rvc/tmp/state');
+  for (const f of fs.readdirSync(dir)) {
+    const s = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { paths: string; ino: number[]; mtime: number[]; size: number[] };
+    s.paths.split('\0').forEach((p, i) => rows.set(p, [s.ino[i]!, s.mtime[i]!, s.size[i]!]));
+  }
+  return rows;
+}
+
+describe('checkout places small files through one buffer', () => {
+  it('under a umask that strips every bit, over read-only files in the way; modes, bytes and the hash cache as before', () => {
+    const d = makeRepo();
+    made.push(d);
+    const big = distinctBytes(300 * 1024); // above the small-copy size: copied the ordinary way
+    writeTree(d, { 'data/a.txt': 'A\n', 'data/sub/b.bin': distinctBytes(5000), 'data/big.bin': big, 'data/run.sh': '#!/bin/sh\necho hi\n' });
+    fs.chmodSync(path.join(d, 'data/run.sh'), 0o755);
+    rvcOk(d, ['add', 'data']);
+    git(d, ['add', '-A']);
+    git(d, ['commit', '-qm', 'data']);
+    const want = readTree(path.join(d, 'data'));
+    rmrf(path.join(d, 'data/sub'));
+    rmrf(path.join(d, 'data/big.bin'));
+    rmrf(path.join(d, 'data/run.sh'));
+    // A file in the way, read-only, holding other bytes whose content is in the cache.
+    fs.writeFileSync(path.join(d, 'data/a.txt'), 'B\n');
+    rvcOk(d, ['add', 'data']);
+    git(d, ['checkout', '-q', '--', 'data.rvc']);
+    fs.chmodSync(path.join(d, 'data/a.txt'), 0o444);
+
+    const r = spawnSync('sh', ['-c', `umask 777 && exec node ${JSON.stringify(RVC_BIN)} checkout`], { cwd: d, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readTree(path.join(d, 'data'))).toEqual(want);
+    const mode = (rel: string): number => fs.statSync(path.join(d, rel)).mode & 0o777;
+    expect([mode('data/a.txt'), mode('data/sub/b.bin'), mode('data/big.bin'), mode('data/run.sh')]).toEqual([0o644, 0o644, 0o644, 0o755]);
+    // What checkout recorded in the hash cache is each placed file's own stat.
+    const rows = stateRows(d);
+    for (const rel of ['a.txt', 'sub/b.bin', 'big.bin', 'run.sh']) {
+      const st = fs.statSync(path.join(d, 'data', rel));
+      expect(rows.get(rel), rel).toEqual([st.ino, st.mtimeMs, st.size]);
+    }
+    expect(fs.readdirSync(path.join(d, 'data')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(rvcOk(d, ['status']).stdout).toMatch(/up to date/);
+  });
+});
