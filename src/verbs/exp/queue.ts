@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { RvcError } from '../../errors.js';
 import { readTextIfExists } from '../../fsutil/atomic.js';
@@ -120,14 +122,60 @@ export async function runTemp(opts: ExpTempOptions = {}): Promise<QueueRunResult
   return runClaimed(repo, opts, () => ids.shift());
 }
 
-/** Runs the entries `next` hands out (each already claimed by this process), `jobs` at a time. */
+/**
+ * A long-lived process that runs claimed entries one after another (`queue-worker.js serve`):
+ * leader of its own process group, so `queue kill` of its run stops it and its stage commands
+ * and nothing else; the worker then starts a new one for the next entry.
+ */
+interface Runner {
+  child: ChildProcess;
+  /** The entry it is running. */
+  current?: string;
+  /** Called once when the current run ends: `exit` when the process ended instead of answering. */
+  finish?: (exit?: { code: number | null; sig: NodeJS.Signals | null }) => void;
+  gone: boolean;
+}
+
+function startRunner(repo: Repo): Runner {
+  const child = spawn(process.execPath, [WORKER_SCRIPT, 'serve', repo.root], {
+    cwd: repo.root, detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  const r: Runner = { child, gone: false };
+  // Only a crash prints: it belongs in the log of the run it ended.
+  const toLog = (b: Buffer): void => {
+    if (r.current) fs.appendFileSync(logFile(repo, r.current), b);
+  };
+  child.stdout!.on('data', toLog);
+  child.stderr!.on('data', toLog);
+  child.stdin!.on('error', () => {
+    // the runner ended: its close event reports it
+  });
+  readline.createInterface({ input: child.stdio[3] as Readable, crlfDelay: Infinity }).on('line', (line) => {
+    if (line === r.current) r.finish?.();
+  });
+  let ended = false;
+  const end = (code: number | null, sig: NodeJS.Signals | null): void => {
+    if (ended) return;
+    ended = true;
+    r.gone = true;
+    r.finish?.({ code, sig });
+  };
+  child.on('error', () => end(null, null));
+  child.on('close', end);
+  return r;
+}
+
+/**
+ * Runs the entries `next` hands out (each already claimed by this process), `jobs` at a time,
+ * in up to `jobs` runner processes that each run one entry after another.
+ */
 async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string | undefined): Promise<QueueRunResult> {
   const jobs = Math.max(1, opts.jobs ?? 1);
   const running = new Map<string, Promise<void>>();
-  const children = new Map<string, ChildProcess>();
+  const runners: Runner[] = [];
   const ran: QueueEntry[] = [];
   const stop = (): void => {
-    for (const id of children.keys()) signalRun(repo, id, 'SIGTERM');
+    for (const r of runners) if (r.current) signalRun(repo, r.current, 'SIGTERM');
   };
   opts.signal?.addEventListener('abort', stop);
   try {
@@ -141,18 +189,27 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
           continue;
         }
         opts.onRunStart?.(entry);
-        const child = spawnRun(repo, id);
-        children.set(id, child);
+        let runner = runners.find((r) => !r.current && !r.gone);
+        if (!runner) {
+          runner = startRunner(repo);
+          runners.push(runner);
+        }
+        const r = runner;
+        r.current = id;
         running.set(id, new Promise<void>((resolve) => {
-          child.on('close', (code, sig) => {
-            children.delete(id);
+          r.finish = (exit) => {
+            r.current = undefined;
+            r.finish = undefined;
+            if (r.gone) runners.splice(runners.indexOf(r), 1);
             running.delete(id);
             // A run that ended without recording its end (killed, crashed) is failed here.
             let end = readEntry(repo, id);
             if (end && end.state === 'running') {
               end = updateEntry(repo, id, (e) => {
                 const { pid: _pid, ...rest } = e;
-                return { ...rest, state: 'failed', finished: new Date().toISOString(), error: sig ? `the run was killed (${sig})` : `the run's process exited with code ${code}` };
+                const why = !exit ? 'the run ended without recording its result'
+                  : exit.sig ? `the run was killed (${exit.sig})` : `the run's process exited with code ${exit.code}`;
+                return { ...rest, state: 'failed', finished: new Date().toISOString(), error: why };
               });
             }
             releaseClaim(repo, id);
@@ -161,34 +218,27 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
               opts.onRunEnd?.(end);
             }
             resolve();
-          });
+          };
         }));
+        if (r.gone || r.child.pid === undefined) {
+          r.finish?.({ code: null, sig: null });
+          continue;
+        }
+        addClaimPid(repo, id, r.child.pid);
+        // Recorded at once (the run records it too): `queue kill` needs it even before the run starts.
+        updateEntry(repo, id, (e) => (e.state === 'running' ? { ...e, pid: r.child.pid! } : e));
+        r.child.stdin!.write(`${id}\n`);
       }
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
   } finally {
     opts.signal?.removeEventListener('abort', stop);
+    // Idle runners end when their input closes.
+    for (const r of runners) r.child.stdin!.end();
     removePooledCopies(repo);
   }
   return { ran, succeeded: ran.filter((e) => e.state === 'success').length, failed: ran.filter((e) => e.state !== 'success').length };
-}
-
-/** Starts the run of a claimed entry as its own process (leader of its own process group), output to its log. */
-function spawnRun(repo: Repo, id: string): ChildProcess {
-  fs.mkdirSync(queueDir(repo), { recursive: true });
-  const fd = fs.openSync(logFile(repo, id), 'a');
-  try {
-    const child = spawn(process.execPath, [WORKER_SCRIPT, 'run', repo.root, id], {
-      cwd: repo.root, detached: true, stdio: ['ignore', fd, fd],
-    });
-    if (child.pid !== undefined) addClaimPid(repo, id, child.pid);
-    // Recorded at once (the run records it too): `queue kill` needs it even before the run starts.
-    if (child.pid !== undefined) updateEntry(repo, id, (e) => (e.state === 'running' ? { ...e, pid: child.pid! } : e));
-    return child;
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export interface QueueStartOptions extends CommonOptions {
