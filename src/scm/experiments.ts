@@ -262,8 +262,10 @@ export function refCommit(root: string, ref: string): string | undefined {
 }
 
 function withPrivateIndex<T>(workdir: string, fn: (env: NodeJS.ProcessEnv) => T): T {
-  const indexPath = path.resolve(workdir, gitRun(workdir, ['rev-parse', '--git-path', 'index']).trim());
-  const gitDir = path.resolve(workdir, gitRun(workdir, ['rev-parse', '--git-dir']).trim());
+  // One git process for both (each start costs more than the answer).
+  const [gitDirRel, indexRel] = gitRun(workdir, ['rev-parse', '--git-dir', '--git-path', 'index']).split('\n');
+  const indexPath = path.resolve(workdir, indexRel!.trim());
+  const gitDir = path.resolve(workdir, gitDirRel!.trim());
   const tmpIndex = path.join(gitDir, `${PRIVATE_INDEX_PREFIX}${process.pid}.${Math.random().toString(16).slice(2, 10)}`);
   try {
     if (fs.existsSync(indexPath)) fs.copyFileSync(indexPath, tmpIndex);

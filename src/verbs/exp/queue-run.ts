@@ -38,7 +38,7 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
   }
   const copy = copyDir(repo, id);
   try {
-    log(`rvc queue: running ${id}${entry.params.length ? ` with ${entry.params.map((p) => `-S ${p}`).join(' ')}` : ''}`);
+    log(`rvc queue: running ${id}${entry.params.length ? ` with ${entry.params.map((p) => `-S ${p}`).join(' ')}` : ''} (process ${process.pid})`);
     const t0 = Date.now();
     removeCopy(repo, copy);
     fs.mkdirSync(path.dirname(copy), { recursive: true });

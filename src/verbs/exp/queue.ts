@@ -234,8 +234,12 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
     }
   } finally {
     opts.signal?.removeEventListener('abort', stop);
-    // Idle runners end when their input closes.
-    for (const r of runners) r.child.stdin!.end();
+    // Idle runners end when their input closes; this call returns once they have.
+    await Promise.all(runners.map((r) => new Promise<void>((resolve) => {
+      if (r.gone) return resolve();
+      r.child.once('close', () => resolve());
+      r.child.stdin!.end();
+    })));
     removePooledCopies(repo);
   }
   return { ran, succeeded: ran.filter((e) => e.state === 'success').length, failed: ran.filter((e) => e.state !== 'success').length };
