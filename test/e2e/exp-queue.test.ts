@@ -295,7 +295,7 @@ describe('rvc queue', () => {
     const proc = (a: number): number => Number(/rvc queue: running \w+ .*\(process (\d+)\)/.exec(log(a))![1]);
     for (const a of [1, 2, 3, 4]) {
       expect(log(a)).toContain(`stage says a=a: ${a}`);
-      expect(log(a).match(/stage says/g)).toHaveLength(1);
+      expect(log(a).match(/stage says a=a: \d/g)).toEqual([`stage says a=a: ${a}`]);
       expect(log(a).match(/rvc queue: running/g)).toHaveLength(1);
     }
     // One start-up for several runs: 3 and 4 ran one after the other in the runner that replaced the killed one.

@@ -368,10 +368,9 @@ function entryNamed(repo: Repo, spec: string, entries = readQueue(repo)): QueueE
  * Sends `sig` to a run's process group and to the groups of the stage commands it started (each
  * command runs in a group of its own, recorded in the copy's output locks).
  */
-function signalRun(repo: Repo, id: string, sig: NodeJS.Signals): boolean {
-  const e = readEntry(repo, id);
+function signalRun(repo: Repo, id: string, sig: NodeJS.Signals, pid = readEntry(repo, id)?.pid): boolean {
   const groups = new Set<number>();
-  if (e?.pid && processRunning(e.pid)) groups.add(e.pid);
+  if (pid && processRunning(pid)) groups.add(pid);
   const tmp = path.join(copyDir(repo, id), gitPrefix(repo.root), RVC_DIR, 'tmp');
   let lockFiles: string[] = [];
   try {
@@ -417,12 +416,15 @@ export function queueKill(opts: QueueKillOptions): QueueEntry[] {
     }
   }
   for (const t of targets) {
-    // Recorded first, so the run's worker does not take the kill for a crash.
+    // Recorded first, so the run's worker does not take the kill for a crash; the run's process
+    // (its runner, which ends with it) is the one the entry named until then.
+    let pid: number | undefined;
     const e = updateEntry(repo, t.id, (x) => {
-      const { pid: _pid, ...rest } = x;
+      const { pid: was, ...rest } = x;
+      pid = was;
       return { ...rest, state: 'failed', finished: new Date().toISOString(), error: 'killed by `rvc queue kill`' };
     });
-    signalRun(repo, t.id, 'SIGKILL');
+    signalRun(repo, t.id, 'SIGKILL', pid);
     if (e) res.push(e);
   }
   return res;
