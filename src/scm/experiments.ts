@@ -163,11 +163,16 @@ export interface SaveCommitOptions {
  * index (its stat cache makes `git add -A` cheap) so the user's index is left as it was.
  */
 export function workTreeSnapshot(workdir: string, include: readonly string[] = []): string {
-  return withPrivateIndex(workdir, (env) => {
+  return workTreeSnapshotAt(workdir, include).tree;
+}
+
+/** workTreeSnapshot, and `workdir`'s folder relative to the git top level (`sub/` or ''), from the same git processes. */
+export function workTreeSnapshotAt(workdir: string, include: readonly string[] = []): { tree: string; prefix: string } {
+  return withPrivateIndex(workdir, (env, prefix) => {
     runGit(['add', '-A', '--', ':/'], workdir, undefined, env);
     // Paths asked for by name go in even when git ignores them (`exp save --include-untracked`).
     if (include.length) runGit(['add', '-f', '--', ...include.map((p) => `:/${p}`)], workdir, undefined, env);
-    return runGit(['write-tree'], workdir, undefined, env).trim();
+    return { tree: runGit(['write-tree'], workdir, undefined, env).trim(), prefix };
   });
 }
 
@@ -261,15 +266,15 @@ export function refCommit(root: string, ref: string): string | undefined {
   }
 }
 
-function withPrivateIndex<T>(workdir: string, fn: (env: NodeJS.ProcessEnv) => T): T {
-  // One git process for both (each start costs more than the answer).
-  const [gitDirRel, indexRel] = gitRun(workdir, ['rev-parse', '--git-dir', '--git-path', 'index']).split('\n');
+function withPrivateIndex<T>(workdir: string, fn: (env: NodeJS.ProcessEnv, prefix: string) => T): T {
+  // One git process for all three (each start costs more than the answer).
+  const [gitDirRel, indexRel, prefix] = gitRun(workdir, ['rev-parse', '--git-dir', '--git-path', 'index', '--show-prefix']).split('\n');
   const indexPath = path.resolve(workdir, indexRel!.trim());
   const gitDir = path.resolve(workdir, gitDirRel!.trim());
   const tmpIndex = path.join(gitDir, `${PRIVATE_INDEX_PREFIX}${process.pid}.${Math.random().toString(16).slice(2, 10)}`);
   try {
     if (fs.existsSync(indexPath)) fs.copyFileSync(indexPath, tmpIndex);
-    return fn({ ...process.env, GIT_INDEX_FILE: tmpIndex });
+    return fn({ ...process.env, GIT_INDEX_FILE: tmpIndex }, (prefix ?? '').trim());
   } finally {
     fs.rmSync(tmpIndex, { force: true });
   }

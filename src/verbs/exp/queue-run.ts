@@ -10,7 +10,8 @@ import { runGit } from '../../scm/exec.js';
 import { gitPrefix, gitResolveCommit } from '../../scm/git.js';
 import { workspaceOutputs } from '../../repo/outputs.js';
 import { openHistory } from '../../repo/history.js';
-import { checkout } from '../checkout.js';
+import { restoreOutputs, restoreWorkspace } from '../../repo/restore.js';
+import type { Output } from '../../model/output.js';
 import { runExperiment } from './run.js';
 import type { ReproResult } from '../repro.js';
 import { copyDir, expsTmpDir, logFile, queueRef, readEntry, releaseClaim, updateEntry, type QueueEntry } from './queue-store.js';
@@ -47,17 +48,28 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     const prefix = gitPrefix(repo.root);
     const work = path.join(copy, prefix);
     const reused = takePooledCopy(repo, copy);
-    // A reused copy holds the data of the commit its last run placed: only what differs is checked out.
-    let targets: string[] | undefined;
-    if (reused) {
-      await resetCopy(copy, prefix, snapshot);
-      targets = await outputsToPlace(repo, work, snapshot);
-    } else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
+    if (reused) runGit(['checkout', '--quiet', '--detach', '--force', snapshot], copy);
+    else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
     writeCopyConfig(repo, work);
+    // One handle on the copy for its preparation: its pointers and pipeline files listed once.
+    const copyRepo = Repo.open(work);
+    let recorded = await workspaceOutputs(copyRepo);
+    // A reused copy holds the data of the commit its last run placed: only what differs is checked out.
+    let targets: Set<string> | undefined;
+    if (reused) {
+      cleanCopy(copy, prefix, recorded);
+      const differ = await outputsToPlace(repo, work, snapshot);
+      if (differ) targets = new Set(differ);
+      // Listed again without what the clean removed.
+      else recorded = await workspaceOutputs(Repo.open(work));
+    }
     // Data the pipeline needs but the cache lacks is reported by the run itself (missing dependency).
     try {
-      if (targets === undefined || targets.length) {
-        const co = await checkout({ cwd: work, force: true, ...(targets ? { targets } : {}) });
+      if (targets === undefined || targets.size) {
+        const place = targets;
+        const co = await copyRepo.withLock('rvc queue', {}, () => (place
+          ? restoreOutputs(copyRepo, recorded.filter((o) => o.kind !== 'run' && place.has(o.rel)).map((output) => ({ output })), { force: true })
+          : restoreWorkspace(copyRepo, recorded, { force: true })));
         if (co.failed) log(`rvc queue: checkout: ${co.failed} output(s) could not be placed from the cache`);
       }
     } catch (e) {
@@ -120,6 +132,8 @@ function writeCopyConfig(repo: Repo, copy: string): void {
   let text = own ?? serializeConfigLayer(setConfigKey({}, 'cache.dir', repo.cacheDir, file, { allowSecrets: true }));
   text = setConfigKeyInText(text, file, 'cache.dir', repo.cacheDir, { allowSecrets: true }) ?? text;
   text = setConfigKeyInText(text, file, 'cache.type', COPY_LINK_TYPES.join(','), { allowSecrets: true }) ?? text;
+  // A reused copy has it from its last run already.
+  if (readTextIfExists(file) === text) return;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic(file, text);
 }
@@ -203,14 +217,13 @@ function takePooledCopy(repo: Repo, copy: string): boolean {
 }
 
 /**
- * Makes a reused copy the snapshot's work tree: git's files reset, untracked and ignored files
- * removed except rvc's folder and the data the snapshot records (rvc's checkout then makes
- * those match, placing only what differs).
+ * Makes a reused copy, just checked out at its snapshot, the snapshot's work tree: untracked
+ * and ignored files removed except rvc's folder and the data the snapshot records (`recorded`,
+ * listed after the checkout; rvc's checkout then makes those match, placing only what differs).
  */
-async function resetCopy(copy: string, prefix: string, snapshot: string): Promise<void> {
-  runGit(['checkout', '--quiet', '--detach', '--force', snapshot], copy);
+function cleanCopy(copy: string, prefix: string, recorded: readonly Output[]): void {
   // The snapshot's cached data (pointers, rvc.lock): not run-cache entries, not `cache: false` outputs, which are git's.
-  const keep = (await workspaceOutputs(Repo.open(path.join(copy, prefix)))).filter((o) => o.kind !== 'run' && o.cached !== false).map((o) => `/${prefix}${o.rel}`);
+  const keep = recorded.filter((o) => o.kind !== 'run' && o.cached !== false).map((o) => `/${prefix}${o.rel}`);
   runGit(['clean', '-q', '-d', '-f', '-f', '-x', '-e', `/${prefix}${RVC_DIR}/`, ...keep.flatMap((k) => ['-e', k])], copy);
 }
 
