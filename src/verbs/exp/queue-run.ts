@@ -20,8 +20,8 @@ import { copyDir, expsTmpDir, logFile, queueRef, readEntry, releaseClaim, update
 const COPY_LINK_TYPES = ['reflink', 'hardlink', 'copy'];
 
 /**
- * Runs queue entry `id` of the repository at `root` in this process (the run's own process,
- * started by a worker): an isolated copy of the entry's snapshot commit is made as a git
+ * Runs queue entry `id` of the repository at `root` in this process (a runner, started by a
+ * worker, which runs one entry after another): an isolated copy of the entry's snapshot commit is made as a git
  * worktree under `.rvc/tmp/exps/<id>/`, sharing the repository's cache (its
  * `.rvc/config.local.yaml` points `cache.dir` at it) and filled from it by links; the overrides
  * are applied there and the experiment saved as one of the entry's baseline. The entry's state

@@ -22,7 +22,7 @@ import {
 export type { QueueEntry, QueueState, WorkerInfo };
 export { readQueue };
 
-/** The entry script of workers and runs: its own process, started with this Node. */
+/** The entry script of workers and runners: processes of their own, started with this Node. */
 const WORKER_SCRIPT = fileURLToPath(new URL('./queue-worker.js', import.meta.url));
 
 export interface QueueAddOptions extends CommonOptions {
@@ -93,8 +93,9 @@ export interface QueueRunResult {
 }
 
 /**
- * Runs the queue in this process until no entry is left queued (`exp run --run-all`, and a
- * background worker): up to `jobs` runs at once, each in its own process and isolated copy.
+ * Runs the queue from this process until no entry is left queued (`exp run --run-all`, and a
+ * background worker): up to `jobs` runs at once, each in an isolated copy, in one of up to
+ * `jobs` runner processes.
  * Entries orphaned by a killed worker are recovered first. Several processes may do this at
  * once: each entry is claimed atomically, so none runs twice.
  */
@@ -441,8 +442,8 @@ export interface QueueStopResult {
 }
 
 /**
- * Stops the background workers: they take no new entry; runs in progress finish (each is its
- * own process) unless `kill`. Queued entries stay queued for the next `queue start`.
+ * Stops the background workers: they take no new entry; runs in progress finish (their
+ * runners are processes of their own) unless `kill`. Queued entries stay queued for the next `queue start`.
  */
 export function queueStop(opts: QueueStopOptions = {}): QueueStopResult {
   const repo = Repo.open(opts.cwd);
