@@ -21,15 +21,16 @@ const COPY_LINK_TYPES = ['reflink', 'hardlink', 'copy'];
 
 /**
  * Runs queue entry `id` of the repository at `root` in this process (a runner, started by a
- * worker, which runs one entry after another): an isolated copy of the entry's snapshot commit is made as a git
- * worktree under `.rvc/tmp/exps/<id>/`, sharing the repository's cache (its
+ * worker, which runs one entry after another): an isolated copy of the entry's snapshot commit
+ * is made as a git worktree under `.rvc/tmp/exps/<id>/`, sharing the repository's cache (its
  * `.rvc/config.local.yaml` points `cache.dir` at it) and filled from it by links; the overrides
  * are applied there and the experiment saved as one of the entry's baseline. The entry's state
- * and what the run printed (in `<id>.log`) are kept; a successful run's copy is removed, a
- * failed one's is kept for inspection until `rvc queue remove`.
- * The caller must hold the entry's claim; it is released here when the run ends.
+ * and what the run printed (in `<id>.log`) are kept; a successful run's copy is parked for the
+ * next run (below), a failed one's is kept for inspection until `rvc queue remove`.
+ * The caller must hold the entry's claim; it is released here when the run ends. `prefix`: the
+ * project's folder inside its git work tree (`gitPrefix(root)`), when the caller knows it.
  */
-export async function runQueuedEntry(root: string, id: string): Promise<QueueEntry | undefined> {
+export async function runQueuedEntry(root: string, id: string, prefix: string = gitPrefix(root)): Promise<QueueEntry | undefined> {
   const repo = Repo.open(root);
   const log = (line: string): void => fs.appendFileSync(logFile(repo, id), line.endsWith('\n') ? line : `${line}\n`);
   const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), pid: process.pid }));
@@ -44,8 +45,8 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     removeCopy(repo, copy);
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     const snapshot = entry.snapshot ?? queueRef(id);
-    // The project's folder inside the copy (the repository may be a folder of its git work tree).
-    const prefix = gitPrefix(repo.root);
+    // A snapshot recorded as a full commit id needs no git process to resolve.
+    const snapshotCommit = (): string => (/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(snapshot) ? snapshot : gitResolveCommit(repo.root, snapshot));
     const work = path.join(copy, prefix);
     const reused = takePooledCopy(repo, copy);
     if (reused) runGit(['checkout', '--quiet', '--detach', '--force', snapshot], copy);
@@ -58,7 +59,7 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
     let targets: Set<string> | undefined;
     if (reused) {
       cleanCopy(copy, prefix, recorded);
-      const differ = await outputsToPlace(repo, work, snapshot);
+      const differ = await outputsToPlace(repo, work, snapshotCommit());
       if (differ) targets = new Set(differ);
       // Listed again without what the clean removed.
       else recorded = await workspaceOutputs(Repo.open(work));
@@ -92,7 +93,7 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
       : `rvc queue: identical to experiment '${exp.name}' (${exp.commit.slice(0, 7)}): not run again`);
     const t2 = Date.now();
     // What the copy's outputs now are: the experiment's record (or the snapshot's, when nothing ran).
-    writeFileAtomic(placedFromFile(work), `${r.experiment ? r.experiment.commit : gitResolveCommit(repo.root, snapshot)}\n`);
+    writeFileAtomic(placedFromFile(work), `${r.experiment ? r.experiment.commit : snapshotCommit()}\n`);
     parkCopy(repo, copy, id);
     log(`rvc queue: run took ${t2 - t1} ms, parking the copy ${Date.now() - t2} ms`);
     const done = updateEntry(repo, id, (e) => {
@@ -168,7 +169,7 @@ function placedFromFile(work: string): string {
 
 
 /**
- * The outputs (pointers' and rvc.lock's) of `snapshot` whose recorded content differs from what
+ * The outputs (pointers' and rvc.lock's) of the commit `snapshot` (full id) whose recorded content differs from what
  * the reused copy at `work` holds — the outputs of the commit its last run recorded there — or
  * undefined (check out everything) when that is not known. Unchanged data stays as it is placed.
  */
@@ -179,7 +180,7 @@ async function outputsToPlace(repo: Repo, work: string, snapshot: string): Promi
   const history = openHistory(repo.root);
   try {
     const placed = new Map((await history.outsAt(from)).map((o) => [o.rel, o.out.oid]));
-    return (await history.outsAt(gitResolveCommit(repo.root, snapshot))).filter((o) => placed.get(o.rel) !== o.out.oid).map((o) => o.rel);
+    return (await history.outsAt(snapshot)).filter((o) => placed.get(o.rel) !== o.out.oid).map((o) => o.rel);
   } catch {
     return undefined;
   } finally {

@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { gitPrefix } from '../../scm/git.js';
 import { runQueuedEntry } from './queue-run.js';
 import { workerMain } from './queue.js';
 
@@ -22,13 +23,15 @@ const [mode, root, arg] = process.argv.slice(2);
 const REPLY_FD = 3;
 
 async function serve(repoRoot: string): Promise<number> {
+  // The project's folder inside its git work tree, the same for every run.
+  const prefix = gitPrefix(repoRoot);
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) {
     const id = line.trim();
     if (!/^[0-9a-f]{12}$/.test(id)) continue;
     // A run's own failures are recorded in its entry; what escapes (the entry's files unwritable)
     // ends this process, and the worker marks the run failed with the exit code and the message.
-    await runQueuedEntry(repoRoot, id);
+    await runQueuedEntry(repoRoot, id, prefix);
     try {
       fs.writeSync(REPLY_FD, `${id}\n`);
     } catch {
