@@ -144,7 +144,11 @@ function startRunner(repo: Repo): Runner {
   const r: Runner = { child, gone: false };
   // Only a crash prints: it belongs in the log of the run it ended.
   const toLog = (b: Buffer): void => {
-    if (r.current) fs.appendFileSync(logFile(repo, r.current), b);
+    try {
+      if (r.current) fs.appendFileSync(logFile(repo, r.current), b);
+    } catch {
+      // a log that cannot be written must not end the worker; the run's entry records its end
+    }
   };
   child.stdout!.on('data', toLog);
   child.stderr!.on('data', toLog);
