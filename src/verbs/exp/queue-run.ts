@@ -169,9 +169,10 @@ function placedFromFile(work: string): string {
 
 
 /**
- * The outputs (pointers' and rvc.lock's) of the commit `snapshot` (full id) whose recorded content differs from what
- * the reused copy at `work` holds — the outputs of the commit its last run recorded there — or
- * undefined (check out everything) when that is not known. Unchanged data stays as it is placed.
+ * The outputs (pointers' and rvc.lock's) of the commit `snapshot` (full id) whose recorded
+ * content differs from what the reused copy at `work` holds — the outputs of the commit its last
+ * run recorded there — or undefined (check out everything) when that is not known. Unchanged
+ * data stays as it is placed.
  */
 async function outputsToPlace(repo: Repo, work: string, snapshot: string): Promise<string[] | undefined> {
   const from = readTextIfExists(placedFromFile(work))?.trim();
