@@ -33,7 +33,10 @@ const COPY_LINK_TYPES = ['reflink', 'hardlink', 'copy'];
 export async function runQueuedEntry(root: string, id: string, prefix: string = gitPrefix(root)): Promise<QueueEntry | undefined> {
   const repo = Repo.open(root);
   const log = (line: string): void => fs.appendFileSync(logFile(repo, id), line.endsWith('\n') ? line : `${line}\n`);
-  const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), pid: process.pid }));
+  // Its worker has recorded it running in this process, unless another caller started it.
+  const seen = readEntry(repo, id);
+  const entry = seen?.state === 'running' && seen.pid === process.pid ? seen
+    : updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), pid: process.pid }));
   if (!entry) {
     releaseClaim(repo, id);
     return undefined;

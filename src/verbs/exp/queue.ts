@@ -188,18 +188,21 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
       while (!opts.signal?.aborted && running.size < jobs) {
         const id = next();
         if (id === undefined) break;
-        const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString() }));
-        if (!entry) {
-          releaseClaim(repo, id);
-          continue;
-        }
-        opts.onRunStart?.(entry);
         let runner = runners.find((r) => !r.current && !r.gone);
         if (!runner) {
           runner = startRunner(repo);
           runners.push(runner);
         }
         const r = runner;
+        const pid = r.gone ? undefined : r.child.pid;
+        // The runner's PID is recorded at once: `queue kill` needs it even before the run starts.
+        const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), ...(pid !== undefined ? { pid } : {}) }));
+        if (!entry) {
+          releaseClaim(repo, id);
+          continue;
+        }
+        if (pid !== undefined) addClaimPid(repo, id, pid);
+        opts.onRunStart?.(entry);
         r.current = id;
         running.set(id, new Promise<void>((resolve) => {
           r.finish = (exit) => {
@@ -225,13 +228,10 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
             resolve();
           };
         }));
-        if (r.gone || r.child.pid === undefined) {
+        if (pid === undefined) {
           r.finish?.({ code: null, sig: null });
           continue;
         }
-        addClaimPid(repo, id, r.child.pid);
-        // Recorded at once (the run records it too): `queue kill` needs it even before the run starts.
-        updateEntry(repo, id, (e) => (e.state === 'running' ? { ...e, pid: r.child.pid! } : e));
         r.child.stdin!.write(`${id}\n`);
       }
       if (running.size === 0) break;
