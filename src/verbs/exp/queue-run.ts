@@ -33,13 +33,15 @@ const COPY_LINK_TYPES = ['reflink', 'hardlink', 'copy'];
 export async function runQueuedEntry(root: string, id: string, prefix: string = gitPrefix(root)): Promise<QueueEntry | undefined> {
   const repo = Repo.open(root);
   const log = (line: string): void => fs.appendFileSync(logFile(repo, id), line.endsWith('\n') ? line : `${line}\n`);
-  // Its worker has recorded it running in this process, unless another caller started it.
+  // Its worker has recorded it running in this process. An entry removed, or killed before it
+  // started, is not run.
   const seen = readEntry(repo, id);
-  const entry = seen?.state === 'running' && seen.pid === process.pid ? seen
-    : updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), pid: process.pid }));
+  const entry = !seen || seen.state === 'failed' || seen.state === 'success' ? undefined
+    : seen.state === 'running' && seen.pid === process.pid ? seen
+      : updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), pid: process.pid }));
   if (!entry) {
     releaseClaim(repo, id);
-    return undefined;
+    return seen;
   }
   const copy = copyDir(repo, id);
   try {

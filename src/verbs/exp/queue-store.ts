@@ -182,6 +182,11 @@ export function claimLive(repo: Repo, id: string): boolean {
   return text !== undefined && claimPids(text).some(processRunning);
 }
 
+/** True when entry `id`'s claim names process `pid`. */
+export function claimHolds(repo: Repo, id: string, pid: number): boolean {
+  return claimPids(readClaimText(claimFile(repo, id))).includes(pid);
+}
+
 export function hasClaim(repo: Repo, id: string): boolean {
   return fs.existsSync(claimFile(repo, id));
 }

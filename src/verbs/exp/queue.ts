@@ -14,7 +14,7 @@ import { gitHead, gitPrefix } from '../../scm/git.js';
 import { assertNameFree, listExperimentRefs, workTreeSnapshot } from '../../scm/experiments.js';
 import { removeCopy, removePooledCopies } from './queue-run.js';
 import {
-  addClaimPid, claimLive, copyDir, findEntry, hasClaim, liveWorkers, logFile, newQueueId, queueDir, queueRef,
+  addClaimPid, claimHolds, claimLive, copyDir, findEntry, hasClaim, liveWorkers, logFile, newQueueId, queueDir, queueRef,
   readEntry, readQueue, recoverOrphans, registerWorker, releaseClaim, tryClaim, updateEntry, writeEntry,
   entryFile, type QueueEntry, type QueueState, type WorkerInfo,
 } from './queue-store.js';
@@ -195,13 +195,14 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
         }
         const r = runner;
         const pid = r.gone ? undefined : r.child.pid;
-        // The runner's PID is recorded at once: `queue kill` needs it even before the run starts.
+        // The runner's PID is recorded at once, in the claim first (`queue kill` signals it only
+        // while the claim names it): `queue kill` needs it even before the run starts.
+        if (pid !== undefined) addClaimPid(repo, id, pid);
         const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), ...(pid !== undefined ? { pid } : {}) }));
         if (!entry) {
           releaseClaim(repo, id);
           continue;
         }
-        if (pid !== undefined) addClaimPid(repo, id, pid);
         opts.onRunStart?.(entry);
         r.current = id;
         running.set(id, new Promise<void>((resolve) => {
@@ -424,12 +425,17 @@ export function queueKill(opts: QueueKillOptions): QueueEntry[] {
     // Recorded first, so the run's worker does not take the kill for a crash; the run's process
     // (its runner, which ends with it) is the one the entry named until then.
     let pid: number | undefined;
+    let marked = false;
     const e = updateEntry(repo, t.id, (x) => {
+      if (x.state !== 'running') return x; // ended meanwhile
       const { pid: was, ...rest } = x;
       pid = was;
+      marked = true;
       return { ...rest, state: 'failed', finished: new Date().toISOString(), error: 'killed by `rvc queue kill`' };
     });
-    signalRun(repo, t.id, 'SIGKILL', pid);
+    if (!marked) continue;
+    // A runner goes on to other entries: its group is signalled only while it still holds this one.
+    signalRun(repo, t.id, 'SIGKILL', pid !== undefined && claimHolds(repo, t.id, pid) ? pid : undefined);
     if (e) res.push(e);
   }
   return res;
