@@ -291,7 +291,8 @@ describe('rvc queue', () => {
     expect(byA(1).error).toContain('queue kill');
     expect(ran(side)).toEqual(['2,1', '3,1', '4,1']);
     expect(expRefs(d)).toHaveLength(3);
-    const log = (a: number): string => rvcOk(d, ['queue', 'logs', byA(a).id]).stdout;
+    const logs = new Map([1, 2, 3, 4].map((a) => [a, rvcOk(d, ['queue', 'logs', byA(a).id]).stdout]));
+    const log = (a: number): string => logs.get(a)!;
     const proc = (a: number): number => Number(/rvc queue: running \w+ .*\(process (\d+)\)/.exec(log(a))![1]);
     for (const a of [1, 2, 3, 4]) {
       expect(log(a)).toContain(`stage says a=a: ${a}`);
