@@ -13,6 +13,22 @@ import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { hashWorkspaceFile, settleAfterWrites } from './build.js';
 import type { Odb } from './odb.js';
 
+/**
+ * Below both of these, what a checkout placed is not recorded in the hash cache: recording
+ * must wait until the files' timestamps can be trusted (up to RACY_MS), which costs more than
+ * hashing a few small files again.
+ */
+const SETTLE_MIN_FILES = 64;
+const SETTLE_MIN_BYTES = 32 * 1024 * 1024;
+
+function fileSize(abs: string): number {
+  try {
+    return fs.statSync(abs).size;
+  } catch {
+    return 0;
+  }
+}
+
 export interface CheckoutTarget {
   /** Absolute workspace path of the output. */
   abs: string;
@@ -332,9 +348,12 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
   }
   tick.finish();
   // Every entry of plan.place was placed (a failure throws above).
-  if (plan.place.length) {
+  // A single-file output's plan does not know its size: the placed file says it.
+  const placedBytes = (e: { path: string; size: number }): number => (e.path === '' ? fileSize(target.abs) : e.size);
+  if (plan.place.length >= SETTLE_MIN_FILES || plan.place.reduce((n, e) => n + placedBytes(e), 0) >= SETTLE_MIN_BYTES) {
     // Record what we just wrote, once its timestamps can be trusted, so the next status does
-    // not re-read every restored file.
+    // not re-read every restored file. A few small files are not worth the wait: the next
+    // command that needs their hash reads them again.
     const recordedAt = settleAfterWrites(lastWrite);
     for (let i = 0; i < plan.place.length; i++) {
       const e = plan.place[i]!;

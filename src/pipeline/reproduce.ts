@@ -39,9 +39,9 @@ export interface ReproOptions extends RunnerOptions {
  * Concurrency: the repository lock is taken only for the moment an entry is written, never
  * while a command runs; each running stage holds locks on its outputs instead. Aborting
  * `opts.signal` signals the running commands' process groups and writes nothing for them.
+ * `repo`: the caller's handle on the repository at `opts.cwd`, when it has one.
  */
-export async function reproduce(opts: ReproOptions = {}): Promise<ReproResult> {
-  const repo = Repo.open(opts.cwd);
+export async function reproduce(opts: ReproOptions = {}, repo: Repo = Repo.open(opts.cwd)): Promise<ReproResult> {
   const project = loadProject(repo);
   const roots = stageRoots(project, opts.targets ?? [], opts.cwd ?? process.cwd(), {
     ...(opts.allPipelines ? { allPipelines: true } : {}), ...(opts.recursive ? { recursive: true } : {}),

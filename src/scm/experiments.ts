@@ -163,11 +163,16 @@ export interface SaveCommitOptions {
  * index (its stat cache makes `git add -A` cheap) so the user's index is left as it was.
  */
 export function workTreeSnapshot(workdir: string, include: readonly string[] = []): string {
-  return withPrivateIndex(workdir, (env) => {
+  return workTreeSnapshotAt(workdir, include).tree;
+}
+
+/** workTreeSnapshot, and `workdir`'s folder relative to the git top level (`sub/` or ''), from the same git processes. */
+export function workTreeSnapshotAt(workdir: string, include: readonly string[] = []): { tree: string; prefix: string } {
+  return withPrivateIndex(workdir, (env, prefix) => {
     runGit(['add', '-A', '--', ':/'], workdir, undefined, env);
     // Paths asked for by name go in even when git ignores them (`exp save --include-untracked`).
     if (include.length) runGit(['add', '-f', '--', ...include.map((p) => `:/${p}`)], workdir, undefined, env);
-    return runGit(['write-tree'], workdir, undefined, env).trim();
+    return { tree: runGit(['write-tree'], workdir, undefined, env).trim(), prefix };
   });
 }
 
@@ -207,22 +212,45 @@ function nameTaken(name: string, baseline: string): RvcError {
 export function saveExperimentCommit(root: string, opts: SaveCommitOptions): ExperimentRef {
   assertExperimentName(opts.name);
   const ref = expRefName(opts.baseline, opts.name);
-  const existing = refCommit(root, ref);
-  if (existing && !opts.force) throw nameTaken(opts.name, opts.baseline);
+  // Without force the ref must not exist: update-ref below checks that, so it is not read first.
+  const existing = opts.force ? refCommit(root, ref) : undefined;
   const tree = workTreeSnapshot(opts.workdir, opts.include);
   const trailers = { 'Rvc-Exp-Name': opts.name, ...(opts.trailers ?? {}) };
   const message = `${opts.message ?? `rvc exp: ${opts.name}`}\n\n${Object.entries(trailers).map(([k, v]) => `${k}: ${v.replace(/\n/g, ' ')}`).join('\n')}\n`;
-  const commit = gitRun(root, ['commit-tree', tree, '-p', opts.baseline, '-F', '-'], message).trim();
+  // The commit's date is chosen here, so its ISO form needs no git process to read back
+  // (unless the environment fixes the date).
+  const date = process.env.GIT_COMMITTER_DATE ? undefined : new Date();
+  const commit = runGit(['commit-tree', tree, '-p', opts.baseline, '-F', '-'], root, message,
+    date ? { ...process.env, GIT_COMMITTER_DATE: gitDate(date) } : undefined).trim();
   // update-ref with the expected old value ('' = must not exist): a concurrent save loses cleanly.
   try {
     gitRun(root, ['update-ref', '-m', `rvc exp: ${opts.name}`, ref, commit, existing ?? '']);
   } catch (e) {
+    if (!opts.force) throw nameTaken(opts.name, opts.baseline);
     throw new RvcError('EXP_EXISTS', `experiment '${opts.name}' was saved by another run at the same time`, {
       cause: e, hint: 'choose another name with -n',
     });
   }
-  const created = gitRun(root, ['show', '-s', '--format=%cI', commit]).trim();
+  const created = date ? isoDate(date) : gitRun(root, ['show', '-s', '--format=%cI', commit]).trim();
   return { name: opts.name, ref, commit, baseline: opts.baseline, created, trailers };
+}
+
+/** The local time zone's offset at `d`, as `+hhmm` (git) or `+hh:mm` (ISO 8601). */
+function zoneOffset(d: Date, sep: string): string {
+  const m = -d.getTimezoneOffset();
+  const a = Math.abs(m);
+  return `${m < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}${sep}${String(a % 60).padStart(2, '0')}`;
+}
+
+/** `d` in git's internal date format (seconds since the epoch, local zone). */
+function gitDate(d: Date): string {
+  return `${Math.floor(d.getTime() / 1000)} ${zoneOffset(d, '')}`;
+}
+
+/** `d` as git's `%cI` prints it: local time to the second with the zone, `2024-05-01T12:00:00+02:00`. */
+function isoDate(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${zoneOffset(d, ':')}`;
 }
 
 /**
@@ -261,13 +289,15 @@ export function refCommit(root: string, ref: string): string | undefined {
   }
 }
 
-function withPrivateIndex<T>(workdir: string, fn: (env: NodeJS.ProcessEnv) => T): T {
-  const indexPath = path.resolve(workdir, gitRun(workdir, ['rev-parse', '--git-path', 'index']).trim());
-  const gitDir = path.resolve(workdir, gitRun(workdir, ['rev-parse', '--git-dir']).trim());
+function withPrivateIndex<T>(workdir: string, fn: (env: NodeJS.ProcessEnv, prefix: string) => T): T {
+  // One git process for all three (each start costs more than the answer).
+  const [gitDirRel, indexRel, prefix] = gitRun(workdir, ['rev-parse', '--git-dir', '--git-path', 'index', '--show-prefix']).split('\n');
+  const indexPath = path.resolve(workdir, indexRel!.trim());
+  const gitDir = path.resolve(workdir, gitDirRel!.trim());
   const tmpIndex = path.join(gitDir, `${PRIVATE_INDEX_PREFIX}${process.pid}.${Math.random().toString(16).slice(2, 10)}`);
   try {
     if (fs.existsSync(indexPath)) fs.copyFileSync(indexPath, tmpIndex);
-    return fn({ ...process.env, GIT_INDEX_FILE: tmpIndex });
+    return fn({ ...process.env, GIT_INDEX_FILE: tmpIndex }, (prefix ?? '').trim());
   } finally {
     fs.rmSync(tmpIndex, { force: true });
   }

@@ -89,6 +89,9 @@ describe('rvc exp', () => {
     expect(failed.stderr).toMatch(/failed: stage 'train' exited 3 \(unlucky batch\); nothing was saved/);
     expect(await expNames(d)).toHaveLength(2);
     expect(gitState(d)).toEqual(before);
+    // The date a saved experiment reports is its commit's, as git prints it.
+    const saved = JSON.parse(rvcOk(d, ['exp', 'run', '-S', 'bs=7', '--json']).stdout) as Array<{ experiment: { commit: string; created: string } }>;
+    expect(saved[0]!.experiment.created).toBe(git(d, ['show', '-s', '--format=%cI', saved[0]!.experiment.commit]).trim());
   });
 
   it('diff, apply (refusing unsaved edits), checkout, get --rev, gc keeping experiments, rename, branch, remove', async () => {

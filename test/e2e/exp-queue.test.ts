@@ -267,6 +267,43 @@ describe('rvc queue', () => {
     expect(expRefs(d)).toHaveLength(4);
   });
 
+  it('runs share long-lived runner processes; queue kill of one run among several stops only it, the next entry gets a new runner, and each log holds only its own run', async () => {
+    // Runs with a=1 and a=2 wait at the gate until the test opens theirs.
+    const { d, side } = project(`a=$(sed -n 's/^a: //p' params.yaml); touch "$(dirname "$0")/at-gate.$a.$$"; case $a in 1|2) while [ ! -e "$(dirname "$0")/open-$a" ]; do sleep 0.05; done;; esac`);
+    rvcOk(d, ['exp', 'run', '--queue', '-S', 'a=1,2,3,4']);
+    rvcOk(d, ['queue', 'start', '-j', '2']);
+    const gate = (a: number): number | undefined => {
+      const n = fs.readdirSync(side).find((x) => x.startsWith(`at-gate.${a}.`));
+      return n === undefined ? undefined : Number(n.split('.')[2]);
+    };
+    await until('runs 1 and 2 at the gate', () => gate(1) !== undefined && gate(2) !== undefined);
+    const byA = (a: number): Entry => entries(d).find((e) => e.params[0] === `a=${a}`)!;
+    rvcOk(d, ['queue', 'kill', byA(1).id]);
+    await until('the killed run\'s stage command is gone', () => !alive(gate(1)!));
+    // The other run held at the gate is untouched; 3 and 4 run meanwhile in a new runner.
+    await until('runs 3 and 4 end', () => byA(3).state === 'success' && byA(4).state === 'success');
+    expect(alive(gate(2)!)).toBe(true);
+    expect(byA(2).state).toBe('running');
+    fs.writeFileSync(path.join(side, 'open-2'), '');
+    await until('every entry ends', allEnded(d, 4));
+    await until('the worker ends', workersGone(d));
+    expect([1, 2, 3, 4].map((a) => byA(a).state)).toEqual(['failed', 'success', 'success', 'success']);
+    expect(byA(1).error).toContain('queue kill');
+    expect(ran(side)).toEqual(['2,1', '3,1', '4,1']);
+    expect(expRefs(d)).toHaveLength(3);
+    const logs = new Map([1, 2, 3, 4].map((a) => [a, rvcOk(d, ['queue', 'logs', byA(a).id]).stdout]));
+    const log = (a: number): string => logs.get(a)!;
+    const proc = (a: number): number => Number(/rvc queue: running \w+ .*\(process (\d+)\)/.exec(log(a))![1]);
+    for (const a of [1, 2, 3, 4]) {
+      expect(log(a)).toContain(`stage says a=a: ${a}`);
+      expect(log(a).match(/stage says a=a: \d/g)).toEqual([`stage says a=a: ${a}`]);
+      expect(log(a).match(/rvc queue: running/g)).toHaveLength(1);
+    }
+    // One start-up for several runs: 3 and 4 ran one after the other in the runner that replaced the killed one.
+    expect(proc(3)).toBe(proc(4));
+    expect(new Set([proc(1), proc(2), proc(3)]).size).toBe(3);
+  });
+
   it('queue kill stops a running experiment with its commands and marks it failed', async () => {
     const { d, side } = project(`touch "$(dirname "$0")/at-gate.$$"; while [ ! -e "$(dirname "$0")/open" ]; do sleep 0.05; done`);
     rvcOk(d, ['exp', 'run', '--queue', '-n', 'slow']);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Odb } from '../../src/odb/odb.js';
 import { HashState } from '../../src/hashing/state.js';
-import { IgnoreRules } from '../../src/fsutil/walk.js';
+import { IgnoreRules, statToFileStat } from '../../src/fsutil/walk.js';
 import { applyCheckout, planCheckout, planRemoval, workspaceChanges, type CheckoutOptions } from '../../src/odb/checkout.js';
 import { readTree, writeTree } from '../helpers/cli.js';
 
@@ -55,6 +55,19 @@ describe('checkout plan and apply', () => {
     const r = applyCheckout(plan, opts());
     expect({ added: r.added, modified: r.modified, deleted: r.deleted }).toEqual({ added: ['gone.txt'], modified: ['changed.txt'], deleted: ['extra.txt'] });
     expect(readTree(path.join(root, 'data'))).toEqual({ 'same.txt': 'same\n', 'changed.txt': 'new\n', 'gone.txt': 'gone\n' });
+  });
+
+  it('records what it placed in the hash cache when that is worth waiting for trusted timestamps (64 files or more), not a few small files', () => {
+    const placedAndRecorded = (files: Record<string, string>): number => {
+      const { root, odb, opts } = setup();
+      const o = opts();
+      applyCheckout(planCheckout({ abs: path.join(root, 'data'), repoRel: 'data', oid: store(odb, files) }, o), o);
+      return Object.keys(files).filter((f) => o.state.get(f, statToFileStat(fs.statSync(path.join(root, 'data', f)))) !== undefined).length;
+    };
+    expect(placedAndRecorded({ 'a.txt': 'A\n', 'b.txt': 'B\n' })).toBe(0);
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 64; i++) many[`f${i}.txt`] = `file ${i}\n`;
+    expect(placedAndRecorded(many)).toBe(64);
   });
 
   it('content not in the cache makes the plan unsafe, and apply refuses it before touching anything', () => {

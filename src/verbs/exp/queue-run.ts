@@ -10,7 +10,8 @@ import { runGit } from '../../scm/exec.js';
 import { gitPrefix, gitResolveCommit } from '../../scm/git.js';
 import { workspaceOutputs } from '../../repo/outputs.js';
 import { openHistory } from '../../repo/history.js';
-import { checkout } from '../checkout.js';
+import { restoreOutputs, restoreWorkspace } from '../../repo/restore.js';
+import type { Output } from '../../model/output.js';
 import { runExperiment } from './run.js';
 import type { ReproResult } from '../repro.js';
 import { copyDir, expsTmpDir, logFile, queueRef, readEntry, releaseClaim, updateEntry, type QueueEntry } from './queue-store.js';
@@ -19,45 +20,62 @@ import { copyDir, expsTmpDir, logFile, queueRef, readEntry, releaseClaim, update
 const COPY_LINK_TYPES = ['reflink', 'hardlink', 'copy'];
 
 /**
- * Runs queue entry `id` of the repository at `root` in this process (the run's own process,
- * started by a worker): an isolated copy of the entry's snapshot commit is made as a git
- * worktree under `.rvc/tmp/exps/<id>/`, sharing the repository's cache (its
+ * Runs queue entry `id` of the repository at `root` in this process (a runner, started by a
+ * worker, which runs one entry after another): an isolated copy of the entry's snapshot commit
+ * is made as a git worktree under `.rvc/tmp/exps/<id>/`, sharing the repository's cache (its
  * `.rvc/config.local.yaml` points `cache.dir` at it) and filled from it by links; the overrides
  * are applied there and the experiment saved as one of the entry's baseline. The entry's state
- * and what the run printed (in `<id>.log`) are kept; a successful run's copy is removed, a
- * failed one's is kept for inspection until `rvc queue remove`.
- * The caller must hold the entry's claim; it is released here when the run ends.
+ * and what the run printed (in `<id>.log`) are kept; a successful run's copy is parked for the
+ * next run (below), a failed one's is kept for inspection until `rvc queue remove`.
+ * The caller must hold the entry's claim; it is released here when the run ends. `prefix`: the
+ * project's folder inside its git work tree (`gitPrefix(root)`), when the caller knows it.
  */
-export async function runQueuedEntry(root: string, id: string): Promise<QueueEntry | undefined> {
+export async function runQueuedEntry(root: string, id: string, prefix: string = gitPrefix(root)): Promise<QueueEntry | undefined> {
   const repo = Repo.open(root);
   const log = (line: string): void => fs.appendFileSync(logFile(repo, id), line.endsWith('\n') ? line : `${line}\n`);
-  const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), pid: process.pid }));
+  // Its worker has recorded it running in this process. An entry removed, or killed before it
+  // started, is not run.
+  const seen = readEntry(repo, id);
+  const entry = !seen || seen.state === 'failed' || seen.state === 'success' ? undefined
+    : seen.state === 'running' && seen.pid === process.pid ? seen
+      : updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), pid: process.pid }));
   if (!entry) {
     releaseClaim(repo, id);
-    return undefined;
+    return seen;
   }
   const copy = copyDir(repo, id);
   try {
-    log(`rvc queue: running ${id}${entry.params.length ? ` with ${entry.params.map((p) => `-S ${p}`).join(' ')}` : ''}`);
+    log(`rvc queue: running ${id}${entry.params.length ? ` with ${entry.params.map((p) => `-S ${p}`).join(' ')}` : ''} (process ${process.pid})`);
     const t0 = Date.now();
     removeCopy(repo, copy);
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     const snapshot = entry.snapshot ?? queueRef(id);
-    // The project's folder inside the copy (the repository may be a folder of its git work tree).
-    const prefix = gitPrefix(repo.root);
+    // A snapshot recorded as a full commit id needs no git process to resolve.
+    const snapshotCommit = (): string => (/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(snapshot) ? snapshot : gitResolveCommit(repo.root, snapshot));
     const work = path.join(copy, prefix);
     const reused = takePooledCopy(repo, copy);
-    // A reused copy holds the data of the commit its last run placed: only what differs is checked out.
-    let targets: string[] | undefined;
-    if (reused) {
-      await resetCopy(copy, prefix, snapshot);
-      targets = await outputsToPlace(repo, work, snapshot);
-    } else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
+    if (reused) runGit(['checkout', '--quiet', '--detach', '--force', snapshot], copy);
+    else runGit(['worktree', 'add', '--detach', '--quiet', copy, snapshot], repo.root);
     writeCopyConfig(repo, work);
+    // One handle on the copy for its preparation: its pointers and pipeline files listed once.
+    const copyRepo = Repo.open(work);
+    let recorded = await workspaceOutputs(copyRepo);
+    // A reused copy holds the data of the commit its last run placed: only what differs is checked out.
+    let targets: Set<string> | undefined;
+    if (reused) {
+      cleanCopy(copy, prefix, recorded);
+      const differ = await outputsToPlace(repo, work, snapshotCommit());
+      if (differ) targets = new Set(differ);
+      // Listed again without what the clean removed.
+      else recorded = await workspaceOutputs(Repo.open(work));
+    }
     // Data the pipeline needs but the cache lacks is reported by the run itself (missing dependency).
     try {
-      if (targets === undefined || targets.length) {
-        const co = await checkout({ cwd: work, force: true, ...(targets ? { targets } : {}) });
+      if (targets === undefined || targets.size) {
+        const place = targets;
+        const co = await copyRepo.withLock('rvc queue', {}, () => (place
+          ? restoreOutputs(copyRepo, recorded.filter((o) => o.kind !== 'run' && place.has(o.rel)).map((output) => ({ output })), { force: true })
+          : restoreWorkspace(copyRepo, recorded, { force: true })));
         if (co.failed) log(`rvc queue: checkout: ${co.failed} output(s) could not be placed from the cache`);
       }
     } catch (e) {
@@ -80,7 +98,7 @@ export async function runQueuedEntry(root: string, id: string): Promise<QueueEnt
       : `rvc queue: identical to experiment '${exp.name}' (${exp.commit.slice(0, 7)}): not run again`);
     const t2 = Date.now();
     // What the copy's outputs now are: the experiment's record (or the snapshot's, when nothing ran).
-    writeFileAtomic(placedFromFile(work), `${r.experiment ? r.experiment.commit : gitResolveCommit(repo.root, snapshot)}\n`);
+    writeFileAtomic(placedFromFile(work), `${r.experiment ? r.experiment.commit : snapshotCommit()}\n`);
     parkCopy(repo, copy, id);
     log(`rvc queue: run took ${t2 - t1} ms, parking the copy ${Date.now() - t2} ms`);
     const done = updateEntry(repo, id, (e) => {
@@ -120,6 +138,8 @@ function writeCopyConfig(repo: Repo, copy: string): void {
   let text = own ?? serializeConfigLayer(setConfigKey({}, 'cache.dir', repo.cacheDir, file, { allowSecrets: true }));
   text = setConfigKeyInText(text, file, 'cache.dir', repo.cacheDir, { allowSecrets: true }) ?? text;
   text = setConfigKeyInText(text, file, 'cache.type', COPY_LINK_TYPES.join(','), { allowSecrets: true }) ?? text;
+  // A reused copy has it from its last run already.
+  if (readTextIfExists(file) === text) return;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic(file, text);
 }
@@ -154,9 +174,10 @@ function placedFromFile(work: string): string {
 
 
 /**
- * The outputs (pointers' and rvc.lock's) of `snapshot` whose recorded content differs from what
- * the reused copy at `work` holds — the outputs of the commit its last run recorded there — or
- * undefined (check out everything) when that is not known. Unchanged data stays as it is placed.
+ * The outputs (pointers' and rvc.lock's) of the commit `snapshot` (full id) whose recorded
+ * content differs from what the reused copy at `work` holds — the outputs of the commit its last
+ * run recorded there — or undefined (check out everything) when that is not known. Unchanged
+ * data stays as it is placed.
  */
 async function outputsToPlace(repo: Repo, work: string, snapshot: string): Promise<string[] | undefined> {
   const from = readTextIfExists(placedFromFile(work))?.trim();
@@ -165,7 +186,7 @@ async function outputsToPlace(repo: Repo, work: string, snapshot: string): Promi
   const history = openHistory(repo.root);
   try {
     const placed = new Map((await history.outsAt(from)).map((o) => [o.rel, o.out.oid]));
-    return (await history.outsAt(gitResolveCommit(repo.root, snapshot))).filter((o) => placed.get(o.rel) !== o.out.oid).map((o) => o.rel);
+    return (await history.outsAt(snapshot)).filter((o) => placed.get(o.rel) !== o.out.oid).map((o) => o.rel);
   } catch {
     return undefined;
   } finally {
@@ -203,14 +224,13 @@ function takePooledCopy(repo: Repo, copy: string): boolean {
 }
 
 /**
- * Makes a reused copy the snapshot's work tree: git's files reset, untracked and ignored files
- * removed except rvc's folder and the data the snapshot records (rvc's checkout then makes
- * those match, placing only what differs).
+ * Makes a reused copy, just checked out at its snapshot, the snapshot's work tree: untracked
+ * and ignored files removed except rvc's folder and the data the snapshot records (`recorded`,
+ * listed after the checkout; rvc's checkout then makes those match, placing only what differs).
  */
-async function resetCopy(copy: string, prefix: string, snapshot: string): Promise<void> {
-  runGit(['checkout', '--quiet', '--detach', '--force', snapshot], copy);
+function cleanCopy(copy: string, prefix: string, recorded: readonly Output[]): void {
   // The snapshot's cached data (pointers, rvc.lock): not run-cache entries, not `cache: false` outputs, which are git's.
-  const keep = (await workspaceOutputs(Repo.open(path.join(copy, prefix)))).filter((o) => o.kind !== 'run' && o.cached !== false).map((o) => `/${prefix}${o.rel}`);
+  const keep = recorded.filter((o) => o.kind !== 'run' && o.cached !== false).map((o) => `/${prefix}${o.rel}`);
   runGit(['clean', '-q', '-d', '-f', '-f', '-x', '-e', `/${prefix}${RVC_DIR}/`, ...keep.flatMap((k) => ['-e', k])], copy);
 }
 

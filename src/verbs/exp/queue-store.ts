@@ -12,7 +12,7 @@ import type { Repo } from '../../repo/repo.js';
  *
  *   queue/<id>.json    one entry (the contract below), replaced atomically on every change
  *   queue/<id>.claim   exists while a process owns the entry: created with O_EXCL, holding the
- *                      PIDs of the worker and of the run's own process; a claim whose PIDs are
+ *                      PIDs of the worker and of the runner running it; a claim whose PIDs are
  *                      all gone is stale and broken by the next worker
  *   queue/<id>.log     what the run printed
  *   queue/workers/<pid>  one file per background worker while it runs
@@ -40,7 +40,7 @@ export interface QueueEntry {
   finished?: string;
   error?: string;
   experiment?: { name: string; commit: string };
-  /** The run's process (leader of its own process group) while it runs. */
+  /** The runner process running it (leader of its own process group) while it runs. */
   pid?: number;
   /** The commit holding the workspace state at queue time (parent: baseline); also at refs/rvc-queue/<id>. */
   snapshot?: string;
@@ -180,6 +180,11 @@ export function releaseClaim(repo: Repo, id: string): void {
 export function claimLive(repo: Repo, id: string): boolean {
   const text = readClaimText(claimFile(repo, id));
   return text !== undefined && claimPids(text).some(processRunning);
+}
+
+/** True when entry `id`'s claim names process `pid`. */
+export function claimHolds(repo: Repo, id: string, pid: number): boolean {
+  return claimPids(readClaimText(claimFile(repo, id))).includes(pid);
 }
 
 export function hasClaim(repo: Repo, id: string): boolean {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { RvcError } from '../../errors.js';
 import { readTextIfExists } from '../../fsutil/atomic.js';
@@ -12,7 +14,7 @@ import { gitHead, gitPrefix } from '../../scm/git.js';
 import { assertNameFree, listExperimentRefs, workTreeSnapshot } from '../../scm/experiments.js';
 import { removeCopy, removePooledCopies } from './queue-run.js';
 import {
-  addClaimPid, claimLive, copyDir, findEntry, hasClaim, liveWorkers, logFile, newQueueId, queueDir, queueRef,
+  addClaimPid, claimHolds, claimLive, copyDir, findEntry, hasClaim, liveWorkers, logFile, newQueueId, queueDir, queueRef,
   readEntry, readQueue, recoverOrphans, registerWorker, releaseClaim, tryClaim, updateEntry, writeEntry,
   entryFile, type QueueEntry, type QueueState, type WorkerInfo,
 } from './queue-store.js';
@@ -20,7 +22,7 @@ import {
 export type { QueueEntry, QueueState, WorkerInfo };
 export { readQueue };
 
-/** The entry script of workers and runs: its own process, started with this Node. */
+/** The entry script of workers and runners: processes of their own, started with this Node. */
 const WORKER_SCRIPT = fileURLToPath(new URL('./queue-worker.js', import.meta.url));
 
 export interface QueueAddOptions extends CommonOptions {
@@ -91,8 +93,9 @@ export interface QueueRunResult {
 }
 
 /**
- * Runs the queue in this process until no entry is left queued (`exp run --run-all`, and a
- * background worker): up to `jobs` runs at once, each in its own process and isolated copy.
+ * Runs the queue from this process until no entry is left queued (`exp run --run-all`, and a
+ * background worker): up to `jobs` runs at once, each in an isolated copy, in one of up to
+ * `jobs` runner processes.
  * Entries orphaned by a killed worker are recovered first. Several processes may do this at
  * once: each entry is claimed atomically, so none runs twice.
  */
@@ -120,14 +123,64 @@ export async function runTemp(opts: ExpTempOptions = {}): Promise<QueueRunResult
   return runClaimed(repo, opts, () => ids.shift());
 }
 
-/** Runs the entries `next` hands out (each already claimed by this process), `jobs` at a time. */
+/**
+ * A long-lived process that runs claimed entries one after another (`queue-worker.js serve`):
+ * leader of its own process group, so `queue kill` of its run stops it and its stage commands
+ * and nothing else; the worker then starts a new one for the next entry.
+ */
+interface Runner {
+  child: ChildProcess;
+  /** The entry it is running. */
+  current?: string;
+  /** Called once when the current run ends: `exit` when the process ended instead of answering. */
+  finish?: (exit?: { code: number | null; sig: NodeJS.Signals | null }) => void;
+  gone: boolean;
+}
+
+function startRunner(repo: Repo): Runner {
+  const child = spawn(process.execPath, [WORKER_SCRIPT, 'serve', repo.root], {
+    cwd: repo.root, detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  const r: Runner = { child, gone: false };
+  // Only a crash prints: it belongs in the log of the run it ended.
+  const toLog = (b: Buffer): void => {
+    try {
+      if (r.current) fs.appendFileSync(logFile(repo, r.current), b);
+    } catch {
+      // a log that cannot be written must not end the worker; the run's entry records its end
+    }
+  };
+  child.stdout!.on('data', toLog);
+  child.stderr!.on('data', toLog);
+  child.stdin!.on('error', () => {
+    // the runner ended: its close event reports it
+  });
+  readline.createInterface({ input: child.stdio[3] as Readable, crlfDelay: Infinity }).on('line', (line) => {
+    if (line === r.current) r.finish?.();
+  });
+  let ended = false;
+  const end = (code: number | null, sig: NodeJS.Signals | null): void => {
+    if (ended) return;
+    ended = true;
+    r.gone = true;
+    r.finish?.({ code, sig });
+  };
+  child.on('error', () => end(null, null));
+  child.on('close', end);
+  return r;
+}
+
+/**
+ * Runs the entries `next` hands out (each already claimed by this process), `jobs` at a time,
+ * in up to `jobs` runner processes that each run one entry after another.
+ */
 async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string | undefined): Promise<QueueRunResult> {
   const jobs = Math.max(1, opts.jobs ?? 1);
   const running = new Map<string, Promise<void>>();
-  const children = new Map<string, ChildProcess>();
+  const runners: Runner[] = [];
   const ran: QueueEntry[] = [];
   const stop = (): void => {
-    for (const id of children.keys()) signalRun(repo, id, 'SIGTERM');
+    for (const r of runners) if (r.current) signalRun(repo, r.current, 'SIGTERM');
   };
   opts.signal?.addEventListener('abort', stop);
   try {
@@ -135,24 +188,37 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
       while (!opts.signal?.aborted && running.size < jobs) {
         const id = next();
         if (id === undefined) break;
-        const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString() }));
+        let runner = runners.find((r) => !r.current && !r.gone);
+        if (!runner) {
+          runner = startRunner(repo);
+          runners.push(runner);
+        }
+        const r = runner;
+        const pid = r.gone ? undefined : r.child.pid;
+        // The runner's PID is recorded at once, in the claim first (`queue kill` signals it only
+        // while the claim names it): `queue kill` needs it even before the run starts.
+        if (pid !== undefined) addClaimPid(repo, id, pid);
+        const entry = updateEntry(repo, id, (e) => ({ ...e, state: 'running', started: new Date().toISOString(), ...(pid !== undefined ? { pid } : {}) }));
         if (!entry) {
           releaseClaim(repo, id);
           continue;
         }
         opts.onRunStart?.(entry);
-        const child = spawnRun(repo, id);
-        children.set(id, child);
+        r.current = id;
         running.set(id, new Promise<void>((resolve) => {
-          child.on('close', (code, sig) => {
-            children.delete(id);
+          r.finish = (exit) => {
+            r.current = undefined;
+            r.finish = undefined;
+            if (r.gone) runners.splice(runners.indexOf(r), 1);
             running.delete(id);
             // A run that ended without recording its end (killed, crashed) is failed here.
             let end = readEntry(repo, id);
             if (end && end.state === 'running') {
               end = updateEntry(repo, id, (e) => {
                 const { pid: _pid, ...rest } = e;
-                return { ...rest, state: 'failed', finished: new Date().toISOString(), error: sig ? `the run was killed (${sig})` : `the run's process exited with code ${code}` };
+                const why = !exit ? 'the run ended without recording its result'
+                  : exit.sig ? `the run was killed (${exit.sig})` : `the run's process exited with code ${exit.code}`;
+                return { ...rest, state: 'failed', finished: new Date().toISOString(), error: why };
               });
             }
             releaseClaim(repo, id);
@@ -161,34 +227,28 @@ async function runClaimed(repo: Repo, opts: QueueRunOptions, next: () => string 
               opts.onRunEnd?.(end);
             }
             resolve();
-          });
+          };
         }));
+        if (pid === undefined) {
+          r.finish?.({ code: null, sig: null });
+          continue;
+        }
+        r.child.stdin!.write(`${id}\n`);
       }
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
   } finally {
     opts.signal?.removeEventListener('abort', stop);
+    // Idle runners end when their input closes; this call returns once they have.
+    await Promise.all(runners.map((r) => new Promise<void>((resolve) => {
+      if (r.gone) return resolve();
+      r.child.once('close', () => resolve());
+      r.child.stdin!.end();
+    })));
     removePooledCopies(repo);
   }
   return { ran, succeeded: ran.filter((e) => e.state === 'success').length, failed: ran.filter((e) => e.state !== 'success').length };
-}
-
-/** Starts the run of a claimed entry as its own process (leader of its own process group), output to its log. */
-function spawnRun(repo: Repo, id: string): ChildProcess {
-  fs.mkdirSync(queueDir(repo), { recursive: true });
-  const fd = fs.openSync(logFile(repo, id), 'a');
-  try {
-    const child = spawn(process.execPath, [WORKER_SCRIPT, 'run', repo.root, id], {
-      cwd: repo.root, detached: true, stdio: ['ignore', fd, fd],
-    });
-    if (child.pid !== undefined) addClaimPid(repo, id, child.pid);
-    // Recorded at once (the run records it too): `queue kill` needs it even before the run starts.
-    if (child.pid !== undefined) updateEntry(repo, id, (e) => (e.state === 'running' ? { ...e, pid: child.pid! } : e));
-    return child;
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export interface QueueStartOptions extends CommonOptions {
@@ -314,10 +374,9 @@ function entryNamed(repo: Repo, spec: string, entries = readQueue(repo)): QueueE
  * Sends `sig` to a run's process group and to the groups of the stage commands it started (each
  * command runs in a group of its own, recorded in the copy's output locks).
  */
-function signalRun(repo: Repo, id: string, sig: NodeJS.Signals): boolean {
-  const e = readEntry(repo, id);
+function signalRun(repo: Repo, id: string, sig: NodeJS.Signals, pid = readEntry(repo, id)?.pid): boolean {
   const groups = new Set<number>();
-  if (e?.pid && processRunning(e.pid)) groups.add(e.pid);
+  if (pid && processRunning(pid)) groups.add(pid);
   const tmp = path.join(copyDir(repo, id), gitPrefix(repo.root), RVC_DIR, 'tmp');
   let lockFiles: string[] = [];
   try {
@@ -363,12 +422,20 @@ export function queueKill(opts: QueueKillOptions): QueueEntry[] {
     }
   }
   for (const t of targets) {
-    // Recorded first, so the run's worker does not take the kill for a crash.
+    // Recorded first, so the run's worker does not take the kill for a crash; the run's process
+    // (its runner, which ends with it) is the one the entry named until then.
+    let pid: number | undefined;
+    let marked = false;
     const e = updateEntry(repo, t.id, (x) => {
-      const { pid: _pid, ...rest } = x;
+      if (x.state !== 'running') return x; // ended meanwhile
+      const { pid: was, ...rest } = x;
+      pid = was;
+      marked = true;
       return { ...rest, state: 'failed', finished: new Date().toISOString(), error: 'killed by `rvc queue kill`' };
     });
-    signalRun(repo, t.id, 'SIGKILL');
+    if (!marked) continue;
+    // A runner goes on to other entries: its group is signalled only while it still holds this one.
+    signalRun(repo, t.id, 'SIGKILL', pid !== undefined && claimHolds(repo, t.id, pid) ? pid : undefined);
     if (e) res.push(e);
   }
   return res;
@@ -385,8 +452,8 @@ export interface QueueStopResult {
 }
 
 /**
- * Stops the background workers: they take no new entry; runs in progress finish (each is its
- * own process) unless `kill`. Queued entries stay queued for the next `queue start`.
+ * Stops the background workers: they take no new entry; runs in progress finish (their
+ * runners are processes of their own) unless `kill`. Queued entries stay queued for the next `queue start`.
  */
 export function queueStop(opts: QueueStopOptions = {}): QueueStopResult {
   const repo = Repo.open(opts.cwd);

@@ -2,11 +2,11 @@ import path from 'node:path';
 import { RvcError } from '../../errors.js';
 import { applyOverrides, type ParamOverride } from '../../pipeline/param-overrides.js';
 import { Repo } from '../../repo/repo.js';
-import { gitHead, gitPrefix } from '../../scm/git.js';
+import { gitHead } from '../../scm/git.js';
 import { allOutputs } from '../../model/pipeline.js';
 import { isLockFile, pipelineFileIn } from '../../model/names.js';
 import { readPipelineCached } from '../../repo/project.js';
-import { assertNameFree, generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshot, type ExperimentRef } from '../../scm/experiments.js';
+import { assertNameFree, generateExperimentName, listExperimentRefs, runInputsDigest, saveExperimentCommit, workTreeSnapshotAt, type ExperimentRef } from '../../scm/experiments.js';
 import { reproduce as repro, type ReproOptions, type ReproResult } from '../../pipeline/reproduce.js';
 
 export type { ExperimentRef };
@@ -69,7 +69,7 @@ export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunRes
     const same = siblings.find((e) => e.trailers['Rvc-Exp-Inputs'] === inputs);
     if (same) return { identicalTo: same, paramsChanged };
   }
-  const result = await repro(opts);
+  const result = await repro(opts, repo);
   if (result.failed > 0 || result.interrupted) {
     const bad = result.stages.find((st) => st.status === 'failed');
     const why = bad ? `: stage '${bad.name}' ${bad.error ? bad.error.message : `exited ${bad.exitCode ?? bad.signal ?? ''}${bad.stderrTail ? ` (${bad.stderrTail.trim().split('\n').slice(-1)[0]})` : ''}`}` : '';
@@ -93,11 +93,11 @@ export async function runExperiment(opts: ExpRunOptions = {}): Promise<ExpRunRes
  * (lock files, stage outputs git tracks): see runInputsDigest.
  */
 export function runInputs(repo: Repo): string {
-  const prefix = gitPrefix(repo.root);
+  const { tree, prefix } = workTreeSnapshotAt(repo.root);
   const outs = (readPipelineCached(repo)?.stages ?? []).flatMap((s) => allOutputs(s).map((o) => prefix + o.repoPath));
   const isResult = (topRel: string): boolean => isLockFile(topRel)
     || outs.some((o) => topRel === o || topRel.startsWith(`${o}/`));
-  return runInputsDigest(repo.root, workTreeSnapshot(repo.root), isResult);
+  return runInputsDigest(repo.root, tree, isResult);
 }
 
 /**
