@@ -25,7 +25,9 @@ describe('checkout places small files through one buffer', () => {
     const d = makeRepo();
     made.push(d);
     const big = distinctBytes(300 * 1024); // above the small-copy size: copied the ordinary way
-    writeTree(d, { 'data/a.txt': 'A\n', 'data/sub/b.bin': distinctBytes(5000), 'data/big.bin': big, 'data/run.sh': '#!/bin/sh\necho hi\n' });
+    // Enough files that checkout records them in the hash cache (a handful it leaves to be hashed again).
+    const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`data/many/f${i}`, `${i}\n`]));
+    writeTree(d, { 'data/a.txt': 'A\n', 'data/sub/b.bin': distinctBytes(5000), 'data/big.bin': big, 'data/run.sh': '#!/bin/sh\necho hi\n', ...many });
     fs.chmodSync(path.join(d, 'data/run.sh'), 0o755);
     rvcOk(d, ['add', 'data']);
     git(d, ['add', '-A']);
@@ -34,6 +36,7 @@ describe('checkout places small files through one buffer', () => {
     rmrf(path.join(d, 'data/sub'));
     rmrf(path.join(d, 'data/big.bin'));
     rmrf(path.join(d, 'data/run.sh'));
+    rmrf(path.join(d, 'data/many'));
     // A file in the way, read-only, holding other bytes whose content is in the cache.
     fs.writeFileSync(path.join(d, 'data/a.txt'), 'B\n');
     rvcOk(d, ['add', 'data']);
