@@ -50,6 +50,19 @@ export class Odb {
     return path.join(this.root, objectKey(this.algo, oid));
   }
 
+  /**
+   * Where the indexes of remotes' packs are kept (`<cache>/packs/<algo>/`): named by their own
+   * hash, shared by every remote, and outside `<algo>/`, so local gc and fsck never see them.
+   */
+  packIndexDir(): string {
+    return path.join(this.root, 'packs', this.algo);
+  }
+
+  /** Hash of bytes with this database's algorithm (pack indexes and packs). */
+  hashBytes(data: Uint8Array): string {
+    return hashBuffer(this.algo, data);
+  }
+
   hasSync(oid: string): boolean {
     return fs.existsSync(this.objectPath(oid));
   }

@@ -3,7 +3,7 @@ import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type Fa
 import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { fetchObject, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
+import { existingObjects, fetchObject, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
 import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
@@ -264,7 +264,9 @@ export async function pushWanted(repo: Repo, w: Wanted, to: OpenedRemote, opts: 
       earlyFailure(early, p.out.oid, p.where, e);
     }
   }
-  const r = await perAlgo(repo, groups.groups, (odb, oids) => pushObjects(odb, to.remote, oids, transferOptions(opts, w.set.optional)));
+  // `remote.<name>.packs: false` keeps every object loose, for rvc versions that do not read packs.
+  const packs = repo.config.remote[to.name]?.packs !== false;
+  const r = await perAlgo(repo, groups.groups, (odb, oids) => pushObjects(odb, to.remote, oids, { ...transferOptions(opts, w.set.optional), packs }));
   return withEarly(toSyncResult(repo, to.name, r, w), early);
 }
 
@@ -347,15 +349,23 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
   for (const [algo, oids] of w.set.groups) for (const oid of oids) jobs.push(limit(() => expand(algo, oid, paths.get(oid)?.[0] ?? oid)));
   for (const p of w.set.partial) jobs.push(limit(() => expand(p.out.hash, p.out.oid, p.where, p.subpaths)));
   await Promise.all(jobs);
-  const list = [...all.groups].flatMap(([algo, oids]) => [...oids].map((oid) => ({ algo, oid, key: objectKey(algo, oid) })));
+  const list = [...all.groups].flatMap(([algo, oids]) => [...oids].map((oid) => ({ algo, oid })));
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'query', list.length);
-  const onRemote = await remote.existing(list.map((x) => x.key), (n) => tick.tick(n));
+  // Loose or in a pack the remote lists with its index (the packs listed once per algorithm).
+  const onRemote = new Map<HashAlgo, Set<string>>();
+  for (const [algo, oids] of all.groups) {
+    let last = 0;
+    onRemote.set(algo, await existingObjects(repo.odbFor(algo), remote, [...oids], (n) => {
+      tick.tick(n - last);
+      last = n;
+    }));
+  }
   tick.finish();
   const counts: Record<CloudState, number> = { new: 0, deleted: 0, missing: 0, 'in sync': 0 };
   const objects: CloudStatusResult['objects'] = [];
-  for (const { algo, oid, key } of list) {
+  for (const { algo, oid } of list) {
     const local = knownLocal.has(oid) || repo.odbFor(algo).hasSync(oid);
-    const there = onRemote.has(key);
+    const there = onRemote.get(algo)!.has(oid);
     const state: CloudState = local && there ? 'in sync' : local ? 'new' : there ? 'deleted' : 'missing';
     if (state === 'missing' && w.set.optional.has(oid)) continue;
     counts[state]++;
