@@ -109,6 +109,12 @@ export const PACK_MAX_OBJECT = 1024 * 1024;
  * requests; at 16 MiB, 10⁶ files of 2 KiB are about 120 packs (see docs/benchmarks-remote.md).
  */
 export const PACK_TARGET_SIZE = 16 * 1024 * 1024;
+/**
+ * A push packs its small objects only when it has at least this many: below that a pack saves
+ * few requests, while loose objects stay readable by any rvc version and gc deletes them one by
+ * one without repacking.
+ */
+export const PACK_MIN_OBJECTS = 64;
 /** A fetch downloads a whole pack when it wants at least this fraction of its bytes, else ranges. */
 const WHOLE_PACK_FRACTION = 0.5;
 /** Wanted objects at most this far apart in a pack are read by one ranged request… */
@@ -279,6 +285,25 @@ class Run {
     addFailure(this.failures, err.code, { oid, error: err });
   }
 
+  /**
+   * One request failed for many objects (a pack): each is reported, but the rules that stop a
+   * run after repeated denials or timeouts count it once, as the one request it was.
+   */
+  failMany(oids: readonly string[], e: unknown): void {
+    if (!oids.length) return;
+    this.fail(oids[0]!, e);
+    if (this.stopped) return;
+    for (let i = 1; i < oids.length; i++) {
+      const oid = oids[i]!;
+      const err = asRvcError(e, oid, 'REMOTE_TRANSFER_FAILED');
+      if (err.code === 'OBJECT_MISSING') {
+        this.misses++;
+        if (this.opts.optional?.has(oid)) continue;
+      }
+      addFailure(this.failures, err.code, { oid, error: err });
+    }
+  }
+
   /** An object the remote's listing lacks: counted, and an error built only for the sample. */
   absent(oid: string): void {
     this.misses++;
@@ -429,7 +454,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
     }
   }
   const missingTrees = [...children.keys()];
-  const packing = opts.packs !== false && store.hashBytes !== undefined && missing.length > 1;
+  const packing = opts.packs !== false && store.hashBytes !== undefined && missing.length >= PACK_MIN_OBJECTS;
 
   // Sizes for a progress total and to choose what goes into packs; a local stat is cheap next to
   // any upload, but a million of them are not free, so without a progress display or packs the
@@ -469,8 +494,11 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
         groupBytes = 0;
       }
     }
-    if (group.length === 1 && packGroups.length === 0) looseUploads.push(group[0]!.oid); // a pack of one is two requests
-    else if (group.length) packGroups.push(group);
+    if (group.length) packGroups.push(group);
+    if (packGroups.reduce((a, g) => a + g.length, 0) < PACK_MIN_OBJECTS) {
+      for (const g of packGroups) for (const o of g) looseUploads.push(o.oid);
+      packGroups.length = 0;
+    }
   }
   const ticker = opts.onProgress
     ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length, totalBytes)
@@ -524,10 +552,8 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       for (const o of packed) run.succeeded(o);
     } catch (e) {
       writer.discard();
-      for (const o of packed) {
-        failedFiles.add(o);
-        run.fail(o, e);
-      }
+      for (const o of packed) failedFiles.add(o);
+      run.failMany(packed, e);
     } finally {
       ticker?.tick(packed.length);
     }
@@ -727,8 +753,8 @@ async function readPacked(
           for (const o of rd.entries) vanished.push(o);
           return;
         }
+        run.failMany(rd.entries.map((o) => o.oid), e);
         for (const o of rd.entries) {
-          run.fail(o.oid, e);
           onDone(o.oid, { r: 'failed' });
           ticker?.tick(1);
         }
