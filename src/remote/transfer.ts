@@ -1,5 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RvcError, addFailure, errnoCode, isRvcError, type ErrorCode, type FailureSummary } from '../errors.js';
@@ -776,12 +776,14 @@ async function readPacked(
                 if (k === 0) break;
                 n += k;
               }
+              // Synchronous writes: for small objects the thread-pool round trips of async fs
+              // calls cost more than the writes themselves.
               const one = await downloadTemp(store, `fetch-${o.oid.slice(0, 16)}`);
               try {
-                await writeFile(one, buf.subarray(0, n));
+                writeFileSync(one, buf.subarray(0, n));
                 outcome = (await settle(store, one, o.oid, mode)) ? { r: 'ok' } : { r: 'corrupt', error: corruptInPack(run.remote, o.oid, key) };
               } finally {
-                await rm(one, { force: true }).catch(() => undefined);
+                rmSync(one, { force: true });
               }
             }
           } catch (e) {
