@@ -311,23 +311,24 @@ export abstract class CloudRemote implements Remote {
         key,
         async () => {
           meter.restart();
-          let got: ObjectBody;
+          let n: number;
           try {
-            got = await this.getObject(this.name(key), opts.signal, range);
+            const got = await this.getObject(this.name(key), opts.signal, range);
+            n = await streamToFile(got.body, destPath, {
+              ...(got.expected !== undefined ? { expected: got.expected } : {}),
+              meter,
+              idleMs: this.opts.idleMs,
+              ...(opts.signal ? { signal: opts.signal } : {}),
+            });
           } catch (e) {
-            // The object ends before the range starts: nothing of it is there.
+            // The object ends before the range starts: nothing of it is there. (A backend may
+            // say so when the request is sent, or, streaming, when the body is read.)
             if (httpStatusOf(e) === 416) {
               await writeFile(destPath, new Uint8Array());
               return 0;
             }
             throw e;
           }
-          const n = await streamToFile(got.body, destPath, {
-            ...(got.expected !== undefined ? { expected: got.expected } : {}),
-            meter,
-            idleMs: this.opts.idleMs,
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
           if (n > range.length) {
             throw new RvcError('REMOTE_TRANSFER_FAILED', `${this.where(key)}: the server sent ${n} bytes for a range of ${range.length} (it ignores Range requests)`, {
               hint: 'use an endpoint that supports ranged GETs, or set the remote’s packs option to false and push again',

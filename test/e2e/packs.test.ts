@@ -4,6 +4,8 @@ import path from 'node:path';
 import { rvc, rvcOk, rvcAsync, rvcAsyncOk, git, makeRepo, writeTree, readTree, rmrf, tmpDir, distinctBytes } from '../helpers/cli.js';
 import { startS3Server, S3RVER_KEY, type S3Server } from '../helpers/s3-server.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startGcsServer, type GcsServer } from '../helpers/gcs-server.js';
+import { MemoryRemote, openRemote, type Remote } from '../../src/remote/index.js';
 
 const made: string[] = [];
 const track = (d: string): string => (made.push(d), d);
@@ -290,6 +292,45 @@ describe('packs on an S3 remote (s3rver behind a counting proxy)', () => {
       expectBytes(c, files);
     } finally {
       await proxy.stop();
+    }
+  });
+});
+
+describe('downloadRange on every kind of remote', () => {
+  let s3: S3Server;
+  let gcs: GcsServer;
+  beforeAll(async () => {
+    [s3, gcs] = await Promise.all([startS3Server({ buckets: ['rvc-range'] }), startGcsServer({ buckets: ['rvc-range'] })]);
+    Object.assign(process.env, S3_ENV);
+  });
+  afterAll(async () => {
+    await Promise.all([s3?.stop(), gcs?.stop()]);
+  });
+
+  it('reads a middle range, a range the file ends inside (short), one past its end (empty), and says OBJECT_MISSING for a missing key', async () => {
+    const root = track(tmpDir('rvc-range-'));
+    const data = distinctBytes(10_000);
+    const src = path.join(root, 'src');
+    fs.writeFileSync(src, data);
+    const remotes: [string, Remote][] = [
+      ['folder', await openRemote(path.join(root, 'folder'))],
+      ['memory', new MemoryRemote()],
+      ['s3', await openRemote('s3://rvc-range/p', { endpointurl: s3.endpoint })],
+      ['gcs', await openRemote('gs://rvc-range/p', { endpointurl: gcs.endpoint, projectid: 'rvc-test' })],
+    ];
+    for (const [kind, remote] of remotes) {
+      try {
+        await remote.upload('packs/blake3/x.pack', src);
+        const dest = path.join(root, `${kind}.out`);
+        expect(await remote.downloadRange('packs/blake3/x.pack', dest, { offset: 1000, length: 2345 }), kind).toBe(2345);
+        expect(fs.readFileSync(dest).equals(data.subarray(1000, 3345)), kind).toBe(true);
+        expect(await remote.downloadRange('packs/blake3/x.pack', dest, { offset: 9000, length: 5000 }), kind).toBe(1000);
+        expect(fs.readFileSync(dest).equals(data.subarray(9000)), kind).toBe(true);
+        expect(await remote.downloadRange('packs/blake3/x.pack', dest, { offset: 20_000, length: 10 }), kind).toBe(0);
+        await expect(remote.downloadRange('packs/blake3/nope.pack', dest, { offset: 0, length: 10 }), kind).rejects.toMatchObject({ code: 'OBJECT_MISSING' });
+      } finally {
+        await remote.close();
+      }
     }
   });
 });
