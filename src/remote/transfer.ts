@@ -104,11 +104,12 @@ const TIMEOUT_MESSAGE = /of inactivity|no data received for/i;
  */
 export const PACK_MAX_OBJECT = 1024 * 1024;
 /**
- * Size a push fills each pack to. Packs are uploaded in parallel, so a smaller pack spreads a
- * push of a few hundred megabytes over more connections, while a larger one costs fewer
- * requests; at 16 MiB, 10⁶ files of 2 KiB are about 120 packs (see docs/benchmarks-remote.md).
+ * Size a push fills each pack to. A fetch reads packs in parallel, each while the next downloads,
+ * so smaller packs spread a pull over more connections, while larger ones cost fewer requests.
+ * Measured (20,000 × 2 KiB on s3rver, docs/benchmarks-remote.md): 8 MiB fetched fastest of 8, 16
+ * and 64 MiB, pushes were alike; at 8 MiB, 10⁶ files of 2 KiB are still only about 250 packs.
  */
-export const PACK_TARGET_SIZE = 16 * 1024 * 1024;
+export const PACK_TARGET_SIZE = 8 * 1024 * 1024;
 /**
  * A push packs its small objects only when it has at least this many: below that a pack saves
  * few requests, while loose objects stay readable by any rvc version and gc deletes them one by
