@@ -265,6 +265,25 @@ describe('packs on an S3 remote (s3rver behind a counting proxy)', () => {
     }
   });
 
+  it('pack uploads and ranged reads are retried through 30% injected faults to a byte-exact result', async () => {
+    const proxy = await startFaultProxy({ target: s3.endpoint, flavor: 's3', faultRate: 0.3, seed: 5, kinds: ['status', 'reset', 'truncate'] });
+    try {
+      const { dir, files } = dataRepo();
+      rvcOk(dir, ['remote', 'add', '-d', 's3', 's3://rvc-packs/faulty']);
+      rvcOk(dir, ['remote', 'modify', 's3', 'endpointurl', proxy.url]);
+      rvcOk(dir, ['remote', 'modify', 's3', 'retries', '8']);
+      await rvcAsyncOk(dir, ['push'], S3_ENV);
+      const c = cloneOf(dir);
+      // One file alone (a ranged read), then the rest (a whole pack).
+      await rvcAsyncOk(c, ['pull', 'data/f005.txt'], S3_ENV);
+      await rvcAsyncOk(c, ['pull'], S3_ENV);
+      expectBytes(c, files);
+      expect(proxy.stats.status + proxy.stats.reset + proxy.stats.truncate).toBeGreaterThan(0);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('a push interrupted between pack and index leaves an orphan pack no reader sees; the re-run moves only what is missing', async () => {
     const proxy = await startFaultProxy({ target: s3.endpoint, flavor: 's3' });
     try {
