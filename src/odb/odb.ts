@@ -55,7 +55,14 @@ export class Odb {
    * hash, shared by every remote, and outside `<algo>/`, so local gc and fsck never see them.
    */
   packIndexDir(): string {
-    return path.join(this.root, 'packs', this.algo);
+    const dir = path.join(this.root, 'packs', this.algo);
+    // A shared cache's folders are group-writable, this one too (made here, before a reader
+    // caches an index in it); an unshared one is made by the reader.
+    if (this.opts.shared && !this.knownDirs.has(dir)) {
+      this.makeDir(dir);
+      this.knownDirs.add(dir);
+    }
+    return dir;
   }
 
   /** Hash of bytes with this database's algorithm (pack indexes and packs). */

@@ -213,8 +213,12 @@ describe('packs on a folder remote', () => {
     expect(keysUnder(store).filter((k) => k.startsWith('packs/'))).toHaveLength(2);
 
     const c = cloneOf(dir);
+    rvcOk(c, ['config', 'cache.shared', 'group']);
     rvcOk(c, ['pull']);
     expectBytes(c, { ...a, ...b });
+    // A shared cache's folder of pack indexes is group-writable like its other folders.
+    const mode = fs.statSync(path.join(c, '.rvc/cache/packs/blake3')).mode;
+    expect(mode & 0o2070).toBe(0o2070);
   });
 });
 
