@@ -6,7 +6,7 @@ import { RvcError, addFailure, errnoCode, isRvcError, type ErrorCode, type Failu
 import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { packKey } from '../model/pack.js';
+import { packKey, parsePackKey } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
 import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
@@ -1017,6 +1017,8 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
   let checked = 0;
   let missing = 0;
   const corrupt = new Set<string>();
+  /** Corrupt copies inside a pack: deleting their loose key would repair nothing. */
+  const corruptPacked = new Map<string, RvcError>();
   const unchecked = new Set<string>(); // trees whose download failed: neither good nor bad
   const treesThere = new Set<string>();
   const children = new Map<string, string[]>();
@@ -1024,7 +1026,11 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
     if (o.r === 'ok') {
       checked++;
       run.succeeded();
-    } else if (o.r === 'corrupt') corrupt.add(oid);
+    } else if (o.r === 'corrupt') {
+      corrupt.add(oid);
+      const key = (o.error.details as { key?: unknown } | undefined)?.key;
+      if (typeof key === 'string' && parsePackKey(store.algo, key)) corruptPacked.set(oid, o.error);
+    }
     else unchecked.add(oid);
   };
 
@@ -1113,9 +1119,11 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
         }
       });
     };
-    const all = [...corrupt, ...incomplete];
+    const all = [...corrupt, ...incomplete].filter((o) => !corruptPacked.has(o));
     await drop(all.filter(isTreeOid));
     await drop(all.filter((o) => !isTreeOid(o)));
+    // A damaged pack is not repaired here (that is repacking, gc's): said as a failure, with how.
+    for (const [oid, e] of corruptPacked) run.fail(oid, e);
   }
   ticker?.finish();
   const { failed, failedCount, failedByCode } = run.finish();

@@ -153,6 +153,17 @@ describe('packs on a folder remote', () => {
     expect(one.code).toBe(1);
     expect(one.stderr).toContain(pack);
 
+    // fsck --cloud finds it; --repair cannot mend a pack (gc's repacking does): it says so and
+    // fails rather than report the loose key it would have deleted.
+    const f = rvc(dir, ['fsck', '--cloud', '--repair', '--json']);
+    expect(f.code).toBe(1);
+    const fr = json(f);
+    expect(fr.corrupt.map((o: any) => o.oid)).toEqual([victim]);
+    expect(fr.failed.map((x: any) => [x.oid, x.code])).toEqual([[victim, 'OBJECT_CORRUPT']]);
+    expect(fr.failed[0].message).toContain(pack);
+    expect(fr.removed.some((k: string) => k.includes(victim.slice(2)))).toBe(false);
+    rvcOk(dir, ['push']); // the manifest --repair removed as incomplete
+
     // Cut the pack in half: the objects before the cut arrive, those past it are refused as truncated.
     bytes[off] = bytes[off]! ^ 0xff;
     fs.writeFileSync(packFile, bytes.subarray(0, Math.floor(bytes.length / 2)));
