@@ -72,6 +72,7 @@ export const REMOTE_KEYS: Record<string, KeySpec> = {
   pagesize: { type: 'number', help: 'keys per list request (S3, GCS; at most 1000)' },
   partsize: { type: 'bytes', help: 'S3 multipart part size in bytes (at least 5 MiB)' },
   resumablethreshold: { type: 'bytes', help: 'GCS: files of at least this many bytes use a resumable upload' },
+  packs: { type: 'boolean', help: 'push small objects in packs (default true); false keeps every object loose, for rvc versions before packs' },
   access_key_id: { type: 'string', secret: true, help: 'S3 access key (only in config.local.yaml)' },
   secret_access_key: { type: 'string', secret: true, help: 'S3 secret key (only in config.local.yaml)' },
   session_token: { type: 'string', secret: true, help: 'S3 session token (only in config.local.yaml)' },

@@ -61,6 +61,26 @@ export class Odb {
   }
 
   /**
+   * Where the indexes of remotes' packs are kept (`<cache>/packs/<algo>/`): named by their own
+   * hash, shared by every remote, and outside `<algo>/`, so local gc and fsck never see them.
+   */
+  packIndexDir(): string {
+    const dir = path.join(this.root, 'packs', this.algo);
+    // A shared cache's folders are group-writable, this one too (made here, before a reader
+    // caches an index in it); an unshared one is made by the reader.
+    if (this.opts.shared && !this.knownDirs.has(dir)) {
+      this.makeDir(dir);
+      this.knownDirs.add(dir);
+    }
+    return dir;
+  }
+
+  /** Hash of bytes with this database's algorithm (pack indexes and packs). */
+  hashBytes(data: Uint8Array): string {
+    return hashBuffer(this.algo, data);
+  }
+
+  /**
    * Whether the cache holds the object's content: whole, or (a file) as a chunk list whose every
    * chunk is there.
    */

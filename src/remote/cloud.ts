@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { describeCause, remoteError, type RemoteErrorContext } from './remote-error.js';
-import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { errorCodesOf, httpStatusOf, interrupted, isConnectionError, withRetry, type RetryPolicy } from './retry.js';
 import { ByteMeter, streamToFile } from './streaming.js';
 
@@ -81,8 +81,11 @@ export abstract class CloudRemote implements Remote {
   protected abstract listPage(prefix: string, token: string | undefined, withTimes?: boolean): Promise<ListPage>;
   /** Store `body` (the file's bytes, `size` of them) as `name`, counting sent bytes on `meter`. */
   protected abstract putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void>;
-  /** Start receiving `name`. */
-  protected abstract getObject(name: string, signal?: AbortSignal): Promise<ObjectBody>;
+  /**
+   * Start receiving `name`, or only `range` of it (an HTTP Range request; a range past the end
+   * of the object fails with the service's 416).
+   */
+  protected abstract getObject(name: string, signal?: AbortSignal, range?: ByteRange): Promise<ObjectBody>;
   /** Delete `name`; a missing object is not an error. */
   protected abstract deleteObject(name: string): Promise<void>;
   abstract close(): Promise<void>;
@@ -301,6 +304,51 @@ export abstract class CloudRemote implements Remote {
             idleMs: this.opts.idleMs,
             ...(opts.signal ? { signal: opts.signal } : {}),
           });
+        },
+        opts.signal,
+      );
+    } catch (e) {
+      if (this.objectMissIsAmbiguous && isRvcError(e, 'OBJECT_MISSING')) await this.checkBucket();
+      throw e;
+    }
+  }
+
+  async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {
+    const meter = new ByteMeter(opts.onBytes);
+    if (range.length === 0) {
+      await writeFile(destPath, new Uint8Array());
+      return 0;
+    }
+    try {
+      return await this.run(
+        'download',
+        key,
+        async () => {
+          meter.restart();
+          let n: number;
+          try {
+            const got = await this.getObject(this.name(key), opts.signal, range);
+            n = await streamToFile(got.body, destPath, {
+              ...(got.expected !== undefined ? { expected: got.expected } : {}),
+              meter,
+              idleMs: this.opts.idleMs,
+              ...(opts.signal ? { signal: opts.signal } : {}),
+            });
+          } catch (e) {
+            // The object ends before the range starts: nothing of it is there. (A backend may
+            // say so when the request is sent, or, streaming, when the body is read.)
+            if (httpStatusOf(e) === 416) {
+              await writeFile(destPath, new Uint8Array());
+              return 0;
+            }
+            throw e;
+          }
+          if (n > range.length) {
+            throw new RvcError('REMOTE_TRANSFER_FAILED', `${this.where(key)}: the server sent ${n} bytes for a range of ${range.length} (it ignores Range requests)`, {
+              hint: 'use an endpoint that supports ranged GETs, or set the remote’s packs option to false and push again',
+            });
+          }
+          return n;
         },
         opts.signal,
       );

@@ -3,7 +3,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket, Storage } from '@google-cloud/storage';
 import { CloudRemote, type ListPage, type ObjectBody } from './cloud.js';
-import type { Remote } from './remote.js';
+import type { ByteRange, Remote } from './remote.js';
 import type { RetryPolicy } from './retry.js';
 import type { ByteMeter } from './streaming.js';
 
@@ -146,13 +146,17 @@ class GcsRemote extends CloudRemote {
     await pipeline(body, counter, sink, signal ? { signal } : {});
   }
 
-  protected async getObject(name: string): Promise<ObjectBody> {
+  protected async getObject(name: string, _signal?: AbortSignal, range?: ByteRange): Promise<ObjectBody> {
     let expected: number | undefined;
     // Hashes are verified by the caller against the oid, which is stronger than CRC32C.
-    const body = this.bucket.file(name).createReadStream({ validation: false });
+    const body = this.bucket.file(name).createReadStream({
+      validation: false,
+      ...(range ? { start: range.offset, end: range.offset + range.length - 1 } : {}),
+    });
     body.on('response', (res: ResponseLike) => {
       const encoding = header(res, 'content-encoding') ?? header(res, 'x-goog-stored-content-encoding');
-      const len = header(res, 'x-goog-stored-content-length') ?? header(res, 'content-length');
+      // A ranged answer's length is its Content-Length; the stored length is the whole object's.
+      const len = range ? header(res, 'content-length') : header(res, 'x-goog-stored-content-length') ?? header(res, 'content-length');
       // A transcoded (gzip) body has no announced length to compare against.
       if ((encoding === undefined || encoding === 'identity') && len !== undefined && /^\d+$/.test(len)) expected = Number(len);
     });

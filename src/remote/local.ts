@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, opendir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export interface LocalRemoteOptions {
@@ -255,6 +255,50 @@ export class LocalRemote implements Remote {
     if (opts.onBytes) {
       opts.onBytes((await stat(destPath)).size);
     }
+  }
+
+  /** A positional read of the remote file; a short one when the file ends before the range. */
+  async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {
+    if (opts.signal?.aborted) throw interrupted();
+    let fh;
+    try {
+      fh = await open(this.pathOf(key), 'r');
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (!(await this.rootExists())) {
+          throw remoteError('REMOTE_NOT_FOUND', `remote folder ${this.root} does not exist`, {
+            url: this.url, key, cause: e, hint: 'check the remote URL (is the drive mounted?) or push to it first',
+          });
+        }
+        throw remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, {
+          url: this.url, key, cause: e, hint: 'push it from a clone that has it, or check that this is the right remote',
+        });
+      }
+      throw this.fail(e, 'download', key);
+    }
+    let buf: Buffer;
+    try {
+      buf = Buffer.allocUnsafe(range.length);
+      let got = 0;
+      while (got < range.length) {
+        const { bytesRead } = await fh.read(buf, got, range.length - got, range.offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      buf = buf.subarray(0, got);
+    } catch (e) {
+      throw this.fail(e, 'download', key);
+    } finally {
+      await fh.close();
+    }
+    try {
+      await writeFile(destPath, buf);
+    } catch (e) {
+      throw fromFsError(e, destPath, 'write');
+    }
+    opts.onBytes?.(buf.length);
+    return buf.length;
   }
 
   async delete(key: string): Promise<void> {

@@ -3,10 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import { fromFsError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
-export type MemoryOp = 'head' | 'list' | 'upload' | 'download' | 'delete';
+export type MemoryOp = 'head' | 'list' | 'upload' | 'download' | 'range' | 'delete';
 
 export interface MemoryRemoteOptions {
   jobs?: number;
@@ -25,7 +25,7 @@ export class MemoryRemote implements Remote {
   readonly objects = new Map<string, Buffer>();
   /** When each key was last written (ms since the epoch); tests may set it to age a key. */
   readonly modified = new Map<string, number>();
-  readonly calls: Record<MemoryOp, number> = { head: 0, list: 0, upload: 0, download: 0, delete: 0 };
+  readonly calls: Record<MemoryOp, number> = { head: 0, list: 0, upload: 0, download: 0, range: 0, delete: 0 };
   /** Return (or throw) an error to make that operation fail; return undefined to let it run. */
   failWith: ((op: MemoryOp, key: string) => unknown) | undefined;
   private readonly headThreshold: number;
@@ -116,6 +116,19 @@ export class MemoryRemote implements Remote {
     }
     await writeFile(destPath, data);
     opts.onBytes?.(data.length);
+  }
+
+  async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {
+    if (opts.signal?.aborted) throw interrupted();
+    this.check('range', key);
+    const data = this.objects.get(key);
+    if (data === undefined) {
+      throw remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, { url: this.url, key });
+    }
+    const part = data.subarray(Math.min(range.offset, data.length), Math.min(range.offset + range.length, data.length));
+    await writeFile(destPath, part);
+    opts.onBytes?.(part.length);
+    return part.length;
   }
 
   async delete(key: string): Promise<void> {

@@ -43,7 +43,9 @@ export interface LoadOptions {
  * index is downloaded once: it is content-addressed, so the copy kept in `indexDir` (a folder of
  * the local cache) is checked against its name when read and never goes stale. A pack listed
  * without its index is not part of the set (a push still uploading it, or what an interrupted one
- * left): `orphans` names them for gc.
+ * left): `orphans` names them for gc. Nor is an index listed without its pack (damage: writers
+ * upload the pack first and gc deletes the index first): its objects count as absent, so a push
+ * uploads them again, and `packless` names it for gc.
  */
 export class PackSet {
   private readonly byOid = new Map<string, PackedObject>();
@@ -53,6 +55,8 @@ export class PackSet {
     readonly packs: ReadonlyMap<string, RemotePack>,
     /** Pack ids listed without an index. */
     readonly orphans: readonly string[],
+    /** Index ids listed without their pack (not in `packs`). */
+    readonly packless: readonly string[] = [],
   ) {
     for (const [id, p] of packs) {
       for (const e of p.index.entries) if (!this.byOid.has(e.oid)) this.byOid.set(e.oid, { ...e, id });
@@ -78,7 +82,12 @@ export class PackSet {
       else packIds.add(k.id);
     }
     const packs = new Map<string, RemotePack>();
+    const packless: string[] = [];
     for (const id of idxIds.sort()) {
+      if (!packIds.has(id)) {
+        packless.push(id);
+        continue;
+      }
       try {
         packs.set(id, { id, index: await readIndex(remote, algo, hash, indexDir, id) });
       } catch (e) {
@@ -87,7 +96,7 @@ export class PackSet {
       }
     }
     const orphans = [...packIds].filter((id) => !packs.has(id)).sort();
-    return new PackSet(algo, packs, orphans);
+    return new PackSet(algo, packs, orphans, packless);
   }
 
   /** Where `oid` is packed (the first pack listing it, by id order), or undefined. */
@@ -168,6 +177,8 @@ export class PackWriter {
     private readonly tmpDir: string,
     private readonly targetSize: number,
     private readonly onUploaded?: (pack: WrittenPack) => void,
+    /** Counts the bytes sent and stops the uploads of a push. */
+    private readonly upload: { onBytes?: (n: number) => void; signal?: AbortSignal } = {},
   ) {}
 
   /** Bytes waiting in the current local pack. */
@@ -206,11 +217,11 @@ export class PackWriter {
       const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: statSync(file).size, entries };
       const text = formatPackIndex(index);
       const id = this.hash(Buffer.from(text));
-      await this.remote.upload(packKey(this.algo, id), file, { size: index.packSize });
+      await this.remote.upload(packKey(this.algo, id), file, { size: index.packSize, ...this.upload });
       const idxFile = `${file}.idx`;
       writeFileAtomic(idxFile, text);
       try {
-        await this.remote.upload(packIndexKey(this.algo, id), idxFile);
+        await this.remote.upload(packIndexKey(this.algo, id), idxFile, this.upload.signal ? { signal: this.upload.signal } : {});
       } finally {
         rmSync(idxFile, { force: true });
       }
@@ -236,4 +247,34 @@ export class PackWriter {
 /** True when `e` says the remote lacks a key (a pack deleted by a gc since its index was read). */
 export function isMissingKey(e: unknown): boolean {
   return isRvcError(e) && e.code === 'OBJECT_MISSING';
+}
+
+/** One request of a pack read: bytes [offset, offset + length) holding `entries`. */
+export interface PackRead {
+  offset: number;
+  length: number;
+  entries: PackEntry[];
+}
+
+/**
+ * The requests that read `entries` out of a pack: objects that lie close together (at most
+ * `maxGap` unwanted bytes between them) share one request of at most `maxSpan` bytes (a larger
+ * object has a request of its own), so reading many neighbours costs one round trip and reading
+ * one object reads only its bytes.
+ */
+export function coalesceReads(entries: readonly PackEntry[], maxGap: number, maxSpan: number): PackRead[] {
+  const sorted = [...entries].sort((a, b) => a.offset - b.offset);
+  const reads: PackRead[] = [];
+  let cur: PackRead | undefined;
+  for (const e of sorted) {
+    const end = e.offset + e.length;
+    if (cur && e.offset - (cur.offset + cur.length) <= maxGap && end - cur.offset <= maxSpan) {
+      cur.length = Math.max(cur.length, end - cur.offset);
+      cur.entries.push(e);
+    } else {
+      cur = { offset: e.offset, length: e.length, entries: [e] };
+      reads.push(cur);
+    }
+  }
+  return reads;
 }

@@ -29,6 +29,12 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
+/** A byte range of a remote file: `length` bytes from `offset`. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
 export interface Remote {
   /** The URL as configured, never with credentials. */
   readonly url: string;
@@ -59,6 +65,13 @@ export interface Remote {
    * Throws RvcError OBJECT_MISSING when the key is absent. The caller verifies the content.
    */
   download(key: string, destPath: string, opts?: DownloadOptions): Promise<void>;
+  /**
+   * Download the bytes of `range` of `key` into `destPath` (one ranged request where the remote
+   * has requests) and return how many were written: fewer than asked when the file ends before
+   * the range does (none when it ends before `offset`), which the caller judges. Retried and
+   * mapped like `download`; OBJECT_MISSING when the key is absent.
+   */
+  downloadRange(key: string, destPath: string, range: ByteRange, opts?: DownloadOptions): Promise<number>;
   /** Delete `key`; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   /**

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RvcError } from '../errors.js';
 import { CloudRemote, type ListPage, type ObjectBody } from './cloud.js';
+import type { ByteRange } from './remote.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { Remote } from './remote.js';
 import type { RetryPolicy } from './retry.js';
@@ -215,9 +216,13 @@ class S3Remote extends CloudRemote {
     }
   }
 
-  protected async getObject(name: string, signal?: AbortSignal): Promise<ObjectBody> {
+  protected async getObject(name: string, signal?: AbortSignal, range?: ByteRange): Promise<ObjectBody> {
     const res = await this.client.send(
-      new this.sdk.GetObjectCommand({ Bucket: this.s3.bucket, Key: name }),
+      new this.sdk.GetObjectCommand({
+        Bucket: this.s3.bucket,
+        Key: name,
+        ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
+      }),
       signal ? { abortSignal: signal } : {},
     );
     if (res.Body === undefined) throw new Error('GetObject returned no body');

@@ -5,7 +5,7 @@ import { isRvcError } from '../errors.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { HASH_ALGOS, TREE_SUFFIX, objectKey, type HashAlgo } from '../model/oid.js';
 import { CHUNKS_SUFFIX } from '../model/chunks.js';
-import type { Remote } from '../remote/index.js';
+import { existingObjects, type Remote } from '../remote/index.js';
 import type { LockFileEntry } from '../model/lock.js';
 import type { Repo } from './repo.js';
 import { RUNS_DIR, listRunEntries, parseRunEntry, runEntryPath, runObjectKey, writeRunEntryFile } from './run-cache.js';
@@ -25,20 +25,25 @@ export interface RunEntriesResult {
 export async function pushRunEntries(repo: Repo, remote: Remote, opts: { jobs?: number } = {}): Promise<RunEntriesResult> {
   const res: RunEntriesResult = { transferred: 0, skipped: 0, invalid: 0 };
   const valid: { key: string; file: string; outs: string[] }[] = [];
+  const outsByAlgo = new Map<HashAlgo, Set<string>>();
   for (const e of listRunEntries(repo)) {
     try {
       const st = parseRunEntry(fs.readFileSync(e.file, 'utf8'), e.algo, e.key, path.relative(repo.root, e.file));
       valid.push({ key: runObjectKey(e.algo, e.key), file: e.file, outs: st.outs.map((o) => objectKey(o.hash, o.oid)) });
+      for (const o of st.outs) outsByAlgo.set(o.hash, (outsByAlgo.get(o.hash) ?? new Set()).add(o.oid));
     } catch {
       res.invalid++;
     }
   }
   if (!valid.length) return res;
   const there = await remote.existing(valid.map((v) => v.key));
-  const outs = [...new Set(valid.flatMap((v) => v.outs))];
-  const outsThere = await remote.existing(outs);
-  // An output the remote lacks whole may be there as chunks (its chunk list stands for it).
-  const notWhole = outs.filter((k) => !outsThere.has(k) && !k.endsWith(TREE_SUFFIX)).map((k) => k + CHUNKS_SUFFIX);
+  // An output counts as there when it is loose or in one of the remote's packs, or, for a file
+  // the remote lacks whole, when its chunk list is there (lists are never packed).
+  const outsThere = new Set<string>();
+  for (const [algo, oids] of outsByAlgo) {
+    for (const oid of await existingObjects(repo.odbFor(algo), remote, [...oids])) outsThere.add(objectKey(algo, oid));
+  }
+  const notWhole = [...new Set(valid.flatMap((v) => v.outs))].filter((k) => !outsThere.has(k) && !k.endsWith(TREE_SUFFIX)).map((k) => k + CHUNKS_SUFFIX);
   if (notWhole.length) for (const k of await remote.existing(notWhole)) outsThere.add(k.slice(0, -CHUNKS_SUFFIX.length));
   const limit = pLimit(opts.jobs ?? remote.jobs);
   await Promise.all(valid.map((v) => limit(async () => {

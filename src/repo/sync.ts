@@ -4,7 +4,7 @@ import { CHUNKS_SUFFIX } from '../model/chunks.js';
 import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
-import { fetchObject, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
+import { existingObjects, fetchObject, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
 import { ProgressTicker } from '../progress.js';
 import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
@@ -265,7 +265,9 @@ export async function pushWanted(repo: Repo, w: Wanted, to: OpenedRemote, opts: 
       earlyFailure(early, p.out.oid, p.where, e);
     }
   }
-  const r = await perAlgo(repo, groups.groups, (odb, oids) => pushObjects(odb, to.remote, oids, transferOptions(opts, w.set.optional)));
+  // `remote.<name>.packs: false` keeps every object loose, for rvc versions that do not read packs.
+  const packs = repo.config.remote[to.name]?.packs !== false;
+  const r = await perAlgo(repo, groups.groups, (odb, oids) => pushObjects(odb, to.remote, oids, { ...transferOptions(opts, w.set.optional), packs }));
   return withEarly(toSyncResult(repo, to.name, r, w), early);
 }
 
@@ -348,19 +350,30 @@ export async function cloudStatusOf(repo: Repo, w: Wanted, at: OpenedRemote, opt
   for (const [algo, oids] of w.set.groups) for (const oid of oids) jobs.push(limit(() => expand(algo, oid, paths.get(oid)?.[0] ?? oid)));
   for (const p of w.set.partial) jobs.push(limit(() => expand(p.out.hash, p.out.oid, p.where, p.subpaths)));
   await Promise.all(jobs);
-  const list = [...all.groups].flatMap(([algo, oids]) => [...oids].map((oid) => ({ algo, oid, key: objectKey(algo, oid) })));
+  const list = [...all.groups].flatMap(([algo, oids]) => [...oids].map((oid) => ({ algo, oid })));
   const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'query', list.length);
-  const onRemote = await remote.existing(list.map((x) => x.key), (n) => tick.tick(n));
+  // Loose or in a pack the remote lists with its index (the packs listed once per algorithm).
+  const onRemote = new Map<HashAlgo, Set<string>>();
+  for (const [algo, oids] of all.groups) {
+    let last = 0;
+    onRemote.set(algo, await existingObjects(repo.odbFor(algo), remote, [...oids], (n) => {
+      tick.tick(n - last);
+      last = n;
+    }));
+  }
   tick.finish();
   // A file the remote lacks whole may be there as chunks: its chunk list stands for it (a list
   // is pushed only after all its chunks). Asked only for those, so a synced remote costs one query.
-  const notWhole = list.filter((x) => !isTreeOid(x.oid) && !onRemote.has(x.key)).map((x) => x.key + CHUNKS_SUFFIX);
-  if (notWhole.length) for (const k of await remote.existing(notWhole)) onRemote.add(k.slice(0, -CHUNKS_SUFFIX.length));
+  const notWhole = list.filter((x) => !isTreeOid(x.oid) && !onRemote.get(x.algo)!.has(x.oid));
+  if (notWhole.length) {
+    const lists = await remote.existing(notWhole.map((x) => objectKey(x.algo, x.oid) + CHUNKS_SUFFIX));
+    for (const x of notWhole) if (lists.has(objectKey(x.algo, x.oid) + CHUNKS_SUFFIX)) onRemote.get(x.algo)!.add(x.oid);
+  }
   const counts: Record<CloudState, number> = { new: 0, deleted: 0, missing: 0, 'in sync': 0 };
   const objects: CloudStatusResult['objects'] = [];
-  for (const { algo, oid, key } of list) {
+  for (const { algo, oid } of list) {
     const local = knownLocal.has(oid) || repo.odbFor(algo).hasSync(oid);
-    const there = onRemote.has(key);
+    const there = onRemote.get(algo)!.has(oid);
     const state: CloudState = local && there ? 'in sync' : local ? 'new' : there ? 'deleted' : 'missing';
     if (state === 'missing' && w.set.optional.has(oid)) continue;
     counts[state]++;

@@ -107,6 +107,7 @@ describe('a local folder remote', () => {
     const { dir } = dataRepo(4);
     const store = track(tmpDir('rvc-store-'));
     rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
+    rvcOk(dir, ['remote', 'modify', 'store', 'packs', 'false']); // loose objects: gc of packs is not this test's
     rvcOk(dir, ['push']);
     writeTree(dir, { 'data/part0/f0.txt': 'changed' });
     rvcOk(dir, ['add', 'data']);
@@ -156,14 +157,16 @@ describe('an S3 remote (s3rver on loopback)', () => {
     await s3?.stop();
   });
 
-  function s3Remote(dir: string, prefix: string, endpoint = s3.endpoint): void {
+  /** `loose`: every object its own key (`packs: false`), for tests that damage or block one object's key. */
+  function s3Remote(dir: string, prefix: string, endpoint = s3.endpoint, loose = false): void {
     rvcOk(dir, ['remote', 'add', '-d', 's3', `s3://rvc-e2e/${prefix}`]);
     rvcOk(dir, ['remote', 'modify', 's3', 'endpointurl', endpoint]);
+    if (loose) rvcOk(dir, ['remote', 'modify', 's3', 'packs', 'false']);
   }
 
   it('push and pull through rvc are byte-exact, and a corrupt remote object is refused by name', () => {
     const { dir, files } = dataRepo();
-    s3Remote(dir, 'exact');
+    s3Remote(dir, 'exact', s3.endpoint, true);
     rvcOk(dir, ['push'], S3_ENV);
     expect(rvcOk(dir, ['push'], S3_ENV).stdout).toMatch(/Everything is up to date/);
     const c = cloneOf(dir);
@@ -199,7 +202,7 @@ describe('an S3 remote (s3rver on loopback)', () => {
     const proxy = await startFaultProxy({ target: s3.endpoint, flavor: 's3', faultRate: 0.2, seed: 7 });
     try {
       const { dir, files } = dataRepo(30);
-      s3Remote(dir, 'faulty', proxy.url);
+      s3Remote(dir, 'faulty', proxy.url, true);
       rvcOk(dir, ['remote', 'modify', 's3', 'retries', '8']);
       await rvcAsyncOk(dir, ['push'], S3_ENV);
       const c = cloneOf(dir);
@@ -230,7 +233,7 @@ describe('an S3 remote (s3rver on loopback)', () => {
     const proxy = await startFaultProxy({ target: s3.endpoint, flavor: 's3', faultRate: 0.15, seed: 11, kinds: ['stall', 'status', 'reset', 'truncate'], stallMs: 4000 });
     try {
       const { dir, files } = dataRepo(30);
-      s3Remote(dir, 'slow', proxy.url);
+      s3Remote(dir, 'slow', proxy.url, true);
       rvcOk(dir, ['remote', 'modify', 's3', 'retries', '10']);
       rvcOk(dir, ['remote', 'modify', 's3', 'readtimeout', '0.4']);
       await rvcAsyncOk(dir, ['push'], S3_ENV);

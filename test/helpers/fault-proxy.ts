@@ -52,6 +52,8 @@ export interface FaultProxy {
   readonly stats: { requests: number; status: number; reset: number; truncate: number; stall: number; rule: number };
   /** Every request seen, as `METHOD decoded-path-and-query`, in arrival order. */
   readonly log: string[];
+  /** The requests that carried a Range header, as `METHOD decoded-path-and-query bytes=a-b`. */
+  readonly ranges: string[];
   setFaultRate(rate: number): void;
   addRule(rule: FaultRule): void;
   clearRules(): void;
@@ -108,6 +110,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   let rules: FaultRule[] = [];
   const stats = { requests: 0, status: 0, reset: 0, truncate: 0, stall: 0, rule: 0 };
   const log: string[] = [];
+  const ranges: string[] = [];
   const stallMs = opts.stallMs ?? 5000;
   const stalled = new Set<NodeJS.Timeout>();
   const later = (fn: () => void): void => {
@@ -193,6 +196,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       // Keep the raw form; rules are still matched against it.
     }
     log.push(`${method} ${where}`);
+    if (req.headers.range) ranges.push(`${method} ${where} ${req.headers.range}`);
     const rule = rules.find((r) => r.match.test(where) && (!r.methods || r.methods.includes(method)));
     if (rule?.stall) {
       stats.rule++;
@@ -241,6 +245,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     url: `http://127.0.0.1:${port}`,
     stats,
     log,
+    ranges,
     setFaultRate(r) {
       rate = r;
     },

@@ -21,6 +21,7 @@ function documentedRemoteOptions(): string[] {
 function sampleValue(option: string): string {
   if (option === 'url') return 's3://bucket/prefix';
   if (option === 'endpointurl') return 'http://127.0.0.1:9000';
+  if (option === 'packs') return 'false';
   if (option === 'partsize' || option === 'resumablethreshold') return String(8 * 1024 * 1024);
   if (/timeout$|retries$|jobs$|threshold$|size$/.test(option)) return '3';
   return 'x';

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatPackIndex, packIndexKey, packKey, parsePackIndex, parsePackKey } from '../../src/model/pack.js';
-import { PackSet, PackWriter } from '../../src/remote/packs.js';
-import { openRemote } from '../../src/remote/index.js';
+import { PackSet, PackWriter, coalesceReads } from '../../src/remote/packs.js';
+import { MemoryRemote, fetch, fetchObject, openRemote } from '../../src/remote/index.js';
+import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
 
 const A = 'a'.repeat(64);
@@ -78,5 +79,90 @@ describe('PackWriter and PackSet over a folder remote', () => {
     writeFileSync(path.join(root, 'remote', ...packIndexKey('blake3', id!).split('/')), 'junk');
     await expect(PackSet.load(remote, 'blake3', hash, path.join(root, 'idx'))).rejects.toThrow(/does not match its name/);
     await remote.close();
+  });
+});
+
+describe('reading packs through the transfer engine', () => {
+  const hash = (b: Uint8Array) => hashBuffer('blake3', b);
+
+  /** A memory remote holding `n` small objects in one pack, and a store (real object database) to fetch into. */
+  async function packedRemote(n: number): Promise<{ remote: MemoryRemote; odb: Odb; objects: Map<string, Buffer>; root: string }> {
+    const root = tmp();
+    const remote = new MemoryRemote('memory://packs');
+    const writer = new PackWriter(remote, 'blake3', hash, path.join(root, 'tmp'), Number.POSITIVE_INFINITY);
+    const objects = new Map<string, Buffer>();
+    for (let i = 0; i < n; i++) {
+      const data = Buffer.from(`object ${i} `.repeat(5 + i));
+      const file = path.join(root, `o${i}`);
+      writeFileSync(file, data);
+      const oid = hash(data);
+      objects.set(oid, data);
+      await writer.add({ oid, file, size: data.length });
+    }
+    await writer.flush();
+    const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+    return { remote, odb, objects, root };
+  }
+
+  it('groups near objects into one ranged request and reads far ones apart', () => {
+    const e = (oid: string, offset: number, length: number) => ({ oid, offset, length });
+    const reads = coalesceReads([e(B, 100, 10), e(A, 0, 10), e(H, 10_000, 5)], 200, 1000);
+    expect(reads.map((r) => [r.offset, r.length, r.entries.length])).toEqual([[0, 110, 2], [10_000, 5, 1]]);
+    // The span limit splits even adjacent objects.
+    expect(coalesceReads([e(A, 0, 600), e(B, 600, 600)], 200, 1000)).toHaveLength(2);
+  });
+
+  it('one wanted object is one ranged read of its bytes; most of a pack is one whole download', async () => {
+    const { remote, odb, objects } = await packedRemote(20);
+    const oids = [...objects.keys()];
+    const r1 = await fetch(odb, remote, [oids[3]!]);
+    expect(r1.transferred).toEqual([oids[3]]);
+    expect(remote.calls.range).toBe(1);
+    expect(remote.calls.download).toBe(1); // the index, once for the remote handle
+    expect(remote.calls.list).toBe(1);
+    expect(readFileSync(odb.objectPath(oids[3]!)).equals(objects.get(oids[3]!)!)).toBe(true);
+    remote.resetCalls();
+    const r2 = await fetch(odb, remote, oids);
+    expect(r2.transferred).toHaveLength(19);
+    expect(remote.calls.download).toBe(1); // the pack; the packs are not listed again
+    expect(remote.calls.range).toBe(0);
+    expect(remote.calls.list).toBe(0);
+    for (const [oid, data] of objects) expect(readFileSync(odb.objectPath(oid)).equals(data)).toBe(true);
+  });
+
+  it('a pack that vanished (repacked by a gc) makes the reader list the packs again once and read the new pack', async () => {
+    const { remote, odb, objects, root } = await packedRemote(10);
+    const oids = [...objects.keys()];
+    const old = [...remote.objects.keys()].filter((k) => k.startsWith('packs/'));
+    // The repacked pack: the same objects in another order, so another id; kept aside for now.
+    const other = new MemoryRemote('memory://other');
+    const writer = new PackWriter(other, 'blake3', hash, path.join(root, 'tmp2'), Number.POSITIVE_INFINITY);
+    for (const oid of [...oids].reverse()) {
+      const file = path.join(root, `r-${oid}`);
+      writeFileSync(file, objects.get(oid)!);
+      await writer.add({ oid, file, size: objects.get(oid)!.length });
+    }
+    await writer.flush();
+    // Listing and reading interleave with the gc: the first read of the old pack finds it gone.
+    let swapped = false;
+    remote.failWith = (op, key) => {
+      if (!swapped && (op === 'range' || op === 'download') && key.endsWith('.pack')) {
+        swapped = true;
+        for (const k of old) remote.objects.delete(k);
+        for (const [k, v] of other.objects) remote.objects.set(k, v);
+      }
+      return undefined;
+    };
+    const r = await fetch(odb, remote, [oids[1]!, oids[2]!]);
+    expect(swapped).toBe(true);
+    expect(r.failedCount).toBe(0);
+    expect(r.transferred.sort()).toEqual([oids[1]!, oids[2]!].sort());
+    expect(remote.calls.list).toBe(2);
+    // fetchObject (one object alone) goes through the same reload.
+    swapped = false;
+    remote.objects.clear();
+    for (const [k, v] of other.objects) remote.objects.set(k, v);
+    expect(await fetchObject(odb, remote, oids[5]!)).toBe(true);
+    expect(readFileSync(odb.objectPath(oids[5]!)).equals(objects.get(oids[5]!)!)).toBe(true);
   });
 });
