@@ -14,7 +14,7 @@ export { parseRemoteUrl, type ParsedRemoteUrl } from './url.js';
 export { MemoryRemote, namedMemoryRemote, clearMemoryRemotes, type MemoryOp } from './memory.js';
 export { LocalRemote } from './local.js';
 export { withRetry, isTransientError, DEFAULT_RETRY_POLICY, type RetryPolicy, type RetryOptions } from './retry.js';
-export { push, fetch, fetchObject, verify, corruptOnRemote, existingObjects, type LocalObjectStore, type TransferOptions, type TransferResult, type TransferFailure, type VerifyOptions, type VerifyResult } from './transfer.js';
+export { push, fetch, fetchObject, verify, corruptOnRemote, existingObjects, PACK_MAX_OBJECT, PACK_TARGET_SIZE, type LocalObjectStore, type TransferOptions, type TransferResult, type TransferFailure, type VerifyOptions, type VerifyResult } from './transfer.js';
 
 /**
  * Options of a remote, as stored in the config (lower-case keys, values possibly strings) or

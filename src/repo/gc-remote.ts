@@ -3,14 +3,14 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFi
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
-import { formatPackIndex, packIndexKey, packKey, packPrefix, parsePackKey, PACK_ROOT, type PackEntry } from '../model/pack.js';
+import { formatPackIndex, packIndexKey, packKey, packPrefix, parsePackKey, type PackEntry } from '../model/pack.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from './repo.js';
 import { RvcError, isRvcError } from '../errors.js';
 import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
 import type { Odb } from '../odb/odb.js';
-import { fetchObject, type Remote } from '../remote/index.js';
+import { fetchObject, PACK_MAX_OBJECT, PACK_TARGET_SIZE, type Remote } from '../remote/index.js';
 import { FOREIGN_TEMP_MAX_AGE_MS } from '../remote/local.js';
 import { PackSet, PackWriter } from '../remote/packs.js';
 import { keepFor, type KeepSet } from './keep.js';
@@ -25,12 +25,11 @@ export const REPACK_BELOW = 0.5;
  * folder remote's rule for another machine's temp files.
  */
 export const PACK_GRACE_MS = FOREIGN_TEMP_MAX_AGE_MS;
-/** `--repack` moves loose objects up to this size into packs. */
-export const PACKABLE_MAX_BYTES = 1 << 20;
+/** `--repack` moves loose objects up to push's limit into packs, of push's size (one rule for both). */
+const PACKABLE_MAX_BYTES = PACK_MAX_OBJECT;
 /** Loose objects downloaded before they are packed, at most (each at most PACKABLE_MAX_BYTES). */
 const LOOSE_BATCH = 64;
-/** Size of the packs gc writes. */
-export const PACK_TARGET_BYTES = 32 << 20;
+const PACK_TARGET_BYTES = PACK_TARGET_SIZE;
 
 /** One pack gc removed (or, with dryRun, would remove): every live object it held is elsewhere. */
 export interface PackAction {
@@ -188,7 +187,7 @@ export async function gcCloud(
 
 /** The local folder where a remote's pack indexes are kept (content-addressed, so one for all remotes). */
 function packIndexDir(repo: Repo, algo: HashAlgo): string {
-  return path.join(repo.cacheDir, PACK_ROOT, algo);
+  return repo.odbFor(algo).packIndexDir();
 }
 
 async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<string>, now: number, repack: boolean): Promise<Plan> {
