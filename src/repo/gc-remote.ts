@@ -252,9 +252,10 @@ async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<st
   for (const p of set.packs.values()) {
     if (!holders.includes(p) && old(idxInfo.get(p.id))) goes(p.id, 'orphan', { idx: true });
   }
-  // An index whose pack is gone (damage: writers upload the pack first, gc deletes the index
-  // first) holds nothing readable.
-  for (const id of set.packless) if (old(idxInfo.get(id))) goes(id, 'orphan', { idx: true });
+  // An index whose pack is gone is damage, whatever its age: writers upload the pack first and
+  // gc deletes the index first, and a listing meets `<id>.idx` before `<id>.pack`, so no upload
+  // in flight looks like this.
+  for (const id of set.packless) goes(id, 'damaged', { idx: true });
   for (const id of damaged) goes(id, 'damaged', { idx: true });
   for (const id of packInfo.keys()) {
     if (!set.packs.has(id) && old(packInfo.get(id))) goes(id, 'orphan', { pack: true });
