@@ -571,6 +571,41 @@ export class Odb {
     return actual === oidDigest(oid);
   }
 
+  /**
+   * importVerified for bytes in memory (an object read out of a remote's pack): stored only when
+   * they hash to `oid` (and, for a manifest, parse), written once through a temp file and renamed.
+   */
+  importBytes(data: Uint8Array, oid: string): boolean {
+    if (!this.verifyBytes(data, oid)) return false;
+    const dest = this.objectPath(oid);
+    if (fs.existsSync(dest)) return true;
+    // The temp file goes in the cache's tmp folder, named with our PID, like every download's:
+    // what a killed fetch leaves there is swept by the next one.
+    const tmp = tempPathFor(path.join(this.tmpDir(), 'fetch'));
+    try {
+      const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
+      try {
+        writeAll(fd, data);
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.setObjectMode(tmp);
+      this.ensureDir(dest);
+      fs.renameSync(tmp, dest);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw fromFsError(e, dest, 'write cache object');
+    }
+    return true;
+  }
+
+  /** True when `data` hashes to `oid` (and, for a manifest, parses: TREE_INVALID otherwise). */
+  verifyBytes(data: Uint8Array, oid: string): boolean {
+    if (hashBuffer(this.algo, data) !== oidDigest(oid)) return false;
+    if (isTreeOid(oid)) parseTree(Buffer.from(data.buffer, data.byteOffset, data.byteLength), this.algo, `manifest ${oid}`);
+    return true;
+  }
+
   /** Checks a downloaded file like importVerified, then deletes it: for checking a remote's copy. */
   async verifyDownload(tmpPath: string, oid: string): Promise<boolean> {
     try {

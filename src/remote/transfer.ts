@@ -27,6 +27,13 @@ export interface LocalObjectStore {
    * return true; otherwise delete it and return false.
    */
   importVerified(tmpPath: string, oid: string): Promise<boolean>;
+  /**
+   * importVerified for bytes already in memory (an object cut out of a pack): hashed there and
+   * written once. A store without it gets a temp file.
+   */
+  importBytes?(data: Uint8Array, oid: string): boolean;
+  /** verifyDownload for bytes in memory. */
+  verifyBytes?(data: Uint8Array, oid: string): boolean;
   /** Hash `tmpPath` like importVerified, then delete it; true when it matches `oid`. */
   verifyDownload(tmpPath: string, oid: string): Promise<boolean>;
   /** A folder on the cache's filesystem for downloads, so importing is a rename. */
@@ -805,15 +812,23 @@ async function readPacked(
                 if (k === 0) break;
                 n += k;
               }
-              // Synchronous writes: for small objects the thread-pool round trips of async fs
-              // calls cost more than the writes themselves.
-              const one = await downloadTemp(store, `fetch-${o.oid.slice(0, 16)}`);
-              try {
-                writeFileSync(one, buf.subarray(0, n));
-                outcome = (await settle(store, one, o.oid, mode)) ? { r: 'ok' } : { r: 'corrupt', error: corruptInPack(run.remote, o.oid, key) };
-              } finally {
-                rmSync(one, { force: true });
+              const bytes = buf.subarray(0, n);
+              let good: boolean;
+              if (store.importBytes && store.verifyBytes) {
+                // Hashed in memory and written once: no temp file to write and read back.
+                good = mode === 'import' ? store.importBytes(bytes, o.oid) : store.verifyBytes(bytes, o.oid);
+              } else {
+                // Synchronous writes: for small objects the thread-pool round trips of async fs
+                // calls cost more than the writes themselves.
+                const one = await downloadTemp(store, `fetch-${o.oid.slice(0, 16)}`);
+                try {
+                  writeFileSync(one, bytes);
+                  good = await settle(store, one, o.oid, mode);
+                } finally {
+                  rmSync(one, { force: true });
+                }
               }
+              outcome = good ? { r: 'ok' } : { r: 'corrupt', error: corruptInPack(run.remote, o.oid, key) };
             }
           } catch (e) {
             run.fail(o.oid, e);

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { RVC_BIN } from './cli.js';
+import { CHUNKS_SUFFIX, parseChunkList } from '../../src/model/chunks.js';
 
 /** rvc's temp-file names (src/fsutil/atomic.ts tempPathFor): `.<name>.<pid>.<8 hex>.tmp`. */
 export const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
@@ -91,6 +92,16 @@ export async function waitForOrphans(dir: string, timeoutMs = 30_000): Promise<v
 
 const CHUNK = 4 << 20;
 let chunk: Buffer | undefined;
+
+/** Hash of bytes, computed here (not by rvc). */
+function hashBufferWith(algo: 'blake3' | 'sha256', data: Buffer): string {
+  if (algo === 'blake3') {
+    const h = new Blake3Hasher();
+    h.update(data);
+    return h.digest('hex');
+  }
+  return createHash('sha256').update(data).digest('hex');
+}
 
 /** Hash of a file's content, computed here (not by rvc) so a wrong rvc hash cannot hide. */
 export function hashFileWith(algo: 'blake3' | 'sha256', file: string): string {
@@ -182,6 +193,19 @@ export function corruptObjects(root: string): string[] {
     for (const { shard, name } of shardEntries(dir)) {
       if (TEMP_NAME.test(name)) continue;
       const file = path.join(dir, shard, name);
+      if (name.endsWith(CHUNKS_SUFFIX)) {
+        // A chunk list is named by its file's oid: it must parse, and its chunks (when all are
+        // here) must hash together to that oid.
+        const whole = shard + name.slice(0, -CHUNKS_SUFFIX.length);
+        try {
+          const chunks = parseChunkList(fs.readFileSync(file), algo, file);
+          const paths = chunks.map((c) => path.join(dir, c.oid.slice(0, 2), c.oid.slice(2)));
+          if (paths.every((p) => fs.existsSync(p)) && hashBufferWith(algo, Buffer.concat(paths.map((p) => fs.readFileSync(p)))) !== whole) bad.push(`${algo}/${shard}${name} (chunks do not make up the file)`);
+        } catch {
+          bad.push(`${algo}/${shard}${name} (chunk list does not parse)`);
+        }
+        continue;
+      }
       const digest = shard + name.replace(/\.tree$/, '');
       if (hashFileWith(algo, file) !== digest) {
         bad.push(`${algo}/${shard}${name}`);
@@ -212,7 +236,16 @@ export function treesWithMissingFiles(root: string): string[] {
     for (const { shard, name } of shardEntries(dir)) {
       if (!name.endsWith('.tree') || TEMP_NAME.test(name)) continue;
       const entries = readManifest(path.join(dir, shard, name));
-      const missing = entries.filter((e) => !fs.existsSync(path.join(dir, e.oid.slice(0, 2), e.oid.slice(2))));
+      const at = (oid: string): string => path.join(dir, oid.slice(0, 2), oid.slice(2));
+      // A file is there whole, or as its chunk list with every chunk it names.
+      const held = (oid: string): boolean => fs.existsSync(at(oid)) || (fs.existsSync(at(oid) + CHUNKS_SUFFIX) && (() => {
+        try {
+          return parseChunkList(fs.readFileSync(at(oid) + CHUNKS_SUFFIX), algo, oid).every((c) => fs.existsSync(at(c.oid)));
+        } catch {
+          return false;
+        }
+      })());
+      const missing = entries.filter((e) => !held(e.oid));
       if (missing.length) out.push(`${algo}/${shard}${name} lacks ${missing.length} of ${entries.length} files`);
     }
   }

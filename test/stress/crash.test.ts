@@ -614,7 +614,11 @@ describe('crash safety: SIGKILL at many points, then fsck, inspect and re-run', 
     dirs.push(store);
     await gcRepackLoop({
       label: 'rvc gc -w -c --repack', n: Math.max(200, Math.round(MANY / 10)), url: store, store,
-      configure: (d) => rvcOk(d, ['remote', 'add', '-d', 'store', store]),
+      // The setup pushes loose (v1's packs are written and aged below); gc --repack packs whatever the setting.
+      configure: (d) => {
+        rvcOk(d, ['remote', 'add', '-d', 'store', store]);
+        rvcOk(d, ['remote', 'modify', 'store', 'packs', 'false']);
+      },
       open: () => openRemote(store),
     });
   });
@@ -628,6 +632,7 @@ describe('crash safety: SIGKILL at many points, then fsck, inspect and re-run', 
         configure: (d) => {
           rvcOk(d, ['remote', 'add', '-d', 's3', url]);
           rvcOk(d, ['remote', 'modify', 's3', 'endpointurl', s3.endpoint]);
+          rvcOk(d, ['remote', 'modify', 's3', 'packs', 'false']);
         },
         open: () => openRemote(url, s3rverOptions(s3.endpoint)),
       });
