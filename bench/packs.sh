@@ -75,9 +75,18 @@ timed() {
   RESULTS+=("$label|$(secs "$t0" "$t1" 3)")
   log "  $label: $(secs "$t0" "$t1" 3) s"
 }
-fresh_pull() {
+empty_cache() {
   chmod -R u+w .rvc/cache data 2>/dev/null || true
   rm -rf .rvc/cache data
+}
+# The transfer alone (objects into an empty cache), then the whole pull (fetch + checkout of
+# every file, whose checkout part bench/local.sh measures against cp -r).
+fresh_fetch() {
+  empty_cache
+  rvc fetch -q
+}
+fresh_pull() {
+  empty_cache
   rvc pull -q
 }
 remote_count() { find "$WORK/s3/bench/$1" -name '*._S3rver_object' | wc -l; }
@@ -87,12 +96,14 @@ rvc remote add -d s3 s3://bench/packed >/dev/null
 rvc remote modify s3 endpointurl "$ENDPOINT"
 timed "rvc push, packs" rvc push -q
 KEYS_PACKED=$(remote_count packed)
+timed "rvc fetch, packs (empty cache)" fresh_fetch
 timed "rvc pull, packs (fetch + checkout)" fresh_pull
 
 rvc remote modify s3 url s3://bench/loose
 rvc remote modify s3 packs false
 timed "rvc push, packs: false" rvc push -q
 KEYS_LOOSE=$(remote_count loose)
+timed "rvc fetch, packs: false (empty cache)" fresh_fetch
 timed "rvc pull, packs: false (fetch + checkout)" fresh_pull
 
 tar cf "$WORK/data.tar" data
