@@ -24,7 +24,7 @@ export function keepFor(keep: KeepSet, algo: HashAlgo): Set<string> {
  * fetched (alone, verified) from the remote; if that fails gc refuses, naming the revision and
  * path: without the manifest its files could not be told apart from garbage.
  */
-export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote?: string; jobs?: number; runCache?: boolean } = {}): Promise<{ keep: KeepSet; revisions: string[]; fetched: number }> {
+export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote?: string; jobs?: number; runCache?: boolean; cloud?: boolean } = {}): Promise<{ keep: KeepSet; revisions: string[]; fetched: number }> {
   const keep: KeepSet = new Map();
   keepFor(keep, repo.odb.algo);
   const { outs, revisions } = await scopedOutputs(repo, scope, { runCache: !!opts.runCache });
@@ -35,15 +35,22 @@ export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote
     const k = keepFor(keep, algo);
     for (const e of repo.odbFor(algo).readTree(oid)) k.add(e.oid);
   };
-  const missing = new Map<string, { algo: HashAlgo; oid: string; where: string[] }>();
+  // A stage output's manifest missing here is asked for only by gc --cloud, which would
+  // otherwise delete the remote's copies of its files; local gc keeps its old rule.
+  // `required`: a pointer's manifest was in a cache once (add stores it first); a stage output's
+  // may never have been (`cache: false` at a revision whose rvc.yaml does not parse, a run whose
+  // outputs were never pushed), so one the remote lacks too is not an error — but one that could
+  // not be asked for is, or gc would delete the remote's copies of its files.
+  const missing = new Map<string, { algo: HashAlgo; oid: string; where: string[]; required: boolean }>();
   for (const { output: o } of outs) {
     const { hash: algo, oid } = o.out;
     keepFor(keep, algo).add(oid);
-    if (!isTreeOid(oid)) continue;
+    if (!isTreeOid(oid) || o.cached === false) continue;
     if (repo.odbFor(algo).hasSync(oid)) expand(algo, oid);
-    else if (o.kind === 'pointer') {
-      const m = missing.get(`${algo}:${oid}`) ?? { algo, oid, where: [] };
+    else if (o.kind === 'pointer' || opts.cloud) {
+      const m = missing.get(`${algo}:${oid}`) ?? { algo, oid, where: [], required: false };
       m.where.push(`${o.where} (${o.file})`);
+      if (o.kind === 'pointer') m.required = true;
       missing.set(`${algo}:${oid}`, m);
     }
   }
@@ -51,16 +58,22 @@ export async function referencedOids(repo: Repo, scope: RevScope, opts: { remote
   if (missing.size) {
     const { fetchManifests } = await import('./sync.js');
     const r = await fetchManifests(repo, [...missing.values()], opts);
-    const first = r.failed[0];
+    const absent = new Set<string>();
+    for (const f of r.failed) {
+      const m = missing.get(`${f.algo}:${f.oid}`)!;
+      if (!m.required && f.code === 'OBJECT_MISSING') absent.add(`${f.algo}:${f.oid}`);
+    }
+    const failed = r.failed.filter((f) => !absent.has(`${f.algo}:${f.oid}`));
+    const first = failed[0];
     if (first) {
       const m = missing.get(`${first.algo}:${first.oid}`)!;
-      const more = r.failed.length > 1 ? ` (and ${r.failed.length - 1} more)` : '';
+      const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
       throw new RvcError('OBJECT_MISSING', `the manifest of ${m.where[0]}${more} is not in the cache and could not be fetched${r.remote ? ` from remote '${r.remote}'` : ''}: ${first.message}; gc cannot tell which files it needs, so it removed nothing`, {
         hint: 'fetch it (`rvc fetch` with the same scope), or narrow the scope; a pointer whose data is gone for good must be removed from that revision',
       });
     }
     fetched = r.fetched;
-    for (const m of missing.values()) expand(m.algo, m.oid);
+    for (const [k, m] of missing) if (!absent.has(k)) expand(m.algo, m.oid);
   }
   return { keep, revisions, fetched };
 }

@@ -177,18 +177,18 @@ function childrenUnder(repo: Repo, p: PartialFolder, set: ObjectSet): string[] {
  */
 export async function fetchManifests(
   repo: Repo, manifests: { algo: HashAlgo; oid: string }[], opts: { remote?: string; jobs?: number } = {},
-): Promise<{ remote?: string; fetched: number; failed: { algo: HashAlgo; oid: string; message: string }[] }> {
+): Promise<{ remote?: string; fetched: number; failed: { algo: HashAlgo; oid: string; message: string; code: string }[] }> {
   let opened: Awaited<ReturnType<typeof openRepoRemote>>;
   try {
     opened = await openRepoRemote(repo, opts.remote, opts.jobs !== undefined ? { jobs: opts.jobs } : {});
   } catch (e) {
     if (!isRvcError(e)) throw e;
-    return { fetched: 0, failed: manifests.map((m) => ({ ...m, message: e.message })) };
+    return { fetched: 0, failed: manifests.map((m) => ({ ...m, message: e.message, code: e.code })) };
   }
   const { name, remote } = opened;
   try {
     let fetched = 0;
-    const failed: { algo: HashAlgo; oid: string; message: string }[] = [];
+    const failed: { algo: HashAlgo; oid: string; message: string; code: string }[] = [];
     const limit = pLimit(opts.jobs ?? remote.jobs);
     await Promise.all(manifests.map((m) => limit(async () => {
       try {
@@ -196,7 +196,7 @@ export async function fetchManifests(
         repo.odbFor(m.algo).readTree(m.oid); // it must also parse
       } catch (e) {
         if (!isRvcError(e)) throw e;
-        failed.push({ ...m, message: e.message });
+        failed.push({ ...m, message: e.message, code: e.code });
       }
     })));
     return { remote: name, fetched, failed };

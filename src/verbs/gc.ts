@@ -96,7 +96,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     }
     const keepRunCache = !!opts.keepRunCache;
     // Experiments are kept whatever the scope: their data goes only once `rvc exp remove` drops them.
-    const { keep, revisions, fetched } = await referencedOids(repo, repo.scm ? { ...opts, allExperiments: true } : opts, { ...opts, runCache: keepRunCache });
+    const { keep, revisions, fetched } = await referencedOids(repo, repo.scm ? { ...opts, allExperiments: true } : opts, { ...opts, runCache: keepRunCache, ...(opts.cloud ? { cloud: true } : {}) });
     // Objects a running command stored (or found) and relies on before its reference is written.
     for (const [algo, oids] of repo.pinnedObjects()) for (const oid of oids) keepFor(keep, algo).add(oid);
     // Run-cache entries go before any object, so a crash in between leaves unreferenced objects
