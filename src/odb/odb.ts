@@ -273,7 +273,11 @@ export class Odb {
     const dest = this.objectPath(oid);
     if (fs.existsSync(dest)) return;
     this.ensureDir(dest);
-    const tmp = tempPathFor(dest);
+    this.writeObject(dest, tempPathFor(dest), data);
+  }
+
+  /** Writes `data` to `tmp` (read-only from the start) and renames it to `dest`; `tmp` never outlives a failure. */
+  private writeObject(dest: string, tmp: string, data: Uint8Array | string): void {
     try {
       const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
       try {
@@ -282,6 +286,7 @@ export class Odb {
         fs.closeSync(fd);
       }
       this.setObjectMode(tmp);
+      this.ensureDir(dest);
       fs.renameSync(tmp, dest);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
@@ -581,21 +586,7 @@ export class Odb {
     if (fs.existsSync(dest)) return true;
     // The temp file goes in the cache's tmp folder, named with our PID, like every download's:
     // what a killed fetch leaves there is swept by the next one.
-    const tmp = tempPathFor(path.join(this.tmpDir(), 'fetch'));
-    try {
-      const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
-      try {
-        writeAll(fd, data);
-      } finally {
-        fs.closeSync(fd);
-      }
-      this.setObjectMode(tmp);
-      this.ensureDir(dest);
-      fs.renameSync(tmp, dest);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw fromFsError(e, dest, 'write cache object');
-    }
+    this.writeObject(dest, tempPathFor(path.join(this.tmpDir(), 'fetch')), data);
     return true;
   }
 
