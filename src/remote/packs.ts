@@ -12,7 +12,7 @@ import {
   formatPackIndex, packIndexKey, packKey, packPrefix, parsePackIndex, parsePackKey,
   type PackEntry, type PackIndex,
 } from '../model/pack.js';
-import { tempPathFor, writeAll, writeFileAtomic } from '../fsutil/atomic.js';
+import { sweepStaleTemps, tempPathFor, writeAll, writeFileAtomic } from '../fsutil/atomic.js';
 import type { Remote } from './remote.js';
 
 /** Hash of bytes with the algorithm of the packs concerned, as lowercase hex. */
@@ -47,6 +47,9 @@ export interface LoadOptions {
  * upload the pack first and gc deletes the index first): its objects count as absent, so a push
  * uploads them again, and `packless` names it for gc.
  */
+/** Index folders already swept of killed readers' temp files by this process. */
+const swept = new Set<string>();
+
 export class PackSet {
   private readonly byOid = new Map<string, PackedObject>();
 
@@ -73,6 +76,11 @@ export class PackSet {
    * or does not parse throws OBJECT_CORRUPT naming its key.
    */
   static async load(remote: Remote, algo: HashAlgo, hash: HashBytes, indexDir: string, opts: LoadOptions = {}): Promise<PackSet> {
+    // What a killed reader left while caching an index (its temp file names its PID) goes first.
+    if (!swept.has(indexDir)) {
+      sweepStaleTemps(indexDir);
+      swept.add(indexDir);
+    }
     const idxIds: string[] = [];
     const packIds = new Set<string>();
     for await (const key of remote.list(packPrefix(algo))) {
