@@ -432,15 +432,7 @@ export class Odb {
       fs.rmSync(tmpPath, { force: true });
       return verdict;
     }
-    const dest = this.chunkListPath(oid);
-    try {
-      fs.chmodSync(tmpPath, OBJECT_MODE);
-      this.ensureDir(dest);
-      fs.renameSync(tmpPath, dest);
-    } catch (e) {
-      fs.rmSync(tmpPath, { force: true });
-      throw fromFsError(e, dest, 'write cache object');
-    }
+    this.moveIntoCache(tmpPath, this.chunkListPath(oid));
     return 'ok';
   }
 
@@ -615,7 +607,12 @@ export class Odb {
       fs.rmSync(tmpPath, { force: true });
       return false;
     }
-    const dest = this.objectPath(oid);
+    this.moveIntoCache(tmpPath, this.objectPath(oid));
+    return true;
+  }
+
+  /** Makes a checked temp file read-only and renames it to `dest`; it never outlives a failure. */
+  private moveIntoCache(tmpPath: string, dest: string): void {
     try {
       fs.chmodSync(tmpPath, OBJECT_MODE);
       this.ensureDir(dest);
@@ -624,7 +621,6 @@ export class Odb {
       fs.rmSync(tmpPath, { force: true });
       throw fromFsError(e, dest, 'write cache object');
     }
-    return true;
   }
 
   /**
