@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
 import { queryExisting } from './query.js';
@@ -80,7 +80,14 @@ export abstract class CloudRemote implements Remote {
   /** One page of the names starting with `prefix`; with `withTimes`, their modification times too. */
   protected abstract listPage(prefix: string, token: string | undefined, withTimes?: boolean): Promise<ListPage>;
   /** Store `body` (the file's bytes, `size` of them) as `name`, counting sent bytes on `meter`. */
-  protected abstract putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void>;
+  protected abstract putObject(name: string, body: Readable | Buffer, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void>;
+  /**
+   * Files of at most this many bytes go up from one Buffer rather than a stream: those the
+   * client sends in one request and holds in memory for it anyway. 0: always stream.
+   */
+  protected bufferedBodyLimit(): number {
+    return 0;
+  }
   /**
    * Start receiving `name`, or only `range` of it (an HTTP Range request; a range past the end
    * of the object fails with the service's 416).
@@ -273,6 +280,18 @@ export abstract class CloudRemote implements Remote {
     const attempt = async (): Promise<void> => {
       meter.restart();
       let localError: unknown;
+      // A body the SDK would buffer whole anyway is read in one call: streaming it costs a
+      // chunk array and a concatenation per request (a pack a push sends is one of these).
+      if (bytes <= this.bufferedBodyLimit()) {
+        let data: Buffer;
+        try {
+          data = opts.bytes?.length === bytes ? Buffer.from(opts.bytes.buffer, opts.bytes.byteOffset, opts.bytes.length) : await readFile(localPath);
+        } catch (e) {
+          throw fromFsError(e, localPath, 'read');
+        }
+        await this.putObject(this.name(key), data, data.length, meter, opts.signal);
+        return;
+      }
       const body = createReadStream(localPath).on('error', (e) => {
         localError = e;
       });

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket, Storage } from '@google-cloud/storage';
 import { CloudRemote, type ListPage, type ObjectBody } from './cloud.js';
@@ -126,7 +126,7 @@ class GcsRemote extends CloudRemote {
     return typeof next === 'string' && next !== '' ? { ...page, next } : page;
   }
 
-  protected async putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
+  protected async putObject(name: string, body: Readable | Buffer, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         meter.add(chunk.length);
@@ -143,7 +143,7 @@ class GcsRemote extends CloudRemote {
       validation: 'crc32c',
       metadata: { contentType: 'application/octet-stream' },
     });
-    await pipeline(body, counter, sink, signal ? { signal } : {});
+    await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, counter, sink, signal ? { signal } : {});
   }
 
   protected async getObject(name: string, _signal?: AbortSignal, range?: ByteRange): Promise<ObjectBody> {

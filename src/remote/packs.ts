@@ -3,7 +3,7 @@
  * hash by itself: the caller passes the hash function of the repository's algorithm (the local
  * object store has it), as it does for verifying downloads.
  */
-import { mkdirSync, openSync, closeSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
@@ -12,7 +12,7 @@ import {
   formatPackIndex, packIndexKey, packKey, packPrefix, parsePackIndex, parsePackKey,
   type PackEntry, type PackIndex,
 } from '../model/pack.js';
-import { sweepStaleTemps, tempPathFor, writeAll, writeFileAtomic } from '../fsutil/atomic.js';
+import { sweepStaleTemps, tempPathFor, writeFileAtomic } from '../fsutil/atomic.js';
 import type { Remote } from './remote.js';
 
 /** Hash of bytes with the algorithm of the packs concerned, as lowercase hex. */
@@ -166,17 +166,19 @@ export interface WrittenPack {
 }
 
 /**
- * Writes objects into local pack files of about `targetSize` bytes (in `tmpDir`) and uploads
- * each full pack: the pack first, its index second, so a reader never sees an index whose pack
- * is not there yet. `add` copies the object's bytes at once; `flush` uploads what is pending.
- * A local pack file is removed once uploaded, or by `discard`.
+ * Writes objects into packs of about `targetSize` bytes and uploads each full pack: the pack
+ * first, its index second, so a reader never sees an index whose pack is not there yet. `add`
+ * reads the object's bytes at once; `flush` uploads what is pending. A pack is assembled in
+ * memory (at most about `targetSize` bytes) and written to one temp file in `tmpDir` for the
+ * upload, removed once uploaded: a pack written object by object and read back to be hashed cost
+ * a write per object and a second read of every byte.
  */
 export class PackWriter {
-  private fd: number | undefined;
-  private file: string | undefined;
+  private parts: Buffer[] = [];
   private offset = 0;
   private entries: PackEntry[] = [];
   private readonly seen = new Set<string>();
+  private readonly temps = new Set<string>();
 
   constructor(
     private readonly remote: Remote,
@@ -189,64 +191,67 @@ export class PackWriter {
     private readonly upload: { onBytes?: (n: number) => void; signal?: AbortSignal } = {},
   ) {}
 
-  /** Bytes waiting in the current local pack. */
+  /** Bytes waiting in the current pack. */
   get pending(): number {
     return this.offset;
   }
 
-  /** Appends an object (once per oid); uploads the pack when it reached the target size. */
+  /**
+   * Appends an object (once per oid). A pack is uploaded before it would outgrow the target size
+   * (S3 takes a pack within one part in a single request), or once it reached it.
+   */
   async add(input: PackInput): Promise<WrittenPack | undefined> {
     if (this.seen.has(input.oid)) return undefined;
     const data = readFileSync(input.file);
-    if (this.fd === undefined) {
-      mkdirSync(this.tmpDir, { recursive: true });
-      this.file = tempPathFor(path.join(this.tmpDir, 'pack'));
-      this.fd = openSync(this.file, 'wx', 0o644);
-    }
-    writeAll(this.fd, data);
+    let written: WrittenPack | undefined;
+    if (this.offset > 0 && this.offset + data.length > this.targetSize) written = await this.flush();
+    this.parts.push(data);
     this.entries.push({ oid: input.oid, offset: this.offset, length: data.length });
     this.seen.add(input.oid);
     this.offset += data.length;
-    return this.offset >= this.targetSize ? this.flush() : undefined;
+    return this.offset >= this.targetSize ? this.flush() : written;
   }
 
   /** Uploads the pending pack (pack, then index); undefined when nothing is pending. */
   async flush(): Promise<WrittenPack | undefined> {
-    if (this.fd === undefined || this.file === undefined) return undefined;
-    const file = this.file;
-    closeSync(this.fd);
-    this.fd = undefined;
-    this.file = undefined;
+    if (this.entries.length === 0) return undefined;
+    const packBytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.offset);
     const entries = this.entries;
+    this.parts = [];
     this.entries = [];
     this.offset = 0;
+    const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: packBytes.length, entries };
+    const text = formatPackIndex(index);
+    const id = this.hash(Buffer.from(text));
+    mkdirSync(this.tmpDir, { recursive: true });
+    // Temp files for the upload only: nothing reads them after a crash, so no fsync.
+    const file = tempPathFor(path.join(this.tmpDir, 'pack'));
+    const idxFile = `${file}.idx`;
+    this.temps.add(file);
     try {
-      const packBytes = readFileSync(file);
-      const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: statSync(file).size, entries };
-      const text = formatPackIndex(index);
-      const id = this.hash(Buffer.from(text));
-      await this.remote.upload(packKey(this.algo, id), file, { size: index.packSize, ...this.upload });
-      const idxFile = `${file}.idx`;
-      writeFileAtomic(idxFile, text);
-      try {
-        await this.remote.upload(packIndexKey(this.algo, id), idxFile, this.upload.signal ? { signal: this.upload.signal } : {});
-      } finally {
-        rmSync(idxFile, { force: true });
-      }
-      const written = { id, index: parsePackIndex(text, this.algo, packIndexKey(this.algo, id)) };
+      writeFileSync(file, packBytes, { flag: 'wx' });
+      await this.remote.upload(packKey(this.algo, id), file, { size: index.packSize, bytes: packBytes, ...this.upload });
+      writeFileSync(idxFile, text, { flag: 'wx' });
+      await this.remote.upload(packIndexKey(this.algo, id), idxFile, this.upload.signal ? { signal: this.upload.signal } : {});
+      // The index as written (its entries in pack order; the text lists them by oid).
+      const written = { id, index };
       this.onUploaded?.(written);
       return written;
     } finally {
+      rmSync(idxFile, { force: true });
       rmSync(file, { force: true });
+      this.temps.delete(file);
     }
   }
 
-  /** Drops the pending local pack without uploading it. */
+  /** Drops the pending pack without uploading it. */
   discard(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    if (this.file) rmSync(this.file, { force: true });
-    this.fd = undefined;
-    this.file = undefined;
+    for (const t of this.temps) {
+      rmSync(`${t}.idx`, { force: true });
+      rmSync(t, { force: true });
+    }
+    this.temps.clear();
+    this.parts = [];
     this.entries = [];
     this.offset = 0;
   }

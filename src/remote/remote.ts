@@ -18,6 +18,11 @@ export interface RemoteKeyDetail {
 export interface UploadOptions {
   /** Size of the local file when the caller already knows it (saves a stat). */
   size?: number;
+  /**
+   * The file's content when the caller holds it in memory (a pack being pushed): a remote that
+   * would read the file whole to send it uses these bytes instead.
+   */
+  bytes?: Uint8Array;
   /** Called with the number of new bytes sent; never counts a retried byte twice. */
   onBytes?: (n: number) => void;
   signal?: AbortSignal;

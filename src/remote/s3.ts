@@ -182,10 +182,15 @@ class S3Remote extends CloudRemote {
   /** lib-storage buffers a small file whole, a large one QUEUE_SIZE parts plus the one being filled. */
   protected override uploadSlot<T>(size: number, run: () => Promise<T>): Promise<T> {
     const partSize = this.partSize(size);
-    return this.buffers.run(size < partSize ? size : partSize * (QUEUE_SIZE + 1), run);
+    return this.buffers.run(size <= partSize ? size : partSize * (QUEUE_SIZE + 1), run);
   }
 
-  protected async putObject(name: string, body: Readable, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
+  /** lib-storage sends a body of at most one part in a single PutObject, buffered whole. */
+  protected override bufferedBodyLimit(): number {
+    return this.s3.partSize;
+  }
+
+  protected async putObject(name: string, body: Readable | Buffer, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
     const upload = new this.Upload({
       client: this.client,
       params: { Bucket: this.s3.bucket, Key: name, Body: body, ContentLength: size },

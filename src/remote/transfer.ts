@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -477,26 +477,30 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
     }
   }
   const missingTrees = [...children.keys()];
-  // 2b. Files the cache holds as chunks go as their chunks and then their list.
-  const chunked = await expandChunkedPush(run, store, missing);
-  const packing = opts.packs !== false && store.hashBytes !== undefined && missing.length >= PACK_MIN_OBJECTS;
-
-  // Sizes for a progress total and to choose what goes into packs; a local stat is cheap next to
-  // any upload, but a million of them are not free, so without a progress display or packs the
-  // remote stats what it uploads itself.
-  let totalBytes = 0;
+  // Sizes, for a progress total and to choose what goes into packs. A synchronous stat a file:
+  // 50,000 promise-based ones cost a second of the main thread in round trips to the thread pool.
   const sizes = new Map<string, number>();
-  if (opts.onProgress || packing) {
-    await eachLimit([...missing, ...missingTrees], run.localJobs, async (oid) => {
+  const sizeAll = (list: Iterable<string>): void => {
+    for (const oid of list) {
+      if (sizes.has(oid)) continue;
       try {
-        const { size } = await stat(store.objectPath(oid));
-        totalBytes += size; // not `+= await`, which would read the total before waiting
-        sizes.set(oid, size);
+        const st = statSync(store.objectPath(oid), { throwIfNoEntry: false });
+        if (st) sizes.set(oid, st.size);
       } catch {
-        // Reported by the upload itself, with the right code.
+        // Reported by its upload itself, with the right code.
       }
-    });
-  }
+    }
+  };
+  sizeAll(missing);
+  sizeAll(missingTrees);
+  // 2b. Files the cache holds as chunks go as their chunks and then their list. A chunked file
+  //     has no whole object in the cache, so only those without one are looked at.
+  const chunked = await expandChunkedPush(run, store, missing, (oid) => !sizes.has(oid));
+  sizeAll(chunked.chunks);
+  const packing = opts.packs !== false && store.hashBytes !== undefined && missing.length >= PACK_MIN_OBJECTS;
+  let totalBytes = 0;
+  for (const oid of missing) totalBytes += sizes.get(oid) ?? 0;
+  for (const oid of missingTrees) totalBytes += sizes.get(oid) ?? 0;
   // Small files go into packs of about PACK_TARGET_SIZE; the others (and any that could not be
   // stat'ed, whose upload reports why) stay loose.
   const packGroups: { oid: string; size: number }[][] = [];
@@ -511,13 +515,15 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
         looseUploads.push(f);
         continue;
       }
-      group.push({ oid: f, size });
-      groupBytes += size;
-      if (groupBytes >= PACK_TARGET_SIZE) {
+      // A pack stays within PACK_TARGET_SIZE: S3 then takes it in one PutObject, where one byte
+      // more makes a multipart upload of four requests.
+      if (group.length && groupBytes + size > PACK_TARGET_SIZE) {
         packGroups.push(group);
         group = [];
         groupBytes = 0;
       }
+      group.push({ oid: f, size });
+      groupBytes += size;
     }
     if (group.length) packGroups.push(group);
     if (packGroups.reduce((a, g) => a + g.length, 0) < PACK_MIN_OBJECTS) {
@@ -1207,11 +1213,14 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
  * remote lacks join `missing` in place of the file (uploaded like files, but not counted as
  * transferred objects); their lists are returned to be uploaded after them.
  */
-async function expandChunkedPush(run: Run, store: LocalObjectStore, missing: string[]): Promise<{ chunks: Set<string>; lists: Map<string, ChunkEntry[]> }> {
+async function expandChunkedPush(
+  run: Run, store: LocalObjectStore, missing: string[], mayBeChunked: (oid: string) => boolean = () => true,
+): Promise<{ chunks: Set<string>; lists: Map<string, ChunkEntry[]> }> {
   const lists = new Map<string, ChunkEntry[]>();
   const chunks = new Set<string>();
   if (!store.chunksOf || run.stopped) return { chunks, lists };
   for (const f of missing) {
+    if (!mayBeChunked(f)) continue;
     let c: ChunkEntry[] | undefined;
     try {
       c = store.chunksOf(f);
