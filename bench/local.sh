@@ -4,7 +4,9 @@
 #
 #   bash bench/local.sh              # 10,000 files x 2 KiB in 20 folders (the first 20 of `small`)
 #   FOLDERS=100 bash bench/local.sh  # all 50,000
-#   MEDIUM=100 bash bench/local.sh   # also `rvc add` of 100 files x 1 MiB (the first of `medium`)
+#   MEDIUM=100 bash bench/local.sh   # also `rvc add` of 100 files x 1 MiB (the first of `medium`),
+#                                    # and one-thread b3sum of them when b3sum is installed
+#   LARGE=1 bash bench/local.sh      # also cp, rvc push and rvc pull of one 1 GiB file (folder remote)
 #
 # Rows: cp -r; rvc add (fresh repository); rvc checkout into an emptied workspace; a no-op rvc
 # checkout; rvc pull from a folder remote into an empty cache and workspace. Each is run RUNS
@@ -98,4 +100,31 @@ if [ "$MEDIUM" -gt 0 ]; then
   echo '| --- | ---: | ---: | ---: | ---: |'
   measure 'cp -r' "rm -rf $(q "$WORK/mcp")" "cp -r $(q "$WORK/mdata") $(q "$WORK/mcp")"
   measure 'rvc add (fresh repository)' "rm -rf $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data"
+  # The hashing limit of the add target: one-thread BLAKE3 over the same files.
+  if have b3sum; then
+    measure 'b3sum --num-threads 1' ":" "cd $(q "$WORK/mdata") && find . -type f -print0 | xargs -0 b3sum --num-threads 1"
+  else
+    echo
+    echo "b3sum is not installed: no hashing-limit row."
+  fi
+fi
+
+if [ "${LARGE:-0}" = 1 ]; then
+  # One 1 GiB file to and from a folder remote, next to cp of the same file. The file is above
+  # cache.chunk_threshold, so it is stored and moved as content-defined chunks (the default).
+  FILES=1
+  L=$WORK/lrepo
+  bench_repo "$L" >/dev/null
+  head -c $((1024 * 1024 * 1024)) /dev/urandom >"$WORK/large.bin"
+  cp "$WORK/large.bin" "$L/large.bin"
+  LQ=$(q "$L")
+  (cd "$L" && rvc add -q large.bin && git add -A >/dev/null && git commit -qm large && rvc remote add -d store "$WORK/lremote" >/dev/null)
+  echo
+  echo "### one 1 GiB file, folder remote"
+  echo
+  echo '| operation | wall s (median) | CPU s (user + sys) | system calls | without futex/epoll |'
+  echo '| --- | ---: | ---: | ---: | ---: |'
+  measure 'cp' "rm -f $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")"
+  measure 'rvc push (empty remote)' "rm -rf $(q "$WORK/lremote")" "cd $LQ && $RVC push -q"
+  measure 'rvc pull (empty cache and workspace)' "chmod -R u+w $LQ/.rvc/cache; rm -rf $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q"
 fi

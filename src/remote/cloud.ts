@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { describeCause, remoteError, type RemoteErrorContext } from './remote-error.js';
@@ -266,6 +266,16 @@ export abstract class CloudRemote implements Remote {
     } while (token !== undefined);
   }
 
+  async uploadBytes(key: string, data: Uint8Array, opts: UploadOptions = {}): Promise<void> {
+    const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const meter = new ByteMeter(opts.onBytes);
+    const attempt = async (): Promise<void> => {
+      meter.restart();
+      await this.putObject(this.name(key), body.length <= this.bufferedBodyLimit() ? body : Readable.from([body]), body.length, meter, opts.signal);
+    };
+    await this.uploadSlot(body.length, () => this.run('upload', key, attempt, opts.signal));
+  }
+
   async upload(key: string, localPath: string, opts: UploadOptions = {}): Promise<void> {
     let size = opts.size;
     if (size === undefined) {
@@ -285,7 +295,7 @@ export abstract class CloudRemote implements Remote {
       if (bytes <= this.bufferedBodyLimit()) {
         let data: Buffer;
         try {
-          data = opts.bytes?.length === bytes ? Buffer.from(opts.bytes.buffer, opts.bytes.byteOffset, opts.bytes.length) : await readFile(localPath);
+          data = await readFile(localPath);
         } catch (e) {
           throw fromFsError(e, localPath, 'read');
         }

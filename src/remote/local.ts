@@ -186,6 +186,25 @@ export class LocalRemote implements Remote {
     }
   }
 
+  async uploadBytes(key: string, data: Uint8Array, opts: UploadOptions = {}): Promise<void> {
+    if (opts.signal?.aborted) throw interrupted();
+    const dest = this.pathOf(key);
+    const tmp = path.join(this.tmpRoot, `${hostTag()}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      await (this.tmpReady ??= mkdir(this.tmpRoot, { recursive: true }).catch((e: unknown) => {
+        this.tmpReady = undefined;
+        throw e;
+      }));
+      await writeFile(tmp, data, { flag: 'wx' });
+      await mkdir(path.dirname(dest), { recursive: true });
+      await rename(tmp, dest);
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw this.fail(e, 'upload', key);
+    }
+    opts.onBytes?.(data.length);
+  }
+
   async upload(key: string, localPath: string, opts: UploadOptions = {}): Promise<void> {
     if (opts.signal?.aborted) throw interrupted();
     const dest = this.pathOf(key);

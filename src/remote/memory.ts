@@ -92,6 +92,14 @@ export class MemoryRemote implements Remote {
     }
   }
 
+  async uploadBytes(key: string, data: Uint8Array, opts: UploadOptions = {}): Promise<void> {
+    if (opts.signal?.aborted) throw interrupted();
+    this.check('upload', key);
+    this.objects.set(key, Buffer.from(data));
+    this.modified.set(key, Date.now());
+    opts.onBytes?.(data.length);
+  }
+
   async upload(key: string, localPath: string, opts: UploadOptions = {}): Promise<void> {
     if (opts.signal?.aborted) throw interrupted();
     this.check('upload', key);

@@ -3,7 +3,7 @@
  * hash by itself: the caller passes the hash function of the repository's algorithm (the local
  * object store has it), as it does for verifying downloads.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
@@ -169,22 +169,20 @@ export interface WrittenPack {
  * Writes objects into packs of about `targetSize` bytes and uploads each full pack: the pack
  * first, its index second, so a reader never sees an index whose pack is not there yet. `add`
  * reads the object's bytes at once; `flush` uploads what is pending. A pack is assembled in
- * memory (at most about `targetSize` bytes) and written to one temp file in `tmpDir` for the
- * upload, removed once uploaded: a pack written object by object and read back to be hashed cost
- * a write per object and a second read of every byte.
+ * memory (at most about `targetSize` bytes) and uploaded from there: a pack written to a local
+ * file object by object, read back to be hashed and read again to be sent cost a write per
+ * object and two more passes over every byte.
  */
 export class PackWriter {
   private parts: Buffer[] = [];
   private offset = 0;
   private entries: PackEntry[] = [];
   private readonly seen = new Set<string>();
-  private readonly temps = new Set<string>();
 
   constructor(
     private readonly remote: Remote,
     private readonly algo: HashAlgo,
     private readonly hash: HashBytes,
-    private readonly tmpDir: string,
     private readonly targetSize: number,
     private readonly onUploaded?: (pack: WrittenPack) => void,
     /** Counts the bytes sent and stops the uploads of a push. */
@@ -223,34 +221,16 @@ export class PackWriter {
     const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: packBytes.length, entries };
     const text = formatPackIndex(index);
     const id = this.hash(Buffer.from(text));
-    mkdirSync(this.tmpDir, { recursive: true });
-    // Temp files for the upload only: nothing reads them after a crash, so no fsync.
-    const file = tempPathFor(path.join(this.tmpDir, 'pack'));
-    const idxFile = `${file}.idx`;
-    this.temps.add(file);
-    try {
-      writeFileSync(file, packBytes, { flag: 'wx' });
-      await this.remote.upload(packKey(this.algo, id), file, { size: index.packSize, bytes: packBytes, ...this.upload });
-      writeFileSync(idxFile, text, { flag: 'wx' });
-      await this.remote.upload(packIndexKey(this.algo, id), idxFile, this.upload.signal ? { signal: this.upload.signal } : {});
-      // The index as written (its entries in pack order; the text lists them by oid).
-      const written = { id, index };
-      this.onUploaded?.(written);
-      return written;
-    } finally {
-      rmSync(idxFile, { force: true });
-      rmSync(file, { force: true });
-      this.temps.delete(file);
-    }
+    await this.remote.uploadBytes(packKey(this.algo, id), packBytes, this.upload);
+    await this.remote.uploadBytes(packIndexKey(this.algo, id), Buffer.from(text), this.upload.signal ? { signal: this.upload.signal } : {});
+    // The index as written (its entries in pack order; the text lists them by oid).
+    const written = { id, index };
+    this.onUploaded?.(written);
+    return written;
   }
 
   /** Drops the pending pack without uploading it. */
   discard(): void {
-    for (const t of this.temps) {
-      rmSync(`${t}.idx`, { force: true });
-      rmSync(t, { force: true });
-    }
-    this.temps.clear();
     this.parts = [];
     this.entries = [];
     this.offset = 0;

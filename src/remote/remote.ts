@@ -18,11 +18,6 @@ export interface RemoteKeyDetail {
 export interface UploadOptions {
   /** Size of the local file when the caller already knows it (saves a stat). */
   size?: number;
-  /**
-   * The file's content when the caller holds it in memory (a pack being pushed): a remote that
-   * would read the file whole to send it uses these bytes instead.
-   */
-  bytes?: Uint8Array;
   /** Called with the number of new bytes sent; never counts a retried byte twice. */
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
@@ -65,6 +60,11 @@ export interface Remote {
    * name content, so the bytes are the same.
    */
   upload(key: string, localPath: string, opts?: UploadOptions): Promise<void>;
+  /**
+   * Upload bytes held in memory to `key` (a pack a push assembled): as `upload`, without a local
+   * file to write first and read back.
+   */
+  uploadBytes(key: string, data: Uint8Array, opts?: UploadOptions): Promise<void>;
   /**
    * Download `key` into `destPath` (a temporary path chosen by the caller) by streaming.
    * Throws RvcError OBJECT_MISSING when the key is absent. The caller verifies the content.

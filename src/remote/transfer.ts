@@ -558,7 +558,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   const failedFiles = new Set<string>();
   const hashBytes = store.hashBytes?.bind(store);
   const uploadPack = async (group: { oid: string; size: number }[]): Promise<void> => {
-    const writer = new PackWriter(remote, store.algo, hashBytes!, store.tmpDir(), Number.POSITIVE_INFINITY, undefined, {
+    const writer = new PackWriter(remote, store.algo, hashBytes!, Number.POSITIVE_INFINITY, undefined, {
       onBytes: (n) => ticker?.tick(0, n),
       signal: run.controller.signal,
     });

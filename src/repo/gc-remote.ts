@@ -314,7 +314,7 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
   const hash = (b: Uint8Array): string => hashBuffer(algo, b);
   let packs = 0;
   let bytes = 0;
-  const writer = new PackWriter(remote, algo, hash, tmpDir, PACK_TARGET_BYTES, (w) => {
+  const writer = new PackWriter(remote, algo, hash, PACK_TARGET_BYTES, (w) => {
     packs++;
     bytes += w.index.packSize + Buffer.byteLength(formatPackIndex(w.index));
   });

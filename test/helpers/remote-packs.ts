@@ -26,10 +26,9 @@ export function cacheObject(repoDir: string, oid: string): string {
  */
 export async function writePacks(repoDir: string, remote: Remote, groups: string[][], opts: { keepLoose?: string[] } = {}): Promise<string[]> {
   const ids: string[] = [];
-  const tmp = path.join(repoDir, '.rvc/tmp/test-packs');
   for (const group of groups) {
     // A writer per group: a writer packs each oid once, and groups may share objects.
-    const writer = new PackWriter(remote, 'blake3', blake3, tmp, Number.MAX_SAFE_INTEGER, (w) => ids.push(w.id));
+    const writer = new PackWriter(remote, 'blake3', blake3, Number.MAX_SAFE_INTEGER, (w) => ids.push(w.id));
     for (const oid of group) {
       const file = cacheObject(repoDir, oid);
       await writer.add({ oid, file, size: fs.statSync(file).size });

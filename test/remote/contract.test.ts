@@ -180,6 +180,21 @@ function contractSuite(name: string, backend: Backend): void {
       expect(back.equals(data)).toBe(true);
       await rm(dest);
     });
+
+    it('uploadBytes stores bytes held in memory, small and above one multipart part', async () => {
+      const r = await open();
+      for (const size of [3000, 9 * MIB + 7]) {
+        const data = randomBytes(size);
+        const k = keyFor(data);
+        let sent = 0;
+        await r.uploadBytes(k, data, { onBytes: (n) => (sent += n) });
+        expect(sent).toBe(size);
+        const dest = path.join(tmp, 'bytes.down');
+        await r.download(k, dest);
+        expect((await readFile(dest)).equals(data)).toBe(true);
+        await rm(dest);
+      }
+    });
   });
 }
 
