@@ -1404,6 +1404,7 @@ async function verifyChunked(
     const verdict = await chunksMakeFile(run, store, f, l);
     if (verdict === 'ok') out.good.add(f);
     else if (verdict === 'corrupt') out.corrupt.push(f + CHUNKS_SUFFIX);
+    else note(f, { r: 'failed' }); // not checked: a manifest listing it is not judged by it
   });
   return out;
 }

@@ -88,7 +88,8 @@ export async function repairPacks(odb: Odb, remote: Remote, ids: readonly string
   const algo = odb.algo;
   if (!ids.length) return [];
   const hash = (b: Uint8Array): string => hashBuffer(algo, b);
-  const set = await PackSet.load(remote, algo, hash, odb.packIndexDir());
+  // Another damaged index is gc's to remove; it does not stop this repair.
+  const set = await PackSet.load(remote, algo, hash, odb.packIndexDir(), { onDamaged: () => undefined });
   const damaged = new Set(ids);
   const inGoodPacks = new Set<string>();
   for (const p of set.packs.values()) if (!damaged.has(p.id)) for (const e of p.index.entries) inGoodPacks.add(e.oid);

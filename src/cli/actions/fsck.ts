@@ -16,7 +16,9 @@ async function cloud(ctx: Ctx): Promise<number> {
   }
   const where = (o: { paths: string[]; key: string }): string => `${o.paths.length ? o.paths.join(', ') : o.key} (${o.key})`;
   const verb = r.repaired ? 'removed ' : '';
-  for (const o of r.corrupt) out.info(`${verb}corrupt on remote '${r.remote}': ${where(o)}`);
+  // A corrupt copy inside a pack is not removed by itself: its pack is replaced (lines below).
+  const gone = new Set(r.removed);
+  for (const o of r.corrupt) out.info(`${gone.has(o.key) ? verb : ''}corrupt on remote '${r.remote}': ${where(o)}`);
   for (const o of r.incomplete) out.info(`${verb}manifest listing missing or corrupt objects on remote '${r.remote}': ${where(o)}`);
   for (const k of r.damagedPacks) if (!r.replacedPacks.some((p) => p.key === k)) out.info(`damaged pack on remote '${r.remote}': ${k}`);
   for (const p of r.replacedPacks) {
