@@ -1071,7 +1071,8 @@ export interface VerifyResult extends FailureSummary<TransferFailure> {
  * filled, except with manifests (verified, to read their entries); a corrupt manifest's entries
  * are read from the local copy when there is one. With `repair`, manifests first, then the
  * objects are deleted — the remote then simply lacks them, which `push` repairs from a cache
- * holding good copies.
+ * holding good copies. A corrupt copy inside a pack is not deleted here: its pack is named in
+ * `damagedPacks` for the caller to replace.
  */
 export async function verify(store: LocalObjectStore, remote: Remote, oids: string[], opts: VerifyOptions = {}): Promise<VerifyResult> {
   const run = new Run(remote, store.algo, opts);

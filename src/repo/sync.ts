@@ -462,7 +462,8 @@ export interface CloudFsckResult extends FailureSummary<SyncFailure> {
  * transfer engine's verified download. push and status --cloud trust what the remote holds, so
  * a damaged copy there would stay forever; `repair` deletes it (and every manifest listing it,
  * which push would otherwise take as proof its files are there), after which `rvc push` from a
- * cache holding good copies uploads them again.
+ * cache holding good copies uploads them again. A damaged pack is replaced instead
+ * (`repairPacks`), once those manifests are gone.
  */
 export async function verifyCloud(repo: Repo, w: Wanted, at: OpenedRemote, opts: CloudFsckOptions): Promise<CloudFsckResult> {
   const res: CloudFsckResult = {
