@@ -4,7 +4,7 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
 import { parseTree, serializeTreeChunks, type TreeEntry } from '../model/tree.js';
 import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll, makeDirs } from '../fsutil/atomic.js';
-import { hashBuffer, hashFile, hashCopyFile, createHasher, readSmallFile, SMALL_FILE } from '../hashing/hash.js';
+import { hashBuffer, hashFile, hashCopyFile, createHasher, readSmallFile, SMALL_FILE, type IncrementalHash } from '../hashing/hash.js';
 import { defaultCutter } from '../hashing/chunker.js';
 import { CHUNKS_SUFFIX, DEFAULT_CHUNK_THRESHOLD, parseChunkList, serializeChunkList, type ChunkEntry } from '../model/chunks.js';
 
@@ -78,6 +78,11 @@ export class Odb {
   /** Hash of bytes with this database's algorithm (pack indexes and packs). */
   hashBytes(data: Uint8Array): string {
     return hashBuffer(this.algo, data);
+  }
+
+  /** An incremental hash with this database's algorithm. */
+  hasher(): IncrementalHash {
+    return createHasher(this.algo);
   }
 
   /**

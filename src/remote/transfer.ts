@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RvcError, addFailure, errnoCode, isRvcError, type ErrorCode, type FailureSummary } from '../errors.js';
@@ -47,6 +47,8 @@ export interface LocalObjectStore {
    */
   packIndexDir?(): string;
   hashBytes?(data: Uint8Array): string;
+  /** An incremental hash with the store's algorithm (fsck --cloud: a file's oid from its chunks). */
+  hasher?(): { update(data: Uint8Array): void; digest(): string };
   /**
    * Files stored as chunks (a store without these keeps whole objects only). `chunksOf`: the
    * chunks of a file the store holds as chunks and not whole, else undefined.
@@ -1062,6 +1064,11 @@ export interface VerifyResult extends FailureSummary<TransferFailure> {
   missing: number;
   /** With repair: the keys deleted from the remote, trees first. */
   removed: string[];
+  /**
+   * Ids of the packs holding a corrupt copy (altered, or cut short). Repair leaves them to the
+   * caller (replacing a pack means writing its other objects anew: repo/pack-repair.ts).
+   */
+  damagedPacks: string[];
 }
 
 /**
@@ -1070,7 +1077,8 @@ export interface VerifyResult extends FailureSummary<TransferFailure> {
  * filled, except with manifests (verified, to read their entries); a corrupt manifest's entries
  * are read from the local copy when there is one. With `repair`, manifests first, then the
  * objects are deleted — the remote then simply lacks them, which `push` repairs from a cache
- * holding good copies.
+ * holding good copies. A corrupt copy inside a pack is not deleted here: its pack is named in
+ * `damagedPacks` for the caller to replace.
  */
 export async function verify(store: LocalObjectStore, remote: Remote, oids: string[], opts: VerifyOptions = {}): Promise<VerifyResult> {
   const run = new Run(remote, store.algo, opts);
@@ -1089,6 +1097,7 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
   const corrupt = new Set<string>();
   /** Corrupt copies inside a pack: deleting their loose key would repair nothing. */
   const corruptPacked = new Map<string, RvcError>();
+  const damagedPacks = new Set<string>();
   const unchecked = new Set<string>(); // trees whose download failed: neither good nor bad
   const treesThere = new Set<string>();
   const children = new Map<string, string[]>();
@@ -1099,7 +1108,11 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
     } else if (o.r === 'corrupt') {
       corrupt.add(oid);
       const key = (o.error.details as { key?: unknown } | undefined)?.key;
-      if (typeof key === 'string' && parsePackKey(store.algo, key)) corruptPacked.set(oid, o.error);
+      const inPack = typeof key === 'string' ? parsePackKey(store.algo, key) : undefined;
+      if (inPack) {
+        corruptPacked.set(oid, o.error);
+        damagedPacks.add(inPack.id);
+      }
     }
     else unchecked.add(oid);
   };
@@ -1198,12 +1211,11 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
     const first = (o: string): boolean => isTreeOid(o) || o.endsWith(CHUNKS_SUFFIX);
     await drop(all.filter(first));
     await drop(all.filter((o) => !first(o)));
-    // A damaged pack is not repaired here (that is repacking, gc's): said as a failure, with how.
-    for (const [oid, e] of corruptPacked) run.fail(oid, e);
+    // A damaged pack is replaced by the caller (`damagedPacks`), after the manifests went.
   }
   ticker?.finish();
   const { failed, failedCount, failedByCode } = run.finish();
-  return { failed, failedCount, failedByCode, checked, corrupt: [...corrupt], incomplete: [...incomplete], missing, removed };
+  return { failed, failedCount, failedByCode, checked, corrupt: [...corrupt], incomplete: [...incomplete], missing, removed, damagedPacks: [...damagedPacks].sort() };
 }
 
 /**
@@ -1351,8 +1363,9 @@ async function fetchChunked(run: Run, store: LocalObjectStore, oid: string, tick
  * files that have a list there; `good`: those whose list parses and whose chunks are all there
  * and sound. A list that does not parse is corrupt, one naming a chunk the remote lacks or holds
  * damaged incomplete; both are reported as `<oid>.chunks` (their key is the object key of that
- * name), so repair removes them and push sends them again. That the chunks make up the file is
- * proven when they are fetched (the list enters a cache only then), not here.
+ * name), so repair removes them and push sends them again. A list whose chunks are all sound is
+ * then checked to make up its file (`chunksMakeFile`): one naming another existing chunk is
+ * corrupt too.
  */
 async function verifyChunked(
   run: Run,
@@ -1395,9 +1408,55 @@ async function verifyChunked(
       bad.add(c);
     }
   });
-  for (const [f, l] of lists) {
-    if (l.some((c) => bad.has(c.oid))) out.incomplete.push(f + CHUNKS_SUFFIX);
-    else out.good.add(f);
-  }
+  const sound = [...lists].filter(([, l]) => !l.some((c) => bad.has(c.oid)));
+  for (const [f, l] of lists) if (l.some((c) => bad.has(c.oid))) out.incomplete.push(f + CHUNKS_SUFFIX);
+  await eachLimit(sound, run.netJobs, async ([f, l]) => {
+    const verdict = await chunksMakeFile(run, store, f, l);
+    if (verdict === 'ok') out.good.add(f);
+    else if (verdict === 'corrupt') out.corrupt.push(f + CHUNKS_SUFFIX);
+    else note(f, { r: 'failed' }); // not checked: a manifest listing it is not judged by it
+  });
   return out;
+}
+
+/**
+ * Whether `chunks`, as the remote holds them, hash together (in list order) to the file `oid`;
+ * 'failed' when a chunk could not be read (reported to the run). A chunk the cache holds intact
+ * is read there (the same oid, so the same bytes as the remote's sound copy); the others are
+ * downloaded again, one at a time, so memory holds one chunk. A store without `hasher` is taken
+ * at its word ('ok').
+ */
+async function chunksMakeFile(run: Run, store: LocalObjectStore, oid: string, chunks: readonly ChunkEntry[]): Promise<'ok' | 'corrupt' | 'failed'> {
+  if (!store.hasher || !store.hashBytes) return 'ok';
+  const h = store.hasher();
+  const matches = (b: Buffer, c: string): boolean => store.hashBytes!(b) === c;
+  for (const c of chunks) {
+    if (run.stopped) return 'failed';
+    let b: Buffer | undefined;
+    if (await run.local(() => store.has(c.oid))) b = await readFile(store.objectPath(c.oid)).catch(() => undefined);
+    if (!b || !matches(b, c.oid)) {
+      const tmp = await downloadTemp(store, `concat-${c.oid.slice(0, 16)}`);
+      try {
+        const at = (await remotePacks(store, run.remote)).find(c.oid);
+        const opts = { signal: run.controller.signal };
+        await run.net(async () => {
+          if (at) await run.remote.downloadRange(packKey(store.algo, at.id), tmp, { offset: at.offset, length: at.length }, opts);
+          else await run.remote.download(objectKey(store.algo, c.oid), tmp, opts);
+        });
+        b = await readFile(tmp);
+      } catch (e) {
+        run.fail(oid, e);
+        return 'failed';
+      } finally {
+        await rm(tmp, { force: true }).catch(() => undefined);
+      }
+      // Found sound a moment ago: a copy that changed since is damage, named as such.
+      if (!matches(b, c.oid)) {
+        run.fail(oid, corruptOnRemote(run.remote, objectKey(store.algo, c.oid)));
+        return 'failed';
+      }
+    }
+    h.update(b);
+  }
+  return h.digest() === oid ? 'ok' : 'corrupt';
 }

@@ -1,5 +1,5 @@
 /** gc on the remote: deleting the remote objects a scope does not keep, and keeping packs dense. */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
@@ -13,6 +13,7 @@ import type { Odb } from '../odb/odb.js';
 import { fetchObject, PACK_MAX_OBJECT, PACK_TARGET_SIZE, type Remote } from '../remote/index.js';
 import { FOREIGN_TEMP_MAX_AGE_MS } from '../remote/local.js';
 import { PackSet, PackWriter } from '../remote/packs.js';
+import { goodLocalCopy, salvagePack } from './pack-repair.js';
 import { keepFor, type KeepSet } from './keep.js';
 import { openRepoRemote } from './remotes.js';
 import { listRemoteRunEntries } from './run-cache-transfer.js';
@@ -60,6 +61,22 @@ export interface CloudPackGc {
   young: number;
   /** Bytes removed from the remote minus bytes written to it (loose objects and packs). */
   bytes: number;
+  /**
+   * Packs gc meant to repack that are short or altered on the remote where the cache holds no
+   * good copy of some live object they list (`unreadable`): left in place, since even a damaged
+   * pack may be the only copy of the rest of its bytes, for `rvc fsck --cloud --repair`.
+   */
+  damaged: DamagedPack[];
+}
+
+/** A pack gc left in place because it could not read all its live objects (see CloudPackGc). */
+export interface DamagedPack {
+  algo: HashAlgo;
+  id: string;
+  /** The pack's key on the remote. */
+  key: string;
+  /** Live objects it lists that neither it (short or altered) nor the cache holds intact. */
+  unreadable: string[];
 }
 
 export interface CloudGcResult {
@@ -152,7 +169,7 @@ export async function gcCloud(
     const packs: CloudPackGc = {
       removed: plans.flatMap((p) => p.gone), written: 0, packedLoose: plans.reduce((n, p) => n + p.toPack.length, 0),
       looseDropped: plans.reduce((n, p) => n + p.dropLoose.length, 0), kept: plans.reduce((n, p) => n + p.kept, 0),
-      young: plans.reduce((n, p) => n + p.young, 0), bytes: 0,
+      young: plans.reduce((n, p) => n + p.young, 0), bytes: 0, damaged: [],
     };
     let written = plans.reduce((n, p) => n + p.packBytes, 0);
     let leftovers = 0;
@@ -165,6 +182,13 @@ export async function gcCloud(
         const w = await writePacks(repo, remote, p);
         packs.written += w.packs;
         written += w.bytes;
+        packs.damaged.push(...w.damaged);
+      }
+      // A damaged pack stays: neither its index nor its bytes are deleted, nor loose copies of
+      // what it could not give.
+      if (packs.damaged.length) {
+        packs.removed = plans.flatMap((p) => p.gone);
+        packs.kept = plans.reduce((n, p) => n + p.kept, 0);
       }
       // Nothing was deleted until every new pack and its index were uploaded.
       for (const p of plans) await del(p.deadTrees);
@@ -302,12 +326,15 @@ async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<st
 
 /**
  * Writes the plan's new packs: each repacked pack is downloaded whole into the cache's temp
- * folder and cut with its index, each loose object downloaded alone; every object is checked
- * against its oid before it goes into a pack (a damaged copy is replaced by the cache's, if the
- * cache holds a good one, or gc stops before deleting anything).
+ * folder and cut with its index (`salvagePack`), each loose object downloaded alone; every object
+ * is checked against its oid before it goes into a pack, and a damaged copy is replaced by the
+ * cache's if it holds a good one. A repacked pack some live object of which has no good copy is
+ * taken out of the plan (`unplanPack`) and returned as damaged; a damaged loose object stops gc
+ * before it deletes anything.
  */
-async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ packs: number; bytes: number }> {
-  if (!plan.repack.length && !plan.toPack.length) return { packs: 0, bytes: 0 };
+async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ packs: number; bytes: number; damaged: DamagedPack[] }> {
+  const damaged: DamagedPack[] = [];
+  if (!plan.repack.length && !plan.toPack.length) return { packs: 0, bytes: 0, damaged };
   const { algo } = plan;
   const odb = repo.odbFor(algo);
   const tmpDir = odb.tmpDir();
@@ -329,8 +356,8 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
   const scratch = tmp('packed');
   const add = async (oid: string, data: Buffer, where: string): Promise<void> => {
     if (hash(data) !== oidDigest(oid)) {
-      const local = odb.hasSync(oid) ? readFileSync(odb.objectPath(oid)) : undefined;
-      if (!local || hash(local) !== oidDigest(oid)) {
+      const local = goodLocalCopy(odb, oid);
+      if (!local) {
         throw new RvcError('OBJECT_CORRUPT', `${where} on remote ${remote.url} holds a damaged copy of ${oid}, and the cache has no good one: gc removed nothing`, {
           path: where,
           hint: `fetch ${oid} from another remote or clone into the cache (\`rvc fetch\`), then run \`rvc gc --cloud\` again: it packs the cache's copy instead`,
@@ -343,21 +370,10 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
   };
   try {
     for (const r of plan.repack) {
-      const file = tmp('repack');
-      await remote.download(packKey(algo, r.id), file);
-      const fd = openSync(file, 'r');
-      try {
-        // Checked before anything is allocated: an index may claim more than the pack holds.
-        const size = fstatSync(fd).size;
-        if (r.entries.some((e) => e.offset + e.length > size)) throw packTooShort(remote, packKey(algo, r.id));
-        for (const e of r.entries) {
-          const data = Buffer.alloc(e.length);
-          if (readSync(fd, data, 0, e.length, e.offset) !== e.length) throw packTooShort(remote, packKey(algo, r.id));
-          await add(e.oid, data, packKey(algo, r.id));
-        }
-      } finally {
-        closeSync(fd);
-        rmSync(file, { force: true });
+      const unreadable = await salvagePack(odb, remote, algo, r.id, r.entries, (oid, data) => add(oid, data, packKey(algo, r.id)));
+      if (unreadable.length) {
+        unplanPack(plan, r.id, unreadable);
+        damaged.push({ algo, id: r.id, key: packKey(algo, r.id), unreadable });
       }
     }
     // Loose objects are downloaded `jobs` at a time, in batches of LOOSE_BATCH (memory: that many
@@ -385,14 +401,22 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
     writer.discard();
     for (const t of temps) rmSync(t, { force: true });
   }
-  return { packs, bytes };
+  return { packs, bytes, damaged };
 }
 
-function packTooShort(remote: Remote, key: string): RvcError {
-  return new RvcError('OBJECT_CORRUPT', `'${key}' on remote ${remote.url} is shorter than its index says: gc removed nothing`, {
-    path: key,
-    hint: 'push the objects it held again from a clone that has them (`rvc push`), then run `rvc gc --cloud` again',
-  });
+/**
+ * Takes a pack gc cannot read whole out of the plan: neither its index nor its bytes are
+ * deleted, nor the loose copies of the objects it could not give (they may be the good ones).
+ */
+function unplanPack(plan: Plan, id: string, unreadable: readonly string[]): void {
+  const gone = plan.gone.filter((g) => g.id === id);
+  for (const g of gone) plan.removedBytes -= g.size;
+  plan.gone = plan.gone.filter((g) => g.id !== id);
+  plan.goneIdx = plan.goneIdx.filter((k) => k !== packIndexKey(plan.algo, id));
+  plan.gonePacks = plan.gonePacks.filter((k) => k !== packKey(plan.algo, id));
+  const keepLoose = new Set(unreadable.map((o) => objectKey(plan.algo, o)));
+  plan.dropLoose = plan.dropLoose.filter((k) => !keepLoose.has(k));
+  plan.kept++;
 }
 
 /**

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { RvcError, addFailure, emptyFailures, isRvcError, mergeFailures, type FailureSummary } from '../errors.js';
 import { CHUNKS_SUFFIX } from '../model/chunks.js';
 import { isTreeOid, objectKey, type HashAlgo } from '../model/oid.js';
+import { packKey } from '../model/pack.js';
 import type { Odb } from '../odb/odb.js';
 import { isInside } from '../model/paths.js';
 import { existingObjects, fetchObject, push as pushObjects, fetch as fetchObjects, verify as verifyObjects, type Remote, type TransferFailure, type TransferOptions, type TransferResult } from '../remote/index.js';
@@ -10,6 +11,7 @@ import type { RevScope } from './history.js';
 import { openRepoRemote } from './remotes.js';
 import { subpathNotFound, type CommonOptions, type Repo } from './repo.js';
 import { ObjectSet, type PartialFolder } from './object-set.js';
+import { repairPacks } from './pack-repair.js';
 import { scopedOutputs, targetFlagsOf, type OutputSelection, type TargetFlags } from './outputs.js';
 
 export interface SyncOptions extends CommonOptions, Omit<RevScope, 'workspace'>, TargetFlags {
@@ -442,6 +444,14 @@ export interface CloudFsckResult extends FailureSummary<SyncFailure> {
   missing: number;
   /** With repair: remote keys deleted (manifests first). */
   removed: string[];
+  /** Keys of the remote packs holding a corrupt copy (altered bytes, or cut short). */
+  damagedPacks: string[];
+  /**
+   * With repair: each damaged pack replaced (repo/pack-repair.ts): the objects it held that it or
+   * the cache still had intact, written into new packs; and those `lost`, of which no good copy
+   * is left on the remote or in this cache (paths where the scope names them).
+   */
+  replacedPacks: { key: string; rewritten: number; lost: CloudFsckObject[] }[];
   repaired: boolean;
   revisions?: string[];
 }
@@ -452,11 +462,12 @@ export interface CloudFsckResult extends FailureSummary<SyncFailure> {
  * transfer engine's verified download. push and status --cloud trust what the remote holds, so
  * a damaged copy there would stay forever; `repair` deletes it (and every manifest listing it,
  * which push would otherwise take as proof its files are there), after which `rvc push` from a
- * cache holding good copies uploads them again.
+ * cache holding good copies uploads them again. A damaged pack is replaced instead
+ * (`repairPacks`), once those manifests are gone.
  */
 export async function verifyCloud(repo: Repo, w: Wanted, at: OpenedRemote, opts: CloudFsckOptions): Promise<CloudFsckResult> {
   const res: CloudFsckResult = {
-    remote: at.name, checked: 0, corrupt: [], incomplete: [], missing: 0, removed: [], repaired: !!opts.repair,
+    remote: at.name, checked: 0, corrupt: [], incomplete: [], missing: 0, removed: [], damagedPacks: [], replacedPacks: [], repaired: !!opts.repair,
     ...emptyFailures<SyncFailure>(), ...(w.revisions.length ? { revisions: w.revisions } : {}),
   };
   for (const [algo, oids] of w.set.groups) {
@@ -471,6 +482,14 @@ export async function verifyCloud(repo: Repo, w: Wanted, at: OpenedRemote, opts:
     for (const o of r.corrupt) res.corrupt.push(named(o));
     for (const o of r.incomplete) res.incomplete.push(named(o));
     for (const k of r.removed) res.removed.push(k);
+    for (const id of r.damagedPacks) res.damagedPacks.push(packKey(algo, id));
+    // After the manifests listing their damaged objects went (verifyObjects' repair).
+    if (opts.repair && r.damagedPacks.length) {
+      for (const p of await repairPacks(repo.odbFor(algo), at.remote, r.damagedPacks)) {
+        nameInFolders(repo, w.set, p.lost);
+        res.replacedPacks.push({ key: p.key, rewritten: p.rewritten, lost: p.lost.map(named) });
+      }
+    }
     mergeFailures(res, { ...r, failed: r.failed.map((f) => toSyncFailure(f, w.set.paths.get(f.oid) ?? [])) }, (f) => f.code);
   }
   return res;

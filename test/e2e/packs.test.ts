@@ -125,7 +125,7 @@ describe('packs on a folder remote', () => {
     expect(f.checked).toBe(SMALL + 2);
   });
 
-  it('a pack altered on the remote is refused naming the object and the pack; a truncated one, past its end', () => {
+  it('a pack altered on the remote is refused naming the object and the pack; a truncated one, past its end; fsck --cloud --repair replaces it from the cache', () => {
     const { dir, files } = dataRepo();
     const store = track(tmpDir('rvc-store-'));
     rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
@@ -153,16 +153,12 @@ describe('packs on a folder remote', () => {
     expect(one.code).toBe(1);
     expect(one.stderr).toContain(pack);
 
-    // fsck --cloud finds it; --repair cannot mend a pack (gc's repacking does): it says so and
-    // fails rather than report the loose key it would have deleted.
-    const f = rvc(dir, ['fsck', '--cloud', '--repair', '--json']);
+    // fsck --cloud finds it and names the pack.
+    const f = rvc(dir, ['fsck', '--cloud', '--json']);
     expect(f.code).toBe(1);
     const fr = json(f);
     expect(fr.corrupt.map((o: any) => o.oid)).toEqual([victim]);
-    expect(fr.failed.map((x: any) => [x.oid, x.code])).toEqual([[victim, 'OBJECT_CORRUPT']]);
-    expect(fr.failed[0].message).toContain(pack);
-    expect(fr.removed.some((k: string) => k.includes(victim.slice(2)))).toBe(false);
-    rvcOk(dir, ['push']); // the manifest --repair removed as incomplete
+    expect(fr.damagedPacks).toEqual([pack]);
 
     // Cut the pack in half: the objects before the cut arrive, those past it are refused as truncated.
     bytes[off] = bytes[off]! ^ 0xff;
@@ -178,6 +174,16 @@ describe('packs on a folder remote', () => {
     const firstObj = [...at.entries()].find(([, [o]]) => o === 0)![0];
     expect(fs.existsSync(path.join(c2, '.rvc/cache/blake3', firstObj.slice(0, 2), firstObj.slice(2)))).toBe(true);
     expect(rvc(c2, ['fsck']).code).toBe(0);
+
+    // fsck --cloud --repair from a cache holding every object replaces the pack: all its objects
+    // go into a new one, it and its index go, nothing is lost; a push restores the manifest it
+    // removed as incomplete, and the clone's pull then completes.
+    const fix = json(rvcOk(dir, ['fsck', '--cloud', '--repair', '--json']));
+    expect(fix.replacedPacks).toEqual([{ key: pack, rewritten: at.size, lost: [] }]);
+    expect(fs.existsSync(packFile)).toBe(false);
+    rvcOk(dir, ['push']);
+    rvcOk(c2, ['pull']);
+    expectBytes(c2, files);
   });
 
   it('an index without its pack counts as absent: pull names the objects missing, fsck --cloud --repair drops the manifest, push uploads them again', () => {

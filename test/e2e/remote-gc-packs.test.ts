@@ -148,7 +148,7 @@ describe('gc --cloud after an interrupted repack (library, memory remote)', () =
 });
 
 describe('gc --cloud and a damaged pack', () => {
-  it('a damaged object in a sparse pack: the cache\'s good copy is packed instead, and without one gc stops and deletes nothing; a damaged index is removed', async () => {
+  it('a damaged object in a sparse pack: without a good copy in the cache gc leaves the pack, does the rest and fails naming it; with one the cache\'s copy is packed instead; a damaged index is removed', async () => {
     const dir = track(makeRepo());
     const store = track(tmpDir('rvc-store-'));
     rvcOk(dir, ['remote', 'add', '-d', 'store', store]);
@@ -181,14 +181,17 @@ describe('gc --cloud and a damaged pack', () => {
 
     const before = readTree(store);
     const refused = rvc(dir, ['gc', '-w', '-c']);
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(new RegExp(`packs/blake3/${id}\\.pack .*damaged copy of ${v1[0]}`));
-    expect(readTree(store)).toEqual(before);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`pack packs/blake3/${id}\\.pack on remote 'store' is damaged: 1 live object .*${v1[0]}`));
+    expect(refused.stderr).toContain('rvc fsck --cloud --repair');
+    // The rest was done (the junk index went); the pack stayed, and nothing else changed.
+    expect(fs.existsSync(junkIdx)).toBe(false);
+    const { [path.relative(store, junkIdx)]: _junk, ...rest } = before;
+    expect(readTree(store)).toEqual(rest);
 
     fs.writeFileSync(cacheObject(dir, v1[0]!), good, { mode: 0o444 });
     const r = json(rvcOk(dir, ['gc', '-w', '-c', '--json']));
-    expect(r.cloud.packs.removed.map((p: any) => p.action).sort()).toEqual(['damaged', 'repacked']);
-    expect(fs.existsSync(junkIdx)).toBe(false);
+    expect(r.cloud.packs.removed.map((p: any) => p.action).sort()).toEqual(['repacked']);
     const view = await viewRemote(remote, track(tmpDir('rvc-view-')));
     expect(view.packs.has(id!)).toBe(false);
     expect(view.objects.get(v1[0]!)?.equals(good)).toBe(true);

@@ -16,8 +16,15 @@ async function cloud(ctx: Ctx): Promise<number> {
   }
   const where = (o: { paths: string[]; key: string }): string => `${o.paths.length ? o.paths.join(', ') : o.key} (${o.key})`;
   const verb = r.repaired ? 'removed ' : '';
-  for (const o of r.corrupt) out.info(`${verb}corrupt on remote '${r.remote}': ${where(o)}`);
+  // A corrupt copy inside a pack is not removed by itself: its pack is replaced (lines below).
+  const gone = new Set(r.removed);
+  for (const o of r.corrupt) out.info(`${gone.has(o.key) ? verb : ''}corrupt on remote '${r.remote}': ${where(o)}`);
   for (const o of r.incomplete) out.info(`${verb}manifest listing missing or corrupt objects on remote '${r.remote}': ${where(o)}`);
+  for (const k of r.damagedPacks) if (!r.replacedPacks.some((p) => p.key === k)) out.info(`damaged pack on remote '${r.remote}': ${k}`);
+  for (const p of r.replacedPacks) {
+    out.info(`replaced damaged pack ${p.key} on remote '${r.remote}': wrote ${plural(p.rewritten, 'object')} it held into a new pack${p.lost.length ? `; ${p.lost.length} lost` : ''}`);
+    for (const o of p.lost) out.info(`lost from remote '${r.remote}' (no good copy there or in this cache): ${o.paths.length ? `${o.paths.join(', ')} (${o.oid})` : o.oid}`);
+  }
   if (r.revisions?.length) out.detail(`scope: the workspace and ${plural(r.revisions.length, 'revision')}`);
   const notThere = r.missing ? `; ${plural(r.missing, 'object')} of the scope ${r.missing === 1 ? 'is' : 'are'} not on the remote (\`rvc push\` uploads them)` : '';
   out.info(`Checked ${plural(r.checked + r.corrupt.length, 'object')} on remote '${r.remote}': ${damaged ? `${r.corrupt.length} corrupt, ${plural(r.incomplete.length, 'incomplete manifest')}` : 'all good'}${notThere}.`);
@@ -28,7 +35,8 @@ async function cloud(ctx: Ctx): Promise<number> {
   }
   if (!damaged) return EXIT.OK;
   if (r.repaired) {
-    out.info(`Removed ${plural(r.removed.length, 'object')} from remote '${r.remote}'; run \`rvc push\` from a clone whose cache has good copies to upload them again.`);
+    const lost = r.replacedPacks.reduce((n, p) => n + p.lost.length, 0);
+    out.info(`Removed ${plural(r.removed.length + r.replacedPacks.length, 'object')} from remote '${r.remote}'${r.replacedPacks.length ? ` (${plural(r.replacedPacks.length, 'damaged pack')} among them)` : ''}; run \`rvc push\` from a clone whose cache has good copies to upload ${lost ? `the ${plural(lost, 'lost object')} and the rest` : 'them'} again.`);
     return EXIT.OK;
   }
   out.error(`remote '${r.remote}' holds ${plural(damaged, 'damaged object')}; \`rvc push\` will not replace ${damaged === 1 ? 'it' : 'them'}`,

@@ -1,6 +1,7 @@
 import { fmtBytes, plural } from '../output.js';
 import { scopeFrom } from '../scope.js';
 import type { Ctx } from '../context.js';
+import { EXIT } from '../exit.js';
 
 function runEntries(n: number): string {
   return `${n} run-cache ${n === 1 ? 'entry' : 'entries'}`;
@@ -13,7 +14,12 @@ export async function runGc({ lib, out, flags, common }: Ctx) {
     ...(flags.keepRunCache ? { keepRunCache: true } : {}),
     ...(flags.remote ? { remote: String(flags.remote) } : {}),
   });
-  if (flags.json) return out.json(r);
+  // A damaged pack left on the remote is damage to act on: gc did the rest, but says so and fails.
+  const damagedPacks = r.cloud?.packs.damaged ?? [];
+  if (flags.json) {
+    out.json(r);
+    return damagedPacks.length ? EXIT.FAILURE : EXIT.OK;
+  }
   // A dry run is for reading, so it lists every object; a real run lists them with -v.
   const list = r.dryRun ? out.info.bind(out) : out.detail.bind(out);
   for (const x of r.removed) list(`${r.dryRun ? 'would remove' : 'removed'} ${x.algo}/${x.oid.slice(0, 2)}/${x.oid.slice(2)} (${fmtBytes(x.size)})`);
@@ -47,4 +53,9 @@ export async function runGc({ lib, out, flags, common }: Ctx) {
   if (r.cloud?.runs.removed.length) out.info(`${verb} ${runEntries(r.cloud.runs.removed.length)} from remote '${r.cloud.remote}'; kept ${runEntries(r.cloud.runs.kept)} there.`);
   if (r.cloud?.leftovers) out.info(`Cleaned ${plural(r.cloud.leftovers, 'temporary file')} of interrupted pushes from remote '${r.cloud.remote}'.`);
   if (r.leftovers) out.info(`${r.dryRun ? 'Would clean' : 'Cleaned'} ${plural(r.leftovers, 'temporary file')} of interrupted writes.`);
+  for (const p of damagedPacks) {
+    out.error(`pack ${p.key} on remote '${r.cloud!.remote}' is damaged: ${plural(p.unreadable.length, 'live object')} in it ${p.unreadable.length === 1 ? 'is' : 'are'} unreadable and not in the cache (${p.unreadable.slice(0, 3).join(', ')}${p.unreadable.length > 3 ? ', …' : ''}); gc left it in place`,
+      'run `rvc fsck --cloud --repair` to save what it still holds and remove it, then `rvc push` from a clone that has the objects');
+  }
+  return damagedPacks.length ? EXIT.FAILURE : EXIT.OK;
 }
