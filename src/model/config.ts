@@ -137,8 +137,10 @@ function coerce(spec: KeySpec, v: unknown, key: string, where: string, line?: nu
       return n;
     }
     case 'bytes': {
-      const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_BYTES) throw keyError(where, `'${key}' must be a number of bytes from 1 to ${MAX_BYTES}`);
+      const n = typeof v === 'string' ? parseByteSize(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_BYTES) {
+        throw keyError(where, `'${key}' must be a number of bytes from 1 to ${MAX_BYTES}, optionally with a unit: 64MiB (or 64M), 1GiB, 500MB (decimal)`);
+      }
       return n;
     }
     case 'seconds': {
@@ -489,4 +491,26 @@ export function getConfigKey(c: Config, key: string): unknown {
   const k = resolveConfigKey(key);
   if (k.section === 'remote') return c.remote[k.name!]?.[k.key];
   return (c[k.section] as Record<string, unknown>)[k.key];
+}
+
+/** Binary multipliers of the size units a config value may carry; KB, MB… are decimal. */
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1024, ki: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mi: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gi: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+  t: 1024 ** 4, ti: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+};
+
+/**
+ * A size as a config value writes it: `67108864`, `64MiB`, `64M` (binary), `500MB` (decimal),
+ * `1.5GiB`. Undefined for anything else, or for a fraction of a byte.
+ */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = SIZE_UNITS[m[2]!.toLowerCase()];
+  if (unit === undefined) return undefined;
+  const n = Number(m[1]) * unit;
+  return Number.isInteger(n) ? n : undefined;
 }

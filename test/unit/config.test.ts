@@ -45,6 +45,19 @@ describe('config', () => {
     expect(code(() => setConfigKey({}, 'cache.jobs', 'many', 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
   });
 
+  it('reads sizes with units: binary K/M/G/T and KiB…, decimal KB…; refuses fractions of a byte and unknown units', () => {
+    const size = (v: string) => setConfigKey({}, 'cache.chunk_threshold', v, 'c', { allowSecrets: false }).cache?.chunk_threshold;
+    expect(size('67108864')).toBe(64 * 1024 * 1024);
+    expect(size('64MiB')).toBe(64 * 1024 * 1024);
+    expect(size('64 M')).toBe(64 * 1024 * 1024);
+    expect(size('1.5GiB')).toBe(1.5 * 1024 ** 3);
+    expect(size('500MB')).toBe(500_000_000);
+    expect(size('8k')).toBe(8192);
+    for (const bad of ['1.5', '64 bytes', 'MiB', '-1M', '0.3KiB']) {
+      expect(code(() => setConfigKey({}, 'cache.chunk_threshold', bad, 'c', { allowSecrets: false }))).toBe('CONFIG_INVALID');
+    }
+  });
+
   it('treats remote names like constructor or toString as plain names', () => {
     const tracked = parseConfigLayer('core:\n  remote: constructor\nremote:\n  constructor:\n    url: /tmp/a\n', 'config.yaml', { allowSecrets: false });
     const c = mergeConfig(tracked, {});
