@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rvcError } from '../helpers/errors.js';
-import { allOutputs, isCallbackStage, type Stage } from '../../src/model/pipeline/types.js';
+import { allOutputs, isCallbackStage, mergePipelines, type Stage } from '../../src/model/pipeline/types.js';
 import { parsePipeline } from '../../src/model/pipeline/parse.js';
 import { addStage, serializePipeline, stageToDef } from '../../src/model/pipeline/edit.js';
 import { metricsFiles, trackedParams } from '../../src/pipeline/compare.js';
@@ -245,8 +245,9 @@ stages:
     params: [{p.yaml: [lr]}, {q.yaml: [a]}]
     metrics: [m.json]
 `);
-    expect(metricsFiles([p])).toEqual(['dvclive/metrics.json', 'm.json']);
-    expect(trackedParams([p])).toEqual(new Map([['dvclive/params.yaml', null], ['p.yaml', null], ['q.yaml', new Set(['a'])]]));
+    const project = mergePipelines([p]);
+    expect(metricsFiles([project])).toEqual(['dvclive/metrics.json', 'm.json']);
+    expect(trackedParams([project])).toEqual(new Map([['dvclive/params.yaml', null], ['p.yaml', null], ['q.yaml', new Set(['a'])]]));
   });
 });
 

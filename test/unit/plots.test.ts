@@ -8,7 +8,7 @@ import { plotDefinitions, selectPlots } from '../../src/plots/defs.js';
 import { BUILTIN_TEMPLATES, fillTemplate, parseTemplate } from '../../src/plots/templates.js';
 import { buildPlot, PlotData } from '../../src/plots/build.js';
 import { buildPage } from '../../src/plots/page.js';
-import { historyPlots } from '../../src/plots/history.js';
+import { historyPlots, type HistoryPoint } from '../../src/plots/history.js';
 
 /** A table's rows as records (the shape the previous parser returned). */
 function rowsOf(t: Table): Record<string, unknown>[] {
@@ -287,7 +287,7 @@ stages:
 
 describe('metrics over commits', () => {
   it('one plot per metric that is a number somewhere; absent or non-numeric values are gaps (null), never zeros, and the x domain keeps the revisions\' order', () => {
-    const pts = [
+    const pts: HistoryPoint[] = [
       { label: 'b', rev: 'b1', date: '2026-01-01T00:00:00.000Z', values: { 'm.json': { acc: 0.5, name: 'x', ok: true } } },
       { label: 'a', rev: 'a1', date: '2026-01-02T00:00:00.000Z', values: { 'm.json': { acc: 'n/a', loss: 2 } } },
       { label: 'workspace', rev: 'workspace', date: '', values: {} },
