@@ -8,6 +8,9 @@
 #                                    # and one-thread b3sum of them when b3sum is installed
 #   LARGE=1 bash bench/local.sh      # also cp, rvc push and rvc pull of one 1 GiB file (folder remote)
 #
+# Between runs, what a run made is moved aside, not deleted (see set_aside in bench/lib.sh: on
+# ext4 without a journal, files deleted just before a run make its file creations slower).
+#
 # Rows: cp -r; rvc add (fresh repository); rvc checkout into an emptied workspace; a no-op rvc
 # checkout; rvc pull from a folder remote into an empty cache and workspace. Each is run RUNS
 # times (default 3) in turn, the median reported; one more run under `strace -c -f` counts the
@@ -75,11 +78,11 @@ echo "### $FILES files x 2 KiB, $(nproc) cores, load average $(cut -d' ' -f1 /pr
 echo
 echo '| operation | wall s (median) | CPU s (user + sys) | system calls a file | without futex/epoll a file |'
 echo '| --- | ---: | ---: | ---: | ---: |'
-measure 'cp -r' "rm -rf $(q "$WORK/cp")" "cp -r $(q "$WORK/data") $(q "$WORK/cp")"
-measure 'rvc add (fresh repository)' "rm -rf $RQ/.rvc/cache $RQ/.rvc/tmp/state* $RQ/data.rvc" "cd $RQ && $RVC add -q data"
-measure 'rvc checkout into an emptied workspace' "rm -rf $RQ/data" "cd $RQ && $RVC checkout -q"
+measure 'cp -r' "set_aside $(q "$WORK/cp")" "cp -r $(q "$WORK/data") $(q "$WORK/cp")"
+measure 'rvc add (fresh repository)' "set_aside $RQ/.rvc/cache $RQ/.rvc/tmp/state* $RQ/data.rvc" "cd $RQ && $RVC add -q data"
+measure 'rvc checkout into an emptied workspace' "set_aside $RQ/data" "cd $RQ && $RVC checkout -q"
 measure 'rvc checkout, nothing to do' ":" "cd $RQ && $RVC checkout -q"
-measure 'rvc pull, folder remote, empty cache and workspace' "rm -rf $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q"
+measure 'rvc pull, folder remote, empty cache and workspace' "set_aside $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q"
 echo
 echo "load average $(cut -d' ' -f1 /proc/loadavg) at end"
 
@@ -98,8 +101,8 @@ if [ "$MEDIUM" -gt 0 ]; then
   echo
   echo '| operation | wall s (median) | CPU s (user + sys) | system calls a file | without futex/epoll a file |'
   echo '| --- | ---: | ---: | ---: | ---: |'
-  measure 'cp -r' "rm -rf $(q "$WORK/mcp")" "cp -r $(q "$WORK/mdata") $(q "$WORK/mcp")"
-  measure 'rvc add (fresh repository)' "rm -rf $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data"
+  measure 'cp -r' "set_aside $(q "$WORK/mcp")" "cp -r $(q "$WORK/mdata") $(q "$WORK/mcp")"
+  measure 'rvc add (fresh repository)' "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data"
   # The hashing limit of the add target: one-thread BLAKE3 over the same files.
   if have b3sum; then
     measure 'b3sum --num-threads 1' ":" "cd $(q "$WORK/mdata") && find . -type f -print0 | xargs -0 b3sum --num-threads 1"
@@ -124,7 +127,7 @@ if [ "${LARGE:-0}" = 1 ]; then
   echo
   echo '| operation | wall s (median) | CPU s (user + sys) | system calls | without futex/epoll |'
   echo '| --- | ---: | ---: | ---: | ---: |'
-  measure 'cp' "rm -f $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")"
-  measure 'rvc push (empty remote)' "rm -rf $(q "$WORK/lremote")" "cd $LQ && $RVC push -q"
-  measure 'rvc pull (empty cache and workspace)' "chmod -R u+w $LQ/.rvc/cache; rm -rf $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q"
+  measure 'cp' "set_aside $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")"
+  measure 'rvc push (empty remote)' "set_aside $(q "$WORK/lremote")" "cd $LQ && $RVC push -q"
+  measure 'rvc pull (empty cache and workspace)' "set_aside $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q"
 fi
