@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -7,9 +7,9 @@ import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js
 import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { packKey, parsePackKey } from '../model/pack.js';
+import { packKey, parsePackKey, type PackIndex } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
-import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
+import { PackSet, PackWriter, coalesceReads, isMissingKey, readFileRange, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
 import { credentialsRefused } from './remote-error.js';
 
@@ -61,6 +61,14 @@ export interface LocalObjectStore {
    * `oid`; deletes it otherwise.
    */
   importChunkList?(tmpPath: string, oid: string): Promise<'ok' | 'corrupt' | 'incomplete'>;
+  /**
+   * Keeps a pack downloaded whole (`tmpPack`, in tmpDir(); every object its index lists was
+   * verified, and its size) as a pack in the store, instead of one file per object. A store
+   * without it gets the objects one by one.
+   */
+  adoptPack?(tmpPack: string, index: PackIndex): string;
+  /** Where `oid` lies in one of the store's packs when the store holds it packed and not as a file of its own. */
+  packedRange?(oid: string): { file: string; offset: number; length: number } | undefined;
 }
 
 export interface TransferOptions {
@@ -493,7 +501,12 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
         totalBytes += size; // not `+= await`, which would read the total before waiting
         sizes.set(oid, size);
       } catch {
-        // Reported by the upload itself, with the right code.
+        const at = store.packedRange?.(oid);
+        if (at) {
+          totalBytes += at.length;
+          sizes.set(oid, at.length);
+        }
+        // Otherwise reported by the upload itself, with the right code.
       }
     });
   }
@@ -531,8 +544,17 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
 
   const upload = async (oid: string, part?: { key: string; file: string; counted: boolean }): Promise<boolean> => {
     if (run.stopped) return false;
+    // An object the cache holds in a local pack goes up through a temp file of its own.
+    let scratch: string | undefined;
     try {
-      await remote.upload(part?.key ?? run.key(oid), part?.file ?? store.objectPath(oid), {
+      let file = part?.file ?? store.objectPath(oid);
+      const at = file === store.objectPath(oid) ? store.packedRange?.(oid) : undefined;
+      if (at) {
+        scratch = await downloadTemp(store, `push-${oid.slice(0, 16)}`);
+        writeFileSync(scratch, readFileRange(at.file, at.offset, at.length));
+        file = scratch;
+      }
+      await remote.upload(part?.key ?? run.key(oid), file, {
         onBytes: (n) => ticker?.tick(0, n),
         signal: run.controller.signal,
       });
@@ -543,6 +565,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       run.fail(oid, e);
       return false;
     } finally {
+      if (scratch) rmSync(scratch, { force: true });
       ticker?.tick(1);
     }
   };
@@ -561,7 +584,8 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       for (const o of group) {
         if (run.stopped) break;
         try {
-          await writer.add({ oid: o.oid, file: store.objectPath(o.oid), size: o.size });
+          const at = store.packedRange?.(o.oid);
+          await writer.add(at ? { oid: o.oid, file: at.file, offset: at.offset, size: at.length } : { oid: o.oid, file: store.objectPath(o.oid), size: o.size });
           packed.push(o.oid);
         } catch (e) {
           // This object alone: the pack goes on without it.
@@ -796,6 +820,13 @@ async function readPacked(
         }
         return;
       }
+      if (rd.whole && mode === 'import' && keepWholePack(store, packs.packs.get(rd.id)?.index, tmp, got)) {
+        for (const o of rd.entries) {
+          onDone(o.oid, { r: 'ok' });
+          ticker?.tick(1);
+        }
+        return;
+      }
       const fd = openSync(tmp, 'r');
       try {
         for (const o of rd.entries) {
@@ -845,6 +876,32 @@ async function readPacked(
     }
   });
   return vanished;
+}
+
+/**
+ * Keeps a pack downloaded whole as a pack in the store (`adoptPack`) when it is exactly the size
+ * its index says and every object the index lists (not only the wanted ones) hashes to its oid.
+ * False, with the temp file left for the object-by-object path, when the store cannot keep packs
+ * or anything does not match: that path stores the good objects and reports the bad ones.
+ */
+function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tmp: string, got: number): boolean {
+  if (!index || !store.adoptPack || !store.verifyBytes || got !== index.packSize) return false;
+  const data = readFileSync(tmp);
+  if (data.length !== index.packSize) return false;
+  for (const e of index.entries) {
+    try {
+      if (!store.verifyBytes(data.subarray(e.offset, e.offset + e.length), e.oid)) return false;
+    } catch {
+      return false; // a manifest rvc refuses: the object-by-object path reports why
+    }
+  }
+  try {
+    store.adoptPack(tmp, index);
+    return true;
+  } catch {
+    // Keeping it failed (disk full, permissions): the objects go one by one, which report why.
+    return false;
+  }
 }
 
 /**

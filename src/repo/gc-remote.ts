@@ -329,7 +329,7 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
   const scratch = tmp('packed');
   const add = async (oid: string, data: Buffer, where: string): Promise<void> => {
     if (hash(data) !== oidDigest(oid)) {
-      const local = odb.hasSync(oid) ? readFileSync(odb.objectPath(oid)) : undefined;
+      const local = odb.hasSync(oid) ? odb.readObject(oid) : undefined;
       if (!local || hash(local) !== oidDigest(oid)) {
         throw new RvcError('OBJECT_CORRUPT', `${where} on remote ${remote.url} holds a damaged copy of ${oid}, and the cache has no good one: gc removed nothing`, {
           path: where,
