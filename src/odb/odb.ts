@@ -131,13 +131,17 @@ export class Odb {
       if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw fromFsError(e, p, 'read');
     }
     const at = this.packs.find(oid);
-    if (!at) return undefined;
+    return at ? this.readAt(at, oid) : undefined;
+  }
+
+  /** `oid`'s bytes from its place in a pack (into `buf` when it fits), or its loose copy if the pack is gone. */
+  private readAt(at: LocalPacked, oid: string, buf?: Buffer): Buffer | undefined {
     try {
-      return this.packs.read(at);
+      return this.packs.read(at, buf && buf.length >= at.length ? buf : undefined);
     } catch (e) {
       if (!(e instanceof PackGone)) throw e;
       try {
-        return fs.readFileSync(p);
+        return fs.readFileSync(this.objectPath(oid));
       } catch {
         return undefined;
       }
@@ -279,14 +283,14 @@ export class Odb {
     }
     try {
       if (packed) {
-        const data = this.readWhole(oid);
+        const data = this.readAt(packed, oid, buf);
         if (!data) throw this.missing(oid);
         writeAll(out, data);
       }
       for (const c of chunks ?? []) {
         const inPack = this.packedRange(c.oid);
         if (inPack) {
-          const data = this.readWhole(c.oid);
+          const data = this.readAt(inPack, c.oid, buf);
           if (!data) throw this.missing(oid, c.oid);
           writeAll(out, data);
           continue;

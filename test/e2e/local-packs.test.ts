@@ -83,11 +83,17 @@ describe('packs kept in the local cache', () => {
     expect(json(rvcOk(c, ['push', '-r', 'b', '--json'])).transferred).toBe(N + 1);
     expect(json(rvcOk(c, ['status', '--cloud', '-r', 'b', '--json'])).counts['in sync']).toBe(N + 1);
 
+    // Drop 10% of the files: the pack stays whole, its dead objects count as kept.
+    for (let i = 0; i < 30; i++) fs.rmSync(path.join(c, `data/f${String(i).padStart(3, '0')}.txt`));
+    rvcOk(c, ['add', 'data']);
+    const gc1 = json(rvcOk(c, ['gc', '-w', '-f', '--json']));
+    expect(gc1.removed.length).toBe(1); // the old manifest
+    expect(filesUnder(packedDir(c))).toEqual(packed);
     // Drop 60% of the files: the pack's kept objects are under half its bytes, so gc writes
     // them loose and deletes the pack.
     const kept: Record<string, string> = {};
     for (const [k, v] of Object.entries(f)) {
-      if (Number(/f(\d+)/.exec(k)![1]) < 180) fs.rmSync(path.join(c, k));
+      if (Number(/f(\d+)/.exec(k)![1]) < 180) fs.rmSync(path.join(c, k), { force: true });
       else kept[k] = v;
     }
     rvcOk(c, ['add', 'data']);
