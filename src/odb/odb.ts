@@ -220,6 +220,9 @@ export class Odb {
 
   private readChunkListIfAny(oid: string): ChunkEntry[] | undefined {
     const p = this.chunkListPath(oid);
+    // Most objects have no list: asked for each object a fetch lacks, a failed open (which
+    // builds an error) cost more than the rest of the check.
+    if (!fs.existsSync(p)) return undefined;
     let text: Buffer;
     try {
       text = fs.readFileSync(p);
