@@ -77,6 +77,13 @@ describe('packs kept in the local cache', () => {
     expect(fsck.checked).toBe(N + 1);
     expect(fsck.corrupt).toEqual([]);
 
+    // Another repository imports from this clone's cache alone (its remote gone): the packed
+    // objects are found there.
+    rmrf(store);
+    const d = track(makeRepo());
+    rvcOk(d, ['import', c, 'data/f250.txt', '-o', 'one.txt']);
+    expect(fs.readFileSync(path.join(d, 'one.txt'), 'utf8')).toBe(f['data/f250.txt']);
+
     // Pushed to a second remote straight out of the local pack.
     const store2 = track(tmpDir('rvc-store2-'));
     rvcOk(c, ['remote', 'add', 'b', store2]);
