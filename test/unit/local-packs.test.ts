@@ -70,6 +70,21 @@ describe('packs kept in the local cache', () => {
     expect([...fresh.list()]).toEqual([{ leftover: path.join(root, 'cache', 'packed', 'blake3', `${id}.pack`) }]);
   });
 
+  it('a pack kept after the lookup was loaded joins it (the table grows); an object in two packs is found once', () => {
+    const { open } = cache();
+    const o = open();
+    const first = keepPack(o, objs);
+    expect(o.hasSync(first.oids[0]!)).toBe(true); // loaded
+    const many = Array.from({ length: 1500 }, (_, i) => Buffer.from(`object ${i}\n`));
+    const second = keepPack(o, [...many, objs[1]!]);
+    for (const odb of [o, open()]) {
+      expect([...first.oids, ...second.oids].every((oid) => odb.hasSync(oid))).toBe(true);
+      expect(odb.readObject(second.oids[1234]!).toString()).toBe('object 1234\n');
+      expect(odb.readObject(first.oids[1]!).equals(objs[1]!)).toBe(true);
+      expect(odb.hasSync(hashBuffer('blake3', Buffer.from('not there')))).toBe(false);
+    }
+  });
+
   it('dropping a pack writes the kept objects loose first; a reader that loses the pack reads those, or says missing, never other bytes', () => {
     const { open } = cache();
     const writer = open();
