@@ -360,10 +360,8 @@ export class LocalPacks {
     const id = this.hash(Buffer.from(text));
     const idx = path.join(this.dir, `${id}.idx`);
     const pack = this.packFile(id);
-    if (fs.existsSync(pack) && fs.existsSync(idx)) {
-      fs.rmSync(tmpPack, { force: true });
-      return id;
-    }
+    // Written even when a pack of this id is there: that copy may be damaged (a rename replaces
+    // it whole; a reader holding it open keeps reading the old file).
     makeDir(this.dir);
     // A crash between the two leaves an index without its pack, which means nothing.
     writeFileAtomic(idx, text, { mode, fsync: false });

@@ -190,10 +190,16 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       removed.push({ oid, algo: odb.algo, size });
       tick.tick();
     }
+    // An object removed loose above and also in a dropped pack is listed once.
+    const listed = new Set(packPlan.length ? removed.map((r) => `${r.algo}:${r.oid}`) : []);
     for (const p of packPlan) {
       const live = p.live;
       if (!opts.dryRun) p.odb.dropPack(p.id, p.index, (oid) => !!live?.has(oid));
-      for (const e of p.index.entries) if (!live?.has(e.oid)) removed.push({ oid: e.oid, algo: p.odb.algo, size: e.length });
+      for (const e of p.index.entries) {
+        if (live?.has(e.oid) || listed.has(`${p.odb.algo}:${e.oid}`)) continue;
+        listed.add(`${p.odb.algo}:${e.oid}`);
+        removed.push({ oid: e.oid, algo: p.odb.algo, size: e.length });
+      }
     }
     if (!opts.dryRun && packPlan.length) for (const odb of repo.allOdbs()) odb.reloadPacks();
     tick.finish();
