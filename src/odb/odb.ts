@@ -724,7 +724,8 @@ export class Odb {
 
   /**
    * Moves a downloaded file into the cache if its content hashes to `oid`; deletes it otherwise.
-   * This is the only way remote data enters the cache.
+   * Remote data enters the cache this way, by importBytes, or in a pack whose every object was
+   * checked (adoptPack).
    */
   async importVerified(tmpPath: string, oid: string): Promise<boolean> {
     if (!this.downloadMatches(tmpPath, oid)) {
