@@ -2,6 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
 import type { PackIndex } from '../../src/model/pack.js';
@@ -83,6 +84,29 @@ describe('packs kept in the local cache', () => {
       expect(odb.readObject(first.oids[1]!).equals(objs[1]!)).toBe(true);
       expect(odb.hasSync(hashBuffer('blake3', Buffer.from('not there')))).toBe(false);
     }
+  });
+
+  it('a chunked file whose chunks are partly packed is read and copied whole', () => {
+    const { root } = cache();
+    const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'), { chunkThreshold: 1 });
+    const src = path.join(root, 'big.bin');
+    const data = crypto.randomBytes(4 * 1024 * 1024);
+    fs.writeFileSync(src, data);
+    const { oid } = odb.addFile(src, data.length);
+    const chunks = odb.chunksOf(oid)!;
+    expect(chunks.length).toBeGreaterThan(1);
+    // Its first and last chunks move into a pack.
+    const moved = [chunks[0]!, chunks[chunks.length - 1]!];
+    const bytes = moved.map((c) => fs.readFileSync(odb.objectPath(c.oid)));
+    for (const c of moved) fs.rmSync(odb.objectPath(c.oid));
+    const fresh = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+    expect(fresh.hasSync(oid)).toBe(false);
+    keepPack(fresh, bytes);
+    expect(fresh.hasSync(oid)).toBe(true);
+    expect(fresh.readObject(oid).equals(data)).toBe(true);
+    fresh.copyObjectTo(oid, path.join(root, 'out.bin'));
+    expect(fs.readFileSync(path.join(root, 'out.bin')).equals(data)).toBe(true);
+    expect(fresh.verify(`${oid}.chunks`)).toBe('ok');
   });
 
   it('dropping a pack writes the kept objects loose first; a reader that loses the pack reads those, or says missing, never other bytes', () => {
