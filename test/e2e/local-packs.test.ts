@@ -89,6 +89,14 @@ describe('packs kept in the local cache', () => {
     rvcOk(c, ['remote', 'add', 'b', store2]);
     expect(json(rvcOk(c, ['push', '-r', 'b', '--json'])).transferred).toBe(N + 1);
     expect(json(rvcOk(c, ['status', '--cloud', '-r', 'b', '--json'])).counts['in sync']).toBe(N + 1);
+    // And to a remote kept loose: each packed object goes up as a file of its own.
+    const store3 = track(tmpDir('rvc-store3-'));
+    rvcOk(c, ['remote', 'add', 'loose', store3]);
+    rvcOk(c, ['remote', 'modify', 'loose', 'packs', 'false']);
+    expect(json(rvcOk(c, ['push', '-r', 'loose', '--json'])).transferred).toBe(N + 1);
+    const sample = path.join(store3, 'blake3');
+    expect(fs.readdirSync(sample).length).toBeGreaterThan(100);
+    expect(fs.existsSync(path.join(store3, 'packs'))).toBe(false);
 
     // Drop 10% of the files: the pack stays whole, its dead objects count as kept.
     for (let i = 0; i < 30; i++) fs.rmSync(path.join(c, `data/f${String(i).padStart(3, '0')}.txt`));
