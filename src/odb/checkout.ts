@@ -335,7 +335,13 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
     po.size = e.size;
     placed = undefined;
     try {
-      used = odb.chunksOf(e.oid) ? placeChunked(odb, e.oid, abs, !!e.exec) : placeFile(odb.objectPath(e.oid), abs, opts.linkTypes, po);
+      if (odb.chunksOf(e.oid)) used = placeChunked(odb, e.oid, abs, !!e.exec);
+      else if (!odb.packedRange(e.oid)) used = placeFile(odb.objectPath(e.oid), abs, opts.linkTypes, po);
+      // A packed object is copied out of its pack when a copy is what the link types allow first
+      // (a reflink needs a file of its own, and reflink,copy copies where reflinks fail anyway);
+      // a link needs a file to link to, so the object is written loose first.
+      else if (copiesFirst(opts.linkTypes)) used = placeChunked(odb, e.oid, abs, !!e.exec);
+      else used = placeFile(odb.ensureLoose(e.oid), abs, opts.linkTypes, po);
     } catch (err) {
       if (err instanceof RvcError && err.code === 'PATH_NOT_FOUND' && !odb.hasSync(e.oid)) throw missingObject(displayPath(target.repoRel, e.path), e.oid);
       throw err;
@@ -461,8 +467,13 @@ function wholePathIsSafe(abs: string, opts: CheckoutOptions): boolean {
 
 export { isSharedLink };
 
+/** Whether placing a packed object may copy it: copy comes first, or reflink with copy after it. */
+function copiesFirst(types: readonly LinkType[]): boolean {
+  return types[0] === 'copy' || (types[0] === 'reflink' && types.includes('copy'));
+}
+
 /**
- * A file the cache holds as chunks cannot be linked (no cache file has its content): it is
+ * A file the cache holds as chunks (or in a local pack) cannot be linked (no cache file has its content): it is
  * reassembled into a temp file beside `abs` and renamed over it, like a copy.
  */
 function placeChunked(odb: Odb, oid: string, abs: string, exec: boolean): LinkType {

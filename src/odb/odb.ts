@@ -7,6 +7,8 @@ import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll, makeDirs } fro
 import { hashBuffer, hashFile, hashCopyFile, createHasher, readSmallFile, SMALL_FILE, type IncrementalHash } from '../hashing/hash.js';
 import { defaultCutter } from '../hashing/chunker.js';
 import { CHUNKS_SUFFIX, DEFAULT_CHUNK_THRESHOLD, parseChunkList, serializeChunkList, type ChunkEntry } from '../model/chunks.js';
+import type { PackIndex } from '../model/pack.js';
+import { LOCAL_PACK_ROOT, LocalPacks, PackGone, type LocalPacked } from './local-packs.js';
 
 const tmpSwept = new Set<string>();
 
@@ -36,6 +38,8 @@ let copyBuf: Buffer | undefined;
 export class Odb {
   readonly algoDir: string;
   private readonly knownDirs = new Set<string>();
+  /** Packs kept in the cache (`packed/<algo>/`), read lazily. */
+  private readonly packs: LocalPacks;
 
   constructor(
     readonly root: string,
@@ -44,6 +48,7 @@ export class Odb {
     private readonly opts: OdbOptions = {},
   ) {
     this.algoDir = path.join(root, algo);
+    this.packs = new LocalPacks(path.join(root, LOCAL_PACK_ROOT, algo), algo, (d) => hashBuffer(algo, d));
   }
 
   /** Creates a folder of the cache (with the shared mode when configured). */
@@ -90,7 +95,7 @@ export class Odb {
    * chunk is there.
    */
   hasSync(oid: string): boolean {
-    if (fs.existsSync(this.objectPath(oid))) return true;
+    if (this.hasWhole(oid)) return true;
     if (isTreeOid(oid)) return false;
     let chunks: ChunkEntry[] | undefined;
     try {
@@ -100,7 +105,108 @@ export class Odb {
       if (e instanceof RvcError && e.code === 'OBJECT_CORRUPT') return false;
       throw e;
     }
-    return chunks !== undefined && chunks.every((c) => fs.existsSync(this.objectPath(c.oid)));
+    return chunks !== undefined && chunks.every((c) => this.hasWhole(c.oid));
+  }
+
+  /** Whether the cache holds `oid` as one object: a loose file, or in a local pack. */
+  private hasWhole(oid: string): boolean {
+    return this.packs.has(oid) || fs.existsSync(this.objectPath(oid));
+  }
+
+  /**
+   * Where `oid` lies in a local pack when the cache holds it packed and not loose (a loose copy
+   * always wins); undefined otherwise.
+   */
+  packedRange(oid: string): LocalPacked | undefined {
+    const at = this.packs.find(oid);
+    if (!at || fs.existsSync(this.objectPath(oid))) return undefined;
+    return at;
+  }
+
+  /**
+   * An object's bytes as one piece (loose first, then packed), or undefined when the cache lacks
+   * it. A pack deleted under a reader (a gc) sends it back to the loose copy gc wrote first, if
+   * any: it never reads another pack's bytes.
+   */
+  private readWhole(oid: string): Buffer | undefined {
+    const p = this.objectPath(oid);
+    try {
+      return fs.readFileSync(p);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw fromFsError(e, p, 'read');
+    }
+    const at = this.packs.find(oid);
+    return at ? this.readAt(at, oid) : undefined;
+  }
+
+  /** `oid`'s bytes from its place in a pack (into `buf` when it fits), or its loose copy if the pack is gone. */
+  private readAt(at: LocalPacked, oid: string, buf?: Buffer): Buffer | undefined {
+    try {
+      return this.packs.read(at, buf && buf.length >= at.length ? buf : undefined);
+    } catch (e) {
+      if (!(e instanceof PackGone)) throw e;
+      try {
+        return fs.readFileSync(this.objectPath(oid));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+
+  /**
+   * Makes sure `oid` exists as a loose file (hard and symbolic links need a file of its own):
+   * a packed object is written out of its pack. Returns its path.
+   */
+  ensureLoose(oid: string): string {
+    const dest = this.objectPath(oid);
+    if (fs.existsSync(dest)) return dest;
+    const data = this.readWhole(oid);
+    if (!data) throw this.missing(oid);
+    this.ensureDir(dest);
+    this.writeObject(dest, tempPathFor(path.join(this.tmpDir(), 'unpack')), data);
+    return dest;
+  }
+
+  /**
+   * Keeps a downloaded pack (`tmpPack`, in tmpDir(); the caller verified every object its index
+   * lists, and its size) in the cache, under `index`. Returns the local pack's id.
+   */
+  adoptPack(tmpPack: string, index: PackIndex): string {
+    return this.packs.adopt(tmpPack, index, OBJECT_MODE, (d) => this.makeDir(d));
+  }
+
+  /** Every local pack and its index (undefined when the index does not match its name or its pack's size). */
+  localPacks(): Generator<{ id: string; file: string; index: PackIndex | undefined }> {
+    return this.packs.packs();
+  }
+
+  /**
+   * Deletes a local pack (index first), after writing loose the objects `keep` names: new copies
+   * before the old pack goes, so a crash in between leaves duplicates, never a loss. An object
+   * that does not hash to its oid is not written. Returns the oids written.
+   */
+  dropPack(id: string, index: PackIndex, keep: (oid: string) => boolean): string[] {
+    const written: string[] = [];
+    const kept = index.entries.filter((e) => keep(e.oid) && !fs.existsSync(this.objectPath(e.oid)));
+    if (kept.length) {
+      const file = this.packs.packFile(id);
+      const data = fs.readFileSync(file);
+      for (const e of kept) {
+        const bytes = data.subarray(e.offset, e.offset + e.length);
+        if (bytes.length !== e.length || hashBuffer(this.algo, bytes) !== oidDigest(e.oid)) continue;
+        const dest = this.objectPath(e.oid);
+        this.ensureDir(dest);
+        this.writeObject(dest, tempPathFor(path.join(this.tmpDir(), 'unpack')), bytes);
+        written.push(e.oid);
+      }
+    }
+    this.packs.deletePack(id);
+    return written;
+  }
+
+  /** Forgets what was read of the local packs (after deleting some). */
+  reloadPacks(): void {
+    this.packs.reload();
   }
 
   /** Where `oid`'s chunk list is (or would be): beside the whole object's place. */
@@ -113,12 +219,15 @@ export class Odb {
    * a tree, or an object the cache lacks. A damaged list throws OBJECT_CORRUPT.
    */
   chunksOf(oid: string): ChunkEntry[] | undefined {
-    if (isTreeOid(oid) || fs.existsSync(this.objectPath(oid))) return undefined;
+    if (isTreeOid(oid) || this.hasWhole(oid)) return undefined;
     return this.readChunkListIfAny(oid);
   }
 
   private readChunkListIfAny(oid: string): ChunkEntry[] | undefined {
     const p = this.chunkListPath(oid);
+    // Most objects have no list: asked for each object a fetch lacks, a failed open (which
+    // builds an error) cost more than the rest of the check.
+    if (!fs.existsSync(p)) return undefined;
     let text: Buffer;
     try {
       text = fs.readFileSync(p);
@@ -147,14 +256,8 @@ export class Odb {
   hashChunks(chunks: readonly ChunkEntry[]): string | undefined {
     const h = createHasher(this.algo);
     for (const c of chunks) {
-      let b: Buffer;
-      try {
-        b = fs.readFileSync(this.objectPath(c.oid));
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') return undefined;
-        throw fromFsError(e, this.objectPath(c.oid), 'read');
-      }
-      if (b.length !== c.size) return undefined;
+      const b = this.readWhole(c.oid);
+      if (!b || b.length !== c.size) return undefined;
       h.update(b);
     }
     return h.digest();
@@ -167,7 +270,8 @@ export class Odb {
    */
   copyObjectTo(oid: string, dest: string, mode = 0o644): void {
     const chunks = this.chunksOf(oid);
-    if (!chunks) {
+    const packed = chunks ? undefined : this.packedRange(oid);
+    if (!chunks && !packed) {
       try {
         fs.copyFileSync(this.objectPath(oid), dest, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
         fs.chmodSync(dest, mode);
@@ -186,7 +290,19 @@ export class Odb {
       throw fromFsError(e, dest, 'write');
     }
     try {
-      for (const c of chunks) {
+      if (packed) {
+        const data = this.readAt(packed, oid, buf);
+        if (!data) throw this.missing(oid);
+        writeAll(out, data);
+      }
+      for (const c of chunks ?? []) {
+        const inPack = this.packedRange(c.oid);
+        if (inPack) {
+          const data = this.readAt(inPack, c.oid, buf);
+          if (!data) throw this.missing(oid, c.oid);
+          writeAll(out, data);
+          continue;
+        }
         const src = this.objectPath(c.oid);
         let fd: number;
         try {
@@ -217,20 +333,14 @@ export class Odb {
   readObject(oid: string): Buffer {
     const chunks = this.chunksOf(oid);
     if (!chunks) {
-      try {
-        return fs.readFileSync(this.objectPath(oid));
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') throw this.missing(oid);
-        throw fromFsError(e, this.objectPath(oid), 'read');
-      }
+      const b = this.readWhole(oid);
+      if (!b) throw this.missing(oid);
+      return b;
     }
     return Buffer.concat(chunks.map((c) => {
-      try {
-        return fs.readFileSync(this.objectPath(c.oid));
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') throw this.missing(oid, c.oid);
-        throw fromFsError(e, this.objectPath(c.oid), 'read');
-      }
+      const b = this.readWhole(c.oid);
+      if (!b) throw this.missing(oid, c.oid);
+      return b;
     }));
   }
 
@@ -276,7 +386,7 @@ export class Odb {
   /** Stores bytes whose oid the caller computed. */
   putBuffer(oid: string, data: Uint8Array | string): void {
     const dest = this.objectPath(oid);
-    if (fs.existsSync(dest)) return;
+    if (this.hasWhole(oid)) return;
     this.ensureDir(dest);
     this.writeObject(dest, tempPathFor(dest), data);
   }
@@ -490,16 +600,11 @@ export class Odb {
     const p = this.objectPath(oid);
     // Kept as bytes: hashed as they are and decoded one line at a time by parseTree, instead of
     // a 100 MB+ string for a million files plus a Buffer copy of it to hash.
-    let text: Buffer;
-    try {
-      text = fs.readFileSync(p);
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') {
-        throw new RvcError('OBJECT_MISSING', `directory manifest ${oid} is not in the cache`, {
-          path: p, hint: 'fetch it from a remote with `rvc pull` (or `rvc fetch`)',
-        });
-      }
-      throw fromFsError(e, p, 'read');
+    const text = this.readWhole(oid);
+    if (!text) {
+      throw new RvcError('OBJECT_MISSING', `directory manifest ${oid} is not in the cache`, {
+        path: p, hint: 'fetch it from a remote with `rvc pull` (or `rvc fetch`)',
+      });
     }
     // A manifest decides where checkout writes, so it is trusted only if it is the one its name
     // promises (hashing a manifest costs little next to parsing it). Downloads were verified,
@@ -517,9 +622,28 @@ export class Odb {
   }
 
   /** Re-hashes an object: 'ok', 'corrupt' (content does not match the name) or 'missing'. */
-  verify(oid: string): 'ok' | 'corrupt' | 'missing' {
+  verify(oid: string, pack?: string): 'ok' | 'corrupt' | 'missing' {
     if (oid.endsWith(CHUNKS_SUFFIX)) return this.verifyChunkList(oid.slice(0, -CHUNKS_SUFFIX.length));
     const p = this.objectPath(oid);
+    if (pack !== undefined || !fs.existsSync(p)) {
+      const at = this.packs.find(oid);
+      if (at && (pack === undefined || at.id === pack)) {
+        let data: Buffer;
+        try {
+          data = this.packs.read(at);
+        } catch (e) {
+          if (e instanceof PackGone) return 'missing';
+          if (e instanceof RvcError && e.code === 'OBJECT_CORRUPT') return 'corrupt';
+          throw e;
+        }
+        try {
+          return this.verifyBytes(data, oid) ? 'ok' : 'corrupt';
+        } catch {
+          return 'corrupt';
+        }
+      }
+      if (pack !== undefined) return 'missing';
+    }
     let actual: string;
     try {
       actual = hashFile(this.algo, p);
@@ -580,7 +704,7 @@ export class Odb {
   importBytes(data: Uint8Array, oid: string): boolean {
     if (!this.verifyBytes(data, oid)) return false;
     const dest = this.objectPath(oid);
-    if (fs.existsSync(dest)) return true;
+    if (this.hasWhole(oid)) return true;
     // The temp file goes in the cache's tmp folder, named with our PID, like every download's:
     // what a killed fetch leaves there is swept by the next one.
     this.writeObject(dest, tempPathFor(path.join(this.tmpDir(), 'fetch')), data);
@@ -605,7 +729,8 @@ export class Odb {
 
   /**
    * Moves a downloaded file into the cache if its content hashes to `oid`; deletes it otherwise.
-   * This is the only way remote data enters the cache.
+   * Remote data enters the cache this way, by importBytes, or in a pack whose every object was
+   * checked (adoptPack).
    */
   async importVerified(tmpPath: string, oid: string): Promise<boolean> {
     if (!this.downloadMatches(tmpPath, oid)) {
@@ -629,16 +754,16 @@ export class Odb {
   }
 
   /**
-   * Every object name in the cache (a chunk list as `<oid>.chunks`); temp files of killed writes (whose writer's PID is gone) are
-   * reported separately. A live writer's temp file is neither.
+   * Every object name in the cache (a chunk list as `<oid>.chunks`; a packed object with its
+   * pack's id); temp files of killed writes (whose writer's PID is gone) and pack files without a
+   * sound index are reported separately as leftovers. A live writer's temp file is neither.
    */
-  *list(): Generator<{ oid: string } | { leftover: string }> {
-    let shards: string[];
+  *list(): Generator<{ oid: string; pack?: string } | { leftover: string }> {
+    let shards: string[] = [];
     try {
       shards = fs.readdirSync(this.algoDir);
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return;
-      throw fromFsError(e, this.algoDir, 'list');
+      if (errnoCode(e) !== 'ENOENT') throw fromFsError(e, this.algoDir, 'list');
     }
     for (const shard of shards.sort()) {
       const dir = path.join(this.algoDir, shard);
@@ -657,8 +782,21 @@ export class Odb {
         else if (isStaleTempName(n)) yield { leftover: path.join(dir, n) };
       }
     }
+    // Then the packed objects (an object also loose is listed twice: once per copy), and the
+    // pack files without a sound index (what a gc killed midway left, or damage): they hold
+    // nothing the cache can trust.
+    const { leftovers } = this.packs.scan();
+    for (const l of leftovers) yield { leftover: l };
+    for (const p of this.packs.packs()) {
+      if (!p.index) {
+        yield { leftover: p.file };
+        continue;
+      }
+      for (const e of p.index.entries) yield { oid: e.oid, pack: p.id };
+    }
   }
 
+  /** Removes the loose copy of `oid` (a packed one goes with its pack: dropPack). */
   remove(oid: string): void {
     const p = this.objectPath(oid);
     try {
@@ -757,7 +895,7 @@ export class Odb {
     try {
       return fs.statSync(this.objectPath(oid)).size;
     } catch {
-      return 0;
+      return this.packs.find(oid)?.length ?? 0;
     }
   }
 }

@@ -14,6 +14,12 @@ export interface LocalRemoteOptions {
   jobs: number;
   /** Up to this many keys, existing() stats each one; above it, it reads the shard folders. */
   headThreshold?: number;
+  /**
+   * Keys under `from` live in the folder `to` instead (both ending in '/'): a cache read as a
+   * remote keeps its own packs in `packed/`, beside `packs/` which holds copies of remotes'
+   * indexes.
+   */
+  alias?: { from: string; to: string };
 }
 
 /** Errors of a download that are about the local file being written. */
@@ -66,6 +72,7 @@ export class LocalRemote implements Remote {
   private readonly headThreshold: number;
   private readonly tmpRoot: string;
   private tmpReady: Promise<unknown> | undefined;
+  private readonly alias: { from: string; to: string } | undefined;
 
   constructor(
     readonly url: string,
@@ -75,11 +82,17 @@ export class LocalRemote implements Remote {
     this.jobs = opts.jobs;
     this.headThreshold = opts.headThreshold ?? 64;
     this.tmpRoot = path.join(root, TMP_DIR);
+    this.alias = opts.alias;
   }
 
   private pathOf(key: string): string {
     assertSafeKey(key);
-    return path.join(this.root, ...key.split('/'));
+    return path.join(this.root, ...this.stored(key).split('/'));
+  }
+
+  /** Where a key is stored (its alias folder, if any). */
+  private stored(key: string): string {
+    return this.alias && key.startsWith(this.alias.from) ? this.alias.to + key.slice(this.alias.from.length) : key;
   }
 
   private fail(e: unknown, action: string, key?: string): RvcError {
@@ -138,8 +151,19 @@ export class LocalRemote implements Remote {
   async *list(prefix = ''): AsyncIterable<string> {
     const dirPart = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     if (dirPart !== '') assertSafeKey(dirPart.slice(0, -1));
+    const a = this.alias;
+    if (a && dirPart.startsWith(a.from)) {
+      // Listed from the alias folder, named back under `from`.
+      for await (const key of this.walk(a.to + dirPart.slice(a.from.length))) {
+        const named = a.from + key.slice(a.to.length);
+        if (named.startsWith(prefix)) yield named;
+      }
+      return;
+    }
     for await (const key of this.walk(dirPart)) {
-      if (key.startsWith(prefix)) yield key;
+      if (a && key.startsWith(a.from)) continue;
+      const named = a && key.startsWith(a.to) ? a.from + key.slice(a.to.length) : key;
+      if (named.startsWith(prefix)) yield named;
     }
   }
 

@@ -3,7 +3,7 @@
  * hash by itself: the caller passes the hash function of the repository's algorithm (the local
  * object store has it), as it does for verifying downloads.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, readSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
@@ -152,11 +152,15 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
   return parsePackIndex(bytes.toString('utf8'), algo, key);
 }
 
-/** One object to put in a pack: its oid and the local file holding its bytes. */
+/**
+ * One object to put in a pack: its oid and the local file holding its bytes (with `offset`: the
+ * `size` bytes there, an object in a local pack).
+ */
 export interface PackInput {
   oid: string;
   file: string;
   size: number;
+  offset?: number;
 }
 
 /** The pack a PackWriter wrote and uploaded. */
@@ -200,7 +204,7 @@ export class PackWriter {
    */
   async add(input: PackInput): Promise<WrittenPack | undefined> {
     if (this.seen.has(input.oid)) return undefined;
-    const data = readFileSync(input.file);
+    const data = input.offset === undefined ? readFileSync(input.file) : readFileRange(input.file, input.offset, input.size);
     let written: WrittenPack | undefined;
     if (this.offset > 0 && this.offset + data.length > this.targetSize) written = await this.flush();
     this.parts.push(data);
@@ -235,6 +239,23 @@ export class PackWriter {
     this.entries = [];
     this.offset = 0;
   }
+}
+
+/** The bytes [offset, offset + length) of a file: an object in a local pack. */
+export function readFileRange(file: string, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  const fd = openSync(file, 'r');
+  try {
+    let n = 0;
+    while (n < length) {
+      const k = readSync(fd, buf, n, length - n, offset + n);
+      if (k === 0) throw new RvcError('OBJECT_CORRUPT', `pack ${file} ends before the object at ${offset}`, { path: file, hint: '`rvc fsck --repair` removes the damaged pack' });
+      n += k;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
 }
 
 /** True when `e` says the remote lacks a key (a pack deleted by a gc since its index was read). */

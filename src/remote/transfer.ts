@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -7,9 +7,9 @@ import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js
 import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { packKey, parsePackKey } from '../model/pack.js';
+import { packKey, parsePackKey, type PackIndex } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
-import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
+import { PackSet, PackWriter, coalesceReads, isMissingKey, readFileRange, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
 import { credentialsRefused } from './remote-error.js';
 
@@ -63,6 +63,16 @@ export interface LocalObjectStore {
    * `oid`; deletes it otherwise.
    */
   importChunkList?(tmpPath: string, oid: string): Promise<'ok' | 'corrupt' | 'incomplete'>;
+  /**
+   * Keeps a pack downloaded whole (`tmpPack`, in tmpDir(); every object its index lists was
+   * verified, and its size) as a pack in the store, instead of one file per object. A store
+   * without it gets the objects one by one.
+   */
+  adoptPack?(tmpPack: string, index: PackIndex): string;
+  /** Where `oid` lies in one of the store's packs when the store holds it packed and not as a file of its own. */
+  packedRange?(oid: string): { file: string; offset: number; length: number } | undefined;
+  /** An object's whole content, loose or packed (a store without it is read at objectPath). */
+  readObject?(oid: string): Buffer;
 }
 
 export interface TransferOptions {
@@ -488,6 +498,11 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       try {
         const st = statSync(store.objectPath(oid), { throwIfNoEntry: false });
         if (st) sizes.set(oid, st.size);
+        else {
+          // Not loose: it may sit in a pack the cache keeps.
+          const at = store.packedRange?.(oid);
+          if (at) sizes.set(oid, at.length);
+        }
       } catch {
         // Reported by its upload itself, with the right code.
       }
@@ -540,10 +555,12 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   const upload = async (oid: string, part?: { key: string; file: string; counted: boolean }): Promise<boolean> => {
     if (run.stopped) return false;
     try {
-      await remote.upload(part?.key ?? run.key(oid), part?.file ?? store.objectPath(oid), {
-        onBytes: (n) => ticker?.tick(0, n),
-        signal: run.controller.signal,
-      });
+      const file = part?.file ?? store.objectPath(oid);
+      // An object the cache holds in a local pack goes up from memory (at most PACK_MAX_OBJECT).
+      const at = file === store.objectPath(oid) ? store.packedRange?.(oid) : undefined;
+      const how = { onBytes: (n: number) => ticker?.tick(0, n), signal: run.controller.signal };
+      if (at) await remote.uploadBytes(part?.key ?? run.key(oid), readFileRange(at.file, at.offset, at.length), how);
+      else await remote.upload(part?.key ?? run.key(oid), file, how);
       if (part && !part.counted) run.succeeded();
       else run.succeeded(oid);
       return true;
@@ -569,7 +586,8 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       for (const o of group) {
         if (run.stopped) break;
         try {
-          await writer.add({ oid: o.oid, file: store.objectPath(o.oid), size: o.size });
+          const at = store.packedRange?.(o.oid);
+          await writer.add(at ? { oid: o.oid, file: at.file, offset: at.offset, size: at.length } : { oid: o.oid, file: store.objectPath(o.oid), size: o.size });
           packed.push(o.oid);
         } catch (e) {
           // This object alone: the pack goes on without it.
@@ -804,6 +822,13 @@ async function readPacked(
         }
         return;
       }
+      if (rd.whole && mode === 'import' && keepWholePack(store, packs.packs.get(rd.id)?.index, tmp, got)) {
+        for (const o of rd.entries) {
+          onDone(o.oid, { r: 'ok' });
+          ticker?.tick(1);
+        }
+        return;
+      }
       const fd = openSync(tmp, 'r');
       try {
         for (const o of rd.entries) {
@@ -853,6 +878,32 @@ async function readPacked(
     }
   });
   return vanished;
+}
+
+/**
+ * Keeps a pack downloaded whole as a pack in the store (`adoptPack`) when it is exactly the size
+ * its index says and every object the index lists (not only the wanted ones) hashes to its oid.
+ * False, with the temp file left for the object-by-object path, when the store cannot keep packs
+ * or anything does not match: that path stores the good objects and reports the bad ones.
+ */
+function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tmp: string, got: number): boolean {
+  if (!index || !store.adoptPack || !store.verifyBytes || got !== index.packSize) return false;
+  const data = readFileSync(tmp);
+  if (data.length !== index.packSize) return false;
+  for (const e of index.entries) {
+    try {
+      if (!store.verifyBytes(data.subarray(e.offset, e.offset + e.length), e.oid)) return false;
+    } catch {
+      return false; // a manifest rvc refuses: the object-by-object path reports why
+    }
+  }
+  try {
+    store.adoptPack(tmp, index);
+    return true;
+  } catch {
+    // Keeping it failed (disk full, permissions): the objects go one by one, which report why.
+    return false;
+  }
 }
 
 /**
@@ -1426,6 +1477,14 @@ async function verifyChunked(
  * downloaded again, one at a time, so memory holds one chunk. A store without `hasher` is taken
  * at its word ('ok').
  */
+function tryRead(read: () => Buffer): Buffer | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
 async function chunksMakeFile(run: Run, store: LocalObjectStore, oid: string, chunks: readonly ChunkEntry[]): Promise<'ok' | 'corrupt' | 'failed'> {
   if (!store.hasher || !store.hashBytes) return 'ok';
   const h = store.hasher();
@@ -1433,7 +1492,10 @@ async function chunksMakeFile(run: Run, store: LocalObjectStore, oid: string, ch
   for (const c of chunks) {
     if (run.stopped) return 'failed';
     let b: Buffer | undefined;
-    if (await run.local(() => store.has(c.oid))) b = await readFile(store.objectPath(c.oid)).catch(() => undefined);
+    if (await run.local(() => store.has(c.oid))) {
+      // Loose or in a pack the cache keeps.
+      b = store.readObject ? tryRead(() => store.readObject!(c.oid)) : await readFile(store.objectPath(c.oid)).catch(() => undefined);
+    }
     if (!b || !matches(b, c.oid)) {
       const tmp = await downloadTemp(store, `concat-${c.oid.slice(0, 16)}`);
       try {

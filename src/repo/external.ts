@@ -1,3 +1,5 @@
+import { PACK_ROOT } from '../model/pack.js';
+import { LOCAL_PACK_ROOT } from '../odb/local-packs.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -272,7 +274,11 @@ export class SourceObjects {
   private cache(): Remote | undefined {
     if (this.cacheRemote === undefined) {
       const dir = this.src.localRoot ? localCacheDir(this.src.localRoot) : undefined;
-      this.cacheRemote = dir && fs.existsSync(dir) ? new LocalRemote(dir, dir, { jobs: this.jobs ?? 8 }) : null;
+      // The source cache's own packs are in `packed/`; its `packs/` holds only copies of its
+      // remotes' indexes, whose packs are not there.
+      this.cacheRemote = dir && fs.existsSync(dir)
+        ? new LocalRemote(dir, dir, { jobs: this.jobs ?? 8, alias: { from: `${PACK_ROOT}/`, to: `${LOCAL_PACK_ROOT}/` } })
+        : null;
     }
     return this.cacheRemote ?? undefined;
   }

@@ -2,7 +2,7 @@
  * Damaged packs on a remote: reading what can be saved out of one (gc's repacking, and
  * `fsck --cloud --repair`), and replacing it.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isRvcError } from '../errors.js';
 import { objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
@@ -17,10 +17,11 @@ import { PackSet, PackWriter } from '../remote/packs.js';
 export function goodLocalCopy(odb: Odb, oid: string): Buffer | undefined {
   if (!odb.hasSync(oid)) return undefined;
   try {
-    const local = readFileSync(odb.objectPath(oid));
+    // Loose or in a pack the cache keeps (the objects packed on remotes are small: never chunked).
+    const local = odb.readObject(oid);
     return hashBuffer(odb.algo, local) === oidDigest(oid) ? local : undefined;
   } catch {
-    return undefined; // held as chunks, or unreadable: no whole copy to give
+    return undefined; // unreadable: no good copy to give
   }
 }
 

@@ -1,3 +1,4 @@
+import { LOCAL_PACK_ROOT } from '../odb/local-packs.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, fromFsError } from '../errors.js';
@@ -108,7 +109,7 @@ export class Repo {
 
   /** Object databases of every algorithm that has a folder in the cache (and the default). */
   allOdbs(): Odb[] {
-    return HASH_ALGOS.filter((a) => a === this.odb.algo || fs.existsSync(path.join(this.cacheDir, a))).map((a) => this.odbFor(a));
+    return HASH_ALGOS.filter((a) => a === this.odb.algo || fs.existsSync(path.join(this.cacheDir, a)) || fs.existsSync(path.join(this.cacheDir, LOCAL_PACK_ROOT, a))).map((a) => this.odbFor(a));
   }
 
   /** Finds the repository containing `cwd` (walking up to the first folder with `.rvc/`). */

@@ -13,7 +13,11 @@ export interface FsckResult {
   repaired: boolean;
 }
 
-/** Re-hashes every cache object; with `repair`, removes corrupt objects and temp leftovers. */
+/**
+ * Re-hashes every cache object (loose, and in local packs); with `repair`, removes corrupt
+ * objects and temp leftovers, and replaces a local pack holding a corrupt object by its sound
+ * objects written loose.
+ */
 export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
   const repo = Repo.open(opts.cwd);
   const run = (): FsckResult => {
@@ -28,6 +32,7 @@ export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
     const leftovers: string[] = [];
     let checked = 0;
     for (const odb of repo.allOdbs()) {
+      const damagedPacks = new Set<string>();
       for (const item of odb.list()) {
         if ('leftover' in item) {
           leftovers.push(item.leftover);
@@ -36,11 +41,19 @@ export async function fsck(opts: FsckOptions = {}): Promise<FsckResult> {
         }
         checked++;
         const size = odb.sizeOf(item.oid);
-        if (odb.verify(item.oid) === 'corrupt') {
+        if (odb.verify(item.oid, item.pack) === 'corrupt') {
           corrupt.push(item.oid);
-          if (opts.repair) odb.remove(item.oid);
+          if (!opts.repair) {
+            // reported only
+          } else if (item.pack !== undefined) damagedPacks.add(item.pack);
+          else odb.remove(item.oid);
         }
         tick.tick(1, size);
+      }
+      // A damaged local pack goes whole, once its sound objects are written loose.
+      if (damagedPacks.size) {
+        for (const p of odb.localPacks()) if (p.index && damagedPacks.has(p.id)) odb.dropPack(p.id, p.index, () => true);
+        odb.reloadPacks();
       }
     }
     tick.finish();

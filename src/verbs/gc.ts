@@ -11,6 +11,10 @@ import { scopeHasRevs, type RevScope } from '../repo/history.js';
 import { judgeRunEntries, keepFor, referencedOids } from '../repo/keep.js';
 import { listRunEntries, removeRunEntryIf } from '../repo/run-cache.js';
 import type { CloudPackGc } from '../repo/gc-remote.js';
+import type { PackIndex } from '../model/pack.js';
+
+/** A local pack stays whole while its kept objects fill at least this share of its bytes. */
+const PACK_KEEP_FRACTION = 0.5;
 
 export type { CloudPackGc, PackAction } from '../repo/gc-remote.js';
 
@@ -129,6 +133,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
           if (!opts.dryRun) fs.rmSync(item.leftover, { force: true });
           continue;
         }
+        if (item.pack !== undefined) continue; // judged per pack below
         if (item.oid.endsWith(CHUNKS_SUFFIX)) {
           // A chunk list lives as long as its file; its chunks as long as a kept list names them.
           if (k.has(item.oid.slice(0, -CHUNKS_SUFFIX.length))) {
@@ -150,7 +155,33 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
         kept++;
       }
     }
-    if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
+    // Local packs are judged whole (see docs/architecture.md): rewriting a pack per dead object
+    // would cost more than the objects. A pack with nothing kept goes; one whose kept objects are
+    // under half its bytes has them written loose, then goes; any other stays whole, and its dead
+    // objects count as kept (the space is not freed).
+    const packPlan: { odb: Odb; id: string; index: PackIndex; live: Set<string> | undefined }[] = [];
+    for (const odb of repo.allOdbs()) {
+      const k = keepFor(keep, odb.algo);
+      for (const p of odb.localPacks()) {
+        if (!p.index) continue; // listed as a leftover above
+        const live = new Set<string>();
+        let liveBytes = 0;
+        for (const e of p.index.entries) {
+          if (k.has(e.oid)) {
+            live.add(e.oid);
+            liveBytes += e.length;
+          }
+        }
+        if (live.size === p.index.entries.length || (live.size > 0 && liveBytes >= p.index.packSize * PACK_KEEP_FRACTION)) {
+          kept += p.index.entries.length;
+          continue;
+        }
+        kept += live.size;
+        packPlan.push({ odb, id: p.id, index: p.index, live: live.size ? live : undefined });
+      }
+    }
+    const deleting = trees.length + files.length + packPlan.length > 0;
+    if (!opts.dryRun && deleting) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     // Trees go before their files, so a crash midway never leaves a tree whose files are gone.
     const tick = new ProgressTicker(opts.onProgress ?? (() => {}), 'gc', trees.length + files.length);
     for (const [odb, oid] of [...trees, ...files]) {
@@ -159,10 +190,22 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       removed.push({ oid, algo: odb.algo, size });
       tick.tick();
     }
+    // An object removed loose above and also in a dropped pack is listed once.
+    const listed = new Set(packPlan.length ? removed.map((r) => `${r.algo}:${r.oid}`) : []);
+    for (const p of packPlan) {
+      const live = p.live;
+      if (!opts.dryRun) p.odb.dropPack(p.id, p.index, (oid) => !!live?.has(oid));
+      for (const e of p.index.entries) {
+        if (live?.has(e.oid) || listed.has(`${p.odb.algo}:${e.oid}`)) continue;
+        listed.add(`${p.odb.algo}:${e.oid}`);
+        removed.push({ oid: e.oid, algo: p.odb.algo, size: e.length });
+      }
+    }
+    if (!opts.dryRun && packPlan.length) for (const odb of repo.allOdbs()) odb.reloadPacks();
     tick.finish();
     // Again after deleting: a status that checked a manifest's files while they were being
     // deleted wrote its mark into the generation this ends (see Odb.markComplete).
-    if (!opts.dryRun && trees.length + files.length) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
+    if (!opts.dryRun && deleting) for (const odb of repo.allOdbs()) odb.clearCompleteMarks();
     const res: GcResult = {
       removed, bytes: removed.reduce((s, r) => s + r.size, 0), kept, runs, leftovers, dryRun: !!opts.dryRun, revisions, fetchedManifests: fetched,
     };

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -135,7 +135,10 @@ describe('reading packs through the transfer engine', () => {
     expect(remote.calls.download).toBe(1); // the pack; the packs are not listed again
     expect(remote.calls.range).toBe(0);
     expect(remote.calls.list).toBe(0);
-    for (const [oid, data] of objects) expect(readFileSync(odb.objectPath(oid)).equals(data)).toBe(true);
+    // The pack read whole is kept as a pack: the 19 objects are read out of it, not loose.
+    for (const [oid, data] of objects) expect(odb.readObject(oid).equals(data)).toBe(true);
+    expect(oids.filter((o) => existsSync(odb.objectPath(o)))).toEqual([oids[3]]);
+    expect(oids.every((o) => odb.hasSync(o))).toBe(true);
   });
 
   it('a pack that vanished (repacked by a gc) makes the reader list the packs again once and read the new pack', async () => {

@@ -1,0 +1,132 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { Odb } from '../../src/odb/odb.js';
+import { hashBuffer } from '../../src/hashing/hash.js';
+import type { PackIndex } from '../../src/model/pack.js';
+import { tempPathFor } from '../../src/fsutil/atomic.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => {
+  fs.chmodSync(d, 0o755);
+  fs.rmSync(d, { recursive: true, force: true });
+}));
+
+/** A cache folder and a way to open it (each Odb loads the local packs on its own). */
+function cache(): { root: string; open: () => Odb } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rvc-lpack-'));
+  dirs.push(root);
+  return { root, open: () => new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp')) };
+}
+
+/** Keeps a pack of `objects` in the cache the way a fetch does; returns its index and id. */
+function keepPack(odb: Odb, objects: Buffer[]): { index: PackIndex; id: string; oids: string[] } {
+  const oids = objects.map((b) => hashBuffer('blake3', b));
+  const pack = Buffer.concat(objects);
+  let offset = 0;
+  const entries = objects.map((b, i) => {
+    const e = { oid: oids[i]!, offset, length: b.length };
+    offset += b.length;
+    return e;
+  });
+  entries.sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  const index: PackIndex = { algo: 'blake3', packHash: hashBuffer('blake3', pack), packSize: pack.length, entries };
+  const tmp = tempPathFor(path.join(odb.tmpDir(), 'pack'));
+  fs.writeFileSync(tmp, pack);
+  const id = odb.adoptPack(tmp, index);
+  return { index, id, oids };
+}
+
+const objs = [Buffer.from('alpha '.repeat(100)), Buffer.from('beta '.repeat(300)), Buffer.from('gamma '.repeat(50))];
+
+describe('packs kept in the local cache', () => {
+  it('packed objects are in the cache for every reader; a loose copy is read first; a damaged index hides its pack', () => {
+    const { root, open } = cache();
+    const o = open();
+    const { id, oids } = keepPack(o, objs);
+    for (const odb of [o, open()]) {
+      oids.forEach((oid, i) => {
+        expect(odb.hasSync(oid)).toBe(true);
+        expect(odb.readObject(oid).equals(objs[i]!)).toBe(true);
+        expect(odb.sizeOf(oid)).toBe(objs[i]!.length);
+        expect(odb.verify(oid)).toBe('ok');
+      });
+      expect([...odb.list()]).toEqual([...oids].sort().map((oid) => ({ oid, pack: id })));
+    }
+    // A loose copy wins: a different (damaged) loose file is what is read.
+    const loose = o.objectPath(oids[0]!);
+    fs.mkdirSync(path.dirname(loose), { recursive: true });
+    fs.writeFileSync(loose, 'not alpha');
+    expect(open().readObject(oids[0]!).toString()).toBe('not alpha');
+    expect(open().packedRange(oids[0]!)).toBeUndefined();
+    fs.rmSync(loose);
+    // An index that no longer hashes to its name: nothing of its pack counts, the pack is a leftover.
+    const idx = path.join(root, 'cache', 'packed', 'blake3', `${id}.idx`);
+    fs.chmodSync(idx, 0o644);
+    fs.appendFileSync(idx, 'x');
+    const fresh = open();
+    expect(oids.some((oid) => fresh.hasSync(oid))).toBe(false);
+    expect([...fresh.list()]).toEqual([{ leftover: path.join(root, 'cache', 'packed', 'blake3', `${id}.pack`) }]);
+  });
+
+  it('a pack kept after the lookup was loaded joins it (the table grows); an object in two packs is found once', () => {
+    const { open } = cache();
+    const o = open();
+    const first = keepPack(o, objs);
+    expect(o.hasSync(first.oids[0]!)).toBe(true); // loaded
+    const many = Array.from({ length: 1500 }, (_, i) => Buffer.from(`object ${i}\n`));
+    const second = keepPack(o, [...many, objs[1]!]);
+    for (const odb of [o, open()]) {
+      expect([...first.oids, ...second.oids].every((oid) => odb.hasSync(oid))).toBe(true);
+      expect(odb.readObject(second.oids[1234]!).toString()).toBe('object 1234\n');
+      expect(odb.readObject(first.oids[1]!).equals(objs[1]!)).toBe(true);
+      expect(odb.hasSync(hashBuffer('blake3', Buffer.from('not there')))).toBe(false);
+    }
+  });
+
+  it('a chunked file whose chunks are partly packed is read and copied whole', () => {
+    const { root } = cache();
+    const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'), { chunkThreshold: 1 });
+    const src = path.join(root, 'big.bin');
+    const data = crypto.randomBytes(4 * 1024 * 1024);
+    fs.writeFileSync(src, data);
+    const { oid } = odb.addFile(src, data.length);
+    const chunks = odb.chunksOf(oid)!;
+    expect(chunks.length).toBeGreaterThan(1);
+    // Its first and last chunks move into a pack.
+    const moved = [chunks[0]!, chunks[chunks.length - 1]!];
+    const bytes = moved.map((c) => fs.readFileSync(odb.objectPath(c.oid)));
+    for (const c of moved) fs.rmSync(odb.objectPath(c.oid));
+    const fresh = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+    expect(fresh.hasSync(oid)).toBe(false);
+    keepPack(fresh, bytes);
+    expect(fresh.hasSync(oid)).toBe(true);
+    expect(fresh.readObject(oid).equals(data)).toBe(true);
+    fresh.copyObjectTo(oid, path.join(root, 'out.bin'));
+    expect(fs.readFileSync(path.join(root, 'out.bin')).equals(data)).toBe(true);
+    expect(fresh.verify(`${oid}.chunks`)).toBe('ok');
+  });
+
+  it('dropping a pack writes the kept objects loose first; a reader that loses the pack reads those, or says missing, never other bytes', () => {
+    const { open } = cache();
+    const writer = open();
+    const { index, id, oids } = keepPack(writer, objs);
+    const holding = open();
+    expect(holding.readObject(oids[0]!).equals(objs[0]!)).toBe(true); // its pack is open now
+    const looking = open();
+    expect(looking.hasSync(oids[1]!)).toBe(true); // lookup loaded, pack not opened yet
+    const written = open().dropPack(id, index, (oid) => oid === oids[1]);
+    expect(written).toEqual([oids[1]]);
+    expect(fs.existsSync(writer.objectPath(oids[1]!))).toBe(true);
+    // The open pack still reads the same bytes; a pack opened after the drop falls back to the loose copy.
+    expect(holding.readObject(oids[2]!).equals(objs[2]!)).toBe(true);
+    expect(looking.readObject(oids[1]!).equals(objs[1]!)).toBe(true);
+    expect(() => looking.readObject(oids[2]!)).toThrow(expect.objectContaining({ code: 'OBJECT_MISSING' }));
+    const after = open();
+    expect(after.hasSync(oids[0]!)).toBe(false);
+    expect(after.hasSync(oids[1]!)).toBe(true);
+    expect([...after.list()]).toEqual([{ oid: oids[1] }]);
+  });
+});
