@@ -778,7 +778,7 @@ function downloadVerified(
  */
 async function readPacked(
   run: Run, store: LocalObjectStore, packs: PackSet, objects: readonly PackedObject[], mode: 'import' | 'check',
-  onDone: (oid: string, o: Outcome) => void, ticker?: ProgressTicker,
+  onDone: (oid: string, o: Outcome) => void, ticker?: Pick<ProgressTicker, 'tick'>,
 ): Promise<PackedObject[]> {
   const byPack = new Map<string, PackedObject[]>();
   for (const o of objects) {
@@ -1375,14 +1375,34 @@ async function fetchChunked(run: Run, store: LocalObjectStore, oid: string, tick
     const lacking: string[] = [];
     for (const c of new Set(chunks.map((c) => c.oid))) if (!(await run.local(() => store.has(c)))) lacking.push(c);
     let bad = 0;
-    await Promise.all(lacking.map(async (c) => {
-      const r = await downloadVerified(run, store, c, 'import', ticker, { uncounted: true });
+    const chunkDone = (c: string, r: Outcome): void => {
       if (r.r === 'ok') run.succeeded();
       else {
         bad++;
         if (r.r === 'corrupt') run.fail(c, r.error);
       }
-    }));
+    };
+    // Packed chunks are read together, by pack: a pack most of whose bytes this file needs comes
+    // whole (and is kept whole in the cache), the others as coalesced ranges; one ranged request
+    // per chunk made a 1 GiB file a thousand requests and a thousand cache files. A chunk is part
+    // of its file: only its bytes count in the progress, not an object.
+    let loose = lacking;
+    if (lacking.length > 1 && store.hashBytes) {
+      const packs = await remotePacks(store, remote);
+      const packed: PackedObject[] = [];
+      loose = [];
+      for (const c of lacking) {
+        const at = packs.find(c);
+        if (at) packed.push(at);
+        else loose.push(c);
+      }
+      if (packed.length) {
+        const bytesOnly = ticker ? { tick: (_n: number, bytes = 0) => ticker.tick(0, bytes) } : undefined;
+        const vanished = await readPacked(run, store, packs, packed, 'import', chunkDone, bytesOnly);
+        for (const v of vanished) loose.push(v.oid); // looked up again one by one below
+      }
+    }
+    await Promise.all(loose.map(async (c) => chunkDone(c, await downloadVerified(run, store, c, 'import', ticker, { uncounted: true }))));
     if (bad > 0) {
       if (!run.stopped) {
         run.fail(oid, new RvcError('REMOTE_TRANSFER_FAILED', `file ${oid} was not fetched because ${bad} of its ${chunks.length} chunks failed`, {

@@ -119,6 +119,33 @@ describe('chunked files', () => {
     expect(f.stdout + f.stderr).toContain(victim);
   });
 
+  it('pull reads a file\'s packed chunks by pack: they stay packed in the cache, none becomes a loose file', () => {
+    // About 80 chunks, some 15 of them of at most 1 MiB, which push packs (with 70 small files,
+    // so that it packs at all: at least 64 packable objects) beside the small files.
+    const big = randomBytes(96 * MiB);
+    const dir = chunkedRepo(big);
+    fs.mkdirSync(path.join(dir, 'small'));
+    for (let i = 0; i < 70; i++) fs.writeFileSync(path.join(dir, 'small', `f${i}`), randomBytes(2048));
+    rvcOk(dir, ['add', 'small']);
+    const remote = track(tmpDir('rvc-chunk-remote-'));
+    rvcOk(dir, ['remote', 'add', '-d', 'r', remote]);
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-q', '-m', 'small files and a remote']);
+    rvcOk(dir, ['push']);
+    const oid = pointerOid(dir, 'big.bin');
+    const chunks = listOf(path.join(dir, '.rvc/cache'), oid);
+    const packedOnRemote = chunks.filter((c) => !fs.existsSync(objPath(remote, c)));
+    expect(packedOnRemote.length).toBeGreaterThanOrEqual(3);
+    const clone = track(tmpDir('rvc-chunk-clone-'));
+    git(clone, ['clone', '-q', dir, '.']);
+    rvcOk(clone, ['pull']);
+    expect(fs.readFileSync(path.join(clone, 'big.bin')).equals(big)).toBe(true);
+    const cloneCache = path.join(clone, '.rvc/cache');
+    expect(packedOnRemote.filter((c) => fs.existsSync(objPath(cloneCache, c)))).toEqual([]);
+    expect(fs.readdirSync(path.join(cloneCache, 'packed', 'blake3')).filter((n) => n.endsWith('.pack')).length).toBeGreaterThan(0);
+    expect(rvcOk(clone, ['fsck']).stdout).toContain('all good');
+  });
+
   it('a chunk damaged on the remote is refused and named, and the file is not placed', () => {
     const v1 = randomBytes(8 * MiB);
     const dir = chunkedRepo(v1);
