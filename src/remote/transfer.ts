@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RvcError, addFailure, errnoCode, isRvcError, type ErrorCode, type FailureSummary } from '../errors.js';
@@ -268,6 +269,9 @@ class Run {
     this.localJobs = Math.max(1, opts.localJobs ?? 32);
     this.net = pLimit(this.netJobs);
     this.local = pLimit(this.localJobs);
+    // Every request in flight listens on this signal (the SDKs add a listener each): `jobs`
+    // above 10, or pack reads beside chunk reads, are not a leak.
+    setMaxListeners(0, this.controller.signal);
     if (opts.signal?.aborted) this.stop(interrupted());
     else opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
