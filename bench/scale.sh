@@ -95,13 +95,14 @@ measure() {
   : >"$fdf"
   # The subshell execs GNU time, whose child is rvc (node): poll that child's descriptors.
   ( ulimit -n "$FD_LIMIT"; eval "exec /usr/bin/time -f '%e %M' -o $(printf %q "$tf") $RVC"' "$@"' ) >"$WORK/out.txt" 2>"$WORK/err.txt" &
-  local tp=$! maxfd=0 child="" n
+  # Children are looked up on every tick: before its exec the subshell briefly has a child of
+  # its own (the command substitution), which must not be taken for rvc.
+  local tp=$! maxfd=0 child n
   while kill -0 "$tp" 2>/dev/null; do
-    [ -z "$child" ] && child=$(pgrep -P "$tp" | head -n1 || true)
-    if [ -n "$child" ]; then
+    for child in $(pgrep -P "$tp" || true); do
       n=$( (ls "/proc/$child/fd" 2>/dev/null || true) | wc -l)
       ((n > maxfd)) && maxfd=$n
-    fi
+    done
     sleep 0.05
   done
   local rc=0
