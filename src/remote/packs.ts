@@ -61,8 +61,10 @@ export class PackSet {
     /** Index ids listed without their pack (not in `packs`). */
     readonly packless: readonly string[] = [],
   ) {
+    // Written out, not `{ ...e, id }`: V8 gave each spread copy a hidden class of its own,
+    // about 250 bytes an object, 250 MB for a pull of a million packed files.
     for (const [id, p] of packs) {
-      for (const e of p.index.entries) if (!this.byOid.has(e.oid)) this.byOid.set(e.oid, { ...e, id });
+      for (const e of p.index.entries) if (!this.byOid.has(e.oid)) this.byOid.set(e.oid, { oid: e.oid, offset: e.offset, length: e.length, id });
     }
   }
 

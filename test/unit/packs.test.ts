@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatPackIndex, packIndexKey, packKey, parsePackIndex, parsePackKey } from '../../src/model/pack.js';
 import { PackSet, PackWriter, coalesceReads } from '../../src/remote/packs.js';
@@ -47,6 +49,44 @@ describe('pack index format', () => {
 });
 
 describe('PackWriter and PackSet over a folder remote', () => {
+  it('holds a packed object in a few small objects of one shape (a pull of a million packed files keeps them all)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const root = tmp();
+    const remote = await openRemote(path.join(root, 'remote'));
+    const hash = (b: Uint8Array) => hashBuffer('blake3', b);
+    const n = 20_000;
+    const parts: Buffer[] = [];
+    const entries = [];
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const data = Buffer.from(`${i}\n`);
+      entries.push({ oid: hash(data), offset, length: data.length });
+      parts.push(data);
+      offset += data.length;
+    }
+    entries.sort((a, b) => (a.oid < b.oid ? -1 : 1));
+    const pack = Buffer.concat(parts);
+    const text = formatPackIndex({ algo: 'blake3', packHash: hash(pack), packSize: pack.length, entries });
+    const id = hash(Buffer.from(text));
+    for (const [key, bytes] of [[packKey('blake3', id), pack], [packIndexKey('blake3', id), Buffer.from(text)]] as const) {
+      const file = path.join(root, 'remote', ...key.split('/'));
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, bytes);
+    }
+    entries.length = 0;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const set = await PackSet.load(remote, 'blake3', hash, path.join(root, 'idx'));
+    gc();
+    const perObject = (process.memoryUsage().heapUsed - before) / n;
+    expect(set.size).toBe(n);
+    // About 265 bytes: the index entry, where it is (pack id included), the map entry and the
+    // index text its oid points into. A spread copy per object, each with a hidden class of its
+    // own, made it about 485.
+    expect(perObject).toBeLessThan(375);
+  });
+
   it('writes packs of about the target size that a PackSet reads back', async () => {
     const root = tmp();
     const remote = await openRemote(path.join(root, 'remote'));
