@@ -72,9 +72,19 @@ export function parsePackKey(algo: HashAlgo, key: string): { kind: 'pack' | 'idx
 /** The index text for a pack; entries are sorted here. */
 export function formatPackIndex(index: PackIndex): string {
   const entries = [...index.entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
-  const lines = [PACK_INDEX_HEADER, `algo ${index.algo}`, `pack ${index.packHash} ${index.packSize}`];
-  for (const e of entries) lines.push(`${e.oid} ${e.offset} ${e.length}`);
-  return lines.join('\n') + '\n';
+  // Joined a few thousand lines at a time: an array of a million line strings cost more than
+  // the text itself.
+  const pieces = [`${PACK_INDEX_HEADER}\nalgo ${index.algo}\npack ${index.packHash} ${index.packSize}\n`];
+  let lines: string[] = [];
+  for (const e of entries) {
+    lines.push(`${e.oid} ${e.offset} ${e.length}\n`);
+    if (lines.length === 4096) {
+      pieces.push(lines.join(''));
+      lines = [];
+    }
+  }
+  pieces.push(lines.join(''));
+  return pieces.join('');
 }
 
 function bad(where: string, line: number, why: string): RvcError {

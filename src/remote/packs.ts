@@ -219,7 +219,9 @@ export class PackWriter {
     closeSync(this.fd);
     this.fd = undefined;
     this.file = undefined;
-    const entries = this.entries;
+    // Sorted here, as the index lists them: the written pack's index is these very entries, not
+    // a parse of the text (a second copy of every entry, for a million objects in one pack).
+    const entries = this.entries.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
     this.entries = [];
     this.offset = 0;
     try {
@@ -235,7 +237,7 @@ export class PackWriter {
       } finally {
         rmSync(idxFile, { force: true });
       }
-      const written = { id, index: parsePackIndex(text, this.algo, packIndexKey(this.algo, id)) };
+      const written = { id, index };
       this.onUploaded?.(written);
       return written;
     } finally {

@@ -5,7 +5,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatPackIndex, packIndexKey, packKey, parsePackIndex, parsePackKey } from '../../src/model/pack.js';
-import { PackSet, PackWriter, coalesceReads } from '../../src/remote/packs.js';
+import { PackSet, PackWriter, coalesceReads, type WrittenPack } from '../../src/remote/packs.js';
 import { MemoryRemote, fetch, fetchObject, openRemote } from '../../src/remote/index.js';
 import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
@@ -85,6 +85,30 @@ describe('PackWriter and PackSet over a folder remote', () => {
     // index text its oid points into. A spread copy per object, each with a hidden class of its
     // own, made it about 485.
     expect(perObject).toBeLessThan(375);
+  });
+
+  it('a written pack keeps its entries as its index, without a parsed second copy of each', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const root = tmp();
+    const remote = await openRemote(path.join(root, 'remote'));
+    const hash = (b: Uint8Array) => hashBuffer('blake3', b);
+    const written: WrittenPack[] = [];
+    const writer = new PackWriter(remote, 'blake3', hash, path.join(root, 'tmp'), Number.POSITIVE_INFINITY, (w) => written.push(w));
+    const file = path.join(root, 'object');
+    writeFileSync(file, 'tiny\n');
+    const n = 20_000;
+    for (let i = 0; i < n; i++) await writer.add({ oid: hash(Buffer.from(`${i}`)), file, size: 5 });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await writer.flush();
+    gc();
+    const perObject = (process.memoryUsage().heapUsed - before) / n;
+    expect(written[0]!.index.entries.length).toBe(n);
+    const text = readFileSync(path.join(root, 'remote', ...packIndexKey('blake3', written[0]!.id).split('/')), 'utf8');
+    expect(parsePackIndex(text, 'blake3', 'k')).toEqual(written[0]!.index);
+    // A parsed copy kept about 105 bytes an object (entry, oid and the index text behind it).
+    expect(perObject).toBeLessThan(60);
   });
 
   it('writes packs of about the target size that a PackSet reads back', async () => {
