@@ -36,13 +36,13 @@ export interface PackEntry {
   length: number;
 }
 
-export interface PackIndex {
+export interface PackIndex<E extends PackEntry = PackEntry> {
   algo: HashAlgo;
   /** Hash of the whole pack file. */
   packHash: string;
   packSize: number;
   /** Sorted by oid. */
-  entries: PackEntry[];
+  entries: E[];
 }
 
 /** The folder of a remote that holds the packs of one algorithm (`packs/<algo>/`). */
@@ -72,9 +72,19 @@ export function parsePackKey(algo: HashAlgo, key: string): { kind: 'pack' | 'idx
 /** The index text for a pack; entries are sorted here. */
 export function formatPackIndex(index: PackIndex): string {
   const entries = [...index.entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
-  const lines = [PACK_INDEX_HEADER, `algo ${index.algo}`, `pack ${index.packHash} ${index.packSize}`];
-  for (const e of entries) lines.push(`${e.oid} ${e.offset} ${e.length}`);
-  return lines.join('\n') + '\n';
+  // Joined a few thousand lines at a time: an array of a million line strings cost more than
+  // the text itself.
+  const pieces = [`${PACK_INDEX_HEADER}\nalgo ${index.algo}\npack ${index.packHash} ${index.packSize}\n`];
+  let lines: string[] = [];
+  for (const e of entries) {
+    lines.push(`${e.oid} ${e.offset} ${e.length}\n`);
+    if (lines.length === 4096) {
+      pieces.push(lines.join(''));
+      lines = [];
+    }
+  }
+  pieces.push(lines.join(''));
+  return pieces.join('');
 }
 
 function bad(where: string, line: number, why: string): RvcError {
@@ -95,7 +105,10 @@ function nonNegativeInt(s: string | undefined): number | undefined {
  * Parses and checks an index: header, algorithm, every oid well formed, sorted and unique, every
  * object inside the pack and no two overlapping. `where` names the index in errors (its key).
  */
-export function parsePackIndex(text: string, algo: HashAlgo, where: string): PackIndex {
+export function parsePackIndex(text: string, algo: HashAlgo, where: string): PackIndex;
+/** The same, each entry also carrying `id` (its pack's id): a reader's one object per entry. */
+export function parsePackIndex(text: string, algo: HashAlgo, where: string, id: string): PackIndex<PackEntry & { id: string }>;
+export function parsePackIndex(text: string, algo: HashAlgo, where: string, id?: string): PackIndex {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines[0] !== PACK_INDEX_HEADER) throw bad(where, 1, `expected '${PACK_INDEX_HEADER}'`);
@@ -105,8 +118,11 @@ export function parsePackIndex(text: string, algo: HashAlgo, where: string): Pac
   if (head.length !== 3 || head[0] !== 'pack' || !ID_RE.test(head[1] ?? '') || head[1]!.length !== HEX_LENGTH[algo] || packSize === undefined) {
     throw bad(where, 3, "expected 'pack <hash> <size>'");
   }
-  const entries: PackEntry[] = [];
-  const spans: [number, number][] = [];
+  const entries: (PackEntry & { id?: string })[] = [];
+  // Where each object starts and ends, in columns: a pair array per entry cost more than the
+  // entries themselves at a million objects.
+  const starts: number[] = [];
+  const ends: number[] = [];
   let prev = '';
   for (let i = 3; i < lines.length; i++) {
     const f = lines[i]!.split(' ');
@@ -117,12 +133,17 @@ export function parsePackIndex(text: string, algo: HashAlgo, where: string): Pac
     if (oid <= prev) throw bad(where, i + 1, 'entries not sorted or repeated');
     if (offset + length > packSize) throw bad(where, i + 1, `object ${oid} ends past the pack's ${packSize} bytes`);
     prev = oid;
-    entries.push({ oid, offset, length });
-    if (length > 0) spans.push([offset, offset + length]);
+    entries.push(id === undefined ? { oid, offset, length } : { oid, offset, length, id });
+    if (length > 0) {
+      starts.push(offset);
+      ends.push(offset + length);
+    }
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i]![0] < spans[i - 1]![1]) throw bad(where, 0, 'two objects overlap');
+  const order = new Uint32Array(starts.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => starts[a]! - starts[b]!);
+  for (let i = 1; i < order.length; i++) {
+    if (starts[order[i]!]! < ends[order[i - 1]!]!) throw bad(where, 0, 'two objects overlap');
   }
   return { algo, packHash: head[1]!, packSize, entries };
 }

@@ -312,8 +312,9 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
   let lastDir: string | undefined;
   let lastWrite = 0;
   // The stat of each placed file, where placing it read one anyway (a small copy); the others
-  // are stat'ed after.
-  const stats: (fs.Stats | undefined)[] = new Array(plan.place.length);
+  // are stat'ed after. Kept as four numbers in columns: an fs.Stats object kept per file took
+  // checkout of a million files over 1 GiB.
+  const placedStats = new PlacedStats(plan.place.length);
   let placed: fs.Stats | undefined;
   const placeOpts = { size: 0, stat: (st: fs.Stats): void => { placed = st; } };
   const execOpts = { ...placeOpts, exec: true, stat: placeOpts.stat };
@@ -346,7 +347,7 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
       if (err instanceof RvcError && err.code === 'PATH_NOT_FOUND' && !odb.hasSync(e.oid)) throw missingObject(displayPath(target.repoRel, e.path), e.oid);
       throw err;
     }
-    stats[i] = placed;
+    if (placed) placedStats.set(i, placed);
     res.linkType = used;
     lastWrite = Date.now();
     (plan.placeIsNew[i] ? res.added : res.modified).push(e.path);
@@ -364,8 +365,8 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
     for (let i = 0; i < plan.place.length; i++) {
       const e = plan.place[i]!;
       try {
-        const s = stats[i] ?? fs.statSync(e.path ? joinRel(target.abs, e.path) : target.abs);
-        opts.state.set(e.path, statToFileStat(s), e.oid, recordedAt);
+        const st = placedStats.get(i) ?? statToFileStat(fs.statSync(e.path ? joinRel(target.abs, e.path) : target.abs));
+        opts.state.set(e.path, st, e.oid, recordedAt);
       } catch {
         // a file removed meanwhile is simply not recorded
       }
@@ -373,6 +374,34 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
   }
   opts.state.save();
   return res;
+}
+
+/**
+ * The FileStat of each of `n` placed files, by index, in four number columns (unboxed): the
+ * objects of a million files would be held until the hash cache records them.
+ */
+export class PlacedStats {
+  private readonly ino: Float64Array;
+  private readonly mtimeMs: Float64Array;
+  private readonly size: Float64Array;
+  private readonly mode: Float64Array;
+  constructor(n: number) {
+    this.ino = new Float64Array(n);
+    this.mtimeMs = new Float64Array(n).fill(NaN); // NaN: no stat kept for that file
+    this.size = new Float64Array(n);
+    this.mode = new Float64Array(n);
+  }
+  set(i: number, st: FileStat): void {
+    this.ino[i] = st.ino;
+    this.mtimeMs[i] = st.mtimeMs;
+    this.size[i] = st.size;
+    this.mode[i] = st.mode;
+  }
+  get(i: number): FileStat | undefined {
+    const mtimeMs = this.mtimeMs[i]!;
+    if (Number.isNaN(mtimeMs)) return undefined;
+    return { ino: this.ino[i]!, mtimeMs, size: this.size[i]!, mode: this.mode[i]! };
+  }
 }
 
 /** Removes the empty folders below `dir` and `dir` itself if it ends up empty. */

@@ -1021,10 +1021,16 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
   // 2. Files missing locally (a fixed pool of workers: a promise per file would cost a million
   //    closures on a million files).
   const missing: string[] = [];
-  await eachLimit([...files], run.localJobs, async (f) => {
-    if (await store.has(f)) run.skipped++;
-    else missing.push(f);
-  });
+  {
+    const list = [...files];
+    // Only `missing` is needed from here on: the set's table goes (a million files).
+    files.clear();
+    seenTrees.clear();
+    await eachLimit(list, run.localJobs, async (f) => {
+      if (await store.has(f)) run.skipped++;
+      else missing.push(f);
+    });
+  }
   if (opts.onProgress) {
     // One count for the whole phase: the files continue where the trees left off, so a bar
     // never runs backwards between the two steps.
