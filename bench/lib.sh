@@ -64,3 +64,20 @@ bench_repo() {
   git config user.email bench@example.com && git config user.name bench && git config commit.gpgsign false
   rvc init -q
 }
+
+# start_s3rver NAME: the local S3 server (bench/remote-s3server.mjs: s3rver on 127.0.0.1, bucket
+# `bench`) over $WORK/s3, in the background. Sets S3PID, which the caller's exit trap stops, and
+# ENDPOINT; exits naming NAME when the server does not start.
+start_s3rver() {
+  node "$HERE/remote-s3server.mjs" "$WORK/s3" >"$WORK/s3.endpoint" 2>"$WORK/s3.log" &
+  S3PID=$!
+  ENDPOINT=''
+  local i
+  for ((i = 0; i < 300; i++)); do
+    ENDPOINT=$(head -n1 "$WORK/s3.endpoint" 2>/dev/null || true)
+    [ -n "$ENDPOINT" ] && return 0
+    sleep 0.1
+  done
+  log "$1: s3rver did not start: $(cat "$WORK/s3.log")"
+  exit 1
+}

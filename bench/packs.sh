@@ -55,15 +55,7 @@ set_aside "$WORK/gen"
 rvc add -q data
 BYTES=$(du -sb data | cut -f1)
 
-node "$HERE/remote-s3server.mjs" "$WORK/s3" >"$WORK/s3.endpoint" 2>"$WORK/s3.log" &
-S3PID=$!
-ENDPOINT=''
-for ((i = 0; i < 300; i++)); do
-  ENDPOINT=$(head -n1 "$WORK/s3.endpoint" 2>/dev/null || true)
-  [ -n "$ENDPOINT" ] && break
-  sleep 0.1
-done
-[ -n "$ENDPOINT" ] || { log "packs.sh: s3rver did not start: $(cat "$WORK/s3.log")"; exit 1; }
+start_s3rver packs.sh
 
 # timed LABEL CMD…: runs CMD, records "LABEL seconds"
 RESULTS=()

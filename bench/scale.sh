@@ -146,15 +146,7 @@ cd "$REPO"
 chmod -R u+w "$WORK/clone" && rm -rf "$WORK/clone"
 
 if [ -z "${NO_S3:-}" ]; then
-  node "$HERE/remote-s3server.mjs" "$WORK/s3" >"$WORK/s3.endpoint" 2>"$WORK/s3.log" &
-  S3PID=$!
-  ENDPOINT=''
-  for ((i = 0; i < 300; i++)); do
-    ENDPOINT=$(head -n1 "$WORK/s3.endpoint" 2>/dev/null || true)
-    [ -n "$ENDPOINT" ] && break
-    sleep 0.1
-  done
-  [ -n "$ENDPOINT" ] || { log "scale.sh: s3rver did not start: $(cat "$WORK/s3.log")"; exit 1; }
+  start_s3rver scale.sh
   rvc remote add s3 s3://bench/packed -q
   rvc remote modify s3 endpointurl "$ENDPOINT" -q
   git add .rvc/config.yaml && git commit -q -m s3
