@@ -180,7 +180,12 @@ export interface WrittenPack {
  * object and two more passes over every byte.
  */
 export class PackWriter {
-  private parts: Buffer[] = [];
+  /**
+   * The pending pack's bytes, in one buffer that grows by doubling: a Buffer kept per object
+   * cost about 90 bytes of heap each beside the object's own, a hundred megabytes for a push of
+   * a million tiny files in one pack.
+   */
+  private buf: Buffer = Buffer.alloc(0);
   private offset = 0;
   private entries: PackEntry[] = [];
   private readonly seen = new Set<string>();
@@ -209,7 +214,12 @@ export class PackWriter {
     const data = input.offset === undefined ? readFileSync(input.file) : readFileRange(input.file, input.offset, input.size);
     let written: WrittenPack | undefined;
     if (this.offset > 0 && this.offset + data.length > this.targetSize) written = await this.flush();
-    this.parts.push(data);
+    if (this.offset + data.length > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.offset + data.length, this.buf.length * 2, 64 * 1024));
+      this.buf.copy(grown, 0, 0, this.offset);
+      this.buf = grown;
+    }
+    data.copy(this.buf, this.offset);
     this.entries.push({ oid: input.oid, offset: this.offset, length: data.length });
     this.seen.add(input.oid);
     this.offset += data.length;
@@ -219,11 +229,11 @@ export class PackWriter {
   /** Uploads the pending pack (pack, then index); undefined when nothing is pending. */
   async flush(): Promise<WrittenPack | undefined> {
     if (this.entries.length === 0) return undefined;
-    const packBytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.offset);
+    const packBytes = this.buf.subarray(0, this.offset);
     // Sorted here, as the index lists them: the written pack's index is these very entries, not
     // a parse of the text (a second copy of every entry, for a million objects in one pack).
     const entries = this.entries.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
-    this.parts = [];
+    this.buf = Buffer.alloc(0);
     this.entries = [];
     this.offset = 0;
     const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: packBytes.length, entries };
@@ -238,7 +248,7 @@ export class PackWriter {
 
   /** Drops the pending pack without uploading it. */
   discard(): void {
-    this.parts = [];
+    this.buf = Buffer.alloc(0);
     this.entries = [];
     this.offset = 0;
   }
