@@ -3,7 +3,7 @@
  * hash by itself: the caller passes the hash function of the repository's algorithm (the local
  * object store has it), as it does for verifying downloads.
  */
-import { mkdirSync, openSync, closeSync, readFileSync, readSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
@@ -155,15 +155,10 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
 }
 
 /**
- * One object to put in a pack: its oid and the local file holding its bytes (with `offset`: the
- * `size` bytes there, an object in a local pack).
+ * One object to put in a pack: its oid and the local file holding its bytes, or the bytes
+ * themselves (an object the cache keeps in a local pack, read through the object store).
  */
-export interface PackInput {
-  oid: string;
-  file: string;
-  size: number;
-  offset?: number;
-}
+export type PackInput = { oid: string; file: string; size: number } | { oid: string; bytes: Uint8Array };
 
 /** The pack a PackWriter wrote and uploaded. */
 export interface WrittenPack {
@@ -211,7 +206,7 @@ export class PackWriter {
    */
   async add(input: PackInput): Promise<WrittenPack | undefined> {
     if (this.seen.has(input.oid)) return undefined;
-    const data = input.offset === undefined ? readFileSync(input.file) : readFileRange(input.file, input.offset, input.size);
+    const data = 'bytes' in input ? input.bytes : readFileSync(input.file);
     let written: WrittenPack | undefined;
     if (this.offset > 0 && this.offset + data.length > this.targetSize) written = await this.flush();
     if (this.offset + data.length > this.buf.length) {
@@ -219,7 +214,7 @@ export class PackWriter {
       this.buf.copy(grown, 0, 0, this.offset);
       this.buf = grown;
     }
-    data.copy(this.buf, this.offset);
+    this.buf.set(data, this.offset);
     this.entries.push({ oid: input.oid, offset: this.offset, length: data.length });
     this.seen.add(input.oid);
     this.offset += data.length;
@@ -252,23 +247,6 @@ export class PackWriter {
     this.entries = [];
     this.offset = 0;
   }
-}
-
-/** The bytes [offset, offset + length) of a file: an object in a local pack. */
-export function readFileRange(file: string, offset: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  const fd = openSync(file, 'r');
-  try {
-    let n = 0;
-    while (n < length) {
-      const k = readSync(fd, buf, n, length - n, offset + n);
-      if (k === 0) throw new RvcError('OBJECT_CORRUPT', `pack ${file} ends before the object at ${offset}`, { path: file, hint: '`rvc fsck --repair` removes the damaged pack' });
-      n += k;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return buf;
 }
 
 /** True when `e` says the remote lacks a key (a pack deleted by a gc since its index was read). */

@@ -10,7 +10,7 @@ import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { packKey, parsePackKey, type PackIndex } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
-import { PackSet, PackWriter, coalesceReads, isMissingKey, readFileRange, type PackedObject } from './packs.js';
+import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
 import { credentialsRefused } from './remote-error.js';
 
@@ -563,7 +563,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       // An object the cache holds in a local pack goes up from memory (at most PACK_MAX_OBJECT).
       const at = file === store.objectPath(oid) ? store.packedRange?.(oid) : undefined;
       const how = { onBytes: (n: number) => ticker?.tick(0, n), signal: run.controller.signal };
-      if (at) await remote.uploadBytes(part?.key ?? run.key(oid), readFileRange(at.file, at.offset, at.length), how);
+      if (at && store.readObject) await remote.uploadBytes(part?.key ?? run.key(oid), store.readObject(oid), how);
       else await remote.upload(part?.key ?? run.key(oid), file, how);
       if (part && !part.counted) run.succeeded();
       else run.succeeded(oid);
@@ -591,7 +591,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
         if (run.stopped) break;
         try {
           const at = store.packedRange?.(o.oid);
-          await writer.add(at ? { oid: o.oid, file: at.file, offset: at.offset, size: at.length } : { oid: o.oid, file: store.objectPath(o.oid), size: o.size });
+          await writer.add(at && store.readObject ? { oid: o.oid, bytes: store.readObject(o.oid) } : { oid: o.oid, file: store.objectPath(o.oid), size: o.size });
           packed.push(o.oid);
         } catch (e) {
           // This object alone: the pack goes on without it.
