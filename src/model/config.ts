@@ -44,7 +44,7 @@ const CORE_KEYS: Record<string, KeySpec> = {
 };
 const CACHE_KEYS: Record<string, KeySpec> = {
   type: { type: 'linktypes', help: `link types to try in order, comma separated (${LINK_TYPES.join(', ')})` },
-  jobs: { type: 'number', help: 'how many files to hash or copy at once' },
+  jobs: { type: 'number', help: 'how many threads a checkout copies small files with (default: one per core, at most 4; 1 copies in one thread)' },
   dir: { type: 'path', localOnly: true, help: 'folder of the cache (default: cache); a relative path is resolved against .rvc/' },
   chunk_threshold: { type: 'bytes', help: 'files of at least this many bytes are stored as content-defined chunks, so a new version stores and sends only the chunks that changed (default 67108864, 64 MiB)' },
   shared: { type: 'sharing', help: `share the cache with other users: ${CACHE_SHARING.join(', ')} (folders group-writable and setgid, objects group-readable)` },

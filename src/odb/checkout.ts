@@ -6,6 +6,7 @@ import { isTreeOid } from '../model/oid.js';
 import { isInside } from '../model/paths.js';
 import type { TreeEntry } from '../model/tree.js';
 import { placeFile, isSharedLink, statCacheLink } from '../fsutil/link.js';
+import { copyManySmall, MANY_MAX_SIZE } from '../fsutil/copy-many.js';
 import { pruneEmptyDirs, isStaleTempName, sweepStaleTemps, tempPathFor } from '../fsutil/atomic.js';
 import { walkFiles, statToFileStat, type IgnoreRules, type FileStat, type WalkList } from '../fsutil/walk.js';
 import type { HashState } from '../hashing/state.js';
@@ -44,6 +45,8 @@ export interface CheckoutOptions {
   ignore: IgnoreRules;
   repoRoot: string;
   linkTypes: readonly LinkType[];
+  /** How many threads copy small files at once (`cache.jobs`); default: one per core, at most 4. */
+  jobs?: number;
   /** Overwrite or delete workspace files whose content is not in the cache. */
   force?: boolean;
   /** Re-place unchanged files too (after changing cache.type). */
@@ -311,6 +314,18 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
   const madeDirs = new Set<string>();
   let lastDir: string | undefined;
   let lastWrite = 0;
+  const makeDirOf = (abs: string, rel: string): void => {
+    const dir = abs.slice(0, abs.lastIndexOf(path.sep)) || path.sep;
+    if (dir !== lastDir && !madeDirs.has(dir)) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+      } catch (err) {
+        throw fromFsError(err, displayPath(target.repoRel, path.dirname(rel)), 'create folder');
+      }
+      madeDirs.add(dir);
+    }
+    lastDir = dir;
+  };
   // The stat of each placed file, where placing it read one anyway (a small copy); the others
   // are stat'ed after. Kept as four numbers in columns: an fs.Stats object kept per file took
   // checkout of a million files over 1 GiB.
@@ -318,19 +333,18 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
   let placed: fs.Stats | undefined;
   const placeOpts = { size: 0, stat: (st: fs.Stats): void => { placed = st; } };
   const execOpts = { ...placeOpts, exec: true, stat: placeOpts.stat };
+  // Set once placing is known to copy (the first file placed says so): the small files after it
+  // are then copied together, on every core (copyManySmall); 1 per entry it placed.
+  let copiedAhead: Uint8Array | undefined;
   for (let i = 0; i < plan.place.length; i++) {
     const e = plan.place[i]!;
-    const abs = e.path ? joinRel(target.abs, e.path) : target.abs;
-    const dir = abs.slice(0, abs.lastIndexOf(path.sep)) || path.sep;
-    if (dir !== lastDir && !madeDirs.has(dir)) {
-      try {
-        fs.mkdirSync(dir, { recursive: true });
-      } catch (err) {
-        throw fromFsError(err, displayPath(target.repoRel, path.dirname(e.path)), 'create folder');
-      }
-      madeDirs.add(dir);
+    if (copiedAhead?.[i]) {
+      (plan.placeIsNew[i] ? res.added : res.modified).push(e.path);
+      tick.tick(0, e.size);
+      continue;
     }
-    lastDir = dir;
+    const abs = e.path ? joinRel(target.abs, e.path) : target.abs;
+    makeDirOf(abs, e.path);
     let used: LinkType;
     const po = e.exec ? execOpts : placeOpts;
     po.size = e.size;
@@ -352,6 +366,10 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
     lastWrite = Date.now();
     (plan.placeIsNew[i] ? res.added : res.modified).push(e.path);
     tick.tick(1, e.size);
+    if (!copiedAhead && used === 'copy' && copiesFirst(opts.linkTypes) && plan.place.length - i > COPY_AHEAD_MIN) {
+      copiedAhead = copySmallAhead(plan, i + 1, odb, makeDirOf, placedStats, tick, opts.jobs);
+      if (copiedAhead.some((x) => x === 1)) lastWrite = Date.now();
+    }
   }
   tick.finish();
   // Every entry of plan.place was placed (a failure throws above).
@@ -374,6 +392,51 @@ export function applyCheckout(plan: CheckoutPlan, opts: CheckoutOptions): Checko
   }
   opts.state.save();
   return res;
+}
+
+/** Fewer files than this left to place are placed one by one. */
+const COPY_AHEAD_MIN = 32;
+
+/**
+ * Copies the small files of `plan.place` from `from` on, together (copyManySmall: on every core,
+ * the loose object or else its local pack read). Returns 1 per entry placed; the others (larger,
+ * chunked, missing, or anything unusual) are left to the one-by-one placement.
+ */
+function copySmallAhead(plan: CheckoutPlan, from: number, odb: Odb, makeDirOf: (abs: string, rel: string) => void, stats: PlacedStats, tick: ProgressTicker, jobs: number | undefined): Uint8Array {
+  const done = new Uint8Array(plan.place.length);
+  const which: number[] = [];
+  for (let i = from; i < plan.place.length; i++) {
+    const e = plan.place[i]!;
+    if (e.path === '' || e.size > MANY_MAX_SIZE) continue;
+    makeDirOf(joinRel(plan.target.abs, e.path), e.path);
+    which.push(i);
+  }
+  const withPacks = !odb.localPacks().next().done;
+  let reported = 0;
+  const { done: placedNow } = copyManySmall(
+    which.length,
+    (k) => {
+      const e = plan.place[which[k]!]!;
+      const at = withPacks ? odb.packedAt(e.oid) : undefined;
+      return {
+        src: odb.objectPath(e.oid),
+        dest: joinRel(plan.target.abs, e.path),
+        size: e.size,
+        mode: e.exec ? 0o755 : 0o644,
+        ...(at ? { pack: { file: at.file, offset: at.offset, length: at.length } } : {}),
+      };
+    },
+    (k, st) => stats.set(which[k]!, st),
+    {
+      ...(jobs !== undefined ? { workers: jobs - 1 } : {}),
+      onProgress: (n) => {
+        tick.tick(n - reported, 0);
+        reported = n;
+      },
+    },
+  );
+  for (let k = 0; k < which.length; k++) if (placedNow[k]) done[which[k]!] = 1;
+  return done;
 }
 
 /**

@@ -114,6 +114,14 @@ export class Odb {
   }
 
   /**
+   * Where `oid` lies in a local pack, whether or not a loose copy exists too (no file system
+   * call: for a reader that tries the loose copy first, as everything does).
+   */
+  packedAt(oid: string): LocalPacked | undefined {
+    return this.packs.find(oid);
+  }
+
+  /**
    * Where `oid` lies in a local pack when the cache holds it packed and not loose (a loose copy
    * always wins); undefined otherwise.
    */

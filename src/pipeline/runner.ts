@@ -560,7 +560,7 @@ export class Runner {
       fs.mkdirSync(path.dirname(abs), { recursive: true });
       const r = checkoutOut({ abs, repoRel: o.path, oid: o.oid, ...(o.exec ? { exec: true } : {}) }, {
         odb: this.repo.odbFor(o.hash), state: this.ws.state(o.path, o.hash), ignore: this.repo.ignore,
-        repoRoot: this.repo.root, linkTypes: this.repo.linkTypes,
+        repoRoot: this.repo.root, linkTypes: this.repo.linkTypes, jobs: this.repo.cacheJobs,
         ...(this.repo.recoveredFromCrash ? { sweepTemps: true } : {}),
       });
       noteLinkUse(this.repo, r.linkType, this.opts);

@@ -137,7 +137,7 @@ export function removeUnrecorded(repo: Repo, recorded: readonly { rel: string }[
     if (fs.existsSync(abs + POINTER_EXT)) continue;
     const state = repo.stateFor(o.path, o.hash);
     const copts = {
-      odb: repo.odbFor(o.hash), state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
+      odb: repo.odbFor(o.hash), state, ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, jobs: repo.cacheJobs,
       ...(opts.force ? { force: true } : {}),
     };
     let why: string | undefined;

@@ -186,6 +186,11 @@ export class Repo {
     return this.config.cache.type;
   }
 
+  /** `cache.jobs`: how many files a checkout copies at once (threads), when set. */
+  get cacheJobs(): number | undefined {
+    return this.config.cache.jobs;
+  }
+
   get ignore(): IgnoreRules {
     return (this.ignoreRules ??= new IgnoreRules(this.root));
   }

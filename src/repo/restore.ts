@@ -74,7 +74,7 @@ export function restoreOutputs(repo: Repo, selections: readonly OutputSelection[
       // A stage output may sit in a folder no pointer and no git checkout made.
       if (o.kind !== 'pointer') fs.mkdirSync(path.dirname(abs), { recursive: true });
       const r = checkoutOut({ abs, repoRel: o.rel, oid: o.out.oid, ...(o.out.exec ? { exec: true } : {}) }, {
-        odb: repo.odbFor(o.out.hash), state: repo.stateFor(o.rel, o.out.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes,
+        odb: repo.odbFor(o.out.hash), state: repo.stateFor(o.rel, o.out.hash), ignore: repo.ignore, repoRoot: repo.root, linkTypes: repo.linkTypes, jobs: repo.cacheJobs,
         ...(opts.force ? { force: true } : {}), ...(opts.relink ? { relink: true } : {}),
         ...(repo.recoveredFromCrash ? { sweepTemps: true } : {}),
         ...(subpath !== undefined ? { subpath } : {}),

@@ -1,0 +1,385 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { FileStat } from './walk.js';
+
+/**
+ * Many small copies at once (a checkout of 50,000 small files): each is the same atomic
+ * placement as `placeFile`'s copy (a temp file beside the destination, created exclusively with
+ * its final mode, then renamed over it), done by this thread and by worker threads in parallel.
+ * Creating a file is almost all kernel time, spent in the calling thread: one thread per core
+ * places files in parallel where a single loop (and `cp -r`) uses one core.
+ *
+ * Only the common case is handled here. A copy whose source is missing or not of the expected
+ * size, whose destination cannot be written, or whose name is too long for a temp name is left
+ * unplaced (status 0), and the caller places it its own way, which also gives the right error.
+ * A failure at a destination stops every thread from starting more (a full disk is not met
+ * 50,000 times).
+ */
+
+/** One small file to copy. */
+export interface SmallCopy {
+  /** The file to copy: a loose cache object. */
+  src: string;
+  /** The absolute destination; its folder exists. */
+  dest: string;
+  /** The recorded size: a source of another size is left to the caller. */
+  size: number;
+  /** 0o644 or 0o755, whatever the umask. */
+  mode: number;
+  /** Where the same bytes lie when `src` does not exist (a local pack). */
+  pack?: { file: string; offset: number; length: number };
+}
+
+/** Copies of at most this many bytes go through here (the caller's small-copy bound). */
+export const MANY_MAX_SIZE = 256 * 1024;
+/** Fewer copies than this are not worth starting a worker thread for. */
+export const MANY_MIN_FOR_WORKERS = 1000;
+/** Copies handed over at once; bounds the shared memory (a million files go batch by batch). */
+const BATCH = 8192;
+// A thread claims 32 copies at a time (written as a number in claimLoop, which runs on its own).
+/** A worker that makes no progress for this long is given up on, and this thread does its part. */
+const STALL_MS = 15_000;
+
+// Fields of one batch's control array (Int32, shared).
+const C_CLAIM = 0; // the next index to claim
+const C_ACTIVE = 1; // threads inside the claim loop
+const C_STOP = 2; // 1 once a destination failed
+const C_DONE = 3; // copies placed so far (progress)
+const C_BY_WORKERS = 4; // of which by worker threads
+// Fields of the workers' wake-up array.
+const W_GEN = 0; // bumped for each batch posted, and to quit
+const W_QUIT = 1;
+
+/** One batch in shared memory: what both this thread and the workers read and fill. */
+interface Batch {
+  count: number;
+  ctl: Int32Array;
+  /** UTF-8 of every copy's src then dest, each ended by a NUL. */
+  names: Uint8Array;
+  /** Per copy: where its src starts in `names`, then its dest. */
+  offs: Uint32Array;
+  /** Per copy: size, pack offset, pack length. */
+  nums: Float64Array;
+  /** Per copy: mode, pack number in `packFiles` (-1: none). */
+  meta: Int32Array;
+  packFiles: string[];
+  /** Per copy: 1 once placed. */
+  status: Uint8Array;
+  /** Per placed copy: ino, mtimeMs, size, mode of the new file. */
+  stats: Float64Array;
+}
+
+/** What a placing thread keeps between copies. */
+interface PlaceCtx {
+  buf: Buffer;
+  pid: number;
+  tag: string;
+  counter: number;
+  packFds: Map<string, number>;
+  /** A worker thread (counts what it places in C_BY_WORKERS). */
+  worker: boolean;
+}
+
+/**
+ * Places copies [from, to) of `b`. Runs in this thread and, as source text, in the workers: it
+ * must use nothing but its arguments (no import, no module-level name).
+ */
+function placeRange(fsm: typeof fs, b: Batch, from: number, to: number, ctx: PlaceCtx): void {
+  // Buffer, not TextDecoder: the names lie in shared memory, which TextDecoder refuses.
+  const names = Buffer.from(b.names.buffer, b.names.byteOffset, b.names.byteLength);
+  const C = fsm.constants;
+  for (let i = from; i < to; i++) {
+    // The control fields by number (C_STOP = 2, C_DONE = 3): this text runs on its own.
+    if (Atomics.load(b.ctl, 2) === 1) return;
+    const srcAt = b.offs[2 * i]!;
+    const destAt = b.offs[2 * i + 1]!;
+    const destEnd = names.indexOf(0, destAt);
+    const src = names.toString('utf8', srcAt, destAt - 1);
+    const dest = names.toString('utf8', destAt, destEnd);
+    const size = b.nums[3 * i]!;
+    const mode = b.meta[2 * i]!;
+    const slash = dest.lastIndexOf('/');
+    const base = dest.slice(slash + 1);
+    // A name too long for the temp name's stem is the caller's (it shortens the stem).
+    if (Buffer.byteLength(base) > 200) continue;
+    let n = -1;
+    let fd = -1;
+    try {
+      fd = fsm.openSync(src, 'r');
+    } catch {
+      fd = -1;
+    }
+    try {
+      if (fd >= 0) {
+        n = fsm.readSync(fd, ctx.buf, 0, ctx.buf.length, 0);
+        for (let r = n; r > 0 && n < ctx.buf.length && n !== size; n += r) r = fsm.readSync(fd, ctx.buf, n, ctx.buf.length - n, n);
+      } else if (b.meta[2 * i + 1]! >= 0) {
+        const file = b.packFiles[b.meta[2 * i + 1]!]!;
+        let pfd = ctx.packFds.get(file);
+        if (pfd === undefined) {
+          pfd = fsm.openSync(file, 'r');
+          ctx.packFds.set(file, pfd);
+        }
+        const off = b.nums[3 * i + 1]!;
+        const len = b.nums[3 * i + 2]!;
+        n = 0;
+        while (n < len) {
+          const r = fsm.readSync(pfd, ctx.buf, n, len - n, off + n);
+          if (r === 0) break;
+          n += r;
+        }
+      }
+    } catch {
+      n = -1;
+    } finally {
+      if (fd >= 0) fsm.closeSync(fd);
+    }
+    if (n !== size) continue;
+    ctx.counter = (ctx.counter + 1) % 0x10000;
+    const tmp = dest.slice(0, slash + 1) + '.' + base + '.' + ctx.pid + '.' + ctx.tag + ctx.counter.toString(16).padStart(4, '0') + '.tmp';
+    let out = -1;
+    try {
+      out = fsm.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, mode);
+      let w = 0;
+      while (w < n) w += fsm.writeSync(out, ctx.buf, w, n - w);
+      let st = fsm.fstatSync(out);
+      if ((st.mode & 0o7777) !== mode) {
+        fsm.fchmodSync(out, mode);
+        st = fsm.fstatSync(out);
+      }
+      fsm.closeSync(out);
+      out = -1;
+      fsm.renameSync(tmp, dest);
+      b.stats[4 * i] = st.ino;
+      b.stats[4 * i + 1] = st.mtimeMs;
+      b.stats[4 * i + 2] = st.size;
+      b.stats[4 * i + 3] = st.mode;
+      b.status[i] = 1;
+      Atomics.add(b.ctl, 3, 1);
+      if (ctx.worker) Atomics.add(b.ctl, 4, 1);
+    } catch {
+      if (out >= 0) {
+        try {
+          fsm.closeSync(out);
+        } catch {
+          // closing a descriptor that failed to write: nothing more to do
+        }
+      }
+      try {
+        fsm.rmSync(tmp, { force: true });
+      } catch {
+        // a temp file that cannot be removed is swept by the next checkout (its PID is gone)
+      }
+      Atomics.store(b.ctl, 2, 1);
+      return;
+    }
+  }
+}
+
+/** Claims blocks of `b` until none is left (or a destination failed). */
+function claimLoop(fsm: typeof fs, b: Batch, ctx: PlaceCtx, onBlock?: () => void): void {
+  // C_ACTIVE = 1, C_STOP = 2, C_CLAIM = 0, BLOCK = 32, by number: this text runs on its own.
+  Atomics.add(b.ctl, 1, 1);
+  try {
+    for (;;) {
+      if (Atomics.load(b.ctl, 2) === 1) return;
+      const k = Atomics.add(b.ctl, 0, 32);
+      if (k >= b.count) return;
+      placeRange(fsm, b, k, Math.min(k + 32, b.count), ctx);
+      onBlock?.();
+    }
+  } finally {
+    Atomics.sub(b.ctl, 1, 1);
+    Atomics.notify(b.ctl, 1);
+  }
+}
+
+/** A worker's whole life: wait for a batch, claim its blocks, until told to quit. */
+function workerMain(fsm: typeof fs, wt: typeof import('node:worker_threads'), claim: typeof claimLoop): void {
+  const { wake, port, pid, tag } = wt.workerData as { wake: Int32Array; port: MessagePort; pid: number; tag: string };
+  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(256 * 1024 + 1), pid, tag, counter: 0, packFds: new Map(), worker: true };
+  let seen = 0;
+  for (;;) {
+    // W_GEN = 0, W_QUIT = 1.
+    Atomics.wait(wake, 0, seen);
+    seen = Atomics.load(wake, 0);
+    for (let m = wt.receiveMessageOnPort(port); m; m = wt.receiveMessageOnPort(port)) {
+      const b = m.message as Batch;
+      claim(fsm, b, ctx);
+    }
+    if (Atomics.load(wake, 1) === 1) break;
+  }
+  for (const fd of ctx.packFds.values()) fsm.closeSync(fd);
+  port.close();
+}
+
+/**
+ * The workers' source: the functions above as text. Tools that transform this module may name
+ * functions through a `__name` helper; it is defined so the text runs on its own.
+ */
+function workerSource(): string {
+  return [
+    'var __name = (f) => f;',
+    "const fsm = require('node:fs');",
+    "const wt = require('node:worker_threads');",
+    `const placeRange = (${placeRange.toString()});`,
+    // claimLoop calls placeRange by that name.
+    `const claimLoop = (${claimLoop.toString()});`,
+    `(${workerMain.toString()})(fsm, wt, claimLoop);`,
+  ].join('\n');
+}
+
+function newBatch(copies: SmallCopy[]): Batch {
+  const count = copies.length;
+  let bytes = 0;
+  const packFiles: string[] = [];
+  const packNo = new Map<string, number>();
+  for (const c of copies) bytes += Buffer.byteLength(c.src) + Buffer.byteLength(c.dest) + 2;
+  const shared = <T>(make: (sab: SharedArrayBuffer) => T, n: number): T => make(new SharedArrayBuffer(n));
+  const b: Batch = {
+    count,
+    ctl: shared((s) => new Int32Array(s), 32),
+    names: shared((s) => new Uint8Array(s), bytes),
+    offs: shared((s) => new Uint32Array(s), 8 * count),
+    nums: shared((s) => new Float64Array(s), 24 * count),
+    meta: shared((s) => new Int32Array(s), 8 * count),
+    packFiles,
+    status: shared((s) => new Uint8Array(s), count),
+    stats: shared((s) => new Float64Array(s), 32 * count),
+  };
+  const names = Buffer.from(b.names.buffer, b.names.byteOffset, b.names.byteLength);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const c = copies[i]!;
+    b.offs[2 * i] = at;
+    at += names.write(c.src, at, 'utf8');
+    names[at++] = 0;
+    b.offs[2 * i + 1] = at;
+    at += names.write(c.dest, at, 'utf8');
+    names[at++] = 0;
+    b.nums[3 * i] = c.size;
+    b.meta[2 * i] = c.mode;
+    if (c.pack) {
+      let p = packNo.get(c.pack.file);
+      if (p === undefined) {
+        p = packFiles.length;
+        packFiles.push(c.pack.file);
+        packNo.set(c.pack.file, p);
+      }
+      b.meta[2 * i + 1] = p;
+      b.nums[3 * i + 1] = c.pack.offset;
+      b.nums[3 * i + 2] = c.pack.length;
+    } else {
+      b.meta[2 * i + 1] = -1;
+    }
+  }
+  return b;
+}
+
+export interface CopyManyOptions {
+  /** Worker threads to add to this one (at most 15); default: one less than the cores, at most 3. */
+  workers?: number;
+  /** Called now and then with the number of copies placed so far. */
+  onProgress?: (placed: number) => void;
+  /**
+   * false: this thread only hands out the work and waits (at least one worker is started
+   * however few the copies). Default true: it copies too.
+   */
+  inThisThread?: boolean;
+}
+
+export interface CopyManyResult {
+  /** One byte per copy: 1 when placed, 0 when left to the caller. */
+  done: Uint8Array;
+  /** How many of them worker threads placed. */
+  byWorkers: number;
+}
+
+/**
+ * Places `count` small copies (`copy(i)`), in parallel where there are cores to spare.
+ * `placed(i, stat)` is called (in this thread, in order within a batch) for each copy placed,
+ * with its new stat.
+ */
+export function copyManySmall(count: number, copy: (i: number) => SmallCopy, placed: (i: number, st: FileStat) => void, opts: CopyManyOptions = {}): CopyManyResult {
+  const done = new Uint8Array(count);
+  const here = opts.inThisThread !== false;
+  let byWorkers = 0;
+  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(MANY_MAX_SIZE + 1), pid: process.pid, tag: randomBytes(2).toString('hex'), counter: 0, packFds: new Map(), worker: false };
+  const wanted = Math.max(0, Math.min(opts.workers ?? Math.min(os.availableParallelism() - 1, 3), 15));
+  const nWorkers = here ? (count < MANY_MIN_FOR_WORKERS ? 0 : wanted) : Math.max(1, wanted);
+  const wake = new Int32Array(new SharedArrayBuffer(8));
+  const workers: { worker: Worker; port: MessagePort }[] = [];
+  for (let w = 0; w < nWorkers; w++) {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(workerSource(), {
+      eval: true,
+      workerData: { wake, port: port2, pid: process.pid, tag: randomBytes(2).toString('hex') },
+      transferList: [port2],
+      stdout: true,
+      stderr: true,
+    });
+    // Nothing is awaited on a worker: it must never hold the process open, and an error in one
+    // only leaves its copies to this thread.
+    worker.on('error', () => {});
+    worker.unref();
+    port1.unref();
+    workers.push({ worker, port: port1 });
+  }
+  let total = 0;
+  try {
+    for (let start = 0; start < count; start += BATCH) {
+      const n = Math.min(BATCH, count - start);
+      const list: SmallCopy[] = new Array(n);
+      for (let i = 0; i < n; i++) list[i] = copy(start + i);
+      const b = newBatch(list);
+      if (workers.length) {
+        for (const w of workers) w.port.postMessage(b);
+        Atomics.add(wake, W_GEN, 1);
+        Atomics.notify(wake, W_GEN);
+      }
+      let reported = 0;
+      const report = (): void => {
+        const now = Atomics.load(b.ctl, C_DONE);
+        if (now - reported >= 256) {
+          reported = now;
+          opts.onProgress?.(total + now);
+        }
+      };
+      if (here) claimLoop(fs, b, ctx, report);
+      // Wait for the workers' last blocks; one that stops making progress is given up on.
+      let last = Atomics.load(b.ctl, C_DONE);
+      let stallSince = Date.now();
+      const unfinished = (): boolean =>
+        Atomics.load(b.ctl, C_ACTIVE) > 0 || (Atomics.load(b.ctl, C_CLAIM) < n && Atomics.load(b.ctl, C_STOP) === 0);
+      while (unfinished()) {
+        Atomics.wait(b.ctl, C_ACTIVE, Atomics.load(b.ctl, C_ACTIVE), 20);
+        report();
+        const now = Atomics.load(b.ctl, C_DONE);
+        if (now !== last) {
+          last = now;
+          stallSince = Date.now();
+        } else if (Date.now() - stallSince > STALL_MS) {
+          break;
+        }
+      }
+      for (let i = 0; i < n; i++) {
+        if (b.status[i] !== 1) continue;
+        done[start + i] = 1;
+        placed(start + i, { ino: b.stats[4 * i]!, mtimeMs: b.stats[4 * i + 1]!, size: b.stats[4 * i + 2]!, mode: b.stats[4 * i + 3]! });
+      }
+      total += Atomics.load(b.ctl, C_DONE);
+      byWorkers += Atomics.load(b.ctl, C_BY_WORKERS);
+      opts.onProgress?.(total);
+      if (Atomics.load(b.ctl, C_STOP) === 1) break;
+    }
+  } finally {
+    Atomics.store(wake, W_QUIT, 1);
+    Atomics.add(wake, W_GEN, 1);
+    Atomics.notify(wake, W_GEN);
+    for (const w of workers) w.port.close();
+    for (const fd of ctx.packFds.values()) fs.closeSync(fd);
+  }
+  return { done, byWorkers };
+}

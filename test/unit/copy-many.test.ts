@@ -1,0 +1,104 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { isTempName } from '../../src/fsutil/atomic.js';
+import { copyManySmall, MANY_MIN_FOR_WORKERS, type SmallCopy } from '../../src/fsutil/copy-many.js';
+import type { FileStat } from '../../src/fsutil/walk.js';
+import { tmpDir, rmrf } from '../helpers/cli.js';
+
+const work = tmpDir('rvc-copy-many-');
+afterAll(() => rmrf(work));
+
+function allFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
+/** `n` source files of distinct content (read-only, as cache objects are) in `dir/src`. */
+function sources(dir: string, n: number): { src: string; data: Buffer }[] {
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  const out: { src: string; data: Buffer }[] = [];
+  for (let i = 0; i < n; i++) {
+    const data = Buffer.from(`file ${i} `.repeat(1 + (i % 7)));
+    const src = path.join(dir, 'src', `o${i}`);
+    fs.writeFileSync(src, data, { mode: 0o444 });
+    out.push({ src, data });
+  }
+  return out;
+}
+
+describe('copying many small files at once (copyManySmall)', () => {
+  it('worker threads place every copy byte-exact with its mode and report the new stat; nothing else is left', () => {
+    const dir = path.join(work, 'workers');
+    const src = sources(dir, 1500);
+    fs.mkdirSync(path.join(dir, 'out', 'a'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'out', 'b'), { recursive: true });
+    const copies: SmallCopy[] = src.map((s, i) => ({
+      src: s.src, dest: path.join(dir, 'out', i % 2 ? 'a' : 'b', `f${i}`), size: s.data.length, mode: i % 3 === 0 ? 0o755 : 0o644,
+    }));
+    const stats = new Map<number, FileStat>();
+    // This thread only hands out the work: every copy is the workers' (their source text runs).
+    const r = copyManySmall(copies.length, (i) => copies[i]!, (i, st) => stats.set(i, st), { workers: 2, inThisThread: false });
+    expect(r.byWorkers).toBe(copies.length);
+    expect([...r.done].every((x) => x === 1)).toBe(true);
+    for (let i = 0; i < copies.length; i++) {
+      const c = copies[i]!;
+      expect(fs.readFileSync(c.dest).equals(src[i]!.data)).toBe(true);
+      const st = fs.statSync(c.dest);
+      expect(st.mode & 0o777).toBe(c.mode);
+      expect(stats.get(i)).toEqual({ ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, mode: st.mode });
+    }
+    expect(allFiles(path.join(dir, 'out')).filter((p) => isTempName(path.basename(p)))).toEqual([]);
+  });
+
+  it('this thread and the workers together, over several batches, with the default number of workers', () => {
+    const dir = path.join(work, 'together');
+    const n = Math.max(MANY_MIN_FOR_WORKERS, 9000);
+    fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'out'), { recursive: true });
+    const data = (i: number): Buffer => Buffer.from(`${i}\n`);
+    for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, 'src', `o${i}`), data(i));
+    let progress = 0;
+    const r = copyManySmall(n, (i) => ({ src: path.join(dir, 'src', `o${i}`), dest: path.join(dir, 'out', `f${i}`), size: data(i).length, mode: 0o644 }), () => {}, {
+      onProgress: (k) => { progress = k; },
+    });
+    expect(r.done.reduce((s, x) => s + x, 0)).toBe(n);
+    expect(progress).toBe(n);
+    for (let i = 0; i < n; i += 97) expect(fs.readFileSync(path.join(dir, 'out', `f${i}`)).equals(data(i))).toBe(true);
+  });
+
+  it('reads a missing loose object from its pack; leaves to the caller a missing source, a source of another size and a name too long for a temp name', () => {
+    const dir = path.join(work, 'odd');
+    const src = sources(dir, 4);
+    const pack = path.join(dir, 'pack');
+    const packed = Buffer.from('bytes kept in a pack\n');
+    fs.writeFileSync(pack, Buffer.concat([Buffer.from('header.'), packed, Buffer.from('.trailer')]));
+    fs.mkdirSync(path.join(dir, 'out'));
+    const long = 'n'.repeat(230);
+    const copies: SmallCopy[] = [
+      { src: path.join(dir, 'src', 'absent'), dest: path.join(dir, 'out', 'from-pack'), size: packed.length, mode: 0o644, pack: { file: pack, offset: 7, length: packed.length } },
+      { src: path.join(dir, 'src', 'absent'), dest: path.join(dir, 'out', 'nowhere'), size: 5, mode: 0o644 },
+      { src: src[1]!.src, dest: path.join(dir, 'out', 'wrong-size'), size: src[1]!.data.length + 1, mode: 0o644 },
+      { src: src[2]!.src, dest: path.join(dir, 'out', long), size: src[2]!.data.length, mode: 0o644 },
+      { src: src[3]!.src, dest: path.join(dir, 'out', 'fine'), size: src[3]!.data.length, mode: 0o644 },
+    ];
+    const r = copyManySmall(copies.length, (i) => copies[i]!, () => {}, { workers: 1, inThisThread: false });
+    expect([...r.done]).toEqual([1, 0, 0, 0, 1]);
+    expect(fs.readFileSync(path.join(dir, 'out', 'from-pack')).equals(packed)).toBe(true);
+    expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual(['fine', 'from-pack']);
+  });
+
+  it('stops every thread at the first destination that cannot be written, leaving no temp file', () => {
+    const dir = path.join(work, 'stop');
+    const src = sources(dir, 1200);
+    fs.mkdirSync(path.join(dir, 'out'));
+    // Copy 600 goes into a folder that does not exist: creating its temp file fails.
+    const dest = (i: number): string => path.join(dir, i === 600 ? 'missing-folder' : 'out', `f${i}`);
+    const r = copyManySmall(src.length, (i) => ({ src: src[i]!.src, dest: dest(i), size: src[i]!.data.length, mode: 0o644 }), () => {}, { workers: 1 });
+    expect(r.done[600]).toBe(0);
+    const placed = r.done.reduce((s, x) => s + x, 0);
+    // The other threads finish the block they hold, then start no other.
+    expect(placed).toBeLessThan(src.length - 1);
+    expect(fs.readdirSync(path.join(dir, 'out')).length).toBe(placed);
+    expect(fs.readdirSync(path.join(dir, 'out')).filter(isTempName)).toEqual([]);
+  });
+});
