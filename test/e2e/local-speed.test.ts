@@ -20,13 +20,14 @@ function stateRows(d: string): Map<string, [number, number, number]> {
   return rows;
 }
 
-describe('checkout places small files through one buffer', () => {
+describe('checkout places small files through one buffer, in parallel', () => {
   it('under a umask that strips every bit, over read-only files in the way; modes, bytes and the hash cache as before', () => {
     const d = makeRepo();
     made.push(d);
     const big = distinctBytes(300 * 1024); // above the small-copy size: copied the ordinary way
-    // Enough files that checkout records them in the hash cache (a handful it leaves to be hashed again).
-    const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`data/many/f${i}`, `${i}\n`]));
+    // Enough files that checkout records them in the hash cache (a handful it leaves to be hashed
+    // again), and that worker threads copy them beside the main one.
+    const many = Object.fromEntries(Array.from({ length: 1100 }, (_, i) => [`data/many/f${i}`, `${i}\n`]));
     writeTree(d, { 'data/a.txt': 'A\n', 'data/sub/b.bin': distinctBytes(5000), 'data/big.bin': big, 'data/run.sh': '#!/bin/sh\necho hi\n', ...many });
     fs.chmodSync(path.join(d, 'data/run.sh'), 0o755);
     rvcOk(d, ['add', 'data']);
@@ -50,7 +51,7 @@ describe('checkout places small files through one buffer', () => {
     expect([mode('data/a.txt'), mode('data/sub/b.bin'), mode('data/big.bin'), mode('data/run.sh')]).toEqual([0o644, 0o644, 0o644, 0o755]);
     // What checkout recorded in the hash cache is each placed file's own stat.
     const rows = stateRows(d);
-    for (const rel of ['a.txt', 'sub/b.bin', 'big.bin', 'run.sh']) {
+    for (const rel of ['a.txt', 'sub/b.bin', 'big.bin', 'run.sh', 'many/f0', 'many/f555', 'many/f1099']) {
       const st = fs.statSync(path.join(d, 'data', rel));
       expect(rows.get(rel), rel).toEqual([st.ino, st.mtimeMs, st.size]);
     }
