@@ -55,6 +55,29 @@ describe('tree manifest', () => {
     expect(err(() => parseTree('not json\n', 'blake3', 'x')).line).toBe(1);
   });
 
+  it('reads a line written another way (escapes, spaces, key order, exec false, a size like 1e3) as JSON reads it, or refuses it the same', () => {
+    const lines = [
+      `{"path":"a\\u0062","oid":"${A}","size":1}`, // an escaped path: "ab"
+      `{"path":"c\\"q","oid":"${A}","size":2}`, // a quote inside the path
+      `{ "path": "d", "oid": "${A}", "size": 3 }`,
+      `{"oid":"${A}","path":"e","size":4}`,
+      `{"path":"f","oid":"${A}","size":1e3}`,
+      `{"path":"g","oid":"${A}","size":0,"exec":true}`,
+      `{"path":"h","oid":"${A}","size":5,"exec":true,"exec":true}`, // JSON keeps the last of a repeated key
+    ];
+    expect(parseTree(lines.join('\n') + '\n', 'blake3', 'x')).toEqual([
+      { path: 'ab', oid: A, size: 1 }, { path: 'c"q', oid: A, size: 2 }, { path: 'd', oid: A, size: 3 }, { path: 'e', oid: A, size: 4 },
+      { path: 'f', oid: A, size: 1000 }, { path: 'g', oid: A, size: 0, exec: true }, { path: 'h', oid: A, size: 5, exec: true },
+    ]);
+    const refused = (line: string): string => err(() => parseTree(line + '\n', 'blake3', 'x')).code;
+    expect(refused(`{"path":"a\tb","oid":"${A}","size":1}`)).toBe('TREE_INVALID'); // a raw tab: not JSON
+    expect(refused(`{"path":"a","oid":"${A}","size":01}`)).toBe('TREE_INVALID'); // a leading zero: not JSON
+    expect(refused(`{"path":"a","oid":"${A}","size":1,"exec":false}`)).toBe('TREE_INVALID');
+    expect(refused(`{"path":"a","oid":"${A}","size":99999999999999999}`)).toBe('TREE_INVALID');
+    expect(refused(`{"path":"../a","oid":"${A}","size":1}`)).toBe('PATH_UNSAFE');
+    expect(refused(`{"path":"a","oid":"${A}","size":1}}`)).toBe('TREE_INVALID');
+  });
+
   it('diffs two manifests', () => {
     const old: TreeEntry[] = [{ path: 'a', oid: A, size: 1 }, { path: 'b', oid: A, size: 1 }, { path: 'c', oid: A, size: 1 }];
     const neu: TreeEntry[] = [{ path: 'a', oid: A, size: 1 }, { path: 'b', oid: B, size: 1 }, { path: 'd', oid: A, size: 1 }];
