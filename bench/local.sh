@@ -81,6 +81,10 @@ echo '| --- | ---: | ---: | ---: | ---: |'
 measure 'cp -r' "set_aside $(q "$WORK/cp")" "cp -r $(q "$WORK/data") $(q "$WORK/cp")"
 measure 'rvc add (fresh repository)' "set_aside $RQ/.rvc/cache $RQ/.rvc/tmp/state* $RQ/data.rvc" "cd $RQ && $RVC add -q data"
 measure 'rvc checkout into an emptied workspace' "set_aside $RQ/data" "cd $RQ && $RVC checkout -q"
+# The same in one thread: what copying on every core (cache.jobs, default one thread per core) gives.
+(cd "$R" && rvc config cache.jobs 1)
+measure 'rvc checkout into an emptied workspace, one thread (cache.jobs 1)' "set_aside $RQ/data" "cd $RQ && $RVC checkout -q"
+(cd "$R" && rvc config --unset cache.jobs)
 measure 'rvc checkout, nothing to do' ":" "cd $RQ && $RVC checkout -q"
 measure 'rvc pull, folder remote, empty cache and workspace' "set_aside $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q"
 echo
