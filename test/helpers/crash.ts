@@ -13,6 +13,8 @@ import path from 'node:path';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { RVC_BIN } from './cli.js';
 import { CHUNKS_SUFFIX, parseChunkList } from '../../src/model/chunks.js';
+import { parsePackIndex, type PackIndex } from '../../src/model/pack.js';
+import { LOCAL_PACK_ROOT } from '../../src/odb/local-packs.js';
 
 /** rvc's temp-file names (src/fsutil/atomic.ts tempPathFor): `.<name>.<pid>.<8 hex>.tmp`. */
 export const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
@@ -218,6 +220,41 @@ export function corruptObjects(root: string): string[] {
           bad.push(`${algo}/${shard}${name} (manifest does not parse)`);
         }
       }
+    }
+  }
+  for (const algo of ['blake3', 'sha256'] as const) bad.push(...corruptPacked(root, algo));
+  return bad;
+}
+
+/**
+ * Objects of the cache's local packs (`packed/<algo>/<id>.pack` + `.idx`) whose bytes do not
+ * hash to their oid, and indexes that do not parse. An index whose pack is gone holds nothing.
+ */
+function corruptPacked(root: string, algo: 'blake3' | 'sha256'): string[] {
+  const bad: string[] = [];
+  const dir = path.join(root, '.rvc/cache', LOCAL_PACK_ROOT, algo);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return bad;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.idx') || TEMP_NAME.test(name)) continue;
+    const id = name.slice(0, -'.idx'.length);
+    const packFile = path.join(dir, `${id}.pack`);
+    if (!fs.existsSync(packFile)) continue;
+    let index: PackIndex;
+    try {
+      index = parsePackIndex(fs.readFileSync(path.join(dir, name), 'utf8'), algo, name);
+    } catch {
+      bad.push(`${LOCAL_PACK_ROOT}/${algo}/${name} (index does not parse)`);
+      continue;
+    }
+    const data = fs.readFileSync(packFile);
+    for (const e of index.entries) {
+      const bytes = data.subarray(e.offset, e.offset + e.length);
+      if (bytes.length !== e.length || hashBufferWith(algo, bytes) !== e.oid.replace(/\.tree$/, '')) bad.push(`${LOCAL_PACK_ROOT}/${algo}/${id}.pack: ${e.oid}`);
     }
   }
   return bad;
