@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { FileStat } from './walk.js';
@@ -80,6 +81,8 @@ interface PlaceCtx {
   packFds: Map<string, number>;
   /** A worker thread (counts what it places in C_BY_WORKERS). */
   worker: boolean;
+  /** path.sep: the temp file goes beside its destination. */
+  sep: string;
 }
 
 /**
@@ -100,7 +103,7 @@ function placeRange(fsm: typeof fs, b: Batch, from: number, to: number, ctx: Pla
     const dest = names.toString('utf8', destAt, destEnd);
     const size = b.nums[3 * i]!;
     const mode = b.meta[2 * i]!;
-    const slash = dest.lastIndexOf('/');
+    const slash = dest.lastIndexOf(ctx.sep);
     const base = dest.slice(slash + 1);
     // A name too long for the temp name's stem is the caller's (it shortens the stem).
     if (Buffer.byteLength(base) > 200) continue;
@@ -198,8 +201,8 @@ function claimLoop(fsm: typeof fs, b: Batch, ctx: PlaceCtx, onBlock?: () => void
 
 /** A worker's whole life: wait for a batch, claim its blocks, until told to quit. */
 function workerMain(fsm: typeof fs, wt: typeof import('node:worker_threads'), claim: typeof claimLoop): void {
-  const { wake, port, pid, tag } = wt.workerData as { wake: Int32Array; port: MessagePort; pid: number; tag: string };
-  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(256 * 1024 + 1), pid, tag, counter: 0, packFds: new Map(), worker: true };
+  const { wake, port, pid, tag, sep } = wt.workerData as { wake: Int32Array; port: MessagePort; pid: number; tag: string; sep: string };
+  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(256 * 1024 + 1), pid, tag, counter: 0, packFds: new Map(), worker: true, sep };
   let seen = 0;
   for (;;) {
     // W_GEN = 0, W_QUIT = 1.
@@ -306,20 +309,27 @@ export function copyManySmall(count: number, copy: (i: number) => SmallCopy, pla
   const done = new Uint8Array(count);
   const here = opts.inThisThread !== false;
   let byWorkers = 0;
-  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(MANY_MAX_SIZE + 1), pid: process.pid, tag: randomBytes(2).toString('hex'), counter: 0, packFds: new Map(), worker: false };
+  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(MANY_MAX_SIZE + 1), pid: process.pid, tag: randomBytes(2).toString('hex'), counter: 0, packFds: new Map(), worker: false, sep: path.sep };
   const wanted = Math.max(0, Math.min(opts.workers ?? Math.min(os.availableParallelism() - 1, 3), 15));
   const nWorkers = here ? (count < MANY_MIN_FOR_WORKERS ? 0 : wanted) : Math.max(1, wanted);
   const wake = new Int32Array(new SharedArrayBuffer(8));
   const workers: { worker: Worker; port: MessagePort }[] = [];
   for (let w = 0; w < nWorkers; w++) {
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(workerSource(), {
-      eval: true,
-      workerData: { wake, port: port2, pid: process.pid, tag: randomBytes(2).toString('hex') },
-      transferList: [port2],
-      stdout: true,
-      stderr: true,
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(workerSource(), {
+        eval: true,
+        workerData: { wake, port: port2, pid: process.pid, tag: randomBytes(2).toString('hex'), sep: path.sep },
+        transferList: [port2],
+        stdout: true,
+        stderr: true,
+      });
+    } catch {
+      // No thread to be had (a resource limit): the copies are made with the threads there are.
+      port1.close();
+      break;
+    }
     // Nothing is awaited on a worker: it must never hold the process open, and an error in one
     // only leaves its copies to this thread.
     worker.on('error', () => {});
@@ -347,7 +357,8 @@ export function copyManySmall(count: number, copy: (i: number) => SmallCopy, pla
           opts.onProgress?.(total + now);
         }
       };
-      if (here) claimLoop(fs, b, ctx, report);
+      // With no worker to be had, this thread copies whatever it was asked.
+      if (here || workers.length === 0) claimLoop(fs, b, ctx, report);
       // Wait for the workers' last blocks; one that stops making progress is given up on.
       let last = Atomics.load(b.ctl, C_DONE);
       let stallSince = Date.now();
