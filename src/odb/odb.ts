@@ -12,6 +12,15 @@ import { LOCAL_PACK_ROOT, LocalPacks, PackGone, type LocalPacked } from './local
 
 const tmpSwept = new Set<string>();
 
+/**
+ * `absentOf` reads a shard folder once when it is asked about at least this many objects in it;
+ * for fewer, a `stat` or two each costs less than listing a folder that may hold thousands.
+ */
+const SHARD_LISTING_MIN = 16;
+
+/** How many just-verified manifests an Odb keeps parsed for their next readTree. */
+const VERIFIED_TREES_KEPT = 4;
+
 /** Cache objects are read-only so that a hard- or sym-linked workspace file cannot be edited into corruption. */
 const OBJECT_MODE = 0o444;
 
@@ -38,6 +47,8 @@ let copyBuf: Buffer | undefined;
 export class Odb {
   readonly algoDir: string;
   private readonly knownDirs = new Set<string>();
+  /** Manifests just verified on their way in, parsed, awaiting their first readTree. */
+  private readonly verifiedTrees = new Map<string, TreeEntry[]>();
   /** Packs kept in the cache (`packed/<algo>/`), read lazily. */
   private readonly packs: LocalPacks;
 
@@ -355,6 +366,50 @@ export class Odb {
   }
 
   /**
+   * The oids of `oids` the cache lacks: the answer `hasSync` gives for each, with fewer system
+   * calls. Packed objects are found in the local packs' table; for the rest, a shard folder
+   * (`<algo>/ab/`) holding at least SHARD_LISTING_MIN of them is read once (one readdir instead of
+   * two failed `stat`s per absent object: the object, then its chunk list); a shard with fewer is
+   * asked object by object. A file with a chunk list and no whole copy gets the full check (its
+   * chunks must all be there). An object written after its shard was read counts as absent and
+   * is downloaded again, which stores nothing twice.
+   */
+  absentOf(oids: readonly string[]): string[] {
+    const byShard = new Map<string, string[]>();
+    for (const oid of oids) {
+      if (this.packs.has(oid)) continue;
+      const shard = oid.slice(0, 2);
+      let list = byShard.get(shard);
+      if (!list) byShard.set(shard, (list = []));
+      list.push(oid);
+    }
+    const absent: string[] = [];
+    for (const [shard, list] of byShard) {
+      let names: Set<string> | undefined;
+      if (list.length >= SHARD_LISTING_MIN) {
+        const dir = path.join(this.algoDir, shard);
+        try {
+          names = new Set(fs.readdirSync(dir));
+        } catch (e) {
+          const code = errnoCode(e);
+          if (code === 'ENOENT' || code === 'ENOTDIR') names = new Set();
+          // Anything else: asked object by object below, which reports it as hasSync would.
+        }
+      }
+      for (const oid of list) {
+        let here: boolean;
+        if (!names) here = this.hasSync(oid);
+        else {
+          const rest = oid.slice(2);
+          here = names.has(rest) || (!isTreeOid(oid) && names.has(rest + CHUNKS_SUFFIX) && this.hasSync(oid));
+        }
+        if (!here) absent.push(oid);
+      }
+    }
+    return absent;
+  }
+
+  /**
    * The folder for objects being written or downloaded. The first use in a process also removes
    * what killed processes left there (a large file's partial copy, a partial download): those
    * temp names carry their writer's PID, and only those whose writer is gone are removed.
@@ -597,6 +652,14 @@ export class Odb {
   }
 
   readTree(oid: string): TreeEntry[] {
+    // Just downloaded, hashed and parsed (importVerified, importBytes): handed over once, not
+    // read, hashed and parsed a second time. Handed over only once, so a caller that changes
+    // the list never changes another's.
+    const fresh = this.verifiedTrees.get(oid);
+    if (fresh) {
+      this.verifiedTrees.delete(oid);
+      return fresh;
+    }
     const p = this.objectPath(oid);
     // Kept as bytes: hashed as they are and decoded one line at a time by parseTree, instead of
     // a 100 MB+ string for a million files plus a Buffer copy of it to hash.
@@ -685,16 +748,25 @@ export class Odb {
    * entries) is not damaged: it was built that way, and its parse error (PATH_UNSAFE or
    * TREE_INVALID, naming the entry) is thrown rather than reported as a mismatch.
    */
-  private downloadMatches(tmpPath: string, oid: string): boolean {
-    let actual: string;
+  private downloadMatches(tmpPath: string, oid: string): { ok: boolean; entries?: TreeEntry[] } {
     try {
-      actual = hashFile(this.algo, tmpPath);
-      if (actual === oidDigest(oid) && isTreeOid(oid)) parseTree(fs.readFileSync(tmpPath), this.algo, `manifest ${oid}`);
+      if (!isTreeOid(oid)) return { ok: hashFile(this.algo, tmpPath) === oidDigest(oid) };
+      // A manifest is read once, hashed and parsed from the same bytes.
+      const text = fs.readFileSync(tmpPath);
+      if (hashBuffer(this.algo, text) !== oidDigest(oid)) return { ok: false };
+      return { ok: true, entries: parseTree(text, this.algo, `manifest ${oid}`) };
     } catch (e) {
       fs.rmSync(tmpPath, { force: true });
       throw e;
     }
-    return actual === oidDigest(oid);
+  }
+
+  /** Keeps a manifest's entries just verified on their way into the cache, for the next readTree. */
+  private rememberVerified(oid: string, entries: TreeEntry[] | undefined): void {
+    if (!entries) return;
+    // A few at most: one that nobody reads next must not hold a million entries until exit.
+    if (this.verifiedTrees.size >= VERIFIED_TREES_KEPT) this.verifiedTrees.delete(this.verifiedTrees.keys().next().value!);
+    this.verifiedTrees.set(oid, entries);
   }
 
   /**
@@ -702,9 +774,11 @@ export class Odb {
    * they hash to `oid` (and, for a manifest, parse), written once through a temp file and renamed.
    */
   importBytes(data: Uint8Array, oid: string): boolean {
-    if (!this.verifyBytes(data, oid)) return false;
+    if (hashBuffer(this.algo, data) !== oidDigest(oid)) return false;
+    const entries = isTreeOid(oid) ? parseTree(Buffer.from(data.buffer, data.byteOffset, data.byteLength), this.algo, `manifest ${oid}`) : undefined;
     const dest = this.objectPath(oid);
     if (this.hasWhole(oid)) return true;
+    this.rememberVerified(oid, entries);
     // The temp file goes in the cache's tmp folder, named with our PID, like every download's:
     // what a killed fetch leaves there is swept by the next one.
     this.writeObject(dest, tempPathFor(path.join(this.tmpDir(), 'fetch')), data);
@@ -721,7 +795,7 @@ export class Odb {
   /** Checks a downloaded file like importVerified, then deletes it: for checking a remote's copy. */
   async verifyDownload(tmpPath: string, oid: string): Promise<boolean> {
     try {
-      return this.downloadMatches(tmpPath, oid);
+      return this.downloadMatches(tmpPath, oid).ok;
     } finally {
       fs.rmSync(tmpPath, { force: true });
     }
@@ -733,11 +807,13 @@ export class Odb {
    * checked (adoptPack).
    */
   async importVerified(tmpPath: string, oid: string): Promise<boolean> {
-    if (!this.downloadMatches(tmpPath, oid)) {
+    const m = this.downloadMatches(tmpPath, oid);
+    if (!m.ok) {
       fs.rmSync(tmpPath, { force: true });
       return false;
     }
     this.moveIntoCache(tmpPath, this.objectPath(oid));
+    this.rememberVerified(oid, m.entries);
     return true;
   }
 

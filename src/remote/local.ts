@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, open, opendir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
@@ -300,6 +300,34 @@ export class LocalRemote implements Remote {
     }
   }
 
+  /** The error of reading remote file `key` that failed with `e`: gone (the key, or the whole remote) or not readable. */
+  private async readFailure(e: unknown, key: string): Promise<RvcError> {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      if (!(await this.rootExists())) {
+        return remoteError('REMOTE_NOT_FOUND', `remote folder ${this.root} does not exist`, {
+          url: this.url, key, cause: e, hint: 'check the remote URL (is the drive mounted?) or push to it first',
+        });
+      }
+      return remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, {
+        url: this.url, key, cause: e, hint: 'push it from a clone that has it, or check that this is the right remote',
+      });
+    }
+    return this.fail(e, 'download', key);
+  }
+
+  async downloadBytes(key: string, opts: DownloadOptions = {}): Promise<Buffer> {
+    if (opts.signal?.aborted) throw interrupted();
+    let data: Buffer;
+    try {
+      data = await readFile(this.pathOf(key));
+    } catch (e) {
+      throw await this.readFailure(e, key);
+    }
+    opts.onBytes?.(data.length);
+    return data;
+  }
+
   /** A positional read of the remote file; a short one when the file ends before the range. */
   async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {
     if (opts.signal?.aborted) throw interrupted();
@@ -307,18 +335,7 @@ export class LocalRemote implements Remote {
     try {
       fh = await open(this.pathOf(key), 'r');
     } catch (e) {
-      const code = errnoCode(e);
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        if (!(await this.rootExists())) {
-          throw remoteError('REMOTE_NOT_FOUND', `remote folder ${this.root} does not exist`, {
-            url: this.url, key, cause: e, hint: 'check the remote URL (is the drive mounted?) or push to it first',
-          });
-        }
-        throw remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, {
-          url: this.url, key, cause: e, hint: 'push it from a clone that has it, or check that this is the right remote',
-        });
-      }
-      throw this.fail(e, 'download', key);
+      throw await this.readFailure(e, key);
     }
     let buf: Buffer;
     try {

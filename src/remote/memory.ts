@@ -126,6 +126,17 @@ export class MemoryRemote implements Remote {
     opts.onBytes?.(data.length);
   }
 
+  async downloadBytes(key: string, opts: DownloadOptions = {}): Promise<Buffer> {
+    if (opts.signal?.aborted) throw interrupted();
+    this.check('download', key);
+    const data = this.objects.get(key);
+    if (data === undefined) {
+      throw remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, { url: this.url, key });
+    }
+    opts.onBytes?.(data.length);
+    return Buffer.from(data);
+  }
+
   async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {
     if (opts.signal?.aborted) throw interrupted();
     this.check('range', key);

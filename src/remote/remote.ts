@@ -71,6 +71,11 @@ export interface Remote {
    */
   download(key: string, destPath: string, opts?: DownloadOptions): Promise<void>;
   /**
+   * Download `key` whole into memory: as `download`, for a caller that bounds the size (a pack
+   * read whole, hashed where it lies instead of written to a file and read back).
+   */
+  downloadBytes(key: string, opts?: DownloadOptions): Promise<Buffer>;
+  /**
    * Download the bytes of `range` of `key` into `destPath` (one ranged request where the remote
    * has requests) and return how many were written: fewer than asked when the file ends before
    * the range does (none when it ends before `offset`), which the caller judges. Retried and

@@ -21,6 +21,11 @@ import { credentialsRefused } from './remote-error.js';
 export interface LocalObjectStore {
   readonly algo: HashAlgo;
   has(oid: string): Promise<boolean>;
+  /**
+   * The oids of `oids` the store lacks (what `has` says of each), in fewer system calls than
+   * asking one by one; a store without it is asked one by one.
+   */
+  absentOf?(oids: readonly string[]): string[];
   /** Path of the object file in the cache. */
   objectPath(oid: string): string;
   /**
@@ -155,6 +160,11 @@ export const PACK_MIN_OBJECTS = 64;
 const WHOLE_PACK_FRACTION = 0.5;
 /** Wanted objects at most this far apart in a pack are read by one ranged request… */
 const RANGE_MAX_GAP = 256 * 1024;
+/**
+ * A pack read whole to be kept in the cache is read into memory up to this size (packs are made
+ * about PACK_TARGET_SIZE); a larger one goes through a temp file.
+ */
+const PACK_IN_MEMORY_MAX = 4 * PACK_TARGET_SIZE;
 /** …of at most this many bytes. */
 const RANGE_MAX_SPAN = 16 * 1024 * 1024;
 
@@ -805,12 +815,20 @@ async function readPacked(
   await eachLimit(reads, run.netJobs, async (rd) => {
     if (run.stopped) return;
     const key = packKey(store.algo, rd.id);
+    const index = packs.packs.get(rd.id)?.index;
+    // A pack read whole to keep goes into memory: its objects are hashed where they lie and the
+    // pack written once, instead of streamed to a file in pieces and read back.
+    const inMemory = rd.whole && mode === 'import' && !!store.adoptPack && !!store.verifyBytes && rd.length <= PACK_IN_MEMORY_MAX;
     const tmp = await downloadTemp(store, `pack-${rd.id.slice(0, 16)}`);
     try {
       let got: number;
+      let data: Buffer | undefined;
       try {
         const dl = { onBytes: (n: number) => ticker?.tick(0, n), signal: run.controller.signal };
-        if (rd.whole) {
+        if (inMemory) {
+          data = await run.remote.downloadBytes(key, dl);
+          got = data.length;
+        } else if (rd.whole) {
           await run.remote.download(key, tmp, dl);
           got = (await stat(tmp)).size;
         } else got = await run.remote.downloadRange(key, tmp, { offset: rd.offset, length: rd.length }, dl);
@@ -826,14 +844,14 @@ async function readPacked(
         }
         return;
       }
-      if (rd.whole && mode === 'import' && keepWholePack(store, packs.packs.get(rd.id)?.index, tmp, got)) {
+      if (rd.whole && mode === 'import' && keepWholePack(store, index, tmp, data)) {
         for (const o of rd.entries) {
           onDone(o.oid, { r: 'ok' });
           ticker?.tick(1);
         }
         return;
       }
-      const fd = openSync(tmp, 'r');
+      const fd = data ? undefined : openSync(tmp, 'r');
       try {
         for (const o of rd.entries) {
           if (run.stopped) return;
@@ -842,14 +860,18 @@ async function readPacked(
           try {
             if (rel + o.length > got) outcome = { r: 'corrupt', error: corruptInPack(run.remote, o.oid, key, true) };
             else {
-              const buf = Buffer.allocUnsafe(o.length);
-              let n = 0;
-              while (n < o.length) {
-                const k = readSync(fd, buf, n, o.length - n, rel + n);
-                if (k === 0) break;
-                n += k;
+              let bytes: Buffer;
+              if (data) bytes = data.subarray(rel, rel + o.length);
+              else {
+                const buf = Buffer.allocUnsafe(o.length);
+                let n = 0;
+                while (n < o.length) {
+                  const k = readSync(fd!, buf, n, o.length - n, rel + n);
+                  if (k === 0) break;
+                  n += k;
+                }
+                bytes = buf.subarray(0, n);
               }
-              const bytes = buf.subarray(0, n);
               let good: boolean;
               if (store.importBytes && store.verifyBytes) {
                 // Hashed in memory and written once: no temp file to write and read back.
@@ -875,7 +897,7 @@ async function readPacked(
           ticker?.tick(1);
         }
       } finally {
-        closeSync(fd);
+        if (fd !== undefined) closeSync(fd);
       }
     } finally {
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -887,21 +909,29 @@ async function readPacked(
 /**
  * Keeps a pack downloaded whole as a pack in the store (`adoptPack`) when it is exactly the size
  * its index says and every object the index lists (not only the wanted ones) hashes to its oid.
- * False, with the temp file left for the object-by-object path, when the store cannot keep packs
- * or anything does not match: that path stores the good objects and reports the bad ones.
+ * The pack is `data` when it was read into memory (then written to `tmp` only once it passed),
+ * else the file `tmp`. False, with the bytes left for the object-by-object path, when the store
+ * cannot keep packs or anything does not match: that path stores the good objects and reports
+ * the bad ones.
  */
-function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tmp: string, got: number): boolean {
-  if (!index || !store.adoptPack || !store.verifyBytes || got !== index.packSize) return false;
-  const data = readFileSync(tmp);
-  if (data.length !== index.packSize) return false;
+function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tmp: string, data: Buffer | undefined): boolean {
+  if (!index || !store.adoptPack || !store.verifyBytes) return false;
+  let bytes: Buffer;
+  try {
+    bytes = data ?? readFileSync(tmp);
+  } catch {
+    return false;
+  }
+  if (bytes.length !== index.packSize) return false;
   for (const e of index.entries) {
     try {
-      if (!store.verifyBytes(data.subarray(e.offset, e.offset + e.length), e.oid)) return false;
+      if (!store.verifyBytes(bytes.subarray(e.offset, e.offset + e.length), e.oid)) return false;
     } catch {
       return false; // a manifest rvc refuses: the object-by-object path reports why
     }
   }
   try {
+    if (data) writeFileSync(tmp, data);
     store.adoptPack(tmp, index);
     return true;
   } catch {
@@ -1026,10 +1056,15 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     // Only `missing` is needed from here on: the set's table goes (a million files).
     files.clear();
     seenTrees.clear();
-    await eachLimit(list, run.localJobs, async (f) => {
-      if (await store.has(f)) run.skipped++;
-      else missing.push(f);
-    });
+    if (store.absentOf) {
+      for (const f of store.absentOf(list)) missing.push(f);
+      run.skipped += list.length - missing.length;
+    } else {
+      await eachLimit(list, run.localJobs, async (f) => {
+        if (await store.has(f)) run.skipped++;
+        else missing.push(f);
+      });
+    }
   }
   if (opts.onProgress) {
     // One count for the whole phase: the files continue where the trees left off, so a bar
