@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatPackIndex, packIndexKey, packKey, parsePackIndex, parsePackKey } from '../../src/model/pack.js';
 import { PackSet, PackWriter, coalesceReads, type WrittenPack } from '../../src/remote/packs.js';
 import { MemoryRemote, fetch, fetchObject, openRemote } from '../../src/remote/index.js';
@@ -225,6 +226,41 @@ describe('reading packs through the transfer engine', () => {
     for (const [oid, data] of objects) expect(odb.readObject(oid).equals(data)).toBe(true);
     expect(oids.filter((o) => existsSync(odb.objectPath(o)))).toEqual([oids[3]]);
     expect(oids.every((o) => odb.hasSync(o))).toBe(true);
+  });
+
+  it('a fetch into a cache holding some objects loose and some packed moves only the others, without a stat for each object it lacks', async () => {
+    const root = tmp();
+    const remote = new MemoryRemote('memory://many');
+    const writer = new PackWriter(remote, 'blake3', hash, Number.POSITIVE_INFINITY);
+    // About 23 objects per shard folder of the cache: each busy enough to be read once.
+    const n = 6000;
+    const objects = new Map<string, Buffer>();
+    for (let i = 0; i < n; i++) {
+      const data = Buffer.from(`small ${i}\n`);
+      objects.set(hash(data), data);
+      await writer.add({ oid: hash(data), bytes: data });
+    }
+    await writer.flush();
+    const oids = [...objects.keys()];
+    const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+    // 300 first, loose (ranged reads: most of the pack is not wanted).
+    expect((await fetch(odb, remote, oids.slice(0, 300))).transferred).toHaveLength(300);
+    const exists = vi.spyOn(fs, 'existsSync');
+    let r;
+    try {
+      r = await fetch(odb, remote, oids);
+      // Asked one by one, the 5,700 it lacked cost two each (the object, then its chunk list).
+      expect(exists.mock.calls.length).toBeLessThan(n / 10);
+    } finally {
+      exists.mockRestore();
+    }
+    expect(r.failedCount).toBe(0);
+    expect(r.skipped).toBe(300);
+    expect(r.transferred).toHaveLength(n - 300);
+    // Now 300 loose and all 6,000 in the kept pack: nothing more to move.
+    const again = await fetch(odb, remote, oids);
+    expect([again.transferred.length, again.skipped]).toEqual([0, n]);
+    for (const oid of [oids[0]!, oids[4321]!]) expect(odb.readObject(oid).equals(objects.get(oid)!)).toBe(true);
   });
 
   it('a pack that vanished (repacked by a gc) makes the reader list the packs again once and read the new pack', async () => {
