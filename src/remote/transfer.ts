@@ -185,6 +185,7 @@ export function remotePacks(store: LocalObjectStore, remote: Remote, stale?: Pro
     const hash = store.hashBytes.bind(store);
     const loading = PackSet.load(remote, store.algo, hash, store.packIndexDir());
     m.set(store.algo, loading);
+    loading.then(() => listedPacks.add(loading), () => undefined);
     // A failure is not remembered: the next caller lists again.
     loading.catch(() => {
       if (m!.get(store.algo) === loading) m!.delete(store.algo);
@@ -193,6 +194,9 @@ export function remotePacks(store: LocalObjectStore, remote: Remote, stale?: Pro
   }
   return p;
 }
+
+/** The listings of packs that have completed. */
+const listedPacks = new WeakSet<Promise<PackSet>>();
 
 /** Forgets the listed packs of `remote` (after a push added some). */
 function forgetPacks(remote: Remote, algo: HashAlgo): void {
@@ -720,7 +724,8 @@ function settle(store: LocalObjectStore, tmp: string, oid: string, mode: 'import
  * The one download path: `oid` streamed from the remote into a temp file beside the cache (its
  * name carries our PID, so a later run can tell a killed download from a live one), then hashed
  * — `import` moves a matching file into the cache, `check` only compares and deletes it. An
- * object in one of the remote's packs is read from there (one ranged request); when that pack
+ * object in one of the remote's packs is read from there (one ranged request; a manifest asked
+ * for while the packs are still being listed is first read loose, as push leaves it); when that pack
  * has vanished (a gc repacked it), the packs are listed again once and the object read from where
  * they now say, loose if in no pack. Returns undefined when the copy matches; a copy that does not
  * is deleted and the OBJECT_CORRUPT error naming the remote copy returned (the caller reports it).
@@ -730,6 +735,21 @@ async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string
   const tmp = await downloadTemp(store, `fetch-${oid.slice(0, 16)}`);
   try {
     let packs = remotePacks(store, remote);
+    // Push leaves manifests loose: while the packs are still being listed, a manifest's loose key
+    // is read at once rather than after the listing (a fetch starts with its manifests). Only
+    // when that copy is absent or damaged are the packs asked for another.
+    const looseKey = objectKey(store.algo, oid);
+    let loose: { missing: RvcError } | { bad: RvcError } | undefined;
+    if (isTreeOid(oid) && !listedPacks.has(packs)) {
+      try {
+        await remote.download(looseKey, tmp, opts);
+        if (await settle(store, tmp, oid, mode)) return undefined;
+        loose = { bad: corruptOnRemote(remote, looseKey) };
+      } catch (e) {
+        if (!isRvcError(e, 'OBJECT_MISSING')) throw e;
+        loose = { missing: e };
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       const at = (await packs).find(oid);
       if (!at) break;
@@ -748,8 +768,10 @@ async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string
       }
       return (await settle(store, tmp, oid, mode)) ? undefined : corruptInPack(remote, oid, key);
     }
-    await remote.download(objectKey(store.algo, oid), tmp, opts);
-    return (await settle(store, tmp, oid, mode)) ? undefined : corruptOnRemote(remote, objectKey(store.algo, oid));
+    if (loose && 'bad' in loose) return loose.bad;
+    if (loose) throw loose.missing;
+    await remote.download(looseKey, tmp, opts);
+    return (await settle(store, tmp, oid, mode)) ? undefined : corruptOnRemote(remote, looseKey);
   } finally {
     await rm(tmp, { force: true }).catch(() => undefined);
   }

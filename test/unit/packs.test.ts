@@ -10,6 +10,8 @@ import { PackSet, PackWriter, coalesceReads, type WrittenPack } from '../../src/
 import { MemoryRemote, fetch, fetchObject, openRemote } from '../../src/remote/index.js';
 import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
+import { serializeTree } from '../../src/model/tree.js';
+import { objectKey } from '../../src/model/oid.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -261,6 +263,48 @@ describe('reading packs through the transfer engine', () => {
     const again = await fetch(odb, remote, oids);
     expect([again.transferred.length, again.skipped]).toEqual([0, n]);
     for (const oid of [oids[0]!, oids[4321]!]) expect(odb.readObject(oid).equals(objects.get(oid)!)).toBe(true);
+  });
+
+  it('a manifest is read loose while the packs are still being listed; one packed, or damaged loose, comes from its pack', async () => {
+    const files = Array.from({ length: 70 }, (_, i) => Buffer.from(`file ${i}\n`));
+    const text = Buffer.from(serializeTree(files.map((b, i) => ({ path: `f${String(i).padStart(2, '0')}`, oid: hash(b), size: b.length }))));
+    const tree = `${hash(text)}.tree`;
+    const remoteWith = async (treeInPack: boolean): Promise<{ remote: MemoryRemote; log: string[] }> => {
+      const remote = new MemoryRemote('memory://tree');
+      const writer = new PackWriter(remote, 'blake3', hash, Number.POSITIVE_INFINITY);
+      for (const b of files) await writer.add({ oid: hash(b), bytes: b });
+      if (treeInPack) await writer.add({ oid: tree, bytes: text });
+      await writer.flush();
+      const log: string[] = [];
+      remote.failWith = (op, key) => void log.push(`${op} ${key}`);
+      return { remote, log };
+    };
+    const fetchInto = async (remote: MemoryRemote): Promise<Odb> => {
+      const root = tmp();
+      const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+      const r = await fetch(odb, remote, [tree]);
+      expect(r.failedCount).toBe(0);
+      expect(r.transferred).toHaveLength(71);
+      expect(odb.readTree(tree)).toHaveLength(70);
+      return odb;
+    };
+    // Loose, as push leaves it: its GET goes out before the pack index's, not after the listing.
+    const loose = await remoteWith(false);
+    loose.remote.put(objectKey('blake3', tree), text);
+    await fetchInto(loose.remote);
+    const treeGet = loose.log.indexOf(`download ${objectKey('blake3', tree)}`);
+    const indexGet = loose.log.findIndex((l) => l.startsWith('download packs/') && l.endsWith('.idx'));
+    expect(treeGet).toBeGreaterThanOrEqual(0);
+    expect(indexGet).toBeGreaterThan(treeGet);
+    // Packed only (a gc repacked it): the loose GET finds nothing and the pack has it.
+    const packed = await remoteWith(true);
+    await fetchInto(packed.remote);
+    expect(packed.log).toContain(`download ${objectKey('blake3', tree)}`);
+    expect(packed.log.filter((l) => l.startsWith('range packs/')).length).toBeGreaterThan(0);
+    // Damaged loose and sound packed: the packed copy is taken.
+    const both = await remoteWith(true);
+    both.remote.put(objectKey('blake3', tree), Buffer.concat([text, Buffer.from('x')]));
+    await fetchInto(both.remote);
   });
 
   it('a pack that vanished (repacked by a gc) makes the reader list the packs again once and read the new pack', async () => {
