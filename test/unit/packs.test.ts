@@ -179,6 +179,40 @@ describe('PackWriter and PackSet over a folder remote', () => {
   });
 });
 
+describe('listing a remote\'s packs', () => {
+  it('reads several indexes at once, and an object in two packs is found in the first by id', async () => {
+    const hash = (b: Uint8Array) => hashBuffer('blake3', b);
+    const remote = new MemoryRemote('memory://indexes');
+    const shared = Buffer.from('in every pack\n');
+    for (let p = 0; p < 4; p++) {
+      const writer = new PackWriter(remote, 'blake3', hash, Number.POSITIVE_INFINITY);
+      for (let i = 0; i < 5; i++) await writer.add({ oid: hash(Buffer.from(`pack ${p} object ${i} `.repeat(3))), bytes: Buffer.from(`pack ${p} object ${i} `.repeat(3)) });
+      await writer.add({ oid: hash(shared), bytes: shared });
+      await writer.flush();
+    }
+    let inFlight = 0;
+    let most = 0;
+    for (const name of ['download', 'downloadBytes'] as const) {
+      const original = remote[name].bind(remote) as (...a: unknown[]) => Promise<unknown>;
+      (remote as unknown as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        try {
+          return await original(...a);
+        } finally {
+          inFlight--;
+        }
+      };
+    }
+    const set = await PackSet.load(remote, 'blake3', hash, path.join(tmp(), 'idx'));
+    expect(set.packs.size).toBe(4);
+    expect(set.size).toBe(21);
+    expect(most).toBeGreaterThan(1);
+    expect(set.find(hash(shared))!.id).toBe([...set.packs.keys()].sort()[0]);
+  });
+});
+
 describe('reading packs through the transfer engine', () => {
   const hash = (b: Uint8Array) => hashBuffer('blake3', b);
 
