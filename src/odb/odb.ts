@@ -180,10 +180,11 @@ export class Odb {
 
   /**
    * Keeps a downloaded pack (`tmpPack`, in tmpDir(); the caller verified every object its index
-   * lists, and its size) in the cache, under `index`. Returns the local pack's id.
+   * lists, and its size) in the cache, under `index`; `indexText`, when given, is the text
+   * `index` was parsed from (the remote's copy), kept as it is. Returns the local pack's id.
    */
-  adoptPack(tmpPack: string, index: PackIndex): string {
-    return this.packs.adopt(tmpPack, index, OBJECT_MODE, (d) => this.makeDir(d));
+  adoptPack(tmpPack: string, index: PackIndex, indexText?: Uint8Array): string {
+    return this.packs.adopt(tmpPack, index, OBJECT_MODE, (d) => this.makeDir(d), indexText);
   }
 
   /** Every local pack and its index (undefined when the index does not match its name or its pack's size). */

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { describeCause, remoteError, type RemoteErrorContext } from './remote-error.js';
-import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, BytesDownloadOptions, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { errorCodesOf, httpStatusOf, interrupted, isConnectionError, withRetry, type RetryPolicy } from './retry.js';
 import { ByteMeter, streamToBuffer, streamToFile } from './streaming.js';
 
@@ -342,7 +342,7 @@ export abstract class CloudRemote implements Remote {
     }
   }
 
-  async downloadBytes(key: string, opts: DownloadOptions = {}): Promise<Buffer> {
+  async downloadBytes(key: string, opts: BytesDownloadOptions = {}): Promise<Buffer> {
     const meter = new ByteMeter(opts.onBytes);
     try {
       return await this.run(
@@ -353,6 +353,7 @@ export abstract class CloudRemote implements Remote {
           const { body, expected } = await this.getObject(this.name(key), opts.signal);
           return streamToBuffer(body, {
             ...(expected !== undefined ? { expected } : {}),
+            ...(opts.into ? { into: opts.into } : {}),
             meter,
             idleMs: this.opts.idleMs,
             ...(opts.signal ? { signal: opts.signal } : {}),

@@ -7,7 +7,7 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, BytesDownloadOptions, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export interface LocalRemoteOptions {
@@ -316,11 +316,29 @@ export class LocalRemote implements Remote {
     return this.fail(e, 'download', key);
   }
 
-  async downloadBytes(key: string, opts: DownloadOptions = {}): Promise<Buffer> {
+  async downloadBytes(key: string, opts: BytesDownloadOptions = {}): Promise<Buffer> {
     if (opts.signal?.aborted) throw interrupted();
     let data: Buffer;
     try {
-      data = await readFile(this.pathOf(key));
+      if (!opts.into) data = await readFile(this.pathOf(key));
+      else {
+        const fh = await open(this.pathOf(key), 'r');
+        try {
+          const size = (await fh.stat()).size;
+          if (size > opts.into.length) data = await fh.readFile();
+          else {
+            let got = 0;
+            while (got < size) {
+              const { bytesRead } = await fh.read(opts.into, got, size - got, got);
+              if (bytesRead === 0) break;
+              got += bytesRead;
+            }
+            data = opts.into.subarray(0, got);
+          }
+        } finally {
+          await fh.close();
+        }
+      }
     } catch (e) {
       throw await this.readFailure(e, key);
     }

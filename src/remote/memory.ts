@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { fromFsError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, BytesDownloadOptions, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export type MemoryOp = 'head' | 'list' | 'upload' | 'download' | 'range' | 'delete';
@@ -126,7 +126,7 @@ export class MemoryRemote implements Remote {
     opts.onBytes?.(data.length);
   }
 
-  async downloadBytes(key: string, opts: DownloadOptions = {}): Promise<Buffer> {
+  async downloadBytes(key: string, opts: BytesDownloadOptions = {}): Promise<Buffer> {
     if (opts.signal?.aborted) throw interrupted();
     this.check('download', key);
     const data = this.objects.get(key);
@@ -134,6 +134,10 @@ export class MemoryRemote implements Remote {
       throw remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, { url: this.url, key });
     }
     opts.onBytes?.(data.length);
+    if (opts.into && data.length <= opts.into.length) {
+      data.copy(opts.into);
+      return opts.into.subarray(0, data.length);
+    }
     return Buffer.from(data);
   }
 

@@ -146,7 +146,9 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
         details: { key, url: remote.url },
       });
     }
-    writeFileAtomic(cached, bytes);
+    // A copy kept to spare a download, checked against its name whenever read: a crash that
+    // loses it costs that download again, so it is not flushed to disk (a flush per index).
+    writeFileAtomic(cached, bytes, { fsync: false });
   }
   return parsePackIndex(bytes.toString('utf8'), algo, key, id);
 }

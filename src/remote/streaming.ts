@@ -105,14 +105,24 @@ export async function streamToFile(body: Readable | AsyncIterable<Uint8Array>, d
  * Stream a response body into memory, for a caller that bounds its size (a pack read whole):
  * one buffer, no file written and read back. See streamInto.
  */
-export async function streamToBuffer(body: Readable | AsyncIterable<Uint8Array>, opts: StreamOptions): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+export async function streamToBuffer(body: Readable | AsyncIterable<Uint8Array>, opts: StreamOptions & { into?: Buffer }): Promise<Buffer> {
+  // Chunks go into `into` while they fit; past its end (or without it) they are kept and joined.
+  const into = opts.into;
+  let filled = 0;
+  let chunks: Buffer[] | undefined = into ? undefined : [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk);
+      if (!chunks && filled + chunk.length <= into!.length) {
+        chunk.copy(into!, filled);
+        filled += chunk.length;
+      } else {
+        chunks ??= [into!.subarray(0, filled)];
+        chunks.push(chunk);
+      }
       cb();
     },
   });
   const n = await streamInto(body, sink, opts);
+  if (!chunks) return into!.subarray(0, filled);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
 }

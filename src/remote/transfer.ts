@@ -74,7 +74,7 @@ export interface LocalObjectStore {
    * verified, and its size) as a pack in the store, instead of one file per object. A store
    * without it gets the objects one by one.
    */
-  adoptPack?(tmpPack: string, index: PackIndex): string;
+  adoptPack?(tmpPack: string, index: PackIndex, indexText?: Uint8Array): string;
   /** Where `oid` lies in one of the store's packs when the store holds it packed and not as a file of its own. */
   packedRange?(oid: string): { file: string; offset: number; length: number } | undefined;
   /** An object's whole content, loose or packed (a store without it is read at objectPath). */
@@ -834,6 +834,9 @@ async function readPacked(
     }
   }
   const vanished: PackedObject[] = [];
+  // Buffers of packs read into memory, reused from one pack to the next (at most one per
+  // concurrent read): a fresh 8 MiB buffer per pack cost more in page faults than the copy.
+  const spare: Buffer[] = [];
   await eachLimit(reads, run.netJobs, async (rd) => {
     if (run.stopped) return;
     const key = packKey(store.algo, rd.id);
@@ -842,13 +845,16 @@ async function readPacked(
     // pack written once, instead of streamed to a file in pieces and read back.
     const inMemory = rd.whole && mode === 'import' && !!store.adoptPack && !!store.verifyBytes && rd.length <= PACK_IN_MEMORY_MAX;
     const tmp = await downloadTemp(store, `pack-${rd.id.slice(0, 16)}`);
+    let buffer: Buffer | undefined;
     try {
       let got: number;
       let data: Buffer | undefined;
       try {
         const dl = { onBytes: (n: number) => ticker?.tick(0, n), signal: run.controller.signal };
         if (inMemory) {
-          data = await run.remote.downloadBytes(key, dl);
+          buffer = spare.pop();
+          if (!buffer || buffer.length < rd.length) buffer = Buffer.allocUnsafe(Math.max(rd.length, PACK_TARGET_SIZE));
+          data = await run.remote.downloadBytes(key, { ...dl, into: buffer });
           got = data.length;
         } else if (rd.whole) {
           await run.remote.download(key, tmp, dl);
@@ -866,7 +872,7 @@ async function readPacked(
         }
         return;
       }
-      if (rd.whole && mode === 'import' && keepWholePack(store, index, tmp, data)) {
+      if (rd.whole && mode === 'import' && keepWholePack(store, rd.id, index, tmp, data)) {
         for (const o of rd.entries) {
           onDone(o.oid, { r: 'ok' });
           ticker?.tick(1);
@@ -922,6 +928,7 @@ async function readPacked(
         if (fd !== undefined) closeSync(fd);
       }
     } finally {
+      if (buffer) spare.push(buffer);
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   });
@@ -936,7 +943,7 @@ async function readPacked(
  * cannot keep packs or anything does not match: that path stores the good objects and reports
  * the bad ones.
  */
-function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tmp: string, data: Buffer | undefined): boolean {
+function keepWholePack(store: LocalObjectStore, id: string, index: PackIndex | undefined, tmp: string, data: Buffer | undefined): boolean {
   if (!index || !store.adoptPack || !store.verifyBytes) return false;
   let bytes: Buffer;
   try {
@@ -954,11 +961,26 @@ function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tm
   }
   try {
     if (data) writeFileSync(tmp, data);
-    store.adoptPack(tmp, index);
+    store.adoptPack(tmp, index, cachedIndexText(store, id));
     return true;
   } catch {
     // Keeping it failed (disk full, permissions): the objects go one by one, which report why.
     return false;
+  }
+}
+
+/**
+ * The text of the remote index `id` as the pack listing cached it, when it is still the text
+ * that hashes to `id` (the one the listing parsed): the store keeps it as it is instead of
+ * formatting the index again. Undefined otherwise.
+ */
+function cachedIndexText(store: LocalObjectStore, id: string): Buffer | undefined {
+  if (!store.packIndexDir || !store.hashBytes) return undefined;
+  try {
+    const text = readFileSync(path.join(store.packIndexDir(), `${id}.idx`));
+    return store.hashBytes(text) === id ? text : undefined;
+  } catch {
+    return undefined;
   }
 }
 
