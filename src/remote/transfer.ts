@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -872,7 +872,7 @@ async function readPacked(
         }
         return;
       }
-      if (rd.whole && mode === 'import' && keepWholePack(store, rd.id, index, tmp, data)) {
+      if (rd.whole && mode === 'import' && (await keepWholePack(store, rd.id, index, tmp, data))) {
         for (const o of rd.entries) {
           onDone(o.oid, { r: 'ok' });
           ticker?.tick(1);
@@ -943,7 +943,7 @@ async function readPacked(
  * cannot keep packs or anything does not match: that path stores the good objects and reports
  * the bad ones.
  */
-function keepWholePack(store: LocalObjectStore, id: string, index: PackIndex | undefined, tmp: string, data: Buffer | undefined): boolean {
+async function keepWholePack(store: LocalObjectStore, id: string, index: PackIndex | undefined, tmp: string, data: Buffer | undefined): Promise<boolean> {
   if (!index || !store.adoptPack || !store.verifyBytes) return false;
   let bytes: Buffer;
   try {
@@ -952,15 +952,21 @@ function keepWholePack(store: LocalObjectStore, id: string, index: PackIndex | u
     return false;
   }
   if (bytes.length !== index.packSize) return false;
+  // A pack in memory is written to its temp file by the thread pool while its objects are hashed
+  // here; it is kept only once both are done and every object matched.
+  const written = data ? writeFile(tmp, data).then(() => true, () => false) : Promise.resolve(true);
+  let sound = true;
   for (const e of index.entries) {
     try {
-      if (!store.verifyBytes(bytes.subarray(e.offset, e.offset + e.length), e.oid)) return false;
+      if (!store.verifyBytes(bytes.subarray(e.offset, e.offset + e.length), e.oid)) sound = false;
     } catch {
-      return false; // a manifest rvc refuses: the object-by-object path reports why
+      sound = false; // a manifest rvc refuses: the object-by-object path reports why
     }
+    if (!sound) break;
   }
+  // Awaited either way: the buffer is not reused, nor the temp file removed, while being written.
+  if (!(await written) || !sound) return false;
   try {
-    if (data) writeFileSync(tmp, data);
     store.adoptPack(tmp, index, cachedIndexText(store, id));
     return true;
   } catch {
