@@ -354,6 +354,7 @@ export abstract class CloudRemote implements Remote {
           return streamToBuffer(body, {
             ...(expected !== undefined ? { expected } : {}),
             ...(opts.into ? { into: opts.into } : {}),
+            ...(opts.onFill ? { onFill: opts.onFill } : {}),
             meter,
             idleMs: this.opts.idleMs,
             ...(opts.signal ? { signal: opts.signal } : {}),

@@ -32,6 +32,12 @@ export interface DownloadOptions {
 export interface BytesDownloadOptions extends DownloadOptions {
   /** Where to put the bytes if they fit. */
   into?: Buffer;
+  /**
+   * Called as bytes arrive in `into`, with how many of its first bytes are filled (0 when an
+   * attempt starts, again after a retry), so the caller can work on them before the rest comes
+   * (hash a pack's objects while it downloads). A remote may also never call it.
+   */
+  onFill?: (filled: number) => void;
 }
 
 /** A byte range of a remote file: `length` bytes from `offset`. */

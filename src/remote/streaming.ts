@@ -105,16 +105,26 @@ export async function streamToFile(body: Readable | AsyncIterable<Uint8Array>, d
  * Stream a response body into memory, for a caller that bounds its size (a pack read whole):
  * one buffer, no file written and read back. See streamInto.
  */
-export async function streamToBuffer(body: Readable | AsyncIterable<Uint8Array>, opts: StreamOptions & { into?: Buffer }): Promise<Buffer> {
-  // Chunks go into `into` while they fit; past its end (or without it) they are kept and joined.
+export async function streamToBuffer(
+  body: Readable | AsyncIterable<Uint8Array>, opts: StreamOptions & { into?: Buffer; onFill?: (filled: number) => void },
+): Promise<Buffer> {
+  // Chunks go into `into` while they fit (reported to onFill); past its end (or without it) they
+  // are kept and joined.
   const into = opts.into;
   let filled = 0;
   let chunks: Buffer[] | undefined = into ? undefined : [];
+  if (into) opts.onFill?.(0);
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       if (!chunks && filled + chunk.length <= into!.length) {
         chunk.copy(into!, filled);
         filled += chunk.length;
+        try {
+          opts.onFill?.(filled);
+        } catch (e) {
+          cb(e as Error);
+          return;
+        }
       } else {
         chunks ??= [into!.subarray(0, filled)];
         chunks.push(chunk);

@@ -846,6 +846,7 @@ async function readPacked(
     const inMemory = rd.whole && mode === 'import' && !!store.adoptPack && !!store.verifyBytes && rd.length <= PACK_IN_MEMORY_MAX;
     const tmp = await downloadTemp(store, `pack-${rd.id.slice(0, 16)}`);
     let buffer: Buffer | undefined;
+    let check: PackCheck | undefined;
     try {
       let got: number;
       let data: Buffer | undefined;
@@ -854,7 +855,10 @@ async function readPacked(
         if (inMemory) {
           buffer = spare.pop();
           if (!buffer || buffer.length < rd.length) buffer = Buffer.allocUnsafe(Math.max(rd.length, PACK_TARGET_SIZE));
-          data = await run.remote.downloadBytes(key, { ...dl, into: buffer });
+          const into = buffer;
+          if (index) check = new PackCheck(store, index);
+          const onFill = check ? (filled: number): void => check!.advance(into, filled) : undefined;
+          data = await run.remote.downloadBytes(key, { ...dl, into, ...(onFill ? { onFill } : {}) });
           got = data.length;
         } else if (rd.whole) {
           await run.remote.download(key, tmp, dl);
@@ -872,7 +876,7 @@ async function readPacked(
         }
         return;
       }
-      if (rd.whole && mode === 'import' && (await keepWholePack(store, rd.id, index, tmp, data))) {
+      if (rd.whole && mode === 'import' && (await keepWholePack(store, rd.id, index, tmp, data, check))) {
         for (const o of rd.entries) {
           onDone(o.oid, { r: 'ok' });
           ticker?.tick(1);
@@ -943,7 +947,9 @@ async function readPacked(
  * cannot keep packs or anything does not match: that path stores the good objects and reports
  * the bad ones.
  */
-async function keepWholePack(store: LocalObjectStore, id: string, index: PackIndex | undefined, tmp: string, data: Buffer | undefined): Promise<boolean> {
+async function keepWholePack(
+  store: LocalObjectStore, id: string, index: PackIndex | undefined, tmp: string, data: Buffer | undefined, check?: PackCheck,
+): Promise<boolean> {
   if (!index || !store.adoptPack || !store.verifyBytes) return false;
   let bytes: Buffer;
   try {
@@ -952,26 +958,58 @@ async function keepWholePack(store: LocalObjectStore, id: string, index: PackInd
     return false;
   }
   if (bytes.length !== index.packSize) return false;
-  // A pack in memory is written to its temp file by the thread pool while its objects are hashed
-  // here; it is kept only once both are done and every object matched.
+  // A pack in memory is written to its temp file by the thread pool while the objects not yet
+  // hashed as it arrived are hashed here; it is kept only once both are done and every object matched.
   const written = data ? writeFile(tmp, data).then(() => true, () => false) : Promise.resolve(true);
-  let sound = true;
-  for (const e of index.entries) {
-    try {
-      if (!store.verifyBytes(bytes.subarray(e.offset, e.offset + e.length), e.oid)) sound = false;
-    } catch {
-      sound = false; // a manifest rvc refuses: the object-by-object path reports why
-    }
-    if (!sound) break;
-  }
+  const c = check ?? new PackCheck(store, index);
+  c.advance(bytes, bytes.length);
   // Awaited either way: the buffer is not reused, nor the temp file removed, while being written.
-  if (!(await written) || !sound) return false;
+  if (!(await written) || !c.sound || !c.done) return false;
   try {
     store.adoptPack(tmp, index, cachedIndexText(store, id));
     return true;
   } catch {
     // Keeping it failed (disk full, permissions): the objects go one by one, which report why.
     return false;
+  }
+}
+
+/**
+ * Hashes the objects a pack's index lists in the order they lie in the pack, as far as its bytes
+ * have arrived (`advance`): a pack read into memory is checked while it downloads rather than
+ * after. `sound` turns false at the first object that does not hash to its oid (or a manifest
+ * rvc refuses; the object-by-object path reports why); an attempt that starts again (filled 0)
+ * starts the check again.
+ */
+class PackCheck {
+  private readonly order: PackIndex['entries'];
+  private next = 0;
+  sound = true;
+
+  constructor(private readonly store: LocalObjectStore, index: PackIndex) {
+    this.order = [...index.entries].sort((a, b) => a.offset - b.offset);
+  }
+
+  get done(): boolean {
+    return this.next === this.order.length;
+  }
+
+  advance(bytes: Buffer, filled: number): void {
+    if (filled === 0) {
+      this.next = 0;
+      this.sound = true;
+      return;
+    }
+    while (this.sound && this.next < this.order.length) {
+      const e = this.order[this.next]!;
+      if (e.offset + e.length > filled) return;
+      try {
+        if (!this.store.verifyBytes!(bytes.subarray(e.offset, e.offset + e.length), e.oid)) this.sound = false;
+      } catch {
+        this.sound = false;
+      }
+      this.next++;
+    }
   }
 }
 

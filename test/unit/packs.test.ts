@@ -12,6 +12,8 @@ import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
 import { serializeTree } from '../../src/model/tree.js';
 import { objectKey } from '../../src/model/oid.js';
+import { streamToBuffer } from '../../src/remote/streaming.js';
+import { Readable } from 'node:stream';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -176,6 +178,23 @@ describe('PackWriter and PackSet over a folder remote', () => {
     writeFileSync(path.join(root, 'remote', ...packIndexKey('blake3', id!).split('/')), 'junk');
     await expect(PackSet.load(remote, 'blake3', hash, path.join(root, 'idx'))).rejects.toThrow(/does not match its name/);
     await remote.close();
+  });
+});
+
+describe('a body read into memory', () => {
+  it('fills the given buffer while it fits, saying how far as it goes, and joins the rest past its end; a short body is an error', async () => {
+    const body = (): Readable => Readable.from([Buffer.from('abc'), Buffer.from('def'), Buffer.from('gh')]);
+    const into = Buffer.alloc(8);
+    const fills: number[] = [];
+    const got = await streamToBuffer(body(), { into, expected: 8, onFill: (n) => fills.push(n) });
+    expect(got.toString()).toBe('abcdefgh');
+    expect(got.buffer).toBe(into.buffer);
+    expect(fills).toEqual([0, 3, 6, 8]);
+    const small = Buffer.alloc(4);
+    const past: number[] = [];
+    expect((await streamToBuffer(body(), { into: small, onFill: (n) => past.push(n) })).toString()).toBe('abcdefgh');
+    expect(past).toEqual([0, 3]);
+    await expect(streamToBuffer(body(), { into, expected: 9 })).rejects.toThrow(/9/);
   });
 });
 
