@@ -371,7 +371,8 @@ export class Odb {
    * calls. Packed objects are found in the local packs' table; for the rest, a shard folder
    * (`<algo>/ab/`) holding at least SHARD_LISTING_MIN of them is read once (one readdir instead of
    * two failed `stat`s per absent object: the object, then its chunk list); a shard with fewer is
-   * asked object by object. A file with a chunk list and no whole copy gets the full check (its
+   * asked object by object, and a shard folder that does not exist (the cache's folder is read
+   * once when many are asked about) not at all. A file with a chunk list and no whole copy gets the full check (its
    * chunks must all be there). An object written after its shard was read counts as absent and
    * is downloaded again, which stores nothing twice.
    */
@@ -385,7 +386,22 @@ export class Odb {
       list.push(oid);
     }
     const absent: string[] = [];
+    // Which shard folders exist, read once when many objects are asked about: into an empty or
+    // young cache, most shards are not there and their objects need no call at all.
+    let shards: Set<string> | undefined;
+    if (oids.length >= SHARD_LISTING_MIN) {
+      try {
+        shards = new Set(fs.readdirSync(this.algoDir));
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === 'ENOENT' || code === 'ENOTDIR') shards = new Set();
+      }
+    }
     for (const [shard, list] of byShard) {
+      if (shards && !shards.has(shard)) {
+        for (const oid of list) absent.push(oid);
+        continue;
+      }
       let names: Set<string> | undefined;
       if (list.length >= SHARD_LISTING_MIN) {
         const dir = path.join(this.algoDir, shard);

@@ -151,13 +151,16 @@ describe('packs kept in the local cache', () => {
     put(chunkMissing, serializeChunkList('blake3', [{ oid: loose[0]!, size: 1 }, { oid: absent[0]!, size: 1 }]), odb.chunkListPath(chunkMissing));
     const quiet = [fake('cd', 1), fake('cd', 2)];
     put(quiet[0]!, 'x');
-    const all = [...packed, ...loose, ...absent, chunked, chunkMissing, ...quiet];
+    // Shard ef has no folder: its objects cost no call.
+    const noShard = [fake('ef', 1), fake('ef', 2)];
+    const all = [...packed, ...loose, ...absent, chunked, chunkMissing, ...quiet, ...noShard];
     const exists = vi.spyOn(fs, 'existsSync');
     const readdir = vi.spyOn(fs, 'readdirSync');
     let got: string[];
     try {
       got = odb.absentOf(all);
       expect(readdir.mock.calls.filter(([d]) => String(d).endsWith(`${path.sep}ab`))).toHaveLength(1);
+      expect(readdir.mock.calls.filter(([d]) => String(d).endsWith(`${path.sep}ef`))).toHaveLength(0);
       // The two chunk lists' checks and the quiet shard's two objects: not two stats for each
       // absent object (62 for these 31).
       expect(exists.mock.calls.length).toBeLessThanOrEqual(12);
@@ -165,7 +168,7 @@ describe('packs kept in the local cache', () => {
       exists.mockRestore();
       readdir.mockRestore();
     }
-    expect(got.sort()).toEqual([...absent, chunkMissing, quiet[1]!].sort());
+    expect(got.sort()).toEqual([...absent, chunkMissing, quiet[1]!, ...noShard].sort());
     expect(all.filter((o) => !odb.hasSync(o)).sort()).toEqual(got);
   });
 
