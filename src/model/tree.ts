@@ -1,5 +1,5 @@
 import { RvcError } from '../errors.js';
-import { assertOid, isTreeOid, type HashAlgo } from './oid.js';
+import { HEX_LENGTH, assertOid, isTreeOid, type HashAlgo } from './oid.js';
 import { unsafeRelPathReason, foldedPath } from './paths.js';
 import { compareStrings } from './values.js';
 
@@ -113,6 +113,18 @@ export function parseTree(text: string | Buffer, algo: HashAlgo, file: string): 
   for (let line = 1; pos < end; line++) {
     let nl = nextNewline(pos);
     if (nl === -1) nl = end;
+    const fast = isText ? undefined : canonicalEntry(text, pos, nl, algo);
+    if (fast) {
+      pos = nl + 1;
+      const why = unsafeRelPathReason(fast.path);
+      if (why) {
+        throw new RvcError('PATH_UNSAFE', `${file}:${line}: refusing tree entry '${fast.path.slice(0, 200)}' (${why})`, {
+          path: file, line, hint: 'the manifest was crafted or damaged; it will not be checked out',
+        });
+      }
+      entries.push(fast);
+      continue;
+    }
     const lineText = isText ? text.slice(pos, nl) : text.toString('utf8', pos, nl);
     pos = nl + 1;
     let raw: unknown = canonicalEntry(lineText);
@@ -141,6 +153,61 @@ export function parseTree(text: string | Buffer, algo: HashAlgo, file: string): 
   }
   validateTreePaths(entries, file);
   return entries;
+}
+
+const PATH_HEAD = Buffer.from('{"path":"');
+const OID_HEAD = Buffer.from('","oid":"');
+const SIZE_HEAD = Buffer.from('","size":');
+const EXEC_TAIL = Buffer.from(',"exec":true}');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function bytesAt(buf: Buffer, at: number, what: Buffer): boolean {
+  if (at + what.length > buf.length) return false;
+  for (let i = 0; i < what.length; i++) if (buf[at + i] !== what[i]) return false;
+  return true;
+}
+
+/**
+ * A manifest line in exactly the form serializeTreeChunks writes — `{"path":"…","oid":"<hex>",
+ * "size":<digits>}` or with `,"exec":true` — read from the bytes without JSON.parse: the same
+ * entry JSON.parse would give (a path without escapes or control characters is its bytes as
+ * UTF-8; a size without sign, fraction or exponent is its digits). Undefined for any other line,
+ * which the JSON path reads and judges; a path's safety is checked by the caller either way.
+ */
+function canonicalEntry(buf: Buffer, pos: number, nl: number, algo: HashAlgo): TreeEntry | undefined {
+  if (!bytesAt(buf, pos, PATH_HEAD)) return undefined;
+  const pathStart = pos + PATH_HEAD.length;
+  let i = pathStart;
+  for (; i < nl; i++) {
+    const c = buf[i]!;
+    if (c === QUOTE) break;
+    if (c === BACKSLASH || c < 0x20) return undefined;
+  }
+  if (i >= nl) return undefined;
+  const pathEnd = i;
+  if (!bytesAt(buf, pathEnd, OID_HEAD)) return undefined;
+  const oidStart = pathEnd + OID_HEAD.length;
+  const oidEnd = oidStart + HEX_LENGTH[algo];
+  if (oidEnd > nl) return undefined;
+  for (let k = oidStart; k < oidEnd; k++) {
+    const c = buf[k]!;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return undefined;
+  }
+  if (!bytesAt(buf, oidEnd, SIZE_HEAD)) return undefined;
+  const sizeStart = oidEnd + SIZE_HEAD.length;
+  let k = sizeStart;
+  while (k < nl && buf[k]! >= 0x30 && buf[k]! <= 0x39) k++;
+  const digits = k - sizeStart;
+  if (digits === 0 || digits > 15 || (digits > 1 && buf[sizeStart] === 0x30)) return undefined;
+  let exec = false;
+  if (k + 1 === nl && buf[k] === 0x7d) exec = false;
+  else if (k + EXEC_TAIL.length === nl && bytesAt(buf, k, EXEC_TAIL)) exec = true;
+  else return undefined;
+  const size = Number(buf.toString('latin1', sizeStart, k));
+  const path = buf.toString('utf8', pathStart, pathEnd);
+  const oid = buf.toString('latin1', oidStart, oidEnd);
+  return exec ? { path, oid, size, exec: true } : { path, oid, size };
 }
 
 /** Rejects unsorted, duplicate, colliding and file-as-folder entries. */

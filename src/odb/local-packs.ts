@@ -355,9 +355,10 @@ export class LocalPacks {
    * into the folder under the index `index`: the index first, then the pack by rename. Returns
    * the local id.
    */
-  adopt(tmpPack: string, index: PackIndex, mode: number, makeDir: (dir: string) => void): string {
-    const text = formatPackIndex(index);
-    const id = this.hash(Buffer.from(text));
+  adopt(tmpPack: string, index: PackIndex, mode: number, makeDir: (dir: string) => void, indexText?: Uint8Array): string {
+    // The caller's copy of the index text (the remote's, parsed into `index`) spares formatting it again.
+    const text = indexText ?? Buffer.from(formatPackIndex(index));
+    const id = this.hash(text);
     const idx = path.join(this.dir, `${id}.idx`);
     const pack = this.packFile(id);
     // Written even when a pack of this id is there: that copy may be damaged (a rename replaces

@@ -12,6 +12,15 @@ import { LOCAL_PACK_ROOT, LocalPacks, PackGone, type LocalPacked } from './local
 
 const tmpSwept = new Set<string>();
 
+/**
+ * `absentOf` reads a shard folder once when it is asked about at least this many objects in it;
+ * for fewer, a `stat` or two each costs less than listing a folder that may hold thousands.
+ */
+const SHARD_LISTING_MIN = 16;
+
+/** How many just-verified manifests an Odb keeps parsed for their next readTree. */
+const VERIFIED_TREES_KEPT = 4;
+
 /** Cache objects are read-only so that a hard- or sym-linked workspace file cannot be edited into corruption. */
 const OBJECT_MODE = 0o444;
 
@@ -38,6 +47,8 @@ let copyBuf: Buffer | undefined;
 export class Odb {
   readonly algoDir: string;
   private readonly knownDirs = new Set<string>();
+  /** Manifests just verified on their way in, parsed, awaiting their first readTree. */
+  private readonly verifiedTrees = new Map<string, TreeEntry[]>();
   /** Packs kept in the cache (`packed/<algo>/`), read lazily. */
   private readonly packs: LocalPacks;
 
@@ -177,10 +188,11 @@ export class Odb {
 
   /**
    * Keeps a downloaded pack (`tmpPack`, in tmpDir(); the caller verified every object its index
-   * lists, and its size) in the cache, under `index`. Returns the local pack's id.
+   * lists, and its size) in the cache, under `index`; `indexText`, when given, is the text
+   * `index` was parsed from (the remote's copy), kept as it is. Returns the local pack's id.
    */
-  adoptPack(tmpPack: string, index: PackIndex): string {
-    return this.packs.adopt(tmpPack, index, OBJECT_MODE, (d) => this.makeDir(d));
+  adoptPack(tmpPack: string, index: PackIndex, indexText?: Uint8Array): string {
+    return this.packs.adopt(tmpPack, index, OBJECT_MODE, (d) => this.makeDir(d), indexText);
   }
 
   /** Every local pack and its index (undefined when the index does not match its name or its pack's size). */
@@ -360,6 +372,66 @@ export class Odb {
 
   async has(oid: string): Promise<boolean> {
     return this.hasSync(oid);
+  }
+
+  /**
+   * The oids of `oids` the cache lacks: the answer `hasSync` gives for each, with fewer system
+   * calls. Packed objects are found in the local packs' table; for the rest, a shard folder
+   * (`<algo>/ab/`) holding at least SHARD_LISTING_MIN of them is read once (one readdir instead of
+   * two failed `stat`s per absent object: the object, then its chunk list); a shard with fewer is
+   * asked object by object, and a shard folder that does not exist (the cache's folder is read
+   * once when many are asked about) not at all. A file with a chunk list and no whole copy gets the full check (its
+   * chunks must all be there). An object written after its shard was read counts as absent and
+   * is downloaded again, which stores nothing twice.
+   */
+  absentOf(oids: readonly string[]): string[] {
+    const byShard = new Map<string, string[]>();
+    for (const oid of oids) {
+      if (this.packs.has(oid)) continue;
+      const shard = oid.slice(0, 2);
+      let list = byShard.get(shard);
+      if (!list) byShard.set(shard, (list = []));
+      list.push(oid);
+    }
+    const absent: string[] = [];
+    // Which shard folders exist, read once when many objects are asked about: into an empty or
+    // young cache, most shards are not there and their objects need no call at all.
+    let shards: Set<string> | undefined;
+    if (oids.length >= SHARD_LISTING_MIN) {
+      try {
+        shards = new Set(fs.readdirSync(this.algoDir));
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === 'ENOENT' || code === 'ENOTDIR') shards = new Set();
+      }
+    }
+    for (const [shard, list] of byShard) {
+      if (shards && !shards.has(shard)) {
+        for (const oid of list) absent.push(oid);
+        continue;
+      }
+      let names: Set<string> | undefined;
+      if (list.length >= SHARD_LISTING_MIN) {
+        const dir = path.join(this.algoDir, shard);
+        try {
+          names = new Set(fs.readdirSync(dir));
+        } catch (e) {
+          const code = errnoCode(e);
+          if (code === 'ENOENT' || code === 'ENOTDIR') names = new Set();
+          // Anything else: asked object by object below, which reports it as hasSync would.
+        }
+      }
+      for (const oid of list) {
+        let here: boolean;
+        if (!names) here = this.hasSync(oid);
+        else {
+          const rest = oid.slice(2);
+          here = names.has(rest) || (!isTreeOid(oid) && names.has(rest + CHUNKS_SUFFIX) && this.hasSync(oid));
+        }
+        if (!here) absent.push(oid);
+      }
+    }
+    return absent;
   }
 
   /**
@@ -605,6 +677,14 @@ export class Odb {
   }
 
   readTree(oid: string): TreeEntry[] {
+    // Just downloaded, hashed and parsed (importVerified, importBytes): handed over once, not
+    // read, hashed and parsed a second time. Handed over only once, so a caller that changes
+    // the list never changes another's.
+    const fresh = this.verifiedTrees.get(oid);
+    if (fresh) {
+      this.verifiedTrees.delete(oid);
+      return fresh;
+    }
     const p = this.objectPath(oid);
     // Kept as bytes: hashed as they are and decoded one line at a time by parseTree, instead of
     // a 100 MB+ string for a million files plus a Buffer copy of it to hash.
@@ -693,16 +773,25 @@ export class Odb {
    * entries) is not damaged: it was built that way, and its parse error (PATH_UNSAFE or
    * TREE_INVALID, naming the entry) is thrown rather than reported as a mismatch.
    */
-  private downloadMatches(tmpPath: string, oid: string): boolean {
-    let actual: string;
+  private downloadMatches(tmpPath: string, oid: string): { ok: boolean; entries?: TreeEntry[] } {
     try {
-      actual = hashFile(this.algo, tmpPath);
-      if (actual === oidDigest(oid) && isTreeOid(oid)) parseTree(fs.readFileSync(tmpPath), this.algo, `manifest ${oid}`);
+      if (!isTreeOid(oid)) return { ok: hashFile(this.algo, tmpPath) === oidDigest(oid) };
+      // A manifest is read once, hashed and parsed from the same bytes.
+      const text = fs.readFileSync(tmpPath);
+      if (hashBuffer(this.algo, text) !== oidDigest(oid)) return { ok: false };
+      return { ok: true, entries: parseTree(text, this.algo, `manifest ${oid}`) };
     } catch (e) {
       fs.rmSync(tmpPath, { force: true });
       throw e;
     }
-    return actual === oidDigest(oid);
+  }
+
+  /** Keeps a manifest's entries just verified on their way into the cache, for the next readTree. */
+  private rememberVerified(oid: string, entries: TreeEntry[] | undefined): void {
+    if (!entries) return;
+    // A few at most: one that nobody reads next must not hold a million entries until exit.
+    if (this.verifiedTrees.size >= VERIFIED_TREES_KEPT) this.verifiedTrees.delete(this.verifiedTrees.keys().next().value!);
+    this.verifiedTrees.set(oid, entries);
   }
 
   /**
@@ -710,9 +799,11 @@ export class Odb {
    * they hash to `oid` (and, for a manifest, parse), written once through a temp file and renamed.
    */
   importBytes(data: Uint8Array, oid: string): boolean {
-    if (!this.verifyBytes(data, oid)) return false;
+    if (hashBuffer(this.algo, data) !== oidDigest(oid)) return false;
+    const entries = isTreeOid(oid) ? parseTree(Buffer.from(data.buffer, data.byteOffset, data.byteLength), this.algo, `manifest ${oid}`) : undefined;
     const dest = this.objectPath(oid);
     if (this.hasWhole(oid)) return true;
+    this.rememberVerified(oid, entries);
     // The temp file goes in the cache's tmp folder, named with our PID, like every download's:
     // what a killed fetch leaves there is swept by the next one.
     this.writeObject(dest, tempPathFor(path.join(this.tmpDir(), 'fetch')), data);
@@ -729,7 +820,7 @@ export class Odb {
   /** Checks a downloaded file like importVerified, then deletes it: for checking a remote's copy. */
   async verifyDownload(tmpPath: string, oid: string): Promise<boolean> {
     try {
-      return this.downloadMatches(tmpPath, oid);
+      return this.downloadMatches(tmpPath, oid).ok;
     } finally {
       fs.rmSync(tmpPath, { force: true });
     }
@@ -741,11 +832,13 @@ export class Odb {
    * checked (adoptPack).
    */
   async importVerified(tmpPath: string, oid: string): Promise<boolean> {
-    if (!this.downloadMatches(tmpPath, oid)) {
+    const m = this.downloadMatches(tmpPath, oid);
+    if (!m.ok) {
       fs.rmSync(tmpPath, { force: true });
       return false;
     }
     this.moveIntoCache(tmpPath, this.objectPath(oid));
+    this.rememberVerified(oid, m.entries);
     return true;
   }
 

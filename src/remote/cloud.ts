@@ -4,9 +4,9 @@ import { Readable } from 'node:stream';
 import { RvcError, fromFsError, isRvcError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { describeCause, remoteError, type RemoteErrorContext } from './remote-error.js';
-import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, BytesDownloadOptions, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { errorCodesOf, httpStatusOf, interrupted, isConnectionError, withRetry, type RetryPolicy } from './retry.js';
-import { ByteMeter, streamToFile } from './streaming.js';
+import { ByteMeter, streamToBuffer, streamToFile } from './streaming.js';
 
 /** What every object-store remote is configured with. */
 export interface CloudOptions {
@@ -329,6 +329,32 @@ export abstract class CloudRemote implements Remote {
           const { body, expected } = await this.getObject(this.name(key), opts.signal);
           await streamToFile(body, destPath, {
             ...(expected !== undefined ? { expected } : {}),
+            meter,
+            idleMs: this.opts.idleMs,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          });
+        },
+        opts.signal,
+      );
+    } catch (e) {
+      if (this.objectMissIsAmbiguous && isRvcError(e, 'OBJECT_MISSING')) await this.checkBucket();
+      throw e;
+    }
+  }
+
+  async downloadBytes(key: string, opts: BytesDownloadOptions = {}): Promise<Buffer> {
+    const meter = new ByteMeter(opts.onBytes);
+    try {
+      return await this.run(
+        'download',
+        key,
+        async () => {
+          meter.restart();
+          const { body, expected } = await this.getObject(this.name(key), opts.signal);
+          return streamToBuffer(body, {
+            ...(expected !== undefined ? { expected } : {}),
+            ...(opts.into ? { into: opts.into } : {}),
+            ...(opts.onFill ? { onFill: opts.onFill } : {}),
             meter,
             idleMs: this.opts.idleMs,
             ...(opts.signal ? { signal: opts.signal } : {}),

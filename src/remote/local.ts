@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, open, opendir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, BytesDownloadOptions, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export interface LocalRemoteOptions {
@@ -300,6 +300,52 @@ export class LocalRemote implements Remote {
     }
   }
 
+  /** The error of reading remote file `key` that failed with `e`: gone (the key, or the whole remote) or not readable. */
+  private async readFailure(e: unknown, key: string): Promise<RvcError> {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      if (!(await this.rootExists())) {
+        return remoteError('REMOTE_NOT_FOUND', `remote folder ${this.root} does not exist`, {
+          url: this.url, key, cause: e, hint: 'check the remote URL (is the drive mounted?) or push to it first',
+        });
+      }
+      return remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, {
+        url: this.url, key, cause: e, hint: 'push it from a clone that has it, or check that this is the right remote',
+      });
+    }
+    return this.fail(e, 'download', key);
+  }
+
+  async downloadBytes(key: string, opts: BytesDownloadOptions = {}): Promise<Buffer> {
+    if (opts.signal?.aborted) throw interrupted();
+    let data: Buffer;
+    try {
+      if (!opts.into) data = await readFile(this.pathOf(key));
+      else {
+        const fh = await open(this.pathOf(key), 'r');
+        try {
+          const size = (await fh.stat()).size;
+          if (size > opts.into.length) data = await fh.readFile();
+          else {
+            let got = 0;
+            while (got < size) {
+              const { bytesRead } = await fh.read(opts.into, got, size - got, got);
+              if (bytesRead === 0) break;
+              got += bytesRead;
+            }
+            data = opts.into.subarray(0, got);
+          }
+        } finally {
+          await fh.close();
+        }
+      }
+    } catch (e) {
+      throw await this.readFailure(e, key);
+    }
+    opts.onBytes?.(data.length);
+    return data;
+  }
+
   /** A positional read of the remote file; a short one when the file ends before the range. */
   async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {
     if (opts.signal?.aborted) throw interrupted();
@@ -307,18 +353,7 @@ export class LocalRemote implements Remote {
     try {
       fh = await open(this.pathOf(key), 'r');
     } catch (e) {
-      const code = errnoCode(e);
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        if (!(await this.rootExists())) {
-          throw remoteError('REMOTE_NOT_FOUND', `remote folder ${this.root} does not exist`, {
-            url: this.url, key, cause: e, hint: 'check the remote URL (is the drive mounted?) or push to it first',
-          });
-        }
-        throw remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, {
-          url: this.url, key, cause: e, hint: 'push it from a clone that has it, or check that this is the right remote',
-        });
-      }
-      throw this.fail(e, 'download', key);
+      throw await this.readFailure(e, key);
     }
     let buf: Buffer;
     try {

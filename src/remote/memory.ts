@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { fromFsError } from '../errors.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
-import type { ByteRange, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
+import type { ByteRange, BytesDownloadOptions, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
 import { interrupted } from './retry.js';
 
 export type MemoryOp = 'head' | 'list' | 'upload' | 'download' | 'range' | 'delete';
@@ -124,6 +124,21 @@ export class MemoryRemote implements Remote {
     }
     await writeFile(destPath, data);
     opts.onBytes?.(data.length);
+  }
+
+  async downloadBytes(key: string, opts: BytesDownloadOptions = {}): Promise<Buffer> {
+    if (opts.signal?.aborted) throw interrupted();
+    this.check('download', key);
+    const data = this.objects.get(key);
+    if (data === undefined) {
+      throw remoteError('OBJECT_MISSING', `'${key}' is not on remote ${this.url}`, { url: this.url, key });
+    }
+    opts.onBytes?.(data.length);
+    if (opts.into && data.length <= opts.into.length) {
+      data.copy(opts.into);
+      return opts.into.subarray(0, data.length);
+    }
+    return Buffer.from(data);
   }
 
   async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {

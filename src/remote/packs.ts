@@ -4,15 +4,16 @@
  * object store has it), as it does for verifying downloads.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
 import type { HashAlgo } from '../model/oid.js';
 import {
   formatPackIndex, packIndexKey, packKey, packPrefix, parsePackIndex, parsePackKey,
   type PackEntry, type PackIndex,
 } from '../model/pack.js';
-import { sweepStaleTemps, tempPathFor, writeFileAtomic } from '../fsutil/atomic.js';
+import { sweepStaleTemps, writeFileAtomic } from '../fsutil/atomic.js';
 import type { Remote } from './remote.js';
 
 /** Hash of bytes with the algorithm of the packs concerned, as lowercase hex. */
@@ -93,16 +94,18 @@ export class PackSet {
     }
     const packs = new Map<string, RemotePack>();
     const packless: string[] = [];
-    for (const id of idxIds.sort()) {
-      if (!packIds.has(id)) {
-        packless.push(id);
-        continue;
-      }
-      try {
-        packs.set(id, { id, index: await readIndex(remote, algo, hash, indexDir, id) });
-      } catch (e) {
-        if (!opts.onDamaged || !isRvcError(e, 'OBJECT_CORRUPT')) throw e;
-        opts.onDamaged(id, e);
+    const ids = idxIds.sort().filter((id) => packIds.has(id) || (packless.push(id), false));
+    // Several indexes are read at once (one after another, each GET waited for the one before);
+    // they are taken in id order, which decides the pack an object is read from.
+    const limit = pLimit(Math.max(1, remote.jobs));
+    const read = await Promise.all(ids.map((id) => limit(() => readIndex(remote, algo, hash, indexDir, id).then(
+      (index) => ({ id, index }), (e: unknown) => ({ id, e }),
+    ))));
+    for (const r of read) {
+      if ('index' in r) packs.set(r.id, { id: r.id, index: r.index });
+      else {
+        if (!opts.onDamaged || !isRvcError(r.e, 'OBJECT_CORRUPT')) throw r.e;
+        opts.onDamaged(r.id, r.e);
       }
     }
     const orphans = [...packIds].filter((id) => !packs.has(id)).sort();
@@ -135,13 +138,7 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
   }
   if (!bytes) {
     mkdirSync(indexDir, { recursive: true });
-    const tmp = tempPathFor(cached);
-    try {
-      await remote.download(key, tmp);
-      bytes = await readFile(tmp);
-    } finally {
-      await rm(tmp, { force: true }).catch(() => undefined);
-    }
+    bytes = await remote.downloadBytes(key);
     if (hash(bytes) !== id) {
       throw new RvcError('OBJECT_CORRUPT', `pack index '${key}' on remote ${remote.url} does not match its name`, {
         path: key,
@@ -149,7 +146,9 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
         details: { key, url: remote.url },
       });
     }
-    writeFileAtomic(cached, bytes);
+    // A copy kept to spare a download, checked against its name whenever read: a crash that
+    // loses it costs that download again, so it is not flushed to disk (a flush per index).
+    writeFileAtomic(cached, bytes, { fsync: false });
   }
   return parsePackIndex(bytes.toString('utf8'), algo, key, id);
 }

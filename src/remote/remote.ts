@@ -29,6 +29,17 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
+export interface BytesDownloadOptions extends DownloadOptions {
+  /** Where to put the bytes if they fit. */
+  into?: Buffer;
+  /**
+   * Called as bytes arrive in `into`, with how many of its first bytes are filled (0 when an
+   * attempt starts, again after a retry), so the caller can work on them before the rest comes
+   * (hash a pack's objects while it downloads). A remote may also never call it.
+   */
+  onFill?: (filled: number) => void;
+}
+
 /** A byte range of a remote file: `length` bytes from `offset`. */
 export interface ByteRange {
   offset: number;
@@ -70,6 +81,13 @@ export interface Remote {
    * Throws RvcError OBJECT_MISSING when the key is absent. The caller verifies the content.
    */
   download(key: string, destPath: string, opts?: DownloadOptions): Promise<void>;
+  /**
+   * Download `key` whole into memory: as `download`, for a caller that bounds the size (a pack
+   * read whole, hashed where it lies instead of written to a file and read back). The bytes land
+   * at the start of `opts.into` when they fit (a buffer reused from one pack to the next: a
+   * fresh 8 MiB buffer per pack cost more in page faults than the copy), else in a new buffer.
+   */
+  downloadBytes(key: string, opts?: BytesDownloadOptions): Promise<Buffer>;
   /**
    * Download the bytes of `range` of `key` into `destPath` (one ranged request where the remote
    * has requests) and return how many were written: fewer than asked when the file ends before

@@ -72,8 +72,20 @@ const silentLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} 
 export async function openS3Remote(url: string, opts: S3RemoteOptions): Promise<Remote> {
   // The SDK warns on stderr about future Node support; a library must not print.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-  return new S3Remote(url, opts, sdk, storage.Upload);
+  return new S3Remote(url, opts, await import('@aws-sdk/client-s3'));
+}
+
+/**
+ * lib-storage (multipart uploads), imported on the first upload: a fetch or a status never
+ * uploads, and loading it took about a tenth of a small fetch's CPU time.
+ */
+let uploadClass: Promise<UploadClass> | undefined;
+function loadUpload(): Promise<UploadClass> {
+  const p = (uploadClass ??= import('@aws-sdk/lib-storage').then((m) => m.Upload));
+  p.catch(() => {
+    if (uploadClass === p) uploadClass = undefined;
+  });
+  return p;
 }
 
 class S3Remote extends CloudRemote {
@@ -84,7 +96,6 @@ class S3Remote extends CloudRemote {
     url: string,
     private readonly s3: S3RemoteOptions,
     private readonly sdk: S3Module,
-    private readonly Upload: UploadClass,
   ) {
     super(url, { ...s3, idleMs: s3.readTimeoutMs }, {
       name: 'AWS S3',
@@ -191,7 +202,8 @@ class S3Remote extends CloudRemote {
   }
 
   protected async putObject(name: string, body: Readable | Buffer, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
-    const upload = new this.Upload({
+    const Upload = await loadUpload();
+    const upload = new Upload({
       client: this.client,
       params: { Bucket: this.s3.bucket, Key: name, Body: body, ContentLength: size },
       partSize: this.partSize(size),

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode, fromFsError } from '../errors.js';
 import { TruncatedBodyError } from './retry.js';
@@ -38,27 +38,27 @@ export class ByteMeter {
   }
 }
 
+/** What streamInto reads a body with: the announced length, progress, stop switch, idle limit. */
+export interface StreamOptions {
+  /** The announced length, or a function returning it once the response headers have arrived. */
+  expected?: number | (() => number | undefined);
+  meter?: ByteMeter;
+  signal?: AbortSignal;
+  /**
+   * Fail when no byte arrives for this long. Some HTTP stacks (node-fetch 2, under the GCS
+   * client) never end or fail a body whose connection dropped mid-way; without this a cut
+   * connection would hang the download forever instead of being retried.
+   */
+  idleMs?: number;
+}
+
 /**
- * Stream a response body into `destPath` (truncating whatever an earlier attempt left there).
- * When the server announced a length, a shorter body is a TruncatedBodyError, which the retry
- * loop treats as transient: proxies and load balancers can end a response early without an error.
+ * Stream a response body into `sink`, counting bytes and watching for an idle connection; returns
+ * the bytes received. When the server announced a length, a shorter body is a TruncatedBodyError,
+ * which the retry loop treats as transient: proxies and load balancers can end a response early
+ * without an error.
  */
-export async function streamToFile(
-  body: Readable | AsyncIterable<Uint8Array>,
-  destPath: string,
-  opts: {
-    /** The announced length, or a function returning it once the response headers have arrived. */
-    expected?: number | (() => number | undefined);
-    meter?: ByteMeter;
-    signal?: AbortSignal;
-    /**
-     * Fail when no byte arrives for this long. Some HTTP stacks (node-fetch 2, under the GCS
-     * client) never end or fail a body whose connection dropped mid-way; without this a cut
-     * connection would hang the download forever instead of being retried.
-     */
-    idleMs?: number;
-  },
-): Promise<number> {
+async function streamInto(body: Readable | AsyncIterable<Uint8Array>, sink: Writable, opts: StreamOptions): Promise<number> {
   let received = 0;
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
@@ -79,11 +79,7 @@ export async function streamToFile(
   });
   arm();
   try {
-    await pipeline(body, counter, createWriteStream(destPath, { flags: 'w' }), opts.signal ? { signal: opts.signal } : {});
-  } catch (e) {
-    // A full local disk is the user's to fix, not a network fault to retry or blame on the remote.
-    if (LOCAL_WRITE_ERRNOS.has(errnoCode(e) ?? '')) throw fromFsError(e, destPath, 'write');
-    throw e;
+    await pipeline(body, counter, sink, opts.signal ? { signal: opts.signal } : {});
   } finally {
     clearTimeout(timer);
   }
@@ -92,4 +88,51 @@ export async function streamToFile(
     throw new TruncatedBodyError(received, expected);
   }
   return received;
+}
+
+/** Stream a response body into `destPath` (truncating whatever an earlier attempt left there); see streamInto. */
+export async function streamToFile(body: Readable | AsyncIterable<Uint8Array>, destPath: string, opts: StreamOptions): Promise<number> {
+  try {
+    return await streamInto(body, createWriteStream(destPath, { flags: 'w' }), opts);
+  } catch (e) {
+    // A full local disk is the user's to fix, not a network fault to retry or blame on the remote.
+    if (LOCAL_WRITE_ERRNOS.has(errnoCode(e) ?? '')) throw fromFsError(e, destPath, 'write');
+    throw e;
+  }
+}
+
+/**
+ * Stream a response body into memory, for a caller that bounds its size (a pack read whole):
+ * one buffer, no file written and read back. See streamInto.
+ */
+export async function streamToBuffer(
+  body: Readable | AsyncIterable<Uint8Array>, opts: StreamOptions & { into?: Buffer; onFill?: (filled: number) => void },
+): Promise<Buffer> {
+  // Chunks go into `into` while they fit (reported to onFill); past its end (or without it) they
+  // are kept and joined.
+  const into = opts.into;
+  let filled = 0;
+  let chunks: Buffer[] | undefined = into ? undefined : [];
+  if (into) opts.onFill?.(0);
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (!chunks && filled + chunk.length <= into!.length) {
+        chunk.copy(into!, filled);
+        filled += chunk.length;
+        try {
+          opts.onFill?.(filled);
+        } catch (e) {
+          cb(e as Error);
+          return;
+        }
+      } else {
+        chunks ??= [into!.subarray(0, filled)];
+        chunks.push(chunk);
+      }
+      cb();
+    },
+  });
+  const n = await streamInto(body, sink, opts);
+  if (!chunks) return into!.subarray(0, filled);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
 }

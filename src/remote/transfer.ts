@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -21,6 +21,11 @@ import { credentialsRefused } from './remote-error.js';
 export interface LocalObjectStore {
   readonly algo: HashAlgo;
   has(oid: string): Promise<boolean>;
+  /**
+   * The oids of `oids` the store lacks (what `has` says of each), in fewer system calls than
+   * asking one by one; a store without it is asked one by one.
+   */
+  absentOf?(oids: readonly string[]): string[];
   /** Path of the object file in the cache. */
   objectPath(oid: string): string;
   /**
@@ -69,7 +74,7 @@ export interface LocalObjectStore {
    * verified, and its size) as a pack in the store, instead of one file per object. A store
    * without it gets the objects one by one.
    */
-  adoptPack?(tmpPack: string, index: PackIndex): string;
+  adoptPack?(tmpPack: string, index: PackIndex, indexText?: Uint8Array): string;
   /** Where `oid` lies in one of the store's packs when the store holds it packed and not as a file of its own. */
   packedRange?(oid: string): { file: string; offset: number; length: number } | undefined;
   /** An object's whole content, loose or packed (a store without it is read at objectPath). */
@@ -155,6 +160,11 @@ export const PACK_MIN_OBJECTS = 64;
 const WHOLE_PACK_FRACTION = 0.5;
 /** Wanted objects at most this far apart in a pack are read by one ranged request… */
 const RANGE_MAX_GAP = 256 * 1024;
+/**
+ * A pack read whole to be kept in the cache is read into memory up to this size (packs are made
+ * about PACK_TARGET_SIZE); a larger one goes through a temp file.
+ */
+const PACK_IN_MEMORY_MAX = 4 * PACK_TARGET_SIZE;
 /** …of at most this many bytes. */
 const RANGE_MAX_SPAN = 16 * 1024 * 1024;
 
@@ -175,6 +185,7 @@ export function remotePacks(store: LocalObjectStore, remote: Remote, stale?: Pro
     const hash = store.hashBytes.bind(store);
     const loading = PackSet.load(remote, store.algo, hash, store.packIndexDir());
     m.set(store.algo, loading);
+    loading.then(() => listedPacks.add(loading), () => undefined);
     // A failure is not remembered: the next caller lists again.
     loading.catch(() => {
       if (m!.get(store.algo) === loading) m!.delete(store.algo);
@@ -183,6 +194,9 @@ export function remotePacks(store: LocalObjectStore, remote: Remote, stale?: Pro
   }
   return p;
 }
+
+/** The listings of packs that have completed. */
+const listedPacks = new WeakSet<Promise<PackSet>>();
 
 /** Forgets the listed packs of `remote` (after a push added some). */
 function forgetPacks(remote: Remote, algo: HashAlgo): void {
@@ -710,7 +724,8 @@ function settle(store: LocalObjectStore, tmp: string, oid: string, mode: 'import
  * The one download path: `oid` streamed from the remote into a temp file beside the cache (its
  * name carries our PID, so a later run can tell a killed download from a live one), then hashed
  * — `import` moves a matching file into the cache, `check` only compares and deletes it. An
- * object in one of the remote's packs is read from there (one ranged request); when that pack
+ * object in one of the remote's packs is read from there (one ranged request; a manifest asked
+ * for while the packs are still being listed is first read loose, as push leaves it); when that pack
  * has vanished (a gc repacked it), the packs are listed again once and the object read from where
  * they now say, loose if in no pack. Returns undefined when the copy matches; a copy that does not
  * is deleted and the OBJECT_CORRUPT error naming the remote copy returned (the caller reports it).
@@ -720,6 +735,21 @@ async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string
   const tmp = await downloadTemp(store, `fetch-${oid.slice(0, 16)}`);
   try {
     let packs = remotePacks(store, remote);
+    // Push leaves manifests loose: while the packs are still being listed, a manifest's loose key
+    // is read at once rather than after the listing (a fetch starts with its manifests). Only
+    // when that copy is absent or damaged are the packs asked for another.
+    const looseKey = objectKey(store.algo, oid);
+    let loose: { missing: RvcError } | { bad: RvcError } | undefined;
+    if (isTreeOid(oid) && !listedPacks.has(packs)) {
+      try {
+        await remote.download(looseKey, tmp, opts);
+        if (await settle(store, tmp, oid, mode)) return undefined;
+        loose = { bad: corruptOnRemote(remote, looseKey) };
+      } catch (e) {
+        if (!isRvcError(e, 'OBJECT_MISSING')) throw e;
+        loose = { missing: e };
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       const at = (await packs).find(oid);
       if (!at) break;
@@ -738,8 +768,10 @@ async function downloadInto(store: LocalObjectStore, remote: Remote, oid: string
       }
       return (await settle(store, tmp, oid, mode)) ? undefined : corruptInPack(remote, oid, key);
     }
-    await remote.download(objectKey(store.algo, oid), tmp, opts);
-    return (await settle(store, tmp, oid, mode)) ? undefined : corruptOnRemote(remote, objectKey(store.algo, oid));
+    if (loose && 'bad' in loose) return loose.bad;
+    if (loose) throw loose.missing;
+    await remote.download(looseKey, tmp, opts);
+    return (await settle(store, tmp, oid, mode)) ? undefined : corruptOnRemote(remote, looseKey);
   } finally {
     await rm(tmp, { force: true }).catch(() => undefined);
   }
@@ -802,15 +834,33 @@ async function readPacked(
     }
   }
   const vanished: PackedObject[] = [];
+  // Buffers of packs read into memory, reused from one pack to the next (at most one per
+  // concurrent read): a fresh 8 MiB buffer per pack cost more in page faults than the copy.
+  const spare: Buffer[] = [];
   await eachLimit(reads, run.netJobs, async (rd) => {
     if (run.stopped) return;
     const key = packKey(store.algo, rd.id);
+    const index = packs.packs.get(rd.id)?.index;
+    // A pack read whole to keep goes into memory: its objects are hashed where they lie and the
+    // pack written once, instead of streamed to a file in pieces and read back.
+    const inMemory = rd.whole && mode === 'import' && !!store.adoptPack && !!store.verifyBytes && rd.length <= PACK_IN_MEMORY_MAX;
     const tmp = await downloadTemp(store, `pack-${rd.id.slice(0, 16)}`);
+    let buffer: Buffer | undefined;
+    let check: PackCheck | undefined;
     try {
       let got: number;
+      let data: Buffer | undefined;
       try {
         const dl = { onBytes: (n: number) => ticker?.tick(0, n), signal: run.controller.signal };
-        if (rd.whole) {
+        if (inMemory) {
+          buffer = spare.pop();
+          if (!buffer || buffer.length < rd.length) buffer = Buffer.allocUnsafe(Math.max(rd.length, PACK_TARGET_SIZE));
+          const into = buffer;
+          if (index) check = new PackCheck(store, index);
+          const onFill = check ? (filled: number): void => check!.advance(into, filled) : undefined;
+          data = await run.remote.downloadBytes(key, { ...dl, into, ...(onFill ? { onFill } : {}) });
+          got = data.length;
+        } else if (rd.whole) {
           await run.remote.download(key, tmp, dl);
           got = (await stat(tmp)).size;
         } else got = await run.remote.downloadRange(key, tmp, { offset: rd.offset, length: rd.length }, dl);
@@ -826,14 +876,14 @@ async function readPacked(
         }
         return;
       }
-      if (rd.whole && mode === 'import' && keepWholePack(store, packs.packs.get(rd.id)?.index, tmp, got)) {
+      if (rd.whole && mode === 'import' && (await keepWholePack(store, rd.id, index, tmp, data, check))) {
         for (const o of rd.entries) {
           onDone(o.oid, { r: 'ok' });
           ticker?.tick(1);
         }
         return;
       }
-      const fd = openSync(tmp, 'r');
+      const fd = data ? undefined : openSync(tmp, 'r');
       try {
         for (const o of rd.entries) {
           if (run.stopped) return;
@@ -842,14 +892,18 @@ async function readPacked(
           try {
             if (rel + o.length > got) outcome = { r: 'corrupt', error: corruptInPack(run.remote, o.oid, key, true) };
             else {
-              const buf = Buffer.allocUnsafe(o.length);
-              let n = 0;
-              while (n < o.length) {
-                const k = readSync(fd, buf, n, o.length - n, rel + n);
-                if (k === 0) break;
-                n += k;
+              let bytes: Buffer;
+              if (data) bytes = data.subarray(rel, rel + o.length);
+              else {
+                const buf = Buffer.allocUnsafe(o.length);
+                let n = 0;
+                while (n < o.length) {
+                  const k = readSync(fd!, buf, n, o.length - n, rel + n);
+                  if (k === 0) break;
+                  n += k;
+                }
+                bytes = buf.subarray(0, n);
               }
-              const bytes = buf.subarray(0, n);
               let good: boolean;
               if (store.importBytes && store.verifyBytes) {
                 // Hashed in memory and written once: no temp file to write and read back.
@@ -875,9 +929,10 @@ async function readPacked(
           ticker?.tick(1);
         }
       } finally {
-        closeSync(fd);
+        if (fd !== undefined) closeSync(fd);
       }
     } finally {
+      if (buffer) spare.push(buffer);
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   });
@@ -887,26 +942,89 @@ async function readPacked(
 /**
  * Keeps a pack downloaded whole as a pack in the store (`adoptPack`) when it is exactly the size
  * its index says and every object the index lists (not only the wanted ones) hashes to its oid.
- * False, with the temp file left for the object-by-object path, when the store cannot keep packs
- * or anything does not match: that path stores the good objects and reports the bad ones.
+ * The pack is `data` when it was read into memory (then written to `tmp` only once it passed),
+ * else the file `tmp`. False, with the bytes left for the object-by-object path, when the store
+ * cannot keep packs or anything does not match: that path stores the good objects and reports
+ * the bad ones.
  */
-function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tmp: string, got: number): boolean {
-  if (!index || !store.adoptPack || !store.verifyBytes || got !== index.packSize) return false;
-  const data = readFileSync(tmp);
-  if (data.length !== index.packSize) return false;
-  for (const e of index.entries) {
-    try {
-      if (!store.verifyBytes(data.subarray(e.offset, e.offset + e.length), e.oid)) return false;
-    } catch {
-      return false; // a manifest rvc refuses: the object-by-object path reports why
-    }
-  }
+async function keepWholePack(
+  store: LocalObjectStore, id: string, index: PackIndex | undefined, tmp: string, data: Buffer | undefined, check?: PackCheck,
+): Promise<boolean> {
+  if (!index || !store.adoptPack || !store.verifyBytes) return false;
+  let bytes: Buffer;
   try {
-    store.adoptPack(tmp, index);
+    bytes = data ?? readFileSync(tmp);
+  } catch {
+    return false;
+  }
+  if (bytes.length !== index.packSize) return false;
+  // A pack in memory is written to its temp file by the thread pool while the objects not yet
+  // hashed as it arrived are hashed here; it is kept only once both are done and every object matched.
+  const written = data ? writeFile(tmp, data).then(() => true, () => false) : Promise.resolve(true);
+  const c = check ?? new PackCheck(store, index);
+  c.advance(bytes, bytes.length);
+  // Awaited either way: the buffer is not reused, nor the temp file removed, while being written.
+  if (!(await written) || !c.sound || !c.done) return false;
+  try {
+    store.adoptPack(tmp, index, cachedIndexText(store, id));
     return true;
   } catch {
     // Keeping it failed (disk full, permissions): the objects go one by one, which report why.
     return false;
+  }
+}
+
+/**
+ * Hashes the objects a pack's index lists in the order they lie in the pack, as far as its bytes
+ * have arrived (`advance`): a pack read into memory is checked while it downloads rather than
+ * after. `sound` turns false at the first object that does not hash to its oid (or a manifest
+ * rvc refuses; the object-by-object path reports why); an attempt that starts again (filled 0)
+ * starts the check again.
+ */
+class PackCheck {
+  private readonly order: PackIndex['entries'];
+  private next = 0;
+  sound = true;
+
+  constructor(private readonly store: LocalObjectStore, index: PackIndex) {
+    this.order = [...index.entries].sort((a, b) => a.offset - b.offset);
+  }
+
+  get done(): boolean {
+    return this.next === this.order.length;
+  }
+
+  advance(bytes: Buffer, filled: number): void {
+    if (filled === 0) {
+      this.next = 0;
+      this.sound = true;
+      return;
+    }
+    while (this.sound && this.next < this.order.length) {
+      const e = this.order[this.next]!;
+      if (e.offset + e.length > filled) return;
+      try {
+        if (!this.store.verifyBytes!(bytes.subarray(e.offset, e.offset + e.length), e.oid)) this.sound = false;
+      } catch {
+        this.sound = false;
+      }
+      this.next++;
+    }
+  }
+}
+
+/**
+ * The text of the remote index `id` as the pack listing cached it, when it is still the text
+ * that hashes to `id` (the one the listing parsed): the store keeps it as it is instead of
+ * formatting the index again. Undefined otherwise.
+ */
+function cachedIndexText(store: LocalObjectStore, id: string): Buffer | undefined {
+  if (!store.packIndexDir || !store.hashBytes) return undefined;
+  try {
+    const text = readFileSync(path.join(store.packIndexDir(), `${id}.idx`));
+    return store.hashBytes(text) === id ? text : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -1026,10 +1144,15 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     // Only `missing` is needed from here on: the set's table goes (a million files).
     files.clear();
     seenTrees.clear();
-    await eachLimit(list, run.localJobs, async (f) => {
-      if (await store.has(f)) run.skipped++;
-      else missing.push(f);
-    });
+    if (store.absentOf) {
+      for (const f of store.absentOf(list)) missing.push(f);
+      run.skipped += list.length - missing.length;
+    } else {
+      await eachLimit(list, run.localJobs, async (f) => {
+        if (await store.has(f)) run.skipped++;
+        else missing.push(f);
+      });
+    }
   }
   if (opts.onProgress) {
     // One count for the whole phase: the files continue where the trees left off, so a bar

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, RVC_BIN, makeRepo, rmrf, tmpDir } from '../helpers/cli.js';
+import { ROOT, RVC_BIN, makeRepo, rmrf, rvcAsyncOk, rvcOk, tmpDir } from '../helpers/cli.js';
+import { startS3Server, S3RVER_KEY } from '../helpers/s3-server.js';
 
 /**
  * What a run of `rvc` loads before it does anything: every process pays for it, so `--help`,
@@ -41,10 +42,10 @@ afterAll(() => {
 
 let runs = 0;
 /** The modules `rvc args` loaded: files of dist/ relative to it, and the packages of node_modules. */
-function loaded(cwd: string, args: string[]): { code: number; dist: string[]; packages: string[] } {
+function loaded(cwd: string, args: string[], env: Record<string, string> = {}): { code: number; dist: string[]; packages: string[] } {
   const log = path.join(dir, `modules-${runs++}.log`);
   const r = spawnSync(process.execPath, ['--import', hook, RVC_BIN, ...args], {
-    cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', RVC_TEST_MODULE_LOG: log }, timeout: 60_000, killSignal: 'SIGKILL',
+    cwd, encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', RVC_TEST_MODULE_LOG: log }, timeout: 60_000, killSignal: 'SIGKILL',
   });
   const urls = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
   const distUrl = pathToFileURL(path.join(ROOT, 'dist')).href + '/';
@@ -76,5 +77,32 @@ describe('start-up', () => {
     // repository without rvc.yaml, no pipeline code.
     expect(s.dist.filter((f) => f.startsWith('verbs/')).sort()).toEqual(['verbs/config.js', 'verbs/init.js', 'verbs/status.js', 'verbs/version.js']);
     expect(s.dist.filter((f) => f.startsWith('pipeline/'))).toEqual([]);
+  });
+
+  it('a fetch loads the SDK of its remote only, and from S3 not the multipart upload helper', async () => {
+    const s3 = await startS3Server({ buckets: ['rvc-startup'] });
+    const env = { AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_KEY, AWS_REGION: 'us-east-1' };
+    const r = makeRepo();
+    try {
+      fs.writeFileSync(path.join(r, 'a.txt'), 'a\n');
+      rvcOk(r, ['add', 'a.txt']);
+      rvcOk(r, ['remote', 'add', 'dir', path.join(dir, 'folder-remote')]);
+      rvcOk(r, ['remote', 'add', 's3', 's3://rvc-startup/p']);
+      rvcOk(r, ['remote', 'modify', 's3', 'endpointurl', s3.endpoint]);
+      rvcOk(r, ['push', '-r', 'dir']);
+      await rvcAsyncOk(r, ['push', '-r', 's3'], env);
+      const cloud = (p: string[]): string[] => p.filter((x) => x.startsWith('@aws-sdk/') || x.startsWith('@google-cloud/'));
+      for (const remote of ['dir', 's3']) {
+        rmrf(path.join(r, '.rvc', 'cache'));
+        const f = loaded(r, ['fetch', '-r', remote], env);
+        expect(f.code, remote).toBe(0);
+        expect(fs.readdirSync(path.join(r, '.rvc', 'cache', 'blake3')), remote).toHaveLength(1);
+        if (remote === 'dir') expect(cloud(f.packages)).toEqual([]);
+        else expect(cloud(f.packages)).toEqual(['@aws-sdk/client-s3']);
+      }
+    } finally {
+      rmrf(r);
+      await s3.stop();
+    }
   });
 });

@@ -336,7 +336,7 @@ describe('packs on an S3 remote (s3rver behind a counting proxy)', () => {
   });
 });
 
-describe('downloadRange on every kind of remote', () => {
+describe('downloadRange and downloadBytes on every kind of remote', () => {
   let s3: S3Server;
   let gcs: GcsServer;
   beforeAll(async () => {
@@ -347,7 +347,7 @@ describe('downloadRange on every kind of remote', () => {
     await Promise.all([s3?.stop(), gcs?.stop()]);
   });
 
-  it('reads a middle range, a range the file ends inside (short), one past its end (empty), and says OBJECT_MISSING for a missing key', async () => {
+  it('reads a middle range, a range the file ends inside (short), one past its end (empty), a whole file into memory, and says OBJECT_MISSING for a missing key', async () => {
     const root = track(tmpDir('rvc-range-'));
     const data = distinctBytes(10_000);
     const src = path.join(root, 'src');
@@ -368,6 +368,11 @@ describe('downloadRange on every kind of remote', () => {
         expect(fs.readFileSync(dest).equals(data.subarray(9000)), kind).toBe(true);
         expect(await remote.downloadRange('packs/blake3/x.pack', dest, { offset: 20_000, length: 10 }), kind).toBe(0);
         await expect(remote.downloadRange('packs/blake3/nope.pack', dest, { offset: 0, length: 10 }), kind).rejects.toMatchObject({ code: 'OBJECT_MISSING' });
+        // A whole file into memory (a pack kept whole): every byte, its count reported, OBJECT_MISSING alike.
+        let reported = 0;
+        expect((await remote.downloadBytes('packs/blake3/x.pack', { onBytes: (n) => (reported += n) })).equals(data), kind).toBe(true);
+        expect(reported, kind).toBe(data.length);
+        await expect(remote.downloadBytes('packs/blake3/nope.pack'), kind).rejects.toMatchObject({ code: 'OBJECT_MISSING' });
       } finally {
         await remote.close();
       }

@@ -1,4 +1,4 @@
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, vi } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,8 @@ import crypto from 'node:crypto';
 import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
 import type { PackIndex } from '../../src/model/pack.js';
+import { serializeChunkList } from '../../src/model/chunks.js';
+import { parseTree, serializeTree } from '../../src/model/tree.js';
 import { tempPathFor } from '../../src/fsutil/atomic.js';
 
 const dirs: string[] = [];
@@ -128,5 +130,69 @@ describe('packs kept in the local cache', () => {
     expect(after.hasSync(oids[0]!)).toBe(false);
     expect(after.hasSync(oids[1]!)).toBe(true);
     expect([...after.list()]).toEqual([{ oid: oids[1] }]);
+  });
+
+  it('absentOf answers as hasSync for packed, loose, chunked and absent objects, reading a busy shard folder once instead of stat-ing each object', () => {
+    const { open } = cache();
+    const odb = open();
+    const { oids: packed } = keepPack(odb, objs);
+    const fake = (shard: string, i: number): string => shard + i.toString(16).padStart(62, '0');
+    const put = (oid: string, text: string, file = odb.objectPath(oid)): void => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text);
+    };
+    // Shard ab is busy (read once); shard cd holds two objects (asked one by one).
+    const loose = Array.from({ length: 20 }, (_, i) => fake('ab', i));
+    for (const o of loose) put(o, 'x');
+    const absent = Array.from({ length: 30 }, (_, i) => fake('ab', 100 + i));
+    const chunked = fake('ab', 200);
+    const chunkMissing = fake('ab', 201);
+    put(chunked, serializeChunkList('blake3', [{ oid: loose[0]!, size: 1 }, { oid: loose[1]!, size: 1 }]), odb.chunkListPath(chunked));
+    put(chunkMissing, serializeChunkList('blake3', [{ oid: loose[0]!, size: 1 }, { oid: absent[0]!, size: 1 }]), odb.chunkListPath(chunkMissing));
+    const quiet = [fake('cd', 1), fake('cd', 2)];
+    put(quiet[0]!, 'x');
+    // Shard ef has no folder: its objects cost no call.
+    const noShard = [fake('ef', 1), fake('ef', 2)];
+    const all = [...packed, ...loose, ...absent, chunked, chunkMissing, ...quiet, ...noShard];
+    const exists = vi.spyOn(fs, 'existsSync');
+    const readdir = vi.spyOn(fs, 'readdirSync');
+    let got: string[];
+    try {
+      got = odb.absentOf(all);
+      expect(readdir.mock.calls.filter(([d]) => String(d).endsWith(`${path.sep}ab`))).toHaveLength(1);
+      expect(readdir.mock.calls.filter(([d]) => String(d).endsWith(`${path.sep}ef`))).toHaveLength(0);
+      // The two chunk lists' checks and the quiet shard's two objects: not two stats for each
+      // absent object (62 for these 31).
+      expect(exists.mock.calls.length).toBeLessThanOrEqual(12);
+    } finally {
+      exists.mockRestore();
+      readdir.mockRestore();
+    }
+    expect(got.sort()).toEqual([...absent, chunkMissing, quiet[1]!, ...noShard].sort());
+    expect(all.filter((o) => !odb.hasSync(o)).sort()).toEqual(got);
+  });
+
+  it('a manifest verified on its way into the cache is handed to the next readTree without reading it again, once', async () => {
+    const { root, open } = cache();
+    const odb = open();
+    const text = serializeTree([{ path: 'a.txt', oid: 'a'.repeat(64), size: 1 }, { path: 'b/c.txt', oid: 'b'.repeat(64), size: 2 }]);
+    const oid = `${hashBuffer('blake3', Buffer.from(text))}.tree`;
+    const tmp = path.join(root, 'manifest.tmp');
+    fs.mkdirSync(odb.tmpDir(), { recursive: true });
+    fs.writeFileSync(tmp, text);
+    expect(await odb.importVerified(tmp, oid)).toBe(true);
+    const reads = vi.spyOn(fs, 'readFileSync');
+    let first;
+    try {
+      first = odb.readTree(oid);
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+    expect(first).toEqual(parseTree(text, 'blake3', 'm'));
+    // Handed over once: a caller that changes its list does not change the next reader's, which
+    // reads and checks the cache's copy.
+    first.pop();
+    expect(odb.readTree(oid)).toEqual(parseTree(text, 'blake3', 'm'));
   });
 });

@@ -3,12 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatPackIndex, packIndexKey, packKey, parsePackIndex, parsePackKey } from '../../src/model/pack.js';
 import { PackSet, PackWriter, coalesceReads, type WrittenPack } from '../../src/remote/packs.js';
 import { MemoryRemote, fetch, fetchObject, openRemote } from '../../src/remote/index.js';
 import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
+import { serializeTree } from '../../src/model/tree.js';
+import { objectKey } from '../../src/model/oid.js';
+import { streamToBuffer } from '../../src/remote/streaming.js';
+import { Readable } from 'node:stream';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -176,6 +181,57 @@ describe('PackWriter and PackSet over a folder remote', () => {
   });
 });
 
+describe('a body read into memory', () => {
+  it('fills the given buffer while it fits, saying how far as it goes, and joins the rest past its end; a short body is an error', async () => {
+    const body = (): Readable => Readable.from([Buffer.from('abc'), Buffer.from('def'), Buffer.from('gh')]);
+    const into = Buffer.alloc(8);
+    const fills: number[] = [];
+    const got = await streamToBuffer(body(), { into, expected: 8, onFill: (n) => fills.push(n) });
+    expect(got.toString()).toBe('abcdefgh');
+    expect(got.buffer).toBe(into.buffer);
+    expect(fills).toEqual([0, 3, 6, 8]);
+    const small = Buffer.alloc(4);
+    const past: number[] = [];
+    expect((await streamToBuffer(body(), { into: small, onFill: (n) => past.push(n) })).toString()).toBe('abcdefgh');
+    expect(past).toEqual([0, 3]);
+    await expect(streamToBuffer(body(), { into, expected: 9 })).rejects.toThrow(/9/);
+  });
+});
+
+describe('listing a remote\'s packs', () => {
+  it('reads several indexes at once, and an object in two packs is found in the first by id', async () => {
+    const hash = (b: Uint8Array) => hashBuffer('blake3', b);
+    const remote = new MemoryRemote('memory://indexes');
+    const shared = Buffer.from('in every pack\n');
+    for (let p = 0; p < 4; p++) {
+      const writer = new PackWriter(remote, 'blake3', hash, Number.POSITIVE_INFINITY);
+      for (let i = 0; i < 5; i++) await writer.add({ oid: hash(Buffer.from(`pack ${p} object ${i} `.repeat(3))), bytes: Buffer.from(`pack ${p} object ${i} `.repeat(3)) });
+      await writer.add({ oid: hash(shared), bytes: shared });
+      await writer.flush();
+    }
+    let inFlight = 0;
+    let most = 0;
+    for (const name of ['download', 'downloadBytes'] as const) {
+      const original = remote[name].bind(remote) as (...a: unknown[]) => Promise<unknown>;
+      (remote as unknown as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        try {
+          return await original(...a);
+        } finally {
+          inFlight--;
+        }
+      };
+    }
+    const set = await PackSet.load(remote, 'blake3', hash, path.join(tmp(), 'idx'));
+    expect(set.packs.size).toBe(4);
+    expect(set.size).toBe(21);
+    expect(most).toBeGreaterThan(1);
+    expect(set.find(hash(shared))!.id).toBe([...set.packs.keys()].sort()[0]);
+  });
+});
+
 describe('reading packs through the transfer engine', () => {
   const hash = (b: Uint8Array) => hashBuffer('blake3', b);
 
@@ -225,6 +281,83 @@ describe('reading packs through the transfer engine', () => {
     for (const [oid, data] of objects) expect(odb.readObject(oid).equals(data)).toBe(true);
     expect(oids.filter((o) => existsSync(odb.objectPath(o)))).toEqual([oids[3]]);
     expect(oids.every((o) => odb.hasSync(o))).toBe(true);
+  });
+
+  it('a fetch into a cache holding some objects loose and some packed moves only the others, without a stat for each object it lacks', async () => {
+    const root = tmp();
+    const remote = new MemoryRemote('memory://many');
+    const writer = new PackWriter(remote, 'blake3', hash, Number.POSITIVE_INFINITY);
+    // About 23 objects per shard folder of the cache: each busy enough to be read once.
+    const n = 6000;
+    const objects = new Map<string, Buffer>();
+    for (let i = 0; i < n; i++) {
+      const data = Buffer.from(`small ${i}\n`);
+      objects.set(hash(data), data);
+      await writer.add({ oid: hash(data), bytes: data });
+    }
+    await writer.flush();
+    const oids = [...objects.keys()];
+    const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+    // 300 first, loose (ranged reads: most of the pack is not wanted).
+    expect((await fetch(odb, remote, oids.slice(0, 300))).transferred).toHaveLength(300);
+    const exists = vi.spyOn(fs, 'existsSync');
+    let r;
+    try {
+      r = await fetch(odb, remote, oids);
+      // Asked one by one, the 5,700 it lacked cost two each (the object, then its chunk list).
+      expect(exists.mock.calls.length).toBeLessThan(n / 10);
+    } finally {
+      exists.mockRestore();
+    }
+    expect(r.failedCount).toBe(0);
+    expect(r.skipped).toBe(300);
+    expect(r.transferred).toHaveLength(n - 300);
+    // Now 300 loose and all 6,000 in the kept pack: nothing more to move.
+    const again = await fetch(odb, remote, oids);
+    expect([again.transferred.length, again.skipped]).toEqual([0, n]);
+    for (const oid of [oids[0]!, oids[4321]!]) expect(odb.readObject(oid).equals(objects.get(oid)!)).toBe(true);
+  });
+
+  it('a manifest is read loose while the packs are still being listed; one packed, or damaged loose, comes from its pack', async () => {
+    const files = Array.from({ length: 70 }, (_, i) => Buffer.from(`file ${i}\n`));
+    const text = Buffer.from(serializeTree(files.map((b, i) => ({ path: `f${String(i).padStart(2, '0')}`, oid: hash(b), size: b.length }))));
+    const tree = `${hash(text)}.tree`;
+    const remoteWith = async (treeInPack: boolean): Promise<{ remote: MemoryRemote; log: string[] }> => {
+      const remote = new MemoryRemote('memory://tree');
+      const writer = new PackWriter(remote, 'blake3', hash, Number.POSITIVE_INFINITY);
+      for (const b of files) await writer.add({ oid: hash(b), bytes: b });
+      if (treeInPack) await writer.add({ oid: tree, bytes: text });
+      await writer.flush();
+      const log: string[] = [];
+      remote.failWith = (op, key) => void log.push(`${op} ${key}`);
+      return { remote, log };
+    };
+    const fetchInto = async (remote: MemoryRemote): Promise<Odb> => {
+      const root = tmp();
+      const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+      const r = await fetch(odb, remote, [tree]);
+      expect(r.failedCount).toBe(0);
+      expect(r.transferred).toHaveLength(71);
+      expect(odb.readTree(tree)).toHaveLength(70);
+      return odb;
+    };
+    // Loose, as push leaves it: its GET goes out before the pack index's, not after the listing.
+    const loose = await remoteWith(false);
+    loose.remote.put(objectKey('blake3', tree), text);
+    await fetchInto(loose.remote);
+    const treeGet = loose.log.indexOf(`download ${objectKey('blake3', tree)}`);
+    const indexGet = loose.log.findIndex((l) => l.startsWith('download packs/') && l.endsWith('.idx'));
+    expect(treeGet).toBeGreaterThanOrEqual(0);
+    expect(indexGet).toBeGreaterThan(treeGet);
+    // Packed only (a gc repacked it): the loose GET finds nothing and the pack has it.
+    const packed = await remoteWith(true);
+    await fetchInto(packed.remote);
+    expect(packed.log).toContain(`download ${objectKey('blake3', tree)}`);
+    expect(packed.log.filter((l) => l.startsWith('range packs/')).length).toBeGreaterThan(0);
+    // Damaged loose and sound packed: the packed copy is taken.
+    const both = await remoteWith(true);
+    both.remote.put(objectKey('blake3', tree), Buffer.concat([text, Buffer.from('x')]));
+    await fetchInto(both.remote);
   });
 
   it('a pack that vanished (repacked by a gc) makes the reader list the packs again once and read the new pack', async () => {

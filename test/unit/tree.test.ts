@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { parseTree, serializeTree, diffTrees, type TreeEntry } from '../../src/model/tree.js';
 import { rvcError as err } from '../helpers/errors.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
@@ -85,5 +86,39 @@ describe('tree manifest', () => {
     expect(d.added.map((e) => e.path)).toEqual(['d']);
     expect(d.deleted.map((e) => e.path)).toEqual(['c']);
     expect(d.modified.map((m) => m.new.path)).toEqual(['b']);
+  });
+
+  it('reads a manifest from bytes exactly as from text: canonical lines without JSON.parse, any other line through it', () => {
+    const outcome = (f: () => unknown): unknown => {
+      try {
+        return { ok: f() };
+      } catch (e) {
+        const x = e as { code?: string; message?: string };
+        return { code: x.code, message: x.message };
+      }
+    };
+    // The bytes against their decoded text, which the JSON path reads.
+    const sameBytes = (bytes: Buffer): void => {
+      expect(outcome(() => parseTree(bytes, 'blake3', 'm'))).toEqual(outcome(() => parseTree(bytes.toString('utf8'), 'blake3', 'm')));
+    };
+    const same = (text: string): void => sameBytes(Buffer.from(text));
+    const line = (path: string, size: number | string = 1, exec = ''): string => `{"path":${JSON.stringify(path)},"oid":"${A}","size":${size}${exec}}`;
+    // Canonical lines (non-ASCII, exec, the largest sizes) and near misses of every part.
+    for (const l of [
+      line('é/日本/😀.bin'), line('a', 0, ',"exec":true'), line('a', 999_999_999_999_999), line('a', 9_007_199_254_740_991),
+      line('a', '9007199254740993'), line('a', '01'), line('a', '-1'), line('a', '1e3'), line('a', '1.0'), line('a', 1, ',"exec":false'),
+      line('a"b'), line('a\\b'), line('a\u0001'), line('../x'), line('/abs'), line('a', 1, ' '), `${line('a')} `, `{"path":"a","oid":"${A.toUpperCase()}","size":1}`,
+      `{"path":"a","oid":"${A}.tree","size":1}`, `{"path":"a","oid":"${A.slice(1)}","size":1}`, `{"oid":"${A}","path":"a","size":1}`,
+      `{"path":"a","oid":"${A}","size":1,"x":1}`, `{"path":"a\tb","oid":"${A}","size":1}`, `{"path":"a`, '{"path":"', '',
+    ]) same(`${l}\n`);
+    // Canonical manifests with arbitrary paths, and the same bytes with one byte changed or dropped.
+    const entry = fc.record({ path: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }), size: fc.nat(), exec: fc.boolean() });
+    const bytes = [-1, ...Buffer.from('"\\0-,}{ \nex.:'), 0x01, 0x7f, 0x80, 0xc3, 0xe6, 0xff];
+    fc.assert(fc.property(fc.array(entry, { maxLength: 6 }), fc.nat(), fc.constantFrom(...bytes), (es, at, b) => {
+      const text = Buffer.from(es.map((e) => line(e.path, e.size, e.exec ? ',"exec":true' : '')).join('\n') + '\n');
+      sameBytes(text);
+      const i = at % text.length;
+      sameBytes(b < 0 ? Buffer.concat([text.subarray(0, i), text.subarray(i + 1)]) : Buffer.concat([text.subarray(0, i), Buffer.from([b]), text.subarray(i + 1)]));
+    }), { numRuns: 500 });
   });
 });
