@@ -56,45 +56,6 @@ export function serializeTreeChunks(entries: readonly TreeEntry[], sink: (text: 
 
 const ENTRY_KEYS = new Set(['path', 'oid', 'size', 'exec']);
 
-const PATH_START = '{"path":"';
-/** A path JSON would not give back as written: an escape, or a character JSON refuses raw. */
-const NOT_LITERAL = /[\\\u0000-\u001f]/;
-const SIZE_DIGITS = /^(?:0|[1-9][0-9]*)$/;
-
-/**
- * The object a line written by serializeTree stands for, read without JSON.parse (a third of a
- * 50,000-file checkout's manifest reading): exactly `{"path":"…","oid":"…","size":N}` with
- * `,"exec":true` before the brace or not, a path with no escape, a size in plain digits.
- * Anything else is undefined, and JSON.parse reads it (and the same checks follow).
- */
-function canonicalEntry(line: string): { path: string; oid: string; size: number; exec?: true } | undefined {
-  if (!line.startsWith(PATH_START)) return undefined;
-  const pathEnd = line.indexOf('"', PATH_START.length);
-  if (pathEnd === -1 || !line.startsWith('","oid":"', pathEnd)) return undefined;
-  const path = line.slice(PATH_START.length, pathEnd);
-  if (NOT_LITERAL.test(path)) return undefined;
-  const oidStart = pathEnd + 9;
-  const oidEnd = line.indexOf('"', oidStart);
-  if (oidEnd === -1 || !line.startsWith('","size":', oidEnd)) return undefined;
-  const sizeStart = oidEnd + 9;
-  let sizeEnd: number;
-  let exec = false;
-  if (line.endsWith(',"exec":true}')) {
-    sizeEnd = line.length - 13;
-    exec = true;
-  } else if (line.endsWith('}')) {
-    sizeEnd = line.length - 1;
-  } else {
-    return undefined;
-  }
-  if (sizeEnd <= sizeStart) return undefined;
-  const digits = line.slice(sizeStart, sizeEnd);
-  if (!SIZE_DIGITS.test(digits)) return undefined;
-  const size = Number(digits);
-  const oid = line.slice(oidStart, oidEnd);
-  return exec ? { path, oid, size, exec: true } : { path, oid, size };
-}
-
 /**
  * Parses and validates a manifest from the cache or a remote. Everything that could make a
  * checkout write outside its folder is rejected here, before any file is touched: '..',
@@ -127,13 +88,11 @@ export function parseTree(text: string | Buffer, algo: HashAlgo, file: string): 
     }
     const lineText = isText ? text.slice(pos, nl) : text.toString('utf8', pos, nl);
     pos = nl + 1;
-    let raw: unknown = canonicalEntry(lineText);
-    if (raw === undefined) {
-      try {
-        raw = JSON.parse(lineText);
-      } catch {
-        throw invalid(file, line, 'not a JSON object');
-      }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(lineText);
+    } catch {
+      throw invalid(file, line, 'not a JSON object');
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(file, line, 'not a JSON object');
     const o = raw as Record<string, unknown>;

@@ -66,11 +66,13 @@ describe('tree manifest', () => {
       `{"path":"g","oid":"${A}","size":0,"exec":true}`,
       `{"path":"h","oid":"${A}","size":5,"exec":true,"exec":true}`, // JSON keeps the last of a repeated key
     ];
-    expect(parseTree(lines.join('\n') + '\n', 'blake3', 'x')).toEqual([
+    const text = lines.join('\n') + '\n';
+    expect(parseTree(Buffer.from(text), 'blake3', 'x')).toEqual(parseTree(text, 'blake3', 'x'));
+    expect(parseTree(Buffer.from(text), 'blake3', 'x')).toEqual([
       { path: 'ab', oid: A, size: 1 }, { path: 'c"q', oid: A, size: 2 }, { path: 'd', oid: A, size: 3 }, { path: 'e', oid: A, size: 4 },
       { path: 'f', oid: A, size: 1000 }, { path: 'g', oid: A, size: 0, exec: true }, { path: 'h', oid: A, size: 5, exec: true },
     ]);
-    const refused = (line: string): string => err(() => parseTree(line + '\n', 'blake3', 'x')).code;
+    const refused = (line: string): string => err(() => parseTree(Buffer.from(line + '\n'), 'blake3', 'x')).code;
     expect(refused(`{"path":"a\tb","oid":"${A}","size":1}`)).toBe('TREE_INVALID'); // a raw tab: not JSON
     expect(refused(`{"path":"a","oid":"${A}","size":01}`)).toBe('TREE_INVALID'); // a leading zero: not JSON
     expect(refused(`{"path":"a","oid":"${A}","size":1,"exec":false}`)).toBe('TREE_INVALID');
