@@ -8,7 +8,7 @@ import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js
 import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { packKey, parsePackKey, type PackIndex } from '../model/pack.js';
+import { packKey, parsePackKey, type PackColumns } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
 import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
@@ -69,7 +69,7 @@ export interface LocalObjectStore {
    * verified, and its size) as a pack in the store, instead of one file per object. A store
    * without it gets the objects one by one.
    */
-  adoptPack?(tmpPack: string, index: PackIndex): string;
+  adoptPack?(tmpPack: string, index: PackColumns): string;
   /** Where `oid` lies in one of the store's packs when the store holds it packed and not as a file of its own. */
   packedRange?(oid: string): { file: string; offset: number; length: number } | undefined;
   /** An object's whole content, loose or packed (a store without it is read at objectPath). */
@@ -890,13 +890,14 @@ async function readPacked(
  * False, with the temp file left for the object-by-object path, when the store cannot keep packs
  * or anything does not match: that path stores the good objects and reports the bad ones.
  */
-function keepWholePack(store: LocalObjectStore, index: PackIndex | undefined, tmp: string, got: number): boolean {
+function keepWholePack(store: LocalObjectStore, index: PackColumns | undefined, tmp: string, got: number): boolean {
   if (!index || !store.adoptPack || !store.verifyBytes || got !== index.packSize) return false;
   const data = readFileSync(tmp);
   if (data.length !== index.packSize) return false;
-  for (const e of index.entries) {
+  for (let j = 0; j < index.n; j++) {
     try {
-      if (!store.verifyBytes(data.subarray(e.offset, e.offset + e.length), e.oid)) return false;
+      const at = index.offsets[j]!;
+      if (!store.verifyBytes(data.subarray(at, at + index.lengths[j]!), index.oid(j))) return false;
     } catch {
       return false; // a manifest rvc refuses: the object-by-object path reports why
     }
