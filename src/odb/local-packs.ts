@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import type { HashAlgo } from '../model/oid.js';
-import { PackLookup, formatPackIndex, parsePackColumns, parsePackIndex, type PackColumns, type PackIndex } from '../model/pack.js';
+import { PackLookup, packIndexBytes, parsePackColumns, parsePackIndex, type PackColumns, type PackIndex } from '../model/pack.js';
 import { isStaleTempName, writeFileAtomic } from '../fsutil/atomic.js';
 
 export const LOCAL_PACK_ROOT = 'packed';
@@ -195,8 +195,8 @@ export class LocalPacks {
    * the local id.
    */
   adopt(tmpPack: string, index: PackColumns, mode: number, makeDir: (dir: string) => void): string {
-    const text = formatPackIndex(index);
-    const id = this.hash(Buffer.from(text));
+    const text = packIndexBytes(index);
+    const id = this.hash(text);
     const idx = path.join(this.dir, `${id}.idx`);
     const pack = this.packFile(id);
     // Written even when a pack of this id is there: that copy may be damaged (a rename replaces

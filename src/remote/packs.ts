@@ -9,7 +9,7 @@ import path from 'node:path';
 import { RvcError, isRvcError } from '../errors.js';
 import type { HashAlgo } from '../model/oid.js';
 import {
-  PackLookup, formatPackIndex, packIndexKey, packKey, packPrefix, parsePackColumns, parsePackKey,
+  PackLookup, packIndexBytes, packIndexKey, packKey, packPrefix, parsePackColumns, parsePackKey,
   type PackColumns, type PackEntry, type PackIndex,
 } from '../model/pack.js';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic } from '../fsutil/atomic.js';
@@ -238,10 +238,10 @@ export class PackWriter {
     this.entries = [];
     this.offset = 0;
     const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: packBytes.length, entries };
-    const text = formatPackIndex(index);
-    const id = this.hash(Buffer.from(text));
+    const text = packIndexBytes(index);
+    const id = this.hash(text);
     await this.remote.uploadBytes(packKey(this.algo, id), packBytes, this.upload);
-    await this.remote.uploadBytes(packIndexKey(this.algo, id), Buffer.from(text), this.upload.signal ? { signal: this.upload.signal } : {});
+    await this.remote.uploadBytes(packIndexKey(this.algo, id), text, this.upload.signal ? { signal: this.upload.signal } : {});
     const written = { id, index };
     this.onUploaded?.(written);
     return written;

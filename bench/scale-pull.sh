@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# bench/scale-pull.sh: the pulls of bench/scale.sh again, in the work folder a `KEEP=1` run of it
+# left (its repository, folder remote and S3 server's files), without generating, adding or
+# pushing anything: each pull in a new fresh `git clone` of the repository (empty cache and
+# workspace). Meant for comparing two builds on the same data, e.g.
+#
+#   KEEP=1 bash bench/scale.sh 200000                    # logs "kept /tmp/rvc-scale.XXXXXX"
+#   bash bench/scale-pull.sh /tmp/rvc-scale.XXXXXX       # this build
+#   RVC="node /other/build/dist/cli/main.js" bash bench/scale-pull.sh /tmp/rvc-scale.XXXXXX
+#
+# Measures wall time and peak RSS (GNU time %M) of `rvc pull -r s3` (the S3 server is started
+# over the kept files and stopped at exit) and, with FOLDER=1, of `rvc pull` from the folder
+# remote; with SAMPLE=1 it also writes the resident size every second to
+# <work>/rss-<remote>-<n>.txt (seconds since start, MiB), to see which step peaks. Each clone is
+# set aside under <work>/aside afterwards (freed with the work folder), not deleted.
+#
+# Environment: RVC (the rvc command), FOLDER=1, SAMPLE=1, NO_S3=1 (folder pull only).
+
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+WORK=${1:-}
+[ -n "$WORK" ] && [ -d "$WORK/repo" ] || { echo "usage: bash bench/scale-pull.sh <work folder kept by KEEP=1 bash bench/scale.sh>" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 1; }
+require_tools scale-pull.sh
+
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN || true
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+
+S3PID=''
+trap 'if [ -n "$S3PID" ]; then kill "$S3PID" 2>/dev/null || true; wait "$S3PID" 2>/dev/null || true; fi' EXIT
+N=$(find "$WORK/repo/data" -type f | wc -l)
+RUN=$(date +%s)
+
+# pull_in LABEL ARGS…: a fresh clone, `rvc pull ARGS` in it, checked, then set aside.
+pull_in() {
+  local label=$1; shift
+  local clone=$WORK/clone-$label-$RUN tf=$WORK/time-$label.txt
+  git clone -q "$WORK/repo" "$clone"
+  cd "$clone"
+  # The endpoint the repository records is that of the server scale.sh ran: this one's port is
+  # set in the clone's local configuration.
+  [ "$label" = s3 ] && rvc remote modify --local s3 endpointurl "$ENDPOINT" -q
+  log "pull ($label)…"
+  eval "/usr/bin/time -f '%e %M' -o $(q "$tf") $RVC"' pull "$@"' >"$WORK/out.txt" 2>"$WORK/err.txt" &
+  local tp=$! child rss t0
+  t0=$(date +%s)
+  if [ -n "${SAMPLE:-}" ]; then
+    : >"$WORK/rss-$label-$RUN.txt"
+    while kill -0 "$tp" 2>/dev/null; do
+      for child in $(pgrep -P "$tp" || true); do
+        rss=$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$child/status" 2>/dev/null || true)
+        [ -n "$rss" ] && echo "$(($(date +%s) - t0)) $rss" >>"$WORK/rss-$label-$RUN.txt"
+      done
+      sleep 1
+    done
+  fi
+  local rc=0
+  wait "$tp" || rc=$?
+  ((rc == 0)) || { log "FAILED ($rc):"; tail -n 20 "$WORK/err.txt" >&2; exit 1; }
+  local secs kb got
+  read -r secs kb < <(tail -n1 "$tf")
+  got=$(find "$clone/data" -type f | wc -l)
+  [ "$got" -eq "$N" ] || { log "pull restored $got of $N files"; exit 1; }
+  log "  $secs s, peak RSS $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
+  echo "| \`rvc pull $*\` ($label, fresh clone) | $secs s | $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') MiB |"
+  cd "$WORK"
+  mkdir -p "$WORK/aside"
+  chmod -R u+w "$clone"
+  mv "$clone" "$WORK/aside/"
+}
+
+echo "| command | wall time | peak RSS |"
+echo "|---|---:|---:|"
+[ -n "${FOLDER:-}${NO_S3:-}" ] && pull_in folder
+if [ -z "${NO_S3:-}" ]; then
+  start_s3rver scale-pull.sh
+  pull_in s3 -r s3
+fi
+echo
+echo "$N files; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
