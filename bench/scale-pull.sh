@@ -48,7 +48,8 @@ pull_in() {
   # set in the clone's local configuration.
   [ "$label" = s3 ] && rvc remote modify --local s3 endpointurl "$ENDPOINT" -q
   log "pull ($label)…"
-  eval "/usr/bin/time -f '%e %M' -o $(q "$tf") $RVC"' pull "$@"' >"$WORK/out.txt" 2>"$WORK/err.txt" &
+  # The subshell execs GNU time, whose child is rvc (node): that child is sampled.
+  ( eval "exec /usr/bin/time -f '%e %M' -o $(q "$tf") $RVC"' pull "$@"' ) >"$WORK/out.txt" 2>"$WORK/err.txt" &
   local tp=$! child rss t0
   t0=$(date +%s)
   if [ -n "${SAMPLE:-}" ]; then
