@@ -93,6 +93,7 @@ describe('PackWriter and PackSet over a folder remote', () => {
       writeFileSync(file, bytes);
     }
     const some = entries.filter((_, i) => i % 1000 === 0);
+    const oids = entries.map((e) => e.oid);
     entries = [];
     // The heap and the typed arrays' stores outside it, both.
     const used = (): number => {
@@ -109,6 +110,13 @@ describe('PackWriter and PackSet over a folder remote', () => {
     // About 65 bytes: the digest, offset and length in columns and the lookup's slots. A Map of
     // oid → entry object (pack id included) cost about 205; a spread copy per object, about 485.
     expect(perObject).toBeLessThan(100);
+    // What a fetch lists for its packed objects: an object each, its numbers small integers
+    // rather than a heap number each (about 90 bytes an object then).
+    const base = used();
+    const found = oids.map((o) => set.find(o));
+    const perFound = (used() - base) / n;
+    expect(found.every((f) => f !== undefined)).toBe(true);
+    expect(perFound).toBeLessThan(70);
   });
 
   it('a pending pack holds its objects\' bytes in one buffer, not a Buffer object per object', async () => {
