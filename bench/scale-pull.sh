@@ -70,7 +70,7 @@ pull_in() {
   got=$(find "$clone/data" -type f | wc -l)
   [ "$got" -eq "$N" ] || { log "pull restored $got of $N files"; exit 1; }
   log "  $secs s, peak RSS $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
-  echo "| \`rvc pull $*\` ($label, fresh clone) | $secs s | $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') MiB |"
+  echo "| \`rvc pull${*:+ $*}\` ($label, fresh clone) | $secs s | $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') MiB |"
   cd "$WORK"
   mkdir -p "$WORK/aside"
   chmod -R u+w "$clone"
