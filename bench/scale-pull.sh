@@ -14,7 +14,10 @@
 # <work>/rss-<remote>-<n>.txt (seconds since start, MiB), to see which step peaks. Each clone is
 # set aside under <work>/aside afterwards (freed with the work folder), not deleted.
 #
-# Environment: RVC (the rvc command), FOLDER=1, SAMPLE=1, NO_S3=1 (folder pull only).
+# With PUSH=1 it also measures `rvc push` from the kept repository to a new, empty prefix of
+# the S3 server (the packed push of scale.sh again).
+#
+# Environment: RVC (the rvc command), FOLDER=1, SAMPLE=1, PUSH=1, NO_S3=1 (folder pull only).
 
 set -euo pipefail
 export LC_ALL=C
@@ -38,18 +41,14 @@ trap 'if [ -n "$S3PID" ]; then kill "$S3PID" 2>/dev/null || true; wait "$S3PID" 
 N=$(find "$WORK/repo/data" -type f | wc -l)
 RUN=$(date +%s)
 
-# pull_in LABEL ARGS…: a fresh clone, `rvc pull ARGS` in it, checked, then set aside.
-pull_in() {
+# timed LABEL ARGS…: `rvc ARGS` in the current folder under GNU time (sampled with SAMPLE=1);
+# prints its row.
+timed() {
   local label=$1; shift
-  local clone=$WORK/clone-$label-$RUN tf=$WORK/time-$label.txt
-  git clone -q "$WORK/repo" "$clone"
-  cd "$clone"
-  # The endpoint the repository records is that of the server scale.sh ran: this one's port is
-  # set in the clone's local configuration.
-  [ "$label" = s3 ] && rvc remote modify --local s3 endpointurl "$ENDPOINT" -q
-  log "pull ($label)…"
+  local tf=$WORK/time-$label.txt
+  log "$* ($label)…"
   # The subshell execs GNU time, whose child is rvc (node): that child is sampled.
-  ( eval "exec /usr/bin/time -f '%e %M' -o $(q "$tf") $RVC"' pull "$@"' ) >"$WORK/out.txt" 2>"$WORK/err.txt" &
+  ( eval "exec /usr/bin/time -f '%e %M' -o $(q "$tf") $RVC"' "$@"' ) >"$WORK/out.txt" 2>"$WORK/err.txt" &
   local tp=$! child rss t0
   t0=$(date +%s)
   if [ -n "${SAMPLE:-}" ]; then
@@ -65,12 +64,26 @@ pull_in() {
   local rc=0
   wait "$tp" || rc=$?
   ((rc == 0)) || { log "FAILED ($rc):"; tail -n 20 "$WORK/err.txt" >&2; exit 1; }
-  local secs kb got
+  local secs kb mib
   read -r secs kb < <(tail -n1 "$tf")
+  mib=$(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }')
+  log "  $secs s, peak RSS $mib MiB"
+  echo "| \`rvc $*\` ($label) | $secs s | $mib MiB |"
+}
+
+# pull_in LABEL ARGS…: a fresh clone, `rvc pull ARGS` in it, checked, then set aside.
+pull_in() {
+  local label=$1; shift
+  local clone=$WORK/clone-$label-$RUN
+  git clone -q "$WORK/repo" "$clone"
+  cd "$clone"
+  # The endpoint the repository records is that of the server scale.sh ran: this one's port is
+  # set in the clone's local configuration.
+  [ "$label" = s3 ] && rvc remote modify --local s3 endpointurl "$ENDPOINT" -q
+  timed "$label, fresh clone" pull "$@"
+  local got
   got=$(find "$clone/data" -type f | wc -l)
   [ "$got" -eq "$N" ] || { log "pull restored $got of $N files"; exit 1; }
-  log "  $secs s, peak RSS $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
-  echo "| \`rvc pull${*:+ $*}\` ($label, fresh clone) | $secs s | $(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }') MiB |"
   cd "$WORK"
   mkdir -p "$WORK/aside"
   chmod -R u+w "$clone"
@@ -83,6 +96,14 @@ echo "|---|---:|---:|"
 if [ -z "${NO_S3:-}" ]; then
   start_s3rver scale-pull.sh
   pull_in s3 -r s3
+  if [ -n "${PUSH:-}" ]; then
+    # From the kept repository (its cache holds every object) to a new, empty prefix.
+    cd "$WORK/repo"
+    rvc remote add --local -f "push$RUN" "s3://bench/push-$RUN" -q
+    rvc remote modify --local "push$RUN" endpointurl "$ENDPOINT" -q
+    timed "S3 server, new prefix" push -r "push$RUN"
+    cd "$WORK"
+  fi
 fi
 echo
 echo "$N files; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
