@@ -77,20 +77,14 @@ export function formatPackIndex(index: PackIndex | PackColumns): string {
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
 
 /**
- * The index text for a pack as bytes, written straight from columns (an index's entries are put
- * in columns first, which sorts them): no string per line nor one for the whole text, which at a
- * million entries cost a few hundred megabytes of heap for an 80 MB index.
+ * The index text for a pack as bytes, written straight from columns or entries (sorted here
+ * unless they are already): no string per line nor one for the whole text, which at a million
+ * entries cost a few hundred megabytes of heap for an 80 MB index.
  */
 export function packIndexBytes(index: PackIndex | PackColumns): Buffer {
-  const c = index instanceof PackColumns ? index : PackColumns.of(index);
-  const head = Buffer.from(`${PACK_INDEX_HEADER}\nalgo ${c.algo}\npack ${c.packHash} ${c.packSize}\n`, 'latin1');
-  const B = c.digestBytes;
-  let size = head.length;
-  for (let j = 0; j < c.n; j++) size += 2 * B + (c.tree[j] ? TREE_TAIL.length : 0) + decimalDigits(c.offsets[j]!) + decimalDigits(c.lengths[j]!) + 3;
-  const out = Buffer.allocUnsafe(size);
-  head.copy(out, 0);
+  const head = Buffer.from(`${PACK_INDEX_HEADER}\nalgo ${index.algo}\npack ${index.packHash} ${index.packSize}\n`, 'latin1');
+  let out: Buffer;
   let pos = head.length;
-  const d = c.digests;
   const decimal = (v: number): void => {
     const end = pos + decimalDigits(v);
     for (let i = end - 1; i >= pos; i--) {
@@ -99,18 +93,47 @@ export function packIndexBytes(index: PackIndex | PackColumns): Buffer {
     }
     pos = end;
   };
-  for (let j = 0; j < c.n; j++) {
-    for (let k = j * B; k < (j + 1) * B; k++) {
-      out[pos++] = HEX_DIGITS[d[k]! >> 4]!;
-      out[pos++] = HEX_DIGITS[d[k]! & 15]!;
+  if (index instanceof PackColumns) {
+    const c = index;
+    const B = c.digestBytes;
+    let size = head.length;
+    for (let j = 0; j < c.n; j++) size += 2 * B + (c.tree[j] ? TREE_TAIL.length : 0) + decimalDigits(c.offsets[j]!) + decimalDigits(c.lengths[j]!) + 3;
+    out = Buffer.allocUnsafe(size);
+    const d = c.digests;
+    for (let j = 0; j < c.n; j++) {
+      for (let k = j * B; k < (j + 1) * B; k++) {
+        out[pos++] = HEX_DIGITS[d[k]! >> 4]!;
+        out[pos++] = HEX_DIGITS[d[k]! & 15]!;
+      }
+      if (c.tree[j]) pos += TREE_TAIL.copy(out, pos);
+      out[pos++] = 32;
+      decimal(c.offsets[j]!);
+      out[pos++] = 32;
+      decimal(c.lengths[j]!);
+      out[pos++] = 10;
     }
-    if (c.tree[j]) pos += TREE_TAIL.copy(out, pos);
-    out[pos++] = 32;
-    decimal(c.offsets[j]!);
-    out[pos++] = 32;
-    decimal(c.lengths[j]!);
-    out[pos++] = 10;
+  } else {
+    let entries = index.entries;
+    const byOid = (a: PackEntry, b: PackEntry): number => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0);
+    for (let j = 1; j < entries.length; j++) {
+      if (byOid(entries[j - 1]!, entries[j]!) > 0) {
+        entries = [...entries].sort(byOid);
+        break;
+      }
+    }
+    let size = head.length;
+    for (const e of entries) size += e.oid.length + decimalDigits(e.offset) + decimalDigits(e.length) + 3;
+    out = Buffer.allocUnsafe(size);
+    for (const e of entries) {
+      pos += out.write(e.oid, pos, 'latin1');
+      out[pos++] = 32;
+      decimal(e.offset);
+      out[pos++] = 32;
+      decimal(e.length);
+      out[pos++] = 10;
+    }
   }
+  head.copy(out, 0);
   return out;
 }
 
