@@ -45,10 +45,11 @@ RUN=$(date +%s)
 # prints its row.
 timed() {
   local label=$1; shift
-  local tf=$WORK/time-$label.txt
+  local tf=$WORK/time-$label-$RUN.txt
   log "$* ($label)…"
   # The subshell execs GNU time, whose child is rvc (node): that child is sampled.
-  ( eval "exec /usr/bin/time -f '%e %M' -o $(q "$tf") $RVC"' "$@"' ) >"$WORK/out.txt" 2>"$WORK/err.txt" &
+  local err=$WORK/err-$label-$RUN.txt
+  ( eval "exec /usr/bin/time -f '%e %M' -o $(q "$tf") $RVC"' "$@"' ) >"$WORK/out-$label-$RUN.txt" 2>"$err" &
   local tp=$! child rss t0
   t0=$(date +%s)
   if [ -n "${SAMPLE:-}" ]; then
@@ -63,7 +64,7 @@ timed() {
   fi
   local rc=0
   wait "$tp" || rc=$?
-  ((rc == 0)) || { log "FAILED ($rc):"; tail -n 20 "$WORK/err.txt" >&2; exit 1; }
+  ((rc == 0)) || { log "FAILED ($rc):"; tail -n 20 "$err" >&2; exit 1; }
   local secs kb mib
   read -r secs kb < <(tail -n1 "$tf")
   mib=$(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }')
