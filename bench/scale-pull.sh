@@ -11,8 +11,8 @@
 # Measures wall time and peak RSS (GNU time %M) of `rvc pull -r s3` (the S3 server is started
 # over the kept files and stopped at exit) and, with FOLDER=1, of `rvc pull` from the folder
 # remote; with SAMPLE=1 it also writes the resident size every second to
-# <work>/rss-<remote>-<n>.txt (seconds since start, MiB), to see which step peaks. Each clone is
-# set aside under <work>/aside afterwards (freed with the work folder), not deleted.
+# <work>/rss-<command>-<n>.txt (seconds since start, MiB), to see which step peaks. The clones
+# are deleted at exit, after every measurement.
 #
 # With PUSH=1 it also measures `rvc push` from the kept repository to a new, empty prefix of
 # the S3 server (the packed push of scale.sh again).
@@ -37,7 +37,16 @@ unset AWS_PROFILE AWS_SESSION_TOKEN || true
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 S3PID=''
-trap 'if [ -n "$S3PID" ]; then kill "$S3PID" 2>/dev/null || true; wait "$S3PID" 2>/dev/null || true; fi' EXIT
+CLONES=()
+# At exit the S3 server stops and the clones go (after every measurement: on ext4 freed inodes
+# slow the file creation of a pull that follows soon after, see set_aside in lib.sh; a clone
+# left behind would hold N more inodes).
+cleanup() {
+  if [ -n "$S3PID" ]; then kill "$S3PID" 2>/dev/null || true; wait "$S3PID" 2>/dev/null || true; fi
+  local c
+  for c in "${CLONES[@]}"; do chmod -R u+w "$c" 2>/dev/null || true; rm -rf "$c"; done
+}
+trap cleanup EXIT
 N=$(find "$WORK/repo/data" -type f | wc -l)
 RUN=$(date +%s)
 
@@ -72,10 +81,11 @@ timed() {
   echo "| \`rvc $*\` ($label) | $secs s | $mib MiB |"
 }
 
-# pull_in LABEL ARGS…: a fresh clone, `rvc pull ARGS` in it, checked, then set aside.
+# pull_in LABEL ARGS…: a fresh clone, `rvc pull ARGS` in it, checked (deleted at exit).
 pull_in() {
   local label=$1; shift
   local clone=$WORK/clone-$label-$RUN
+  CLONES+=("$clone")
   git clone -q "$WORK/repo" "$clone"
   cd "$clone"
   # The endpoint the repository records is that of the server scale.sh ran: this one's port is
@@ -86,9 +96,6 @@ pull_in() {
   got=$(find "$clone/data" -type f | wc -l)
   [ "$got" -eq "$N" ] || { log "pull restored $got of $N files"; exit 1; }
   cd "$WORK"
-  mkdir -p "$WORK/aside"
-  chmod -R u+w "$clone"
-  mv "$clone" "$WORK/aside/"
 }
 
 echo "| command | wall time | peak RSS |"
