@@ -43,8 +43,9 @@ interface StateFile {
  * Memory: a million files pass through here on `add` and `checkout`, so entries are kept in
  * columns (one array per field, numbers stored unboxed), not as an object per file. Loaded
  * rows are found without a map (see cursorRow) and updated in place when only their stat
- * changed; rows for new paths or contents are indexed by a map from path to row. Which
- * loaded rows were looked at is one byte per row.
+ * changed; rows for new paths or contents are kept in columns too, their paths NUL-joined while
+ * they come in order (a map from path to row only once one does not). Which loaded rows were
+ * looked at is one byte per row.
  */
 export class HashState {
   private base: StateFile | undefined;
@@ -65,8 +66,17 @@ export class HashState {
   private offsets: Float64Array | undefined;
   /** Per loaded row: 1 once get/set looked at its path in this run. */
   private readonly baseSeen: Uint8Array;
-  /** Rows recorded in this run (each was looked at, by definition). */
-  private readonly changed = new Map<string, number>();
+  /**
+   * Rows recorded in this run (each was looked at, by definition), row c for the c-th path.
+   * While paths come in increasing order (a checkout or add records in walk order) they are kept
+   * NUL-joined in pieces, and "recorded already?" is one comparison with the last: a million new
+   * paths cost no map entry each (nor keep the caller's path strings). The first path out of
+   * order builds the map from path to row, used from then on.
+   */
+  private changedPieces: string[] = [];
+  private changedPending: string[] = [];
+  private lastChanged: string | undefined;
+  private changedMap: Map<string, number> | undefined;
   private readonly cIno: number[] = [];
   private readonly cMtime: number[] = [];
   private readonly cSize: number[] = [];
@@ -145,7 +155,7 @@ export class HashState {
 
   /** The recorded oid for `rel` if the file is provably unchanged since it was hashed. */
   get(rel: string, st: FileStat): string | undefined {
-    const c = this.changed.get(rel);
+    const c = this.changedRow(rel);
     const b = this.baseRow(rel);
     const r = c !== undefined ? c : b !== undefined ? -1 - b : undefined;
     if (r === undefined || !this.matches(r, st)) return undefined;
@@ -169,7 +179,7 @@ export class HashState {
 
   /** `recordedAt` must be taken before the file was read (see RACY_MS). */
   set(rel: string, st: FileStat, oid: string, recordedAt: number): void {
-    const c0 = this.changed.get(rel);
+    const c0 = this.changedRow(rel);
     const b = this.baseRow(rel);
     if (b !== undefined) this.baseSeen[b] = 1;
     const r = c0 !== undefined ? c0 : b !== undefined ? -1 - b : undefined;
@@ -189,7 +199,7 @@ export class HashState {
     let c = r !== undefined && r >= 0 ? r : undefined;
     if (c === undefined) {
       c = this.cOid.length;
-      this.changed.set(rel, c);
+      this.addChanged(rel, c);
     }
     this.cIno[c] = st.ino;
     this.cMtime[c] = st.mtimeMs;
@@ -197,6 +207,51 @@ export class HashState {
     this.cAt[c] = recordedAt;
     this.cOid[c] = oid;
     this.dirty = true;
+  }
+
+  /** The row recorded in this run for `rel`, or undefined. */
+  private changedRow(rel: string): number | undefined {
+    if (this.changedMap) return this.changedMap.get(rel);
+    if (this.lastChanged === undefined || rel > this.lastChanged) return undefined;
+    if (rel === this.lastChanged) return this.cOid.length - 1;
+    return this.mapChanged().get(rel);
+  }
+
+  /** Records that row `c` (the next one) is `rel`'s, which has none yet. */
+  private addChanged(rel: string, c: number): void {
+    if (!this.changedMap && (this.lastChanged === undefined || rel > this.lastChanged)) {
+      this.changedPending.push(rel);
+      this.lastChanged = rel;
+      if (this.changedPending.length === 4096) {
+        this.changedPieces.push(this.changedPending.join('\0'));
+        this.changedPending = [];
+      }
+      return;
+    }
+    this.mapChanged().set(rel, c);
+  }
+
+  /** The map from path to row of the rows recorded in this run, built from the pieces once. */
+  private mapChanged(): Map<string, number> {
+    if (this.changedMap) return this.changedMap;
+    const map = new Map<string, number>();
+    for (const p of this.changedPaths()) map.set(p, map.size);
+    this.changedMap = map;
+    this.changedPieces = [];
+    this.changedPending = [];
+    this.lastChanged = undefined;
+    return map;
+  }
+
+  /** The paths of the rows recorded in this run, in row order. */
+  private *changedPaths(): Generator<string> {
+    if (this.changedMap) {
+      // Keys come in insertion order, which is row order.
+      yield* this.changedMap.keys();
+      return;
+    }
+    for (const piece of this.changedPieces) yield* piece.split('\0');
+    yield* this.changedPending;
   }
 
   /** With `prune`, forgets entries for files not looked at in this run (deleted files); saves if changed. */
@@ -215,11 +270,11 @@ export class HashState {
     // those was looked at in this run, so pruning never drops one.
     const keepBase = new Uint8Array(n);
     eachPath(this.base?.paths ?? '', n, (p, i) => {
-      if ((opts.prune && !this.baseSeen[i]) || this.changed.has(p)) return;
+      if ((opts.prune && !this.baseSeen[i]) || this.changedRow(p) !== undefined) return;
       keepBase[i] = 1;
     });
     const b = this.base;
-    const changedPaths = this.changed.keys();
+    const changedPaths = this.changedPaths();
     // Written column by column in pieces (see writeFileAtomicChunks): for a million files the
     // whole JSON text, built at once, cost several hundred MB at the moment memory peaks.
     const column = (write: (t: string) => void, fromBase: readonly number[] | undefined, fromChanged: readonly number[]): void => {
@@ -245,7 +300,6 @@ export class HashState {
           write(sep + JSON.stringify(p).slice(1, -1));
           sep = '\\u0000';
         });
-        // Map keys come in insertion order, which is row order.
         for (const p of changedPaths) {
           write(sep + JSON.stringify(p).slice(1, -1));
           sep = '\\u0000';

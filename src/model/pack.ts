@@ -25,7 +25,7 @@
  * index first; see docs/reliability.md).
  */
 import { RvcError } from '../errors.js';
-import { HEX_LENGTH, isValidOid, type HashAlgo } from './oid.js';
+import { HEX_LENGTH, TREE_SUFFIX, oidDigest, type HashAlgo } from './oid.js';
 
 export const PACK_ROOT = 'packs';
 export const PACK_INDEX_HEADER = 'rvc-pack-index 1';
@@ -69,22 +69,81 @@ export function parsePackKey(algo: HashAlgo, key: string): { kind: 'pack' | 'idx
   return { kind: m[2] as 'pack' | 'idx', id: m[1]! };
 }
 
-/** The index text for a pack; entries are sorted here. */
-export function formatPackIndex(index: PackIndex): string {
-  const entries = [...index.entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
-  // Joined a few thousand lines at a time: an array of a million line strings cost more than
-  // the text itself.
-  const pieces = [`${PACK_INDEX_HEADER}\nalgo ${index.algo}\npack ${index.packHash} ${index.packSize}\n`];
-  let lines: string[] = [];
-  for (const e of entries) {
-    lines.push(`${e.oid} ${e.offset} ${e.length}\n`);
-    if (lines.length === 4096) {
-      pieces.push(lines.join(''));
-      lines = [];
+/** The index text for a pack (entries are sorted here); see packIndexBytes. */
+export function formatPackIndex(index: PackIndex | PackColumns): string {
+  return packIndexBytes(index).toString('latin1');
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+
+/**
+ * The index text for a pack as bytes, written straight from columns or entries (sorted here
+ * unless they are already): no string per line nor one for the whole text, which at a million
+ * entries cost a few hundred megabytes of heap for an 80 MB index.
+ */
+export function packIndexBytes(index: PackIndex | PackColumns): Buffer {
+  const head = Buffer.from(`${PACK_INDEX_HEADER}\nalgo ${index.algo}\npack ${index.packHash} ${index.packSize}\n`, 'latin1');
+  let out: Buffer;
+  let pos = head.length;
+  const decimal = (v: number): void => {
+    const end = pos + decimalDigits(v);
+    for (let i = end - 1; i >= pos; i--) {
+      out[i] = 48 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    pos = end;
+  };
+  if (index instanceof PackColumns) {
+    const c = index;
+    const B = c.digestBytes;
+    let size = head.length;
+    for (let j = 0; j < c.n; j++) size += 2 * B + (c.tree[j] ? TREE_TAIL.length : 0) + decimalDigits(c.offsets[j]!) + decimalDigits(c.lengths[j]!) + 3;
+    out = Buffer.allocUnsafe(size);
+    const d = c.digests;
+    for (let j = 0; j < c.n; j++) {
+      for (let k = j * B; k < (j + 1) * B; k++) {
+        out[pos++] = HEX_DIGITS[d[k]! >> 4]!;
+        out[pos++] = HEX_DIGITS[d[k]! & 15]!;
+      }
+      if (c.tree[j]) pos += TREE_TAIL.copy(out, pos);
+      out[pos++] = 32;
+      decimal(c.offsets[j]!);
+      out[pos++] = 32;
+      decimal(c.lengths[j]!);
+      out[pos++] = 10;
+    }
+  } else {
+    let entries = index.entries;
+    const byOid = (a: PackEntry, b: PackEntry): number => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0);
+    for (let j = 1; j < entries.length; j++) {
+      if (byOid(entries[j - 1]!, entries[j]!) > 0) {
+        entries = [...entries].sort(byOid);
+        break;
+      }
+    }
+    let size = head.length;
+    for (const e of entries) size += e.oid.length + decimalDigits(e.offset) + decimalDigits(e.length) + 3;
+    out = Buffer.allocUnsafe(size);
+    for (const e of entries) {
+      pos += out.write(e.oid, pos, 'latin1');
+      out[pos++] = 32;
+      decimal(e.offset);
+      out[pos++] = 32;
+      decimal(e.length);
+      out[pos++] = 10;
     }
   }
-  pieces.push(lines.join(''));
-  return pieces.join('');
+  head.copy(out, 0);
+  return out;
+}
+
+function decimalDigits(v: number): number {
+  let n = 1;
+  while (v >= 10) {
+    v = Math.floor(v / 10);
+    n++;
+  }
+  return n;
 }
 
 function bad(where: string, line: number, why: string): RvcError {
@@ -95,55 +154,311 @@ function bad(where: string, line: number, why: string): RvcError {
   });
 }
 
+/** Hex digit values by character code; -1 for anything else (lowercase only). */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+const TREE_TAIL = Buffer.from(TREE_SUFFIX);
+
+/**
+ * A pack index held in columns — digests as bytes, a `.tree` flag, offsets and lengths in typed
+ * arrays — sorted by oid: no object or string per entry (about 49 bytes an object, where an
+ * entry object with its oid string cost about 200). What every reader of indexes keeps: the
+ * local packs' lookup and the set of a remote's packs.
+ */
+export class PackColumns {
+  constructor(
+    readonly algo: HashAlgo,
+    /** Hash of the whole pack file. */
+    readonly packHash: string,
+    readonly packSize: number,
+    readonly n: number,
+    /** Entry j's digest: bytes [j·B, (j+1)·B), B the digest's size. */
+    readonly digests: Buffer,
+    /** 1 where entry j is a manifest (`<digest>.tree`). */
+    readonly tree: Uint8Array,
+    readonly offsets: Float64Array,
+    readonly lengths: Float64Array,
+  ) {}
+
+  /** Columns of an index's entries (sorted here). */
+  static of(index: PackIndex): PackColumns {
+    const entries = [...index.entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
+    const B = HEX_LENGTH[index.algo] / 2;
+    const n = entries.length;
+    const c = new PackColumns(index.algo, index.packHash, index.packSize, n, Buffer.alloc(n * B), new Uint8Array(n), new Float64Array(n), new Float64Array(n));
+    entries.forEach((e, j) => {
+      c.digests.write(oidDigest(e.oid), j * B, B, 'hex');
+      c.tree[j] = e.oid.endsWith(TREE_SUFFIX) ? 1 : 0;
+      c.offsets[j] = e.offset;
+      c.lengths[j] = e.length;
+    });
+    return c;
+  }
+
+  /** Bytes of one digest. */
+  get digestBytes(): number {
+    return HEX_LENGTH[this.algo] / 2;
+  }
+
+  oid(j: number): string {
+    const B = this.digestBytes;
+    const hex = this.digests.toString('hex', j * B, (j + 1) * B);
+    return this.tree[j] ? hex + TREE_SUFFIX : hex;
+  }
+
+  entry(j: number): PackEntry {
+    return { oid: this.oid(j), offset: this.offsets[j]!, length: this.lengths[j]! };
+  }
+
+  /** The entries as objects, made one at a time. */
+  *[Symbol.iterator](): Generator<PackEntry> {
+    for (let j = 0; j < this.n; j++) yield this.entry(j);
+  }
+
+  /** The entries as an array of objects (for a few packs at a time: gc, repairs). */
+  list(): PackEntry[] {
+    return Array.from(this);
+  }
+
+  /** Entry j's first 28 bits: the key a lookup hashes. */
+  key(j: number): number {
+    const d = this.digests;
+    const i = j * this.digestBytes;
+    return ((d[i]! << 20) | (d[i + 1]! << 12) | (d[i + 2]! << 4) | (d[i + 3]! >> 4)) >>> 0;
+  }
+
+  /** True when entry j is `oid` (well formed or not). */
+  is(j: number, oid: string): boolean {
+    const B = this.digestBytes;
+    if (oid.length !== 2 * B + (this.tree[j] ? TREE_SUFFIX.length : 0)) return false;
+    if (this.tree[j] && !oid.endsWith(TREE_SUFFIX)) return false;
+    const d = this.digests;
+    const at = j * B;
+    for (let k = 0; k < B; k++) {
+      const hi = HEX_VALUE[oid.charCodeAt(2 * k) & 0xff]!;
+      const lo = HEX_VALUE[oid.charCodeAt(2 * k + 1) & 0xff]!;
+      if (oid.charCodeAt(2 * k) > 0xff || oid.charCodeAt(2 * k + 1) > 0xff || hi < 0 || lo < 0 || d[at + k] !== ((hi << 4) | lo)) return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * Parses and checks an index straight from its bytes into columns: header, algorithm, every oid
+ * well formed (lowercase hex, `.tree` allowed), sorted and unique, every object inside the pack
+ * and (unless `overlap` is false) no two overlapping. `where` names the index in errors (its key).
+ */
+export function parsePackColumns(text: Buffer, algo: HashAlgo, where: string, opts: { overlap?: boolean } = {}): PackColumns {
+  let pos = 0;
+  const headLine = (): string => {
+    let nl = text.indexOf(10, pos);
+    if (nl < 0) nl = text.length;
+    const line = text.toString('utf8', pos, nl);
+    pos = Math.min(nl + 1, text.length + 1);
+    return line;
+  };
+  const l1 = pos <= text.length ? headLine() : '';
+  if (l1 !== PACK_INDEX_HEADER) throw bad(where, 1, `expected '${PACK_INDEX_HEADER}'`);
+  const l2 = pos <= text.length ? headLine() : '';
+  if (l2 !== `algo ${algo}`) throw bad(where, 2, `expected 'algo ${algo}'`);
+  const head = (pos <= text.length ? headLine() : '').split(' ');
+  const packSize = nonNegativeInt(head[2]);
+  if (head.length !== 3 || head[0] !== 'pack' || !ID_RE.test(head[1] ?? '') || head[1]!.length !== HEX_LENGTH[algo] || packSize === undefined) {
+    throw bad(where, 3, "expected 'pack <hash> <size>'");
+  }
+  // One entry per line; the last may lack its line end.
+  let n = 0;
+  for (let i = pos; i < text.length; i++) if (text[i] === 10) n++;
+  if (pos < text.length && text[text.length - 1] !== 10) n++;
+  const B = HEX_LENGTH[algo] / 2;
+  const c = new PackColumns(algo, head[1]!, packSize, n, Buffer.alloc(n * B), new Uint8Array(n), new Float64Array(n), new Float64Array(n));
+  let line = 3;
+  const malformed = (): RvcError => bad(where, line, "expected '<oid> <offset> <length>'");
+  const number = (): number => {
+    const start = pos;
+    let v = 0;
+    while (pos < text.length && text[pos]! >= 48 && text[pos]! <= 57) v = v * 10 + (text[pos++]! - 48);
+    const digits = pos - start;
+    if (digits === 0 || digits > 16 || (digits > 1 && text[start] === 48) || !Number.isSafeInteger(v)) throw malformed();
+    return v;
+  };
+  for (let j = 0; j < n; j++) {
+    line++;
+    for (let k = 0; k < B; k++) {
+      const hi = HEX_VALUE[text[pos + 2 * k] ?? 0]!;
+      const lo = HEX_VALUE[text[pos + 2 * k + 1] ?? 0]!;
+      if (hi < 0 || lo < 0) throw malformed();
+      c.digests[j * B + k] = (hi << 4) | lo;
+    }
+    pos += 2 * B;
+    if (text[pos] === 0x2e) {
+      if (!text.subarray(pos, pos + TREE_TAIL.length).equals(TREE_TAIL)) throw malformed();
+      c.tree[j] = 1;
+      pos += TREE_TAIL.length;
+    }
+    if (text[pos++] !== 32) throw malformed();
+    const offset = number();
+    if (text[pos++] !== 32) throw malformed();
+    const length = number();
+    if (pos < text.length && text[pos++] !== 10) throw malformed();
+    c.offsets[j] = offset;
+    c.lengths[j] = length;
+    if (j > 0) {
+      // Sorted by oid text: by digest, and a digest's file before its `.tree`.
+      const o = c.digests.compare(c.digests, (j - 1) * B, j * B, j * B, (j + 1) * B); // entry j against j - 1
+      if (o < 0 || (o === 0 && !(c.tree[j - 1] === 0 && c.tree[j] === 1))) throw bad(where, line, 'entries not sorted or repeated');
+    }
+    if (offset + length > packSize) throw bad(where, line, `object ${c.oid(j)} ends past the pack's ${packSize} bytes`);
+  }
+  if (opts.overlap !== false) checkOverlap(c, where);
+  return c;
+}
+
+/**
+ * Throws when two objects (of at least one byte) overlap. Starts and ends are sorted apart (two
+ * numeric sorts, no comparator): the objects are disjoint exactly when every object's start,
+ * in order, is at or past the end before it in order.
+ */
+function checkOverlap(c: PackColumns, where: string): void {
+  let m = 0;
+  for (let j = 0; j < c.n; j++) if (c.lengths[j]! > 0) m++;
+  const starts = new Float64Array(m);
+  const ends = new Float64Array(m);
+  m = 0;
+  for (let j = 0; j < c.n; j++) {
+    if (c.lengths[j]! > 0) {
+      starts[m] = c.offsets[j]!;
+      ends[m++] = c.offsets[j]! + c.lengths[j]!;
+    }
+  }
+  starts.sort();
+  ends.sort();
+  for (let i = 1; i < m; i++) if (starts[i]! < ends[i - 1]!) throw bad(where, 0, 'two objects overlap');
+}
+
 function nonNegativeInt(s: string | undefined): number | undefined {
   if (s === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(s)) return undefined;
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** Parses and checks an index (`parsePackColumns`) into entry objects. */
+export function parsePackIndex(text: string, algo: HashAlgo, where: string): PackIndex {
+  const c = parsePackColumns(Buffer.from(text, 'utf8'), algo, where);
+  return { algo, packHash: c.packHash, packSize: c.packSize, entries: c.list() };
+}
+
 /**
- * Parses and checks an index: header, algorithm, every oid well formed, sorted and unique, every
- * object inside the pack and no two overlapping. `where` names the index in errors (its key).
+ * Where oids lie in a list of packs' columns: an open-addressing table of slots (-1: empty)
+ * probed from an oid's first 28 bits, which are kept beside each slot so a probe compares whole
+ * oids only on a likely match. A slot is `bases[p] + j`: entry j of pack p. The first pack added
+ * that lists an oid is the one it is found in. About 8 bytes a slot, two to four slots an object.
  */
-export function parsePackIndex(text: string, algo: HashAlgo, where: string): PackIndex;
-/** The same, each entry also carrying `id` (its pack's id): a reader's one object per entry. */
-export function parsePackIndex(text: string, algo: HashAlgo, where: string, id: string): PackIndex<PackEntry & { id: string }>;
-export function parsePackIndex(text: string, algo: HashAlgo, where: string, id?: string): PackIndex {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  if (lines[0] !== PACK_INDEX_HEADER) throw bad(where, 1, `expected '${PACK_INDEX_HEADER}'`);
-  if (lines[1] !== `algo ${algo}`) throw bad(where, 2, `expected 'algo ${algo}'`);
-  const head = (lines[2] ?? '').split(' ');
-  const packSize = nonNegativeInt(head[2]);
-  if (head.length !== 3 || head[0] !== 'pack' || !ID_RE.test(head[1] ?? '') || head[1]!.length !== HEX_LENGTH[algo] || packSize === undefined) {
-    throw bad(where, 3, "expected 'pack <hash> <size>'");
+export class PackLookup {
+  private table = new Int32Array(0);
+  private keys = new Int32Array(0);
+  private count = 0;
+  private readonly cols: PackColumns[] = [];
+  /** The first slot of each pack. */
+  private readonly bases: number[] = [];
+  private nextSlot = 0;
+
+  /** `expected`: the objects about to be added, so the table is sized once. */
+  constructor(expected = 0) {
+    this.resize(expected);
   }
-  const entries: (PackEntry & { id?: string })[] = [];
-  // Where each object starts and ends, in columns: a pair array per entry cost more than the
-  // entries themselves at a million objects.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let prev = '';
-  for (let i = 3; i < lines.length; i++) {
-    const f = lines[i]!.split(' ');
-    const offset = nonNegativeInt(f[1]);
-    const length = nonNegativeInt(f[2]);
-    if (f.length !== 3 || !isValidOid(f[0], algo) || offset === undefined || length === undefined) throw bad(where, i + 1, "expected '<oid> <offset> <length>'");
-    const oid = f[0]!;
-    if (oid <= prev) throw bad(where, i + 1, 'entries not sorted or repeated');
-    if (offset + length > packSize) throw bad(where, i + 1, `object ${oid} ends past the pack's ${packSize} bytes`);
-    prev = oid;
-    entries.push(id === undefined ? { oid, offset, length } : { oid, offset, length, id });
-    if (length > 0) {
-      starts.push(offset);
-      ends.push(offset + length);
+
+  /** Distinct oids held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The packs' columns, in the order added (a pack's number). */
+  get packs(): readonly PackColumns[] {
+    return this.cols;
+  }
+
+  /** Adds a pack's columns; returns its number. */
+  add(c: PackColumns): number {
+    this.resize(this.count + c.n);
+    const table = this.table;
+    const keys = this.keys;
+    const mask = table.length - 1;
+    const p = this.cols.length;
+    const base = this.nextSlot;
+    this.cols.push(c);
+    this.bases.push(base);
+    this.nextSlot += c.n;
+    next: for (let j = 0; j < c.n; j++) {
+      const key = c.key(j);
+      let h = key & mask;
+      while (table[h] !== -1) {
+        if (keys[h] === key && this.sameOid(table[h]!, c, j)) continue next;
+        h = (h + 1) & mask;
+      }
+      table[h] = base + j;
+      keys[h] = key;
+      this.count++;
+    }
+    return p;
+  }
+
+  /** Where `oid` is: its pack's number and its entry there, or undefined. */
+  find(oid: string): { p: number; j: number } | undefined {
+    if (this.count === 0 || oid.length < 7) return undefined;
+    const key = Number.parseInt(oid.slice(0, 7), 16);
+    if (Number.isNaN(key)) return undefined;
+    const table = this.table;
+    const mask = table.length - 1;
+    for (let h = key & mask; table[h] !== -1; h = (h + 1) & mask) {
+      if (this.keys[h] !== key) continue;
+      const p = this.packOfSlot(table[h]!);
+      const j = table[h]! - this.bases[p]!;
+      if (this.cols[p]!.is(j, oid)) return { p, j };
+    }
+    return undefined;
+  }
+
+  has(oid: string): boolean {
+    return this.find(oid) !== undefined;
+  }
+
+  /** Makes the table room for `entries` at most half full, re-inserting what it holds. */
+  private resize(entries: number): void {
+    let cap = 1024;
+    while (cap < entries * 2) cap *= 2;
+    if (cap <= this.table.length) return;
+    const old = this.table;
+    const oldKeys = this.keys;
+    this.table = new Int32Array(cap).fill(-1);
+    this.keys = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let h = 0; h < old.length; h++) {
+      if (old[h] === -1) continue;
+      let g = oldKeys[h]! & mask;
+      while (this.table[g] !== -1) g = (g + 1) & mask;
+      this.table[g] = old[h]!;
+      this.keys[g] = oldKeys[h]!;
     }
   }
-  const order = new Uint32Array(starts.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => starts[a]! - starts[b]!);
-  for (let i = 1; i < order.length; i++) {
-    if (starts[order[i]!]! < ends[order[i - 1]!]!) throw bad(where, 0, 'two objects overlap');
+
+  /** The pack a slot is in. */
+  private packOfSlot(slot: number): number {
+    let lo = 0;
+    let hi = this.bases.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.bases[mid]! <= slot) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
-  return { algo, packHash: head[1]!, packSize, entries };
+
+  private sameOid(slot: number, c: PackColumns, j: number): boolean {
+    const p = this.packOfSlot(slot);
+    const o = this.cols[p]!;
+    const i = slot - this.bases[p]!;
+    const B = c.digestBytes;
+    return o.tree[i] === c.tree[j] && o.digests.compare(c.digests, j * B, (j + 1) * B, i * B, (i + 1) * B) === 0;
+  }
 }

@@ -7,7 +7,7 @@ import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll, makeDirs } fro
 import { hashBuffer, hashFile, hashCopyFile, createHasher, readSmallFile, SMALL_FILE, type IncrementalHash } from '../hashing/hash.js';
 import { defaultCutter } from '../hashing/chunker.js';
 import { CHUNKS_SUFFIX, DEFAULT_CHUNK_THRESHOLD, parseChunkList, serializeChunkList, type ChunkEntry } from '../model/chunks.js';
-import type { PackIndex } from '../model/pack.js';
+import type { PackColumns, PackIndex } from '../model/pack.js';
 import { LOCAL_PACK_ROOT, LocalPacks, PackGone, type LocalPacked } from './local-packs.js';
 
 const tmpSwept = new Set<string>();
@@ -191,7 +191,7 @@ export class Odb {
    * lists, and its size) in the cache, under `index`; `indexText`, when given, is the text
    * `index` was parsed from (the remote's copy), kept as it is. Returns the local pack's id.
    */
-  adoptPack(tmpPack: string, index: PackIndex, indexText?: Uint8Array): string {
+  adoptPack(tmpPack: string, index: PackColumns, indexText?: Uint8Array): string {
     return this.packs.adopt(tmpPack, index, OBJECT_MODE, (d) => this.makeDir(d), indexText);
   }
 

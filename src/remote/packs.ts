@@ -10,8 +10,8 @@ import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
 import type { HashAlgo } from '../model/oid.js';
 import {
-  formatPackIndex, packIndexKey, packKey, packPrefix, parsePackIndex, parsePackKey,
-  type PackEntry, type PackIndex,
+  PackLookup, packIndexBytes, packIndexKey, packKey, packPrefix, parsePackColumns, parsePackKey,
+  type PackColumns, type PackEntry, type PackIndex,
 } from '../model/pack.js';
 import { sweepStaleTemps, writeFileAtomic } from '../fsutil/atomic.js';
 import type { Remote } from './remote.js';
@@ -25,10 +25,10 @@ export interface PackedObject extends PackEntry {
   id: string;
 }
 
-/** One pack of a remote, as its index describes it. */
+/** One pack of a remote, as its index describes it (in columns: no object per entry). */
 export interface RemotePack {
   id: string;
-  index: PackIndex<PackedObject>;
+  index: PackColumns;
 }
 
 export interface LoadOptions {
@@ -52,7 +52,9 @@ export interface LoadOptions {
 const swept = new Set<string>();
 
 export class PackSet {
-  private readonly byOid = new Map<string, PackedObject>();
+  /** Pack number p of the lookup is `order[p]`. */
+  private readonly lookup: PackLookup;
+  private readonly order: RemotePack[];
 
   private constructor(
     readonly algo: HashAlgo,
@@ -62,11 +64,11 @@ export class PackSet {
     /** Index ids listed without their pack (not in `packs`). */
     readonly packless: readonly string[] = [],
   ) {
-    // The index entries themselves, which carry their pack's id: no copy per object (a spread
-    // copy, `{ ...e, id }`, even got a hidden class of its own from V8, about 250 bytes each).
-    for (const p of packs.values()) {
-      for (const e of p.index.entries) if (!this.byOid.has(e.oid)) this.byOid.set(e.oid, e);
-    }
+    // The indexes' own columns, in the lookup every local pack uses too: no object or string per
+    // entry (a Map of oid → entry object cost about 205 bytes an object).
+    this.order = [...packs.values()];
+    this.lookup = new PackLookup(this.order.reduce((a, p) => a + p.index.n, 0));
+    for (const p of this.order) this.lookup.add(p.index);
   }
 
   static empty(algo: HashAlgo): PackSet {
@@ -114,19 +116,32 @@ export class PackSet {
 
   /** Where `oid` is packed (the first pack listing it, by id order), or undefined. */
   find(oid: string): PackedObject | undefined {
-    return this.byOid.get(oid);
+    const at = this.lookup.find(oid);
+    if (!at) return undefined;
+    const p = this.order[at.p]!;
+    return { oid, offset: small(p.index.offsets[at.j]!), length: small(p.index.lengths[at.j]!), id: p.id };
   }
 
   has(oid: string): boolean {
-    return this.byOid.has(oid);
+    return this.lookup.has(oid);
   }
 
+  /** Distinct packed oids. */
   get size(): number {
-    return this.byOid.size;
+    return this.lookup.size;
   }
 }
 
-async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexDir: string, id: string): Promise<PackIndex<PackedObject>> {
+/**
+ * A number read from a Float64Array as a small integer where it is one: V8 stores a double in an
+ * object as a heap number of its own (16 bytes more per field), which for a fetch's list of a
+ * million packed objects was two each.
+ */
+function small(v: number): number {
+  return v <= 0x3fffffff ? v | 0 : v;
+}
+
+async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexDir: string, id: string): Promise<PackColumns> {
   const key = packIndexKey(algo, id);
   const cached = path.join(indexDir, `${id}.idx`);
   let bytes: Buffer | undefined;
@@ -150,7 +165,7 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
     // loses it costs that download again, so it is not flushed to disk (a flush per index).
     writeFileAtomic(cached, bytes, { fsync: false });
   }
-  return parsePackIndex(bytes.toString('utf8'), algo, key, id);
+  return parsePackColumns(bytes, algo, key);
 }
 
 /**
@@ -231,10 +246,10 @@ export class PackWriter {
     this.entries = [];
     this.offset = 0;
     const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: packBytes.length, entries };
-    const text = formatPackIndex(index);
-    const id = this.hash(Buffer.from(text));
+    const text = packIndexBytes(index);
+    const id = this.hash(text);
     await this.remote.uploadBytes(packKey(this.algo, id), packBytes, this.upload);
-    await this.remote.uploadBytes(packIndexKey(this.algo, id), Buffer.from(text), this.upload.signal ? { signal: this.upload.signal } : {});
+    await this.remote.uploadBytes(packIndexKey(this.algo, id), text, this.upload.signal ? { signal: this.upload.signal } : {});
     const written = { id, index };
     this.onUploaded?.(written);
     return written;

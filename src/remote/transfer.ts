@@ -8,7 +8,7 @@ import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js
 import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { packKey, parsePackKey, type PackIndex } from '../model/pack.js';
+import { packKey, parsePackKey, type PackColumns } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
 import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
@@ -74,7 +74,7 @@ export interface LocalObjectStore {
    * verified, and its size) as a pack in the store, instead of one file per object. A store
    * without it gets the objects one by one.
    */
-  adoptPack?(tmpPack: string, index: PackIndex, indexText?: Uint8Array): string;
+  adoptPack?(tmpPack: string, index: PackColumns, indexText?: Uint8Array): string;
   /** Where `oid` lies in one of the store's packs when the store holds it packed and not as a file of its own. */
   packedRange?(oid: string): { file: string; offset: number; length: number } | undefined;
   /** An object's whole content, loose or packed (a store without it is read at objectPath). */
@@ -948,7 +948,7 @@ async function readPacked(
  * the bad ones.
  */
 async function keepWholePack(
-  store: LocalObjectStore, id: string, index: PackIndex | undefined, tmp: string, data: Buffer | undefined, check?: PackCheck,
+  store: LocalObjectStore, id: string, index: PackColumns | undefined, tmp: string, data: Buffer | undefined, check?: PackCheck,
 ): Promise<boolean> {
   if (!index || !store.adoptPack || !store.verifyBytes) return false;
   let bytes: Buffer;
@@ -982,12 +982,15 @@ async function keepWholePack(
  * starts the check again.
  */
 class PackCheck {
-  private readonly order: PackIndex['entries'];
+  /** Entry numbers of the index in the order their bytes lie in the pack. */
+  private readonly order: Uint32Array;
   private next = 0;
   sound = true;
 
-  constructor(private readonly store: LocalObjectStore, index: PackIndex) {
-    this.order = [...index.entries].sort((a, b) => a.offset - b.offset);
+  constructor(private readonly store: LocalObjectStore, private readonly index: PackColumns) {
+    const order = new Uint32Array(index.n);
+    for (let j = 0; j < index.n; j++) order[j] = j;
+    this.order = order.sort((a, b) => index.offsets[a]! - index.offsets[b]!);
   }
 
   get done(): boolean {
@@ -1000,11 +1003,14 @@ class PackCheck {
       this.sound = true;
       return;
     }
+    const { offsets, lengths } = this.index;
     while (this.sound && this.next < this.order.length) {
-      const e = this.order[this.next]!;
-      if (e.offset + e.length > filled) return;
+      const j = this.order[this.next]!;
+      const at = offsets[j]!;
+      const end = at + lengths[j]!;
+      if (end > filled) return;
       try {
-        if (!this.store.verifyBytes!(bytes.subarray(e.offset, e.offset + e.length), e.oid)) this.sound = false;
+        if (!this.store.verifyBytes!(bytes.subarray(at, end), this.index.oid(j))) this.sound = false;
       } catch {
         this.sound = false;
       }

@@ -287,20 +287,21 @@ async function planAlgo(repo: Repo, remote: Remote, algo: HashAlgo, live: Set<st
   const liveShare = new Map<string, number>();
   for (const p of holders) {
     let bytes = 0;
-    for (const e of p.index.entries) if (live.has(e.oid)) bytes += e.length;
+    for (const e of p.index) if (live.has(e.oid)) bytes += e.length;
     liveShare.set(p.id, p.index.packSize > 0 ? bytes / p.index.packSize : 0);
   }
   const canonical = new Map<string, string>();
   const byShare = [...holders].sort((a, b) => liveShare.get(b.id)! - liveShare.get(a.id)! || (a.id < b.id ? -1 : 1));
-  for (const p of byShare) for (const e of p.index.entries) if (live.has(e.oid) && !canonical.has(e.oid)) canonical.set(e.oid, p.id);
+  for (const p of byShare) for (const e of p.index) if (live.has(e.oid) && !canonical.has(e.oid)) canonical.set(e.oid, p.id);
   for (const p of holders) {
     if (!old(packInfo.get(p.id), idxInfo.get(p.id))) {
       plan.young++;
       continue;
     }
-    const mine = p.index.entries.filter((e) => live.has(e.oid) && canonical.get(e.oid) === p.id);
+    const entries = p.index.list();
+    const mine = entries.filter((e) => live.has(e.oid) && canonical.get(e.oid) === p.id);
     const bytes = mine.reduce((n, e) => n + e.length, 0);
-    const deadTree = p.index.entries.some((e) => isTreeOid(e.oid) && !live.has(e.oid));
+    const deadTree = entries.some((e) => isTreeOid(e.oid) && !live.has(e.oid));
     if (mine.length === 0) goes(p.id, 'dead', { idx: true, pack: true });
     else if (deadTree || bytes < REPACK_BELOW * p.index.packSize) {
       plan.repack.push({ id: p.id, entries: mine });

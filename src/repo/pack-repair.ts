@@ -93,7 +93,7 @@ export async function repairPacks(odb: Odb, remote: Remote, ids: readonly string
   const set = await PackSet.load(remote, algo, hash, odb.packIndexDir(), { onDamaged: () => undefined });
   const damaged = new Set(ids);
   const inGoodPacks = new Set<string>();
-  for (const p of set.packs.values()) if (!damaged.has(p.id)) for (const e of p.index.entries) inGoodPacks.add(e.oid);
+  for (const p of set.packs.values()) if (!damaged.has(p.id)) for (const e of p.index) inGoodPacks.add(e.oid);
   const writer = new PackWriter(remote, algo, hash, PACK_TARGET_SIZE);
   const scratch = tempPathFor(path.join(odb.tmpDir(), 'repaired'));
   const out: RepairedPack[] = [];
@@ -102,7 +102,7 @@ export async function repairPacks(odb: Odb, remote: Remote, ids: readonly string
       const p = set.packs.get(id);
       if (!p) continue; // gone since it was read (another repair, or gc)
       let rewritten = 0;
-      const unsaved = await salvagePack(odb, remote, algo, id, p.index.entries, async (oid, data) => {
+      const unsaved = await salvagePack(odb, remote, algo, id, p.index.list(), async (oid, data) => {
         writeFileSync(scratch, data);
         await writer.add({ oid, file: scratch, size: data.length });
         rewritten++;

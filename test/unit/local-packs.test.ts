@@ -5,7 +5,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
-import type { PackIndex } from '../../src/model/pack.js';
+import { PackColumns, type PackIndex } from '../../src/model/pack.js';
 import { serializeChunkList } from '../../src/model/chunks.js';
 import { parseTree, serializeTree } from '../../src/model/tree.js';
 import { tempPathFor } from '../../src/fsutil/atomic.js';
@@ -37,7 +37,7 @@ function keepPack(odb: Odb, objects: Buffer[]): { index: PackIndex; id: string; 
   const index: PackIndex = { algo: 'blake3', packHash: hashBuffer('blake3', pack), packSize: pack.length, entries };
   const tmp = tempPathFor(path.join(odb.tmpDir(), 'pack'));
   fs.writeFileSync(tmp, pack);
-  const id = odb.adoptPack(tmp, index);
+  const id = odb.adoptPack(tmp, PackColumns.of(index));
   return { index, id, oids };
 }
 

@@ -1,4 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HashState, RACY_MS } from '../../src/hashing/state.js';
@@ -120,5 +122,37 @@ describe('hash cache', () => {
     expect(s4.get('a', st(1, old, 0))).toBe(oid(0));
     expect(s4.get('a b', st(50, old, 1))).toBe(oid(1));
     expect(s4.get('a b', st(2, old, 1))).toBeUndefined();
+  });
+  it('records a million new files without a map entry or a kept path string each (a pull into a fresh clone)', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const used = (): number => {
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const d = tmpDir();
+    dirs.push(d);
+    const old = Date.now() - 10_000;
+    const n = 200_000;
+    const rel = (i: number) => `d${String(Math.floor(i / 1000)).padStart(4, '0')}/f${String(i % 1000).padStart(6, '0')}`;
+    const s1 = HashState.load(d, 'blake3', 'data');
+    const before = used();
+    for (let i = 0; i < n; i++) s1.set(rel(i), st(i + 1, old + 0.5, i % 100), OID_A, old + 1000.25);
+    const perRow = (used() - before) / n;
+    // About 67 bytes: four number columns, the oid's slot and the path in a joined piece. A map
+    // from path to row kept each path string and an entry: about 165.
+    expect(perRow).toBeLessThan(85);
+    // Asked again, in order or not, and a path out of order (which builds the map).
+    expect(s1.get(rel(n - 1), st(n, old + 0.5, (n - 1) % 100))).toBe(OID_A);
+    expect(s1.get(rel(7), st(8, old + 0.5, 7))).toBe(OID_A);
+    s1.set(rel(3), st(4, old + 0.5, 3), OID_B, old + 1000.25);
+    s1.set('a-first', st(1, old, 1), OID_B, old + 1000);
+    s1.save();
+    const s2 = HashState.load(d, 'blake3', 'data');
+    expect(s2.get(rel(3), st(4, old + 0.5, 3))).toBe(OID_B);
+    expect(s2.get(rel(4), st(5, old + 0.5, 4))).toBe(OID_A);
+    expect(s2.get('a-first', st(1, old, 1))).toBe(OID_B);
+    expect(s2.get(rel(n - 1), st(n, old + 0.5, (n - 1) % 100))).toBe(OID_A);
   });
 });
