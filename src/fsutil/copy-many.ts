@@ -38,13 +38,18 @@ export const MANY_MAX_SIZE = 256 * 1024;
 /** Fewer copies than this are not worth starting a worker thread for. */
 export const MANY_MIN_FOR_WORKERS = 1000;
 /** Copies handed over at once; bounds the shared memory (a million files go batch by batch). */
-const BATCH = 8192;
-// A thread claims 32 copies at a time (written as a number in claimLoop, which runs on its own).
+const BATCH = 32768;
+/**
+ * A thread claims a run of copies into one folder, of at most this many: creating a file takes
+ * its folder's lock, so two threads filling the same folder wait for each other (see
+ * docs/benchmarks.md, "Checkout on every core").
+ */
+const RUN_MAX = 512;
 /** A worker that makes no progress for this long is given up on, and this thread does its part. */
 const STALL_MS = 15_000;
 
 // Fields of one batch's control array (Int32, shared).
-const C_CLAIM = 0; // the next index to claim
+const C_CLAIM = 0; // the next run to claim
 const C_ACTIVE = 1; // threads inside the claim loop
 const C_STOP = 2; // 1 once a destination failed
 const C_DONE = 3; // copies placed so far (progress)
@@ -70,6 +75,10 @@ interface Batch {
   status: Uint8Array;
   /** Per placed copy: ino, mtimeMs, size, mode of the new file. */
   stats: Float64Array;
+  /** Where each run a thread claims starts (copies into one folder), then `count`. */
+  runs: Uint32Array;
+  /** Number of runs. */
+  nRuns: number;
 }
 
 /** What a placing thread keeps between copies. */
@@ -181,16 +190,16 @@ function placeRange(fsm: typeof fs, b: Batch, from: number, to: number, ctx: Pla
   }
 }
 
-/** Claims blocks of `b` until none is left (or a destination failed). */
+/** Claims runs of `b` until none is left (or a destination failed). */
 function claimLoop(fsm: typeof fs, b: Batch, ctx: PlaceCtx, onBlock?: () => void): void {
-  // C_ACTIVE = 1, C_STOP = 2, C_CLAIM = 0, BLOCK = 32, by number: this text runs on its own.
+  // C_ACTIVE = 1, C_STOP = 2, C_CLAIM = 0, by number: this text runs on its own.
   Atomics.add(b.ctl, 1, 1);
   try {
     for (;;) {
       if (Atomics.load(b.ctl, 2) === 1) return;
-      const k = Atomics.add(b.ctl, 0, 32);
-      if (k >= b.count) return;
-      placeRange(fsm, b, k, Math.min(k + 32, b.count), ctx);
+      const k = Atomics.add(b.ctl, 0, 1);
+      if (k >= b.nRuns) return;
+      placeRange(fsm, b, b.runs[k]!, b.runs[k + 1]!, ctx);
       onBlock?.();
     }
   } finally {
@@ -251,7 +260,22 @@ function newBatch(copies: SmallCopy[]): Batch {
     packFiles,
     status: shared((s) => new Uint8Array(s), count),
     stats: shared((s) => new Float64Array(s), 32 * count),
+    runs: new Uint32Array(0),
+    nRuns: 0,
   };
+  // Runs: a new one where the destination's folder changes, or after RUN_MAX copies.
+  const starts: number[] = [];
+  let lastDir = '';
+  for (let i = 0; i < count; i++) {
+    const d = copies[i]!.dest;
+    const dir = d.slice(0, d.lastIndexOf(path.sep));
+    if (i === 0 || dir !== lastDir || i - starts[starts.length - 1]! >= RUN_MAX) starts.push(i);
+    lastDir = dir;
+  }
+  b.nRuns = starts.length;
+  b.runs = new Uint32Array(new SharedArrayBuffer(4 * (starts.length + 1)));
+  b.runs.set(starts);
+  b.runs[starts.length] = count;
   const names = Buffer.from(b.names.buffer, b.names.byteOffset, b.names.byteLength);
   let at = 0;
   for (let i = 0; i < count; i++) {
@@ -363,7 +387,7 @@ export function copyManySmall(count: number, copy: (i: number) => SmallCopy, pla
       let last = Atomics.load(b.ctl, C_DONE);
       let stallSince = Date.now();
       const unfinished = (): boolean =>
-        Atomics.load(b.ctl, C_ACTIVE) > 0 || (Atomics.load(b.ctl, C_CLAIM) < n && Atomics.load(b.ctl, C_STOP) === 0);
+        Atomics.load(b.ctl, C_ACTIVE) > 0 || (Atomics.load(b.ctl, C_CLAIM) < b.nRuns && Atomics.load(b.ctl, C_STOP) === 0);
       while (unfinished()) {
         Atomics.wait(b.ctl, C_ACTIVE, Atomics.load(b.ctl, C_ACTIVE), 20);
         report();
