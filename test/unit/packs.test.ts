@@ -100,15 +100,24 @@ describe('PackWriter and PackSet over a folder remote', () => {
     const some = entries.filter((_, i) => i % 1000 === 0);
     const oids = entries.map((e) => e.oid);
     entries = [];
-    // The heap and the typed arrays' stores outside it, both.
-    const used = (): number => {
-      gc();
-      const m = process.memoryUsage();
-      return m.heapUsed + m.arrayBuffers;
+    // The heap and the typed arrays' stores outside it, both. V8 frees the store of a collected
+    // buffer (the index's text, 70 bytes an object here) on a background thread, which a loaded
+    // machine delays past gc(): collected again until the figure stops falling.
+    const used = async (): Promise<number> => {
+      let last = Infinity;
+      for (let i = 0; i < 20; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 5));
+        const m = process.memoryUsage();
+        const now = m.heapUsed + m.arrayBuffers;
+        if (now >= last - 1024) return Math.min(now, last);
+        last = now;
+      }
+      return last;
     };
-    const before = used();
+    const before = await used();
     const set = await PackSet.load(remote, 'blake3', hash, path.join(root, 'idx'));
-    const perObject = (used() - before) / n;
+    const perObject = ((await used()) - before) / n;
     expect(set.size).toBe(n);
     for (const e of some) expect(set.find(e.oid)).toEqual({ ...e, id });
     expect(set.find('f'.repeat(64))).toBeUndefined();
@@ -116,12 +125,14 @@ describe('PackWriter and PackSet over a folder remote', () => {
     // oid → entry object (pack id included) cost about 205; a spread copy per object, about 485.
     expect(perObject).toBeLessThan(100);
     // What a fetch lists for its packed objects: an object each, its numbers small integers
-    // rather than a heap number each (about 90 bytes an object then).
-    const base = used();
+    // rather than a heap number each (about 64 bytes an object; 96 with the boxed numbers). The
+    // bound leaves room for what the heap holds besides, which varies with the process running
+    // the test, and still fails on the boxed numbers.
+    const base = await used();
     const found = oids.map((o) => set.find(o));
-    const perFound = (used() - base) / n;
+    const perFound = ((await used()) - base) / n;
     expect(found.every((f) => f !== undefined)).toBe(true);
-    expect(perFound).toBeLessThan(70);
+    expect(perFound).toBeLessThan(82);
   });
 
   it('a pending pack holds its objects\' bytes in one buffer, not a Buffer object per object', async () => {
