@@ -411,13 +411,12 @@ function copySmallAhead(plan: CheckoutPlan, from: number, odb: Odb, makeDirOf: (
     makeDirOf(joinRel(plan.target.abs, e.path), e.path);
     which.push(i);
   }
-  const withPacks = !odb.localPacks().next().done;
   let reported = 0;
   const { done: placedNow } = copyManySmall(
     which.length,
     (k) => {
       const e = plan.place[which[k]!]!;
-      const at = withPacks ? odb.packedAt(e.oid) : undefined;
+      const at = odb.packedAt(e.oid);
       return {
         src: odb.objectPath(e.oid),
         dest: joinRel(plan.target.abs, e.path),

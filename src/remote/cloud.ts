@@ -318,54 +318,48 @@ export abstract class CloudRemote implements Remote {
     await this.uploadSlot(bytes, () => this.run('upload', key, attempt, opts.signal));
   }
 
-  async download(key: string, destPath: string, opts: DownloadOptions = {}): Promise<void> {
-    const meter = new ByteMeter(opts.onBytes);
+  /**
+   * One GET with its retries (`attempt`, run again from the start on each). A missing key on a
+   * backend that cannot tell a missing key from a missing bucket checks the bucket first, so the
+   * error names the right one.
+   */
+  private async runDownload<T>(key: string, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
     try {
-      await this.run(
-        'download',
-        key,
-        async () => {
-          meter.restart();
-          const { body, expected } = await this.getObject(this.name(key), opts.signal);
-          await streamToFile(body, destPath, {
-            ...(expected !== undefined ? { expected } : {}),
-            meter,
-            idleMs: this.opts.idleMs,
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
-        },
-        opts.signal,
-      );
+      return await this.run('download', key, attempt, signal);
     } catch (e) {
       if (this.objectMissIsAmbiguous && isRvcError(e, 'OBJECT_MISSING')) await this.checkBucket();
       throw e;
     }
   }
 
+  async download(key: string, destPath: string, opts: DownloadOptions = {}): Promise<void> {
+    const meter = new ByteMeter(opts.onBytes);
+    await this.runDownload(key, opts.signal, async () => {
+      meter.restart();
+      const { body, expected } = await this.getObject(this.name(key), opts.signal);
+      await streamToFile(body, destPath, {
+        ...(expected !== undefined ? { expected } : {}),
+        meter,
+        idleMs: this.opts.idleMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    });
+  }
+
   async downloadBytes(key: string, opts: BytesDownloadOptions = {}): Promise<Buffer> {
     const meter = new ByteMeter(opts.onBytes);
-    try {
-      return await this.run(
-        'download',
-        key,
-        async () => {
-          meter.restart();
-          const { body, expected } = await this.getObject(this.name(key), opts.signal);
-          return streamToBuffer(body, {
-            ...(expected !== undefined ? { expected } : {}),
-            ...(opts.into ? { into: opts.into } : {}),
-            ...(opts.onFill ? { onFill: opts.onFill } : {}),
-            meter,
-            idleMs: this.opts.idleMs,
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
-        },
-        opts.signal,
-      );
-    } catch (e) {
-      if (this.objectMissIsAmbiguous && isRvcError(e, 'OBJECT_MISSING')) await this.checkBucket();
-      throw e;
-    }
+    return this.runDownload(key, opts.signal, async () => {
+      meter.restart();
+      const { body, expected } = await this.getObject(this.name(key), opts.signal);
+      return streamToBuffer(body, {
+        ...(expected !== undefined ? { expected } : {}),
+        ...(opts.into ? { into: opts.into } : {}),
+        ...(opts.onFill ? { onFill: opts.onFill } : {}),
+        meter,
+        idleMs: this.opts.idleMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    });
   }
 
   async downloadRange(key: string, destPath: string, range: ByteRange, opts: DownloadOptions = {}): Promise<number> {
@@ -374,43 +368,33 @@ export abstract class CloudRemote implements Remote {
       await writeFile(destPath, new Uint8Array());
       return 0;
     }
-    try {
-      return await this.run(
-        'download',
-        key,
-        async () => {
-          meter.restart();
-          let n: number;
-          try {
-            const got = await this.getObject(this.name(key), opts.signal, range);
-            n = await streamToFile(got.body, destPath, {
-              ...(got.expected !== undefined ? { expected: got.expected } : {}),
-              meter,
-              idleMs: this.opts.idleMs,
-              ...(opts.signal ? { signal: opts.signal } : {}),
-            });
-          } catch (e) {
-            // The object ends before the range starts: nothing of it is there. (A backend may
-            // say so when the request is sent, or, streaming, when the body is read.)
-            if (httpStatusOf(e) === 416) {
-              await writeFile(destPath, new Uint8Array());
-              return 0;
-            }
-            throw e;
-          }
-          if (n > range.length) {
-            throw new RvcError('REMOTE_TRANSFER_FAILED', `${this.where(key)}: the server sent ${n} bytes for a range of ${range.length} (it ignores Range requests)`, {
-              hint: 'use an endpoint that supports ranged GETs, or set the remote’s packs option to false and push again',
-            });
-          }
-          return n;
-        },
-        opts.signal,
-      );
-    } catch (e) {
-      if (this.objectMissIsAmbiguous && isRvcError(e, 'OBJECT_MISSING')) await this.checkBucket();
-      throw e;
-    }
+    return this.runDownload(key, opts.signal, async () => {
+      meter.restart();
+      let n: number;
+      try {
+        const got = await this.getObject(this.name(key), opts.signal, range);
+        n = await streamToFile(got.body, destPath, {
+          ...(got.expected !== undefined ? { expected: got.expected } : {}),
+          meter,
+          idleMs: this.opts.idleMs,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      } catch (e) {
+        // The object ends before the range starts: nothing of it is there. (A backend may
+        // say so when the request is sent, or, streaming, when the body is read.)
+        if (httpStatusOf(e) === 416) {
+          await writeFile(destPath, new Uint8Array());
+          return 0;
+        }
+        throw e;
+      }
+      if (n > range.length) {
+        throw new RvcError('REMOTE_TRANSFER_FAILED', `${this.where(key)}: the server sent ${n} bytes for a range of ${range.length} (it ignores Range requests)`, {
+          hint: 'use an endpoint that supports ranged GETs, or set the remote’s packs option to false and push again',
+        });
+      }
+      return n;
+    });
   }
 
   async delete(key: string): Promise<void> {

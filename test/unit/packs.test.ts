@@ -22,6 +22,29 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+/**
+ * Live bytes after a forced collection: the heap, and with `buffers` the stores of array buffers
+ * outside it. V8 frees a collected buffer's store on a background thread, which a loaded machine
+ * delays past one gc(): collected again until the figure stops falling.
+ */
+async function liveBytes(buffers = false): Promise<number> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const measure = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + (buffers ? m.arrayBuffers : 0);
+  };
+  let last = Infinity;
+  for (let i = 0; i < 20; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+    const now = measure();
+    if (now >= last - 1024) return Math.min(now, last);
+    last = now;
+  }
+  return last;
+}
+
 function tmp(): string {
   const d = mkdtempSync(path.join(tmpdir(), 'rvc-packs-'));
   dirs.push(d);
@@ -73,8 +96,6 @@ describe('pack index format', () => {
 
 describe('PackWriter and PackSet over a folder remote', () => {
   it('holds a packed object in typed arrays, with no object or string of its own (a pull of a million packed files keeps them all)', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
     const root = tmp();
     const remote = await openRemote(path.join(root, 'remote'));
     const hash = (b: Uint8Array) => hashBuffer('blake3', b);
@@ -100,21 +121,9 @@ describe('PackWriter and PackSet over a folder remote', () => {
     const some = entries.filter((_, i) => i % 1000 === 0);
     const oids = entries.map((e) => e.oid);
     entries = [];
-    // The heap and the typed arrays' stores outside it, both. V8 frees the store of a collected
-    // buffer (the index's text, 70 bytes an object here) on a background thread, which a loaded
-    // machine delays past gc(): collected again until the figure stops falling.
-    const used = async (): Promise<number> => {
-      let last = Infinity;
-      for (let i = 0; i < 20; i++) {
-        gc();
-        await new Promise((r) => setTimeout(r, 5));
-        const m = process.memoryUsage();
-        const now = m.heapUsed + m.arrayBuffers;
-        if (now >= last - 1024) return Math.min(now, last);
-        last = now;
-      }
-      return last;
-    };
+    // The heap and the typed arrays' stores outside it, both (the index's text, freed once read,
+    // is 70 bytes an object here).
+    const used = (): Promise<number> => liveBytes(true);
     const before = await used();
     const set = await PackSet.load(remote, 'blake3', hash, path.join(root, 'idx'));
     const perObject = ((await used()) - before) / n;
@@ -136,8 +145,6 @@ describe('PackWriter and PackSet over a folder remote', () => {
   });
 
   it('a pending pack holds its objects\' bytes in one buffer, not a Buffer object per object', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
     const root = tmp();
     const remote = await openRemote(path.join(root, 'remote'));
     const hash = (b: Uint8Array) => hashBuffer('blake3', b);
@@ -146,11 +153,9 @@ describe('PackWriter and PackSet over a folder remote', () => {
     writeFileSync(file, 'tiny\n');
     const n = 20_000;
     const oids = Array.from({ length: n }, (_, i) => hash(Buffer.from(`${i}`)));
-    gc();
-    const before = process.memoryUsage().heapUsed;
+    const before = await liveBytes();
     for (const oid of oids) await writer.add({ oid, file, size: 5 });
-    gc();
-    const perObject = (process.memoryUsage().heapUsed - before) / n;
+    const perObject = ((await liveBytes()) - before) / n;
     expect(writer.pending).toBe(5 * n);
     // What stays per object is its index entry and its place in the set of oids written (the oid
     // strings are the caller's); a Buffer kept per object added about 100 bytes more.
@@ -158,8 +163,6 @@ describe('PackWriter and PackSet over a folder remote', () => {
   });
 
   it('a written pack keeps its entries as its index, without a parsed second copy of each', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
     const root = tmp();
     const remote = await openRemote(path.join(root, 'remote'));
     const hash = (b: Uint8Array) => hashBuffer('blake3', b);
@@ -169,11 +172,9 @@ describe('PackWriter and PackSet over a folder remote', () => {
     writeFileSync(file, 'tiny\n');
     const n = 20_000;
     for (let i = 0; i < n; i++) await writer.add({ oid: hash(Buffer.from(`${i}`)), file, size: 5 });
-    gc();
-    const before = process.memoryUsage().heapUsed;
+    const before = await liveBytes();
     await writer.flush();
-    gc();
-    const perObject = (process.memoryUsage().heapUsed - before) / n;
+    const perObject = ((await liveBytes()) - before) / n;
     expect(written[0]!.index.entries.length).toBe(n);
     const text = readFileSync(path.join(root, 'remote', ...packIndexKey('blake3', written[0]!.id).split('/')), 'utf8');
     expect(parsePackIndex(text, 'blake3', 'k')).toEqual(written[0]!.index);
