@@ -36,6 +36,7 @@ const CHUNK_WINDOW = 16 * 1024 * 1024;
 let chunkWindow: Buffer | undefined;
 /** Reassembly's copy buffer. */
 let copyBuf: Buffer | undefined;
+const COPY_BUF_SIZE = 4 * 1024 * 1024;
 
 /**
  * The local content-addressed object database: `<cache>/<algo>/ab/cdef…`. Every write goes to a
@@ -275,12 +276,46 @@ export class Odb {
   /** The hash of the concatenation of `chunks` (read from the cache), or undefined if one is missing. */
   hashChunks(chunks: readonly ChunkEntry[]): string | undefined {
     const h = createHasher(this.algo);
+    const buf = (copyBuf ??= Buffer.allocUnsafe(COPY_BUF_SIZE));
     for (const c of chunks) {
-      const b = this.readWhole(c.oid);
-      if (!b || b.length !== c.size) return undefined;
-      h.update(b);
+      if (this.streamObject(c.oid, buf, (piece) => h.update(piece)) !== c.size) return undefined;
     }
     return h.digest();
+  }
+
+  /**
+   * Hands `oid`'s bytes to `use` in pieces read into `buf` (the loose copy first, then its pack's
+   * range) and returns its size, or undefined when the cache lacks it. Reading a chunk whole with
+   * readFileSync cost a fresh buffer (and its page faults) per chunk: a gigabyte of them for one
+   * large file, read twice by a pull (the list's check, then the checkout).
+   */
+  private streamObject(oid: string, buf: Buffer, use: (piece: Buffer) => void): number | undefined {
+    const src = this.objectPath(oid);
+    let fd: number;
+    try {
+      fd = fs.openSync(src, 'r');
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw fromFsError(e, src, 'read');
+      const at = this.packs.find(oid);
+      const data = at ? this.readAt(at, oid, buf) : undefined;
+      if (!data) return undefined;
+      use(data);
+      return data.length;
+    }
+    let size = 0;
+    try {
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        use(buf.subarray(0, n));
+        size += n;
+      }
+    } catch (e) {
+      throw fromFsError(e, src, 'read');
+    } finally {
+      fs.closeSync(fd);
+    }
+    return size;
   }
 
   /**
@@ -301,7 +336,7 @@ export class Odb {
       }
       return;
     }
-    const buf = (copyBuf ??= Buffer.allocUnsafe(4 * 1024 * 1024));
+    const buf = (copyBuf ??= Buffer.allocUnsafe(COPY_BUF_SIZE));
     let out: number;
     try {
       out = fs.openSync(dest, 'wx', mode);
@@ -316,30 +351,7 @@ export class Odb {
         writeAll(out, data);
       }
       for (const c of chunks ?? []) {
-        const inPack = this.packedRange(c.oid);
-        if (inPack) {
-          const data = this.readAt(inPack, c.oid, buf);
-          if (!data) throw this.missing(oid, c.oid);
-          writeAll(out, data);
-          continue;
-        }
-        const src = this.objectPath(c.oid);
-        let fd: number;
-        try {
-          fd = fs.openSync(src, 'r');
-        } catch (e) {
-          if (errnoCode(e) === 'ENOENT') throw this.missing(oid, c.oid);
-          throw fromFsError(e, src, 'read');
-        }
-        try {
-          for (;;) {
-            const n = fs.readSync(fd, buf, 0, buf.length, null);
-            if (n === 0) break;
-            writeAll(out, buf.subarray(0, n));
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
+        if (this.streamObject(c.oid, buf, (piece) => writeAll(out, piece)) === undefined) throw this.missing(oid, c.oid);
       }
     } catch (e) {
       fs.closeSync(out);

@@ -598,7 +598,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
     const writer = new PackWriter(remote, store.algo, hashBytes!, Number.POSITIVE_INFINITY, undefined, {
       onBytes: (n) => ticker?.tick(0, n),
       signal: run.controller.signal,
-    });
+    }, group.reduce((n, o) => n + o.size, 0));
     const packed: string[] = [];
     try {
       for (const o of group) {

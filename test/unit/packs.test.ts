@@ -222,6 +222,23 @@ describe('PackWriter and PackSet over a folder remote', () => {
     writeFileSync(path.join(root, 'remote', ...packIndexKey('blake3', id!).split('/')), 'junk');
     await expect(PackSet.load(remote, 'blake3', hash, path.join(root, 'idx'))).rejects.toThrow(/does not match its name/);
     await remote.close();
+
+    // A file read straight into the pack is read to its end, whatever size the caller expected
+    // (longer, shorter, past the size hint the buffer was made for).
+    const other = await openRemote(path.join(root, 'other'));
+    const written: WrittenPack[] = [];
+    const hinted = new PackWriter(other, 'blake3', hash, Number.POSITIVE_INFINITY, (w) => written.push(w), {}, 16);
+    const said = [1, 500, 0];
+    const datas = [Buffer.from('x'.repeat(300)), Buffer.from('short'), Buffer.from('z'.repeat(70000))];
+    for (let i = 0; i < datas.length; i++) {
+      writeFileSync(path.join(root, `h${i}`), datas[i]!);
+      await hinted.add({ oid: hash(datas[i]!), file: path.join(root, `h${i}`), size: said[i]! });
+    }
+    await hinted.flush();
+    const pack = readFileSync(path.join(root, 'other', ...packKey('blake3', written[0]!.id).split('/')));
+    expect(pack.equals(Buffer.concat(datas))).toBe(true);
+    expect(written[0]!.index.entries.map((e) => e.length).sort((a, b) => a - b)).toEqual([5, 300, 70000]);
+    await other.close();
   });
 });
 
