@@ -61,6 +61,9 @@ export interface TrackedOut {
   abs: string;
 }
 
+/** git pathspecs of every pipeline and lock file, in any folder. */
+const PIPELINE_PATTERNS = [PIPELINE_FILE, `*/${PIPELINE_FILE}`, LOCK_FILE, `*/${LOCK_FILE}`];
+
 export class Repo {
   readonly rvcDir: string;
   readonly cacheDir: string;
@@ -356,7 +359,13 @@ export class Repo {
   pointerFiles(): string[] {
     if (this.scm) {
       try {
-        return gitListFiles(this.root, [`*${POINTER_EXT}`])
+        // The pipeline files come in the same listing when they are not known yet: nearly every
+        // command that lists pointers lists pipeline files next, and each git process costs a
+        // few tens of milliseconds.
+        const seedPipelines = this.pipelineFilesMemo === undefined;
+        const listed = gitListFiles(this.root, seedPipelines ? [`*${POINTER_EXT}`, ...PIPELINE_PATTERNS] : [`*${POINTER_EXT}`]);
+        if (seedPipelines) this.pipelineFilesMemo = this.sortPipelineFiles(this.gitPipelineFiles(listed));
+        return listed
           .filter((f) => f.endsWith(POINTER_EXT) && !isInside(f, RVC_DIR) && isFile(path.join(this.root, f)))
           .sort();
       } catch (e) {
@@ -420,13 +429,20 @@ export class Repo {
     let all: string[] | undefined;
     if (this.scm) {
       try {
-        all = gitListFiles(this.root, [PIPELINE_FILE, `*/${PIPELINE_FILE}`, LOCK_FILE, `*/${LOCK_FILE}`])
-          .filter((f) => !isInside(f, RVC_DIR) && isFile(path.join(this.root, f)));
+        all = this.gitPipelineFiles(gitListFiles(this.root, PIPELINE_PATTERNS));
       } catch (e) {
         if (!(e instanceof RvcError && e.code === 'GIT_FAILED')) throw e;
       }
     }
-    all ??= this.walkFor((name) => name === PIPELINE_FILE || name === LOCK_FILE);
+    return this.sortPipelineFiles(all ?? this.walkFor((name) => name === PIPELINE_FILE || name === LOCK_FILE));
+  }
+
+  /** Of a git listing, the pipeline and lock files that are in the workspace. */
+  private gitPipelineFiles(listed: readonly string[]): string[] {
+    return listed.filter((f) => (isPipelineFile(f) || isLockFile(f)) && !isInside(f, RVC_DIR) && isFile(path.join(this.root, f)));
+  }
+
+  private sortPipelineFiles(all: string[]): { pipelines: string[]; locks: string[] } {
     // A pipeline file inside a folder named like git's or rvc's own (`x/.rvc/rvc.yaml`, any
     // spelling a filesystem folds to it) is not the project's: the one reserved-name check.
     all = all.filter((f) => reservedComponentOf(f) === undefined);
