@@ -79,6 +79,12 @@ interface Batch {
   runs: Uint32Array;
   /** Number of runs. */
   nRuns: number;
+  /** What each item is: 0 a copy to place (placeRange), 1 a file to store in the cache (storeRange). */
+  op: number;
+  /** op 1: per item, the 32-byte digest of what was stored. */
+  digests?: Uint8Array;
+  /** op 1: the cache's folder of this algorithm's objects (ending in a separator), and how to write there. */
+  store?: { root: string; algo: string; shared: boolean; maxSize: number };
 }
 
 /** What a placing thread keeps between copies. */
@@ -92,6 +98,10 @@ interface PlaceCtx {
   worker: boolean;
   /** path.sep: the temp file goes beside its destination. */
   sep: string;
+  /** op 1: the digest of `data` (32 bytes) under `algo`. */
+  hash?: (algo: string, data: Uint8Array) => Uint8Array;
+  /** op 1: the read buffer, made on first use (files up to the batch's maxSize). */
+  storeBuf?: Buffer;
 }
 
 /**
@@ -190,6 +200,78 @@ function placeRange(fsm: typeof fs, b: Batch, from: number, to: number, ctx: Pla
   }
 }
 
+/**
+ * Stores files [from, to) of `b` in the cache: each read whole (into one reused buffer), hashed,
+ * and written under its digest's name through a temp file beside it, created exclusively,
+ * read-only, then renamed; an object already there is not written again. The bytes stored are
+ * the bytes hashed, as in the one-by-one store. A file not of its expected size (written to
+ * since its stat) is left to the caller. Same rules as placeRange: nothing but its arguments.
+ */
+function storeRange(fsm: typeof fs, b: Batch, from: number, to: number, ctx: PlaceCtx): void {
+  const names = Buffer.from(b.names.buffer, b.names.byteOffset, b.names.byteLength);
+  const C = fsm.constants;
+  const st = b.store!;
+  const buf = (ctx.storeBuf ??= Buffer.allocUnsafe(st.maxSize + 1));
+  for (let i = from; i < to; i++) {
+    if (Atomics.load(b.ctl, 2) === 1) return;
+    const srcAt = b.offs[2 * i]!;
+    const src = names.toString('utf8', srcAt, names.indexOf(0, srcAt));
+    const size = b.nums[3 * i]!;
+    if (size > st.maxSize) continue;
+    let n = -1;
+    let fd = -1;
+    try {
+      fd = fsm.openSync(src, 'r');
+      n = fsm.readSync(fd, buf, 0, buf.length, 0);
+      for (let r = n; r > 0 && n < buf.length && n !== size; n += r) r = fsm.readSync(fd, buf, n, buf.length - n, n);
+    } catch {
+      n = -1;
+    } finally {
+      if (fd >= 0) fsm.closeSync(fd);
+    }
+    if (n !== size) continue;
+    const digest = ctx.hash!(st.algo, buf.subarray(0, n));
+    b.digests!.set(digest, 32 * i);
+    const hex = Buffer.from(digest.buffer, digest.byteOffset, 32).toString('hex');
+    const dir = st.root + hex.slice(0, 2);
+    const dest = dir + ctx.sep + hex.slice(2);
+    if (!fsm.existsSync(dest)) {
+      ctx.counter = (ctx.counter + 1) % 0x10000;
+      const tmp = dir + ctx.sep + '.' + hex.slice(2) + '.' + ctx.pid + '.' + ctx.tag + ctx.counter.toString(16).padStart(4, '0') + '.tmp';
+      let out = -1;
+      try {
+        out = fsm.openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o444);
+        let w = 0;
+        while (w < n) w += fsm.writeSync(out, buf, w, n - w);
+        // A shared cache's objects are readable by all whatever the umask.
+        if (st.shared) fsm.fchmodSync(out, 0o444);
+        fsm.closeSync(out);
+        out = -1;
+        fsm.renameSync(tmp, dest);
+      } catch {
+        if (out >= 0) {
+          try {
+            fsm.closeSync(out);
+          } catch {
+            // closing a descriptor that failed to write: nothing more to do
+          }
+        }
+        try {
+          fsm.rmSync(tmp, { force: true });
+        } catch {
+          // a temp file that cannot be removed is swept later (its PID is gone)
+        }
+        // The caller stores the rest one by one, and reports what failed.
+        Atomics.store(b.ctl, 2, 1);
+        return;
+      }
+    }
+    b.status[i] = 1;
+    Atomics.add(b.ctl, 3, 1);
+    if (ctx.worker) Atomics.add(b.ctl, 4, 1);
+  }
+}
+
 /** Claims runs of `b` until none is left (or a destination failed). */
 function claimLoop(fsm: typeof fs, b: Batch, ctx: PlaceCtx, onBlock?: () => void): void {
   // C_ACTIVE = 1, C_STOP = 2, C_CLAIM = 0, by number: this text runs on its own.
@@ -199,7 +281,7 @@ function claimLoop(fsm: typeof fs, b: Batch, ctx: PlaceCtx, onBlock?: () => void
       if (Atomics.load(b.ctl, 2) === 1) return;
       const k = Atomics.add(b.ctl, 0, 1);
       if (k >= b.nRuns) return;
-      placeRange(fsm, b, b.runs[k]!, b.runs[k + 1]!, ctx);
+      (b.op === 1 ? storeRange : placeRange)(fsm, b, b.runs[k]!, b.runs[k + 1]!, ctx);
       onBlock?.();
     }
   } finally {
@@ -209,9 +291,16 @@ function claimLoop(fsm: typeof fs, b: Batch, ctx: PlaceCtx, onBlock?: () => void
 }
 
 /** A worker's whole life: wait for a batch, claim its blocks, until told to quit. */
-function workerMain(fsm: typeof fs, wt: typeof import('node:worker_threads'), claim: typeof claimLoop): void {
-  const { wake, port, pid, tag, sep } = wt.workerData as { wake: Int32Array; port: MessagePort; pid: number; tag: string; sep: string };
-  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(256 * 1024 + 1), pid, tag, counter: 0, packFds: new Map(), worker: true, sep };
+function workerMain(fsm: typeof fs, wt: typeof import('node:worker_threads'), claim: typeof claimLoop, req: (id: string) => unknown): void {
+  const { wake, port, pid, tag, sep, hashModule } = wt.workerData as { wake: Int32Array; port: MessagePort; pid: number; tag: string; sep: string; hashModule?: string };
+  // The hashing a store needs: the same native BLAKE3 module as the main thread (its path is
+  // given), or node's SHA-256; loaded on first use.
+  let blake: { blake3(b: Uint8Array): Uint8Array } | undefined;
+  const hash = (algo: string, data: Uint8Array): Uint8Array => {
+    if (algo === 'blake3') return (blake ??= req(hashModule!) as { blake3(b: Uint8Array): Uint8Array }).blake3(data);
+    return (req('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(data).digest();
+  };
+  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(256 * 1024 + 1), pid, tag, counter: 0, packFds: new Map(), worker: true, sep, hash };
   let seen = 0;
   for (;;) {
     // W_GEN = 0, W_QUIT = 1.
@@ -237,9 +326,10 @@ function workerSource(): string {
     "const fsm = require('node:fs');",
     "const wt = require('node:worker_threads');",
     `const placeRange = (${placeRange.toString()});`,
-    // claimLoop calls placeRange by that name.
+    `const storeRange = (${storeRange.toString()});`,
+    // claimLoop calls placeRange and storeRange by those names.
     `const claimLoop = (${claimLoop.toString()});`,
-    `(${workerMain.toString()})(fsm, wt, claimLoop);`,
+    `(${workerMain.toString()})(fsm, wt, claimLoop, require);`,
   ].join('\n');
 }
 
@@ -262,6 +352,7 @@ function newBatch(copies: SmallCopy[]): Batch {
     stats: shared((s) => new Float64Array(s), 32 * count),
     runs: new Uint32Array(0),
     nRuns: 0,
+    op: 0,
   };
   // Runs: a new one where the destination's folder changes, or after RUN_MAX copies.
   const starts: number[] = [];
@@ -330,10 +421,79 @@ export interface CopyManyResult {
  * with its new stat.
  */
 export function copyManySmall(count: number, copy: (i: number) => SmallCopy, placed: (i: number, st: FileStat) => void, opts: CopyManyOptions = {}): CopyManyResult {
+  return runMany(count, opts, {}, (start, n) => {
+    const list: SmallCopy[] = new Array(n);
+    for (let i = 0; i < n; i++) list[i] = copy(start + i);
+    return newBatch(list);
+  }, (b, start, i) => {
+    placed(start + i, { ino: b.stats[4 * i]!, mtimeMs: b.stats[4 * i + 1]!, size: b.stats[4 * i + 2]!, mode: b.stats[4 * i + 3]! });
+  });
+}
+
+/** One file to store in the cache. */
+export interface SmallStore {
+  /** The workspace file. */
+  src: string;
+  /** Its size when walked: a file read at another size is left to the caller. */
+  size: number;
+}
+
+export interface StoreManyOptions extends CopyManyOptions {
+  /** The cache's folder of `algo`'s objects: objects go to `<root>/<2 hex>/<rest>`; every shard folder exists. */
+  root: string;
+  algo: string;
+  /** `cache.shared`: objects made readable by all whatever the umask. */
+  shared: boolean;
+  /** Files larger than this are left to the caller (the reused read buffer's size). */
+  maxSize: number;
+  /** The digest (32 bytes) of `data`, in this thread. */
+  hash: (algo: string, data: Uint8Array) => Uint8Array;
+  /** Where the worker threads load the BLAKE3 module from (the one `hash` uses). */
+  hashModule: string;
+}
+
+/**
+ * Stores `count` small files in the cache (`file(i)`), in parallel where there are cores to
+ * spare: reading, hashing and writing a file are one thread's work, so `rvc add` of many files
+ * uses every core. `stored(i, digest)` is called (in this thread) for each file stored, or found
+ * already there, with the digest of the bytes read; the others are left to the caller.
+ */
+export function storeManySmall(count: number, file: (i: number) => SmallStore, stored: (i: number, digest: Uint8Array) => void, opts: StoreManyOptions): CopyManyResult {
+  const root = opts.root.endsWith(path.sep) ? opts.root : opts.root + path.sep;
+  const store = { root, algo: opts.algo, shared: opts.shared, maxSize: opts.maxSize };
+  return runMany(count, opts, { hash: opts.hash, hashModule: opts.hashModule }, (start, n) => {
+    const list: SmallCopy[] = new Array(n);
+    // The runs follow the files' folders, as a walk lists them: a thread reads one folder's files.
+    for (let i = 0; i < n; i++) {
+      const f = file(start + i);
+      list[i] = { src: f.src, dest: f.src, size: f.size, mode: 0 };
+    }
+    const b = newBatch(list);
+    b.op = 1;
+    b.store = store;
+    b.digests = new Uint8Array(new SharedArrayBuffer(32 * n));
+    return b;
+  }, (b, start, i) => stored(start + i, b.digests!.slice(32 * i, 32 * i + 32)));
+}
+
+/**
+ * Runs batches of items over this thread and worker threads: `batch(start, n)` builds the shared
+ * batch of items [start, start + n), `done(b, start, i)` collects item i of it once placed.
+ */
+function runMany(
+  count: number,
+  opts: CopyManyOptions,
+  hashing: { hash?: PlaceCtx['hash']; hashModule?: string },
+  batch: (start: number, n: number) => Batch,
+  done1: (b: Batch, start: number, i: number) => void,
+): CopyManyResult {
   const done = new Uint8Array(count);
   const here = opts.inThisThread !== false;
   let byWorkers = 0;
-  const ctx: PlaceCtx = { buf: Buffer.allocUnsafe(MANY_MAX_SIZE + 1), pid: process.pid, tag: randomBytes(2).toString('hex'), counter: 0, packFds: new Map(), worker: false, sep: path.sep };
+  const ctx: PlaceCtx = {
+    buf: Buffer.allocUnsafe(MANY_MAX_SIZE + 1), pid: process.pid, tag: randomBytes(2).toString('hex'), counter: 0, packFds: new Map(), worker: false, sep: path.sep,
+    ...(hashing.hash ? { hash: hashing.hash } : {}),
+  };
   const wanted = Math.max(0, Math.min(opts.workers ?? Math.min(os.availableParallelism() - 1, 3), 15));
   const nWorkers = here ? (count < MANY_MIN_FOR_WORKERS ? 0 : wanted) : Math.max(1, wanted);
   const wake = new Int32Array(new SharedArrayBuffer(8));
@@ -344,18 +504,21 @@ export function copyManySmall(count: number, copy: (i: number) => SmallCopy, pla
     try {
       worker = new Worker(workerSource(), {
         eval: true,
-        workerData: { wake, port: port2, pid: process.pid, tag: randomBytes(2).toString('hex'), sep: path.sep },
+        workerData: {
+          wake, port: port2, pid: process.pid, tag: randomBytes(2).toString('hex'), sep: path.sep,
+          ...(hashing.hashModule ? { hashModule: hashing.hashModule } : {}),
+        },
         transferList: [port2],
         stdout: true,
         stderr: true,
       });
     } catch {
-      // No thread to be had (a resource limit): the copies are made with the threads there are.
+      // No thread to be had (a resource limit): the work is done with the threads there are.
       port1.close();
       break;
     }
     // Nothing is awaited on a worker: it must never hold the process open, and an error in one
-    // only leaves its copies to this thread.
+    // only leaves its items to this thread.
     worker.on('error', () => {});
     worker.unref();
     port1.unref();
@@ -365,9 +528,7 @@ export function copyManySmall(count: number, copy: (i: number) => SmallCopy, pla
   try {
     for (let start = 0; start < count; start += BATCH) {
       const n = Math.min(BATCH, count - start);
-      const list: SmallCopy[] = new Array(n);
-      for (let i = 0; i < n; i++) list[i] = copy(start + i);
-      const b = newBatch(list);
+      const b = batch(start, n);
       if (workers.length) {
         for (const w of workers) w.port.postMessage(b);
         Atomics.add(wake, W_GEN, 1);
@@ -381,9 +542,9 @@ export function copyManySmall(count: number, copy: (i: number) => SmallCopy, pla
           opts.onProgress?.(total + now);
         }
       };
-      // With no worker to be had, this thread copies whatever it was asked.
+      // With no worker to be had, this thread does whatever it was asked.
       if (here || workers.length === 0) claimLoop(fs, b, ctx, report);
-      // Wait for the workers' last blocks; one that stops making progress is given up on.
+      // Wait for the workers' last runs; one that stops making progress is given up on.
       let last = Atomics.load(b.ctl, C_DONE);
       let stallSince = Date.now();
       const unfinished = (): boolean =>
@@ -402,7 +563,7 @@ export function copyManySmall(count: number, copy: (i: number) => SmallCopy, pla
       for (let i = 0; i < n; i++) {
         if (b.status[i] !== 1) continue;
         done[start + i] = 1;
-        placed(start + i, { ino: b.stats[4 * i]!, mtimeMs: b.stats[4 * i + 1]!, size: b.stats[4 * i + 2]!, mode: b.stats[4 * i + 3]! });
+        done1(b, start, i);
       }
       total += Atomics.load(b.ctl, C_DONE);
       byWorkers += Atomics.load(b.ctl, C_BY_WORKERS);

@@ -36,6 +36,17 @@ export function createHasher(algo: HashAlgo): IncrementalHash {
   return { update: (b) => void h.update(b), digest: () => h.digest('hex') };
 }
 
+/** The 32-byte digest of `data` (what hashBuffer writes as hex). */
+export function digestBytes(algo: HashAlgo | string, data: Uint8Array): Uint8Array {
+  if (algo === 'blake3') return blake().blake3(data);
+  return createHash('sha256').update(data).digest();
+}
+
+/** Where the native BLAKE3 module is, for worker threads that hash as this thread does. */
+export function blakeModulePath(): string {
+  return createRequire(import.meta.url).resolve('@napi-rs/blake-hash');
+}
+
 export function hashBuffer(algo: HashAlgo, data: Uint8Array | string): string {
   if (algo === 'blake3') return blake().blake3(typeof data === 'string' ? Buffer.from(data) : data).toString('hex');
   return createHash('sha256').update(data).digest('hex');

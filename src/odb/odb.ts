@@ -4,7 +4,8 @@ import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import { objectKey, isValidOid, isTreeOid, oidDigest, TREE_SUFFIX, type HashAlgo } from '../model/oid.js';
 import { parseTree, serializeTreeChunks, type TreeEntry } from '../model/tree.js';
 import { tempPathFor, isStaleTempName, sweepStaleTemps, writeAll, makeDirs } from '../fsutil/atomic.js';
-import { hashBuffer, hashFile, hashCopyFile, createHasher, readSmallFile, SMALL_FILE, type IncrementalHash } from '../hashing/hash.js';
+import { hashBuffer, hashFile, hashCopyFile, createHasher, readSmallFile, digestBytes, blakeModulePath, SMALL_FILE, type IncrementalHash } from '../hashing/hash.js';
+import { storeManySmall } from '../fsutil/copy-many.js';
 import { defaultCutter } from '../hashing/chunker.js';
 import { CHUNKS_SUFFIX, DEFAULT_CHUNK_THRESHOLD, parseChunkList, serializeChunkList, type ChunkEntry } from '../model/chunks.js';
 import type { PackColumns, PackIndex } from '../model/pack.js';
@@ -499,6 +500,24 @@ export class Odb {
       fs.rmSync(tmp, { force: true });
       throw fromFsError(e, dest, 'write cache object');
     }
+  }
+
+  /**
+   * Stores many small files at once, on every core (storeManySmall): for each file stored, or
+   * whose object was already there, `stored(i, oid)` is called with the oid of the bytes read;
+   * a file left out (larger than SMALL_FILE or the chunk threshold, changed size since its stat,
+   * or a write that failed) is the caller's to store with addFile, which reports any error.
+   */
+  storeMany(count: number, file: (i: number) => { src: string; size: number }, stored: (i: number, oid: string) => void, opts: { jobs?: number; onProgress?: (n: number) => void } = {}): void {
+    // Every shard folder first: the threads only create files.
+    for (let b = 0; b < 256; b++) this.ensureDir(path.join(this.algoDir, b.toString(16).padStart(2, '0'), 'x'));
+    const maxSize = Math.min(SMALL_FILE, (this.opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD) - 1);
+    storeManySmall(count, file, (i, digest) => stored(i, Buffer.from(digest).toString('hex')), {
+      root: this.algoDir, algo: this.algo, shared: !!this.opts.shared, maxSize,
+      hash: digestBytes, hashModule: blakeModulePath(),
+      ...(opts.jobs !== undefined ? { workers: opts.jobs - 1 } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
   }
 
   /**

@@ -37,7 +37,7 @@ export async function storeOutputs(repo: Repo, ws: Workspace, stage: Stage, opts
       for (const o of allOutputs(stage)) {
         const abs = path.join(repo.root, o.repoPath);
         const b = buildOut(abs, o.repoPath, {
-          odb: repo.odb, state: ws.state(o.repoPath, algo), ignore: repo.ignore, repoRoot: repo.root, store: o.cache && !opts.noStore,
+          odb: repo.odb, state: ws.state(o.repoPath, algo), ignore: repo.ignore, repoRoot: repo.root, store: o.cache && !opts.noStore, jobs: repo.cacheJobs,
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
         });
         ws.remember(o.repoPath, algo, b);

@@ -261,7 +261,7 @@ function checkCandidate(repo: Repo, userPath: string, cwd: string): Candidate {
 function addOne(repo: Repo, c: Candidate, opts: AddOptions): AddedOut {
   const state = repo.stateFor(c.rel);
   const built = buildOut(c.abs, c.rel, {
-    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, store: !opts.noCommit,
+    odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, store: !opts.noCommit, jobs: repo.cacheJobs,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   const out = outFromBuilt(path.posix.basename(c.rel), repo.odb.algo, built);

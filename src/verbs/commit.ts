@@ -76,7 +76,7 @@ export async function commit(opts: CommitOptions = {}): Promise<CommitResult> {
       done.add(key);
       const state = repo.stateFor(t.rel);
       const built = buildOut(t.abs, t.rel, {
-        odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, store: true,
+        odb: repo.odb, state, ignore: repo.ignore, repoRoot: repo.root, store: true, jobs: repo.cacheJobs,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
       });
       const out = outFromBuilt(t.out.path, repo.odb.algo, built);

@@ -2,7 +2,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isTempName } from '../../src/fsutil/atomic.js';
-import { copyManySmall, MANY_MIN_FOR_WORKERS, type SmallCopy } from '../../src/fsutil/copy-many.js';
+import { copyManySmall, storeManySmall, MANY_MIN_FOR_WORKERS, type SmallCopy } from '../../src/fsutil/copy-many.js';
+import { blakeModulePath, digestBytes, hashBuffer } from '../../src/hashing/hash.js';
 import type { FileStat } from '../../src/fsutil/walk.js';
 import { tmpDir, rmrf } from '../helpers/cli.js';
 
@@ -100,5 +101,37 @@ describe('copying many small files at once (copyManySmall)', () => {
     expect(placed).toBeLessThan(src.length - 1);
     expect(fs.readdirSync(path.join(dir, 'out')).length).toBe(placed);
     expect(fs.readdirSync(path.join(dir, 'out')).filter(isTempName)).toEqual([]);
+  });
+});
+
+describe('storing many small files at once (storeManySmall)', () => {
+  it('worker threads hash and store each file under its digest (sha256 and the native BLAKE3), once; a file of another size is left to the caller', () => {
+    for (const algo of ['blake3', 'sha256'] as const) {
+      const dir = path.join(work, `store-${algo}`);
+      const src = sources(dir, 1200);
+      const root = path.join(dir, 'cache', algo);
+      for (let b = 0; b < 256; b++) fs.mkdirSync(path.join(root, b.toString(16).padStart(2, '0')), { recursive: true });
+      // One object already there (its file must not be written again), one file that grew.
+      const there = hashBuffer(algo, src[5]!.data);
+      fs.writeFileSync(path.join(root, there.slice(0, 2), there.slice(2)), src[5]!.data, { mode: 0o444 });
+      const before = fs.statSync(path.join(root, there.slice(0, 2), there.slice(2))).ino;
+      const oids = new Map<number, string>();
+      const r = storeManySmall(src.length, (i) => ({ src: src[i]!.src, size: src[i]!.data.length + (i === 7 ? 1 : 0) }), (i, d) => oids.set(i, Buffer.from(d).toString('hex')), {
+        root, algo, shared: false, maxSize: 4 * 1024 * 1024, hash: digestBytes, hashModule: blakeModulePath(), workers: 2, inThisThread: false,
+      });
+      expect(r.byWorkers).toBe(src.length - 1);
+      expect(r.done[7]).toBe(0);
+      expect(oids.has(7)).toBe(false);
+      for (let i = 0; i < src.length; i++) {
+        if (i === 7) continue;
+        const oid = hashBuffer(algo, src[i]!.data);
+        expect(oids.get(i)).toBe(oid);
+        const obj = path.join(root, oid.slice(0, 2), oid.slice(2));
+        expect(fs.readFileSync(obj).equals(src[i]!.data)).toBe(true);
+        expect(fs.statSync(obj).mode & 0o222).toBe(0);
+      }
+      expect(fs.statSync(path.join(root, there.slice(0, 2), there.slice(2))).ino).toBe(before);
+      expect(allFiles(root).filter((p) => isTempName(path.basename(p)))).toEqual([]);
+    }
   });
 });
