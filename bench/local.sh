@@ -11,7 +11,8 @@
 # Between runs, what a run made is moved aside, not deleted (see set_aside in bench/lib.sh: on
 # ext4 without a journal, files deleted just before a run make its file creations slower).
 #
-# Rows: cp -r; rvc add (fresh repository); rvc checkout into an emptied workspace; a no-op rvc
+# Rows: cp -r; rvc add (fresh repository), on every core and in one thread; rvc checkout into an
+# emptied workspace, likewise; a no-op rvc
 # checkout; rvc pull from a folder remote into an empty cache and workspace. Each is run RUNS
 # times (default 3) in turn, the median reported; one more run under `strace -c -f` counts the
 # system calls (all of them, and without futex and epoll_pwait, which are the thread pool's
@@ -80,6 +81,10 @@ echo '| operation | wall s (median) | CPU s (user + sys) | system calls a file |
 echo '| --- | ---: | ---: | ---: | ---: |'
 measure 'cp -r' "set_aside $(q "$WORK/cp")" "cp -r $(q "$WORK/data") $(q "$WORK/cp")"
 measure 'rvc add (fresh repository)' "set_aside $RQ/.rvc/cache $RQ/.rvc/tmp/state* $RQ/data.rvc" "cd $RQ && $RVC add -q data"
+# The same in one thread (cache.jobs 1): what storing on every core gives.
+(cd "$R" && rvc config cache.jobs 1)
+measure 'rvc add (fresh repository), one thread (cache.jobs 1)' "set_aside $RQ/.rvc/cache $RQ/.rvc/tmp/state* $RQ/data.rvc" "cd $RQ && $RVC add -q data"
+(cd "$R" && rvc config --unset cache.jobs)
 measure 'rvc checkout into an emptied workspace' "set_aside $RQ/data" "cd $RQ && $RVC checkout -q"
 # The same in one thread: what copying on every core (cache.jobs, default one thread per core) gives.
 (cd "$R" && rvc config cache.jobs 1)
@@ -107,6 +112,9 @@ if [ "$MEDIUM" -gt 0 ]; then
   echo '| --- | ---: | ---: | ---: | ---: |'
   measure 'cp -r' "set_aside $(q "$WORK/mcp")" "cp -r $(q "$WORK/mdata") $(q "$WORK/mcp")"
   measure 'rvc add (fresh repository)' "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data"
+  (cd "$M" && rvc config cache.jobs 1)
+  measure 'rvc add (fresh repository), one thread (cache.jobs 1)' "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data"
+  (cd "$M" && rvc config --unset cache.jobs)
   # The hashing limit of the add target: one-thread BLAKE3 over the same files.
   if have b3sum; then
     measure 'b3sum --num-threads 1' ":" "cd $(q "$WORK/mdata") && find . -type f -print0 | xargs -0 b3sum --num-threads 1"
