@@ -1,7 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
-import os from 'node:os';
 import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RvcError, addFailure, errnoCode, isRvcError, type ErrorCode, type FailureSummary } from '../errors.js';
@@ -9,7 +8,6 @@ import { isTreeOid, isValidOid, objectKey, type HashAlgo } from '../model/oid.js
 import { CHUNKS_SUFFIX, chunkListKey, type ChunkEntry } from '../model/chunks.js';
 import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
-import { DigestWorker, sharedBuffer } from '../hashing/digest-worker.js';
 import { packKey, parsePackKey, type PackColumns } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
 import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
@@ -158,11 +156,6 @@ export const PACK_TARGET_SIZE = 8 * 1024 * 1024;
  * one without repacking.
  */
 export const PACK_MIN_OBJECTS = 64;
-/**
- * A fetch that reads at least this many packs whole hashes their objects in a worker thread
- * (`DigestWorker`); for fewer, starting the thread costs more than it spares.
- */
-const DIGEST_WORKER_MIN_PACKS = 2;
 /** A fetch downloads a whole pack when it wants at least this fraction of its bytes, else ranges. */
 const WHOLE_PACK_FRACTION = 0.5;
 /** Wanted objects at most this far apart in a pack are read by one ranged request… */
@@ -844,24 +837,13 @@ async function readPacked(
   // Buffers of packs read into memory, reused from one pack to the next (at most one per
   // concurrent read): a fresh 8 MiB buffer per pack cost more in page faults than the copy.
   const spare: Buffer[] = [];
-  // A pack read whole to keep goes into memory: its objects are hashed where they lie and the
-  // pack written once, instead of streamed to a file in pieces and read back.
-  const inMemory = (rd: { whole: boolean; length: number }): boolean =>
-    rd.whole && mode === 'import' && !!store.adoptPack && !!store.verifyBytes && rd.length <= PACK_IN_MEMORY_MAX;
-  // With several such packs and a core to spare, a worker thread hashes each pack's objects once
-  // it has arrived, while this thread receives the next ones (see keepWholePack).
-  const digests = os.availableParallelism() > 1 && reads.filter(inMemory).length >= DIGEST_WORKER_MIN_PACKS ? DigestWorker.start(store.algo) : undefined;
-  try {
-    await eachLimit(reads, run.netJobs, (rd) => readOne(rd));
-  } finally {
-    digests?.close();
-  }
-  return vanished;
-
-  async function readOne(rd: (typeof reads)[number]): Promise<void> {
+  await eachLimit(reads, run.netJobs, async (rd) => {
     if (run.stopped) return;
     const key = packKey(store.algo, rd.id);
     const index = packs.packs.get(rd.id)?.index;
+    // A pack read whole to keep goes into memory: its objects are hashed where they lie and the
+    // pack written once, instead of streamed to a file in pieces and read back.
+    const inMemory = rd.whole && mode === 'import' && !!store.adoptPack && !!store.verifyBytes && rd.length <= PACK_IN_MEMORY_MAX;
     const tmp = await downloadTemp(store, `pack-${rd.id.slice(0, 16)}`);
     let buffer: Buffer | undefined;
     let check: PackCheck | undefined;
@@ -870,15 +852,11 @@ async function readPacked(
       let data: Buffer | undefined;
       try {
         const dl = { onBytes: (n: number) => ticker?.tick(0, n), signal: run.controller.signal };
-        if (inMemory(rd)) {
+        if (inMemory) {
           buffer = spare.pop();
-          if (!buffer || buffer.length < rd.length) {
-            const size = Math.max(rd.length, PACK_TARGET_SIZE);
-            buffer = digests ? sharedBuffer(size) : Buffer.allocUnsafe(size);
-          }
+          if (!buffer || buffer.length < rd.length) buffer = Buffer.allocUnsafe(Math.max(rd.length, PACK_TARGET_SIZE));
           const into = buffer;
-          // Without the worker, the objects are hashed here as the bytes arrive.
-          if (index && !digests) check = new PackCheck(store, index);
+          if (index) check = new PackCheck(store, index);
           const onFill = check ? (filled: number): void => check!.advance(into, filled) : undefined;
           data = await run.remote.downloadBytes(key, { ...dl, into, ...(onFill ? { onFill } : {}) });
           got = data.length;
@@ -898,7 +876,7 @@ async function readPacked(
         }
         return;
       }
-      if (rd.whole && mode === 'import' && (await keepWholePack(store, rd.id, index, tmp, data, check ?? digests))) {
+      if (rd.whole && mode === 'import' && (await keepWholePack(store, rd.id, index, tmp, data, check))) {
         for (const o of rd.entries) {
           onDone(o.oid, { r: 'ok' });
           ticker?.tick(1);
@@ -957,7 +935,8 @@ async function readPacked(
       if (buffer) spare.push(buffer);
       await rm(tmp, { force: true }).catch(() => undefined);
     }
-  }
+  });
+  return vanished;
 }
 
 /**
@@ -969,7 +948,7 @@ async function readPacked(
  * the bad ones.
  */
 async function keepWholePack(
-  store: LocalObjectStore, id: string, index: PackColumns | undefined, tmp: string, data: Buffer | undefined, check?: PackCheck | DigestWorker,
+  store: LocalObjectStore, id: string, index: PackColumns | undefined, tmp: string, data: Buffer | undefined, check?: PackCheck,
 ): Promise<boolean> {
   if (!index || !store.adoptPack || !store.verifyBytes) return false;
   let bytes: Buffer;
@@ -980,23 +959,12 @@ async function keepWholePack(
   }
   if (bytes.length !== index.packSize) return false;
   // A pack in memory is written to its temp file by the thread pool while the objects not yet
-  // hashed as it arrived are hashed here (or all of them by the worker thread); it is kept only
-  // once both are done and every object matched.
+  // hashed as it arrived are hashed here; it is kept only once both are done and every object matched.
   const written = data ? writeFile(tmp, data).then(() => true, () => false) : Promise.resolve(true);
-  let sound: boolean | undefined;
-  if (check instanceof DigestWorker) {
-    // Every object's digest by the worker; a manifest's parse (rvc refuses some) here.
-    sound = await check.check(bytes, index.offsets, index.lengths, index.digests);
-    if (sound) sound = treesSound(store, index, bytes);
-  }
-  if (sound === undefined) {
-    // No worker, or it failed: the objects not hashed yet are hashed here.
-    const c = check instanceof PackCheck ? check : new PackCheck(store, index);
-    c.advance(bytes, bytes.length);
-    sound = c.sound && c.done;
-  }
+  const c = check ?? new PackCheck(store, index);
+  c.advance(bytes, bytes.length);
   // Awaited either way: the buffer is not reused, nor the temp file removed, while being written.
-  if (!(await written) || !sound) return false;
+  if (!(await written) || !c.sound || !c.done) return false;
   try {
     store.adoptPack(tmp, index, cachedIndexText(store, id));
     return true;
@@ -1004,19 +972,6 @@ async function keepWholePack(
     // Keeping it failed (disk full, permissions): the objects go one by one, which report why.
     return false;
   }
-}
-
-/** Whether every manifest a pack's index lists (its digest already checked) is one rvc accepts. */
-function treesSound(store: LocalObjectStore, index: PackColumns, bytes: Buffer): boolean {
-  for (let j = 0; j < index.n; j++) {
-    if (!index.tree[j]) continue;
-    try {
-      if (!store.verifyBytes!(bytes.subarray(index.offsets[j]!, index.offsets[j]! + index.lengths[j]!), index.oid(j))) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
 }
 
 /**
