@@ -398,17 +398,10 @@ export class Odb {
    * is downloaded again, which stores nothing twice.
    */
   absentOf(oids: readonly string[]): string[] {
-    const byShard = new Map<string, string[]>();
-    for (const oid of oids) {
-      if (this.packs.has(oid)) continue;
-      const shard = oid.slice(0, 2);
-      let list = byShard.get(shard);
-      if (!list) byShard.set(shard, (list = []));
-      list.push(oid);
-    }
     const absent: string[] = [];
     // Which shard folders exist, read once when many objects are asked about: into an empty or
-    // young cache, most shards are not there and their objects need no call at all.
+    // young cache, most shards are not there and their objects need no call at all (nor a place
+    // in the grouping below: a fetch into an empty cache passes over its objects once).
     let shards: Set<string> | undefined;
     if (oids.length >= SHARD_LISTING_MIN) {
       try {
@@ -418,11 +411,19 @@ export class Odb {
         if (code === 'ENOENT' || code === 'ENOTDIR') shards = new Set();
       }
     }
-    for (const [shard, list] of byShard) {
-      if (shards && !shards.has(shard)) {
-        for (const oid of list) absent.push(oid);
+    const byShard = new Map<string, string[]>();
+    for (const oid of oids) {
+      if (this.packs.has(oid)) continue;
+      if (shards && (shards.size === 0 || !shards.has(oid.slice(0, 2)))) {
+        absent.push(oid);
         continue;
       }
+      const shard = oid.slice(0, 2);
+      let list = byShard.get(shard);
+      if (!list) byShard.set(shard, (list = []));
+      list.push(oid);
+    }
+    for (const [shard, list] of byShard) {
       let names: Set<string> | undefined;
       if (list.length >= SHARD_LISTING_MIN) {
         const dir = path.join(this.algoDir, shard);

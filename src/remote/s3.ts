@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RvcError } from '../errors.js';
@@ -66,26 +67,31 @@ type UploadClass = (typeof import('@aws-sdk/lib-storage'))['Upload'];
 const silentLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 /**
- * Open an S3 (or S3-compatible) remote. The SDK is imported here, on first use, so commands that
+ * The SDK's packages are CommonJS without a declared module type, so `import()` of one makes
+ * node read its entry file (the client's is 270 KB) twice over before running it: once to
+ * detect whether it is an ES module, once to list its exports for the ES module namespace.
+ * `require` runs it at once: loading the S3 client took half the time (about 0.2 s against
+ * 0.4 s of a fetch on the benchmark machine).
+ */
+const requireSdk = createRequire(import.meta.url);
+
+/**
+ * Open an S3 (or S3-compatible) remote. The SDK is loaded here, on first use, so commands that
  * never touch a remote do not pay for loading it.
  */
 export async function openS3Remote(url: string, opts: S3RemoteOptions): Promise<Remote> {
   // The SDK warns on stderr about future Node support; a library must not print.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return new S3Remote(url, opts, await import('@aws-sdk/client-s3'));
+  return new S3Remote(url, opts, requireSdk('@aws-sdk/client-s3') as S3Module);
 }
 
 /**
- * lib-storage (multipart uploads), imported on the first upload: a fetch or a status never
+ * lib-storage (multipart uploads), loaded on the first upload: a fetch or a status never
  * uploads, and loading it took about a tenth of a small fetch's CPU time.
  */
-let uploadClass: Promise<UploadClass> | undefined;
-function loadUpload(): Promise<UploadClass> {
-  const p = (uploadClass ??= import('@aws-sdk/lib-storage').then((m) => m.Upload));
-  p.catch(() => {
-    if (uploadClass === p) uploadClass = undefined;
-  });
-  return p;
+let uploadClass: UploadClass | undefined;
+function loadUpload(): UploadClass {
+  return (uploadClass ??= (requireSdk('@aws-sdk/lib-storage') as typeof import('@aws-sdk/lib-storage')).Upload);
 }
 
 class S3Remote extends CloudRemote {
@@ -202,7 +208,7 @@ class S3Remote extends CloudRemote {
   }
 
   protected async putObject(name: string, body: Readable | Buffer, size: number, meter: ByteMeter, signal?: AbortSignal): Promise<void> {
-    const Upload = await loadUpload();
+    const Upload = loadUpload();
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.s3.bucket, Key: name, Body: body, ContentLength: size },

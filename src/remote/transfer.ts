@@ -13,6 +13,7 @@ import type { DownloadOptions, Remote } from './remote.js';
 import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
 import { credentialsRefused } from './remote-error.js';
+import { MemoryBudget } from './memory-budget.js';
 
 /**
  * What the transfer engine needs from the local object database. The odb implements it; tests
@@ -167,6 +168,15 @@ const RANGE_MAX_GAP = 256 * 1024;
 const PACK_IN_MEMORY_MAX = 4 * PACK_TARGET_SIZE;
 /** …of at most this many bytes. */
 const RANGE_MAX_SPAN = 16 * 1024 * 1024;
+/**
+ * Bytes of packs a fetch holds in memory at once (four of PACK_TARGET_SIZE), whatever `jobs`
+ * is: each is a buffer of its own, whose first use costs a page fault per 4 KiB, and more packs
+ * at once arrive in smaller pieces, each a trip through the stream machinery. Measured (50,000 ×
+ * 2 KiB from s3rver, 2 cores, 8 alternating runs): 8 packs at once (the default `jobs`) took
+ * 11 % more CPU and 13 % longer than 4, with 9,000 more page faults (of 57,000). Ranged reads
+ * do not count against it.
+ */
+const PACK_READ_MEMORY = 4 * PACK_TARGET_SIZE;
 
 /**
  * The packs of each remote handle, listed once per handle (a command opens its remotes once) and
@@ -837,13 +847,22 @@ async function readPacked(
   // Buffers of packs read into memory, reused from one pack to the next (at most one per
   // concurrent read): a fresh 8 MiB buffer per pack cost more in page faults than the copy.
   const spare: Buffer[] = [];
+  // Packs in memory at once are bounded by PACK_READ_MEMORY, whatever `jobs` is.
+  const memory = new MemoryBudget(PACK_READ_MEMORY);
   await eachLimit(reads, run.netJobs, async (rd) => {
     if (run.stopped) return;
-    const key = packKey(store.algo, rd.id);
-    const index = packs.packs.get(rd.id)?.index;
     // A pack read whole to keep goes into memory: its objects are hashed where they lie and the
     // pack written once, instead of streamed to a file in pieces and read back.
     const inMemory = rd.whole && mode === 'import' && !!store.adoptPack && !!store.verifyBytes && rd.length <= PACK_IN_MEMORY_MAX;
+    if (inMemory) await memory.run(Math.max(rd.length, PACK_TARGET_SIZE), () => readOne(rd, true));
+    else await readOne(rd, false);
+  });
+  return vanished;
+
+  async function readOne(rd: (typeof reads)[number], inMemory: boolean): Promise<void> {
+    if (run.stopped) return;
+    const key = packKey(store.algo, rd.id);
+    const index = packs.packs.get(rd.id)?.index;
     const tmp = await downloadTemp(store, `pack-${rd.id.slice(0, 16)}`);
     let buffer: Buffer | undefined;
     let check: PackCheck | undefined;
@@ -935,8 +954,7 @@ async function readPacked(
       if (buffer) spare.push(buffer);
       await rm(tmp, { force: true }).catch(() => undefined);
     }
-  });
-  return vanished;
+  }
 }
 
 /**

@@ -379,6 +379,38 @@ describe('reading packs through the transfer engine', () => {
     for (const oid of [oids[0]!, oids[4321]!]) expect(odb.readObject(oid).equals(objects.get(oid)!)).toBe(true);
   });
 
+  it('packs read whole into memory are at most four at once, whatever the jobs', async () => {
+    const root = tmp();
+    const remote = new MemoryRemote('memory://whole');
+    // Ten packs of 10 objects.
+    const writer = new PackWriter(remote, 'blake3', hash, 10 * 64);
+    const objects: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const data = Buffer.from(`whole ${i} `.padEnd(64, '.'));
+      objects.push(hash(data));
+      await writer.add({ oid: hash(data), bytes: data });
+    }
+    await writer.flush();
+    let now = 0;
+    let most = 0;
+    const read = remote.downloadBytes.bind(remote);
+    remote.downloadBytes = async (key, opts) => {
+      if (!key.endsWith('.pack')) return read(key, opts);
+      most = Math.max(most, ++now);
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        return await read(key, opts);
+      } finally {
+        now--;
+      }
+    };
+    const odb = new Odb(path.join(root, 'cache'), 'blake3', path.join(root, 'cache', 'tmp'));
+    const r = await fetch(odb, remote, objects, { jobs: 8 });
+    expect([r.transferred.length, r.failedCount]).toEqual([100, 0]);
+    expect([...odb.localPacks()]).toHaveLength(10);
+    expect(most).toBe(4);
+  });
+
   it('a manifest is read loose while the packs are still being listed; one packed, or damaged loose, comes from its pack', async () => {
     const files = Array.from({ length: 70 }, (_, i) => Buffer.from(`file ${i}\n`));
     const text = Buffer.from(serializeTree(files.map((b, i) => ({ path: `f${String(i).padStart(2, '0')}`, oid: hash(b), size: b.length }))));
