@@ -8,10 +8,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
-import type { HashAlgo } from '../model/oid.js';
+import { assertOid, type HashAlgo } from '../model/oid.js';
 import {
-  PackLookup, packIndexBytes, packIndexKey, packKey, packPrefix, parsePackColumns, parsePackKey,
-  type PackColumns, type PackEntry, type PackIndex,
+  PackColumnsBuilder, PackLookup, packIndexBytes, packIndexKey, packKey, packPrefix, parsePackColumns, parsePackKey,
+  type PackColumns, type PackEntry,
 } from '../model/pack.js';
 import { sweepStaleTemps, writeFileAtomic } from '../fsutil/atomic.js';
 import type { Remote } from './remote.js';
@@ -177,7 +177,10 @@ export type PackInput = { oid: string; file: string; size: number } | { oid: str
 /** The pack a PackWriter wrote and uploaded. */
 export interface WrittenPack {
   id: string;
-  index: PackIndex;
+  /** Its index, in columns (sorted by oid). */
+  index: PackColumns;
+  /** Bytes of the index text uploaded. */
+  indexSize: number;
 }
 
 /**
@@ -196,8 +199,11 @@ export class PackWriter {
    */
   private buf: Buffer = Buffer.alloc(0);
   private offset = 0;
-  private entries: PackEntry[] = [];
-  private readonly seen = new Set<string>();
+  /**
+   * The pending objects' index entries, in columns that also tell what was added: an entry
+   * object per object and a Set of their oids cost about 100 bytes of heap an object.
+   */
+  private readonly entries: PackColumnsBuilder;
 
   constructor(
     private readonly remote: Remote,
@@ -207,7 +213,9 @@ export class PackWriter {
     private readonly onUploaded?: (pack: WrittenPack) => void,
     /** Counts the bytes sent and stops the uploads of a push. */
     private readonly upload: { onBytes?: (n: number) => void; signal?: AbortSignal } = {},
-  ) {}
+  ) {
+    this.entries = new PackColumnsBuilder(algo);
+  }
 
   /** Bytes waiting in the current pack. */
   get pending(): number {
@@ -215,11 +223,13 @@ export class PackWriter {
   }
 
   /**
-   * Appends an object (once per oid). A pack is uploaded before it would outgrow the target size
-   * (S3 takes a pack within one part in a single request), or once it reached it.
+   * Appends an object (once per oid; an oid not well formed for the algorithm throws OID_INVALID).
+   * A pack is uploaded before it would outgrow the target size (S3 takes a pack within one part
+   * in a single request), or once it reached it.
    */
   async add(input: PackInput): Promise<WrittenPack | undefined> {
-    if (this.seen.has(input.oid)) return undefined;
+    const oid = assertOid(input.oid, this.algo);
+    if (this.entries.has(oid)) return undefined;
     const data = 'bytes' in input ? input.bytes : readFileSync(input.file);
     let written: WrittenPack | undefined;
     if (this.offset > 0 && this.offset + data.length > this.targetSize) written = await this.flush();
@@ -229,28 +239,24 @@ export class PackWriter {
       this.buf = grown;
     }
     this.buf.set(data, this.offset);
-    this.entries.push({ oid: input.oid, offset: this.offset, length: data.length });
-    this.seen.add(input.oid);
+    this.entries.add(oid, this.offset, data.length);
     this.offset += data.length;
     return this.offset >= this.targetSize ? this.flush() : written;
   }
 
   /** Uploads the pending pack (pack, then index); undefined when nothing is pending. */
   async flush(): Promise<WrittenPack | undefined> {
-    if (this.entries.length === 0) return undefined;
+    if (this.entries.size === 0) return undefined;
     const packBytes = this.buf.subarray(0, this.offset);
-    // Sorted here, as the index lists them: the written pack's index is these very entries, not
-    // a parse of the text (a second copy of every entry, for a million objects in one pack).
-    const entries = this.entries.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
     this.buf = Buffer.alloc(0);
-    this.entries = [];
     this.offset = 0;
-    const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: packBytes.length, entries };
+    // The written pack's index is these very columns, sorted, not a parse of the text.
+    const index = this.entries.finish(this.hash(packBytes), packBytes.length);
     const text = packIndexBytes(index);
     const id = this.hash(text);
     await this.remote.uploadBytes(packKey(this.algo, id), packBytes, this.upload);
     await this.remote.uploadBytes(packIndexKey(this.algo, id), text, this.upload.signal ? { signal: this.upload.signal } : {});
-    const written = { id, index };
+    const written = { id, index, indexSize: text.length };
     this.onUploaded?.(written);
     return written;
   }
@@ -258,7 +264,7 @@ export class PackWriter {
   /** Drops the pending pack without uploading it. */
   discard(): void {
     this.buf = Buffer.alloc(0);
-    this.entries = [];
+    this.entries.clear();
     this.offset = 0;
   }
 }
