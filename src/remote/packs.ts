@@ -169,10 +169,11 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
 }
 
 /**
- * One object to put in a pack: its oid and the local file holding its bytes, or the bytes
- * themselves (an object the cache keeps in a local pack, read through the object store).
+ * One object to put in a pack: its oid and the local file holding its bytes (read whole: `size`
+ * is not needed), or the bytes themselves (an object the cache keeps in a local pack, read
+ * through the object store).
  */
-export type PackInput = { oid: string; file: string; size: number } | { oid: string; bytes: Uint8Array };
+export type PackInput = { oid: string; file: string; size?: number } | { oid: string; bytes: Uint8Array };
 
 /** The pack a PackWriter wrote and uploaded. */
 export interface WrittenPack {
