@@ -203,6 +203,15 @@ function forgetPacks(remote: Remote, algo: HashAlgo): void {
   packSets.get(remote)?.delete(algo);
 }
 
+/** Keys to ask about from which existingObjects first asks whether the remote has any loose object. */
+const ANY_LOOSE_FIRST = 1024;
+
+/** Whether the remote lists any key under `prefix` (reads the first page of the listing only). */
+async function anyKey(remote: Remote, prefix: string): Promise<boolean> {
+  for await (const _ of remote.list(prefix)) return true;
+  return false;
+}
+
 /**
  * Which of `oids` the remote has: loose, or in a pack listed with its index. Packed ones cost no
  * request beyond the one listing of the packs; the rest are asked like loose keys.
@@ -218,6 +227,13 @@ export async function existingObjects(store: LocalObjectStore, remote: Remote, o
   }
   const packed = found.size;
   if (packed) onProgress?.(packed);
+  // Asked about many keys, a remote is first asked whether it holds any loose object of the
+  // algorithm (one listing request): a new one, or one holding packs only, then costs no key
+  // string per object (about 100 bytes each, besides the sets the query makes of them).
+  if (loose.length >= ANY_LOOSE_FIRST && !(await anyKey(remote, `${store.algo}/`))) {
+    onProgress?.(packed + loose.length);
+    return found;
+  }
   if (loose.length) {
     const keys = loose.map((o) => objectKey(store.algo, o));
     const there = await remote.existing(keys, (done) => onProgress?.(packed + done));
