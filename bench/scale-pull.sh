@@ -15,9 +15,11 @@
 # are deleted at exit, after every measurement.
 #
 # With PUSH=1 it also measures `rvc push` from the kept repository to a new, empty prefix of
-# the S3 server (the packed push of scale.sh again).
+# the S3 server (the packed push of scale.sh again); with NO_PULL=1 as well, only that push
+# (which needs no S3 files kept: a `KEEP=1 NO_S3=1` run of scale.sh will do).
 #
-# Environment: RVC (the rvc command), FOLDER=1, SAMPLE=1, PUSH=1, NO_S3=1 (folder pull only).
+# Environment: RVC (the rvc command), FOLDER=1, SAMPLE=1, PUSH=1, NO_PULL=1, NO_S3=1 (folder
+# pull only).
 
 set -euo pipefail
 export LC_ALL=C
@@ -100,10 +102,10 @@ pull_in() {
 
 echo "| command | wall time | peak RSS |"
 echo "|---|---:|---:|"
-[ -n "${FOLDER:-}${NO_S3:-}" ] && pull_in folder
+[ -n "${FOLDER:-}${NO_S3:-}" ] && [ -z "${NO_PULL:-}" ] && pull_in folder
 if [ -z "${NO_S3:-}" ]; then
   start_s3rver scale-pull.sh
-  pull_in s3 -r s3
+  [ -z "${NO_PULL:-}" ] && pull_in s3 -r s3
   if [ -n "${PUSH:-}" ]; then
     # From the kept repository (its cache holds every object) to a new, empty prefix.
     cd "$WORK/repo"

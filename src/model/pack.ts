@@ -25,7 +25,7 @@
  * index first; see docs/reliability.md).
  */
 import { RvcError } from '../errors.js';
-import { HEX_LENGTH, TREE_SUFFIX, oidDigest, type HashAlgo } from './oid.js';
+import { HEX_LENGTH, TREE_SUFFIX, isTreeOid, oidDigest, type HashAlgo } from './oid.js';
 
 export const PACK_ROOT = 'packs';
 export const PACK_INDEX_HEADER = 'rvc-pack-index 1';
@@ -240,6 +240,167 @@ export class PackColumns {
       if (oid.charCodeAt(2 * k) > 0xff || oid.charCodeAt(2 * k + 1) > 0xff || hi < 0 || lo < 0 || d[at + k] !== ((hi << 4) | lo)) return false;
     }
     return true;
+  }
+}
+
+/**
+ * The columns of a pack being written, in the order its objects are added: digests as bytes, the
+ * `.tree` flag, offsets and lengths, in arrays that grow by doubling, and a table of what was
+ * added so an oid goes in once (open addressing over the entries' numbers, probed by a digest's
+ * first 32 bits and checked against the digests column). `finish` sorts them into the index's
+ * `PackColumns`. No object or string per entry: 57 to 65 bytes an object (before the arrays'
+ * room to grow), off the heap, where an entry object and a `Set` of the oids cost about 80 bytes
+ * of heap beside the oid strings.
+ */
+export class PackColumnsBuilder {
+  private count = 0;
+  private digests = Buffer.alloc(0);
+  private tree = new Uint8Array(0);
+  private offsets = new Float64Array(0);
+  private lengths = new Float64Array(0);
+  /** Entry number + 1 per slot; 0: empty. At most half full. */
+  private table = new Int32Array(0);
+  /** An oid's digest, parsed for a probe. */
+  private readonly probe: Buffer;
+
+  constructor(readonly algo: HashAlgo) {
+    this.probe = Buffer.alloc(this.digestBytes);
+  }
+
+  /** Objects added. */
+  get size(): number {
+    return this.count;
+  }
+
+  private get digestBytes(): number {
+    return HEX_LENGTH[this.algo] / 2;
+  }
+
+  /** True when `oid` (well formed for the algorithm) was added. */
+  has(oid: string): boolean {
+    const h = this.slotOf(oid);
+    return h >= 0 && this.table[h] !== 0;
+  }
+
+  /** Adds `oid` (well formed for the algorithm, not added yet) at `offset`, `length` bytes. */
+  add(oid: string, offset: number, length: number): void {
+    const B = this.digestBytes;
+    const j = this.count;
+    if (j === this.offsets.length) this.grow(Math.max(1024, 2 * j));
+    if ((j + 1) * 2 > this.table.length) this.rehash(this.table.length * 2 || 2048);
+    const h = this.slotOf(oid); // also parses the digest into `probe`
+    this.probe.copy(this.digests, j * B);
+    this.tree[j] = isTreeOid(oid) ? 1 : 0;
+    this.offsets[j] = offset;
+    this.lengths[j] = length;
+    this.table[h] = j + 1;
+    this.count++;
+  }
+
+  /**
+   * The index's columns, sorted by oid (by digest, and a digest's file before its `.tree`):
+   * the builder's own arrays, sorted in place (no second copy of the columns), after which it
+   * starts empty.
+   */
+  finish(packHash: string, packSize: number): PackColumns {
+    const n = this.count;
+    const B = this.digestBytes;
+    const { digests: d, tree: t, offsets: off, lengths: len } = this;
+    this.table = new Int32Array(0);
+    // The order by the digests' first 32 bits, then whole digests where those tie.
+    const order = new Uint32Array(n);
+    {
+      const keys = new Uint32Array(n);
+      for (let j = 0; j < n; j++) {
+        keys[j] = d.readUInt32BE(j * B);
+        order[j] = j;
+      }
+      order.sort((a, b) => keys[a]! - keys[b]! || d.compare(d, b * B, (b + 1) * B, a * B, (a + 1) * B) || t[a]! - t[b]!);
+    }
+    // Entry order[i] moves to place i, a cycle of the permutation at a time; a place moved into
+    // is marked done by order[k] = k.
+    const saved = Buffer.allocUnsafe(B);
+    for (let i = 0; i < n; i++) {
+      if (order[i] === i) continue;
+      d.copy(saved, 0, i * B, (i + 1) * B);
+      const st = t[i]!;
+      const so = off[i]!;
+      const sl = len[i]!;
+      for (let k = i; ;) {
+        const j = order[k]!;
+        order[k] = k;
+        if (j === i) {
+          saved.copy(d, k * B);
+          t[k] = st;
+          off[k] = so;
+          len[k] = sl;
+          break;
+        }
+        d.copy(d, k * B, j * B, (j + 1) * B);
+        t[k] = t[j]!;
+        off[k] = off[j]!;
+        len[k] = len[j]!;
+        k = j;
+      }
+    }
+    this.clear();
+    return new PackColumns(this.algo, packHash, packSize, n, d.subarray(0, n * B), t.subarray(0, n), off.subarray(0, n), len.subarray(0, n));
+  }
+
+  /** Forgets every object. */
+  clear(): void {
+    this.count = 0;
+    this.digests = Buffer.alloc(0);
+    this.tree = new Uint8Array(0);
+    this.offsets = new Float64Array(0);
+    this.lengths = new Float64Array(0);
+    this.table = new Int32Array(0);
+  }
+
+  /**
+   * The slot holding `oid`, or the empty slot where it would go; -1 while the table is empty.
+   * Leaves the oid's digest in `probe`.
+   */
+  private slotOf(oid: string): number {
+    const B = this.digestBytes;
+    this.probe.write(oid, 0, B, 'hex');
+    if (this.table.length === 0) return -1;
+    const tree = isTreeOid(oid) ? 1 : 0;
+    const key = this.probe.readUInt32BE(0);
+    const mask = this.table.length - 1;
+    for (let h = key & mask; ; h = (h + 1) & mask) {
+      const e = this.table[h]! - 1;
+      if (e < 0) return h;
+      if (this.tree[e] === tree && this.digests.readUInt32BE(e * B) === key && this.probe.compare(this.digests, e * B, (e + 1) * B) === 0) return h;
+    }
+  }
+
+  private grow(cap: number): void {
+    const B = this.digestBytes;
+    const digests = Buffer.allocUnsafe(cap * B);
+    this.digests.copy(digests, 0, 0, this.count * B);
+    this.digests = digests;
+    const tree = new Uint8Array(cap);
+    tree.set(this.tree.subarray(0, this.count));
+    this.tree = tree;
+    const offsets = new Float64Array(cap);
+    offsets.set(this.offsets.subarray(0, this.count));
+    this.offsets = offsets;
+    const lengths = new Float64Array(cap);
+    lengths.set(this.lengths.subarray(0, this.count));
+    this.lengths = lengths;
+  }
+
+  private rehash(cap: number): void {
+    const B = this.digestBytes;
+    const table = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let e = 0; e < this.count; e++) {
+      let h = this.digests.readUInt32BE(e * B) & mask;
+      while (table[h] !== 0) h = (h + 1) & mask;
+      table[h] = e + 1;
+    }
+    this.table = table;
   }
 }
 

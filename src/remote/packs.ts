@@ -3,15 +3,15 @@
  * hash by itself: the caller passes the hash function of the repository's algorithm (the local
  * object store has it), as it does for verifying downloads.
  */
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { RvcError, isRvcError } from '../errors.js';
-import type { HashAlgo } from '../model/oid.js';
+import { assertOid, type HashAlgo } from '../model/oid.js';
 import {
-  PackLookup, packIndexBytes, packIndexKey, packKey, packPrefix, parsePackColumns, parsePackKey,
-  type PackColumns, type PackEntry, type PackIndex,
+  PackColumnsBuilder, PackLookup, packIndexBytes, packIndexKey, packKey, packPrefix, parsePackColumns, parsePackKey,
+  type PackColumns, type PackEntry,
 } from '../model/pack.js';
 import { sweepStaleTemps, writeFileAtomic } from '../fsutil/atomic.js';
 import type { Remote } from './remote.js';
@@ -169,15 +169,19 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
 }
 
 /**
- * One object to put in a pack: its oid and the local file holding its bytes, or the bytes
- * themselves (an object the cache keeps in a local pack, read through the object store).
+ * One object to put in a pack: its oid and the local file holding its bytes (read to its end;
+ * `size`, when known, sizes the buffer and keeps a bounded pack within its target), or the bytes themselves (an object the cache keeps in a local pack, read
+ * through the object store).
  */
-export type PackInput = { oid: string; file: string; size: number } | { oid: string; bytes: Uint8Array };
+export type PackInput = { oid: string; file: string; size?: number } | { oid: string; bytes: Uint8Array };
 
 /** The pack a PackWriter wrote and uploaded. */
 export interface WrittenPack {
   id: string;
-  index: PackIndex;
+  /** Its index, in columns (sorted by oid). */
+  index: PackColumns;
+  /** Bytes of the index text uploaded. */
+  indexSize: number;
 }
 
 /**
@@ -196,8 +200,11 @@ export class PackWriter {
    */
   private buf: Buffer = Buffer.alloc(0);
   private offset = 0;
-  private entries: PackEntry[] = [];
-  private readonly seen = new Set<string>();
+  /**
+   * The pending objects' index entries, in columns that also tell what was added: an entry
+   * object per object and a Set of their oids cost about 100 bytes of heap an object.
+   */
+  private readonly entries: PackColumnsBuilder;
 
   constructor(
     private readonly remote: Remote,
@@ -212,7 +219,9 @@ export class PackWriter {
      * large at once instead of doubling its way there, copying what it held at every step.
      */
     private readonly sizeHint = 0,
-  ) {}
+  ) {
+    this.entries = new PackColumnsBuilder(algo);
+  }
 
   /** Bytes waiting in the current pack. */
   get pending(): number {
@@ -220,18 +229,23 @@ export class PackWriter {
   }
 
   /**
-   * Appends an object (once per oid). A pack is uploaded before it would outgrow the target size
-   * (S3 takes a pack within one part in a single request), or once it reached it.
+   * Appends an object (once per oid; an oid not well formed for the algorithm throws OID_INVALID).
+   * A pack is uploaded before it would outgrow the target size (S3 takes a pack within one part
+   * in a single request), or once it reached it.
    */
   async add(input: PackInput): Promise<WrittenPack | undefined> {
-    if (this.seen.has(input.oid)) return undefined;
-    const size = 'bytes' in input ? input.bytes.length : input.size;
+    const oid = assertOid(input.oid, this.algo);
+    if (this.entries.has(oid)) return undefined;
+    // A file's size, when the caller did not say it, matters only to keep a bounded pack within
+    // its target: a push's packs are cut by size beforehand and read each file to its end.
+    const size = 'bytes' in input
+      ? input.bytes.length
+      : input.size ?? (Number.isFinite(this.targetSize) ? statSync(input.file).size : 0);
     let written: WrittenPack | undefined;
     if (this.offset > 0 && this.offset + size > this.targetSize) written = await this.flush();
     const at = this.offset;
     const length = 'bytes' in input ? this.append(input.bytes) : this.appendFile(input.file, size);
-    this.entries.push({ oid: input.oid, offset: at, length });
-    this.seen.add(input.oid);
+    this.entries.add(oid, at, length);
     this.offset += length;
     return this.offset >= this.targetSize ? this.flush() : written;
   }
@@ -278,20 +292,17 @@ export class PackWriter {
 
   /** Uploads the pending pack (pack, then index); undefined when nothing is pending. */
   async flush(): Promise<WrittenPack | undefined> {
-    if (this.entries.length === 0) return undefined;
+    if (this.entries.size === 0) return undefined;
     const packBytes = this.buf.subarray(0, this.offset);
-    // Sorted here, as the index lists them: the written pack's index is these very entries, not
-    // a parse of the text (a second copy of every entry, for a million objects in one pack).
-    const entries = this.entries.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
     this.buf = Buffer.alloc(0);
-    this.entries = [];
     this.offset = 0;
-    const index: PackIndex = { algo: this.algo, packHash: this.hash(packBytes), packSize: packBytes.length, entries };
+    // The written pack's index is these very columns, sorted, not a parse of the text.
+    const index = this.entries.finish(this.hash(packBytes), packBytes.length);
     const text = packIndexBytes(index);
     const id = this.hash(text);
     await this.remote.uploadBytes(packKey(this.algo, id), packBytes, this.upload);
     await this.remote.uploadBytes(packIndexKey(this.algo, id), text, this.upload.signal ? { signal: this.upload.signal } : {});
-    const written = { id, index };
+    const written = { id, index, indexSize: text.length };
     this.onUploaded?.(written);
     return written;
   }
@@ -299,7 +310,7 @@ export class PackWriter {
   /** Drops the pending pack without uploading it. */
   discard(): void {
     this.buf = Buffer.alloc(0);
-    this.entries = [];
+    this.entries.clear();
     this.offset = 0;
   }
 }

@@ -83,7 +83,8 @@ export async function queryExisting(
   onProgress?: (done: number) => void,
   onPlan?: (plan: QueryPlan) => void,
 ): Promise<Set<string>> {
-  const unique = [...new Set(keys)];
+  // Iterated as a Set, and the set of keys a parent listing looks for (no array of them beside).
+  const unique = new Set(keys);
   const found = new Set<string>();
   let done = 0;
   const tick = (n: number): void => {
@@ -110,8 +111,8 @@ export async function queryExisting(
     return seen;
   };
 
-  if (unique.length <= ops.headThreshold) {
-    await headAll(unique);
+  if (unique.size <= ops.headThreshold) {
+    await headAll([...unique]);
     return found;
   }
 
@@ -145,7 +146,7 @@ export async function queryExisting(
   tick(probeKeys.length);
 
   const remainingDirs = [...groups.keys()];
-  const remainingKeys = unique.length - probeKeys.length - loose.length;
+  const remainingKeys = unique.size - probeKeys.length - loose.length;
   const plan = planQuery(remainingKeys, remainingDirs, perDir, ops);
   onPlan?.(plan);
 
@@ -166,11 +167,13 @@ export async function queryExisting(
       break;
     case 'list-parent': {
       const parent = dirOf(remainingDirs[0]!.slice(0, -1)) ?? '';
-      const wanted = new Set([...groups.values()].flat());
+      // Every key is looked for (a second Set of the remaining ones cost as much again): those
+      // of the probed shard get the answer its listing gave, and a key outside every shard
+      // folder is never listed under one.
       work.push(
         limit(async () => {
-          await listInto(parent, wanted);
-          tick(wanted.size);
+          await listInto(parent, unique);
+          tick(remainingKeys);
         }),
       );
       break;

@@ -213,6 +213,15 @@ function forgetPacks(remote: Remote, algo: HashAlgo): void {
   packSets.get(remote)?.delete(algo);
 }
 
+/** Keys to ask about from which existingObjects first asks whether the remote has any loose object. */
+const ANY_LOOSE_FIRST = 1024;
+
+/** Whether the remote lists any key under `prefix` (reads the first page of the listing only). */
+async function anyKey(remote: Remote, prefix: string): Promise<boolean> {
+  for await (const _ of remote.list(prefix)) return true;
+  return false;
+}
+
 /**
  * Which of `oids` the remote has: loose, or in a pack listed with its index. Packed ones cost no
  * request beyond the one listing of the packs; the rest are asked like loose keys.
@@ -228,6 +237,13 @@ export async function existingObjects(store: LocalObjectStore, remote: Remote, o
   }
   const packed = found.size;
   if (packed) onProgress?.(packed);
+  // Asked about many keys, a remote is first asked whether it holds any loose object of the
+  // algorithm (one listing request): a new one, or one holding packs only, then costs no key
+  // string per object (about 100 bytes each, besides the sets the query makes of them).
+  if (loose.length >= ANY_LOOSE_FIRST && !(await anyKey(remote, `${store.algo}/`))) {
+    onProgress?.(packed + loose.length);
+    return found;
+  }
   if (loose.length) {
     const keys = loose.map((o) => objectKey(store.algo, o));
     const there = await remote.existing(keys, (done) => onProgress?.(packed + done));
@@ -505,79 +521,73 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   }
 
   // 2. Files: those named directly plus the children of trees the remote lacks; one query.
-  const files = new Set(looseFiles);
-  for (const list of children.values()) for (const c of list) if (!isTreeOid(c)) files.add(c);
-  const missing: string[] = [];
-  {
-    const list = [...files];
-    const present = run.stopped ? new Set<string>() : await run.present(store, list);
-    for (const f of list) {
-      if (present.has(f)) run.skipped++;
-      else missing.push(f);
-    }
-  }
+  let missing = await absentFiles(run, store, looseFiles, children);
   const missingTrees = [...children.keys()];
-  // Sizes, for a progress total and to choose what goes into packs. A synchronous stat a file:
-  // 50,000 promise-based ones cost a second of the main thread in round trips to the thread pool.
-  const sizes = new Map<string, number>();
-  const sizeAll = (list: Iterable<string>): void => {
-    for (const oid of list) {
-      if (sizes.has(oid)) continue;
-      try {
-        const st = statSync(store.objectPath(oid), { throwIfNoEntry: false });
-        if (st) sizes.set(oid, st.size);
-        else {
-          // Not loose: it may sit in a pack the cache keeps.
-          const at = store.packedRange?.(oid);
-          if (at) sizes.set(oid, at.length);
-        }
-      } catch {
-        // Reported by its upload itself, with the right code.
-      }
+  // Sizes, for a progress total and to choose what goes into packs (-1: not found, its upload
+  // reports why), the files' in an array beside `missing`: a Map of a million oids cost about
+  // 37 bytes each. A synchronous stat a file: 50,000 promise-based ones cost a second of the
+  // main thread in round trips to the thread pool.
+  const sizeOf = (oid: string): number => {
+    try {
+      const st = statSync(store.objectPath(oid), { throwIfNoEntry: false });
+      // Not loose: it may sit in a pack the cache keeps.
+      return st ? st.size : store.packedRange?.(oid)?.length ?? -1;
+    } catch {
+      return -1; // reported by its upload itself, with the right code
     }
   };
-  sizeAll(missing);
-  sizeAll(missingTrees);
+  let sizes = Float64Array.from(missing, sizeOf);
   // 2b. Files the cache holds as chunks go as their chunks and then their list. A chunked file
   //     has no whole object in the cache, so only those without one are looked at.
-  const chunked = await expandChunkedPush(run, store, missing, (oid) => !sizes.has(oid));
-  sizeAll(chunked.chunks);
+  const chunked = await expandChunkedPush(run, store, missing, (i) => sizes[i]! < 0);
+  if (chunked.lists.size) sizes = Float64Array.from(missing, sizeOf); // their chunks in their place
   const packing = opts.packs !== false && store.hashBytes !== undefined && missing.length >= PACK_MIN_OBJECTS;
   let totalBytes = 0;
-  for (const oid of missing) totalBytes += sizes.get(oid) ?? 0;
-  for (const oid of missingTrees) totalBytes += sizes.get(oid) ?? 0;
-  // Small files go into packs of about PACK_TARGET_SIZE; the others (and any that could not be
-  // stat'ed, whose upload reports why) stay loose.
-  const packGroups: { oid: string; size: number }[][] = [];
+  for (const size of sizes) totalBytes += Math.max(0, size);
+  for (const oid of missingTrees) totalBytes += Math.max(0, sizeOf(oid));
+  // Small files go into packs of about PACK_TARGET_SIZE: `packable` in order, cut into groups
+  // ending at `packEnds` (an object per file cost about 48 bytes more); the others (and any that
+  // could not be stat'ed, whose upload reports why) stay loose.
+  const packable: string[] = [];
+  const packEnds: number[] = [];
+  /** Each pack's bytes, so that its writer makes its buffer once at that size. */
+  const packBytes: number[] = [];
   let looseUploads = missing;
   if (packing) {
     looseUploads = [];
-    let group: { oid: string; size: number }[] = [];
     let groupBytes = 0;
-    for (const f of missing) {
-      const size = sizes.get(f);
-      if (size === undefined || size > PACK_MAX_OBJECT) {
-        looseUploads.push(f);
+    for (let i = 0; i < missing.length; i++) {
+      const size = sizes[i]!;
+      if (size < 0 || size > PACK_MAX_OBJECT) {
+        looseUploads.push(missing[i]!);
         continue;
       }
       // A pack stays within PACK_TARGET_SIZE: S3 then takes it in one PutObject, where one byte
       // more makes a multipart upload of four requests.
-      if (group.length && groupBytes + size > PACK_TARGET_SIZE) {
-        packGroups.push(group);
-        group = [];
+      if (packable.length > (packEnds.at(-1) ?? 0) && groupBytes + size > PACK_TARGET_SIZE) {
+        packEnds.push(packable.length);
+        packBytes.push(groupBytes);
         groupBytes = 0;
       }
-      group.push({ oid: f, size });
+      packable.push(missing[i]!);
       groupBytes += size;
     }
-    if (group.length) packGroups.push(group);
-    if (packGroups.reduce((a, g) => a + g.length, 0) < PACK_MIN_OBJECTS) {
-      for (const g of packGroups) for (const o of g) looseUploads.push(o.oid);
-      packGroups.length = 0;
+    if (packable.length > (packEnds.at(-1) ?? 0)) {
+      packEnds.push(packable.length);
+      packBytes.push(groupBytes);
+    }
+    if (packable.length < PACK_MIN_OBJECTS) {
+      for (const o of packable) looseUploads.push(o);
+      packable.length = 0;
+      packEnds.length = 0;
+      packBytes.length = 0;
     }
   }
+  const files = missing.length;
+  missing = [];
+  sizes = new Float64Array(0);
   const ticker = opts.onProgress
-    ? new ProgressTicker(opts.onProgress, 'upload', missing.length + missingTrees.length + chunked.lists.size, totalBytes)
+    ? new ProgressTicker(opts.onProgress, 'upload', files + missingTrees.length + chunked.lists.size, totalBytes)
     : undefined;
 
   const upload = async (oid: string, part?: { key: string; file: string; counted: boolean }): Promise<boolean> => {
@@ -604,24 +614,25 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   //    closures on a million files); then each tree whose children all made it.
   const failedFiles = new Set<string>();
   const hashBytes = store.hashBytes?.bind(store);
-  const uploadPack = async (group: { oid: string; size: number }[]): Promise<void> => {
+  const uploadPack = async (start: number, end: number, bytes: number): Promise<void> => {
     const writer = new PackWriter(remote, store.algo, hashBytes!, Number.POSITIVE_INFINITY, undefined, {
       onBytes: (n) => ticker?.tick(0, n),
       signal: run.controller.signal,
-    }, group.reduce((n, o) => n + o.size, 0));
+    }, bytes);
     const packed: string[] = [];
     try {
-      for (const o of group) {
+      for (let i = start; i < end; i++) {
         if (run.stopped) break;
+        const oid = packable[i]!;
         try {
-          const at = store.packedRange?.(o.oid);
-          await writer.add(at && store.readObject ? { oid: o.oid, bytes: store.readObject(o.oid) } : { oid: o.oid, file: store.objectPath(o.oid), size: o.size });
-          packed.push(o.oid);
+          const at = store.packedRange?.(oid);
+          await writer.add(at && store.readObject ? { oid, bytes: store.readObject(oid) } : { oid, file: store.objectPath(oid) });
+          packed.push(oid);
         } catch (e) {
           // This object alone: the pack goes on without it.
-          failedFiles.add(o.oid);
-          run.fail(o.oid, errnoCode(e) === 'ENOENT'
-            ? new RvcError('OBJECT_MISSING', `object ${o.oid} is not in the local cache`, { hint: 'fetch it from a remote that has it, or re-add the data it belongs to' })
+          failedFiles.add(oid);
+          run.fail(oid, errnoCode(e) === 'ENOENT'
+            ? new RvcError('OBJECT_MISSING', `object ${oid} is not in the local cache`, { hint: 'fetch it from a remote that has it, or re-add the data it belongs to' })
             : e);
           ticker?.tick(1);
         }
@@ -642,14 +653,15 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
       ticker?.tick(packed.length);
     }
   };
-  if (packGroups.length) forgetPacks(remote, store.algo);
-  // One pool for packs and loose files alike (packs first: they hold most of the objects).
-  const work: ({ pack: { oid: string; size: number }[] } | { file: string })[] = [
-    ...packGroups.map((pack) => ({ pack })), ...looseUploads.map((file) => ({ file })),
-  ];
-  await eachLimit(work, run.netJobs, async (w) => {
-    if ('pack' in w) await uploadPack(w.pack);
-    else if (!(await upload(w.file, chunked.chunks.has(w.file) ? { key: run.key(w.file), file: store.objectPath(w.file), counted: false } : undefined))) failedFiles.add(w.file);
+  if (packEnds.length) forgetPacks(remote, store.algo);
+  // One pool for packs and loose files alike (packs first: they hold most of the objects), by
+  // number: pack g, then loose file i - packEnds.length.
+  await eachIndex(packEnds.length + looseUploads.length, run.netJobs, async (i) => {
+    if (i < packEnds.length) await uploadPack(i === 0 ? 0 : packEnds[i - 1]!, packEnds[i]!, packBytes[i]!);
+    else {
+      const file = looseUploads[i - packEnds.length]!;
+      if (!(await upload(file, chunked.chunks.has(file) ? { key: run.key(file), file: store.objectPath(file), counted: false } : undefined))) failedFiles.add(file);
+    }
   });
   await uploadChunkLists(run, store, chunked.lists, failedFiles, upload);
   const done = new Map<string, Promise<boolean>>();
@@ -689,13 +701,38 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   return run.finish();
 }
 
+/**
+ * The files to push that the remote lacks (one query; the others count as skipped): those named
+ * directly and those the trees to upload list. The Set that joins them is dropped before the
+ * query, the list it gives once this returns (each a million entries for a million files).
+ */
+async function absentFiles(run: Run, store: LocalObjectStore, looseFiles: readonly string[], children: ReadonlyMap<string, readonly string[]>): Promise<string[]> {
+  const list = ((): string[] => {
+    const files = new Set(looseFiles);
+    for (const kids of children.values()) for (const c of kids) if (!isTreeOid(c)) files.add(c);
+    return [...files];
+  })();
+  const present = run.stopped ? new Set<string>() : await run.present(store, list);
+  const missing: string[] = [];
+  for (const f of list) {
+    if (present.has(f)) run.skipped++;
+    else missing.push(f);
+  }
+  return missing;
+}
+
 /** Runs `fn` over `items` with at most `n` at a time, from a fixed pool of `n` workers. */
-async function eachLimit<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+function eachLimit<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  return eachIndex(items.length, n, (i) => fn(items[i]!));
+}
+
+/** Runs `fn` over 0 … count - 1 with at most `n` at a time, from a fixed pool of `n` workers. */
+async function eachIndex(count: number, n: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < count) await fn(next++);
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, count)) }, worker));
 }
 
 /** A remote copy that does not hash to its name: pushing again cannot fix it (push trusts it). */
@@ -1431,16 +1468,18 @@ async function verifyWith(run: Run, store: LocalObjectStore, remote: Remote, oid
  * has its chunk list, and a list is uploaded only after every chunk it names is there (the same
  * invariant as a manifest's), so finding the list ends the search. Of the others, the chunks the
  * remote lacks join `missing` in place of the file (uploaded like files, but not counted as
- * transferred objects); their lists are returned to be uploaded after them.
+ * transferred objects); their lists are returned to be uploaded after them. `mayBeChunked(i)`
+ * says whether missing[i] may be one.
  */
 async function expandChunkedPush(
-  run: Run, store: LocalObjectStore, missing: string[], mayBeChunked: (oid: string) => boolean = () => true,
+  run: Run, store: LocalObjectStore, missing: string[], mayBeChunked: (i: number) => boolean = () => true,
 ): Promise<{ chunks: Set<string>; lists: Map<string, ChunkEntry[]> }> {
   const lists = new Map<string, ChunkEntry[]>();
   const chunks = new Set<string>();
   if (!store.chunksOf || run.stopped) return { chunks, lists };
-  for (const f of missing) {
-    if (!mayBeChunked(f)) continue;
+  for (let i = 0; i < missing.length; i++) {
+    const f = missing[i]!;
+    if (!mayBeChunked(i)) continue;
     let c: ChunkEntry[] | undefined;
     try {
       c = store.chunksOf(f);

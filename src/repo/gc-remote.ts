@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { HASH_ALGOS, isTreeOid, isValidOid, objectKey, oidDigest, type HashAlgo } from '../model/oid.js';
-import { formatPackIndex, packIndexKey, packKey, packPrefix, parsePackKey, type PackEntry } from '../model/pack.js';
+import { packIndexKey, packKey, packPrefix, parsePackKey, type PackEntry } from '../model/pack.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { hashBuffer } from '../hashing/hash.js';
 import type { CommonOptions, Repo } from './repo.js';
@@ -344,7 +344,7 @@ async function writePacks(repo: Repo, remote: Remote, plan: Plan): Promise<{ pac
   let bytes = 0;
   const writer = new PackWriter(remote, algo, hash, PACK_TARGET_BYTES, (w) => {
     packs++;
-    bytes += w.index.packSize + Buffer.byteLength(formatPackIndex(w.index));
+    bytes += w.index.packSize + w.indexSize;
   });
   const temps = new Set<string>();
   const tmp = (stem: string): string => {
