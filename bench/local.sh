@@ -18,6 +18,12 @@
 # system calls (all of them, and without futex and epoll_pwait, which are the thread pool's
 # hand-offs rather than file work); the counts include the process's start-up (about 5,000 calls
 # for node), which is why FOLDERS below 20 overstates them. Needs GNU time; strace for the counts.
+#
+# Each section ends with the targets' ratios measured in pairs: the rvc command and its baseline
+# (`cp -r`, `cp`, or `cp -r` + one-thread b3sum) run in turn, A B A B ..., PAIRS times (default
+# RUNS), and the median of the pairs' ratios reported. On a shared virtual disk the time of
+# writing a gigabyte of new pages drifts several-fold within minutes, which a ratio of two
+# medians taken minutes apart carries whole; a ratio of neighbouring runs does not.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -27,6 +33,7 @@ require_tools local.sh
 FOLDERS=${FOLDERS:-20}
 RUNS=${RUNS:-3}
 MEDIUM=${MEDIUM:-0}
+PAIRS=${PAIRS:-$RUNS}
 bench_work local
 
 log "generating $FOLDERS folders of 500 files x 2 KiB"
@@ -62,6 +69,38 @@ measure() {
   printf '| %s | %s | %s | %s | %s |\n' "$name" "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" "$calls" "$fscalls"
 }
 
+# wall_of SETUP CMD: one untimed SETUP, sync, then CMD's wall time in seconds.
+wall_of() {
+  eval "$1"
+  sync
+  /usr/bin/time -o "$WORK/time.txt" -f '%e' bash -c "$2" >/dev/null 2>&1
+  tail -1 "$WORK/time.txt"
+}
+
+# pair NAME SETUP CMD BASE_SETUP BASE_CMD: CMD and its baseline in turn, PAIRS times; prints a row
+# with the median of the ratios CMD/BASE of each pair, their range, and the two medians.
+pair() {
+  local name=$1 ratios=() as=() bs=() a b i
+  for ((i = 0; i < PAIRS; i++)); do
+    a=$(wall_of "$2" "$3")
+    b=$(wall_of "$4" "$5")
+    as+=("$a")
+    bs+=("$b")
+    ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')")
+  done
+  local sorted
+  sorted=$(printf '%s\n' "${ratios[@]}" | sort -n)
+  printf '| %s | %s× | %s–%s× | %s | %s |\n' "$name" "$(median <<<"$sorted")" "$(head -1 <<<"$sorted")" "$(tail -1 <<<"$sorted")" \
+    "$(printf '%s\n' "${as[@]}" | median)" "$(printf '%s\n' "${bs[@]}" | median)"
+}
+pair_header() {
+  echo
+  echo "Ratios in pairs (each rvc run next to a baseline run, $PAIRS pairs):"
+  echo
+  echo '| ratio | median | range | rvc wall s (median) | baseline wall s (median) |'
+  echo '| --- | ---: | ---: | ---: | ---: |'
+}
+
 R=$WORK/repo
 REMOTE=$WORK/remote
 bench_repo "$R" >/dev/null
@@ -92,6 +131,10 @@ measure 'rvc checkout into an emptied workspace, one thread (cache.jobs 1)' "set
 (cd "$R" && rvc config --unset cache.jobs)
 measure 'rvc checkout, nothing to do' ":" "cd $RQ && $RVC checkout -q"
 measure 'rvc pull, folder remote, empty cache and workspace' "set_aside $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q"
+CP_SMALL=("set_aside $(q "$WORK/cp")" "cp -r $(q "$WORK/data") $(q "$WORK/cp")")
+pair_header
+pair 'rvc checkout / cp -r' "set_aside $RQ/data" "cd $RQ && $RVC checkout -q" "${CP_SMALL[@]}"
+pair 'rvc pull / cp -r' "set_aside $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q" "${CP_SMALL[@]}"
 echo
 echo "load average $(cut -d' ' -f1 /proc/loadavg) at end"
 
@@ -118,6 +161,9 @@ if [ "$MEDIUM" -gt 0 ]; then
   # The hashing limit of the add target: one-thread BLAKE3 over the same files.
   if have b3sum; then
     measure 'b3sum --num-threads 1' ":" "cd $(q "$WORK/mdata") && find . -type f -print0 | xargs -0 b3sum --num-threads 1"
+    pair_header
+    pair 'rvc add / (cp -r + b3sum --num-threads 1)' "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data" \
+      "set_aside $(q "$WORK/mcp")" "cp -r $(q "$WORK/mdata") $(q "$WORK/mcp") && cd $(q "$WORK/mdata") && find . -type f -print0 | xargs -0 b3sum --num-threads 1"
   else
     echo
     echo "b3sum is not installed: no hashing-limit row."
@@ -142,4 +188,8 @@ if [ "${LARGE:-0}" = 1 ]; then
   measure 'cp' "set_aside $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")"
   measure 'rvc push (empty remote)' "set_aside $(q "$WORK/lremote")" "cd $LQ && $RVC push -q"
   measure 'rvc pull (empty cache and workspace)' "set_aside $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q"
+  CP_LARGE=("set_aside $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")")
+  pair_header
+  pair 'rvc push / cp' "set_aside $(q "$WORK/lremote")" "cd $LQ && $RVC push -q" "${CP_LARGE[@]}"
+  pair 'rvc pull / cp' "set_aside $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q" "${CP_LARGE[@]}"
 fi
