@@ -69,12 +69,13 @@ measure() {
   printf '| %s | %s | %s | %s | %s |\n' "$name" "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" "$calls" "$fscalls"
 }
 
-# wall_of SETUP CMD: one untimed SETUP, sync, then CMD's wall time in seconds.
+# wall_of SETUP CMD: one untimed SETUP, sync, then CMD's wall time in seconds, in WALL (not
+# printed: in a $(...) subshell, set_aside's count of what it moved would be lost).
 wall_of() {
   eval "$1"
   sync
   /usr/bin/time -o "$WORK/time.txt" -f '%e' bash -c "$2" >/dev/null 2>&1
-  tail -1 "$WORK/time.txt"
+  WALL=$(tail -1 "$WORK/time.txt")
 }
 
 # pair NAME SETUP CMD BASE_SETUP BASE_CMD: CMD and its baseline in turn, PAIRS times; prints a row
@@ -82,8 +83,10 @@ wall_of() {
 pair() {
   local name=$1 ratios=() as=() bs=() a b i
   for ((i = 0; i < PAIRS; i++)); do
-    a=$(wall_of "$2" "$3")
-    b=$(wall_of "$4" "$5")
+    wall_of "$2" "$3"
+    a=$WALL
+    wall_of "$4" "$5"
+    b=$WALL
     as+=("$a")
     bs+=("$b")
     ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')")
