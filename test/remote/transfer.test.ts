@@ -8,7 +8,7 @@ import { RvcError, isRvcError } from '../../src/errors.js';
 import { objectKey, oidDigest } from '../../src/model/oid.js';
 import type { ProgressEvent } from '../../src/progress.js';
 import { MemoryRemote, openRemote, type Remote, type RemoteOptions } from '../../src/remote/index.js';
-import { MISSES_BEFORE_QUERY, fetch, fetchObject, push, verify, type LocalObjectStore } from '../../src/remote/transfer.js';
+import { MISSES_BEFORE_QUERY, existingObjects, fetch, fetchObject, push, verify, type LocalObjectStore } from '../../src/remote/transfer.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { fakeGcsOptions, startGcsServer, type GcsServer } from '../helpers/gcs-server.js';
 import { s3rverOptions, startS3Server, type S3Server } from '../helpers/s3-server.js';
@@ -208,6 +208,33 @@ describe('push and fetch against a memory remote', () => {
     expect(res).toEqual({ transferred: [], skipped: 1, failed: [], failedCount: 0, failedByCode: {} });
     expect(remote.calls.head + remote.calls.list).toBe(1);
     expect(remote.calls.upload).toBe(0);
+  });
+
+  it('asks a remote without loose objects nothing per key, and finds the one loose object of another', async () => {
+    // A remote that counts the keys it is asked about, so the one-listing answer is visible.
+    class CountingRemote extends MemoryRemote {
+      asked = 0;
+      override async existing(keys: string[], onProgress?: (done: number) => void): Promise<Set<string>> {
+        this.asked += keys.length;
+        return super.existing(keys, onProgress);
+      }
+    }
+    const store = await newStore();
+    const oids = Array.from({ length: 3000 }, (_, i) => sha256(`loose ${i}`));
+    // A new remote (one holding packs only answers the same: its packs are asked first).
+    const fresh = new CountingRemote('memory://new');
+    expect(await existingObjects(store, fresh, oids)).toEqual(new Set());
+    expect(fresh.asked).toBe(0);
+    expect(fresh.calls.head).toBe(0);
+
+    const oneLoose = new CountingRemote('memory://one-loose');
+    oneLoose.put(key(oids[1234]!), 'x');
+    expect(await existingObjects(store, oneLoose, oids)).toEqual(new Set([oids[1234]]));
+    expect(oneLoose.asked).toBe(3000);
+    // Below the threshold the remote is asked key by key as before, without the extra listing.
+    const few = new CountingRemote('memory://few');
+    expect(await existingObjects(store, few, oids.slice(0, 10))).toEqual(new Set());
+    expect(few.asked).toBe(10);
   });
 
   it('queries a large first push by listing, not one request per file', async () => {
