@@ -43,17 +43,27 @@ for d in $(cd "$WORK/gen" && ls | head -n "$FOLDERS"); do mv "$WORK/gen/$d" "$WO
 rm -rf "$WORK/gen"
 FILES=$(find "$WORK/data" -type f | wc -l)
 
+# run_timed SETUP CMD: SETUP (untimed), sync, then CMD under GNU time; sets WALL and CPU (user +
+# system) in seconds. Called directly, never in a $(...) subshell, where set_aside's count of
+# what it moved would be lost.
+run_timed() {
+  local out
+  eval "$1"
+  sync
+  /usr/bin/time -o "$WORK/time.txt" -f '%e %U %S' bash -c "$2" >/dev/null 2>&1
+  out=$(tail -1 "$WORK/time.txt")
+  WALL=$(awk '{print $1}' <<<"$out")
+  CPU=$(awk '{printf "%.2f", $2 + $3}' <<<"$out")
+}
+
 # measure NAME SETUP CMD: RUNS timed runs of CMD (SETUP, untimed, before each, then sync), then
 # one under strace. Prints a table row.
 measure() {
-  local name=$1 setup=$2 cmd=$3 walls=() cpus=() i out
+  local name=$1 setup=$2 cmd=$3 walls=() cpus=() i
   for ((i = 0; i < RUNS; i++)); do
-    eval "$setup"
-    sync
-    /usr/bin/time -o "$WORK/time.txt" -f '%e %U %S' bash -c "$cmd" >/dev/null 2>&1
-    out=$(tail -1 "$WORK/time.txt")
-    walls+=("$(awk '{print $1}' <<<"$out")")
-    cpus+=("$(awk '{printf "%.2f", $2 + $3}' <<<"$out")")
+    run_timed "$setup" "$cmd"
+    walls+=("$WALL")
+    cpus+=("$CPU")
   done
   local calls='—' fscalls='—'
   if have strace; then
@@ -69,23 +79,14 @@ measure() {
   printf '| %s | %s | %s | %s | %s |\n' "$name" "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" "$calls" "$fscalls"
 }
 
-# wall_of SETUP CMD: one untimed SETUP, sync, then CMD's wall time in seconds, in WALL (not
-# printed: in a $(...) subshell, set_aside's count of what it moved would be lost).
-wall_of() {
-  eval "$1"
-  sync
-  /usr/bin/time -o "$WORK/time.txt" -f '%e' bash -c "$2" >/dev/null 2>&1
-  WALL=$(tail -1 "$WORK/time.txt")
-}
-
 # pair NAME SETUP CMD BASE_SETUP BASE_CMD: CMD and its baseline in turn, PAIRS times; prints a row
 # with the median of the ratios CMD/BASE of each pair, their range, and the two medians.
 pair() {
   local name=$1 ratios=() as=() bs=() a b i
   for ((i = 0; i < PAIRS; i++)); do
-    wall_of "$2" "$3"
+    run_timed "$2" "$3"
     a=$WALL
-    wall_of "$4" "$5"
+    run_timed "$4" "$5"
     b=$WALL
     as+=("$a")
     bs+=("$b")
@@ -168,9 +169,9 @@ if [ "$MEDIUM" -gt 0 ]; then
     # Storing on every core against one thread, in turn: as rows run one after the other, a row
     # that follows a gigabyte of writes pays their writeback, which made the two rows disagree.
     pair 'rvc add on every core / in one thread (cache.jobs 1)' \
-      "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc; (cd $MQ && rvc config --unset cache.jobs >/dev/null 2>&1 || true)" "cd $MQ && $RVC add -q data" \
+      "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc; (cd $MQ && rvc config --unset cache.jobs)" "cd $MQ && $RVC add -q data" \
       "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc; (cd $MQ && rvc config cache.jobs 1)" "cd $MQ && $RVC add -q data"
-    (cd "$M" && rvc config --unset cache.jobs >/dev/null 2>&1 || true)
+    (cd "$M" && rvc config --unset cache.jobs)
     pair 'rvc add / (cp -r + b3sum --num-threads 1)' "set_aside $MQ/.rvc/cache $MQ/.rvc/tmp/state* $MQ/data.rvc" "cd $MQ && $RVC add -q data" \
       "set_aside $(q "$WORK/mcp")" "cp -r $(q "$WORK/mdata") $(q "$WORK/mcp") && cd $(q "$WORK/mdata") && find . -type f -print0 | xargs -0 b3sum --num-threads 1"
   else
