@@ -333,17 +333,20 @@ function workerSource(): string {
   ].join('\n');
 }
 
-function newBatch(copies: SmallCopy[]): Batch {
-  const count = copies.length;
-  let bytes = 0;
+/**
+ * The shared batch of `count` copies, each asked for (`copy(i)`) and written into shared memory
+ * at once, in order. No list of the copies is kept: holding 32,768 objects and their path strings
+ * until the batch was built made the garbage collector copy them all out of the young
+ * generation, which cost a 50,000-file checkout about as much as building them (docs/benchmarks.md).
+ */
+function newBatch(count: number, copy: (i: number) => SmallCopy): Batch {
   const packFiles: string[] = [];
   const packNo = new Map<string, number>();
-  for (const c of copies) bytes += Buffer.byteLength(c.src) + Buffer.byteLength(c.dest) + 2;
   const shared = <T>(make: (sab: SharedArrayBuffer) => T, n: number): T => make(new SharedArrayBuffer(n));
   const b: Batch = {
     count,
     ctl: shared((s) => new Int32Array(s), 32),
-    names: shared((s) => new Uint8Array(s), bytes),
+    names: new Uint8Array(0),
     offs: shared((s) => new Uint32Array(s), 8 * count),
     nums: shared((s) => new Float64Array(s), 24 * count),
     meta: shared((s) => new Int32Array(s), 8 * count),
@@ -354,29 +357,36 @@ function newBatch(copies: SmallCopy[]): Batch {
     nRuns: 0,
     op: 0,
   };
+  // The names are gathered in a growing private buffer, then copied once into shared memory.
+  let names = Buffer.allocUnsafe(Math.max(4096, count * 160));
+  let at = 0;
+  const put = (s: string): void => {
+    // At most three bytes of UTF-8 per UTF-16 unit, and the NUL.
+    const need = at + 3 * s.length + 1;
+    if (need > names.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * names.length));
+      names.copy(grown, 0, 0, at);
+      names = grown;
+    }
+    at += names.write(s, at, 'utf8');
+    names[at++] = 0;
+  };
   // Runs: a new one where the destination's folder changes, or after RUN_MAX copies.
   const starts: number[] = [];
-  let lastDir = '';
+  let lastDest = '';
+  let lastCut = -1;
   for (let i = 0; i < count; i++) {
-    const d = copies[i]!.dest;
-    const dir = d.slice(0, d.lastIndexOf(path.sep));
-    if (i === 0 || dir !== lastDir || i - starts[starts.length - 1]! >= RUN_MAX) starts.push(i);
-    lastDir = dir;
-  }
-  b.nRuns = starts.length;
-  b.runs = new Uint32Array(new SharedArrayBuffer(4 * (starts.length + 1)));
-  b.runs.set(starts);
-  b.runs[starts.length] = count;
-  const names = Buffer.from(b.names.buffer, b.names.byteOffset, b.names.byteLength);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const c = copies[i]!;
+    const c = copy(i);
+    const d = c.dest;
+    const cut = d.lastIndexOf(path.sep);
+    const sameDir = i > 0 && cut === lastCut && d.startsWith(lastDest.slice(0, cut + 1));
+    if (!sameDir || i - starts[starts.length - 1]! >= RUN_MAX) starts.push(i);
+    lastDest = d;
+    lastCut = cut;
     b.offs[2 * i] = at;
-    at += names.write(c.src, at, 'utf8');
-    names[at++] = 0;
+    put(c.src);
     b.offs[2 * i + 1] = at;
-    at += names.write(c.dest, at, 'utf8');
-    names[at++] = 0;
+    put(d);
     b.nums[3 * i] = c.size;
     b.meta[2 * i] = c.mode;
     if (c.pack) {
@@ -393,6 +403,12 @@ function newBatch(copies: SmallCopy[]): Batch {
       b.meta[2 * i + 1] = -1;
     }
   }
+  b.names = new Uint8Array(new SharedArrayBuffer(Math.max(1, at)));
+  b.names.set(names.subarray(0, at));
+  b.nRuns = starts.length;
+  b.runs = new Uint32Array(new SharedArrayBuffer(4 * (starts.length + 1)));
+  b.runs.set(starts);
+  b.runs[starts.length] = count;
   return b;
 }
 
@@ -421,11 +437,7 @@ export interface CopyManyResult {
  * with its new stat.
  */
 export function copyManySmall(count: number, copy: (i: number) => SmallCopy, placed: (i: number, st: FileStat) => void, opts: CopyManyOptions = {}): CopyManyResult {
-  return runMany(count, opts, {}, (start, n) => {
-    const list: SmallCopy[] = new Array(n);
-    for (let i = 0; i < n; i++) list[i] = copy(start + i);
-    return newBatch(list);
-  }, (b, start, i) => {
+  return runMany(count, opts, {}, (start, n) => newBatch(n, (i) => copy(start + i)), (b, start, i) => {
     placed(start + i, { ino: b.stats[4 * i]!, mtimeMs: b.stats[4 * i + 1]!, size: b.stats[4 * i + 2]!, mode: b.stats[4 * i + 3]! });
   });
 }
@@ -462,13 +474,11 @@ export function storeManySmall(count: number, file: (i: number) => SmallStore, s
   const root = opts.root.endsWith(path.sep) ? opts.root : opts.root + path.sep;
   const store = { root, algo: opts.algo, shared: opts.shared, maxSize: opts.maxSize };
   return runMany(count, opts, { hash: opts.hash, hashModule: opts.hashModule }, (start, n) => {
-    const list: SmallCopy[] = new Array(n);
     // The runs follow the files' folders, as a walk lists them: a thread reads one folder's files.
-    for (let i = 0; i < n; i++) {
+    const b = newBatch(n, (i) => {
       const f = file(start + i);
-      list[i] = { src: f.src, dest: f.src, size: f.size, mode: 0 };
-    }
-    const b = newBatch(list);
+      return { src: f.src, dest: f.src, size: f.size, mode: 0 };
+    });
     b.op = 1;
     b.store = store;
     b.digests = new Uint8Array(new SharedArrayBuffer(32 * n));

@@ -43,6 +43,8 @@ export class LocalPacks {
   /** The loaded packs' lookup (pack number p is `ids[p]`); undefined until first used. */
   private lookup: PackLookup | undefined;
   private ids: string[] = [];
+  /** The pack file of each pack number, joined once: `find` runs for every object of a checkout. */
+  private files: string[] = [];
   private readonly fds = new Map<number, number>();
 
   constructor(
@@ -101,6 +103,7 @@ export class LocalPacks {
 
   private addLoaded(id: string, idx: PackColumns): void {
     this.ids.push(id);
+    this.files.push(this.packFile(id));
     this.lookup!.add(idx);
   }
 
@@ -109,7 +112,7 @@ export class LocalPacks {
     const at = lookup.find(oid);
     if (!at) return undefined;
     const idx = lookup.packs[at.p]!;
-    return { id: this.ids[at.p]!, file: this.packFile(this.ids[at.p]!), offset: idx.offsets[at.j]!, length: idx.lengths[at.j]!, n: at.p };
+    return { id: this.ids[at.p]!, file: this.files[at.p]!, offset: idx.offsets[at.j]!, length: idx.lengths[at.j]!, n: at.p };
   }
 
   has(oid: string): boolean {
@@ -252,5 +255,6 @@ export class LocalPacks {
     this.fds.clear();
     this.lookup = undefined;
     this.ids = [];
+    this.files = [];
   }
 }

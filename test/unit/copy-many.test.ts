@@ -67,6 +67,21 @@ describe('copying many small files at once (copyManySmall)', () => {
     for (let i = 0; i < n; i += 97) expect(fs.readFileSync(path.join(dir, 'out', `f${i}`)).equals(data(i))).toBe(true);
   });
 
+  it('places copies under long names in UTF-8 of up to three bytes a character, folder after folder', () => {
+    // Names several times longer than the batch's first guess (160 bytes a copy) make it grow
+    // its name buffer while copies are being added.
+    const dir = path.join(work, 'utf8');
+    const n = Math.max(MANY_MIN_FOR_WORKERS, 1200);
+    const src = sources(dir, n);
+    const folders = ['ü'.repeat(100), '日本語'.repeat(25), `${'é'.repeat(90)}/${'数'.repeat(60)}`];
+    for (const f of folders) fs.mkdirSync(path.join(dir, 'out', f), { recursive: true });
+    // Runs of 7 copies per folder, then the next folder: many runs, each in one folder.
+    const dest = (i: number): string => path.join(dir, 'out', folders[Math.floor(i / 7) % folders.length]!, `${'ß'.repeat(40)}-${i}`);
+    const r = copyManySmall(n, (i) => ({ src: src[i]!.src, dest: dest(i), size: src[i]!.data.length, mode: 0o644 }), () => {}, { workers: 1 });
+    expect(r.done.reduce((s, x) => s + x, 0)).toBe(n);
+    for (let i = 0; i < n; i++) expect(fs.readFileSync(dest(i)).equals(src[i]!.data)).toBe(true);
+  });
+
   it('reads a missing loose object from its pack; leaves to the caller a missing source, a source of another size and a name too long for a temp name', () => {
     const dir = path.join(work, 'odd');
     const src = sources(dir, 4);
