@@ -141,14 +141,21 @@ function writeThroughTemp(target: string, opts: AtomicWriteOptions, fill: (fd: n
 
 /**
  * writeFileAtomic for content produced piece by piece: `produce` calls `write` as often as it
- * likes, and the pieces go to the temp file in 1 MiB batches, so a large file (the hash cache of
- * a million files is over 100 MB of JSON) is never one string in memory.
+ * likes, with text (gathered into 1 MiB batches) or bytes (written as they come), so a large
+ * file (the hash cache of a million files is over 100 MB) is never one piece in memory.
  */
-export function writeFileAtomicChunks(target: string, produce: (write: (text: string) => void) => void, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomicChunks(target: string, produce: (write: (piece: string | Uint8Array) => void) => void, opts: AtomicWriteOptions = {}): void {
   writeThroughTemp(target, opts, (fd) => {
     let pending = '';
-    produce((text) => {
-      pending += text;
+    produce((piece) => {
+      if (typeof piece !== 'string') {
+        // Bytes go as they are, after the text before them.
+        if (pending) writeAll(fd, pending);
+        pending = '';
+        writeAll(fd, piece);
+        return;
+      }
+      pending += piece;
       if (pending.length >= 1 << 20) {
         writeAll(fd, pending);
         pending = '';

@@ -152,7 +152,7 @@ export function removeUnrecorded(repo: Repo, recorded: readonly { rel: string }[
         const r = applyCheckout(plan, copts);
         if (r.deleted.length || (existed && !fs.existsSync(abs))) res.removed.push(o.path);
         forget.push(o.path);
-        fs.rmSync(HashState.fileFor(path.join(repo.tmpDir, 'state'), o.hash, o.path), { force: true });
+        HashState.remove(path.join(repo.tmpDir, 'state'), o.hash, o.path);
       }
     } catch (e) {
       if (!isRvcError(e)) throw e;

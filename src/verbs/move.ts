@@ -51,8 +51,7 @@ export async function move(src: string, dst: string, opts: CommonOptions = {}): 
     }
     // Keep the hash cache: the files did not change, only their folder's name.
     const stateDir = path.join(repo.tmpDir, 'state');
-    const oldState = HashState.fileFor(stateDir, repo.odb.algo, t.rel);
-    if (fs.existsSync(oldState)) fs.renameSync(oldState, HashState.fileFor(stateDir, repo.odb.algo, dstRel));
+    HashState.rename(stateDir, repo.odb.algo, t.rel, dstRel);
     forgetPlaced(repo, [t.rel]);
     notePlaced(repo, [{ path: dstRel, hash: t.out.hash, oid: t.out.oid }]);
     return { from: t.rel, to: dstRel, pointerFile: newPointer };

@@ -9,13 +9,25 @@ afterEach(() => {
   while (made.length) rmrf(made.pop()!);
 });
 
-/** The hash cache's rows of a repository: path -> [ino, mtime, size]. */
+/**
+ * The hash cache's rows of a repository: path -> [ino, mtime, size], read as docs/file-formats.md
+ * gives the v3 file (a header line, then columns of little-endian float64, oids, paths).
+ */
 function stateRows(d: string): Map<string, [number, number, number]> {
   const rows = new Map<string, [number, number, number]>();
   const dir = path.join(d, '.rvc/tmp/state');
   for (const f of fs.readdirSync(dir)) {
-    const s = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { paths: string; ino: number[]; mtime: number[]; size: number[] };
-    s.paths.split('\0').forEach((p, i) => rows.set(p, [s.ino[i]!, s.mtime[i]!, s.size[i]!]));
+    expect(f).toMatch(/^[0-9a-f]{32}\.state$/);
+    const b = fs.readFileSync(path.join(dir, f));
+    const nl = b.indexOf(10);
+    const head = JSON.parse(b.toString('utf8', 0, nl)) as { v: number; rows: number; pathBytes: number };
+    expect(head.v).toBe(3);
+    const n = head.rows;
+    const at = nl + 1;
+    expect(b.length).toBe(at + n * (4 * 8 + 64) + head.pathBytes);
+    const col = (k: number, i: number): number => b.readDoubleLE(at + 8 * (k * n + i));
+    const paths = b.toString('utf8', at + n * (4 * 8 + 64)).split('\0');
+    paths.forEach((p, i) => rows.set(p, [col(0, i), col(1, i), col(2, i)]));
   }
   return rows;
 }

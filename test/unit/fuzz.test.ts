@@ -545,8 +545,11 @@ describe('fuzzing the hash-state file', () => {
         '{"v":2,"algo":"blake3","paths":"a\\u0000b","ino":[1],"mtime":[1],"size":[1],"oids":"' + 'a'.repeat(64) + '","at":[1]}',
         '{"__proto__":{"v":2}}', 'null', '[]', '"x"', '1e400', deepFlow(100_000),
       );
+      // The JSON form of rvc before format v3, still read from its own file name.
+      const legacy = file.replace(/\.state$/, '.json');
       fc.assert(fc.property(fc.oneof(anyText, mutated(valid), attacks), fc.array(fc.tuple(REL_PATH, fc.nat(), fc.nat(), fc.nat()), { maxLength: 4 }), (text, probes) => {
-        fs.writeFileSync(file, text);
+        fs.rmSync(file, { force: true });
+        fs.writeFileSync(legacy, text);
         const target: Target = {
           name: 'hash-state', file, lines: false,
           parse: () => {
@@ -564,6 +567,52 @@ describe('fuzzing the hash-state file', () => {
         // The state file is a cache: a damaged one is ignored, never an error.
         expect(r).not.toBeInstanceOf(RvcError);
       }), { numRuns: runs(300), seed: 4 });
+    } finally {
+      rmrf(dir);
+    }
+  });
+
+  it('a v3 file with any bytes changed, cut short or extended is used or ignored; a lookup never throws and only returns a well-formed oid', () => {
+    const dir = tmpDir();
+    try {
+      const file = HashState.fileFor(dir, 'blake3', 'data');
+      // Sound files, as rvc writes them, of up to five rows.
+      const valid = fc.record({
+        rows: fc.uniqueArray(fc.tuple(REL_PATH, fc.maxSafeNat(), fc.maxSafeNat(), fc.maxSafeNat(), fc.constantFrom('a', 'b', '0', '9')), { maxLength: 5, selector: (r) => r[0] }),
+      }).map(({ rows }) => {
+        fs.rmSync(file, { force: true });
+        const s = HashState.load(dir, 'blake3', 'data');
+        for (const [p, ino, mtimeMs, size, d] of [...rows].sort((a, b) => (a[0] < b[0] ? -1 : 1))) s.set(p, { ino, mtimeMs, size, mode: 0o644 }, d.repeat(64), 9e15);
+        s.save();
+        return fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
+      });
+      const edit = fc.oneof(
+        fc.tuple(fc.constant('set' as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
+        fc.tuple(fc.constant('cut' as const), fc.nat(), fc.constant(0)),
+        fc.tuple(fc.constant('add' as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
+      );
+      const damaged = fc.tuple(valid, fc.array(edit, { maxLength: 3 })).map(([bytes, edits]) => {
+        let b = Buffer.from(bytes);
+        for (const [op, at, v] of edits) {
+          const i = b.length ? at % b.length : 0;
+          if (op === 'set' && b.length) b[i] = v;
+          else if (op === 'cut') b = b.subarray(0, i);
+          else b = Buffer.concat([b.subarray(0, i), Buffer.from([v]), b.subarray(i)]);
+        }
+        return b;
+      });
+      fc.assert(fc.property(damaged, fc.array(fc.tuple(REL_PATH, fc.nat(), fc.nat(), fc.nat()), { maxLength: 4 }), (bytes, probes) => {
+        fs.writeFileSync(file, bytes);
+        const s = HashState.load(dir, 'blake3', 'data');
+        for (const [p, ino, mtimeMs, size] of probes) {
+          const oid = s.get(p, { ino, mtimeMs, size, mode: 0o644 });
+          if (oid !== undefined && !/^[0-9a-f]{64}$/.test(oid)) throw new Error(`state served a malformed oid ${oid}`);
+        }
+        s.set('new', { ino: 1, mtimeMs: 1, size: 1, mode: 0o644 }, 'b'.repeat(64), Date.now());
+        s.save({ prune: true });
+        // Whatever was read, what was saved after it reads back.
+        expect(HashState.load(dir, 'blake3', 'data').get('new', { ino: 1, mtimeMs: 1, size: 1, mode: 0o644 })).toBe('b'.repeat(64));
+      }), { numRuns: runs(300), seed: 5 });
     } finally {
       rmrf(dir);
     }

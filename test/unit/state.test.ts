@@ -78,12 +78,39 @@ describe('hash cache', () => {
     expect(s3.get('keep', st(1, old, 1))).toBe(OID_A);
     expect(s3.get('gone', st(2, old, 1))).toBeUndefined();
     const file = HashState.fileFor(d, 'blake3', 'x');
-    const text = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, text.slice(0, text.length / 2));
+    const bytes = fs.readFileSync(file);
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
     expect(HashState.load(d, 'blake3', 'x').get('keep', st(1, old, 1))).toBeUndefined();
-    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(text), oids: 'z'.repeat(64) }));
+    // The oid column (after the header line and four columns of one row each) made non-hex.
+    const damaged = Buffer.from(bytes);
+    damaged.fill('z', bytes.indexOf(10) + 1 + 4 * 8, bytes.indexOf(10) + 1 + 4 * 8 + 64);
+    fs.writeFileSync(file, damaged);
     expect(HashState.load(d, 'blake3', 'x').get('keep', st(1, old, 1))).toBeUndefined();
-    expect(path.basename(file)).toMatch(/^[0-9a-f]{32}\.json$/);
+    fs.writeFileSync(file, bytes);
+    expect(HashState.load(d, 'blake3', 'x').get('keep', st(1, old, 1))).toBe(OID_A);
+    expect(path.basename(file)).toMatch(/^[0-9a-f]{32}\.state$/);
+  });
+
+  it('reads the JSON file of rvc before format v3 and replaces it on the next save', () => {
+    const d = tmpDir();
+    dirs.push(d);
+    const old = Date.now() - 10_000;
+    const legacy = HashState.fileFor(d, 'blake3', 'x').replace(/\.state$/, '.json');
+    fs.writeFileSync(legacy, JSON.stringify({
+      v: 2, algo: 'blake3', paths: 'a\u0000b/é', ino: [1, 2], mtime: [old, old], size: [3, 4], oids: OID_A + OID_B, at: [Date.now(), Date.now()],
+    }));
+    const s = HashState.load(d, 'blake3', 'x');
+    expect(s.get('a', st(1, old, 3))).toBe(OID_A);
+    expect(s.get('b/é', st(2, old, 4))).toBe(OID_B);
+    s.save();
+    expect(fs.existsSync(legacy)).toBe(false);
+    const s2 = HashState.load(d, 'blake3', 'x');
+    expect(s2.get('a', st(1, old, 3))).toBe(OID_A);
+    expect(s2.get('b/é', st(2, old, 4))).toBe(OID_B);
+    // A column of strings is not numbers: the file is not used.
+    fs.writeFileSync(legacy, JSON.stringify({ v: 2, algo: 'blake3', paths: 'c', ino: ['5'], mtime: [old], size: [1], oids: OID_A, at: [Date.now()] }));
+    fs.rmSync(HashState.fileFor(d, 'blake3', 'x'));
+    expect(HashState.load(d, 'blake3', 'x').get('c', st(5, old, 1))).toBeUndefined();
   });
 
   it('finds rows asked in order, out of order and by prefix-sharing paths; updates and prunes them alike', () => {
