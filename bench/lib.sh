@@ -28,6 +28,50 @@ secs() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, b - a
 # median of the numbers on stdin (the lower middle one of an even count)
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# run_timed SETUP CMD: SETUP (untimed), sync, then CMD under GNU time (/usr/bin/time); sets WALL
+# and CPU (user + system) in seconds. Called directly, never in a $(...) subshell, where
+# set_aside's count of what it moved would be lost. A CMD that fails stops the script: the time
+# of a failed command is not a figure.
+run_timed() {
+  local out
+  eval "$1"
+  sync
+  if ! /usr/bin/time -o "$WORK/time.txt" -f '%e %U %S' bash -c "$2" >"$WORK/cmd.log" 2>&1; then
+    log "command failed: $2"
+    tail -20 "$WORK/cmd.log" >&2
+    exit 1
+  fi
+  out=$(tail -1 "$WORK/time.txt")
+  WALL=$(awk '{print $1}' <<<"$out")
+  CPU=$(awk '{printf "%.2f", $2 + $3}' <<<"$out")
+}
+
+# pair NAME SETUP CMD BASE_SETUP BASE_CMD: CMD and its baseline in turn, PAIRS times; prints a row
+# with the median of the ratios CMD/BASE of each pair, their range, and the two medians.
+pair() {
+  local name=$1 ratios=() as=() bs=() a b i
+  for ((i = 0; i < PAIRS; i++)); do
+    run_timed "$2" "$3"
+    a=$WALL
+    run_timed "$4" "$5"
+    b=$WALL
+    as+=("$a")
+    bs+=("$b")
+    ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')")
+  done
+  local sorted
+  sorted=$(printf '%s\n' "${ratios[@]}" | sort -n)
+  printf '| %s | %s× | %s–%s× | %s | %s |\n' "$name" "$(median <<<"$sorted")" "$(head -1 <<<"$sorted")" "$(tail -1 <<<"$sorted")" \
+    "$(printf '%s\n' "${as[@]}" | median)" "$(printf '%s\n' "${bs[@]}" | median)"
+}
+pair_header() {
+  echo
+  echo "Ratios in pairs (each rvc run next to a baseline run, $PAIRS pairs):"
+  echo
+  echo '| ratio | median | range | rvc wall s (median) | baseline wall s (median) |'
+  echo '| --- | ---: | ---: | ---: | ---: |'
+}
+
 # bench_work NAME: $OUT_DIR (bench/out) for results, and $WORK, a temp folder removed on exit.
 bench_work() {
   OUT_DIR=$HERE/out

@@ -43,19 +43,6 @@ for d in $(cd "$WORK/gen" && ls | head -n "$FOLDERS"); do mv "$WORK/gen/$d" "$WO
 rm -rf "$WORK/gen"
 FILES=$(find "$WORK/data" -type f | wc -l)
 
-# run_timed SETUP CMD: SETUP (untimed), sync, then CMD under GNU time; sets WALL and CPU (user +
-# system) in seconds. Called directly, never in a $(...) subshell, where set_aside's count of
-# what it moved would be lost.
-run_timed() {
-  local out
-  eval "$1"
-  sync
-  /usr/bin/time -o "$WORK/time.txt" -f '%e %U %S' bash -c "$2" >/dev/null 2>&1
-  out=$(tail -1 "$WORK/time.txt")
-  WALL=$(awk '{print $1}' <<<"$out")
-  CPU=$(awk '{printf "%.2f", $2 + $3}' <<<"$out")
-}
-
 # measure NAME SETUP CMD: RUNS timed runs of CMD (SETUP, untimed, before each, then sync), then
 # one under strace. Prints a table row.
 measure() {
@@ -77,32 +64,6 @@ measure() {
     fscalls=$(awk -v c="$fscalls" -v f="$FILES" 'BEGIN { printf "%.1f", c / f }')
   fi
   printf '| %s | %s | %s | %s | %s |\n' "$name" "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" "$calls" "$fscalls"
-}
-
-# pair NAME SETUP CMD BASE_SETUP BASE_CMD: CMD and its baseline in turn, PAIRS times; prints a row
-# with the median of the ratios CMD/BASE of each pair, their range, and the two medians.
-pair() {
-  local name=$1 ratios=() as=() bs=() a b i
-  for ((i = 0; i < PAIRS; i++)); do
-    run_timed "$2" "$3"
-    a=$WALL
-    run_timed "$4" "$5"
-    b=$WALL
-    as+=("$a")
-    bs+=("$b")
-    ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')")
-  done
-  local sorted
-  sorted=$(printf '%s\n' "${ratios[@]}" | sort -n)
-  printf '| %s | %s× | %s–%s× | %s | %s |\n' "$name" "$(median <<<"$sorted")" "$(head -1 <<<"$sorted")" "$(tail -1 <<<"$sorted")" \
-    "$(printf '%s\n' "${as[@]}" | median)" "$(printf '%s\n' "${bs[@]}" | median)"
-}
-pair_header() {
-  echo
-  echo "Ratios in pairs (each rvc run next to a baseline run, $PAIRS pairs):"
-  echo
-  echo '| ratio | median | range | rvc wall s (median) | baseline wall s (median) |'
-  echo '| --- | ---: | ---: | ---: | ---: |'
 }
 
 R=$WORK/repo

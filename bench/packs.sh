@@ -6,6 +6,7 @@
 #   node node_modules/typescript/bin/tsc -p tsconfig.json   # build dist/ once
 #   bash bench/packs.sh            # 50,000 files x 2 KiB (bench/gen.mjs small)
 #   bash bench/packs.sh 5000       # the first 5,000 of them (whole folders of 500)
+#   PAIRS=0 bash bench/packs.sh    # without the ratios in pairs (5 pairs by default)
 #
 # Each step is one whole command, timed with node start-up: `rvc push` to a fresh prefix, then
 # `rvc pull` after deleting the cache and the data (fetch + checkout). The tar is made untimed;
@@ -23,6 +24,7 @@ ROOT=$(dirname "$HERE")
 . "$HERE/lib.sh"
 
 N=${1:-50000}
+PAIRS=${PAIRS:-5}
 case "$N" in
   '' | *[!0-9]*) log "packs.sh: the file count must be a number"; exit 2 ;;
 esac
@@ -91,6 +93,28 @@ KEYS_PACKED=$(remote_count packed)
 timed "rvc fetch, packs (empty cache)" fresh_fetch
 timed "rvc pull, packs (fetch + checkout)" fresh_pull
 
+# The targets as ratios in pairs: each rvc command next to its tar baseline, PAIRS times (the
+# time of the same work drifts between runs minutes apart on a virtual disk; see bench/local.sh).
+tar cf "$WORK/data.tar" data
+PART_SIZE=$(cd "$ROOT" && node -e "import('./dist/remote/s3.js').then((m) => console.log(m.S3_DEFAULT_PART_SIZE))")
+BASE_UP="node $(q "$HERE/remote-baseline.mjs") upload --endpoint $ENDPOINT --bucket bench --file $(q "$WORK/data.tar") --key tar/data.tar --part-size $PART_SIZE --queue-size 4"
+BASE_DOWN="node $(q "$HERE/remote-baseline.mjs") download --endpoint $ENDPOINT --bucket bench --key tar/data.tar --dest $(q "$WORK/back.tar")"
+if [ "$PAIRS" -gt 0 ]; then
+  log "packs.sh: $PAIRS pairs of push and fetch against the tar"
+  RQ=$(q "$WORK/repo")
+  PUSHES=0
+  # In braces, not a $(...) subshell: set_aside counts what it moved.
+  {
+    pair_header
+    # Each push goes to a prefix of its own, empty.
+    pair 'rvc push (packs) / one multipart upload of a tar' 'PUSHES=$((PUSHES + 1)); rvc remote modify s3 url "s3://bench/pair$PUSHES" >/dev/null' "cd $RQ && $RVC push -q" \
+      "set_aside $(q "$WORK/back.tar")" "$BASE_UP"
+    rvc remote modify s3 url s3://bench/packed >/dev/null
+    pair 'rvc fetch (packs, empty cache) / one GET of the tar' "set_aside $RQ/.rvc/cache" "cd $RQ && $RVC fetch -q" \
+      "set_aside $(q "$WORK/back.tar")" "$BASE_DOWN"
+  } >"$WORK/pairs.md"
+fi
+
 rvc remote modify s3 url s3://bench/loose
 rvc remote modify s3 packs false
 timed "rvc push, packs: false" rvc push -q
@@ -98,8 +122,6 @@ KEYS_LOOSE=$(remote_count loose)
 timed "rvc fetch, packs: false (empty cache)" fresh_fetch
 timed "rvc pull, packs: false (fetch + checkout)" fresh_pull
 
-tar cf "$WORK/data.tar" data
-PART_SIZE=$(cd "$ROOT" && node -e "import('./dist/remote/s3.js').then((m) => console.log(m.S3_DEFAULT_PART_SIZE))")
 timed "tar: one multipart Upload" node "$HERE/remote-baseline.mjs" upload --endpoint "$ENDPOINT" --bucket bench --file "$WORK/data.tar" --key tar/data.tar --part-size "$PART_SIZE" --queue-size 4
 timed "tar: one GetObject" node "$HERE/remote-baseline.mjs" download --endpoint "$ENDPOINT" --bucket bench --key tar/data.tar --dest "$WORK/back.tar"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
@@ -116,4 +138,5 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
     t=${r#*|}
     echo "| $label | $t | $(awk -v n="$N" -v t="$t" 'BEGIN { printf "%.0f", n / t }') |"
   done
+  [ ! -f "$WORK/pairs.md" ] || cat "$WORK/pairs.md"
 } | tee "$OUT_DIR/packs-$N.md"
