@@ -11,11 +11,21 @@ export function unsafeRelPathReason(p: string): string | undefined {
   if (p.includes('\0')) return 'NUL byte in path';
   if (p.includes('\\')) return 'backslash in path';
   if (isAbsoluteLike(p)) return 'absolute path';
-  for (const seg of p.split('/')) {
-    if (seg === '') return 'empty path segment';
-    if (seg === '.' || seg === '..') return `'${seg}' segment`;
-    const reserved = reservedNameOf(seg);
-    if (reserved) return reservedReason(seg, reserved);
+  // Segment by segment without splitting (this runs for every entry of every manifest): a
+  // segment is cut out only when it could be `.`, `..` or a reserved name.
+  for (let start = 0; start <= p.length;) {
+    let end = p.indexOf('/', start);
+    if (end === -1) end = p.length;
+    const len = end - start;
+    if (len === 0) return 'empty path segment';
+    const c = p.charCodeAt(start);
+    if (len <= 2 && c === 46 /* . */ && (len === 1 || p.charCodeAt(start + 1) === 46)) return `'${p.slice(start, end)}' segment`;
+    if (len >= 4 && (c === 46 || (c | 0x20) === 103 /* g */ || (c | 0x20) === 114 /* r */ || c >= 0x80)) {
+      const seg = p.slice(start, end);
+      const reserved = reservedNameOf(seg);
+      if (reserved) return reservedReason(seg, reserved);
+    }
+    start = end + 1;
   }
   return undefined;
 }

@@ -188,8 +188,16 @@ export function validateTreePaths(entries: readonly TreeEntry[], file: string): 
     folded.set(f, p);
     paths.add(p);
   }
+  // Entries of one folder lie together (sorted), so a folder's prefixes are looked up once for
+  // the first file in it, not again for each of its files.
+  let lastDir = -1;
+  let lastPath = '';
   for (let i = 0; i < entries.length; i++) {
     const p = entries[i]!.path;
+    const dir = p.lastIndexOf('/');
+    if (dir !== -1 && dir === lastDir && p.startsWith(lastPath.slice(0, dir + 1))) continue;
+    lastDir = dir;
+    lastPath = p;
     let idx = p.indexOf('/');
     while (idx !== -1) {
       const dir = p.slice(0, idx);
