@@ -173,7 +173,25 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
  * `size`, when known, sizes the buffer and keeps a bounded pack within its target), or the bytes themselves (an object the cache keeps in a local pack, read
  * through the object store).
  */
-export type PackInput = { oid: string; file: string; size?: number } | { oid: string; bytes: Uint8Array };
+export type PackInput =
+  | { oid: string; file: string; size?: number }
+  | { oid: string; bytes: Uint8Array }
+  /** An object lying in a local pack file at [offset, offset + length). */
+  | { oid: string; range: { file: string; offset: number; length: number } };
+
+/**
+ * Buffers a PackWriter takes for its pending pack and gives back once the pack is uploaded:
+ * a push reuses them from one pack to the next, where a buffer made afresh for each 8 MiB pack
+ * cost more in first touches of new memory than copying the bytes into it.
+ */
+export interface BufferPool {
+  /** A buffer of at least `size` bytes. */
+  take(size: number): Buffer;
+  give(b: Buffer): void;
+}
+
+/** Thrown by PackWriter.add when a `range` input cannot be read whole (the pack left, or is short). */
+export class RangeUnreadable extends Error {}
 
 /** The pack a PackWriter wrote and uploaded. */
 export interface WrittenPack {
@@ -219,9 +237,13 @@ export class PackWriter {
      * large at once instead of doubling its way there, copying what it held at every step.
      */
     private readonly sizeHint = 0,
+    private readonly pool?: BufferPool,
   ) {
     this.entries = new PackColumnsBuilder(algo);
   }
+
+  /** The local pack file last read from (consecutive objects usually share one), kept open. */
+  private rangeFile: { file: string; fd: number } | undefined;
 
   /** Bytes waiting in the current pack. */
   get pending(): number {
@@ -240,11 +262,13 @@ export class PackWriter {
     // its target: a push's packs are cut by size beforehand and read each file to its end.
     const size = 'bytes' in input
       ? input.bytes.length
-      : input.size ?? (Number.isFinite(this.targetSize) ? statSync(input.file).size : 0);
+      : 'range' in input
+        ? input.range.length
+        : input.size ?? (Number.isFinite(this.targetSize) ? statSync(input.file).size : 0);
     let written: WrittenPack | undefined;
     if (this.offset > 0 && this.offset + size > this.targetSize) written = await this.flush();
     const at = this.offset;
-    const length = 'bytes' in input ? this.append(input.bytes) : this.appendFile(input.file, size);
+    const length = 'bytes' in input ? this.append(input.bytes) : 'range' in input ? this.appendRange(input.range) : this.appendFile(input.file, size);
     this.entries.add(oid, at, length);
     this.offset += length;
     return this.offset >= this.targetSize ? this.flush() : written;
@@ -256,9 +280,47 @@ export class PackWriter {
    */
   private reserve(n: number, filled = this.offset): void {
     if (this.offset + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.offset + n, this.buf.length * 2, this.sizeHint + 1, 64 * 1024));
+    const size = Math.max(this.offset + n, this.buf.length * 2, this.sizeHint + 1, 64 * 1024);
+    const grown = this.pool ? this.pool.take(size) : Buffer.allocUnsafe(size);
     this.buf.copy(grown, 0, 0, filled);
+    if (this.pool && this.buf.length > 0) this.pool.give(this.buf);
     this.buf = grown;
+  }
+
+  /**
+   * Reads an object out of a local pack straight into the pending pack (no buffer of its own,
+   * as reading a whole file does). RangeUnreadable when the pack is gone or ends early.
+   */
+  private appendRange(r: { file: string; offset: number; length: number }): number {
+    this.reserve(r.length);
+    let fd: number;
+    if (this.rangeFile?.file === r.file) fd = this.rangeFile.fd;
+    else {
+      this.closeRange();
+      try {
+        fd = openSync(r.file, 'r');
+      } catch (e) {
+        throw new RangeUnreadable(`pack ${r.file}: ${(e as Error).message}`);
+      }
+      this.rangeFile = { file: r.file, fd };
+    }
+    let n = 0;
+    while (n < r.length) {
+      const got = readSync(fd, this.buf, this.offset + n, r.length - n, r.offset + n);
+      if (got === 0) throw new RangeUnreadable(`pack ${r.file} ends before ${r.offset + r.length}`);
+      n += got;
+    }
+    return n;
+  }
+
+  private closeRange(): void {
+    if (!this.rangeFile) return;
+    try {
+      closeSync(this.rangeFile.fd);
+    } catch {
+      // already closed
+    }
+    this.rangeFile = undefined;
   }
 
   private append(data: Uint8Array): number {
@@ -292,15 +354,22 @@ export class PackWriter {
 
   /** Uploads the pending pack (pack, then index); undefined when nothing is pending. */
   async flush(): Promise<WrittenPack | undefined> {
+    this.closeRange();
     if (this.entries.size === 0) return undefined;
-    const packBytes = this.buf.subarray(0, this.offset);
+    const whole = this.buf;
+    const packBytes = whole.subarray(0, this.offset);
     this.buf = Buffer.alloc(0);
     this.offset = 0;
     // The written pack's index is these very columns, sorted, not a parse of the text.
     const index = this.entries.finish(this.hash(packBytes), packBytes.length);
     const text = packIndexBytes(index);
     const id = this.hash(text);
-    await this.remote.uploadBytes(packKey(this.algo, id), packBytes, this.upload);
+    try {
+      await this.remote.uploadBytes(packKey(this.algo, id), packBytes, this.upload);
+    } finally {
+      // The upload is over either way: nothing reads the bytes any more.
+      this.pool?.give(whole);
+    }
     await this.remote.uploadBytes(packIndexKey(this.algo, id), text, this.upload.signal ? { signal: this.upload.signal } : {});
     const written = { id, index, indexSize: text.length };
     this.onUploaded?.(written);
@@ -309,6 +378,8 @@ export class PackWriter {
 
   /** Drops the pending pack without uploading it. */
   discard(): void {
+    this.closeRange();
+    if (this.pool && this.buf.length > 0) this.pool.give(this.buf);
     this.buf = Buffer.alloc(0);
     this.entries.clear();
     this.offset = 0;

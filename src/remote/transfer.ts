@@ -10,7 +10,7 @@ import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { packKey, parsePackKey, type PackColumns } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
-import { PackSet, PackWriter, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
+import { PackSet, PackWriter, RangeUnreadable, coalesceReads, isMissingKey, type BufferPool, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
 import { credentialsRefused } from './remote-error.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -616,11 +616,22 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   //    closures on a million files); then each tree whose children all made it.
   const failedFiles = new Set<string>();
   const hashBytes = store.hashBytes?.bind(store);
+  // Pack buffers, reused from one pack to the next (at most one per concurrent upload kept).
+  const spare: Buffer[] = [];
+  const pool: BufferPool = {
+    take: (size) => {
+      const i = spare.findIndex((b) => b.length >= size);
+      return i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafe(size);
+    },
+    give: (b) => {
+      if (spare.length < run.netJobs) spare.push(b);
+    },
+  };
   const uploadPack = async (start: number, end: number, bytes: number): Promise<void> => {
     const writer = new PackWriter(remote, store.algo, hashBytes!, Number.POSITIVE_INFINITY, undefined, {
       onBytes: (n) => ticker?.tick(0, n),
       signal: run.controller.signal,
-    }, bytes);
+    }, bytes, pool);
     const packed: string[] = [];
     try {
       for (let i = start; i < end; i++) {
@@ -628,7 +639,18 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
         const oid = packable[i]!;
         try {
           const at = store.packedRange?.(oid);
-          await writer.add(at && store.readObject ? { oid, bytes: store.readObject(oid) } : { oid, file: store.objectPath(oid) });
+          if (!at) await writer.add({ oid, file: store.objectPath(oid) });
+          else {
+            // Read from the local pack straight into the pending one; a pack gone meanwhile (a
+            // gc) or cut short sends the object through the store's own reading, which finds
+            // the loose copy gc wrote first or says what is wrong.
+            try {
+              await writer.add({ oid, range: { file: at.file, offset: at.offset, length: at.length } });
+            } catch (e) {
+              if (!(e instanceof RangeUnreadable) || !store.readObject) throw e;
+              await writer.add({ oid, bytes: store.readObject(oid) });
+            }
+          }
           packed.push(oid);
         } catch (e) {
           // This object alone: the pack goes on without it.
