@@ -383,6 +383,24 @@ export class Odb {
     }));
   }
 
+  /**
+   * readObject into `into` at `at` (returns the bytes written): an object in a local pack is
+   * read straight there, with no buffer of its own; one whose pack a gc deleted meanwhile, a
+   * loose one or a chunked one goes through readObject.
+   */
+  readObjectInto(oid: string, into: Buffer, at: number): number {
+    const loc = this.packedRange(oid);
+    if (loc) {
+      try {
+        this.packs.read(loc, into, at);
+        return loc.length;
+      } catch (e) {
+        if (!(e instanceof PackGone)) throw e;
+      }
+    }
+    return this.readObject(oid).copy(into, at);
+  }
+
   private missing(oid: string, chunk?: string): RvcError {
     return new RvcError('OBJECT_MISSING', chunk ? `chunk ${chunk} of object ${oid} is not in the cache` : `object ${oid} is not in the cache`, {
       path: this.objectPath(chunk ?? oid), hint: 'fetch it from a remote with `rvc pull` (or `rvc fetch`)',

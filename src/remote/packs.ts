@@ -176,8 +176,12 @@ async function readIndex(remote: Remote, algo: HashAlgo, hash: HashBytes, indexD
 export type PackInput =
   | { oid: string; file: string; size?: number }
   | { oid: string; bytes: Uint8Array }
-  /** An object lying in a local pack file at [offset, offset + length). */
-  | { oid: string; range: { file: string; offset: number; length: number } };
+  /**
+   * An object of `length` bytes that `readInto` writes into the pending pack at `at` (an object
+   * the cache keeps in a local pack, read there without a buffer of its own); it returns the
+   * bytes written.
+   */
+  | { oid: string; length: number; readInto: (into: Buffer, at: number) => number };
 
 /**
  * Buffers a PackWriter takes for its pending pack and gives back once the pack is uploaded:
@@ -190,8 +194,20 @@ export interface BufferPool {
   give(b: Buffer): void;
 }
 
-/** Thrown by PackWriter.add when a `range` input cannot be read whole (the pack left, or is short). */
-export class RangeUnreadable extends Error {}
+/** A BufferPool keeping at most `keep` buffers given back (one per concurrent user is enough). */
+export class SpareBuffers implements BufferPool {
+  private readonly spare: Buffer[] = [];
+  constructor(private readonly keep: number) {}
+
+  take(size: number): Buffer {
+    const i = this.spare.findIndex((b) => b.length >= size);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : Buffer.allocUnsafe(size);
+  }
+
+  give(b: Buffer): void {
+    if (this.spare.length < this.keep) this.spare.push(b);
+  }
+}
 
 /** The pack a PackWriter wrote and uploaded. */
 export interface WrittenPack {
@@ -242,8 +258,6 @@ export class PackWriter {
     this.entries = new PackColumnsBuilder(algo);
   }
 
-  /** The local pack file last read from (consecutive objects usually share one), kept open. */
-  private rangeFile: { file: string; fd: number } | undefined;
 
   /** Bytes waiting in the current pack. */
   get pending(): number {
@@ -262,13 +276,13 @@ export class PackWriter {
     // its target: a push's packs are cut by size beforehand and read each file to its end.
     const size = 'bytes' in input
       ? input.bytes.length
-      : 'range' in input
-        ? input.range.length
+      : 'readInto' in input
+        ? input.length
         : input.size ?? (Number.isFinite(this.targetSize) ? statSync(input.file).size : 0);
     let written: WrittenPack | undefined;
     if (this.offset > 0 && this.offset + size > this.targetSize) written = await this.flush();
     const at = this.offset;
-    const length = 'bytes' in input ? this.append(input.bytes) : 'range' in input ? this.appendRange(input.range) : this.appendFile(input.file, size);
+    const length = 'bytes' in input ? this.append(input.bytes) : 'readInto' in input ? this.appendRead(input) : this.appendFile(input.file, size);
     this.entries.add(oid, at, length);
     this.offset += length;
     return this.offset >= this.targetSize ? this.flush() : written;
@@ -287,46 +301,22 @@ export class PackWriter {
     this.buf = grown;
   }
 
-  /**
-   * Reads an object out of a local pack straight into the pending pack (no buffer of its own,
-   * as reading a whole file does). RangeUnreadable when the pack is gone or ends early.
-   */
-  private appendRange(r: { file: string; offset: number; length: number }): number {
-    this.reserve(r.length);
-    let fd: number;
-    if (this.rangeFile?.file === r.file) fd = this.rangeFile.fd;
-    else {
-      this.closeRange();
-      try {
-        fd = openSync(r.file, 'r');
-      } catch (e) {
-        throw new RangeUnreadable(`pack ${r.file}: ${(e as Error).message}`);
-      }
-      this.rangeFile = { file: r.file, fd };
-    }
-    let n = 0;
-    while (n < r.length) {
-      const got = readSync(fd, this.buf, this.offset + n, r.length - n, r.offset + n);
-      if (got === 0) throw new RangeUnreadable(`pack ${r.file} ends before ${r.offset + r.length}`);
-      n += got;
-    }
-    return n;
-  }
-
-  private closeRange(): void {
-    if (!this.rangeFile) return;
-    try {
-      closeSync(this.rangeFile.fd);
-    } catch {
-      // already closed
-    }
-    this.rangeFile = undefined;
-  }
-
   private append(data: Uint8Array): number {
     this.reserve(data.length);
     this.buf.set(data, this.offset);
     return data.length;
+  }
+
+  /** Lets the caller read an object of known length straight into the pending pack. */
+  private appendRead(input: { oid: string; length: number; readInto: (into: Buffer, at: number) => number }): number {
+    this.reserve(input.length);
+    const n = input.readInto(this.buf, this.offset);
+    if (n !== input.length) {
+      throw new RvcError('OBJECT_CORRUPT', `object ${input.oid} in the local cache holds ${n} bytes where ${input.length} were expected`, {
+        hint: '`rvc fsck --repair` removes the damaged copy; then `rvc pull` fetches it again',
+      });
+    }
+    return n;
   }
 
   /**
@@ -354,7 +344,6 @@ export class PackWriter {
 
   /** Uploads the pending pack (pack, then index); undefined when nothing is pending. */
   async flush(): Promise<WrittenPack | undefined> {
-    this.closeRange();
     if (this.entries.size === 0) return undefined;
     const whole = this.buf;
     const packBytes = whole.subarray(0, this.offset);
@@ -378,7 +367,6 @@ export class PackWriter {
 
   /** Drops the pending pack without uploading it. */
   discard(): void {
-    this.closeRange();
     if (this.pool && this.buf.length > 0) this.pool.give(this.buf);
     this.buf = Buffer.alloc(0);
     this.entries.clear();

@@ -10,7 +10,7 @@ import { ProgressTicker, type ProgressFn } from '../progress.js';
 import { tempPathFor } from '../fsutil/atomic.js';
 import { packKey, parsePackKey, type PackColumns } from '../model/pack.js';
 import type { DownloadOptions, Remote } from './remote.js';
-import { PackSet, PackWriter, RangeUnreadable, coalesceReads, isMissingKey, type BufferPool, type PackedObject } from './packs.js';
+import { PackSet, PackWriter, SpareBuffers, coalesceReads, isMissingKey, type PackedObject } from './packs.js';
 import { interrupted } from './retry.js';
 import { credentialsRefused } from './remote-error.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -82,6 +82,8 @@ export interface LocalObjectStore {
   packedRange?(oid: string): { file: string; offset: number; length: number } | undefined;
   /** An object's whole content, loose or packed (a store without it is read at objectPath). */
   readObject?(oid: string): Buffer;
+  /** readObject into `into` at `at`, without a buffer of its own for a packed object; returns the bytes written. */
+  readObjectInto?(oid: string, into: Buffer, at: number): number;
 }
 
 export interface TransferOptions {
@@ -617,16 +619,7 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
   const failedFiles = new Set<string>();
   const hashBytes = store.hashBytes?.bind(store);
   // Pack buffers, reused from one pack to the next (at most one per concurrent upload kept).
-  const spare: Buffer[] = [];
-  const pool: BufferPool = {
-    take: (size) => {
-      const i = spare.findIndex((b) => b.length >= size);
-      return i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafe(size);
-    },
-    give: (b) => {
-      if (spare.length < run.netJobs) spare.push(b);
-    },
-  };
+  const pool = new SpareBuffers(run.netJobs);
   const uploadPack = async (start: number, end: number, bytes: number): Promise<void> => {
     const writer = new PackWriter(remote, store.algo, hashBytes!, Number.POSITIVE_INFINITY, undefined, {
       onBytes: (n) => ticker?.tick(0, n),
@@ -639,18 +632,11 @@ async function pushWith(run: Run, store: LocalObjectStore, remote: Remote, oids:
         const oid = packable[i]!;
         try {
           const at = store.packedRange?.(oid);
-          if (!at) await writer.add({ oid, file: store.objectPath(oid) });
-          else {
-            // Read from the local pack straight into the pending one; a pack gone meanwhile (a
-            // gc) or cut short sends the object through the store's own reading, which finds
-            // the loose copy gc wrote first or says what is wrong.
-            try {
-              await writer.add({ oid, range: { file: at.file, offset: at.offset, length: at.length } });
-            } catch (e) {
-              if (!(e instanceof RangeUnreadable) || !store.readObject) throw e;
-              await writer.add({ oid, bytes: store.readObject(oid) });
-            }
-          }
+          // An object the cache keeps packed is read from its local pack straight into the
+          // pending one (the store's reading, which also finds the loose copy a gc wrote first).
+          await writer.add(at && store.readObjectInto
+            ? { oid, length: at.length, readInto: (into, pos) => store.readObjectInto!(oid, into, pos) }
+            : at && store.readObject ? { oid, bytes: store.readObject(oid) } : { oid, file: store.objectPath(oid) });
           packed.push(oid);
         } catch (e) {
           // This object alone: the pack goes on without it.
@@ -907,7 +893,7 @@ async function readPacked(
   const vanished: PackedObject[] = [];
   // Buffers of packs read into memory, reused from one pack to the next (at most one per
   // concurrent read): a fresh 8 MiB buffer per pack cost more in page faults than the copy.
-  const spare: Buffer[] = [];
+  const spare = new SpareBuffers(run.netJobs);
   // Packs in memory at once are bounded by PACK_READ_MEMORY, whatever `jobs` is.
   const memory = new MemoryBudget(PACK_READ_MEMORY);
   await eachLimit(reads, run.netJobs, async (rd) => {
@@ -933,8 +919,7 @@ async function readPacked(
       try {
         const dl = { onBytes: (n: number) => ticker?.tick(0, n), signal: run.controller.signal };
         if (inMemory) {
-          buffer = spare.pop();
-          if (!buffer || buffer.length < rd.length) buffer = Buffer.allocUnsafe(Math.max(rd.length, PACK_TARGET_SIZE));
+          buffer = spare.take(Math.max(rd.length, PACK_TARGET_SIZE));
           const into = buffer;
           if (index) check = new PackCheck(store, index);
           const onFill = check ? (filled: number): void => check!.advance(into, filled) : undefined;
@@ -1012,7 +997,7 @@ async function readPacked(
         if (fd !== undefined) closeSync(fd);
       }
     } finally {
-      if (buffer) spare.push(buffer);
+      if (buffer) spare.give(buffer);
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   }

@@ -526,6 +526,21 @@ describe('fuzzing .rvcignore', () => {
   });
 });
 
+/**
+ * Loads the hash state of output `data` in `dir`, asks it for each probe (it must serve no oid
+ * that is not 64 hex digits), records one new file and saves with pruning.
+ */
+function probeState(dir: string, probes: [string, number, number, number][]): HashState {
+  const s = HashState.load(dir, 'blake3', 'data');
+  for (const [p, ino, mtimeMs, size] of probes) {
+    const oid = s.get(p, { ino, mtimeMs, size, mode: 0o644 });
+    if (oid !== undefined && !/^[0-9a-f]{64}$/.test(oid)) throw new Error(`state served a malformed oid ${oid}`);
+  }
+  s.set('new', { ino: 1, mtimeMs: 1, size: 1, mode: 0o644 }, 'b'.repeat(64), Date.now());
+  s.save({ prune: true });
+  return s;
+}
+
 describe('fuzzing the hash-state file', () => {
   it('any content is either used or ignored; a lookup never throws and only returns a well-formed oid', () => {
     const dir = tmpDir();
@@ -552,16 +567,7 @@ describe('fuzzing the hash-state file', () => {
         fs.writeFileSync(legacy, text);
         const target: Target = {
           name: 'hash-state', file, lines: false,
-          parse: () => {
-            const s = HashState.load(dir, 'blake3', 'data');
-            for (const [p, ino, mtimeMs, size] of probes) {
-              const oid = s.get(p, { ino, mtimeMs, size, mode: 0o644 });
-              if (oid !== undefined && !/^[0-9a-f]{64}$/.test(oid)) throw new Error(`state served a malformed oid ${oid}`);
-            }
-            s.set('new', { ino: 1, mtimeMs: 1, size: 1, mode: 0o644 }, 'b'.repeat(64), Date.now());
-            s.save({ prune: true });
-            return s;
-          },
+          parse: () => probeState(dir, probes),
         };
         const r = check(target, text);
         // The state file is a cache: a damaged one is ignored, never an error.
@@ -603,13 +609,7 @@ describe('fuzzing the hash-state file', () => {
       });
       fc.assert(fc.property(damaged, fc.array(fc.tuple(REL_PATH, fc.nat(), fc.nat(), fc.nat()), { maxLength: 4 }), (bytes, probes) => {
         fs.writeFileSync(file, bytes);
-        const s = HashState.load(dir, 'blake3', 'data');
-        for (const [p, ino, mtimeMs, size] of probes) {
-          const oid = s.get(p, { ino, mtimeMs, size, mode: 0o644 });
-          if (oid !== undefined && !/^[0-9a-f]{64}$/.test(oid)) throw new Error(`state served a malformed oid ${oid}`);
-        }
-        s.set('new', { ino: 1, mtimeMs: 1, size: 1, mode: 0o644 }, 'b'.repeat(64), Date.now());
-        s.save({ prune: true });
+        probeState(dir, probes);
         // Whatever was read, what was saved after it reads back.
         expect(HashState.load(dir, 'blake3', 'data').get('new', { ino: 1, mtimeMs: 1, size: 1, mode: 0o644 })).toBe('b'.repeat(64));
       }), { numRuns: runs(300), seed: 5 });

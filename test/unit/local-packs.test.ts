@@ -132,6 +132,22 @@ describe('packs kept in the local cache', () => {
     expect([...after.list()]).toEqual([{ oid: oids[1] }]);
   });
 
+  it('readObjectInto writes an object at a place in a buffer, from its pack or its loose copy; a pack dropped meanwhile sends it to the loose copy, or says missing', () => {
+    const { open } = cache();
+    const writer = open();
+    const { index, id, oids } = keepPack(writer, objs);
+    const into = Buffer.alloc(3 + objs[1]!.length);
+    expect(open().readObjectInto(oids[1]!, into, 3)).toBe(objs[1]!.length);
+    expect(into.subarray(3).equals(objs[1]!)).toBe(true);
+    const looking = open();
+    expect(looking.hasSync(oids[0]!)).toBe(true); // lookup loaded, pack not opened yet
+    open().dropPack(id, index, (oid) => oid === oids[0]);
+    const back = Buffer.alloc(objs[0]!.length);
+    expect(looking.readObjectInto(oids[0]!, back, 0)).toBe(objs[0]!.length);
+    expect(back.equals(objs[0]!)).toBe(true);
+    expect(() => looking.readObjectInto(oids[2]!, Buffer.alloc(objs[2]!.length), 0)).toThrow(expect.objectContaining({ code: 'OBJECT_MISSING' }));
+  });
+
   it('absentOf answers as hasSync for packed, loose, chunked and absent objects, reading a busy shard folder once instead of stat-ing each object', () => {
     const { open } = cache();
     const odb = open();

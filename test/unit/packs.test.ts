@@ -6,7 +6,7 @@ import vm from 'node:vm';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PackLookup, formatPackIndex, packIndexBytes, packIndexKey, packKey, parsePackColumns, parsePackIndex, parsePackKey } from '../../src/model/pack.js';
-import { PackSet, PackWriter, RangeUnreadable, coalesceReads, type WrittenPack } from '../../src/remote/packs.js';
+import { PackSet, PackWriter, coalesceReads, type WrittenPack } from '../../src/remote/packs.js';
 import { MemoryRemote, fetch, fetchObject, openRemote } from '../../src/remote/index.js';
 import { Odb } from '../../src/odb/odb.js';
 import { hashBuffer } from '../../src/hashing/hash.js';
@@ -258,13 +258,15 @@ describe('PackWriter and PackSet over a folder remote', () => {
     await other.close();
   });
 
-  it('reads objects out of a local pack straight into the pending one, refuses a range it cannot read whole, and reuses its buffers through a pool', async () => {
+  it('reads objects out of a local pack straight into the pending one, refuses a read that is short or fails, and reuses its buffers through a pool', async () => {
     const root = tmp();
     const remote = await openRemote(path.join(root, 'remote'));
     const hash = (b: Uint8Array) => hashBuffer('blake3', b);
     const datas = [Buffer.from('first object\n'), Buffer.from('y'.repeat(90_000)), Buffer.from('third\n')];
     const local = path.join(root, 'local.pack');
     writeFileSync(local, Buffer.concat([Buffer.from('head'), ...datas]));
+    // What the store's readObjectInto does for a packed object: its bytes read into the pack.
+    const fromPack = (offset: number, length: number) => (into: Buffer, at: number): number => readFileSync(local).copy(into, at, offset, offset + length);
     const given: Buffer[] = [];
     let taken = 0;
     const spare: Buffer[] = [];
@@ -283,12 +285,12 @@ describe('PackWriter and PackSet over a folder remote', () => {
     const writer = new PackWriter(remote, 'blake3', hash, Number.POSITIVE_INFINITY, (w) => written.push(w), {}, 0, pool);
     let at = 4;
     for (const d of datas) {
-      await writer.add({ oid: hash(d), range: { file: local, offset: at, length: d.length } });
+      await writer.add({ oid: hash(d), length: d.length, readInto: fromPack(at, d.length) });
       at += d.length;
     }
-    // Past the end of the local pack, and a pack that is not there: refused, nothing added.
-    await expect(writer.add({ oid: hash(Buffer.from('past')), range: { file: local, offset: at - 2, length: 10 } })).rejects.toBeInstanceOf(RangeUnreadable);
-    await expect(writer.add({ oid: hash(Buffer.from('gone')), range: { file: path.join(root, 'gone.pack'), offset: 0, length: 4 } })).rejects.toBeInstanceOf(RangeUnreadable);
+    // A read that ends early (past the end of the local pack), and one that fails: refused, nothing added.
+    await expect(writer.add({ oid: hash(Buffer.from('past')), length: 10, readInto: fromPack(at - 2, 10) })).rejects.toThrow(/OBJECT_CORRUPT|holds 2 bytes/);
+    await expect(writer.add({ oid: hash(Buffer.from('gone')), length: 4, readInto: () => { throw new Error('pack gone'); } })).rejects.toThrow(/pack gone/);
     await writer.flush();
     const pack = readFileSync(path.join(root, 'remote', ...packKey('blake3', written[0]!.id).split('/')));
     expect(pack.equals(Buffer.concat(datas))).toBe(true);
