@@ -100,6 +100,36 @@ export function sweepStaleTemps(dir: string, forName?: string): number {
  * buffer (a disk filling up, a file-size limit) and report the count instead of failing; the
  * next call then fails with the real error. Ignoring the count would leave a short file.
  */
+/**
+ * Copies `src` into a new file `dest` (created exclusively; FICLONE makes it a reflink where the
+ * filesystem can). Why not plain copyFile: without COPYFILE_EXCL, libuv truncates the new file
+ * to be sure it is empty, and on ext4 a truncation to zero marks the file for "auto_da_alloc",
+ * so its close starts writing the data back to disk at once. A thousand chunks copied that way
+ * made a push or pull write a gigabyte out while it ran, where `cp` leaves it to the kernel's
+ * usual writeback (measured: the copies' dirty pages were gone when the command ended). A
+ * `dest` that exists (a retried download into the same temp file) is replaced.
+ */
+export function copyToNewFileSync(src: string, dest: string, flags = fs.constants.COPYFILE_FICLONE): void {
+  try {
+    fs.copyFileSync(src, dest, flags | fs.constants.COPYFILE_EXCL);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    fs.rmSync(dest, { force: true });
+    fs.copyFileSync(src, dest, flags | fs.constants.COPYFILE_EXCL);
+  }
+}
+
+/** copyToNewFileSync without blocking the thread. */
+export async function copyToNewFile(src: string, dest: string, flags = fs.constants.COPYFILE_FICLONE): Promise<void> {
+  try {
+    await fs.promises.copyFile(src, dest, flags | fs.constants.COPYFILE_EXCL);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    await fs.promises.rm(dest, { force: true });
+    await fs.promises.copyFile(src, dest, flags | fs.constants.COPYFILE_EXCL);
+  }
+}
+
 export function writeAll(fd: number, data: string | Uint8Array): void {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
   let off = 0;

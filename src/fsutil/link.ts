@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
 import type { LinkType } from '../model/config.js';
-import { sweepStaleTemps, tempPathFor, writeAll } from './atomic.js';
+import { copyToNewFileSync, sweepStaleTemps, tempPathFor, writeAll } from './atomic.js';
 
 /** Link types found not to work here, so each failure is paid once per process. */
 const unsupported = new Set<LinkType>();
@@ -75,12 +75,12 @@ function sameInode(a: string, b: string): boolean {
 function makeLink(t: LinkType, src: string, tmp: string, opts: PlaceOptions): void {
   switch (t) {
     case 'reflink':
-      fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
+      copyToNewFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
       fs.chmodSync(tmp, opts.exec ? 0o755 : 0o644);
       return;
     case 'copy':
       if (opts.size !== undefined && opts.size <= SMALL_COPY && copySmall(src, tmp, opts.exec ? 0o755 : 0o644, opts)) return;
-      fs.copyFileSync(src, tmp);
+      copyToNewFileSync(src, tmp, 0);
       fs.chmodSync(tmp, opts.exec ? 0o755 : 0o644);
       return;
     case 'hardlink':

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RvcError, errnoCode, fromFsError } from '../errors.js';
-import { processGone } from '../fsutil/atomic.js';
+import { copyToNewFile, processGone } from '../fsutil/atomic.js';
 import { queryExisting } from './query.js';
 import { remoteError } from './remote-error.js';
 import type { ByteRange, BytesDownloadOptions, DownloadOptions, Remote, RemoteKeyDetail, UploadOptions } from './remote.js';
@@ -246,8 +245,8 @@ export class LocalRemote implements Remote {
         this.tmpReady = undefined;
         throw e;
       }));
-      // FICLONE makes the copy a reflink where the filesystem supports it, a plain copy elsewhere.
-      await copyFile(localPath, tmp, fsConstants.COPYFILE_FICLONE);
+      // A reflink where the filesystem supports it, a plain copy elsewhere.
+      await copyToNewFile(localPath, tmp);
       await mkdir(path.dirname(dest), { recursive: true });
       await rename(tmp, dest);
     } catch (e) {
@@ -268,7 +267,7 @@ export class LocalRemote implements Remote {
     if (opts.signal?.aborted) throw interrupted();
     const src = this.pathOf(key);
     try {
-      await copyFile(src, destPath, fsConstants.COPYFILE_FICLONE);
+      await copyToNewFile(src, destPath);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') {
         let srcExists = true;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fromFsError } from '../errors.js';
-import { tempPathFor } from '../fsutil/atomic.js';
+import { copyToNewFileSync, tempPathFor } from '../fsutil/atomic.js';
 import { walkFiles } from '../fsutil/walk.js';
 import { Repo, type CommonOptions } from '../repo/repo.js';
 import { selectOutputs, workspaceOutputs } from '../repo/outputs.js';
@@ -44,7 +44,7 @@ function unprotectFile(file: string): void {
     const lst = fs.lstatSync(file);
     if (lst.isSymbolicLink() || lst.nlink > 1) {
       const tmp = tempPathFor(file);
-      fs.copyFileSync(file, tmp);
+      copyToNewFileSync(file, tmp, 0);
       fs.chmodSync(tmp, (fs.statSync(file).mode & 0o111) ? 0o755 : 0o644);
       fs.renameSync(tmp, file);
     } else if ((lst.mode & 0o200) === 0) {

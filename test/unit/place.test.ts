@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isTempName } from '../../src/fsutil/atomic.js';
+import { copyToNewFile, copyToNewFileSync, isTempName } from '../../src/fsutil/atomic.js';
 import { placeFile, SMALL_COPY } from '../../src/fsutil/link.js';
 import { codeOf as code } from '../helpers/errors.js';
 import { tmpDir, rmrf } from '../helpers/cli.js';
@@ -68,5 +68,27 @@ describe('placing a small file by copy (one buffer)', () => {
       }
     }
     expect(fs.readdirSync(dir).filter(isTempName)).toEqual([]);
+  });
+});
+
+describe('copying into a new file (copyToNewFile)', () => {
+  it('makes the copy, replaces a leftover at the destination whole, and creates nothing when the source is missing', async () => {
+    const dir = path.join(work, 'fresh');
+    const src = object(dir, 'object', Buffer.alloc(SMALL_COPY + 3, 5));
+    const dest = path.join(dir, 'copy');
+    copyToNewFileSync(src, dest);
+    expect(fs.readFileSync(dest).equals(fs.readFileSync(src))).toBe(true);
+    // A longer leftover (a retried download into the same temp file) leaves no tail behind.
+    fs.rmSync(dest);
+    fs.writeFileSync(dest, Buffer.alloc(SMALL_COPY * 2, 1));
+    await copyToNewFile(src, dest);
+    expect(fs.readFileSync(dest).equals(fs.readFileSync(src))).toBe(true);
+    fs.writeFileSync(dest, 'x'.repeat(10));
+    copyToNewFileSync(src, dest, 0);
+    expect(fs.statSync(dest).size).toBe(SMALL_COPY + 3);
+    const gone = path.join(dir, 'gone');
+    expect(() => copyToNewFileSync(path.join(dir, 'absent'), gone)).toThrow(/ENOENT/);
+    await expect(copyToNewFile(path.join(dir, 'absent'), gone)).rejects.toThrow(/ENOENT/);
+    expect(fs.existsSync(gone)).toBe(false);
   });
 });
