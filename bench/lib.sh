@@ -100,6 +100,17 @@ set_aside() {
   done
 }
 
+# remove_now PATH…: removes what a run made at once. For a handful of large files (the 1 GiB rows),
+# where set_aside's reason (tens of thousands of freed inodes) does not apply and keeping every
+# run's gigabytes until exit would fill the disk.
+remove_now() {
+  local p
+  for p in "$@"; do
+    chmod -R u+w "$p" 2>/dev/null || true
+    rm -rf "$p"
+  done
+}
+
 # bench_repo DIR: a new git repository (branch main, a bench identity) with rvc initialised,
 # made the current folder.
 bench_repo() {

@@ -100,6 +100,10 @@ CP_SMALL=("set_aside $(q "$WORK/cp")" "cp -r $(q "$WORK/data") $(q "$WORK/cp")")
 pair_header
 pair 'rvc checkout / cp -r' "set_aside $RQ/data" "cd $RQ && $RVC checkout -q" "${CP_SMALL[@]}"
 pair 'rvc pull / cp -r' "set_aside $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q" "${CP_SMALL[@]}"
+# The floor of a pull that keeps a cache: every file is written twice, once into the cache and
+# once into the workspace, where `cp -r` writes it once. Its baseline is two `cp -r` in a row.
+pair 'rvc pull / two cp -r (remote → cache → workspace)' "set_aside $CQ/.rvc/cache $CQ/data" "cd $CQ && $RVC pull -q" \
+  "set_aside $(q "$WORK/cp") $(q "$WORK/cp2")" "cp -r $(q "$WORK/data") $(q "$WORK/cp") && cp -r $(q "$WORK/cp") $(q "$WORK/cp2")"
 echo
 echo "load average $(cut -d' ' -f1 /proc/loadavg) at end"
 
@@ -156,11 +160,14 @@ if [ "${LARGE:-0}" = 1 ]; then
   echo
   echo '| operation | wall s (median) | CPU s (user + sys) | system calls | without futex/epoll |'
   echo '| --- | ---: | ---: | ---: | ---: |'
-  measure 'cp' "set_aside $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")"
-  measure 'rvc push (empty remote)' "set_aside $(q "$WORK/lremote")" "cd $LQ && $RVC push -q"
-  measure 'rvc pull (empty cache and workspace)' "set_aside $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q"
-  CP_LARGE=("set_aside $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")")
+  measure 'cp' "remove_now $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")"
+  measure 'rvc push (empty remote)' "remove_now $(q "$WORK/lremote")" "cd $LQ && $RVC push -q"
+  measure 'rvc pull (empty cache and workspace)' "remove_now $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q"
+  CP_LARGE=("remove_now $(q "$WORK/lcp.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin")")
   pair_header
-  pair 'rvc push / cp' "set_aside $(q "$WORK/lremote")" "cd $LQ && $RVC push -q" "${CP_LARGE[@]}"
-  pair 'rvc pull / cp' "set_aside $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q" "${CP_LARGE[@]}"
+  pair 'rvc push / cp' "remove_now $(q "$WORK/lremote")" "cd $LQ && $RVC push -q" "${CP_LARGE[@]}"
+  pair 'rvc pull / cp' "remove_now $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q" "${CP_LARGE[@]}"
+  # The floor of a pull that keeps a cache: the gigabyte is written twice (cache, workspace).
+  pair 'rvc pull / two cp (remote → cache → workspace)' "remove_now $LQ/.rvc/cache $LQ/large.bin" "cd $LQ && $RVC pull -q" \
+    "remove_now $(q "$WORK/lcp.bin") $(q "$WORK/lcp2.bin")" "cp $(q "$WORK/large.bin") $(q "$WORK/lcp.bin") && cp $(q "$WORK/lcp.bin") $(q "$WORK/lcp2.bin")"
 fi
