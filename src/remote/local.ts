@@ -35,8 +35,10 @@ export const FOREIGN_TEMP_MAX_AGE_MS = 24 * 3600 * 1000;
 
 /** This machine's name as it goes into temp names: only `[A-Za-z0-9-]`, so names parse back. */
 function hostTag(): string {
-  return os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64) || 'unknown';
+  // Asked once a process (a uname call each time otherwise: one per uploaded object).
+  return (hostTagOnce ??= os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64) || 'unknown');
 }
+let hostTagOnce: string | undefined;
 
 /** `<host>.<pid>.<random>.tmp`: who wrote it, so a sweep can tell a dead writer from a live one. */
 const TEMP_RE = /^([A-Za-z0-9-]+)\.(\d+)\.[0-9a-f]+\.tmp$/;
@@ -71,6 +73,8 @@ export class LocalRemote implements Remote {
   private readonly headThreshold: number;
   private readonly tmpRoot: string;
   private tmpReady: Promise<unknown> | undefined;
+  /** Shard folders this object made or found (see moveIn). */
+  private readonly madeDirs = new Set<string>();
   private readonly alias: { from: string; to: string } | undefined;
 
   constructor(
@@ -209,6 +213,29 @@ export class LocalRemote implements Remote {
     }
   }
 
+  /**
+   * Renames an upload's temp file to `dest`, making its shard folder first unless this remote
+   * object made it already: a push of a thousand chunks asked for the same 256 folders a thousand
+   * times (a failing mkdir, then a stat, each). A folder removed meanwhile (a gc on another
+   * machine pruning empty shards) fails the rename with ENOENT: made again, and renamed once more.
+   */
+  private async moveIn(tmp: string, dest: string): Promise<void> {
+    const dir = path.dirname(dest);
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    try {
+      await rename(tmp, dest);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+      this.madeDirs.delete(dir);
+      await mkdir(dir, { recursive: true });
+      await rename(tmp, dest);
+      this.madeDirs.add(dir);
+    }
+  }
+
   async uploadBytes(key: string, data: Uint8Array, opts: UploadOptions = {}): Promise<void> {
     if (opts.signal?.aborted) throw interrupted();
     const dest = this.pathOf(key);
@@ -219,8 +246,7 @@ export class LocalRemote implements Remote {
         throw e;
       }));
       await writeFile(tmp, data, { flag: 'wx' });
-      await mkdir(path.dirname(dest), { recursive: true });
-      await rename(tmp, dest);
+      await this.moveIn(tmp, dest);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
       throw this.fail(e, 'upload', key);
@@ -247,8 +273,7 @@ export class LocalRemote implements Remote {
       }));
       // A reflink where the filesystem supports it, a plain copy elsewhere.
       await copyToNewFile(localPath, tmp);
-      await mkdir(path.dirname(dest), { recursive: true });
-      await rename(tmp, dest);
+      await this.moveIn(tmp, dest);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
       if (errnoCode(e) === 'ENOENT') {

@@ -217,6 +217,30 @@ contractSuite('local folder', {
   },
 });
 
+describe('local folder: a shard folder removed between two uploads (a gc elsewhere pruning it)', () => {
+  it('is made again: the second upload into it lands', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'rvc-local-shard-'));
+    try {
+      const remote = await openRemote(root);
+      const a = objectKey('blake3', 'ab' + '1'.repeat(62));
+      const b = objectKey('blake3', 'ab' + '2'.repeat(62));
+      await remote.uploadBytes(a, Buffer.from('first'));
+      // The folder the remote made for the first upload goes, as an emptied shard would.
+      await rm(path.join(root, path.dirname(a)), { recursive: true });
+      await remote.uploadBytes(b, Buffer.from('second'));
+      expect((await remote.downloadBytes(b)).toString()).toBe('second');
+      const src = path.join(root, 'src.bin');
+      await writeFile(src, 'third');
+      await rm(path.join(root, path.dirname(b)), { recursive: true });
+      await remote.upload(a, src);
+      expect((await remote.downloadBytes(a)).toString()).toBe('third');
+      await remote.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 let memoryCounter = 0;
 contractSuite('memory', {
   fresh: () => ({ url: `memory://contract-${process.pid}-${++memoryCounter}`, options: {} }),
