@@ -179,6 +179,48 @@ describe('chunked files', () => {
     expect(fs.readFileSync(path.join(clone, 'big.bin')).equals(v1)).toBe(true);
   });
 
+  it('a chunk list on the remote whose sound chunks make another file (or the same chunks out of order) is refused: nothing placed, no list kept', () => {
+    const v1 = randomBytes(8 * MiB);
+    const dir = chunkedRepo(v1);
+    const other = randomBytes(8 * MiB);
+    fs.writeFileSync(path.join(dir, 'other.bin'), other);
+    rvcOk(dir, ['add', 'other.bin']);
+    const remote = track(tmpDir('rvc-chunk-remote-'));
+    rvcOk(dir, ['remote', 'add', '-d', 'r', remote]);
+    rvcOk(dir, ['push']);
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-q', '-m', 'two files and a remote']);
+    const oid = pointerOid(dir, 'big.bin');
+    const listFile = `${objPath(remote, oid)}.chunks`;
+    const own = fs.readFileSync(listFile, 'utf8');
+    const forge = (text: string): void => {
+      fs.chmodSync(listFile, 0o644);
+      fs.writeFileSync(listFile, text);
+    };
+    const refused = (): void => {
+      const clone = track(tmpDir('rvc-chunk-clone-'));
+      git(clone, ['clone', '-q', dir, '.']);
+      const r = rvc(clone, ['pull', 'big.bin']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`${oid.slice(2)}.chunks`);
+      expect(fs.existsSync(path.join(clone, 'big.bin'))).toBe(false);
+      expect(files(path.join(clone, '.rvc/cache')).some((f) => f.endsWith('.chunks'))).toBe(false);
+    };
+    // The list of the other file under this file's name: every chunk it names is sound.
+    forge(fs.readFileSync(`${objPath(remote, pointerOid(dir, 'other.bin'))}.chunks`, 'utf8'));
+    refused();
+    // This file's own chunks, the first two swapped.
+    const lines = own.trimEnd().split('\n');
+    [lines[1], lines[2]] = [lines[2]!, lines[1]!];
+    forge(lines.join('\n') + '\n');
+    refused();
+    forge(own);
+    const clone = track(tmpDir('rvc-chunk-clone-'));
+    git(clone, ['clone', '-q', dir, '.']);
+    rvcOk(clone, ['pull', 'big.bin']);
+    expect(fs.readFileSync(path.join(clone, 'big.bin')).equals(v1)).toBe(true);
+  });
+
   it('push --run-cache sends the entry of a run whose output the remote holds as chunks', () => {
     const dir = track(makeRepo());
     rvcOk(dir, ['config', 'cache.chunk_threshold', String(4 * MiB)]);
