@@ -20,7 +20,9 @@
 # for node), which is why FOLDERS below 20 overstates them. Needs GNU time; strace for the counts.
 #
 # Each section ends with the targets' ratios measured in pairs: the rvc command and its baseline
-# (`cp -r`, `cp`, or `cp -r` + one-thread b3sum) run in turn, A B A B ..., PAIRS times (default
+# (`cp -r`, `cp`, or `cp -r` + one-thread b3sum; for a pull also two `cp -r` or `cp` in a row, the
+# floor of a command that writes every byte into the cache and then into the workspace) run in
+# turn, A B A B ..., PAIRS times (default
 # RUNS), and the median of the pairs' ratios reported. On a shared virtual disk the time of
 # writing a gigabyte of new pages drifts several-fold within minutes, which a ratio of two
 # medians taken minutes apart carries whole; a ratio of neighbouring runs does not.
