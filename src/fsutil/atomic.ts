@@ -96,11 +96,6 @@ export function sweepStaleTemps(dir: string, forName?: string): number {
 }
 
 /**
- * Writes all of `data` at the file's current position. One write(2) may store only part of a
- * buffer (a disk filling up, a file-size limit) and report the count instead of failing; the
- * next call then fails with the real error. Ignoring the count would leave a short file.
- */
-/**
  * Copies `src` into a new file `dest` (created exclusively; FICLONE makes it a reflink where the
  * filesystem can). Why not plain copyFile: without COPYFILE_EXCL, libuv truncates the new file
  * to be sure it is empty, and on ext4 a truncation to zero marks the file for "auto_da_alloc",
@@ -130,6 +125,11 @@ export async function copyToNewFile(src: string, dest: string, flags = fs.consta
   }
 }
 
+/**
+ * Writes all of `data` at the file's current position. One write(2) may store only part of a
+ * buffer (a disk filling up, a file-size limit) and report the count instead of failing; the
+ * next call then fails with the real error. Ignoring the count would leave a short file.
+ */
 export function writeAll(fd: number, data: string | Uint8Array): void {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
   let off = 0;
