@@ -258,7 +258,6 @@ export class PackWriter {
     this.entries = new PackColumnsBuilder(algo);
   }
 
-
   /** Bytes waiting in the current pack. */
   get pending(): number {
     return this.offset;

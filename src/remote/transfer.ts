@@ -731,6 +731,21 @@ async function absentFiles(run: Run, store: LocalObjectStore, looseFiles: readon
   return missing;
 }
 
+/**
+ * The oids of `oids` the local store lacks: one question for the whole list where the store can
+ * answer it so (`absentOf`: a shard folder read once instead of two failed stats per absent
+ * object, a million files of a manifest or the thousand chunks of a 1 GiB file), else `has` for
+ * each, `localJobs` at a time.
+ */
+async function absentLocally(run: Run, store: LocalObjectStore, oids: readonly string[]): Promise<string[]> {
+  if (store.absentOf) return store.absentOf(oids);
+  const absent: string[] = [];
+  await eachLimit(oids, run.localJobs, async (o) => {
+    if (!(await store.has(o))) absent.push(o);
+  });
+  return absent;
+}
+
 /** Runs `fn` over `items` with at most `n` at a time, from a fixed pool of `n` workers. */
 function eachLimit<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   return eachIndex(items.length, n, (i) => fn(items[i]!));
@@ -1229,15 +1244,8 @@ async function fetchWith(run: Run, store: LocalObjectStore, remote: Remote, oids
     // Only `missing` is needed from here on: the set's table goes (a million files).
     files.clear();
     seenTrees.clear();
-    if (store.absentOf) {
-      for (const f of store.absentOf(list)) missing.push(f);
-      run.skipped += list.length - missing.length;
-    } else {
-      await eachLimit(list, run.localJobs, async (f) => {
-        if (await store.has(f)) run.skipped++;
-        else missing.push(f);
-      });
-    }
+    for (const f of await absentLocally(run, store, list)) missing.push(f);
+    run.skipped += list.length - missing.length;
   }
   if (opts.onProgress) {
     // One count for the whole phase: the files continue where the trees left off, so a bar
@@ -1592,11 +1600,7 @@ async function fetchChunked(run: Run, store: LocalObjectStore, oid: string, tick
       run.fail(oid, corruptOnRemote(remote, key));
       return false;
     }
-    // One question for the whole list where the store can answer it so (a shard folder read once
-    // instead of two failed stats per absent chunk: 1,000 chunks of a 1 GiB file).
-    const distinct = [...new Set(chunks.map((c) => c.oid))];
-    const lacking: string[] = store.absentOf ? store.absentOf(distinct) : [];
-    if (!store.absentOf) for (const c of distinct) if (!(await run.local(() => store.has(c)))) lacking.push(c);
+    const lacking = await absentLocally(run, store, [...new Set(chunks.map((c) => c.oid))]);
     let bad = 0;
     const chunkDone = (c: string, r: Outcome): void => {
       if (r.r === 'ok') run.succeeded();
